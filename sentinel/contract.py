@@ -1,0 +1,248 @@
+"""The data contract: datasets of a monthly drop, their columns, aliases and value sets.
+
+This module is the single source of truth for ``docs/data-contract.md``: readers map
+headers and category values with it, parsing types columns with it, and the validation
+suites in ``expectations/`` name the same columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Mapping
+
+ColumnKind = Literal["id", "text", "date", "period", "amount", "category"]
+
+SCHEMES: Mapping[str, str] = {
+    "enterprise": "enterprise",
+    "企业职工": "enterprise",
+    "企业": "enterprise",
+    "institution": "institution",
+    "机关事业": "institution",
+    "机关事业单位": "institution",
+    "resident": "resident",
+    "城乡居民": "resident",
+}
+SEXES: Mapping[str, str] = {"M": "M", "F": "F", "男": "M", "女": "F", "m": "M", "f": "F"}
+REGISTER_STATUSES: Mapping[str, str] = {
+    "active": "active",
+    "正常": "active",
+    "suspended": "suspended",
+    "暂停": "suspended",
+    "terminated": "terminated",
+    "终止": "terminated",
+}
+PAYOUT_KINDS: Mapping[str, str] = {
+    "regular": "regular",
+    "正常": "regular",
+    "arrears": "arrears",
+    "补发": "arrears",
+    "adjustment": "adjustment",
+    "调整": "adjustment",
+}
+DEATH_SOURCES: Mapping[str, str] = {
+    "police": "police",
+    "公安": "police",
+    "civil_affairs": "civil_affairs",
+    "民政": "civil_affairs",
+    "health": "health",
+    "卫健": "health",
+    "ministry": "ministry",
+    "部省比对": "ministry",
+}
+CERT_METHODS: Mapping[str, str] = {
+    "face_app": "face_app",
+    "人脸识别": "face_app",
+    "on_site": "on_site",
+    "现场": "on_site",
+    "home_visit": "home_visit",
+    "上门": "home_visit",
+    "data_match": "data_match",
+    "数据比对": "data_match",
+}
+CERT_RESULTS: Mapping[str, str] = {"pass": "pass", "通过": "pass", "fail": "fail", "未通过": "fail"}
+OUTCOMES: Mapping[str, str] = {
+    "confirmed_deceased": "confirmed_deceased",
+    "确认死亡": "confirmed_deceased",
+    "confirmed_improper": "confirmed_improper",
+    "确认违规": "confirmed_improper",
+    "cleared": "cleared",
+    "排除": "cleared",
+    "unreachable": "unreachable",
+    "无法核实": "unreachable",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One contract column.
+
+    ``nullable`` columns may be empty in a loaded row; an empty value in a column that is
+    not nullable sends the row to quarantine. ``required`` columns must be present in
+    the file header (a missing one stops the run).
+    """
+
+    name: str
+    kind: ColumnKind
+    aliases: tuple[str, ...] = ()
+    required: bool = True
+    nullable: bool = False
+    values: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One dataset of a monthly drop (``INBOX/YYYY-MM/<name>.{parquet,csv,xlsx}``)."""
+
+    name: str
+    columns: tuple[Column, ...]
+    required: bool = True
+    description: str = ""
+    key: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def header_aliases(self) -> dict[str, str]:
+        """Map every accepted header spelling (canonical or alias) to the canonical name."""
+        mapping: dict[str, str] = {}
+        for c in self.columns:
+            mapping[c.name] = c.name
+            for alias in c.aliases:
+                mapping[alias] = c.name
+        return mapping
+
+
+BENEFICIARIES = Dataset(
+    name="beneficiaries",
+    description="register snapshot at month end (one row per person per scheme)",
+    key=("person_id", "scheme"),
+    columns=(
+        Column("person_id", "id", ("身份证号", "公民身份号码")),
+        Column("name", "text", ("姓名",)),
+        Column("sex", "category", ("性别",), values=SEXES),
+        Column("birth_date", "date", ("出生日期",)),
+        Column("scheme", "category", ("险种",), values=SCHEMES),
+        Column("region_code", "text", ("行政区划代码",)),
+        Column("township", "text", ("乡镇",)),
+        Column("village", "text", ("村(社区)", "村（社区）", "村"), nullable=True),
+        Column("benefit_start", "date", ("待遇开始日期",)),
+        Column("status", "category", ("待遇状态",), values=REGISTER_STATUSES),
+        Column("bank_account", "text", ("银行账号",), nullable=True),
+        Column("collector_id", "text", ("代领人身份证号",), required=False, nullable=True),
+    ),
+)
+
+PAYOUTS = Dataset(
+    name="payouts",
+    description="that month's payout ledger",
+    key=("person_id", "scheme", "period", "kind"),
+    columns=(
+        Column("person_id", "id", ("身份证号", "公民身份号码")),
+        Column("scheme", "category", ("险种",), values=SCHEMES),
+        Column("period", "period", ("所属期",)),
+        Column("pay_date", "date", ("发放日期",)),
+        Column("amount", "amount", ("发放金额",)),
+        Column("bank_account", "text", ("银行账号",), nullable=True),
+        Column("kind", "category", ("发放类型",), values=PAYOUT_KINDS),
+    ),
+)
+
+DEATHS = Dataset(
+    name="deaths",
+    description="death records received that month, all sources",
+    required=False,
+    key=("record_id",),
+    columns=(
+        Column("record_id", "text", ("记录号",)),
+        # Mistyped or missing IDs are the point of death linkage: never quarantined for that.
+        Column("person_id", "text", ("身份证号", "公民身份号码"), nullable=True),
+        Column("name", "text", ("姓名",), nullable=True),
+        Column("sex", "category", ("性别",), nullable=True, values=SEXES),
+        Column("birth_date", "date", ("出生日期",), nullable=True),
+        Column("death_date", "date", ("死亡日期",)),
+        Column("source", "category", ("来源",), values=DEATH_SOURCES),
+        Column("recorded_on", "date", ("登记日期",)),
+    ),
+)
+
+CERTIFICATIONS = Dataset(
+    name="certifications",
+    description="survival (proof-of-life) certifications done that month",
+    required=False,
+    key=("person_id", "cert_date", "method"),
+    columns=(
+        Column("person_id", "id", ("身份证号", "公民身份号码")),
+        Column("cert_date", "date", ("认证日期",)),
+        Column("method", "category", ("认证方式",), values=CERT_METHODS),
+        Column("result", "category", ("认证结果",), values=CERT_RESULTS),
+        Column("operator", "text", ("经办人",), required=False, nullable=True),
+    ),
+)
+
+OUTCOMES_DATASET = Dataset(
+    name="outcomes",
+    description="optional: results of field audits closed that month",
+    required=False,
+    key=("case_id",),
+    columns=(
+        Column("case_id", "text", ("案件编号",)),
+        Column("person_id", "id", ("身份证号", "公民身份号码")),
+        Column("closed_on", "date", ("结案日期",)),
+        Column("outcome", "category", ("核查结果",), values=OUTCOMES),
+        Column("death_date", "date", ("死亡日期",), nullable=True),
+        Column("overpaid_amount", "amount", ("多发金额",), nullable=True),
+        Column("recovered_amount", "amount", ("追回金额",), nullable=True),
+    ),
+)
+
+DATASETS: dict[str, Dataset] = {
+    d.name: d for d in (BENEFICIARIES, PAYOUTS, DEATHS, CERTIFICATIONS, OUTCOMES_DATASET)
+}
+FILE_SUFFIXES: tuple[str, ...] = (".parquet", ".csv", ".xlsx")
+
+CASE_COLUMNS: tuple[str, ...] = (
+    "case_id",
+    "person_id",
+    "name",
+    "scheme",
+    "township",
+    "village",
+    "typology",
+    "priority_rank",
+    "risk_score",
+    "est_overpayment",
+    "evidence",
+    "reasons",
+    "first_flagged",
+    "status",
+)
+TYPOLOGIES: tuple[str, ...] = (
+    "deceased_paid",
+    "suspected_unreported_death",
+    "duplicate_receipt",
+    "shared_account",
+    "amount_anomaly",
+    "identity_anomaly",
+)
+
+
+class ContractError(Exception):
+    """A drop that cannot be trusted: names the file, the column and what is wrong.
+
+    Raised for dataset-level problems (missing file or column, undecodable bytes, a
+    critical validation failure). The CLI turns it into exit code 2 and one line.
+    """
+
+    def __init__(self, file: str, column: str | None, problem: str) -> None:
+        self.file = file
+        self.column = column
+        self.problem = problem
+        where = f"{file}" + (f", column {column!r}" if column else "")
+        super().__init__(f"{where}: {problem}")
