@@ -1,0 +1,109 @@
+"""One typed configuration: policy numbers (with their sources) and run settings.
+
+Defaults live in ``sentinel/default_config.toml`` (committed, reviewed); a site file passed
+with ``--config`` overrides any subset of it. Secrets (database URLs with passwords) come
+only from the environment, never from these files.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_CONFIG_FILE = Path(__file__).with_name("default_config.toml")
+
+Scheme = Literal["enterprise", "institution", "resident"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AmountBounds(_Section):
+    """Plausible monthly amount of a *regular* payout for one scheme, in yuan."""
+
+    low: float
+    high: float
+
+
+class ResidentStandard(_Section):
+    """Resident (城乡居民) basic pension per month from a given month on."""
+
+    effective_from: str = Field(pattern=r"^\d{4}-\d{2}$")
+    basic_pension: float
+
+
+class PolicyConfig(_Section):
+    """Policy numbers. Each carries its source in ``default_config.toml``."""
+
+    resident_standards: list[ResidentStandard]
+    amount_bounds: dict[Scheme, AmountBounds]
+    certification_cycle_months: int = 12
+    suspend_after_months: int = 12
+    death_payment_lag_months: int = 0
+    max_plausible_age: int = 120
+    min_pension_age: int = 45
+
+    def resident_basic_pension(self, period: str) -> float:
+        """Resident basic pension standard in force for ``period`` (``YYYY-MM``)."""
+        current = None
+        for s in sorted(self.resident_standards, key=lambda s: s.effective_from):
+            if s.effective_from <= period:
+                current = s.basic_pension
+        if current is None:
+            raise ValueError(f"no resident pension standard in force for {period}")
+        return current
+
+
+class IngestConfig(_Section):
+    """How drops are read and when a drop is untrustworthy as a whole."""
+
+    min_row_ratio_vs_previous: float = 0.5
+    max_unparseable_share: float = 0.5
+    max_off_period_share: float = 0.01
+    max_pay_date_lag_days: int = 45
+    region_prefixes: list[str] = ["43"]
+
+
+class DetectionConfig(_Section):
+    """Detection and ranking settings (owned by the detection modules)."""
+
+    audit_capacity: int = 60
+    report_language: Literal["zh", "en"] = "zh"
+
+
+class SentinelConfig(_Section):
+    """The whole configuration of a run."""
+
+    policy: PolicyConfig
+    ingest: IngestConfig = IngestConfig()
+    detection: DetectionConfig = DetectionConfig()
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(path: Path | None = None) -> SentinelConfig:
+    """Load the committed defaults, overlaid with ``path`` when given."""
+    data = tomllib.loads(DEFAULT_CONFIG_FILE.read_text(encoding="utf-8"))
+    if path is not None:
+        data = _merge(data, tomllib.loads(Path(path).read_text(encoding="utf-8")))
+    return SentinelConfig.model_validate(data)
+
+
+def month_end(month: str) -> date:
+    """Last calendar day of ``YYYY-MM``."""
+    year, mon = int(month[:4]), int(month[5:7])
+    nxt = date(year + (mon == 12), mon % 12 + 1, 1)
+    return date.fromordinal(nxt.toordinal() - 1)
