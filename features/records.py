@@ -1,0 +1,212 @@
+"""From raw text rows to typed records: quarantine reasons and evidence flags.
+
+A row is *quarantined* when it cannot be read or trusted as a record (unparseable date or
+amount, empty or malformed ID, a value outside the contract's value set, an exact duplicate
+of another row, a line that did not split into the header's fields). It keeps its original
+text and a ``_reason``.
+
+A row that is readable but suspicious (ID checksum fails, birth date disagrees with the ID,
+a payment to someone absent from the register, an amount far off the standard) is *loaded*
+and carries Boolean evidence columns: validation reports it and detection scores it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+
+from features.identity import id_birth_date, id_checksum_ok, id_is_well_formed
+from features.parsing import map_category, parse_amount, parse_date, parse_period
+from features.regions import region_table
+from sentinel.config import SentinelConfig, month_end
+from sentinel.contract import Dataset
+
+REASON = "_reason"
+ROW = "_row"
+MALFORMED = "_malformed"
+
+
+def parse_records(raw: pl.LazyFrame, dataset: Dataset, *, month: str) -> pl.LazyFrame:
+    """Type the contract columns of ``raw`` (all text) and give every row its quarantine reason.
+
+    Returns the typed contract columns, ``_row`` and ``_reason`` (null for rows that load;
+    otherwise every problem found, joined by ``"; "``). Extra, non-contract columns are
+    dropped here (they stay in the raw file and in quarantine output). For payouts, a
+    *regular* payment whose ``period`` is not the drop's ``month`` is quarantined as
+    ``period not the drop's month``; arrears and adjustments may name earlier periods.
+    """
+    typed: list[pl.Expr] = []
+    reasons: list[pl.Expr] = [pl.col(MALFORMED)]
+    for column in dataset.columns:
+        text = pl.col(column.name)
+        if column.kind == "id":
+            value = text.str.to_uppercase()
+            problem = pl.when(text.is_not_null() & ~id_is_well_formed(value)).then(
+                pl.lit(f"{column.name} malformed")
+            )
+        elif column.kind == "date":
+            value = parse_date(text)
+            problem = pl.when(text.is_not_null() & value.is_null()).then(
+                pl.lit(f"{column.name} unparseable")
+            )
+        elif column.kind == "period":
+            value = parse_period(text)
+            problem = pl.when(text.is_not_null() & value.is_null()).then(
+                pl.lit(f"{column.name} unparseable")
+            )
+        elif column.kind == "amount":
+            value = parse_amount(text)
+            problem = pl.when(text.is_not_null() & value.is_null()).then(
+                pl.lit(f"{column.name} unparseable")
+            )
+        elif column.kind == "category":
+            assert column.values is not None
+            value = map_category(text, column.values)
+            problem = pl.when(text.is_not_null() & value.is_null()).then(
+                pl.lit(f"{column.name} not in value set")
+            )
+        else:
+            value = text
+            problem = pl.lit(None, dtype=pl.String)
+        typed.append(value.alias(column.name))
+        reasons.append(problem)
+        if not column.nullable:
+            reasons.append(pl.when(text.is_null()).then(pl.lit(f"{column.name} empty")))
+
+    raw_columns = [c for c in raw.collect_schema().names() if c not in (ROW, MALFORMED)]
+    # Exact duplicates: every original value equal to an earlier row's (the first one loads).
+    duplicate = pl.when(pl.int_range(pl.len()).over(raw_columns) > 0).then(pl.lit("duplicate row"))
+    reasons.append(duplicate)
+
+    frame = raw.with_columns(
+        pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias(REASON)
+    ).select([ROW, *typed, REASON])
+    if dataset.name == "payouts":
+        frame = frame.with_columns(_payout_reasons(month))
+    return frame.with_columns(
+        pl.when(pl.col(REASON) == "").then(None).otherwise(pl.col(REASON)).alias(REASON)
+    )
+
+
+def _payout_reasons(month: str) -> pl.Expr:
+    extra = pl.concat_str(
+        [
+            pl.col(REASON),
+            pl.when((pl.col("kind") == "regular") & (pl.col("period") != month)).then(
+                pl.lit("period not the drop's month")
+            ),
+            pl.when((pl.col("amount") < 0) & (pl.col("kind") != "adjustment")).then(
+                pl.lit("amount negative")
+            ),
+        ],
+        separator="; ",
+        ignore_nulls=True,
+    )
+    return extra.str.strip_chars("; ").alias(REASON)
+
+
+def add_id_evidence(records: pl.LazyFrame, column: str = "person_id") -> pl.LazyFrame:
+    """Add ``person_id_well_formed`` and ``person_id_checksum_ok`` (null when the ID is empty)."""
+    ident = pl.col(column)
+    return records.with_columns(
+        pl.when(ident.is_null()).then(None).otherwise(id_is_well_formed(ident))
+        .alias("person_id_well_formed"),
+        pl.when(ident.is_null() | ~id_is_well_formed(ident)).then(None)
+        .otherwise(id_checksum_ok(ident)).alias("person_id_checksum_ok"),
+    )
+
+
+def add_register_evidence(
+    register: pl.LazyFrame, config: SentinelConfig, *, month: str
+) -> pl.LazyFrame:
+    """Evidence columns of the register snapshot.
+
+    ``birth_date_matches_id``: the registered birth date equals ID digits 7–14.
+    ``region_known``: the region code is a current code in a served province (an abolished
+    code is a warning only). ``age_plausible``: age at month end within
+    [min_pension_age, max_plausible_age].
+    """
+    regions = region_table().lazy().select("region_code", "region_current")
+    end = month_end(month)
+    age = (pl.lit(end) - pl.col("birth_date")).dt.total_days() / 365.25
+    policy = config.policy
+    prefixes = config.ingest.region_prefixes
+    return (
+        register.pipe(add_id_evidence)
+        .join(regions, on="region_code", how="left")
+        .with_columns(
+            (id_birth_date(pl.col("person_id")) == pl.col("birth_date")).alias(
+                "birth_date_matches_id"
+            ),
+            (
+                pl.col("region_current").fill_null(False)
+                & pl.col("region_code").str.slice(0, 2).is_in(prefixes)
+            ).alias("region_known"),
+            age.is_between(policy.min_pension_age, policy.max_plausible_age).alias(
+                "age_plausible"
+            ),
+        )
+        .drop("region_current")
+    )
+
+
+def add_payout_evidence(
+    payouts: pl.LazyFrame, register: pl.LazyFrame, config: SentinelConfig, *, month: str
+) -> pl.LazyFrame:
+    """Evidence columns of the payout ledger against this month's register.
+
+    ``in_register``: person and scheme present in the register snapshot.
+    ``amount_within_bounds``: a regular payment within the scheme's configured bounds
+    (null for arrears and adjustments, which may be multiples of a month).
+    ``period_matches_drop``: for regular payments, the period is the drop's month.
+    ``pay_date_plausible``: paid no later than month end + the configured lag.
+    """
+    known = register.select("person_id", "scheme").unique().with_columns(
+        pl.lit(True).alias("in_register")
+    )
+    bounds = config.policy.amount_bounds
+    low = pl.lit(None, dtype=pl.Float64)
+    high = pl.lit(None, dtype=pl.Float64)
+    for scheme, b in bounds.items():
+        low = pl.when(pl.col("scheme") == scheme).then(pl.lit(b.low)).otherwise(low)
+        high = pl.when(pl.col("scheme") == scheme).then(pl.lit(b.high)).otherwise(high)
+    latest = month_end(month) + timedelta(days=config.ingest.max_pay_date_lag_days)
+    regular = pl.col("kind") == "regular"
+    return (
+        payouts.pipe(add_id_evidence)
+        .join(known, on=["person_id", "scheme"], how="left", nulls_equal=False)
+        .with_columns(
+            pl.col("in_register").fill_null(False),
+            pl.when(regular).then(pl.col("amount").is_between(low, high)).alias(
+                "amount_within_bounds"
+            ),
+            pl.when(regular).then(pl.col("period") == month).alias("period_matches_drop"),
+            (pl.col("pay_date") <= pl.lit(latest)).alias("pay_date_plausible"),
+        )
+    )
+
+
+def add_death_evidence(deaths: pl.LazyFrame) -> pl.LazyFrame:
+    """``death_after_birth`` plus ID evidence (IDs in death records are often mistyped)."""
+    return deaths.pipe(add_id_evidence).with_columns(
+        (pl.col("death_date") >= pl.col("birth_date")).alias("death_after_birth")
+    )
+
+
+def add_certification_evidence(
+    certifications: pl.LazyFrame, register: pl.LazyFrame, *, month: str
+) -> pl.LazyFrame:
+    """``in_register`` and ``cert_date_in_month`` plus ID evidence."""
+    known = register.select("person_id").unique().with_columns(pl.lit(True).alias("in_register"))
+    first = date(int(month[:4]), int(month[5:7]), 1)
+    return (
+        certifications.pipe(add_id_evidence)
+        .join(known, on="person_id", how="left")
+        .with_columns(
+            pl.col("in_register").fill_null(False),
+            pl.col("cert_date").is_between(pl.lit(first), pl.lit(month_end(month))).alias(
+                "cert_date_in_month"
+            ),
+        )
+    )

@@ -1,0 +1,142 @@
+"""Where validated months live: the curated history and the month output folders.
+
+Layout (``STORE`` defaults to ``OUT/curated``)::
+
+    STORE/<dataset>/month=YYYY-MM/part-0.parquet   validated rows of one drop month
+    OUT/YYYY-MM/                                   cases, quarantine, manifest, data-docs
+
+Every write is atomic: files are written under a temporary name in the same folder and
+renamed into place, so a run that fails or is killed leaves either the previous month or
+the new one, never half of one. Re-ingesting a month replaces its partitions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+MONTH_PARTITION = "month"
+
+
+class CuratedStore:
+    """Month-partitioned Parquet history of validated datasets."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def partition(self, dataset: str, month: str) -> Path:
+        return self.root / dataset / f"{MONTH_PARTITION}={month}"
+
+    def write_month(self, dataset: str, month: str, frame: pl.DataFrame) -> Path:
+        """Replace the ``month`` partition of ``dataset`` with ``frame`` (atomically)."""
+        final = self.partition(dataset, month)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = final.parent / f".tmp-{month}-{uuid.uuid4().hex}"
+        staging.mkdir()
+        try:
+            frame.drop(MONTH_PARTITION, strict=False).write_parquet(staging / "part-0.parquet")
+            _replace_dir(staging, final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return final
+
+    def months(self, dataset: str) -> list[str]:
+        base = self.root / dataset
+        if not base.exists():
+            return []
+        return sorted(
+            p.name.split("=", 1)[1]
+            for p in base.iterdir()
+            if p.is_dir() and p.name.startswith(f"{MONTH_PARTITION}=")
+        )
+
+    def scan(
+        self, dataset: str, *, up_to: str | None = None, schema: dict[str, Any] | None = None
+    ) -> pl.LazyFrame:
+        """All partitions of ``dataset`` up to and including month ``up_to``, with ``month``.
+
+        An empty history returns an empty frame with ``schema`` (plus ``month``).
+        """
+        months = [m for m in self.months(dataset) if up_to is None or m <= up_to]
+        if not months:
+            empty = pl.DataFrame(schema=schema or {}).with_columns(
+                pl.lit(None, dtype=pl.String).alias(MONTH_PARTITION)
+            )
+            return empty.lazy()
+        frames = [
+            pl.scan_parquet(self.partition(dataset, m) / "part-0.parquet").with_columns(
+                pl.lit(m).alias(MONTH_PARTITION)
+            )
+            for m in months
+        ]
+        return pl.concat(frames, how="diagonal_relaxed")
+
+    def rows(self, dataset: str, month: str) -> int | None:
+        """Rows stored for ``dataset`` in ``month``, or None when that month is absent."""
+        path = self.partition(dataset, month) / "part-0.parquet"
+        if not path.exists():
+            return None
+        return pl.scan_parquet(path).select(pl.len()).collect().item()
+
+
+def _replace_dir(new: Path, final: Path) -> None:
+    """Move ``new`` to ``final``, replacing an existing folder with two renames."""
+    old = None
+    if final.exists():
+        old = final.parent / f".old-{final.name}-{uuid.uuid4().hex}"
+        os.replace(final, old)
+    os.replace(new, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def staged_month(out: Path, month: str) -> Iterator[Path]:
+    """Yield a staging folder that becomes ``OUT/YYYY-MM`` only if the block succeeds.
+
+    On any exception (or a kill before the final rename) ``OUT/YYYY-MM`` is untouched.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    staging = out / f".staging-{month}-{uuid.uuid4().hex}"
+    staging.mkdir()
+    try:
+        yield staging
+        _replace_dir(staging, out / month)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write JSON atomically (temp file + rename), UTF-8, keys in the order given."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def processed_months(out: Path) -> list[str]:
+    """Months with a committed output folder (a manifest marks a complete month)."""
+    out = Path(out)
+    if not out.exists():
+        return []
+    return sorted(
+        p.name for p in out.iterdir() if p.is_dir() and (p / "manifest.json").exists()
+        and len(p.name) == 7 and p.name[4] == "-"
+    )
+
+
+def clear_stale_staging(out: Path) -> None:
+    """Remove staging leftovers of a run that was killed (they were never committed)."""
+    out = Path(out)
+    if out.exists():
+        for p in out.iterdir():
+            if p.name.startswith((".staging-", ".old-")):
+                shutil.rmtree(p, ignore_errors=True)
