@@ -1,0 +1,175 @@
+"""Reason rows, their merge into one case per person, and the per-person feature frame.
+
+Every rule family (``features/payments.py``, ``features/survival.py``, ``features/network.py``)
+returns *reason rows* with the columns of :data:`REASON_SCHEMA`:
+
+``person_id``
+    the register identity (or the raw payee text for a payee not on the register);
+``typology``
+    one of :data:`sentinel.contract.TYPOLOGIES`;
+``reason``
+    a reason code whose sentence template lives in :mod:`sentinel.evidence`;
+``probability``
+    the rule family's probability that this person's payments are improper *for this
+    typology* (every reason row of one person and typology carries the same value);
+``est_overpayment``
+    yuan already paid improperly under this typology (same for all its reason rows);
+``facts``
+    the values that fill the reason's sentence, as text, in the template's field order.
+
+:func:`merge_reasons` folds them into one row per person: typologies ranked by expected
+yuan, strongest first.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+REASON_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.String(),
+    "typology": pl.String(),
+    "reason": pl.String(),
+    "probability": pl.Float64(),
+    "est_overpayment": pl.Float64(),
+    "facts": pl.List(pl.String()),
+}
+
+#: Per-person features the risk models see, in this order.
+FEATURE_COLUMNS: tuple[str, ...] = (
+    "age",
+    "scheme_code",
+    "monthly_amount",
+    "months_paid",
+    "months_since_pass",
+    "months_since_strong_evidence",
+    "failed_certs_since_pass",
+    "last_pass_face_app",
+    "account_changed_after_evidence",
+    "collector_after_evidence",
+    "has_collector",
+    "account_people",
+    "collector_people",
+    "component_size",
+    "p_deceased_paid",
+    "p_suspected_unreported_death",
+    "p_duplicate_receipt",
+    "p_shared_account",
+    "p_amount_anomaly",
+    "p_identity_anomaly",
+    "rule_probability",
+    "est_overpayment",
+)
+
+
+def month_index(period: pl.Expr) -> pl.Expr:
+    """Months since year 0 of a ``YYYY-MM`` text period (``2020-12`` → 24251)."""
+    return period.str.slice(0, 4).cast(pl.Int32, strict=False) * 12 + (
+        period.str.slice(5, 2).cast(pl.Int32, strict=False) - 1
+    )
+
+
+def date_month_index(date: pl.Expr) -> pl.Expr:
+    """Month index (see :func:`month_index`) of a date."""
+    return date.dt.year().cast(pl.Int32) * 12 + date.dt.month().cast(pl.Int32) - 1
+
+
+def period_of_index(index: pl.Expr) -> pl.Expr:
+    """Inverse of :func:`month_index`: ``YYYY-MM`` text."""
+    return pl.format(
+        "{}-{}",
+        (index // 12).cast(pl.String),
+        ((index % 12) + 1).cast(pl.String).str.pad_start(2, "0"),
+    )
+
+
+def month_number(month: str) -> int:
+    """Month index of a ``YYYY-MM`` string (python side of :func:`month_index`)."""
+    return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
+def surname(name: pl.Expr) -> pl.Expr:
+    """Family name: the first character of a Chinese name, else the first word.
+
+    Compound surnames (欧阳, 司马) are rare in the county; treating their first character as
+    the surname still groups a family together.
+    """
+    cleaned = name.str.strip_chars()
+    first_word = cleaned.str.split(" ").list.first()
+    return pl.when(cleaned.str.contains(r"^[\p{Han}]")).then(cleaned.str.slice(0, 1)).otherwise(
+        first_word.str.to_lowercase()
+    )
+
+
+def fmt_yuan(amount: pl.Expr) -> pl.Expr:
+    """Yuan rounded to whole yuan, as text (evidence)."""
+    return amount.round(0).cast(pl.Int64).cast(pl.String)
+
+
+def fmt_prob(p: pl.Expr) -> pl.Expr:
+    """A probability as a whole percentage text (``0.873`` → ``87%``)."""
+    return pl.format("{}%", (p * 100).round(0).cast(pl.Int64).cast(pl.String))
+
+
+def fmt_account(account: pl.Expr) -> pl.Expr:
+    """Bank account masked to its last four characters (evidence is read widely)."""
+    return pl.format("*{}", account.str.slice(-4, 4))
+
+
+def facts(*values: pl.Expr) -> pl.Expr:
+    """The ``facts`` column: evidence values as a list of text, nulls shown as ``-``."""
+    return pl.concat_list([v.cast(pl.String).fill_null("-") for v in values]).alias("facts")
+
+
+def empty_reasons() -> pl.LazyFrame:
+    """A reason frame with no rows."""
+    return pl.LazyFrame(schema=REASON_SCHEMA)
+
+
+def conform_reasons(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Select and cast :data:`REASON_SCHEMA` columns (for concatenation)."""
+    return frame.select([pl.col(c).cast(t) for c, t in REASON_SCHEMA.items()])
+
+
+def merge_reasons(reasons: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per person from reason rows.
+
+    Per typology the probability and overpayment of its reasons are taken as given (the rule
+    family already combined its evidence). Across typologies the probability is a noisy-or
+    (independent routes to an improper payment) and the overpayment the largest one (the
+    same yuan can be improper for two reasons; adding would double-count). The case's
+    ``typology`` is the one with the largest expected yuan (probability × overpayment, then
+    probability); its reasons come first.
+
+    Returns ``person_id, typology, rule_probability, est_overpayment, reasons (list),
+    reason_facts (list of lists), p_<typology> …``.
+    """
+    per_typology = (
+        reasons.with_columns(
+            pl.col("probability").clip(0.0, 1.0), pl.col("est_overpayment").fill_null(0.0).clip(0.0)
+        )
+        .group_by("person_id", "typology")
+        .agg(
+            pl.col("probability").max(),
+            pl.col("est_overpayment").max(),
+            pl.col("reason"),
+            pl.col("facts"),
+        )
+        .with_columns(
+            (pl.col("probability") * (pl.col("est_overpayment") + 1.0)).alias("_strength")
+        )
+        .sort(["person_id", "_strength", "probability", "typology"], descending=[False, True, True, False])
+    )
+    from sentinel.contract import TYPOLOGIES
+
+    wide = per_typology.group_by("person_id").agg(
+        pl.col("typology").first(),
+        (1.0 - (1.0 - pl.col("probability")).product()).alias("rule_probability"),
+        pl.col("est_overpayment").max(),
+        pl.col("reason").flatten().alias("reasons"),
+        pl.col("facts").flatten().alias("reason_facts"),
+        *[
+            pl.col("probability").filter(pl.col("typology") == t).max().fill_null(0.0).alias(f"p_{t}")
+            for t in TYPOLOGIES
+        ],
+    )
+    return wide

@@ -1,0 +1,221 @@
+"""The monthly audit procedure, as the audit unit would describe it.
+
+    read the month's drop → check every row (quarantine what cannot be trusted)
+    → validate each dataset (stop on a critical failure) → keep the validated month in
+    the curated history → score suspected improper payments → emit the case list per
+    township → record the run in its manifest
+
+Tasks pass small results between them; every file is written into a staging folder that
+becomes ``OUT/YYYY-MM`` only when the whole month succeeded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+
+from features.continuity import carry_case_status
+from sentinel.config import SentinelConfig, load_config
+from sentinel.contract import ContractError
+from sentinel.detection import MonthHistory, detect_cases
+from sentinel.ingest import DatasetDrop, check_drop, read_drop
+from sentinel.io.readers import RawTable
+from sentinel.io.reports import write_case_list, write_quarantine
+from sentinel.io.store import (
+    CuratedStore,
+    clear_stale_staging,
+    processed_months,
+    staged_month,
+    write_json,
+)
+from sentinel.manifest import build_manifest
+from sentinel.validation import ValidationReport, validate_month
+
+MONTH_FOLDER = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+CURATED_DATASETS = ("beneficiaries", "payouts", "deaths", "certifications", "outcomes")
+
+
+@dataclass(frozen=True)
+class MonthSummary:
+    """What one month's run produced (small: safe to pass between tasks and print)."""
+
+    month: str
+    rows: dict[str, tuple[int, int, int]]  # dataset -> (in, loaded, quarantined)
+    cases: int
+    est_overpayment: float
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+@task(retries=2, retry_delay_seconds=[2, 10])
+def read_month_drop(inbox: Path, month: str) -> dict[str, RawTable | None]:
+    """Read every dataset file of INBOX/YYYY-MM (retried: network shares hiccup)."""
+    return read_drop(Path(inbox) / month)
+
+
+@task
+def check_month_drop(
+    tables: dict[str, RawTable | None], config: SentinelConfig, month: str
+) -> dict[str, DatasetDrop]:
+    """Type every row; rows that cannot be trusted get a quarantine reason."""
+    drops = check_drop(tables, config, month=month)
+    logger = get_run_logger()
+    for name, drop in drops.items():
+        logger.info(
+            "%s: %d rows in, %d loaded, %d quarantined",
+            name, drop.rows_in, drop.loaded.height, drop.quarantined.height,
+        )
+    return drops
+
+
+@task
+def validate_month_drop(
+    drops: dict[str, DatasetDrop],
+    config: SentinelConfig,
+    month: str,
+    store: Path,
+    docs_dir: Path,
+) -> dict[str, ValidationReport]:
+    """Great Expectations suites per dataset; a critical failure stops the month."""
+    curated = CuratedStore(store)
+    previous_rows: dict[str, int] = {}
+    for name in drops:
+        earlier = [m for m in curated.months(name) if m < month]
+        if earlier:
+            rows = curated.rows(name, earlier[-1])
+            if rows is not None:
+                previous_rows[name] = rows
+    reports = validate_month(
+        {name: drop.checked for name, drop in drops.items()},
+        config,
+        month,
+        previous_rows,
+        docs_dir,
+    )
+    for name, report in reports.items():
+        if report.critical_failures:
+            failure = report.critical_failures[0]
+            drop = drops[name]
+            file = str(drop.file) if drop.file is not None else name
+            raise ContractError(file, failure.column, failure.problem)
+    return reports
+
+
+@task(retries=2, retry_delay_seconds=[2, 10])
+def curate_month(drops: dict[str, DatasetDrop], store: Path, month: str) -> None:
+    """Keep the validated month in the curated history (replacing an earlier ingest)."""
+    curated = CuratedStore(store)
+    for name in CURATED_DATASETS:
+        curated.write_month(name, month, drops[name].loaded)
+    curated.write_month("quarantined_payouts", month, drops["payouts"].quarantined)
+
+
+@task
+def score_month(store: Path, month: str, config: SentinelConfig) -> pl.DataFrame:
+    """Score suspected improper payments over the history up to ``month``."""
+    curated = CuratedStore(store)
+    history = MonthHistory(
+        month=month,
+        register=curated.scan("beneficiaries", up_to=month),
+        payouts=curated.scan("payouts", up_to=month),
+        quarantined_payouts=curated.scan("quarantined_payouts", up_to=month),
+        deaths=curated.scan("deaths", up_to=month),
+        certifications=curated.scan("certifications", up_to=month),
+        outcomes=curated.scan("outcomes", up_to=month),
+    )
+    return detect_cases(history, config).collect()
+
+
+@task(retries=2, retry_delay_seconds=[2, 10])
+def emit_month(
+    cases: pl.DataFrame,
+    drops: dict[str, DatasetDrop],
+    reports: dict[str, ValidationReport],
+    config: SentinelConfig,
+    out: Path,
+    month: str,
+    staging: Path,
+) -> MonthSummary:
+    """Write the case list, the quarantine files and the manifest into the staging folder."""
+    earlier = [m for m in processed_months(out) if m < month]
+    previous = (
+        pl.scan_parquet(Path(out) / earlier[-1] / "cases.parquet")
+        if earlier
+        else pl.LazyFrame(schema={"case_id": pl.String, "first_flagged": pl.String})
+    )
+    cases = carry_case_status(cases.lazy(), previous, month=month).collect()
+    paths = write_case_list(
+        cases, staging, language=config.detection.report_language, month=month
+    )
+    write_quarantine(
+        {name: drop.quarantined for name, drop in drops.items()}, staging / "quarantine"
+    )
+    final = Path(out) / month
+    outputs = {
+        "cases": str(final / paths["parquet"].name),
+        "cases_csv": str(final / paths["csv"].name),
+        "workbook": str(final / paths["xlsx"].name),
+        "quarantine": str(final / "quarantine"),
+        "data_docs": str(final / "data-docs" / "index.html"),
+        "manifest": str(final / "manifest.json"),
+    }
+    manifest = build_manifest(
+        month, drops, reports, cases=cases.height, model_version=None, outputs=outputs
+    )
+    write_json(staging / "manifest.json", manifest)
+    return MonthSummary(
+        month=month,
+        rows={
+            name: (d["rows_in"], d["rows_loaded"], d["rows_quarantined"])
+            for name, d in manifest["inputs"].items()
+        },
+        cases=cases.height,
+        est_overpayment=float(cases["est_overpayment"].sum() or 0.0),
+        outputs=outputs,
+    )
+
+
+@flow(name="monthly-audit", log_prints=False)
+def monthly_audit(
+    inbox: Path, out: Path, month: str, store: Path | None = None, config_file: Path | None = None
+) -> MonthSummary:
+    """Run the monthly procedure for one drop ``INBOX/YYYY-MM`` into ``OUT/YYYY-MM``."""
+    config = load_config(config_file)
+    store = Path(store) if store is not None else Path(out) / "curated"
+    clear_stale_staging(Path(out))
+    with staged_month(Path(out), month) as staging:
+        tables = read_month_drop(inbox, month)
+        drops = check_month_drop(tables, config, month)
+        reports = validate_month_drop(drops, config, month, store, staging / "data-docs")
+        curate_month(drops, store, month)
+        cases = score_month(store, month, config)
+        summary = emit_month(cases, drops, reports, config, out, month, staging)
+    return summary
+
+
+def inbox_months(inbox: Path) -> list[str]:
+    """Drop months present in INBOX (folders named YYYY-MM), in order."""
+    return sorted(p.name for p in Path(inbox).iterdir() if p.is_dir() and MONTH_FOLDER.match(p.name))
+
+
+def months_to_run(inbox: Path, out: Path, month: str) -> list[str]:
+    """Earlier months in INBOX not yet processed under OUT, in order, then ``month`` itself."""
+    if not MONTH_FOLDER.match(month):
+        raise ValueError(f"month must be YYYY-MM, got {month!r}")
+    done = set(processed_months(out))
+    pending = [m for m in inbox_months(inbox) if m < month and m not in done]
+    return [*pending, month]
+
+
+@flow(name="catch-up")
+def catch_up(
+    inbox: Path, out: Path, month: str, store: Path | None = None, config_file: Path | None = None
+) -> list[MonthSummary]:
+    """Run every unprocessed month up to ``month`` in order (a missed month is never skipped)."""
+    return [
+        monthly_audit(inbox, out, m, store=store, config_file=config_file)
+        for m in months_to_run(inbox, out, month)
+    ]

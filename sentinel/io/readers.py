@@ -1,0 +1,419 @@
+"""Read one dataset file of a monthly drop into an all-text frame.
+
+The reader decides nothing about meaning: it finds the file, decodes it without guessing,
+maps headers (English or Chinese) to the contract's canonical column names and hands back
+every value as stripped text. Typing values and mapping categories happen in
+``features.parsing``; deciding what to quarantine happens downstream.
+
+Every problem that makes a file untrustworthy raises :class:`sentinel.contract.ContractError`
+naming the file, the column (or ``None``) and the problem.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import fastexcel
+import polars as pl
+
+from sentinel.contract import FILE_SUFFIXES, ContractError, Dataset
+
+__all__ = ["RawTable", "find_dataset_file", "read_dataset"]
+
+HeaderLanguage = Literal["en", "zh", "mixed"]
+
+ROW_COLUMN = "_row"
+MALFORMED_COLUMN = "_malformed"
+
+# Columns holding identity numbers: text exactly as typed, except a lowercase check 'x'.
+_ID_LIKE_COLUMNS = frozenset({"person_id", "collector_id"})
+# How far down an Excel sheet to look for the header row (exports often start with a title).
+_XLSX_HEADER_SEARCH_ROWS = 10
+# A CSV that fails UTF-8 is still treated as (corrupted) UTF-8 when at least this many
+# valid multibyte UTF-8 bytes stand for every invalid one: GB18030 text is only
+# accidentally valid UTF-8 for roughly one character in seven.
+_UTF8_VALID_PER_INVALID = 2
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """One dataset file read as text.
+
+    ``frame`` holds every column as ``pl.String``: the contract columns under their
+    canonical names in contract order (absent optional columns all-null), then unknown
+    extra columns under their original header, then ``_row`` (Int64, 1-based data row
+    number in the file, counting from the first row under the header) and ``_malformed``
+    (null unless the row could not be split into the header's fields).
+    ``encoding`` is ``None`` for parquet and xlsx.
+    """
+
+    dataset: str
+    file: Path
+    sha256: str
+    encoding: str | None
+    header_language: HeaderLanguage
+    frame: pl.DataFrame
+
+
+def find_dataset_file(month_dir: Path, dataset: Dataset) -> Path | None:
+    """Return the file holding ``dataset`` in a month's drop folder, or ``None``.
+
+    A dataset is ``<name>.parquet``, ``<name>.csv`` or ``<name>.xlsx`` (suffix case
+    ignored). Two candidates for one dataset are ambiguous and raise ``ContractError``.
+    """
+    month_dir = Path(month_dir)
+    if not month_dir.is_dir():
+        return None
+    candidates = sorted(
+        p
+        for p in month_dir.iterdir()
+        if p.is_file() and p.stem == dataset.name and p.suffix.lower() in FILE_SUFFIXES
+    )
+    if len(candidates) > 1:
+        names = ", ".join(p.name for p in candidates)
+        raise ContractError(
+            str(month_dir), None, f"two files for dataset {dataset.name!r}: {names}"
+        )
+    return candidates[0] if candidates else None
+
+
+def read_dataset(path: Path, dataset: Dataset) -> RawTable:
+    """Read one dataset file (parquet, csv or xlsx) into a :class:`RawTable`.
+
+    Values are stripped of surrounding whitespace and empty values become null; identity
+    numbers stay text exactly as typed (only a trailing lowercase ``x`` is upper-cased).
+    Rows of a CSV whose field count differs from the header are kept and described in
+    ``_malformed``. Raises ``ContractError`` for an unreadable or undecodable file, a
+    missing required column, or two headers naming the same column.
+    """
+    path = Path(path)
+    file = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ContractError(file, None, f"cannot read file: {exc.strerror or exc}") from exc
+    sha256 = hashlib.sha256(data).hexdigest()
+    suffix = path.suffix.lower()
+    encoding: str | None = None
+    if suffix == ".csv":
+        text, encoding = _decode_csv_bytes(data, file)
+        body = data[len(codecs.BOM_UTF8) :] if encoding == "utf-8-sig" else data
+        headers, cells = _split_csv_text(text, file, body if encoding != "gb18030" else None)
+    elif suffix == ".parquet":
+        headers, cells = _read_parquet_cells(data, file)
+    elif suffix == ".xlsx":
+        headers, cells = _read_xlsx_cells(data, file, dataset)
+    else:
+        raise ContractError(file, None, f"unsupported file type {suffix!r} (expected one of {FILE_SUFFIXES})")
+    frame, language = _conform_to_contract(headers, cells, dataset, file)
+    return RawTable(
+        dataset=dataset.name,
+        file=path,
+        sha256=sha256,
+        encoding=encoding,
+        header_language=language,
+        frame=frame,
+    )
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def _decode_csv_bytes(data: bytes, file: str) -> tuple[str, str]:
+    """Decode CSV bytes as UTF-8 (with or without BOM) or GB18030, never by a silent guess."""
+    if data.startswith(codecs.BOM_UTF8):
+        bom = len(codecs.BOM_UTF8)
+        try:
+            return data[bom:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise ContractError(
+                file, None, f"corrupted UTF-8: undecodable bytes at offset {exc.start + bom}"
+            ) from None
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    if _is_mostly_utf8(data):
+        # Decoding this as GB18030 would "succeed" and silently produce mojibake.
+        raise ContractError(
+            file, None, f"corrupted UTF-8: undecodable bytes at offset {utf8_error.start}"
+        )
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as exc:
+        raise ContractError(
+            file, None, f"undecodable bytes at offset {exc.start} (not UTF-8 nor GB18030)"
+        ) from None
+
+
+def _is_mostly_utf8(data: bytes) -> bool:
+    """True when the non-ASCII bytes are overwhelmingly valid UTF-8 multibyte sequences."""
+    non_ascii = len(data) - len(data.translate(None, bytes(range(128))))
+    valid = len(data.decode("utf-8", errors="ignore").encode("utf-8"))
+    invalid = len(data) - valid
+    valid_multibyte = non_ascii - invalid
+    return valid_multibyte >= _UTF8_VALID_PER_INVALID * max(invalid, 1)
+
+
+# ------------------------------------------------------------------------ CSV splitting
+
+
+def _split_csv_text(
+    text: str, file: str, utf8_bytes: bytes | None = None
+) -> tuple[list[str], pl.DataFrame]:
+    """Split CSV text into header names and positional text columns ``c0..``.
+
+    Fast path: count each line's fields with vectorised string ops, then let polars parse.
+    Quoted fields spanning lines fall back to the standard-library parser. Blank lines are
+    skipped but still counted in ``_row``.
+    """
+    if not text.strip():
+        raise ContractError(file, None, "empty file: no header row")
+    lines = pl.Series("line", text.split("\n"), dtype=pl.String)
+    if text.endswith("\n"):
+        lines = lines.head(len(lines) - 1)
+    unquoted = lines
+    if '"' in text:
+        # Quoted fields may hold commas; drop them before counting. An odd quote left over
+        # means a quoted field continues on the next line.
+        unquoted = lines.str.replace_all(r'"[^"]*"', "")
+        if unquoted.str.contains('"', literal=True).any():
+            return _split_csv_records(text, file)
+    field_counts = unquoted.str.count_matches(",", literal=True).cast(pl.Int64) + 1
+    blank = lines.str.strip_chars() == ""
+    first = int(blank.arg_min() or 0)  # blank lines above the header are tolerated
+    header_count = int(field_counts[first])
+    width = max(header_count, int(field_counts.max() or 0))
+    body = pl.read_csv(
+        utf8_bytes if utf8_bytes is not None else text.encode("utf-8"),
+        has_header=False,
+        schema={f"c{i}": pl.String for i in range(width)},
+        truncate_ragged_lines=True,
+        missing_columns="insert",
+        raise_if_empty=False,
+    )
+    if body.height != len(lines):
+        # Polars and the line split disagree (e.g. a stray carriage return): trust the
+        # slower, exact parser rather than misalign rows.
+        return _split_csv_records(text, file)
+    body = body.slice(first)
+    headers = [v if v is not None else "" for v in body.row(0)[:header_count]]
+    rows = body.slice(1)
+    counts = field_counts.slice(first + 1)
+    blank = blank.slice(first + 1)
+    cells = (
+        rows.select([f"c{i}" for i in range(header_count)])
+        .with_columns(
+            pl.int_range(1, rows.height + 1, dtype=pl.Int64).alias(ROW_COLUMN),
+            _malformed_message(counts.alias("n"), header_count),
+        )
+        .filter(~blank)
+    )
+    return headers, cells
+
+
+def _split_csv_records(text: str, file: str) -> tuple[list[str], pl.DataFrame]:
+    """Exact but slower CSV split (standard library), for quoted multi-line fields."""
+    records = iter(csv.reader(io.StringIO(text, newline="")))
+    headers: list[str] | None = None
+    for record in records:
+        if any(field.strip() for field in record):
+            headers = record
+            break
+    if headers is None:
+        raise ContractError(file, None, "empty file: no header row")
+    width = len(headers)
+    columns: list[list[str | None]] = [[] for _ in range(width)]
+    row_numbers: list[int] = []
+    counts: list[int] = []
+    for number, record in enumerate(records, start=1):
+        if not any(field.strip() for field in record):
+            continue
+        padded = (record + [None] * width)[:width] if len(record) != width else record
+        for column, value in zip(columns, padded, strict=True):
+            column.append(value)
+        row_numbers.append(number)
+        counts.append(len(record))
+    cells = pl.DataFrame(
+        {f"c{i}": pl.Series(values, dtype=pl.String) for i, values in enumerate(columns)}
+    ).with_columns(
+        pl.Series(ROW_COLUMN, row_numbers, dtype=pl.Int64),
+        _malformed_message(pl.Series("n", counts, dtype=pl.Int64), width),
+    )
+    return headers, cells
+
+
+def _malformed_message(field_counts: pl.Series, expected: int) -> pl.Expr:
+    return (
+        pl.when(pl.lit(field_counts) != expected)
+        .then(
+            pl.format(
+                "malformed row: {} fields, expected {}", pl.lit(field_counts), pl.lit(expected)
+            )
+        )
+        .otherwise(None)
+        .cast(pl.String)
+        .alias(MALFORMED_COLUMN)
+    )
+
+
+# ---------------------------------------------------------------------------- parquet
+
+
+def _read_parquet_cells(data: bytes, file: str) -> tuple[list[str], pl.DataFrame]:
+    try:
+        table = pl.read_parquet(io.BytesIO(data))
+    except Exception as exc:  # polars raises several kinds for a broken file
+        raise ContractError(file, None, f"unreadable parquet: {exc}") from None
+    headers = list(table.columns)
+    cells = table.select(
+        _parquet_value_as_text(table.get_column(name), file).alias(f"c{i}")
+        for i, name in enumerate(headers)
+    ).with_columns(
+        pl.int_range(1, table.height + 1, dtype=pl.Int64).alias(ROW_COLUMN),
+        pl.lit(None, dtype=pl.String).alias(MALFORMED_COLUMN),
+    )
+    return headers, cells
+
+
+def _parquet_value_as_text(values: pl.Series, file: str) -> pl.Expr:
+    dtype = values.dtype
+    col = pl.lit(values)
+    if dtype == pl.String:
+        return col
+    if dtype == pl.Null:
+        return col.cast(pl.String)
+    if dtype == pl.Date:
+        return col.dt.strftime("%Y-%m-%d")
+    if isinstance(dtype, pl.Datetime):
+        at_midnight = (col.dt.hour() == 0) & (col.dt.minute() == 0) & (col.dt.second() == 0)
+        return (
+            pl.when(at_midnight)
+            .then(col.dt.strftime("%Y-%m-%d"))
+            .otherwise(col.dt.strftime("%Y-%m-%d %H:%M:%S"))
+        )
+    if dtype.is_float():
+        # Shortest round-trip text (2093.5 -> '2093.5'); whole numbers without '.0'.
+        return col.fill_nan(None).cast(pl.String).str.replace(r"\.0$", "")
+    if dtype.is_integer() or dtype.is_decimal() or dtype in (pl.Boolean, pl.Categorical):
+        return col.cast(pl.String)
+    if isinstance(dtype, pl.Enum):
+        return col.cast(pl.String)
+    raise ContractError(file, values.name, f"unsupported parquet column type {dtype}")
+
+
+# ------------------------------------------------------------------------------- xlsx
+
+
+def _read_xlsx_cells(data: bytes, file: str, dataset: Dataset) -> tuple[list[str], pl.DataFrame]:
+    """First sheet, every cell as text; the header is the first row naming contract columns."""
+    try:
+        sheet = (
+            fastexcel.read_excel(data)
+            .load_sheet(0, header_row=None, dtypes="string")
+            .to_polars()
+        )
+    except Exception as exc:  # fastexcel raises its own error classes
+        raise ContractError(file, None, f"unreadable xlsx: {exc}") from None
+    if sheet.height == 0:
+        raise ContractError(file, None, "empty sheet: no header row")
+    sheet = sheet.rename({name: f"c{i}" for i, name in enumerate(sheet.columns)})
+    aliases = dataset.header_aliases()
+    header_at = 0
+    for i, row in enumerate(sheet.head(_XLSX_HEADER_SEARCH_ROWS).iter_rows()):
+        if any(_clean_header(v) in aliases for v in row if v is not None):
+            header_at = i
+            break
+    headers = [_clean_header(v) if v is not None else "" for v in sheet.row(header_at)]
+    rows = sheet.slice(header_at + 1)
+    # Date cells come out as 'YYYY-MM-DD 00:00:00'; a date is all the contract wants.
+    cells = (
+        rows.with_columns(pl.all().str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "${1}"))
+        .with_columns(
+            pl.int_range(1, rows.height + 1, dtype=pl.Int64).alias(ROW_COLUMN),
+            pl.lit(None, dtype=pl.String).alias(MALFORMED_COLUMN),
+        )
+        .filter(~pl.all_horizontal(pl.col(rows.columns).is_null()))
+    )
+    return headers, cells
+
+
+# ---------------------------------------------------------------------- the contract
+
+
+def _clean_header(name: object) -> str:
+    return str(name).replace("\ufeff", "").strip()
+
+
+def _conform_to_contract(
+    headers: list[str], cells: pl.DataFrame, dataset: Dataset, file: str
+) -> tuple[pl.DataFrame, HeaderLanguage]:
+    """Rename positional columns to canonical names, clean values, check the header."""
+    aliases = dataset.header_aliases()
+    lowered = {c.name.lower(): c.name for c in dataset.columns}
+    canonical_source: dict[str, str] = {}
+    extras: dict[str, str] = {}
+    renames: dict[str, str] = {}
+    languages: set[str] = set()
+    for i, raw in enumerate(headers):
+        header = _clean_header(raw)
+        position = f"c{i}"
+        name = aliases.get(header) or lowered.get(header.lower())
+        if name is not None:
+            if name in canonical_source:
+                raise ContractError(
+                    file,
+                    name,
+                    f"two headers map to the same column: {canonical_source[name]!r} and {header!r}",
+                )
+            canonical_source[name] = header
+            languages.add("en" if header.lower() == name else "zh")
+            renames[position] = name
+            continue
+        if header == "":
+            if cells.get_column(position).str.strip_chars().replace("", None).null_count() == cells.height:
+                continue  # a trailing separator in the export, not a column
+            header = f"unnamed_{i + 1}"
+        if header in extras:
+            raise ContractError(file, header, "duplicate header")
+        extras[header] = position
+        renames[position] = header
+    missing = [
+        c.name for c in dataset.columns if c.required and c.name not in canonical_source
+    ]
+    if missing:
+        column = dataset.column(missing[0])
+        accepted = ", ".join([column.name, *column.aliases])
+        more = f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""
+        raise ContractError(
+            file, column.name, f"required column missing (accepted headers: {accepted}){more}"
+        )
+    language: HeaderLanguage = (
+        "mixed" if len(languages) != 1 else ("en" if "en" in languages else "zh")
+    )
+
+    def cleaned(name: str) -> pl.Expr:
+        value = pl.col(name).str.strip_chars()
+        value = pl.when(value == "").then(None).otherwise(value)
+        if name in _ID_LIKE_COLUMNS or (
+            name in canonical_source and dataset.column(name).kind == "id"
+        ):
+            value = value.str.replace(r"^(\d{17})x$", "${1}X")
+        return value.alias(name)
+
+    frame = cells.rename(renames).select(
+        *(
+            cleaned(c.name) if c.name in canonical_source else pl.lit(None, dtype=pl.String).alias(c.name)
+            for c in dataset.columns
+        ),
+        *(cleaned(name) for name in extras),
+        pl.col(ROW_COLUMN).cast(pl.Int64),
+        pl.col(MALFORMED_COLUMN).cast(pl.String),
+    )
+    return frame, language

@@ -1,0 +1,176 @@
+"""Writers for a month's outputs: case list (parquet, CSV, workbook), quarantine, manifest.
+
+All writers target the month's staging folder; :func:`sentinel.io.store.staged_month`
+renames it into place once everything is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+import xlsxwriter
+
+from sentinel.contract import CASE_COLUMNS
+
+CSV_BOM = "\ufeff"
+
+CASE_HEADERS_ZH: dict[str, str] = {
+    "case_id": "案件编号",
+    "person_id": "身份证号",
+    "name": "姓名",
+    "scheme": "险种",
+    "township": "乡镇",
+    "village": "村(社区)",
+    "typology": "疑点类型",
+    "priority_rank": "优先级",
+    "risk_score": "风险评分",
+    "est_overpayment": "估计多发金额(元)",
+    "evidence": "疑点依据",
+    "reasons": "疑点代码",
+    "first_flagged": "首次发现",
+    "status": "状态",
+}
+#: Columns auditors fill in on each township sheet; read back by ``sentinel outcomes import``.
+OUTCOME_HEADERS: dict[str, str] = {
+    "outcome": "核查结果",
+    "closed_on": "结案日期",
+    "death_date": "死亡日期",
+    "overpaid_amount": "核定多发金额",
+    "recovered_amount": "追回金额",
+    "note": "备注",
+}
+_WIDTHS = {
+    "case_id": 16, "person_id": 21, "name": 10, "scheme": 12, "township": 12, "village": 14,
+    "typology": 26, "priority_rank": 8, "risk_score": 9, "est_overpayment": 12,
+    "evidence": 80, "reasons": 30, "first_flagged": 10, "status": 9,
+}
+
+
+def write_csv_bom(frame: pl.DataFrame, path: Path) -> None:
+    """CSV in UTF-8 with a BOM (opens correctly in Excel on a Chinese Windows desktop)."""
+    with path.open("wb") as fh:
+        fh.write(CSV_BOM.encode("utf-8"))
+        frame.write_csv(fh)
+
+
+def write_quarantine(quarantined: dict[str, pl.DataFrame], folder: Path) -> dict[str, Path]:
+    """One ``<dataset>.csv`` per dataset that had quarantined rows (original text + _reason)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for dataset, frame in quarantined.items():
+        if frame.height:
+            path = folder / f"{dataset}.csv"
+            write_csv_bom(frame.cast(pl.String), path)
+            written[dataset] = path
+    return written
+
+
+def write_case_list(
+    cases: pl.DataFrame, folder: Path, *, language: Literal["zh", "en"], month: str
+) -> dict[str, Path]:
+    """Write ``cases.parquet``, ``cases.csv`` (UTF-8 BOM) and the field-audit ``cases.xlsx``."""
+    cases = cases.select(CASE_COLUMNS).sort("priority_rank")
+    paths = {
+        "parquet": folder / "cases.parquet",
+        "csv": folder / "cases.csv",
+        "xlsx": folder / "cases.xlsx",
+    }
+    cases.write_parquet(paths["parquet"])
+    write_csv_bom(cases, paths["csv"])
+    write_workbook(cases, paths["xlsx"], language=language, month=month)
+    return paths
+
+
+def write_workbook(
+    cases: pl.DataFrame, path: Path, *, language: Literal["zh", "en"], month: str
+) -> None:
+    """Summary sheet, then one sheet per township in priority order, headers frozen.
+
+    Each township sheet ends with empty outcome columns for auditors to fill in.
+    """
+    zh = language == "zh"
+    headers = {c: (CASE_HEADERS_ZH[c] if zh else c) for c in CASE_COLUMNS}
+    outcome_headers = {c: (h if zh else c) for c, h in OUTCOME_HEADERS.items()}
+    with xlsxwriter.Workbook(str(path)) as book:
+        bold = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+        wrap = book.add_format({"text_wrap": True, "valign": "top"})
+        money = book.add_format({"num_format": "#,##0.00"})
+        summary = book.add_worksheet("汇总" if zh else "summary")
+        _write_summary(summary, cases, bold, money, zh=zh, month=month)
+        townships = (
+            cases.group_by("township")
+            .agg(pl.col("priority_rank").min().alias("best"))
+            .sort("best")
+            .get_column("township")
+            .to_list()
+        )
+        used: set[str] = set()
+        for township in townships:
+            rows = cases.filter(pl.col("township") == township)
+            sheet = book.add_worksheet(_sheet_name(str(township), used))
+            columns = list(CASE_COLUMNS) + list(OUTCOME_HEADERS)
+            for j, col in enumerate(columns):
+                title = headers.get(col) or outcome_headers[col]
+                sheet.write_string(0, j, title, bold)
+                sheet.set_column(j, j, _WIDTHS.get(col, 14), wrap if col == "evidence" else None)
+            for i, row in enumerate(rows.iter_rows(named=True), start=1):
+                for j, col in enumerate(CASE_COLUMNS):
+                    value = row[col]
+                    if value is None:
+                        continue
+                    if col in ("risk_score", "est_overpayment"):
+                        sheet.write_number(i, j, float(value), money)
+                    elif col == "priority_rank":
+                        sheet.write_number(i, j, int(value))
+                    else:
+                        # IDs and accounts are text: never let Excel turn them into numbers.
+                        sheet.write_string(i, j, str(value))
+            sheet.freeze_panes(1, 0)
+            sheet.autofilter(0, 0, rows.height, len(columns) - 1)
+
+
+def _write_summary(sheet, cases: pl.DataFrame, bold, money, *, zh: bool, month: str) -> None:  # type: ignore[no-untyped-def]
+    title = f"{month} 疑点核查清单" if zh else f"{month} case list for field audits"
+    sheet.write_string(0, 0, title, bold)
+    labels = (
+        ("乡镇", "案件数", "估计多发金额(元)", "最高优先级")
+        if zh
+        else ("township", "cases", "est_overpayment", "best_rank")
+    )
+    for j, label in enumerate(labels):
+        sheet.write_string(2, j, label, bold)
+    table = (
+        cases.group_by("township")
+        .agg(
+            pl.len().alias("cases"),
+            pl.col("est_overpayment").sum().alias("amount"),
+            pl.col("priority_rank").min().alias("best"),
+        )
+        .sort("best")
+    )
+    for i, row in enumerate(table.iter_rows(named=True), start=3):
+        sheet.write_string(i, 0, str(row["township"]))
+        sheet.write_number(i, 1, row["cases"])
+        sheet.write_number(i, 2, float(row["amount"] or 0.0), money)
+        sheet.write_number(i, 3, row["best"])
+    total_row = 3 + table.height
+    sheet.write_string(total_row, 0, "合计" if zh else "total", bold)
+    sheet.write_number(total_row, 1, cases.height)
+    sheet.write_number(total_row, 2, float(cases["est_overpayment"].sum() or 0.0), money)
+    sheet.set_column(0, 0, 16)
+    sheet.set_column(1, 3, 16)
+    sheet.freeze_panes(3, 0)
+
+
+def _sheet_name(township: str, used: set[str]) -> str:
+    """Excel sheet names: at most 31 characters, no []:*?/\\ and unique."""
+    clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in township)[:31] or "unknown"
+    name, n = clean, 2
+    while name.lower() in used:
+        suffix = f"~{n}"
+        name = clean[: 31 - len(suffix)] + suffix
+        n += 1
+    used.add(name.lower())
+    return name
