@@ -1,0 +1,359 @@
+"""Validation of a monthly drop against the reviewed expectation suites in ``expectations/``.
+
+Each dataset of the month is checked against its suite (Great Expectations 1.x, pandas
+engine). Expectations carry a severity: ``critical`` failures mean the file as a whole cannot
+be trusted (half-delivered, broken export, wrong month) and the caller should stop the run;
+``warning`` failures are row-level problems that are evidence for detection, never rejections.
+
+Policy numbers are not in the JSON: suites reference suite parameters (``{"$PARAMETER": ...}``)
+whose values come from the typed :class:`~sentinel.config.SentinelConfig` at run time (see
+:func:`suite_parameters`).
+
+Reports and Data Docs carry counts only. Result formats are set so that GE never collects
+unexpected values (identity numbers, names, bank accounts), and every problem sentence is
+masked for long digit runs as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import re
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from sentinel.config import SentinelConfig
+from sentinel.contract import DATASETS
+
+__all__ = [
+    "ExpectationFailure",
+    "ValidationReport",
+    "load_suite",
+    "suite_parameters",
+    "validate_month",
+]
+
+EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
+DATA_DOCS_SITE = "sentinel"
+
+# Counts only: no unexpected values, no value counts, no index lists. This keeps personal data
+# out of results and Data Docs and avoids building large lists on a full county month.
+_RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "BASIC",
+    "partial_unexpected_count": 0,
+    "exclude_unexpected_values": True,
+    "include_unexpected_rows": False,
+    "return_unexpected_index_query": False,
+}
+_PARAMETER_KEY = "$PARAMETER"
+# Six or more consecutive digits (optionally ending in X) could be part of an identity number or
+# bank account; they never belong in a problem sentence.
+_LONG_DIGITS = re.compile(r"\d{6,}[\dXx]?")
+
+
+@dataclass(frozen=True)
+class ExpectationFailure:
+    """One expectation that failed (or could not be evaluated) on a dataset.
+
+    ``problem`` is a short sentence with counts only, never personal data.
+    ``unexpected_count`` is the number of offending rows for row-level expectations and
+    ``None`` for table- or column-level ones (row count, column exists, type).
+    """
+
+    expectation: str
+    column: str | None
+    severity: str
+    unexpected_count: int | None
+    problem: str
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Outcome of validating one dataset of a month.
+
+    ``success`` is True when no *critical* expectation failed, i.e. the file may be loaded;
+    ``failed_expectations`` lists every failure (critical ones included), ``critical_failures``
+    only those that should stop the run. ``evaluated`` counts the expectations run and
+    ``seconds`` is wall time for this dataset, conversion included.
+    """
+
+    dataset: str
+    success: bool
+    critical_failures: list[ExpectationFailure]
+    failed_expectations: list[ExpectationFailure]
+    evaluated: int
+    seconds: float
+
+
+def load_suite(dataset: str) -> dict:
+    """The reviewed suite of ``dataset`` as stored in ``expectations/<dataset>.json``.
+
+    Raises ``KeyError`` for a name that is not a contract dataset.
+    """
+    if dataset not in DATASETS:
+        raise KeyError(f"unknown dataset {dataset!r}; expected one of {sorted(DATASETS)}")
+    path = EXPECTATIONS_DIR / f"{dataset}.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def suite_parameters(
+    dataset: str, config: SentinelConfig, month: str, previous_rows: int | None
+) -> dict:
+    """Values of the suite parameters of ``dataset`` for ``month``, from the typed config.
+
+    - ``min_row_count``: previous month's loaded rows x ``ingest.min_row_ratio_vs_previous``
+      rounded up; 0 when there is no previous month (``previous_rows`` None or 0).
+    - ``min_parsed_share``: 1 - ``ingest.max_unparseable_share`` (``mostly`` of not-null checks).
+    - ``min_on_period_share``: 1 - ``ingest.max_off_period_share`` (payouts only).
+    - ``<scheme>_low`` / ``<scheme>_high``: ``policy.amount_bounds`` in yuan (payouts only).
+
+    Only the parameters the suite references are returned. ``month`` (``YYYY-MM``) is
+    accepted so month-dependent parameters can be added without changing callers.
+    """
+    ingest = config.ingest
+    min_rows = 0
+    if previous_rows:
+        min_rows = math.ceil(previous_rows * ingest.min_row_ratio_vs_previous)
+    available: dict[str, Any] = {
+        "month": month,
+        "min_row_count": min_rows,
+        "min_parsed_share": round(1.0 - ingest.max_unparseable_share, 10),
+        "min_on_period_share": round(1.0 - ingest.max_off_period_share, 10),
+    }
+    for scheme, bounds in config.policy.amount_bounds.items():
+        available[f"{scheme}_low"] = bounds.low
+        available[f"{scheme}_high"] = bounds.high
+    referenced = _referenced_parameters(load_suite(dataset))
+    missing = referenced - available.keys()
+    if missing:
+        raise KeyError(f"suite {dataset!r} references unknown parameters {sorted(missing)}")
+    return {name: available[name] for name in sorted(referenced)}
+
+
+def validate_month(
+    frames: dict[str, pl.DataFrame],
+    config: SentinelConfig,
+    month: str,
+    previous_rows: dict[str, int],
+    docs_dir: Path | None,
+) -> dict[str, ValidationReport]:
+    """Validate every dataset of ``month`` against its suite.
+
+    ``frames`` maps dataset names to the ingest output: all rows of the file (quarantined ones
+    included), canonical typed columns plus the Boolean evidence columns. ``previous_rows``
+    maps dataset names to last month's *loaded* row count; a dataset absent from it (or 0)
+    gets no row-count floor. When ``docs_dir`` is given, Data Docs HTML (``index.html`` and
+    one page per dataset) is written there and nowhere else.
+
+    Returns one report per dataset in ``frames``. The run should stop when any report has
+    ``success`` False (a critical failure).
+    """
+    unknown = set(frames) - set(DATASETS)
+    if unknown:
+        raise KeyError(f"unknown datasets {sorted(unknown)}; expected some of {sorted(DATASETS)}")
+    with _quiet_great_expectations():
+        context = _ephemeral_context(docs_dir)
+        reports: dict[str, ValidationReport] = {}
+        for dataset, frame in frames.items():
+            started = time.perf_counter()
+            result = _run_suite(
+                context,
+                dataset,
+                _to_pandas(frame),
+                suite_parameters(dataset, config, month, previous_rows.get(dataset)),
+                build_docs=docs_dir is not None,
+            )
+            reports[dataset] = _report(dataset, result, time.perf_counter() - started)
+    return reports
+
+
+# --- internals -------------------------------------------------------------------------------
+
+
+def _referenced_parameters(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        if set(node) == {_PARAMETER_KEY}:
+            return {node[_PARAMETER_KEY]}
+        return set().union(*(_referenced_parameters(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_referenced_parameters(v) for v in node))
+    return set()
+
+
+@contextlib.contextmanager
+def _quiet_great_expectations() -> Iterator[None]:
+    """Silence GE's INFO/WARNING logs and warnings for the duration of a validation."""
+    logger = logging.getLogger("great_expectations")
+    previous_level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(previous_level)
+
+
+def _ephemeral_context(docs_dir: Path | None) -> Any:
+    """An in-memory GE context: no gx/ folder, no analytics, no progress bars.
+
+    The only files it can write are the Data Docs under ``docs_dir``.
+    """
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    sites: dict[str, Any] = {}
+    if docs_dir is not None:
+        docs_dir = Path(docs_dir).resolve()
+        docs_dir.mkdir(parents=True, exist_ok=True)
+        sites[DATA_DOCS_SITE] = {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(docs_dir),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        data_docs_sites=sites,
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _to_pandas(frame: pl.DataFrame) -> Any:
+    """One conversion to pandas with Arrow-backed columns (GE has no polars engine).
+
+    Dates become numpy ``datetime64[ms]`` because GE's pandas type check cannot name Arrow
+    date types; everything else stays Arrow-backed (no copy of strings to Python objects).
+    """
+    dates = [name for name, dtype in frame.schema.items() if dtype == pl.Date]
+    pdf = frame.to_pandas(use_pyarrow_extension_array=True)
+    for name in dates:
+        pdf[name] = pdf[name].astype("datetime64[ms]")
+    return pdf
+
+
+def _run_suite(
+    context: Any,
+    dataset: str,
+    data: Any,
+    parameters: dict,
+    *,
+    build_docs: bool,
+) -> Any:
+    """Run the suite of ``dataset`` on ``data`` through a Checkpoint; return the suite result."""
+    import great_expectations as gx
+
+    suite = context.suites.add(gx.ExpectationSuite(**load_suite(dataset)))
+    batch_definition = (
+        context.data_sources.add_pandas(dataset)
+        .add_dataframe_asset(dataset)
+        .add_batch_definition_whole_dataframe(dataset)
+    )
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=dataset, data=batch_definition, suite=suite)
+    )
+    actions = []
+    if build_docs:
+        # Renders this dataset's result page and refreshes index.html (which lists every
+        # result stored so far in this month's context).
+        actions.append(
+            gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[DATA_DOCS_SITE])
+        )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=dataset,
+            validation_definitions=[definition],
+            actions=actions,
+            result_format=_RESULT_FORMAT,
+        )
+    )
+    outcome = checkpoint.run(
+        batch_parameters={"dataframe": data}, expectation_parameters=parameters
+    )
+    (result,) = outcome.run_results.values()
+    return result
+
+
+def _report(dataset: str, result: Any, seconds: float) -> ValidationReport:
+    failures = [_failure(r) for r in result.results if not r.success]
+    critical = [f for f in failures if f.severity == "critical"]
+    return ValidationReport(
+        dataset=dataset,
+        success=not critical,
+        critical_failures=critical,
+        failed_expectations=failures,
+        evaluated=len(result.results),
+        seconds=round(seconds, 3),
+    )
+
+
+def _failure(result: Any) -> ExpectationFailure:
+    config = result.expectation_config
+    kwargs = config.kwargs
+    column = kwargs.get("column")
+    if column is None and kwargs.get("column_list"):
+        column = " x ".join(kwargs["column_list"])
+    raw_severity = getattr(config, "severity", None) or "critical"
+    severity = str(getattr(raw_severity, "value", raw_severity))
+    problem = (config.meta or {}).get("problem") or config.type.replace("_", " ")
+    details = result.result or {}
+    unexpected = details.get("unexpected_count")
+    if result.exception_info and result.exception_info.get("raised_exception"):
+        sentence = (
+            f"{problem}: could not be evaluated ({_exception_summary(result.exception_info)})"
+        )
+        unexpected = None
+    elif unexpected is not None:
+        total = details.get("element_count") or 0
+        share = f" ({unexpected / total:.1%})" if total else ""
+        sentence = f"{problem}: {unexpected:,} of {total:,} rows{share}"
+        if "mostly" in kwargs and isinstance(kwargs["mostly"], int | float):
+            sentence += f", tolerated share {1 - kwargs['mostly']:.1%}"
+    elif config.type == "expect_table_row_count_to_be_between":
+        sentence = (
+            f"{problem}: {_count(details.get('observed_value'))} rows,"
+            f" minimum {_count(kwargs.get('min_value'))}"
+        )
+    elif config.type == "expect_column_values_to_be_of_type":
+        sentence = (
+            f"{problem}: found {details.get('observed_value')}, expected {kwargs.get('type_')}"
+        )
+    else:
+        sentence = problem
+    return ExpectationFailure(
+        expectation=config.type,
+        column=column,
+        severity=severity,
+        unexpected_count=unexpected,
+        problem=_mask(sentence),
+    )
+
+
+def _count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int | float) else str(value)
+
+
+def _exception_summary(info: dict) -> str:
+    message = str(info.get("exception_message") or "error").strip().splitlines()
+    return message[0][:160] if message else "error"
+
+
+def _mask(text: str) -> str:
+    return _LONG_DIGITS.sub("[number removed]", text)
