@@ -35,10 +35,9 @@ MALFORMED_COLUMN = "_malformed"
 _ID_LIKE_COLUMNS = frozenset({"person_id", "collector_id"})
 # How far down an Excel sheet to look for the header row (exports often start with a title).
 _XLSX_HEADER_SEARCH_ROWS = 10
-# A CSV that fails UTF-8 is still treated as (corrupted) UTF-8 when at least this many
-# valid multibyte UTF-8 bytes stand for every invalid one: GB18030 text is only
-# accidentally valid UTF-8 for roughly one character in seven.
-_UTF8_VALID_PER_INVALID = 2
+# A CSV that fails UTF-8 is still read as (corrupted) UTF-8 when at most one in this many
+# of its non-ASCII bytes is invalid UTF-8 (GB18030 text measures around one in three).
+_UTF8_INVALID_SHARE = 20
 
 
 @dataclass(frozen=True)
@@ -138,27 +137,28 @@ def _decode_csv_bytes(data: bytes, file: str) -> tuple[str, str]:
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
-        utf8_error = exc
-    if _is_mostly_utf8(data):
-        # Decoding this as GB18030 would "succeed" and silently produce mojibake.
-        raise ContractError(
-            file, None, f"corrupted UTF-8: undecodable bytes at offset {utf8_error.start}"
-        )
-    try:
-        return data.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError as exc:
-        raise ContractError(
-            file, None, f"undecodable bytes at offset {exc.start} (not UTF-8 nor GB18030)"
-        ) from None
-
-
-def _is_mostly_utf8(data: bytes) -> bool:
-    """True when the non-ASCII bytes are overwhelmingly valid UTF-8 multibyte sequences."""
+        utf8_offset = exc.start
+    utf8_invalid = len(data) - len(data.decode("utf-8", errors="ignore").encode("utf-8"))
     non_ascii = len(data) - len(data.translate(None, bytes(range(128))))
-    valid = len(data.decode("utf-8", errors="ignore").encode("utf-8"))
-    invalid = len(data) - valid
-    valid_multibyte = non_ascii - invalid
-    return valid_multibyte >= _UTF8_VALID_PER_INVALID * max(invalid, 1)
+    try:
+        text = data.decode("gb18030")
+        gb_offset, gb_invalid = None, 0
+    except UnicodeDecodeError as exc:
+        gb_offset = exc.start
+        gb_invalid = data.decode("gb18030", errors="replace").count("\ufffd")
+    # UTF-8 Chinese text with a damaged byte often still "decodes" as GB18030 into
+    # mojibake; GB18030 text is valid UTF-8 only by accident (well under 90% of its
+    # non-ASCII bytes). Call it corrupted UTF-8 when it is nearly all valid UTF-8 or
+    # fits UTF-8 better than GB18030.
+    if utf8_invalid * _UTF8_INVALID_SHARE <= non_ascii or utf8_invalid < gb_invalid:
+        raise ContractError(
+            file, None, f"corrupted UTF-8: undecodable bytes at offset {utf8_offset}"
+        )
+    if gb_offset is not None:
+        raise ContractError(
+            file, None, f"undecodable bytes at offset {gb_offset} (not UTF-8 nor GB18030)"
+        )
+    return text, "gb18030"
 
 
 # ------------------------------------------------------------------------ CSV splitting
