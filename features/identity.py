@@ -59,7 +59,7 @@ def id_check_char(col: str | pl.Expr) -> pl.Expr:
     check = (total % 11).replace_strict(
         {i: c for i, c in enumerate(_CHECK_CHARS)}, return_dtype=pl.String
     )
-    return pl.when(prefix.str.contains(r"^[0-9]{17}$")).then(check).otherwise(None)
+    return pl.when(prefix.str.contains(r"^[0-9]{17}$")).then(check).otherwise(None).name.keep()
 
 
 def id_checksum_ok(col: str | pl.Expr) -> pl.Expr:
@@ -68,7 +68,7 @@ def id_checksum_ok(col: str | pl.Expr) -> pl.Expr:
     False for malformed values, null for null.
     """
     text = _text(col)
-    return id_is_well_formed(text) & (text.str.slice(17, 1) == id_check_char(text))
+    return (id_is_well_formed(text) & (text.str.slice(17, 1) == id_check_char(text))).name.keep()
 
 
 def id_birth_date(col: str | pl.Expr) -> pl.Expr:
@@ -83,6 +83,7 @@ def id_birth_date(col: str | pl.Expr) -> pl.Expr:
         pl.when(digits.str.contains(r"^[0-9]{8}$") & (digits.str.slice(0, 4) != "0000"))
         .then(date)
         .otherwise(None)
+        .name.keep()
     )
 
 
@@ -90,7 +91,7 @@ def id_sex(col: str | pl.Expr) -> pl.Expr:
     """'M' when the 17th digit is odd, 'F' when even; null when the number is malformed."""
     digit = _text(col).str.slice(16, 1).cast(pl.Int32, strict=False)
     sex = pl.when(digit % 2 == 1).then(pl.lit("M")).otherwise(pl.lit("F"))
-    return pl.when(id_is_well_formed(col)).then(sex).otherwise(None)
+    return pl.when(id_is_well_formed(col)).then(sex).otherwise(None).name.keep()
 
 
 def id_region(col: str | pl.Expr) -> pl.Expr:
@@ -98,7 +99,8 @@ def id_region(col: str | pl.Expr) -> pl.Expr:
 
     Region codes are text: county codes are compared with ``region_code`` as text.
     """
-    return pl.when(id_is_well_formed(col)).then(_text(col).str.slice(0, 6)).otherwise(None)
+    region = _text(col).str.slice(0, 6)
+    return pl.when(id_is_well_formed(col)).then(region).otherwise(None).name.keep()
 
 
 def mask_id(col: str | pl.Expr) -> pl.Expr:
@@ -121,6 +123,7 @@ def mask_id(col: str | pl.Expr) -> pl.Expr:
         .when(length > _MASK_KEEP_HEAD + _MASK_KEEP_TAIL)
         .then(masked)
         .otherwise(short)
+        .name.keep()
     )
 
 

@@ -72,8 +72,7 @@ def parse_date(col: str | pl.Expr) -> pl.Expr:
     text = _expr(col)
     serial = text.cast(pl.Float64, strict=False).floor().cast(pl.Int64, strict=False)
     from_serial = pl.when(
-        text.str.contains(_EXCEL_SERIAL)
-        & serial.is_between(_EXCEL_SERIAL_MIN, _EXCEL_SERIAL_MAX)
+        text.str.contains(_EXCEL_SERIAL) & serial.is_between(_EXCEL_SERIAL_MIN, _EXCEL_SERIAL_MAX)
     ).then(_EXCEL_EPOCH + pl.duration(days=serial))
     date = pl.coalesce(
         _ymd_to_date(text, _SEPARATED_DATE),

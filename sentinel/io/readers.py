@@ -109,7 +109,9 @@ def read_dataset(path: Path, dataset: Dataset) -> RawTable:
     elif suffix == ".xlsx":
         headers, cells = _read_xlsx_cells(data, file, dataset)
     else:
-        raise ContractError(file, None, f"unsupported file type {suffix!r} (expected one of {FILE_SUFFIXES})")
+        raise ContractError(
+            file, None, f"unsupported file type {suffix!r} (expected one of {FILE_SUFFIXES})"
+        )
     frame, language = _conform_to_contract(headers, cells, dataset, file)
     return RawTable(
         dataset=dataset.name,
@@ -315,9 +317,7 @@ def _read_xlsx_cells(data: bytes, file: str, dataset: Dataset) -> tuple[list[str
     """First sheet, every cell as text; the header is the first row naming contract columns."""
     try:
         sheet = (
-            fastexcel.read_excel(data)
-            .load_sheet(0, header_row=None, dtypes="string")
-            .to_polars()
+            fastexcel.read_excel(data).load_sheet(0, header_row=None, dtypes="string").to_polars()
         )
     except Exception as exc:  # fastexcel raises its own error classes
         raise ContractError(file, None, f"unreadable xlsx: {exc}") from None
@@ -377,16 +377,17 @@ def _conform_to_contract(
             renames[position] = name
             continue
         if header == "":
-            if cells.get_column(position).str.strip_chars().replace("", None).null_count() == cells.height:
+            if (
+                cells.get_column(position).str.strip_chars().replace("", None).null_count()
+                == cells.height
+            ):
                 continue  # a trailing separator in the export, not a column
             header = f"unnamed_{i + 1}"
         if header in extras:
             raise ContractError(file, header, "duplicate header")
         extras[header] = position
         renames[position] = header
-    missing = [
-        c.name for c in dataset.columns if c.required and c.name not in canonical_source
-    ]
+    missing = [c.name for c in dataset.columns if c.required and c.name not in canonical_source]
     if missing:
         column = dataset.column(missing[0])
         accepted = ", ".join([column.name, *column.aliases])
@@ -409,7 +410,9 @@ def _conform_to_contract(
 
     frame = cells.rename(renames).select(
         *(
-            cleaned(c.name) if c.name in canonical_source else pl.lit(None, dtype=pl.String).alias(c.name)
+            cleaned(c.name)
+            if c.name in canonical_source
+            else pl.lit(None, dtype=pl.String).alias(c.name)
             for c in dataset.columns
         ),
         *(cleaned(name) for name in extras),

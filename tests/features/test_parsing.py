@@ -1,0 +1,148 @@
+import datetime
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from features.parsing import map_category, parse_amount, parse_date, parse_period, typed_column
+from sentinel.contract import PAYOUTS, SCHEMES, SEXES
+
+
+def _parsed(expr: pl.Expr, values: list[str | None]) -> pl.DataFrame:
+    return pl.DataFrame({"v": values}, schema={"v": pl.String}).select(expr)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2020-01-05", datetime.date(2020, 1, 5)),
+        ("2020/1/5", datetime.date(2020, 1, 5)),
+        ("2020-1-5", datetime.date(2020, 1, 5)),
+        ("2020.01.05", datetime.date(2020, 1, 5)),
+        ("20200105", datetime.date(2020, 1, 5)),
+        ("2020-01-05 00:00:00", datetime.date(2020, 1, 5)),
+        ("2020年1月5日", datetime.date(2020, 1, 5)),
+        (" 2020-01-05 ", datetime.date(2020, 1, 5)),
+        ("43835", datetime.date(2020, 1, 5)),  # Excel serial
+        ("43835.0", datetime.date(2020, 1, 5)),
+        ("1", datetime.date(1899, 12, 31)),
+        ("60000", datetime.date(2064, 4, 8)),
+        ("60001", None),  # beyond the serial range
+        ("0", None),
+        ("2023-02-30", None),
+        ("2023-13-01", None),
+        ("0202-01-05", None),  # typo'd year
+        ("20200150", None),
+        ("2020-01", None),  # a period is not a date
+        ("05/01/2020", None),  # ambiguous day/month order is refused
+        ("yesterday", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_date(text, expected):
+    result = _parsed(parse_date("v"), [text])
+    assert_frame_equal(result, pl.DataFrame({"v": [expected]}, schema={"v": pl.Date}))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2020-01", "2020-01"),
+        ("2020/01", "2020-01"),
+        ("202001", "2020-01"),
+        ("2020-1", "2020-01"),
+        ("2020.1", "2020-01"),
+        ("2020年1月", "2020-01"),
+        ("2020年12月", "2020-12"),
+        ("2020-01-01", "2020-01"),  # Excel turned a typed '2020-01' into a date
+        ("2020-01-01 00:00:00", "2020-01"),
+        ("2020-01-05", None),
+        ("2020-13", None),
+        ("2020-00", None),
+        ("20201", None),
+        ("2020", None),
+        ("abc", None),
+        (None, None),
+    ],
+)
+def test_parse_period(text, expected):
+    result = _parsed(parse_period("v"), [text])
+    assert_frame_equal(result, pl.DataFrame({"v": [expected]}, schema={"v": pl.String}))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2093.50", 2093.5),
+        ("2,093.50", 2093.5),
+        ("¥2093.5", 2093.5),
+        ("￥2,093.5", 2093.5),
+        ("2093.5元", 2093.5),
+        ("2093", 2093.0),
+        ("-120.00", -120.0),
+        ("1,234,567.891", 1234567.89),
+        (" 12.5 ", 12.5),
+        ("1,2O3.5", None),  # letter O for zero: never read as 123.5
+        ("1,23.5", None),  # misplaced thousands comma
+        ("12.5.1", None),
+        ("1e3", None),
+        ("元", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_amount(text, expected):
+    result = _parsed(parse_amount("v"), [text])
+    assert_frame_equal(result, pl.DataFrame({"v": [expected]}, schema={"v": pl.Float64}))
+
+
+def test_map_category_accepts_both_languages_and_nulls_unknowns():
+    result = _parsed(
+        map_category("v", SCHEMES), ["企业职工", "resident", " 城乡居民 ", "农民", None]
+    )
+    expected = pl.DataFrame({"v": ["enterprise", "resident", "resident", None, None]})
+    assert_frame_equal(result, expected)
+
+
+def test_map_category_sex():
+    result = _parsed(map_category("v", SEXES), ["男", "女", "m", "F", "x"])
+    assert_frame_equal(result, pl.DataFrame({"v": ["M", "F", "M", "F", None]}))
+
+
+def test_typed_column_types_each_kind():
+    raw = pl.DataFrame(
+        {
+            "person_id": ["43092319500101123X"],
+            "scheme": ["城乡居民"],
+            "period": ["2020年1月"],
+            "pay_date": ["2020/1/5"],
+            "amount": ["¥2,093.50"],
+            "bank_account": ["0062"],
+            "kind": ["补发"],
+        }
+    )
+    result = raw.select(typed_column(c) for c in PAYOUTS.columns)
+    expected = pl.DataFrame(
+        {
+            "person_id": ["43092319500101123X"],
+            "scheme": ["resident"],
+            "period": ["2020-01"],
+            "pay_date": [datetime.date(2020, 1, 5)],
+            "amount": [2093.5],
+            "bank_account": ["0062"],
+            "kind": ["arrears"],
+        }
+    )
+    assert_frame_equal(result, expected)
+
+
+@pytest.mark.parametrize("parse", [parse_date, parse_period, parse_amount])
+def test_parsers_keep_the_column_name(parse):
+    assert _parsed(parse("v"), ["x"]).columns == ["v"]
+
+
+def test_parsers_work_lazily_on_expressions():
+    frame = pl.LazyFrame({"raw": ["2020-01-05"]})
+    result = frame.select(parse_date(pl.col("raw")).alias("d")).collect()
+    assert result.item() == datetime.date(2020, 1, 5)
