@@ -134,7 +134,7 @@ def add_register_evidence(
     prefixes = config.ingest.region_prefixes
     return (
         register.pipe(add_id_evidence)
-        .join(regions, on="region_code", how="left")
+        .join(regions, on="region_code", how="left", maintain_order="left")
         .with_columns(
             (id_birth_date(pl.col("person_id")) == pl.col("birth_date")).alias(
                 "birth_date_matches_id"
@@ -175,7 +175,7 @@ def add_payout_evidence(
     regular = pl.col("kind") == "regular"
     return (
         payouts.pipe(add_id_evidence)
-        .join(known, on=["person_id", "scheme"], how="left", nulls_equal=False)
+        .join(known, on=["person_id", "scheme"], how="left", maintain_order="left")
         .with_columns(
             pl.col("in_register").fill_null(False),
             pl.when(regular).then(pl.col("amount").is_between(low, high)).alias(
@@ -202,7 +202,7 @@ def add_certification_evidence(
     first = date(int(month[:4]), int(month[5:7]), 1)
     return (
         certifications.pipe(add_id_evidence)
-        .join(known, on="person_id", how="left")
+        .join(known, on="person_id", how="left", maintain_order="left")
         .with_columns(
             pl.col("in_register").fill_null(False),
             pl.col("cert_date").is_between(pl.lit(first), pl.lit(month_end(month))).alias(

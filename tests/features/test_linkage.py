@@ -1,0 +1,319 @@
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+from stdnum.cn import ric
+
+from features.linkage import LinkColumns, link_records
+
+DEATH_COLS = LinkColumns(
+    key="record_id",
+    person_id="person_id",
+    name="name",
+    birth_date="birth_date",
+    sex="sex",
+    place="region_code",
+)
+REGISTER_COLS = LinkColumns(
+    key="person_id",
+    person_id="person_id",
+    name="name",
+    birth_date="birth_date",
+    sex="sex",
+    place="region_code",
+)
+
+
+def make_id(region: str, birth: date, sequence: int) -> str:
+    """A checksum-valid fake GB 11643 number (odd sequence = male)."""
+    body = f"{region}{birth:%Y%m%d}{sequence:03d}"
+    return body + ric.calc_check_digit(body)
+
+
+def with_digit(pid: str, position: int, digit: str) -> str:
+    return pid[:position] + digit + pid[position + 1 :]
+
+
+def other_digit(char: str) -> str:
+    return "7" if char != "7" else "3"
+
+
+def swapped(pid: str, position: int) -> str:
+    return pid[:position] + pid[position + 1] + pid[position] + pid[position + 2 :]
+
+
+LIU = make_id("430521", date(1948, 3, 17), 135)
+WANG = make_id("430521", date(1952, 11, 2), 246)
+ZHAO = make_id("430522", date(1939, 7, 30), 17)
+
+
+def register_of(*people: tuple[str, str, date, str, str]) -> pl.LazyFrame:
+    return pl.LazyFrame(
+        {
+            "person_id": [p[0] for p in people],
+            "name": [p[1] for p in people],
+            "birth_date": [p[2] for p in people],
+            "sex": [p[3] for p in people],
+            "region_code": [p[4] for p in people],
+        },
+        schema={
+            "person_id": pl.String,
+            "name": pl.String,
+            "birth_date": pl.Date,
+            "sex": pl.String,
+            "region_code": pl.String,
+        },
+    )
+
+
+REGISTER = register_of(
+    (LIU, "刘建华", date(1948, 3, 17), "M", "430521"),
+    (WANG, "王丽", date(1952, 11, 2), "F", "430521"),
+    (ZHAO, "赵国平", date(1939, 7, 30), "M", "430522"),
+)
+
+
+def deaths_of(*rows: tuple[str, str | None, str | None, date | None, str | None]) -> pl.LazyFrame:
+    return pl.LazyFrame(
+        {
+            "record_id": [r[0] for r in rows],
+            "person_id": [r[1] for r in rows],
+            "name": [r[2] for r in rows],
+            "birth_date": [r[3] for r in rows],
+            "sex": [r[4] for r in rows],
+            "region_code": [None for _ in rows],
+        },
+        schema={
+            "record_id": pl.String,
+            "person_id": pl.String,
+            "name": pl.String,
+            "birth_date": pl.Date,
+            "sex": pl.String,
+            "region_code": pl.String,
+        },
+    )
+
+
+def link(deaths: pl.LazyFrame, register: pl.LazyFrame = REGISTER, **kwargs: object) -> pl.DataFrame:
+    return link_records(
+        deaths, register, records_cols=DEATH_COLS, register_cols=REGISTER_COLS, **kwargs
+    ).collect()
+
+
+def links_of(result: pl.DataFrame) -> dict[str, str]:
+    return dict(zip(result["record_key"], result["register_key"], strict=True))
+
+
+def test_exact_id_links_with_full_confidence() -> None:
+    deaths = deaths_of(("D1", f" {LIU.lower()} ", "刘建华", date(1948, 3, 17), "男"))
+    expected = pl.DataFrame(
+        {
+            "record_key": ["D1"],
+            "register_key": [LIU],
+            "confidence": [1.0],
+            "method": ["exact_id"],
+            "agreed": [["person_id", "name", "birth_date", "sex"]],
+            "id_distance": [0],
+        },
+        schema_overrides={"id_distance": pl.Int32},
+    )
+    assert_frame_equal(link(deaths), expected)
+
+
+def test_exact_id_with_homophone_name_stays_high() -> None:
+    result = link(deaths_of(("D1", LIU, "刘健华", date(1948, 3, 17), "M")))
+    assert result["method"].to_list() == ["exact_id"]
+    assert 0.9 < result["confidence"][0] < 1.0
+    assert "name_pinyin" in result["agreed"][0]
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        pytest.param(2, id="region"),
+        pytest.param(9, id="birth-year"),
+        pytest.param(13, id="birth-day"),
+        pytest.param(15, id="sequence"),
+        pytest.param(17, id="check-char"),
+    ],
+)
+def test_one_wrong_digit_links_by_id_typo(position: int) -> None:
+    typed = with_digit(LIU, position, other_digit(LIU[position]))
+    result = link(deaths_of(("D1", typed, "刘建华", date(1948, 3, 17), "M")))
+    assert links_of(result) == {"D1": LIU}
+    assert result["method"].to_list() == ["id_typo"]
+    assert result["id_distance"].to_list() == [1]
+
+
+@pytest.mark.parametrize("position", [0, 5, 8, 11, 13, 16])
+def test_adjacent_swap_links_by_id_typo(position: int) -> None:
+    pid = make_id("431223", date(1950, 6, 28), 357)
+    register = register_of((pid, "陈伟", date(1950, 6, 28), "M", "431223"))
+    typed = swapped(pid, position)
+    assert typed != pid
+    result = link(deaths_of(("D1", typed, "陈伟", None, None)), register)
+    assert links_of(result) == {"D1": pid}
+    assert result["id_distance"].to_list() == [1]
+
+
+def test_missing_id_with_homophone_name_links_demographically() -> None:
+    result = link(deaths_of(("D1", None, "王莉", date(1952, 11, 2), "女")))
+    assert links_of(result) == {"D1": WANG}
+    assert result["method"].to_list() == ["demographic"]
+    assert result["agreed"][0] == ["name_pinyin", "birth_date", "sex"]
+    assert result["id_distance"].to_list() == [None]
+    assert 0.6 <= result["confidence"][0] < 0.9
+
+
+def test_missing_character_in_name_is_a_fuzzy_agreement() -> None:
+    result = link(deaths_of(("D1", None, "赵平", date(1939, 7, 30), "M")), min_confidence=0.0)
+    assert links_of(result) == {"D1": ZHAO}
+    assert "name_fuzzy" in result["agreed"][0]
+
+
+@pytest.mark.parametrize("fix_checksum", [False, True], ids=["checksum-broken", "checksum-valid"])
+def test_close_id_of_a_different_person_is_not_linked(fix_checksum: bool) -> None:
+    # A neighbour: ID one digit from a pensioner's, different name and birth date.
+    neighbour = with_digit(LIU, 15, other_digit(LIU[15]))
+    if fix_checksum:
+        neighbour = neighbour[:17] + ric.calc_check_digit(neighbour[:17])
+    result = link(deaths_of(("D1", neighbour, "孙秀英", date(1948, 3, 19), "F")), min_confidence=0.0)
+    assert result.is_empty()
+
+
+def test_valid_checksum_id_not_in_register_is_not_linked_by_name() -> None:
+    # Same name and birth date as a pensioner, but a valid ID of somebody else.
+    other = make_id("430681", date(1952, 11, 2), 882)
+    result = link(deaths_of(("D1", other, "王丽", date(1952, 11, 2), "F")), min_confidence=0.0)
+    assert result.is_empty()
+
+
+def test_same_name_and_birth_date_without_id_is_ambiguous() -> None:
+    twin = make_id("430524", date(1952, 11, 2), 428)
+    register = pl.concat([REGISTER, register_of((twin, "王丽", date(1952, 11, 2), "F", "430524"))])
+    result = link(deaths_of(("D1", None, "王丽", date(1952, 11, 2), "F")), register, min_confidence=0.0)
+    assert result.is_empty()
+
+
+def test_place_breaks_a_tie_between_namesakes() -> None:
+    twin = make_id("430524", date(1952, 11, 2), 428)
+    register = pl.concat([REGISTER, register_of((twin, "王丽", date(1952, 11, 2), "F", "430524"))])
+    deaths = deaths_of(("D1", None, "王丽", date(1952, 11, 2), "F")).with_columns(
+        region_code=pl.lit("430524")
+    )
+    assert links_of(link(deaths, register)) == {"D1": twin}
+
+
+def test_register_rows_of_one_person_in_two_schemes_count_once() -> None:
+    register = pl.concat([REGISTER, REGISTER.filter(pl.col("person_id") == WANG)])
+    result = link(deaths_of(("D1", None, "王丽", date(1952, 11, 2), "F")), register)
+    assert links_of(result) == {"D1": WANG}
+
+
+def test_column_names_are_generic() -> None:
+    custody = pl.LazyFrame(
+        {
+            "case_no": ["C9"],
+            "证件号码": [with_digit(WANG, 3, other_digit(WANG[3]))],
+            "犯人姓名": ["王丽"],
+            "dob": ["19521102"],
+        }
+    )
+    payees = pl.LazyFrame(
+        {
+            "payee": ["P-1", "P-2"],
+            "sfzh": [LIU, WANG],
+            "xm": ["刘建华", "王丽"],
+            "gender": ["男", "女"],
+        }
+    )
+    result = link_records(
+        custody,
+        payees,
+        records_cols=LinkColumns(
+            key="case_no", person_id="证件号码", name="犯人姓名", birth_date="dob", sex=None, place=None
+        ),
+        register_cols=LinkColumns(
+            key="payee", person_id="sfzh", name="xm", birth_date=None, sex="gender", place=None
+        ),
+    ).collect()
+    assert links_of(result) == {"C9": "P-2"}
+    assert result["agreed"][0] == ["name", "birth_date"]
+
+
+def test_unlinked_records_are_absent_and_output_schema_is_fixed() -> None:
+    result = link(deaths_of(("D1", None, "周杰", date(1960, 1, 1), "M")))
+    assert result.schema == pl.Schema(
+        {
+            "record_key": pl.String,
+            "register_key": pl.String,
+            "confidence": pl.Float64,
+            "method": pl.String,
+            "agreed": pl.List(pl.String),
+            "id_distance": pl.Int32,
+        }
+    )
+    assert result.is_empty()
+
+
+def test_min_confidence_outside_unit_interval_is_rejected() -> None:
+    with pytest.raises(ValueError, match="min_confidence"):
+        link(deaths_of(("D1", LIU, "刘建华", None, None)), min_confidence=1.5)
+
+
+def test_missing_column_is_named() -> None:
+    with pytest.raises(ValueError, match="nonexistent"):
+        link_records(
+            deaths_of(("D1", LIU, "刘建华", None, None)),
+            REGISTER,
+            records_cols=LinkColumns(key="record_id", person_id="nonexistent"),
+            register_cols=REGISTER_COLS,
+        ).collect()
+
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "建国华明丽芳秀英军伟平红兰玉梅志强文海云"
+
+
+@st.composite
+def registers(draw: st.DrawFn) -> list[tuple[str, str, date, str, str]]:
+    size = draw(st.integers(min_value=1, max_value=12))
+    people = []
+    names = draw(
+        st.lists(
+            st.tuples(st.sampled_from(SURNAMES), st.text(GIVEN, min_size=1, max_size=2)),
+            min_size=size,
+            max_size=size,
+            unique_by=lambda n: n[0] + n[1],
+        )
+    )
+    for surname, given in names:
+        birth = draw(st.dates(min_value=date(1925, 1, 1), max_value=date(1975, 12, 31)))
+        region = draw(st.sampled_from(["430521", "430522", "431223"]))
+        sequence = draw(st.integers(min_value=0, max_value=999))
+        sex = "M" if sequence % 2 else "F"
+        people.append((make_id(region, birth, sequence), surname + given, birth, sex, region))
+    return people
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    people=registers(),
+    which=st.integers(min_value=0),
+    position=st.integers(min_value=0, max_value=17),
+    digit=st.sampled_from("0123456789"),
+)
+def test_single_digit_mutation_links_back_to_the_true_person(
+    people: list[tuple[str, str, date, str, str]], which: int, position: int, digit: str
+) -> None:
+    unique_people = list({p[0]: p for p in people}.values())
+    pid, name, birth, sex, _ = unique_people[which % len(unique_people)]
+    typed = with_digit(pid, position, digit)
+    result = link(deaths_of(("D1", typed, name, birth, sex)), register_of(*unique_people))
+    assert links_of(result) == {"D1": pid}
+    assert ric.is_valid(typed) == (typed == pid)

@@ -1,0 +1,90 @@
+"""Each untrustworthy drop stops `sentinel run` with exit 2, one clear line, and no month output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from sentinel.cli import app
+from sentinel.contract import DATASETS
+from sentinel.io.readers import find_dataset_file, read_dataset
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
+
+MONTH_1, MONTH_2 = "2020-01", "2020-02"
+runner = CliRunner()
+
+
+def run(county: Path, month: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(
+        app, ["run", "--inbox", str(county / "inbox"), "--month", month, "--out", str(county / "out")]
+    )
+
+
+def replace_with_csv(county: Path, month: str, dataset: str, change, encoding: str = "utf-8") -> Path:  # type: ignore[no-untyped-def]
+    """Rewrite one dataset of a drop as CSV after applying ``change`` to its text frame."""
+    folder = county / "inbox" / month
+    path = find_dataset_file(folder, DATASETS[dataset])
+    assert path is not None
+    frame = read_dataset(path, DATASETS[dataset]).frame.drop("_row", "_malformed")
+    path.unlink()
+    target = folder / f"{dataset}.csv"
+    target.write_bytes(change(frame).write_csv().encode(encoding))
+    return target
+
+
+def assert_stopped(result, county: Path, month: str, *needles: str) -> None:  # type: ignore[no-untyped-def]
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    assert not (county / "out" / month).exists()
+    assert not any(p.name.startswith(".staging") for p in (county / "out").iterdir())
+
+
+@pytest.fixture
+def county(county_copy: Path) -> Path:
+    first = run(county_copy, MONTH_1)
+    assert first.exit_code == 0, first.output
+    return county_copy
+
+
+def test_missing_required_file(county: Path) -> None:
+    path = find_dataset_file(county / "inbox" / MONTH_2, DATASETS["payouts"])
+    assert path is not None
+    path.unlink()
+    assert_stopped(run(county, MONTH_2), county, MONTH_2, "payouts", "required file missing")
+
+
+def test_missing_required_column(county: Path) -> None:
+    replace_with_csv(county, MONTH_2, "payouts", lambda f: f.drop("amount"))
+    assert_stopped(run(county, MONTH_2), county, MONTH_2, "payouts.csv", "amount", "missing")
+
+
+def test_gb18030_file_with_corrupted_bytes(county: Path) -> None:
+    target = replace_with_csv(county, MONTH_2, "beneficiaries", lambda f: f, encoding="gb18030")
+    data = bytearray(target.read_bytes())
+    # Break the first Chinese character's trail byte: 0xFF is never valid in GB18030.
+    first_multibyte = next(i for i, b in enumerate(data) if b >= 0x81)
+    data[first_multibyte + 1] = 0xFF
+    target.write_bytes(bytes(data))
+    assert_stopped(run(county, MONTH_2), county, MONTH_2, "beneficiaries.csv", "offset")
+
+
+def test_amounts_all_text(county: Path) -> None:
+    replace_with_csv(county, MONTH_2, "payouts", lambda f: f.with_columns(pl.lit("n/a").alias("amount")))
+    assert_stopped(run(county, MONTH_2), county, MONTH_2, "payouts.csv", "amount")
+
+
+def test_regular_payouts_for_another_period(county: Path) -> None:
+    replace_with_csv(county, MONTH_2, "payouts", lambda f: f.with_columns(pl.lit(MONTH_1).alias("period")))
+    assert_stopped(run(county, MONTH_2), county, MONTH_2, "payouts.csv", "period")
+
+
+def test_half_delivered_ledger(county: Path) -> None:
+    replace_with_csv(county, MONTH_2, "payouts", lambda f: f.head(f.height // 2 - 1))
+    assert_stopped(run(county, MONTH_2), county, MONTH_2, "payouts.csv", "rows")
