@@ -160,19 +160,15 @@ def validate_month(
     if unknown:
         raise KeyError(f"unknown datasets {sorted(unknown)}; expected some of {sorted(DATASETS)}")
     with _quiet_great_expectations():
-        context = _ephemeral_context(docs_dir)
-        reports: dict[str, ValidationReport] = {}
-        for dataset, frame in frames.items():
-            started = time.perf_counter()
-            result = _run_suite(
-                context,
+        session = _ValidationSession(docs_dir)
+        return {
+            dataset: session.validate(
                 dataset,
-                _to_pandas(frame),
+                frame,
                 suite_parameters(dataset, config, month, previous_rows.get(dataset)),
-                build_docs=docs_dir is not None,
             )
-            reports[dataset] = _report(dataset, result, time.perf_counter() - started)
-    return reports
+            for dataset, frame in frames.items()
+        }
 
 
 # --- internals -------------------------------------------------------------------------------
@@ -249,46 +245,68 @@ def _to_pandas(frame: pl.DataFrame) -> Any:
     return pdf
 
 
-def _run_suite(
-    context: Any,
-    dataset: str,
-    data: Any,
-    parameters: dict,
-    *,
-    build_docs: bool,
-) -> Any:
-    """Run the suite of ``dataset`` on ``data`` through a Checkpoint; return the suite result."""
-    import great_expectations as gx
+class _ValidationSession:
+    """One ephemeral GE context for a month; validates datasets one after another.
 
-    suite = context.suites.add(gx.ExpectationSuite(**load_suite(dataset)))
-    batch_definition = (
-        context.data_sources.add_pandas(dataset)
-        .add_dataframe_asset(dataset)
-        .add_batch_definition_whole_dataframe(dataset)
-    )
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=dataset, data=batch_definition, suite=suite)
-    )
-    actions = []
-    if build_docs:
+    ``name`` defaults to the dataset; it only has to be unique within the session. ``suite``
+    defaults to the reviewed suite of the dataset (tests pass a subset of it).
+    """
+
+    def __init__(self, docs_dir: Path | None) -> None:
+        self.docs_dir = docs_dir
+        self.context = _ephemeral_context(docs_dir)
+
+    def validate(
+        self,
+        dataset: str,
+        frame: pl.DataFrame,
+        parameters: dict,
+        name: str | None = None,
+        suite: dict | None = None,
+    ) -> ValidationReport:
+        import great_expectations as gx
+
+        started = time.perf_counter()
+        name = name or dataset
+        context = self.context
+        suite = gx.ExpectationSuite(**{**(suite or load_suite(dataset)), "name": name})
+        batch_definition = (
+            context.data_sources.add_pandas(name)
+            .add_dataframe_asset(name)
+            .add_batch_definition_whole_dataframe(name)
+        )
+        batch_parameters = {"dataframe": _to_pandas(frame)}
+        if self.docs_dir is None:
+            # Without Data Docs nothing needs storing: validating the batch directly skips the
+            # serialisation of suite and results into the in-memory stores.
+            batch = batch_definition.get_batch(batch_parameters=batch_parameters)
+            result = batch.validate(
+                suite, result_format=_RESULT_FORMAT, expectation_parameters=parameters
+            )
+            return _report(dataset, result, time.perf_counter() - started)
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(
+                name=name, data=batch_definition, suite=context.suites.add(suite)
+            )
+        )
         # Renders this dataset's result page and refreshes index.html (which lists every
         # result stored so far in this month's context).
-        actions.append(
-            gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[DATA_DOCS_SITE])
+        docs_action = gx.checkpoint.UpdateDataDocsAction(
+            name="data_docs", site_names=[DATA_DOCS_SITE]
         )
-    checkpoint = context.checkpoints.add(
-        gx.Checkpoint(
-            name=dataset,
-            validation_definitions=[definition],
-            actions=actions,
-            result_format=_RESULT_FORMAT,
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=name,
+                validation_definitions=[definition],
+                actions=[docs_action],
+                result_format=_RESULT_FORMAT,
+            )
         )
-    )
-    outcome = checkpoint.run(
-        batch_parameters={"dataframe": data}, expectation_parameters=parameters
-    )
-    (result,) = outcome.run_results.values()
-    return result
+        outcome = checkpoint.run(
+            batch_parameters=batch_parameters, expectation_parameters=parameters
+        )
+        (result,) = outcome.run_results.values()
+        return _report(dataset, result, time.perf_counter() - started)
 
 
 def _report(dataset: str, result: Any, seconds: float) -> ValidationReport:
