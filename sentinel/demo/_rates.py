@@ -1,0 +1,88 @@
+"""How often each improper typology and each confounder occurs in a demo county."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TypologyRates:
+    """Injection rates of the six improper typologies, **per 100,000 pensioners**.
+
+    A county of ``n`` pensioners gets ``max(minimum, round(rate * n / 100_000))`` cases of
+    each typology, so even a tiny test county (``scale=0.01``) holds every typology and
+    every variant of it (the minimum is the number of variants).
+
+    Attributes
+    ----------
+    deceased_paid
+        Deaths whose record arrived (mistyped, missing or correct ID) but payouts went on.
+    suspected_unreported_death
+        Deaths never reported; relatives keep collecting.
+    duplicate_receipt
+        Persons paid twice for a period (two schemes, or a second regular row).
+    shared_account_rings
+        Improper collection rings (3-6 unrelated people, one account or collector, at least
+        one member dead). Counted in rings, not people.
+    amount_anomaly
+        Amounts far off the standard, jumps, repeated arrears, paid while suspended/terminated.
+    identity_anomaly
+        Ghost identities (bad checksum, birth date not matching the ID, impossible age).
+    legit_agent_rings
+        Confounder: village agents collecting for living people (not improper), in rings.
+    couple_share
+        Confounder: share of resident pensioners in a married couple sharing one account.
+    collector_share_85plus
+        Confounder: share of pensioners aged 85+ with a family collector.
+    certification_lapse_share
+        Confounder: share of living pensioners whose certification lapses (alive, suspended).
+    fraud_pass_share
+        Share of unreported deaths for which a face_app "pass" keeps coming (photo fraud).
+    death_id_errors
+        Mix of the deceased_paid death-record ID: (none, digit, swap, missing), sums to 1.
+    non_pensioner_deaths_per_1000
+        Death records of people not in the register, per 1,000 pensioners per year.
+    """
+
+    deceased_paid: float = 60.0
+    suspected_unreported_death: float = 90.0
+    duplicate_receipt: float = 40.0
+    shared_account_rings: float = 6.0
+    amount_anomaly: float = 40.0
+    identity_anomaly: float = 15.0
+    legit_agent_rings: float = 10.0
+    couple_share: float = 0.03
+    collector_share_85plus: float = 0.10
+    certification_lapse_share: float = 0.12
+    fraud_pass_share: float = 0.30
+    death_id_errors: tuple[float, float, float, float] = (0.20, 0.35, 0.25, 0.20)
+    non_pensioner_deaths_per_1000: float = 9.0
+
+    @classmethod
+    def alternative(cls) -> TypologyRates:
+        """A second county with a clearly different mix, to check that models transfer.
+
+        More unreported deaths and rings, fewer mistyped death records, more lapses.
+        """
+        return cls(
+            deceased_paid=25.0,
+            suspected_unreported_death=160.0,
+            duplicate_receipt=80.0,
+            shared_account_rings=15.0,
+            amount_anomaly=20.0,
+            identity_anomaly=35.0,
+            legit_agent_rings=25.0,
+            couple_share=0.06,
+            collector_share_85plus=0.20,
+            certification_lapse_share=0.18,
+            fraud_pass_share=0.50,
+            death_id_errors=(0.40, 0.20, 0.10, 0.30),
+            non_pensioner_deaths_per_1000=14.0,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict (for ``truth.json``)."""
+        d = asdict(self)
+        d["death_id_errors"] = dict(zip(("none", "digit", "swap", "missing"), self.death_id_errors, strict=True))
+        return d
