@@ -36,8 +36,9 @@ _ID_LIKE_COLUMNS = frozenset({"person_id", "collector_id"})
 # How far down an Excel sheet to look for the header row (exports often start with a title).
 _XLSX_HEADER_SEARCH_ROWS = 10
 # A CSV that fails UTF-8 is still read as (corrupted) UTF-8 when at most one in this many
-# of its non-ASCII bytes is invalid UTF-8 (GB18030 text measures around one in three).
+# of its non-ASCII bytes is invalid UTF-8 (GB18030 Chinese text measures about one in three).
 _UTF8_INVALID_SHARE = 20
+_ENCODING_SAMPLE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -140,27 +141,40 @@ def _decode_csv_bytes(data: bytes, file: str) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         utf8_offset = exc.start
-    utf8_invalid = len(data) - len(data.decode("utf-8", errors="ignore").encode("utf-8"))
-    non_ascii = len(data) - len(data.translate(None, bytes(range(128))))
     try:
         text = data.decode("gb18030")
-        gb_offset, gb_invalid = None, 0
     except UnicodeDecodeError as exc:
         gb_offset = exc.start
-        gb_invalid = data.decode("gb18030", errors="replace").count("\ufffd")
-    # UTF-8 Chinese text with a damaged byte often still "decodes" as GB18030 into
-    # mojibake; GB18030 text is valid UTF-8 only by accident (well under 90% of its
-    # non-ASCII bytes). Call it corrupted UTF-8 when it is nearly all valid UTF-8 or
-    # fits UTF-8 better than GB18030.
-    if utf8_invalid * _UTF8_INVALID_SHARE <= non_ascii or utf8_invalid < gb_invalid:
+    else:
+        # Judge on a window from the start to well past the first bad byte: the share of
+        # invalid bytes is the same and the whole file would cost two more full decodes.
+        if _is_mostly_utf8(data[: utf8_offset + _ENCODING_SAMPLE_BYTES]):
+            raise ContractError(
+                file, None, f"corrupted UTF-8: undecodable bytes at offset {utf8_offset}"
+            )
+        return text, "gb18030"
+    gb_invalid = data.decode("gb18030", errors="replace").count("\ufffd")
+    if _is_mostly_utf8(data) or _invalid_utf8_bytes(data) < gb_invalid:
         raise ContractError(
             file, None, f"corrupted UTF-8: undecodable bytes at offset {utf8_offset}"
         )
-    if gb_offset is not None:
-        raise ContractError(
-            file, None, f"undecodable bytes at offset {gb_offset} (not UTF-8 nor GB18030)"
-        )
-    return text, "gb18030"
+    raise ContractError(
+        file, None, f"undecodable bytes at offset {gb_offset} (not UTF-8 nor GB18030)"
+    )
+
+
+def _invalid_utf8_bytes(data: bytes) -> int:
+    return len(data) - len(data.decode("utf-8", errors="ignore").encode("utf-8"))
+
+
+def _is_mostly_utf8(data: bytes) -> bool:
+    """True when nearly every non-ASCII byte belongs to a valid UTF-8 sequence.
+
+    UTF-8 Chinese text with a damaged byte often still "decodes" as GB18030 into mojibake,
+    while in GB18030 Chinese text roughly a third of the non-ASCII bytes are invalid UTF-8.
+    """
+    non_ascii = len(data) - len(data.translate(None, bytes(range(128))))
+    return _invalid_utf8_bytes(data) * _UTF8_INVALID_SHARE <= non_ascii
 
 
 # ------------------------------------------------------------------------ CSV splitting
@@ -175,9 +189,12 @@ def _split_csv_text(
     Quoted fields spanning lines fall back to the standard-library parser. Blank lines are
     skipped but still counted in ``_row``.
     """
-    if not text.strip():
+    if not text or text.isspace():
         raise ContractError(file, None, "empty file: no header row")
-    lines = pl.Series("line", text.split("\n"), dtype=pl.String)
+    if "\n" not in text and "\r" in text:
+        # Classic Mac line endings ("CSV (Macintosh)" from older Excel).
+        text, utf8_bytes = text.replace("\r", "\n"), None
+    lines = pl.Series("line", [text]).str.split("\n").explode()
     if text.endswith("\n"):
         lines = lines.head(len(lines) - 1)
     unquoted = lines
@@ -225,7 +242,7 @@ def _split_csv_records(text: str, file: str) -> tuple[list[str], pl.DataFrame]:
     records = iter(csv.reader(io.StringIO(text, newline="")))
     headers: list[str] | None = None
     for record in records:
-        if any(field.strip() for field in record):
+        if not _is_blank(record):
             headers = record
             break
     if headers is None:
@@ -235,7 +252,7 @@ def _split_csv_records(text: str, file: str) -> tuple[list[str], pl.DataFrame]:
     row_numbers: list[int] = []
     counts: list[int] = []
     for number, record in enumerate(records, start=1):
-        if not any(field.strip() for field in record):
+        if _is_blank(record):
             continue
         padded = (record + [None] * width)[:width] if len(record) != width else record
         for column, value in zip(columns, padded, strict=True):
@@ -249,6 +266,10 @@ def _split_csv_records(text: str, file: str) -> tuple[list[str], pl.DataFrame]:
         _malformed_message(pl.Series("n", counts, dtype=pl.Int64), width),
     )
     return headers, cells
+
+
+def _is_blank(record: list[str]) -> bool:
+    return len(record) == 0 or (len(record) == 1 and not record[0].strip())
 
 
 def _malformed_message(field_counts: pl.Series, expected: int) -> pl.Expr:
@@ -400,8 +421,7 @@ def _conform_to_contract(
     )
 
     def cleaned(name: str) -> pl.Expr:
-        value = pl.col(name).str.strip_chars()
-        value = pl.when(value == "").then(None).otherwise(value)
+        value = pl.col(name).str.strip_chars().replace("", None)
         if name in _ID_LIKE_COLUMNS or (
             name in canonical_source and dataset.column(name).kind == "id"
         ):
@@ -419,4 +439,7 @@ def _conform_to_contract(
         pl.col(ROW_COLUMN).cast(pl.Int64),
         pl.col(MALFORMED_COLUMN).cast(pl.String),
     )
-    return frame, language
+    # A row of bare separators (",,,,," left by spreadsheet exports) carries nothing.
+    values = [*canonical_source, *extras]
+    empty = pl.all_horizontal(pl.col(values).is_null()) & pl.col(MALFORMED_COLUMN).is_null()
+    return frame.filter(~empty), language

@@ -164,6 +164,14 @@ def test_csv_quoted_fields_with_commas_and_line_breaks(tmp_path):
     assert frame["_malformed"].to_list() == [None, "malformed row: 3 fields, expected 8", None]
 
 
+def test_csv_with_classic_mac_line_endings(tmp_path):
+    path = tmp_path / "payouts.csv"
+    path.write_bytes(("\r".join([",".join(EN_HEADER), ",".join(ROWS[2])]) + "\r").encode())
+    frame = read_dataset(path, PAYOUTS).frame
+    assert frame["person_id"].to_list() == [ID_B]
+    assert frame["_malformed"].to_list() == [None]
+
+
 def test_csv_quoted_commas_on_one_line_stay_on_the_fast_path(tmp_path):
     path = write_csv(tmp_path / "payouts.csv", EN_HEADER, ROWS, "utf-8")
     assert '"2,093.50"' in path.read_text(encoding="utf-8")
@@ -429,9 +437,27 @@ def test_county_sized_csv_reads_in_well_under_a_second(tmp_path):
     )
     path = tmp_path / "payouts.csv"
     path.write_text(",".join(ZH_HEADER) + "\n" + body, encoding="utf-8")
-    read_dataset(path, PAYOUTS)  # warm up
-    started = time.perf_counter()
-    frame = read_dataset(path, PAYOUTS).frame
-    elapsed = time.perf_counter() - started
+    timings = []
+    for _ in range(3):  # best of three: other processes may share the machine
+        started = time.perf_counter()
+        frame = read_dataset(path, PAYOUTS).frame
+        timings.append(time.perf_counter() - started)
     assert frame.height == 190_000
-    assert elapsed < 1.0
+    assert frame["_malformed"].null_count() == 190_000
+    assert min(timings) < 1.0
+
+
+def test_rows_of_bare_separators_are_dropped_but_ragged_empty_rows_kept(tmp_path):
+    path = tmp_path / "payouts.csv"
+    path.write_text(
+        ",".join(EN_HEADER)
+        + "\n"
+        + ",".join(ROWS[2])
+        + "\n,,,,,,\n , ,\n"
+        + ",".join(ROWS[2])
+        + "\n",
+        encoding="utf-8",
+    )
+    frame = read_dataset(path, PAYOUTS).frame
+    assert frame["_row"].to_list() == [1, 3, 4]
+    assert frame["_malformed"].to_list() == [None, "malformed row: 3 fields, expected 7", None]
