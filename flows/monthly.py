@@ -80,14 +80,7 @@ def validate_month_drop(
     docs_dir: Path,
 ) -> dict[str, ValidationReport]:
     """Great Expectations suites per dataset; a critical failure stops the month."""
-    curated = CuratedStore(store)
-    previous_rows: dict[str, int] = {}
-    for name in drops:
-        earlier = [m for m in curated.months(name) if m < month]
-        if earlier:
-            rows = curated.rows(name, earlier[-1])
-            if rows is not None:
-                previous_rows[name] = rows
+    previous_rows = CuratedStore(store).previous_rows(config.ingest.row_count_datasets, month)
     reports = validate_month(
         {name: drop.checked for name, drop in drops.items()},
         config,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -65,8 +65,8 @@ def run(
     inbox: Annotated[Path, typer.Option(help="Folder of monthly drops INBOX/YYYY-MM/.")],
     month: Annotated[str, typer.Option(help="Month to run, YYYY-MM. Earlier unprocessed months run first.")],
     out: Annotated[Path, typer.Option(help="Output folder: OUT/YYYY-MM/ per month.")],
-    store: Annotated[Optional[Path], typer.Option(help="Curated history folder (default OUT/curated).")] = None,
-    config: Annotated[Optional[Path], typer.Option(help="Site configuration TOML overriding the defaults.")] = None,
+    store: Annotated[Path | None, typer.Option(help="Curated history folder (default OUT/curated).")] = None,
+    config: Annotated[Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")] = None,
 ) -> None:
     """Run the monthly audit flow for MONTH (and any earlier month not yet processed).
 
@@ -129,8 +129,8 @@ def validate(
     inbox: Annotated[Path, typer.Option(help="Folder of monthly drops INBOX/YYYY-MM/.")],
     month: Annotated[str, typer.Option(help="Month to validate, YYYY-MM.")],
     docs: Annotated[Path, typer.Option(help="Where to write the Data Docs HTML.")] = Path("data-docs"),
-    store: Annotated[Optional[Path], typer.Option(help="Curated history, for the row-count check against the previous month.")] = None,
-    config: Annotated[Optional[Path], typer.Option(help="Site configuration TOML overriding the defaults.")] = None,
+    store: Annotated[Path | None, typer.Option(help="Curated history, for the row-count check against the previous month.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")] = None,
 ) -> None:
     """Validate one drop without running the month: quarantine counts and expectation results.
 
@@ -146,14 +146,11 @@ def validate(
     try:
         with console.status(f"reading and checking {inbox / month}…"):
             drops = check_drop(read_drop(inbox / month), cfg, month=month)
-        previous: dict[str, int] = {}
-        if store is not None:
-            curated = CuratedStore(store)
-            for name in drops:
-                earlier = [m for m in curated.months(name) if m < month]
-                rows = curated.rows(name, earlier[-1]) if earlier else None
-                if rows is not None:
-                    previous[name] = rows
+        previous = (
+            CuratedStore(store).previous_rows(cfg.ingest.row_count_datasets, month)
+            if store is not None
+            else {}
+        )
         with console.status("validating with Great Expectations…"):
             reports = validate_month(
                 {n: d.checked for n, d in drops.items()}, cfg, month, previous, docs

@@ -63,6 +63,7 @@ class IngestConfig(_Section):
     """How drops are read and when a drop is untrustworthy as a whole."""
 
     min_row_ratio_vs_previous: float = 0.5
+    row_count_datasets: list[str] = ["beneficiaries", "payouts"]
     max_unparseable_share: float = 0.5
     max_off_period_share: float = 0.01
     max_pay_date_lag_days: int = 45
@@ -70,10 +71,58 @@ class IngestConfig(_Section):
 
 
 class DetectionConfig(_Section):
-    """Detection and ranking settings (owned by the detection modules)."""
+    """Detection and ranking settings (owned by the detection modules).
+
+    Probabilities below are the rule families' *prior* beliefs, used when no audit outcomes
+    exist; a supervised model trained on outcomes recalibrates them. Sources and reasoning
+    are next to each value in ``default_config.toml``.
+    """
 
     audit_capacity: int = 60
     report_language: Literal["zh", "en"] = "zh"
+    # Window of payments read by identity and network rules, months.
+    lookback_months: int = 24
+    # Months of ongoing payment counted as "at stake" on top of what is already overpaid.
+    forward_months: int = 3
+    # Death linkage.
+    min_death_link_confidence: float = 0.7
+    deceased_paid_probability: float = 0.98
+    # Gompertz mortality hazard mu(x) = a * exp(b * x) per year (China life table 2020 fit).
+    gompertz_a: float = 2.2e-5
+    gompertz_b: float = 0.098
+    unreported_death_share: float = 0.2
+    uncertified_alive_share: float = 0.12
+    uncertified_dead_share: float = 0.8
+    face_app_weak_age: int = 85
+    lr_account_changed: float = 4.0
+    lr_collector_added: float = 3.0
+    lr_failed_certification: float = 2.0
+    lr_data_match_pass: float = 0.3
+    lr_face_app_pass: float = 0.4
+    min_suspected_death_probability: float = 0.05
+    # Amount rules.
+    jump_ratio: float = 1.5
+    jump_min_yuan: float = 50.0
+    amount_excess_probability: float = 0.85
+    amount_below_probability: float = 0.3
+    amount_jump_probability: float = 0.7
+    repeat_arrears_probability: float = 0.9
+    paid_inactive_probability: float = 0.9
+    # Identity rules.
+    malformed_payee_probability: float = 0.9
+    unregistered_payee_probability: float = 0.95
+    bad_checksum_probability: float = 0.85
+    birth_mismatch_probability: float = 0.7
+    impossible_age_probability: float = 0.95
+    # Shared account / collector network.
+    couple_max_age_gap: int = 15
+    shared_account_probability: float = 0.6
+    shared_account_joined_probability: float = 0.85
+    shared_collector_probability: float = 0.4
+    ring_with_dead_probability: float = 0.8
+    max_group_size: int = 50
+    # Unsupervised model blend: share of the remaining probability an anomaly score can add.
+    anomaly_weight: float = 0.15
 
 
 class SentinelConfig(_Section):

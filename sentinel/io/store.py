@@ -87,6 +87,20 @@ class CuratedStore:
         return pl.scan_parquet(path).select(pl.len()).collect().item()
 
 
+    def previous_rows(self, datasets: list[str], month: str) -> dict[str, int]:
+        """Rows stored in the latest month before ``month``, per dataset that has one.
+
+        Validation compares a drop's size with this to catch a half-delivered file.
+        """
+        counts: dict[str, int] = {}
+        for name in datasets:
+            earlier = [m for m in self.months(name) if m < month]
+            rows = self.rows(name, earlier[-1]) if earlier else None
+            if rows is not None:
+                counts[name] = rows
+        return counts
+
+
 def _replace_dir(new: Path, final: Path) -> None:
     """Move ``new`` to ``final``, replacing an existing folder with two renames."""
     old = None
