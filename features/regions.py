@@ -26,7 +26,7 @@ def region_table() -> pl.DataFrame:
     codes: list[str] = []
     names: list[str] = []
     current: list[bool] = []
-    for prov_code, prov_info, prefixes in _walk(db):
+    for prov_code, _prov_info, prefixes in _walk(db):
         for county_code, county_info in prefixes:
             raw = county_info.get("county", "")
             match = _YEARS.match(raw)
