@@ -15,6 +15,7 @@ import codecs
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -39,6 +40,8 @@ _XLSX_HEADER_SEARCH_ROWS = 10
 # of its non-ASCII bytes is invalid UTF-8 (GB18030 Chinese text measures about one in three).
 _UTF8_INVALID_SHARE = 20
 _ENCODING_SAMPLE_BYTES = 1 << 20
+# CJK punctuation, ideographs and full-width forms: what Chinese UTF-8 text is made of.
+_CJK = re.compile("[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 
 
 @dataclass(frozen=True)
@@ -168,13 +171,17 @@ def _invalid_utf8_bytes(data: bytes) -> int:
 
 
 def _is_mostly_utf8(data: bytes) -> bool:
-    """True when nearly every non-ASCII byte belongs to a valid UTF-8 sequence.
+    """True when the bytes are overwhelmingly valid UTF-8 Chinese, with a few bad bytes.
 
-    UTF-8 Chinese text with a damaged byte often still "decodes" as GB18030 into mojibake,
-    while in GB18030 Chinese text roughly a third of the non-ASCII bytes are invalid UTF-8.
+    UTF-8 Chinese text with a damaged byte often still "decodes" as GB18030 into mojibake.
+    GB18030 Chinese text is valid UTF-8 only by accident, and then almost never as CJK
+    characters (3-byte sequences), while roughly a third of its non-ASCII bytes are
+    invalid UTF-8.
     """
-    non_ascii = len(data) - len(data.translate(None, bytes(range(128))))
-    return _invalid_utf8_bytes(data) * _UTF8_INVALID_SHARE <= non_ascii
+    decoded = data.decode("utf-8", errors="ignore")
+    invalid = len(data) - len(decoded.encode("utf-8"))
+    cjk_bytes = 3 * len(_CJK.findall(decoded))
+    return invalid * _UTF8_INVALID_SHARE <= cjk_bytes
 
 
 # ------------------------------------------------------------------------ CSV splitting

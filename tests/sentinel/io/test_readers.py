@@ -192,9 +192,10 @@ def test_corrupted_gb18030_names_the_offset(tmp_path):
     assert err.value.column is None
 
 
-def test_corrupted_utf8_is_reported_not_decoded_as_gb18030(tmp_path):
-    good = write_csv(tmp_path / "good.csv", ZH_HEADER, ROWS * 20, "utf-8").read_bytes()
-    offset = good.index("城乡居民".encode(), 700)
+@pytest.mark.parametrize("copies", [1, 20])
+def test_corrupted_utf8_is_reported_not_decoded_as_gb18030(tmp_path, copies):
+    good = write_csv(tmp_path / "good.csv", ZH_HEADER, ROWS * copies, "utf-8").read_bytes()
+    offset = good.rindex("城乡居民".encode())
     # Drop the last byte of '城': a truncated sequence GB18030 would happily misread.
     corrupted = good[: offset + 2] + good[offset + 3 :]
     path = tmp_path / "payouts.csv"
@@ -212,6 +213,23 @@ def test_corrupted_utf8_with_bom_names_the_offset_in_the_file(tmp_path):
     path.write_bytes(good[:offset] + b"\xff" + good[offset + 1 :])
     with pytest.raises(ContractError, match=rf"offset {offset}"):
         read_dataset(path, PAYOUTS)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_small_gb18030_files_of_names_are_not_mistaken_for_utf8(tmp_path, seed):
+    rng = random.Random(seed)
+    given = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红梅"
+    family = "张王李赵刘陈杨黄周吴徐孙马胡朱郭何罗高林郑梁谢宋唐许韩冯邓曹"
+    path = tmp_path / "deaths.csv"
+    lines = ["record_id,name"] + [
+        f"D{i},{rng.choice(family)}{rng.choice(given)}{rng.choice(given)}" for i in range(3)
+    ]
+    path.write_bytes("\n".join(lines).encode("gb18030"))
+    from sentinel.io.readers import _decode_csv_bytes
+
+    text, encoding = _decode_csv_bytes(path.read_bytes(), str(path))
+    assert encoding == "gb18030"
+    assert text == "\n".join(lines)
 
 
 def test_binary_garbage_is_undecodable(tmp_path):
