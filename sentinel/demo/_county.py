@@ -490,19 +490,29 @@ def simulate_county(
             }
         )
 
+    age_now = (start_day - reg.birth) / 365.25
+    base = np.flatnonzero(
+        (reg.entry_m < 0) & (reg.death_day >= NEVER) & ~reg.lapser
+        & np.equal(reg.collector, None) & ~reg.used
+    )
+
     def pool(min_age: float, schemes: tuple[int, ...] = (0, 1, 2)) -> np.ndarray:
-        ok = (
-            (reg.entry_m < 0) & (reg.death_day >= NEVER) & ~reg.used & ~reg.lapser
-            & ((start_day - reg.birth) / 365.25 >= min_age) & np.isin(reg.scheme, schemes) & (reg.collector == None)  # noqa: E711
-        )
-        return np.flatnonzero(ok)
+        """Living, certified, unused initial rows of at least ``min_age`` in ``schemes``."""
+        ok = (age_now[base] >= min_age) & np.isin(reg.scheme[base], schemes) & ~reg.used[base]
+        return base[ok]
 
     def pick(candidates: np.ndarray, n: int, by_hazard: bool = True) -> np.ndarray:
         n = min(n, candidates.size)
-        p = _annual_death_hazard((start_day - reg.birth[candidates]) / 365.25) if by_hazard else np.ones(candidates.size)
+        p = _annual_death_hazard(age_now[candidates]) if by_hazard else np.ones(candidates.size)
         chosen = rng.choice(candidates, n, replace=False, p=p / p.sum())
         reg.used[chosen] = True
         return np.sort(chosen)
+
+    spare_ids = iter(_fresh_ids(rng, 4 * n_initial // 1000 + 50, start_day, taken, 30, 60).tolist())
+
+    def fresh_id() -> str:
+        """A valid ID of a younger county resident (collector, agent)."""
+        return str(next(spare_ids))
 
     def new_account() -> str:
         return str(ident.make_bank_accounts(rng, 1)[0])
@@ -551,7 +561,7 @@ def simulate_county(
             plan.bank_change.setdefault(after, []).append((r, new_account()))
             what += "; bank account changed after death"
         elif after < months and rng.random() < 0.18:
-            plan.collector_change.setdefault(after, []).append((r, str(_fresh_ids(rng, 1, start_day, taken, 30, 60)[0])))
+            plan.collector_change.setdefault(after, []).append((r, fresh_id()))
             what += "; collector appeared after death"
         note_improper(r, "suspected_unreported_death", _period(start_m, int(d[i]) + 1), what)
 
@@ -616,7 +626,7 @@ def simulate_county(
         mem = np.array(members)
         reg.used[mem] = True
         mode = modes[ring_no % 3]
-        collector = str(_fresh_ids(rng, 1, start_day, taken, 35, 60)[0])
+        collector = fresh_id()
         account = new_account()
         if mode in ("collector", "both"):
             reg.collector[mem] = collector
@@ -649,7 +659,7 @@ def simulate_county(
             continue
         mem = rng.choice(here, min(here.size, int(rng.integers(3, 7))), replace=False)
         reg.used[mem] = True
-        reg.collector[mem] = str(_fresh_ids(rng, 1, start_day, taken, 35, 60)[0])
+        reg.collector[mem] = fresh_id()
         reg.method_pref[mem] = ON_SITE
         group_no += 1
         for r in mem:

@@ -116,9 +116,10 @@ def make_ids(
     taken = set() if taken is None else taken
     seq = rng.integers(0, 500, n) * 2 + male.astype(np.int64)
     body = id_bodies(region, birth, seq)
-    issued = np.fromiter(taken, dtype=np.int64, count=len(taken))
+    issued = pl.Series(np.fromiter(taken, dtype=np.int64, count=len(taken)))
     for _ in range(100):
-        redo = np.flatnonzero(~pl.Series(body).is_first_distinct().to_numpy() | np.isin(body, issued))
+        bodies = pl.Series(body)
+        redo = np.flatnonzero((~bodies.is_first_distinct() | bodies.is_in(issued)).to_numpy())
         if redo.size == 0:
             break
         seq[redo] = rng.integers(0, 500, redo.size) * 2 + male[redo].astype(np.int64)

@@ -64,9 +64,9 @@ def _malform(
     kinds = ["bad_date", "empty_id", "short_id", "duplicate_row", "truncated_line"]
     if dataset.name == "payouts":
         kinds.insert(3, "bad_amount")
-    ids = text["person_id"].to_numpy()
-    eligible = np.flatnonzero(~np.isin(ids, list(protected)))
-    chosen = rng.choice(eligible, len(kinds), replace=False)
+    ids = text["person_id"]
+    draws = rng.choice(text.height, 4 * len(kinds), replace=False)
+    chosen = [int(r) for r in draws if ids[int(r)] not in protected][: len(kinds)]
     log: list[dict[str, object]] = []
     edits: dict[str, tuple[list[int], list[str]]] = {}
 
