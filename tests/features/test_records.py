@@ -18,7 +18,7 @@ CONFIG = load_config()
 def fake_id(region: str = "430923", birth: str = "19400101", seq: str = "001") -> str:
     """A generated, checksum-valid resident ID (nobody real)."""
     body = region + birth + seq
-    return body + ric.calc_check_digit(body)
+    return body + ric.calc_check_digit(body + "0")  # stdnum expects a placeholder check char
 
 
 def payout_row(**overrides: str | None) -> dict[str, str | None]:
