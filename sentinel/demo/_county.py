@@ -682,7 +682,7 @@ def simulate_county(
     death_m = _month_of(reg.death_day, start_m)
     for v in variants:
         if v == "x10":
-            r = int(pick(pool(60), 1, by_hazard=False)[0])
+            r = int(pick(pool(60, (RESIDENT,)), 1, by_hazard=False)[0])
             m0 = int(rng.integers(0, months))
             k = int(rng.integers(1, 4))
             for m in range(m0, min(months, m0 + k)):
@@ -808,7 +808,7 @@ def simulate_county(
                 id_error=np.where(np_missing, "missing", "none"))
 
     say("simulating months")
-    county = _run_months(rng, reg, plan, records, term_m, start_m, months, policy, places)
+    county = _run_months(rng, reg, plan, records, term_day, start_m, months, policy, places)
     county.improper = pl.DataFrame(
         improper,
         schema={"person_id": pl.String, "scheme": pl.String, "typology": pl.String, "first_period": pl.String,
@@ -852,7 +852,7 @@ def _run_months(
     reg: _Register,
     plan: _Plan,
     records: _Records,
-    term_m: np.ndarray,
+    term_day: np.ndarray,
     start_m: np.datetime64,
     months: int,
     policy: PolicyConfig,
@@ -860,6 +860,7 @@ def _run_months(
 ) -> County:
     """The monthly cycle: certifications, register snapshot, payroll, drops and truth."""
     n = len(reg)
+    term_m = _month_of(term_day, start_m)
     scheme_s = _text(SCHEME_NAMES[reg.scheme])
     static = pl.DataFrame(
         {
@@ -937,7 +938,9 @@ def _run_months(
         registered_prev = reg.entry_m <= m - 1
         forced = np.zeros(n, dtype=bool)
         forced[plan.force_pay.get(m, [])] = True
-        pay = (registered_prev & (status_prev == ACTIVE)) | forced
+        # A death record that arrived before the pay run (~10th) stops this payment already.
+        stopped = term_day < first_day + 9
+        pay = (registered_prev & (status_prev == ACTIVE) & ~stopped) | forced
         suspended_now = registered_prev & (status_prev == SUSPENDED) & ~forced
         start_gap = suspended_now & (unpaid_n == 0)
         unpaid_first[start_gap] = m
@@ -964,7 +967,7 @@ def _run_months(
             a = amount_for(rr, k)
             pieces.append((rr, k, a, np.full(rr.size, "arrears", dtype=object), np.zeros(rr.size), np.zeros(rr.size, np.int64)))
         unpaid_n[rein] = 0
-        newcomers = np.flatnonzero((reg.entry_m == m - 1) & pay)
+        newcomers = np.flatnonzero((reg.entry_m == m - 1) & (reg.entry_m >= 0) & pay)
         if newcomers.size:
             a = amount_for(newcomers, m - 1)
             t = reg.row_typ[newcomers]
