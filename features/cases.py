@@ -165,8 +165,8 @@ def merge_reasons(reasons: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("typology").first(),
         (1.0 - (1.0 - pl.col("probability")).product()).alias("rule_probability"),
         pl.col("est_overpayment").max(),
-        pl.col("reason").flatten().alias("reasons"),
-        pl.col("facts").flatten().alias("reason_facts"),
+        pl.col("reason").list.explode(keep_nulls=False, empty_as_null=False).alias("reasons"),
+        pl.col("facts").list.explode(keep_nulls=False, empty_as_null=False).alias("reason_facts"),
         *[
             pl.col("probability").filter(pl.col("typology") == t).max().fill_null(0.0).alias(f"p_{t}")
             for t in TYPOLOGIES

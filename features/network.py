@@ -1,0 +1,262 @@
+"""Who receives for whom: account and collector history, and the shared-account rule family.
+
+The graph has persons on one side and *receivers* (bank accounts, proxy collectors) on the
+other. A receiver serving several unrelated people is the pattern of a collection ring; a
+married couple sharing one account, or a son collecting for his parents, is normal.
+Relatedness is judged as a field auditor would from the register alone: same surname (a
+family), or opposite sex, same village and a plausible spouse age gap (Chinese wives keep
+their surname).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from features.cases import conform_reasons, facts, fmt_account, fmt_yuan, month_index, month_number, surname
+from sentinel.config import SentinelConfig
+
+_COMPONENT_ITERATIONS = 8
+
+
+def receiver_changes(register: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFrame:
+    """Per person, the latest month the bank account changed and the latest month a collector
+    was added or replaced (register snapshots and the accounts paid into).
+
+    Returns ``person_id, account_change_index, collector_change_index, collector_id`` (the
+    current collector, null when none). The first snapshot seen is no change.
+    """
+    snaps = register.select(
+        "person_id",
+        "scheme",
+        month_index(pl.col("month")).alias("m"),
+        pl.col("bank_account"),
+        pl.col("collector_id") if "collector_id" in register.collect_schema().names()
+        else pl.lit(None, dtype=pl.String).alias("collector_id"),
+    )
+    paid_accounts = ledger.filter(
+        (pl.col("kind") == "regular") & pl.col("bank_account").is_not_null() & pl.col("scheme").is_not_null()
+    ).select(
+        "person_id", "scheme", pl.col("period_index").alias("m"), pl.col("bank_account").alias("paid_account")
+    )
+
+    def last_change(frame: pl.LazyFrame, value: str, out: str, *, count_first_value: bool) -> pl.LazyFrame:
+        prev = pl.col(value).shift(1).over("person_id", "scheme", order_by="m")
+        first = pl.int_range(pl.len()).over("person_id", "scheme", order_by="m") == 0
+        changed = (pl.col(value) != prev) | (prev.is_null() & pl.col(value).is_not_null() & ~first)
+        if not count_first_value:
+            changed = changed & ~first
+        return (
+            frame.filter(pl.col(value).is_not_null() | True)
+            .with_columns(changed.fill_null(False).alias("_changed"))
+            .filter(pl.col("_changed"))
+            .group_by("person_id")
+            .agg(pl.col("m").max().alias(out))
+        )
+
+    account = last_change(snaps, "bank_account", "account_change_index", count_first_value=False)
+    paid = last_change(paid_accounts, "paid_account", "paid_account_change_index", count_first_value=False)
+    collector = last_change(snaps, "collector_id", "collector_change_index", count_first_value=False)
+    current = snaps.sort("m").group_by("person_id").agg(pl.col("collector_id").last())
+    return (
+        current.join(account, on="person_id", how="left")
+        .join(paid, on="person_id", how="left")
+        .join(collector, on="person_id", how="left")
+        .select(
+            "person_id",
+            pl.max_horizontal("account_change_index", "paid_account_change_index").alias("account_change_index"),
+            "collector_change_index",
+            "collector_id",
+        )
+    )
+
+
+def receiver_edges(register: pl.LazyFrame, ledger: pl.LazyFrame, month: str, config: SentinelConfig) -> pl.LazyFrame:
+    """Person–receiver edges within the lookback window: ``person_id, receiver, kind, first_index``.
+
+    ``kind`` is ``account`` or ``collector``; ``first_index`` the first month the person was
+    seen with that receiver.
+    """
+    start = month_number(month) - config.detection.lookback_months + 1
+    snaps = register.with_columns(month_index(pl.col("month")).alias("m")).filter(pl.col("m") >= start)
+    has_collector = "collector_id" in register.collect_schema().names()
+    parts = [
+        snaps.select("person_id", pl.col("bank_account").alias("receiver"), pl.lit("account").alias("kind"), "m"),
+        ledger.filter(pl.col("period_index") >= start).select(
+            "person_id",
+            pl.col("bank_account").alias("receiver"),
+            pl.lit("account").alias("kind"),
+            pl.col("period_index").alias("m"),
+        ),
+    ]
+    if has_collector:
+        parts.append(
+            snaps.select("person_id", pl.col("collector_id").alias("receiver"), pl.lit("collector").alias("kind"), "m")
+        )
+    return (
+        pl.concat(parts)
+        .filter(pl.col("receiver").is_not_null() & (pl.col("receiver").str.strip_chars() != ""))
+        .group_by("person_id", "receiver", "kind")
+        .agg(pl.col("m").min().alias("first_index"))
+    )
+
+
+def connected_components(edges: pl.LazyFrame) -> pl.LazyFrame:
+    """Component label (smallest person_id reachable) of each person over person–receiver edges.
+
+    Iterative min-label propagation with joins; rings are small, so a fixed number of rounds
+    (longer chains keep a partial label, which only splits a component).
+    """
+    labels = edges.select("person_id").unique().with_columns(pl.col("person_id").alias("component"))
+    for _ in range(_COMPONENT_ITERATIONS):
+        receiver_label = (
+            edges.join(labels, on="person_id").group_by("receiver", "kind").agg(pl.col("component").min())
+        )
+        labels = (
+            edges.join(receiver_label, on=["receiver", "kind"])
+            .group_by("person_id")
+            .agg(pl.col("component").min())
+        )
+    return labels
+
+
+def shared_account(
+    register: pl.LazyFrame,
+    ledger: pl.LazyFrame,
+    people: pl.LazyFrame,
+    dead_probability: pl.LazyFrame,
+    month: str,
+    config: SentinelConfig,
+) -> pl.LazyFrame:
+    """Persons whose pension goes to a receiver shared with unrelated people.
+
+    ``dead_probability`` (``person_id, p_dead``) gives each person's probability of being
+    dead (a linked death record, or the suspected-death probability). Rows:
+
+    * ``SA_SHARED_ACCOUNT`` / ``SA_SHARED_COLLECTOR``: the receiver serves this person and at
+      least one unrelated person. Base probability ``shared_account_probability`` (or
+      ``shared_collector_probability``: village agents legitimately collect for several
+      elderly), raised to ``shared_account_joined_probability`` when the person moved onto
+      an account already serving someone unrelated.
+    * ``SA_RING_WITH_DEAD``: another member of the connected ring is dead or probably dead;
+      adds ``ring_with_dead_probability`` × that probability (noisy-or).
+
+    The overpayment is what was paid to the person since joining the receiver (within the
+    lookback window).
+    """
+    det = config.detection
+    edges = receiver_edges(register, ledger, month, config)
+    sizes = edges.group_by("receiver", "kind").agg(pl.col("person_id").n_unique().alias("size"))
+    shared = edges.join(
+        sizes.filter((pl.col("size") >= 2) & (pl.col("size") <= det.max_group_size)),
+        on=["receiver", "kind"],
+    )
+    info = people.select(
+        "person_id",
+        surname(pl.col("name")).alias("surname"),
+        "sex",
+        pl.col("birth_date").dt.year().alias("birth_year"),
+        "village",
+        "name",
+    )
+    members = shared.join(info, on="person_id", how="inner")
+    pairs = members.join(members, on=["receiver", "kind"], suffix="_o").filter(
+        pl.col("person_id") != pl.col("person_id_o")
+    )
+    spouse = (
+        (pl.col("sex") != pl.col("sex_o"))
+        & (pl.col("village") == pl.col("village_o")).fill_null(True)
+        & ((pl.col("birth_year") - pl.col("birth_year_o")).abs() <= det.couple_max_age_gap)
+    ).fill_null(False)
+    family = (pl.col("surname") == pl.col("surname_o")).fill_null(False)
+    pairs = pairs.with_columns((~(spouse | family)).alias("unrelated"))
+    per_member = pairs.group_by("person_id", "receiver", "kind").agg(
+        pl.col("unrelated").sum().alias("n_unrelated"),
+        pl.len().alias("n_others"),
+        pl.col("first_index").first(),
+        # Joined later than an unrelated person already on the receiver.
+        (pl.col("first_index").first() > pl.col("first_index_o").filter(pl.col("unrelated")).min())
+        .fill_null(False)
+        .alias("joined_later"),
+        pl.col("name_o").filter(pl.col("unrelated")).head(3).str.join("、").alias("others"),
+    ).filter(pl.col("n_unrelated") > 0)
+
+    ring_edges = per_member.select("person_id", "receiver", "kind")
+    components = connected_components(ring_edges)
+    deadness = (
+        components.join(dead_probability, on="person_id", how="left")
+        .with_columns(pl.col("p_dead").fill_null(0.0))
+    )
+    # Per person: the largest death probability among *other* members of the component.
+    ring_dead = (
+        deadness.join(deadness, on="component", suffix="_o")
+        .filter(pl.col("person_id") != pl.col("person_id_o"))
+        .sort("p_dead_o", descending=True)
+        .group_by("person_id")
+        .agg(
+            pl.col("p_dead_o").first().alias("ring_dead"),
+            pl.col("person_id_o").first().alias("dead_member"),
+            pl.len().alias("ring_others"),
+        )
+    )
+    names = people.select(pl.col("person_id").alias("dead_member"), pl.col("name").alias("dead_name"))
+
+    start = month_number(month) - det.lookback_months + 1
+    per_person = (
+        per_member.sort("n_unrelated", descending=True)
+        .group_by("person_id")
+        .agg(
+            pl.col("receiver").first(),
+            pl.col("kind").first(),
+            (pl.col("n_unrelated").first() + 1).alias("n_people"),
+            pl.col("others").first(),
+            pl.col("joined_later").any(),
+            pl.col("first_index").min(),
+            (pl.col("kind") == "account").any().alias("via_account"),
+        )
+        .join(ring_dead, on="person_id", how="left")
+        .join(names, on="dead_member", how="left")
+        .join(dead_probability, on="person_id", how="left")
+    )
+    paid = (
+        ledger.join(per_person.select("person_id", "first_index"), on="person_id")
+        .filter(pl.col("period_index") >= pl.max_horizontal(pl.col("first_index"), pl.lit(start)))
+        .group_by("person_id")
+        .agg(pl.col("amount").fill_null(0.0).sum().alias("paid"))
+    )
+    base = (
+        pl.when(pl.col("joined_later"))
+        .then(det.shared_account_joined_probability)
+        .when(pl.col("via_account"))
+        .then(det.shared_account_probability)
+        .otherwise(det.shared_collector_probability)
+    )
+    ring_term = det.ring_with_dead_probability * pl.col("ring_dead").fill_null(0.0)
+    scored = per_person.join(paid, on="person_id", how="left").with_columns(
+        (1.0 - (1.0 - base) * (1.0 - ring_term)).alias("probability"),
+        pl.col("paid").fill_null(0.0).alias("est_overpayment"),
+    )
+    common = ["person_id", pl.lit("shared_account").alias("typology")]
+    tail = [pl.col("probability"), pl.col("est_overpayment")]
+    receiver_rows = scored.select(
+        *common,
+        pl.when(pl.col("kind") == "account")
+        .then(pl.lit("SA_SHARED_ACCOUNT"))
+        .otherwise(pl.lit("SA_SHARED_COLLECTOR"))
+        .alias("reason"),
+        *tail,
+        facts(
+            pl.when(pl.col("kind") == "account").then(fmt_account(pl.col("receiver"))).otherwise(
+                pl.col("receiver").str.slice(0, 6) + pl.lit("********") + pl.col("receiver").str.slice(-4, 4)
+            ),
+            pl.col("n_people"),
+            pl.col("others"),
+            fmt_yuan(pl.col("est_overpayment")),
+        ),
+    )
+    ring_rows = scored.filter(pl.col("ring_dead").fill_null(0.0) >= 0.3).select(
+        *common,
+        pl.lit("SA_RING_WITH_DEAD").alias("reason"),
+        *tail,
+        facts(pl.col("dead_name"), pl.format("{}%", (pl.col("ring_dead") * 100).round(0).cast(pl.Int64))),
+    )
+    return conform_reasons(pl.concat([receiver_rows, ring_rows]))

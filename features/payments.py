@@ -1,0 +1,596 @@
+"""Rule families read off the payout ledger: duplicate receipt, amount and identity anomalies.
+
+All functions take and return LazyFrames; nothing here reads files. The ledger they read is
+:func:`paid_ledger`: loaded payouts plus quarantined payout rows that are still money paid
+(a row quarantined for a malformed ID or an unparseable date was paid all the same), less
+exact duplicates of a loaded row (the same ledger line delivered twice, paid once).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from features.cases import (
+    conform_reasons,
+    date_month_index,
+    facts,
+    fmt_account,
+    fmt_yuan,
+    month_index,
+    month_number,
+    period_of_index,
+)
+from sentinel.config import SentinelConfig
+
+LEDGER_COLUMNS = (
+    "person_id",
+    "scheme",
+    "period",
+    "period_index",
+    "drop_index",
+    "pay_date",
+    "amount",
+    "bank_account",
+    "kind",
+    "quarantined",
+    "quarantine_reason",
+)
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_FULLWIDTH = {chr(0xFF10 + d): str(d) for d in range(10)} | {"．": ".", "，": ","}
+
+
+def id_is_well_formed(person_id: pl.Expr) -> pl.Expr:
+    """18 characters: 17 digits and a digit or ``X`` (GB 11643-1999 shape only)."""
+    return person_id.str.contains(r"^\d{17}[\dX]$").fill_null(False)
+
+
+def id_checksum_ok(person_id: pl.Expr) -> pl.Expr:
+    """The ISO 7064 MOD 11-2 check character of an 18-character ID is right.
+
+    False for a malformed ID (no checksum can hold).
+    """
+    total = pl.sum_horizontal(
+        [person_id.str.slice(i, 1).cast(pl.Int32, strict=False) * w for i, w in enumerate(_ID_WEIGHTS)]
+    )
+    expected = pl.lit(_ID_CHECK).str.slice((total % 11).cast(pl.Int64), 1)
+    return (id_is_well_formed(person_id) & (person_id.str.slice(17, 1) == expected)).fill_null(False)
+
+
+def id_birth_date(person_id: pl.Expr) -> pl.Expr:
+    """Birth date written in an 18-character ID (digits 7–14), null if not a date."""
+    return person_id.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+
+
+def parse_amount_text(text: pl.Expr) -> pl.Expr:
+    """Yuan from raw amount text, tolerant of ``¥``, ``元``, thousands separators, full-width digits.
+
+    Null when nothing numeric is left (the payment is then counted, its amount unknown).
+    """
+    cleaned = (
+        text.cast(pl.String)
+        .str.replace_many(list(_FULLWIDTH), list(_FULLWIDTH.values()))
+        .str.replace_all(r"[,\s¥￥元RMBrmb]", "")
+    )
+    return cleaned.str.extract(r"^(-?\d+(?:\.\d+)?)$", 1).cast(pl.Float64, strict=False)
+
+
+def parse_period_text(text: pl.Expr) -> pl.Expr:
+    """``YYYY-MM`` from raw period text (``2020-07``, ``202007``, ``2020/7``, ``2020年7月``)."""
+    year = text.str.extract(r"^\s*(\d{4})\D?(\d{1,2})", 1)
+    mon = text.str.extract(r"^\s*(\d{4})\D?(\d{1,2})", 2)
+    ok = mon.cast(pl.Int32, strict=False).is_between(1, 12)
+    return pl.when(ok).then(pl.format("{}-{}", year, mon.str.pad_start(2, "0")))
+
+
+def _canonical_scheme(text: pl.Expr) -> pl.Expr:
+    from sentinel.contract import PAYOUT_KINDS, SCHEMES
+
+    del PAYOUT_KINDS
+    return text.str.strip_chars().replace_strict(dict(SCHEMES), default=None)
+
+
+def _canonical_kind(text: pl.Expr) -> pl.Expr:
+    from sentinel.contract import PAYOUT_KINDS
+
+    return text.str.strip_chars().replace_strict(dict(PAYOUT_KINDS), default=None)
+
+
+def paid_ledger(payouts: pl.LazyFrame, quarantined: pl.LazyFrame) -> pl.LazyFrame:
+    """Every payment made: loaded payouts and quarantined rows that were still paid.
+
+    Quarantined rows are read tolerantly (ID upper-cased and stripped, amount and period
+    parsed from text); rows quarantined as ``duplicate row`` are dropped because they are a
+    second delivery of a loaded ledger line, not a second payment. ``drop_index`` is the
+    month index of the drop that carried the row; ``period_index`` the month index of the
+    period paid.
+    """
+    loaded = payouts.select(
+        pl.col("person_id"),
+        pl.col("scheme"),
+        pl.col("period"),
+        month_index(pl.col("period")).alias("period_index"),
+        month_index(pl.col("month")).alias("drop_index"),
+        pl.col("pay_date"),
+        pl.col("amount"),
+        pl.col("bank_account"),
+        pl.col("kind"),
+        pl.lit(False).alias("quarantined"),
+        pl.lit(None, dtype=pl.String).alias("quarantine_reason"),
+    )
+    qcols = quarantined.collect_schema().names()
+
+    def text(name: str) -> pl.Expr:
+        return pl.col(name).cast(pl.String) if name in qcols else pl.lit(None, dtype=pl.String)
+
+    period = parse_period_text(text("period"))
+    still_paid = quarantined.filter(
+        ~pl.col("_reason").fill_null("").str.contains("duplicate row", literal=True)
+    ).select(
+        text("person_id").str.strip_chars().str.to_uppercase().alias("person_id"),
+        _canonical_scheme(text("scheme")).alias("scheme"),
+        period.alias("period"),
+        month_index(period).alias("period_index"),
+        month_index(pl.col("month")).alias("drop_index"),
+        text("pay_date").str.to_date(strict=False).alias("pay_date"),
+        parse_amount_text(text("amount")).alias("amount"),
+        text("bank_account").str.strip_chars().alias("bank_account"),
+        _canonical_kind(text("kind")).fill_null("regular").alias("kind"),
+        pl.lit(True).alias("quarantined"),
+        pl.col("_reason").cast(pl.String).alias("quarantine_reason"),
+    )
+    return pl.concat([loaded, still_paid], how="vertical_relaxed").filter(
+        pl.col("person_id").is_not_null() & (pl.col("person_id") != "")
+    )
+
+
+# --------------------------------------------------------------------------- duplicate receipt
+
+
+def duplicate_receipt(ledger: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
+    """One person paid more than one regular pension for the same period.
+
+    Two schemes paying the same person for one period (an old-age pension may be drawn from
+    one scheme only), or a scheme paying its regular pension twice for one period (a second
+    ledger line, possibly in a later drop). The overpayment is every regular payment for the
+    period except the largest one. Arrears are not regular payments and are handled by the
+    amount rules. Rows with an ID that is not well formed are left to the identity rules.
+    """
+    del config
+    regular = ledger.filter(
+        (pl.col("kind") == "regular") & pl.col("period_index").is_not_null()
+        & id_is_well_formed(pl.col("person_id"))
+    )
+    per_period = (
+        regular.group_by("person_id", "period_index")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("scheme").n_unique().alias("n_schemes"),
+            pl.col("scheme").unique().sort().str.join("+").alias("schemes"),
+            (pl.col("amount").fill_null(0.0).sum() - pl.col("amount").fill_null(0.0).max()).alias("extra"),
+        )
+        .filter(pl.col("n") > 1)
+    )
+    per_person = per_period.group_by("person_id").agg(
+        pl.col("extra").sum(),
+        pl.len().alias("periods"),
+        (pl.col("n_schemes") > 1).sum().alias("cross_periods"),
+        pl.col("schemes").filter(pl.col("n_schemes") > 1).first().alias("schemes"),
+        period_of_index(pl.col("period_index").min()).alias("first_period"),
+    )
+    two_schemes = per_person.filter(pl.col("cross_periods") > 0).select(
+        "person_id",
+        pl.lit("duplicate_receipt").alias("typology"),
+        pl.lit("DR_TWO_SCHEMES").alias("reason"),
+        pl.lit(0.97).alias("probability"),
+        pl.col("extra").alias("est_overpayment"),
+        facts(
+            pl.col("schemes"),
+            pl.col("cross_periods"),
+            pl.col("first_period"),
+            fmt_yuan(pl.col("extra")),
+        ),
+    )
+    repeat = per_person.filter(pl.col("cross_periods") < pl.col("periods")).select(
+        "person_id",
+        pl.lit("duplicate_receipt").alias("typology"),
+        pl.lit("DR_REPEAT_PERIOD").alias("reason"),
+        pl.lit(0.97).alias("probability"),
+        pl.col("extra").alias("est_overpayment"),
+        facts(
+            pl.col("periods") - pl.col("cross_periods"),
+            pl.col("first_period"),
+            fmt_yuan(pl.col("extra")),
+        ),
+    )
+    return conform_reasons(pl.concat([two_schemes, repeat]))
+
+
+# --------------------------------------------------------------------------- amount anomaly
+
+
+def _standard_low(config: SentinelConfig) -> pl.Expr:
+    """Lowest plausible regular amount of the row's scheme and period (resident: the standard)."""
+    policy = config.policy
+    standards = sorted(policy.resident_standards, key=lambda s: s.effective_from)
+    resident = pl.lit(None, dtype=pl.Float64)
+    for s in standards:
+        resident = pl.when(pl.col("period") >= s.effective_from).then(pl.lit(s.basic_pension)).otherwise(resident)
+    bounds = policy.amount_bounds
+    return (
+        pl.when(pl.col("scheme") == "resident")
+        .then(pl.max_horizontal(resident, pl.lit(bounds["resident"].low)))
+        .when(pl.col("scheme") == "enterprise")
+        .then(pl.lit(bounds["enterprise"].low))
+        .when(pl.col("scheme") == "institution")
+        .then(pl.lit(bounds["institution"].low))
+    )
+
+
+def _standard_high(config: SentinelConfig) -> pl.Expr:
+    bounds = config.policy.amount_bounds
+    return (
+        pl.when(pl.col("scheme") == "resident")
+        .then(pl.lit(bounds["resident"].high))
+        .when(pl.col("scheme") == "enterprise")
+        .then(pl.lit(bounds["enterprise"].high))
+        .when(pl.col("scheme") == "institution")
+        .then(pl.lit(bounds["institution"].high))
+    )
+
+
+def amount_anomaly(
+    ledger: pl.LazyFrame, register: pl.LazyFrame, config: SentinelConfig
+) -> pl.LazyFrame:
+    """Payments whose amount or occasion breaks policy.
+
+    * ``AA_OFF_STANDARD``: a regular amount outside the scheme's plausible bounds for the
+      period (the resident floor is the basic pension in force, e.g. 113 yuan from 2020-07).
+      Overpayment: the excess over the upper bound (under-payment is not recoverable money).
+    * ``AA_JUMP``: a regular amount far above the person's own earlier median in the scheme
+      (annual adjustments are a few percent; the resident standard rise is 10 yuan).
+      Overpayment: the excess over that median, summed over the raised periods.
+    * ``AA_REPEAT_ARREARS``: arrears for a period already paid (regular or earlier arrears).
+      One arrears payment for months missed while suspended is normal and is not flagged.
+    * ``AA_PAID_WHILE_INACTIVE``: a regular payment in a drop whose register snapshot, and
+      the snapshot before it, show the person suspended or terminated in that scheme.
+    """
+    det = config.detection
+    ledger = ledger.filter(id_is_well_formed(pl.col("person_id")) & pl.col("period_index").is_not_null())
+    regular = ledger.filter(pl.col("kind") == "regular").with_columns(
+        _standard_low(config).alias("low"), _standard_high(config).alias("high")
+    )
+
+    off = (
+        regular.filter(
+            pl.col("amount").is_not_null()
+            & ((pl.col("amount") < pl.col("low") - 0.5) | (pl.col("amount") > pl.col("high") + 0.5))
+        )
+        .group_by("person_id", "scheme")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("period").min().alias("first_period"),
+            pl.col("amount").max().alias("max_amount"),
+            pl.col("amount").min().alias("min_amount"),
+            pl.col("low").first(),
+            pl.col("high").first(),
+            (pl.col("amount") - pl.col("high")).clip(0.0).sum().alias("excess"),
+            pl.col("amount").sum().alias("paid"),
+        )
+        .select(
+            "person_id",
+            pl.lit("amount_anomaly").alias("typology"),
+            pl.lit("AA_OFF_STANDARD").alias("reason"),
+            pl.when(pl.col("excess") > 0).then(pl.lit(det.amount_excess_probability))
+            .otherwise(pl.lit(det.amount_below_probability)).alias("probability"),
+            pl.col("excess").alias("est_overpayment"),
+            facts(
+                pl.col("scheme"),
+                pl.col("n"),
+                pl.col("first_period"),
+                fmt_yuan(pl.when(pl.col("excess") > 0).then(pl.col("max_amount")).otherwise(pl.col("min_amount"))),
+                fmt_yuan(pl.col("low")),
+                fmt_yuan(pl.col("high")),
+            ),
+        )
+    )
+
+    history = regular.filter(pl.col("amount") > 0).sort("person_id", "scheme", "period_index")
+    baseline = pl.col("amount").shift(1).rolling_median(window_size=6, min_samples=2).over(
+        "person_id", "scheme", order_by="period_index"
+    )
+    jumps = (
+        history.with_columns(baseline.alias("baseline"))
+        .with_columns(
+            (pl.col("amount").cum_count().over("person_id", "scheme", order_by="period_index")).alias("k")
+        )
+        .filter(
+            pl.col("baseline").is_not_null()
+            & (pl.col("amount") > pl.col("baseline") * det.jump_ratio)
+            & (pl.col("amount") - pl.col("baseline") > det.jump_min_yuan)
+        )
+    )
+    # Every raised period after the jump is overpaid by the same excess: take the first jump's
+    # baseline and count later periods paid at or above its raised level.
+    first_jump = jumps.group_by("person_id", "scheme").agg(
+        pl.col("period_index").min().alias("jump_index"),
+        pl.col("baseline").sort_by("period_index").first().alias("baseline"),
+        pl.col("amount").sort_by("period_index").first().alias("raised"),
+    )
+    jump_rows = (
+        regular.join(first_jump, on=["person_id", "scheme"])
+        .filter(
+            (pl.col("period_index") >= pl.col("jump_index"))
+            & (pl.col("amount") > pl.col("baseline") * det.jump_ratio)
+        )
+        .group_by("person_id", "scheme")
+        .agg(
+            pl.len().alias("n"),
+            (pl.col("amount") - pl.col("baseline")).sum().alias("excess"),
+            pl.col("baseline").first(),
+            pl.col("raised").first(),
+            period_of_index(pl.col("jump_index").first()).alias("jump_period"),
+        )
+        .select(
+            "person_id",
+            pl.lit("amount_anomaly").alias("typology"),
+            pl.lit("AA_JUMP").alias("reason"),
+            pl.lit(det.amount_jump_probability).alias("probability"),
+            pl.col("excess").alias("est_overpayment"),
+            facts(
+                pl.col("scheme"),
+                fmt_yuan(pl.col("baseline")),
+                fmt_yuan(pl.col("raised")),
+                pl.col("jump_period"),
+                pl.col("n"),
+            ),
+        )
+    )
+
+    # Repeated arrears: an arrears row for a period that was already paid before it (regular or
+    # arrears, any drop). Sort so that "before" means earlier drop, then regular before arrears.
+    paid_for_period = (
+        ledger.filter(pl.col("kind").is_in(["regular", "arrears"]))
+        .with_columns((pl.col("kind") == "arrears").cast(pl.Int8).alias("is_arrears"))
+        .with_columns(
+            pl.int_range(pl.len())
+            .over(
+                ["person_id", "scheme", "period_index"],
+                order_by=["drop_index", "is_arrears", "pay_date"],
+            )
+            .alias("nth")
+        )
+    )
+    repeat_arrears = (
+        paid_for_period.filter((pl.col("is_arrears") == 1) & (pl.col("nth") > 0))
+        .group_by("person_id", "scheme")
+        .agg(
+            pl.col("period_index").n_unique().alias("n"),
+            pl.col("amount").fill_null(0.0).sum().alias("excess"),
+            period_of_index(pl.col("period_index").min()).alias("first_period"),
+            period_of_index(pl.col("period_index").max()).alias("last_period"),
+        )
+        .select(
+            "person_id",
+            pl.lit("amount_anomaly").alias("typology"),
+            pl.lit("AA_REPEAT_ARREARS").alias("reason"),
+            pl.lit(det.repeat_arrears_probability).alias("probability"),
+            pl.col("excess").alias("est_overpayment"),
+            facts(
+                pl.col("scheme"),
+                pl.col("n"),
+                pl.col("first_period"),
+                pl.col("last_period"),
+                fmt_yuan(pl.col("excess")),
+            ),
+        )
+    )
+
+    status = register.select(
+        "person_id",
+        "scheme",
+        month_index(pl.col("month")).alias("drop_index"),
+        pl.col("status"),
+    ).unique(["person_id", "scheme", "drop_index"], keep="last")
+    prior_status = status.select(
+        "person_id", "scheme", (pl.col("drop_index") + 1).alias("drop_index"), pl.col("status").alias("prior_status")
+    )
+    inactive = (
+        regular.join(status, on=["person_id", "scheme", "drop_index"], how="inner")
+        .join(prior_status, on=["person_id", "scheme", "drop_index"], how="left")
+        .filter(
+            (pl.col("status") != "active")
+            & (pl.col("prior_status").fill_null(pl.col("status")) != "active")
+        )
+        .group_by("person_id", "scheme")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("amount").fill_null(0.0).sum().alias("paid"),
+            pl.col("status").last().alias("status"),
+            pl.col("period").min().alias("first_period"),
+        )
+        .select(
+            "person_id",
+            pl.lit("amount_anomaly").alias("typology"),
+            pl.lit("AA_PAID_WHILE_INACTIVE").alias("reason"),
+            pl.lit(det.paid_inactive_probability).alias("probability"),
+            pl.col("paid").alias("est_overpayment"),
+            facts(pl.col("scheme"), pl.col("status"), pl.col("n"), pl.col("first_period"), fmt_yuan(pl.col("paid"))),
+        )
+    )
+    # One probability/overpayment per person for the typology: the strongest rule's.
+    rows = pl.concat([conform_reasons(f) for f in (off, jump_rows, repeat_arrears, inactive)])
+    return _typology_level(rows)
+
+
+def _typology_level(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Give every reason row of a person the typology's probability (max) and overpayment (sum).
+
+    Different amount rules see different yuan (a jump and a repeat arrears are separate
+    money), so overpayments add up; the probability is the strongest rule's.
+    """
+    return rows.with_columns(
+        pl.col("probability").max().over("person_id", "typology"),
+        pl.col("est_overpayment").sum().over("person_id", "typology"),
+    )
+
+
+# --------------------------------------------------------------------------- identity anomaly
+
+
+def identity_anomaly(
+    ledger: pl.LazyFrame, register: pl.LazyFrame, month: str, config: SentinelConfig
+) -> pl.LazyFrame:
+    """Payments to identities that cannot be a living, registered pensioner.
+
+    * ``IA_MALFORMED_PAYEE``: payments (loaded or quarantined) to an ID that is not an
+      18-character resident ID.
+    * ``IA_UNREGISTERED_PAYEE``: payments to a well-formed ID absent from every register
+      snapshot.
+    * ``IA_BAD_CHECKSUM``: a paid register identity whose check character is wrong.
+    * ``IA_BIRTH_MISMATCH``: register birth date differs from the date written in the ID.
+    * ``IA_IMPOSSIBLE_AGE``: older than ``policy.max_plausible_age`` (or younger than
+      ``policy.min_pension_age``) in a paid period.
+
+    The overpayment is everything paid to the identity (a ghost is paid nothing properly).
+    """
+    det = config.detection
+    policy = config.policy
+    now = month_number(month)
+    window_start = now - det.lookback_months + 1
+
+    paid = (
+        ledger.filter(pl.col("period_index").fill_null(pl.col("drop_index")) >= window_start)
+        .group_by("person_id")
+        .agg(
+            pl.len().alias("n_paid"),
+            pl.col("amount").fill_null(0.0).sum().alias("paid"),
+            pl.col("period").drop_nulls().min().alias("first_period"),
+            pl.col("period").drop_nulls().max().alias("last_period"),
+            pl.col("period_index").drop_nulls().max().alias("last_index"),
+            pl.col("quarantined").any().alias("any_quarantined"),
+        )
+    )
+    people = (
+        register.sort("month")
+        .group_by("person_id")
+        .agg(
+            pl.col("birth_date").last(),
+            pl.col("name").last(),
+        )
+    )
+    malformed = paid.filter(~id_is_well_formed(pl.col("person_id"))).select(
+        "person_id",
+        pl.lit("identity_anomaly").alias("typology"),
+        pl.lit("IA_MALFORMED_PAYEE").alias("reason"),
+        pl.lit(det.malformed_payee_probability).alias("probability"),
+        pl.col("paid").alias("est_overpayment"),
+        facts(pl.col("person_id"), pl.col("n_paid"), pl.col("first_period"), fmt_yuan(pl.col("paid"))),
+    )
+    unregistered = (
+        paid.filter(id_is_well_formed(pl.col("person_id")))
+        .join(people, on="person_id", how="anti")
+        .select(
+            "person_id",
+            pl.lit("identity_anomaly").alias("typology"),
+            pl.lit("IA_UNREGISTERED_PAYEE").alias("reason"),
+            pl.lit(det.unregistered_payee_probability).alias("probability"),
+            pl.col("paid").alias("est_overpayment"),
+            facts(pl.col("person_id"), pl.col("n_paid"), pl.col("first_period"), fmt_yuan(pl.col("paid"))),
+        )
+    )
+    registered = paid.join(people, on="person_id", how="inner").with_columns(
+        id_checksum_ok(pl.col("person_id")).alias("checksum_ok"),
+        id_birth_date(pl.col("person_id")).alias("id_birth"),
+    )
+    last_paid_date = (pl.col("last_index") // 12).cast(pl.Int32)
+    age_at_last = last_paid_date - pl.col("birth_date").dt.year().cast(pl.Int32)
+    checks = registered.with_columns(age_at_last.alias("age_at_last")).with_columns(
+        (~pl.col("checksum_ok")).alias("bad_checksum"),
+        (
+            pl.col("id_birth").is_not_null()
+            & pl.col("birth_date").is_not_null()
+            & (pl.col("id_birth") != pl.col("birth_date"))
+        ).alias("birth_mismatch"),
+        (
+            (pl.col("age_at_last") > policy.max_plausible_age)
+            | (pl.col("age_at_last") < policy.min_pension_age)
+            | (
+                (pl.col("last_index") // 12 - pl.col("id_birth").dt.year().cast(pl.Int32))
+                > policy.max_plausible_age
+            ).fill_null(False)
+        ).alias("impossible_age"),
+    )
+    common = [
+        "person_id",
+        pl.lit("identity_anomaly").alias("typology"),
+    ]
+    bad_checksum = checks.filter(pl.col("bad_checksum")).select(
+        *common,
+        pl.lit("IA_BAD_CHECKSUM").alias("reason"),
+        pl.lit(det.bad_checksum_probability).alias("probability"),
+        pl.col("paid").alias("est_overpayment"),
+        facts(pl.col("person_id"), fmt_yuan(pl.col("paid"))),
+    )
+    mismatch = checks.filter(pl.col("birth_mismatch")).select(
+        *common,
+        pl.lit("IA_BIRTH_MISMATCH").alias("reason"),
+        pl.lit(det.birth_mismatch_probability).alias("probability"),
+        pl.col("paid").alias("est_overpayment"),
+        facts(pl.col("birth_date"), pl.col("id_birth")),
+    )
+    impossible = checks.filter(pl.col("impossible_age")).select(
+        *common,
+        pl.lit("IA_IMPOSSIBLE_AGE").alias("reason"),
+        pl.lit(det.impossible_age_probability).alias("probability"),
+        pl.col("paid").alias("est_overpayment"),
+        facts(pl.col("age_at_last"), pl.col("last_period"), pl.lit(str(policy.max_plausible_age))),
+    )
+    rows = pl.concat([conform_reasons(f) for f in (malformed, unregistered, bad_checksum, mismatch, impossible)])
+    # Several identity defects on one record are more convincing together: noisy-or.
+    return rows.with_columns(
+        (1.0 - (1.0 - pl.col("probability")).product().over("person_id")).alias("probability"),
+        pl.col("est_overpayment").max().over("person_id"),
+    )
+
+
+def monthly_amount(ledger: pl.LazyFrame, month: str) -> pl.LazyFrame:
+    """Each person's latest regular monthly amount (all schemes) and count of months paid.
+
+    ``monthly_amount`` is the sum over schemes of the latest regular amount;
+    ``last_paid_index`` the latest period index paid; ``months_paid`` distinct periods paid.
+    """
+    del month
+    regular = ledger.filter((pl.col("kind") == "regular") & pl.col("amount").is_not_null())
+    latest = (
+        regular.sort("period_index")
+        .group_by("person_id", "scheme")
+        .agg(
+            pl.col("amount").last().alias("amount"),
+            pl.col("period_index").max().alias("last_paid_index"),
+            pl.col("bank_account").last().alias("pay_account"),
+        )
+    )
+    return latest.group_by("person_id").agg(
+        pl.col("amount").sum().alias("monthly_amount"),
+        pl.col("last_paid_index").max(),
+        pl.col("pay_account").first(),
+    )
+
+
+__all__ = [
+    "LEDGER_COLUMNS",
+    "amount_anomaly",
+    "date_month_index",
+    "duplicate_receipt",
+    "fmt_account",
+    "id_birth_date",
+    "id_checksum_ok",
+    "id_is_well_formed",
+    "identity_anomaly",
+    "monthly_amount",
+    "paid_ledger",
+    "parse_amount_text",
+    "parse_period_text",
+]

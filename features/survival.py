@@ -1,0 +1,480 @@
+"""Rule families about being alive: paid after a recorded death, and unreported deaths.
+
+``deceased_paid`` needs a death record linked to a register person (exact ID, or a
+mistyped/missing ID matched on name, sex and birth date by :mod:`features.linkage`).
+``suspected_unreported_death`` has no death record and weighs survival evidence: how long
+since the last in-person proof of life, how strong each later certification was, the
+person's age against a Gompertz life table, and changes of account or collector after the
+last in-person check.
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from features.cases import (
+    conform_reasons,
+    date_month_index,
+    facts,
+    fmt_prob,
+    fmt_yuan,
+    month_number,
+    period_of_index,
+)
+from features.payments import id_birth_date, id_is_well_formed
+from sentinel.config import SentinelConfig
+
+STRONG_METHODS = ("on_site", "home_visit")
+
+_LINK_SCHEMA = {
+    "record_id": pl.String(),
+    "person_id": pl.String(),
+    "confidence": pl.Float64(),
+    "method": pl.String(),
+}
+
+
+def register_people(register: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per person from the latest snapshot that lists them (any scheme).
+
+    ``benefit_start`` is the earliest start across schemes (the person applied, alive, then).
+    """
+    latest = register.sort("month").group_by("person_id").agg(
+        pl.col("name").last(),
+        pl.col("sex").last(),
+        pl.col("birth_date").last(),
+        pl.col("scheme").last(),
+        pl.col("township").last(),
+        pl.col("village").last(),
+        pl.col("benefit_start").min(),
+        pl.col("status").last(),
+        pl.col("month").max().alias("last_listed"),
+    )
+    return latest
+
+
+# --------------------------------------------------------------------------- death linkage
+
+
+def link_deaths(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
+    """Link death records to register persons: ``record_id, person_id, confidence, method``.
+
+    Uses :func:`features.linkage.link_records` when available; otherwise an exact ID match
+    not contradicted by name and birth date, plus a fallback on name + birth date (+ sex)
+    and on IDs one typo away with agreeing name or birth date. A record with two equally
+    good candidates is not linked (a wrong death link stops a living person's pension).
+    """
+    try:
+        from features.linkage import LinkColumns, link_records
+    except ImportError:  # linkage module not delivered: exact ID plus a simple fallback
+        return _link_deaths_fallback(deaths, people)
+    links = link_records(
+        deaths,
+        people,
+        records_cols=LinkColumns(
+            key="record_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex"
+        ),
+        register_cols=LinkColumns(
+            key="person_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex"
+        ),
+    )
+    return (
+        links.select(
+            pl.col("record_key").cast(pl.String).alias("record_id"),
+            pl.col("register_key").cast(pl.String).alias("person_id"),
+            pl.col("confidence").cast(pl.Float64),
+            pl.col("method").cast(pl.String),
+        )
+        .sort("confidence", descending=True)
+        .unique("record_id", keep="first")
+    )
+
+
+def _id_distance(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """Character positions differing between two 18-character IDs; an adjacent swap counts 1."""
+    diffs = [(a.str.slice(i, 1) != b.str.slice(i, 1)).cast(pl.Int32) for i in range(18)]
+    hamming = pl.sum_horizontal(diffs)
+    swaps = [
+        (
+            (a.str.slice(i, 1) == b.str.slice(i + 1, 1))
+            & (a.str.slice(i + 1, 1) == b.str.slice(i, 1))
+            & (a.str.slice(i, 1) != a.str.slice(i + 1, 1))
+        ).cast(pl.Int32)
+        for i in range(17)
+    ]
+    return pl.when(pl.sum_horizontal(swaps) >= 1).then(hamming - 1).otherwise(hamming)
+
+
+def _link_deaths_fallback(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
+    reg = people.select(
+        "person_id",
+        pl.col("name").alias("r_name"),
+        pl.col("sex").alias("r_sex"),
+        pl.col("birth_date").alias("r_birth"),
+    )
+    rec = deaths.select(
+        "record_id",
+        pl.col("person_id").str.strip_chars().str.to_uppercase().alias("d_id"),
+        pl.col("name").alias("d_name"),
+        pl.col("sex").alias("d_sex"),
+        pl.col("birth_date").alias("d_birth"),
+    ).unique("record_id")
+    rec = rec.with_columns(
+        pl.col("d_birth").fill_null(id_birth_date(pl.col("d_id")))
+    )
+    exact = (
+        rec.join(reg, left_on="d_id", right_on="person_id", how="inner")
+        .with_columns(pl.col("d_id").alias("person_id"))
+        .filter(
+            (pl.col("d_name") == pl.col("r_name")).fill_null(True)
+            | (pl.col("d_birth") == pl.col("r_birth")).fill_null(True)
+        )
+        .select(
+            "record_id",
+            "person_id",
+            pl.when((pl.col("d_name") == pl.col("r_name")).fill_null(False))
+            .then(0.99)
+            .otherwise(0.9)
+            .alias("confidence"),
+            pl.lit("exact_id").alias("method"),
+        )
+    )
+    rest = rec.join(exact, on="record_id", how="anti")
+    by_demo = rest.join(
+        reg, left_on=["d_name", "d_birth"], right_on=["r_name", "r_birth"], how="inner"
+    ).filter((pl.col("d_sex") == pl.col("r_sex")).fill_null(True))
+    by_demo = by_demo.with_columns(
+        pl.when(id_is_well_formed(pl.col("d_id")))
+        .then(_id_distance(pl.col("d_id"), pl.col("person_id")))
+        .alias("dist")
+    ).select(
+        "record_id",
+        "person_id",
+        pl.when(pl.col("dist") <= 2)
+        .then(0.97)
+        .when(pl.col("dist").is_null())
+        .then(0.9)
+        .otherwise(0.75)
+        .alias("confidence"),
+        pl.when(pl.col("dist").is_null()).then(pl.lit("name_birth")).otherwise(pl.lit("typo_id")).alias("method"),
+    )
+    candidates = (
+        pl.concat([exact, by_demo])
+        .with_columns(pl.len().over("record_id").alias("_n"))
+        .filter((pl.col("_n") == 1) | (pl.col("method") == "exact_id"))
+        .drop("_n")
+    )
+    return candidates.sort("confidence", descending=True).unique("record_id", keep="first")
+
+
+def linked_deaths(
+    deaths: pl.LazyFrame, people: pl.LazyFrame, config: SentinelConfig
+) -> pl.LazyFrame:
+    """Per person, the earliest death linked at or above ``min_death_link_confidence``.
+
+    Returns ``person_id, death_date, source, confidence, link_method, record_id``.
+    """
+    links = link_deaths(deaths, people).filter(
+        pl.col("confidence") >= config.detection.min_death_link_confidence
+    )
+    return (
+        deaths.select("record_id", "death_date", "source")
+        .unique("record_id")
+        .join(links, on="record_id", how="inner")
+        .sort("death_date", "confidence", descending=[False, True])
+        .group_by("person_id")
+        .agg(
+            pl.col("death_date").first(),
+            pl.col("source").first(),
+            pl.col("confidence").first(),
+            pl.col("method").first().alias("link_method"),
+            pl.col("record_id").first(),
+        )
+    )
+
+
+# --------------------------------------------------------------------------- certifications
+
+
+def survival_evidence(
+    certifications: pl.LazyFrame, people: pl.LazyFrame, month: str, config: SentinelConfig
+) -> pl.LazyFrame:
+    """Per person: the proof-of-life timeline as month indexes and counts.
+
+    ``strong_index``: month of the last in-person pass (on-site or home visit) or of the
+    benefit start, whichever is later (an application is made in person).
+    ``pass_index`` / ``pass_method``: last pass of any method; ``prior_pass_index``: the
+    pass before it; ``data_match_index``: last data-match pass; ``fails_since_pass``.
+    """
+    del config
+    certs = certifications.select(
+        "person_id",
+        "cert_date",
+        "method",
+        "result",
+        date_month_index(pl.col("cert_date")).alias("cert_index"),
+    ).filter(pl.col("cert_index") <= month_number(month))
+    passes = certs.filter(pl.col("result") == "pass").sort("cert_date")
+    per_pass = passes.group_by("person_id").agg(
+        pl.col("cert_index").last().alias("pass_index"),
+        pl.col("method").last().alias("pass_method"),
+        pl.col("cert_index").filter(pl.col("method").is_in(STRONG_METHODS)).max().alias("strong_cert_index"),
+        pl.col("cert_index").filter(pl.col("method") == "data_match").max().alias("data_match_index"),
+        pl.col("cert_index").shift(1).last().alias("prior_pass_index"),
+    )
+    fails = (
+        certs.filter(pl.col("result") == "fail")
+        .join(per_pass.select("person_id", "pass_index"), on="person_id", how="left")
+        .filter(pl.col("cert_index") >= pl.col("pass_index").fill_null(-1))
+        .group_by("person_id")
+        .agg(pl.len().alias("fails_since_pass"))
+    )
+    return (
+        people.select("person_id", "birth_date", "benefit_start")
+        .join(per_pass, on="person_id", how="left")
+        .join(fails, on="person_id", how="left")
+        .with_columns(
+            pl.max_horizontal(
+                pl.col("strong_cert_index"), date_month_index(pl.col("benefit_start"))
+            ).alias("strong_index"),
+            pl.col("fails_since_pass").fill_null(0),
+        )
+    )
+
+
+def gompertz_death_probability(age: pl.Expr, years: pl.Expr, a: float, b: float) -> pl.Expr:
+    """Probability of dying within ``years`` for someone alive at ``age``.
+
+    Gompertz hazard ``mu(x) = a·exp(b·x)``: survival ``exp(-(a/b)·e^{b·age}·(e^{b·years}-1))``.
+    """
+    cum = (a / b) * (b * age).exp() * ((b * years.clip(0.0)).exp() - 1.0)
+    return 1.0 - (-cum).exp()
+
+
+# --------------------------------------------------------------------------- rule families
+
+
+def deceased_paid(
+    ledger: pl.LazyFrame,
+    deaths_linked: pl.LazyFrame,
+    evidence: pl.LazyFrame,
+    config: SentinelConfig,
+) -> pl.LazyFrame:
+    """Payments for periods after a linked death (``DP_PAID_AFTER_DEATH``).
+
+    Improper periods start ``policy.death_payment_lag_months`` months after the death month.
+    The overpayment is everything paid for those periods (regular, arrears, adjustments).
+    A pass of an in-person certification *after* the death date contradicts the record: the
+    case stays (someone must check the record) but its probability drops
+    (``DP_ALIVE_AFTER_DEATH``).
+    """
+    lag = config.policy.death_payment_lag_months
+    det = config.detection
+    after = (
+        ledger.join(deaths_linked, on="person_id", how="inner")
+        .with_columns(date_month_index(pl.col("death_date")).alias("death_index"))
+        .filter(pl.col("period_index") > pl.col("death_index") + lag)
+        .group_by("person_id")
+        .agg(
+            pl.col("period_index").n_unique().alias("months"),
+            pl.col("amount").fill_null(0.0).sum().alias("paid"),
+            period_of_index(pl.col("period_index").min()).alias("first_period"),
+            pl.col("death_date").first(),
+            pl.col("source").first(),
+            pl.col("confidence").first(),
+            pl.col("link_method").first(),
+        )
+    ).join(evidence.select("person_id", "strong_cert_index"), on="person_id", how="left")
+    contradicted = (pl.col("strong_cert_index") > date_month_index(pl.col("death_date"))).fill_null(False)
+    p = pl.when(contradicted).then(0.3).otherwise(det.deceased_paid_probability * pl.col("confidence"))
+    main = after.select(
+        "person_id",
+        pl.lit("deceased_paid").alias("typology"),
+        pl.lit("DP_PAID_AFTER_DEATH").alias("reason"),
+        p.alias("probability"),
+        pl.col("paid").alias("est_overpayment"),
+        facts(
+            pl.col("source"),
+            pl.col("death_date"),
+            pl.col("link_method"),
+            fmt_prob(pl.col("confidence")),
+            pl.col("months"),
+            pl.col("first_period"),
+            fmt_yuan(pl.col("paid")),
+        ),
+    )
+    alive = after.filter(contradicted).select(
+        "person_id",
+        pl.lit("deceased_paid").alias("typology"),
+        pl.lit("DP_ALIVE_AFTER_DEATH").alias("reason"),
+        pl.lit(0.3).alias("probability"),
+        pl.col("paid").alias("est_overpayment"),
+        facts(period_of_index(pl.col("strong_cert_index"))),
+    )
+    return conform_reasons(pl.concat([main, alive]))
+
+
+def suspected_unreported_death(
+    ledger: pl.LazyFrame,
+    people: pl.LazyFrame,
+    evidence: pl.LazyFrame,
+    changes: pl.LazyFrame,
+    deaths_linked: pl.LazyFrame,
+    month: str,
+    config: SentinelConfig,
+) -> pl.LazyFrame:
+    """Paid persons without a death record who are probably dead, with a probability.
+
+    Prior: Gompertz probability of dying since the last in-person proof of life, times the
+    share of deaths that go unreported (``unreported_death_share``), as posterior odds
+    against surviving. Likelihood ratios then weigh later evidence:
+
+    * no pass within the certification cycle: ``uncertified_dead_share /
+      uncertified_alive_share`` (about 12% of living pensioners lapse in any 12 months, so
+      lapse alone is weak evidence for the young and strong only with age);
+    * a face-app pass: ``lr_face_app_pass`` (a weak proof), but *uninformative* when the
+      person is ``face_app_weak_age`` or older and the pass follows a lapse longer than the
+      cycle (a relative's phone at the door is the known fraud);
+    * a data-match pass: ``lr_data_match_pass``;
+    * bank account changed, or a collector added, after the last in-person proof:
+      ``lr_account_changed`` / ``lr_collector_added``;
+    * failed certifications since the last pass: ``lr_failed_certification`` each (max 2).
+
+    ``est_overpayment`` is what was paid for periods after the likely death, taken as the
+    midpoint between the last in-person proof and the scored month (under a rising hazard
+    the conditional death time is near it for the short gaps that matter).
+    """
+    det = config.detection
+    policy = config.policy
+    now = month_number(month)
+    cycle = policy.certification_cycle_months
+    recent = ledger.filter(pl.col("period_index") >= now - cycle + 1)
+    paid_recently = recent.group_by("person_id").agg(pl.col("period_index").max().alias("last_paid_index"))
+
+    base = (
+        people.select("person_id", "birth_date")
+        .join(paid_recently, on="person_id", how="inner")
+        .join(deaths_linked.select("person_id"), on="person_id", how="anti")
+        .join(evidence.drop("birth_date"), on="person_id", how="left")
+        .join(changes, on="person_id", how="left")
+    )
+    age = (pl.lit(now) - date_month_index(pl.col("birth_date"))) / 12.0
+    years_since_strong = (pl.lit(now) - pl.col("strong_index").fill_null(now - 120)) / 12.0
+    months_since_pass = pl.lit(now) - pl.col("pass_index").fill_null(pl.col("strong_index")).fill_null(now - 120)
+    base = base.with_columns(
+        age.alias("age"),
+        years_since_strong.alias("years_since_strong"),
+        months_since_pass.alias("months_since_pass"),
+    ).with_columns(
+        gompertz_death_probability(
+            pl.col("age") - pl.col("years_since_strong"), pl.col("years_since_strong"), det.gompertz_a, det.gompertz_b
+        ).alias("p_died"),
+    )
+    lapsed = pl.col("months_since_pass") > cycle
+    after_strong = pl.col("pass_index") > pl.col("strong_index").fill_null(-1)
+    weak_face = (
+        (pl.col("pass_method") == "face_app")
+        & (pl.col("age") >= det.face_app_weak_age)
+        & ((pl.col("pass_index") - pl.col("prior_pass_index").fill_null(pl.col("strong_index"))) > cycle).fill_null(False)
+    )
+    lr_cert = (
+        pl.when(lapsed)
+        .then(det.uncertified_dead_share / det.uncertified_alive_share)
+        .when(after_strong & (pl.col("pass_method") == "face_app") & weak_face)
+        .then(1.0)
+        .when(after_strong & (pl.col("pass_method") == "face_app"))
+        .then(det.lr_face_app_pass)
+        .when(after_strong & (pl.col("pass_method") == "data_match"))
+        .then(det.lr_data_match_pass)
+        .otherwise((1.0 - det.uncertified_dead_share) / (1.0 - det.uncertified_alive_share))
+    )
+    account_changed = (pl.col("account_change_index") > pl.col("strong_index").fill_null(-1)).fill_null(False)
+    collector_added = (pl.col("collector_change_index") > pl.col("strong_index").fill_null(-1)).fill_null(False)
+    lr = (
+        lr_cert
+        * pl.when(account_changed).then(det.lr_account_changed).otherwise(1.0)
+        * pl.when(collector_added).then(det.lr_collector_added).otherwise(1.0)
+        * pl.lit(det.lr_failed_certification).pow(pl.col("fails_since_pass").fill_null(0).clip(0, 2))
+    )
+    prior_odds = pl.col("p_died") * det.unreported_death_share / (1.0 - pl.col("p_died")).clip(1e-6)
+    odds = prior_odds * lr
+    scored = base.with_columns(
+        (odds / (1.0 + odds)).alias("probability"),
+        lapsed.alias("lapsed"),
+        weak_face.alias("weak_face"),
+        account_changed.alias("account_changed"),
+        collector_added.alias("collector_added"),
+        ((pl.col("strong_index").fill_null(now - 120) + pl.lit(now)) / 2.0).floor().cast(pl.Int32).alias("likely_death_index"),
+    ).filter(pl.col("probability") >= det.min_suspected_death_probability)
+
+    overpaid = (
+        ledger.join(scored.select("person_id", "likely_death_index"), on="person_id", how="inner")
+        .filter(pl.col("period_index") > pl.col("likely_death_index"))
+        .group_by("person_id")
+        .agg(
+            pl.col("amount").fill_null(0.0).sum().alias("overpaid"),
+            pl.col("period_index").n_unique().alias("months_overpaid"),
+        )
+    )
+    scored = scored.join(overpaid, on="person_id", how="inner").filter(pl.col("overpaid") > 0)
+
+    common = [
+        "person_id",
+        pl.lit("suspected_unreported_death").alias("typology"),
+    ]
+    tail = [pl.col("probability"), pl.col("overpaid").alias("est_overpayment")]
+    mortality = scored.select(
+        *common,
+        pl.lit("SD_MORTALITY").alias("reason"),
+        *tail,
+        facts(
+            pl.col("age").floor().cast(pl.Int32),
+            period_of_index(pl.col("strong_index")),
+            fmt_prob(pl.col("p_died")),
+            pl.col("months_overpaid"),
+            fmt_yuan(pl.col("overpaid")),
+        ),
+    )
+    lapse = scored.filter(pl.col("lapsed")).select(
+        *common,
+        pl.lit("SD_CERT_LAPSED").alias("reason"),
+        *tail,
+        facts(pl.col("months_since_pass"), pl.lit(str(cycle))),
+    )
+    weak = scored.filter(pl.col("weak_face") & ~pl.col("lapsed")).select(
+        *common,
+        pl.lit("SD_WEAK_FACE_APP").alias("reason"),
+        *tail,
+        facts(
+            period_of_index(pl.col("pass_index")),
+            pl.col("age").floor().cast(pl.Int32),
+            (pl.col("pass_index") - pl.col("prior_pass_index").fill_null(pl.col("strong_index"))),
+        ),
+    )
+    account = scored.filter(pl.col("account_changed")).select(
+        *common,
+        pl.lit("SD_ACCOUNT_CHANGED").alias("reason"),
+        *tail,
+        facts(period_of_index(pl.col("account_change_index"))),
+    )
+    collector = scored.filter(pl.col("collector_added")).select(
+        *common,
+        pl.lit("SD_COLLECTOR_ADDED").alias("reason"),
+        *tail,
+        facts(period_of_index(pl.col("collector_change_index"))),
+    )
+    failed = scored.filter(pl.col("fails_since_pass") > 0).select(
+        *common,
+        pl.lit("SD_CERT_FAILED").alias("reason"),
+        *tail,
+        facts(pl.col("fails_since_pass")),
+    )
+    rows = pl.concat([conform_reasons(f) for f in (lapse, weak, account, collector, failed, mortality)])
+    return rows
+
+
+def life_table_check(age: float, years: float, a: float = 2.2e-5, b: float = 0.098) -> float:
+    """Python twin of :func:`gompertz_death_probability` (documentation and tests)."""
+    return 1.0 - math.exp(-(a / b) * math.exp(b * age) * (math.exp(b * years) - 1.0))

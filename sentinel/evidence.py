@@ -1,0 +1,192 @@
+"""Evidence sentences: one per reason code, in Chinese or English.
+
+A rule family emits a reason code and its ``facts`` (text values, in the order of the
+template's fields); :func:`render_evidence` fills the template in the configured language.
+Templates are written for the field auditor who has to act on them: what was seen, in which
+records, and how much money.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import polars as pl
+
+Language = Literal["zh", "en"]
+
+
+@dataclass(frozen=True)
+class Template:
+    """A reason's sentence: ``fields`` name the facts in order; ``{field}`` placeholders."""
+
+    fields: tuple[str, ...]
+    zh: str
+    en: str
+
+
+TEMPLATES: dict[str, Template] = {
+    "DP_PAID_AFTER_DEATH": Template(
+        ("source", "death_date", "link_method", "confidence", "months", "first_period", "amount"),
+        "{source}死亡记录（死亡日期{death_date}，匹配方式{link_method}，置信度{confidence}）后仍发放{months}个月待遇（自{first_period}起），共{amount}元",
+        "death record from {source} (died {death_date}; linked by {link_method}, confidence {confidence}) yet {months} months paid from {first_period}, {amount} yuan",
+    ),
+    "DP_ALIVE_AFTER_DEATH": Template(
+        ("cert_period",),
+        "但{cert_period}有现场/上门认证通过，死亡记录需核实",
+        "but an in-person certification passed in {cert_period}: verify the death record",
+    ),
+    "SD_CERT_LAPSED": Template(
+        ("months", "cycle"),
+        "已{months}个月无通过的资格认证（周期{cycle}个月）",
+        "no passing survival certification for {months} months (cycle {cycle})",
+    ),
+    "SD_WEAK_FACE_APP": Template(
+        ("period", "age", "gap"),
+        "{period}仅有人脸识别认证通过，时年{age}岁且此前{gap}个月无认证",
+        "only a face-app pass in {period}, at age {age}, after {gap} months without certification",
+    ),
+    "SD_ACCOUNT_CHANGED": Template(
+        ("period",),
+        "{period}在最后一次现场认证后变更银行账户",
+        "bank account changed in {period}, after the last in-person certification",
+    ),
+    "SD_COLLECTOR_ADDED": Template(
+        ("period",),
+        "{period}在最后一次现场认证后新增代领人",
+        "a proxy collector added in {period}, after the last in-person certification",
+    ),
+    "SD_CERT_FAILED": Template(
+        ("n",),
+        "最后一次通过后认证失败{n}次",
+        "{n} failed certifications since the last pass",
+    ),
+    "SD_MORTALITY": Template(
+        ("age", "strong_period", "p_died", "months", "amount"),
+        "{age}岁，最后一次现场证明存活为{strong_period}，按生命表此后死亡概率{p_died}；如已死亡约多发{months}个月共{amount}元",
+        "aged {age}, last in-person proof of life {strong_period}; life-table probability of death since {p_died}; if dead, about {months} months ({amount} yuan) overpaid",
+    ),
+    "DR_TWO_SCHEMES": Template(
+        ("schemes", "periods", "first_period", "amount"),
+        "同时领取{schemes}两项养老金{periods}个月（自{first_period}起），重复{amount}元",
+        "paid by two schemes ({schemes}) for {periods} periods from {first_period}, {amount} yuan extra",
+    ),
+    "DR_REPEAT_PERIOD": Template(
+        ("periods", "first_period", "amount"),
+        "同一险种{periods}个所属期重复发放（自{first_period}起），重复{amount}元",
+        "{periods} periods paid twice in one scheme from {first_period}, {amount} yuan extra",
+    ),
+    "SA_SHARED_ACCOUNT": Template(
+        ("receiver", "n", "others", "amount"),
+        "银行账户{receiver}同时接收{n}名无亲属关系人员的待遇（{others}），本人经此账户领取{amount}元",
+        "bank account {receiver} receives the pensions of {n} unrelated people ({others}); {amount} yuan paid to this person",
+    ),
+    "SA_SHARED_COLLECTOR": Template(
+        ("receiver", "n", "others", "amount"),
+        "代领人{receiver}为{n}名无亲属关系人员代领（{others}），本人被代领{amount}元",
+        "proxy collector {receiver} collects for {n} unrelated people ({others}); {amount} yuan for this person",
+    ),
+    "SA_RING_WITH_DEAD": Template(
+        ("dead_name", "p_dead"),
+        "同一账户/代领圈中{dead_name}已死亡或疑似死亡（{p_dead}）",
+        "the same ring includes {dead_name}, dead or probably dead ({p_dead})",
+    ),
+    "AA_OFF_STANDARD": Template(
+        ("scheme", "n", "first_period", "amount", "low", "high"),
+        "{scheme}正常发放金额{amount}元超出标准范围{low}–{high}元，共{n}期（自{first_period}起）",
+        "{scheme} regular amount {amount} yuan outside the standard {low}–{high} in {n} periods from {first_period}",
+    ),
+    "AA_JUMP": Template(
+        ("scheme", "before", "after", "period", "n"),
+        "{scheme}待遇自{period}由{before}元突增至{after}元，持续{n}期",
+        "{scheme} amount jumped from {before} to {after} yuan in {period}, for {n} periods",
+    ),
+    "AA_REPEAT_ARREARS": Template(
+        ("scheme", "n", "first_period", "last_period", "amount"),
+        "{scheme}对已发放的{n}个所属期（{first_period}至{last_period}）再次补发，共{amount}元",
+        "{scheme} arrears paid again for {n} already-paid periods ({first_period} to {last_period}), {amount} yuan",
+    ),
+    "AA_PAID_WHILE_INACTIVE": Template(
+        ("scheme", "status", "n", "first_period", "amount"),
+        "{scheme}待遇状态为{status}期间仍发放{n}期（自{first_period}起），共{amount}元",
+        "{scheme} paid {n} times while the register status was {status} (from {first_period}), {amount} yuan",
+    ),
+    "IA_MALFORMED_PAYEE": Template(
+        ("id", "n", "first_period", "amount"),
+        "向格式错误的身份证号{id}发放{n}笔（自{first_period}起），共{amount}元",
+        "{n} payments from {first_period} to a malformed ID {id}, {amount} yuan",
+    ),
+    "IA_UNREGISTERED_PAYEE": Template(
+        ("id", "n", "first_period", "amount"),
+        "身份证号{id}不在参保名册却获发放{n}笔（自{first_period}起），共{amount}元",
+        "{n} payments from {first_period} to ID {id}, which is on no register snapshot, {amount} yuan",
+    ),
+    "IA_BAD_CHECKSUM": Template(
+        ("id", "amount"),
+        "身份证号{id}校验位错误（GB 11643），已发放{amount}元",
+        "ID {id} fails the GB 11643 check digit; {amount} yuan paid",
+    ),
+    "IA_BIRTH_MISMATCH": Template(
+        ("birth_date", "id_birth"),
+        "名册出生日期{birth_date}与身份证号中的{id_birth}不符",
+        "register birth date {birth_date} differs from {id_birth} in the ID",
+    ),
+    "IA_IMPOSSIBLE_AGE": Template(
+        ("age", "period", "max_age"),
+        "{period}时年龄{age}岁，不合常理（上限{max_age}岁）",
+        "age {age} in {period} is implausible (limit {max_age})",
+    ),
+}
+
+_SOURCE_ZH = {"police": "公安", "civil_affairs": "民政", "health": "卫健", "ministry": "部省比对"}
+_SCHEME_ZH = {"enterprise": "企业职工", "institution": "机关事业", "resident": "城乡居民"}
+_STATUS_ZH = {"suspended": "暂停", "terminated": "终止", "active": "正常"}
+_METHOD_ZH = {
+    "exact_id": "身份证号一致",
+    "typo_id": "身份证号近似+姓名出生日期",
+    "name_birth": "姓名+出生日期",
+}
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _translate(language: Language) -> dict[str, str]:
+    if language == "en":
+        return {}
+    return {**_SOURCE_ZH, **_SCHEME_ZH, **_STATUS_ZH, **_METHOD_ZH}
+
+
+def reason_sentence(reason: pl.Expr, facts: pl.Expr, language: Language) -> pl.Expr:
+    """One sentence for a reason code and its facts (an unknown code shows the code itself)."""
+    vocabulary = _translate(language)
+    out = reason
+    for code, template in reversed(list(TEMPLATES.items())):
+        text = getattr(template, language)
+        order = _PLACEHOLDER.findall(text)
+        args = []
+        for name in order:
+            value = facts.list.get(template.fields.index(name), null_on_oob=True).fill_null("-")
+            if vocabulary:
+                value = value.replace(vocabulary)
+            args.append(value)
+        sentence = pl.format(_PLACEHOLDER.sub("{}", text), *args) if args else pl.lit(text)
+        out = pl.when(reason == code).then(sentence).otherwise(out)
+    return out
+
+
+def render_evidence(frame: pl.LazyFrame, language: Language) -> pl.LazyFrame:
+    """Add ``evidence``: the sentences of ``reasons`` (list) with ``reason_facts`` (list of
+    lists), in order, joined by ``；`` (zh) or ``; `` (en)."""
+    separator = "；" if language == "zh" else "; "
+    exploded = (
+        frame.select("person_id", "reasons", "reason_facts")
+        .with_columns(pl.int_range(pl.len()).alias("_i"))
+        .explode(["reasons", "reason_facts"])
+        .with_columns(
+            reason_sentence(pl.col("reasons"), pl.col("reason_facts"), language).alias("_sentence")
+        )
+        .group_by("_i", maintain_order=True)
+        .agg(pl.col("person_id").first(), pl.col("_sentence").str.join(separator).alias("evidence"))
+        .drop("_i")
+    )
+    return frame.join(exploded, on="person_id", how="left")
