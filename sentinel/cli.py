@@ -158,19 +158,24 @@ def validate(
     except ContractError as exc:
         _fail(exc)
     table = Table(title=f"validation {month}")
-    for col in ("dataset", "rows in", "loaded", "quarantined", "success", "failed expectations"):
-        table.add_column(col)
+    for col in ("dataset", "rows in", "loaded", "quarantined", "critical", "warnings"):
+        table.add_column(col, justify="left" if col == "dataset" else "right")
     for name, drop in drops.items():
         rep = reports[name]
-        failed = ", ".join(
-            f"{f.expectation}({f.column or ''}){'!' if f.severity == 'critical' else ''}"
-            for f in rep.failed_expectations
-        )
         table.add_row(
             name, f"{drop.rows_in:,}", f"{drop.loaded.height:,}", f"{drop.quarantined.height:,}",
-            "yes" if rep.success else "no", failed or "-",
+            str(len(rep.critical_failures)),
+            str(len(rep.failed_expectations) - len(rep.critical_failures)),
         )
     console.print(table)
+    problems = Table(title="failed expectations", show_lines=False)
+    for col in ("dataset", "severity", "column", "problem"):
+        problems.add_column(col)
+    for name, rep in reports.items():
+        for failure in rep.failed_expectations:
+            problems.add_row(name, failure.severity, failure.column or "", failure.problem)
+    if problems.row_count:
+        console.print(problems)
     console.print(f"data docs: {docs / 'index.html'}", highlight=False)
     critical = [(n, r) for n, r in reports.items() if r.critical_failures]
     if critical:
