@@ -650,13 +650,14 @@ def simulate_county(
                           "collector_id": reg.collector[r], "is_improper": True})
     n_legit = _count(rates.legit_agent_rings, n_initial, 2)
     by_village = pool(65)
-    for _ in range(n_legit):
-        if by_village.size == 0:
-            break
+    made, attempts = 0, 0
+    while made < n_legit and attempts < 50 * n_legit and by_village.size:
+        attempts += 1
         v = reg.village_idx[int(rng.choice(by_village))]
         here = by_village[(reg.village_idx[by_village] == v) & ~reg.used[by_village]]
         if here.size < 3:
             continue
+        made += 1
         mem = rng.choice(here, min(here.size, int(rng.integers(3, 7))), replace=False)
         reg.used[mem] = True
         reg.collector[mem] = fresh_id()
@@ -697,7 +698,7 @@ def simulate_county(
             note_improper(r, "amount_anomaly", _period(start_m, m0), f"amount jumps ×{f} vs own history")
         elif v == "repeated_arrears":
             r = int(pick(pool(60), 1, by_hazard=False)[0])
-            m0 = int(rng.integers(2, months - 1))
+            m0 = int(rng.integers(2, max(3, months - 1)))
             for m in range(m0, months):
                 for back in (2, 1):
                     plan.add_extra(r, m, m0 - back, "arrears", code)
