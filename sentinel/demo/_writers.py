@@ -7,7 +7,7 @@ CSV months of payouts and beneficiaries carry a few malformed rows, returned for
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -144,6 +144,7 @@ def _write_xlsx(frame: pl.DataFrame, dataset: Dataset, path: Path, serial_dates:
     """First sheet, Chinese headers; IDs and codes as text cells, dates as date cells
     (or bare Excel serial numbers when ``serial_dates``), amounts as numbers."""
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    wb.set_properties({"created": datetime(2020, 1, 1)})  # same seed, same bytes
     ws = wb.add_worksheet("Sheet1")
     date_fmt = None if serial_dates else wb.add_format({"num_format": "yyyy-mm-dd"})
     ws.write_row(0, 0, [c.aliases[0] for c in dataset.columns])
