@@ -876,8 +876,9 @@ def _run_months(
             "benefit_start": pl.Series(reg.benefit_start).cast(pl.Int32).cast(pl.Date),
         }
     )
-    bank = reg.bank.copy()
-    collector = reg.collector.copy()
+    bank = _text(reg.bank)
+    collector = _text(reg.collector)
+    status_names = dict(enumerate(STATUS_NAMES.tolist()))
 
     # Resident basic pension per period index (arrears may reach back before the window).
     lo_k = -48
@@ -931,9 +932,9 @@ def _run_months(
         month = month_names[m]
         first_day = int(_month_start_day(start_m, m))
         for r, acc in plan.bank_change.get(m, []):
-            bank[r] = acc
+            bank = bank.scatter(r, acc)
         for r, col in plan.collector_change.get(m, []):
-            collector[r] = col
+            collector = collector.scatter(r, col)
 
         # Payroll of period m (run ~10th-15th) uses the register as of the end of m-1.
         registered_prev = reg.entry_m <= m - 1
@@ -993,15 +994,17 @@ def _run_months(
         p_typ = np.concatenate([np.asarray(p[5], dtype=np.int64) for p in pieces])
         pay_day = first_day + reg.payday[p_rows] - 1
         pay_day = np.where(p_kind == "adjustment", first_day + 21, pay_day)
-        period_str = (start_m + p_period.astype("timedelta64[M]")).astype(str)
+        period_s = pl.Series(p_period).replace_strict(
+            {int(k): _period(start_m, int(k)) for k in np.unique(p_period)}, return_dtype=pl.String
+        )
         payouts = pl.DataFrame(
             {
                 "person_id": static["person_id"].gather(p_rows),
                 "scheme": scheme_s.gather(p_rows),
-                "period": _text(period_str),
+                "period": period_s,
                 "pay_date": pl.Series(pay_day).cast(pl.Int32).cast(pl.Date),
                 "amount": p_amount,
-                "bank_account": _text(bank[p_rows]),
+                "bank_account": bank.gather(p_rows),
                 "kind": _text(p_kind),
             }
         )
@@ -1012,7 +1015,7 @@ def _run_months(
                     {
                         "person_id": static["person_id"].gather(p_rows[bad]),
                         "scheme": scheme_s.gather(p_rows[bad]),
-                        "period": _text(period_str[bad]),
+                        "period": period_s.gather(bad),
                         "pay_month": _text([month] * bad.size),
                         "amount": np.round(p_improper[bad], 2),
                         "typology": _text(TYPOLOGY_NAMES[p_typ[bad]]),
@@ -1029,9 +1032,9 @@ def _run_months(
         status = status_at(m, last_pass)
         registered = np.flatnonzero(reg.entry_m <= m)
         beneficiaries = static[registered].with_columns(
-            status=_text(STATUS_NAMES[status[registered]]),
-            bank_account=_text(bank[registered]),
-            collector_id=_text(collector[registered]),
+            status=pl.Series(status[registered]).replace_strict(status_names, return_dtype=pl.String),
+            bank_account=bank.gather(registered),
+            collector_id=collector.gather(registered),
         )
         beneficiaries = beneficiaries.select(
             "person_id", "name", "sex", "birth_date", "scheme", "region_code", "township", "village",
