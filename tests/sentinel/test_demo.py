@@ -206,3 +206,19 @@ def test_mixed_formats_rotate_and_malformed_rows_are_logged(mixed_county: County
     assert {"bad_date", "empty_id", "short_id", "bad_amount", "duplicate_row", "truncated_line"} <= set(malformed["kind"])
     english = pl.read_csv(mixed_county.inbox / "2020-02" / "deaths.csv", infer_schema=False)
     assert english.columns == DATASETS["deaths"].column_names
+
+
+def test_xlsx_months_hold_every_dataset_with_text_ids_and_date_cells(mixed_county: CountySummary) -> None:
+    import fastexcel
+
+    for dataset in DROP_DATASETS:
+        path = mixed_county.inbox / "2020-05" / f"{dataset}.xlsx"
+        sheet = fastexcel.read_excel(path).load_sheet(0).to_polars()
+        expected = pl.read_parquet(mixed_county.dest / "truth" / "people.parquet") if dataset == "beneficiaries" else None
+        assert sheet.columns == [c.aliases[0] for c in DATASETS[dataset].columns]
+        if dataset == "payouts":
+            assert sheet["身份证号"].dtype == pl.String
+            assert sheet["发放日期"].dtype == pl.Datetime("ms")
+            assert sheet["身份证号"].str.len_chars().eq(18).all()
+        if expected is not None:
+            assert sheet.height <= expected.height
