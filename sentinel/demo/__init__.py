@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 
 from sentinel.config import load_config
-from sentinel.demo._county import simulate_county
+from sentinel.demo._county import County, simulate_county
 from sentinel.demo._rates import TypologyRates
 from sentinel.demo._writers import month_format, write_drop
 
@@ -84,7 +84,7 @@ Rates (per 100,000 pensioners) and injected counts are in `truth.json`.
 """
 
 
-def _write_truth(truth: Path, county, malformed: list[dict[str, object]], meta: dict[str, object]) -> None:  # noqa: ANN001
+def _write_truth(truth: Path, county: County, malformed: list[dict[str, object]], meta: dict[str, object]) -> None:
     truth.mkdir(parents=True, exist_ok=True)
     county.improper.write_parquet(truth / "improper.parquet")
     county.overpayments.write_parquet(truth / "overpayments.parquet")

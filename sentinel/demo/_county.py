@@ -472,7 +472,6 @@ def simulate_county(
     improper: list[dict[str, object]] = []
     rings: list[dict[str, object]] = []
     records = _Records()
-    start_str = _period(start_m, 0)
 
     def period_of_day(day: int) -> str:
         return str(np.datetime64(int(day), "D").astype("datetime64[M]"))
@@ -759,7 +758,8 @@ def simulate_county(
 
     # Routine death records (correct IDs) for natural deaths, some from two sources.
     natural = np.flatnonzero((reg.death_day < NEVER) & (reg.death_typ <= 0))
-    src = SOURCES[rng.choice(4, natural.size, p=[0.35, 0.35, 0.2, 0.1])]
+    src_code = rng.choice(4, natural.size, p=[0.35, 0.35, 0.2, 0.1])
+    src = SOURCES[src_code]
     lag = _routine_lag_days(rng, src)
     forced_prompt = reg.death_typ[natural] == -1
     lag[forced_prompt] = rng.integers(1, 15, int(forced_prompt.sum()))
@@ -772,8 +772,7 @@ def simulate_county(
                 sex=sexes[keep], birth=reg.birth[natural][keep], death=reg.death_day[natural][keep], source=src[keep],
                 recorded=rec[keep], id_error=np.full(int(keep.sum()), "none", dtype=object))
     second = keep & (rng.random(natural.size) < 0.15)
-    src2 = SOURCES[(np.searchsorted(SOURCES, src) + rng.integers(1, 4, natural.size)) % 4]
-    src2 = np.array([SOURCES[(list(SOURCES).index(s) + int(k)) % 4] for s, k in zip(src, rng.integers(1, 4, natural.size), strict=True)]) if natural.size else src2
+    src2 = SOURCES[(src_code + rng.integers(1, 4, natural.size)) % 4]  # another agency
     rec2 = reg.death_day[natural] + _routine_lag_days(rng, src2) + rng.integers(0, 30, natural.size)
     second &= rec2 < end_day
     records.add(row=natural[second], pid=reg.pid[natural][second], true_pid=reg.pid[natural][second], name=reg.name[natural][second],
@@ -844,7 +843,6 @@ def simulate_county(
     county.pensioners = {
         str(SCHEME_NAMES[s]): int(((reg.scheme == s) & (reg.entry_m < 0) & (reg.row_typ == 0)).sum()) for s in range(3)
     }
-    del start_str
     return county
 
 
@@ -1075,7 +1073,6 @@ def _run_months(
 
 def _certification_events(rng: np.random.Generator, reg: _Register, start_m: np.datetime64, months: int) -> dict[str, np.ndarray]:
     """Survival certifications in the window: annual passes, a few fails, reinstatements."""
-    n = len(reg)
     rows_l: list[np.ndarray] = []
     month_l: list[np.ndarray] = []
     for k in range(1, months // 12 + 3):
@@ -1116,5 +1113,4 @@ def _certification_events(rng: np.random.Generator, reg: _Register, start_m: np.
     out_day = np.concatenate([day, fail_day])
     out_method = np.concatenate([METHODS[method], np.full(fail_rows.size, "face_app")])
     out_result = np.concatenate([np.full(rows.size, "pass", dtype=object), np.full(fail_rows.size, "fail", dtype=object)])
-    del n
     return {"row": out_rows, "day": out_day, "method": out_method.astype(object), "result": out_result}
