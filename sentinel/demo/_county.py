@@ -247,8 +247,9 @@ def _build_register(
 
     # Namesakes: a few people share name and birth date (they get different IDs).
     n_namesakes = max(2, int(round(n * 0.0002)))
-    src = rng.choice(np.flatnonzero(initial), n_namesakes, replace=False)
-    dst = rng.choice(np.flatnonzero(initial), n_namesakes, replace=False)
+    residents = np.flatnonzero(initial & (cols["scheme"] == RESIDENT))
+    src = rng.choice(residents, n_namesakes, replace=False)
+    dst = rng.choice(residents, n_namesakes, replace=False)
     keep = src != dst
     src, dst = src[keep], dst[keep]
     cols["birth"][dst] = cols["birth"][src]

@@ -222,3 +222,25 @@ def test_xlsx_months_hold_every_dataset_with_text_ids_and_date_cells(mixed_count
             assert sheet["身份证号"].str.len_chars().eq(18).all()
         if expected is not None:
             assert sheet.height <= expected.height
+
+
+def test_pension_ages_are_plausible_except_impossible_age_ghosts(county: CountySummary) -> None:
+    register = read(county, "2020-01", "beneficiaries")
+    ghosts = pl.read_parquet(county.truth / "improper.parquet").filter(pl.col("typology") == "identity_anomaly")
+    age = (pl.date(2020, 1, 31) - pl.col("birth_date")).dt.total_days() / 365.25
+    ages = register.filter(~pl.col("person_id").is_in(ghosts["person_id"].implode())).with_columns(age=age)
+    minimum = dict(ages.group_by("scheme").agg(pl.col("age").min()).iter_rows())
+    assert minimum["resident"] >= 60
+    assert minimum["enterprise"] >= 50 and minimum["institution"] >= 55
+    assert ages["age"].max() < 110
+
+
+def test_death_overpayments_are_for_periods_after_the_death_month(county: CountySummary) -> None:
+    deaths = pl.read_parquet(county.truth / "people.parquet").filter(pl.col("true_death_date").is_not_null())
+    overpaid = pl.read_parquet(county.truth / "overpayments.parquet").filter(
+        pl.col("typology").is_in(["deceased_paid", "suspected_unreported_death", "reporting_lag"])
+    )
+    joined = overpaid.join(deaths, on=["person_id", "scheme"], how="left")
+    assert joined["true_death_date"].null_count() == 0
+    assert (joined["period"] > joined["true_death_date"].dt.strftime("%Y-%m")).all()
+    assert (joined["pay_month"] >= joined["period"]).all()
