@@ -233,6 +233,9 @@ def _build_register(
         parts.append(part)
     cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     n = cols["male"].shape[0]
+    # The register is exported village by village, schemes mixed.
+    order = np.lexsort((rng.random(n), cols["village_idx"]))
+    cols = {k: v[order] for k, v in cols.items()}
     initial = cols["entry_m"] < 0
 
     # Married couples among residents: same village, opposite sex, similar age, one account.

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 import xlsxwriter
 
-from sentinel.contract import DATASETS, Dataset
+from sentinel.contract import DATASETS, FILE_SUFFIXES, Dataset
 
 FileFormat = Literal["parquet", "csv_en", "csv_bom_zh", "csv_gb18030_zh", "xlsx"]
 ROTATION: tuple[FileFormat, ...] = ("parquet", "csv_en", "csv_bom_zh", "csv_gb18030_zh", "xlsx")
@@ -233,6 +233,8 @@ def write_drop(
     log: list[dict[str, object]] = []
     for name, frame in frames.items():
         dataset = DATASETS[name]
+        for suffix in FILE_SUFFIXES:  # a previous run in another format must not leave a twin
+            (month_dir / f"{name}{suffix}").unlink(missing_ok=True)
         this_fmt = fmt
         if this_fmt == "parquet":
             path = month_dir / f"{name}.parquet"
