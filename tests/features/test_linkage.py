@@ -310,7 +310,7 @@ def registers(draw: st.DrawFn) -> list[tuple[str, str, date, str, str]]:
     return people
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     people=registers(),
     which=st.integers(min_value=0),

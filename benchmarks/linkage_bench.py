@@ -1,0 +1,200 @@
+"""Synthetic county benchmark for ``features.linkage``: time and precision / recall.
+
+Run: ``python benchmarks/linkage_bench.py [--register 190000] [--records 12000]``.
+
+The register is drawn from a realistic surname distribution and a small pool of
+given-name characters, so namesakes born the same day occur naturally. Death records
+are a mix of pensioners (with the ID exact, mistyped once, swapped, doubly mistyped or
+missing, and names sometimes written with homophones or a missing character) and
+non-pensioners drawn from the same distributions (some of them the ID "neighbours" of a
+pensioner: same region and birth date, another sequence number).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from collections import Counter
+from datetime import date, timedelta
+
+import polars as pl
+
+from features.linkage import LinkColumns, link_records
+
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+GIVEN = "建国华明丽芳秀英军伟平红兰玉梅志强文海云桂珍春凤德清福荣金生林永淑琴霞桂香秋菊光新成"
+HOMOPHONES = {
+    "建": "健", "华": "化", "丽": "莉", "明": "铭", "军": "君", "伟": "卫", "英": "鹰", "芳": "方",
+    "红": "宏", "平": "萍", "兰": "岚", "梅": "玫", "玉": "钰", "文": "雯", "海": "凯", "云": "芸",
+    "珍": "真", "春": "椿", "凤": "风", "德": "得", "清": "青", "荣": "容", "林": "琳", "永": "勇",
+    "琴": "勤", "霞": "侠", "香": "湘", "秋": "求", "菊": "局", "光": "广", "新": "欣", "成": "诚",
+}  # fmt: skip  ("海/凯" is deliberately not a homophone: a name-typo control)
+REGIONS = [f"4305{n:02d}" for n in (2, 3, 11, 21, 22, 23, 24, 25, 27, 28, 29, 81)]
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def check_char(body: str) -> str:
+    return "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS, strict=True)) % 11]
+
+
+def make_id(region: str, birth: date, sequence: int) -> str:
+    body = f"{region}{birth:%Y%m%d}{sequence:03d}"
+    return body + check_char(body)
+
+
+def random_person(rng: random.Random, taken: set[str]) -> tuple[str, str, date, str, str]:
+    surname_weights = [1 / (i + 1) ** 0.9 for i in range(len(SURNAMES))]
+    while True:
+        surname = rng.choices(SURNAMES, surname_weights)[0]
+        given = "".join(rng.choices(GIVEN, k=rng.choice((1, 2, 2, 2))))
+        birth = date(1930, 1, 1) + timedelta(days=rng.randrange(46 * 365))
+        region = rng.choice(REGIONS)
+        sequence = rng.randrange(1000)
+        pid = make_id(region, birth, sequence)
+        if pid not in taken:
+            taken.add(pid)
+            return pid, surname + given, birth, "M" if sequence % 2 else "F", region
+
+
+def mistyped(rng: random.Random, pid: str, errors: int) -> str:
+    chars = list(pid)
+    for position in rng.sample(range(18), errors):
+        chars[position] = rng.choice([d for d in "0123456789" if d != chars[position]])
+    return "".join(chars)
+
+
+def swapped(rng: random.Random, pid: str) -> str:
+    while True:
+        i = rng.randrange(17)
+        if pid[i] != pid[i + 1]:
+            return pid[:i] + pid[i + 1] + pid[i] + pid[i + 2 :]
+
+
+def written_name(rng: random.Random, name: str) -> tuple[str, str]:
+    roll = rng.random()
+    if roll < 0.25:
+        variant = name[0] + "".join(HOMOPHONES.get(c, c) if rng.random() < 0.7 else c for c in name[1:])
+        if variant != name:
+            return variant, "homophone"
+    if roll > 0.96 and len(name) == 3:
+        return name[0] + name[rng.choice((1, 2))], "missing_char"
+    return name, "same"
+
+
+def build(n_register: int, n_records: int, seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame]:
+    rng = random.Random(seed)
+    taken: set[str] = set()
+    register = [random_person(rng, taken) for _ in range(n_register)]
+    rows = []
+    for i in range(n_records):
+        if rng.random() < 0.45:
+            pid, name, birth, sex, region = rng.choice(register)
+            truth = pid
+            roll = rng.random()
+            if roll < 0.62:
+                kind, typed = "exact", pid
+            elif roll < 0.72:
+                kind, typed = "one_digit", mistyped(rng, pid, 1)
+            elif roll < 0.77:
+                kind, typed = "swap", swapped(rng, pid)
+            elif roll < 0.80:
+                kind, typed = "two_digits", mistyped(rng, pid, 2)
+            else:
+                kind, typed = "missing", None
+            name, name_kind = written_name(rng, name)
+        else:
+            truth = None
+            if rng.random() < 0.1:
+                # a neighbour: same region and birth date as a pensioner
+                _, _, birth, _, region = rng.choice(register)
+                seq = rng.randrange(1000)
+                typed = make_id(region, birth, seq)
+                while typed in taken:
+                    seq = (seq + 1) % 1000
+                    typed = make_id(region, birth, seq)
+                taken.add(typed)
+                _, name, _, _, _ = random_person(rng, taken)
+                sex = "M" if seq % 2 else "F"
+                kind = "neighbour"
+            else:
+                typed, name, birth, sex, region = random_person(rng, taken)
+                kind = "non_pensioner"
+                if rng.random() < 0.15:
+                    typed, kind = None, "non_pensioner_no_id"
+            name_kind = "same"
+        rows.append(
+            {
+                "record_id": f"D{i:06d}",
+                "person_id": typed,
+                "name": name,
+                "birth_date": birth if rng.random() < 0.85 else None,
+                "sex": ("男" if sex == "M" else "女") if rng.random() < 0.9 else None,
+                "region_code": region if rng.random() < 0.5 else None,
+                "truth": truth,
+                "kind": kind,
+                "name_kind": name_kind,
+            }
+        )
+    register_frame = pl.DataFrame(
+        register, schema=["person_id", "name", "birth_date", "sex", "region_code"], orient="row"
+    )
+    return register_frame, pl.DataFrame(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--register", type=int, default=190_000)
+    parser.add_argument("--records", type=int, default=12_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    register, records = build(args.register, args.records)
+    cols = LinkColumns(
+        key="record_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex",
+        place="region_code",
+    )  # fmt: skip
+    register_cols = LinkColumns(
+        key="person_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex",
+        place="region_code",
+    )  # fmt: skip
+    query = link_records(
+        records.lazy().drop("truth", "kind", "name_kind"),
+        register.lazy(),
+        records_cols=cols,
+        register_cols=register_cols,
+    )
+    for engine in ("in-memory", "streaming"):
+        timings = []
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            links = query.collect(engine=engine)  # type: ignore[arg-type]
+            timings.append(time.perf_counter() - start)
+        print(f"{engine:>9}: best {min(timings):.2f} s of {args.repeat} (register {len(register):,}, records {len(records):,})")
+
+    scored = records.join(links, left_on="record_id", right_on="record_key", how="left")
+    correct = scored.filter(pl.col("register_key") == pl.col("truth")).height
+    linked = scored.filter(pl.col("register_key").is_not_null()).height
+    pensioners = scored.filter(pl.col("truth").is_not_null()).height
+    print(f"links {linked}, correct {correct}, pensioner records {pensioners}")
+    print(f"precision {correct / linked:.4f}  recall {correct / pensioners:.4f}")
+    by_kind = (
+        scored.group_by("kind", "name_kind")
+        .agg(
+            pl.len().alias("records"),
+            (pl.col("register_key") == pl.col("truth")).sum().alias("correct"),
+            ((pl.col("register_key") != pl.col("truth")) | (pl.col("register_key").is_not_null() & pl.col("truth").is_null()))
+            .sum()
+            .alias("wrong"),
+        )
+        .sort("kind", "name_kind")
+    )
+    with pl.Config(tbl_rows=40):
+        print(by_kind)
+    print(Counter(links["method"].to_list()))
+
+
+if __name__ == "__main__":
+    main()
