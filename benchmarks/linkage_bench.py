@@ -27,12 +27,13 @@ SURNAMES = (
     "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 )
 GIVEN = "建国华明丽芳秀英军伟平红兰玉梅志强文海云桂珍春凤德清福荣金生林永淑琴霞桂香秋菊光新成"
+# "海/凯" is deliberately not a homophone: a control for a plain name typo.
 HOMOPHONES = {
     "建": "健", "华": "化", "丽": "莉", "明": "铭", "军": "君", "伟": "卫", "英": "鹰", "芳": "方",
     "红": "宏", "平": "萍", "兰": "岚", "梅": "玫", "玉": "钰", "文": "雯", "海": "凯", "云": "芸",
     "珍": "真", "春": "椿", "凤": "风", "德": "得", "清": "青", "荣": "容", "林": "琳", "永": "勇",
     "琴": "勤", "霞": "侠", "香": "湘", "秋": "求", "菊": "局", "光": "广", "新": "欣", "成": "诚",
-}  # fmt: skip  ("海/凯" is deliberately not a homophone: a name-typo control)
+}  # fmt: skip
 REGIONS = [f"4305{n:02d}" for n in (2, 3, 11, 21, 22, 23, 24, 25, 27, 28, 29, 81)]
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -77,7 +78,9 @@ def swapped(rng: random.Random, pid: str) -> str:
 def written_name(rng: random.Random, name: str) -> tuple[str, str]:
     roll = rng.random()
     if roll < 0.25:
-        variant = name[0] + "".join(HOMOPHONES.get(c, c) if rng.random() < 0.7 else c for c in name[1:])
+        variant = name[0] + "".join(
+            HOMOPHONES.get(c, c) if rng.random() < 0.7 else c for c in name[1:]
+        )
         if variant != name:
             return variant, "homophone"
     if roll > 0.96 and len(name) == 3:
@@ -172,7 +175,9 @@ def main() -> None:
             start = time.perf_counter()
             links = query.collect(engine=engine)  # type: ignore[arg-type]
             timings.append(time.perf_counter() - start)
-        print(f"{engine:>9}: best {min(timings):.2f} s of {args.repeat} (register {len(register):,}, records {len(records):,})")
+        print(
+            f"{engine:>9}: best {min(timings):.2f} s of {args.repeat} (register {len(register):,}, records {len(records):,})"
+        )
 
     scored = records.join(links, left_on="record_id", right_on="record_key", how="left")
     correct = scored.filter(pl.col("register_key") == pl.col("truth")).height
@@ -185,7 +190,10 @@ def main() -> None:
         .agg(
             pl.len().alias("records"),
             (pl.col("register_key") == pl.col("truth")).sum().alias("correct"),
-            ((pl.col("register_key") != pl.col("truth")) | (pl.col("register_key").is_not_null() & pl.col("truth").is_null()))
+            (
+                (pl.col("register_key") != pl.col("truth"))
+                | (pl.col("register_key").is_not_null() & pl.col("truth").is_null())
+            )
             .sum()
             .alias("wrong"),
         )

@@ -334,12 +334,11 @@ def _id_typo_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFrame:
         )
         for start, end in _ID_WINDOWS
     ]
-    pairs = (
+    return (
         pl.concat([_as_candidates(b, "id_typo") for b in blocks], how="vertical")
-        .unique()
         .filter(_id_distance(pl.col("pid_r"), pl.col("pid_g")) == 1)
+        .unique()
     )
-    return pairs
 
 
 def _id_without(pid: pl.Expr, start: int, end: int) -> pl.Expr:
@@ -575,24 +574,18 @@ def _with_scores(candidates: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _pick_unambiguous(candidates: pl.LazyFrame) -> pl.LazyFrame:
-    """Keep, per record, the best plausible candidate of its most direct method, unless a
-    different register person comes within the ambiguity margin."""
-    by_record = "key_r"
+    """Per record, the best plausible candidate of its most direct method, unless another
+    register person comes within the ambiguity margin. Order-free (no sort), so the
+    streaming engine gives the same answer."""
+    record = "key_r"
+    pair = ["key_r", "key_g"]
+    best = pl.col("confidence").max().over(record)
+    contenders = (pl.col("confidence") >= best - _AMBIGUITY_MARGIN + 1e-9).sum().over(record)
     return (
         candidates.filter(pl.col("plausible"))
-        .sort(["key_r", "method_rank", "confidence"], descending=[False, False, True])
+        .filter(pl.col("method_rank") == pl.col("method_rank").min().over(record))
         # one register person may have several rows (one per scheme): keep its best
-        .unique(subset=["key_r", "key_g"], keep="first", maintain_order=True)
-        .filter(pl.col("method_rank") == pl.col("method_rank").min().over(by_record))
-        .with_columns(
-            pl.col("confidence").shift(-1).over(by_record).alias("runner_up"),
-            pl.int_range(pl.len()).over(by_record).alias("position"),
-        )
-        .filter(
-            (pl.col("position") == 0)
-            & (
-                pl.col("runner_up").is_null()
-                | (pl.col("confidence") - pl.col("runner_up") >= _AMBIGUITY_MARGIN - 1e-9)
-            )
-        )
+        .filter(pl.col("confidence") == pl.col("confidence").max().over(pair))
+        .unique(subset=pair, keep="any")
+        .filter((pl.col("confidence") == best) & (contenders == 1))
     )
