@@ -62,7 +62,7 @@ class PolicyConfig(_Section):
 class IngestConfig(_Section):
     """How drops are read and when a drop is untrustworthy as a whole."""
 
-    min_row_ratio_vs_previous: float = 0.5
+    min_row_ratio_vs_previous: float = 0.8
     row_count_datasets: list[str] = ["beneficiaries", "payouts"]
     max_unparseable_share: float = 0.5
     max_off_period_share: float = 0.01

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
 
 
 @pytest.fixture(scope="session")
@@ -24,11 +24,11 @@ def prefect_harness() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def tiny_county(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small generated county (2 months, mixed formats) shared read-only by tests."""
+    """A small generated county (4 months, mixed formats) shared read-only by tests."""
     from sentinel.demo import generate_county
 
     dest = tmp_path_factory.mktemp("tiny-county")
-    generate_county(dest, seed=11, scale=0.01, months=3, formats="mixed")
+    generate_county(dest, seed=11, scale=0.01, months=4, formats="mixed")
     return dest
 
 

@@ -91,6 +91,9 @@ def write_workbook(
     Each township sheet ends with empty outcome columns for auditors to fill in.
     """
     zh = language == "zh"
+    # A payment to someone absent from the register has no township: it gets its own sheet.
+    unknown = "未登记乡镇" if zh else "township unknown"
+    cases = cases.with_columns(pl.col("township").fill_null(unknown))
     headers = {c: (CASE_HEADERS_ZH[c] if zh else c) for c in CASE_COLUMNS}
     outcome_headers = {c: (h if zh else c) for c, h in OUTCOME_HEADERS.items()}
     with xlsxwriter.Workbook(str(path)) as book:
