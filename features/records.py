@@ -12,6 +12,7 @@ and carries Boolean evidence columns: validation reports it and detection scores
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import polars as pl
@@ -20,7 +21,7 @@ from features.identity import id_birth_date, id_checksum_ok, id_is_well_formed
 from features.parsing import map_category, parse_amount, parse_date, parse_period
 from features.regions import region_table
 from sentinel.config import SentinelConfig, month_end
-from sentinel.contract import Dataset
+from sentinel.contract import Column, Dataset
 
 REASON = "_reason"
 ROW = "_row"
@@ -38,33 +39,29 @@ def parse_records(raw: pl.LazyFrame, dataset: Dataset, *, month: str) -> pl.Lazy
     """
     typed: list[pl.Expr] = []
     reasons: list[pl.Expr] = [pl.col(MALFORMED)]
+    parsed = raw
     for column in dataset.columns:
         text = pl.col(column.name)
+        parser = _PARSERS.get(column.kind)
         if column.kind == "id":
             value = text.str.to_uppercase()
             problem = pl.when(text.is_not_null() & ~id_is_well_formed(value)).then(
                 pl.lit(f"{column.name} malformed")
             )
-        elif column.kind == "date":
-            value = parse_date(text)
-            problem = pl.when(text.is_not_null() & value.is_null()).then(
-                pl.lit(f"{column.name} unparseable")
+        elif parser is not None:
+            # Parse each distinct text once: a county month has ~190k rows but only a few
+            # thousand distinct dates, periods, amounts or category spellings.
+            target = f"__typed_{column.name}"
+            distinct = raw.select(text).unique().with_columns(
+                parser(column)(text).alias(target)
             )
-        elif column.kind == "period":
-            value = parse_period(text)
-            problem = pl.when(text.is_not_null() & value.is_null()).then(
-                pl.lit(f"{column.name} unparseable")
+            parsed = parsed.join(
+                distinct, on=column.name, how="left", nulls_equal=True, maintain_order="left"
             )
-        elif column.kind == "amount":
-            value = parse_amount(text)
+            value = pl.col(target)
+            label = "not in value set" if column.kind == "category" else "unparseable"
             problem = pl.when(text.is_not_null() & value.is_null()).then(
-                pl.lit(f"{column.name} unparseable")
-            )
-        elif column.kind == "category":
-            assert column.values is not None
-            value = map_category(text, column.values)
-            problem = pl.when(text.is_not_null() & value.is_null()).then(
-                pl.lit(f"{column.name} not in value set")
+                pl.lit(f"{column.name} {label}")
             )
         else:
             value = text
@@ -79,7 +76,7 @@ def parse_records(raw: pl.LazyFrame, dataset: Dataset, *, month: str) -> pl.Lazy
     duplicate = pl.when(pl.int_range(pl.len()).over(raw_columns) > 0).then(pl.lit("duplicate row"))
     reasons.append(duplicate)
 
-    frame = raw.with_columns(
+    frame = parsed.with_columns(
         pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias(REASON)
     ).select([ROW, *typed, REASON])
     if dataset.name == "payouts":
@@ -87,6 +84,19 @@ def parse_records(raw: pl.LazyFrame, dataset: Dataset, *, month: str) -> pl.Lazy
     return frame.with_columns(
         pl.when(pl.col(REASON) == "").then(None).otherwise(pl.col(REASON)).alias(REASON)
     )
+
+
+def _category_parser(column: Column) -> Callable[[pl.Expr], pl.Expr]:
+    values = column.values or {}
+    return lambda text: map_category(text, values)
+
+
+_PARSERS: dict[str, Callable[[Column], Callable[[pl.Expr], pl.Expr]]] = {
+    "date": lambda _c: parse_date,
+    "period": lambda _c: parse_period,
+    "amount": lambda _c: parse_amount,
+    "category": _category_parser,
+}
 
 
 def _payout_reasons(month: str) -> pl.Expr:
