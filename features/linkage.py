@@ -311,15 +311,19 @@ _CANDIDATE_COLUMNS: Final = (
 )  # fmt: skip
 
 
-def _as_candidates(pairs: pl.LazyFrame, method: LinkMethod) -> pl.LazyFrame:
-    return pairs.select(*_CANDIDATE_COLUMNS, pl.lit(method).alias("method"))
+def _as_candidates(pairs: pl.LazyFrame, method: LinkMethod, id_distance: pl.Expr) -> pl.LazyFrame:
+    return pairs.select(
+        *_CANDIDATE_COLUMNS,
+        pl.lit(method).alias("method"),
+        id_distance.cast(pl.Int32).alias("id_distance"),
+    )
 
 
 def _exact_id_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFrame:
     pairs = recs.filter(pl.col("pid_r").is_not_null()).join(
         reg, left_on="pid_r", right_on="pid_g", how="inner", coalesce=False
     )
-    return _as_candidates(pairs, "exact_id")
+    return _as_candidates(pairs, "exact_id", pl.lit(0))
 
 
 def _id_typo_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFrame:
@@ -327,18 +331,26 @@ def _id_typo_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFrame:
     with_id = recs.filter(pl.col("pid_r").is_not_null())
     reg_with_id = reg.filter(pl.col("pid_g").is_not_null())
     blocks = [
-        with_id.with_columns(_id_without(pl.col("pid_r"), start, end).alias("block")).join(
+        with_id.with_columns(_id_without(pl.col("pid_r"), start, end).alias("block"))
+        .join(
             reg_with_id.with_columns(_id_without(pl.col("pid_g"), start, end).alias("block")),
             on="block",
             how="inner",
         )
+        # outside the window the IDs agree by construction: compare the window only
+        .filter(
+            _id_distance(
+                pl.col("pid_r").str.slice(start, end - start),
+                pl.col("pid_g").str.slice(start, end - start),
+                end - start,
+            )
+            == 1
+        )
         for start, end in _ID_WINDOWS
     ]
-    return (
-        pl.concat([_as_candidates(b, "id_typo") for b in blocks], how="vertical")
-        .filter(_id_distance(pl.col("pid_r"), pl.col("pid_g")) == 1)
-        .unique()
-    )
+    return pl.concat(
+        [_as_candidates(b, "id_typo", pl.lit(1)) for b in blocks], how="vertical"
+    ).unique()
 
 
 def _id_without(pid: pl.Expr, start: int, end: int) -> pl.Expr:
@@ -365,13 +377,17 @@ def _demographic_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFra
         )
         for offset in (0, -1)
     ]
-    return pl.concat([_as_candidates(b, "demographic") for b in blocks], how="vertical").unique()
+    distance = _id_distance(pl.col("pid_r"), pl.col("pid_g"))
+    return pl.concat(
+        [_as_candidates(b, "demographic", distance) for b in blocks], how="vertical"
+    ).unique()
 
 
-def _id_distance(a: pl.Expr, b: pl.Expr) -> pl.Expr:
-    """Substitutions between two 18-character IDs, an adjacent swap counting as one."""
-    a_chars = [a.str.slice(i, 1) for i in range(18)]
-    b_chars = [b.str.slice(i, 1) for i in range(18)]
+def _id_distance(a: pl.Expr, b: pl.Expr, width: int = 18) -> pl.Expr:
+    """Substitutions between two IDs (or ID windows of ``width`` characters), an adjacent
+    swap counting as one."""
+    a_chars = [a.str.slice(i, 1) for i in range(width)]
+    b_chars = [b.str.slice(i, 1) for i in range(width)]
     hamming = pl.sum_horizontal(
         [(x != y).cast(pl.Int32) for x, y in zip(a_chars, b_chars, strict=True)]
     )
@@ -380,7 +396,7 @@ def _id_distance(a: pl.Expr, b: pl.Expr) -> pl.Expr:
             (a_chars[i] != b_chars[i])
             & (a_chars[i] == b_chars[i + 1])
             & (a_chars[i + 1] == b_chars[i])
-            for i in range(17)
+            for i in range(width - 1)
         ]
     )
     return (
@@ -568,7 +584,6 @@ def _with_scores(candidates: pl.LazyFrame) -> pl.LazyFrame:
         plausible.alias("plausible"),
         confidence.alias("confidence"),
         agreed.alias("agreed"),
-        _id_distance(pl.col("pid_r"), pl.col("pid_g")).cast(pl.Int32).alias("id_distance"),
         method.replace_strict(_METHOD_RANK, return_dtype=pl.Int8).alias("method_rank"),
     )
 
