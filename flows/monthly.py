@@ -156,7 +156,7 @@ def emit_month(
         "manifest": str(final / "manifest.json"),
     }
     manifest = build_manifest(
-        month, drops, reports, cases=cases.height, model_version=None, outputs=outputs
+        month, drops, reports, cases=cases.height, model_version=None
     )
     write_json(staging / "manifest.json", manifest)
     return MonthSummary(

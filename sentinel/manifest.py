@@ -38,7 +38,6 @@ def build_manifest(
     *,
     cases: int,
     model_version: str | None,
-    outputs: dict[str, str],
 ) -> dict[str, Any]:
     """Assemble the manifest exactly as the data contract lays it out.
 
@@ -74,5 +73,4 @@ def build_manifest(
         "cases": cases,
         "code_version": code_version(),
         "model_version": model_version,
-        "outputs": outputs,
     }

@@ -1,0 +1,118 @@
+"""The monthly job end to end on a tiny generated county: catch-up order, reconciliation,
+idempotence, and the outputs the audit unit opens."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from sentinel.cli import app
+from sentinel.contract import CASE_COLUMNS
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
+runner = CliRunner()
+LAST = "2020-04"
+
+
+def run(county: Path, month: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(
+        app, ["run", "--inbox", str(county / "inbox"), "--month", month, "--out", str(county / "out")]
+    )
+
+
+def digest(folder: Path) -> dict[str, str]:
+    """Content hash of every file under ``folder`` (Data Docs excluded: GE stamps run times)."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and "data-docs" not in p.parts and p.suffix != ".xlsx"
+    }
+
+
+@pytest.fixture(scope="module")
+def processed(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str, str]]:
+    county = tmp_path_factory.mktemp("monthly") / "county"
+    shutil.copytree(tiny_county, county)
+    result = run(county, LAST)
+    assert result.exit_code == 0, result.output
+    return county, result.output, digest(county / "out")
+
+
+def test_catch_up_processes_every_month_in_order(processed: tuple[Path, str, dict[str, str]]) -> None:
+    county, output, _ = processed
+    months = sorted(p.name for p in (county / "out").iterdir() if (p / "manifest.json").exists())
+    assert months == ["2020-01", "2020-02", "2020-03", "2020-04"]
+    positions = [output.index(m) for m in months]
+    assert positions == sorted(positions)
+
+
+def test_every_manifest_reconciles(processed: tuple[Path, str, dict[str, str]]) -> None:
+    county, _, _ = processed
+    for manifest_file in sorted((county / "out").glob("*/manifest.json")):
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        assert set(manifest) == {"month", "inputs", "validation", "cases", "code_version", "model_version"}
+        for dataset, entry in manifest["inputs"].items():
+            assert entry["rows_in"] == entry["rows_loaded"] + entry["rows_quarantined"], dataset
+            quarantine = manifest_file.parent / "quarantine" / f"{dataset}.csv"
+            if entry["rows_quarantined"]:
+                rows = pl.read_csv(quarantine, infer_schema=False)
+                assert rows.height == entry["rows_quarantined"]
+                assert rows["_reason"].null_count() == 0
+        cases = pl.read_parquet(manifest_file.parent / "cases.parquet")
+        assert cases.height == manifest["cases"]
+
+
+def test_curated_history_holds_each_month_once(processed: tuple[Path, str, dict[str, str]]) -> None:
+    county, _, _ = processed
+    payouts = pl.scan_parquet(county / "out" / "curated" / "payouts" / "**" / "*.parquet", hive_partitioning=True)
+    per_month = payouts.group_by("month").len().sort("month").collect()
+    assert per_month["month"].to_list() == ["2020-01", "2020-02", "2020-03", "2020-04"]
+    manifests = {
+        m: json.loads((county / "out" / m / "manifest.json").read_text())["inputs"]["payouts"]["rows_loaded"]
+        for m in per_month["month"]
+    }
+    assert dict(zip(per_month["month"], per_month["len"], strict=True)) == manifests
+
+
+def test_second_run_changes_nothing(processed: tuple[Path, str, dict[str, str]]) -> None:
+    county, _, before = processed
+    again = run(county, LAST)
+    assert again.exit_code == 0, again.output
+    assert digest(county / "out") == before
+
+
+def test_case_list_follows_the_contract(processed: tuple[Path, str, dict[str, str]]) -> None:
+    county, output, _ = processed
+    folder = county / "out" / LAST
+    cases = pl.read_parquet(folder / "cases.parquet")
+    assert cases.columns == list(CASE_COLUMNS)
+    assert cases["priority_rank"].to_list() == list(range(1, cases.height + 1))
+    assert set(cases["status"]) <= {"new", "carried"}
+    csv_bytes = (folder / "cases.csv").read_bytes()
+    assert csv_bytes.startswith(b"\xef\xbb\xbf")
+    for label in ("case list", "quarantine", "manifest", "data docs"):
+        assert label in output
+    assert (folder / "data-docs" / "index.html").exists()
+
+
+def test_workbook_opens_with_summary_then_township_sheets(processed: tuple[Path, str, dict[str, str]]) -> None:
+    county, _, _ = processed
+    folder = county / "out" / LAST
+    cases = pl.read_parquet(folder / "cases.parquet")
+    book = load_workbook(folder / "cases.xlsx", read_only=True)
+    assert book.sheetnames[0] == "汇总"
+    township_sheets = book.sheetnames[1:]
+    assert len(township_sheets) == cases["township"].fill_null("未登记乡镇").n_unique()
+    first = book[township_sheets[0]]
+    header = [c.value for c in next(first.iter_rows(max_row=1))]
+    assert header[:3] == ["案件编号", "身份证号", "姓名"]
+    top = cases.sort("priority_rank").row(0, named=True)
+    second_row = [c.value for c in next(first.iter_rows(min_row=2, max_row=2))]
+    assert second_row[0] == top["case_id"] and second_row[1] == top["person_id"]
