@@ -233,15 +233,30 @@ def _split_csv_text(
     rows = body.slice(1)
     counts = field_counts.slice(first + 1)
     blank = blank.slice(first + 1)
+    overflow = [f"c{i}" for i in range(header_count, width)]
     cells = (
-        rows.select([f"c{i}" for i in range(header_count)])
-        .with_columns(
+        rows.with_columns(
             pl.int_range(1, rows.height + 1, dtype=pl.Int64).alias(ROW_COLUMN),
             _malformed_message(counts.alias("n"), header_count),
         )
+        .with_columns(_keep_overflow(overflow))
+        .select([*(f"c{i}" for i in range(header_count)), ROW_COLUMN, MALFORMED_COLUMN])
         .filter(~blank)
     )
     return headers, cells
+
+
+def _keep_overflow(overflow: list[str]) -> pl.Expr:
+    """Fields beyond the header go into the malformed message, so no value is lost."""
+    if not overflow:
+        return pl.col(MALFORMED_COLUMN)
+    extra = pl.concat_str([pl.col(c).fill_null("") for c in overflow], separator=",")
+    return (
+        pl.when(pl.col(MALFORMED_COLUMN).is_not_null() & pl.col(overflow[0]).is_not_null())
+        .then(pl.format("{}; extra fields: {}", pl.col(MALFORMED_COLUMN), extra))
+        .otherwise(pl.col(MALFORMED_COLUMN))
+        .alias(MALFORMED_COLUMN)
+    )
 
 
 def _split_csv_records(text: str, file: str) -> tuple[list[str], pl.DataFrame]:
@@ -258,6 +273,7 @@ def _split_csv_records(text: str, file: str) -> tuple[list[str], pl.DataFrame]:
     columns: list[list[str | None]] = [[] for _ in range(width)]
     row_numbers: list[int] = []
     counts: list[int] = []
+    extras: list[str | None] = []
     for number, record in enumerate(records, start=1):
         if _is_blank(record):
             continue
@@ -266,12 +282,19 @@ def _split_csv_records(text: str, file: str) -> tuple[list[str], pl.DataFrame]:
             column.append(value)
         row_numbers.append(number)
         counts.append(len(record))
+        extras.append(",".join(record[width:]) if len(record) > width else None)
     cells = pl.DataFrame(
         {f"c{i}": pl.Series(values, dtype=pl.String) for i, values in enumerate(columns)}
     ).with_columns(
         pl.Series(ROW_COLUMN, row_numbers, dtype=pl.Int64),
         _malformed_message(pl.Series("n", counts, dtype=pl.Int64), width),
-    )
+        pl.Series("_overflow", extras, dtype=pl.String),
+    ).with_columns(
+        pl.when(pl.col("_overflow").is_not_null())
+        .then(pl.format("{}; extra fields: {}", pl.col(MALFORMED_COLUMN), pl.col("_overflow")))
+        .otherwise(pl.col(MALFORMED_COLUMN))
+        .alias(MALFORMED_COLUMN)
+    ).drop("_overflow")
     return headers, cells
 
 

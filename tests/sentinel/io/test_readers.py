@@ -9,7 +9,7 @@ import pytest
 import xlsxwriter
 from polars.testing import assert_frame_equal
 
-from sentinel.contract import BENEFICIARIES, PAYOUTS, ContractError
+from sentinel.contract import BENEFICIARIES, DATASETS, PAYOUTS, ContractError
 from sentinel.io.readers import find_dataset_file, read_dataset
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -138,7 +138,7 @@ def test_csv_ragged_rows_are_marked_not_lost(tmp_path):
     assert frame["_malformed"].to_list() == [
         None,
         "malformed row: 3 fields, expected 7",
-        "malformed row: 9 fields, expected 7",
+        "malformed row: 9 fields, expected 7; extra fields: surplus,fields",
         None,
     ]
     assert frame.row(1, named=True)["person_id"] == ID_A
@@ -479,3 +479,18 @@ def test_rows_of_bare_separators_are_dropped_but_ragged_empty_rows_kept(tmp_path
     frame = read_dataset(path, PAYOUTS).frame
     assert frame["_row"].to_list() == [1, 3, 4]
     assert frame["_malformed"].to_list() == [None, "malformed row: 3 fields, expected 7", None]
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_fields_beyond_the_header_are_kept_in_the_malformed_message(tmp_path: Path, quoted: bool) -> None:
+    """Regression: a long row used to lose its extra fields; nothing may be lost."""
+    note = '"multi\nline"' if quoted else "plain"
+    head = "record_id,person_id,name,sex,birth_date,death_date,source,recorded_on,note"
+    values = ",,,,2020-01-02,police,2020-01-05"
+    text = f"{head}\nD1{values},{note}\nD2{values},x,EXTRA1,EXTRA2\n"
+    path = tmp_path / "deaths.csv"
+    path.write_text(text, encoding="utf-8")
+    frame = read_dataset(path, DATASETS["deaths"]).frame
+    message = frame.filter(pl.col("record_id") == "D2")["_malformed"].item()
+    assert message == "malformed row: 11 fields, expected 9; extra fields: EXTRA1,EXTRA2"
+    assert frame.filter(pl.col("record_id") == "D1")["_malformed"].item() is None
