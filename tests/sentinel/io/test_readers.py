@@ -486,7 +486,7 @@ def test_fields_beyond_the_header_are_kept_in_the_malformed_message(tmp_path: Pa
     """Regression: a long row used to lose its extra fields; nothing may be lost."""
     note = '"multi\nline"' if quoted else "plain"
     head = "record_id,person_id,name,sex,birth_date,death_date,source,recorded_on,note"
-    values = ",,,,2020-01-02,police,2020-01-05"
+    values = ",,,,,2020-01-02,police,2020-01-05"
     text = f"{head}\nD1{values},{note}\nD2{values},x,EXTRA1,EXTRA2\n"
     path = tmp_path / "deaths.csv"
     path.write_text(text, encoding="utf-8")
