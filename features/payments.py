@@ -254,7 +254,7 @@ def amount_anomaly(
     * ``AA_REPEAT_ARREARS``: arrears for a period already paid (regular or earlier arrears).
       One arrears payment for months missed while suspended is normal and is not flagged.
     * ``AA_PAID_WHILE_INACTIVE``: a regular payment in a drop whose register snapshot, and
-      the snapshot before it, show the person suspended or terminated in that scheme.
+      the snapshot before it (which must exist), show the person suspended or terminated in that scheme.
     """
     det = config.detection
     ledger = ledger.filter(id_is_well_formed(pl.col("person_id")) & pl.col("period_index").is_not_null())
@@ -400,8 +400,7 @@ def amount_anomaly(
         regular.join(status, on=["person_id", "scheme", "drop_index"], how="inner")
         .join(prior_status, on=["person_id", "scheme", "drop_index"], how="left")
         .filter(
-            (pl.col("status") != "active")
-            & (pl.col("prior_status").fill_null(pl.col("status")) != "active")
+            (pl.col("status") != "active") & (pl.col("prior_status") != "active")
         )
         .group_by("person_id", "scheme")
         .agg(

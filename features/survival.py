@@ -18,6 +18,7 @@ from features.cases import (
     conform_reasons,
     date_month_index,
     facts,
+    month_index,
     fmt_prob,
     fmt_yuan,
     month_number,
@@ -51,6 +52,8 @@ def register_people(register: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("benefit_start").min(),
         pl.col("status").last(),
         pl.col("month").max().alias("last_listed"),
+        pl.col("month").min().alias("first_listed"),
+        pl.col("status").first().alias("first_status"),
     )
     return latest
 
@@ -180,7 +183,7 @@ def linked_deaths(
         pl.col("confidence") >= config.detection.min_death_link_confidence
     )
     return (
-        deaths.select("record_id", "death_date", "source")
+        deaths.select("record_id", "death_date", "source", "recorded_on")
         .unique("record_id")
         .join(links, on="record_id", how="inner")
         .sort("death_date", "confidence", descending=[False, True])
@@ -191,6 +194,7 @@ def linked_deaths(
             pl.col("confidence").first(),
             pl.col("method").first().alias("link_method"),
             pl.col("record_id").first(),
+            pl.col("recorded_on").min(),
         )
     )
 
@@ -208,7 +212,6 @@ def survival_evidence(
     ``pass_index`` / ``pass_method``: last pass of any method; ``prior_pass_index``: the
     pass before it; ``data_match_index``: last data-match pass; ``fails_since_pass``.
     """
-    del config
     certs = certifications.select(
         "person_id",
         "cert_date",
@@ -231,16 +234,23 @@ def survival_evidence(
         .group_by("person_id")
         .agg(pl.len().alias("fails_since_pass"))
     )
+    # An active pensioner on the first snapshot seen passed a certification within the cycle
+    # before it (else the pension would be suspended): assume mid-cycle, method unknown.
+    implied = pl.when(pl.col("first_status") == "active").then(
+        month_index(pl.col("first_listed")) - config.policy.certification_cycle_months // 2
+    )
     return (
-        people.select("person_id", "birth_date", "benefit_start")
+        people.select("person_id", "birth_date", "benefit_start", "first_listed", "first_status")
         .join(per_pass, on="person_id", how="left")
         .join(fails, on="person_id", how="left")
         .with_columns(
             pl.max_horizontal(
                 pl.col("strong_cert_index"), date_month_index(pl.col("benefit_start"))
             ).alias("strong_index"),
+            implied.alias("implied_index"),
             pl.col("fails_since_pass").fill_null(0),
         )
+        .drop("first_listed", "first_status")
     )
 
 
@@ -262,10 +272,16 @@ def deceased_paid(
     evidence: pl.LazyFrame,
     config: SentinelConfig,
 ) -> pl.LazyFrame:
-    """Payments for periods after a linked death (``DP_PAID_AFTER_DEATH``).
+    """Payments for periods after a linked death, still made after the record arrived
+    (``DP_PAID_AFTER_DEATH``).
 
     Improper periods start ``policy.death_payment_lag_months`` months after the death month.
-    The overpayment is everything paid for those periods (regular, arrears, adjustments).
+    A payroll run before the death record was received is the routine reporting lag: the
+    register terminates the pension and the centre recovers it without a field audit. The
+    case is the payment made *after* the record was on file (its ID mistyped, or the
+    termination not applied): at least one after-death payment dated after ``recorded_on``
+    (the drop month when the pay date is unknown). The overpayment is everything paid for
+    the after-death periods (regular, arrears, adjustments).
     A pass of an in-person certification *after* the death date contradicts the record: the
     case stays (someone must check the record) but its probability drops
     (``DP_ALIVE_AFTER_DEATH``).
@@ -276,8 +292,14 @@ def deceased_paid(
         ledger.join(deaths_linked, on="person_id", how="inner")
         .with_columns(date_month_index(pl.col("death_date")).alias("death_index"))
         .filter(pl.col("period_index") > pl.col("death_index") + lag)
+        .with_columns(
+            (pl.col("drop_index") > date_month_index(pl.col("recorded_on")) + det.death_record_grace_months)
+            .fill_null(True)
+            .alias("after_record")
+        )
         .group_by("person_id")
         .agg(
+            pl.col("after_record").any(),
             pl.col("period_index").n_unique().alias("months"),
             pl.col("amount").fill_null(0.0).sum().alias("paid"),
             period_of_index(pl.col("period_index").min()).alias("first_period"),
@@ -286,6 +308,7 @@ def deceased_paid(
             pl.col("confidence").first(),
             pl.col("link_method").first(),
         )
+        .filter(pl.col("after_record"))
     ).join(evidence.select("person_id", "strong_cert_index"), on="person_id", how="left")
     contradicted = (pl.col("strong_cert_index") > date_month_index(pl.col("death_date"))).fill_null(False)
     p = pl.when(contradicted).then(0.3).otherwise(det.deceased_paid_probability * pl.col("confidence"))
@@ -327,23 +350,23 @@ def suspected_unreported_death(
 ) -> pl.LazyFrame:
     """Paid persons without a death record who are probably dead, with a probability.
 
-    Prior: Gompertz probability of dying since the last in-person proof of life, times the
+    Prior: Gompertz probability of dying since the last credible proof of life, times the
     share of deaths that go unreported (``unreported_death_share``), as posterior odds
     against surviving. Likelihood ratios then weigh later evidence:
 
     * no pass within the certification cycle: ``uncertified_dead_share /
       uncertified_alive_share`` (about 12% of living pensioners lapse in any 12 months, so
       lapse alone is weak evidence for the young and strong only with age);
-    * a face-app pass: ``lr_face_app_pass`` (a weak proof), but *uninformative* when the
-      person is ``face_app_weak_age`` or older and the pass follows a lapse longer than the
-      cycle (a relative's phone at the door is the known fraud);
-    * a data-match pass: ``lr_data_match_pass``;
+    * a face-app pass counts as proof of life (it restarts the mortality clock), except
+      when the person is ``face_app_weak_age`` or older and the pass follows a gap longer
+      than the cycle (a relative's phone at the door is the known fraud): then the clock
+      keeps running from the proof before it;
     * bank account changed, or a collector added, after the last in-person proof:
       ``lr_account_changed`` / ``lr_collector_added``;
     * failed certifications since the last pass: ``lr_failed_certification`` each (max 2).
 
     ``est_overpayment`` is what was paid for periods after the likely death, taken as the
-    midpoint between the last in-person proof and the scored month (under a rising hazard
+    midpoint between the last credible proof of life and the scored month (under a rising hazard
     the conditional death time is near it for the short gaps that matter).
     """
     det = config.detection
@@ -361,37 +384,46 @@ def suspected_unreported_death(
         .join(changes, on="person_id", how="left")
     )
     age = (pl.lit(now) - date_month_index(pl.col("birth_date"))) / 12.0
-    years_since_strong = (pl.lit(now) - pl.col("strong_index").fill_null(now - 120)) / 12.0
-    months_since_pass = pl.lit(now) - pl.col("pass_index").fill_null(pl.col("strong_index")).fill_null(now - 120)
-    base = base.with_columns(
-        age.alias("age"),
-        years_since_strong.alias("years_since_strong"),
-        months_since_pass.alias("months_since_pass"),
-    ).with_columns(
-        gompertz_death_probability(
-            pl.col("age") - pl.col("years_since_strong"), pl.col("years_since_strong"), det.gompertz_a, det.gompertz_b
-        ).alias("p_died"),
-    )
-    lapsed = pl.col("months_since_pass") > cycle
-    after_strong = pl.col("pass_index") > pl.col("strong_index").fill_null(-1)
+    base = base.with_columns(age.alias("age"))
     weak_face = (
         (pl.col("pass_method") == "face_app")
         & (pl.col("age") >= det.face_app_weak_age)
-        & ((pl.col("pass_index") - pl.col("prior_pass_index").fill_null(pl.col("strong_index"))) > cycle).fill_null(False)
+        & (
+            (pl.col("pass_index") - pl.col("prior_pass_index").fill_null(pl.col("implied_index")).fill_null(pl.col("strong_index")))
+            > cycle
+        ).fill_null(False)
     )
+    # The mortality clock runs from the last credible proof of life: an in-person check, a
+    # data match, a face-app pass that is not weak, the benefit start or the implied pass
+    # before the first snapshot. A weak face-app pass does not reset it.
+    last_alive = pl.max_horizontal(
+        pl.col("strong_index"),
+        pl.col("data_match_index"),
+        pl.when(~weak_face).then(pl.col("pass_index")),
+        pl.when(weak_face).then(pl.col("prior_pass_index")),
+        pl.col("implied_index"),
+    ).fill_null(now - 120)
+    base = base.with_columns(weak_face.alias("weak_face"), last_alive.alias("alive_index")).with_columns(
+        ((pl.lit(now) - pl.col("alive_index")) / 12.0).alias("years_since_alive"),
+        (pl.lit(now) - pl.max_horizontal(pl.col("pass_index"), pl.col("implied_index")).fill_null(now - 120)).alias(
+            "months_since_pass"
+        ),
+    ).with_columns(
+        gompertz_death_probability(
+            pl.col("age") - pl.col("years_since_alive"), pl.col("years_since_alive"), det.gompertz_a, det.gompertz_b
+        ).alias("p_died"),
+    )
+    lapsed = pl.col("months_since_pass") > cycle
     lr_cert = (
         pl.when(lapsed)
         .then(det.uncertified_dead_share / det.uncertified_alive_share)
-        .when(after_strong & (pl.col("pass_method") == "face_app") & weak_face)
+        .when(pl.col("weak_face"))
         .then(1.0)
-        .when(after_strong & (pl.col("pass_method") == "face_app"))
-        .then(det.lr_face_app_pass)
-        .when(after_strong & (pl.col("pass_method") == "data_match"))
-        .then(det.lr_data_match_pass)
         .otherwise((1.0 - det.uncertified_dead_share) / (1.0 - det.uncertified_alive_share))
     )
     account_changed = (pl.col("account_change_index") > pl.col("strong_index").fill_null(-1)).fill_null(False)
     collector_added = (pl.col("collector_change_index") > pl.col("strong_index").fill_null(-1)).fill_null(False)
+    collector_added = collector_added & pl.col("collector_id").is_not_null()
     lr = (
         lr_cert
         * pl.when(account_changed).then(det.lr_account_changed).otherwise(1.0)
@@ -403,10 +435,9 @@ def suspected_unreported_death(
     scored = base.with_columns(
         (odds / (1.0 + odds)).alias("probability"),
         lapsed.alias("lapsed"),
-        weak_face.alias("weak_face"),
         account_changed.alias("account_changed"),
         collector_added.alias("collector_added"),
-        ((pl.col("strong_index").fill_null(now - 120) + pl.lit(now)) / 2.0).floor().cast(pl.Int32).alias("likely_death_index"),
+        ((pl.col("alive_index") + pl.lit(now)) / 2.0).floor().cast(pl.Int32).alias("likely_death_index"),
     ).filter(pl.col("probability") >= det.min_suspected_death_probability)
 
     overpaid = (
@@ -431,7 +462,7 @@ def suspected_unreported_death(
         *tail,
         facts(
             pl.col("age").floor().cast(pl.Int32),
-            period_of_index(pl.col("strong_index")),
+            period_of_index(pl.col("alive_index")),
             fmt_prob(pl.col("p_died")),
             pl.col("months_overpaid"),
             fmt_yuan(pl.col("overpaid")),
@@ -450,7 +481,7 @@ def suspected_unreported_death(
         facts(
             period_of_index(pl.col("pass_index")),
             pl.col("age").floor().cast(pl.Int32),
-            (pl.col("pass_index") - pl.col("prior_pass_index").fill_null(pl.col("strong_index"))),
+            (pl.col("pass_index") - pl.col("prior_pass_index").fill_null(pl.col("implied_index"))),
         ),
     )
     account = scored.filter(pl.col("account_changed")).select(
