@@ -106,17 +106,23 @@ def connected_components(edges: pl.LazyFrame) -> pl.LazyFrame:
     Iterative min-label propagation with joins; rings are small, so a fixed number of rounds
     (longer chains keep a partial label, which only splits a component).
     """
-    labels = edges.select("person_id").unique().with_columns(pl.col("person_id").alias("component"))
+    # Each round is materialised: a lazy plan nesting every round re-evaluates the earlier
+    # ones (the plan grows exponentially with the rounds).
+    edge_frame = edges.select("person_id", "receiver", "kind").collect()
+    labels = edge_frame.select("person_id").unique().with_columns(pl.col("person_id").alias("component"))
     for _ in range(_COMPONENT_ITERATIONS):
         receiver_label = (
-            edges.join(labels, on="person_id").group_by("receiver", "kind").agg(pl.col("component").min())
+            edge_frame.join(labels, on="person_id").group_by("receiver", "kind").agg(pl.col("component").min())
         )
-        labels = (
-            edges.join(receiver_label, on=["receiver", "kind"])
+        new_labels = (
+            edge_frame.join(receiver_label, on=["receiver", "kind"])
             .group_by("person_id")
             .agg(pl.col("component").min())
         )
-    return labels
+        if new_labels.sort("person_id").equals(labels.sort("person_id")):
+            break
+        labels = new_labels
+    return labels.lazy()
 
 
 def shared_account(
@@ -144,7 +150,7 @@ def shared_account(
     lookback window).
     """
     det = config.detection
-    edges = receiver_edges(register, ledger, month, config)
+    edges = receiver_edges(register, ledger, month, config).collect().lazy()
     sizes = edges.group_by("receiver", "kind").agg(pl.col("person_id").n_unique().alias("size"))
     shared = edges.join(
         sizes.filter((pl.col("size") >= 2) & (pl.col("size") <= det.max_group_size)),
@@ -180,6 +186,7 @@ def shared_account(
         pl.col("name_o").filter(pl.col("unrelated")).head(3).str.join("、").alias("others"),
     ).filter(pl.col("n_unrelated") > 0)
 
+    per_member = per_member.collect().lazy()
     ring_edges = per_member.select("person_id", "receiver", "kind")
     components = connected_components(ring_edges)
     deadness = (

@@ -293,7 +293,13 @@ def deceased_paid(
         .with_columns(date_month_index(pl.col("death_date")).alias("death_index"))
         .filter(pl.col("period_index") > pl.col("death_index") + lag)
         .with_columns(
-            (pl.col("drop_index") > date_month_index(pl.col("recorded_on")) + det.death_record_grace_months)
+            (
+                (pl.col("drop_index") > date_month_index(pl.col("recorded_on")))
+                | (
+                    (pl.col("drop_index") == date_month_index(pl.col("recorded_on")))
+                    & (pl.col("recorded_on").dt.day() < det.payroll_cutoff_day)
+                )
+            )
             .fill_null(True)
             .alias("after_record")
         )
