@@ -1,0 +1,213 @@
+"""Rule families on small hand-made frames: each with a case to flag and one not to flag."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # the shared hand-made frames (importlib mode)
+from detection_frames import (  # noqa: E402
+    DEATH_SCHEMA,
+    QUARANTINE_SCHEMA,
+    CERT_SCHEMA,
+    history,
+    make_id,
+    months,
+    person,
+    register_over,
+    regular_payouts,
+)
+
+from features.cases import merge_reasons  # noqa: E402
+from features.survival import gompertz_death_probability, life_table_check  # noqa: E402
+from sentinel.config import load_config  # noqa: E402
+from sentinel.detection import rule_reasons  # noqa: E402
+
+SPAN = months("2020-01", "2020-12")
+CONFIG = load_config()
+
+
+def _reasons(h) -> pl.DataFrame:
+    return rule_reasons(h, CONFIG).collect()
+
+
+def _flagged(reasons: pl.DataFrame, typology: str) -> set[str]:
+    return set(reasons.filter(pl.col("typology") == typology)["person_id"].to_list())
+
+
+def test_deceased_paid_flags_payment_after_linked_death_not_before():
+    dead = person(make_id("19400101", 11), "王建国", "M", date(1940, 1, 1))
+    alive = person(make_id("19420202", 22), "李秀英", "F", date(1942, 2, 2))
+    deaths = pl.DataFrame(
+        [
+            {
+                "record_id": "GA1",
+                "person_id": dead["person_id"],
+                "name": "王建国",
+                "sex": "M",
+                "birth_date": date(1940, 1, 1),
+                "death_date": date(2020, 3, 5),
+                "source": "police",
+                "recorded_on": date(2020, 4, 1),
+                "month": "2020-04",
+            }
+        ],
+        schema=DEATH_SCHEMA,
+    )
+    h = history("2020-12", register_over([dead, alive], SPAN), regular_payouts([dead, alive], SPAN), deaths=deaths)
+    reasons = _reasons(h)
+    assert _flagged(reasons, "deceased_paid") == {dead["person_id"]}
+    row = reasons.filter(pl.col("reason") == "DP_PAID_AFTER_DEATH").row(0, named=True)
+    assert row["est_overpayment"] == pytest.approx(9 * 120.0)  # periods 2020-04..2020-12
+    assert row["probability"] > 0.9
+
+
+def test_deceased_paid_ignores_routine_reporting_lag():
+    # Died in March, record received after the April payroll cut-off, April paid, then stopped.
+    dead = person(make_id("19400101", 11), "王建国", "M", date(1940, 1, 1))
+    deaths = pl.DataFrame(
+        [
+            {
+                "record_id": "GA1",
+                "person_id": dead["person_id"],
+                "name": "王建国",
+                "sex": "M",
+                "birth_date": date(1940, 1, 1),
+                "death_date": date(2020, 3, 5),
+                "source": "police",
+                "recorded_on": date(2020, 4, 20),
+                "month": "2020-04",
+            }
+        ],
+        schema=DEATH_SCHEMA,
+    )
+    h = history("2020-12", register_over([dead], SPAN), regular_payouts([dead], SPAN[:4]), deaths=deaths)
+    assert _flagged(_reasons(h), "deceased_paid") == set()
+
+
+def test_duplicate_receipt_two_schemes_flagged_single_scheme_not():
+    twice = person(make_id("19500101", 11), "张三", "M", date(1950, 1, 1))
+    twice_ent = {**twice, "scheme": "enterprise"}
+    once = person(make_id("19500202", 22), "赵四", "M", date(1950, 2, 2))
+    reg = register_over([twice, twice_ent, once], SPAN)
+    pay = pl.concat([regular_payouts([twice, once], SPAN), regular_payouts([twice_ent], SPAN[-3:], amount=2000.0)])
+    reasons = _reasons(history("2020-12", reg, pay))
+    assert _flagged(reasons, "duplicate_receipt") == {twice["person_id"]}
+    row = reasons.filter(pl.col("typology") == "duplicate_receipt").row(0, named=True)
+    assert row["est_overpayment"] == pytest.approx(3 * 120.0)  # the smaller payment is the extra
+
+
+def test_shared_account_unrelated_flagged_couple_not():
+    account = "6217000011112222"
+    a = person(make_id("19400101", 11), "王建国", "M", date(1940, 1, 1), account=account)
+    b = person(make_id("19380303", 22), "刘秀英", "F", date(1938, 3, 3), account=account, village="青山村")
+    c = person(make_id("19450505", 33), "陈明", "M", date(1945, 5, 5), account=account, village="白沙村")
+    husband = person(make_id("19410101", 51), "周国华", "M", date(1941, 1, 1), account="6217000099990000")
+    wife = person(make_id("19430202", 62), "吴桂英", "F", date(1943, 2, 2), account="6217000099990000")
+    rows = [a, b, c, husband, wife]
+    reasons = _reasons(history("2020-12", register_over(rows, SPAN), regular_payouts(rows, SPAN)))
+    flagged = _flagged(reasons, "shared_account")
+    assert {a["person_id"], b["person_id"], c["person_id"]} <= flagged
+    assert husband["person_id"] not in flagged and wife["person_id"] not in flagged
+
+
+def test_amount_anomaly_repeat_arrears_flagged_single_arrears_after_reinstatement_not():
+    repeat = person(make_id("19500101", 11), "张三", "M", date(1950, 1, 1))
+    reinstated = person(make_id("19500202", 22), "赵四", "M", date(1950, 2, 2))
+    pay = regular_payouts([repeat], SPAN)
+    paid_months = [m for m in SPAN if m not in ("2020-03", "2020-04")]
+    pay_reinstated = regular_payouts([reinstated], paid_months)
+    arrears = pl.DataFrame(
+        [
+            {"person_id": reinstated["person_id"], "scheme": "resident", "period": p, "pay_date": date(2020, 5, 10),
+             "amount": 120.0, "bank_account": reinstated["bank_account"], "kind": "arrears", "month": "2020-05"}
+            for p in ("2020-03", "2020-04")
+        ]
+        + [
+            {"person_id": repeat["person_id"], "scheme": "resident", "period": "2020-02", "pay_date": date(2020, m, 10),
+             "amount": 120.0, "bank_account": repeat["bank_account"], "kind": "arrears", "month": f"2020-{m:02d}"}
+            for m in (6, 7, 8)
+        ],
+        schema=pay.schema,
+    )
+    reasons = _reasons(history("2020-12", register_over([repeat, reinstated], SPAN), pl.concat([pay, pay_reinstated, arrears])))
+    assert _flagged(reasons, "amount_anomaly") == {repeat["person_id"]}
+
+
+def test_amount_anomaly_paid_while_terminated():
+    gone = person(make_id("19300101", 11), "张三", "M", date(1930, 1, 1))
+    reg = register_over([gone], SPAN[:6]).vstack(register_over([{**gone, "status": "terminated"}], SPAN[6:]))
+    reasons = _reasons(history("2020-12", reg, regular_payouts([gone], SPAN)))
+    row = reasons.filter(pl.col("reason") == "AA_PAID_WHILE_INACTIVE").row(0, named=True)
+    assert row["person_id"] == gone["person_id"]
+    assert row["est_overpayment"] == pytest.approx(5 * 120.0)  # Aug..Dec (July is the change month)
+
+
+def test_identity_anomaly_bad_checksum_and_quarantined_malformed_payee():
+    good = person(make_id("19500101", 11), "张三", "M", date(1950, 1, 1))
+    valid = make_id("19500202", 22)
+    wrong_check = valid[:-1] + ("0" if valid[-1] != "0" else "1")
+    ghost = person(wrong_check, "赵四", "M", date(1950, 2, 2))
+    quarantined = pl.DataFrame(
+        [
+            {"person_id": "43092319501", "scheme": "城乡居民", "period": "2020-12", "pay_date": "2020-12-10",
+             "amount": "¥1,200.00", "bank_account": "6217", "kind": "正常", "_reason": "person_id malformed", "month": "2020-12"},
+            {"person_id": good["person_id"], "scheme": "resident", "period": "2020-12", "pay_date": "2020-12-10",
+             "amount": "120", "bank_account": "6217", "kind": "regular", "_reason": "duplicate row", "month": "2020-12"},
+        ],
+        schema=QUARANTINE_SCHEMA,
+    )
+    rows = [good, ghost]
+    reasons = _reasons(
+        history("2020-12", register_over(rows, SPAN), regular_payouts(rows, SPAN), quarantined=quarantined)
+    )
+    assert _flagged(reasons, "identity_anomaly") == {wrong_check, "43092319501"}
+    malformed = reasons.filter(pl.col("reason") == "IA_MALFORMED_PAYEE").row(0, named=True)
+    assert malformed["est_overpayment"] == pytest.approx(1200.0)
+    assert _flagged(reasons, "duplicate_receipt") == set()  # a duplicate delivery is not a second payment
+
+
+def test_suspected_death_old_lapsed_with_new_collector_flagged_recent_on_site_not():
+    old = person(make_id("19260101", 11), "张三", "M", date(1926, 1, 1))
+    certified = person(make_id("19250202", 22), "赵四", "M", date(1925, 2, 2))
+    reg = register_over([old, certified], SPAN[:8]).vstack(
+        register_over([{**old, "collector_id": make_id("19700101", 33)}, certified], SPAN[8:])
+    )
+    certs = pl.DataFrame(
+        [{"person_id": certified["person_id"], "cert_date": date(2020, 11, 20), "method": "on_site",
+          "result": "pass", "operator": None, "month": "2020-11"}],
+        schema=CERT_SCHEMA,
+    )
+    reasons = _reasons(history("2020-12", reg, regular_payouts([old, certified], SPAN), certifications=certs))
+    flagged = reasons.filter(pl.col("typology") == "suspected_unreported_death")
+    assert set(flagged["person_id"].to_list()) == {old["person_id"]}
+    assert "SD_COLLECTOR_ADDED" in flagged["reason"].to_list()
+
+
+def test_gompertz_probability_matches_python_twin_and_rises_with_age():
+    frame = pl.DataFrame({"age": [70.0, 95.0], "years": [1.0, 1.0]})
+    p = frame.select(gompertz_death_probability(pl.col("age"), pl.col("years"), 2.2e-5, 0.098).alias("p"))["p"].to_list()
+    assert p[0] == pytest.approx(life_table_check(70.0, 1.0))
+    assert p[0] < 0.05 < p[1] < 0.5
+
+
+def test_merge_reasons_one_row_per_person_strongest_typology_first():
+    reasons = pl.LazyFrame(
+        {
+            "person_id": ["p", "p"],
+            "typology": ["shared_account", "deceased_paid"],
+            "reason": ["SA_SHARED_ACCOUNT", "DP_PAID_AFTER_DEATH"],
+            "probability": [0.3, 0.98],
+            "est_overpayment": [100.0, 1000.0],
+            "facts": [["a"], ["b"]],
+        }
+    )
+    merged = merge_reasons(reasons).collect()
+    assert merged.height == 1
+    assert merged["typology"][0] == "deceased_paid"
+    assert merged["reasons"][0].to_list() == ["DP_PAID_AFTER_DEATH", "SA_SHARED_ACCOUNT"]
+    assert merged["rule_probability"][0] == pytest.approx(1 - 0.02 * 0.7)
