@@ -86,19 +86,18 @@ class DetectionConfig(_Section):
     forward_months: int = 3
     # Death linkage.
     min_death_link_confidence: float = 0.7
+    payroll_cutoff_day: int = 10
     deceased_paid_probability: float = 0.98
     # Gompertz mortality hazard mu(x) = a * exp(b * x) per year (China life table 2020 fit).
     gompertz_a: float = 2.2e-5
     gompertz_b: float = 0.098
-    unreported_death_share: float = 0.2
+    unreported_death_share: float = 0.05
     uncertified_alive_share: float = 0.12
     uncertified_dead_share: float = 0.8
     face_app_weak_age: int = 85
-    lr_account_changed: float = 4.0
-    lr_collector_added: float = 3.0
+    lr_account_changed: float = 6.0
+    lr_collector_added: float = 4.0
     lr_failed_certification: float = 2.0
-    lr_data_match_pass: float = 0.3
-    lr_face_app_pass: float = 0.4
     min_suspected_death_probability: float = 0.05
     # Amount rules.
     jump_ratio: float = 1.5
@@ -116,9 +115,9 @@ class DetectionConfig(_Section):
     impossible_age_probability: float = 0.95
     # Shared account / collector network.
     couple_max_age_gap: int = 15
-    shared_account_probability: float = 0.6
+    shared_account_probability: float = 0.35
     shared_account_joined_probability: float = 0.85
-    shared_collector_probability: float = 0.4
+    shared_collector_probability: float = 0.15
     ring_with_dead_probability: float = 0.8
     max_group_size: int = 50
     # Unsupervised model blend: share of the remaining probability an anomaly score can add.
