@@ -12,7 +12,15 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.cases import conform_reasons, facts, fmt_account, fmt_yuan, month_index, month_number, surname
+from features.cases import (
+    conform_reasons,
+    facts,
+    fmt_account,
+    fmt_yuan,
+    month_index,
+    month_number,
+    surname,
+)
 from sentinel.config import SentinelConfig
 
 _COMPONENT_ITERATIONS = 8

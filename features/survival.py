@@ -18,9 +18,9 @@ from features.cases import (
     conform_reasons,
     date_month_index,
     facts,
-    month_index,
     fmt_prob,
     fmt_yuan,
+    month_index,
     month_number,
     period_of_index,
 )

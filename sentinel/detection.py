@@ -31,13 +31,19 @@ from features.cases import (
     month_number,
 )
 from features.network import receiver_changes, receiver_edges, shared_account
-from features.payments import amount_anomaly, duplicate_receipt, identity_anomaly, monthly_amount, paid_ledger
+from features.payments import (
+    amount_anomaly,
+    duplicate_receipt,
+    identity_anomaly,
+    monthly_amount,
+    paid_ledger,
+)
 from features.survival import (
     deceased_paid,
     linked_deaths,
     register_people,
-    suspected_unreported_death,
     survival_evidence,
+    suspected_unreported_death,
 )
 from models.base import RiskModel
 from sentinel.config import SentinelConfig

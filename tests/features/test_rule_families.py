@@ -11,9 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # the shared hand-made frames (importlib mode)
 from detection_frames import (  # noqa: E402
+    CERT_SCHEMA,
     DEATH_SCHEMA,
     QUARANTINE_SCHEMA,
-    CERT_SCHEMA,
     history,
     make_id,
     months,
