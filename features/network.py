@@ -191,7 +191,7 @@ def shared_account(
         (pl.col("first_index").first() > pl.col("first_index_o").filter(pl.col("unrelated")).min())
         .fill_null(False)
         .alias("joined_later"),
-        pl.col("name_o").filter(pl.col("unrelated")).head(3).str.join("、").alias("others"),
+        pl.col("name_o").filter(pl.col("unrelated")).sort().head(3).str.join("、").alias("others"),
     ).filter(pl.col("n_unrelated") > 0)
 
     per_member = per_member.collect().lazy()
@@ -205,7 +205,7 @@ def shared_account(
     ring_dead = (
         deadness.join(deadness, on="component", suffix="_o")
         .filter(pl.col("person_id") != pl.col("person_id_o"))
-        .sort("p_dead_o", descending=True)
+        .sort(["p_dead_o", "person_id_o"], descending=[True, False])
         .group_by("person_id")
         .agg(
             pl.col("p_dead_o").first().alias("ring_dead"),
@@ -217,7 +217,7 @@ def shared_account(
 
     start = month_number(month) - det.lookback_months + 1
     per_person = (
-        per_member.sort("n_unrelated", descending=True)
+        per_member.sort(["n_unrelated", "kind", "receiver"], descending=[True, False, False])
         .group_by("person_id")
         .agg(
             pl.col("receiver").first(),

@@ -563,7 +563,7 @@ def monthly_amount(ledger: pl.LazyFrame, month: str) -> pl.LazyFrame:
     del month
     regular = ledger.filter((pl.col("kind") == "regular") & pl.col("amount").is_not_null())
     latest = (
-        regular.sort("period_index")
+        regular.sort("period_index", "amount", "bank_account")
         .group_by("person_id", "scheme")
         .agg(
             pl.col("amount").last().alias("amount"),
@@ -571,7 +571,7 @@ def monthly_amount(ledger: pl.LazyFrame, month: str) -> pl.LazyFrame:
             pl.col("bank_account").last().alias("pay_account"),
         )
     )
-    return latest.group_by("person_id").agg(
+    return latest.sort("scheme").group_by("person_id").agg(
         pl.col("amount").sum().alias("monthly_amount"),
         pl.col("last_paid_index").max(),
         pl.col("pay_account").first(),

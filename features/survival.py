@@ -42,7 +42,8 @@ def register_people(register: pl.LazyFrame) -> pl.LazyFrame:
 
     ``benefit_start`` is the earliest start across schemes (the person applied, alive, then).
     """
-    latest = register.sort("month").group_by("person_id").agg(
+    # Sorting by scheme too makes "last" repeatable for a person listed in two schemes.
+    latest = register.sort("month", "scheme").group_by("person_id").agg(
         pl.col("name").last(),
         pl.col("sex").last(),
         pl.col("birth_date").last(),
@@ -90,7 +91,7 @@ def link_deaths(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("confidence").cast(pl.Float64),
             pl.col("method").cast(pl.String),
         )
-        .sort("confidence", descending=True)
+        .sort(["confidence", "person_id"], descending=[True, False])
         .unique("record_id", keep="first")
     )
 
@@ -169,7 +170,9 @@ def _link_deaths_fallback(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.Lazy
         .filter((pl.col("_n") == 1) | (pl.col("method") == "exact_id"))
         .drop("_n")
     )
-    return candidates.sort("confidence", descending=True).unique("record_id", keep="first")
+    return candidates.sort(["confidence", "person_id"], descending=[True, False]).unique(
+        "record_id", keep="first"
+    )
 
 
 def linked_deaths(
@@ -186,7 +189,7 @@ def linked_deaths(
         deaths.select("record_id", "death_date", "source", "recorded_on")
         .unique("record_id")
         .join(links, on="record_id", how="inner")
-        .sort("death_date", "confidence", descending=[False, True])
+        .sort(["death_date", "confidence", "record_id"], descending=[False, True, False])
         .group_by("person_id")
         .agg(
             pl.col("death_date").first(),

@@ -220,9 +220,10 @@ def _case_probability(
     if model is None:
         from models.unsupervised import RuleBlendScorer
 
-        sample = features
-        if features.height > 20_000:
-            sample = features.sample(20_000, seed=0)
+        # A fixed row order and seed make the anomaly score, and so the ranking, repeatable.
+        sample = features.sort("person_id")
+        if sample.height > 20_000:
+            sample = sample.sample(20_000, seed=0)
         scorer = RuleBlendScorer(anomaly_weight=config.detection.anomaly_weight, random_state=0)
         scorer.fit(feature_matrix(sample))
         return scorer.predict_proba(feature_matrix(candidates))[:, 1]
