@@ -21,18 +21,20 @@ from prefect import flow, get_run_logger, task
 from features.continuity import carry_case_status
 from sentinel.config import SentinelConfig, load_config
 from sentinel.contract import ContractError
-from sentinel.detection import MonthHistory, detect_cases
+from sentinel.detection import detect_cases
 from sentinel.ingest import DatasetDrop, check_drop, read_drop
 from sentinel.io.readers import RawTable
 from sentinel.io.reports import write_case_list, write_quarantine
 from sentinel.io.store import (
     CuratedStore,
     clear_stale_staging,
+    load_history,
     processed_months,
     staged_month,
     write_json,
 )
 from sentinel.manifest import build_manifest
+from sentinel.risk import ModelChoice, choose_risk_model
 from sentinel.validation import ValidationReport, validate_month
 
 MONTH_FOLDER = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -47,6 +49,7 @@ class MonthSummary:
     rows: dict[str, tuple[int, int, int]]  # dataset -> (in, loaded, quarantined)
     cases: int
     est_overpayment: float
+    model_version: str
     outputs: dict[str, str] = field(default_factory=dict)
 
 
@@ -107,19 +110,18 @@ def curate_month(drops: dict[str, DatasetDrop], store: Path, month: str) -> None
 
 
 @task
-def score_month(store: Path, month: str, config: SentinelConfig) -> pl.DataFrame:
+def choose_model(store: Path, out: Path, month: str, config: SentinelConfig) -> ModelChoice:
+    """The unsupervised scorer, or the supervised model once audit outcomes allow one."""
+    return choose_risk_model(load_history(store, month), Path(out) / "models", config)
+
+
+@task
+def score_month(
+    store: Path, month: str, config: SentinelConfig, model: ModelChoice
+) -> pl.DataFrame:
     """Score suspected improper payments over the history up to ``month``."""
-    curated = CuratedStore(store)
-    history = MonthHistory(
-        month=month,
-        register=curated.scan("beneficiaries", up_to=month),
-        payouts=curated.scan("payouts", up_to=month),
-        quarantined_payouts=curated.scan("quarantined_payouts", up_to=month),
-        deaths=curated.scan("deaths", up_to=month),
-        certifications=curated.scan("certifications", up_to=month),
-        outcomes=curated.scan("outcomes", up_to=month),
-    )
-    return detect_cases(history, config).collect()
+    history = load_history(store, month)
+    return detect_cases(history, config, model=model.load()).collect()
 
 
 @task(retries=2, retry_delay_seconds=[2, 10])
@@ -131,6 +133,7 @@ def emit_month(
     out: Path,
     month: str,
     staging: Path,
+    model: ModelChoice,
 ) -> MonthSummary:
     """Write the case list, the quarantine files and the manifest into the staging folder."""
     earlier = [m for m in processed_months(out) if m < month]
@@ -156,7 +159,7 @@ def emit_month(
         "manifest": str(final / "manifest.json"),
     }
     manifest = build_manifest(
-        month, drops, reports, cases=cases.height, model_version=None
+        month, drops, reports, cases=cases.height, model_version=model.version
     )
     write_json(staging / "manifest.json", manifest)
     return MonthSummary(
@@ -167,6 +170,7 @@ def emit_month(
         },
         cases=cases.height,
         est_overpayment=float(cases["est_overpayment"].sum() or 0.0),
+        model_version=model.version,
         outputs=outputs,
     )
 
@@ -184,8 +188,9 @@ def monthly_audit(
         drops = check_month_drop(tables, config, month)
         reports = validate_month_drop(drops, config, month, store, staging / "data-docs")
         curate_month(drops, store, month)
-        cases = score_month(store, month, config)
-        summary = emit_month(cases, drops, reports, config, out, month, staging)
+        model = choose_model(store, out, month, config)
+        cases = score_month(store, month, config, model)
+        summary = emit_month(cases, drops, reports, config, out, month, staging, model)
     return summary
 
 

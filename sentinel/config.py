@@ -124,12 +124,22 @@ class DetectionConfig(_Section):
     anomaly_weight: float = 0.15
 
 
+class ModelConfig(_Section):
+    """When the supervised risk model takes over from the unsupervised scorer."""
+
+    # Audit outcomes (confirmed or cleared) needed before a supervised model is trained,
+    # and the least of either class: with fewer, calibration is noise.
+    min_training_outcomes: int = 30
+    min_class_outcomes: int = 5
+
+
 class SentinelConfig(_Section):
     """The whole configuration of a run."""
 
     policy: PolicyConfig
     ingest: IngestConfig = IngestConfig()
     detection: DetectionConfig = DetectionConfig()
+    model: ModelConfig = ModelConfig()
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -154,3 +154,22 @@ def clear_stale_staging(out: Path) -> None:
         for p in out.iterdir():
             if p.name.startswith((".staging-", ".old-")):
                 shutil.rmtree(p, ignore_errors=True)
+
+
+def load_history(store: Path, month: str):  # type: ignore[no-untyped-def]
+    """The :class:`sentinel.detection.MonthHistory` of ``month`` from a curated store.
+
+    Every dataset is scanned lazily over the months up to and including ``month``.
+    """
+    from sentinel.detection import MonthHistory
+
+    curated = CuratedStore(store)
+    return MonthHistory(
+        month=month,
+        register=curated.scan("beneficiaries", up_to=month),
+        payouts=curated.scan("payouts", up_to=month),
+        quarantined_payouts=curated.scan("quarantined_payouts", up_to=month),
+        deaths=curated.scan("deaths", up_to=month),
+        certifications=curated.scan("certifications", up_to=month),
+        outcomes=curated.scan("outcomes", up_to=month),
+    )
