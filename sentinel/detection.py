@@ -18,6 +18,8 @@ Public API
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,28 +94,42 @@ class _Prepared:
     deaths_linked: pl.LazyFrame
 
 
+#: A stage clock: ``clock("linkage")`` is a context manager wrapped around one stage of
+#: detection (``benchmarks/detection_bench.py`` times them; detection itself does not).
+StageClock = Callable[[str], AbstractContextManager[object]]
+
+
+def _no_clock(stage: str) -> AbstractContextManager[object]:
+    del stage
+    return nullcontext()
+
+
 def _upto(frame: pl.LazyFrame, month: str) -> pl.LazyFrame:
     return frame.filter(pl.col("month") <= month)
 
 
-def _prepare(history: MonthHistory, config: SentinelConfig) -> _Prepared:
+def _prepare(history: MonthHistory, config: SentinelConfig, clock: StageClock = _no_clock) -> _Prepared:
     month = history.month
-    register = _upto(history.register, month).collect().lazy()
-    people = register_people(register).collect().lazy()
-    ledger = paid_ledger(_upto(history.payouts, month), _upto(history.quarantined_payouts, month))
-    ledger = ledger.filter(pl.col("drop_index") <= month_number(month)).collect().lazy()
-    evidence = survival_evidence(_upto(history.certifications, month), people, month, config).collect().lazy()
-    changes = receiver_changes(register, ledger).collect().lazy()
-    deaths_linked = linked_deaths(_upto(history.deaths, month), people, config).collect().lazy()
+    with clock("prepare"):
+        register = _upto(history.register, month).collect().lazy()
+        people = register_people(register).collect().lazy()
+        ledger = paid_ledger(_upto(history.payouts, month), _upto(history.quarantined_payouts, month))
+        ledger = ledger.filter(pl.col("drop_index") <= month_number(month)).collect().lazy()
+        evidence = survival_evidence(_upto(history.certifications, month), people, month, config).collect().lazy()
+        changes = receiver_changes(register, ledger).collect().lazy()
+    with clock("linkage"):
+        deaths_linked = linked_deaths(_upto(history.deaths, month), people, config).collect().lazy()
     return _Prepared(month, people, ledger, register, evidence, changes, deaths_linked)
 
 
-def _rule_reasons(prep: _Prepared, config: SentinelConfig) -> pl.LazyFrame:
+def _rule_reasons(prep: _Prepared, config: SentinelConfig, clock: StageClock = _no_clock) -> pl.LazyFrame:
     month = prep.month
-    dead = deceased_paid(prep.ledger, prep.deaths_linked, prep.evidence, config).collect()
-    suspected = suspected_unreported_death(
-        prep.ledger, prep.people, prep.evidence, prep.changes, prep.deaths_linked, month, config
-    ).collect()
+    with clock("deceased_paid"):
+        dead = deceased_paid(prep.ledger, prep.deaths_linked, prep.evidence, config).collect()
+    with clock("suspected_unreported_death"):
+        suspected = suspected_unreported_death(
+            prep.ledger, prep.people, prep.evidence, prep.changes, prep.deaths_linked, month, config
+        ).collect()
     # How dead each person probably is, for the ring rule: a linked record counts fully.
     p_dead = pl.concat(
         [
@@ -121,15 +137,16 @@ def _rule_reasons(prep: _Prepared, config: SentinelConfig) -> pl.LazyFrame:
             suspected.lazy().group_by("person_id").agg(pl.col("probability").max().alias("p_dead")),
         ]
     ).group_by("person_id").agg(pl.col("p_dead").max())
-    parts = [
-        dead.lazy(),
-        suspected.lazy(),
-        duplicate_receipt(prep.ledger, config),
-        shared_account(prep.register, prep.ledger, prep.people, p_dead, month, config),
-        amount_anomaly(prep.ledger, prep.register, config),
-        identity_anomaly(prep.ledger, prep.register, month, config),
-    ]
-    return pl.concat([empty_reasons(), *parts])
+    with clock("duplicate_receipt"):
+        duplicate = duplicate_receipt(prep.ledger, config).collect()
+    with clock("shared_account"):
+        shared = shared_account(prep.register, prep.ledger, prep.people, p_dead, month, config).collect()
+    with clock("amount_anomaly"):
+        amount = amount_anomaly(prep.ledger, prep.register, config).collect()
+    with clock("identity_anomaly"):
+        identity = identity_anomaly(prep.ledger, prep.register, month, config).collect()
+    parts = [dead, suspected, duplicate, shared, amount, identity]
+    return pl.concat([empty_reasons(), *[part.lazy() for part in parts]])
 
 
 def rule_reasons(history: MonthHistory, config: SentinelConfig) -> pl.LazyFrame:
@@ -251,10 +268,21 @@ def detect_cases(
     ``detection.forward_months`` of the current monthly amount when payments continue.
     ``priority_rank`` orders by probability × amount at stake, ties by ``person_id``.
     """
-    prep = _prepare(history, config)
-    merged = merge_reasons(_rule_reasons(prep, config)).collect()
-    features = _person_features(prep, merged.lazy(), config).collect()
-    candidates = features.join(merged.select("person_id", "typology"), on="person_id", how="inner").sort("person_id")
+    return _detect(history, config, model, _no_clock)
+
+
+def _detect(
+    history: MonthHistory, config: SentinelConfig, model: RiskModel | None, clock: StageClock
+) -> pl.LazyFrame:
+    prep = _prepare(history, config, clock)
+    reasons = _rule_reasons(prep, config, clock)
+    with clock("merge"):
+        merged = merge_reasons(reasons).collect()
+    with clock("features"):
+        features = _person_features(prep, merged.lazy(), config).collect()
+        candidates = features.join(merged.select("person_id", "typology"), on="person_id", how="inner").sort(
+            "person_id"
+        )
     if candidates.height == 0:
         return pl.LazyFrame(
             schema={
@@ -267,8 +295,16 @@ def detect_cases(
                 "expected_recovery": pl.Float64,
             }
         ).select(*DETECTED_COLUMNS, "reason_codes", "amount_at_stake", "expected_recovery")
-    probability = _case_probability(features, candidates, model, config)
-    now = month_number(history.month)
+    with clock("model"):
+        probability = _case_probability(features, candidates, model, config)
+    with clock("evidence"):
+        return _ranked_cases(candidates, probability, history.month, config).collect().lazy()
+
+
+def _ranked_cases(
+    candidates: pl.DataFrame, probability: np.ndarray, month: str, config: SentinelConfig
+) -> pl.LazyFrame:
+    now = month_number(month)
     still_paid = (pl.col("last_paid_index") >= now).fill_null(False)
     ranked = (
         candidates.with_columns(pl.Series("risk_score", probability).clip(0.0, 1.0))

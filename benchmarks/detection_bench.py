@@ -1,0 +1,84 @@
+"""Stage timings of ``sentinel.detection.detect_cases`` on a curated history.
+
+Run: ``python benchmarks/detection_bench.py --store /tmp/full/out/curated --month 2020-12``
+(optionally ``--repeat 3`` for the best of three, ``--out cases.parquet`` to keep the cases).
+
+The history is read the way the monthly flow reads it (``CuratedStore.scan`` up to the
+month). Every stage of detection is timed by wall clock: prepare (register, ledger,
+survival evidence, receiver changes), linkage (death records to persons), each rule family,
+the reason merge, the person features, the model and the evidence text. The target for a
+full-scale county month (~188k pensioners, 12 months of history) is 5 s on two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import polars as pl
+
+from sentinel.config import load_config
+from sentinel.detection import MonthHistory, _detect
+from sentinel.io.store import CuratedStore
+
+
+def curated_history(store: Path, month: str) -> MonthHistory:
+    """The :class:`MonthHistory` of ``month`` from a curated store (as the monthly flow builds it)."""
+    curated = CuratedStore(store)
+    return MonthHistory(
+        month=month,
+        register=curated.scan("beneficiaries", up_to=month),
+        payouts=curated.scan("payouts", up_to=month),
+        quarantined_payouts=curated.scan("quarantined_payouts", up_to=month),
+        deaths=curated.scan("deaths", up_to=month),
+        certifications=curated.scan("certifications", up_to=month),
+        outcomes=curated.scan("outcomes", up_to=month),
+    )
+
+
+def time_stages(history: MonthHistory) -> tuple[dict[str, float], float, pl.DataFrame]:
+    """Seconds per stage, total seconds and the cases of one detection run."""
+    seconds: dict[str, float] = {}
+
+    @contextmanager
+    def clock(stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - start
+
+    start = time.perf_counter()
+    cases = _detect(history, load_config(), None, clock).collect()
+    return seconds, time.perf_counter() - start, cases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, default=Path("/tmp/full/out/curated"))
+    parser.add_argument("--month", default="2020-12")
+    parser.add_argument("--repeat", type=int, default=1, help="runs; the table shows the fastest per stage")
+    parser.add_argument("--out", type=Path, default=None, help="write the cases of the last run here")
+    args = parser.parse_args()
+
+    history = curated_history(args.store, args.month)
+    runs = [time_stages(history) for _ in range(args.repeat)]
+    stages = list(runs[0][0])
+    best = {s: min(run[0].get(s, float("nan")) for run in runs) for s in stages}
+    total = min(run[1] for run in runs)
+    cases = runs[-1][2]
+    width = max(len(s) for s in [*stages, "total"])
+    print(f"detection {args.month}: {cases.height} cases, {args.repeat} run(s), fastest shown")
+    print(f"{'stage':<{width}}  seconds   share")
+    for stage in stages:
+        print(f"{stage:<{width}}  {best[stage]:7.2f}  {best[stage] / total:6.1%}")
+    print(f"{'total':<{width}}  {total:7.2f}")
+    if args.out is not None:
+        cases.write_parquet(args.out)
+
+
+if __name__ == "__main__":
+    main()
