@@ -44,7 +44,8 @@ plausible candidate decides (a record with an exact ID hit is never re-linked by
 Name agreement (levels, strongest first, reported in ``agreed``):
 ``name`` (same characters after normalisation), ``name_pinyin`` (same toneless
 pinyin: 刘建华/刘健华, 王丽/王莉), ``name_fuzzy`` (same after the usual dialect merges
-zh/z ch/c sh/s n/l -ng/-n, or one character missing other than the first: 刘建华/刘华).
+zh/z ch/c sh/s n/l hu/w -ng/-n (黄/王 in southern speech), or one character missing
+other than the first: 刘建华/刘华).
 Pinyin is computed in Python once per unique name met in a candidate pair, with a
 per-character reading (names are not phrases, so phrase context would not help) and
 surname readings for common polyphonic surnames (曾 zeng, 单 shan, 解 xie, ...).
@@ -417,6 +418,9 @@ def _char_reading(char: str) -> str:
     return readings[0].lower() if readings else char
 
 
+_HU_AS_W: Final = {"hu": "wu", "hui": "wei", "hun": "wen"}
+
+
 def _dialect_merged(syllable: str) -> str:
     """Merge the sounds that regional speech (and IME 'fuzzy pinyin') confuses."""
     for retroflex, dental in (("zh", "z"), ("ch", "c"), ("sh", "s")):
@@ -425,6 +429,9 @@ def _dialect_merged(syllable: str) -> str:
             break
     if syllable.startswith("n") and syllable != "ng":
         syllable = "l" + syllable[1:]
+    # hu-/w- are one initial in Wu, Xiang, Gan and Cantonese speech (黄/王, 胡/吴, 辉/威)
+    if syllable.startswith("hu"):
+        syllable = _HU_AS_W.get(syllable, "w" + syllable[2:])
     if syllable.endswith("ng") and len(syllable) > 2:
         syllable = syllable[:-1]
     return syllable

@@ -176,6 +176,25 @@ def test_missing_character_in_name_is_a_fuzzy_agreement() -> None:
     assert "name_fuzzy" in result["agreed"].to_list()[0]
 
 
+def test_mistyped_id_with_southern_hu_w_surname_links_by_id_typo() -> None:
+    # Regression (demo seed 11): 黄桃 typed 王桃 by ear (huang/wang are one sound in Wu,
+    # Xiang and Cantonese speech) with one wrong region digit; birth date and sex agree.
+    huang = make_id("430923", date(1936, 1, 22), 544)
+    register = register_of((huang, "黄桃", date(1936, 1, 22), "F", "430923"))
+    typed = with_digit(huang, 0, "5")
+    result = link(deaths_of(("D1", typed, "王桃", date(1936, 1, 22), "F")), register)
+    assert links_of(result) == {"D1": huang}
+    assert result["method"].to_list() == ["id_typo"]
+    assert "name_fuzzy" in result["agreed"].to_list()[0]
+
+
+def test_hu_w_merge_alone_does_not_link_without_birth_date_agreement() -> None:
+    hu = make_id("430521", date(1941, 5, 9), 311)
+    register = register_of((hu, "胡建国", date(1941, 5, 9), "M", "430521"))
+    deaths = deaths_of(("D1", None, "吴建国", date(1941, 5, 10), "M"))
+    assert link(deaths, register, min_confidence=0.0).is_empty()
+
+
 @pytest.mark.parametrize("fix_checksum", [False, True], ids=["checksum-broken", "checksum-valid"])
 def test_close_id_of_a_different_person_is_not_linked(fix_checksum: bool) -> None:
     # A neighbour: ID one digit from a pensioner's, different name and birth date.
