@@ -11,7 +11,7 @@ IDs are GB 11643 citizen numbers (6 region + 8 birth date + 3 sequence, odd = ma
 removed, upper-case ``X``; 15-digit first-generation numbers are widened to 18 with
 ``19`` and a computed check character); anything else is treated as *no ID*.
 
-Three methods, tried in this order for each record; the first one that yields a
+Four methods, tried in this order for each record; the first one that yields a
 plausible candidate decides (a record with an exact ID hit is never re-linked by name):
 
 1. ``exact_id`` - normalised ID equals a register ID. Confidence 1.0 when the name
@@ -40,6 +40,16 @@ plausible candidate decides (a record with an exact ID hit is never re-linked by
    level, sex must not contradict; place agreement is a bonus (and the tie-breaker).
    A record whose ID passes its checksum but is not in the register is *not* linked
    by name: it is most likely a non-pensioner who shares a name and birth date.
+   A name with a character missing (刘华 for 刘建华) is weak here - 刘华 is a whole name
+   too - so it links only with the place agreeing.
+4. ``name_only`` - records with a name and nothing else (no usable ID, no birth date in
+   the record nor in its ID). Blocks: surname of the same sound (黄/王 meet) and a name as
+   long as the record's or one character longer. Linked only when the name agrees at
+   pinyin level or better, sex does not contradict, and *no other* register person could
+   have been written so (same sound, or the record dropped one of their characters): a
+   name shared by two pensioners, or by a pensioner and a homophone, links nobody. The
+   residual risk - a non-enrolled namesake - is why the confidence stays at the level of
+   a lead for an auditor to verify, below any match with a birth date.
 
 Name agreement (levels, strongest first, reported in ``agreed``):
 ``name`` (same characters after normalisation), ``name_pinyin`` (same toneless
@@ -58,8 +68,10 @@ Confidence (0..1) is a readable score table, not a fitted model::
                  - .10 birth contradicts - .05 sex contradicts
     id_typo      0.80 + name {exact .10, pinyin .07, fuzzy 0} + .05 birth + .02 sex
                  + .03 place, capped at 0.98
-    demographic  0.60 + name {exact .15, pinyin .12, fuzzy 0} + .05 sex
+    demographic  0.60 + name {exact .15, pinyin .12, fuzzy 0, shortened -.10} + .05 sex
                  + .10 place agrees - .05 place differs, capped at 0.90
+    name_only    0.55 + name {exact .15, pinyin .12} + .05 sex
+                 + .10 place agrees - .05 place differs, capped at 0.85
 
 Ambiguity: among a record's plausible candidates of the deciding method, the best
 one is linked only when it beats the runner-up by at least ``0.10`` (the value of a
@@ -84,7 +96,7 @@ from sentinel.contract import SEXES
 
 __all__ = ["DEFAULT_MIN_CONFIDENCE", "LinkColumns", "LinkMethod", "link_records"]
 
-LinkMethod = Literal["exact_id", "id_typo", "demographic"]
+LinkMethod = Literal["exact_id", "id_typo", "demographic", "name_only"]
 
 DEFAULT_MIN_CONFIDENCE: Final = 0.6
 """Links below this go nowhere: a demographic link needs more than a fuzzy name."""
@@ -94,7 +106,7 @@ _ID_WEIGHTS: Final = tuple(pow(2, 17 - i, 11) for i in range(17))
 _ID_CHECK_CHARS: Final = "10X98765432"
 _ID_WINDOWS: Final = ((0, 5), (4, 9), (8, 12), (11, 15), (14, 18))
 _NAME_SEPARATORS: Final = r"[\s·•・．.\-]"
-_METHOD_RANK: Final = {"exact_id": 0, "id_typo": 1, "demographic": 2}
+_METHOD_RANK: Final = {"exact_id": 0, "id_typo": 1, "demographic": 2, "name_only": 3}
 
 # Polyphonic characters read differently as surnames (pypinyin's default reading is
 # the common-word one, e.g. 曾 -> ceng); used for the first character only.
@@ -149,10 +161,11 @@ def link_records(
     """Link each record to at most one register person.
 
     Returns one row per accepted link: ``record_key``, ``register_key``, ``confidence``
-    (0..1), ``method`` (``exact_id`` | ``id_typo`` | ``demographic``), ``agreed`` (the
-    fields that agreed: ``person_id``, ``name`` | ``name_pinyin`` | ``name_fuzzy``,
-    ``birth_date``, ``sex``, ``place``) and ``id_distance`` (edits between the two IDs,
-    an adjacent swap counting as one; null when the record has no usable ID).
+    (0..1), ``method`` (``exact_id`` | ``id_typo`` | ``demographic`` | ``name_only``),
+    ``agreed`` (the fields that agreed: ``person_id``, ``name`` | ``name_pinyin`` |
+    ``name_fuzzy``, ``birth_date``, ``sex``, ``place``) and ``id_distance`` (edits
+    between the two IDs, an adjacent swap counting as one; null when the record has no
+    usable ID).
 
     Records that link to nothing - no candidate, candidates that fail verification,
     two equally plausible register people, or confidence below ``min_confidence`` - are
@@ -175,6 +188,7 @@ def link_records(
             _exact_id_candidates(recs, reg),
             _id_typo_candidates(recs, reg),
             _demographic_candidates(recs, reg),
+            _name_only_candidates(recs, reg),
         ],
         how="vertical",
     )
@@ -384,6 +398,43 @@ def _demographic_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFra
     ).unique()
 
 
+def _name_only_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFrame:
+    """Records with a name and nothing else to place them (no usable ID, no birth date
+    in the record or its ID): register people whose surname sounds the same and whose
+    name has as many characters, or one more (the record may have dropped one; clerks
+    drop characters, they do not invent them)."""
+    usable = recs.filter(
+        ~pl.col("pid_valid_r")
+        & pl.col("name_r").is_not_null()
+        & pl.col("birth_r").is_null()
+        & pl.col("id_birth_r").is_null()
+    ).with_columns(
+        pl.col("name_r")
+        .map_batches(_surname_sounds, return_dtype=pl.String, is_elementwise=True)
+        .alias("block_sound"),
+        (
+            pl.col("name_r").str.len_chars().cast(pl.Int32) + pl.int_ranges(0, 2, dtype=pl.Int32)
+        ).alias("block_length"),
+    )
+    blocks = usable.select("block_sound", "block_length").explode("block_length").unique()
+    # Register names get a sound key only when their length is wanted (most are not).
+    reg_blocked = (
+        reg.filter(pl.col("name_g").is_not_null())
+        .with_columns(pl.col("name_g").str.len_chars().cast(pl.Int32).alias("block_length"))
+        .join(blocks.select("block_length").unique(), on="block_length", how="semi")
+        .with_columns(
+            pl.col("name_g")
+            .map_batches(_surname_sounds, return_dtype=pl.String, is_elementwise=True)
+            .alias("block_sound")
+        )
+        .join(blocks, on=["block_sound", "block_length"], how="semi")
+    )
+    pairs = usable.explode("block_length").join(
+        reg_blocked, on=["block_sound", "block_length"], how="inner"
+    )
+    return _as_candidates(pairs, "name_only", _id_distance(pl.col("pid_r"), pl.col("pid_g")))
+
+
 def _id_distance(a: pl.Expr, b: pl.Expr, width: int = 18) -> pl.Expr:
     """Substitutions between two IDs (or ID windows of ``width`` characters), an adjacent
     swap counting as one."""
@@ -437,6 +488,22 @@ def _dialect_merged(syllable: str) -> str:
     return syllable
 
 
+def _name_syllables(name: str) -> list[str]:
+    syllables = [_char_reading(c) for c in name]
+    if len(name) >= 2 and name[0] in _SURNAME_READINGS:
+        syllables[0] = _SURNAME_READINGS[name[0]]
+    return syllables
+
+
+def _surname_sounds(names: pl.Series) -> pl.Series:
+    """Per name, the dialect-merged sound of its first character (the surname): a
+    blocking key that 黄/王 or 陈/程 share. Python runs once per unique first character."""
+    firsts = names.str.slice(0, 1)
+    unique_firsts = firsts.drop_nulls().unique().to_list()
+    sounds = {c: _dialect_merged(_name_syllables(c + "_")[0]) for c in unique_firsts}
+    return firsts.replace_strict(sounds, default=None, return_dtype=pl.String)
+
+
 def _name_keys(names: pl.Series) -> pl.Series:
     """Per name: toneless pinyin, dialect-merged pinyin, and the merged pinyin with one
     non-first syllable dropped (to meet a name written with a character missing).
@@ -446,9 +513,7 @@ def _name_keys(names: pl.Series) -> pl.Series:
     unique_names = names.drop_nulls().unique().to_list()
     pinyin, merged, dropped = [], [], []
     for name in unique_names:
-        syllables = [_char_reading(c) for c in name]
-        if len(name) >= 2 and name[0] in _SURNAME_READINGS:
-            syllables[0] = _SURNAME_READINGS[name[0]]
+        syllables = _name_syllables(name)
         fuzzy = [_dialect_merged(s) for s in syllables]
         pinyin.append(" ".join(syllables))
         merged.append(" ".join(fuzzy))
@@ -545,13 +610,37 @@ def _with_scores(candidates: pl.LazyFrame) -> pl.LazyFrame:
         + bonus(sex_agrees, 0.02)
         + bonus(place_agrees, 0.03)
     ).clip(upper_bound=0.98)
+    # 薛海 is a whole name, not necessarily 薛海荣 with a character dropped: without an
+    # ID, a shortened name needs the place as well.
+    shortened = (level == 1) & (
+        pl.col("name_r").str.len_chars() != pl.col("name_g").str.len_chars()
+    )
     demographic_conf = (
         0.60
         + level.replace_strict({3: 0.15, 2: 0.12}, default=0.0, return_dtype=pl.Float64)
+        - bonus(shortened, 0.10)
         + bonus(sex_agrees, 0.05)
         + bonus(place_agrees, 0.10)
         - bonus(~place_agrees, 0.05)
     ).clip(upper_bound=0.90)
+    name_only_conf = (
+        0.55
+        + level.replace_strict({3: 0.15, 2: 0.12}, default=0.0, return_dtype=pl.Float64)
+        + bonus(sex_agrees, 0.05)
+        + bonus(place_agrees, 0.10)
+        - bonus(~place_agrees, 0.05)
+    ).clip(upper_bound=0.85)
+    # A name alone identifies somebody only when no other register person could have
+    # been written that way: same sound, or the record dropped one of their characters.
+    could_be_written_so = (level >= 1) & (
+        pl.col("name_g").str.len_chars() >= pl.col("name_r").str.len_chars()
+    )
+    sound_alikes = (
+        pl.col("key_g")
+        .filter(could_be_written_so.fill_null(False))
+        .n_unique()
+        .over("key_r", "method")
+    )
 
     name_fits = (level >= 1).fill_null(False)
     typo_plausible = (
@@ -564,14 +653,18 @@ def _with_scores(candidates: pl.LazyFrame) -> pl.LazyFrame:
         .then(True)
         .when(method == "id_typo")
         .then(typo_plausible)
-        .otherwise(name_fits & birth_ok & sex_ok)
+        .when(method == "demographic")
+        .then(name_fits & birth_ok & sex_ok)
+        .otherwise((level >= 2).fill_null(False) & sex_ok & (sound_alikes == 1))
     )
     confidence = (
         pl.when(method == "exact_id")
         .then(exact_conf)
         .when(method == "id_typo")
         .then(typo_conf)
-        .otherwise(demographic_conf)
+        .when(method == "demographic")
+        .then(demographic_conf)
+        .otherwise(name_only_conf)
         .clip(0.0, 1.0)
         .round(4)
     )

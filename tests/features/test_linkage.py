@@ -195,6 +195,52 @@ def test_hu_w_merge_alone_does_not_link_without_birth_date_agreement() -> None:
     assert link(deaths, register, min_confidence=0.0).is_empty()
 
 
+def test_shortened_name_links_demographically_only_with_the_place() -> None:
+    # Regression (demo seed 13): a non-pensioner 薛海 linked to 薛海荣 born the same day.
+    deaths = deaths_of(("D1", None, "赵平", date(1939, 7, 30), "M"))
+    assert link(deaths).is_empty()
+    in_place = deaths.with_columns(region_code=pl.lit("430522"))
+    assert links_of(link(in_place)) == {"D1": ZHAO}
+
+
+def test_name_alone_links_when_nobody_else_could_be_meant() -> None:
+    # Regression (demo seeds 7, 11): no ID, no birth date, no sex - only the name.
+    result = link(deaths_of(("D1", None, "赵国平", None, None), ("D2", None, "王莉", None, None)))
+    assert links_of(result) == {"D1": ZHAO, "D2": WANG}
+    assert result["method"].to_list() == ["name_only", "name_only"]
+    assert result["agreed"].to_list() == [["name"], ["name_pinyin"]]
+    assert result["confidence"].to_list() == [0.7, 0.67]
+
+
+@pytest.mark.parametrize(
+    "other_name",
+    [
+        pytest.param("赵国平", id="namesake"),
+        pytest.param("赵国萍", id="homophone"),
+        pytest.param("肇国平", id="surname-homophone"),
+        pytest.param("赵国平安", id="record-dropped-a-character"),
+    ],
+)
+def test_name_alone_is_not_linked_when_another_person_could_be_meant(other_name: str) -> None:
+    other = make_id("430524", date(1961, 2, 3), 77)
+    register = pl.concat(
+        [REGISTER, register_of((other, other_name, date(1961, 2, 3), "M", "430524"))]
+    )
+    result = link(deaths_of(("D1", None, "赵国平", None, None)), register, min_confidence=0.0)
+    assert result.is_empty()
+
+
+def test_name_alone_ignores_a_shorter_register_name() -> None:
+    # Clerks drop characters, they do not invent them: 赵平 does not compete with 赵国平.
+    other = make_id("430524", date(1961, 2, 3), 77)
+    register = pl.concat([REGISTER, register_of((other, "赵平", date(1961, 2, 3), "M", "430524"))])
+    assert links_of(link(deaths_of(("D1", None, "赵国平", None, None)), register)) == {"D1": ZHAO}
+
+
+def test_name_alone_with_contradicting_sex_is_not_linked() -> None:
+    assert link(deaths_of(("D1", None, "赵国平", None, "F")), min_confidence=0.0).is_empty()
+
+
 @pytest.mark.parametrize("fix_checksum", [False, True], ids=["checksum-broken", "checksum-valid"])
 def test_close_id_of_a_different_person_is_not_linked(fix_checksum: bool) -> None:
     # A neighbour: ID one digit from a pensioner's, different name and birth date.
