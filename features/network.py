@@ -48,14 +48,16 @@ def receiver_changes(register: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFra
     )
 
     def last_change(frame: pl.LazyFrame, value: str, out: str, *, count_first_value: bool) -> pl.LazyFrame:
+        # Only a person-scheme seen with more than one value (null counts as one) can have
+        # changed; most keep one account for years, so the ordered windows run on few rows.
+        varying = frame.filter(pl.col(value).n_unique().over("person_id", "scheme") > 1)
         prev = pl.col(value).shift(1).over("person_id", "scheme", order_by="m")
         first = pl.int_range(pl.len()).over("person_id", "scheme", order_by="m") == 0
         changed = (pl.col(value) != prev) | (prev.is_null() & pl.col(value).is_not_null() & ~first)
         if not count_first_value:
             changed = changed & ~first
         return (
-            frame.filter(pl.col(value).is_not_null() | True)
-            .with_columns(changed.fill_null(False).alias("_changed"))
+            varying.with_columns(changed.fill_null(False).alias("_changed"))
             .filter(pl.col("_changed"))
             .group_by("person_id")
             .agg(pl.col("m").max().alias(out))
@@ -64,7 +66,7 @@ def receiver_changes(register: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFra
     account = last_change(snaps, "bank_account", "account_change_index", count_first_value=False)
     paid = last_change(paid_accounts, "paid_account", "paid_account_change_index", count_first_value=False)
     collector = last_change(snaps, "collector_id", "collector_change_index", count_first_value=False)
-    current = snaps.sort("m").group_by("person_id").agg(pl.col("collector_id").last())
+    current = snaps.group_by("person_id").agg(pl.col("collector_id").get(pl.col("m").arg_max()))
     return (
         current.join(account, on="person_id", how="left")
         .join(paid, on="person_id", how="left")
@@ -140,6 +142,8 @@ def shared_account(
     dead_probability: pl.LazyFrame,
     month: str,
     config: SentinelConfig,
+    *,
+    edges: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Persons whose pension goes to a receiver shared with unrelated people.
 
@@ -155,10 +159,12 @@ def shared_account(
       adds ``ring_with_dead_probability`` × that probability (noisy-or).
 
     The overpayment is what was paid to the person since joining the receiver (within the
-    lookback window).
+    lookback window). ``edges`` is :func:`receiver_edges` of the same inputs when the caller
+    already has it (detection computes it once for the rule and the features).
     """
     det = config.detection
-    edges = receiver_edges(register, ledger, month, config).collect().lazy()
+    if edges is None:
+        edges = receiver_edges(register, ledger, month, config)
     sizes = edges.group_by("receiver", "kind").agg(pl.col("person_id").n_unique().alias("size"))
     shared = edges.join(
         sizes.filter((pl.col("size") >= 2) & (pl.col("size") <= det.max_group_size)),

@@ -162,8 +162,12 @@ def duplicate_receipt(ledger: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFr
         (pl.col("kind") == "regular") & pl.col("period_index").is_not_null()
         & id_is_well_formed(pl.col("person_id"))
     )
+    # Most person-periods are paid once: find the repeated ones first with a cheap count,
+    # then describe only those.
+    repeated = regular.group_by("person_id", "period_index").agg(pl.len().alias("n")).filter(pl.col("n") > 1)
     per_period = (
-        regular.group_by("person_id", "period_index")
+        regular.join(repeated.select("person_id", "period_index"), on=["person_id", "period_index"], how="semi")
+        .group_by("person_id", "period_index")
         .agg(
             pl.len().alias("n"),
             pl.col("scheme").n_unique().alias("n_schemes"),
@@ -296,15 +300,26 @@ def amount_anomaly(
         )
     )
 
-    history = regular.filter(pl.col("amount") > 0).sort("person_id", "scheme", "period_index")
+    # A jump needs amount > baseline·ratio and amount − baseline > min yuan, and the baseline
+    # (a median of earlier amounts) is at least the smallest amount: person-schemes whose
+    # largest amount fails both against their smallest cannot jump, and most never vary.
+    positive = regular.filter(pl.col("amount") > 0)
+    can_jump = (
+        positive.group_by("person_id", "scheme")
+        .agg(pl.col("amount").min().alias("_low"), pl.col("amount").max().alias("_high"))
+        .filter(
+            (pl.col("_high") > pl.col("_low") * det.jump_ratio) & (pl.col("_high") - pl.col("_low") > det.jump_min_yuan)
+        )
+        .select("person_id", "scheme")
+    )
+    history = positive.join(can_jump, on=["person_id", "scheme"], how="semi", nulls_equal=True).sort(
+        "person_id", "scheme", "period_index"
+    )
     baseline = pl.col("amount").shift(1).rolling_median(window_size=6, min_samples=2).over(
         "person_id", "scheme", order_by="period_index"
     )
     jumps = (
         history.with_columns(baseline.alias("baseline"))
-        .with_columns(
-            (pl.col("amount").cum_count().over("person_id", "scheme", order_by="period_index")).alias("k")
-        )
         .filter(
             pl.col("baseline").is_not_null()
             & (pl.col("amount") > pl.col("baseline") * det.jump_ratio)
@@ -350,8 +365,11 @@ def amount_anomaly(
 
     # Repeated arrears: an arrears row for a period that was already paid before it (regular or
     # arrears, any drop). Sort so that "before" means earlier drop, then regular before arrears.
+    # Only periods that received an arrears payment can hold a repeated one.
+    arrears_periods = ledger.filter(pl.col("kind") == "arrears").select("person_id", "scheme", "period_index")
     paid_for_period = (
         ledger.filter(pl.col("kind").is_in(["regular", "arrears"]))
+        .join(arrears_periods, on=["person_id", "scheme", "period_index"], how="semi", nulls_equal=True)
         .with_columns((pl.col("kind") == "arrears").cast(pl.Int8).alias("is_arrears"))
         .with_columns(
             pl.int_range(pl.len())
@@ -387,11 +405,17 @@ def amount_anomaly(
         )
     )
 
-    status = register.select(
+    # Only snapshot rows of a person-scheme-month with some status other than active can
+    # make the rule (both the drop's and the previous snapshot must be inactive).
+    snapshot_status = register.select(
         "person_id",
         "scheme",
         month_index(pl.col("month")).alias("drop_index"),
         pl.col("status"),
+    )
+    not_active = snapshot_status.filter(pl.col("status") != "active").select("person_id", "scheme", "drop_index")
+    status = snapshot_status.join(
+        not_active.unique(), on=["person_id", "scheme", "drop_index"], how="semi", nulls_equal=True
     ).unique(["person_id", "scheme", "drop_index"], keep="last")
     prior_status = status.select(
         "person_id", "scheme", (pl.col("drop_index") + 1).alias("drop_index"), pl.col("status").alias("prior_status")
@@ -439,9 +463,12 @@ def _typology_level(rows: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def identity_anomaly(
-    ledger: pl.LazyFrame, register: pl.LazyFrame, month: str, config: SentinelConfig
+    ledger: pl.LazyFrame, people: pl.LazyFrame, month: str, config: SentinelConfig
 ) -> pl.LazyFrame:
     """Payments to identities that cannot be a living, registered pensioner.
+
+    ``people`` is one row per register person with their latest ``name`` and ``birth_date``
+    (:func:`features.survival.register_people`).
 
     * ``IA_MALFORMED_PAYEE``: payments (loaded or quarantined) to an ID that is not an
       18-character resident ID.
@@ -471,14 +498,7 @@ def identity_anomaly(
             pl.col("quarantined").any().alias("any_quarantined"),
         )
     )
-    people = (
-        register.sort("month")
-        .group_by("person_id")
-        .agg(
-            pl.col("birth_date").last(),
-            pl.col("name").last(),
-        )
-    )
+    people = people.select("person_id", "birth_date", "name")
     malformed = paid.filter(~id_is_well_formed(pl.col("person_id"))).select(
         "person_id",
         pl.lit("identity_anomaly").alias("typology"),
@@ -562,14 +582,15 @@ def monthly_amount(ledger: pl.LazyFrame, month: str) -> pl.LazyFrame:
     """
     del month
     regular = ledger.filter((pl.col("kind") == "regular") & pl.col("amount").is_not_null())
-    latest = (
-        regular.sort("period_index", "amount", "bank_account")
-        .group_by("person_id", "scheme")
-        .agg(
-            pl.col("amount").last().alias("amount"),
-            pl.col("period_index").max().alias("last_paid_index"),
-            pl.col("bank_account").last().alias("pay_account"),
-        )
+    # The latest row by (period, amount, account): largest period, then largest amount, then
+    # largest account, taken per group rather than by sorting the whole ledger.
+    period = pl.col("period_index").fill_null(-1)
+    at_latest = period == period.max()
+    latest_amount = pl.col("amount").filter(at_latest).max()
+    latest = regular.group_by("person_id", "scheme").agg(
+        latest_amount.alias("amount"),
+        pl.col("period_index").max().alias("last_paid_index"),
+        pl.col("bank_account").filter(at_latest & (pl.col("amount") == latest_amount)).max().alias("pay_account"),
     )
     return latest.sort("scheme").group_by("person_id").agg(
         pl.col("amount").sum().alias("monthly_amount"),

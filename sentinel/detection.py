@@ -92,6 +92,7 @@ class _Prepared:
     evidence: pl.LazyFrame
     changes: pl.LazyFrame
     deaths_linked: pl.LazyFrame
+    edges: pl.LazyFrame
 
 
 #: A stage clock: ``clock("linkage")`` is a context manager wrapped around one stage of
@@ -108,18 +109,42 @@ def _upto(frame: pl.LazyFrame, month: str) -> pl.LazyFrame:
     return frame.filter(pl.col("month") <= month)
 
 
+#: Register columns detection reads (the snapshots are twelve copies of the county register:
+#: reading only these keeps the validation flags and region codes on disk).
+_REGISTER_COLUMNS = (
+    "person_id",
+    "name",
+    "sex",
+    "birth_date",
+    "scheme",
+    "township",
+    "village",
+    "benefit_start",
+    "status",
+    "bank_account",
+    "collector_id",
+    "month",
+)
+
+
+def _register_columns(register: pl.LazyFrame) -> pl.LazyFrame:
+    names = register.collect_schema().names()
+    return register.select([c for c in _REGISTER_COLUMNS if c in names])
+
+
 def _prepare(history: MonthHistory, config: SentinelConfig, clock: StageClock = _no_clock) -> _Prepared:
     month = history.month
     with clock("prepare"):
-        register = _upto(history.register, month).collect().lazy()
+        register = _register_columns(_upto(history.register, month)).collect().lazy()
         people = register_people(register).collect().lazy()
         ledger = paid_ledger(_upto(history.payouts, month), _upto(history.quarantined_payouts, month))
         ledger = ledger.filter(pl.col("drop_index") <= month_number(month)).collect().lazy()
         evidence = survival_evidence(_upto(history.certifications, month), people, month, config).collect().lazy()
         changes = receiver_changes(register, ledger).collect().lazy()
+        edges = receiver_edges(register, ledger, month, config).collect().lazy()
     with clock("linkage"):
         deaths_linked = linked_deaths(_upto(history.deaths, month), people, config).collect().lazy()
-    return _Prepared(month, people, ledger, register, evidence, changes, deaths_linked)
+    return _Prepared(month, people, ledger, register, evidence, changes, deaths_linked, edges)
 
 
 def _rule_reasons(prep: _Prepared, config: SentinelConfig, clock: StageClock = _no_clock) -> pl.LazyFrame:
@@ -140,11 +165,13 @@ def _rule_reasons(prep: _Prepared, config: SentinelConfig, clock: StageClock = _
     with clock("duplicate_receipt"):
         duplicate = duplicate_receipt(prep.ledger, config).collect()
     with clock("shared_account"):
-        shared = shared_account(prep.register, prep.ledger, prep.people, p_dead, month, config).collect()
+        shared = shared_account(
+            prep.register, prep.ledger, prep.people, p_dead, month, config, edges=prep.edges
+        ).collect()
     with clock("amount_anomaly"):
         amount = amount_anomaly(prep.ledger, prep.register, config).collect()
     with clock("identity_anomaly"):
-        identity = identity_anomaly(prep.ledger, prep.register, month, config).collect()
+        identity = identity_anomaly(prep.ledger, prep.people, month, config).collect()
     parts = [dead, suspected, duplicate, shared, amount, identity]
     return pl.concat([empty_reasons(), *[part.lazy() for part in parts]])
 
@@ -161,7 +188,7 @@ def _person_features(prep: _Prepared, merged: pl.LazyFrame, config: SentinelConf
     persons = pl.concat(
         [prep.people.select("person_id"), merged.select("person_id")], how="vertical"
     ).unique()
-    edges = receiver_edges(prep.register, prep.ledger, prep.month, config)
+    edges = prep.edges
     sizes = edges.group_by("receiver", "kind").agg(pl.col("person_id").n_unique().alias("size"))
     per_person_sizes = edges.join(sizes, on=["receiver", "kind"]).group_by("person_id").agg(
         pl.col("size").filter(pl.col("kind") == "account").max().fill_null(0).alias("account_people"),
@@ -238,7 +265,7 @@ def _case_probability(
         from models.unsupervised import RuleBlendScorer
 
         # A fixed row order and seed make the anomaly score, and so the ranking, repeatable.
-        sample = features.sort("person_id")
+        sample = features.select("person_id", *FEATURE_COLUMNS).sort("person_id")
         if sample.height > 20_000:
             sample = sample.sample(20_000, seed=0)
         scorer = RuleBlendScorer(anomaly_weight=config.detection.anomaly_weight, random_state=0)
@@ -317,13 +344,16 @@ def _ranked_cases(
         .with_columns((pl.col("risk_score") * pl.col("amount_at_stake")).alias("expected_recovery"))
         .sort(["expected_recovery", "person_id"], descending=[True, False])
         .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("priority_rank"))
-        .with_columns(
-            pl.struct("person_id", "typology")
-            .map_elements(lambda s: case_id(s["person_id"], s["typology"]), return_dtype=pl.String)
-            .alias("case_id"),
-            pl.col("reasons").list.unique(maintain_order=True).list.join(",").alias("reason_text"),
-            pl.col("reasons").list.unique(maintain_order=True).alias("reason_codes"),
-        )
+    )
+    # sha256 in Python, but only for the few hundred final cases (no per-row work on the county).
+    ranked = ranked.with_columns(
+        pl.Series(
+            "case_id",
+            [case_id(p, t) for p, t in zip(ranked["person_id"], ranked["typology"], strict=True)],
+            dtype=pl.String,
+        ),
+        pl.col("reasons").list.unique(maintain_order=True).list.join(",").alias("reason_text"),
+        pl.col("reasons").list.unique(maintain_order=True).alias("reason_codes"),
     )
     with_evidence = render_evidence(ranked.lazy(), config.detection.report_language)
     return with_evidence.select(
