@@ -87,7 +87,12 @@ def _ranking_metrics(
     return out
 
 
-def _baseline_rankings(history: MonthHistory) -> dict[str, list[str]]:
+def baseline_rankings(history: MonthHistory) -> dict[str, list[str]]:
+    """Persons on the month's register in the order three naive methods would audit them.
+
+    ``random`` (fixed seed), ``oldest_first`` and ``longest_uncertified`` (no pass, or the
+    oldest last pass, first): what an audit unit does without this product.
+    """
     month = history.month
     people = (
         history.register.filter(pl.col("month") == month)
@@ -155,7 +160,7 @@ def evaluate(
     ks = sorted({25, 50, capacity, 200})
     ranked_cases = cases.sort("priority_rank")["person_id"].to_list()
 
-    rankings = {"detection": ranked_cases, **_baseline_rankings(history)}
+    rankings = {"detection": ranked_cases, **baseline_rankings(history)}
     table: dict[str, dict[str, float | None]] = {
         method: dict(_ranking_metrics(order, positives, overpaid_map, ks)) for method, order in rankings.items()
     }
