@@ -54,11 +54,18 @@ def demo(
     from sentinel.demo import TypologyRates, generate_county
 
     rates = TypologyRates.alternative() if alternative_rates else TypologyRates()
-    with console.status("generating the demo county…"):
+    with console.status("generating the demo county…") as status:
         summary = generate_county(
-            dest, seed=seed, scale=scale, months=months, rates=rates, formats=formats  # type: ignore[arg-type]
+            dest, seed=seed, scale=scale, months=months, rates=rates, formats=formats,  # type: ignore[arg-type]
+            progress=lambda message: status.update(f"demo county: {message}"),
         )
-    console.print(f"demo county written: inbox [bold]{summary.inbox}[/], ground truth [bold]{summary.truth}[/]")
+    pensioners = sum(summary.pensioners.values())
+    console.print(
+        f"demo county written: {pensioners:,} pensioners, {len(summary.months)} months "
+        f"({summary.months[0]}..{summary.months[-1]}); inbox [bold]{summary.inbox}[/], "
+        f"ground truth [bold]{summary.truth}[/] (kept outside the inbox)",
+        highlight=False,
+    )
 
 
 @app.command()
