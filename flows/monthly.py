@@ -2,8 +2,9 @@
 
     read the month's drop → check every row (quarantine what cannot be trusted)
     → validate each dataset (stop on a critical failure) → keep the validated month in
-    the curated history → score suspected improper payments → emit the case list per
-    township → record the run in its manifest
+    the curated history → score suspected improper payments → list the pensions to
+    suspend for an expired certification cycle → emit the case list per township →
+    record the run in its manifest
 
 Tasks pass small results between them; every file is written into a staging folder that
 becomes ``OUT/YYYY-MM`` only when the whole month succeeded.
@@ -19,12 +20,13 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 
 from features.continuity import carry_case_status
+from features.suspension import suspension_list
 from sentinel.config import SentinelConfig, load_config
 from sentinel.contract import ContractError
 from sentinel.detection import detect_cases
 from sentinel.ingest import DatasetDrop, check_drop, read_drop
 from sentinel.io.readers import RawTable
-from sentinel.io.reports import write_case_list, write_quarantine
+from sentinel.io.reports import write_case_list, write_csv_bom, write_quarantine
 from sentinel.io.store import (
     CuratedStore,
     clear_stale_staging,
@@ -125,6 +127,23 @@ def score_month(
 
 
 @task(retries=2, retry_delay_seconds=[2, 10])
+def list_suspensions(store: Path, month: str, config: SentinelConfig, staging: Path) -> int:
+    """Pensions to suspend (no certification pass for a full cycle) or restore this month."""
+    curated = CuratedStore(store)
+    starts = curated.months("beneficiaries")
+    suspensions = suspension_list(
+        curated.scan("beneficiaries", up_to=month).filter(pl.col("month") == month),
+        curated.scan("certifications", up_to=month),
+        month=month,
+        history_start=starts[0] if starts else month,
+        suspend_after_months=config.policy.suspend_after_months,
+    ).collect()
+    suspensions.write_parquet(staging / "suspensions.parquet")
+    write_csv_bom(suspensions, staging / "suspensions.csv")
+    return suspensions.height
+
+
+@task(retries=2, retry_delay_seconds=[2, 10])
 def emit_month(
     cases: pl.DataFrame,
     drops: dict[str, DatasetDrop],
@@ -155,6 +174,7 @@ def emit_month(
         "cases_csv": str(final / paths["csv"].name),
         "workbook": str(final / paths["xlsx"].name),
         "quarantine": str(final / "quarantine"),
+        "suspensions": str(final / "suspensions.csv"),
         "data_docs": str(final / "data-docs" / "index.html"),
         "manifest": str(final / "manifest.json"),
     }
@@ -190,6 +210,7 @@ def monthly_audit(
         curate_month(drops, store, month)
         model = choose_model(store, out, month, config)
         cases = score_month(store, month, config, model)
+        list_suspensions(store, month, config, staging)
         summary = emit_month(cases, drops, reports, config, out, month, staging, model)
     return summary
 

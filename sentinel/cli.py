@@ -127,7 +127,8 @@ def _print_summary(summaries) -> None:  # type: ignore[no-untyped-def]
     )
     for label, key in (
         ("case list", "cases"), ("case list (CSV)", "cases_csv"), ("workbook", "workbook"),
-        ("quarantine", "quarantine"), ("manifest", "manifest"), ("data docs", "data_docs"),
+        ("quarantine", "quarantine"), ("suspension list", "suspensions"),
+        ("manifest", "manifest"), ("data docs", "data_docs"),
     ):
         console.print(f"  {label:16} {last.outputs[key]}", highlight=False)
 

@@ -1,0 +1,62 @@
+from datetime import date
+
+import polars as pl
+
+from features.suspension import suspension_list
+
+
+def register(rows: list[dict[str, object]]) -> pl.LazyFrame:
+    base = {
+        "name": "测试", "scheme": "resident", "township": "东坪镇", "village": "一村",
+        "status": "active", "benefit_start": date(2010, 1, 1),
+    }
+    return pl.LazyFrame([{**base, **r} for r in rows])
+
+
+def certs(rows: list[tuple[str, date, str]]) -> pl.LazyFrame:
+    return pl.LazyFrame(
+        {
+            "person_id": [r[0] for r in rows],
+            "cert_date": [r[1] for r in rows],
+            "method": ["on_site"] * len(rows),
+            "result": [r[2] for r in rows],
+        },
+        schema={"person_id": pl.String, "cert_date": pl.Date, "method": pl.String, "result": pl.String},
+    )
+
+
+def run(reg: pl.LazyFrame, cer: pl.LazyFrame, month: str) -> pl.DataFrame:
+    return suspension_list(reg, cer, month=month, history_start="2019-01", suspend_after_months=12).collect()
+
+
+def test_no_pass_for_twelve_months_is_suspended_from_the_thirteenth() -> None:
+    reg = register([{"person_id": "A"}])
+    cer = certs([("A", date(2019, 3, 10), "pass")])
+    assert run(reg, cer, "2020-03").height == 0  # 12th month after the pass: still fine
+    got = run(reg, cer, "2020-04")  # 13th month
+    assert got["action"].to_list() == ["suspend"]
+    assert got["lapsed_on"].to_list() == [date(2020, 3, 10)]
+    assert got["months_since_pass"].to_list() == [13]
+
+
+def test_failed_certification_does_not_renew_the_cycle() -> None:
+    reg = register([{"person_id": "A"}])
+    cer = certs([("A", date(2019, 1, 5), "pass"), ("A", date(2019, 12, 5), "fail")])
+    assert run(reg, cer, "2020-02")["action"].to_list() == ["suspend"]
+
+
+def test_suspended_person_with_a_new_pass_is_restored() -> None:
+    reg = register([{"person_id": "A", "status": "suspended"}, {"person_id": "B", "status": "suspended"}])
+    cer = certs([("A", date(2020, 5, 2), "pass"), ("B", date(2018, 5, 2), "pass")])
+    got = run(reg, cer, "2020-05")
+    assert got.select("person_id", "action").rows() == [("A", "restore")]
+
+
+def test_new_pensioner_is_not_listed_before_a_full_cycle_and_terminated_never() -> None:
+    reg = register(
+        [
+            {"person_id": "NEW", "benefit_start": date(2020, 1, 1)},
+            {"person_id": "GONE", "status": "terminated"},
+        ]
+    )
+    assert run(reg, certs([]), "2020-06").height == 0
