@@ -18,9 +18,11 @@ from pathlib import Path
 
 import polars as pl
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from features.continuity import carry_case_status
 from features.suspension import suspension_list
+from sentinel.artifacts import month_summary_markdown, top_cases_table
 from sentinel.config import SentinelConfig, load_config
 from sentinel.contract import ContractError
 from sentinel.detection import detect_cases
@@ -195,6 +197,27 @@ def emit_month(
     )
 
 
+@task
+def publish_artifacts(
+    summary: MonthSummary, reports: dict[str, ValidationReport], out: Path, config: SentinelConfig
+) -> None:
+    """Markdown summary and masked top-cases table for the Prefect UI."""
+    cases = pl.read_parquet(Path(out) / summary.month / "cases.parquet")
+    key = f"monthly-audit-{summary.month}".lower()
+    create_markdown_artifact(
+        month_summary_markdown(
+            summary.month, summary.rows, reports, cases, summary.outputs, summary.model_version
+        ),
+        key=key,
+        description=f"Monthly audit {summary.month}",
+    )
+    create_table_artifact(
+        top_cases_table(cases, config.detection.audit_capacity),
+        key=f"top-cases-{summary.month}".lower(),
+        description=f"Top {config.detection.audit_capacity} cases {summary.month} (IDs masked)",
+    )
+
+
 @flow(name="monthly-audit", log_prints=False)
 def monthly_audit(
     inbox: Path, out: Path, month: str, store: Path | None = None, config_file: Path | None = None
@@ -212,6 +235,7 @@ def monthly_audit(
         cases = score_month(store, month, config, model)
         list_suspensions(store, month, config, staging)
         summary = emit_month(cases, drops, reports, config, out, month, staging, model)
+    publish_artifacts(summary, reports, out, config)
     return summary
 
 
