@@ -17,6 +17,7 @@ import random
 import time
 from collections import Counter
 from datetime import date, timedelta
+from itertools import accumulate
 
 import polars as pl
 
@@ -47,10 +48,12 @@ def make_id(region: str, birth: date, sequence: int) -> str:
     return body + check_char(body)
 
 
+SURNAME_CUM_WEIGHTS = list(accumulate(1 / (i + 1) ** 0.9 for i in range(len(SURNAMES))))
+
+
 def random_person(rng: random.Random, taken: set[str]) -> tuple[str, str, date, str, str]:
-    surname_weights = [1 / (i + 1) ** 0.9 for i in range(len(SURNAMES))]
     while True:
-        surname = rng.choices(SURNAMES, surname_weights)[0]
+        surname = rng.choices(SURNAMES, cum_weights=SURNAME_CUM_WEIGHTS)[0]
         given = "".join(rng.choices(GIVEN, k=rng.choice((1, 2, 2, 2))))
         birth = date(1930, 1, 1) + timedelta(days=rng.randrange(46 * 365))
         region = rng.choice(REGIONS)

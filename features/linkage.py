@@ -78,9 +78,12 @@ one is linked only when it beats the runner-up by at least ``0.10`` (the value o
 place agreement); otherwise the record is left unlinked. Two register people with the
 same name and birth date therefore never receive a name-only link by chance.
 
-Scale: everything is polars joins and expressions on LazyFrames (no cross join; no
-collect here). Python runs only over the unique names of candidate pairs whose
-characters differ.
+Scale: everything is polars joins and expressions on LazyFrames (no cross join).
+The register is prepared (IDs normalised and checked, names cleaned) once per call and
+collected: that is the single collect here, made when :func:`link_records` is called;
+the records and all matching stay lazy. Python runs only over the unique names of
+candidate pairs whose characters differ, and over the unique characters of register
+names that a name-only record asks about. Benchmarks: ``benchmarks/linkage_bench.py``.
 """
 
 from __future__ import annotations
@@ -180,7 +183,9 @@ def link_records(
     if not 0.0 <= min_confidence <= 1.0:
         raise ValueError(f"min_confidence must be within [0, 1], got {min_confidence}")
     recs = _prepare_side(records, records_cols, "r")
-    reg = _prepare_side(register, register_cols, "g")
+    # The one collect here: every method joins the prepared register (8 joins), and
+    # polars would otherwise normalise the register's IDs and names once per join.
+    reg = _prepare_side(register, register_cols, "g").collect(engine="streaming").lazy()
 
     # Every method runs on every record; the decision keeps a record's most direct one.
     candidates = pl.concat(
@@ -232,7 +237,12 @@ def _prepare_side(frame: pl.LazyFrame, cols: LinkColumns, suffix: str) -> pl.Laz
     )
     place = text(cols.place).str.strip_chars()
     id_text = (
-        text(cols.person_id).str.normalize("NFKC").str.replace_all(r"[\s\-]", "").str.to_uppercase()
+        text(cols.person_id)
+        .str.normalize("NFKC")
+        .str.replace_all(" ", "", literal=True)
+        .str.replace_all("-", "", literal=True)
+        .str.strip_chars()
+        .str.to_uppercase()
     )
     # Staged with_columns keep each expression small: an ID expression nested into the
     # checksum expression 17 times over would make the plan explode.
@@ -262,11 +272,16 @@ def _prepare_side(frame: pl.LazyFrame, cols: LinkColumns, suffix: str) -> pl.Laz
             text(cols.sex).alias("sex_field"),
             pl.when(place != "").then(place).alias("place"),
         )
-        .with_columns(_normalised_id(pl.col("id_text")).alias("pid"))
+        .with_columns(_id_body(pl.col("id_text")).alias("id_body"))
+        .with_columns(_check_char(pl.col("id_body")).alias("id_check"))
         .with_columns(
-            (_check_char(pid.str.slice(0, 17)) == pid.str.slice(17, 1))
-            .fill_null(False)
-            .alias("pid_valid"),
+            pl.when(pl.col("id_text").str.len_bytes() == 18)
+            .then(pl.col("id_body") + pl.col("id_text").str.slice(17, 1))
+            .otherwise(pl.col("id_body") + pl.col("id_check"))
+            .alias("pid")
+        )
+        .with_columns(
+            (pid.str.slice(17, 1) == pl.col("id_check")).fill_null(False).alias("pid_valid"),
             pid.str.slice(6, 8).str.to_date("%Y%m%d", strict=False).alias("id_birth"),
         )
         .select(
@@ -282,22 +297,23 @@ def _prepare_side(frame: pl.LazyFrame, cols: LinkColumns, suffix: str) -> pl.Laz
     )
 
 
-def _normalised_id(id_text: pl.Expr) -> pl.Expr:
-    """18-character ID text, or null when the value cannot be an ID."""
-    widened = id_text.str.slice(0, 6) + "19" + id_text.str.slice(6, 9)
+def _id_body(id_text: pl.Expr) -> pl.Expr:
+    """The 17 digits before the check character (a 15-digit first-generation number
+    widened with ``19``), or null when the value cannot be an ID."""
     return (
         pl.when(id_text.str.contains(r"^\d{17}[\dX]$"))
-        .then(id_text)
+        .then(id_text.str.slice(0, 17))
         .when(id_text.str.contains(r"^\d{15}$"))
-        .then(widened + _check_char(widened))
-        .otherwise(None)
+        .then(id_text.str.slice(0, 6) + "19" + id_text.str.slice(6, 9))
     )
 
 
 def _check_char(body: pl.Expr) -> pl.Expr:
-    """ISO 7064 MOD 11-2 check character of 17 digits."""
+    """ISO 7064 MOD 11-2 check character of 17 digits (integer arithmetic: 17 digits fit
+    an Int64, and division is far cheaper than 17 string slices)."""
+    number = body.cast(pl.Int64, strict=False)
     total = pl.sum_horizontal(
-        [body.str.slice(i, 1).cast(pl.Int32, strict=False) * w for i, w in enumerate(_ID_WEIGHTS)]
+        [(number // 10 ** (16 - i)) % 10 * w for i, w in enumerate(_ID_WEIGHTS)]
     )
     return (total % 11).replace_strict(
         dict(enumerate(_ID_CHECK_CHARS)), default=None, return_dtype=pl.String
@@ -400,9 +416,14 @@ def _demographic_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFra
 
 def _name_only_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFrame:
     """Records with a name and nothing else to place them (no usable ID, no birth date
-    in the record or its ID): register people whose surname sounds the same and whose
-    name has as many characters, or one more (the record may have dropped one; clerks
-    drop characters, they do not invent them)."""
+    in the record or its ID): register people whose name sounds the same (dialect-merged
+    pinyin), or whose name sounds the same with one non-first character dropped (clerks
+    drop characters, they do not invent them), so that the uniqueness test meets them.
+
+    Sounds are computed on unique register names, and only for names whose surname
+    sound and length a record asks for.
+    """
+    sounds = _SOUNDS_DTYPE
     usable = recs.filter(
         ~pl.col("pid_valid_r")
         & pl.col("name_r").is_not_null()
@@ -410,28 +431,52 @@ def _name_only_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFrame
         & pl.col("id_birth_r").is_null()
     ).with_columns(
         pl.col("name_r")
-        .map_batches(_surname_sounds, return_dtype=pl.String, is_elementwise=True)
-        .alias("block_sound"),
-        (
-            pl.col("name_r").str.len_chars().cast(pl.Int32) + pl.int_ranges(0, 2, dtype=pl.Int32)
-        ).alias("block_length"),
+        .map_batches(_name_sounds, return_dtype=sounds, is_elementwise=True)
+        .alias("sounds")
     )
-    blocks = usable.select("block_sound", "block_length").explode("block_length").unique()
-    # Register names get a sound key only when their length is wanted (most are not).
-    reg_blocked = (
-        reg.filter(pl.col("name_g").is_not_null())
-        .with_columns(pl.col("name_g").str.len_chars().cast(pl.Int32).alias("block_length"))
-        .join(blocks.select("block_length").unique(), on="block_length", how="semi")
+    wanted = (
+        usable.select(
+            pl.col("sounds").list.first().alias("surname_sound"),
+            (pl.col("sounds").list.len() + pl.int_ranges(0, 2, dtype=pl.UInt32)).alias("length"),
+        )
+        .explode("length")
+        .unique()
+    )
+    names = (
+        reg.select(pl.col("name_g").drop_nulls().unique())
+        .with_columns(pl.col("name_g").str.len_chars().alias("length"))
+        .join(wanted.select("length").unique(), on="length", how="semi")
         .with_columns(
             pl.col("name_g")
             .map_batches(_surname_sounds, return_dtype=pl.String, is_elementwise=True)
-            .alias("block_sound")
+            .alias("surname_sound")
         )
-        .join(blocks, on=["block_sound", "block_length"], how="semi")
+        .join(wanted, on=["surname_sound", "length"], how="semi")
+        .with_columns(
+            pl.col("name_g")
+            .map_batches(_name_sounds, return_dtype=sounds, is_elementwise=True)
+            .alias("sounds")
+        )
     )
-    pairs = usable.explode("block_length").join(
-        reg_blocked, on=["block_sound", "block_length"], how="inner"
+    whole = names.select("name_g", pl.col("sounds").list.join(" ").alias("sound_key"))
+    dropped = (
+        names.filter(pl.col("length") >= 3)
+        .with_columns(pl.int_ranges(1, pl.col("length")).alias("dropped_at"))
+        .explode("dropped_at")
+        .select(
+            "name_g",
+            pl.concat_list(
+                pl.col("sounds").list.slice(0, pl.col("dropped_at")),
+                pl.col("sounds").list.slice(pl.col("dropped_at") + 1),
+            )
+            .list.join(" ")
+            .alias("sound_key"),
+        )
     )
+    matched = usable.with_columns(pl.col("sounds").list.join(" ").alias("sound_key")).join(
+        pl.concat([whole, dropped]).unique(), on="sound_key", how="inner"
+    )
+    pairs = matched.join(reg, on="name_g", how="inner", coalesce=False)
     return _as_candidates(pairs, "name_only", _id_distance(pl.col("pid_r"), pl.col("pid_g")))
 
 
@@ -493,6 +538,28 @@ def _name_syllables(name: str) -> list[str]:
     if len(name) >= 2 and name[0] in _SURNAME_READINGS:
         syllables[0] = _SURNAME_READINGS[name[0]]
     return syllables
+
+
+_SOUNDS_DTYPE: Final = pl.List(pl.String)
+
+
+def _name_sounds(names: pl.Series) -> pl.Series:
+    """Per name, its dialect-merged syllables (as in ``_name_keys``' ``merged``).
+    Python runs once per unique character, not per name: a register has a few thousand
+    name characters but up to millions of names."""
+    unique_chars = names.str.split("").explode().drop_nulls().unique().to_list()
+    given = {c: _dialect_merged(_char_reading(c)) for c in unique_chars}
+    rest = (
+        names.str.slice(1)
+        .str.split("")
+        .list.eval(pl.element().replace_strict(given, default=None, return_dtype=pl.String))
+    )
+    return (
+        pl.DataFrame({"first": _surname_sounds(names), "rest": rest})
+        .select(pl.when(pl.col("first").is_not_null()).then(pl.concat_list("first", "rest")))
+        .to_series()
+        .alias(names.name)
+    )
 
 
 def _surname_sounds(names: pl.Series) -> pl.Series:

@@ -205,7 +205,8 @@ def test_shortened_name_links_demographically_only_with_the_place() -> None:
 
 def test_name_alone_links_when_nobody_else_could_be_meant() -> None:
     # Regression (demo seeds 7, 11): no ID, no birth date, no sex - only the name.
-    result = link(deaths_of(("D1", None, "赵国平", None, None), ("D2", None, "王莉", None, None)))
+    deaths = deaths_of(("D1", None, "赵国平", None, None), ("D2", None, "王莉", None, None))
+    result = link(deaths).sort("record_key")
     assert links_of(result) == {"D1": ZHAO, "D2": WANG}
     assert result["method"].to_list() == ["name_only", "name_only"]
     assert result["agreed"].to_list() == [["name"], ["name_pinyin"]]
