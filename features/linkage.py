@@ -476,7 +476,22 @@ def _name_only_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFrame
     matched = usable.with_columns(pl.col("sounds").list.join(" ").alias("sound_key")).join(
         pl.concat([whole, dropped]).unique(), on="sound_key", how="inner"
     )
-    pairs = matched.join(reg, on="name_g", how="inner", coalesce=False)
+    # Every register person met here could have been written so; a record meeting more
+    # than one can never link, so its (often many) pairs stop here.
+    people_named = (
+        reg.join(matched.select(pl.col("name_g").unique()), on="name_g", how="semi")
+        .group_by("name_g")
+        .agg(pl.col("key_g").n_unique().alias("people"))
+    )
+    unique_match = (
+        matched.join(people_named, on="name_g", how="inner")
+        .group_by("key_r")
+        .agg(pl.col("people").sum())
+        .filter(pl.col("people") == 1)
+    )
+    pairs = matched.join(unique_match, on="key_r", how="semi").join(
+        reg, on="name_g", how="inner", coalesce=False
+    )
     return _as_candidates(pairs, "name_only", _id_distance(pl.col("pid_r"), pl.col("pid_g")))
 
 
