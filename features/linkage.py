@@ -45,7 +45,8 @@ plausible candidate decides (a record with an exact ID hit is never re-linked by
 4. ``name_only`` - records with a name and nothing else (no usable ID, no birth date in
    the record nor in its ID). Blocks: surname of the same sound (黄/王 meet) and a name as
    long as the record's or one character longer. Linked only when the name agrees at
-   pinyin level or better, sex does not contradict, and *no other* register person could
+   pinyin level or better, neither sex nor place contradicts, and *no other* register
+   person could
    have been written so (same sound, or the record dropped one of their characters): a
    name shared by two pensioners, or by a pensioner and a homophone, links nobody. The
    residual risk - a non-enrolled namesake - is why the confidence stays at the level of
@@ -70,13 +71,12 @@ Confidence (0..1) is a readable score table, not a fitted model::
                  + .03 place, capped at 0.98
     demographic  0.60 + name {exact .15, pinyin .12, fuzzy 0, shortened -.10} + .05 sex
                  + .10 place agrees - .05 place differs, capped at 0.90
-    name_only    0.55 + name {exact .15, pinyin .12} + .05 sex
-                 + .10 place agrees - .05 place differs, capped at 0.85
+    name_only    0.55 + name {exact .15, pinyin .12} + .05 sex + .10 place, capped at 0.85
 
 Ambiguity: among a record's plausible candidates of the deciding method, the best
 one is linked only when it beats the runner-up by at least ``0.10`` (the value of a
 place agreement); otherwise the record is left unlinked. Two register people with the
-same name and birth date therefore never receive a name-only link by chance.
+same name and birth date therefore never receive a link on name and birth date alone.
 
 Scale: everything is polars joins and expressions on LazyFrames (no cross join).
 The register is prepared (IDs normalised and checked, names cleaned) once per call and
@@ -670,6 +670,7 @@ def _with_scores(candidates: pl.LazyFrame) -> pl.LazyFrame:
     # null (unknown on a side) is "not contradicting"
     birth_ok = birth_agrees.fill_null(True)
     sex_ok = sex_agrees.fill_null(True)
+    place_ok = place_agrees.fill_null(True)
     valid_id_birth_agrees = (pl.coalesce("birth_r", "id_birth_r") == pl.col("birth_g")).fill_null(
         False
     )
@@ -710,7 +711,6 @@ def _with_scores(candidates: pl.LazyFrame) -> pl.LazyFrame:
         + level.replace_strict({3: 0.15, 2: 0.12}, default=0.0, return_dtype=pl.Float64)
         + bonus(sex_agrees, 0.05)
         + bonus(place_agrees, 0.10)
-        - bonus(~place_agrees, 0.05)
     ).clip(upper_bound=0.85)
     # A name alone identifies somebody only when no other register person could have
     # been written that way: same sound, or the record dropped one of their characters.
@@ -737,7 +737,7 @@ def _with_scores(candidates: pl.LazyFrame) -> pl.LazyFrame:
         .then(typo_plausible)
         .when(method == "demographic")
         .then(name_fits & birth_ok & sex_ok)
-        .otherwise((level >= 2).fill_null(False) & sex_ok & (sound_alikes == 1))
+        .otherwise((level >= 2).fill_null(False) & sex_ok & place_ok & (sound_alikes == 1))
     )
     confidence = (
         pl.when(method == "exact_id")

@@ -238,8 +238,16 @@ def test_name_alone_ignores_a_shorter_register_name() -> None:
     assert links_of(link(deaths_of(("D1", None, "赵国平", None, None)), register)) == {"D1": ZHAO}
 
 
-def test_name_alone_with_contradicting_sex_is_not_linked() -> None:
-    assert link(deaths_of(("D1", None, "赵国平", None, "F")), min_confidence=0.0).is_empty()
+@pytest.mark.parametrize(
+    ("sex", "place"),
+    [pytest.param("F", None, id="sex"), pytest.param(None, "430521", id="place")],
+)
+def test_name_alone_with_a_contradicting_field_is_not_linked(
+    sex: str | None, place: str | None
+) -> None:
+    # Regression (linkage_bench): most wrong name-only links came from another township.
+    deaths = deaths_of(("D1", None, "赵国平", None, sex)).with_columns(region_code=pl.lit(place))
+    assert link(deaths, min_confidence=0.0).is_empty()
 
 
 @pytest.mark.parametrize("fix_checksum", [False, True], ids=["checksum-broken", "checksum-valid"])
