@@ -1,0 +1,896 @@
+"""The case store: every case ever listed, its audit lifecycle and its history.
+
+Month after month the same suspicion comes back; the store remembers it. A case is keyed
+by its deterministic ``case_id`` (:func:`sentinel.detection.case_id`), so a person flagged
+for the same typology keeps one case across months. The store answers, for a month's case
+list, which cases are new, when each was first flagged, and which must not be listed again
+because a field audit cleared the person recently; and it records the audit lifecycle
+(new -> assigned -> closed, reopened on new evidence) with an event for every change.
+
+Tables (created on open, plain SQL types so SQLite and PostgreSQL both work):
+
+``cases``
+    one row per case: who, which typology, lifecycle ``state`` (new/assigned/closed),
+    the latest audit (``outcome``, ``closed_on``, amounts, ``audited_reasons``: the reason
+    codes the case had when that audit was recorded) and the case as last listed
+    (``est_overpayment``, ``reasons``, ``last_listed``). The audit fields keep the latest
+    audit even after a case is reopened, so precision reports count every audit.
+``case_months``
+    the case as listed each month (rank, score, estimate, reasons, note).
+``events``
+    who did what when: listed, assigned, closed, reopened, suppressed. Events written by
+    :meth:`CaseStore.record_month` carry the month and are unique per (case, month, kind),
+    so recording a month twice adds nothing.
+
+The URL of a server database carries a password: it comes from the environment
+(:data:`DATABASE_URL_ENV`), never from a committed file. Without it the store is a SQLite
+file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
+
+from sentinel.contract import OUTCOMES
+
+__all__ = [
+    "CASE_STATES",
+    "DATABASE_URL_ENV",
+    "EVENT_KINDS",
+    "OUTCOME_VALUES",
+    "CaseStore",
+    "CaseValidationError",
+    "database_url",
+]
+
+#: Environment variable holding the store's SQLAlchemy URL (may carry a password).
+DATABASE_URL_ENV = "SENTINEL_DATABASE_URL"
+CASE_STATES: tuple[str, ...] = ("new", "assigned", "closed")
+EVENT_KINDS: tuple[str, ...] = ("listed", "assigned", "closed", "reopened", "suppressed")
+#: The contract's four audit outcomes (canonical spelling).
+OUTCOME_VALUES: tuple[str, ...] = tuple(dict.fromkeys(OUTCOMES.values()))
+CONFIRMED: tuple[str, ...] = ("confirmed_deceased", "confirmed_improper")
+
+_metadata = MetaData()
+
+_cases = Table(
+    "cases",
+    _metadata,
+    Column("case_id", String(40), primary_key=True),
+    Column("person_id", String(40), nullable=False, index=True),
+    Column("typology", String(40), nullable=False),
+    Column("township", Text),
+    Column("first_flagged", String(7), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("assignee", Text),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("outcome", String(20)),
+    Column("closed_on", Date),
+    Column("death_date", Date),
+    Column("overpaid_amount", Float),
+    Column("recovered_amount", Float),
+    Column("audited_reasons", Text),
+    Column("est_overpayment", Float),
+    Column("reasons", Text),
+    Column("last_listed", String(7), nullable=False),
+    Column("note", Text),
+)
+
+_case_months = Table(
+    "case_months",
+    _metadata,
+    Column("case_id", String(40), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("priority_rank", Integer),
+    Column("risk_score", Float),
+    Column("est_overpayment", Float),
+    Column("reasons", Text),
+    Column("note", Text),
+)
+
+_events = Table(
+    "events",
+    _metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # No foreign key: a suppressed case of a cleared person may never have been listed.
+    Column("case_id", String(40), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("kind", String(12), nullable=False),
+    # Set for events of a monthly listing; NULLs are distinct, so hand-made events repeat.
+    Column("month", String(7)),
+    Column("detail", JSON),
+    UniqueConstraint("case_id", "month", "kind", name="uq_events_case_month_kind"),
+)
+
+_CHUNK = 500
+
+
+class CaseValidationError(ValueError):
+    """A change to a case that cannot be right; names the case, the field and the problem."""
+
+    def __init__(self, case_id: str, field: str, problem: str) -> None:
+        self.case_id = case_id
+        self.field = field
+        self.problem = problem
+        super().__init__(f"case {case_id}: {field}: {problem}")
+
+
+def database_url(default_path: Path | str = "sentinel-cases.sqlite") -> str:
+    """The store URL: ``$SENTINEL_DATABASE_URL`` when set, else a SQLite file at ``default_path``."""
+    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{Path(default_path)}"
+
+
+@dataclass(frozen=True)
+class _Decision:
+    listed: bool
+    note: str | None = None
+    reopen: bool = False
+
+
+class CaseStore:
+    """Cases across months in a SQL database (SQLite file or PostgreSQL by URL).
+
+    ``url`` is a SQLAlchemy URL (``sqlite:///path/cases.sqlite``,
+    ``postgresql+psycopg://user:pw@host/db``) or a plain path to a SQLite file. Tables are
+    created when missing.
+    """
+
+    def __init__(self, url: str | Path) -> None:
+        text = str(url)
+        if "://" not in text:
+            text = f"sqlite:///{text}"
+        self.engine: Engine = create_engine(text, future=True)
+        _metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        """Close the database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> CaseStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.dispose()
+
+    # ------------------------------------------------------------------ monthly listing
+
+    def record_month(
+        self,
+        month: str,
+        cases: pl.DataFrame,
+        *,
+        actor: str = "sentinel",
+        clear_months: int,
+        now: datetime | None = None,
+    ) -> pl.DataFrame:
+        """Record ``month``'s case list and return the list as it should be published.
+
+        ``cases`` has at least ``case_id``, ``person_id``, ``typology``, ``priority_rank``,
+        ``risk_score``, ``est_overpayment`` and ``reasons`` (comma-separated reason codes or
+        a list); ``township`` is kept when present. The returned frame is ``cases`` in the
+        same order with ``first_flagged`` (first month the case was listed), ``status``
+        (``new`` when the case was never listed before ``month``, else ``carried``) and
+        ``note``, less the cases that must not be listed:
+
+        * a person **cleared** by an audit closed in the ``clear_months`` months up to and
+          including ``month`` is not listed again unless a reason code is present that was
+          not among the reasons when they were cleared (new evidence, e.g. a death record);
+          then the case is listed with a note and, if it was the cleared case, reopened;
+        * after those months a cleared case, and an ``unreachable`` one at once, is listed
+          and reopened for a new audit;
+        * a **confirmed** case still listed means payment continues: it is listed with the
+          note ``confirmed YYYY-MM, still paid`` and stays closed.
+
+        Recording the same month twice with the same list returns the same frame and adds
+        no event. Audits closed after ``month`` are ignored (re-recording an old month).
+        """
+        _check_month(month)
+        if clear_months < 0:
+            raise ValueError(f"clear_months must be >= 0, got {clear_months}")
+        at = now or datetime.now(UTC)
+        rows = _listing_rows(cases)
+        ids = [r["case_id"] for r in rows]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"{month}: the case list repeats a case_id")
+        persons = sorted({r["person_id"] for r in rows})
+        with self.engine.begin() as conn:
+            existing = {r["case_id"]: r for r in _select_in(conn, _cases, _cases.c.case_id, ids)}
+            first_listed: dict[str, str] = {}
+            for chunk in _chunks(ids):
+                first_listed.update(
+                    conn.execute(
+                        select(_case_months.c.case_id, func.min(_case_months.c.month))
+                        .where(_case_months.c.month < month)
+                        .where(_case_months.c.case_id.in_(chunk))
+                        .group_by(_case_months.c.case_id)
+                    )
+                    .tuples()
+                    .all()
+                )
+            audits: dict[str, list[dict[str, Any]]] = {}
+            for r in _select_in(conn, _cases, _cases.c.person_id, persons):
+                if r["outcome"] is not None and r["closed_on"] is not None:
+                    audits.setdefault(r["person_id"], []).append(r)
+            month_events = {
+                (e.case_id, e.kind): e.detail
+                for e in conn.execute(
+                    select(_events.c.case_id, _events.c.kind, _events.c.detail).where(
+                        _events.c.month == month
+                    )
+                )
+            }
+            published: list[dict[str, Any]] = []
+            for row in rows:
+                case_id = row["case_id"]
+                decision = _decide(
+                    row,
+                    existing.get(case_id),
+                    audits.get(row["person_id"], []),
+                    month,
+                    clear_months,
+                )
+                reopened_note = (month_events.get((case_id, "reopened")) or {}).get("note")
+                if not decision.listed:
+                    if (case_id, "suppressed") not in month_events:
+                        _add_event(
+                            conn,
+                            case_id,
+                            at,
+                            actor,
+                            "suppressed",
+                            month,
+                            {"note": decision.note, "reasons": row["reasons"]},
+                        )
+                    continue
+                note = decision.note or reopened_note
+                first = min(first_listed.get(case_id, month), month)
+                self._upsert_listing(conn, row, existing.get(case_id), month, first, note, at)
+                if decision.reopen:
+                    conn.execute(
+                        update(_cases)
+                        .where(_cases.c.case_id == case_id)
+                        .values(state="new", assignee=None, opened_at=at)
+                    )
+                    if (case_id, "reopened") not in month_events:
+                        _add_event(conn, case_id, at, actor, "reopened", month, {"note": note})
+                if (case_id, "listed") not in month_events:
+                    _add_event(
+                        conn,
+                        case_id,
+                        at,
+                        actor,
+                        "listed",
+                        month,
+                        {
+                            "priority_rank": row["priority_rank"],
+                            "risk_score": row["risk_score"],
+                            "est_overpayment": row["est_overpayment"],
+                            "reasons": row["reasons"],
+                        },
+                    )
+                published.append(
+                    {
+                        "case_id": case_id,
+                        "first_flagged": first,
+                        "status": "carried" if case_id in first_listed else "new",
+                        "note": note,
+                    }
+                )
+            # The month's list is replaced, not merged: a case dropped on a rerun leaves it.
+            listed_ids = [p["case_id"] for p in published]
+            stale = (
+                conn.execute(select(_case_months.c.case_id).where(_case_months.c.month == month))
+                .scalars()
+                .all()
+            )
+            gone = sorted(set(stale) - set(listed_ids))
+            for chunk in _chunks(gone):
+                conn.execute(
+                    delete(_case_months)
+                    .where(_case_months.c.month == month)
+                    .where(_case_months.c.case_id.in_(chunk))
+                )
+        decided = pl.DataFrame(
+            published,
+            schema={
+                "case_id": pl.String,
+                "first_flagged": pl.String,
+                "status": pl.String,
+                "note": pl.String,
+            },
+        )
+        base = cases.drop([c for c in ("first_flagged", "status", "note") if c in cases.columns])
+        return base.join(decided, on="case_id", how="inner", maintain_order="left")
+
+    def _upsert_listing(
+        self,
+        conn: Connection,
+        row: dict[str, Any],
+        known: dict[str, Any] | None,
+        month: str,
+        first: str,
+        note: str | None,
+        at: datetime,
+    ) -> None:
+        listing = {
+            "priority_rank": row["priority_rank"],
+            "risk_score": row["risk_score"],
+            "est_overpayment": row["est_overpayment"],
+            "reasons": row["reasons"],
+        }
+        if known is None:
+            conn.execute(
+                insert(_cases).values(
+                    case_id=row["case_id"],
+                    person_id=row["person_id"],
+                    typology=row["typology"],
+                    township=row["township"],
+                    first_flagged=first,
+                    state="new",
+                    opened_at=at,
+                    est_overpayment=row["est_overpayment"],
+                    reasons=row["reasons"],
+                    last_listed=month,
+                )
+            )
+        else:
+            values: dict[str, Any] = {"first_flagged": min(known["first_flagged"], first)}
+            # Re-recording an older month must not overwrite the latest listing.
+            if month >= known["last_listed"]:
+                values |= {
+                    "township": row["township"],
+                    "est_overpayment": row["est_overpayment"],
+                    "reasons": row["reasons"],
+                    "last_listed": month,
+                }
+            conn.execute(update(_cases).where(_cases.c.case_id == row["case_id"]).values(values))
+        found = conn.execute(
+            select(_case_months.c.case_id)
+            .where(_case_months.c.case_id == row["case_id"])
+            .where(_case_months.c.month == month)
+        ).first()
+        if found is None:
+            conn.execute(
+                insert(_case_months).values(
+                    case_id=row["case_id"], month=month, note=note, **listing
+                )
+            )
+        else:
+            conn.execute(
+                update(_case_months)
+                .where(_case_months.c.case_id == row["case_id"])
+                .where(_case_months.c.month == month)
+                .values(note=note, **listing)
+            )
+
+    # ------------------------------------------------------------------ audit lifecycle
+
+    def assign(
+        self, case_id: str, assignee: str, actor: str, *, now: datetime | None = None
+    ) -> bool:
+        """Give an open case to an auditor (``assignee``); returns False when already so.
+
+        A closed case cannot be assigned (it is reopened by new evidence, not by hand).
+        """
+        if not assignee or not assignee.strip():
+            raise CaseValidationError(case_id, "assignee", "is empty")
+        at = now or datetime.now(UTC)
+        with self.engine.begin() as conn:
+            case = _one_case(conn, case_id)
+            if case["state"] == "closed":
+                raise CaseValidationError(case_id, "state", "is closed; cannot assign")
+            if case["state"] == "assigned" and case["assignee"] == assignee:
+                return False
+            conn.execute(
+                update(_cases)
+                .where(_cases.c.case_id == case_id)
+                .values(state="assigned", assignee=assignee)
+            )
+            _add_event(
+                conn,
+                case_id,
+                at,
+                actor,
+                "assigned",
+                None,
+                {"assignee": assignee, "previous": case["assignee"]},
+            )
+        return True
+
+    def closure_problems(
+        self,
+        case_id: str,
+        outcome: str | None,
+        closed_on: date | None,
+        *,
+        death_date: date | None = None,
+        overpaid_amount: float | None = None,
+        recovered_amount: float | None = None,
+        today: date,
+    ) -> list[tuple[str, str]]:
+        """Every reason why this audit result cannot be recorded, as (field, problem).
+
+        Empty when :meth:`close` would accept it. Checks: the case exists; ``outcome`` is
+        one of the contract's four values (Chinese spellings accepted); ``closed_on`` is
+        given, not after ``today`` and not before the month the case was first listed;
+        ``death_date`` not after ``today`` nor ``closed_on`` and only for a deceased or
+        improper finding; amounts (yuan) are >= 0; recovered is at most overpaid; a cleared
+        case has nothing overpaid.
+        """
+        with self.engine.connect() as conn:
+            case = (
+                conn.execute(select(_cases).where(_cases.c.case_id == case_id)).mappings().first()
+            )
+        if case is None:
+            return [("case_id", "unknown case")]
+        return _closure_problems(
+            dict(case), outcome, closed_on, death_date, overpaid_amount, recovered_amount, today
+        )
+
+    def close(
+        self,
+        case_id: str,
+        outcome: str,
+        closed_on: date,
+        *,
+        death_date: date | None = None,
+        overpaid_amount: float | None = None,
+        recovered_amount: float | None = None,
+        note: str | None = None,
+        actor: str,
+        now: datetime | None = None,
+    ) -> bool:
+        """Record the result of a field audit and close the case.
+
+        Raises :class:`CaseValidationError` (a ``ValueError``) naming the case and the field
+        for the first problem :meth:`closure_problems` finds. Returns False, and records
+        nothing, when the case is already closed with exactly this result (re-importing
+        the same workbook); a different result for a closed case is recorded as a
+        correction (a ``closed`` event whose detail holds the previous result).
+        """
+        at = now or datetime.now(UTC)
+        canonical = OUTCOMES.get(outcome.strip(), outcome) if isinstance(outcome, str) else outcome
+        with self.engine.begin() as conn:
+            case = _one_case(conn, case_id)
+            problems = _closure_problems(
+                case,
+                canonical,
+                closed_on,
+                death_date,
+                overpaid_amount,
+                recovered_amount,
+                at.date(),
+            )
+            if problems:
+                raise CaseValidationError(case_id, *problems[0])
+            result = {
+                "outcome": canonical,
+                "closed_on": closed_on,
+                "death_date": death_date,
+                "overpaid_amount": _money(overpaid_amount),
+                "recovered_amount": _money(recovered_amount),
+                "note": note or None,
+            }
+            previous = {k: case[k] for k in result}
+            if case["state"] == "closed" and previous == result:
+                return False
+            conn.execute(
+                update(_cases)
+                .where(_cases.c.case_id == case_id)
+                .values(state="closed", audited_reasons=case["reasons"], **result)
+            )
+            detail = _jsonable(result) | {"reasons": case["reasons"]}
+            if case["state"] == "closed":
+                detail["corrects"] = _jsonable(previous)
+            _add_event(conn, case_id, at, actor, "closed", None, detail)
+        return True
+
+    # ------------------------------------------------------------------ reading
+
+    def case(self, case_id: str) -> dict[str, Any] | None:
+        """One case as a dict, or None when unknown."""
+        with self.engine.connect() as conn:
+            found = (
+                conn.execute(select(_cases).where(_cases.c.case_id == case_id)).mappings().first()
+            )
+        return dict(found) if found is not None else None
+
+    def cases(self) -> pl.DataFrame:
+        """Every case, one row each, ordered by ``case_id``."""
+        return self._frame(select(_cases).order_by(_cases.c.case_id), _CASE_SCHEMA)
+
+    def events(self, case_id: str | None = None) -> pl.DataFrame:
+        """The event log (``id``, ``case_id``, ``at``, ``actor``, ``kind``, ``month``,
+        ``detail`` as JSON text), oldest first; only ``case_id``'s when given."""
+        query = select(_events).order_by(_events.c.id)
+        if case_id is not None:
+            query = query.where(_events.c.case_id == case_id)
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        for r in rows:
+            r["detail"] = json.dumps(r["detail"], ensure_ascii=False, sort_keys=True)
+            r["at"] = _naive_utc(r["at"])
+        return pl.DataFrame(rows, schema=_EVENT_SCHEMA)
+
+    # ------------------------------------------------------------------ reports
+
+    def precision_by_typology(self) -> pl.DataFrame:
+        """Share of audited cases that were right, per typology.
+
+        From each case's latest audit: ``confirmed_*`` is a hit, ``cleared`` a miss,
+        ``unreachable`` is counted apart and left out of ``precision`` (null with no
+        hit or miss). Columns: typology, audited, confirmed, cleared, unreachable, precision.
+        """
+        return _precision(self._audited(), "typology")
+
+    def precision_by_reason(self) -> pl.DataFrame:
+        """As :meth:`precision_by_typology`, per reason code the case had when audited
+        (a case with two reasons counts for both)."""
+        audited = (
+            self._audited()
+            .with_columns(pl.col("audited_reasons").fill_null("").str.split(",").alias("reason"))
+            .explode("reason")
+            .filter(pl.col("reason") != "")
+        )
+        return _precision(audited, "reason")
+
+    def recovered_vs_estimated(self) -> pl.DataFrame:
+        """Per typology, over confirmed cases: the estimate when last listed against the
+        overpayment the audit established and the money recovered (yuan).
+
+        Columns: typology, confirmed, est_overpayment, overpaid_amount, recovered_amount,
+        overpaid_per_estimated, recovered_share (of overpaid; null when nothing overpaid).
+        """
+        confirmed = self._audited().filter(pl.col("outcome").is_in(CONFIRMED))
+        return (
+            confirmed.group_by("typology")
+            .agg(
+                pl.len().cast(pl.Int64).alias("confirmed"),
+                pl.col("est_overpayment").fill_null(0.0).sum(),
+                pl.col("overpaid_amount").fill_null(0.0).sum(),
+                pl.col("recovered_amount").fill_null(0.0).sum(),
+            )
+            .with_columns(
+                _ratio("overpaid_amount", "est_overpayment").alias("overpaid_per_estimated"),
+                _ratio("recovered_amount", "overpaid_amount").alias("recovered_share"),
+            )
+            .sort("typology")
+        )
+
+    def open_longer_than(self, days: int, today: date) -> pl.DataFrame:
+        """Open cases (new or assigned) opened more than ``days`` days before ``today``.
+
+        A case opens when first listed or when reopened. Columns: case_id, person_id,
+        typology, township, state, assignee, first_flagged, opened_on, days_open; longest
+        open first.
+        """
+        open_cases = self.cases().filter(pl.col("state").is_in(["new", "assigned"]))
+        return (
+            open_cases.with_columns(pl.col("opened_at").dt.date().alias("opened_on"))
+            .with_columns((pl.lit(today) - pl.col("opened_on")).dt.total_days().alias("days_open"))
+            .filter(pl.col("days_open") > days)
+            .select(
+                "case_id",
+                "person_id",
+                "typology",
+                "township",
+                "state",
+                "assignee",
+                "first_flagged",
+                "opened_on",
+                "days_open",
+            )
+            .sort(["days_open", "case_id"], descending=[True, False])
+        )
+
+    def _audited(self) -> pl.DataFrame:
+        return self.cases().filter(pl.col("outcome").is_not_null())
+
+    def _frame(self, query: Any, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        for r in rows:
+            if "opened_at" in r:
+                r["opened_at"] = _naive_utc(r["opened_at"])
+        return pl.DataFrame(rows, schema=schema)
+
+
+_CASE_SCHEMA: dict[str, pl.DataType] = {
+    "case_id": pl.String(),
+    "person_id": pl.String(),
+    "typology": pl.String(),
+    "township": pl.String(),
+    "first_flagged": pl.String(),
+    "state": pl.String(),
+    "assignee": pl.String(),
+    "opened_at": pl.Datetime("us"),
+    "outcome": pl.String(),
+    "closed_on": pl.Date(),
+    "death_date": pl.Date(),
+    "overpaid_amount": pl.Float64(),
+    "recovered_amount": pl.Float64(),
+    "audited_reasons": pl.String(),
+    "est_overpayment": pl.Float64(),
+    "reasons": pl.String(),
+    "last_listed": pl.String(),
+    "note": pl.String(),
+}
+_EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Int64(),
+    "case_id": pl.String(),
+    "at": pl.Datetime("us"),
+    "actor": pl.String(),
+    "kind": pl.String(),
+    "month": pl.String(),
+    "detail": pl.String(),
+}
+
+
+def _decide(
+    row: dict[str, Any],
+    known: dict[str, Any] | None,
+    audits: Sequence[dict[str, Any]],
+    month: str,
+    clear_months: int,
+) -> _Decision:
+    """Whether a case of ``month``'s list is published, with which note, and reopened."""
+    codes = _codes(row["reasons"])
+    recent_clears = [
+        a
+        for a in audits
+        if a["outcome"] == "cleared"
+        and 0 <= _months_between(_month_of(a["closed_on"]), month) < clear_months
+    ]
+    reopenable = known is not None and known["state"] == "closed"
+    if recent_clears:
+        cleared_codes = set().union(*(_codes(a["audited_reasons"]) for a in recent_clears))
+        cleared_month = max(_month_of(a["closed_on"]) for a in recent_clears)
+        fresh = [c for c in codes if c not in cleared_codes]
+        if not fresh:
+            return _Decision(listed=False, note=f"cleared {cleared_month}")
+        return _Decision(
+            listed=True,
+            note=f"cleared {cleared_month}, new evidence: {','.join(fresh)}",
+            reopen=reopenable,
+        )
+    if known is None or known["outcome"] is None or known["closed_on"] is None:
+        return _Decision(listed=True)
+    audited = _month_of(known["closed_on"])
+    if audited > month:
+        # Re-recording a month before the audit: as it was then.
+        return _Decision(listed=True)
+    if known["outcome"] in CONFIRMED:
+        if known["state"] == "closed":
+            return _Decision(listed=True, note=f"confirmed {audited}, still paid")
+        return _Decision(listed=True)
+    if not reopenable:
+        return _Decision(listed=True)
+    if known["outcome"] == "cleared":
+        return _Decision(
+            listed=True,
+            note=f"cleared {audited}, listed again after {clear_months} months",
+            reopen=True,
+        )
+    return _Decision(listed=True, note=f"unreachable {audited}, listed again", reopen=True)
+
+
+def _closure_problems(
+    case: dict[str, Any],
+    outcome: str | None,
+    closed_on: date | None,
+    death_date: date | None,
+    overpaid: float | None,
+    recovered: float | None,
+    today: date,
+) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    canonical = OUTCOMES.get(outcome.strip()) if isinstance(outcome, str) else None
+    if canonical is None:
+        problems.append(("outcome", f"{outcome!r} is not one of {', '.join(OUTCOME_VALUES)}"))
+    if closed_on is None:
+        problems.append(("closed_on", "is empty"))
+    elif not isinstance(closed_on, date):
+        problems.append(("closed_on", f"{closed_on!r} is not a date"))
+    else:
+        if closed_on > today:
+            problems.append(("closed_on", f"{closed_on.isoformat()} is in the future"))
+        listed_from = date.fromisoformat(f"{case['first_flagged']}-01")
+        if closed_on < listed_from:
+            problems.append(
+                (
+                    "closed_on",
+                    f"{closed_on.isoformat()} is before the case was "
+                    f"first listed ({case['first_flagged']})",
+                )
+            )
+    if death_date is not None:
+        if not isinstance(death_date, date):
+            problems.append(("death_date", f"{death_date!r} is not a date"))
+        elif death_date > today:
+            problems.append(("death_date", f"{death_date.isoformat()} is in the future"))
+        elif isinstance(closed_on, date) and death_date > closed_on:
+            problems.append(("death_date", f"{death_date.isoformat()} is after closed_on"))
+        elif canonical in ("cleared", "unreachable"):
+            problems.append(("death_date", f"given but the outcome is {canonical}"))
+    for field, amount in (("overpaid_amount", overpaid), ("recovered_amount", recovered)):
+        if amount is not None and not isinstance(amount, int | float):
+            problems.append((field, f"{amount!r} is not an amount"))
+        elif amount is not None and amount < 0:
+            problems.append((field, f"{amount} is negative"))
+    if (
+        isinstance(overpaid, int | float)
+        and isinstance(recovered, int | float)
+        and 0 <= overpaid < recovered
+    ):
+        problems.append(
+            ("recovered_amount", f"{recovered} is more than overpaid_amount {overpaid}")
+        )
+    if canonical == "cleared" and isinstance(overpaid, int | float) and overpaid > 0:
+        problems.append(("overpaid_amount", f"{overpaid} but the outcome is cleared"))
+    return problems
+
+
+def _precision(audited: pl.DataFrame, by: str) -> pl.DataFrame:
+    outcome = pl.col("outcome")
+    return (
+        audited.group_by(by)
+        .agg(
+            outcome.is_in(CONFIRMED).sum().cast(pl.Int64).alias("confirmed"),
+            (outcome == "cleared").sum().cast(pl.Int64).alias("cleared"),
+            (outcome == "unreachable").sum().cast(pl.Int64).alias("unreachable"),
+        )
+        .with_columns((pl.col("confirmed") + pl.col("cleared")).alias("audited"))
+        .with_columns(_ratio("confirmed", "audited").alias("precision"))
+        .select(by, "audited", "confirmed", "cleared", "unreachable", "precision")
+        .sort(by)
+    )
+
+
+def _ratio(numerator: str, denominator: str) -> pl.Expr:
+    return (
+        pl.when(pl.col(denominator) > 0)
+        .then(pl.col(numerator) / pl.col(denominator))
+        .otherwise(None)
+        .cast(pl.Float64)
+    )
+
+
+def _listing_rows(cases: pl.DataFrame) -> list[dict[str, Any]]:
+    needed = (
+        "case_id",
+        "person_id",
+        "typology",
+        "priority_rank",
+        "risk_score",
+        "est_overpayment",
+        "reasons",
+    )
+    missing = [c for c in needed if c not in cases.columns]
+    if missing:
+        raise ValueError(f"case list lacks columns: {', '.join(missing)}")
+    reasons = cases.get_column("reasons")
+    if reasons.dtype == pl.List(pl.String):
+        reasons = reasons.list.join(",")
+    frame = cases.select(
+        pl.col("case_id").cast(pl.String),
+        pl.col("person_id").cast(pl.String),
+        pl.col("typology").cast(pl.String),
+        (
+            pl.col("township").cast(pl.String)
+            if "township" in cases.columns
+            else pl.lit(None, pl.String).alias("township")
+        ),
+        pl.col("priority_rank").cast(pl.Int64),
+        pl.col("risk_score").cast(pl.Float64),
+        pl.col("est_overpayment").cast(pl.Float64),
+    ).with_columns(reasons.cast(pl.String).alias("reasons"))
+    rows = frame.to_dicts()
+    for r in rows:
+        r["reasons"] = ",".join(_codes(r["reasons"]))
+    return rows
+
+
+def _codes(reasons: str | None) -> list[str]:
+    if not reasons:
+        return []
+    return list(dict.fromkeys(c.strip() for c in reasons.split(",") if c.strip()))
+
+
+def _check_month(month: str) -> None:
+    try:
+        ok = len(month) == 7 and date.fromisoformat(f"{month}-01") is not None
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"month must be YYYY-MM, got {month!r}")
+
+
+def _month_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def _months_between(earlier: str, later: str) -> int:
+    return (int(later[:4]) - int(earlier[:4])) * 12 + int(later[5:7]) - int(earlier[5:7])
+
+
+def _money(amount: float | None) -> float | None:
+    return None if amount is None else round(float(amount), 2)
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in values.items()}
+
+
+def _naive_utc(at: datetime | None) -> datetime | None:
+    if at is None or at.tzinfo is None:
+        return at
+    return at.astimezone(UTC).replace(tzinfo=None)
+
+
+def _one_case(conn: Connection, case_id: str) -> dict[str, Any]:
+    found = conn.execute(select(_cases).where(_cases.c.case_id == case_id)).mappings().first()
+    if found is None:
+        raise CaseValidationError(case_id, "case_id", "unknown case")
+    return dict(found)
+
+
+def _add_event(
+    conn: Connection,
+    case_id: str,
+    at: datetime,
+    actor: str,
+    kind: str,
+    month: str | None,
+    detail: dict[str, Any],
+) -> None:
+    conn.execute(
+        insert(_events).values(
+            case_id=case_id, at=at, actor=actor, kind=kind, month=month, detail=detail
+        )
+    )
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _select_in(
+    conn: Connection, table: Table, column: Any, values: Iterable[str]
+) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for chunk in _chunks(list(values)):
+        found.extend(
+            dict(r) for r in conn.execute(select(table).where(column.in_(chunk))).mappings()
+        )
+    return found

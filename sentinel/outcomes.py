@@ -1,0 +1,332 @@
+"""Audit outcomes back in: read the filled-in case workbook and close the cases it reports.
+
+Auditors receive ``cases.xlsx`` (one sheet per township, see
+:func:`sentinel.io.reports.write_workbook`) and fill in the outcome columns of the cases
+they audited. :func:`read_outcomes_workbook` reads those rows back into the contract's
+``outcomes`` columns; :func:`import_outcomes` checks every row against the case store and
+closes the cases whose rows are right, reporting the others by sheet, row and column.
+Error messages never hold a full identity number or case id.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from openpyxl import load_workbook
+from openpyxl.utils.datetime import from_excel
+
+from features.identity import mask_id_text
+from sentinel.casestore import CaseStore
+from sentinel.contract import OUTCOMES, OUTCOMES_DATASET
+from sentinel.io.reports import CASE_HEADERS_ZH, OUTCOME_HEADERS
+
+__all__ = ["ImportReport", "OutcomeError", "import_outcomes", "read_outcomes_workbook"]
+
+#: Columns of :func:`read_outcomes_workbook`: the contract's, the auditor's note, and where
+#: each row came from (``_sheet``, ``_row`` as Excel shows it) with the cells that could
+#: not be read (``_problems``: list of {column, problem}).
+OUTCOME_COLUMNS: tuple[str, ...] = (*OUTCOMES_DATASET.column_names, "note")
+_SCHEMA: dict[str, pl.DataType] = {
+    "case_id": pl.String(),
+    "person_id": pl.String(),
+    "closed_on": pl.Date(),
+    "outcome": pl.String(),
+    "death_date": pl.Date(),
+    "overpaid_amount": pl.Float64(),
+    "recovered_amount": pl.Float64(),
+    "note": pl.String(),
+    "_sheet": pl.String(),
+    "_row": pl.Int64(),
+    "_problems": pl.List(pl.Struct({"column": pl.String(), "problem": pl.String()})),
+}
+_DATE_COLUMNS = ("closed_on", "death_date")
+_AMOUNT_COLUMNS = ("overpaid_amount", "recovered_amount")
+_DATE_TEXT = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
+_COMPACT_DATE = re.compile(r"^\s*(\d{4})(\d{2})(\d{2})\s*$")
+
+
+def _header_names() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for col in (*CASE_HEADERS_ZH, *OUTCOME_HEADERS):
+        names[col] = col
+    for col, zh in (CASE_HEADERS_ZH | OUTCOME_HEADERS).items():
+        names[zh] = col
+    # Contract aliases too, but the workbook's own headers win (追回金额 is the same either way).
+    for alias, col in OUTCOMES_DATASET.header_aliases().items():
+        names.setdefault(alias, col)
+    return names
+
+
+_HEADERS = _header_names()
+
+
+def read_outcomes_workbook(path: Path) -> pl.DataFrame:
+    """The audit outcomes filled in on a case workbook, one row per audited case.
+
+    Reads every township sheet (a sheet whose first row has the case-id header, Chinese or
+    English; the summary sheet has none) and keeps the rows whose outcome cell is filled.
+    Outcomes are mapped to the contract's values (``确认死亡`` -> ``confirmed_deceased``);
+    an unknown outcome is kept as typed for :func:`import_outcomes` to report. Dates may be
+    date cells, ISO text, ``2020/1/5``, ``2020.1.5``, ``2020年1月5日`` or ``20200105``;
+    amounts are numbers or text (``1,200.50``, ``1200元``). A cell that cannot be read is
+    left empty and named in ``_problems``. Columns: :data:`OUTCOME_COLUMNS` then
+    ``_sheet``, ``_row`` (row number as Excel shows it) and ``_problems``.
+    """
+    book = load_workbook(Path(path), read_only=True, data_only=True)
+    rows: list[dict[str, Any]] = []
+    try:
+        for sheet in book.worksheets:
+            rows.extend(_sheet_outcomes(sheet))
+    finally:
+        book.close()
+    return pl.DataFrame(rows, schema=_SCHEMA)
+
+
+def _sheet_outcomes(sheet: Any) -> Iterator[dict[str, Any]]:
+    cells = sheet.iter_rows(values_only=True)
+    header = next(cells, None)
+    if header is None:
+        return
+    columns = {
+        _HEADERS[str(title).strip()]: j
+        for j, title in enumerate(header)
+        if title is not None and str(title).strip() in _HEADERS
+    }
+    if "case_id" not in columns or "outcome" not in columns:
+        return
+    for number, values in enumerate(cells, start=2):
+
+        def cell(col: str, values: tuple[Any, ...] = values) -> Any:
+            j = columns.get(col)
+            value = values[j] if j is not None and j < len(values) else None
+            if isinstance(value, str):
+                value = value.strip() or None
+            return value
+
+        outcome = cell("outcome")
+        if outcome is None:
+            continue
+        problems: list[dict[str, str]] = []
+        row: dict[str, Any] = {
+            "case_id": _text(cell("case_id")),
+            "person_id": _text(cell("person_id")),
+            "outcome": OUTCOMES.get(str(outcome), str(outcome)),
+            "note": _text(cell("note")),
+            "_sheet": sheet.title,
+            "_row": number,
+        }
+        for col in _DATE_COLUMNS:
+            row[col] = _read_cell(cell(col), col, _parse_date, problems)
+        for col in _AMOUNT_COLUMNS:
+            row[col] = _read_cell(cell(col), col, _parse_amount, problems)
+        row["_problems"] = problems
+        yield row
+
+
+def _read_cell(value: Any, column: str, parse: Any, problems: list[dict[str, str]]) -> Any:
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except (TypeError, ValueError, OverflowError):
+        shown = str(value)[:20]
+        kind = "a date" if column in _DATE_COLUMNS else "an amount"
+        problems.append({"column": column, "problem": f"cannot read {shown!r} as {kind}"})
+        return None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip() or None
+
+
+def _parse_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # A date typed into a cell without a date format: Excel's day serial.
+        converted = from_excel(value)
+        if isinstance(converted, datetime):
+            return converted.date()
+        raise ValueError(value)
+    text = str(value)
+    found = _DATE_TEXT.match(text) or _COMPACT_DATE.match(text)
+    if found is None:
+        return datetime.fromisoformat(text.strip()).date()
+    year, month, day = (int(g) for g in found.groups())
+    return date(year, month, day)
+
+
+def _parse_amount(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).replace(",", "").replace("，", "").replace("元", "").replace("¥", "")
+    return float(text.strip())
+
+
+@dataclass(frozen=True)
+class OutcomeError:
+    """One problem with one outcome row: where it is and what is wrong (IDs masked)."""
+
+    sheet: str | None
+    row: int | None
+    column: str
+    problem: str
+    case: str | None = None
+
+    def __str__(self) -> str:
+        where = ", ".join(
+            part
+            for part in (
+                f"sheet {self.sheet}" if self.sheet else None,
+                f"row {self.row}" if self.row is not None else None,
+                f"case {self.case}" if self.case else None,
+                f"column {self.column}",
+            )
+            if part
+        )
+        return f"{where}: {self.problem}"
+
+
+@dataclass
+class ImportReport:
+    """What an import did: rows read, cases closed, rows already recorded, rows rejected."""
+
+    rows: int = 0
+    applied: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[OutcomeError] = field(default_factory=list)
+
+    def errors_frame(self) -> pl.DataFrame:
+        """The errors as a table (sheet, row, case, column, problem) for a reply to auditors."""
+        return pl.DataFrame(
+            [
+                {
+                    "sheet": e.sheet,
+                    "row": e.row,
+                    "case": e.case,
+                    "column": e.column,
+                    "problem": e.problem,
+                }
+                for e in self.errors
+            ],
+            schema={
+                "sheet": pl.String,
+                "row": pl.Int64,
+                "case": pl.String,
+                "column": pl.String,
+                "problem": pl.String,
+            },
+        )
+
+
+def import_outcomes(
+    store: CaseStore, outcomes: pl.DataFrame, *, actor: str, now: datetime | None = None
+) -> ImportReport:
+    """Close the cases whose audit outcome rows are right; report the others row by row.
+
+    ``outcomes`` has the contract's outcome columns (as :func:`read_outcomes_workbook`
+    returns, or a plain frame: ``note``, ``_sheet``, ``_row`` and ``_problems`` are
+    optional). A row is rejected, with one error per problem, for: an unknown case, a
+    person_id that is not the case's person, an outcome outside the four contract values,
+    a date that could not be read or is in the future (after ``now``, default: the current
+    time), a negative amount, recovered more than overpaid, or a case appearing twice with
+    different results. The other rows are applied with :meth:`CaseStore.close`; a row
+    already recorded counts as ``unchanged``, so importing the same file twice changes
+    nothing.
+    """
+    now = now or datetime.now(UTC)
+    report = ImportReport(rows=outcomes.height)
+    frame = outcomes
+    for col, dtype in _SCHEMA.items():
+        if col not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype).alias(col))
+    seen: dict[str, tuple[tuple[Any, ...], str]] = {}
+    for index, row in enumerate(frame.iter_rows(named=True)):
+        sheet = row["_sheet"]
+        number = row["_row"] if row["_row"] is not None else index + 1
+        case_id = _text(row["case_id"])
+        errors = [
+            OutcomeError(sheet, number, p["column"], p["problem"], mask_id_text(case_id))
+            for p in row["_problems"] or []
+        ]
+        unreadable = {e.column for e in errors}
+        canonical = OUTCOMES.get(row["outcome"].strip()) if row["outcome"] else None
+        result = {
+            "outcome": canonical or row["outcome"],
+            "closed_on": row["closed_on"],
+            "death_date": row["death_date"],
+            "overpaid_amount": row["overpaid_amount"],
+            "recovered_amount": row["recovered_amount"],
+        }
+        for column, problem in _row_problems(store, case_id, row["person_id"], result, now):
+            if column in unreadable and problem == "is empty":
+                continue  # reported already: the cell was filled but unreadable
+            errors.append(OutcomeError(sheet, number, column, problem, mask_id_text(case_id)))
+        if not errors and case_id is not None:
+            key = (*result.values(), _text(row["note"]))
+            where = f"sheet {sheet} row {number}" if sheet else f"row {number}"
+            earlier = seen.setdefault(case_id, (key, where))
+            if earlier[0] != key:
+                errors.append(
+                    OutcomeError(
+                        sheet,
+                        number,
+                        "case_id",
+                        f"also reported with a different result at {earlier[1]}",
+                        mask_id_text(case_id),
+                    )
+                )
+        if errors or case_id is None:
+            report.rejected += 1
+            report.errors.extend(errors)
+            continue
+        changed = store.close(case_id, **result, note=_text(row["note"]), actor=actor, now=now)
+        if changed:
+            report.applied += 1
+        else:
+            report.unchanged += 1
+    return report
+
+
+def _row_problems(
+    store: CaseStore,
+    case_id: str | None,
+    person_id: str | None,
+    result: dict[str, Any],
+    now: datetime,
+) -> list[tuple[str, str]]:
+    if case_id is None:
+        return [("case_id", "is empty")]
+    case = store.case(case_id)
+    if case is None:
+        return [("case_id", "unknown case")]
+    problems: list[tuple[str, str]] = []
+    person = _text(person_id)
+    if person is not None and _person_key(person) != _person_key(case["person_id"]):
+        problems.append(
+            (
+                "person_id",
+                f"{mask_id_text(person)} is not the case's person ({mask_id_text(case['person_id'])})",
+            )
+        )
+    problems.extend(store.closure_problems(case_id, **result, today=now.date()))
+    return problems
+
+
+def _person_key(person_id: str) -> str:
+    return person_id.strip().upper()

@@ -1,0 +1,368 @@
+"""The case store on SQLite always, and on PostgreSQL when SENTINEL_TEST_POSTGRES_URL is set."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from sqlalchemy import create_engine, make_url, text
+
+from sentinel.casestore import CaseStore, CaseValidationError
+
+POSTGRES_ENV = "SENTINEL_TEST_POSTGRES_URL"
+NOW = datetime(2020, 12, 20, 9, 0, tzinfo=UTC)
+# Generated fake people (valid-looking shape, not real persons).
+ALICE = "430101195001010012"
+BOB = "430101194505050021"
+CAROL = "430102193803030048"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty store URL: a SQLite file, or a private schema on the test server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cases.sqlite'}"
+        return
+    server = os.environ.get(POSTGRES_ENV)
+    if not server:
+        pytest.skip(f"{POSTGRES_ENV} not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(server).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[CaseStore]:
+    with CaseStore(store_url) as opened:
+        yield opened
+
+
+def case_list(*rows: tuple[str, str, str, float, str]) -> pl.DataFrame:
+    """A month's case list from (case_id, person_id, typology, est_overpayment, reasons)."""
+    return pl.DataFrame(
+        {
+            "case_id": [r[0] for r in rows],
+            "person_id": [r[1] for r in rows],
+            "township": ["城关镇"] * len(rows),
+            "typology": [r[2] for r in rows],
+            "priority_rank": list(range(1, len(rows) + 1)),
+            "risk_score": [0.9 - 0.1 * i for i in range(len(rows))],
+            "est_overpayment": [r[3] for r in rows],
+            "reasons": [r[4] for r in rows],
+        },
+        schema_overrides={"priority_rank": pl.Int64},
+    )
+
+
+A = ("SU-aaaaaaaaaaaa", ALICE, "suspected_unreported_death", 1500.0, "SU_NO_CERT")
+B = ("DR-bbbbbbbbbbbb", BOB, "duplicate_receipt", 800.0, "DR_TWO_SCHEMES")
+C = ("AA-cccccccccccc", CAROL, "amount_anomaly", 300.0, "AA_ABOVE_STANDARD")
+
+
+def test_new_then_carried_keeps_first_flagged(store: CaseStore) -> None:
+    jan = store.record_month("2020-01", case_list(A, B), clear_months=6, now=NOW)
+    feb = store.record_month("2020-02", case_list(B, C), clear_months=6, now=NOW)
+    assert jan.select("case_id", "status", "first_flagged").rows() == [
+        (A[0], "new", "2020-01"),
+        (B[0], "new", "2020-01"),
+    ]
+    assert feb.select("case_id", "status", "first_flagged").rows() == [
+        (B[0], "carried", "2020-01"),
+        (C[0], "new", "2020-02"),
+    ]
+    # A case that comes back after a gap is carried, still first flagged when first listed.
+    mar = store.record_month("2020-03", case_list(A), clear_months=6, now=NOW)
+    assert mar.select("status", "first_flagged").row(0) == ("carried", "2020-01")
+    assert store.case(A[0])["last_listed"] == "2020-03"
+
+
+def test_record_month_keeps_input_columns_and_order(store: CaseStore) -> None:
+    cases = case_list(C, A).with_columns(pl.lit("x").alias("evidence"))
+    got = store.record_month("2020-01", cases, clear_months=6, now=NOW)
+    assert got.columns == [*cases.columns, "first_flagged", "status", "note"]
+    assert_frame_equal(got.select(cases.columns), cases)
+
+
+def test_recording_a_month_twice_is_idempotent(store: CaseStore) -> None:
+    store.record_month("2020-01", case_list(A, B), clear_months=6, now=NOW)
+    first = store.record_month("2020-02", case_list(A, B, C), clear_months=6, now=NOW)
+    events = store.events().height
+    again = store.record_month("2020-02", case_list(A, B, C), clear_months=6, now=NOW)
+    assert_frame_equal(first, again)
+    assert store.events().height == events
+    listed = store.events().filter(pl.col("kind") == "listed")
+    assert listed.group_by("case_id", "month").len()["len"].max() == 1
+
+
+def test_rerecording_a_month_replaces_its_list(store: CaseStore) -> None:
+    store.record_month("2020-01", case_list(A, B), clear_months=6, now=NOW)
+    store.record_month("2020-01", case_list(A), clear_months=6, now=NOW)
+    feb = store.record_month("2020-02", case_list(B), clear_months=6, now=NOW)
+    # B is no longer on January's list, so February is its first listing month.
+    assert feb.select("status", "first_flagged").row(0) == ("new", "2020-02")
+
+
+def test_record_month_rejects_bad_input(store: CaseStore) -> None:
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        store.record_month("2020-13", case_list(A), clear_months=6)
+    with pytest.raises(ValueError, match="repeats a case_id"):
+        store.record_month("2020-01", case_list(A, A), clear_months=6)
+    with pytest.raises(ValueError, match="lacks columns: reasons"):
+        store.record_month("2020-01", case_list(A).drop("reasons"), clear_months=6)
+
+
+def test_lifecycle_new_assigned_closed_with_events(store: CaseStore) -> None:
+    store.record_month("2020-01", case_list(A), clear_months=6, now=NOW)
+    assert store.case(A[0])["state"] == "new"
+    assert store.assign(A[0], "auditor-li", actor="supervisor-wang", now=NOW)
+    assert not store.assign(A[0], "auditor-li", actor="supervisor-wang", now=NOW)
+    assert store.case(A[0])["state"] == "assigned"
+    changed = store.close(
+        A[0],
+        "confirmed_deceased",
+        date(2020, 2, 10),
+        death_date=date(2019, 11, 3),
+        overpaid_amount=1200.0,
+        recovered_amount=400.0,
+        note="家属已退款部分",
+        actor="auditor-li",
+        now=NOW,
+    )
+    assert changed
+    case = store.case(A[0])
+    assert (case["state"], case["outcome"], case["closed_on"]) == (
+        "closed",
+        "confirmed_deceased",
+        date(2020, 2, 10),
+    )
+    assert case["audited_reasons"] == "SU_NO_CERT"
+    # The same result again records nothing; a different one is a correction.
+    assert not store.close(
+        A[0],
+        "确认死亡",
+        date(2020, 2, 10),
+        death_date=date(2019, 11, 3),
+        overpaid_amount=1200.0,
+        recovered_amount=400.0,
+        note="家属已退款部分",
+        actor="x",
+        now=NOW,
+    )
+    assert store.close(
+        A[0],
+        "confirmed_deceased",
+        date(2020, 2, 10),
+        death_date=date(2019, 11, 3),
+        overpaid_amount=1200.0,
+        recovered_amount=1200.0,
+        actor="auditor-li",
+        now=NOW,
+    )
+    events = store.events(A[0])
+    assert events["kind"].to_list() == ["listed", "assigned", "closed", "closed"]
+    assert events["actor"].to_list() == ["sentinel", "supervisor-wang", "auditor-li", "auditor-li"]
+    assert events["at"].to_list() == [NOW.replace(tzinfo=None)] * 4
+    correction = json.loads(events["detail"][3])
+    assert correction["corrects"]["recovered_amount"] == 400.0
+    with pytest.raises(CaseValidationError, match=f"case {A[0]}: state: is closed"):
+        store.assign(A[0], "auditor-zhao", actor="supervisor-wang")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "problem"),
+    [
+        ({"outcome": "maybe"}, "outcome", "is not one of"),
+        ({"closed_on": date(2021, 1, 5)}, "closed_on", "in the future"),
+        ({"closed_on": date(2019, 12, 31)}, "closed_on", "before the case was first listed"),
+        ({"death_date": date(2021, 1, 1)}, "death_date", "in the future"),
+        ({"death_date": date(2020, 3, 1)}, "death_date", "after closed_on"),
+        (
+            {"outcome": "cleared", "death_date": date(2019, 5, 1)},
+            "death_date",
+            "outcome is cleared",
+        ),
+        ({"overpaid_amount": -1.0}, "overpaid_amount", "negative"),
+        ({"recovered_amount": -5.0}, "recovered_amount", "negative"),
+        ({"overpaid_amount": 100.0, "recovered_amount": 150.0}, "recovered_amount", "more than"),
+        ({"outcome": "cleared", "overpaid_amount": 10.0}, "overpaid_amount", "outcome is cleared"),
+    ],
+)
+def test_close_rejects_impossible_results(
+    store: CaseStore, changes: dict[str, object], field: str, problem: str
+) -> None:
+    store.record_month("2020-01", case_list(A), clear_months=6, now=NOW)
+    result: dict[str, object] = {
+        "outcome": "confirmed_deceased",
+        "closed_on": date(2020, 2, 10),
+        "death_date": None,
+        "overpaid_amount": None,
+        "recovered_amount": None,
+    } | changes
+    with pytest.raises(CaseValidationError, match=f"case {A[0]}: {field}: .*{problem}"):
+        store.close(A[0], **result, actor="auditor-li", now=NOW)  # type: ignore[arg-type]
+    assert store.case(A[0])["state"] == "new"
+
+
+def test_close_of_unknown_case_names_it(store: CaseStore) -> None:
+    with pytest.raises(ValueError, match="case XX-000000000000: case_id: unknown case"):
+        store.close("XX-000000000000", "cleared", date(2020, 1, 1), actor="a", now=NOW)
+
+
+def test_cleared_person_is_suppressed_for_clear_months(store: CaseStore) -> None:
+    store.record_month("2020-01", case_list(A, B), clear_months=3, now=NOW)
+    store.close(A[0], "cleared", date(2020, 2, 12), actor="auditor-li", now=NOW)
+    # Cleared in February: not listed in February, March or April ...
+    for month in ("2020-02", "2020-03", "2020-04"):
+        got = store.record_month(month, case_list(A, B), clear_months=3, now=NOW)
+        assert got["case_id"].to_list() == [B[0]], month
+    suppressed = store.events(A[0]).filter(pl.col("kind") == "suppressed")
+    assert suppressed["month"].to_list() == ["2020-02", "2020-03", "2020-04"]
+    # ... and listed again, reopened, from May on.
+    may = store.record_month("2020-05", case_list(A, B), clear_months=3, now=NOW)
+    assert may.filter(pl.col("case_id") == A[0]).select("status", "note").row(0) == (
+        "carried",
+        "cleared 2020-02, listed again after 3 months",
+    )
+    assert store.case(A[0])["state"] == "new"
+    again = store.record_month("2020-05", case_list(A, B), clear_months=3, now=NOW)
+    assert_frame_equal(may, again)
+    assert store.events(A[0]).filter(pl.col("kind") == "reopened").height == 1
+
+
+def test_new_evidence_relists_a_cleared_person(store: CaseStore) -> None:
+    store.record_month("2020-01", case_list(A), clear_months=6, now=NOW)
+    store.close(A[0], "cleared", date(2020, 2, 12), actor="auditor-li", now=NOW)
+    with_death = (A[0], ALICE, A[2], 2100.0, "SU_NO_CERT,DP_PAID_AFTER_DEATH")
+    mar = store.record_month("2020-03", case_list(with_death), clear_months=6, now=NOW)
+    assert mar.select("status", "note").row(0) == (
+        "carried",
+        "cleared 2020-02, new evidence: DP_PAID_AFTER_DEATH",
+    )
+    assert store.case(A[0])["state"] == "new"
+    reopened = store.events(A[0]).filter(pl.col("kind") == "reopened")
+    assert reopened["month"].to_list() == ["2020-03"]
+    assert_frame_equal(
+        store.record_month("2020-03", case_list(with_death), clear_months=6, now=NOW), mar
+    )
+    # Another case of the cleared person with nothing new is suppressed too.
+    same_reason = ("SU-dddddddddddd", ALICE, "identity_anomaly", 10.0, "SU_NO_CERT")
+    apr = store.record_month("2020-04", case_list(with_death, same_reason), clear_months=6, now=NOW)
+    assert apr["case_id"].to_list() == [A[0]]
+
+
+def test_confirmed_case_still_paid_is_listed_with_a_note(store: CaseStore) -> None:
+    store.record_month("2020-01", case_list(A), clear_months=6, now=NOW)
+    store.close(A[0], "confirmed_deceased", date(2020, 2, 3), actor="auditor-li", now=NOW)
+    mar = store.record_month("2020-03", case_list(A), clear_months=6, now=NOW)
+    assert mar.select("status", "note").row(0) == ("carried", "confirmed 2020-02, still paid")
+    assert store.case(A[0])["state"] == "closed"
+    # Re-recording January (before the audit) shows the list as it was.
+    jan = store.record_month("2020-01", case_list(A), clear_months=6, now=NOW)
+    assert jan.select("status", "note").row(0) == ("new", None)
+
+
+def test_unreachable_case_is_reopened_next_listing(store: CaseStore) -> None:
+    store.record_month("2020-01", case_list(A), clear_months=6, now=NOW)
+    store.close(A[0], "unreachable", date(2020, 2, 3), actor="auditor-li", now=NOW)
+    mar = store.record_month("2020-03", case_list(A), clear_months=6, now=NOW)
+    assert mar["note"].to_list() == ["unreachable 2020-02, listed again"]
+    assert store.case(A[0])["state"] == "new"
+
+
+def test_precision_and_recovery_reports(store: CaseStore) -> None:
+    d = (
+        "SU-dddddddddddd",
+        "430103196007070035",
+        "suspected_unreported_death",
+        900.0,
+        "SU_NO_CERT,SU_ACCOUNT_CHANGED",
+    )
+    store.record_month("2020-01", case_list(A, B, C, d), clear_months=6, now=NOW)
+    store.close(
+        A[0],
+        "confirmed_deceased",
+        date(2020, 2, 1),
+        overpaid_amount=1000.0,
+        recovered_amount=250.0,
+        actor="a",
+        now=NOW,
+    )
+    store.close(d[0], "cleared", date(2020, 2, 1), actor="a", now=NOW)
+    store.close(
+        B[0],
+        "confirmed_improper",
+        date(2020, 2, 1),
+        overpaid_amount=800.0,
+        recovered_amount=800.0,
+        actor="a",
+        now=NOW,
+    )
+    store.close(C[0], "unreachable", date(2020, 2, 1), actor="a", now=NOW)
+    by_typology = store.precision_by_typology()
+    assert by_typology.rows() == [
+        ("amount_anomaly", 0, 0, 0, 1, None),
+        ("duplicate_receipt", 1, 1, 0, 0, 1.0),
+        ("suspected_unreported_death", 2, 1, 1, 0, 0.5),
+    ]
+    assert by_typology.columns == [
+        "typology",
+        "audited",
+        "confirmed",
+        "cleared",
+        "unreachable",
+        "precision",
+    ]
+    by_reason = store.precision_by_reason()
+    assert by_reason.select("reason", "audited", "precision").rows() == [
+        ("AA_ABOVE_STANDARD", 0, None),
+        ("DR_TWO_SCHEMES", 1, 1.0),
+        ("SU_ACCOUNT_CHANGED", 1, 0.0),
+        ("SU_NO_CERT", 2, 0.5),
+    ]
+    money = store.recovered_vs_estimated()
+    assert money.rows() == [
+        ("duplicate_receipt", 1, 800.0, 800.0, 800.0, 1.0, 1.0),
+        ("suspected_unreported_death", 1, 1500.0, 1000.0, 250.0, 1000.0 / 1500.0, 0.25),
+    ]
+
+
+def test_open_longer_than(store: CaseStore) -> None:
+    store.record_month(
+        "2020-01", case_list(A), clear_months=6, now=datetime(2020, 2, 5, tzinfo=UTC)
+    )
+    store.record_month(
+        "2020-02", case_list(A, B), clear_months=6, now=datetime(2020, 3, 5, tzinfo=UTC)
+    )
+    store.assign(B[0], "auditor-li", actor="s", now=NOW)
+    late = store.open_longer_than(30, today=date(2020, 3, 20))
+    assert late.select("case_id", "state", "days_open").rows() == [(A[0], "new", 44)]
+    both = store.open_longer_than(10, today=date(2020, 3, 20))
+    assert both.select("case_id", "assignee", "days_open").rows() == [
+        (A[0], None, 44),
+        (B[0], "auditor-li", 15),
+    ]
+    store.close(A[0], "cleared", date(2020, 3, 1), actor="a", now=NOW)
+    assert store.open_longer_than(30, today=date(2020, 3, 20)).height == 0
+
+
+def test_store_reopens_with_its_history(store_url: str) -> None:
+    with CaseStore(store_url) as first:
+        first.record_month("2020-01", case_list(A), clear_months=6, now=NOW)
+    with CaseStore(store_url) as second:
+        feb = second.record_month("2020-02", case_list(A), clear_months=6, now=NOW)
+    assert feb["status"].to_list() == ["carried"]
