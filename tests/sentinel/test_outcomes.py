@@ -1,0 +1,259 @@
+"""Audit outcomes read back from the case workbook and imported into the case store."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from sentinel.casestore import CaseStore
+from sentinel.contract import CASE_COLUMNS
+from sentinel.io.reports import OUTCOME_HEADERS, write_workbook
+from sentinel.outcomes import import_outcomes, read_outcomes_workbook
+
+POSTGRES_ENV = "SENTINEL_TEST_POSTGRES_URL"
+NOW = datetime(2020, 3, 15, 8, 0, tzinfo=UTC)
+# Generated fake people.
+PEOPLE = [
+    ("SU-111111111111", "430101195001010012", "张三", "城关镇", "suspected_unreported_death"),
+    ("DP-222222222222", "430101194505050021", "李四", "城关镇", "deceased_paid"),
+    ("DR-333333333333", "430102193803030048", "王五", "河西乡", "duplicate_receipt"),
+    ("AA-444444444444", "43010219600606005X", "赵六", "河西乡", "amount_anomaly"),
+]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CaseStore]:
+    """A fresh store on SQLite, or in a private schema on the PostgreSQL test server."""
+    if request.param == "sqlite":
+        with CaseStore(f"sqlite:///{tmp_path / 'cases.sqlite'}") as opened:
+            yield opened
+        return
+    server = os.environ.get(POSTGRES_ENV)
+    if not server:
+        pytest.skip(f"{POSTGRES_ENV} not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(server).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        with CaseStore(url.render_as_string(hide_password=False)) as opened:
+            yield opened
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def month_cases() -> pl.DataFrame:
+    """A small hand-made case list with the published columns."""
+    return pl.DataFrame(
+        {
+            "case_id": [p[0] for p in PEOPLE],
+            "person_id": [p[1] for p in PEOPLE],
+            "name": [p[2] for p in PEOPLE],
+            "scheme": ["resident"] * 4,
+            "township": [p[3] for p in PEOPLE],
+            "village": ["一村", "二村", None, "三村"],
+            "typology": [p[4] for p in PEOPLE],
+            "priority_rank": [1, 2, 3, 4],
+            "risk_score": [0.9, 0.8, 0.7, 0.6],
+            "est_overpayment": [1500.0, 900.0, 800.0, 120.0],
+            "evidence": ["…"] * 4,
+            "reasons": ["SU_NO_CERT", "DP_PAID_AFTER_DEATH", "DR_TWO_SCHEMES", "AA_ABOVE_STANDARD"],
+            "first_flagged": ["2020-01"] * 4,
+            "status": ["new"] * 4,
+        }
+    ).select(CASE_COLUMNS)
+
+
+def listed_store(store: CaseStore) -> CaseStore:
+    store.record_month("2020-01", month_cases(), clear_months=6, now=NOW)
+    return store
+
+
+def fill_workbook(path: Path, fills: dict[str, dict[str, object]]) -> None:
+    """Type outcome cells into the workbook as an auditor would (by case id)."""
+    book = openpyxl.load_workbook(path)
+    for sheet in book.worksheets[1:]:
+        header = [c.value for c in sheet[1]]
+        for row in sheet.iter_rows(min_row=2):
+            case_id = row[0].value
+            for field, value in fills.get(case_id, {}).items():
+                title = OUTCOME_HEADERS[field] if OUTCOME_HEADERS[field] in header else field
+                row[header.index(title)].value = value
+    book.save(path)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_workbook_round_trip_closes_cases(store: CaseStore, tmp_path: Path, language: str) -> None:
+    listed_store(store)
+    path = tmp_path / "cases.xlsx"
+    write_workbook(month_cases(), path, language=language, month="2020-01")  # type: ignore[arg-type]
+    fill_workbook(
+        path,
+        {
+            PEOPLE[0][0]: {
+                "outcome": "确认死亡",
+                "closed_on": datetime(2020, 2, 10),
+                "death_date": "2019/11/3",
+                "overpaid_amount": 1200,
+                "recovered_amount": "400.50",
+                "note": "家属退款",
+            },
+            PEOPLE[2][0]: {"outcome": "排除", "closed_on": "2020-02-20"},
+            PEOPLE[3][0]: {"outcome": "unreachable", "closed_on": "2020年2月25日"},
+        },
+    )
+    outcomes = read_outcomes_workbook(path)
+    assert outcomes.select("case_id", "outcome", "closed_on", "_row").rows() == [
+        (PEOPLE[0][0], "confirmed_deceased", date(2020, 2, 10), 2),
+        (PEOPLE[2][0], "cleared", date(2020, 2, 20), 2),
+        (PEOPLE[3][0], "unreachable", date(2020, 2, 25), 3),
+    ]
+    first = outcomes.row(0, named=True)
+    assert (first["person_id"], first["death_date"], first["recovered_amount"]) == (
+        PEOPLE[0][1],
+        date(2019, 11, 3),
+        400.5,
+    )
+    assert first["note"] == "家属退款"
+    report = import_outcomes(store, outcomes, actor="auditor-li", now=NOW)
+    assert (report.rows, report.applied, report.unchanged, report.rejected) == (3, 3, 0, 0)
+    case = store.case(PEOPLE[0][0])
+    assert (case["state"], case["outcome"], case["overpaid_amount"]) == (
+        "closed",
+        "confirmed_deceased",
+        1200.0,
+    )
+    assert store.case(PEOPLE[1][0])["state"] == "new"
+    # Importing the same file again changes nothing.
+    events = store.events().height
+    again = import_outcomes(store, read_outcomes_workbook(path), actor="auditor-li", now=NOW)
+    assert (again.applied, again.unchanged, again.rejected) == (0, 3, 0)
+    assert store.events().height == events
+
+
+def test_bad_rows_are_reported_with_place_and_column(store: CaseStore, tmp_path: Path) -> None:
+    listed_store(store)
+    path = tmp_path / "cases.xlsx"
+    write_workbook(month_cases(), path, language="zh", month="2020-01")
+    fill_workbook(
+        path,
+        {
+            PEOPLE[0][0]: {"outcome": "确认死亡", "closed_on": "2020-13-45"},
+            PEOPLE[1][0]: {"outcome": "maybe", "closed_on": "2020-02-01"},
+            PEOPLE[2][0]: {
+                "outcome": "确认违规",
+                "closed_on": "2021-01-01",
+                "overpaid_amount": 100,
+                "recovered_amount": 300,
+            },
+            PEOPLE[3][0]: {"outcome": "确认违规", "closed_on": "2020-02-01", "overpaid_amount": -5},
+        },
+    )
+    report = import_outcomes(store, read_outcomes_workbook(path), actor="auditor-li", now=NOW)
+    assert (report.applied, report.rejected) == (0, 4)
+    problems = [(e.sheet, e.row, e.column) for e in report.errors]
+    assert problems == [
+        ("城关镇", 2, "closed_on"),
+        ("城关镇", 3, "outcome"),
+        ("河西乡", 2, "closed_on"),
+        ("河西乡", 2, "recovered_amount"),
+        ("河西乡", 3, "overpaid_amount"),
+    ]
+    messages = [str(e) for e in report.errors]
+    assert messages[0] == (
+        "sheet 城关镇, row 2, case SU-111*****1111, column closed_on: "
+        "cannot read '2020-13-45' as a date"
+    )
+    assert "in the future" in messages[2] and "more than overpaid" in messages[3]
+    assert "negative" in messages[4]
+    for message in messages:
+        for _, person_id, *_ in PEOPLE:
+            assert person_id not in message
+        for case_id, *_ in PEOPLE:
+            assert case_id not in message
+    assert report.errors_frame().height == 5
+    assert all(store.case(p[0])["state"] == "new" for p in PEOPLE)
+
+
+def test_unknown_case_and_wrong_person_are_rejected(store: CaseStore) -> None:
+    listed_store(store)
+    outcomes = pl.DataFrame(
+        {
+            "case_id": ["XX-999999999999", PEOPLE[0][0], PEOPLE[1][0]],
+            "person_id": [PEOPLE[0][1], PEOPLE[1][1], PEOPLE[1][1]],
+            "closed_on": [date(2020, 2, 1)] * 3,
+            "outcome": ["cleared", "cleared", "cleared"],
+            "death_date": [None, None, None],
+            "overpaid_amount": [None, None, None],
+            "recovered_amount": [None, None, None],
+        },
+        schema_overrides={
+            "death_date": pl.Date,
+            "overpaid_amount": pl.Float64,
+            "recovered_amount": pl.Float64,
+        },
+    )
+    report = import_outcomes(store, outcomes, actor="auditor-li", now=NOW)
+    assert (report.applied, report.rejected) == (1, 2)
+    assert [(e.row, e.column) for e in report.errors] == [(1, "case_id"), (2, "person_id")]
+    assert str(report.errors[0]) == "row 1, case XX-999*****9999, column case_id: unknown case"
+    assert str(report.errors[1]) == (
+        "row 2, case SU-111*****1111, column person_id: "
+        "430101********0021 is not the case's person (430101********0012)"
+    )
+
+
+def test_same_case_twice_with_different_results_is_rejected(store: CaseStore) -> None:
+    listed_store(store)
+    outcomes = pl.DataFrame(
+        {
+            "case_id": [PEOPLE[2][0], PEOPLE[2][0]],
+            "person_id": [None, None],
+            "closed_on": [date(2020, 2, 1), date(2020, 2, 2)],
+            "outcome": ["cleared", "cleared"],
+        },
+        schema_overrides={"person_id": pl.String},
+    )
+    report = import_outcomes(store, outcomes, actor="auditor-li", now=NOW)
+    assert (report.applied, report.rejected) == (1, 1)
+    assert report.errors[0].problem == "also reported with a different result at row 1"
+
+
+def test_summary_sheet_and_rows_without_outcome_are_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "cases.xlsx"
+    write_workbook(month_cases(), path, language="zh", month="2020-01")
+    assert read_outcomes_workbook(path).height == 0
+    fill_workbook(path, {PEOPLE[1][0]: {"note": "未入户", "closed_on": "2020-02-01"}})
+    assert read_outcomes_workbook(path).height == 0
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        (datetime(2020, 1, 5), date(2020, 1, 5)),
+        ("2020-01-05", date(2020, 1, 5)),
+        ("2020/1/5", date(2020, 1, 5)),
+        ("2020.1.5", date(2020, 1, 5)),
+        ("2020年1月5日", date(2020, 1, 5)),
+        ("20200105", date(2020, 1, 5)),
+        (43835, date(2020, 1, 5)),
+    ],
+)
+def test_dates_as_auditors_type_them(tmp_path: Path, typed: object, expected: date) -> None:
+    path = tmp_path / "cases.xlsx"
+    write_workbook(month_cases(), path, language="zh", month="2020-01")
+    fill_workbook(path, {PEOPLE[0][0]: {"outcome": "排除", "closed_on": typed}})
+    got = read_outcomes_workbook(path)
+    assert got["closed_on"].to_list() == [expected]
+    assert got["_problems"].to_list() == [[]]
