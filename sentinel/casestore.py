@@ -51,6 +51,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     create_engine,
     delete,
     func,
@@ -250,54 +251,77 @@ class CaseStore:
                 )
             }
             published: list[dict[str, Any]] = []
+            new_cases: list[dict[str, Any]] = []
+            case_updates: list[dict[str, Any]] = []
+            month_rows: list[dict[str, Any]] = []
+            new_events: list[dict[str, Any]] = []
+
+            def event(case_id: str, kind: str, detail: dict[str, Any]) -> None:
+                if (case_id, kind) not in month_events:
+                    new_events.append(
+                        {
+                            "case_id": case_id,
+                            "at": at,
+                            "actor": actor,
+                            "kind": kind,
+                            "month": month,
+                            "detail": detail,
+                        }
+                    )
+
             for row in rows:
                 case_id = row["case_id"]
+                known = existing.get(case_id)
                 decision = _decide(
-                    row,
-                    existing.get(case_id),
-                    audits.get(row["person_id"], []),
-                    month,
-                    clear_months,
+                    row, known, audits.get(row["person_id"], []), month, clear_months
                 )
-                reopened_note = (month_events.get((case_id, "reopened")) or {}).get("note")
                 if not decision.listed:
-                    if (case_id, "suppressed") not in month_events:
-                        _add_event(
-                            conn,
-                            case_id,
-                            at,
-                            actor,
-                            "suppressed",
-                            month,
-                            {"note": decision.note, "reasons": row["reasons"]},
-                        )
+                    event(case_id, "suppressed", {"note": decision.note, "reasons": row["reasons"]})
                     continue
+                reopened_note = (month_events.get((case_id, "reopened")) or {}).get("note")
                 note = decision.note or reopened_note
                 first = min(first_listed.get(case_id, month), month)
-                self._upsert_listing(conn, row, existing.get(case_id), month, first, note, at)
-                if decision.reopen:
-                    conn.execute(
-                        update(_cases)
-                        .where(_cases.c.case_id == case_id)
-                        .values(state="new", assignee=None, opened_at=at)
-                    )
-                    if (case_id, "reopened") not in month_events:
-                        _add_event(conn, case_id, at, actor, "reopened", month, {"note": note})
-                if (case_id, "listed") not in month_events:
-                    _add_event(
-                        conn,
-                        case_id,
-                        at,
-                        actor,
-                        "listed",
-                        month,
+                listing = {
+                    "priority_rank": row["priority_rank"],
+                    "risk_score": row["risk_score"],
+                    "est_overpayment": row["est_overpayment"],
+                    "reasons": row["reasons"],
+                }
+                month_rows.append({"case_id": case_id, "month": month, "note": note, **listing})
+                if known is None:
+                    new_cases.append(
                         {
-                            "priority_rank": row["priority_rank"],
-                            "risk_score": row["risk_score"],
+                            "case_id": case_id,
+                            "person_id": row["person_id"],
+                            "typology": row["typology"],
+                            "township": row["township"],
+                            "first_flagged": first,
+                            "state": "new",
+                            "opened_at": at,
                             "est_overpayment": row["est_overpayment"],
                             "reasons": row["reasons"],
-                        },
+                            "last_listed": month,
+                        }
                     )
+                else:
+                    # Re-recording an older month must not overwrite the latest listing.
+                    latest = row if month >= known["last_listed"] else known
+                    change = {
+                        "key": case_id,
+                        "first_flagged": min(known["first_flagged"], first),
+                        "township": latest["township"],
+                        "est_overpayment": latest["est_overpayment"],
+                        "reasons": latest["reasons"],
+                        "last_listed": max(month, known["last_listed"]),
+                        "state": known["state"],
+                        "assignee": known["assignee"],
+                        "opened_at": known["opened_at"],
+                    }
+                    if decision.reopen:
+                        change |= {"state": "new", "assignee": None, "opened_at": at}
+                        event(case_id, "reopened", {"note": note})
+                    case_updates.append(change)
+                event(case_id, "listed", listing)
                 published.append(
                     {
                         "case_id": case_id,
@@ -306,20 +330,18 @@ class CaseStore:
                         "note": note,
                     }
                 )
-            # The month's list is replaced, not merged: a case dropped on a rerun leaves it.
-            listed_ids = [p["case_id"] for p in published]
-            stale = (
-                conn.execute(select(_case_months.c.case_id).where(_case_months.c.month == month))
-                .scalars()
-                .all()
-            )
-            gone = sorted(set(stale) - set(listed_ids))
-            for chunk in _chunks(gone):
+            if new_cases:
+                conn.execute(insert(_cases), new_cases)
+            if case_updates:
                 conn.execute(
-                    delete(_case_months)
-                    .where(_case_months.c.month == month)
-                    .where(_case_months.c.case_id.in_(chunk))
+                    update(_cases).where(_cases.c.case_id == bindparam("key")), case_updates
                 )
+            # The month's list is replaced, not merged: a case dropped on a rerun leaves it.
+            conn.execute(delete(_case_months).where(_case_months.c.month == month))
+            if month_rows:
+                conn.execute(insert(_case_months), month_rows)
+            if new_events:
+                conn.execute(insert(_events), new_events)
         decided = pl.DataFrame(
             published,
             schema={
@@ -331,67 +353,6 @@ class CaseStore:
         )
         base = cases.drop([c for c in ("first_flagged", "status", "note") if c in cases.columns])
         return base.join(decided, on="case_id", how="inner", maintain_order="left")
-
-    def _upsert_listing(
-        self,
-        conn: Connection,
-        row: dict[str, Any],
-        known: dict[str, Any] | None,
-        month: str,
-        first: str,
-        note: str | None,
-        at: datetime,
-    ) -> None:
-        listing = {
-            "priority_rank": row["priority_rank"],
-            "risk_score": row["risk_score"],
-            "est_overpayment": row["est_overpayment"],
-            "reasons": row["reasons"],
-        }
-        if known is None:
-            conn.execute(
-                insert(_cases).values(
-                    case_id=row["case_id"],
-                    person_id=row["person_id"],
-                    typology=row["typology"],
-                    township=row["township"],
-                    first_flagged=first,
-                    state="new",
-                    opened_at=at,
-                    est_overpayment=row["est_overpayment"],
-                    reasons=row["reasons"],
-                    last_listed=month,
-                )
-            )
-        else:
-            values: dict[str, Any] = {"first_flagged": min(known["first_flagged"], first)}
-            # Re-recording an older month must not overwrite the latest listing.
-            if month >= known["last_listed"]:
-                values |= {
-                    "township": row["township"],
-                    "est_overpayment": row["est_overpayment"],
-                    "reasons": row["reasons"],
-                    "last_listed": month,
-                }
-            conn.execute(update(_cases).where(_cases.c.case_id == row["case_id"]).values(values))
-        found = conn.execute(
-            select(_case_months.c.case_id)
-            .where(_case_months.c.case_id == row["case_id"])
-            .where(_case_months.c.month == month)
-        ).first()
-        if found is None:
-            conn.execute(
-                insert(_case_months).values(
-                    case_id=row["case_id"], month=month, note=note, **listing
-                )
-            )
-        else:
-            conn.execute(
-                update(_case_months)
-                .where(_case_months.c.case_id == row["case_id"])
-                .where(_case_months.c.month == month)
-                .values(note=note, **listing)
-            )
 
     # ------------------------------------------------------------------ audit lifecycle
 
