@@ -87,6 +87,31 @@ def month_number(month: str) -> int:
     return int(month[:4]) * 12 + int(month[5:7]) - 1
 
 
+def person_scheme_key() -> pl.Expr:
+    """One integer per (``person_id``, ``scheme``) pair, for grouping large histories.
+
+    Grouping twelve monthly snapshots of the county on two text columns hashes and encodes
+    millions of rows per pass; the ID's dictionary code and the scheme's code packed into one
+    integer group the same rows several times faster. Nulls get a code of their own.
+    """
+    unseen = 2**32 - 1
+    person = pl.col("person_id").cast(pl.Categorical).to_physical().cast(pl.UInt64).fill_null(unseen)
+    scheme = pl.col("scheme").cast(pl.Categorical).to_physical().cast(pl.UInt64).fill_null(unseen)
+    return person * 2**32 + scheme
+
+
+def per_person(frame: pl.LazyFrame, *aggs: pl.Expr) -> pl.LazyFrame:
+    """``frame.group_by("person_id").agg(*aggs)``, grouping on the ID's dictionary code.
+
+    Same rows and values, several times cheaper on a long history; ``person_id`` stays text.
+    """
+    return (
+        frame.group_by(pl.col("person_id").cast(pl.Categorical))
+        .agg(*aggs)
+        .with_columns(pl.col("person_id").cast(pl.String))
+    )
+
+
 def surname(name: pl.Expr) -> pl.Expr:
     """Family name: the first character of a Chinese name, else the first word.
 

@@ -19,6 +19,8 @@ from features.cases import (
     fmt_yuan,
     month_index,
     month_number,
+    per_person,
+    person_scheme_key,
     surname,
 )
 from sentinel.config import SentinelConfig
@@ -50,9 +52,12 @@ def receiver_changes(register: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFra
     def last_change(frame: pl.LazyFrame, value: str, out: str, *, count_first_value: bool) -> pl.LazyFrame:
         # Only a person-scheme seen with more than one value (null counts as one) can have
         # changed; most keep one account for years, so the ordered windows run on few rows.
-        varying = frame.filter(pl.col(value).n_unique().over("person_id", "scheme") > 1)
-        prev = pl.col(value).shift(1).over("person_id", "scheme", order_by="m")
-        first = pl.int_range(pl.len()).over("person_id", "scheme", order_by="m") == 0
+        # Values are counted by their 64-bit hash (cheaper than text; a collision would need
+        # two accounts of one person to hash alike).
+        frame = frame.with_columns(person_scheme_key().alias("_key"))
+        varying = frame.filter(pl.col(value).hash().n_unique().over("_key") > 1)
+        prev = pl.col(value).shift(1).over("_key", order_by="m")
+        first = pl.int_range(pl.len()).over("_key", order_by="m") == 0
         changed = (pl.col(value) != prev) | (prev.is_null() & pl.col(value).is_not_null() & ~first)
         if not count_first_value:
             changed = changed & ~first
@@ -66,7 +71,7 @@ def receiver_changes(register: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFra
     account = last_change(snaps, "bank_account", "account_change_index", count_first_value=False)
     paid = last_change(paid_accounts, "paid_account", "paid_account_change_index", count_first_value=False)
     collector = last_change(snaps, "collector_id", "collector_change_index", count_first_value=False)
-    current = snaps.group_by("person_id").agg(pl.col("collector_id").get(pl.col("m").arg_max()))
+    current = per_person(snaps, pl.col("collector_id").get(pl.col("m").arg_max()))
     return (
         current.join(account, on="person_id", how="left")
         .join(paid, on="person_id", how="left")

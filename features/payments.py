@@ -18,7 +18,9 @@ from features.cases import (
     fmt_yuan,
     month_index,
     month_number,
+    per_person,
     period_of_index,
+    person_scheme_key,
 )
 from sentinel.config import SentinelConfig
 
@@ -164,9 +166,11 @@ def duplicate_receipt(ledger: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFr
     )
     # Most person-periods are paid once: find the repeated ones first with a cheap count,
     # then describe only those.
-    repeated = regular.group_by("person_id", "period_index").agg(pl.len().alias("n")).filter(pl.col("n") > 1)
+    person_period = (
+        pl.col("person_id").cast(pl.Categorical).to_physical().cast(pl.Int64) * 2**32 + pl.col("period_index")
+    )
     per_period = (
-        regular.join(repeated.select("person_id", "period_index"), on=["person_id", "period_index"], how="semi")
+        regular.filter(person_period.is_duplicated())
         .group_by("person_id", "period_index")
         .agg(
             pl.len().alias("n"),
@@ -304,16 +308,13 @@ def amount_anomaly(
     # (a median of earlier amounts) is at least the smallest amount: person-schemes whose
     # largest amount fails both against their smallest cannot jump, and most never vary.
     positive = regular.filter(pl.col("amount") > 0)
-    can_jump = (
-        positive.group_by("person_id", "scheme")
-        .agg(pl.col("amount").min().alias("_low"), pl.col("amount").max().alias("_high"))
-        .filter(
-            (pl.col("_high") > pl.col("_low") * det.jump_ratio) & (pl.col("_high") - pl.col("_low") > det.jump_min_yuan)
-        )
-        .select("person_id", "scheme")
-    )
-    history = positive.join(can_jump, on=["person_id", "scheme"], how="semi", nulls_equal=True).sort(
-        "person_id", "scheme", "period_index"
+    low = pl.col("amount").min().over("_key")
+    high = pl.col("amount").max().over("_key")
+    history = (
+        positive.with_columns(person_scheme_key().alias("_key"))
+        .filter((high > low * det.jump_ratio) & (high - low > det.jump_min_yuan))
+        .drop("_key")
+        .sort("person_id", "scheme", "period_index")
     )
     baseline = pl.col("amount").shift(1).rolling_median(window_size=6, min_samples=2).over(
         "person_id", "scheme", order_by="period_index"
@@ -366,9 +367,12 @@ def amount_anomaly(
     # Repeated arrears: an arrears row for a period that was already paid before it (regular or
     # arrears, any drop). Sort so that "before" means earlier drop, then regular before arrears.
     # Only periods that received an arrears payment can hold a repeated one.
+    # (A one-column join to the few persons with arrears first: a three-column join over the
+    # whole ledger costs more than the rule.)
     arrears_periods = ledger.filter(pl.col("kind") == "arrears").select("person_id", "scheme", "period_index")
     paid_for_period = (
         ledger.filter(pl.col("kind").is_in(["regular", "arrears"]))
+        .join(arrears_periods.select("person_id").unique(), on="person_id", how="semi")
         .join(arrears_periods, on=["person_id", "scheme", "period_index"], how="semi", nulls_equal=True)
         .with_columns((pl.col("kind") == "arrears").cast(pl.Int8).alias("is_arrears"))
         .with_columns(
@@ -414,9 +418,11 @@ def amount_anomaly(
         pl.col("status"),
     )
     not_active = snapshot_status.filter(pl.col("status") != "active").select("person_id", "scheme", "drop_index")
-    status = snapshot_status.join(
-        not_active.unique(), on=["person_id", "scheme", "drop_index"], how="semi", nulls_equal=True
-    ).unique(["person_id", "scheme", "drop_index"], keep="last")
+    status = (
+        snapshot_status.join(not_active.select("person_id").unique(), on="person_id", how="semi")
+        .join(not_active.unique(), on=["person_id", "scheme", "drop_index"], how="semi", nulls_equal=True)
+        .unique(["person_id", "scheme", "drop_index"], keep="last")
+    )
     prior_status = status.select(
         "person_id", "scheme", (pl.col("drop_index") + 1).alias("drop_index"), pl.col("status").alias("prior_status")
     )
@@ -486,17 +492,15 @@ def identity_anomaly(
     now = month_number(month)
     window_start = now - det.lookback_months + 1
 
-    paid = (
-        ledger.filter(pl.col("period_index").fill_null(pl.col("drop_index")) >= window_start)
-        .group_by("person_id")
-        .agg(
-            pl.len().alias("n_paid"),
-            pl.col("amount").fill_null(0.0).sum().alias("paid"),
-            pl.col("period").drop_nulls().min().alias("first_period"),
-            pl.col("period").drop_nulls().max().alias("last_period"),
-            pl.col("period_index").drop_nulls().max().alias("last_index"),
-            pl.col("quarantined").any().alias("any_quarantined"),
-        )
+    paid = per_person(
+        ledger.filter(pl.col("period_index").fill_null(pl.col("drop_index")) >= window_start),
+        pl.len().alias("n_paid"),
+        pl.col("amount").fill_null(0.0).sum().alias("paid"),
+        # The period text is YYYY-MM, so its first/last is that of the month index.
+        period_of_index(pl.col("period_index").min()).alias("first_period"),
+        period_of_index(pl.col("period_index").max()).alias("last_period"),
+        pl.col("period_index").max().alias("last_index"),
+        pl.col("quarantined").any().alias("any_quarantined"),
     )
     people = people.select("person_id", "birth_date", "name")
     malformed = paid.filter(~id_is_well_formed(pl.col("person_id"))).select(
@@ -587,12 +591,14 @@ def monthly_amount(ledger: pl.LazyFrame, month: str) -> pl.LazyFrame:
     period = pl.col("period_index").fill_null(-1)
     at_latest = period == period.max()
     latest_amount = pl.col("amount").filter(at_latest).max()
-    latest = regular.group_by("person_id", "scheme").agg(
+    latest = regular.group_by(person_scheme_key().alias("_key")).agg(
+        pl.col("person_id").first(),
+        pl.col("scheme").first(),
         latest_amount.alias("amount"),
         pl.col("period_index").max().alias("last_paid_index"),
         pl.col("bank_account").filter(at_latest & (pl.col("amount") == latest_amount)).max().alias("pay_account"),
     )
-    return latest.sort("scheme").group_by("person_id").agg(
+    return latest.drop("_key").sort("scheme").group_by("person_id").agg(
         pl.col("amount").sum().alias("monthly_amount"),
         pl.col("last_paid_index").max(),
         pl.col("pay_account").first(),

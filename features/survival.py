@@ -22,6 +22,7 @@ from features.cases import (
     fmt_yuan,
     month_index,
     month_number,
+    per_person,
     period_of_index,
 )
 from features.payments import id_birth_date, id_is_well_formed
@@ -48,8 +49,8 @@ def register_people(register: pl.LazyFrame) -> pl.LazyFrame:
     latest = ("name", "sex", "birth_date", "scheme", "township", "village", "status")
     # One gather of a struct per person is far cheaper than one per column.
     return (
-        register.group_by("person_id")
-        .agg(
+        per_person(
+            register,
             pl.struct(latest).get(_snapshot_order().arg_max()).alias("_latest"),
             pl.col("benefit_start").min(),
             pl.col("month").max().alias("last_listed"),
@@ -404,7 +405,7 @@ def suspected_unreported_death(
     now = month_number(month)
     cycle = policy.certification_cycle_months
     recent = ledger.filter(pl.col("period_index") >= now - cycle + 1)
-    paid_recently = recent.group_by("person_id").agg(pl.col("period_index").max().alias("last_paid_index"))
+    paid_recently = per_person(recent, pl.col("period_index").max().alias("last_paid_index"))
 
     base = (
         people.select("person_id", "birth_date")

@@ -31,6 +31,7 @@ from features.cases import (
     empty_reasons,
     merge_reasons,
     month_number,
+    per_person,
 )
 from features.network import receiver_changes, receiver_edges, shared_account
 from features.payments import (
@@ -184,7 +185,7 @@ def rule_reasons(history: MonthHistory, config: SentinelConfig) -> pl.LazyFrame:
 def _person_features(prep: _Prepared, merged: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
     now = month_number(prep.month)
     paid = monthly_amount(prep.ledger, prep.month)
-    months_paid = prep.ledger.group_by("person_id").agg(pl.col("period_index").n_unique().alias("months_paid"))
+    months_paid = per_person(prep.ledger, pl.col("period_index").n_unique().alias("months_paid"))
     persons = pl.concat(
         [prep.people.select("person_id"), merged.select("person_id")], how="vertical"
     ).unique()

@@ -52,3 +52,11 @@ def test_english_evidence(small_county: Path):
     )
     cases = detect_cases(demo_history(small_county, "2020-12"), config).collect()
     assert cases["evidence"].str.contains("[a-z]").all()
+
+
+def test_detection_is_repeatable(small_county: Path, cases: pl.DataFrame):
+    """Regression: two runs on the same history give identical case frames (ranks, ids, text)."""
+    from polars.testing import assert_frame_equal
+
+    again = detect_cases(demo_history(small_county, "2020-12"), load_config()).collect()
+    assert_frame_equal(cases, again)

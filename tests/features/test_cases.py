@@ -1,0 +1,59 @@
+"""Grouping helpers of ``features.cases`` give the same groups as grouping on the text columns."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+from polars.testing import assert_frame_equal
+
+from features.cases import per_person, person_scheme_key
+from features.survival import register_people
+
+
+def test_per_person_matches_group_by_on_text():
+    frame = pl.LazyFrame(
+        {"person_id": ["B", "A", "B", None, "A"], "amount": [1.0, 2.0, 3.0, 4.0, 5.0]}
+    )
+    expected = frame.group_by("person_id").agg(pl.col("amount").sum()).collect().sort("person_id")
+    got = per_person(frame, pl.col("amount").sum()).collect().sort("person_id")
+    assert_frame_equal(got, expected)
+
+
+def test_person_scheme_key_separates_pairs_and_nulls():
+    frame = pl.DataFrame(
+        {
+            "person_id": ["A", "A", "B", "A", "A", None],
+            "scheme": ["resident", "enterprise", "resident", "resident", None, "resident"],
+        }
+    )
+    keys = frame.select(person_scheme_key())["person_id"].to_list()
+    assert keys[0] == keys[3]
+    assert len({keys[0], keys[1], keys[2], keys[4], keys[5]}) == 5
+
+
+def test_register_people_takes_latest_snapshot_then_last_scheme():
+    rows = [
+        ("A", "甲", "2020-01", "resident", "suspended", "V1"),
+        ("A", "甲", "2020-02", "enterprise", "active", "V2"),
+        ("A", "甲", "2020-02", "resident", "terminated", "V3"),
+        ("B", "乙", "2020-01", "resident", "active", "V4"),
+    ]
+    register = pl.LazyFrame(
+        {
+            "person_id": [r[0] for r in rows],
+            "name": [r[1] for r in rows],
+            "sex": ["F"] * 4,
+            "birth_date": [date(1940, 1, 1)] * 4,
+            "scheme": [r[3] for r in rows],
+            "township": ["T"] * 4,
+            "village": [r[5] for r in rows],
+            "benefit_start": [date(2000, 1, 1)] * 4,
+            "status": [r[4] for r in rows],
+            "month": [r[2] for r in rows],
+        }
+    )
+    people = register_people(register).collect().sort("person_id")
+    a = people.row(0, named=True)
+    assert (a["scheme"], a["status"], a["village"]) == ("resident", "terminated", "V3")
+    assert (a["first_listed"], a["last_listed"], a["first_status"]) == ("2020-01", "2020-02", "suspended")
