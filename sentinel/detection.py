@@ -135,12 +135,15 @@ def _register_columns(register: pl.LazyFrame) -> pl.LazyFrame:
 
 def _prepare(history: MonthHistory, config: SentinelConfig, clock: StageClock = _no_clock) -> _Prepared:
     month = history.month
-    with clock("prepare"):
+    with clock("prepare: register"):
         register = _register_columns(_upto(history.register, month)).collect().lazy()
         people = register_people(register).collect().lazy()
+    with clock("prepare: ledger"):
         ledger = paid_ledger(_upto(history.payouts, month), _upto(history.quarantined_payouts, month))
         ledger = ledger.filter(pl.col("drop_index") <= month_number(month)).collect().lazy()
+    with clock("prepare: evidence"):
         evidence = survival_evidence(_upto(history.certifications, month), people, month, config).collect().lazy()
+    with clock("prepare: receivers"):
         changes = receiver_changes(register, ledger).collect().lazy()
         edges = receiver_edges(register, ledger, month, config).collect().lazy()
     with clock("linkage"):
