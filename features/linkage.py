@@ -385,7 +385,17 @@ def _id_typo_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _id_without(pid: pl.Expr, start: int, end: int) -> pl.Expr:
-    return pid.str.slice(0, start) + pid.str.slice(end)
+    """The ID with characters ``[start, end)`` removed, as one integer (hashing and
+    joining integers is several times cheaper than building and joining strings).
+
+    The 17 digits fit an Int64; the check character (``X`` = 10) is the last base-11
+    digit unless the window removes it. Distinct remainders give distinct integers."""
+    body = pid.str.slice(0, 17).cast(pl.Int64)
+    kept = body // 10 ** (17 - start)
+    if end <= 17:
+        check = pid.str.slice(17, 1).replace("X", "10").cast(pl.Int64)
+        kept = (kept * 10 ** (17 - end) + body % 10 ** (17 - end)) * 11 + check
+    return kept
 
 
 def _demographic_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFrame:
