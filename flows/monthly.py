@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from prefect import flow, get_run_logger, task
@@ -262,3 +264,31 @@ def catch_up(
         monthly_audit(inbox, out, m, store=store, config_file=config_file)
         for m in months_to_run(inbox, out, month)
     ]
+
+
+SCHEDULE_TIMEZONE = "Asia/Shanghai"
+"""The county's clock: the schedule fires and "last month" is reckoned in Beijing time."""
+
+
+def previous_month(today: date) -> str:
+    """The month before ``today`` as ``YYYY-MM`` (January looks back to December)."""
+    return (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+
+
+@flow(name="scheduled-audit")
+def scheduled_audit(
+    inbox: Path,
+    out: Path,
+    store: Path | None = None,
+    config_file: Path | None = None,
+    month: str | None = None,
+) -> list[MonthSummary]:
+    """The unattended monthly run: catch up to ``month``, by default last month.
+
+    A month's drop arrives in the first days of the next month, so the run on the 5th
+    audits the month before "today" in Beijing time (not the server's clock, which may
+    be UTC and still in the previous day). Any earlier month not yet processed runs first.
+    """
+    if month is None:
+        month = previous_month(datetime.now(ZoneInfo(SCHEDULE_TIMEZONE)).date())
+    return catch_up(inbox, out, month, store=store, config_file=config_file)

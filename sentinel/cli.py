@@ -236,6 +236,27 @@ def evaluate(
         table.write_csv(save)
 
 
+@app.command()
+def serve(
+    inbox: Annotated[Path, typer.Option(help="Folder of monthly drops INBOX/YYYY-MM/.")],
+    out: Annotated[Path, typer.Option(help="Output folder: OUT/YYYY-MM/ per month.")],
+    store: Annotated[Path | None, typer.Option(help="Curated history folder (default OUT/curated).")] = None,
+    config: Annotated[Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")] = None,
+) -> None:
+    """Run the monthly audit on its schedule: 02:00 on the 5th, Asia/Shanghai time.
+
+    Registers the deployment scheduled-audit/monthly-audit and keeps running, starting each
+    scheduled run (last month, after any earlier month not yet processed) until Ctrl-C,
+    which pauses the schedule. Needs a Prefect server: start one with `prefect server start`
+    and set PREFECT_API_URL (see docs/operations.md). `sentinel run` needs no server.
+
+    Example: PREFECT_API_URL=http://127.0.0.1:4200/api sentinel serve --inbox /data/inbox --out /data/out
+    """
+    from flows.deployment import serve_monthly
+
+    serve_monthly(inbox, out, store=store, config_file=config)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
