@@ -50,12 +50,12 @@ def register_people(register: pl.LazyFrame) -> pl.LazyFrame:
     # One gather of a struct per person is far cheaper than one per column.
     return (
         per_person(
-            register,
-            pl.struct(latest).get(_snapshot_order().arg_max()).alias("_latest"),
+            register.with_columns(_snapshot_order().alias("_order")),
+            pl.struct(latest).get(pl.col("_order").arg_max()).alias("_latest"),
             pl.col("benefit_start").min(),
             pl.col("month").max().alias("last_listed"),
             pl.col("month").min().alias("first_listed"),
-            pl.col("status").get(_snapshot_order().arg_min()).alias("first_status"),
+            pl.col("status").get(pl.col("_order").arg_min()).alias("first_status"),
         )
         .unnest("_latest")
         .select(

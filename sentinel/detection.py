@@ -144,8 +144,13 @@ def _prepare(history: MonthHistory, config: SentinelConfig, clock: StageClock = 
     with clock("prepare: evidence"):
         evidence = survival_evidence(_upto(history.certifications, month), people, month, config).collect().lazy()
     with clock("prepare: receivers"):
-        changes = receiver_changes(register, ledger).collect().lazy()
-        edges = receiver_edges(register, ledger, month, config).collect().lazy()
+        # Independent plans over the same frames: collected together, they run side by side.
+        changes, edges = (
+            frame.lazy()
+            for frame in pl.collect_all(
+                [receiver_changes(register, ledger), receiver_edges(register, ledger, month, config)]
+            )
+        )
     with clock("linkage"):
         deaths_linked = linked_deaths(_upto(history.deaths, month), people, config).collect().lazy()
     return _Prepared(month, people, ledger, register, evidence, changes, deaths_linked, edges)
