@@ -13,7 +13,7 @@ becomes ``OUT/YYYY-MM`` only when the whole month succeeded.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,9 +22,9 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from features.continuity import carry_case_status
 from features.suspension import suspension_list
 from sentinel.artifacts import month_summary_markdown, top_cases_table
+from sentinel.casestore import CaseStore, database_url
 from sentinel.config import SentinelConfig, load_config
 from sentinel.contract import ContractError
 from sentinel.detection import detect_cases
@@ -40,7 +40,8 @@ from sentinel.io.store import (
     write_json,
 )
 from sentinel.manifest import build_manifest
-from sentinel.risk import ModelChoice, choose_risk_model
+from sentinel.outcomes import import_outcomes
+from sentinel.risk import ModelChoice, audited_outcomes, choose_risk_model
 from sentinel.validation import ValidationReport, validate_month
 
 MONTH_FOLDER = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -106,6 +107,25 @@ def validate_month_drop(
     return reports
 
 
+def case_store_url(out: Path, config: SentinelConfig) -> str:
+    """``$SENTINEL_DATABASE_URL`` when set, else the SQLite file under OUT."""
+    return database_url(Path(out) / config.cases.database_file)
+
+
+@task(retries=2, retry_delay_seconds=[2, 10])
+def record_drop_outcomes(drops: dict[str, DatasetDrop], out: Path, config: SentinelConfig) -> int:
+    """Close the cases whose field-audit outcomes arrived in this drop (``outcomes.*``)."""
+    outcomes = drops["outcomes"].loaded
+    if outcomes.height == 0:
+        return 0
+    with CaseStore(case_store_url(out, config)) as store_db:
+        report = import_outcomes(store_db, outcomes, actor="drop:outcomes")
+    logger = get_run_logger()
+    for error in report.errors:
+        logger.warning("outcome not applied: %s", error)
+    return report.applied
+
+
 @task(retries=2, retry_delay_seconds=[2, 10])
 def curate_month(drops: dict[str, DatasetDrop], store: Path, month: str) -> None:
     """Keep the validated month in the curated history (replacing an earlier ingest)."""
@@ -118,7 +138,11 @@ def curate_month(drops: dict[str, DatasetDrop], store: Path, month: str) -> None
 @task
 def choose_model(store: Path, out: Path, month: str, config: SentinelConfig) -> ModelChoice:
     """The unsupervised scorer, or the supervised model once audit outcomes allow one."""
-    return choose_risk_model(load_history(store, month), Path(out) / "models", config)
+    history = load_history(store, month)
+    with CaseStore(case_store_url(out, config)) as store_db:
+        from_store = audited_outcomes(store_db.cases())
+    outcomes = pl.concat([history.outcomes, from_store], how="diagonal_relaxed")
+    return choose_risk_model(replace(history, outcomes=outcomes), Path(out) / "models", config)
 
 
 @task
@@ -159,13 +183,15 @@ def emit_month(
     model: ModelChoice,
 ) -> MonthSummary:
     """Write the case list, the quarantine files and the manifest into the staging folder."""
-    earlier = [m for m in processed_months(out) if m < month]
-    previous = (
-        pl.scan_parquet(Path(out) / earlier[-1] / "cases.parquet")
-        if earlier
-        else pl.LazyFrame(schema={"case_id": pl.String, "first_flagged": pl.String})
+    with CaseStore(case_store_url(out, config)) as store_db:
+        cases = store_db.record_month(month, cases, clear_months=config.cases.clear_months)
+    # A re-raised or still-paid case says why at the head of its evidence.
+    cases = cases.with_columns(
+        pl.when(pl.col("note").is_not_null())
+        .then(pl.concat_str([pl.col("note"), pl.col("evidence")], separator="; "))
+        .otherwise(pl.col("evidence"))
+        .alias("evidence")
     )
-    cases = carry_case_status(cases.lazy(), previous, month=month).collect()
     paths = write_case_list(
         cases, staging, language=config.detection.report_language, month=month
     )
@@ -233,6 +259,7 @@ def monthly_audit(
         drops = check_month_drop(tables, config, month)
         reports = validate_month_drop(drops, config, month, store, staging / "data-docs")
         curate_month(drops, store, month)
+        record_drop_outcomes(drops, out, config)
         model = choose_model(store, out, month, config)
         cases = score_month(store, month, config, model)
         list_suspensions(store, month, config, staging)

@@ -133,6 +133,16 @@ class ModelConfig(_Section):
     min_class_outcomes: int = 5
 
 
+class CaseConfig(_Section):
+    """The case store and the audit cycle."""
+
+    # A person cleared by a field audit is not raised again for this many months unless
+    # new evidence arrives (a reason code absent when they were cleared).
+    clear_months: int = 6
+    # SQLite file under OUT when $SENTINEL_DATABASE_URL is not set (PostgreSQL by URL).
+    database_file: str = "cases.sqlite"
+
+
 class SentinelConfig(_Section):
     """The whole configuration of a run."""
 
@@ -140,6 +150,7 @@ class SentinelConfig(_Section):
     ingest: IngestConfig = IngestConfig()
     detection: DetectionConfig = DetectionConfig()
     model: ModelConfig = ModelConfig()
+    cases: CaseConfig = CaseConfig()
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,22 @@ class ModelChoice:
         return load_model(self.directory)
 
 
+def audited_outcomes(cases: pl.DataFrame) -> pl.LazyFrame:
+    """Outcomes recorded in the case store (e.g. imported from auditors' workbooks) in the
+    outcomes contract's columns, ``month`` being the month each case was closed."""
+    closed = cases.filter(pl.col("outcome").is_not_null() & pl.col("closed_on").is_not_null())
+    return closed.select(
+        "case_id",
+        "person_id",
+        "closed_on",
+        "outcome",
+        "death_date",
+        "overpaid_amount",
+        "recovered_amount",
+        pl.col("closed_on").dt.strftime("%Y-%m").alias("month"),
+    ).lazy()
+
+
 def choose_risk_model(
     history: Any, models_dir: Path, config: SentinelConfig
 ) -> ModelChoice:

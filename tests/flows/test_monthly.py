@@ -13,6 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
+from sentinel.casestore import CaseStore
 from sentinel.cli import app
 from sentinel.contract import CASE_COLUMNS
 
@@ -32,7 +33,7 @@ def digest(folder: Path) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and "data-docs" not in p.parts and p.suffix != ".xlsx"
+        if p.is_file() and "data-docs" not in p.parts and p.suffix not in (".xlsx", ".sqlite")
     }
 
 
@@ -83,9 +84,12 @@ def test_curated_history_holds_each_month_once(processed: tuple[Path, str, dict[
 
 def test_second_run_changes_nothing(processed: tuple[Path, str, dict[str, str]]) -> None:
     county, _, before = processed
+    store = CaseStore(county / "out" / "cases.sqlite")
+    events_before = store.events().height
     again = run(county, LAST)
     assert again.exit_code == 0, again.output
     assert digest(county / "out") == before
+    assert store.events().height == events_before
 
 
 def test_case_list_follows_the_contract(processed: tuple[Path, str, dict[str, str]]) -> None:
