@@ -252,8 +252,18 @@ def serve(
 
     Example: PREFECT_API_URL=http://127.0.0.1:4200/api sentinel serve --inbox /data/inbox --out /data/out
     """
+    from prefect.settings import get_current_settings
+
     from flows.deployment import serve_monthly
 
+    if not get_current_settings().api.url:
+        # Without it Prefect would serve against a throwaway in-process API: no scheduler, no UI.
+        err.print(
+            "[bold red]error:[/] no Prefect API: start one with `prefect server start` and set "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api (see docs/operations.md)",
+            highlight=False, soft_wrap=True,
+        )
+        raise typer.Exit(1)
     serve_monthly(inbox, out, store=store, config_file=config)
 
 

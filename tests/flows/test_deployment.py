@@ -131,6 +131,30 @@ def test_scheduled_audit_defaults_to_last_month_in_beijing(
     ]
 
 
+def test_serve_command_needs_a_prefect_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from typer.testing import CliRunner
+
+    from sentinel.cli import app
+
+    served: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(
+        "flows.deployment.serve_monthly",
+        lambda inbox, out, store=None, config_file=None: served.append((inbox, out, store, config_file)),
+    )
+    args = ["serve", "--inbox", "in", "--out", "out"]
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert "PREFECT_API_URL" in result.output
+    assert served == []
+
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
+        result = CliRunner().invoke(app, [*args, "--store", "s"])
+    assert result.exit_code == 0, result.output
+    assert served == [(Path("in"), Path("out"), Path("s"), None)]
+
+
 # --- a real Prefect server --------------------------------------------------------------
 
 
