@@ -66,7 +66,9 @@ def test_monthly_schedule_fires_at_two_on_the_fifth_beijing_time() -> None:
     dates = asyncio.run(server_schedule.get_dates(n=3, start=start))
     shanghai = [d.astimezone(ZoneInfo("Asia/Shanghai")) for d in dates]
     assert [(d.month, d.day, d.hour, d.minute) for d in shanghai] == [
-        (2, 5, 2, 0), (3, 5, 2, 0), (4, 5, 2, 0)
+        (2, 5, 2, 0),
+        (3, 5, 2, 0),
+        (4, 5, 2, 0),
     ]
     # The timezone is honoured: 02:00 in Beijing is 18:00 UTC on the 4th.
     first_utc = dates[0].astimezone(ZoneInfo("UTC"))
@@ -118,9 +120,9 @@ def test_scheduled_audit_defaults_to_last_month_in_beijing(
     calls: list[tuple[Any, ...]] = []
     monkeypatch.setattr(
         "flows.monthly.catch_up",
-        lambda inbox, out, month, store=None, config_file=None: calls.append(
-            (inbox, out, month, store, config_file)
-        ) or [],
+        lambda inbox, out, month, store=None, config_file=None: (
+            calls.append((inbox, out, month, store, config_file)) or []
+        ),
     )
     scheduled_audit.fn(Path("in"), Path("out"))
     scheduled_audit.fn(Path("in"), Path("out"), store=Path("s"), month="2020-03")
@@ -140,7 +142,9 @@ def test_serve_command_needs_a_prefect_api(monkeypatch: pytest.MonkeyPatch) -> N
     served: list[tuple[Any, ...]] = []
     monkeypatch.setattr(
         "flows.deployment.serve_monthly",
-        lambda inbox, out, store=None, config_file=None: served.append((inbox, out, store, config_file)),
+        lambda inbox, out, store=None, config_file=None: served.append(
+            (inbox, out, store, config_file)
+        ),
     )
     args = ["serve", "--inbox", "in", "--out", "out"]
     with temporary_settings(restore_defaults={PREFECT_API_URL}):
@@ -184,8 +188,13 @@ def start_process(args: list[str], env: dict[str, str], log: Path) -> subprocess
     """Start ``args`` in its own process group (so teardown reaches its children too)."""
     with log.open("wb") as out:
         return subprocess.Popen(
-            args, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            args,
+            env=env,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
 
@@ -233,14 +242,26 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
     port = free_port()
     log = home / "server.log"
     process = start_process(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-         "--port", str(port)],
-        prefect_env(home), log,
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        prefect_env(home),
+        log,
     )
 
     def healthy() -> bool | None:
         if process.poll() is not None:
-            raise AssertionError(f"prefect server exited ({process.returncode}):\n{log.read_text()[-4000:]}")
+            raise AssertionError(
+                f"prefect server exited ({process.returncode}):\n{log.read_text()[-4000:]}"
+            )
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as r:
                 return True if r.status == 200 else None
@@ -256,7 +277,12 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
 
 def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        args, env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
+        args,
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
         stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 0, f"{args}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
@@ -286,8 +312,19 @@ def test_prefect_deploy_all_accepts_prefect_yaml(prefect_server: PrefectServer) 
     from prefect import get_client
 
     env = prefect_server.env()
-    run_cli([sys.executable, "-m", "prefect", "work-pool", "create", "sentinel-pool",
-             "--type", "process"], env)
+    run_cli(
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "work-pool",
+            "create",
+            "sentinel-pool",
+            "--type",
+            "process",
+        ],
+        env,
+    )
     run_cli([sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"], env)
 
     deployment = read_deployment(prefect_server)
@@ -340,12 +377,16 @@ def test_served_deployment_runs_the_audit_and_publishes_artifacts(
     log = tmp_path / "serve.log"
     serve = start_process(
         [sys.executable, "-m", "sentinel.cli", "serve", "--inbox", str(inbox), "--out", str(out)],
-        prefect_server.env(), log,
+        prefect_server.env(),
+        log,
     )
     try:
+
         def served():  # type: ignore[no-untyped-def]
             if serve.poll() is not None:
-                raise AssertionError(f"sentinel serve exited ({serve.returncode}):\n{log.read_text()[-4000:]}")
+                raise AssertionError(
+                    f"sentinel serve exited ({serve.returncode}):\n{log.read_text()[-4000:]}"
+                )
             return read_deployment(prefect_server)
 
         deployment = wait_for(served, 90, "served deployment", log)
@@ -354,15 +395,20 @@ def test_served_deployment_runs_the_audit_and_publishes_artifacts(
 
         with prefect_server.settings():
             flow_run = run_deployment(
-                DEPLOYMENT, parameters={"month": "2020-03"}, timeout=RUN_TIMEOUT,
-                poll_interval=1, as_subflow=False,
+                DEPLOYMENT,
+                parameters={"month": "2020-03"},
+                timeout=RUN_TIMEOUT,
+                poll_interval=1,
+                as_subflow=False,
             )
         assert flow_run.state is not None
         assert flow_run.state.is_completed(), (
             f"{flow_run.state!r}; serve log:\n{log.read_text()[-4000:]}"
         )
         assert sorted(p.name for p in out.iterdir() if (p / "manifest.json").exists()) == [
-            "2020-01", "2020-02", "2020-03"
+            "2020-01",
+            "2020-02",
+            "2020-03",
         ]
 
         keys = ["monthly-audit-2020-03", "top-cases-2020-03"]
@@ -372,7 +418,8 @@ def test_served_deployment_runs_the_audit_and_publishes_artifacts(
                 artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys))
             )
         assert sorted((a.key, a.type) for a in artifacts) == [
-            ("monthly-audit-2020-03", "markdown"), ("top-cases-2020-03", "table")
+            ("monthly-audit-2020-03", "markdown"),
+            ("top-cases-2020-03", "table"),
         ]
         assert all(a.flow_run_id in runs for a in artifacts)
     finally:
