@@ -93,12 +93,8 @@ def test_prefect_yaml_matches_the_served_schedule() -> None:
     expected = monthly_schedule()
     assert (schedule.cron, schedule.timezone) == (expected.cron, expected.timezone)
 
-    cwd = Path.cwd()
-    os.chdir(REPO)  # entrypoints are relative to the folder `prefect deploy` runs in
-    try:
-        flow = load_flow_from_entrypoint(config["entrypoint"])
-    finally:
-        os.chdir(cwd)
+    # Entrypoints are relative to the folder `prefect deploy` runs in: the repository root.
+    flow = load_flow_from_entrypoint(str(REPO / config["entrypoint"]))
     assert flow.name == scheduled_audit.name
     assert set(config["parameters"]) == {"inbox", "out"}
     assert set(config["parameters"]) <= set(flow.parameters.properties)
