@@ -267,6 +267,126 @@ def serve(
     serve_monthly(inbox, out, store=store, config_file=config)
 
 
+outcomes_app = typer.Typer(help="Audit outcomes back in: the filled-in workbook or an outcomes file.", no_args_is_help=True)
+app.add_typer(outcomes_app, name="outcomes")
+report_app = typer.Typer(help="Reports from the case store.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+def _case_store(out: Path, config: Path | None):  # type: ignore[no-untyped-def]
+    from flows.monthly import case_store_url
+    from sentinel.casestore import CaseStore
+    from sentinel.config import load_config
+
+    return CaseStore(case_store_url(out, load_config(config)))
+
+
+@outcomes_app.command("import")
+def outcomes_import(
+    file: Annotated[Path, typer.Argument(help="The filled-in cases.xlsx, or an outcomes .csv/.parquet/.xlsx in the contract's columns.")],
+    out: Annotated[Path, typer.Option(help="Output folder whose case store receives the outcomes.")],
+    actor: Annotated[str, typer.Option(help="Who reports these outcomes (kept in the audit trail).")] = "auditor",
+    errors: Annotated[Path | None, typer.Option(help="Write the rejected rows and why to this CSV.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")] = None,
+) -> None:
+    """Close cases with field-audit outcomes; every bad row gets a clear error.
+
+    A workbook emitted by `sentinel run` is read sheet by sheet (the outcome columns the
+    auditors filled in). Re-importing the same file changes nothing. Exit code 2 when any
+    row was rejected.
+
+    Example: sentinel outcomes import demo/out/2020-12/cases.xlsx --out demo/out --actor 王审计
+    """
+    from sentinel.contract import DATASETS, ContractError
+    from sentinel.io.readers import read_dataset
+    from sentinel.outcomes import import_outcomes, read_outcomes_workbook
+
+    if not file.exists():
+        _fail(FileNotFoundError(f"{file}: no such file"))
+    try:
+        if file.suffix.lower() == ".xlsx" and file.name.startswith("cases"):
+            rows = read_outcomes_workbook(file)
+        else:
+            from features.records import parse_records
+
+            raw = read_dataset(file, DATASETS["outcomes"]).frame
+            rows = parse_records(raw.lazy(), DATASETS["outcomes"], month="0000-00").collect()
+    except ContractError as exc:
+        _fail(exc)
+    with _case_store(out, config) as store:
+        report = import_outcomes(store, rows, actor=actor)
+    console.print(
+        f"{report.rows} rows: {report.applied} cases closed, {report.unchanged} already recorded, "
+        f"{report.rejected} rejected"
+    )
+    for error in report.errors:
+        err.print(f"  {error}", highlight=False)
+    if errors is not None:
+        report.errors_frame().write_csv(errors)
+    if report.rejected:
+        raise typer.Exit(EXIT_UNTRUSTED_DROP)
+
+
+@report_app.command("precision")
+def report_precision(
+    out: Annotated[Path, typer.Option(help="Output folder holding the case store.")],
+    by: Annotated[str, typer.Option(help="'typology' or 'reason'.")] = "typology",
+    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+) -> None:
+    """Precision of closed cases (confirmed vs cleared) per typology or reason code.
+
+    Example: sentinel report precision --out demo/out --by reason
+    """
+    with _case_store(out, config) as store:
+        frame = store.precision_by_reason() if by == "reason" else store.precision_by_typology()
+    _print_frame(frame, f"precision by {by}")
+
+
+@report_app.command("recovery")
+def report_recovery(
+    out: Annotated[Path, typer.Option(help="Output folder holding the case store.")],
+    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+) -> None:
+    """Recovered vs estimated overpayment of confirmed cases, per typology.
+
+    Example: sentinel report recovery --out demo/out
+    """
+    with _case_store(out, config) as store:
+        _print_frame(store.recovered_vs_estimated(), "recovered vs estimated")
+
+
+@report_app.command("open")
+def report_open(
+    out: Annotated[Path, typer.Option(help="Output folder holding the case store.")],
+    days: Annotated[int, typer.Option(help="List cases open longer than this many days.")] = 30,
+    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+) -> None:
+    """Cases open longer than N days.
+
+    Example: sentinel report open --out demo/out --days 45
+    """
+    from datetime import date
+
+    import polars as pl
+
+    from features.identity import mask_id
+
+    with _case_store(out, config) as store:
+        frame = store.open_longer_than(days, date.today())
+    if "person_id" in frame.columns:
+        frame = frame.with_columns(mask_id(pl.col("person_id")).alias("person_id"))
+    _print_frame(frame, f"cases open longer than {days} days")
+
+
+def _print_frame(frame, title: str) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title=title)
+    for col in frame.columns:
+        table.add_column(col)
+    for row in frame.iter_rows():
+        table.add_row(*("" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+    console.print(table)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
