@@ -20,6 +20,7 @@ from features.cases import (
     month_index,
     month_number,
     per_person,
+    period_of_index,
     person_scheme_key,
     surname,
 )
@@ -149,6 +150,7 @@ def shared_account(
     config: SentinelConfig,
     *,
     edges: pl.LazyFrame | None = None,
+    evidence: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Persons whose pension goes to a receiver shared with unrelated people.
 
@@ -163,8 +165,13 @@ def shared_account(
     * ``SA_RING_WITH_DEAD``: another member of the connected ring is dead or probably dead;
       adds ``ring_with_dead_probability`` × that probability (noisy-or).
 
-    The overpayment is what was paid to the person since joining the receiver (within the
-    lookback window). ``edges`` is :func:`receiver_edges` of the same inputs when the caller
+    The overpayment is what was paid to the person since joining the receiver and since
+    the last in-person proof of life (within the lookback window): money the person may
+    not have received. ``evidence`` (``strong_cert_index`` per person, from
+    :func:`features.survival.survival_evidence`) lowers the base probability by
+    ``detection.shared_alive_factor`` when the person passed an on-site or home-visit
+    certification within the certification cycle (``SA_PROOF_OF_LIFE``): a village agent
+    collecting for people the centre sees in person is the normal case. ``edges`` is :func:`receiver_edges` of the same inputs when the caller
     already has it (detection computes it once for the rule and the features).
     """
     det = config.detection
@@ -243,9 +250,24 @@ def shared_account(
         .join(names, on="dead_member", how="left")
         .join(dead_probability, on="person_id", how="left")
     )
+    now = month_number(month)
+    if evidence is not None:
+        per_person = per_person.join(
+            evidence.select("person_id", "strong_cert_index"), on="person_id", how="left"
+        )
+    else:
+        per_person = per_person.with_columns(pl.lit(None, dtype=pl.Int64).alias("strong_cert_index"))
+    seen_alive = (
+        (pl.lit(now) - pl.col("strong_cert_index")) <= config.policy.certification_cycle_months
+    ).fill_null(False)
     paid = (
-        ledger.join(per_person.select("person_id", "first_index"), on="person_id")
-        .filter(pl.col("period_index") >= pl.max_horizontal(pl.col("first_index"), pl.lit(start)))
+        ledger.join(per_person.select("person_id", "first_index", "strong_cert_index"), on="person_id")
+        .filter(
+            pl.col("period_index")
+            >= pl.max_horizontal(
+                pl.col("first_index"), pl.lit(start), pl.col("strong_cert_index").fill_null(0) + 1
+            )
+        )
         .group_by("person_id")
         .agg(pl.col("amount").fill_null(0.0).sum().alias("paid"))
     )
@@ -255,7 +277,7 @@ def shared_account(
         .when(pl.col("via_account"))
         .then(det.shared_account_probability)
         .otherwise(det.shared_collector_probability)
-    )
+    ) * pl.when(seen_alive).then(det.shared_alive_factor).otherwise(1.0)
     ring_term = det.ring_with_dead_probability * pl.col("ring_dead").fill_null(0.0)
     scored = per_person.join(paid, on="person_id", how="left").with_columns(
         (1.0 - (1.0 - base) * (1.0 - ring_term)).alias("probability"),
@@ -279,10 +301,16 @@ def shared_account(
             fmt_yuan(pl.col("est_overpayment")),
         ),
     )
+    alive_rows = scored.filter(seen_alive).select(
+        *common,
+        pl.lit("SA_PROOF_OF_LIFE").alias("reason"),
+        *tail,
+        facts(period_of_index(pl.col("strong_cert_index"))),
+    )
     ring_rows = scored.filter(pl.col("ring_dead").fill_null(0.0) >= 0.3).select(
         *common,
         pl.lit("SA_RING_WITH_DEAD").alias("reason"),
         *tail,
         facts(pl.col("dead_name"), pl.format("{}%", (pl.col("ring_dead") * 100).round(0).cast(pl.Int64))),
     )
-    return conform_reasons(pl.concat([receiver_rows, ring_rows]))
+    return conform_reasons(pl.concat([receiver_rows, alive_rows, ring_rows]))

@@ -296,6 +296,7 @@ def deceased_paid(
     deaths_linked: pl.LazyFrame,
     evidence: pl.LazyFrame,
     config: SentinelConfig,
+    people: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Payments for periods after a linked death, still made after the record arrived
     (``DP_PAID_AFTER_DEATH``).
@@ -310,6 +311,10 @@ def deceased_paid(
     A pass of an in-person certification *after* the death date contradicts the record: the
     case stays (someone must check the record) but its probability drops
     (``DP_ALIVE_AFTER_DEATH``).
+    When ``people`` (latest register ``status`` per person) shows the pension already
+    terminated, the centre has acted on the death: what was overpaid is recovered through
+    the termination procedure, not a field visit, so the field-audit probability is scaled
+    by ``detection.deceased_paid_terminated_factor`` (``DP_ALREADY_TERMINATED``).
     """
     lag = config.policy.death_payment_lag_months
     det = config.detection
@@ -341,8 +346,23 @@ def deceased_paid(
         )
         .filter(pl.col("after_record"))
     ).join(evidence.select("person_id", "strong_cert_index"), on="person_id", how="left")
+    if people is not None:
+        after = after.join(
+            people.select("person_id", (pl.col("status") == "terminated").alias("terminated"),
+                          pl.col("last_listed")),
+            on="person_id",
+            how="left",
+        )
+    else:
+        after = after.with_columns(
+            pl.lit(False).alias("terminated"), pl.lit(None, dtype=pl.String).alias("last_listed")
+        )
+    terminated = pl.col("terminated").fill_null(False)
     contradicted = (pl.col("strong_cert_index") > date_month_index(pl.col("death_date"))).fill_null(False)
-    p = pl.when(contradicted).then(0.3).otherwise(det.deceased_paid_probability * pl.col("confidence"))
+    p = (
+        pl.when(contradicted).then(0.3).otherwise(det.deceased_paid_probability * pl.col("confidence"))
+        * pl.when(terminated).then(det.deceased_paid_terminated_factor).otherwise(1.0)
+    )
     main = after.select(
         "person_id",
         pl.lit("deceased_paid").alias("typology"),
@@ -367,7 +387,15 @@ def deceased_paid(
         pl.col("paid").alias("est_overpayment"),
         facts(period_of_index(pl.col("strong_cert_index"))),
     )
-    return conform_reasons(pl.concat([main, alive]))
+    known = after.filter(terminated).select(
+        "person_id",
+        pl.lit("deceased_paid").alias("typology"),
+        pl.lit("DP_ALREADY_TERMINATED").alias("reason"),
+        p.alias("probability"),
+        pl.col("paid").alias("est_overpayment"),
+        facts(pl.col("last_listed")),
+    )
+    return conform_reasons(pl.concat([main, alive, known]))
 
 
 def suspected_unreported_death(

@@ -88,6 +88,7 @@ class DetectionConfig(_Section):
     min_death_link_confidence: float = 0.7
     payroll_cutoff_day: int = 10
     deceased_paid_probability: float = 0.98
+    deceased_paid_terminated_factor: float = 0.2
     # Gompertz mortality hazard mu(x) = a * exp(b * x) per year (China life table 2020 fit).
     gompertz_a: float = 2.2e-5
     gompertz_b: float = 0.098
@@ -119,6 +120,7 @@ class DetectionConfig(_Section):
     shared_account_joined_probability: float = 0.85
     shared_collector_probability: float = 0.15
     ring_with_dead_probability: float = 0.8
+    shared_alive_factor: float = 0.3
     max_group_size: int = 50
     # Unsupervised model blend: share of the remaining probability an anomaly score can add.
     anomaly_weight: float = 0.15

@@ -159,7 +159,7 @@ def _prepare(history: MonthHistory, config: SentinelConfig, clock: StageClock = 
 def _rule_reasons(prep: _Prepared, config: SentinelConfig, clock: StageClock = _no_clock) -> pl.LazyFrame:
     month = prep.month
     with clock("deceased_paid"):
-        dead = deceased_paid(prep.ledger, prep.deaths_linked, prep.evidence, config).collect()
+        dead = deceased_paid(prep.ledger, prep.deaths_linked, prep.evidence, config, prep.people).collect()
     with clock("suspected_unreported_death"):
         suspected = suspected_unreported_death(
             prep.ledger, prep.people, prep.evidence, prep.changes, prep.deaths_linked, month, config
@@ -175,7 +175,8 @@ def _rule_reasons(prep: _Prepared, config: SentinelConfig, clock: StageClock = _
         duplicate = duplicate_receipt(prep.ledger, config).collect()
     with clock("shared_account"):
         shared = shared_account(
-            prep.register, prep.ledger, prep.people, p_dead, month, config, edges=prep.edges
+            prep.register, prep.ledger, prep.people, p_dead, month, config, edges=prep.edges,
+            evidence=prep.evidence,
         ).collect()
     with clock("amount_anomaly"):
         amount = amount_anomaly(prep.ledger, prep.register, config).collect()

@@ -37,6 +37,16 @@ TEMPLATES: dict[str, Template] = {
         "但{cert_period}有现场/上门认证通过，死亡记录需核实",
         "but an in-person certification passed in {cert_period}: verify the death record",
     ),
+    "DP_ALREADY_TERMINATED": Template(
+        ("month",),
+        "养老金已于{month}终止，多发部分按终止程序追回，无需实地核查",
+        "pension already terminated by {month}: recover the overpayment through the termination procedure, no field visit needed",
+    ),
+    "SA_PROOF_OF_LIFE": Template(
+        ("period",),
+        "本人{period}现场/上门认证通过，仍在世的证据较强",
+        "in-person certification passed in {period}: strong evidence the person is alive",
+    ),
     "SD_CERT_LAPSED": Template(
         ("months", "cycle"),
         "已{months}个月无通过的资格认证（周期{cycle}个月）",
