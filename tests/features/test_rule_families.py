@@ -211,3 +211,47 @@ def test_merge_reasons_one_row_per_person_strongest_typology_first():
     assert merged["typology"][0] == "deceased_paid"
     assert merged["reasons"][0].to_list() == ["DP_PAID_AFTER_DEATH", "SA_SHARED_ACCOUNT"]
     assert merged["rule_probability"][0] == pytest.approx(1 - 0.02 * 0.7)
+
+
+def test_deceased_paid_already_terminated_is_low_priority_still_active_is_not():
+    """Regression: a death the register already terminated is recovered administratively;
+    the same payments to a pension still active need a field visit."""
+    def death(pid: str, name: str) -> dict:
+        return {"record_id": f"GA-{pid[-4:]}", "person_id": pid, "name": name, "sex": "M",
+                "birth_date": date(1940, 1, 1), "death_date": date(2020, 3, 5), "source": "police",
+                "recorded_on": date(2020, 4, 1), "month": "2020-04"}
+
+    terminated = person(make_id("19400101", 11), "王建国", "M", date(1940, 1, 1))
+    active = person(make_id("19400101", 31), "王建军", "M", date(1940, 1, 1))
+    register = register_over([terminated, active], SPAN).with_columns(
+        pl.when((pl.col("person_id") == terminated["person_id"]) & (pl.col("month") >= "2020-07"))
+        .then(pl.lit("terminated"))
+        .otherwise(pl.col("status"))
+        .alias("status")
+    )
+    pay = regular_payouts([terminated], SPAN[:7]).vstack(regular_payouts([active], SPAN))
+    deaths = pl.DataFrame([death(terminated["person_id"], "王建国"), death(active["person_id"], "王建军")], schema=DEATH_SCHEMA)
+    reasons = _reasons(history("2020-12", register, pay, deaths=deaths))
+    p = dict(reasons.filter(pl.col("reason") == "DP_PAID_AFTER_DEATH").select("person_id", "probability").iter_rows())
+    assert p[active["person_id"]] > 0.9
+    assert p[terminated["person_id"]] < 0.3
+    assert set(reasons.filter(pl.col("reason") == "DP_ALREADY_TERMINATED")["person_id"]) == {terminated["person_id"]}
+
+
+def test_shared_collector_member_seen_in_person_is_weak_evidence():
+    collector = make_id("19700101", 91)
+    a = person(make_id("19400101", 11), "王建国", "M", date(1940, 1, 1))
+    b = person(make_id("19380303", 22), "刘秀英", "F", date(1938, 3, 3), village="青山村")
+    c = person(make_id("19450505", 33), "陈明", "M", date(1945, 5, 5), village="白沙村")
+    rows = [{**r, "collector_id": collector} for r in (a, b, c)]
+    certs = pl.DataFrame(
+        [{"person_id": a["person_id"], "cert_date": date(2020, 9, 10), "method": "on_site", "result": "pass",
+          "operator": None, "month": "2020-09"}],
+        schema=CERT_SCHEMA,
+    )
+    reasons = _reasons(history("2020-12", register_over(rows, SPAN), regular_payouts(rows, SPAN), certifications=certs))
+    shared = reasons.filter(pl.col("reason") == "SA_SHARED_COLLECTOR")
+    p = dict(shared.select("person_id", "probability").iter_rows())
+    assert p[a["person_id"]] < p[b["person_id"]]
+    paid = dict(shared.select("person_id", "est_overpayment").iter_rows())
+    assert paid[a["person_id"]] == pytest.approx(3 * 120.0)  # only what was paid since the on-site pass
