@@ -207,6 +207,10 @@ def linked_deaths(
     links = link_deaths(deaths, people).filter(
         pl.col("confidence") >= config.detection.min_death_link_confidence
     )
+    if not config.detection.accept_name_only_death_links:
+        # A record with neither ID nor birth date names someone, not a pensioner: a field
+        # auditor would not accept it as proof of death (a namesake may have died).
+        links = links.filter(pl.col("method") != "name_only")
     return (
         deaths.select("record_id", "death_date", "source", "recorded_on")
         .unique("record_id")

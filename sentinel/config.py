@@ -86,6 +86,7 @@ class DetectionConfig(_Section):
     forward_months: int = 3
     # Death linkage.
     min_death_link_confidence: float = 0.7
+    accept_name_only_death_links: bool = False
     payroll_cutoff_day: int = 10
     deceased_paid_probability: float = 0.98
     deceased_paid_terminated_factor: float = 0.2
