@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
 
 # Prefect's console handler stays quiet (the CLI prints its own progress and summary, and a
@@ -230,7 +231,7 @@ def evaluate(
     for col in table.columns:
         grid.add_column(col, justify="left" if col == "metric" else "right", no_wrap=col == "metric")
     for row in table.iter_rows():
-        grid.add_row(row[0], *("" if v is None else f"{v:.3f}".rstrip("0").rstrip(".") if v != int(v) else f"{int(v)}" for v in row[1:]))
+        grid.add_row(escape(row[0]), *("" if v is None else f"{v:.3f}".rstrip("0").rstrip(".") if v != int(v) else f"{int(v)}" for v in row[1:]))
     console.print(grid)
     if save is not None:
         table.write_csv(save)
