@@ -301,24 +301,30 @@ def deceased_paid(
     evidence: pl.LazyFrame,
     config: SentinelConfig,
     people: pl.LazyFrame | None = None,
+    month: str | None = None,
 ) -> pl.LazyFrame:
-    """Payments for periods after a linked death, still made after the record arrived
+    """Payments for periods after a linked death that the centre has not acted on
     (``DP_PAID_AFTER_DEATH``).
 
-    Improper periods start ``policy.death_payment_lag_months`` months after the death month.
-    A payroll run before the death record was received is the routine reporting lag: the
-    register terminates the pension and the centre recovers it without a field audit. The
-    case is the payment made *after* the record was on file (its ID mistyped, or the
-    termination not applied): at least one after-death payment dated after ``recorded_on``
-    (the drop month when the pay date is unknown). The overpayment is everything paid for
-    the after-death periods (regular, arrears, adjustments).
+    Improper periods start ``policy.death_payment_lag_months`` months after the death month;
+    the overpayment is everything paid for them (regular, arrears, adjustments). Whether a
+    field visit is needed depends on whether the centre has acted on the death:
+
+    * register shows the pension terminated: it has; the overpayment is recovered through
+      the termination procedure (``DP_ALREADY_TERMINATED``, probability scaled by
+      ``detection.deceased_paid_terminated_factor``);
+    * the record arrived after the latest payroll (``payroll_cutoff_day`` of ``month``):
+      the centre has had no payroll to act on it yet (``DP_RECORD_JUST_ARRIVED``, same
+      scaling; next month decides);
+    * otherwise a payroll has passed since the record arrived and the pension is still
+      not terminated — typically the ID in the record was mistyped and nobody matched it,
+      even if the pension was meanwhile suspended for a lapsed certification (suspension
+      recovers nothing): a full-probability case.
     A pass of an in-person certification *after* the death date contradicts the record: the
     case stays (someone must check the record) but its probability drops
     (``DP_ALIVE_AFTER_DEATH``).
-    When ``people`` (latest register ``status`` per person) shows the pension already
-    terminated, the centre has acted on the death: what was overpaid is recovered through
-    the termination procedure, not a field visit, so the field-audit probability is scaled
-    by ``detection.deceased_paid_terminated_factor`` (``DP_ALREADY_TERMINATED``).
+    ``people`` gives the latest register ``status`` per person; ``month`` is the month
+    being scored.
     """
     lag = config.policy.death_payment_lag_months
     det = config.detection
@@ -326,20 +332,8 @@ def deceased_paid(
         ledger.join(deaths_linked, on="person_id", how="inner")
         .with_columns(date_month_index(pl.col("death_date")).alias("death_index"))
         .filter(pl.col("period_index") > pl.col("death_index") + lag)
-        .with_columns(
-            (
-                (pl.col("drop_index") > date_month_index(pl.col("recorded_on")))
-                | (
-                    (pl.col("drop_index") == date_month_index(pl.col("recorded_on")))
-                    & (pl.col("recorded_on").dt.day() < det.payroll_cutoff_day)
-                )
-            )
-            .fill_null(True)
-            .alias("after_record")
-        )
         .group_by("person_id")
         .agg(
-            pl.col("after_record").any(),
             pl.col("period_index").n_unique().alias("months"),
             pl.col("amount").fill_null(0.0).sum().alias("paid"),
             period_of_index(pl.col("period_index").min()).alias("first_period"),
@@ -347,9 +341,19 @@ def deceased_paid(
             pl.col("source").first(),
             pl.col("confidence").first(),
             pl.col("link_method").first(),
+            pl.col("recorded_on").min(),
         )
-        .filter(pl.col("after_record"))
     ).join(evidence.select("person_id", "strong_cert_index"), on="person_id", how="left")
+    now = month_number(month) if month is not None else None
+    record_index = date_month_index(pl.col("recorded_on"))
+    # The first payroll that could act on the record: its month if it arrived before the
+    # cut-off day, else the next month.
+    acting_payroll = record_index + (pl.col("recorded_on").dt.day() >= det.payroll_cutoff_day).cast(pl.Int32)
+    after = after.with_columns(
+        (pl.lit(now) < acting_payroll if now is not None else pl.lit(False))
+        .fill_null(False)
+        .alias("just_arrived")
+    )
     if people is not None:
         after = after.join(
             people.select("person_id", (pl.col("status") == "terminated").alias("terminated"),
@@ -362,10 +366,11 @@ def deceased_paid(
             pl.lit(False).alias("terminated"), pl.lit(None, dtype=pl.String).alias("last_listed")
         )
     terminated = pl.col("terminated").fill_null(False)
+    pending = terminated | pl.col("just_arrived")
     contradicted = (pl.col("strong_cert_index") > date_month_index(pl.col("death_date"))).fill_null(False)
     p = (
         pl.when(contradicted).then(0.3).otherwise(det.deceased_paid_probability * pl.col("confidence"))
-        * pl.when(terminated).then(det.deceased_paid_terminated_factor).otherwise(1.0)
+        * pl.when(pending).then(det.deceased_paid_terminated_factor).otherwise(1.0)
     )
     main = after.select(
         "person_id",
@@ -399,7 +404,15 @@ def deceased_paid(
         pl.col("paid").alias("est_overpayment"),
         facts(pl.col("last_listed")),
     )
-    return conform_reasons(pl.concat([main, alive, known]))
+    arrived = after.filter(~terminated & pl.col("just_arrived")).select(
+        "person_id",
+        pl.lit("deceased_paid").alias("typology"),
+        pl.lit("DP_RECORD_JUST_ARRIVED").alias("reason"),
+        p.alias("probability"),
+        pl.col("paid").alias("est_overpayment"),
+        facts(pl.col("recorded_on")),
+    )
+    return conform_reasons(pl.concat([main, alive, known, arrived]))
 
 
 def suspected_unreported_death(

@@ -7,8 +7,9 @@ suites in ``expectations/`` name the same columns.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal
 
 ColumnKind = Literal["id", "text", "date", "period", "amount", "category"]
 

@@ -159,7 +159,9 @@ def _prepare(history: MonthHistory, config: SentinelConfig, clock: StageClock = 
 def _rule_reasons(prep: _Prepared, config: SentinelConfig, clock: StageClock = _no_clock) -> pl.LazyFrame:
     month = prep.month
     with clock("deceased_paid"):
-        dead = deceased_paid(prep.ledger, prep.deaths_linked, prep.evidence, config, prep.people).collect()
+        dead = deceased_paid(
+            prep.ledger, prep.deaths_linked, prep.evidence, config, prep.people, month
+        ).collect()
     with clock("suspected_unreported_death"):
         suspected = suspected_unreported_death(
             prep.ledger, prep.people, prep.evidence, prep.changes, prep.deaths_linked, month, config

@@ -42,6 +42,11 @@ TEMPLATES: dict[str, Template] = {
         "养老金已于{month}终止，多发部分按终止程序追回，无需实地核查",
         "pension already terminated by {month}: recover the overpayment through the termination procedure, no field visit needed",
     ),
+    "DP_RECORD_JUST_ARRIVED": Template(
+        ("recorded_on",),
+        "死亡记录{recorded_on}登记，晚于本月发放，请核实下月是否已终止待遇",
+        "death record registered {recorded_on}, after this month's payroll: check the pension is terminated next month",
+    ),
     "SA_PROOF_OF_LIFE": Template(
         ("period",),
         "本人{period}现场/上门认证通过，仍在世的证据较强",

@@ -10,7 +10,7 @@ from features.records import (
     parse_records,
 )
 from sentinel.config import load_config
-from sentinel.contract import BENEFICIARIES, DEATHS, PAYOUTS
+from sentinel.contract import DEATHS, PAYOUTS
 
 CONFIG = load_config()
 

@@ -85,8 +85,47 @@ def test_deceased_paid_ignores_routine_reporting_lag():
         ],
         schema=DEATH_SCHEMA,
     )
-    h = history("2020-12", register_over([dead], SPAN), regular_payouts([dead], SPAN[:4]), deaths=deaths)
-    assert _flagged(_reasons(h), "deceased_paid") == set()
+    register = register_over([dead], SPAN).with_columns(
+        pl.when(pl.col("month") >= "2020-05").then(pl.lit("terminated")).otherwise(pl.col("status")).alias("status")
+    )
+    h = history("2020-12", register, regular_payouts([dead], SPAN[:4]), deaths=deaths)
+    reasons = _reasons(h)
+    # The register terminated the pension: recovered by procedure, not a field visit.
+    assert set(reasons.filter(pl.col("reason") == "DP_ALREADY_TERMINATED")["person_id"]) == {dead["person_id"]}
+    assert reasons.filter(pl.col("typology") == "deceased_paid")["probability"].max() < 0.3
+
+
+def test_deceased_paid_mistyped_record_unacted_although_suspended_is_flagged():
+    """Regression: the record's ID was mistyped, nobody terminated the pension, and payment
+    stopped only because certification lapsed (suspension recovers nothing)."""
+    dead = person(make_id("19400101", 11), "王建国", "M", date(1940, 1, 1))
+    mistyped = dead["person_id"][:8] + dead["person_id"][9] + dead["person_id"][8] + dead["person_id"][10:]
+    deaths = pl.DataFrame(
+        [{"record_id": "MZ1", "person_id": mistyped, "name": "王建国", "sex": "M",
+          "birth_date": date(1940, 1, 1), "death_date": date(2020, 3, 5), "source": "civil_affairs",
+          "recorded_on": date(2020, 5, 17), "month": "2020-05"}],
+        schema=DEATH_SCHEMA,
+    )
+    register = register_over([dead], SPAN).with_columns(
+        pl.when(pl.col("month") >= "2020-06").then(pl.lit("suspended")).otherwise(pl.col("status")).alias("status")
+    )
+    reasons = _reasons(history("2020-12", register, regular_payouts([dead], SPAN[:5]), deaths=deaths))
+    row = reasons.filter(pl.col("reason") == "DP_PAID_AFTER_DEATH").row(0, named=True)
+    assert row["person_id"] == dead["person_id"] and row["probability"] > 0.9
+    assert row["est_overpayment"] == pytest.approx(2 * 120.0)  # April and May
+
+
+def test_deceased_paid_record_after_this_months_payroll_waits_for_next_month():
+    dead = person(make_id("19400101", 11), "王建国", "M", date(1940, 1, 1))
+    deaths = pl.DataFrame(
+        [{"record_id": "GA1", "person_id": dead["person_id"], "name": "王建国", "sex": "M",
+          "birth_date": date(1940, 1, 1), "death_date": date(2020, 11, 2), "source": "police",
+          "recorded_on": date(2020, 12, 20), "month": "2020-12"}],
+        schema=DEATH_SCHEMA,
+    )
+    reasons = _reasons(history("2020-12", register_over([dead], SPAN), regular_payouts([dead], SPAN), deaths=deaths))
+    assert set(reasons.filter(pl.col("reason") == "DP_RECORD_JUST_ARRIVED")["person_id"]) == {dead["person_id"]}
+    assert reasons.filter(pl.col("typology") == "deceased_paid")["probability"].max() < 0.3
 
 
 def test_duplicate_receipt_two_schemes_flagged_single_scheme_not():
