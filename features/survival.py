@@ -311,8 +311,7 @@ def deceased_paid(
     field visit is needed depends on whether the centre has acted on the death:
 
     * register shows the pension terminated: it has; the overpayment is recovered through
-      the termination procedure (``DP_ALREADY_TERMINATED``, probability scaled by
-      ``detection.deceased_paid_terminated_factor``);
+      the termination procedure, not a field visit, so the person is not a case here;
     * the record arrived after the latest payroll (``payroll_cutoff_day`` of ``month``):
       the centre has had no payroll to act on it yet (``DP_RECORD_JUST_ARRIVED``, same
       scaling; next month decides);
@@ -365,12 +364,12 @@ def deceased_paid(
         after = after.with_columns(
             pl.lit(False).alias("terminated"), pl.lit(None, dtype=pl.String).alias("last_listed")
         )
-    terminated = pl.col("terminated").fill_null(False)
-    pending = terminated | pl.col("just_arrived")
+    after = after.filter(~pl.col("terminated").fill_null(False))
+    pending = pl.col("just_arrived")
     contradicted = (pl.col("strong_cert_index") > date_month_index(pl.col("death_date"))).fill_null(False)
     p = (
         pl.when(contradicted).then(0.3).otherwise(det.deceased_paid_probability * pl.col("confidence"))
-        * pl.when(pending).then(det.deceased_paid_terminated_factor).otherwise(1.0)
+        * pl.when(pending).then(det.deceased_paid_pending_factor).otherwise(1.0)
     )
     main = after.select(
         "person_id",
@@ -396,15 +395,7 @@ def deceased_paid(
         pl.col("paid").alias("est_overpayment"),
         facts(period_of_index(pl.col("strong_cert_index"))),
     )
-    known = after.filter(terminated).select(
-        "person_id",
-        pl.lit("deceased_paid").alias("typology"),
-        pl.lit("DP_ALREADY_TERMINATED").alias("reason"),
-        p.alias("probability"),
-        pl.col("paid").alias("est_overpayment"),
-        facts(pl.col("last_listed")),
-    )
-    arrived = after.filter(~terminated & pl.col("just_arrived")).select(
+    arrived = after.filter(pl.col("just_arrived")).select(
         "person_id",
         pl.lit("deceased_paid").alias("typology"),
         pl.lit("DP_RECORD_JUST_ARRIVED").alias("reason"),
@@ -412,7 +403,7 @@ def deceased_paid(
         pl.col("paid").alias("est_overpayment"),
         facts(pl.col("recorded_on")),
     )
-    return conform_reasons(pl.concat([main, alive, known, arrived]))
+    return conform_reasons(pl.concat([main, alive, arrived]))
 
 
 def suspected_unreported_death(

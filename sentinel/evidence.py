@@ -37,11 +37,6 @@ TEMPLATES: dict[str, Template] = {
         "但{cert_period}有现场/上门认证通过，死亡记录需核实",
         "but an in-person certification passed in {cert_period}: verify the death record",
     ),
-    "DP_ALREADY_TERMINATED": Template(
-        ("month",),
-        "养老金已于{month}终止，多发部分按终止程序追回，无需实地核查",
-        "pension already terminated by {month}: recover the overpayment through the termination procedure, no field visit needed",
-    ),
     "DP_RECORD_JUST_ARRIVED": Template(
         ("recorded_on",),
         "死亡记录{recorded_on}登记，晚于本月发放，请核实下月是否已终止待遇",

@@ -89,10 +89,8 @@ def test_deceased_paid_ignores_routine_reporting_lag():
         pl.when(pl.col("month") >= "2020-05").then(pl.lit("terminated")).otherwise(pl.col("status")).alias("status")
     )
     h = history("2020-12", register, regular_payouts([dead], SPAN[:4]), deaths=deaths)
-    reasons = _reasons(h)
     # The register terminated the pension: recovered by procedure, not a field visit.
-    assert set(reasons.filter(pl.col("reason") == "DP_ALREADY_TERMINATED")["person_id"]) == {dead["person_id"]}
-    assert reasons.filter(pl.col("typology") == "deceased_paid")["probability"].max() < 0.3
+    assert _flagged(_reasons(h), "deceased_paid") == set()
 
 
 def test_deceased_paid_mistyped_record_unacted_although_suspended_is_flagged():
@@ -252,7 +250,7 @@ def test_merge_reasons_one_row_per_person_strongest_typology_first():
     assert merged["rule_probability"][0] == pytest.approx(1 - 0.02 * 0.7)
 
 
-def test_deceased_paid_already_terminated_is_low_priority_still_active_is_not():
+def test_deceased_paid_already_terminated_is_not_a_field_case_still_active_is():
     """Regression: a death the register already terminated is recovered administratively;
     the same payments to a pension still active need a field visit."""
     def death(pid: str, name: str) -> dict:
@@ -273,8 +271,7 @@ def test_deceased_paid_already_terminated_is_low_priority_still_active_is_not():
     reasons = _reasons(history("2020-12", register, pay, deaths=deaths))
     p = dict(reasons.filter(pl.col("reason") == "DP_PAID_AFTER_DEATH").select("person_id", "probability").iter_rows())
     assert p[active["person_id"]] > 0.9
-    assert p[terminated["person_id"]] < 0.3
-    assert set(reasons.filter(pl.col("reason") == "DP_ALREADY_TERMINATED")["person_id"]) == {terminated["person_id"]}
+    assert terminated["person_id"] not in p
 
 
 def test_shared_collector_member_seen_in_person_is_weak_evidence():
