@@ -198,18 +198,29 @@ def _link_deaths_fallback(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.Lazy
 
 
 def linked_deaths(
-    deaths: pl.LazyFrame, people: pl.LazyFrame, config: SentinelConfig
+    deaths: pl.LazyFrame,
+    people: pl.LazyFrame,
+    config: SentinelConfig,
+    *,
+    links: pl.LazyFrame | None = None,
+    name_only: bool = False,
 ) -> pl.LazyFrame:
     """Per person, the earliest death linked at or above ``min_death_link_confidence``.
 
-    Returns ``person_id, death_date, source, confidence, link_method, record_id``.
+    Returns ``person_id, death_date, source, confidence, link_method, record_id,
+    recorded_on``. A record with neither ID nor birth date matches a name, not a person: a
+    field auditor would not accept it as proof of death (a namesake may have died), so such
+    ``name_only`` links are left out unless ``detection.accept_name_only_death_links``.
+    With ``name_only=True`` only those are returned: they are *leads* that raise a
+    suspected unreported death, never proof. ``links`` is :func:`link_deaths` of the same
+    inputs when the caller already has it.
     """
-    links = link_deaths(deaths, people).filter(
+    links = (links if links is not None else link_deaths(deaths, people)).filter(
         pl.col("confidence") >= config.detection.min_death_link_confidence
     )
-    if not config.detection.accept_name_only_death_links:
-        # A record with neither ID nor birth date names someone, not a pensioner: a field
-        # auditor would not accept it as proof of death (a namesake may have died).
+    if name_only:
+        links = links.filter(pl.col("method") == "name_only")
+    elif not config.detection.accept_name_only_death_links:
         links = links.filter(pl.col("method") != "name_only")
     return (
         deaths.select("record_id", "death_date", "source", "recorded_on")
@@ -414,6 +425,7 @@ def suspected_unreported_death(
     deaths_linked: pl.LazyFrame,
     month: str,
     config: SentinelConfig,
+    leads: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Paid persons without a death record who are probably dead, with a probability.
 
@@ -430,7 +442,10 @@ def suspected_unreported_death(
       keeps running from the proof before it;
     * bank account changed, or a collector added, after the last in-person proof:
       ``lr_account_changed`` / ``lr_collector_added``;
-    * failed certifications since the last pass: ``lr_failed_certification`` each (max 2).
+    * failed certifications since the last pass: ``lr_failed_certification`` each (max 2);
+    * ``leads`` (:func:`linked_deaths` with ``name_only=True``): a death record naming only
+      this person's name — no ID, no birth date — and no other pensioner of that name:
+      ``lr_same_name_death_record``, and the likely death month is the record's.
 
     ``est_overpayment`` is what was paid for periods after the likely death, taken as the
     midpoint between the last credible proof of life and the scored month (under a rising hazard
@@ -450,6 +465,22 @@ def suspected_unreported_death(
         .join(evidence.drop("birth_date"), on="person_id", how="left")
         .join(changes, on="person_id", how="left")
     )
+    if leads is not None:
+        base = base.join(
+            leads.select(
+                "person_id",
+                pl.col("death_date").alias("lead_death_date"),
+                pl.col("source").alias("lead_source"),
+            ),
+            on="person_id",
+            how="left",
+        )
+    else:
+        base = base.with_columns(
+            pl.lit(None, dtype=pl.Date).alias("lead_death_date"),
+            pl.lit(None, dtype=pl.String).alias("lead_source"),
+        )
+    has_lead = pl.col("lead_death_date").is_not_null()
     age = (pl.lit(now) - date_month_index(pl.col("birth_date"))) / 12.0
     base = base.with_columns(age.alias("age"))
     weak_face = (
@@ -496,6 +527,7 @@ def suspected_unreported_death(
         * pl.when(account_changed).then(det.lr_account_changed).otherwise(1.0)
         * pl.when(collector_added).then(det.lr_collector_added).otherwise(1.0)
         * pl.lit(det.lr_failed_certification).pow(pl.col("fails_since_pass").fill_null(0).clip(0, 2))
+        * pl.when(has_lead).then(det.lr_same_name_death_record).otherwise(1.0)
     )
     prior_odds = pl.col("p_died") * det.unreported_death_share / (1.0 - pl.col("p_died")).clip(1e-6)
     odds = prior_odds * lr
@@ -504,7 +536,12 @@ def suspected_unreported_death(
         lapsed.alias("lapsed"),
         account_changed.alias("account_changed"),
         collector_added.alias("collector_added"),
-        ((pl.col("alive_index") + pl.lit(now)) / 2.0).floor().cast(pl.Int32).alias("likely_death_index"),
+        pl.when(has_lead)
+        .then(date_month_index(pl.col("lead_death_date")))
+        .otherwise(((pl.col("alive_index") + pl.lit(now)) / 2.0).floor())
+        .cast(pl.Int32)
+        .alias("likely_death_index"),
+        has_lead.alias("has_lead"),
     ).filter(pl.col("probability") >= det.min_suspected_death_probability)
 
     overpaid = (
@@ -534,6 +571,12 @@ def suspected_unreported_death(
             pl.col("months_overpaid"),
             fmt_yuan(pl.col("overpaid")),
         ),
+    )
+    lead = scored.filter(pl.col("has_lead")).select(
+        *common,
+        pl.lit("SD_SAME_NAME_DEATH_RECORD").alias("reason"),
+        *tail,
+        facts(pl.col("lead_source"), pl.col("lead_death_date")),
     )
     lapse = scored.filter(pl.col("lapsed")).select(
         *common,
@@ -569,7 +612,9 @@ def suspected_unreported_death(
         *tail,
         facts(pl.col("fails_since_pass")),
     )
-    rows = pl.concat([conform_reasons(f) for f in (lapse, weak, account, collector, failed, mortality)])
+    rows = pl.concat(
+        [conform_reasons(f) for f in (lead, lapse, weak, account, collector, failed, mortality)]
+    )
     return rows
 
 

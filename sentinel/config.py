@@ -100,6 +100,7 @@ class DetectionConfig(_Section):
     lr_account_changed: float = 6.0
     lr_collector_added: float = 4.0
     lr_failed_certification: float = 2.0
+    lr_same_name_death_record: float = 50.0
     min_suspected_death_probability: float = 0.05
     # Amount rules.
     jump_ratio: float = 1.5

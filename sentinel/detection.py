@@ -43,6 +43,7 @@ from features.payments import (
 )
 from features.survival import (
     deceased_paid,
+    link_deaths,
     linked_deaths,
     register_people,
     survival_evidence,
@@ -94,6 +95,7 @@ class _Prepared:
     changes: pl.LazyFrame
     deaths_linked: pl.LazyFrame
     edges: pl.LazyFrame
+    death_leads: pl.LazyFrame
 
 
 #: A stage clock: ``clock("linkage")`` is a context manager wrapped around one stage of
@@ -152,8 +154,20 @@ def _prepare(history: MonthHistory, config: SentinelConfig, clock: StageClock = 
             )
         )
     with clock("linkage"):
-        deaths_linked = linked_deaths(_upto(history.deaths, month), people, config).collect().lazy()
-    return _Prepared(month, people, ledger, register, evidence, changes, deaths_linked, edges)
+        deaths = _upto(history.deaths, month)
+        links = link_deaths(deaths, people).collect().lazy()
+        deaths_linked, death_leads = (
+            frame.lazy()
+            for frame in pl.collect_all(
+                [
+                    linked_deaths(deaths, people, config, links=links),
+                    linked_deaths(deaths, people, config, links=links, name_only=True),
+                ]
+            )
+        )
+    return _Prepared(
+        month, people, ledger, register, evidence, changes, deaths_linked, edges, death_leads
+    )
 
 
 def _rule_reasons(prep: _Prepared, config: SentinelConfig, clock: StageClock = _no_clock) -> pl.LazyFrame:
@@ -164,7 +178,8 @@ def _rule_reasons(prep: _Prepared, config: SentinelConfig, clock: StageClock = _
         ).collect()
     with clock("suspected_unreported_death"):
         suspected = suspected_unreported_death(
-            prep.ledger, prep.people, prep.evidence, prep.changes, prep.deaths_linked, month, config
+            prep.ledger, prep.people, prep.evidence, prep.changes, prep.deaths_linked, month, config,
+            leads=prep.death_leads,
         ).collect()
     # How dead each person probably is, for the ring rule: a linked record counts fully.
     p_dead = pl.concat(

@@ -47,6 +47,11 @@ TEMPLATES: dict[str, Template] = {
         "本人{period}现场/上门认证通过，仍在世的证据较强",
         "in-person certification passed in {period}: strong evidence the person is alive",
     ),
+    "SD_SAME_NAME_DEATH_RECORD": Template(
+        ("source", "death_date"),
+        "{source}有一条同名死亡记录（死亡日期{death_date}，无身份证号和出生日期），且无其他同名参保人，需上门核实",
+        "a {source} death record with this name (died {death_date}; no ID or birth date) and no other pensioner of that name: verify in person",
+    ),
     "SD_CERT_LAPSED": Template(
         ("months", "cycle"),
         "已{months}个月无通过的资格认证（周期{cycle}个月）",

@@ -291,3 +291,30 @@ def test_shared_collector_member_seen_in_person_is_weak_evidence():
     assert p[a["person_id"]] < p[b["person_id"]]
     paid = dict(shared.select("person_id", "est_overpayment").iter_rows())
     assert paid[a["person_id"]] == pytest.approx(3 * 120.0)  # only what was paid since the on-site pass
+
+
+def _name_only_death(name: str) -> pl.DataFrame:
+    return pl.DataFrame(
+        [{"record_id": "GA9", "person_id": None, "name": name, "sex": None, "birth_date": None,
+          "death_date": date(2020, 6, 8), "source": "police", "recorded_on": date(2020, 6, 25), "month": "2020-06"}],
+        schema=DEATH_SCHEMA,
+    )
+
+
+def test_name_only_death_record_is_a_lead_not_proof():
+    """A record with only a name is never a death link, but raises a suspected death."""
+    rare = person(make_id("19360312", 22), "何霞翠", "F", date(1936, 3, 12))
+    reasons = _reasons(history("2020-12", register_over([rare], SPAN), regular_payouts([rare], SPAN),
+                               deaths=_name_only_death("何霞翠")))
+    assert _flagged(reasons, "deceased_paid") == set()
+    lead = reasons.filter(pl.col("reason") == "SD_SAME_NAME_DEATH_RECORD")
+    assert lead["person_id"].to_list() == [rare["person_id"]]
+    assert lead["est_overpayment"].item() == pytest.approx(6 * 120.0)  # 2020-07..2020-12
+
+
+def test_name_only_death_record_matching_two_pensioners_raises_nobody():
+    one = person(make_id("19360312", 22), "何霞翠", "F", date(1936, 3, 12))
+    two = person(make_id("19400101", 42), "何霞翠", "F", date(1940, 1, 1), village="白沙村")
+    reasons = _reasons(history("2020-12", register_over([one, two], SPAN), regular_payouts([one, two], SPAN),
+                               deaths=_name_only_death("何霞翠")))
+    assert reasons.filter(pl.col("reason") == "SD_SAME_NAME_DEATH_RECORD").height == 0
