@@ -126,8 +126,12 @@ def surname(name: pl.Expr) -> pl.Expr:
 
 
 def fmt_yuan(amount: pl.Expr) -> pl.Expr:
-    """Yuan rounded to whole yuan, as text (evidence)."""
-    return amount.round(0).cast(pl.Int64).cast(pl.String)
+    """Yuan rounded to whole yuan, as text (evidence).
+
+    Rounded to fen first: a float sum taken in another row order may differ in its last
+    bit, and 31460.4999… against 31460.5000… must not print two different sentences.
+    """
+    return amount.round(2).round(0).cast(pl.Int64).cast(pl.String)
 
 
 def fmt_prob(p: pl.Expr) -> pl.Expr:

@@ -361,14 +361,16 @@ def _ranked_cases(
     now = month_number(month)
     still_paid = (pl.col("last_paid_index") >= now).fill_null(False)
     ranked = (
-        candidates.with_columns(pl.Series("risk_score", probability).clip(0.0, 1.0))
+        candidates.with_columns(pl.Series("risk_score", probability).clip(0.0, 1.0).round(6))
         .with_columns(
             (
                 pl.col("est_overpayment")
                 + pl.when(still_paid).then(pl.col("monthly_amount") * config.detection.forward_months).otherwise(0.0)
             ).alias("amount_at_stake")
         )
-        .with_columns((pl.col("risk_score") * pl.col("amount_at_stake")).alias("expected_recovery"))
+        # Rounded to fen before ranking: float sums taken in another row order must not
+        # reorder cases (ties are then broken by person_id).
+        .with_columns((pl.col("risk_score") * pl.col("amount_at_stake")).round(2).alias("expected_recovery"))
         .sort(["expected_recovery", "person_id"], descending=[True, False])
         .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("priority_rank"))
     )
