@@ -80,6 +80,9 @@ EVENT_KINDS: tuple[str, ...] = ("listed", "assigned", "closed", "reopened", "sup
 #: The contract's four audit outcomes (canonical spelling).
 OUTCOME_VALUES: tuple[str, ...] = tuple(dict.fromkeys(OUTCOMES.values()))
 CONFIRMED: tuple[str, ...] = ("confirmed_deceased", "confirmed_improper")
+#: Reason codes that speak for the person (an in-person certification passed): they are
+#: never new evidence against a person an audit cleared (sentinel/evidence.py TEMPLATES).
+EXCULPATORY_REASONS: frozenset[str] = frozenset({"SA_PROOF_OF_LIFE", "DP_ALIVE_AFTER_DEATH"})
 
 _metadata = MetaData()
 
@@ -636,7 +639,7 @@ def _decide(
     if recent_clears:
         cleared_codes = set().union(*(_codes(a["audited_reasons"]) for a in recent_clears))
         cleared_month = max(_month_of(a["closed_on"]) for a in recent_clears)
-        fresh = [c for c in codes if c not in cleared_codes]
+        fresh = [c for c in codes if c not in cleared_codes and c not in EXCULPATORY_REASONS]
         if not fresh:
             return _Decision(listed=False, note=f"cleared {cleared_month}")
         return _Decision(

@@ -265,6 +265,19 @@ def test_new_evidence_relists_a_cleared_person(store: CaseStore) -> None:
     assert apr["case_id"].to_list() == [A[0]]
 
 
+def test_proof_of_life_is_not_new_evidence_against_a_cleared_person(store: CaseStore) -> None:
+    # Regression: a passed in-person certification (SA_PROOF_OF_LIFE) reopened a case the
+    # audit had just cleared, as if it were new evidence of an improper payment.
+    shared = ("SA-eeeeeeeeeeee", ALICE, "shared_account", 900.0, "SA_SHARED_COLLECTOR")
+    store.record_month("2020-01", case_list(shared), clear_months=6, now=NOW)
+    store.close(shared[0], "cleared", date(2020, 2, 12), actor="auditor-li", now=NOW)
+    seen_alive = (*shared[:4], "SA_SHARED_COLLECTOR,SA_PROOF_OF_LIFE")
+    feb = store.record_month("2020-02", case_list(seen_alive), clear_months=6, now=NOW)
+    assert feb.height == 0
+    assert store.case(shared[0])["state"] == "closed"
+    assert store.events(shared[0])["kind"].to_list() == ["listed", "closed", "suppressed"]
+
+
 def test_confirmed_case_still_paid_is_listed_with_a_note(store: CaseStore) -> None:
     store.record_month("2020-01", case_list(A), clear_months=6, now=NOW)
     store.close(A[0], "confirmed_deceased", date(2020, 2, 3), actor="auditor-li", now=NOW)
