@@ -22,21 +22,12 @@ import polars as pl
 
 from sentinel.config import load_config
 from sentinel.detection import MonthHistory, _detect
-from sentinel.io.store import CuratedStore
+from sentinel.io.store import load_history
 
 
 def curated_history(store: Path, month: str) -> MonthHistory:
     """The :class:`MonthHistory` of ``month`` from a curated store (as the monthly flow builds it)."""
-    curated = CuratedStore(store)
-    return MonthHistory(
-        month=month,
-        register=curated.scan("beneficiaries", up_to=month),
-        payouts=curated.scan("payouts", up_to=month),
-        quarantined_payouts=curated.scan("quarantined_payouts", up_to=month),
-        deaths=curated.scan("deaths", up_to=month),
-        certifications=curated.scan("certifications", up_to=month),
-        outcomes=curated.scan("outcomes", up_to=month),
-    )
+    return load_history(store, month)
 
 
 def time_stages(history: MonthHistory) -> tuple[dict[str, tuple[float, float]], tuple[float, float], pl.DataFrame]:

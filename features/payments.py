@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from features import identity
 from features.cases import (
     conform_reasons,
     date_month_index,
@@ -38,31 +39,20 @@ LEDGER_COLUMNS = (
     "quarantine_reason",
 )
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
 _FULLWIDTH = {chr(0xFF10 + d): str(d) for d in range(10)} | {"．": ".", "，": ","}
 
 
 def id_is_well_formed(person_id: pl.Expr) -> pl.Expr:
-    """18 characters: 17 digits and a digit or ``X`` (GB 11643-1999 shape only)."""
-    return person_id.str.contains(r"^\d{17}[\dX]$").fill_null(False)
+    """18 characters: 17 digits and a digit or ``X``; False (not null) for an empty ID."""
+    return identity.id_is_well_formed(person_id).fill_null(False)
 
 
 def id_checksum_ok(person_id: pl.Expr) -> pl.Expr:
-    """The ISO 7064 MOD 11-2 check character of an 18-character ID is right.
-
-    False for a malformed ID (no checksum can hold).
-    """
-    total = pl.sum_horizontal(
-        [person_id.str.slice(i, 1).cast(pl.Int32, strict=False) * w for i, w in enumerate(_ID_WEIGHTS)]
-    )
-    expected = pl.lit(_ID_CHECK).str.slice((total % 11).cast(pl.Int64), 1)
-    return (id_is_well_formed(person_id) & (person_id.str.slice(17, 1) == expected)).fill_null(False)
+    """The MOD 11-2 check character is right; False for a malformed or empty ID."""
+    return identity.id_checksum_ok(person_id).fill_null(False)
 
 
-def id_birth_date(person_id: pl.Expr) -> pl.Expr:
-    """Birth date written in an 18-character ID (digits 7–14), null if not a date."""
-    return person_id.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+id_birth_date = identity.id_birth_date
 
 
 def parse_amount_text(text: pl.Expr) -> pl.Expr:
