@@ -6,21 +6,30 @@
     suspend for an expired certification cycle → emit the case list per township →
     record the run in its manifest
 
-Tasks pass small results between them; every file is written into a staging folder that
-becomes ``OUT/YYYY-MM`` only when the whole month succeeded.
+Tasks pass file paths and small summaries between them, never big frames: the checked
+drop is kept as Parquet under ``OUT/.work/YYYY-MM/<fingerprint>/`` and checking an
+unchanged drop again is answered from Prefect's cache, keyed on the input files' hashes.
+Every output file is written into a staging folder that becomes ``OUT/YYYY-MM`` only when
+the whole month succeeded.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import shutil
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.context import TaskRunContext
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_logger
 
 from features.suspension import suspension_list
 from sentinel.artifacts import month_summary_markdown, top_cases_table
@@ -28,8 +37,7 @@ from sentinel.casestore import CaseStore, database_url
 from sentinel.config import SentinelConfig, load_config
 from sentinel.contract import ContractError
 from sentinel.detection import detect_cases
-from sentinel.ingest import DatasetDrop, check_drop, read_drop
-from sentinel.io.readers import RawTable
+from sentinel.ingest import StoredDrop, check_drop, drop_fingerprint, read_drop, store_drops
 from sentinel.io.reports import write_case_list, write_csv_bom, write_quarantine
 from sentinel.io.store import (
     CuratedStore,
@@ -39,7 +47,7 @@ from sentinel.io.store import (
     staged_month,
     write_json,
 )
-from sentinel.manifest import build_manifest
+from sentinel.manifest import build_manifest, code_version
 from sentinel.outcomes import import_outcomes
 from sentinel.risk import ModelChoice, audited_outcomes, choose_risk_model
 from sentinel.validation import ValidationReport, validate_month
@@ -60,30 +68,80 @@ class MonthSummary:
     outputs: dict[str, str] = field(default_factory=dict)
 
 
-@task(retries=2, retry_delay_seconds=[2, 10])
-def read_month_drop(inbox: Path, month: str) -> dict[str, RawTable | None]:
-    """Read every dataset file of INBOX/YYYY-MM (retried: network shares hiccup)."""
-    return read_drop(Path(inbox) / month)
+def _logger() -> Any:
+    """The run logger inside a flow run; the module logger when a task is called as ``.fn``."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return get_logger("sentinel.flows")
 
 
-@task
-def check_month_drop(
-    tables: dict[str, RawTable | None], config: SentinelConfig, month: str
-) -> dict[str, DatasetDrop]:
-    """Type every row; rows that cannot be trusted get a quarantine reason."""
-    drops = check_drop(tables, config, month=month)
-    logger = get_run_logger()
+def _work_folder(out: Path, month: str, fingerprint: str) -> Path:
+    return Path(out) / ".work" / month / fingerprint
+
+
+def _drop_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str | None:
+    """Cache key of checking a drop: the drop's file hashes, the code and the configuration.
+
+    Prefect's default hashing of frames is unreliable, so the key is computed from the
+    input files themselves. If the checked files a cached result points at were removed,
+    the flow refreshes the cache (:func:`_checked_drop`).
+    """
+    config: SentinelConfig = parameters["config"]
+    extra = code_version() + config.model_dump_json()
+    fingerprint = drop_fingerprint(Path(parameters["inbox"]) / parameters["month"], extra)
+    if fingerprint is None:
+        return None
+    folder = _work_folder(parameters["out"], parameters["month"], fingerprint)
+    # The folder is part of the key: the cached result points at files in it.
+    where = hashlib.sha256(str(folder.resolve()).encode("utf-8")).hexdigest()[:16]
+    return f"check-drop-{parameters['month']}-{fingerprint}-{where}"
+
+
+@task(
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    cache_key_fn=_drop_cache_key,
+    cache_expiration=timedelta(days=400),
+)
+def read_and_check_drop(
+    inbox: Path, month: str, out: Path, config: SentinelConfig
+) -> dict[str, StoredDrop]:
+    """Read every dataset of INBOX/YYYY-MM and type every row; rows that cannot be trusted
+    get a quarantine reason. The checked datasets are kept as Parquet under
+    ``OUT/.work/YYYY-MM/<fingerprint>/``: later tasks receive their paths, and re-running an
+    unchanged drop is answered from Prefect's cache (retried: network shares hiccup)."""
+    drops = check_drop(read_drop(Path(inbox) / month), config, month=month)
+    fingerprint = drop_fingerprint(Path(inbox) / month, code_version() + config.model_dump_json())
+    assert fingerprint is not None  # read_drop has just read the folder
+    folder = _work_folder(out, month, fingerprint)
+    stored = store_drops(drops, folder)
+    for other in folder.parent.iterdir():
+        if other != folder:
+            shutil.rmtree(other, ignore_errors=True)  # an earlier delivery of the same month
+    logger = _logger()
     for name, drop in drops.items():
         logger.info(
             "%s: %d rows in, %d loaded, %d quarantined",
             name, drop.rows_in, drop.loaded.height, drop.quarantined.height,
         )
-    return drops
+    return stored
+
+
+def _checked_drop(
+    inbox: Path, month: str, out: Path, config: SentinelConfig
+) -> dict[str, StoredDrop]:
+    """:func:`read_and_check_drop`, answered from the cache when the drop is unchanged and
+    its checked files are still there."""
+    drops = read_and_check_drop(inbox, month, out, config)
+    if all(d.raw_path.exists() and d.checked_path.exists() for d in drops.values()):
+        return drops
+    return read_and_check_drop.with_options(refresh_cache=True)(inbox, month, out, config)
 
 
 @task
 def validate_month_drop(
-    drops: dict[str, DatasetDrop],
+    drops: dict[str, StoredDrop],
     config: SentinelConfig,
     month: str,
     store: Path,
@@ -113,21 +171,21 @@ def case_store_url(out: Path, config: SentinelConfig) -> str:
 
 
 @task(retries=2, retry_delay_seconds=[2, 10])
-def record_drop_outcomes(drops: dict[str, DatasetDrop], out: Path, config: SentinelConfig) -> int:
+def record_drop_outcomes(drops: dict[str, StoredDrop], out: Path, config: SentinelConfig) -> int:
     """Close the cases whose field-audit outcomes arrived in this drop (``outcomes.*``)."""
     outcomes = drops["outcomes"].loaded
     if outcomes.height == 0:
         return 0
     with CaseStore(case_store_url(out, config)) as store_db:
         report = import_outcomes(store_db, outcomes, actor="drop:outcomes")
-    logger = get_run_logger()
+    logger = _logger()
     for error in report.errors:
         logger.warning("outcome not applied: %s", error)
     return report.applied
 
 
 @task(retries=2, retry_delay_seconds=[2, 10])
-def curate_month(drops: dict[str, DatasetDrop], store: Path, month: str) -> None:
+def curate_month(drops: dict[str, StoredDrop], store: Path, month: str) -> None:
     """Keep the validated month in the curated history (replacing an earlier ingest)."""
     curated = CuratedStore(store)
     for name in CURATED_DATASETS:
@@ -174,7 +232,7 @@ def list_suspensions(store: Path, month: str, config: SentinelConfig, staging: P
 @task(retries=2, retry_delay_seconds=[2, 10])
 def emit_month(
     cases: pl.DataFrame,
-    drops: dict[str, DatasetDrop],
+    drops: dict[str, StoredDrop],
     reports: dict[str, ValidationReport],
     config: SentinelConfig,
     out: Path,
@@ -255,8 +313,7 @@ def monthly_audit(
     store = Path(store) if store is not None else Path(out) / "curated"
     clear_stale_staging(Path(out))
     with staged_month(Path(out), month) as staging:
-        tables = read_month_drop(inbox, month)
-        drops = check_month_drop(tables, config, month)
+        drops = _checked_drop(inbox, month, out, config)
         reports = validate_month_drop(drops, config, month, store, staging / "data-docs")
         curate_month(drops, store, month)
         record_drop_outcomes(drops, out, config)

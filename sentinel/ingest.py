@@ -6,6 +6,8 @@ of :mod:`features.records`. Nothing here writes files.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from features.records import (
     parse_records,
 )
 from sentinel.config import SentinelConfig
-from sentinel.contract import DATASETS, ContractError, Dataset
+from sentinel.contract import DATASETS, FILE_SUFFIXES, ContractError, Dataset
 from sentinel.io.readers import RawTable, find_dataset_file, read_dataset
 
 #: Order matters: payouts and certifications are checked against the register.
@@ -47,17 +49,95 @@ class DatasetDrop:
     @property
     def loaded(self) -> pl.DataFrame:
         """Rows that load into the curated history (typed, with evidence columns)."""
-        return self.checked.filter(pl.col(REASON).is_null()).drop(REASON)
+        return loaded_rows(self.checked)
 
     @property
     def quarantined(self) -> pl.DataFrame:
         """Rows not loaded: original values as text, ``_row`` and ``_reason``."""
-        reasons = self.checked.filter(pl.col(REASON).is_not_null()).select(ROW, REASON)
-        return (
-            self.raw.join(reasons, on=ROW, how="inner")
-            .drop(MALFORMED)
-            .sort(ROW)
+        return quarantined_rows(self.raw, self.checked)
+
+
+@dataclass(frozen=True)
+class StoredDrop:
+    """A checked dataset kept as two Parquet files: what the flow's tasks pass around.
+
+    Same reading interface as :class:`DatasetDrop` (``raw``, ``checked``, ``loaded``,
+    ``quarantined``), but the frames are read from disk when asked for, so a task hands
+    the next one paths and counts, not frames.
+    """
+
+    dataset: str
+    file: Path | None
+    sha256: str | None
+    rows_in: int
+    raw_path: Path
+    checked_path: Path
+
+    @property
+    def raw(self) -> pl.DataFrame:
+        return pl.read_parquet(self.raw_path)
+
+    @property
+    def checked(self) -> pl.DataFrame:
+        return pl.read_parquet(self.checked_path)
+
+    @property
+    def loaded(self) -> pl.DataFrame:
+        return loaded_rows(self.checked)
+
+    @property
+    def quarantined(self) -> pl.DataFrame:
+        return quarantined_rows(self.raw, self.checked)
+
+
+def loaded_rows(checked: pl.DataFrame) -> pl.DataFrame:
+    """The rows of a checked dataset without a quarantine reason."""
+    return checked.filter(pl.col(REASON).is_null()).drop(REASON)
+
+
+def quarantined_rows(raw: pl.DataFrame, checked: pl.DataFrame) -> pl.DataFrame:
+    """The original text of the rows with a quarantine reason, ``_row`` and ``_reason``."""
+    reasons = checked.filter(pl.col(REASON).is_not_null()).select(ROW, REASON)
+    return raw.join(reasons, on=ROW, how="inner").drop(MALFORMED).sort(ROW)
+
+
+def store_drops(drops: dict[str, DatasetDrop], folder: Path) -> dict[str, StoredDrop]:
+    """Write each checked dataset as ``raw``/``checked`` Parquet under ``folder`` (atomically
+    per file) and return the :class:`StoredDrop` handles."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stored: dict[str, StoredDrop] = {}
+    for name, drop in drops.items():
+        paths = {}
+        for part, frame in (("raw", drop.raw), ("checked", drop.checked)):
+            path = folder / f"{name}.{part}.parquet"
+            tmp = folder / f".{name}.{part}.{os.getpid()}.parquet"
+            frame.write_parquet(tmp)
+            os.replace(tmp, path)
+            paths[part] = path
+        stored[name] = StoredDrop(
+            dataset=name,
+            file=drop.file,
+            sha256=drop.sha256,
+            rows_in=drop.rows_in,
+            raw_path=paths["raw"],
+            checked_path=paths["checked"],
         )
+    return stored
+
+
+def drop_fingerprint(month_dir: Path, extra: str) -> str | None:
+    """sha256 over the dataset files of a drop (names and bytes) and ``extra`` (code and
+    configuration versions): the cache key of checking that drop. None when the folder is
+    missing."""
+    month_dir = Path(month_dir)
+    if not month_dir.is_dir():
+        return None
+    digest = hashlib.sha256(extra.encode("utf-8"))
+    for path in sorted(month_dir.iterdir()):
+        if path.is_file() and path.suffix.lower() in FILE_SUFFIXES:
+            digest.update(path.name.encode("utf-8"))
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def empty_raw(dataset: Dataset) -> pl.DataFrame:

@@ -33,7 +33,10 @@ def digest(folder: Path) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and "data-docs" not in p.parts and p.suffix not in (".xlsx", ".sqlite")
+        if p.is_file()
+        and "data-docs" not in p.parts
+        and ".work" not in p.parts
+        and p.suffix not in (".xlsx", ".sqlite")
     }
 
 
@@ -86,10 +89,14 @@ def test_second_run_changes_nothing(processed: tuple[Path, str, dict[str, str]])
     county, _, before = processed
     store = CaseStore(county / "out" / "cases.sqlite")
     events_before = store.events().height
+    checked = {p: p.stat().st_mtime_ns for p in (county / "out" / ".work").rglob("*.parquet")}
+    assert checked
     again = run(county, LAST)
     assert again.exit_code == 0, again.output
     assert digest(county / "out") == before
     assert store.events().height == events_before
+    # The unchanged drop was not checked again: Prefect's cache, keyed on the input files.
+    assert {p: p.stat().st_mtime_ns for p in (county / "out" / ".work").rglob("*.parquet")} == checked
 
 
 def test_case_list_follows_the_contract(processed: tuple[Path, str, dict[str, str]]) -> None:
@@ -120,3 +127,14 @@ def test_workbook_opens_with_summary_then_township_sheets(processed: tuple[Path,
     top = cases.sort("priority_rank").row(0, named=True)
     second_row = [c.value for c in next(first.iter_rows(min_row=2, max_row=2))]
     assert second_row[0] == top["case_id"] and second_row[1] == top["person_id"]
+
+
+def test_removed_checked_files_are_rebuilt_not_trusted_from_the_cache(
+    processed: tuple[Path, str, dict[str, str]],
+) -> None:
+    county, _, before = processed
+    shutil.rmtree(county / "out" / ".work")
+    again = run(county, LAST)
+    assert again.exit_code == 0, again.output
+    assert any((county / "out" / ".work" / LAST).rglob("payouts.checked.parquet"))
+    assert digest(county / "out") == before

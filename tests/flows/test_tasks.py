@@ -11,32 +11,47 @@ from flows.monthly import (
     curate_month,
     list_suspensions,
     months_to_run,
-    read_month_drop,
+    read_and_check_drop,
     validate_month_drop,
 )
 from sentinel.config import load_config
 from sentinel.contract import ContractError
-from sentinel.ingest import check_drop
+from sentinel.ingest import check_drop, drop_fingerprint, read_drop
 from sentinel.io.store import CuratedStore
 
 CONFIG = load_config()
 
 
 @pytest.fixture(scope="module")
-def drop(tiny_county: Path):  # type: ignore[no-untyped-def]
-    tables = read_month_drop.fn(tiny_county / "inbox", "2020-01")
-    return check_drop(tables, CONFIG, month="2020-01")
+def drop(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    out = tmp_path_factory.mktemp("tasks-out")
+    return read_and_check_drop.fn(tiny_county / "inbox", "2020-01", out, CONFIG)
 
 
-def test_read_month_drop_reads_every_dataset_present(tiny_county: Path) -> None:
-    tables = read_month_drop.fn(tiny_county / "inbox", "2020-01")
-    assert tables["beneficiaries"] is not None and tables["payouts"] is not None
-    assert tables["outcomes"] is None  # optional and absent: zero rows, not an error
+def test_read_and_check_drop_hands_on_paths_and_counts(tiny_county: Path, tmp_path: Path) -> None:
+    stored = read_and_check_drop.fn(tiny_county / "inbox", "2020-01", tmp_path, CONFIG)
+    direct = check_drop(read_drop(tiny_county / "inbox" / "2020-01"), CONFIG, month="2020-01")
+    for name, handle in stored.items():
+        assert handle.checked_path.exists() and handle.checked_path.is_relative_to(tmp_path / ".work")
+        assert handle.rows_in == direct[name].rows_in
+        assert handle.loaded.equals(direct[name].loaded)
+        assert handle.quarantined.equals(direct[name].quarantined)
+    assert stored["outcomes"].rows_in == 0  # optional and absent: zero rows, not an error
 
 
-def test_read_month_drop_of_a_missing_month_names_the_folder(tiny_county: Path) -> None:
+def test_drop_fingerprint_changes_with_a_file_and_not_otherwise(county_copy: Path) -> None:
+    folder = county_copy / "inbox" / "2020-01"
+    first = drop_fingerprint(folder, "v1")
+    assert first == drop_fingerprint(folder, "v1") and first != drop_fingerprint(folder, "v2")
+    target = next(p for p in folder.iterdir() if p.name.startswith("deaths"))
+    target.write_bytes(target.read_bytes() + b"\n")
+    assert drop_fingerprint(folder, "v1") != first
+    assert drop_fingerprint(county_copy / "inbox" / "1999-01", "v1") is None
+
+
+def test_read_and_check_drop_of_a_missing_month_names_the_folder(tiny_county: Path, tmp_path: Path) -> None:
     with pytest.raises(ContractError, match="2019-12: drop folder not found"):
-        read_month_drop.fn(tiny_county / "inbox", "2019-12")
+        read_and_check_drop.fn(tiny_county / "inbox", "2019-12", tmp_path, CONFIG)
 
 
 def test_curate_month_keeps_loaded_rows_and_quarantined_payouts(drop, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
