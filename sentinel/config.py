@@ -147,6 +147,25 @@ class CaseConfig(_Section):
     database_file: str = "cases.sqlite"
 
 
+class ReviewConfig(_Section):
+    """The case review web app (``sentinel review``): language, sessions, login throttling."""
+
+    # Language of the web app's texts: "zh" or "en".
+    language: Literal["zh", "en"] = "zh"
+    # A login lasts this many minutes, then the user signs in again.
+    session_minutes: int = Field(default=480, ge=5)
+    # Session cookies only over HTTPS; false only for plain-http localhost use.
+    secure_cookies: bool = True
+    # Wrong passwords allowed per user name and per client address in the window; the
+    # next attempt within the window is refused (HTTP 429).
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=60, ge=1)
+    # Cases per page of the queue.
+    page_size: int = Field(default=100, ge=1)
+    # Roles shown full identity numbers, names and accounts on the case page.
+    full_id_roles: list[Literal["auditor", "supervisor"]] = ["auditor", "supervisor"]
+
+
 class SentinelConfig(_Section):
     """The whole configuration of a run."""
 
@@ -155,6 +174,7 @@ class SentinelConfig(_Section):
     detection: DetectionConfig = DetectionConfig()
     model: ModelConfig = ModelConfig()
     cases: CaseConfig = CaseConfig()
+    review: ReviewConfig = ReviewConfig()
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
