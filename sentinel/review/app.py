@@ -1,0 +1,748 @@
+"""The case review web app: FastAPI routes rendering Jinja2 templates on the server.
+
+Every page but the login needs a session (a random cookie token; the session row holds
+the user and a per-session CSRF token that every POST must carry). Every view of a case
+page and every change is written to the audit trail. See docs/review.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import polars as pl
+from fastapi import FastAPI, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException
+
+from features.identity import mask_id_text
+from sentinel.casestore import CaseStore, CaseValidationError, database_url
+from sentinel.config import SentinelConfig
+from sentinel.contract import TYPOLOGIES
+from sentinel.outcomes import import_outcomes
+from sentinel.review import dashboard
+from sentinel.review.auth import Principal, check_password, hash_password, needs_rehash, tokens_match
+from sentinel.review.casefile import (
+    CaseListing,
+    QueueFilter,
+    evidence_sentences,
+    mask_account,
+    month_case_details,
+    read_person_file,
+    short_name,
+)
+from sentinel.review.i18n import translator
+from sentinel.review.store import ROLES, ReviewStore
+
+__all__ = ["SESSION_COOKIE", "create_app"]
+
+SESSION_COOKIE = "sentinel_session"
+LOGIN_COOKIE = "sentinel_login"
+_HERE = Path(__file__).parent
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_LONG_DIGITS = re.compile(r"\d{14,17}[\dXx]")
+_MAX_NOTE = 2000
+_STATES = ("new", "assigned", "closed")
+_OUTCOME_CHOICES = ("confirmed_deceased", "confirmed_improper", "cleared", "unreachable")
+_log = logging.getLogger("sentinel.review")
+
+
+class LoginRequired(Exception):
+    """No live session: the browser is sent to the login page."""
+
+
+@dataclass
+class _Context:
+    out: Path
+    config: SentinelConfig
+    cases: CaseStore
+    review: ReviewStore
+    listing: CaseListing
+    env: Environment
+    curated: Path | None
+
+
+def create_app(
+    out: Path,
+    config: SentinelConfig,
+    *,
+    database: str | None = None,
+    curated: Path | None = None,
+) -> FastAPI:
+    """The review app on the case store of ``out`` (``$SENTINEL_DATABASE_URL`` or
+    ``OUT/cases.sqlite``; ``database`` overrides both) and the curated history
+    ``curated`` (default ``OUT/curated``)."""
+    out = Path(out)
+    cases = CaseStore(database or database_url(out / config.cases.database_file))
+    review = ReviewStore(cases.engine)
+    text, label = translator(config.review.language)
+    env = Environment(
+        loader=FileSystemLoader(_HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(
+        t=text,
+        label=label,
+        money=_money,
+        percent=_percent,
+        lang=config.review.language,
+        bar_width=dashboard.BAR_WIDTH,
+    )
+    app = FastAPI(title="payout-sentinel case review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.ctx = _Context(out, config, cases, review, CaseListing(cases.engine), env, curated)
+    app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
+    app.include_router(_routes())
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if not request.url.path.startswith("/static/"):
+            # Pages hold personal data: never kept in a browser or proxy cache.
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, exc: LoginRequired) -> Response:
+        target = request.url.path if request.method == "GET" else "/"
+        if request.method == "GET" and request.url.query:
+            target += "?" + request.url.query
+        return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def error_page(request: Request, exc: HTTPException) -> Response:
+        ctx: _Context = request.app.state.ctx
+        key = {403: "forbidden", 404: "not_found", 429: "login_throttled"}.get(exc.status_code, "bad_request")
+        message = exc.detail if isinstance(exc.detail, str) and exc.detail.startswith("!") else None
+        return _render(
+            ctx, request, "error.html", None, status=exc.status_code,
+            message=message[1:] if message else text(key), code=exc.status_code,
+        )
+
+    return app
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _ctx(request: Request) -> _Context:
+    ctx: _Context = request.app.state.ctx
+    return ctx
+
+
+def _principal(request: Request) -> Principal:
+    """The signed-in user, or :class:`LoginRequired`."""
+    ctx = _ctx(request)
+    session = ctx.review.session(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        raise LoginRequired()
+    user = ctx.review.user(session.username)
+    if user is None or not user.active:
+        raise LoginRequired()
+    return Principal(
+        username=user.username,
+        role=user.role,
+        townships=frozenset(user.townships),
+        csrf_token=session.csrf_token,
+        full_id_roles=frozenset(ctx.config.review.full_id_roles),
+    )
+
+
+def _check_csrf(ctx: _Context, principal: Principal, token: str | None) -> None:
+    """Every POST of a session carries the session's CSRF token, or is refused (403)."""
+    if not tokens_match(principal.csrf_token, token):
+        raise HTTPException(403, "!" + ctx.env.globals["t"]("csrf_failed"))
+
+
+def _render(
+    ctx: _Context,
+    request: Request,
+    template: str,
+    principal: Principal | None,
+    *,
+    status: int = 200,
+    **values: Any,
+) -> HTMLResponse:
+    html = ctx.env.get_template(template).render(
+        request=request, me=principal, path=request.url.path, **values
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def _money(value: float | None) -> str:
+    return "" if value is None else f"{value:,.2f}"
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.0f}%"
+
+
+def _mask_digits(text: str | None) -> str:
+    """Evidence for a list page: any identity-number-like digit run masked."""
+    if not text:
+        return ""
+    return _LONG_DIGITS.sub(lambda m: mask_id_text(m.group(0)) or "", text)
+
+
+def _month_or_latest(ctx: _Context, month: str | None) -> str | None:
+    months = ctx.listing.months()
+    if month and _MONTH.match(month) and month in months:
+        return month
+    return months[0] if months else None
+
+
+def _safe_next(target: str | None) -> str:
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _case_in_reach(ctx: _Context, principal: Principal, case_id: str) -> dict[str, Any]:
+    """The case if this user may work it; 404 otherwise (its existence is not revealed)."""
+    if len(case_id) > 40:
+        raise HTTPException(404)
+    case = ctx.cases.case(case_id)
+    if case is None or not principal.may_work(case["township"]):
+        raise HTTPException(404)
+    return case
+
+
+def _require(condition: bool) -> None:
+    if not condition:
+        raise HTTPException(403)
+
+
+def _home(principal: Principal) -> str:
+    return "/users" if principal.is_admin else "/queue"
+
+
+# ---------------------------------------------------------------------- routes
+
+
+def _routes() -> Any:
+    from fastapi import APIRouter
+
+    router = APIRouter()
+
+    @router.get("/", response_class=HTMLResponse)
+    def home(request: Request) -> Response:
+        return RedirectResponse(_home(_principal(request)), status_code=303)
+
+    # --------------------------------------------------------------- login
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request, next: str = "/") -> Response:
+        ctx = _ctx(request)
+        token = secrets.token_urlsafe(32)
+        response = _render(ctx, request, "login.html", None, login_token=token, next=_safe_next(next))
+        _set_cookie(ctx, response, LOGIN_COOKIE, token, max_age=3600)
+        return response
+
+    @router.post("/login", response_class=HTMLResponse)
+    def login_submit(
+        request: Request,
+        username: Annotated[str, Form(max_length=200)] = "",
+        password: Annotated[str, Form(max_length=1000)] = "",
+        csrf_token: Annotated[str | None, Form()] = None,
+        next: Annotated[str, Form()] = "/",
+    ) -> Response:
+        ctx = _ctx(request)
+        text = ctx.env.globals["t"]
+        expected = request.cookies.get(LOGIN_COOKIE)
+        if not expected or not tokens_match(expected, csrf_token):
+            raise HTTPException(403, "!" + text("csrf_failed"))
+        client = request.client.host if request.client else "unknown"
+        name = username.strip()
+        settings = ctx.config.review
+        window = timedelta(seconds=settings.login_window_seconds)
+
+        def again(status: int, message: str) -> Response:
+            token = secrets.token_urlsafe(32)
+            response = _render(
+                ctx, request, "login.html", None, status=status, error=message,
+                login_token=token, next=_safe_next(next), username=name,
+            )
+            _set_cookie(ctx, response, LOGIN_COOKIE, token, max_age=3600)
+            return response
+
+        if ctx.review.recent_failures(name, client, window) >= settings.login_max_failures:
+            ctx.review.log(name or "-", "login_throttled", detail={"client": client})
+            _log.warning("login throttled for a user name/client after repeated failures")
+            response = again(429, text("login_throttled"))
+            response.headers["Retry-After"] = str(settings.login_window_seconds)
+            return response
+        user = ctx.review.user(name) if name else None
+        if not check_password(user, password):
+            ctx.review.record_failure(name, client)
+            ctx.review.log(name or "-", "login_failed", detail={"client": client})
+            return again(401, text("login_failed"))
+        assert user is not None
+        if needs_rehash(user):
+            ctx.review.set_password_hash(user.username, hash_password(password))
+        ctx.review.close_session(request.cookies.get(SESSION_COOKIE))
+        token = ctx.review.open_session(user.username, timedelta(minutes=settings.session_minutes))
+        ctx.review.log(user.username, "login_ok", detail={"client": client})
+        target = _safe_next(next)
+        if target == "/":
+            target = "/users" if user.role == "admin" else "/queue"
+        response = RedirectResponse(target, status_code=303)
+        _set_cookie(ctx, response, SESSION_COOKIE, token, max_age=settings.session_minutes * 60)
+        response.delete_cookie(LOGIN_COOKIE, path="/")
+        return response
+
+    @router.post("/logout")
+    def logout(request: Request, csrf_token: Annotated[str | None, Form()] = None) -> Response:
+        ctx = _ctx(request)
+        me = _principal(request)
+        _check_csrf(ctx, me, csrf_token)
+        ctx.review.close_session(request.cookies.get(SESSION_COOKIE))
+        ctx.review.log(me.username, "logout")
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    # --------------------------------------------------------------- queue
+
+    @router.get("/queue", response_class=HTMLResponse)
+    def queue(
+        request: Request,
+        month: Annotated[str | None, Query(max_length=20)] = None,
+        township: Annotated[str | None, Query(max_length=100)] = None,
+        typology: Annotated[str | None, Query(max_length=100)] = None,
+        status: Annotated[str | None, Query(max_length=100)] = None,
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    ) -> Response:
+        ctx = _ctx(request)
+        me = _principal(request)
+        _require(me.sees_cases)
+        chosen = _month_or_latest(ctx, month)
+        size = ctx.config.review.page_size
+        rows: list[dict[str, Any]] = []
+        total = 0
+        if chosen is not None:
+            rows, total = ctx.listing.queue(
+                QueueFilter(
+                    month=chosen,
+                    township=township or None,
+                    typology=typology or None,
+                    state=status or None,
+                    townships=me.township_scope(),
+                ),
+                limit=size,
+                offset=(page - 1) * size,
+            )
+        details = month_case_details(ctx.out, chosen, [r["case_id"] for r in rows]) if chosen else {}
+        for r in rows:
+            d = details.get(r["case_id"], {})
+            sentences = evidence_sentences(d.get("evidence"))
+            r["person_masked"] = mask_id_text(r["person_id"])
+            r["name_short"] = short_name(d.get("name"))
+            r["reason"] = _mask_digits(sentences[0] if sentences else (r["reasons"] or ""))
+            del r["person_id"]
+        filters = {"month": chosen, "township": township, "typology": typology, "status": status}
+        base = {k: v for k, v in filters.items() if v}
+        return _render(
+            ctx, request, "queue.html", me,
+            rows=rows, total=total, page=page, pages=max(1, -(-total // size)),
+            months=ctx.listing.months(), townships=ctx.listing.townships(me.township_scope()),
+            typologies=TYPOLOGIES, states=_STATES, filters=filters,
+            prev_url="/queue?" + urlencode(base | {"page": page - 1}),
+            next_url="/queue?" + urlencode(base | {"page": page + 1}),
+        )
+
+    # --------------------------------------------------------------- case page
+
+    @router.get("/cases/{case_id}", response_class=HTMLResponse)
+    def case_page(
+        request: Request,
+        case_id: str,
+        month: Annotated[str | None, Query(max_length=20)] = None,
+        msg: Annotated[str | None, Query(max_length=20)] = None,
+    ) -> Response:
+        ctx = _ctx(request)
+        me = _principal(request)
+        case = _case_in_reach(ctx, me, case_id)
+        ctx.review.log(me.username, "view_case", case_id, {"month": month or case["last_listed"]})
+        return _case_response(ctx, request, me, case, month, message=msg)
+
+    @router.post("/cases/{case_id}/assign")
+    def assign_case(
+        request: Request,
+        case_id: str,
+        assignee: Annotated[str, Form(max_length=100)] = "",
+        csrf_token: Annotated[str | None, Form()] = None,
+    ) -> Response:
+        ctx = _ctx(request)
+        me = _principal(request)
+        _check_csrf(ctx, me, csrf_token)
+        case = _case_in_reach(ctx, me, case_id)
+        _require(me.is_supervisor)
+        auditors = _auditors_for(ctx, case["township"])
+        if assignee not in auditors:
+            raise HTTPException(400, "!" + ctx.env.globals["t"]("no_auditor"))
+        try:
+            changed = ctx.cases.assign(case_id, assignee, actor=me.username)
+        except CaseValidationError as exc:
+            raise HTTPException(400, "!" + f"{exc.field}: {exc.problem}") from None
+        if changed:
+            ctx.review.log(me.username, "assign_case", case_id, {"assignee": assignee})
+        return RedirectResponse(f"/cases/{case_id}?msg=assigned", status_code=303)
+
+    @router.post("/cases/{case_id}/outcome", response_class=HTMLResponse)
+    def record_outcome(
+        request: Request,
+        case_id: str,
+        outcome: Annotated[str, Form(max_length=40)] = "",
+        closed_on: Annotated[str, Form(max_length=40)] = "",
+        death_date: Annotated[str, Form(max_length=40)] = "",
+        overpaid_amount: Annotated[str, Form(max_length=40)] = "",
+        recovered_amount: Annotated[str, Form(max_length=40)] = "",
+        note: Annotated[str, Form(max_length=_MAX_NOTE)] = "",
+        csrf_token: Annotated[str | None, Form()] = None,
+    ) -> Response:
+        ctx = _ctx(request)
+        me = _principal(request)
+        _check_csrf(ctx, me, csrf_token)
+        case = _case_in_reach(ctx, me, case_id)
+        form = {
+            "outcome": outcome.strip(),
+            "closed_on": closed_on.strip(),
+            "death_date": death_date.strip(),
+            "overpaid_amount": overpaid_amount.strip(),
+            "recovered_amount": recovered_amount.strip(),
+            "note": note.strip(),
+        }
+        row, problems = _outcome_row(case, form)
+        report = import_outcomes(ctx.cases, row, actor=me.username)
+        errors = [(e.column, e.problem) for e in report.errors]
+        if not errors and report.rejected:
+            errors = problems or [("outcome", "not recorded")]
+        if errors:
+            ctx.review.log(me.username, "outcome_rejected", case_id, {"fields": sorted({c for c, _ in errors})})
+            return _case_response(ctx, request, me, case, None, errors=errors, form=form, status=422)
+        ctx.review.log(
+            me.username,
+            "record_outcome",
+            case_id,
+            {
+                "outcome": row["outcome"][0],
+                "closed_on": form["closed_on"],
+                "death_date": form["death_date"] or None,
+                "overpaid_amount": row["overpaid_amount"][0],
+                "recovered_amount": row["recovered_amount"][0],
+                "note_given": bool(form["note"]),
+                "changed": report.applied == 1,
+            },
+        )
+        message = "saved" if report.applied else "unchanged"
+        return RedirectResponse(f"/cases/{case_id}?msg={message}", status_code=303)
+
+    # --------------------------------------------------------------- dashboard
+
+    @router.get("/dashboard", response_class=HTMLResponse)
+    def month_dashboard(
+        request: Request, month: Annotated[str | None, Query(max_length=20)] = None
+    ) -> Response:
+        ctx = _ctx(request)
+        me = _principal(request)
+        _require(me.sees_cases)
+        chosen = _month_or_latest(ctx, month)
+        reach = me.township_scope()
+        month_cases = (
+            ctx.listing.month_frame(chosen, reach) if chosen else pl.DataFrame(schema={"est_overpayment": pl.Float64})
+        )
+        audited = ctx.listing.audited(reach)
+        figures: dict[str, Any] = {}
+        if chosen is not None:
+            typ = dashboard.by_column(month_cases, "typology")
+            town = dashboard.by_column(month_cases, "township")
+            outcomes = dashboard.outcome_counts(month_cases)
+            precision = dashboard.precision_by_typology(audited)
+            recovery = dashboard.recovery_by_typology(audited)
+            top = max(
+                [*recovery["estimated"].to_list(), *recovery["overpaid"].to_list(), *recovery["recovered"].to_list(), 0.0]
+            )
+            figures = {
+                "cases": month_cases.height,
+                "amount": float(month_cases["est_overpayment"].fill_null(0.0).sum()),
+                "closed": int(month_cases.filter(pl.col("state") == "closed").height),
+                "recovered": float(month_cases["recovered_amount"].fill_null(0.0).sum()),
+                "typology_cases": dashboard.bar_rows(typ, "typology", "cases"),
+                "typology_amount": dashboard.bar_rows(typ, "typology", "amount"),
+                "township_cases": dashboard.bar_rows(town, "township", "cases"),
+                "township_amount": dashboard.bar_rows(town, "township", "amount"),
+                "outcomes": dashboard.bar_rows(outcomes, "outcome", "cases"),
+                "precision": [
+                    r | {"width": round(dashboard.BAR_WIDTH * (r["precision"] or 0.0), 1)}
+                    for r in precision.to_dicts()
+                ],
+                "recovery": [
+                    r | {k + "_width": round(dashboard.BAR_WIDTH * r[k] / top, 1) if top else 0.0
+                         for k in ("estimated", "overpaid", "recovered")}
+                    for r in recovery.to_dicts()
+                ],
+            }
+        return _render(
+            ctx, request, "dashboard.html", me, month=chosen, months=ctx.listing.months(), f=figures
+        )
+
+    # --------------------------------------------------------------- audit log
+
+    @router.get("/audit", response_class=HTMLResponse)
+    def audit_log(
+        request: Request,
+        user: Annotated[str | None, Query(max_length=100)] = None,
+        case: Annotated[str | None, Query(max_length=100)] = None,
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    ) -> Response:
+        ctx = _ctx(request)
+        me = _principal(request)
+        _require(me.is_supervisor)
+        size = 200
+        entries = ctx.review.audit_log(username=user or None, case_id=case or None, limit=size + 1, offset=(page - 1) * size)
+        base = {k: v for k, v in {"user": user, "case": case}.items() if v}
+        return _render(
+            ctx, request, "audit.html", me,
+            entries=entries[:size], user=user or "", case=case or "", page=page,
+            has_next=len(entries) > size,
+            prev_url="/audit?" + urlencode(base | {"page": page - 1}),
+            next_url="/audit?" + urlencode(base | {"page": page + 1}),
+        )
+
+    # --------------------------------------------------------------- users (admin)
+
+    @router.get("/users", response_class=HTMLResponse)
+    def users_page(request: Request) -> Response:
+        ctx = _ctx(request)
+        me = _principal(request)
+        _require(me.is_admin)
+        return _render(ctx, request, "users.html", me, users=ctx.review.users(), roles=ROLES)
+
+    @router.post("/users", response_class=HTMLResponse)
+    def add_user(
+        request: Request,
+        username: Annotated[str, Form(max_length=100)] = "",
+        role: Annotated[str, Form(max_length=20)] = "",
+        townships: Annotated[str, Form(max_length=2000)] = "",
+        password: Annotated[str, Form(max_length=1000)] = "",
+        csrf_token: Annotated[str | None, Form()] = None,
+    ) -> Response:
+        ctx = _ctx(request)
+        me = _principal(request)
+        _check_csrf(ctx, me, csrf_token)
+        _require(me.is_admin)
+        places = tuple(t.strip() for t in re.split(r"[,，;；\n]", townships) if t.strip())
+        try:
+            if role not in ROLES:
+                raise ValueError(f"role must be one of {', '.join(ROLES)}")
+            added = ctx.review.add_user(username, role, hash_password(password), places)  # type: ignore[arg-type]
+        except ValueError as exc:
+            return _render(
+                ctx, request, "users.html", me, status=400, users=ctx.review.users(), roles=ROLES,
+                error=str(exc), form={"username": username, "role": role, "townships": townships},
+            )
+        ctx.review.log(me.username, "user_added", None, {"user": added.username, "role": added.role})
+        return RedirectResponse("/users", status_code=303)
+
+    @router.post("/users/{username}/active")
+    def set_active(
+        request: Request,
+        username: str,
+        active: Annotated[str, Form(max_length=5)] = "",
+        csrf_token: Annotated[str | None, Form()] = None,
+    ) -> Response:
+        ctx = _ctx(request)
+        me = _principal(request)
+        _check_csrf(ctx, me, csrf_token)
+        _require(me.is_admin)
+        enable = active == "1"
+        if username == me.username and not enable:
+            raise HTTPException(400)
+        if not ctx.review.set_active(username, enable):
+            raise HTTPException(404)
+        ctx.review.log(me.username, "user_enabled" if enable else "user_disabled", None, {"user": username})
+        return RedirectResponse("/users", status_code=303)
+
+    return router
+
+
+def _set_cookie(ctx: _Context, response: Response, key: str, value: str, *, max_age: int) -> None:
+    response.set_cookie(
+        key,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=ctx.config.review.secure_cookies,
+    )
+
+
+def _auditors_for(ctx: _Context, township: str | None) -> list[str]:
+    """Active auditors who work ``township``."""
+    return [
+        u.username
+        for u in ctx.review.users()
+        if u.active and u.role == "auditor" and township is not None and township in u.townships
+    ]
+
+
+def _outcome_row(case: dict[str, Any], form: dict[str, str]) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+    """The form as a one-row outcomes frame for :func:`sentinel.outcomes.import_outcomes`,
+    with the cells that could not be read named in ``_problems``."""
+    problems: list[dict[str, str]] = []
+
+    def day(column: str) -> date | None:
+        value = form[column]
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            problems.append({"column": column, "problem": f"cannot read {value[:20]!r} as a date (YYYY-MM-DD)"})
+            return None
+
+    def amount(column: str) -> float | None:
+        value = form[column].replace(",", "").replace("，", "").replace("元", "").replace("¥", "").strip()
+        if not value:
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            problems.append({"column": column, "problem": f"cannot read {form[column][:20]!r} as an amount"})
+            return None
+        if number != number or number in (float("inf"), float("-inf")):
+            problems.append({"column": column, "problem": f"cannot read {form[column][:20]!r} as an amount"})
+            return None
+        return number
+
+    row = {
+        "case_id": case["case_id"],
+        "person_id": case["person_id"],
+        "closed_on": day("closed_on"),
+        "outcome": form["outcome"] or None,
+        "death_date": day("death_date"),
+        "overpaid_amount": amount("overpaid_amount"),
+        "recovered_amount": amount("recovered_amount"),
+        "note": form["note"] or None,
+        "_sheet": None,
+        "_row": 1,
+        "_problems": problems,
+    }
+    frame = pl.DataFrame(
+        [row],
+        schema={
+            "case_id": pl.String, "person_id": pl.String, "closed_on": pl.Date,
+            "outcome": pl.String, "death_date": pl.Date, "overpaid_amount": pl.Float64,
+            "recovered_amount": pl.Float64, "note": pl.String, "_sheet": pl.String,
+            "_row": pl.Int64,
+            "_problems": pl.List(pl.Struct({"column": pl.String, "problem": pl.String})),
+        },
+    )
+    return frame, [(p["column"], p["problem"]) for p in problems]
+
+
+def _case_response(
+    ctx: _Context,
+    request: Request,
+    me: Principal,
+    case: dict[str, Any],
+    month: str | None,
+    *,
+    message: str | None = None,
+    errors: list[tuple[str, str]] | None = None,
+    form: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    case_id = case["case_id"]
+    listed = ctx.listing.months_of(case_id)
+    chosen = month if month in listed else (listed[-1] if listed else case["last_listed"])
+    listing = ctx.listing.listing_of(case_id, chosen) or {}
+    details = month_case_details(ctx.out, chosen, [case_id]).get(case_id, {})
+    person = read_person_file(ctx.out, chosen, case["person_id"], ctx.config, curated=ctx.curated)
+    latest = person.latest
+    accepted = person.deaths.filter(pl.col("accepted"))
+    death_month = accepted["death_date"].min().strftime("%Y-%m") if accepted.height else None  # type: ignore[union-attr]
+    top = max([abs(a) for a in person.payouts["amount"].drop_nulls().to_list()] + [0.0])
+    timeline = [
+        r
+        | {
+            "width": round(200 * abs(r["amount"] or 0.0) / top, 1) if top else 0.0,
+            "after_death": death_month is not None and r["period"] > death_month,
+            "account": mask_account(r["bank_account"]),
+        }
+        for r in person.payouts.to_dicts()
+    ]
+    full = me.sees_full_ids
+    shown_id = case["person_id"] if full else mask_id_text(case["person_id"])
+    registers = [
+        r
+        | {
+            "account": r.get("bank_account") if full else mask_account(r.get("bank_account")),
+            "collector": (r.get("collector_id") if full else mask_account(r.get("collector_id"))),
+        }
+        for r in person.register.to_dicts()
+    ]
+    their_cases = _cases_of(ctx, me, person.sharing["person_id"].unique().to_list()) if person.sharing.height else {}
+    sharing = [
+        {
+            "kind": r["kind"],
+            "receiver": r["receiver_masked"],
+            "person": r["person_masked"],
+            "name": r["name"],
+            "township": r["township"],
+            "village": r["village"],
+            "status": r["status"],
+            "cases": their_cases.get(r["person_id"], []),
+        }
+        for r in person.sharing.to_dicts()
+    ]
+    events = ctx.cases.events(case_id).sort("id", descending=True).to_dicts()
+    today = datetime.now(UTC).date().isoformat()
+    prefill = form or {
+        "outcome": case.get("outcome") or "",
+        "closed_on": case["closed_on"].isoformat() if case.get("closed_on") else today,
+        "death_date": case["death_date"].isoformat() if case.get("death_date") else "",
+        "overpaid_amount": "" if case.get("overpaid_amount") is None else f"{case['overpaid_amount']:.2f}",
+        "recovered_amount": "" if case.get("recovered_amount") is None else f"{case['recovered_amount']:.2f}",
+        "note": case.get("note") or "",
+    }
+    return _render(
+        ctx, request, "case.html", me, status=status,
+        case=case, month=chosen, listed=listed, listing=listing, details=details,
+        sentences=evidence_sentences(details.get("evidence")),
+        reasons=[c for c in (listing.get("reasons") or case.get("reasons") or "").split(",") if c],
+        person=latest, shown_id=shown_id, full=full, registers=registers,
+        timeline=timeline, deaths=person.deaths.to_dicts(),
+        certifications=person.certifications.to_dicts(), sharing=sharing, events=events,
+        auditors=_auditors_for(ctx, case["township"]) if me.is_supervisor else [],
+        outcomes=_OUTCOME_CHOICES, message=message, errors=errors or [], form=prefill,
+        today=today,
+    )
+
+
+def _cases_of(ctx: _Context, me: Principal, persons: list[str]) -> dict[str, list[str]]:
+    """Case ids of these persons that this user may open."""
+    frame = ctx.cases.cases().filter(pl.col("person_id").is_in(persons))
+    found: dict[str, list[str]] = {}
+    for r in frame.iter_rows(named=True):
+        if me.may_work(r["township"]):
+            found.setdefault(r["person_id"], []).append(r["case_id"])
+    return found

@@ -1,0 +1,97 @@
+"""Who may do what: password hashing, the signed-in user and their reach.
+
+Roles (docs/review.md):
+
+* ``auditor`` sees and works only the cases of the townships assigned to them;
+* ``supervisor`` sees and works every township, assigns cases, reads the audit trail;
+* ``admin`` manages users and sees no case.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from sentinel.review.store import Role, User
+
+__all__ = ["Principal", "check_password", "hash_password", "needs_rehash", "tokens_match"]
+
+_hasher = PasswordHasher()
+# Verified when the user name is unknown, so that a wrong name costs as long as a wrong
+# password (no user enumeration by timing).
+_DUMMY_HASH = _hasher.hash("not a password of anybody")
+#: Shortest password accepted.
+MIN_PASSWORD_LENGTH = 10
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password``; raises ``ValueError`` for one shorter than
+    :data:`MIN_PASSWORD_LENGTH` characters."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """True when ``user`` exists, is active and ``password`` is theirs."""
+    try:
+        _hasher.verify(user.password_hash if user is not None else _DUMMY_HASH, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    return user is not None and user.active
+
+
+def needs_rehash(user: User) -> bool:
+    """Whether the stored hash uses weaker parameters than the current ones."""
+    return _hasher.check_needs_rehash(user.password_hash)
+
+
+def tokens_match(expected: str, given: str | None) -> bool:
+    """Constant-time comparison of a CSRF token."""
+    return bool(given) and hmac.compare_digest(expected.encode(), str(given).encode())
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in user: name, role, townships, and the session's CSRF token."""
+
+    username: str
+    role: Role
+    townships: frozenset[str]
+    csrf_token: str
+    full_id_roles: frozenset[str] = frozenset({"auditor", "supervisor"})
+
+    @property
+    def sees_cases(self) -> bool:
+        """Auditors and supervisors work cases; admins do not."""
+        return self.role in ("auditor", "supervisor")
+
+    @property
+    def sees_all_townships(self) -> bool:
+        return self.role == "supervisor"
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == "supervisor"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def sees_full_ids(self) -> bool:
+        """Whether a case page shows this user the full identity number and accounts."""
+        return self.sees_cases and self.role in self.full_id_roles
+
+    def may_work(self, township: str | None) -> bool:
+        """Whether this user may see and change a case of ``township``."""
+        if self.sees_all_townships:
+            return True
+        return self.role == "auditor" and township is not None and township in self.townships
+
+    def township_scope(self) -> frozenset[str] | None:
+        """The townships this user is limited to; None for every township."""
+        return None if self.sees_all_townships else self.townships

@@ -1,0 +1,465 @@
+"""What the review app shows about cases: a month's queue from the case store, and a
+person's file from the curated history under OUT.
+
+The queue is SQL over the case store's ``case_months`` and ``cases`` tables (every filter
+a bound parameter). The person's file reads only that person's rows of the curated
+history (lazy polars filters on ``person_id``, pushed down into the Parquet scans) and of
+the month's ``cases.parquet``; the people sharing an account or collector are found by
+filtering on those receivers only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine, MetaData, Table, and_, func, select
+
+from features.identity import mask_id_text
+from features.linkage import LinkColumns, link_records
+from sentinel.config import SentinelConfig
+from sentinel.io.store import CuratedStore
+
+__all__ = [
+    "CaseListing",
+    "PersonFile",
+    "QueueFilter",
+    "mask_account",
+    "month_case_details",
+    "read_person_file",
+    "short_name",
+]
+
+
+def mask_account(account: str | None) -> str | None:
+    """A bank account or collector ID for a list: its last four characters only."""
+    if account is None:
+        return None
+    return "*" + account[-4:] if len(account) > 4 else "*" * len(account)
+
+
+def short_name(name: str | None) -> str | None:
+    """A name for a list page: the surname and stars (as the Prefect artifacts show it)."""
+    if not name:
+        return name
+    return name[:1] + "**"
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """The queue's filters; None means any. ``townships`` is the user's reach."""
+
+    month: str
+    township: str | None = None
+    typology: str | None = None
+    state: str | None = None
+    townships: frozenset[str] | None = None
+
+
+class CaseListing:
+    """Read-only SQL over the case store's tables: months, a month's listed cases."""
+
+    def __init__(self, engine: Engine) -> None:
+        meta = MetaData()
+        self._cases = Table("cases", meta, autoload_with=engine)
+        self._months = Table("case_months", meta, autoload_with=engine)
+        self.engine = engine
+
+    def months(self) -> list[str]:
+        """Months with a listing, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(self._months.c.month).distinct().order_by(self._months.c.month.desc())
+            ).scalars()
+            return list(rows)
+
+    def townships(self, reach: frozenset[str] | None) -> list[str]:
+        """Townships with cases, limited to ``reach`` when given."""
+        query = select(self._cases.c.township).distinct().where(self._cases.c.township.is_not(None))
+        if reach is not None:
+            query = query.where(self._cases.c.township.in_(sorted(reach)))
+        with self.engine.connect() as conn:
+            return sorted(conn.execute(query).scalars())
+
+    def _where(self, f: QueueFilter) -> Any:
+        c, m = self._cases.c, self._months.c
+        conditions = [m.month == f.month]
+        if f.townships is not None:
+            conditions.append(c.township.in_(sorted(f.townships)))
+        if f.township:
+            conditions.append(c.township == f.township)
+        if f.typology:
+            conditions.append(c.typology == f.typology)
+        if f.state:
+            conditions.append(c.state == f.state)
+        return and_(*conditions)
+
+    def queue(self, f: QueueFilter, *, limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """One page of the month's cases in priority order, and how many match in all."""
+        c, m = self._cases.c, self._months.c
+        joined = self._months.join(self._cases, m.case_id == c.case_id)
+        query = (
+            select(
+                m.case_id, m.priority_rank, m.risk_score, m.est_overpayment, m.reasons, m.note,
+                c.person_id, c.typology, c.township, c.state, c.assignee, c.outcome, c.first_flagged,
+            )
+            .select_from(joined)
+            .where(self._where(f))
+            .order_by(m.priority_rank, m.case_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        count = select(func.count()).select_from(joined).where(self._where(f))
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+            total = int(conn.execute(count).scalar_one())
+        return rows, total
+
+    def month_frame(self, month: str, reach: frozenset[str] | None) -> pl.DataFrame:
+        """Every case listed in ``month`` within ``reach``, with its listing and audit."""
+        rows, _ = self.queue(QueueFilter(month=month, townships=reach), limit=1_000_000)
+        ids = [r["case_id"] for r in rows]
+        audits: dict[str, dict[str, Any]] = {}
+        c = self._cases.c
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                for r in conn.execute(
+                    select(c.case_id, c.overpaid_amount, c.recovered_amount, c.closed_on).where(
+                        c.case_id.in_(ids[start : start + 500])
+                    )
+                ).mappings():
+                    audits[r["case_id"]] = dict(r)
+        return pl.DataFrame(
+            [r | audits.get(r["case_id"], {}) for r in rows],
+            schema=_MONTH_SCHEMA,
+        )
+
+    def audited(self, reach: frozenset[str] | None) -> pl.DataFrame:
+        """Every case with an audit outcome within ``reach`` (all months): typology,
+        township, outcome, est_overpayment, overpaid_amount, recovered_amount."""
+        c = self._cases.c
+        query = select(
+            c.case_id, c.typology, c.township, c.outcome, c.est_overpayment,
+            c.overpaid_amount, c.recovered_amount,
+        ).where(c.outcome.is_not(None))
+        if reach is not None:
+            query = query.where(c.township.in_(sorted(reach)))
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        return pl.DataFrame(
+            rows,
+            schema={
+                "case_id": pl.String, "typology": pl.String, "township": pl.String,
+                "outcome": pl.String, "est_overpayment": pl.Float64,
+                "overpaid_amount": pl.Float64, "recovered_amount": pl.Float64,
+            },
+        )
+
+    def listing_of(self, case_id: str, month: str) -> dict[str, Any] | None:
+        """The case as listed in ``month`` (rank, score, estimate, reasons, note)."""
+        m = self._months.c
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(self._months).where(and_(m.case_id == case_id, m.month == month))
+            ).mappings().first()
+        return dict(row) if row is not None else None
+
+    def months_of(self, case_id: str) -> list[str]:
+        """Months the case was listed, oldest first."""
+        m = self._months.c
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(select(m.month).where(m.case_id == case_id).order_by(m.month)).scalars()
+            )
+
+
+_MONTH_SCHEMA: dict[str, Any] = {
+    "case_id": pl.String, "priority_rank": pl.Int64, "risk_score": pl.Float64,
+    "est_overpayment": pl.Float64, "reasons": pl.String, "note": pl.String,
+    "person_id": pl.String, "typology": pl.String, "township": pl.String, "state": pl.String,
+    "assignee": pl.String, "outcome": pl.String, "first_flagged": pl.String,
+    "overpaid_amount": pl.Float64, "recovered_amount": pl.Float64, "closed_on": pl.Date,
+}
+
+
+def month_case_details(out: Path, month: str, case_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Name, scheme, village and evidence of these cases from ``OUT/month/cases.parquet``
+    (only their rows are read); empty when the month has no case list."""
+    path = Path(out) / month / "cases.parquet"
+    if not case_ids or not path.exists():
+        return {}
+    wanted = ("case_id", "name", "scheme", "village", "evidence", "status")
+    frame = pl.scan_parquet(path)
+    present = [c for c in wanted if c in frame.collect_schema().names()]
+    rows = frame.filter(pl.col("case_id").is_in(case_ids)).select(present).collect()
+    return {r["case_id"]: r for r in rows.to_dicts()}
+
+
+def evidence_sentences(evidence: str | None) -> list[str]:
+    """The evidence text of a case as its sentences (the case list joins them with '; ')."""
+    if not evidence:
+        return []
+    return [s.strip() for s in evidence.split(";") if s.strip()]
+
+
+@dataclass
+class PersonFile:
+    """A person's file for the case page; every frame holds only rows about this person
+    (``sharing`` holds the other people paid through the same account or collector)."""
+
+    person_id: str
+    month: str
+    register: pl.DataFrame
+    payouts: pl.DataFrame
+    deaths: pl.DataFrame
+    certifications: pl.DataFrame
+    sharing: pl.DataFrame
+    receivers: pl.DataFrame
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def latest(self) -> dict[str, Any]:
+        """The person's latest register row (any scheme), or an empty dict."""
+        if self.register.height == 0:
+            return {}
+        return self.register.sort(["month", "scheme"]).row(-1, named=True)
+
+
+def read_person_file(
+    out: Path, month: str, person_id: str, config: SentinelConfig, *, curated: Path | None = None
+) -> PersonFile:
+    """Everything the curated history up to ``month`` holds about ``person_id``."""
+    store = CuratedStore(curated or Path(out) / "curated")
+    register = (
+        store.scan("beneficiaries", up_to=month)
+        .filter(pl.col("person_id") == person_id)
+        .collect()
+    )
+    latest_by_scheme = (
+        register.sort("month").group_by("scheme", maintain_order=True).last().sort("scheme")
+        if register.height
+        else register
+    )
+    payouts = _payout_timeline(store, month, person_id)
+    certifications = (
+        store.scan("certifications", up_to=month)
+        .filter(pl.col("person_id") == person_id)
+        .select(_present(store, "certifications", ("cert_date", "method", "result", "operator", "month")))
+        .sort("cert_date")
+        .collect()
+    )
+    deaths = _linked_death_records(store, month, person_id, register, config)
+    receivers, sharing = _shared_receivers(store, month, person_id, config)
+    return PersonFile(
+        person_id=person_id,
+        month=month,
+        register=latest_by_scheme,
+        payouts=payouts,
+        deaths=deaths,
+        certifications=certifications,
+        sharing=sharing,
+        receivers=receivers,
+    )
+
+
+def _present(store: CuratedStore, dataset: str, wanted: tuple[str, ...]) -> list[str]:
+    months = store.months(dataset)
+    if not months:
+        return [c for c in wanted if c == "month"]
+    names = set(store.scan(dataset).collect_schema().names())
+    return [c for c in wanted if c in names]
+
+
+def _payout_timeline(store: CuratedStore, month: str, person_id: str) -> pl.DataFrame:
+    """Payouts to the person by period, scheme and kind (yuan), quarantined rows included
+    (a quarantined payment is still money paid)."""
+    loaded = (
+        store.scan("payouts", up_to=month)
+        .filter(pl.col("person_id") == person_id)
+        .select(
+            pl.col("period").cast(pl.String),
+            pl.col("scheme").cast(pl.String),
+            pl.col("kind").cast(pl.String),
+            pl.col("amount").cast(pl.Float64),
+            pl.col("bank_account").cast(pl.String),
+            pl.lit(False).alias("quarantined"),
+        )
+    )
+    parts = [loaded]
+    if store.months("quarantined_payouts"):
+        parts.append(
+            store.scan("quarantined_payouts", up_to=month)
+            .filter(pl.col("person_id") == person_id)
+            .select(
+                pl.col("period").cast(pl.String),
+                pl.col("scheme").cast(pl.String),
+                pl.col("kind").cast(pl.String),
+                pl.col("amount").cast(pl.String).str.replace_all(r"[,¥元\s]", "").cast(pl.Float64, strict=False),
+                pl.col("bank_account").cast(pl.String),
+                pl.lit(True).alias("quarantined"),
+            )
+        )
+    return (
+        pl.concat(parts, how="vertical_relaxed")
+        .group_by("period", "scheme", "kind")
+        .agg(
+            pl.col("amount").sum().round(2),
+            pl.col("bank_account").drop_nulls().last(),
+            pl.col("quarantined").any(),
+            pl.len().alias("payments"),
+        )
+        .sort("period", "scheme", "kind")
+        .collect()
+    )
+
+
+def _linked_death_records(
+    store: CuratedStore, month: str, person_id: str, register: pl.DataFrame, config: SentinelConfig
+) -> pl.DataFrame:
+    """Death records linked to the person, with the link's confidence, method and the
+    fields that agreed (:func:`features.linkage.link_records`).
+
+    The records considered are those that could be this person's (same ID, same birth
+    date in the record or its ID, or same name); they are linked against the register
+    people who could equally be theirs (same ID, birth date or name), so a record two
+    people could have written is left unlinked here as it is in the monthly run.
+    """
+    empty = pl.DataFrame(
+        schema={
+            "record_id": pl.String, "death_date": pl.Date, "source": pl.String,
+            "recorded_on": pl.Date, "confidence": pl.Float64, "method": pl.String,
+            "agreed": pl.List(pl.String), "accepted": pl.Boolean,
+        }
+    )
+    if not store.months("deaths") or register.height == 0:
+        return empty
+    person = register.sort("month").row(-1, named=True)
+    birth: date | None = person.get("birth_date")
+    name: str | None = person.get("name")
+    birth_digits = birth.strftime("%Y%m%d") if birth is not None else None
+    records = store.scan("deaths", up_to=month).unique("record_id", keep="last")
+    maybe_theirs = pl.col("person_id") == person_id
+    if birth is not None:
+        maybe_theirs |= (pl.col("birth_date") == birth) | (
+            pl.col("person_id").str.slice(6, 8) == birth_digits
+        )
+    if name:
+        maybe_theirs |= pl.col("name") == name
+    candidates = records.filter(maybe_theirs.fill_null(False)).collect()
+    if candidates.height == 0:
+        return empty
+    births = set(candidates["birth_date"].drop_nulls().to_list()) | ({birth} if birth else set())
+    names = set(candidates["name"].drop_nulls().to_list()) | ({name} if name else set())
+    ids = set(candidates["person_id"].drop_nulls().to_list()) | {person_id}
+    neighbours = (
+        store.scan("beneficiaries", up_to=month)
+        .filter(
+            pl.col("person_id").is_in(list(ids))
+            | pl.col("birth_date").is_in(list(births))
+            | pl.col("name").is_in(list(names))
+        )
+        .sort("month")
+        .group_by("person_id")
+        .agg(pl.col("name", "birth_date", "sex").last())
+    )
+    cols = LinkColumns(key="record_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex")
+    links = (
+        link_records(
+            candidates.lazy(),
+            neighbours,
+            records_cols=cols,
+            register_cols=LinkColumns(
+                key="person_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex"
+            ),
+        )
+        .filter(pl.col("register_key") == person_id)
+        .collect()
+    )
+    detection = config.detection
+    return (
+        candidates.select("record_id", "death_date", "source", "recorded_on")
+        .join(
+            links.select(
+                pl.col("record_key").alias("record_id"), "confidence", "method", "agreed"
+            ),
+            on="record_id",
+            how="inner",
+        )
+        .with_columns(
+            (
+                (pl.col("confidence") >= detection.min_death_link_confidence)
+                & ((pl.col("method") != "name_only") | pl.lit(detection.accept_name_only_death_links))
+            ).alias("accepted")
+        )
+        .sort("death_date", "record_id")
+        .select(empty.columns)
+    )
+
+
+def _shared_receivers(
+    store: CuratedStore, month: str, person_id: str, config: SentinelConfig
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The person's accounts and collectors in the lookback window, and the other people
+    paid through any of them (``person_id`` masked, name, township, village, status,
+    ``kind``: account / collector, ``receiver`` masked)."""
+    first = _month_shift(month, -(config.detection.lookback_months - 1))
+    register = store.scan("beneficiaries", up_to=month).filter(pl.col("month") >= first)
+    has_collector = "collector_id" in register.collect_schema().names()
+    payouts = store.scan("payouts", up_to=month).filter(pl.col("month") >= first)
+
+    def edges(register_filter: pl.Expr, payout_filter: pl.Expr) -> pl.LazyFrame:
+        parts = [
+            register.filter(register_filter).select(
+                "person_id", pl.col("bank_account").alias("receiver"), pl.lit("account").alias("kind")
+            ),
+            payouts.filter(payout_filter).select(
+                "person_id", pl.col("bank_account").alias("receiver"), pl.lit("account").alias("kind")
+            ),
+        ]
+        if has_collector:
+            parts.append(
+                register.filter(register_filter).select(
+                    "person_id", pl.col("collector_id").alias("receiver"), pl.lit("collector").alias("kind")
+                )
+            )
+        return (
+            pl.concat(parts, how="vertical_relaxed")
+            .filter(pl.col("receiver").is_not_null() & (pl.col("receiver").str.strip_chars() != ""))
+            .unique()
+        )
+
+    own = edges(pl.col("person_id") == person_id, pl.col("person_id") == person_id).collect()
+    accounts = own.filter(pl.col("kind") == "account")["receiver"].to_list()
+    collectors = own.filter(pl.col("kind") == "collector")["receiver"].to_list()
+    on_account = pl.col("bank_account").is_in(accounts)
+    shared = on_account | pl.col("collector_id").is_in(collectors) if has_collector else on_account
+    others = (
+        edges(shared, on_account)
+        .filter(pl.col("person_id") != person_id)
+        .join(own.lazy(), on=["receiver", "kind"], how="semi")
+        .collect()
+    )
+    people = (
+        register.filter(pl.col("person_id").is_in(others["person_id"].unique().to_list()))
+        .sort("month")
+        .group_by("person_id")
+        .agg(pl.col("name", "township", "village", "status", "birth_date").last())
+        .collect()
+    )
+    sharing = (
+        others.join(people, on="person_id", how="left")
+        .with_columns(
+            pl.col("person_id").map_elements(mask_id_text, return_dtype=pl.String).alias("person_masked"),
+            pl.col("receiver").map_elements(mask_account, return_dtype=pl.String).alias("receiver_masked"),
+        )
+        .sort("kind", "receiver", "person_id")
+    )
+    return own.sort("kind", "receiver"), sharing
+
+
+def _month_shift(month: str, months: int) -> str:
+    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"

@@ -1,0 +1,252 @@
+"""The review app's texts in Chinese and English (``review.language``).
+
+Values of the data (typologies, states, outcomes, certification methods, death record
+sources, link fields) are shown with these labels; an unknown value is shown as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+__all__ = ["Language", "translator"]
+
+Language = Literal["zh", "en"]
+
+# key: (zh, en)
+_TEXTS: dict[str, tuple[str, str]] = {
+    "app_title": ("养老金疑点核查", "Pension case review"),
+    "queue": ("案件队列", "Case queue"),
+    "dashboard": ("月度看板", "Month dashboard"),
+    "audit_log": ("操作日志", "Audit log"),
+    "users": ("用户", "Users"),
+    "logout": ("退出", "Sign out"),
+    "login": ("登录", "Sign in"),
+    "username": ("用户名", "User name"),
+    "password": ("密码", "Password"),
+    "login_failed": ("用户名或密码错误。", "Wrong user name or password."),
+    "login_throttled": (
+        "密码错误次数过多，请一分钟后再试。",
+        "Too many wrong passwords: try again in a minute.",
+    ),
+    "csrf_failed": (
+        "表单已过期或来源不明，请刷新页面后重试。",
+        "The form expired or did not come from this site: reload the page and try again.",
+    ),
+    "forbidden": ("您无权查看此页面。", "You may not open this page."),
+    "not_found": ("未找到（或不在您负责的乡镇）。", "Not found (or not in your townships)."),
+    "bad_request": ("请求参数有误。", "Bad request."),
+    "month": ("月份", "Month"),
+    "township": ("乡镇", "Township"),
+    "typology": ("疑点类型", "Typology"),
+    "status": ("状态", "Status"),
+    "any": ("全部", "any"),
+    "filter": ("筛选", "Filter"),
+    "rank": ("优先级", "Rank"),
+    "case": ("案件", "Case"),
+    "person": ("人员", "Person"),
+    "name": ("姓名", "Name"),
+    "person_id": ("身份证号", "ID number"),
+    "est_overpayment": ("估计多发金额(元)", "Est. overpayment (yuan)"),
+    "strongest_reason": ("主要疑点", "Strongest reason"),
+    "assignee": ("核查人", "Assignee"),
+    "risk_score": ("风险概率", "Risk"),
+    "no_cases": ("没有符合条件的案件。", "No case matches."),
+    "cases_total": ("共 {n} 件", "{n} cases"),
+    "previous": ("上一页", "Previous"),
+    "next": ("下一页", "Next"),
+    "sex": ("性别", "Sex"),
+    "birth_date": ("出生日期", "Birth date"),
+    "scheme": ("险种", "Scheme"),
+    "village": ("村(社区)", "Village"),
+    "benefit_start": ("待遇开始", "Benefit start"),
+    "register_status": ("待遇状态", "Register status"),
+    "bank_account": ("银行账号", "Bank account"),
+    "collector_id": ("代领人", "Collector"),
+    "evidence": ("疑点依据", "Evidence"),
+    "reasons": ("疑点代码", "Reason codes"),
+    "first_flagged": ("首次列出", "First flagged"),
+    "last_listed": ("最近列出", "Last listed"),
+    "listed_months": ("列出月份", "Months listed"),
+    "note": ("备注", "Note"),
+    "timeline": ("逐月发放", "Payouts by month"),
+    "period": ("所属期", "Period"),
+    "kind": ("发放类型", "Kind"),
+    "amount": ("金额(元)", "Amount (yuan)"),
+    "quarantined": ("隔离行", "quarantined row"),
+    "after_death": ("死亡后发放", "paid after death"),
+    "deaths": ("死亡记录", "Death records"),
+    "record_id": ("记录号", "Record"),
+    "death_date": ("死亡日期", "Death date"),
+    "source": ("来源", "Source"),
+    "recorded_on": ("登记日期", "Recorded on"),
+    "confidence": ("关联置信度", "Link confidence"),
+    "link_method": ("关联方式", "Link method"),
+    "agreed": ("一致的字段", "Fields that agreed"),
+    "accepted": ("可作死亡证据", "Proof of death"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "no_deaths": ("没有关联到此人的死亡记录。", "No death record links to this person."),
+    "certifications": ("资格认证", "Survival certifications"),
+    "cert_date": ("认证日期", "Date"),
+    "method": ("认证方式", "Method"),
+    "result": ("结果", "Result"),
+    "operator": ("经办人", "Operator"),
+    "no_certifications": ("没有认证记录。", "No certification on record."),
+    "sharing": ("共用账户或代领人的人员", "People sharing the account or collector"),
+    "receiver": ("账户/代领人", "Account / collector"),
+    "no_sharing": ("没有他人共用此人的账户或代领人。", "Nobody else is paid through this person's accounts or collectors."),
+    "their_case": ("其案件", "Their case"),
+    "history": ("案件记录", "Case history"),
+    "at": ("时间", "Time"),
+    "actor": ("操作人", "By"),
+    "event": ("事件", "Event"),
+    "assign": ("分派", "Assign"),
+    "assign_to": ("分派给", "Assign to"),
+    "assigned": ("已分派。", "Assigned."),
+    "no_auditor": ("此乡镇没有核查人员账号。", "No auditor works this township."),
+    "record_outcome": ("登记核查结果", "Record the outcome"),
+    "outcome": ("核查结果", "Outcome"),
+    "closed_on": ("结案日期", "Closed on"),
+    "overpaid_amount": ("多发金额(元)", "Overpaid (yuan)"),
+    "recovered_amount": ("追回金额(元)", "Recovered (yuan)"),
+    "save": ("保存", "Save"),
+    "saved": ("核查结果已登记。", "Outcome recorded."),
+    "unchanged": ("与已登记的结果相同，未作修改。", "Same as the recorded result: nothing changed."),
+    "fix_errors": ("请更正以下问题：", "Please correct:"),
+    "current_outcome": ("已登记结果", "Recorded outcome"),
+    "cases_listed": ("本月案件", "Cases this month"),
+    "amount_at_stake": ("涉及金额(元)", "Amount at stake (yuan)"),
+    "closed_cases": ("已结案", "Closed"),
+    "recovered_total": ("已追回(元)", "Recovered (yuan)"),
+    "by_typology": ("按疑点类型", "By typology"),
+    "by_township": ("按乡镇", "By township"),
+    "cases_count": ("案件数", "Cases"),
+    "outcomes_so_far": ("本月案件核查结果", "Outcomes so far (this month's cases)"),
+    "open": ("未结", "open"),
+    "precision": ("各类型准确率（全部已结案件）", "Precision per typology (all closed cases)"),
+    "audited": ("已核查", "Audited"),
+    "confirmed": ("确认", "Confirmed"),
+    "cleared": ("排除", "Cleared"),
+    "recovery": ("追回与估计（确认案件）", "Recovered vs estimated (confirmed cases)"),
+    "estimated": ("估计", "Estimated"),
+    "overpaid": ("核定多发", "Overpaid"),
+    "recovered": ("追回", "Recovered"),
+    "action": ("操作", "Action"),
+    "detail": ("内容", "Detail"),
+    "user": ("用户", "User"),
+    "role": ("角色", "Role"),
+    "townships": ("负责乡镇", "Townships"),
+    "active": ("启用", "Active"),
+    "add_user": ("新增用户", "Add user"),
+    "townships_hint": ("多个乡镇用逗号分隔", "several townships separated by commas"),
+    "disable": ("停用", "Disable"),
+    "enable": ("启用", "Enable"),
+    "user_added": ("用户已新增。", "User added."),
+    "no_data": ("暂无数据", "no data"),
+    "no_months": ("案件库中还没有任何月份的案件。", "The case store holds no month yet."),
+    "full_id_hidden": ("（仅核查人员可见完整号码）", "(full number shown to auditors only)"),
+}
+
+_VALUES: dict[str, tuple[str, str]] = {
+    # typologies
+    "deceased_paid": ("死亡后仍发放", "Paid after death"),
+    "suspected_unreported_death": ("疑似死亡未报", "Suspected unreported death"),
+    "duplicate_receipt": ("重复领取", "Duplicate receipt"),
+    "shared_account": ("共用账户/代领", "Shared account / collector"),
+    "amount_anomaly": ("金额异常", "Amount anomaly"),
+    "identity_anomaly": ("身份异常", "Identity anomaly"),
+    # case states
+    "new": ("新案件", "new"),
+    "assigned": ("已分派", "assigned"),
+    "closed": ("已结案", "closed"),
+    "reopened": ("重新打开", "reopened"),
+    "listed": ("列入清单", "listed"),
+    "suppressed": ("未列出", "suppressed"),
+    # outcomes
+    "confirmed_deceased": ("确认死亡", "confirmed deceased"),
+    "confirmed_improper": ("确认违规", "confirmed improper"),
+    "cleared": ("排除", "cleared"),
+    "unreachable": ("无法核实", "unreachable"),
+    # certification methods and results
+    "face_app": ("人脸识别", "face app"),
+    "on_site": ("现场", "on site"),
+    "home_visit": ("上门", "home visit"),
+    "data_match": ("数据比对", "data match"),
+    "pass": ("通过", "pass"),
+    "fail": ("未通过", "fail"),
+    # death sources
+    "police": ("公安", "police"),
+    "civil_affairs": ("民政", "civil affairs"),
+    "health": ("卫健", "health"),
+    "ministry": ("部省比对", "ministry"),
+    # link methods and fields
+    "exact_id": ("身份证号一致", "exact ID"),
+    "id_typo": ("身份证号误录", "ID with a typo"),
+    "demographic": ("姓名+出生日期", "name and birth date"),
+    "name_only": ("仅姓名", "name only"),
+    "name_pinyin": ("姓名同音", "name (same sound)"),
+    "name_fuzzy": ("姓名近似", "name (similar)"),
+    "place": ("地点", "place"),
+    # schemes, statuses, kinds
+    "enterprise": ("企业职工", "enterprise"),
+    "institution": ("机关事业", "institution"),
+    "resident": ("城乡居民", "resident"),
+    "active": ("正常", "active"),
+    "suspended": ("暂停", "suspended"),
+    "terminated": ("终止", "terminated"),
+    "regular": ("正常", "regular"),
+    "arrears": ("补发", "arrears"),
+    "adjustment": ("调整", "adjustment"),
+    "account": ("银行账户", "account"),
+    "collector": ("代领人", "collector"),
+    "M": ("男", "M"),
+    "F": ("女", "F"),
+    # roles
+    "auditor": ("核查员", "auditor"),
+    "supervisor": ("主管", "supervisor"),
+    "admin": ("管理员", "admin"),
+    # audit actions
+    "view_case": ("查看案件", "viewed case"),
+    "assign_case": ("分派案件", "assigned case"),
+    "record_outcome": ("登记结果", "recorded outcome"),
+    "outcome_rejected": ("结果未通过校验", "outcome rejected"),
+    "login_ok": ("登录", "signed in"),
+    "login_failed": ("登录失败", "wrong password"),
+    "login_throttled": ("登录被限制", "login throttled"),
+    "logout": ("退出", "signed out"),
+    "user_added": ("新增用户", "added user"),
+    "user_enabled": ("启用用户", "enabled user"),
+    "user_disabled": ("停用用户", "disabled user"),
+    # field names in the link's agreement and outcome errors
+    "person_id": ("身份证号", "ID"),
+    "name": ("姓名", "name"),
+    "birth_date": ("出生日期", "birth date"),
+    "sex": ("性别", "sex"),
+    "outcome": ("核查结果", "outcome"),
+    "closed_on": ("结案日期", "closed on"),
+    "death_date": ("死亡日期", "death date"),
+    "overpaid_amount": ("多发金额", "overpaid"),
+    "recovered_amount": ("追回金额", "recovered"),
+    "case_id": ("案件编号", "case"),
+}
+
+
+def translator(language: Language) -> tuple[Callable[..., str], Callable[[object], str]]:
+    """``(text, label)`` for ``language``: ``text(key, **values)`` is a UI text (the key
+    itself when unknown) with ``{name}`` fields filled in; ``label(value)`` the label of a
+    data value (the value itself when unknown, '' for None)."""
+    index = 0 if language == "zh" else 1
+
+    def text(key: str, **values: object) -> str:
+        found = _TEXTS.get(key)
+        template = found[index] if found else key
+        return template.format(**values) if values else template
+
+    def label(value: object) -> str:
+        if value is None:
+            return ""
+        found = _VALUES.get(str(value))
+        return found[index] if found else str(value)
+
+    return text, label

@@ -1,0 +1,349 @@
+"""What the review app keeps next to the case store: users, sessions, failed logins and
+the audit trail of who looked at or changed which case.
+
+The tables live in the case store's database (the SQLite file under OUT, or the
+PostgreSQL database named by ``$SENTINEL_DATABASE_URL``), prefixed ``review_``; the case
+store's own tables are read and written only through :class:`sentinel.casestore.CaseStore`
+(assignments and outcomes) or read here (a month's listing).
+
+``review_users``
+    user name, role (auditor / supervisor / admin), the townships an auditor works,
+    argon2 password hash, active flag.
+``review_sessions``
+    one row per signed-in browser: the SHA-256 of the cookie token (the token itself is
+    never stored), the per-session CSRF token and when the session ends.
+``review_login_failures``
+    wrong passwords (user name as typed, client address, time) for login throttling.
+``review_audit``
+    who did what when: every view of a case page and every change. The detail never holds
+    a full identity number, name or account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import polars as pl
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+
+__all__ = ["ROLES", "AuditEntry", "ReviewStore", "Role", "Session", "User"]
+
+Role = Literal["auditor", "supervisor", "admin"]
+ROLES: tuple[Role, ...] = ("auditor", "supervisor", "admin")
+
+_metadata = MetaData()
+
+_users = Table(
+    "review_users",
+    _metadata,
+    Column("username", String(64), primary_key=True),
+    Column("role", String(12), nullable=False),
+    Column("townships", JSON, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+_sessions = Table(
+    "review_sessions",
+    _metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("username", String(64), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+_login_failures = Table(
+    "review_login_failures",
+    _metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("username", String(64), nullable=False),
+    Column("client", String(64), nullable=False),
+)
+
+_audit = Table(
+    "review_audit",
+    _metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("username", String(64), nullable=False, index=True),
+    Column("action", String(24), nullable=False),
+    Column("case_id", String(40), index=True),
+    Column("detail", JSON),
+)
+
+#: Longest user name accepted (also the width of the column).
+MAX_USERNAME = 64
+
+
+@dataclass(frozen=True)
+class User:
+    """A person who signs in: ``townships`` are the ones an auditor works (empty for others)."""
+
+    username: str
+    role: Role
+    townships: tuple[str, ...]
+    active: bool
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in browser: the user and the CSRF token every form of it must carry."""
+
+    username: str
+    csrf_token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the audit trail."""
+
+    at: datetime
+    username: str
+    action: str
+    case_id: str | None
+    detail: dict[str, Any] | None
+
+
+class ReviewStore:
+    """Users, sessions, failed logins and the audit trail, on the case store's engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        _metadata.create_all(engine)
+
+    # ------------------------------------------------------------------ users
+
+    def add_user(
+        self,
+        username: str,
+        role: Role,
+        password_hash: str,
+        townships: tuple[str, ...] = (),
+        *,
+        now: datetime | None = None,
+    ) -> User:
+        """Create a user; raises ``ValueError`` for a taken or malformed name, an unknown
+        role, or an auditor without a township (an auditor works townships)."""
+        name = username.strip()
+        if not name or len(name) > MAX_USERNAME or any(c.isspace() for c in name):
+            raise ValueError(f"user name must be 1..{MAX_USERNAME} characters without spaces")
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+        kept = tuple(dict.fromkeys(t.strip() for t in townships if t.strip()))
+        if role == "auditor" and not kept:
+            raise ValueError("an auditor needs at least one --township")
+        if self.user(name) is not None:
+            raise ValueError(f"user {name} exists already")
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(_users).values(
+                    username=name,
+                    role=role,
+                    townships=list(kept),
+                    password_hash=password_hash,
+                    active=True,
+                    created_at=now or datetime.now(UTC),
+                )
+            )
+        return User(name, role, kept, True, password_hash)
+
+    def user(self, username: str) -> User | None:
+        """The user of that name, active or not; None when unknown."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(_users).where(_users.c.username == username)).mappings().first()
+        return _user(row) if row is not None else None
+
+    def users(self) -> list[User]:
+        """Every user, by name."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(_users).order_by(_users.c.username)).mappings().all()
+        return [_user(r) for r in rows]
+
+    def set_active(self, username: str, active: bool) -> bool:
+        """Enable or disable a user; disabling ends their sessions. False when unknown."""
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(_users).where(_users.c.username == username).values(active=active)
+            ).rowcount
+            if not active:
+                conn.execute(delete(_sessions).where(_sessions.c.username == username))
+        return bool(changed)
+
+    def set_password_hash(self, username: str, password_hash: str) -> None:
+        """Replace a password hash (after a rehash with stronger parameters)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(_users).where(_users.c.username == username).values(password_hash=password_hash)
+            )
+
+    # ------------------------------------------------------------------ sessions
+
+    def open_session(self, username: str, lifetime: timedelta, *, now: datetime | None = None) -> str:
+        """Start a session and return its cookie token (only its hash is stored)."""
+        at = now or datetime.now(UTC)
+        token = secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(delete(_sessions).where(_sessions.c.expires_at < at))
+            conn.execute(
+                insert(_sessions).values(
+                    token_hash=_hash(token),
+                    username=username,
+                    csrf_token=secrets.token_urlsafe(32),
+                    created_at=at,
+                    expires_at=at + lifetime,
+                )
+            )
+        return token
+
+    def session(self, token: str | None, *, now: datetime | None = None) -> Session | None:
+        """The live session of a cookie token, or None (unknown, expired, user disabled)."""
+        if not token or len(token) > 128:
+            return None
+        at = now or datetime.now(UTC)
+        query = (
+            select(_sessions.c.username, _sessions.c.csrf_token, _sessions.c.expires_at)
+            .join(_users, _users.c.username == _sessions.c.username)
+            .where(and_(_sessions.c.token_hash == _hash(token), _users.c.active.is_(True)))
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        expires = _aware(row["expires_at"])
+        if expires <= at:
+            return None
+        return Session(row["username"], row["csrf_token"], expires)
+
+    def close_session(self, token: str | None) -> None:
+        """End a session (logout)."""
+        if token:
+            with self.engine.begin() as conn:
+                conn.execute(delete(_sessions).where(_sessions.c.token_hash == _hash(token)))
+
+    # ------------------------------------------------------------------ login throttling
+
+    def recent_failures(self, username: str, client: str, window: timedelta, *, now: datetime | None = None) -> int:
+        """Wrong passwords in the last ``window`` for this user name or this client address
+        (the larger of the two counts)."""
+        since = (now or datetime.now(UTC)) - window
+        with self.engine.connect() as conn:
+            by_user = conn.execute(
+                select(func.count())
+                .select_from(_login_failures)
+                .where(and_(_login_failures.c.at > since, _login_failures.c.username == username[:MAX_USERNAME]))
+            ).scalar_one()
+            by_client = conn.execute(
+                select(func.count())
+                .select_from(_login_failures)
+                .where(and_(_login_failures.c.at > since, _login_failures.c.client == client[:64]))
+            ).scalar_one()
+        return max(int(by_user), int(by_client))
+
+    def record_failure(self, username: str, client: str, *, now: datetime | None = None) -> None:
+        """Remember a wrong password; failures older than a day are forgotten."""
+        at = now or datetime.now(UTC)
+        with self.engine.begin() as conn:
+            conn.execute(delete(_login_failures).where(_login_failures.c.at < at - timedelta(days=1)))
+            conn.execute(
+                insert(_login_failures).values(at=at, username=username[:MAX_USERNAME], client=client[:64])
+            )
+
+    # ------------------------------------------------------------------ audit trail
+
+    def log(
+        self,
+        username: str,
+        action: str,
+        case_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+        *,
+        now: datetime | None = None,
+    ) -> None:
+        """Add a line to the audit trail (callers pass no full IDs, names or accounts)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(_audit).values(
+                    at=now or datetime.now(UTC),
+                    username=username[:MAX_USERNAME],
+                    action=action,
+                    case_id=case_id,
+                    detail=detail,
+                )
+            )
+
+    def audit_log(
+        self,
+        *,
+        username: str | None = None,
+        case_id: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[AuditEntry]:
+        """The audit trail, newest first, optionally for one user or one case."""
+        query = select(_audit).order_by(_audit.c.id.desc()).limit(limit).offset(offset)
+        if username:
+            query = query.where(_audit.c.username == username)
+        if case_id:
+            query = query.where(_audit.c.case_id == case_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            AuditEntry(_aware(r["at"]), r["username"], r["action"], r["case_id"], r["detail"])
+            for r in rows
+        ]
+
+    def audit_frame(self) -> pl.DataFrame:
+        """The whole audit trail as a frame (at, username, action, case_id), oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(_audit.c.at, _audit.c.username, _audit.c.action, _audit.c.case_id).order_by(_audit.c.id)
+            ).mappings().all()
+        return pl.DataFrame(
+            [dict(r) for r in rows],
+            schema={"at": pl.Datetime("us", "UTC"), "username": pl.String, "action": pl.String, "case_id": pl.String},
+        )
+
+
+def _user(row: Any) -> User:
+    return User(
+        username=row["username"],
+        role=row["role"],
+        townships=tuple(row["townships"] or ()),
+        active=bool(row["active"]),
+        password_hash=row["password_hash"],
+    )
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _aware(at: datetime) -> datetime:
+    """SQLite returns naive datetimes (stored as UTC): make them UTC-aware."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

@@ -1,0 +1,140 @@
+"""A small case store for the review app: the tiny county's first two months, scored and
+recorded without Prefect, plus four users (two auditors of different townships, a
+supervisor and an admin). Built once per session; each test gets its own copy of the
+database, so logins, throttling and outcomes never leak between tests."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pytest
+from fastapi.testclient import TestClient
+
+from sentinel.casestore import CaseStore
+from sentinel.config import SentinelConfig, load_config
+from sentinel.detection import detect_cases
+from sentinel.ingest import check_drop, read_drop
+from sentinel.io.reports import write_case_list
+from sentinel.io.store import CuratedStore, load_history
+from sentinel.review import ReviewStore, create_app, hash_password
+
+MONTHS = ("2020-01", "2020-02")
+PASSWORD = "correct horse battery"  # generated test users only
+
+
+@dataclass(frozen=True)
+class ReviewData:
+    """The shared output folder and what the tests need to know about it."""
+
+    out: Path
+    database: Path
+    month: str
+    township_a: str
+    township_b: str
+    cases: pl.DataFrame  # the last month's case list (cases.parquet)
+
+
+def build_output(inbox: Path, out: Path, config: SentinelConfig, months: tuple[str, ...]) -> None:
+    """The monthly procedure's data steps without Prefect: check, curate, score, record,
+    write the case list."""
+    curated = CuratedStore(out / "curated")
+    for month in months:
+        drops = check_drop(read_drop(inbox / month), config, month=month)
+        for name in ("beneficiaries", "payouts", "deaths", "certifications", "outcomes"):
+            curated.write_month(name, month, drops[name].loaded)
+        curated.write_month("quarantined_payouts", month, drops["payouts"].quarantined)
+        cases = detect_cases(load_history(out / "curated", month), config).collect()
+        with CaseStore(out / config.cases.database_file) as store:
+            cases = store.record_month(month, cases, clear_months=config.cases.clear_months)
+        (out / month).mkdir(parents=True, exist_ok=True)
+        write_case_list(cases, out / month, language=config.detection.report_language, month=month)
+
+
+def add_users(database: Path, township_a: str, township_b: str) -> None:
+    with CaseStore(database) as cases:
+        users = ReviewStore(cases.engine)
+        users.add_user("wang", "auditor", hash_password(PASSWORD), (township_a,))
+        users.add_user("li", "auditor", hash_password(PASSWORD), (township_b,))
+        users.add_user("zhao", "supervisor", hash_password(PASSWORD))
+        users.add_user("root", "admin", hash_password(PASSWORD))
+
+
+@pytest.fixture(scope="session")
+def review_data(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> ReviewData:
+    config = load_config()
+    out = tmp_path_factory.mktemp("review") / "out"
+    build_output(tiny_county / "inbox", out, config, MONTHS)
+    month = MONTHS[-1]
+    cases = pl.read_parquet(out / month / "cases.parquet")
+    # Township A: the one with the most cases (several typologies); B: another one.
+    by_town = cases.group_by("township").len().sort(["len", "township"], descending=[True, False])
+    township_a, township_b = by_town["township"][0], by_town["township"][1]
+    database = out / config.cases.database_file
+    add_users(database, township_a, township_b)
+    return ReviewData(out, database, month, township_a, township_b, cases)
+
+
+@pytest.fixture
+def database_copy(review_data: ReviewData, tmp_path: Path) -> Path:
+    copy = tmp_path / "cases.sqlite"
+    shutil.copyfile(review_data.database, copy)
+    return copy
+
+
+def make_client(review_data: ReviewData, database: Path, **review: object) -> TestClient:
+    config = load_config()
+    settings = {"secure_cookies": False} | review
+    config = config.model_copy(update={"review": config.review.model_copy(update=settings)})
+    app = create_app(review_data.out, config, database=f"sqlite:///{database}")
+    return TestClient(app, base_url="http://testserver", follow_redirects=False)
+
+
+@pytest.fixture
+def client(review_data: ReviewData, database_copy: Path) -> Iterator[TestClient]:
+    with make_client(review_data, database_copy) as c:
+        yield c
+
+
+@pytest.fixture
+def store(database_copy: Path) -> Iterator[CaseStore]:
+    with CaseStore(database_copy) as opened:
+        yield opened
+
+
+_TOKEN = __import__("re").compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def form_token(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    found = _TOKEN.search(html)
+    assert found, "no csrf_token on the page"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Sign in through the login form; returns the session's CSRF token."""
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": form_token(page.text), "next": "/"},
+    )
+    assert response.status_code == 303, response.text
+    landing = client.get(response.headers["location"])
+    assert landing.status_code == 200
+    return form_token(landing.text)
+
+
+@pytest.fixture
+def login():  # type: ignore[no-untyped-def]
+    """``login(client, username)`` signs in and returns the session's CSRF token."""
+    return sign_in
+
+
+@pytest.fixture
+def token_of():  # type: ignore[no-untyped-def]
+    """``token_of(html)``: the CSRF token of a page's first form."""
+    return form_token
