@@ -218,6 +218,8 @@ def main() -> None:
     parser.add_argument("--month", required=True)
     parser.add_argument("--flow", action="store_true", help="also time the whole Prefect flow")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    parser.add_argument("--label", default="county month", help="name of the run in the plot")
+    parser.add_argument("--target", type=float, default=15.0, help="target seconds (the issue's)")
     args = parser.parse_args()
 
     floor, size = read_floor(args.inbox / args.month)
@@ -248,6 +250,8 @@ def main() -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         figures = {
+            "label": args.label,
+            "target_s": args.target,
             "machine": machine(),
             "month": args.month,
             "rows": rows,
