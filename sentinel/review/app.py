@@ -29,7 +29,13 @@ from sentinel.config import SentinelConfig
 from sentinel.contract import TYPOLOGIES
 from sentinel.outcomes import import_outcomes
 from sentinel.review import dashboard
-from sentinel.review.auth import Principal, check_password, hash_password, needs_rehash, tokens_match
+from sentinel.review.auth import (
+    Principal,
+    check_password,
+    hash_password,
+    needs_rehash,
+    tokens_match,
+)
 from sentinel.review.casefile import (
     CaseListing,
     QueueFilter,

@@ -63,8 +63,23 @@ def add_users(database: Path, township_a: str, township_b: str) -> None:
         users.add_user("root", "admin", hash_password(PASSWORD))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """argon2 with test-sized parameters: the tests sign in a hundred times, and the
+    production cost (64 MiB, 3 passes) is the point in production, not here."""
+    from argon2 import PasswordHasher
+
+    from sentinel.review import auth
+
+    real = auth._hasher, auth._DUMMY_HASH
+    auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    auth._DUMMY_HASH = auth._hasher.hash("not a password of anybody")
+    yield
+    auth._hasher, auth._DUMMY_HASH = real
+
+
 @pytest.fixture(scope="session")
-def review_data(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> ReviewData:
+def review_data(cheap_password_hashing: None, tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> ReviewData:
     config = load_config()
     out = tmp_path_factory.mktemp("review") / "out"
     build_output(tiny_county / "inbox", out, config, MONTHS)
@@ -85,7 +100,7 @@ def database_copy(review_data: ReviewData, tmp_path: Path) -> Path:
     return copy
 
 
-def make_client(review_data: ReviewData, database: Path, **review: object) -> TestClient:
+def new_client(review_data: ReviewData, database: Path, **review: object) -> TestClient:
     config = load_config()
     settings = {"secure_cookies": False} | review
     config = config.model_copy(update={"review": config.review.model_copy(update=settings)})
@@ -95,8 +110,14 @@ def make_client(review_data: ReviewData, database: Path, **review: object) -> Te
 
 @pytest.fixture
 def client(review_data: ReviewData, database_copy: Path) -> Iterator[TestClient]:
-    with make_client(review_data, database_copy) as c:
+    with new_client(review_data, database_copy) as c:
         yield c
+
+
+@pytest.fixture
+def make_client(review_data: ReviewData, database_copy: Path):  # type: ignore[no-untyped-def]
+    """``make_client(**review_settings)``: another browser on the same database copy."""
+    return lambda **review: new_client(review_data, database_copy, **review)
 
 
 @pytest.fixture

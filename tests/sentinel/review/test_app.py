@@ -1,0 +1,502 @@
+"""The review app's routes with FastAPI's TestClient: sign-in, reach by township, CSRF,
+escaping, filters, outcomes through the case store, dashboard, audit trail, users."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import polars as pl
+import pytest
+from fastapi.testclient import TestClient
+
+from sentinel.casestore import CaseStore
+from sentinel.review import ReviewStore
+
+FULL_ID = re.compile(r"\b\d{17}[\dX]\b")
+
+
+def case_of(review_data, township: str, typology: str | None = None) -> dict:  # type: ignore[no-untyped-def]
+    frame = review_data.cases.filter(pl.col("township") == township)
+    if typology is not None:
+        frame = frame.filter(pl.col("typology") == typology)
+    return frame.sort("priority_rank").row(0, named=True)
+
+
+def outcome_form(token: str, **fields: str) -> dict[str, str]:
+    form = {
+        "outcome": "confirmed_improper",
+        "closed_on": date.today().isoformat(),
+        "death_date": "",
+        "overpaid_amount": "1200.50",
+        "recovered_amount": "300",
+        "note": "",
+        "csrf_token": token,
+    }
+    return form | fields
+
+
+# ------------------------------------------------------------------ sessions and sign-in
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/queue", "/queue?month=2020-02", "/dashboard", "/audit", "/users", "/cases/SU-aaaaaaaaaaaa"]
+)
+def test_no_session_redirects_to_login(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize(
+    "path", ["/logout", "/cases/SU-aaaaaaaaaaaa/outcome", "/cases/SU-aaaaaaaaaaaa/assign", "/users", "/users/wang/active"]
+)
+def test_post_without_session_redirects_to_login(client: TestClient, path: str) -> None:
+    response = client.post(path, data={"csrf_token": "x"})
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
+
+
+def test_login_sets_a_httponly_samesite_session_cookie(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/login")
+    assert page.status_code == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    response = client.post(
+        "/login", data={"username": "wang", "password": "correct horse battery", "csrf_token": token}
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/queue"
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("sentinel_session="))
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie or "samesite=lax" in cookie.lower()
+    assert "Secure" not in cookie  # the test client's config: plain http
+
+
+def test_secure_cookie_when_configured(make_client, login) -> None:  # type: ignore[no-untyped-def]
+    with make_client(secure_cookies=True) as client:
+        page = client.get("/login")
+        assert "Secure" in page.headers["set-cookie"]
+
+
+def test_wrong_password_is_refused_and_the_sixth_within_a_minute_is_throttled(client: TestClient) -> None:
+    def attempt(username: str, password: str):  # type: ignore[no-untyped-def]
+        page = client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+    for _ in range(5):
+        refused = attempt("wang", "not the password")
+        assert refused.status_code == 401
+        assert "sentinel_session" not in refused.cookies
+    throttled = attempt("wang", "not the password")
+    assert throttled.status_code == 429
+    assert throttled.headers["retry-after"] == "60"
+    # Even the right password waits out the minute: guessing gains nothing.
+    assert attempt("wang", "correct horse battery").status_code == 429
+
+
+def test_throttling_counts_per_user_and_per_address_within_the_window(database_copy) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    with CaseStore(database_copy) as cases:
+        users = ReviewStore(cases.engine)
+        start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        for i in range(5):
+            users.record_failure("li", "10.0.0.1", now=start + timedelta(seconds=i))
+        window = timedelta(seconds=60)
+        soon = start + timedelta(seconds=30)
+        assert users.recent_failures("li", "10.0.0.9", window, now=soon) == 5  # same user, other address
+        assert users.recent_failures("zhao", "10.0.0.1", window, now=soon) == 5  # same address
+        assert users.recent_failures("zhao", "10.0.0.9", window, now=soon) == 0
+        assert users.recent_failures("li", "10.0.0.1", window, now=start + timedelta(seconds=70)) == 0
+
+
+def test_login_form_without_its_csrf_token_is_rejected(client: TestClient) -> None:
+    client.get("/login")
+    response = client.post("/login", data={"username": "wang", "password": "correct horse battery"})
+    assert response.status_code == 403
+    assert "sentinel_session" not in response.cookies
+
+
+def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client: TestClient) -> None:
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    response = client.post("/login", data={"username": "nobody", "password": "whatever123", "csrf_token": token})
+    assert response.status_code == 401
+    assert "用户名或密码错误" in response.text
+
+
+def test_logout_needs_the_token_and_ends_the_session(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
+    token = login(client, "wang")
+    assert client.post("/logout", data={"csrf_token": "forged"}).status_code == 403
+    assert client.get("/queue").status_code == 200
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 303
+    assert client.get("/queue").status_code == 303
+
+
+def test_login_redirects_only_to_local_pages(client: TestClient) -> None:
+    page = client.get("/login?next=https://evil.example/")
+    assert 'name="next" value="/"' in page.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    response = client.post(
+        "/login",
+        data={"username": "wang", "password": "correct horse battery", "csrf_token": token, "next": "//evil.example/"},
+    )
+    assert response.headers["location"] == "/queue"
+
+
+def test_pages_carry_security_headers(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
+    login(client, "zhao")
+    response = client.get("/queue")
+    assert response.headers["cache-control"] == "no-store"
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+# ------------------------------------------------------------------ the queue
+
+
+def test_queue_of_an_auditor_holds_only_their_township_with_ids_masked(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+    login(client, "wang")
+    page = client.get("/queue")
+    assert page.status_code == 200
+    listed = set(re.findall(r'href="/cases/([A-Z]{2}-[0-9a-f]{12})', page.text))
+    expected = set(review_data.cases.filter(pl.col("township") == review_data.township_a)["case_id"])
+    assert listed == expected
+    assert not FULL_ID.search(page.text)
+    for name in review_data.cases["name"].drop_nulls():
+        if len(name) > 1:
+            assert f">{name}<" not in page.text
+
+
+def test_queue_is_sorted_by_priority_and_shows_amount_and_reason(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+    login(client, "zhao")
+    page = client.get(f"/queue?month={review_data.month}")
+    listed = re.findall(r'href="/cases/([A-Z]{2}-[0-9a-f]{12})', page.text)
+    assert listed == review_data.cases.sort("priority_rank")["case_id"].to_list()
+    top = review_data.cases.sort("priority_rank").row(0, named=True)
+    assert f"{top['est_overpayment']:,.2f}" in page.text
+    assert top["evidence"].split(";")[0].strip() in page.text
+
+
+@pytest.mark.parametrize(
+    "field, column",
+    [("typology", "typology"), ("township", "township")],
+)
+def test_queue_filters(client: TestClient, login, review_data, field: str, column: str) -> None:  # type: ignore[no-untyped-def]
+    login(client, "zhao")
+    value = review_data.cases[column][0]
+    page = client.get("/queue", params={"month": review_data.month, field: value})
+    listed = set(re.findall(r'href="/cases/([A-Z]{2}-[0-9a-f]{12})', page.text))
+    assert listed == set(review_data.cases.filter(pl.col(column) == value)["case_id"])
+
+
+def test_queue_filter_by_status_and_month(client: TestClient, login, review_data, store: CaseStore) -> None:  # type: ignore[no-untyped-def]
+    login(client, "zhao")
+    case_id = review_data.cases["case_id"][0]
+    store.assign(case_id, "wang", actor="zhao")
+    page = client.get("/queue", params={"month": review_data.month, "status": "assigned"})
+    assert set(re.findall(r'href="/cases/([A-Z]{2}-[0-9a-f]{12})', page.text)) == {case_id}
+    january = client.get("/queue", params={"month": "2020-01"})
+    assert "2020-01" in january.text.split("</h1>")[0]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"township": "' OR '1'='1"},
+        {"typology": "x'; DROP TABLE cases; --"},
+        {"status": "new' OR 1=1 --"},
+        {"township": '" UNION SELECT person_id, 1, 1, 1, 1, 1, 1 FROM cases --'},
+        {"month": "2020-02' OR '1'='1"},
+    ],
+)
+def test_sql_metacharacters_in_filters_change_nothing(client: TestClient, login, review_data, store: CaseStore, params) -> None:  # type: ignore[no-untyped-def]
+    login(client, "wang")
+    before = store.cases()
+    baseline = client.get("/queue")
+    page = client.get("/queue", params=params)
+    assert page.status_code == 200
+    listed = re.findall(r'href="/cases/([A-Z]{2}-[0-9a-f]{12})', page.text)
+    if "month" in params:  # an unknown month falls back to the latest, within the auditor's reach
+        assert listed == re.findall(r'href="/cases/([A-Z]{2}-[0-9a-f]{12})', baseline.text)
+    else:
+        assert listed == []
+    assert not FULL_ID.search(page.text)
+    assert store.cases().equals(before)
+
+
+# ------------------------------------------------------------------ the case page
+
+
+def test_auditor_gets_404_for_a_case_of_another_township_read_and_write(client: TestClient, login, review_data, store: CaseStore) -> None:  # type: ignore[no-untyped-def]
+    token = login(client, "wang")
+    other = case_of(review_data, review_data.township_b)["case_id"]
+    assert client.get(f"/cases/{other}").status_code == 404
+    assert client.post(f"/cases/{other}/outcome", data=outcome_form(token)).status_code == 404
+    assert client.post(f"/cases/{other}/assign", data={"assignee": "wang", "csrf_token": token}).status_code == 404
+    assert store.case(other)["state"] != "closed"  # type: ignore[index]
+    # Unknown cases answer the same: the reply does not tell which cases exist.
+    assert client.get("/cases/SU-000000000000").status_code == 404
+
+
+def test_admin_sees_no_case(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+    login(client, "root")
+    case_id = review_data.cases["case_id"][0]
+    assert client.get(f"/cases/{case_id}").status_code == 404
+    assert client.get("/queue").status_code == 403
+    assert client.get("/dashboard").status_code == 403
+
+
+def test_case_page_shows_the_person_evidence_and_payouts_in_full_to_their_auditor(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+    login(client, "wang")
+    case = case_of(review_data, review_data.township_a)
+    page = client.get(f"/cases/{case['case_id']}")
+    assert page.status_code == 200
+    assert case["person_id"] in page.text
+    assert case["name"] in page.text
+    for sentence in case["evidence"].split(";"):
+        assert sentence.strip() in page.text
+    assert "逐月发放" in page.text and "2020-01" in page.text
+    assert "资格认证" in page.text and "死亡记录" in page.text
+
+
+def test_case_page_masks_full_ids_for_roles_not_allowed(review_data, make_client, login) -> None:  # type: ignore[no-untyped-def]
+    case = review_data.cases.sort("priority_rank").row(0, named=True)
+    with make_client(full_id_roles=[]) as client:
+        login(client, "zhao")
+        page = client.get(f"/cases/{case['case_id']}")
+    assert page.status_code == 200
+    assert case["person_id"] not in page.text
+    assert case["person_id"][:6] + "********" + case["person_id"][-4:] in page.text
+
+
+def test_case_page_shows_death_records_with_link_confidence_and_agreeing_fields(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+    login(client, "zhao")
+    deceased = review_data.cases.filter(pl.col("typology") == "deceased_paid")
+    if deceased.height == 0:
+        pytest.skip("no deceased_paid case in the tiny county")
+    case = deceased.row(0, named=True)
+    page = client.get(f"/cases/{case['case_id']}")
+    section = page.text.split("死亡记录</h2>")[1].split("</section>")[0]
+    assert "关联置信度" in section and "一致的字段" in section
+    assert re.search(r'<td class="num">0\.\d\d</td>', section) or ">1.00<" in section
+    assert "after-death" in page.text
+
+
+def test_case_page_lists_people_sharing_the_account_masked(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+    login(client, "zhao")
+    shared = review_data.cases.filter(pl.col("typology") == "shared_account")
+    if shared.height == 0:
+        pytest.skip("no shared_account case in the tiny county")
+    case = shared.row(0, named=True)
+    page = client.get(f"/cases/{case['case_id']}")
+    section = page.text.split("共用账户或代领人的人员</h2>")[1].split("</section>")[0]
+    rows = re.findall(r"<tr><td>(?:银行账户|代领人)</td>", section)
+    assert rows, section
+    masked = re.findall(r"\d{6}\*{8}[\dX]{4}", section)
+    assert masked and not FULL_ID.search(section)
+
+
+def test_every_case_view_is_in_the_audit_trail(client: TestClient, login, review_data, store: CaseStore) -> None:  # type: ignore[no-untyped-def]
+    login(client, "wang")
+    case_id = case_of(review_data, review_data.township_a)["case_id"]
+    client.get(f"/cases/{case_id}")
+    client.get(f"/cases/{case_id}")
+    views = [e for e in ReviewStore(store.engine).audit_log(case_id=case_id) if e.action == "view_case"]
+    assert len(views) == 2 and {e.username for e in views} == {"wang"}
+
+
+# ------------------------------------------------------------------ outcomes and assignment
+
+
+def test_recording_an_outcome_closes_the_case_through_the_case_store(client: TestClient, login, review_data, store: CaseStore) -> None:  # type: ignore[no-untyped-def]
+    token = login(client, "wang")
+    case = case_of(review_data, review_data.township_a)
+    response = client.post(f"/cases/{case['case_id']}/outcome", data=outcome_form(token, note="visited 2 times"))
+    assert response.status_code == 303
+    assert response.headers["location"].endswith("msg=saved")
+    closed = store.case(case["case_id"])
+    assert closed["state"] == "closed" and closed["outcome"] == "confirmed_improper"  # type: ignore[index]
+    assert closed["overpaid_amount"] == 1200.5 and closed["recovered_amount"] == 300.0  # type: ignore[index]
+    assert closed["note"] == "visited 2 times"  # type: ignore[index]
+    events = store.events(case["case_id"]).filter(pl.col("kind") == "closed")
+    assert events["actor"].to_list() == ["wang"]
+    trail = ReviewStore(store.engine).audit_log(case_id=case["case_id"])
+    recorded = [e for e in trail if e.action == "record_outcome"]
+    assert recorded and recorded[0].detail["outcome"] == "confirmed_improper"  # type: ignore[index]
+    assert case["person_id"] not in str([e.detail for e in trail])
+    again = client.post(f"/cases/{case['case_id']}/outcome", data=outcome_form(token, note="visited 2 times"))
+    assert again.headers["location"].endswith("msg=unchanged")
+
+
+@pytest.mark.parametrize(
+    "fields, column, problem",
+    [
+        ({"outcome": "probably"}, "outcome", "is not one of"),
+        ({"closed_on": (date.today() + timedelta(days=3)).isoformat()}, "closed_on", "in the future"),
+        ({"closed_on": "2019-01-01"}, "closed_on", "before the case was first listed"),
+        ({"closed_on": "yesterday"}, "closed_on", "as a date"),
+        ({"overpaid_amount": "12 yuan-ish"}, "overpaid_amount", "as an amount"),
+        ({"overpaid_amount": "-5"}, "overpaid_amount", "negative"),
+        ({"overpaid_amount": "100", "recovered_amount": "200"}, "recovered_amount", "more than overpaid"),
+        ({"outcome": "cleared", "overpaid_amount": "100", "recovered_amount": ""}, "overpaid_amount", "outcome is cleared"),
+        ({"outcome": "cleared", "death_date": "2020-01-05", "overpaid_amount": "", "recovered_amount": ""}, "death_date", "outcome is cleared"),
+    ],
+)
+def test_outcome_form_is_validated_with_clear_errors(client: TestClient, login, review_data, store: CaseStore, fields, column, problem) -> None:  # type: ignore[no-untyped-def]
+    token = login(client, "wang")
+    case = case_of(review_data, review_data.township_a)
+    response = client.post(f"/cases/{case['case_id']}/outcome", data=outcome_form(token, **fields))
+    assert response.status_code == 422
+    errors = response.text.split('id="outcome-errors"')[1].split("</div>")[0]
+    assert problem in errors
+    assert store.case(case["case_id"])["state"] != "closed"  # type: ignore[index]
+
+
+def test_outcome_accepts_the_chinese_vocabulary_and_amount_text(client: TestClient, login, review_data, store: CaseStore) -> None:  # type: ignore[no-untyped-def]
+    token = login(client, "wang")
+    case = case_of(review_data, review_data.township_a)
+    response = client.post(
+        f"/cases/{case['case_id']}/outcome",
+        data=outcome_form(token, outcome="确认违规", overpaid_amount="1,200.50元", recovered_amount=""),
+    )
+    assert response.status_code == 303
+    assert store.case(case["case_id"])["outcome"] == "confirmed_improper"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("token", [None, "", "forged-token"])
+def test_a_form_without_a_valid_csrf_token_is_rejected(client: TestClient, login, review_data, store: CaseStore, token) -> None:  # type: ignore[no-untyped-def]
+    login(client, "zhao")
+    case_id = case_of(review_data, review_data.township_a)["case_id"]
+    data = outcome_form(token or "")
+    if token is None:
+        del data["csrf_token"]
+    assert client.post(f"/cases/{case_id}/outcome", data=data).status_code == 403
+    assert client.post(f"/cases/{case_id}/assign", data={"assignee": "wang", "csrf_token": token or ""}).status_code == 403
+    assert client.post("/users", data={"username": "x", "role": "admin", "password": "y" * 12}).status_code == 403
+    case = store.case(case_id)
+    assert case["state"] == "new" and case["assignee"] is None  # type: ignore[index]
+
+
+def test_another_sessions_token_is_not_valid(review_data, make_client, login) -> None:  # type: ignore[no-untyped-def]
+    case_id = case_of(review_data, review_data.township_a)["case_id"]
+    with make_client() as first, make_client() as second:
+        stolen = login(first, "zhao")
+        login(second, "zhao")
+        response = second.post(f"/cases/{case_id}/assign", data={"assignee": "wang", "csrf_token": stolen})
+    assert response.status_code == 403
+
+
+def test_a_note_with_a_script_is_shown_escaped(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+    token = login(client, "wang")
+    case_id = case_of(review_data, review_data.township_a)["case_id"]
+    note = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    client.post(f"/cases/{case_id}/outcome", data=outcome_form(token, note=note))
+    page = client.get(f"/cases/{case_id}")
+    assert "<script>alert" not in page.text and "<img src=x" not in page.text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
+
+
+def test_supervisor_assigns_to_an_auditor_of_the_township(client: TestClient, login, review_data, store: CaseStore) -> None:  # type: ignore[no-untyped-def]
+    token = login(client, "zhao")
+    case_id = case_of(review_data, review_data.township_a)["case_id"]
+    page = client.get(f"/cases/{case_id}")
+    assert '<option value="wang"' in page.text and '<option value="li"' not in page.text
+    assert client.post(f"/cases/{case_id}/assign", data={"assignee": "li", "csrf_token": token}).status_code == 400
+    response = client.post(f"/cases/{case_id}/assign", data={"assignee": "wang", "csrf_token": token})
+    assert response.status_code == 303
+    case = store.case(case_id)
+    assert case["state"] == "assigned" and case["assignee"] == "wang"  # type: ignore[index]
+    assert [e.action for e in ReviewStore(store.engine).audit_log(case_id=case_id)][0] == "assign_case"
+
+
+def test_auditor_cannot_assign(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+    token = login(client, "wang")
+    case_id = case_of(review_data, review_data.township_a)["case_id"]
+    assert client.post(f"/cases/{case_id}/assign", data={"assignee": "wang", "csrf_token": token}).status_code == 403
+
+
+# ------------------------------------------------------------------ dashboard, audit log, users
+
+
+def test_dashboard_shows_the_month_and_outcomes_so_far(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+    token = login(client, "zhao")
+    page = client.get("/dashboard")
+    assert page.status_code == 200
+    assert f'<b id="kpi-cases">{review_data.cases.height}</b>' in page.text
+    assert '<b id="kpi-closed">0</b>' in page.text
+    case_id = review_data.cases.sort("priority_rank")["case_id"][0]
+    client.post(f"/cases/{case_id}/outcome", data=outcome_form(token))
+    page = client.get(f"/dashboard?month={review_data.month}")
+    assert '<b id="kpi-closed">1</b>' in page.text
+    assert '<b id="kpi-recovered">300.00</b>' in page.text
+    precision = page.text.split('id="precision"')[1].split("</section>")[0]
+    assert "100%" in precision
+    assert "<svg" in page.text and "cdn" not in page.text.lower()
+
+
+def test_dashboard_of_an_auditor_counts_only_their_townships(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+    login(client, "wang")
+    page = client.get("/dashboard")
+    count = review_data.cases.filter(pl.col("township") == review_data.township_a).height
+    assert f'<b id="kpi-cases">{count}</b>' in page.text
+    assert review_data.township_b not in page.text
+
+
+def test_audit_log_is_for_supervisors(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+    login(client, "wang")
+    case_id = case_of(review_data, review_data.township_a)["case_id"]
+    client.get(f"/cases/{case_id}")
+    assert client.get("/audit").status_code == 403
+    login(client, "zhao")
+    page = client.get("/audit", params={"user": "wang"})
+    assert page.status_code == 200
+    assert case_id in page.text and "查看案件" in page.text
+    assert not FULL_ID.search(page.text)
+    assert client.get("/audit", params={"case": "' OR 1=1 --"}).status_code == 200
+
+
+def test_admin_adds_and_disables_users(client: TestClient, login, database_copy) -> None:  # type: ignore[no-untyped-def]
+    token = login(client, "root")
+    assert client.get("/users").status_code == 200
+    bad = client.post("/users", data={"username": "chen", "role": "auditor", "townships": "", "password": "long enough pw", "csrf_token": token})
+    assert bad.status_code == 400 and "township" in bad.text
+    short = client.post("/users", data={"username": "chen", "role": "auditor", "townships": "梅城镇", "password": "short", "csrf_token": token})
+    assert short.status_code == 400
+    added = client.post("/users", data={"username": "chen", "role": "auditor", "townships": "梅城镇, 清塘铺镇", "password": "long enough pw", "csrf_token": token})
+    assert added.status_code == 303
+    with CaseStore(database_copy) as cases:
+        chen = ReviewStore(cases.engine).user("chen")
+    assert chen is not None and chen.townships == ("梅城镇", "清塘铺镇")
+    assert chen.password_hash.startswith("$argon2id$")
+    assert client.post("/users/wang/active", data={"active": "0", "csrf_token": token}).status_code == 303
+    with CaseStore(database_copy) as cases:
+        assert ReviewStore(cases.engine).user("wang").active is False  # type: ignore[union-attr]
+
+
+def test_disabled_user_loses_the_session(review_data, make_client, login) -> None:  # type: ignore[no-untyped-def]
+    with make_client() as auditor, make_client() as admin:
+        login(auditor, "wang")
+        token = login(admin, "root")
+        admin.post("/users/wang/active", data={"active": "0", "csrf_token": token})
+        assert auditor.get("/queue").status_code == 303
+
+
+def test_only_admins_manage_users(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
+    token = login(client, "zhao")
+    assert client.get("/users").status_code == 403
+    assert client.post("/users", data={"username": "x", "role": "admin", "password": "long enough pw", "csrf_token": token}).status_code == 403
+
+
+def test_english_texts_from_configuration(review_data, make_client, login) -> None:  # type: ignore[no-untyped-def]
+    with make_client(language="en") as client:
+        login(client, "zhao")
+        page = client.get("/queue")
+    assert "Case queue" in page.text and "Strongest reason" in page.text
+    assert "案件队列" not in page.text
+
+
+def test_static_files_are_served_without_a_session(client: TestClient) -> None:
+    response = client.get("/static/review.css")
+    assert response.status_code == 200 and "--main" in response.text
