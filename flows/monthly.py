@@ -149,6 +149,18 @@ def validate_month_drop(
 ) -> dict[str, ValidationReport]:
     """Great Expectations suites per dataset; a critical failure stops the month."""
     previous_rows = CuratedStore(store).previous_rows(config.ingest.row_count_datasets, month)
+    return validate_against(drops, config, month, previous_rows, docs_dir)
+
+
+def validate_against(
+    drops: dict[str, StoredDrop],
+    config: SentinelConfig,
+    month: str,
+    previous_rows: dict[str, int],
+    docs_dir: Path,
+) -> dict[str, ValidationReport]:
+    """:func:`validate_month` of the checked drop; raises :class:`ContractError` on the first
+    critical failure (``previous_rows``: rows per dataset in the latest earlier month)."""
     reports = validate_month(
         {name: drop.checked for name, drop in drops.items()},
         config,

@@ -135,7 +135,15 @@ def _register_columns(register: pl.LazyFrame) -> pl.LazyFrame:
     return register.select([c for c in _REGISTER_COLUMNS if c in names])
 
 
-def _prepare(history: MonthHistory, config: SentinelConfig, clock: StageClock = _no_clock) -> _Prepared:
+def _prepare(
+    history: MonthHistory,
+    config: SentinelConfig,
+    clock: StageClock = _no_clock,
+    *,
+    links: pl.LazyFrame | None = None,
+) -> _Prepared:
+    """The shared frames; ``links`` (:func:`link_deaths` output) when the death linkage was
+    done elsewhere, over a larger register (a partitioned run links against the province)."""
     month = history.month
     with clock("prepare: register"):
         register = _register_columns(_upto(history.register, month)).collect().lazy()
@@ -155,7 +163,9 @@ def _prepare(history: MonthHistory, config: SentinelConfig, clock: StageClock = 
         )
     with clock("linkage"):
         deaths = _upto(history.deaths, month)
-        links = link_deaths(deaths, people).collect().lazy()
+        if links is None:
+            links = link_deaths(deaths, people)
+        links = links.collect().lazy()
         deaths_linked, death_leads = (
             frame.lazy()
             for frame in pl.collect_all(
@@ -284,17 +294,31 @@ def case_id(person_id: str, typology: str) -> str:
     return f"{_TYPOLOGY_PREFIX.get(typology, 'XX')}-{digest}"
 
 
+#: Persons the unsupervised scorer is fitted on (a seeded sample of this many, by person_id).
+TRAINING_SAMPLE_SIZE = 20_000
+
+
+def training_sample(features: pl.DataFrame) -> pl.DataFrame:
+    """The rows the unsupervised scorer is fitted on: ``person_id`` and ``FEATURE_COLUMNS``
+    of a seeded sample of :data:`TRAINING_SAMPLE_SIZE` persons (all when fewer).
+
+    A fixed row order (by ``person_id``) and seed make the anomaly score, and so the
+    ranking, repeatable; the sampled positions depend only on the number of persons
+    (a partitioned run picks the same persons from its partitions).
+    """
+    sample = features.select("person_id", *FEATURE_COLUMNS).sort("person_id")
+    if sample.height > TRAINING_SAMPLE_SIZE:
+        sample = sample.sample(TRAINING_SAMPLE_SIZE, seed=0)
+    return sample
+
+
 def _case_probability(
-    features: pl.DataFrame, candidates: pl.DataFrame, model: RiskModel | None, config: SentinelConfig
+    sample: pl.DataFrame, candidates: pl.DataFrame, model: RiskModel | None, config: SentinelConfig
 ) -> np.ndarray:
     rule_p = candidates["rule_probability"].to_numpy()
     if model is None:
         from models.unsupervised import RuleBlendScorer
 
-        # A fixed row order and seed make the anomaly score, and so the ranking, repeatable.
-        sample = features.select("person_id", *FEATURE_COLUMNS).sort("person_id")
-        if sample.height > 20_000:
-            sample = sample.sample(20_000, seed=0)
         scorer = RuleBlendScorer(anomaly_weight=config.detection.anomaly_weight, random_state=0)
         scorer.fit(feature_matrix(sample))
         return scorer.predict_proba(feature_matrix(candidates))[:, 1]
@@ -337,6 +361,22 @@ def _detect(
         candidates = features.join(merged.select("person_id", "typology"), on="person_id", how="inner").sort(
             "person_id"
         )
+    return rank_candidates(
+        candidates, lambda: training_sample(features), model, history.month, config, clock
+    )
+
+
+def rank_candidates(
+    candidates: pl.DataFrame,
+    sample: Callable[[], pl.DataFrame],
+    model: RiskModel | None,
+    month: str,
+    config: SentinelConfig,
+    clock: StageClock = _no_clock,
+) -> pl.LazyFrame:
+    """The ranked cases of :func:`detect_cases` from the candidate persons' features
+    (one row per person with a reason, sorted by ``person_id``) and, for the unsupervised
+    scorer, a function returning its :func:`training_sample`."""
     if candidates.height == 0:
         return pl.LazyFrame(
             schema={
@@ -350,9 +390,9 @@ def _detect(
             }
         ).select(*DETECTED_COLUMNS, "reason_codes", "amount_at_stake", "expected_recovery")
     with clock("model"):
-        probability = _case_probability(features, candidates, model, config)
+        probability = _case_probability(sample() if model is None else candidates, candidates, model, config)
     with clock("evidence"):
-        return _ranked_cases(candidates, probability, history.month, config).collect().lazy()
+        return _ranked_cases(candidates, probability, month, config).collect().lazy()
 
 
 def _ranked_cases(

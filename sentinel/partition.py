@@ -80,3 +80,100 @@ def assign_owners(
         .with_columns(pl.lit(fallback, dtype=pl.String).alias("partition"))
     )
     return pl.concat([listed, unlisted])
+
+
+# --------------------------------------------------------------------------- owners and split
+
+
+def update_owners(
+    owners: pl.LazyFrame | None,
+    register: pl.LazyFrame,
+    others: pl.LazyFrame,
+    *,
+    digits: int,
+) -> pl.LazyFrame:
+    """The owner table after a month: earlier owners kept, persons seen first now added.
+
+    ``register`` is the month's loaded register (with ``month``); ``others`` the person IDs
+    of the month's other person-keyed rows. A person never registered is owned by the first
+    partition (in code order) known after the month.
+    """
+    known = owners if owners is not None else pl.LazyFrame(schema={"person_id": pl.String, "partition": pl.String})
+    regions = register.select(pl.col("region_code").str.slice(0, digits).alias("partition"))
+    fallback = (
+        pl.concat([known.select("partition"), regions]).drop_nulls().unique().sort("partition").head(1).collect()
+    )
+    first = fallback["partition"][0] if fallback.height else None
+    fresh = assign_owners(register, others, digits=digits, fallback=first).join(known, on="person_id", how="anti")
+    return pl.concat([known, fresh])
+
+
+def route_rows(frame: pl.LazyFrame, owners: pl.LazyFrame) -> pl.LazyFrame:
+    """``frame`` with the owning ``_partition`` of each row's ``person_id`` (row order kept)."""
+    return frame.with_columns(person_key(pl.col("person_id")).alias("_key")).join(
+        owners.rename({"person_id": "_key", "partition": "_partition"}),
+        on="_key",
+        how="left",
+        maintain_order="left",
+    ).drop("_key")
+
+
+# --------------------------------------------------------------------------- cross-partition
+
+
+def cross_partition_halo(edges: pl.LazyFrame) -> pl.DataFrame:
+    """Persons a partition must see besides its own: ``partition, person_id``.
+
+    ``edges`` holds every partition's person–receiver edges (``partition`` = the person's
+    owner, ``person_id, receiver, kind``). A receiver used in two partitions connects
+    them; the halo of a partition is every person of another partition in a connected
+    component (over receivers shared by two or more persons) that reaches one of its own
+    persons. Then group sizes, rings and the deaths among ring members are the same as
+    in the whole province.
+    """
+    edge_frame = edges.select("partition", "person_id", "receiver", "kind").unique().collect()
+    shared = (
+        edge_frame.group_by("receiver", "kind")
+        .agg(pl.col("person_id").n_unique().alias("_people"), pl.col("partition").n_unique().alias("_parts"))
+        .filter(pl.col("_people") >= 2)
+    )
+    graph = edge_frame.join(shared, on=["receiver", "kind"], how="semi")
+    crossing = shared.filter(pl.col("_parts") >= 2)
+    empty = pl.DataFrame(schema={"partition": pl.String, "person_id": pl.String})
+    if crossing.height == 0:
+        return empty
+    # Everyone reachable from a crossing receiver, then their components (min-label spread).
+    reached = graph.join(crossing, on=["receiver", "kind"], how="semi").select("person_id").unique()
+    while True:
+        receivers = graph.join(reached, on="person_id", how="semi").select("receiver", "kind").unique()
+        grown = graph.join(receivers, on=["receiver", "kind"], how="semi").select("person_id").unique()
+        if grown.height == reached.height:
+            break
+        reached = grown
+    sub = graph.join(reached, on="person_id", how="semi")
+    labels = sub.select("person_id").unique().with_columns(pl.col("person_id").alias("component"))
+    while True:
+        by_receiver = sub.join(labels, on="person_id").group_by("receiver", "kind").agg(pl.col("component").min())
+        new = sub.join(by_receiver, on=["receiver", "kind"]).group_by("person_id").agg(pl.col("component").min())
+        if new.join(labels, on=["person_id", "component"], how="anti").height == 0:
+            break
+        labels = new
+    owners = sub.select("person_id", pl.col("partition").alias("owner")).unique()
+    members = labels.join(owners, on="person_id")
+    parts = members.select("component", pl.col("owner").alias("partition")).unique()
+    return (
+        members.join(parts, on="component")
+        .filter(pl.col("owner") != pl.col("partition"))
+        .select("partition", "person_id")
+        .unique()
+        .sort("partition", "person_id")
+    )
+
+
+def sample_positions(persons: int, size: int) -> pl.Series:
+    """The positions (in ``person_id`` order) :func:`sentinel.detection.training_sample`
+    draws from ``persons`` persons, in the order it draws them (all when fewer)."""
+    positions = pl.DataFrame({"position": pl.int_range(persons, dtype=pl.Int64, eager=True)})
+    if persons > size:
+        positions = positions.sample(size, seed=0)
+    return positions["position"]

@@ -1,0 +1,372 @@
+"""The monthly audit of a province, one partition per region, on Dask.
+
+    read the month's drop and check every row → validate each dataset (as one drop)
+    → give each person to a partition (the region that first registered them)
+    → keep each partition's rows in its own curated history
+    → per partition, on the workers: the persons and the receivers they are paid through
+    → link the death records against the whole province's register
+    → find the persons a partition must see from others (receivers shared across regions)
+    → per partition, on the workers: the rule families and the features of its own persons
+    → fit the risk model on the province's persons and rank all cases together
+    → list suspensions → emit the case list → record the run in its manifest
+
+The outputs under ``OUT/YYYY-MM`` are the ones :func:`flows.monthly.monthly_audit` writes
+for the same drop, byte for byte in the case list (``tests/flows/test_partitioned.py``).
+Layout and the reasoning per step: ``docs/operations.md``, "Partitioned runs". Partition
+logic (pure polars) lives in :mod:`sentinel.partition`; this module only wires it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import flow, task
+
+from features.cases import FEATURE_COLUMNS, merge_reasons
+from features.network import receiver_edges
+from features.payments import paid_ledger
+from features.survival import link_deaths, register_people
+from features.suspension import suspension_list
+from flows.monthly import (
+    MonthSummary,
+    _checked_drop,
+    _logger,
+    case_store_url,
+    emit_month,
+    publish_artifacts,
+    record_drop_outcomes,
+    validate_against,
+)
+from sentinel.casestore import CaseStore
+from sentinel.config import SentinelConfig, load_config
+from sentinel.detection import (
+    TRAINING_SAMPLE_SIZE,
+    MonthHistory,
+    _person_features,
+    _prepare,
+    _register_columns,
+    _rule_reasons,
+    _upto,
+    rank_candidates,
+)
+from sentinel.ingest import StoredDrop
+from sentinel.io.store import clear_stale_staging, staged_month
+from sentinel.partition import (
+    GLOBAL_DATASETS,
+    OWNERS_FILE,
+    PERSON_ROUTED,
+    cross_partition_halo,
+    global_store,
+    partition_store,
+    partitions_root,
+    person_key,
+    route_rows,
+    sample_positions,
+    update_owners,
+)
+from sentinel.risk import ModelChoice, audited_outcomes, choose_risk_model
+
+
+def _work(out: Path, month: str) -> Path:
+    # Not under OUT/.work/YYYY-MM: checking a drop clears that folder of other entries.
+    return partitions_root(out) / ".work" / month
+
+
+def _partitions(out: Path) -> list[str]:
+    root = partitions_root(out)
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _owners(out: Path) -> pl.LazyFrame:
+    return pl.scan_parquet(partitions_root(out) / OWNERS_FILE)
+
+
+@task(retries=2, retry_delay_seconds=[2, 10])
+def split_month(
+    drops: dict[str, StoredDrop], out: Path, month: str, region_digits: int
+) -> list[str]:
+    """Give this month's new persons an owning partition and store every person-keyed row
+    in its owner's curated history (death records and outcomes in the global one)."""
+    root = partitions_root(out)
+    root.mkdir(parents=True, exist_ok=True)
+    frames = {
+        "beneficiaries": drops["beneficiaries"].loaded,
+        "payouts": drops["payouts"].loaded,
+        "quarantined_payouts": drops["payouts"].quarantined,
+        "certifications": drops["certifications"].loaded,
+    }
+    owners_file = root / OWNERS_FILE
+    known = pl.scan_parquet(owners_file) if owners_file.exists() else None
+    others = pl.concat(
+        [
+            frames[name].lazy().select(pl.col("person_id").cast(pl.String))
+            for name in PERSON_ROUTED[1:]
+        ]
+    )
+    register = frames["beneficiaries"].lazy().with_columns(pl.lit(month).alias("month"))
+    owners = update_owners(known, register, others, digits=region_digits).collect()
+    tmp = root / f".{OWNERS_FILE}.tmp"
+    owners.write_parquet(tmp)
+    tmp.replace(owners_file)
+    partitions = sorted(owners["partition"].drop_nulls().unique().to_list())
+    for name, frame in frames.items():
+        routed = route_rows(frame.lazy(), owners.lazy()).collect()
+        for partition in partitions:
+            rows = routed.filter(pl.col("_partition") == partition).drop("_partition")
+            partition_store(out, partition).write_month(name, month, rows)
+    for name in GLOBAL_DATASETS:
+        global_store(out).write_month(name, month, drops[name].loaded)
+    return partitions
+
+
+def _previous_rows(
+    out: Path, month: str, datasets: list[str], partitions: list[str]
+) -> dict[str, int]:
+    """Rows of the latest earlier month per dataset, summed over the partitions."""
+    counts: dict[str, int] = {}
+    for name in datasets:
+        stores = (
+            [partition_store(out, p) for p in partitions]
+            if name in PERSON_ROUTED
+            else [global_store(out)]
+        )
+        earlier = sorted({m for s in stores for m in s.months(name) if m < month})
+        if earlier:
+            counts[name] = sum(s.rows(name, earlier[-1]) or 0 for s in stores)
+    return counts
+
+
+@task
+def validate_province_drop(
+    drops: dict[str, StoredDrop], config: SentinelConfig, month: str, out: Path, docs_dir: Path
+) -> dict[str, Any]:
+    """Great Expectations suites on the whole drop, as the single-process run does."""
+    root = partitions_root(out)
+    partitions = _partitions(out) if root.exists() else []
+    previous = _previous_rows(out, month, config.ingest.row_count_datasets, partitions)
+    return validate_against(drops, config, month, previous, docs_dir)
+
+
+def _partition_history(
+    out: Path, partition: str, month: str, halo: pl.DataFrame | None = None
+) -> MonthHistory:
+    """The partition's history up to ``month``, plus the rows of its halo persons."""
+    store = partition_store(out, partition)
+
+    def scan(name: str) -> pl.LazyFrame:
+        own = store.scan(name, up_to=month)
+        if halo is None or halo.height == 0:
+            return own
+        foreign = [
+            partition_store(out, owner)
+            .scan(name, up_to=month)
+            .filter(person_key(pl.col("person_id")).is_in(group["person_id"].implode()))
+            for (owner,), group in halo.group_by("owner", maintain_order=True)
+        ]
+        return pl.concat([own, *foreign], how="diagonal_relaxed")
+
+    glob = global_store(out)
+    return MonthHistory(
+        month=month,
+        register=scan("beneficiaries"),
+        payouts=scan("payouts"),
+        quarantined_payouts=scan("quarantined_payouts"),
+        deaths=glob.scan("deaths", up_to=month),
+        certifications=scan("certifications"),
+        outcomes=glob.scan("outcomes", up_to=month),
+    )
+
+
+@task
+def project_partition(out: Path, partition: str, month: str, config: SentinelConfig) -> str:
+    """The partition's narrow projections for the global steps: its registered persons
+    (ID, name, sex, birth date) and its person–receiver edges."""
+    history = _partition_history(out, partition, month)
+    register = _register_columns(_upto(history.register, month))
+    ledger = paid_ledger(_upto(history.payouts, month), _upto(history.quarantined_payouts, month))
+    folder = _work(out, month) / partition
+    folder.mkdir(parents=True, exist_ok=True)
+    people, edges = pl.collect_all(
+        [
+            register_people(register).select("person_id", "name", "sex", "birth_date"),
+            receiver_edges(register, ledger, month, config).select("person_id", "receiver", "kind"),
+        ]
+    )
+    people.write_parquet(folder / "people.parquet")
+    edges.with_columns(pl.lit(partition).alias("partition")).write_parquet(folder / "edges.parquet")
+    return partition
+
+
+@task
+def link_deaths_across(out: Path, month: str, partitions: list[str]) -> None:
+    """Death records linked against every partition's persons at once (a namesake or an ID
+    one typo away in another region changes the answer)."""
+    work = _work(out, month)
+    people = pl.concat([pl.scan_parquet(work / p / "people.parquet") for p in partitions]).sort(
+        "person_id"
+    )
+    deaths = global_store(out).scan("deaths", up_to=month)
+    link_deaths(deaths, people).collect().write_parquet(work / "links.parquet")
+
+
+@task
+def find_halo(out: Path, month: str, partitions: list[str]) -> int:
+    """Persons each partition must see from the others (receivers shared across regions)."""
+    work = _work(out, month)
+    edges = pl.concat([pl.scan_parquet(work / p / "edges.parquet") for p in partitions])
+    halo = cross_partition_halo(edges)
+    owners = _owners(out).filter(pl.col("person_id").is_in(halo["person_id"].implode())).collect()
+    halo.join(owners.rename({"partition": "owner"}), on="person_id").write_parquet(
+        work / "halo.parquet"
+    )
+    return halo.height
+
+
+@task
+def detect_partition(out: Path, partition: str, month: str, config: SentinelConfig) -> int:
+    """The rule families and features of the partition's own persons (with its halo, and
+    the province's death links); writes their features and the candidate cases."""
+    work = _work(out, month)
+    halo = pl.read_parquet(work / "halo.parquet").filter(pl.col("partition") == partition)
+    history = _partition_history(out, partition, month, halo)
+    seen = pl.concat(
+        [
+            pl.scan_parquet(work / partition / "people.parquet").select("person_id"),
+            halo.lazy().select("person_id"),
+        ]
+    )
+    links = pl.scan_parquet(work / "links.parquet").join(seen, on="person_id", how="semi")
+    prep = _prepare(history, config, links=links)
+    merged = merge_reasons(_rule_reasons(prep, config)).collect()
+    owned = _owners(out).filter(pl.col("partition") == partition).select("person_id")
+    features = (
+        _person_features(prep, merged.lazy(), config)
+        .join(owned, on="person_id", how="semi")
+        .collect()
+    )
+    features.select("person_id", *FEATURE_COLUMNS).write_parquet(
+        work / partition / "features.parquet"
+    )
+    candidates = features.join(merged.select("person_id", "typology"), on="person_id", how="inner")
+    candidates.write_parquet(work / partition / "candidates.parquet")
+    return candidates.height
+
+
+@task
+def rank_province(
+    out: Path, month: str, partitions: list[str], config: SentinelConfig, model: ModelChoice
+) -> pl.DataFrame:
+    """Score every partition's candidates with one model and rank them together."""
+    work = _work(out, month)
+    candidates = pl.concat(
+        [pl.read_parquet(work / p / "candidates.parquet") for p in partitions],
+        how="vertical_relaxed",
+    ).sort("person_id")
+
+    def sample() -> pl.DataFrame:
+        features = pl.concat([pl.scan_parquet(work / p / "features.parquet") for p in partitions])
+        ids = features.select("person_id").collect().sort("person_id")["person_id"]
+        chosen = ids.gather(sample_positions(ids.len(), TRAINING_SAMPLE_SIZE))
+        rows = features.filter(pl.col("person_id").is_in(chosen.implode())).collect()
+        return pl.DataFrame({"person_id": chosen}).join(
+            rows, on="person_id", how="left", maintain_order="left"
+        )
+
+    return rank_candidates(candidates, sample, model.load(), month, config).collect()
+
+
+def _province_history(out: Path, month: str, partitions: list[str]) -> MonthHistory:
+    """Every partition's history as one (lazy; for training a supervised model)."""
+    parts = [_partition_history(out, p, month) for p in partitions]
+
+    def union(name: str) -> pl.LazyFrame:
+        return pl.concat([getattr(h, name) for h in parts], how="diagonal_relaxed")
+
+    return replace(
+        parts[0],
+        register=union("register"),
+        payouts=union("payouts"),
+        quarantined_payouts=union("quarantined_payouts"),
+        certifications=union("certifications"),
+    )
+
+
+@task
+def choose_province_model(
+    out: Path, month: str, partitions: list[str], config: SentinelConfig
+) -> ModelChoice:
+    """:func:`flows.monthly.choose_model` over the province (a supervised model is trained,
+    once per set of outcomes, on all partitions' persons)."""
+    history = _province_history(out, month, partitions)
+    with CaseStore(case_store_url(out, config)) as store_db:
+        from_store = audited_outcomes(store_db.cases())
+    outcomes = pl.concat([history.outcomes, from_store], how="diagonal_relaxed")
+    return choose_risk_model(replace(history, outcomes=outcomes), Path(out) / "models", config)
+
+
+@task(retries=2, retry_delay_seconds=[2, 10])
+def list_province_suspensions(
+    out: Path, month: str, partitions: list[str], config: SentinelConfig, staging: Path
+) -> int:
+    """The suspension list over every partition (``flows.monthly.list_suspensions``)."""
+    stores = [partition_store(out, p) for p in partitions]
+    starts = sorted(m for s in stores for m in s.months("beneficiaries")[:1])
+    suspensions = suspension_list(
+        pl.concat(
+            [s.scan("beneficiaries", up_to=month) for s in stores], how="diagonal_relaxed"
+        ).filter(pl.col("month") == month),
+        pl.concat([s.scan("certifications", up_to=month) for s in stores], how="diagonal_relaxed"),
+        month=month,
+        history_start=starts[0] if starts else month,
+        suspend_after_months=config.policy.suspend_after_months,
+    ).collect()
+    from sentinel.io.reports import write_csv_bom
+
+    suspensions.write_parquet(staging / "suspensions.parquet")
+    write_csv_bom(suspensions, staging / "suspensions.csv")
+    return suspensions.height
+
+
+def _on_workers(step: Any, partitions: list[str], *args: Any) -> list[Any]:
+    """Run ``step(out, partition, ...)`` for every partition on the task runner and wait."""
+    out, *rest = args
+    futures = [step.submit(out, p, *rest) for p in partitions]
+    return [f.result() for f in futures]
+
+
+@flow(name="partitioned-audit", log_prints=False)
+def partitioned_audit(
+    inbox: Path,
+    out: Path,
+    month: str,
+    region_digits: int = 4,
+    config_file: Path | None = None,
+) -> MonthSummary:
+    """Run the monthly procedure for ``INBOX/YYYY-MM`` with one partition per region."""
+    config = load_config(config_file)
+    out = Path(out)
+    clear_stale_staging(out)
+    with staged_month(out, month) as staging:
+        drops = _checked_drop(inbox, month, out, config)
+        reports = validate_province_drop(drops, config, month, out, staging / "data-docs")
+        partitions = split_month(drops, out, month, region_digits)
+        record_drop_outcomes(drops, out, config)
+        model = choose_province_model(out, month, partitions, config)
+        _on_workers(project_partition, partitions, out, month, config)
+        link_deaths_across(out, month, partitions)
+        halo = find_halo(out, month, partitions)
+        candidates = _on_workers(detect_partition, partitions, out, month, config)
+        _logger().info(
+            "%d partitions, %d halo persons, %d candidates", len(partitions), halo, sum(candidates)
+        )
+        cases = rank_province(out, month, partitions, config, model)
+        list_province_suspensions(out, month, partitions, config, staging)
+        summary = emit_month(cases, drops, reports, config, out, month, staging, model)
+    publish_artifacts(summary, reports, out, config)
+    return summary
+
+
+__all__ = ["partitioned_audit"]
