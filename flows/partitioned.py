@@ -369,4 +369,21 @@ def partitioned_audit(
     return summary
 
 
-__all__ = ["partitioned_audit"]
+def dask_runner(workers: int = 2, address: str | None = None) -> Any:
+    """prefect-dask's task runner: an existing scheduler at ``address``, else a local
+    cluster of ``workers`` processes with one thread each (polars threads inside)."""
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": None,
+        }
+    )
+
+
+__all__ = ["dask_runner", "partitioned_audit"]

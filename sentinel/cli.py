@@ -76,6 +76,10 @@ def run(
     out: Annotated[Path, typer.Option(help="Output folder: OUT/YYYY-MM/ per month.")],
     store: Annotated[Path | None, typer.Option(help="Curated history folder (default OUT/curated).")] = None,
     config: Annotated[Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")] = None,
+    partition_by: Annotated[str | None, typer.Option("--partition-by", help="'region': one partition per region, run on Dask (docs/operations.md, Partitioned runs). Absent: one process.")] = None,
+    region_digits: Annotated[int, typer.Option(help="With --partition-by region: leading digits of region_code per partition (2 province, 4 prefecture, 6 county).")] = 4,
+    workers: Annotated[int, typer.Option(help="With --partition-by: workers of the local Dask cluster (processes, 1 thread each).")] = 2,
+    dask_address: Annotated[str | None, typer.Option(help="With --partition-by: an existing Dask scheduler (tcp://host:8786) instead of a local cluster.")] = None,
 ) -> None:
     """Run the monthly audit flow for MONTH (and any earlier month not yet processed).
 
@@ -83,14 +87,28 @@ def run(
     critical validation failure); nothing under OUT/YYYY-MM is then written.
 
     Example: sentinel run --inbox demo/inbox --month 2020-12 --out demo/out
+    Province: sentinel run --inbox prov/inbox --month 2020-12 --out prov/out --partition-by region --workers 2
     """
     from flows.monthly import monthly_audit, months_to_run
     from sentinel.contract import ContractError
 
     try:
         todo = months_to_run(inbox, out, month)
+        if partition_by not in (None, "region"):
+            raise ValueError(f"--partition-by must be 'region', got {partition_by!r}")
+        if partition_by is not None and store is not None:
+            raise ValueError("--store does not apply to a partitioned run (its history is OUT/partitions)")
     except (ValueError, FileNotFoundError) as exc:
         _fail(exc)
+
+    def run_month(m: str):  # type: ignore[no-untyped-def]
+        if partition_by is None:
+            return monthly_audit(inbox=inbox, out=out, month=m, store=store, config_file=config)
+        from flows.partitioned import dask_runner, partitioned_audit
+
+        audit = partitioned_audit.with_options(task_runner=dask_runner(workers, dask_address))
+        return audit(inbox=inbox, out=out, month=m, region_digits=region_digits, config_file=config)
+
     summaries = []
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
@@ -101,9 +119,7 @@ def run(
         for m in todo:
             progress.update(bar, description=f"month {m}")
             try:
-                summaries.append(
-                    monthly_audit(inbox=inbox, out=out, month=m, store=store, config_file=config)
-                )
+                summaries.append(run_month(m))
             except ContractError as exc:
                 progress.stop()
                 _fail(exc)

@@ -1,0 +1,151 @@
+"""A province run in partitions on Dask equals the single-process run, cross-region facts
+included; the partition logic on small hand-made frames."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from typer.testing import CliRunner
+
+from sentinel.cli import app
+from sentinel.partition import cross_partition_halo, update_owners
+
+runner = CliRunner()
+MONTHS = ("2020-01", "2020-02", "2020-03")
+
+
+def test_owner_is_the_first_region_and_is_kept_when_a_person_moves() -> None:
+    january = pl.LazyFrame(
+        {
+            "person_id": ["A", "B", "B"],
+            "region_code": ["430923", "430101", "430923"],
+            "month": ["2020-01"] * 3,
+        }
+    )
+    owners = update_owners(None, january, pl.LazyFrame({"person_id": ["G"]}), digits=4).collect()
+    assert dict(owners.iter_rows()) == {
+        "A": "4309",
+        "B": "4301",
+        "G": "4301",
+    }  # G: never registered
+    february = pl.LazyFrame(
+        {"person_id": ["A", "C"], "region_code": ["430101", "431121"], "month": ["2020-02"] * 2}
+    )
+    later = update_owners(
+        owners.lazy(), february, pl.LazyFrame({"person_id": ["A"]}), digits=4
+    ).collect()
+    assert dict(later.iter_rows()) == {"A": "4309", "B": "4301", "G": "4301", "C": "4311"}
+
+
+def test_halo_follows_a_chain_of_shared_receivers_across_partitions() -> None:
+    edges = pl.LazyFrame(
+        {
+            "partition": ["P1", "P2", "P2", "P3", "P3", "P1"],
+            "person_id": ["a", "b", "b", "c", "d", "e"],
+            "receiver": ["acct1", "acct1", "coll9", "coll9", "acct7", "acct8"],
+            "kind": ["account", "account", "collector", "collector", "account", "account"],
+        }
+    )
+    halo = cross_partition_halo(edges)
+    expected = pl.DataFrame(
+        {
+            "partition": ["P1", "P1", "P2", "P2", "P3", "P3"],
+            "person_id": ["b", "c", "a", "c", "a", "b"],
+        }
+    )
+    assert_frame_equal(halo, expected)  # d and e share nothing; a-b-c is one ring
+
+
+def test_no_halo_when_no_receiver_crosses_partitions() -> None:
+    edges = pl.LazyFrame(
+        {
+            "partition": ["P1", "P1"],
+            "person_id": ["a", "b"],
+            "receiver": ["r", "r"],
+            "kind": ["account"] * 2,
+        }
+    )
+    assert cross_partition_halo(edges).height == 0
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and "data-docs" not in p.parts and p.suffix != ".xlsx"
+    }
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """4 clones of a small county (one prefecture each), cross-region facts in every month."""
+    from sentinel.demo import generate_county
+    from sentinel.demo.province import (
+        _base_region,
+        _register_prefixes,
+        build_province_drop,
+        plan_clones,
+    )
+
+    base = tmp_path_factory.mktemp("base")
+    generate_county(base, seed=11, scale=0.01, months=len(MONTHS), formats="parquet")
+    register = pl.read_parquet(base / "inbox" / MONTHS[0] / "beneficiaries.parquet")
+    clones = plan_clones(_base_region(register), _register_prefixes(register), 4, per_prefecture=1)
+    dest = tmp_path_factory.mktemp("province")
+    for month in MONTHS:
+        build_province_drop(base / "inbox" / month, dest / "inbox" / month, clones)
+    return dest
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_partitioned_run_on_dask_equals_the_single_process_run(province: Path) -> None:
+    inbox = str(province / "inbox")
+    single = runner.invoke(
+        app, ["run", "--inbox", inbox, "--month", MONTHS[-1], "--out", str(province / "single")]
+    )
+    assert single.exit_code == 0, single.output
+    parted = runner.invoke(
+        app,
+        [
+            "run", "--inbox", inbox, "--month", MONTHS[-1], "--out", str(province / "parted"),
+            "--partition-by", "region", "--region-digits", "4", "--workers", "2",
+        ],
+    )  # fmt: skip
+    assert parted.exit_code == 0, parted.output
+    partitions = [
+        p for p in (province / "parted" / "partitions").iterdir() if p.is_dir() and p.name[0] != "."
+    ]
+    assert len(partitions) >= 4
+    for month in MONTHS:
+        expected = pl.read_parquet(province / "single" / month / "cases.parquet")
+        assert_frame_equal(pl.read_parquet(province / "parted" / month / "cases.parquet"), expected)
+        # Every other output too: CSV, quarantine, suspensions, manifest.
+        assert _digest(province / "parted" / month) == _digest(province / "single" / month)
+
+    # The cross-region facts are found: one person paid in two regions, one account in two.
+    cases = pl.read_parquet(province / "parted" / MONTHS[-1] / "cases.parquet")
+    register = pl.read_parquet(province / "inbox" / MONTHS[-1] / "beneficiaries.parquet")
+    twice = (
+        register.group_by("person_id")
+        .agg(pl.col("region_code").n_unique())
+        .filter(pl.col("region_code") > 1)
+    )
+    assert twice.height == 1
+    assert cases.filter(pl.col("person_id") == twice["person_id"][0])["typology"].to_list() == [
+        "duplicate_receipt"
+    ]
+    shared = (
+        register.group_by("bank_account")
+        .agg(pl.col("person_id"), pl.col("region_code").str.slice(0, 4).n_unique().alias("regions"))
+        .filter(pl.col("regions") > 1)
+    )
+    across = shared.explode("person_id").join(cases, on="person_id")
+    assert "shared_account" in across["typology"].to_list()
