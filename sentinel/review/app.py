@@ -490,9 +490,9 @@ def _routes() -> Any:
                 "amount": float(month_cases["est_overpayment"].fill_null(0.0).sum()),
                 "closed": int(month_cases.filter(pl.col("state") == "closed").height),
                 "recovered": float(month_cases["recovered_amount"].fill_null(0.0).sum()),
-                "typology_cases": dashboard.bar_rows(typ, "typology", "cases"),
+                "typology_cases": dashboard.bar_rows(_by_count(typ, "typology"), "typology", "cases"),
                 "typology_amount": dashboard.bar_rows(typ, "typology", "amount"),
-                "township_cases": dashboard.bar_rows(town, "township", "cases"),
+                "township_cases": dashboard.bar_rows(_by_count(town, "township"), "township", "cases"),
                 "township_amount": dashboard.bar_rows(town, "township", "amount"),
                 "outcomes": dashboard.bar_rows(outcomes, "outcome", "cases"),
                 "precision": [
@@ -587,6 +587,10 @@ def _routes() -> Any:
         return RedirectResponse("/users", status_code=303)
 
     return router
+
+
+def _by_count(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    return frame.sort(["cases", column], descending=[True, False], nulls_last=True)
 
 
 def _set_cookie(ctx: _Context, response: Response, key: str, value: str, *, max_age: int) -> None:

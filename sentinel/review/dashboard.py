@@ -35,7 +35,7 @@ def by_column(month_cases: pl.DataFrame, column: str) -> pl.DataFrame:
             pl.len().cast(pl.Int64).alias("cases"),
             pl.col("est_overpayment").fill_null(0.0).sum().round(2).alias("amount"),
         )
-        .sort(["amount", column], descending=[True, False])
+        .sort(["amount", column], descending=[True, False], nulls_last=True)
     )
 
 

@@ -125,6 +125,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "outcomes_so_far": ("本月案件核查结果", "Outcomes so far (this month's cases)"),
     "open": ("未结", "open"),
     "precision": ("各类型准确率（全部已结案件）", "Precision per typology (all closed cases)"),
+    "precision_col": ("准确率", "Precision"),
+    "no_township": ("（无乡镇）", "(no township)"),
     "audited": ("已核查", "Audited"),
     "confirmed": ("确认", "Confirmed"),
     "cleared": ("排除", "Cleared"),

@@ -1,0 +1,120 @@
+"""The case review web app in headless Chromium: sign in, filter the queue, open a case,
+record an outcome, and find it on the month dashboard.
+
+Drives Debian's Chromium (/usr/bin/chromium; .ci/run installs it) with Playwright and a
+new, empty profile; never downloads a browser. Screenshots of the queue, a case page and
+the dashboard are written only when SENTINEL_SCREENSHOTS names a folder
+(``SENTINEL_SCREENSHOTS=docs/screenshots``), so a CI run leaves the tree clean."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS_ENV = "SENTINEL_SCREENSHOTS"
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
+    ),
+]
+
+
+def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """A full-page screenshot into $SENTINEL_SCREENSHOTS, when it is set."""
+    folder = os.environ.get(SCREENSHOTS_ENV)
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def test_sign_in_filter_open_record_and_see_it_on_the_dashboard(served_app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect, sync_playwright
+
+    # A pension paid after death: the case page then shows a linked death record.
+    typology = "deceased_paid"
+    expected = served_app.cases.filter(pl.col("typology") == typology).sort("priority_rank")
+    profile = tmp_path / "chromium-profile"
+    profile.mkdir()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1360, "height": 900},
+            locale="zh-CN",
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(20_000)
+
+            # No session: the queue sends the browser to the login page.
+            page.goto(f"{served_app.url}/queue")
+            expect(page).to_have_url(f"{served_app.url}/login?next=%2Fqueue")
+            page.fill("#username", served_app.username)
+            page.fill("#password", served_app.password)
+            page.click("button[type=submit]")
+            expect(page).to_have_url(f"{served_app.url}/queue")
+            expect(page.locator("table.queue tbody tr")).to_have_count(served_app.cases.height)
+
+            # Filter the queue by typology.
+            page.select_option("#f-typology", typology)
+            page.click("#f-submit")
+            rows = page.locator("table.queue tbody tr")
+            expect(rows).to_have_count(expected.height)
+            assert page.locator("table.queue tbody tr td:nth-child(2) a").all_inner_texts() == expected["case_id"].to_list()
+            shoot(page, "queue")
+
+            # Open the top case of the filtered queue.
+            case = expected.row(0, named=True)
+            page.click(f"a[href^='/cases/{case['case_id']}']")
+            expect(page.locator("h1")).to_contain_text(case["case_id"])
+            expect(page.locator("#person-id")).to_contain_text(case["person_id"])
+            shoot(page, "case")
+
+            deaths = page.locator("section.card", has=page.locator("h2", has_text="死亡记录"))
+            expect(deaths.locator("tbody tr")).not_to_have_count(0)
+            death_date = deaths.locator("tbody tr td:nth-child(2)").first.inner_text()
+            expect(page.locator("tr.after-death").first).to_be_visible()
+
+            # Record the outcome of the field audit.
+            page.select_option("#outcome", "confirmed_deceased")
+            page.fill("#death_date", death_date)
+            page.fill("#overpaid_amount", "146.40")
+            page.fill("#recovered_amount", "100")
+            page.fill("#note", "核查属实，已约谈家属 <b>不是标记</b>")
+            page.click("#save-outcome")
+            expect(page.locator(".notice")).to_be_visible()
+            expect(page.locator("#case-state")).to_contain_text("确认死亡")
+            expect(page.locator("#saved-note")).to_have_text("核查属实，已约谈家属 <b>不是标记</b>")
+
+            # The month dashboard counts it.
+            page.click("header nav a[href='/dashboard']")
+            expect(page.locator("#kpi-closed")).to_have_text("1")
+            expect(page.locator("#kpi-recovered")).to_have_text("100.00")
+            expect(page.locator("#outcomes")).to_contain_text("确认死亡")
+            expect(page.locator("#precision")).to_contain_text("100%")
+            shoot(page, "dashboard")
+
+            # The supervisor finds the view and the change in the audit log.
+            page.click("header nav a[href='/audit']")
+            expect(page.locator("table.audit")).to_contain_text("登记结果")
+            expect(page.locator("table.audit")).to_contain_text("查看案件")
+        finally:
+            browser.close()
