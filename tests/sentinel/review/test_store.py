@@ -1,0 +1,174 @@
+"""The review store (users, sessions, failed logins, audit trail) and the queue's SQL, on
+SQLite always and on PostgreSQL when SENTINEL_TEST_POSTGRES_URL is set."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from sentinel.casestore import CaseStore
+from sentinel.review import ReviewStore, hash_password
+from sentinel.review.auth import Principal, check_password
+from sentinel.review.casefile import CaseListing, QueueFilter, mask_account, short_name
+
+POSTGRES_ENV = "SENTINEL_TEST_POSTGRES_URL"
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def cases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CaseStore]:
+    """An empty case store: a SQLite file, or a private schema on the test server."""
+    if request.param == "sqlite":
+        with CaseStore(f"sqlite:///{tmp_path / 'cases.sqlite'}") as store:
+            yield store
+        return
+    server = os.environ.get(POSTGRES_ENV)
+    if not server:
+        pytest.skip(f"{POSTGRES_ENV} not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(server).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        with CaseStore(url.render_as_string(hide_password=False)) as store:
+            yield store
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def case_list() -> pl.DataFrame:
+    """Three generated cases in two townships."""
+    return pl.DataFrame(
+        {
+            "case_id": ["SU-aaaaaaaaaaaa", "DR-bbbbbbbbbbbb", "AA-cccccccccccc"],
+            "person_id": ["430101195001010012", "430101194505050021", "430102193803030048"],
+            "township": ["城关镇", "城关镇", "梅城镇"],
+            "typology": ["suspected_unreported_death", "duplicate_receipt", "amount_anomaly"],
+            "priority_rank": [2, 1, 3],
+            "risk_score": [0.9, 0.8, 0.7],
+            "est_overpayment": [1500.0, 800.0, 300.0],
+            "reasons": ["SU_NO_CERT", "DR_TWO_SCHEMES", "AA_ABOVE_STANDARD"],
+        }
+    )
+
+
+def test_users_are_kept_with_an_argon2_hash_only(cases: CaseStore) -> None:
+    store = ReviewStore(cases.engine)
+    store.add_user("wang", "auditor", hash_password("a long password"), ("城关镇", "城关镇", " "), now=NOW)
+    user = store.user("wang")
+    assert user is not None and user.townships == ("城关镇",)
+    assert user.password_hash.startswith("$argon2id$") and "a long password" not in user.password_hash
+    assert check_password(user, "a long password") and not check_password(user, "a long passwore")
+    assert not check_password(None, "a long password")
+
+
+@pytest.mark.parametrize(
+    "name, role, townships, problem",
+    [
+        ("wang", "auditor", (), "needs at least one"),
+        ("wang li", "auditor", ("城关镇",), "without spaces"),
+        ("", "supervisor", (), "without spaces"),
+        ("zhao", "boss", (), "role must be one of"),
+    ],
+)
+def test_bad_users_are_refused(cases: CaseStore, name: str, role: str, townships: tuple[str, ...], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        ReviewStore(cases.engine).add_user(name, role, hash_password("a long password"), townships)  # type: ignore[arg-type]
+
+
+def test_a_user_name_is_taken_once(cases: CaseStore) -> None:
+    store = ReviewStore(cases.engine)
+    store.add_user("zhao", "supervisor", hash_password("a long password"))
+    with pytest.raises(ValueError, match="exists already"):
+        store.add_user("zhao", "admin", hash_password("a long password"))
+
+
+def test_short_passwords_are_refused() -> None:
+    with pytest.raises(ValueError, match="at least 10"):
+        hash_password("short")
+
+
+def test_sessions_expire_end_on_logout_and_when_the_user_is_disabled(cases: CaseStore) -> None:
+    store = ReviewStore(cases.engine)
+    store.add_user("zhao", "supervisor", hash_password("a long password"))
+    token = store.open_session("zhao", timedelta(hours=8), now=NOW)
+    session = store.session(token, now=NOW + timedelta(hours=1))
+    assert session is not None and session.username == "zhao" and len(session.csrf_token) >= 32
+    assert store.session(token, now=NOW + timedelta(hours=9)) is None
+    assert store.session("not-a-token", now=NOW) is None
+    other = store.open_session("zhao", timedelta(hours=8), now=NOW)
+    assert store.session(other, now=NOW).csrf_token != session.csrf_token  # type: ignore[union-attr]
+    store.close_session(token)
+    assert store.session(token, now=NOW) is None
+    store.set_active("zhao", False)
+    assert store.session(other, now=NOW) is None
+
+
+def test_failed_logins_count_per_user_and_address_in_the_window(cases: CaseStore) -> None:
+    store = ReviewStore(cases.engine)
+    for i in range(3):
+        store.record_failure("wang", "10.0.0.1", now=NOW + timedelta(seconds=i))
+    store.record_failure("li", "10.0.0.1", now=NOW + timedelta(seconds=5))
+    window = timedelta(seconds=60)
+    assert store.recent_failures("wang", "10.0.0.2", window, now=NOW + timedelta(seconds=10)) == 3
+    assert store.recent_failures("zhao", "10.0.0.1", window, now=NOW + timedelta(seconds=10)) == 4
+    assert store.recent_failures("wang", "10.0.0.1", window, now=NOW + timedelta(seconds=90)) == 0
+
+
+def test_audit_trail_newest_first_by_user_and_case(cases: CaseStore) -> None:
+    store = ReviewStore(cases.engine)
+    store.log("wang", "view_case", "SU-aaaaaaaaaaaa", {"month": "2020-02"}, now=NOW)
+    store.log("zhao", "assign_case", "SU-aaaaaaaaaaaa", {"assignee": "wang"}, now=NOW + timedelta(minutes=1))
+    store.log("wang", "view_case", "DR-bbbbbbbbbbbb", None, now=NOW + timedelta(minutes=2))
+    assert [e.action for e in store.audit_log(case_id="SU-aaaaaaaaaaaa")] == ["assign_case", "view_case"]
+    assert [e.case_id for e in store.audit_log(username="wang")] == ["DR-bbbbbbbbbbbb", "SU-aaaaaaaaaaaa"]
+    assert store.audit_log(username="zhao")[0].detail == {"assignee": "wang"}
+    assert store.audit_frame().height == 3
+
+
+def test_queue_is_filtered_by_bound_parameters_and_sorted_by_priority(cases: CaseStore) -> None:
+    cases.record_month("2020-02", case_list(), clear_months=6)
+    listing = CaseListing(cases.engine)
+    assert listing.months() == ["2020-02"]
+    rows, total = listing.queue(QueueFilter(month="2020-02"), limit=10)
+    assert [r["case_id"] for r in rows] == ["DR-bbbbbbbbbbbb", "SU-aaaaaaaaaaaa", "AA-cccccccccccc"] and total == 3
+    mine, _ = listing.queue(QueueFilter(month="2020-02", townships=frozenset({"梅城镇"})), limit=10)
+    assert [r["case_id"] for r in mine] == ["AA-cccccccccccc"]
+    page, total = listing.queue(QueueFilter(month="2020-02"), limit=1, offset=1)
+    assert [r["case_id"] for r in page] == ["SU-aaaaaaaaaaaa"] and total == 3
+    for hostile in ("' OR '1'='1", "城关镇'; DROP TABLE cases; --"):
+        assert listing.queue(QueueFilter(month="2020-02", township=hostile), limit=10) == ([], 0)
+    assert cases.cases().height == 3
+    assert listing.townships(frozenset({"梅城镇", "nowhere"})) == ["梅城镇"]
+    assert listing.month_frame("2020-02", None).height == 3
+
+
+def test_principal_reach() -> None:
+    auditor = Principal("wang", "auditor", frozenset({"城关镇"}), "t")
+    supervisor = Principal("zhao", "supervisor", frozenset(), "t")
+    admin = Principal("root", "admin", frozenset({"城关镇"}), "t")
+    assert auditor.may_work("城关镇") and not auditor.may_work("梅城镇") and not auditor.may_work(None)
+    assert supervisor.may_work("梅城镇") and supervisor.may_work(None)
+    assert not admin.may_work("城关镇") and not admin.sees_full_ids
+    assert auditor.township_scope() == frozenset({"城关镇"}) and supervisor.township_scope() is None
+
+
+@pytest.mark.parametrize(
+    "account, shown", [("6217997089778283137", "*3137"), ("1234", "****"), (None, None)]
+)
+def test_mask_account(account: str | None, shown: str | None) -> None:
+    assert mask_account(account) == shown
+
+
+def test_short_name() -> None:
+    assert short_name("王丽华") == "王**" and short_name(None) is None
