@@ -117,7 +117,23 @@ def written_name(rng: random.Random, name: str) -> tuple[str, str]:
     return name, "same"
 
 
+RECORD_COLUMNS = LinkColumns(
+    key="record_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex",
+    place="region_code",
+)  # fmt: skip
+REGISTER_COLUMNS = LinkColumns(
+    key="person_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex",
+    place="region_code",
+)  # fmt: skip
+TRUTH_COLUMNS = ("truth", "kind", "name_kind")
+"""Columns of the built death records that only the scoring may see."""
+
+
 def build(n_register: int, n_records: int, seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A synthetic register and death records (with ``TRUTH_COLUMNS``): see the module docstring.
+
+    Also imported by ``benchmarks/splink_bench.py``, so both benchmarks link the same data.
+    """
     rng = random.Random(seed)
     taken: set[str] = set()
     register = [random_person(rng, taken) for _ in range(n_register)]
@@ -184,19 +200,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     register, records = build(args.register, args.records)
-    cols = LinkColumns(
-        key="record_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex",
-        place="region_code",
-    )  # fmt: skip
-    register_cols = LinkColumns(
-        key="person_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex",
-        place="region_code",
-    )  # fmt: skip
     query = link_records(
-        records.lazy().drop("truth", "kind", "name_kind"),
+        records.lazy().drop(*TRUTH_COLUMNS),
         register.lazy(),
-        records_cols=cols,
-        register_cols=register_cols,
+        records_cols=RECORD_COLUMNS,
+        register_cols=REGISTER_COLUMNS,
     )
     for engine in ("in-memory", "streaming"):
         timings = []
