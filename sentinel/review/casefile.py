@@ -228,13 +228,36 @@ class PersonFile:
         return self.register.sort(["month", "scheme"]).row(-1, named=True)
 
 
+#: Columns read when a dataset has no month yet (an OUT without curated history).
+_EMPTY: dict[str, dict[str, Any]] = {
+    "beneficiaries": {
+        "person_id": pl.String, "name": pl.String, "sex": pl.String, "birth_date": pl.Date,
+        "scheme": pl.String, "township": pl.String, "village": pl.String,
+        "benefit_start": pl.Date, "status": pl.String, "bank_account": pl.String,
+        "collector_id": pl.String,
+    },
+    "payouts": {
+        "person_id": pl.String, "scheme": pl.String, "period": pl.String, "pay_date": pl.Date,
+        "amount": pl.Float64, "bank_account": pl.String, "kind": pl.String,
+    },
+    "certifications": {
+        "person_id": pl.String, "cert_date": pl.Date, "method": pl.String,
+        "result": pl.String, "operator": pl.String,
+    },
+}
+
+
+def _scan(store: CuratedStore, dataset: str, month: str) -> pl.LazyFrame:
+    return store.scan(dataset, up_to=month, schema=_EMPTY.get(dataset))
+
+
 def read_person_file(
     out: Path, month: str, person_id: str, config: SentinelConfig, *, curated: Path | None = None
 ) -> PersonFile:
     """Everything the curated history up to ``month`` holds about ``person_id``."""
     store = CuratedStore(curated or Path(out) / "curated")
     register = (
-        store.scan("beneficiaries", up_to=month)
+        _scan(store, "beneficiaries", month)
         .filter(pl.col("person_id") == person_id)
         .collect()
     )
@@ -244,10 +267,11 @@ def read_person_file(
         else register
     )
     payouts = _payout_timeline(store, month, person_id)
+    certifications_scan = _scan(store, "certifications", month)
+    present = set(certifications_scan.collect_schema().names())
     certifications = (
-        store.scan("certifications", up_to=month)
-        .filter(pl.col("person_id") == person_id)
-        .select(_present(store, "certifications", ("cert_date", "method", "result", "operator", "month")))
+        certifications_scan.filter(pl.col("person_id") == person_id)
+        .select([c for c in ("cert_date", "method", "result", "operator", "month") if c in present])
         .sort("cert_date")
         .collect()
     )
@@ -265,19 +289,11 @@ def read_person_file(
     )
 
 
-def _present(store: CuratedStore, dataset: str, wanted: tuple[str, ...]) -> list[str]:
-    months = store.months(dataset)
-    if not months:
-        return [c for c in wanted if c == "month"]
-    names = set(store.scan(dataset).collect_schema().names())
-    return [c for c in wanted if c in names]
-
-
 def _payout_timeline(store: CuratedStore, month: str, person_id: str) -> pl.DataFrame:
     """Payouts to the person by period, scheme and kind (yuan), quarantined rows included
     (a quarantined payment is still money paid)."""
     loaded = (
-        store.scan("payouts", up_to=month)
+        _scan(store, "payouts", month)
         .filter(pl.col("person_id") == person_id)
         .select(
             pl.col("period").cast(pl.String),
@@ -355,7 +371,7 @@ def _linked_death_records(
     names = set(candidates["name"].drop_nulls().to_list()) | ({name} if name else set())
     ids = set(candidates["person_id"].drop_nulls().to_list()) | {person_id}
     neighbours = (
-        store.scan("beneficiaries", up_to=month)
+        _scan(store, "beneficiaries", month)
         .filter(
             pl.col("person_id").is_in(list(ids))
             | pl.col("birth_date").is_in(list(births))
@@ -406,9 +422,9 @@ def _shared_receivers(
     paid through any of them (``person_id`` masked, name, township, village, status,
     ``kind``: account / collector, ``receiver`` masked)."""
     first = _month_shift(month, -(config.detection.lookback_months - 1))
-    register = store.scan("beneficiaries", up_to=month).filter(pl.col("month") >= first)
+    register = _scan(store, "beneficiaries", month).filter(pl.col("month") >= first)
     has_collector = "collector_id" in register.collect_schema().names()
-    payouts = store.scan("payouts", up_to=month).filter(pl.col("month") >= first)
+    payouts = _scan(store, "payouts", month).filter(pl.col("month") >= first)
 
     def edges(register_filter: pl.Expr, payout_filter: pl.Expr) -> pl.LazyFrame:
         parts = [

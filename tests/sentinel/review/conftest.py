@@ -100,11 +100,13 @@ def database_copy(review_data: ReviewData, tmp_path: Path) -> Path:
     return copy
 
 
-def new_client(review_data: ReviewData, database: Path, **review: object) -> TestClient:
+def new_client(
+    review_data: ReviewData, database: Path, curated: Path | None = None, **review: object
+) -> TestClient:
     config = load_config()
     settings = {"secure_cookies": False} | review
     config = config.model_copy(update={"review": config.review.model_copy(update=settings)})
-    app = create_app(review_data.out, config, database=f"sqlite:///{database}")
+    app = create_app(review_data.out, config, database=f"sqlite:///{database}", curated=curated)
     return TestClient(app, base_url="http://testserver", follow_redirects=False)
 
 

@@ -500,3 +500,36 @@ def test_english_texts_from_configuration(review_data, make_client, login) -> No
 def test_static_files_are_served_without_a_session(client: TestClient) -> None:
     response = client.get("/static/review.css")
     assert response.status_code == 200 and "--main" in response.text
+
+
+def test_case_page_without_curated_history_shows_empty_sections(review_data, make_client, login, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    case_id = review_data.cases["case_id"][0]
+    with make_client(curated=tmp_path / "no-history") as client:
+        login(client, "zhao")
+        page = client.get(f"/cases/{case_id}")
+    assert page.status_code == 200
+    assert "没有关联到此人的死亡记录" in page.text and "没有认证记录" in page.text
+
+
+def test_logs_never_hold_full_ids_names_or_accounts(client: TestClient, login, token_of, review_data, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    token = login(client, "zhao")
+    for case in review_data.cases.head(5).iter_rows(named=True):
+        client.get(f"/cases/{case['case_id']}")
+    case_id = review_data.cases["case_id"][0]
+    client.post(f"/cases/{case_id}/outcome", data=outcome_form(token, outcome="probably"))
+    client.post(f"/cases/{case_id}/outcome", data=outcome_form(token))
+    statuses = [
+        client.post(
+            "/login", data={"username": "zhao", "password": "wrong", "csrf_token": token_of(client.get("/login").text)}
+        ).status_code
+        for _ in range(7)
+    ]
+    assert statuses[-1] == 429
+    logged = caplog.text
+    assert "throttled" in logged
+    assert not FULL_ID.search(logged)
+    for name in review_data.cases["name"].drop_nulls():
+        assert name not in logged
