@@ -130,7 +130,12 @@ def create_app(
         target = request.url.path if request.method == "GET" else "/"
         if request.method == "GET" and request.url.query:
             target += "?" + request.url.query
-        return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+        login = "/login?" + urlencode({"next": target})
+        if request.headers.get("HX-Request") == "true":
+            # An htmx request would swap the login page into a fragment: send the whole
+            # browser to the login page instead.
+            return Response(status_code=204, headers={"HX-Redirect": login})
+        return RedirectResponse(login, status_code=303)
 
     @app.exception_handler(HTTPException)
     async def error_page(request: Request, exc: HTTPException) -> Response:

@@ -48,6 +48,12 @@ def test_no_session_redirects_to_login(client: TestClient, path: str) -> None:
     assert response.headers["location"].startswith("/login?next=")
 
 
+def test_htmx_request_without_session_redirects_the_whole_page(client: TestClient) -> None:
+    response = client.get("/queue?typology=deceased_paid", headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response.headers["hx-redirect"] == "/login?next=%2Fqueue%3Ftypology%3Ddeceased_paid"
+
+
 @pytest.mark.parametrize(
     "path", ["/logout", "/cases/SU-aaaaaaaaaaaa/outcome", "/cases/SU-aaaaaaaaaaaa/assign", "/users", "/users/wang/active"]
 )
@@ -500,6 +506,15 @@ def test_english_texts_from_configuration(review_data, make_client, login) -> No
 def test_static_files_are_served_without_a_session(client: TestClient) -> None:
     response = client.get("/static/review.css")
     assert response.status_code == 200 and "--main" in response.text
+    assert client.get("/static/htmx.min.js").status_code == 200
+
+
+def test_pages_load_only_their_own_scripts_and_keep_no_history_snapshots(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
+    login(client, "zhao")
+    page = client.get("/queue")
+    assert re.findall(r"<script[^>]*>", page.text) == ['<script src="/static/htmx.min.js" defer>']
+    assert '"historyCacheSize": 0' in page.text
+    assert "http://" not in page.text and "https://" not in page.text
 
 
 def test_case_page_without_curated_history_shows_empty_sections(review_data, make_client, login, tmp_path) -> None:  # type: ignore[no-untyped-def]
