@@ -75,6 +75,7 @@ def test_sign_in_filter_open_record_and_see_it_on_the_dashboard(served_app, tmp_
             page.click("button[type=submit]")
             expect(page).to_have_url(f"{served_app.url}/queue")
             expect(page.locator("table.queue tbody tr")).to_have_count(served_app.cases.height)
+            shoot(page, "queue")
 
             # Filter the queue by typology: htmx replaces the list as soon as the choice
             # changes (and the Filter button does the same without JavaScript).
@@ -85,7 +86,6 @@ def test_sign_in_filter_open_record_and_see_it_on_the_dashboard(served_app, tmp_
             page.click("#f-submit")
             expect(rows).to_have_count(expected.height)
             assert page.locator("table.queue tbody tr td:nth-child(2) a").all_inner_texts() == expected["case_id"].to_list()
-            shoot(page, "queue")
 
             # Open the top case of the filtered queue.
             case = expected.row(0, named=True)
