@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import polars as pl
-from fastapi import FastAPI, Form, Query, Request
+from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -45,7 +45,7 @@ from sentinel.review.casefile import (
     read_person_file,
     short_name,
 )
-from sentinel.review.i18n import translator
+from sentinel.review.i18n import problem_text, translator
 from sentinel.review.store import ROLES, ReviewStore
 
 __all__ = ["SESSION_COOKIE", "create_app"]
@@ -247,9 +247,7 @@ def _home(principal: Principal) -> str:
 # ---------------------------------------------------------------------- routes
 
 
-def _routes() -> Any:
-    from fastapi import APIRouter
-
+def _routes() -> APIRouter:
     router = APIRouter()
 
     @router.get("/", response_class=HTMLResponse)
@@ -447,6 +445,7 @@ def _routes() -> Any:
             errors = problems or [("outcome", "not recorded")]
         if errors:
             ctx.review.log(me.username, "outcome_rejected", case_id, {"fields": sorted({c for c, _ in errors})})
+            errors = [(c, problem_text(p, ctx.config.review.language)) for c, p in errors]
             return _case_response(ctx, request, me, case, None, errors=errors, form=form, status=422)
         ctx.review.log(
             me.username,

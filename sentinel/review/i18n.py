@@ -6,10 +6,11 @@ sources, link fields) are shown with these labels; an unknown value is shown as 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Literal
 
-__all__ = ["Language", "translator"]
+__all__ = ["Language", "problem_text", "translator"]
 
 Language = Literal["zh", "en"]
 
@@ -252,3 +253,34 @@ def translator(language: Language) -> tuple[Callable[..., str], Callable[[object
         return found[index] if found else str(value)
 
     return text, label
+
+
+# The case store's and the outcome import's problem texts (sentinel/casestore.py
+# _closure_problems, sentinel/outcomes.py), in Chinese. Unknown texts stay in English.
+_PROBLEMS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^(.*) is not one of .*$"), r"\1 不是有效的核查结果（确认死亡 / 确认违规 / 排除 / 无法核实）"),
+    (re.compile(r"^is empty$"), "未填写"),
+    (re.compile(r"^(.*) is not a date$"), r"\1 不是日期"),
+    (re.compile(r"^(\S+) is in the future$"), r"\1 晚于今天"),
+    (re.compile(r"^(\S+) is before the case was first listed \((.*)\)$"), r"\1 早于案件首次列出的月份（\2）"),
+    (re.compile(r"^(\S+) is after closed_on$"), r"\1 晚于结案日期"),
+    (re.compile(r"^given but the outcome is cleared$"), "核查结果为“排除”时不应填写死亡日期"),
+    (re.compile(r"^given but the outcome is unreachable$"), "核查结果为“无法核实”时不应填写死亡日期"),
+    (re.compile(r"^(\S+) is negative$"), r"\1 为负数"),
+    (re.compile(r"^(\S+) is more than overpaid_amount (\S+)$"), r"\1 超过多发金额 \2"),
+    (re.compile(r"^(\S+) but the outcome is cleared$"), r"\1：核查结果为“排除”的案件没有多发金额"),
+    (re.compile(r"^cannot read (.*) as a date.*$"), r"无法把 \1 识别为日期（年-月-日）"),
+    (re.compile(r"^cannot read (.*) as an amount$"), r"无法把 \1 识别为金额"),
+    (re.compile(r"^(.*) is not an amount$"), r"\1 不是金额"),
+)
+
+
+def problem_text(problem: str, language: Language) -> str:
+    """A validation problem of an outcome in the UI language (English as written in the
+    case store when no translation is known)."""
+    if language != "zh":
+        return problem
+    for pattern, replacement in _PROBLEMS_ZH:
+        if pattern.match(problem):
+            return pattern.sub(replacement, problem)
+    return problem

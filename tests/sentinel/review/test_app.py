@@ -339,15 +339,15 @@ def test_recording_an_outcome_closes_the_case_through_the_case_store(client: Tes
 @pytest.mark.parametrize(
     "fields, column, problem",
     [
-        ({"outcome": "probably"}, "outcome", "is not one of"),
-        ({"closed_on": (date.today() + timedelta(days=3)).isoformat()}, "closed_on", "in the future"),
-        ({"closed_on": "2019-01-01"}, "closed_on", "before the case was first listed"),
-        ({"closed_on": "yesterday"}, "closed_on", "as a date"),
-        ({"overpaid_amount": "12 yuan-ish"}, "overpaid_amount", "as an amount"),
-        ({"overpaid_amount": "-5"}, "overpaid_amount", "negative"),
-        ({"overpaid_amount": "100", "recovered_amount": "200"}, "recovered_amount", "more than overpaid"),
-        ({"outcome": "cleared", "overpaid_amount": "100", "recovered_amount": ""}, "overpaid_amount", "outcome is cleared"),
-        ({"outcome": "cleared", "death_date": "2020-01-05", "overpaid_amount": "", "recovered_amount": ""}, "death_date", "outcome is cleared"),
+        ({"outcome": "probably"}, "outcome", "不是有效的核查结果"),
+        ({"closed_on": (date.today() + timedelta(days=3)).isoformat()}, "closed_on", "晚于今天"),
+        ({"closed_on": "2019-01-01"}, "closed_on", "早于案件首次列出的月份"),
+        ({"closed_on": "yesterday"}, "closed_on", "识别为日期"),
+        ({"overpaid_amount": "12 yuan-ish"}, "overpaid_amount", "识别为金额"),
+        ({"overpaid_amount": "-5"}, "overpaid_amount", "为负数"),
+        ({"overpaid_amount": "100", "recovered_amount": "200"}, "recovered_amount", "超过多发金额"),
+        ({"outcome": "cleared", "overpaid_amount": "100", "recovered_amount": ""}, "overpaid_amount", "没有多发金额"),
+        ({"outcome": "cleared", "death_date": "2020-01-05", "overpaid_amount": "", "recovered_amount": ""}, "death_date", "不应填写死亡日期"),
     ],
 )
 def test_outcome_form_is_validated_with_clear_errors(client: TestClient, login, review_data, store: CaseStore, fields, column, problem) -> None:  # type: ignore[no-untyped-def]
@@ -358,6 +358,19 @@ def test_outcome_form_is_validated_with_clear_errors(client: TestClient, login, 
     errors = response.text.split('id="outcome-errors"')[1].split("</div>")[0]
     assert problem in errors
     assert store.case(case["case_id"])["state"] != "closed"  # type: ignore[index]
+
+
+def test_outcome_errors_in_english_name_the_field_and_the_problem(review_data, make_client, login) -> None:  # type: ignore[no-untyped-def]
+    case = case_of(review_data, review_data.township_a)
+    with make_client(language="en") as client:
+        token = login(client, "wang")
+        response = client.post(
+            f"/cases/{case['case_id']}/outcome",
+            data=outcome_form(token, overpaid_amount="100", recovered_amount="200", closed_on="2019-01-01"),
+        )
+    errors = response.text.split('id="outcome-errors"')[1].split("</div>")[0]
+    assert "<b>recovered</b>: 200.0 is more than overpaid_amount 100.0" in errors
+    assert "<b>closed on</b>: 2019-01-01 is before the case was first listed" in errors
 
 
 def test_outcome_accepts_the_chinese_vocabulary_and_amount_text(client: TestClient, login, review_data, store: CaseStore) -> None:  # type: ignore[no-untyped-def]
