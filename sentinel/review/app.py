@@ -30,6 +30,7 @@ from sentinel.contract import TYPOLOGIES
 from sentinel.outcomes import import_outcomes
 from sentinel.review import dashboard
 from sentinel.review.auth import (
+    MIN_PASSWORD_LENGTH,
     Principal,
     check_password,
     hash_password,
@@ -303,7 +304,8 @@ def _routes() -> APIRouter:
             ctx.review.log(name or "-", "login_failed", detail={"client": client})
             return again(401, text("login_failed"))
         assert user is not None
-        if needs_rehash(user):
+        if needs_rehash(user) and len(password) >= MIN_PASSWORD_LENGTH:
+            # Hashed with weaker parameters than today's: upgrade while the password is at hand.
             ctx.review.set_password_hash(user.username, hash_password(password))
         ctx.review.close_session(request.cookies.get(SESSION_COOKIE))
         token = ctx.review.open_session(user.username, timedelta(minutes=settings.session_minutes))

@@ -561,3 +561,15 @@ def test_logs_never_hold_full_ids_names_or_accounts(client: TestClient, login, t
     assert not FULL_ID.search(logged)
     for name in review_data.cases["name"].drop_nulls():
         assert name not in logged
+
+
+def test_a_hash_with_weaker_parameters_is_upgraded_at_login(client: TestClient, login, database_copy) -> None:  # type: ignore[no-untyped-def]
+    from argon2 import PasswordHasher
+
+    weak = PasswordHasher(time_cost=1, memory_cost=512, parallelism=1).hash("an old long password")
+    with CaseStore(database_copy) as cases:
+        ReviewStore(cases.engine).add_user("old", "supervisor", weak)
+    login(client, "old", "an old long password")
+    with CaseStore(database_copy) as cases:
+        upgraded = ReviewStore(cases.engine).user("old").password_hash  # type: ignore[union-attr]
+    assert upgraded != weak and "m=512" not in upgraded
