@@ -105,7 +105,9 @@ def create_app(
         lang=config.review.language,
         bar_width=dashboard.BAR_WIDTH,
     )
-    app = FastAPI(title="payout-sentinel case review", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="payout-sentinel case review", docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.ctx = _Context(out, config, cases, review, CaseListing(cases.engine), env, curated)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     app.include_router(_routes())
@@ -141,11 +143,18 @@ def create_app(
     @app.exception_handler(HTTPException)
     async def error_page(request: Request, exc: HTTPException) -> Response:
         ctx: _Context = request.app.state.ctx
-        key = {403: "forbidden", 404: "not_found", 429: "login_throttled"}.get(exc.status_code, "bad_request")
+        key = {403: "forbidden", 404: "not_found", 429: "login_throttled"}.get(
+            exc.status_code, "bad_request"
+        )
         message = exc.detail if isinstance(exc.detail, str) and exc.detail.startswith("!") else None
         return _render(
-            ctx, request, "error.html", None, status=exc.status_code,
-            message=message[1:] if message else text(key), code=exc.status_code,
+            ctx,
+            request,
+            "error.html",
+            None,
+            status=exc.status_code,
+            message=message[1:] if message else text(key),
+            code=exc.status_code,
         )
 
     return app
@@ -261,7 +270,9 @@ def _routes() -> APIRouter:
     def login_form(request: Request, next: str = "/") -> Response:
         ctx = _ctx(request)
         token = secrets.token_urlsafe(32)
-        response = _render(ctx, request, "login.html", None, login_token=token, next=_safe_next(next))
+        response = _render(
+            ctx, request, "login.html", None, login_token=token, next=_safe_next(next)
+        )
         _set_cookie(ctx, response, LOGIN_COOKIE, token, max_age=3600)
         return response
 
@@ -286,8 +297,15 @@ def _routes() -> APIRouter:
         def again(status: int, message: str) -> Response:
             token = secrets.token_urlsafe(32)
             response = _render(
-                ctx, request, "login.html", None, status=status, error=message,
-                login_token=token, next=_safe_next(next), username=name,
+                ctx,
+                request,
+                "login.html",
+                None,
+                status=status,
+                error=message,
+                login_token=token,
+                next=_safe_next(next),
+                username=name,
             )
             _set_cookie(ctx, response, LOGIN_COOKIE, token, max_age=3600)
             return response
@@ -359,7 +377,9 @@ def _routes() -> APIRouter:
                 limit=size,
                 offset=(page - 1) * size,
             )
-        details = month_case_details(ctx.out, chosen, [r["case_id"] for r in rows]) if chosen else {}
+        details = (
+            month_case_details(ctx.out, chosen, [r["case_id"] for r in rows]) if chosen else {}
+        )
         for r in rows:
             d = details.get(r["case_id"], {})
             sentences = evidence_sentences(d.get("evidence"))
@@ -370,10 +390,19 @@ def _routes() -> APIRouter:
         filters = {"month": chosen, "township": township, "typology": typology, "status": status}
         base = {k: v for k, v in filters.items() if v}
         return _render(
-            ctx, request, "queue.html", me,
-            rows=rows, total=total, page=page, pages=max(1, -(-total // size)),
-            months=ctx.listing.months(), townships=ctx.listing.townships(me.township_scope()),
-            typologies=TYPOLOGIES, states=_STATES, filters=filters,
+            ctx,
+            request,
+            "queue.html",
+            me,
+            rows=rows,
+            total=total,
+            page=page,
+            pages=max(1, -(-total // size)),
+            months=ctx.listing.months(),
+            townships=ctx.listing.townships(me.township_scope()),
+            typologies=TYPOLOGIES,
+            states=_STATES,
+            filters=filters,
             prev_url="/queue?" + urlencode(base | {"page": page - 1}),
             next_url="/queue?" + urlencode(base | {"page": page + 1}),
         )
@@ -446,9 +475,13 @@ def _routes() -> APIRouter:
         if not errors and report.rejected:
             errors = problems or [("outcome", "not recorded")]
         if errors:
-            ctx.review.log(me.username, "outcome_rejected", case_id, {"fields": sorted({c for c, _ in errors})})
+            ctx.review.log(
+                me.username, "outcome_rejected", case_id, {"fields": sorted({c for c, _ in errors})}
+            )
             errors = [(c, problem_text(p, ctx.config.review.language)) for c, p in errors]
-            return _case_response(ctx, request, me, case, None, errors=errors, form=form, status=422)
+            return _case_response(
+                ctx, request, me, case, None, errors=errors, form=form, status=422
+            )
         ctx.review.log(
             me.username,
             "record_outcome",
@@ -478,7 +511,9 @@ def _routes() -> APIRouter:
         chosen = _month_or_latest(ctx, month)
         reach = me.township_scope()
         month_cases = (
-            ctx.listing.month_frame(chosen, reach) if chosen else pl.DataFrame(schema={"est_overpayment": pl.Float64})
+            ctx.listing.month_frame(chosen, reach)
+            if chosen
+            else pl.DataFrame(schema={"est_overpayment": pl.Float64})
         )
         audited = ctx.listing.audited(reach)
         figures: dict[str, Any] = {}
@@ -489,16 +524,25 @@ def _routes() -> APIRouter:
             precision = dashboard.precision_by_typology(audited)
             recovery = dashboard.recovery_by_typology(audited)
             top = max(
-                [*recovery["estimated"].to_list(), *recovery["overpaid"].to_list(), *recovery["recovered"].to_list(), 0.0]
+                [
+                    *recovery["estimated"].to_list(),
+                    *recovery["overpaid"].to_list(),
+                    *recovery["recovered"].to_list(),
+                    0.0,
+                ]
             )
             figures = {
                 "cases": month_cases.height,
                 "amount": float(month_cases["est_overpayment"].fill_null(0.0).sum()),
                 "closed": int(month_cases.filter(pl.col("state") == "closed").height),
                 "recovered": float(month_cases["recovered_amount"].fill_null(0.0).sum()),
-                "typology_cases": dashboard.bar_rows(_by_count(typ, "typology"), "typology", "cases"),
+                "typology_cases": dashboard.bar_rows(
+                    _by_count(typ, "typology"), "typology", "cases"
+                ),
                 "typology_amount": dashboard.bar_rows(typ, "typology", "amount"),
-                "township_cases": dashboard.bar_rows(_by_count(town, "township"), "township", "cases"),
+                "township_cases": dashboard.bar_rows(
+                    _by_count(town, "township"), "township", "cases"
+                ),
                 "township_amount": dashboard.bar_rows(town, "township", "amount"),
                 "outcomes": dashboard.bar_rows(outcomes, "outcome", "cases"),
                 "precision": [
@@ -506,8 +550,11 @@ def _routes() -> APIRouter:
                     for r in precision.to_dicts()
                 ],
                 "recovery": [
-                    r | {k + "_width": round(dashboard.BAR_WIDTH * r[k] / top, 1) if top else 0.0
-                         for k in ("estimated", "overpaid", "recovered")}
+                    r
+                    | {
+                        k + "_width": round(dashboard.BAR_WIDTH * r[k] / top, 1) if top else 0.0
+                        for k in ("estimated", "overpaid", "recovered")
+                    }
                     for r in recovery.to_dicts()
                 ],
             }
@@ -528,11 +575,19 @@ def _routes() -> APIRouter:
         me = _principal(request)
         _require(me.is_supervisor)
         size = 200
-        entries = ctx.review.audit_log(username=user or None, case_id=case or None, limit=size + 1, offset=(page - 1) * size)
+        entries = ctx.review.audit_log(
+            username=user or None, case_id=case or None, limit=size + 1, offset=(page - 1) * size
+        )
         base = {k: v for k, v in {"user": user, "case": case}.items() if v}
         return _render(
-            ctx, request, "audit.html", me,
-            entries=entries[:size], user=user or "", case=case or "", page=page,
+            ctx,
+            request,
+            "audit.html",
+            me,
+            entries=entries[:size],
+            user=user or "",
+            case=case or "",
+            page=page,
             has_next=len(entries) > size,
             prev_url="/audit?" + urlencode(base | {"page": page - 1}),
             next_url="/audit?" + urlencode(base | {"page": page + 1}),
@@ -567,10 +622,19 @@ def _routes() -> APIRouter:
             added = ctx.review.add_user(username, role, hash_password(password), places)  # type: ignore[arg-type]
         except ValueError as exc:
             return _render(
-                ctx, request, "users.html", me, status=400, users=ctx.review.users(), roles=ROLES,
-                error=str(exc), form={"username": username, "role": role, "townships": townships},
+                ctx,
+                request,
+                "users.html",
+                me,
+                status=400,
+                users=ctx.review.users(),
+                roles=ROLES,
+                error=str(exc),
+                form={"username": username, "role": role, "townships": townships},
             )
-        ctx.review.log(me.username, "user_added", None, {"user": added.username, "role": added.role})
+        ctx.review.log(
+            me.username, "user_added", None, {"user": added.username, "role": added.role}
+        )
         return RedirectResponse("/users", status_code=303)
 
     @router.post("/users/{username}/active")
@@ -589,7 +653,9 @@ def _routes() -> APIRouter:
             raise HTTPException(400)
         if not ctx.review.set_active(username, enable):
             raise HTTPException(404)
-        ctx.review.log(me.username, "user_enabled" if enable else "user_disabled", None, {"user": username})
+        ctx.review.log(
+            me.username, "user_enabled" if enable else "user_disabled", None, {"user": username}
+        )
         return RedirectResponse("/users", status_code=303)
 
     return router
@@ -620,7 +686,9 @@ def _auditors_for(ctx: _Context, township: str | None) -> list[str]:
     ]
 
 
-def _outcome_row(case: dict[str, Any], form: dict[str, str]) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+def _outcome_row(
+    case: dict[str, Any], form: dict[str, str]
+) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
     """The form as a one-row outcomes frame for :func:`sentinel.outcomes.import_outcomes`,
     with the cells that could not be read named in ``_problems``."""
     problems: list[dict[str, str]] = []
@@ -632,20 +700,33 @@ def _outcome_row(case: dict[str, Any], form: dict[str, str]) -> tuple[pl.DataFra
         try:
             return date.fromisoformat(value)
         except ValueError:
-            problems.append({"column": column, "problem": f"cannot read {value[:20]!r} as a date (YYYY-MM-DD)"})
+            problems.append(
+                {"column": column, "problem": f"cannot read {value[:20]!r} as a date (YYYY-MM-DD)"}
+            )
             return None
 
     def amount(column: str) -> float | None:
-        value = form[column].replace(",", "").replace("，", "").replace("元", "").replace("¥", "").strip()
+        value = (
+            form[column]
+            .replace(",", "")
+            .replace("，", "")
+            .replace("元", "")
+            .replace("¥", "")
+            .strip()
+        )
         if not value:
             return None
         try:
             number = float(value)
         except ValueError:
-            problems.append({"column": column, "problem": f"cannot read {form[column][:20]!r} as an amount"})
+            problems.append(
+                {"column": column, "problem": f"cannot read {form[column][:20]!r} as an amount"}
+            )
             return None
         if number != number or number in (float("inf"), float("-inf")):
-            problems.append({"column": column, "problem": f"cannot read {form[column][:20]!r} as an amount"})
+            problems.append(
+                {"column": column, "problem": f"cannot read {form[column][:20]!r} as an amount"}
+            )
             return None
         return number
 
@@ -665,9 +746,15 @@ def _outcome_row(case: dict[str, Any], form: dict[str, str]) -> tuple[pl.DataFra
     frame = pl.DataFrame(
         [row],
         schema={
-            "case_id": pl.String, "person_id": pl.String, "closed_on": pl.Date,
-            "outcome": pl.String, "death_date": pl.Date, "overpaid_amount": pl.Float64,
-            "recovered_amount": pl.Float64, "note": pl.String, "_sheet": pl.String,
+            "case_id": pl.String,
+            "person_id": pl.String,
+            "closed_on": pl.Date,
+            "outcome": pl.String,
+            "death_date": pl.Date,
+            "overpaid_amount": pl.Float64,
+            "recovered_amount": pl.Float64,
+            "note": pl.String,
+            "_sheet": pl.String,
             "_row": pl.Int64,
             "_problems": pl.List(pl.Struct({"column": pl.String, "problem": pl.String})),
         },
@@ -716,7 +803,11 @@ def _case_response(
         }
         for r in person.register.to_dicts()
     ]
-    their_cases = _cases_of(ctx, me, person.sharing["person_id"].unique().to_list()) if person.sharing.height else {}
+    their_cases = (
+        _cases_of(ctx, me, person.sharing["person_id"].unique().to_list())
+        if person.sharing.height
+        else {}
+    )
     sharing = [
         {
             "kind": r["kind"],
@@ -736,20 +827,41 @@ def _case_response(
         "outcome": case.get("outcome") or "",
         "closed_on": case["closed_on"].isoformat() if case.get("closed_on") else today,
         "death_date": case["death_date"].isoformat() if case.get("death_date") else "",
-        "overpaid_amount": "" if case.get("overpaid_amount") is None else f"{case['overpaid_amount']:.2f}",
-        "recovered_amount": "" if case.get("recovered_amount") is None else f"{case['recovered_amount']:.2f}",
+        "overpaid_amount": ""
+        if case.get("overpaid_amount") is None
+        else f"{case['overpaid_amount']:.2f}",
+        "recovered_amount": ""
+        if case.get("recovered_amount") is None
+        else f"{case['recovered_amount']:.2f}",
         "note": case.get("note") or "",
     }
     return _render(
-        ctx, request, "case.html", me, status=status,
-        case=case, month=chosen, listed=listed, listing=listing, details=details,
+        ctx,
+        request,
+        "case.html",
+        me,
+        status=status,
+        case=case,
+        month=chosen,
+        listed=listed,
+        listing=listing,
+        details=details,
         sentences=evidence_sentences(details.get("evidence")),
         reasons=[c for c in (listing.get("reasons") or case.get("reasons") or "").split(",") if c],
-        person=latest, shown_id=shown_id, full=full, registers=registers,
-        timeline=timeline, deaths=person.deaths.to_dicts(),
-        certifications=person.certifications.to_dicts(), sharing=sharing, events=events,
+        person=latest,
+        shown_id=shown_id,
+        full=full,
+        registers=registers,
+        timeline=timeline,
+        deaths=person.deaths.to_dicts(),
+        certifications=person.certifications.to_dicts(),
+        sharing=sharing,
+        events=events,
         auditors=_auditors_for(ctx, case["township"]) if me.is_supervisor else [],
-        outcomes=_OUTCOME_CHOICES, message=message, errors=errors or [], form=prefill,
+        outcomes=_OUTCOME_CHOICES,
+        message=message,
+        errors=errors or [],
+        form=prefill,
         today=today,
     )
 

@@ -97,14 +97,27 @@ class CaseListing:
             conditions.append(c.state == f.state)
         return and_(*conditions)
 
-    def queue(self, f: QueueFilter, *, limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    def queue(
+        self, f: QueueFilter, *, limit: int, offset: int = 0
+    ) -> tuple[list[dict[str, Any]], int]:
         """One page of the month's cases in priority order, and how many match in all."""
         c, m = self._cases.c, self._months.c
         joined = self._months.join(self._cases, m.case_id == c.case_id)
         query = (
             select(
-                m.case_id, m.priority_rank, m.risk_score, m.est_overpayment, m.reasons, m.note,
-                c.person_id, c.typology, c.township, c.state, c.assignee, c.outcome, c.first_flagged,
+                m.case_id,
+                m.priority_rank,
+                m.risk_score,
+                m.est_overpayment,
+                m.reasons,
+                m.note,
+                c.person_id,
+                c.typology,
+                c.township,
+                c.state,
+                c.assignee,
+                c.outcome,
+                c.first_flagged,
             )
             .select_from(joined)
             .where(self._where(f))
@@ -142,8 +155,13 @@ class CaseListing:
         township, outcome, est_overpayment, overpaid_amount, recovered_amount."""
         c = self._cases.c
         query = select(
-            c.case_id, c.typology, c.township, c.outcome, c.est_overpayment,
-            c.overpaid_amount, c.recovered_amount,
+            c.case_id,
+            c.typology,
+            c.township,
+            c.outcome,
+            c.est_overpayment,
+            c.overpaid_amount,
+            c.recovered_amount,
         ).where(c.outcome.is_not(None))
         if reach is not None:
             query = query.where(c.township.in_(sorted(reach)))
@@ -152,9 +170,13 @@ class CaseListing:
         return pl.DataFrame(
             rows,
             schema={
-                "case_id": pl.String, "typology": pl.String, "township": pl.String,
-                "outcome": pl.String, "est_overpayment": pl.Float64,
-                "overpaid_amount": pl.Float64, "recovered_amount": pl.Float64,
+                "case_id": pl.String,
+                "typology": pl.String,
+                "township": pl.String,
+                "outcome": pl.String,
+                "est_overpayment": pl.Float64,
+                "overpaid_amount": pl.Float64,
+                "recovered_amount": pl.Float64,
             },
         )
 
@@ -162,9 +184,13 @@ class CaseListing:
         """The case as listed in ``month`` (rank, score, estimate, reasons, note)."""
         m = self._months.c
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(self._months).where(and_(m.case_id == case_id, m.month == month))
-            ).mappings().first()
+            row = (
+                conn.execute(
+                    select(self._months).where(and_(m.case_id == case_id, m.month == month))
+                )
+                .mappings()
+                .first()
+            )
         return dict(row) if row is not None else None
 
     def months_of(self, case_id: str) -> list[str]:
@@ -172,16 +198,29 @@ class CaseListing:
         m = self._months.c
         with self.engine.connect() as conn:
             return list(
-                conn.execute(select(m.month).where(m.case_id == case_id).order_by(m.month)).scalars()
+                conn.execute(
+                    select(m.month).where(m.case_id == case_id).order_by(m.month)
+                ).scalars()
             )
 
 
 _MONTH_SCHEMA: dict[str, Any] = {
-    "case_id": pl.String, "priority_rank": pl.Int64, "risk_score": pl.Float64,
-    "est_overpayment": pl.Float64, "reasons": pl.String, "note": pl.String,
-    "person_id": pl.String, "typology": pl.String, "township": pl.String, "state": pl.String,
-    "assignee": pl.String, "outcome": pl.String, "first_flagged": pl.String,
-    "overpaid_amount": pl.Float64, "recovered_amount": pl.Float64, "closed_on": pl.Date,
+    "case_id": pl.String,
+    "priority_rank": pl.Int64,
+    "risk_score": pl.Float64,
+    "est_overpayment": pl.Float64,
+    "reasons": pl.String,
+    "note": pl.String,
+    "person_id": pl.String,
+    "typology": pl.String,
+    "township": pl.String,
+    "state": pl.String,
+    "assignee": pl.String,
+    "outcome": pl.String,
+    "first_flagged": pl.String,
+    "overpaid_amount": pl.Float64,
+    "recovered_amount": pl.Float64,
+    "closed_on": pl.Date,
 }
 
 
@@ -231,18 +270,33 @@ class PersonFile:
 #: Columns read when a dataset has no month yet (an OUT without curated history).
 _EMPTY: dict[str, dict[str, Any]] = {
     "beneficiaries": {
-        "person_id": pl.String, "name": pl.String, "sex": pl.String, "birth_date": pl.Date,
-        "scheme": pl.String, "township": pl.String, "village": pl.String,
-        "benefit_start": pl.Date, "status": pl.String, "bank_account": pl.String,
+        "person_id": pl.String,
+        "name": pl.String,
+        "sex": pl.String,
+        "birth_date": pl.Date,
+        "scheme": pl.String,
+        "township": pl.String,
+        "village": pl.String,
+        "benefit_start": pl.Date,
+        "status": pl.String,
+        "bank_account": pl.String,
         "collector_id": pl.String,
     },
     "payouts": {
-        "person_id": pl.String, "scheme": pl.String, "period": pl.String, "pay_date": pl.Date,
-        "amount": pl.Float64, "bank_account": pl.String, "kind": pl.String,
+        "person_id": pl.String,
+        "scheme": pl.String,
+        "period": pl.String,
+        "pay_date": pl.Date,
+        "amount": pl.Float64,
+        "bank_account": pl.String,
+        "kind": pl.String,
     },
     "certifications": {
-        "person_id": pl.String, "cert_date": pl.Date, "method": pl.String,
-        "result": pl.String, "operator": pl.String,
+        "person_id": pl.String,
+        "cert_date": pl.Date,
+        "method": pl.String,
+        "result": pl.String,
+        "operator": pl.String,
     },
 }
 
@@ -257,9 +311,7 @@ def read_person_file(
     """Everything the curated history up to ``month`` holds about ``person_id``."""
     store = CuratedStore(curated or Path(out) / "curated")
     register = (
-        _scan(store, "beneficiaries", month)
-        .filter(pl.col("person_id") == person_id)
-        .collect()
+        _scan(store, "beneficiaries", month).filter(pl.col("person_id") == person_id).collect()
     )
     latest_by_scheme = (
         register.sort("month").group_by("scheme", maintain_order=True).last().sort("scheme")
@@ -313,7 +365,10 @@ def _payout_timeline(store: CuratedStore, month: str, person_id: str) -> pl.Data
                 pl.col("period").cast(pl.String),
                 pl.col("scheme").cast(pl.String),
                 pl.col("kind").cast(pl.String),
-                pl.col("amount").cast(pl.String).str.replace_all(r"[,¥元\s]", "").cast(pl.Float64, strict=False),
+                pl.col("amount")
+                .cast(pl.String)
+                .str.replace_all(r"[,¥元\s]", "")
+                .cast(pl.Float64, strict=False),
                 pl.col("bank_account").cast(pl.String),
                 pl.lit(True).alias("quarantined"),
             )
@@ -345,9 +400,14 @@ def _linked_death_records(
     """
     empty = pl.DataFrame(
         schema={
-            "record_id": pl.String, "death_date": pl.Date, "source": pl.String,
-            "recorded_on": pl.Date, "confidence": pl.Float64, "method": pl.String,
-            "agreed": pl.List(pl.String), "accepted": pl.Boolean,
+            "record_id": pl.String,
+            "death_date": pl.Date,
+            "source": pl.String,
+            "recorded_on": pl.Date,
+            "confidence": pl.Float64,
+            "method": pl.String,
+            "agreed": pl.List(pl.String),
+            "accepted": pl.Boolean,
         }
     )
     if not store.months("deaths") or register.height == 0:
@@ -381,14 +441,20 @@ def _linked_death_records(
         .group_by("person_id")
         .agg(pl.col("name", "birth_date", "sex").last())
     )
-    cols = LinkColumns(key="record_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex")
+    cols = LinkColumns(
+        key="record_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex"
+    )
     links = (
         link_records(
             candidates.lazy(),
             neighbours,
             records_cols=cols,
             register_cols=LinkColumns(
-                key="person_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex"
+                key="person_id",
+                person_id="person_id",
+                name="name",
+                birth_date="birth_date",
+                sex="sex",
             ),
         )
         .filter(pl.col("register_key") == person_id)
@@ -398,16 +464,17 @@ def _linked_death_records(
     return (
         candidates.select("record_id", "death_date", "source", "recorded_on")
         .join(
-            links.select(
-                pl.col("record_key").alias("record_id"), "confidence", "method", "agreed"
-            ),
+            links.select(pl.col("record_key").alias("record_id"), "confidence", "method", "agreed"),
             on="record_id",
             how="inner",
         )
         .with_columns(
             (
                 (pl.col("confidence") >= detection.min_death_link_confidence)
-                & ((pl.col("method") != "name_only") | pl.lit(detection.accept_name_only_death_links))
+                & (
+                    (pl.col("method") != "name_only")
+                    | pl.lit(detection.accept_name_only_death_links)
+                )
             ).alias("accepted")
         )
         .sort("death_date", "record_id")
@@ -429,16 +496,22 @@ def _shared_receivers(
     def edges(register_filter: pl.Expr, payout_filter: pl.Expr) -> pl.LazyFrame:
         parts = [
             register.filter(register_filter).select(
-                "person_id", pl.col("bank_account").alias("receiver"), pl.lit("account").alias("kind")
+                "person_id",
+                pl.col("bank_account").alias("receiver"),
+                pl.lit("account").alias("kind"),
             ),
             payouts.filter(payout_filter).select(
-                "person_id", pl.col("bank_account").alias("receiver"), pl.lit("account").alias("kind")
+                "person_id",
+                pl.col("bank_account").alias("receiver"),
+                pl.lit("account").alias("kind"),
             ),
         ]
         if has_collector:
             parts.append(
                 register.filter(register_filter).select(
-                    "person_id", pl.col("collector_id").alias("receiver"), pl.lit("collector").alias("kind")
+                    "person_id",
+                    pl.col("collector_id").alias("receiver"),
+                    pl.lit("collector").alias("kind"),
                 )
             )
         return (
@@ -468,8 +541,12 @@ def _shared_receivers(
     sharing = (
         others.join(people, on="person_id", how="left")
         .with_columns(
-            pl.col("person_id").map_elements(mask_id_text, return_dtype=pl.String).alias("person_masked"),
-            pl.col("receiver").map_elements(mask_account, return_dtype=pl.String).alias("receiver_masked"),
+            pl.col("person_id")
+            .map_elements(mask_id_text, return_dtype=pl.String)
+            .alias("person_masked"),
+            pl.col("receiver")
+            .map_elements(mask_account, return_dtype=pl.String)
+            .alias("receiver_masked"),
         )
         .sort("kind", "receiver", "person_id")
     )

@@ -87,7 +87,9 @@ def recovery_by_typology(audited: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def bar_rows(frame: pl.DataFrame, label: str, value: str, *, scale_to: float | None = None) -> list[dict[str, Any]]:
+def bar_rows(
+    frame: pl.DataFrame, label: str, value: str, *, scale_to: float | None = None
+) -> list[dict[str, Any]]:
     """Rows of a horizontal bar chart: ``label``, ``value`` and ``width`` in pixels (the
     largest value, or ``scale_to``, is :data:`BAR_WIDTH` wide)."""
     values = [float(v or 0.0) for v in frame.get_column(value).to_list()]

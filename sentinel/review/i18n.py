@@ -96,7 +96,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "no_certifications": ("没有认证记录。", "No certification on record."),
     "sharing": ("共用账户或代领人的人员", "People sharing the account or collector"),
     "receiver": ("账户/代领人", "Account / collector"),
-    "no_sharing": ("没有他人共用此人的账户或代领人。", "Nobody else is paid through this person's accounts or collectors."),
+    "no_sharing": (
+        "没有他人共用此人的账户或代领人。",
+        "Nobody else is paid through this person's accounts or collectors.",
+    ),
     "their_case": ("其案件", "Their case"),
     "history": ("案件记录", "Case history"),
     "at": ("时间", "Time"),
@@ -113,7 +116,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "recovered_amount": ("追回金额(元)", "Recovered (yuan)"),
     "save": ("保存", "Save"),
     "saved": ("核查结果已登记。", "Outcome recorded."),
-    "unchanged": ("与已登记的结果相同，未作修改。", "Same as the recorded result: nothing changed."),
+    "unchanged": (
+        "与已登记的结果相同，未作修改。",
+        "Same as the recorded result: nothing changed.",
+    ),
     "fix_errors": ("请更正以下问题：", "Please correct:"),
     "current_outcome": ("已登记结果", "Recorded outcome"),
     "cases_listed": ("本月案件", "Cases this month"),
@@ -258,14 +264,23 @@ def translator(language: Language) -> tuple[Callable[..., str], Callable[[object
 # The case store's and the outcome import's problem texts (sentinel/casestore.py
 # _closure_problems, sentinel/outcomes.py), in Chinese. Unknown texts stay in English.
 _PROBLEMS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^(.*) is not one of .*$"), r"\1 不是有效的核查结果（确认死亡 / 确认违规 / 排除 / 无法核实）"),
+    (
+        re.compile(r"^(.*) is not one of .*$"),
+        r"\1 不是有效的核查结果（确认死亡 / 确认违规 / 排除 / 无法核实）",
+    ),
     (re.compile(r"^is empty$"), "未填写"),
     (re.compile(r"^(.*) is not a date$"), r"\1 不是日期"),
     (re.compile(r"^(\S+) is in the future$"), r"\1 晚于今天"),
-    (re.compile(r"^(\S+) is before the case was first listed \((.*)\)$"), r"\1 早于案件首次列出的月份（\2）"),
+    (
+        re.compile(r"^(\S+) is before the case was first listed \((.*)\)$"),
+        r"\1 早于案件首次列出的月份（\2）",
+    ),
     (re.compile(r"^(\S+) is after closed_on$"), r"\1 晚于结案日期"),
     (re.compile(r"^given but the outcome is cleared$"), "核查结果为“排除”时不应填写死亡日期"),
-    (re.compile(r"^given but the outcome is unreachable$"), "核查结果为“无法核实”时不应填写死亡日期"),
+    (
+        re.compile(r"^given but the outcome is unreachable$"),
+        "核查结果为“无法核实”时不应填写死亡日期",
+    ),
     (re.compile(r"^(\S+) is negative$"), r"\1 为负数"),
     (re.compile(r"^(\S+) is more than overpaid_amount (\S+)$"), r"\1 超过多发金额 \2"),
     (re.compile(r"^(\S+) but the outcome is cleared$"), r"\1：核查结果为“排除”的案件没有多发金额"),

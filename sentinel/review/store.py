@@ -176,7 +176,9 @@ class ReviewStore:
     def user(self, username: str) -> User | None:
         """The user of that name, active or not; None when unknown."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(_users).where(_users.c.username == username)).mappings().first()
+            row = (
+                conn.execute(select(_users).where(_users.c.username == username)).mappings().first()
+            )
         return _user(row) if row is not None else None
 
     def users(self) -> list[User]:
@@ -199,12 +201,16 @@ class ReviewStore:
         """Replace a password hash (after a rehash with stronger parameters)."""
         with self.engine.begin() as conn:
             conn.execute(
-                update(_users).where(_users.c.username == username).values(password_hash=password_hash)
+                update(_users)
+                .where(_users.c.username == username)
+                .values(password_hash=password_hash)
             )
 
     # ------------------------------------------------------------------ sessions
 
-    def open_session(self, username: str, lifetime: timedelta, *, now: datetime | None = None) -> str:
+    def open_session(
+        self, username: str, lifetime: timedelta, *, now: datetime | None = None
+    ) -> str:
         """Start a session and return its cookie token (only its hash is stored)."""
         at = now or datetime.now(UTC)
         token = secrets.token_urlsafe(32)
@@ -248,7 +254,9 @@ class ReviewStore:
 
     # ------------------------------------------------------------------ login throttling
 
-    def recent_failures(self, username: str, client: str, window: timedelta, *, now: datetime | None = None) -> int:
+    def recent_failures(
+        self, username: str, client: str, window: timedelta, *, now: datetime | None = None
+    ) -> int:
         """Wrong passwords in the last ``window`` for this user name or this client address
         (the larger of the two counts)."""
         since = (now or datetime.now(UTC)) - window
@@ -256,7 +264,12 @@ class ReviewStore:
             by_user = conn.execute(
                 select(func.count())
                 .select_from(_login_failures)
-                .where(and_(_login_failures.c.at > since, _login_failures.c.username == username[:MAX_USERNAME]))
+                .where(
+                    and_(
+                        _login_failures.c.at > since,
+                        _login_failures.c.username == username[:MAX_USERNAME],
+                    )
+                )
             ).scalar_one()
             by_client = conn.execute(
                 select(func.count())
@@ -269,9 +282,13 @@ class ReviewStore:
         """Remember a wrong password; failures older than a day are forgotten."""
         at = now or datetime.now(UTC)
         with self.engine.begin() as conn:
-            conn.execute(delete(_login_failures).where(_login_failures.c.at < at - timedelta(days=1)))
             conn.execute(
-                insert(_login_failures).values(at=at, username=username[:MAX_USERNAME], client=client[:64])
+                delete(_login_failures).where(_login_failures.c.at < at - timedelta(days=1))
+            )
+            conn.execute(
+                insert(_login_failures).values(
+                    at=at, username=username[:MAX_USERNAME], client=client[:64]
+                )
             )
 
     # ------------------------------------------------------------------ audit trail
@@ -321,12 +338,23 @@ class ReviewStore:
     def audit_frame(self) -> pl.DataFrame:
         """The whole audit trail as a frame (at, username, action, case_id), oldest first."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(_audit.c.at, _audit.c.username, _audit.c.action, _audit.c.case_id).order_by(_audit.c.id)
-            ).mappings().all()
+            rows = (
+                conn.execute(
+                    select(
+                        _audit.c.at, _audit.c.username, _audit.c.action, _audit.c.case_id
+                    ).order_by(_audit.c.id)
+                )
+                .mappings()
+                .all()
+            )
         return pl.DataFrame(
             [dict(r) for r in rows],
-            schema={"at": pl.Datetime("us", "UTC"), "username": pl.String, "action": pl.String, "case_id": pl.String},
+            schema={
+                "at": pl.Datetime("us", "UTC"),
+                "username": pl.String,
+                "action": pl.String,
+                "case_id": pl.String,
+            },
         )
 
 

@@ -69,14 +69,27 @@ def served_app(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     env["SENTINEL_REVIEW_PASSWORD"] = PASSWORD
     subprocess.run(
         [*SENTINEL, "users", "add", "zhao", "--role", "supervisor", "--out", str(out)],
-        check=True, env=env, capture_output=True,
+        check=True,
+        env=env,
+        capture_output=True,
     )
     cases = pl.read_parquet(out / MONTHS[-1] / "cases.parquet")
     townships = sorted(cases["township"].drop_nulls().unique())
     subprocess.run(
-        [*SENTINEL, "users", "add", "wang", "--role", "auditor", "--out", str(out),
-         *(arg for t in townships for arg in ("--township", t))],
-        check=True, env=env, capture_output=True,
+        [
+            *SENTINEL,
+            "users",
+            "add",
+            "wang",
+            "--role",
+            "auditor",
+            "--out",
+            str(out),
+            *(arg for t in townships for arg in ("--township", t)),
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
     )
     site = root / "site.toml"
     # Plain http on localhost: the session cookie cannot be Secure here.
@@ -85,7 +98,9 @@ def served_app(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     env.pop("SENTINEL_REVIEW_PASSWORD")
     server = subprocess.Popen(
         [*SENTINEL, "review", "--out", str(out), "--port", str(port), "--config", str(site)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -31,7 +31,8 @@ SCREENSHOTS_ENV = "SENTINEL_SCREENSHOTS"
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
+        not CHROMIUM.exists(),
+        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
     ),
 ]
 
@@ -65,7 +66,9 @@ def test_sign_in_filter_open_record_and_see_it_on_the_dashboard(served_app, tmp_
             page = browser.new_page()
             page.set_default_timeout(20_000)
             console_errors: list[str] = []
-            page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+            page.on(
+                "console", lambda m: console_errors.append(m.text) if m.type == "error" else None
+            )
 
             # No session: the queue sends the browser to the login page.
             page.goto(f"{served_app.url}/queue")
@@ -85,7 +88,10 @@ def test_sign_in_filter_open_record_and_see_it_on_the_dashboard(served_app, tmp_
             expect(page).to_have_url(re.compile(r"typology=deceased_paid"))
             page.click("#f-submit")
             expect(rows).to_have_count(expected.height)
-            assert page.locator("table.queue tbody tr td:nth-child(2) a").all_inner_texts() == expected["case_id"].to_list()
+            assert (
+                page.locator("table.queue tbody tr td:nth-child(2) a").all_inner_texts()
+                == expected["case_id"].to_list()
+            )
 
             # Open the top case of the filtered queue.
             case = expected.row(0, named=True)

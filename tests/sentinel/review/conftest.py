@@ -79,7 +79,9 @@ def cheap_password_hashing() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def review_data(cheap_password_hashing: None, tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> ReviewData:
+def review_data(
+    cheap_password_hashing: None, tiny_county: Path, tmp_path_factory: pytest.TempPathFactory
+) -> ReviewData:
     config = load_config()
     out = tmp_path_factory.mktemp("review") / "out"
     build_output(tiny_county / "inbox", out, config, MONTHS)
@@ -143,7 +145,12 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
     page = client.get("/login")
     response = client.post(
         "/login",
-        data={"username": username, "password": password, "csrf_token": form_token(page.text), "next": "/"},
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": form_token(page.text),
+            "next": "/",
+        },
     )
     assert response.status_code == 303, response.text
     landing = client.get(response.headers["location"])

@@ -40,7 +40,16 @@ def outcome_form(token: str, **fields: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/queue", "/queue?month=2020-02", "/dashboard", "/audit", "/users", "/cases/SU-aaaaaaaaaaaa"]
+    "path",
+    [
+        "/",
+        "/queue",
+        "/queue?month=2020-02",
+        "/dashboard",
+        "/audit",
+        "/users",
+        "/cases/SU-aaaaaaaaaaaa",
+    ],
 )
 def test_no_session_redirects_to_login(client: TestClient, path: str) -> None:
     response = client.get(path)
@@ -55,7 +64,14 @@ def test_htmx_request_without_session_redirects_the_whole_page(client: TestClien
 
 
 @pytest.mark.parametrize(
-    "path", ["/logout", "/cases/SU-aaaaaaaaaaaa/outcome", "/cases/SU-aaaaaaaaaaaa/assign", "/users", "/users/wang/active"]
+    "path",
+    [
+        "/logout",
+        "/cases/SU-aaaaaaaaaaaa/outcome",
+        "/cases/SU-aaaaaaaaaaaa/assign",
+        "/users",
+        "/users/wang/active",
+    ],
 )
 def test_post_without_session_redirects_to_login(client: TestClient, path: str) -> None:
     response = client.post(path, data={"csrf_token": "x"})
@@ -68,11 +84,14 @@ def test_login_sets_a_httponly_samesite_session_cookie(client: TestClient, login
     assert page.status_code == 200
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     response = client.post(
-        "/login", data={"username": "wang", "password": "correct horse battery", "csrf_token": token}
+        "/login",
+        data={"username": "wang", "password": "correct horse battery", "csrf_token": token},
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/queue"
-    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("sentinel_session="))
+    cookie = next(
+        c for c in response.headers.get_list("set-cookie") if c.startswith("sentinel_session=")
+    )
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie or "samesite=lax" in cookie.lower()
     assert "Secure" not in cookie  # the test client's config: plain http
@@ -84,11 +103,15 @@ def test_secure_cookie_when_configured(make_client, login) -> None:  # type: ign
         assert "Secure" in page.headers["set-cookie"]
 
 
-def test_wrong_password_is_refused_and_the_sixth_within_a_minute_is_throttled(client: TestClient) -> None:
+def test_wrong_password_is_refused_and_the_sixth_within_a_minute_is_throttled(
+    client: TestClient,
+) -> None:
     def attempt(username: str, password: str):  # type: ignore[no-untyped-def]
         page = client.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-        return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+        return client.post(
+            "/login", data={"username": username, "password": password, "csrf_token": token}
+        )
 
     for _ in range(5):
         refused = attempt("wang", "not the password")
@@ -111,10 +134,14 @@ def test_throttling_counts_per_user_and_per_address_within_the_window(database_c
             users.record_failure("li", "10.0.0.1", now=start + timedelta(seconds=i))
         window = timedelta(seconds=60)
         soon = start + timedelta(seconds=30)
-        assert users.recent_failures("li", "10.0.0.9", window, now=soon) == 5  # same user, other address
+        assert (
+            users.recent_failures("li", "10.0.0.9", window, now=soon) == 5
+        )  # same user, other address
         assert users.recent_failures("zhao", "10.0.0.1", window, now=soon) == 5  # same address
         assert users.recent_failures("zhao", "10.0.0.9", window, now=soon) == 0
-        assert users.recent_failures("li", "10.0.0.1", window, now=start + timedelta(seconds=70)) == 0
+        assert (
+            users.recent_failures("li", "10.0.0.1", window, now=start + timedelta(seconds=70)) == 0
+        )
 
 
 def test_login_form_without_its_csrf_token_is_rejected(client: TestClient) -> None:
@@ -127,7 +154,9 @@ def test_login_form_without_its_csrf_token_is_rejected(client: TestClient) -> No
 def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client: TestClient) -> None:
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    response = client.post("/login", data={"username": "nobody", "password": "whatever123", "csrf_token": token})
+    response = client.post(
+        "/login", data={"username": "nobody", "password": "whatever123", "csrf_token": token}
+    )
     assert response.status_code == 401
     assert "用户名或密码错误" in response.text
 
@@ -146,7 +175,12 @@ def test_login_redirects_only_to_local_pages(client: TestClient) -> None:
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     response = client.post(
         "/login",
-        data={"username": "wang", "password": "correct horse battery", "csrf_token": token, "next": "//evil.example/"},
+        data={
+            "username": "wang",
+            "password": "correct horse battery",
+            "csrf_token": token,
+            "next": "//evil.example/",
+        },
     )
     assert response.headers["location"] == "/queue"
 
@@ -162,12 +196,16 @@ def test_pages_carry_security_headers(client: TestClient, login) -> None:  # typ
 # ------------------------------------------------------------------ the queue
 
 
-def test_queue_of_an_auditor_holds_only_their_township_with_ids_masked(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+def test_queue_of_an_auditor_holds_only_their_township_with_ids_masked(
+    client: TestClient, login, review_data
+) -> None:  # type: ignore[no-untyped-def]
     login(client, "wang")
     page = client.get("/queue")
     assert page.status_code == 200
     listed = set(re.findall(r'href="/cases/([A-Z]{2}-[0-9a-f]{12})', page.text))
-    expected = set(review_data.cases.filter(pl.col("township") == review_data.township_a)["case_id"])
+    expected = set(
+        review_data.cases.filter(pl.col("township") == review_data.township_a)["case_id"]
+    )
     assert listed == expected
     assert not FULL_ID.search(page.text)
     for name in review_data.cases["name"].drop_nulls():
@@ -175,7 +213,9 @@ def test_queue_of_an_auditor_holds_only_their_township_with_ids_masked(client: T
             assert f">{name}<" not in page.text
 
 
-def test_queue_is_sorted_by_priority_and_shows_amount_and_reason(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+def test_queue_is_sorted_by_priority_and_shows_amount_and_reason(
+    client: TestClient, login, review_data
+) -> None:  # type: ignore[no-untyped-def]
     login(client, "zhao")
     page = client.get(f"/queue?month={review_data.month}")
     listed = re.findall(r'href="/cases/([A-Z]{2}-[0-9a-f]{12})', page.text)
@@ -197,7 +237,9 @@ def test_queue_filters(client: TestClient, login, review_data, field: str, colum
     assert listed == set(review_data.cases.filter(pl.col(column) == value)["case_id"])
 
 
-def test_queue_filter_by_status_and_month(client: TestClient, login, review_data, store: CaseStore) -> None:  # type: ignore[no-untyped-def]
+def test_queue_filter_by_status_and_month(
+    client: TestClient, login, review_data, store: CaseStore
+) -> None:  # type: ignore[no-untyped-def]
     login(client, "zhao")
     case_id = review_data.cases["case_id"][0]
     store.assign(case_id, "wang", actor="zhao")
@@ -217,7 +259,9 @@ def test_queue_filter_by_status_and_month(client: TestClient, login, review_data
         {"month": "2020-02' OR '1'='1"},
     ],
 )
-def test_sql_metacharacters_in_filters_change_nothing(client: TestClient, login, review_data, store: CaseStore, params) -> None:  # type: ignore[no-untyped-def]
+def test_sql_metacharacters_in_filters_change_nothing(
+    client: TestClient, login, review_data, store: CaseStore, params
+) -> None:  # type: ignore[no-untyped-def]
     login(client, "wang")
     before = store.cases()
     baseline = client.get("/queue")
@@ -235,12 +279,19 @@ def test_sql_metacharacters_in_filters_change_nothing(client: TestClient, login,
 # ------------------------------------------------------------------ the case page
 
 
-def test_auditor_gets_404_for_a_case_of_another_township_read_and_write(client: TestClient, login, review_data, store: CaseStore) -> None:  # type: ignore[no-untyped-def]
+def test_auditor_gets_404_for_a_case_of_another_township_read_and_write(
+    client: TestClient, login, review_data, store: CaseStore
+) -> None:  # type: ignore[no-untyped-def]
     token = login(client, "wang")
     other = case_of(review_data, review_data.township_b)["case_id"]
     assert client.get(f"/cases/{other}").status_code == 404
     assert client.post(f"/cases/{other}/outcome", data=outcome_form(token)).status_code == 404
-    assert client.post(f"/cases/{other}/assign", data={"assignee": "wang", "csrf_token": token}).status_code == 404
+    assert (
+        client.post(
+            f"/cases/{other}/assign", data={"assignee": "wang", "csrf_token": token}
+        ).status_code
+        == 404
+    )
     assert store.case(other)["state"] != "closed"  # type: ignore[index]
     # Unknown cases answer the same: the reply does not tell which cases exist.
     assert client.get("/cases/SU-000000000000").status_code == 404
@@ -254,7 +305,9 @@ def test_admin_sees_no_case(client: TestClient, login, review_data) -> None:  # 
     assert client.get("/dashboard").status_code == 403
 
 
-def test_case_page_shows_the_person_evidence_and_payouts_in_full_to_their_auditor(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+def test_case_page_shows_the_person_evidence_and_payouts_in_full_to_their_auditor(
+    client: TestClient, login, review_data
+) -> None:  # type: ignore[no-untyped-def]
     login(client, "wang")
     case = case_of(review_data, review_data.township_a)
     page = client.get(f"/cases/{case['case_id']}")
@@ -277,7 +330,9 @@ def test_case_page_masks_full_ids_for_roles_not_allowed(review_data, make_client
     assert case["person_id"][:6] + "********" + case["person_id"][-4:] in page.text
 
 
-def test_case_page_shows_death_records_with_link_confidence_and_agreeing_fields(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+def test_case_page_shows_death_records_with_link_confidence_and_agreeing_fields(
+    client: TestClient, login, review_data
+) -> None:  # type: ignore[no-untyped-def]
     login(client, "zhao")
     deceased = review_data.cases.filter(pl.col("typology") == "deceased_paid")
     if deceased.height == 0:
@@ -290,7 +345,9 @@ def test_case_page_shows_death_records_with_link_confidence_and_agreeing_fields(
     assert "after-death" in page.text
 
 
-def test_case_page_lists_people_sharing_the_account_masked(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+def test_case_page_lists_people_sharing_the_account_masked(
+    client: TestClient, login, review_data
+) -> None:  # type: ignore[no-untyped-def]
     login(client, "zhao")
     shared = review_data.cases.filter(pl.col("typology") == "shared_account")
     if shared.height == 0:
@@ -304,22 +361,30 @@ def test_case_page_lists_people_sharing_the_account_masked(client: TestClient, l
     assert masked and not FULL_ID.search(section)
 
 
-def test_every_case_view_is_in_the_audit_trail(client: TestClient, login, review_data, store: CaseStore) -> None:  # type: ignore[no-untyped-def]
+def test_every_case_view_is_in_the_audit_trail(
+    client: TestClient, login, review_data, store: CaseStore
+) -> None:  # type: ignore[no-untyped-def]
     login(client, "wang")
     case_id = case_of(review_data, review_data.township_a)["case_id"]
     client.get(f"/cases/{case_id}")
     client.get(f"/cases/{case_id}")
-    views = [e for e in ReviewStore(store.engine).audit_log(case_id=case_id) if e.action == "view_case"]
+    views = [
+        e for e in ReviewStore(store.engine).audit_log(case_id=case_id) if e.action == "view_case"
+    ]
     assert len(views) == 2 and {e.username for e in views} == {"wang"}
 
 
 # ------------------------------------------------------------------ outcomes and assignment
 
 
-def test_recording_an_outcome_closes_the_case_through_the_case_store(client: TestClient, login, review_data, store: CaseStore) -> None:  # type: ignore[no-untyped-def]
+def test_recording_an_outcome_closes_the_case_through_the_case_store(
+    client: TestClient, login, review_data, store: CaseStore
+) -> None:  # type: ignore[no-untyped-def]
     token = login(client, "wang")
     case = case_of(review_data, review_data.township_a)
-    response = client.post(f"/cases/{case['case_id']}/outcome", data=outcome_form(token, note="visited 2 times"))
+    response = client.post(
+        f"/cases/{case['case_id']}/outcome", data=outcome_form(token, note="visited 2 times")
+    )
     assert response.status_code == 303
     assert response.headers["location"].endswith("msg=saved")
     closed = store.case(case["case_id"])
@@ -332,7 +397,9 @@ def test_recording_an_outcome_closes_the_case_through_the_case_store(client: Tes
     recorded = [e for e in trail if e.action == "record_outcome"]
     assert recorded and recorded[0].detail["outcome"] == "confirmed_improper"  # type: ignore[index]
     assert case["person_id"] not in str([e.detail for e in trail])
-    again = client.post(f"/cases/{case['case_id']}/outcome", data=outcome_form(token, note="visited 2 times"))
+    again = client.post(
+        f"/cases/{case['case_id']}/outcome", data=outcome_form(token, note="visited 2 times")
+    )
     assert again.headers["location"].endswith("msg=unchanged")
 
 
@@ -346,11 +413,26 @@ def test_recording_an_outcome_closes_the_case_through_the_case_store(client: Tes
         ({"overpaid_amount": "12 yuan-ish"}, "overpaid_amount", "识别为金额"),
         ({"overpaid_amount": "-5"}, "overpaid_amount", "为负数"),
         ({"overpaid_amount": "100", "recovered_amount": "200"}, "recovered_amount", "超过多发金额"),
-        ({"outcome": "cleared", "overpaid_amount": "100", "recovered_amount": ""}, "overpaid_amount", "没有多发金额"),
-        ({"outcome": "cleared", "death_date": "2020-01-05", "overpaid_amount": "", "recovered_amount": ""}, "death_date", "不应填写死亡日期"),
+        (
+            {"outcome": "cleared", "overpaid_amount": "100", "recovered_amount": ""},
+            "overpaid_amount",
+            "没有多发金额",
+        ),
+        (
+            {
+                "outcome": "cleared",
+                "death_date": "2020-01-05",
+                "overpaid_amount": "",
+                "recovered_amount": "",
+            },
+            "death_date",
+            "不应填写死亡日期",
+        ),
     ],
 )
-def test_outcome_form_is_validated_with_clear_errors(client: TestClient, login, review_data, store: CaseStore, fields, column, problem) -> None:  # type: ignore[no-untyped-def]
+def test_outcome_form_is_validated_with_clear_errors(
+    client: TestClient, login, review_data, store: CaseStore, fields, column, problem
+) -> None:  # type: ignore[no-untyped-def]
     token = login(client, "wang")
     case = case_of(review_data, review_data.township_a)
     response = client.post(f"/cases/{case['case_id']}/outcome", data=outcome_form(token, **fields))
@@ -360,40 +442,60 @@ def test_outcome_form_is_validated_with_clear_errors(client: TestClient, login, 
     assert store.case(case["case_id"])["state"] != "closed"  # type: ignore[index]
 
 
-def test_outcome_errors_in_english_name_the_field_and_the_problem(review_data, make_client, login) -> None:  # type: ignore[no-untyped-def]
+def test_outcome_errors_in_english_name_the_field_and_the_problem(
+    review_data, make_client, login
+) -> None:  # type: ignore[no-untyped-def]
     case = case_of(review_data, review_data.township_a)
     with make_client(language="en") as client:
         token = login(client, "wang")
         response = client.post(
             f"/cases/{case['case_id']}/outcome",
-            data=outcome_form(token, overpaid_amount="100", recovered_amount="200", closed_on="2019-01-01"),
+            data=outcome_form(
+                token, overpaid_amount="100", recovered_amount="200", closed_on="2019-01-01"
+            ),
         )
     errors = response.text.split('id="outcome-errors"')[1].split("</div>")[0]
     assert "<b>recovered</b>: 200.0 is more than overpaid_amount 100.0" in errors
     assert "<b>closed on</b>: 2019-01-01 is before the case was first listed" in errors
 
 
-def test_outcome_accepts_the_chinese_vocabulary_and_amount_text(client: TestClient, login, review_data, store: CaseStore) -> None:  # type: ignore[no-untyped-def]
+def test_outcome_accepts_the_chinese_vocabulary_and_amount_text(
+    client: TestClient, login, review_data, store: CaseStore
+) -> None:  # type: ignore[no-untyped-def]
     token = login(client, "wang")
     case = case_of(review_data, review_data.township_a)
     response = client.post(
         f"/cases/{case['case_id']}/outcome",
-        data=outcome_form(token, outcome="确认违规", overpaid_amount="1,200.50元", recovered_amount=""),
+        data=outcome_form(
+            token, outcome="确认违规", overpaid_amount="1,200.50元", recovered_amount=""
+        ),
     )
     assert response.status_code == 303
     assert store.case(case["case_id"])["outcome"] == "confirmed_improper"  # type: ignore[index]
 
 
 @pytest.mark.parametrize("token", [None, "", "forged-token"])
-def test_a_form_without_a_valid_csrf_token_is_rejected(client: TestClient, login, review_data, store: CaseStore, token) -> None:  # type: ignore[no-untyped-def]
+def test_a_form_without_a_valid_csrf_token_is_rejected(
+    client: TestClient, login, review_data, store: CaseStore, token
+) -> None:  # type: ignore[no-untyped-def]
     login(client, "zhao")
     case_id = case_of(review_data, review_data.township_a)["case_id"]
     data = outcome_form(token or "")
     if token is None:
         del data["csrf_token"]
     assert client.post(f"/cases/{case_id}/outcome", data=data).status_code == 403
-    assert client.post(f"/cases/{case_id}/assign", data={"assignee": "wang", "csrf_token": token or ""}).status_code == 403
-    assert client.post("/users", data={"username": "x", "role": "admin", "password": "y" * 12}).status_code == 403
+    assert (
+        client.post(
+            f"/cases/{case_id}/assign", data={"assignee": "wang", "csrf_token": token or ""}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/users", data={"username": "x", "role": "admin", "password": "y" * 12}
+        ).status_code
+        == 403
+    )
     case = store.case(case_id)
     assert case["state"] == "new" and case["assignee"] is None  # type: ignore[index]
 
@@ -403,7 +505,9 @@ def test_another_sessions_token_is_not_valid(review_data, make_client, login) ->
     with make_client() as first, make_client() as second:
         stolen = login(first, "zhao")
         login(second, "zhao")
-        response = second.post(f"/cases/{case_id}/assign", data={"assignee": "wang", "csrf_token": stolen})
+        response = second.post(
+            f"/cases/{case_id}/assign", data={"assignee": "wang", "csrf_token": stolen}
+        )
     assert response.status_code == 403
 
 
@@ -417,29 +521,47 @@ def test_a_note_with_a_script_is_shown_escaped(client: TestClient, login, review
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
 
 
-def test_supervisor_assigns_to_an_auditor_of_the_township(client: TestClient, login, review_data, store: CaseStore) -> None:  # type: ignore[no-untyped-def]
+def test_supervisor_assigns_to_an_auditor_of_the_township(
+    client: TestClient, login, review_data, store: CaseStore
+) -> None:  # type: ignore[no-untyped-def]
     token = login(client, "zhao")
     case_id = case_of(review_data, review_data.township_a)["case_id"]
     page = client.get(f"/cases/{case_id}")
     assert '<option value="wang"' in page.text and '<option value="li"' not in page.text
-    assert client.post(f"/cases/{case_id}/assign", data={"assignee": "li", "csrf_token": token}).status_code == 400
-    response = client.post(f"/cases/{case_id}/assign", data={"assignee": "wang", "csrf_token": token})
+    assert (
+        client.post(
+            f"/cases/{case_id}/assign", data={"assignee": "li", "csrf_token": token}
+        ).status_code
+        == 400
+    )
+    response = client.post(
+        f"/cases/{case_id}/assign", data={"assignee": "wang", "csrf_token": token}
+    )
     assert response.status_code == 303
     case = store.case(case_id)
     assert case["state"] == "assigned" and case["assignee"] == "wang"  # type: ignore[index]
-    assert [e.action for e in ReviewStore(store.engine).audit_log(case_id=case_id)][0] == "assign_case"
+    assert [e.action for e in ReviewStore(store.engine).audit_log(case_id=case_id)][
+        0
+    ] == "assign_case"
 
 
 def test_auditor_cannot_assign(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
     token = login(client, "wang")
     case_id = case_of(review_data, review_data.township_a)["case_id"]
-    assert client.post(f"/cases/{case_id}/assign", data={"assignee": "wang", "csrf_token": token}).status_code == 403
+    assert (
+        client.post(
+            f"/cases/{case_id}/assign", data={"assignee": "wang", "csrf_token": token}
+        ).status_code
+        == 403
+    )
 
 
 # ------------------------------------------------------------------ dashboard, audit log, users
 
 
-def test_dashboard_shows_the_month_and_outcomes_so_far(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+def test_dashboard_shows_the_month_and_outcomes_so_far(
+    client: TestClient, login, review_data
+) -> None:  # type: ignore[no-untyped-def]
     token = login(client, "zhao")
     page = client.get("/dashboard")
     assert page.status_code == 200
@@ -455,7 +577,9 @@ def test_dashboard_shows_the_month_and_outcomes_so_far(client: TestClient, login
     assert "<svg" in page.text and "cdn" not in page.text.lower()
 
 
-def test_dashboard_of_an_auditor_counts_only_their_townships(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+def test_dashboard_of_an_auditor_counts_only_their_townships(
+    client: TestClient, login, review_data
+) -> None:  # type: ignore[no-untyped-def]
     login(client, "wang")
     page = client.get("/dashboard")
     count = review_data.cases.filter(pl.col("township") == review_data.township_a).height
@@ -479,17 +603,47 @@ def test_audit_log_is_for_supervisors(client: TestClient, login, review_data) ->
 def test_admin_adds_and_disables_users(client: TestClient, login, database_copy) -> None:  # type: ignore[no-untyped-def]
     token = login(client, "root")
     assert client.get("/users").status_code == 200
-    bad = client.post("/users", data={"username": "chen", "role": "auditor", "townships": "", "password": "long enough pw", "csrf_token": token})
+    bad = client.post(
+        "/users",
+        data={
+            "username": "chen",
+            "role": "auditor",
+            "townships": "",
+            "password": "long enough pw",
+            "csrf_token": token,
+        },
+    )
     assert bad.status_code == 400 and "township" in bad.text
-    short = client.post("/users", data={"username": "chen", "role": "auditor", "townships": "梅城镇", "password": "short", "csrf_token": token})
+    short = client.post(
+        "/users",
+        data={
+            "username": "chen",
+            "role": "auditor",
+            "townships": "梅城镇",
+            "password": "short",
+            "csrf_token": token,
+        },
+    )
     assert short.status_code == 400
-    added = client.post("/users", data={"username": "chen", "role": "auditor", "townships": "梅城镇, 清塘铺镇", "password": "long enough pw", "csrf_token": token})
+    added = client.post(
+        "/users",
+        data={
+            "username": "chen",
+            "role": "auditor",
+            "townships": "梅城镇, 清塘铺镇",
+            "password": "long enough pw",
+            "csrf_token": token,
+        },
+    )
     assert added.status_code == 303
     with CaseStore(database_copy) as cases:
         chen = ReviewStore(cases.engine).user("chen")
     assert chen is not None and chen.townships == ("梅城镇", "清塘铺镇")
     assert chen.password_hash.startswith("$argon2id$")
-    assert client.post("/users/wang/active", data={"active": "0", "csrf_token": token}).status_code == 303
+    assert (
+        client.post("/users/wang/active", data={"active": "0", "csrf_token": token}).status_code
+        == 303
+    )
     with CaseStore(database_copy) as cases:
         assert ReviewStore(cases.engine).user("wang").active is False  # type: ignore[union-attr]
 
@@ -505,7 +659,18 @@ def test_disabled_user_loses_the_session(review_data, make_client, login) -> Non
 def test_only_admins_manage_users(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
     token = login(client, "zhao")
     assert client.get("/users").status_code == 403
-    assert client.post("/users", data={"username": "x", "role": "admin", "password": "long enough pw", "csrf_token": token}).status_code == 403
+    assert (
+        client.post(
+            "/users",
+            data={
+                "username": "x",
+                "role": "admin",
+                "password": "long enough pw",
+                "csrf_token": token,
+            },
+        ).status_code
+        == 403
+    )
 
 
 def test_english_texts_from_configuration(review_data, make_client, login) -> None:  # type: ignore[no-untyped-def]
@@ -522,7 +687,9 @@ def test_static_files_are_served_without_a_session(client: TestClient) -> None:
     assert client.get("/static/htmx.min.js").status_code == 200
 
 
-def test_pages_load_only_their_own_scripts_and_keep_no_history_snapshots(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
+def test_pages_load_only_their_own_scripts_and_keep_no_history_snapshots(
+    client: TestClient, login
+) -> None:  # type: ignore[no-untyped-def]
     login(client, "zhao")
     page = client.get("/queue")
     assert re.findall(r"<script[^>]*>", page.text) == ['<script src="/static/htmx.min.js" defer>']
@@ -530,7 +697,9 @@ def test_pages_load_only_their_own_scripts_and_keep_no_history_snapshots(client:
     assert "http://" not in page.text and "https://" not in page.text
 
 
-def test_case_page_without_curated_history_shows_empty_sections(review_data, make_client, login, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_case_page_without_curated_history_shows_empty_sections(
+    review_data, make_client, login, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     case_id = review_data.cases["case_id"][0]
     with make_client(curated=tmp_path / "no-history") as client:
         login(client, "zhao")
@@ -539,7 +708,9 @@ def test_case_page_without_curated_history_shows_empty_sections(review_data, mak
     assert "没有关联到此人的死亡记录" in page.text and "没有认证记录" in page.text
 
 
-def test_logs_never_hold_full_ids_names_or_accounts(client: TestClient, login, token_of, review_data, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_logs_never_hold_full_ids_names_or_accounts(
+    client: TestClient, login, token_of, review_data, caplog
+) -> None:  # type: ignore[no-untyped-def]
     import logging
 
     caplog.set_level(logging.DEBUG)
@@ -551,7 +722,12 @@ def test_logs_never_hold_full_ids_names_or_accounts(client: TestClient, login, t
     client.post(f"/cases/{case_id}/outcome", data=outcome_form(token))
     statuses = [
         client.post(
-            "/login", data={"username": "zhao", "password": "wrong", "csrf_token": token_of(client.get("/login").text)}
+            "/login",
+            data={
+                "username": "zhao",
+                "password": "wrong",
+                "csrf_token": token_of(client.get("/login").text),
+            },
         ).status_code
         for _ in range(7)
     ]
@@ -563,7 +739,9 @@ def test_logs_never_hold_full_ids_names_or_accounts(client: TestClient, login, t
         assert name not in logged
 
 
-def test_a_hash_with_weaker_parameters_is_upgraded_at_login(client: TestClient, login, database_copy) -> None:  # type: ignore[no-untyped-def]
+def test_a_hash_with_weaker_parameters_is_upgraded_at_login(
+    client: TestClient, login, database_copy
+) -> None:  # type: ignore[no-untyped-def]
     from argon2 import PasswordHasher
 
     weak = PasswordHasher(time_cost=1, memory_cost=512, parallelism=1).hash("an old long password")

@@ -26,7 +26,19 @@ def no_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_users_add_reads_the_password_from_the_environment(tmp_path: Path) -> None:
     result = runner.invoke(
         app,
-        ["users", "add", "wang", "--role", "auditor", "--township", "梅城镇", "--township", "清塘铺镇", "--out", str(tmp_path)],
+        [
+            "users",
+            "add",
+            "wang",
+            "--role",
+            "auditor",
+            "--township",
+            "梅城镇",
+            "--township",
+            "清塘铺镇",
+            "--out",
+            str(tmp_path),
+        ],
         env={"SENTINEL_REVIEW_PASSWORD": "a long password"},
     )
     assert result.exit_code == 0, result.output
@@ -60,9 +72,13 @@ def test_there_is_no_password_option() -> None:
         (["--role", "auditor"], "needs at least one --township"),
     ],
 )
-def test_users_add_refuses_bad_input_with_exit_code_2(tmp_path: Path, args: list[str], problem: str) -> None:
+def test_users_add_refuses_bad_input_with_exit_code_2(
+    tmp_path: Path, args: list[str], problem: str
+) -> None:
     result = runner.invoke(
-        app, ["users", "add", "wang", *args, "--out", str(tmp_path)], env={"SENTINEL_REVIEW_PASSWORD": "a long password"}
+        app,
+        ["users", "add", "wang", *args, "--out", str(tmp_path)],
+        env={"SENTINEL_REVIEW_PASSWORD": "a long password"},
     )
     assert result.exit_code == 2
     assert problem in result.output

@@ -64,10 +64,14 @@ def case_list() -> pl.DataFrame:
 
 def test_users_are_kept_with_an_argon2_hash_only(cases: CaseStore) -> None:
     store = ReviewStore(cases.engine)
-    store.add_user("wang", "auditor", hash_password("a long password"), ("城关镇", "城关镇", " "), now=NOW)
+    store.add_user(
+        "wang", "auditor", hash_password("a long password"), ("城关镇", "城关镇", " "), now=NOW
+    )
     user = store.user("wang")
     assert user is not None and user.townships == ("城关镇",)
-    assert user.password_hash.startswith("$argon2id$") and "a long password" not in user.password_hash
+    assert (
+        user.password_hash.startswith("$argon2id$") and "a long password" not in user.password_hash
+    )
     assert check_password(user, "a long password") and not check_password(user, "a long passwore")
     assert not check_password(None, "a long password")
 
@@ -81,7 +85,9 @@ def test_users_are_kept_with_an_argon2_hash_only(cases: CaseStore) -> None:
         ("zhao", "boss", (), "role must be one of"),
     ],
 )
-def test_bad_users_are_refused(cases: CaseStore, name: str, role: str, townships: tuple[str, ...], problem: str) -> None:
+def test_bad_users_are_refused(
+    cases: CaseStore, name: str, role: str, townships: tuple[str, ...], problem: str
+) -> None:
     with pytest.raises(ValueError, match=problem):
         ReviewStore(cases.engine).add_user(name, role, hash_password("a long password"), townships)  # type: ignore[arg-type]
 
@@ -128,10 +134,22 @@ def test_failed_logins_count_per_user_and_address_in_the_window(cases: CaseStore
 def test_audit_trail_newest_first_by_user_and_case(cases: CaseStore) -> None:
     store = ReviewStore(cases.engine)
     store.log("wang", "view_case", "SU-aaaaaaaaaaaa", {"month": "2020-02"}, now=NOW)
-    store.log("zhao", "assign_case", "SU-aaaaaaaaaaaa", {"assignee": "wang"}, now=NOW + timedelta(minutes=1))
+    store.log(
+        "zhao",
+        "assign_case",
+        "SU-aaaaaaaaaaaa",
+        {"assignee": "wang"},
+        now=NOW + timedelta(minutes=1),
+    )
     store.log("wang", "view_case", "DR-bbbbbbbbbbbb", None, now=NOW + timedelta(minutes=2))
-    assert [e.action for e in store.audit_log(case_id="SU-aaaaaaaaaaaa")] == ["assign_case", "view_case"]
-    assert [e.case_id for e in store.audit_log(username="wang")] == ["DR-bbbbbbbbbbbb", "SU-aaaaaaaaaaaa"]
+    assert [e.action for e in store.audit_log(case_id="SU-aaaaaaaaaaaa")] == [
+        "assign_case",
+        "view_case",
+    ]
+    assert [e.case_id for e in store.audit_log(username="wang")] == [
+        "DR-bbbbbbbbbbbb",
+        "SU-aaaaaaaaaaaa",
+    ]
     assert store.audit_log(username="zhao")[0].detail == {"assignee": "wang"}
     assert store.audit_frame().height == 3
 
@@ -141,7 +159,11 @@ def test_queue_is_filtered_by_bound_parameters_and_sorted_by_priority(cases: Cas
     listing = CaseListing(cases.engine)
     assert listing.months() == ["2020-02"]
     rows, total = listing.queue(QueueFilter(month="2020-02"), limit=10)
-    assert [r["case_id"] for r in rows] == ["DR-bbbbbbbbbbbb", "SU-aaaaaaaaaaaa", "AA-cccccccccccc"] and total == 3
+    assert [r["case_id"] for r in rows] == [
+        "DR-bbbbbbbbbbbb",
+        "SU-aaaaaaaaaaaa",
+        "AA-cccccccccccc",
+    ] and total == 3
     mine, _ = listing.queue(QueueFilter(month="2020-02", townships=frozenset({"梅城镇"})), limit=10)
     assert [r["case_id"] for r in mine] == ["AA-cccccccccccc"]
     page, total = listing.queue(QueueFilter(month="2020-02"), limit=1, offset=1)
@@ -157,7 +179,9 @@ def test_principal_reach() -> None:
     auditor = Principal("wang", "auditor", frozenset({"城关镇"}), "t")
     supervisor = Principal("zhao", "supervisor", frozenset(), "t")
     admin = Principal("root", "admin", frozenset({"城关镇"}), "t")
-    assert auditor.may_work("城关镇") and not auditor.may_work("梅城镇") and not auditor.may_work(None)
+    assert (
+        auditor.may_work("城关镇") and not auditor.may_work("梅城镇") and not auditor.may_work(None)
+    )
     assert supervisor.may_work("梅城镇") and supervisor.may_work(None)
     assert not admin.may_work("城关镇") and not admin.sees_full_ids
     assert auditor.township_scope() == frozenset({"城关镇"}) and supervisor.township_scope() is None
