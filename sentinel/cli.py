@@ -427,6 +427,7 @@ def review(
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only; put HTTPS in front for others).")] = "127.0.0.1",
     store: Annotated[Path | None, typer.Option(help="Curated history folder (default OUT/curated).")] = None,
     config: Annotated[Path | None, typer.Option(help="Site configuration TOML ([review]: language, sessions, throttling).")] = None,
+    trusted_proxy: Annotated[str | None, typer.Option(help="Address of the HTTPS reverse proxy in front: its X-Forwarded-For then names the client (for login throttling per address).")] = None,
 ) -> None:
     """Serve the case review web app: queue, case pages, outcomes, month dashboard, audit log.
 
@@ -445,7 +446,12 @@ def review(
     scheme = "https" if cfg.review.secure_cookies else "http"
     console.print(f"case review on {scheme}://{host}:{port}/ (Ctrl-C stops)", highlight=False)
     # Access logs are off: paths hold case ids and filters, and the audit trail is the record.
-    uvicorn.run(web, host=host, port=port, access_log=False, log_level="warning", proxy_headers=False)
+    # Forwarded headers are believed only from the named proxy: anyone else could forge them
+    # to escape the per-address login throttling.
+    uvicorn.run(
+        web, host=host, port=port, access_log=False, log_level="warning",
+        proxy_headers=trusted_proxy is not None, forwarded_allow_ips=trusted_proxy,
+    )
 
 
 @users_app.command("add")
