@@ -356,6 +356,7 @@ def _routes() -> APIRouter:
         township: Annotated[str | None, Query(max_length=100)] = None,
         typology: Annotated[str | None, Query(max_length=100)] = None,
         status: Annotated[str | None, Query(max_length=100)] = None,
+        mine: Annotated[str | None, Query(max_length=1)] = None,
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     ) -> Response:
         ctx = _ctx(request)
@@ -372,6 +373,7 @@ def _routes() -> APIRouter:
                     township=township or None,
                     typology=typology or None,
                     state=status or None,
+                    assignee=me.username if mine == "1" else None,
                     townships=me.township_scope(),
                 ),
                 limit=size,
@@ -387,7 +389,13 @@ def _routes() -> APIRouter:
             r["name_short"] = short_name(d.get("name"))
             r["reason"] = _mask_digits(sentences[0] if sentences else (r["reasons"] or ""))
             del r["person_id"]
-        filters = {"month": chosen, "township": township, "typology": typology, "status": status}
+        filters = {
+            "month": chosen,
+            "township": township,
+            "typology": typology,
+            "status": status,
+            "mine": "1" if mine == "1" else None,
+        }
         base = {k: v for k, v in filters.items() if v}
         return _render(
             ctx,

@@ -56,6 +56,7 @@ class QueueFilter:
     township: str | None = None
     typology: str | None = None
     state: str | None = None
+    assignee: str | None = None
     townships: frozenset[str] | None = None
 
 
@@ -95,6 +96,8 @@ class CaseListing:
             conditions.append(c.typology == f.typology)
         if f.state:
             conditions.append(c.state == f.state)
+        if f.assignee:
+            conditions.append(c.assignee == f.assignee)
         return and_(*conditions)
 
     def queue(

@@ -43,6 +43,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "status": ("状态", "Status"),
     "any": ("全部", "any"),
     "filter": ("筛选", "Filter"),
+    "mine": ("只看分派给我的", "assigned to me"),
     "rank": ("优先级", "Rank"),
     "case": ("案件", "Case"),
     "person": ("人员", "Person"),

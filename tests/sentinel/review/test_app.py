@@ -751,3 +751,14 @@ def test_a_hash_with_weaker_parameters_is_upgraded_at_login(
     with CaseStore(database_copy) as cases:
         upgraded = ReviewStore(cases.engine).user("old").password_hash  # type: ignore[union-attr]
     assert upgraded != weak and "m=512" not in upgraded
+
+
+def test_auditor_filters_the_cases_assigned_to_them(
+    client: TestClient, login, review_data, store: CaseStore
+) -> None:  # type: ignore[no-untyped-def]
+    mine = review_data.cases.filter(pl.col("township") == review_data.township_a)["case_id"][0]
+    store.assign(mine, "wang", actor="zhao")
+    login(client, "wang")
+    page = client.get("/queue", params={"mine": "1"})
+    assert set(re.findall(r'href="/cases/([A-Z]{2}-[0-9a-f]{12})', page.text)) == {mine}
+    assert 'id="f-mine" checked' in page.text
