@@ -631,6 +631,7 @@ def main() -> None:
     c.add_argument("method", choices=METHODS)
     c.add_argument("data", type=Path)
     c.add_argument("out", type=Path)
+    sub.add_parser("report", help="rewrite the .md and .png from the .json (no runs)")
     parser.add_argument("--sizes", default="county,2m,province")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=1200, help="seconds per method run")
@@ -646,6 +647,11 @@ def main() -> None:
 
     args.results.mkdir(parents=True, exist_ok=True)
     json_path = args.results / "splink_comparison.json"
+    if args.command == "report":
+        report = json.loads(json_path.read_text())
+        write_markdown(report, args.results / "splink_comparison.md")
+        write_plot(report, ROOT / "docs" / "splink_comparison.png")
+        return
     report: dict[str, Any] = (
         json.loads(json_path.read_text()) if json_path.exists() else {"sizes": {}}
     )
