@@ -227,7 +227,8 @@ def link_splink(data: Path, progress: Progress) -> pl.DataFrame:
     register = pl.read_parquet(data / "register.parquet")
     records = pl.read_parquet(data / "records.parquet")
     progress.done("read")
-    con = duckdb.connect()
+    # DuckDB's own defaults (memory limit 80 % of RAM, all cores); spills go to the work dir.
+    con = duckdb.connect(config={"temp_directory": str(progress.path.parent / "duckdb_tmp")})
     register_in = _splink_input(register, key="person_id", is_register=True).to_arrow()
     records_in = _splink_input(records, key="record_id", is_register=False).to_arrow()
     del register, records
