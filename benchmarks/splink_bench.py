@@ -608,6 +608,12 @@ def write_plot(report: dict[str, Any], path: Path) -> None:
             for r in runs
         ]
         axes[2].bar(xs, f1, width, label=method + ("" if method == "ours" else " (best-F1 p)"))
+    reused = [report["sizes"][n]["splink"].get("without_training_seconds") for n in names]
+    axes[0].scatter(
+        [i + width / 2 for i in range(len(names))],
+        [r if r is not None else float("nan") for r in reused],
+        marker="_", s=600, color="black", zorder=3, label="splink, model trained beforehand",
+    )  # fmt: skip
     axes[0].set_yscale("log")
     axes[0].set_title("link time, s (log; hatched = timed out)")
     axes[1].set_title("peak RSS of the process, GiB")
