@@ -153,6 +153,10 @@ def validate_month(
     gets no row-count floor. When ``docs_dir`` is given, Data Docs HTML (``index.html`` and
     one page per dataset) is written there and nowhere else.
 
+    A dataset of more than ``ingest.validation_chunk_rows`` rows is validated in chunks
+    (:meth:`_ValidationSession.validate`): the same suite, the same verdicts, with one pandas
+    frame of at most that many rows in memory at a time.
+
     Returns one report per dataset in ``frames``. The run should stop when any report has
     ``success`` False (a critical failure).
     """
@@ -166,6 +170,7 @@ def validate_month(
                 dataset,
                 frame,
                 suite_parameters(dataset, config, month, previous_rows.get(dataset)),
+                chunk_rows=config.ingest.validation_chunk_rows,
             )
             for dataset, frame in frames.items()
         }
@@ -272,27 +277,94 @@ class _ValidationSession:
         parameters: dict,
         name: str | None = None,
         suite: dict | None = None,
+        chunk_rows: int | None = None,
     ) -> ValidationReport:
-        import great_expectations as gx
+        """Validate ``frame`` against the suite; in chunks when it has more than ``chunk_rows``.
 
+        Chunks are drawn by a hash of the columns every uniqueness expectation shares, so
+        duplicates always meet in one chunk. Row-level results are summed over the chunks
+        and judged against ``mostly`` on the totals; table-level expectations (row count)
+        are evaluated once on a column-less frame of the full height; column and type
+        expectations must hold in every chunk. The verdicts equal the unchunked ones
+        (``tests/sentinel/test_validation.py``).
+        """
         started = time.perf_counter()
         name = name or dataset
+        suite = suite or load_suite(dataset)
+        key = _chunk_key(suite)
+        if (
+            chunk_rows is None
+            or frame.height <= chunk_rows
+            or key is None
+            or not set(key) <= set(frame.columns)  # a missing column fails on the whole frame
+            or not self._schema_holds(name, frame, suite, parameters)
+        ):
+            result = self._run(name, _to_pandas(frame), suite, parameters)
+            return _report(dataset, result, time.perf_counter() - started)
+        table_level = [e for e in suite["expectations"] if e["type"] in _TABLE_LEVEL]
+        row_level = [e for e in suite["expectations"] if e["type"] not in _TABLE_LEVEL]
+        chunks = math.ceil(frame.height / chunk_rows)
+        bucket = pl.struct(key).hash(seed=0) % chunks
+        results: list[list[Any]] = []
+        for index in range(chunks):
+            chunk = frame.filter(bucket == index)
+            if chunk.height:
+                outcome = self._run(
+                    f"{name}-chunk-{index + 1:03d}-of-{chunks:03d}",
+                    _to_pandas(chunk),
+                    {**suite, "expectations": row_level},
+                    parameters,
+                )
+                results.append(list(outcome.results))
+            del chunk
+        merged = [_merge_chunk_results(parts, parameters) for parts in zip(*results, strict=True)]
+        if table_level:
+            import pandas as pd
+
+            whole = self._run(
+                f"{name}-table",
+                pd.DataFrame(index=pd.RangeIndex(frame.height)),
+                {**suite, "expectations": table_level},
+                parameters,
+            )
+            merged.extend(whole.results)
+        return _report(dataset, _MergedSuiteResult(merged), time.perf_counter() - started)
+
+    def _schema_holds(self, name: str, frame: pl.DataFrame, suite: dict, parameters: dict) -> bool:
+        """Whether the columns exist with their contract types (checked on no rows).
+
+        A file whose columns are missing or mistyped is rejected anyway (critical), and GE's
+        row checks on a mistyped column are not additive over chunks: such a frame is
+        validated whole, so its report is exactly the unchunked one.
+        """
+        schema_level = [e for e in suite["expectations"] if e["type"] in _SCHEMA_LEVEL]
+        if not schema_level:
+            return True
+        probe = self._run(
+            f"{name}-schema", _to_pandas(frame.head(0)), {**suite, "expectations": schema_level},
+            parameters,
+        )
+        return bool(probe.success)
+
+    def _run(self, name: str, pdf: Any, suite: dict, parameters: dict) -> Any:
+        """One GE validation of one pandas frame; a Data Docs page when docs are on."""
+        import great_expectations as gx
+
         context = self.context
-        suite = gx.ExpectationSuite(**{**(suite or load_suite(dataset)), "name": name})
+        suite = gx.ExpectationSuite(**{**suite, "name": name})
         batch_definition = (
             context.data_sources.add_pandas(name)
             .add_dataframe_asset(name)
             .add_batch_definition_whole_dataframe(name)
         )
-        batch_parameters = {"dataframe": _to_pandas(frame)}
+        batch_parameters = {"dataframe": pdf}
         if self.docs_dir is None:
             # Without Data Docs nothing needs storing: validating the batch directly skips the
             # serialisation of suite and results into the in-memory stores.
             batch = batch_definition.get_batch(batch_parameters=batch_parameters)
-            result = batch.validate(
+            return batch.validate(
                 suite, result_format=_RESULT_FORMAT, expectation_parameters=parameters
             )
-            return _report(dataset, result, time.perf_counter() - started)
         definition = context.validation_definitions.add(
             gx.ValidationDefinition(
                 name=name, data=batch_definition, suite=context.suites.add(suite)
@@ -315,7 +387,83 @@ class _ValidationSession:
             batch_parameters=batch_parameters, expectation_parameters=parameters
         )
         (result,) = outcome.run_results.values()
-        return _report(dataset, result, time.perf_counter() - started)
+        return result
+
+
+#: Expectations about the table as a whole: evaluated once, on the full height.
+_TABLE_LEVEL = frozenset({"expect_table_row_count_to_be_between"})
+#: Expectations about the columns themselves (the same verdict on any slice of rows).
+_SCHEMA_LEVEL = frozenset({"expect_column_to_exist", "expect_column_values_to_be_of_type"})
+#: Expectations whose unexpected values are the missing ones (no separate missing count).
+_NULLS_ARE_UNEXPECTED = frozenset({"expect_column_values_to_not_be_null"})
+
+
+def _chunk_key(suite: dict) -> list[str] | None:
+    """Columns shared by every uniqueness expectation of ``suite`` (chunks hash on them).
+
+    Without uniqueness expectations any column splits the rows fairly; when uniqueness
+    expectations share no column the suite is validated unchunked (``None``), since no
+    split would keep every duplicate in one chunk.
+    """
+    keys: list[set[str]] = []
+    for expectation in suite["expectations"]:
+        kwargs = expectation["kwargs"]
+        if expectation["type"] == "expect_compound_columns_to_be_unique":
+            keys.append(set(kwargs["column_list"]))
+        elif expectation["type"] == "expect_column_values_to_be_unique":
+            keys.append({kwargs["column"]})
+    if not keys:
+        columns = [e["kwargs"]["column"] for e in suite["expectations"] if "column" in e["kwargs"]]
+        return columns[:1] or None
+    shared = set.intersection(*keys)
+    return sorted(shared) or None
+
+
+@dataclass(frozen=True)
+class _MergedSuiteResult:
+    """The part of GE's suite result that :func:`_report` reads."""
+
+    results: list[Any]
+
+
+@dataclass(frozen=True)
+class _MergedExpectationResult:
+    """One expectation's result summed over chunks (the attributes :func:`_failure` reads)."""
+
+    expectation_config: Any
+    success: bool
+    result: dict
+    exception_info: dict | None
+
+
+def _resolved(value: Any, parameters: dict) -> Any:
+    if isinstance(value, dict) and set(value) == {_PARAMETER_KEY}:
+        return parameters[value[_PARAMETER_KEY]]
+    return value
+
+
+def _merge_chunk_results(parts: tuple[Any, ...], parameters: dict) -> Any:
+    """One expectation's verdict over all chunks, as GE would give it on the whole frame."""
+    first = parts[0]
+    raised = [p for p in parts if p.exception_info and p.exception_info.get("raised_exception")]
+    if raised:
+        return raised[0]
+    if any("unexpected_count" not in (p.result or {}) for p in parts):
+        # Column existence and type: a property of the columns, the same in every chunk.
+        return next((p for p in parts if not p.success), first)
+    config = first.expectation_config
+    elements = sum(p.result.get("element_count", 0) for p in parts)
+    unexpected = sum(p.result.get("unexpected_count", 0) for p in parts)
+    missing = sum(p.result.get("missing_count", 0) for p in parts)
+    judged = elements if config.type in _NULLS_ARE_UNEXPECTED else elements - missing
+    mostly = _resolved(config.kwargs.get("mostly", 1.0), parameters)
+    success = judged == 0 or (judged - unexpected) / judged >= float(mostly)
+    result = {"element_count": elements, "unexpected_count": unexpected}
+    if judged:
+        result["unexpected_percent"] = 100.0 * unexpected / judged
+    if config.type not in _NULLS_ARE_UNEXPECTED:
+        result["missing_count"] = missing
+    return _MergedExpectationResult(config, success, result, None)
 
 
 def _report(dataset: str, result: Any, seconds: float) -> ValidationReport:
