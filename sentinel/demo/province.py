@@ -405,19 +405,33 @@ def build_province_history(
             keyed = frame.with_columns(person_key(pl.col("person_id")).alias("_key")).join(
                 owners.rename({"person_id": "_key"}), on="_key", how="left"
             )
-            for partition in partitions:
-                parts = []
-                for clone in clones:
-                    mine = [p for p in prefixes if image[(clone.index, p)] == partition]
-                    selected = pl.col("region").is_in(mine)
-                    if partition == fallback:
-                        selected = selected | pl.col("region").is_null()
-                    parts.append(
-                        relabel(keyed.lazy().filter(selected).drop("_key", "region"), name, clone)
+            # Each clone is relabelled once and tagged with its rows' partitions; the
+            # month is then cut by partition (work grows with clones, not clones x parts).
+            province = pl.concat(
+                [
+                    relabel(keyed.lazy(), name, clone).with_columns(
+                        pl.col("region")
+                        .replace_strict(
+                            {p: image[(clone.index, p)] for p in prefixes},
+                            default=fallback,
+                            return_dtype=pl.String,
+                        )
+                        .fill_null(fallback)
+                        .alias("_partition")
                     )
+                    for clone in clones
+                ]
+            ).drop("_key", "region")
+            cut = province.collect().partition_by("_partition", as_dict=True)
+            for partition in partitions:
+                rows = cut.pop((partition,), None)
+                if rows is None:
+                    rows = province.drop("_partition").clear().collect()
+                else:
+                    rows = rows.drop("_partition")
                 target = partition_store(dest_out, partition).partition(name, month)
                 target.mkdir(parents=True, exist_ok=True)
-                pl.concat(parts).sink_parquet(target / "part-0.parquet")
+                rows.write_parquet(target / "part-0.parquet")
     return partitions
 
 
