@@ -209,15 +209,62 @@ def _relabel_account(column: str, clone: Clone) -> pl.Expr:
     return pl.when(digits).then(moved).otherwise(text).alias(column)
 
 
-def relabel(frame: pl.LazyFrame, dataset: str, clone: Clone) -> pl.LazyFrame:
-    """Rows of ``dataset`` (a drop file or a curated partition) as clone ``clone`` has them."""
+_ID_COLUMNS = ("person_id", "collector_id")
+
+
+def id_maps(frames: Iterable[pl.LazyFrame], clones: list[Clone]) -> dict[int, pl.DataFrame]:
+    """``_base`` → ``_clone`` identity text per clone, for every ID text in ``frames``.
+
+    Relabelling a column by joining this map costs far less than recomputing the check
+    character on every row of every month (a person appears in 12 register snapshots, 12
+    ledgers, ...): each distinct ID is relabelled once per clone.
+    """
+    values = (
+        pl.concat(
+            [
+                frame.select(pl.col(column).cast(pl.String).alias("_base"))
+                for frame in frames
+                for column in _ID_COLUMNS
+                if column in frame.collect_schema()
+            ]
+        )
+        .drop_nulls()
+        .unique()
+        .collect()
+    )
+    return {
+        clone.index: values.select("_base", relabel_id("_base", clone).alias("_clone"))
+        for clone in clones
+        if clone.index
+    }
+
+
+def relabel(
+    frame: pl.LazyFrame, dataset: str, clone: Clone, ids: pl.DataFrame | None = None
+) -> pl.LazyFrame:
+    """Rows of ``dataset`` (a drop file or a curated partition) as clone ``clone`` has them.
+
+    ``ids``: this clone's :func:`id_maps` entry covering every ID in ``frame`` (faster);
+    without it, IDs are relabelled by :func:`relabel_id`.
+    """
     if clone.index == 0:
         return frame
     names = frame.collect_schema()
     exprs: list[pl.Expr] = []
-    for column in ("person_id", "collector_id"):
-        if column in names:
+    for column in _ID_COLUMNS:
+        if column not in names:
+            continue
+        if ids is None:
             exprs.append(relabel_id(column, clone))
+            continue
+        new = f"_{column}_relabelled"
+        frame = frame.join(
+            ids.lazy().rename({"_base": column, "_clone": new}),
+            on=column,
+            how="left",
+            maintain_order="left",
+        )
+        exprs.append(pl.col(new).alias(column))
     if "bank_account" in names:
         exprs.append(_relabel_account("bank_account", clone))
     if "region_code" in names:
@@ -228,7 +275,8 @@ def relabel(frame: pl.LazyFrame, dataset: str, clone: Clone) -> pl.LazyFrame:
         exprs.append(pl.col("record_id") + pl.lit(f"-{clone.index:03d}"))
     if dataset == "outcomes" and "case_id" in names:
         exprs.append(pl.col("case_id") + pl.lit(f"-{clone.index:03d}"))
-    return frame.with_columns(exprs)
+    relabelled = [f"_{c}_relabelled" for c in _ID_COLUMNS if c in names]
+    return frame.with_columns(exprs).drop(relabelled if ids is not None else [])
 
 
 # --------------------------------------------------------------------------- drops
@@ -322,9 +370,10 @@ def build_province_drop(
         if (Path(base_month) / f"{name}.parquet").exists()
     }
     extra = _cross_region_rows(base, clones) if cross_facts else {}
+    maps = id_maps([frame.lazy() for frame in base.values()], clones)
     written: dict[str, Path] = {}
     for name, frame in base.items():
-        parts = [relabel(frame.lazy(), name, clone) for clone in clones]
+        parts = [relabel(frame.lazy(), name, clone, maps.get(clone.index)) for clone in clones]
         if name in extra:
             parts.append(extra[name].lazy())
         province = pl.concat(parts, how="vertical_relaxed")
@@ -378,8 +427,14 @@ def build_province_history(
     fallback = partitions[0]
     dest_out = Path(dest_out)
     (dest_out / "partitions").mkdir(parents=True, exist_ok=True)
+    monthly = [
+        base_store.scan(name, up_to=up_to)
+        for name in (*PERSON_ROUTED, "deaths", "outcomes")
+        if base_store.months(name)
+    ]
+    maps = id_maps([owners.lazy(), *monthly], clones)
     owner_frames = [
-        relabel(owners.lazy(), "owners", clone).select(
+        relabel(owners.lazy(), "owners", clone, maps.get(clone.index)).select(
             "person_id",
             pl.col("region")
             .replace_strict(
@@ -398,9 +453,9 @@ def build_province_history(
             if name not in PERSON_ROUTED:
                 target = global_store(dest_out).partition(name, month)
                 target.mkdir(parents=True, exist_ok=True)
-                pl.concat([relabel(frame.lazy(), name, c) for c in clones]).sink_parquet(
-                    target / "part-0.parquet"
-                )
+                pl.concat(
+                    [relabel(frame.lazy(), name, c, maps.get(c.index)) for c in clones]
+                ).sink_parquet(target / "part-0.parquet")
                 continue
             keyed = frame.with_columns(person_key(pl.col("person_id")).alias("_key")).join(
                 owners.rename({"person_id": "_key"}), on="_key", how="left"
@@ -409,7 +464,7 @@ def build_province_history(
             # month is then cut by partition (work grows with clones, not clones x parts).
             province = pl.concat(
                 [
-                    relabel(keyed.lazy(), name, clone).with_columns(
+                    relabel(keyed.lazy(), name, clone, maps.get(clone.index)).with_columns(
                         pl.col("region")
                         .replace_strict(
                             {p: image[(clone.index, p)] for p in prefixes},

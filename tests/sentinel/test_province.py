@@ -6,9 +6,17 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from features.identity import id_birth_date, id_checksum_ok
-from sentinel.demo.province import build_province, build_province_history, plan_clones, relabel_id
+from sentinel.demo.province import (
+    build_province,
+    build_province_history,
+    id_maps,
+    plan_clones,
+    relabel,
+    relabel_id,
+)
 from sentinel.io.store import CuratedStore
 from sentinel.partition import OWNERS_FILE, partition_store
 
@@ -47,6 +55,22 @@ def test_relabel_keeps_a_wrong_check_character_exactly_as_wrong() -> None:
     assert moved[2] == clone.region_code + "19431026102"  # not an ID: only the region part moves
     born = pl.DataFrame({"person_id": moved[:1]}).select(id_birth_date("person_id")).item()
     assert str(born) == "1943-10-27"  # shifted by the clone's one day
+
+
+def test_relabel_by_id_map_equals_relabel_by_expression() -> None:
+    clones = plan_clones("430923", ["430923"], 3)
+    frame = pl.DataFrame(
+        {
+            "person_id": ["430923194310261022", " 43092319431026102x", None, "430923194310261022"],
+            "collector_id": [None, "430923195001011234", "not an id", None],
+            "bank_account": ["6228480012345678", None, "62284800", "6228480012345678"],
+        }
+    ).lazy()
+    maps = id_maps([frame], clones)
+    for clone in clones:
+        by_expression = relabel(frame, "payouts", clone).collect()
+        by_map = relabel(frame, "payouts", clone, maps.get(clone.index)).collect()
+        assert_frame_equal(by_map, by_expression)
 
 
 def test_clones_never_share_an_id_or_an_account(base_county: Path, tmp_path: Path) -> None:
