@@ -7,7 +7,7 @@
     → link the death records against the whole province's register
     → find the persons a partition must see from others (receivers shared across regions)
     → per partition, on the workers: the rule families and the features of its own persons
-    → fit the risk model on the province's persons and rank all cases together
+    → fit the risk model on the audited persons' features and rank all cases together
     → list suspensions → emit the case list → record the run in its manifest
 
 The outputs under ``OUT/YYYY-MM`` are the ones :func:`flows.monthly.monthly_audit` writes
@@ -18,7 +18,6 @@ logic (pure polars) lives in :mod:`sentinel.partition`; this module only wires i
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -278,33 +277,30 @@ def rank_province(
     return rank_candidates(candidates, sample, model.load(), month, config).collect()
 
 
-def _province_history(out: Path, month: str, partitions: list[str]) -> MonthHistory:
-    """Every partition's history as one (lazy; for training a supervised model)."""
-    parts = [_partition_history(out, p, month) for p in partitions]
-
-    def union(name: str) -> pl.LazyFrame:
-        return pl.concat([getattr(h, name) for h in parts], how="diagonal_relaxed")
-
-    return replace(
-        parts[0],
-        register=union("register"),
-        payouts=union("payouts"),
-        quarantined_payouts=union("quarantined_payouts"),
-        certifications=union("certifications"),
-    )
-
-
 @task
 def choose_province_model(
     out: Path, month: str, partitions: list[str], config: SentinelConfig
 ) -> ModelChoice:
-    """:func:`flows.monthly.choose_model` over the province (a supervised model is trained,
-    once per set of outcomes, on all partitions' persons)."""
-    history = _province_history(out, month, partitions)
+    """:func:`flows.monthly.choose_model` over the province. A supervised model is trained
+    (once per set of outcomes) on the features the partitions wrote for their persons, so
+    only the audited persons' rows are read, never the province's history."""
+    glob = global_store(out)
     with CaseStore(case_store_url(out, config)) as store_db:
         from_store = audited_outcomes(store_db.cases())
-    outcomes = pl.concat([history.outcomes, from_store], how="diagonal_relaxed")
-    return choose_risk_model(replace(history, outcomes=outcomes), Path(out) / "models", config)
+    history = MonthHistory(
+        month=month,
+        register=pl.LazyFrame(),
+        payouts=pl.LazyFrame(),
+        quarantined_payouts=pl.LazyFrame(),
+        deaths=glob.scan("deaths", up_to=month),
+        certifications=pl.LazyFrame(),
+        outcomes=pl.concat(
+            [glob.scan("outcomes", up_to=month), from_store], how="diagonal_relaxed"
+        ),
+    )
+    work = _work(out, month)
+    features = pl.concat([pl.scan_parquet(work / p / "features.parquet") for p in partitions])
+    return choose_risk_model(history, Path(out) / "models", config, features=features)
 
 
 @task(retries=2, retry_delay_seconds=[2, 10])
@@ -354,7 +350,6 @@ def partitioned_audit(
         reports = validate_province_drop(drops, config, month, out, staging / "data-docs")
         partitions = split_month(drops, out, month, region_digits)
         record_drop_outcomes(drops, out, config)
-        model = choose_province_model(out, month, partitions, config)
         _on_workers(project_partition, partitions, out, month, config)
         link_deaths_across(out, month, partitions)
         halo = find_halo(out, month, partitions)
@@ -362,6 +357,7 @@ def partitioned_audit(
         _logger().info(
             "%d partitions, %d halo persons, %d candidates", len(partitions), halo, sum(candidates)
         )
+        model = choose_province_model(out, month, partitions, config)
         cases = rank_province(out, month, partitions, config, model)
         list_province_suspensions(out, month, partitions, config, staging)
         summary = emit_month(cases, drops, reports, config, out, month, staging, model)

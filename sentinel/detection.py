@@ -54,7 +54,9 @@ from sentinel.config import SentinelConfig
 from sentinel.contract import CASE_COLUMNS, TYPOLOGIES
 from sentinel.evidence import render_evidence
 
-DETECTED_COLUMNS: tuple[str, ...] = tuple(c for c in CASE_COLUMNS if c not in ("status", "first_flagged"))
+DETECTED_COLUMNS: tuple[str, ...] = tuple(
+    c for c in CASE_COLUMNS if c not in ("status", "first_flagged")
+)
 _TYPOLOGY_PREFIX = {
     "deceased_paid": "DP",
     "suspected_unreported_death": "SD",
@@ -149,16 +151,25 @@ def _prepare(
         register = _register_columns(_upto(history.register, month)).collect().lazy()
         people = register_people(register).collect().lazy()
     with clock("prepare: ledger"):
-        ledger = paid_ledger(_upto(history.payouts, month), _upto(history.quarantined_payouts, month))
+        ledger = paid_ledger(
+            _upto(history.payouts, month), _upto(history.quarantined_payouts, month)
+        )
         ledger = ledger.filter(pl.col("drop_index") <= month_number(month)).collect().lazy()
     with clock("prepare: evidence"):
-        evidence = survival_evidence(_upto(history.certifications, month), people, month, config).collect().lazy()
+        evidence = (
+            survival_evidence(_upto(history.certifications, month), people, month, config)
+            .collect()
+            .lazy()
+        )
     with clock("prepare: receivers"):
         # Independent plans over the same frames: collected together, they run side by side.
         changes, edges = (
             frame.lazy()
             for frame in pl.collect_all(
-                [receiver_changes(register, ledger), receiver_edges(register, ledger, month, config)]
+                [
+                    receiver_changes(register, ledger),
+                    receiver_edges(register, ledger, month, config),
+                ]
             )
         )
     with clock("linkage"):
@@ -180,7 +191,9 @@ def _prepare(
     )
 
 
-def _rule_reasons(prep: _Prepared, config: SentinelConfig, clock: StageClock = _no_clock) -> pl.LazyFrame:
+def _rule_reasons(
+    prep: _Prepared, config: SentinelConfig, clock: StageClock = _no_clock
+) -> pl.LazyFrame:
     month = prep.month
     with clock("deceased_paid"):
         dead = deceased_paid(
@@ -188,21 +201,39 @@ def _rule_reasons(prep: _Prepared, config: SentinelConfig, clock: StageClock = _
         ).collect()
     with clock("suspected_unreported_death"):
         suspected = suspected_unreported_death(
-            prep.ledger, prep.people, prep.evidence, prep.changes, prep.deaths_linked, month, config,
+            prep.ledger,
+            prep.people,
+            prep.evidence,
+            prep.changes,
+            prep.deaths_linked,
+            month,
+            config,
             leads=prep.death_leads,
         ).collect()
     # How dead each person probably is, for the ring rule: a linked record counts fully.
-    p_dead = pl.concat(
-        [
-            prep.deaths_linked.select("person_id", pl.col("confidence").alias("p_dead")),
-            suspected.lazy().group_by("person_id").agg(pl.col("probability").max().alias("p_dead")),
-        ]
-    ).group_by("person_id").agg(pl.col("p_dead").max())
+    p_dead = (
+        pl.concat(
+            [
+                prep.deaths_linked.select("person_id", pl.col("confidence").alias("p_dead")),
+                suspected.lazy()
+                .group_by("person_id")
+                .agg(pl.col("probability").max().alias("p_dead")),
+            ]
+        )
+        .group_by("person_id")
+        .agg(pl.col("p_dead").max())
+    )
     with clock("duplicate_receipt"):
         duplicate = duplicate_receipt(prep.ledger, config).collect()
     with clock("shared_account"):
         shared = shared_account(
-            prep.register, prep.ledger, prep.people, p_dead, month, config, edges=prep.edges,
+            prep.register,
+            prep.ledger,
+            prep.people,
+            p_dead,
+            month,
+            config,
+            edges=prep.edges,
             evidence=prep.evidence,
         ).collect()
     with clock("amount_anomaly"):
@@ -227,13 +258,29 @@ def _person_features(prep: _Prepared, merged: pl.LazyFrame, config: SentinelConf
     ).unique()
     edges = prep.edges
     sizes = edges.group_by("receiver", "kind").agg(pl.col("person_id").n_unique().alias("size"))
-    per_person_sizes = edges.join(sizes, on=["receiver", "kind"]).group_by("person_id").agg(
-        pl.col("size").filter(pl.col("kind") == "account").max().fill_null(0).alias("account_people"),
-        pl.col("size").filter(pl.col("kind") == "collector").max().fill_null(0).alias("collector_people"),
-        pl.col("size").max().alias("component_size"),
+    per_person_sizes = (
+        edges.join(sizes, on=["receiver", "kind"])
+        .group_by("person_id")
+        .agg(
+            pl.col("size")
+            .filter(pl.col("kind") == "account")
+            .max()
+            .fill_null(0)
+            .alias("account_people"),
+            pl.col("size")
+            .filter(pl.col("kind") == "collector")
+            .max()
+            .fill_null(0)
+            .alias("collector_people"),
+            pl.col("size").max().alias("component_size"),
+        )
     )
     scheme_code = (
-        pl.when(pl.col("scheme") == "enterprise").then(1).when(pl.col("scheme") == "institution").then(2).otherwise(0)
+        pl.when(pl.col("scheme") == "enterprise")
+        .then(1)
+        .when(pl.col("scheme") == "institution")
+        .then(2)
+        .otherwise(0)
     )
     feats = (
         persons.join(prep.people, on="person_id", how="left")
@@ -249,10 +296,17 @@ def _person_features(prep: _Prepared, merged: pl.LazyFrame, config: SentinelConf
             (pl.lit(now) - pl.col("pass_index")).alias("months_since_pass"),
             (pl.lit(now) - pl.col("strong_index")).alias("months_since_strong_evidence"),
             pl.col("fails_since_pass").fill_null(0).alias("failed_certs_since_pass"),
-            (pl.col("pass_method") == "face_app").fill_null(False).cast(pl.Int8).alias("last_pass_face_app"),
-            (pl.col("account_change_index") > pl.col("strong_index")).fill_null(False).cast(pl.Int8)
+            (pl.col("pass_method") == "face_app")
+            .fill_null(False)
+            .cast(pl.Int8)
+            .alias("last_pass_face_app"),
+            (pl.col("account_change_index") > pl.col("strong_index"))
+            .fill_null(False)
+            .cast(pl.Int8)
             .alias("account_changed_after_evidence"),
-            (pl.col("collector_change_index") > pl.col("strong_index")).fill_null(False).cast(pl.Int8)
+            (pl.col("collector_change_index") > pl.col("strong_index"))
+            .fill_null(False)
+            .cast(pl.Int8)
             .alias("collector_after_evidence"),
             pl.col("collector_id").is_not_null().cast(pl.Int8).alias("has_collector"),
             (pl.lit(now) - pl.col("last_paid_index")).alias("months_since_paid"),
@@ -326,7 +380,10 @@ def _case_probability(
     # Near-certain proof (a linked death with payments after it, a duplicate payment, a ghost
     # identity) keeps its probability whatever a model learned from few outcomes.
     proof = np.maximum.reduce(
-        [candidates[f"p_{t}"].to_numpy() for t in ("deceased_paid", "duplicate_receipt", "identity_anomaly")]
+        [
+            candidates[f"p_{t}"].to_numpy()
+            for t in ("deceased_paid", "duplicate_receipt", "identity_anomaly")
+        ]
     )
     return np.where(proof >= 0.9, np.maximum(p, rule_p), p)
 
@@ -358,9 +415,9 @@ def _detect(
         merged = merge_reasons(reasons).collect()
     with clock("features"):
         features = _person_features(prep, merged.lazy(), config).collect()
-        candidates = features.join(merged.select("person_id", "typology"), on="person_id", how="inner").sort(
-            "person_id"
-        )
+        candidates = features.join(
+            merged.select("person_id", "typology"), on="person_id", how="inner"
+        ).sort("person_id")
     return rank_candidates(
         candidates, lambda: training_sample(features), model, history.month, config, clock
     )
@@ -390,7 +447,9 @@ def rank_candidates(
             }
         ).select(*DETECTED_COLUMNS, "reason_codes", "amount_at_stake", "expected_recovery")
     with clock("model"):
-        probability = _case_probability(sample() if model is None else candidates, candidates, model, config)
+        probability = _case_probability(
+            sample() if model is None else candidates, candidates, model, config
+        )
     with clock("evidence"):
         return _ranked_cases(candidates, probability, month, config).collect().lazy()
 
@@ -405,12 +464,16 @@ def _ranked_cases(
         .with_columns(
             (
                 pl.col("est_overpayment")
-                + pl.when(still_paid).then(pl.col("monthly_amount") * config.detection.forward_months).otherwise(0.0)
+                + pl.when(still_paid)
+                .then(pl.col("monthly_amount") * config.detection.forward_months)
+                .otherwise(0.0)
             ).alias("amount_at_stake")
         )
         # Rounded to fen before ranking: float sums taken in another row order must not
         # reorder cases (ties are then broken by person_id).
-        .with_columns((pl.col("risk_score") * pl.col("amount_at_stake")).round(2).alias("expected_recovery"))
+        .with_columns(
+            (pl.col("risk_score") * pl.col("amount_at_stake")).round(2).alias("expected_recovery")
+        )
         .sort(["expected_recovery", "person_id"], descending=[True, False])
         .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("priority_rank"))
     )
@@ -451,11 +514,20 @@ def train_risk_model(history: MonthHistory, config: SentinelConfig):  # type: ig
     persons' features as of ``history.month``. Raises ``ValueError`` when the outcomes hold
     only one class.
     """
-    from models.supervised import CalibratedRiskClassifier, outcome_labels
+    from models.supervised import outcome_labels
 
-    features = person_features(history, config).collect()
     labels = outcome_labels(_upto(history.outcomes, history.month)).collect()
-    train = features.join(labels, on="person_id", how="inner")
+    return fit_risk_model(person_features(history, config).collect(), labels)
+
+
+def fit_risk_model(features: pl.DataFrame, labels: pl.DataFrame):  # type: ignore[no-untyped-def]
+    """:class:`models.supervised.CalibratedRiskClassifier` fitted on the persons of
+    ``labels`` (``person_id``, ``label``) with their rows of ``features`` (at least
+    ``person_id`` and ``FEATURE_COLUMNS``), in ``person_id`` order so that the fit does not
+    depend on where the features were computed (one process or many partitions)."""
+    from models.supervised import CalibratedRiskClassifier
+
+    train = features.join(labels, on="person_id", how="inner").sort("person_id")
     model = CalibratedRiskClassifier(random_state=0)
     return model.fit(feature_matrix(train), train["label"].to_numpy())
 
@@ -466,6 +538,7 @@ __all__ = [
     "case_id",
     "detect_cases",
     "feature_matrix",
+    "fit_risk_model",
     "person_features",
     "rule_reasons",
     "train_risk_model",

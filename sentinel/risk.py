@@ -56,13 +56,21 @@ def audited_outcomes(cases: pl.DataFrame) -> pl.LazyFrame:
 
 
 def choose_risk_model(
-    history: Any, models_dir: Path, config: SentinelConfig
+    history: Any,
+    models_dir: Path,
+    config: SentinelConfig,
+    *,
+    features: pl.LazyFrame | None = None,
 ) -> ModelChoice:
     """Train (once) or reuse the supervised model when enough outcomes exist.
 
     Labels come from ``history.outcomes`` (confirmed_* = 1, cleared = 0, unreachable left
     out). Held-out metrics: the model is first fitted on outcomes closed before the latest
     outcome month and scored on that month; the saved model is then fitted on all of them.
+    ``features``: the persons' features as of ``history.month`` (``person_id`` and
+    ``FEATURE_COLUMNS``) when already computed elsewhere (a partitioned run's partitions);
+    by default :func:`sentinel.detection.person_features` of ``history``. Only the labelled
+    persons' rows are collected.
     """
     from models.supervised import outcome_labels
 
@@ -81,19 +89,26 @@ def choose_risk_model(
     version = f"supervised-{history.month}-{digest}"
     directory = Path(models_dir) / version
     if not directory.exists():
-        _train_and_save(history, outcomes, directory, config)
+        if features is None:
+            from sentinel.detection import person_features
+
+            features = person_features(history, config)
+        labelled = features.join(labels.lazy().select("person_id"), on="person_id", how="semi")
+        _train_and_save(labelled.collect(), outcomes, directory)
     return ModelChoice(version=version, directory=directory)
 
 
-def _train_and_save(history: Any, outcomes: pl.LazyFrame, directory: Path, config: SentinelConfig) -> None:
+def _train_and_save(features: pl.DataFrame, outcomes: pl.LazyFrame, directory: Path) -> None:
+    """Fit on every labelled person's ``features`` and save (with held-out metrics)."""
     from models.persistence import save_model
-    from sentinel.detection import train_risk_model
+    from models.supervised import outcome_labels
+    from sentinel.detection import fit_risk_model
 
     months = sorted(outcomes.select(pl.col("month").unique()).collect()["month"].to_list())
     metrics: dict[str, float] = {}
     if len(months) >= 2:
-        metrics = _held_out_metrics(history, months[-1], config)
-    model = train_risk_model(history, config)
+        metrics = _held_out_metrics(features, outcomes, months[-1])
+    model = fit_risk_model(features, outcome_labels(outcomes).collect())
     staging = directory.parent / f".tmp-{directory.name}-{uuid.uuid4().hex}"
     try:
         save_model(
@@ -108,21 +123,20 @@ def _train_and_save(history: Any, outcomes: pl.LazyFrame, directory: Path, confi
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _held_out_metrics(history: Any, held_out_month: str, config: SentinelConfig) -> dict[str, float]:
+def _held_out_metrics(
+    features: pl.DataFrame, outcomes: pl.LazyFrame, held_out_month: str
+) -> dict[str, float]:
     """Fit on outcomes before ``held_out_month``, score that month's outcomes."""
-    from dataclasses import replace
-
     from models.supervised import outcome_labels
-    from sentinel.detection import feature_matrix, person_features, train_risk_model
+    from sentinel.detection import feature_matrix, fit_risk_model
 
-    earlier = replace(history, outcomes=history.outcomes.filter(pl.col("month") < held_out_month))
+    earlier = outcome_labels(outcomes.filter(pl.col("month") < held_out_month)).collect()
     try:
-        model = train_risk_model(earlier, config)
+        model = fit_risk_model(features, earlier)
     except ValueError:
         return {}
-    held = outcome_labels(history.outcomes.filter(pl.col("month") == held_out_month)).collect()
-    features = person_features(history, config).collect()
-    test = features.join(held, on="person_id", how="inner")
+    held = outcome_labels(outcomes.filter(pl.col("month") == held_out_month)).collect()
+    test = features.join(held, on="person_id", how="inner").sort("person_id")
     if test.height == 0:
         return {}
     p = np.asarray(model.predict_proba(feature_matrix(test)))[:, 1]

@@ -101,7 +101,28 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dest = tmp_path_factory.mktemp("province")
     for month in MONTHS:
         build_province_drop(base / "inbox" / month, dest / "inbox" / month, clones)
+    _write_audit_outcomes(dest / "inbox" / MONTHS[-1])
     return dest
+
+
+def _write_audit_outcomes(drop: Path) -> None:
+    """Field-audit outcomes for 40 persons of several regions (20 confirmed, 20 cleared):
+    enough for the last month to be scored by a supervised model trained on them."""
+    register = pl.read_parquet(drop / "beneficiaries.parquet").sort("person_id")
+    audited = register.gather_every(max(register.height // 40, 1)).head(40)
+    confirmed = pl.int_range(pl.len()) % 2 == 0
+    audited.select(
+        pl.format("AUDIT-{}", pl.int_range(pl.len())).alias("case_id"),
+        "person_id",
+        pl.lit("2020-03-10").alias("closed_on"),
+        pl.when(confirmed)
+        .then(pl.lit("confirmed_deceased"))
+        .otherwise(pl.lit("cleared"))
+        .alias("outcome"),
+        pl.when(confirmed).then(pl.lit("2019-12-01")).alias("death_date"),
+        pl.when(confirmed).then(pl.lit("339.00")).alias("overpaid_amount"),
+        pl.when(confirmed).then(pl.lit("0.00")).alias("recovered_amount"),
+    ).write_parquet(drop / "outcomes.parquet")
 
 
 @pytest.mark.slow
@@ -124,6 +145,10 @@ def test_partitioned_run_on_dask_equals_the_single_process_run(province: Path) -
         p for p in (province / "parted" / "partitions").iterdir() if p.is_dir() and p.name[0] != "."
     ]
     assert len(partitions) >= 4
+    # The last month is scored by a supervised model trained on the audit outcomes (in the
+    # partitioned run, from the features its partitions wrote): the same model.
+    manifest = (province / "parted" / MONTHS[-1] / "manifest.json").read_text()
+    assert '"supervised-' in manifest
     for month in MONTHS:
         expected = pl.read_parquet(province / "single" / month / "cases.parquet")
         assert_frame_equal(pl.read_parquet(province / "parted" / month / "cases.parquet"), expected)
