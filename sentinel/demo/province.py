@@ -34,7 +34,7 @@ or from Python: ``build_province(Path("base"), Path("PROV"), counties=106, month
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +59,7 @@ __all__ = [
     "build_province_history",
     "plan_clones",
     "relabel",
+    "resident_code",
 ]
 
 _CHECK_CHARS = "10X98765432"
@@ -162,6 +163,40 @@ def _region(code: pl.Expr, clone: Clone) -> pl.Expr:
     )
 
 
+def resident_code(code: str, clone: Clone, counties: Sequence[str]) -> str:
+    """A 6-digit ``region_code`` of the base register as clone ``clone`` has it.
+
+    ``counties``: every clone's own code, clone 0 (the base county) first. The base
+    county's code becomes the clone's; a neighbouring county's code (persons the county
+    pays who are registered there) becomes another clone's code, picked from the code
+    itself, so that the province has one region per county as a real one has - not a
+    region per clone and neighbour that no county covers.
+    """
+    n = len(counties)
+    if n == 1 or code == counties[0]:
+        return clone.region_code
+    return counties[(clone.index + 1 + int(code) % (n - 1)) % n]
+
+
+def _resident_region(code: pl.Expr, clone: Clone, counties: Sequence[str]) -> pl.Expr:
+    """:func:`resident_code` on a column (codes that are not 6 digits are left as they are)."""
+    n = len(counties)
+    head = code.str.slice(0, 6)
+    if n == 1:
+        other: pl.Expr = pl.lit(clone.region_code)
+    else:
+        other = (
+            (clone.index + 1 + head.cast(pl.Int64, strict=False) % (n - 1)) % n
+        ).replace_strict(list(range(n)), list(counties), return_dtype=pl.String)
+    moved = (
+        pl.when(head == counties[0])
+        .then(pl.lit(clone.region_code))
+        .when(head.str.contains(r"^[0-9]{6}$"))
+        .then(other)
+    )
+    return pl.when(moved.is_not_null()).then(moved + code.str.slice(6)).otherwise(code)
+
+
 def _check_index(char: pl.Expr) -> pl.Expr:
     return char.replace_strict(
         list(_CHECK_CHARS), list(range(11)), default=None, return_dtype=pl.Int32
@@ -240,16 +275,26 @@ def id_maps(frames: Iterable[pl.LazyFrame], clones: list[Clone]) -> dict[int, pl
 
 
 def relabel(
-    frame: pl.LazyFrame, dataset: str, clone: Clone, ids: pl.DataFrame | None = None
+    frame: pl.LazyFrame,
+    dataset: str,
+    clone: Clone,
+    ids: pl.DataFrame | None = None,
+    counties: Sequence[str] | None = None,
 ) -> pl.LazyFrame:
     """Rows of ``dataset`` (a drop file or a curated partition) as clone ``clone`` has them.
 
     ``ids``: this clone's :func:`id_maps` entry covering every ID in ``frame`` (faster);
-    without it, IDs are relabelled by :func:`relabel_id`.
+    without it, IDs are relabelled by :func:`relabel_id`. ``counties``: every clone's code
+    (clone 0 first); with it, ``region_code`` follows :func:`resident_code`, else the
+    region part of the code moves as an ID's does.
     """
-    if clone.index == 0:
-        return frame
     names = frame.collect_schema()
+    if clone.index == 0:
+        if counties is None or "region_code" not in names:
+            return frame
+        return frame.with_columns(
+            _resident_region(pl.col("region_code"), clone, counties).alias("region_code")
+        )
     exprs: list[pl.Expr] = []
     for column in _ID_COLUMNS:
         if column not in names:
@@ -268,7 +313,12 @@ def relabel(
     if "bank_account" in names:
         exprs.append(_relabel_account("bank_account", clone))
     if "region_code" in names:
-        exprs.append(_region(pl.col("region_code"), clone).alias("region_code"))
+        region = (
+            _region(pl.col("region_code"), clone)
+            if counties is None
+            else _resident_region(pl.col("region_code"), clone, counties)
+        )
+        exprs.append(region.alias("region_code"))
     if "birth_date" in names and names["birth_date"] == pl.Date:
         exprs.append(pl.col("birth_date") + pl.duration(days=clone.birth_shift_days))
     if dataset == "deaths" and "record_id" in names:
@@ -300,6 +350,7 @@ def _cross_region_rows(
     if len(clones) < 4:
         raise ValueError("cross-region facts need at least 4 clones")
     register, payouts = base["beneficiaries"], base["payouts"]
+    counties = [c.region_code for c in clones]
     paid = payouts.filter(pl.col("kind") == "regular").select("person_id", "scheme").unique()
     candidates = (
         register.filter((pl.col("status") == "active") & pl.col("collector_id").is_null())
@@ -312,10 +363,15 @@ def _cross_region_rows(
     )
 
     def rows(name: str, pid: str, clone: Clone) -> pl.DataFrame:
-        return relabel(base[name].filter(pl.col("person_id") == pid).lazy(), name, clone).collect()
+        frame = base[name].filter(pl.col("person_id") == pid).lazy()
+        return relabel(frame, name, clone, counties=counties).collect()
 
     # Fact 1: clone 0's pensioner also on clone 1's register (clone 1's region and place).
-    host = relabel(register.head(1).lazy(), "beneficiaries", clones[1]).collect().row(0, named=True)
+    host = (
+        relabel(register.head(1).lazy(), "beneficiaries", clones[1], counties=counties)
+        .collect()
+        .row(0, named=True)
+    )
     twin = (
         rows("beneficiaries", first, clones[0])
         .head(1)
@@ -371,9 +427,12 @@ def build_province_drop(
     }
     extra = _cross_region_rows(base, clones) if cross_facts else {}
     maps = id_maps([frame.lazy() for frame in base.values()], clones)
+    counties = [c.region_code for c in clones]
     written: dict[str, Path] = {}
     for name, frame in base.items():
-        parts = [relabel(frame.lazy(), name, clone, maps.get(clone.index)) for clone in clones]
+        parts = [
+            relabel(frame.lazy(), name, clone, maps.get(clone.index), counties) for clone in clones
+        ]
         if name in extra:
             parts.append(extra[name].lazy())
         province = pl.concat(parts, how="vertical_relaxed")
@@ -418,8 +477,9 @@ def build_province_history(
     owners = _owner_prefixes(base_store, up_to)
     # Which base region prefix lands in which partition, per clone.
     prefixes = owners["region"].drop_nulls().unique().to_list()
+    counties = [c.region_code for c in clones]
     image = {
-        (clone.index, p): (_digit_add_text(p, clone))[:region_digits]
+        (clone.index, p): resident_code(p, clone, counties)[:region_digits]
         for clone in clones
         for p in prefixes
     }
@@ -434,7 +494,7 @@ def build_province_history(
     ]
     maps = id_maps([owners.lazy(), *monthly], clones)
     owner_frames = [
-        relabel(owners.lazy(), "owners", clone, maps.get(clone.index)).select(
+        relabel(owners.lazy(), "owners", clone, maps.get(clone.index), counties).select(
             "person_id",
             pl.col("region")
             .replace_strict(
@@ -454,7 +514,7 @@ def build_province_history(
                 target = global_store(dest_out).partition(name, month)
                 target.mkdir(parents=True, exist_ok=True)
                 pl.concat(
-                    [relabel(frame.lazy(), name, c, maps.get(c.index)) for c in clones]
+                    [relabel(frame.lazy(), name, c, maps.get(c.index), counties) for c in clones]
                 ).sink_parquet(target / "part-0.parquet")
                 continue
             keyed = frame.with_columns(person_key(pl.col("person_id")).alias("_key")).join(
@@ -464,7 +524,9 @@ def build_province_history(
             # month is then cut by partition (work grows with clones, not clones x parts).
             province = pl.concat(
                 [
-                    relabel(keyed.lazy(), name, clone, maps.get(clone.index)).with_columns(
+                    relabel(
+                        keyed.lazy(), name, clone, maps.get(clone.index), counties
+                    ).with_columns(
                         pl.col("region")
                         .replace_strict(
                             {p: image[(clone.index, p)] for p in prefixes},
@@ -488,10 +550,6 @@ def build_province_history(
                 target.mkdir(parents=True, exist_ok=True)
                 rows.write_parquet(target / "part-0.parquet")
     return partitions
-
-
-def _digit_add_text(prefix: str, clone: Clone) -> str:
-    return prefix[:2] + _digit_add(prefix[2:6], clone.region_delta) + prefix[6:]
 
 
 def build_province(

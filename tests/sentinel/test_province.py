@@ -16,6 +16,7 @@ from sentinel.demo.province import (
     plan_clones,
     relabel,
     relabel_id,
+    resident_code,
 )
 from sentinel.io.store import CuratedStore
 from sentinel.partition import OWNERS_FILE, partition_store
@@ -127,3 +128,23 @@ def test_history_is_written_per_partition_with_every_row_once(
     placed = register.join(owners, on="person_id")
     assert (placed["p"] == placed["partition"]).all()
     assert CuratedStore(tmp_path / "curated").rows("deaths", "2020-02") is not None
+
+
+def test_province_has_one_region_per_county(base_county: Path, tmp_path: Path) -> None:
+    """Neighbouring-county codes of the base register land on other clones' codes: the
+    province's register has exactly one 6-digit region per clone."""
+    clones = build_province(base_county, tmp_path, counties=5, month="2020-03", history=False)
+    base = pl.read_parquet(base_county / "inbox" / "2020-03" / "beneficiaries.parquet")
+    assert base["region_code"].str.slice(0, 6).n_unique() > 1  # the base has neighbours
+    province = pl.read_parquet(tmp_path / "inbox" / "2020-03" / "beneficiaries.parquet")
+    regions = set(province["region_code"].str.slice(0, 6).unique().to_list())
+    assert regions == {c.region_code for c in clones}
+    counties = [c.region_code for c in clones]
+    codes = base["region_code"].unique().sort()
+    for clone in clones:
+        by_expression = (
+            relabel(codes.to_frame().lazy(), "beneficiaries", clone, counties=counties)
+            .collect()["region_code"]
+            .to_list()
+        )
+        assert by_expression == [resident_code(c[:6], clone, counties) + c[6:] for c in codes]
