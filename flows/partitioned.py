@@ -113,8 +113,11 @@ def split_month(
     partitions = sorted(owners["partition"].drop_nulls().unique().to_list())
     for name, frame in frames.items():
         routed = route_rows(frame.lazy(), owners.lazy()).collect()
+        # One pass over the month cuts it by partition (a filter per partition would
+        # read the whole month once per partition).
+        cut = routed.partition_by("_partition", as_dict=True)
         for partition in partitions:
-            rows = routed.filter(pl.col("_partition") == partition).drop("_partition")
+            rows = cut.pop((partition,), routed.clear()).drop("_partition")
             partition_store(out, partition).write_month(name, month, rows)
     for name in GLOBAL_DATASETS:
         global_store(out).write_month(name, month, drops[name].loaded)
