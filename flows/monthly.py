@@ -31,13 +31,14 @@ from prefect.context import TaskRunContext
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_logger
 
+from features.records import REASON
 from features.suspension import suspension_list
 from sentinel.artifacts import month_summary_markdown, top_cases_table
 from sentinel.casestore import CaseStore, database_url
 from sentinel.config import SentinelConfig, load_config
 from sentinel.contract import ContractError
 from sentinel.detection import detect_cases
-from sentinel.ingest import StoredDrop, check_drop, drop_fingerprint, read_drop, store_drops
+from sentinel.ingest import StoredDrop, check_and_store_drop, drop_fingerprint
 from sentinel.io.reports import write_case_list, write_csv_bom, write_quarantine
 from sentinel.io.store import (
     CuratedStore,
@@ -111,19 +112,30 @@ def read_and_check_drop(
     get a quarantine reason. The checked datasets are kept as Parquet under
     ``OUT/.work/YYYY-MM/<fingerprint>/``: later tasks receive their paths, and re-running an
     unchanged drop is answered from Prefect's cache (retried: network shares hiccup)."""
-    drops = check_drop(read_drop(Path(inbox) / month), config, month=month)
-    fingerprint = drop_fingerprint(Path(inbox) / month, code_version() + config.model_dump_json())
-    assert fingerprint is not None  # read_drop has just read the folder
+    month_dir = Path(inbox) / month
+    fingerprint = drop_fingerprint(month_dir, code_version() + config.model_dump_json())
+    if fingerprint is None:
+        raise ContractError(str(month_dir), None, "drop folder not found")
     folder = _work_folder(out, month, fingerprint)
-    stored = store_drops(drops, folder)
+    # Dataset by dataset: a province drop (20M register rows) is never all in memory.
+    stored = check_and_store_drop(month_dir, config, month=month, folder=folder)
     for other in folder.parent.iterdir():
         if other != folder:
             shutil.rmtree(other, ignore_errors=True)  # an earlier delivery of the same month
     logger = _logger()
-    for name, drop in drops.items():
+    for name, drop in stored.items():
+        rows, quarantined = (
+            pl.scan_parquet(drop.checked_path)
+            .select(pl.len(), pl.col(REASON).is_not_null().sum())
+            .collect()
+            .row(0)
+        )
         logger.info(
             "%s: %d rows in, %d loaded, %d quarantined",
-            name, drop.rows_in, drop.loaded.height, drop.quarantined.height,
+            name,
+            drop.rows_in,
+            rows - quarantined,
+            quarantined,
         )
     return stored
 
@@ -262,9 +274,7 @@ def emit_month(
         .otherwise(pl.col("evidence"))
         .alias("evidence")
     )
-    paths = write_case_list(
-        cases, staging, language=config.detection.report_language, month=month
-    )
+    paths = write_case_list(cases, staging, language=config.detection.report_language, month=month)
     write_quarantine(
         {name: drop.quarantined for name, drop in drops.items()}, staging / "quarantine"
     )
@@ -339,7 +349,9 @@ def monthly_audit(
 
 def inbox_months(inbox: Path) -> list[str]:
     """Drop months present in INBOX (folders named YYYY-MM), in order."""
-    return sorted(p.name for p in Path(inbox).iterdir() if p.is_dir() and MONTH_FOLDER.match(p.name))
+    return sorted(
+        p.name for p in Path(inbox).iterdir() if p.is_dir() and MONTH_FOLDER.match(p.name)
+    )
 
 
 def months_to_run(inbox: Path, out: Path, month: str) -> list[str]:

@@ -105,24 +105,25 @@ def store_drops(drops: dict[str, DatasetDrop], folder: Path) -> dict[str, Stored
     """Write each checked dataset as ``raw``/``checked`` Parquet under ``folder`` (atomically
     per file) and return the :class:`StoredDrop` handles."""
     folder.mkdir(parents=True, exist_ok=True)
-    stored: dict[str, StoredDrop] = {}
-    for name, drop in drops.items():
-        paths = {}
-        for part, frame in (("raw", drop.raw), ("checked", drop.checked)):
-            path = folder / f"{name}.{part}.parquet"
-            tmp = folder / f".{name}.{part}.{os.getpid()}.parquet"
-            frame.write_parquet(tmp)
-            os.replace(tmp, path)
-            paths[part] = path
-        stored[name] = StoredDrop(
-            dataset=name,
-            file=drop.file,
-            sha256=drop.sha256,
-            rows_in=drop.rows_in,
-            raw_path=paths["raw"],
-            checked_path=paths["checked"],
-        )
-    return stored
+    return {name: _store_drop(drop, folder) for name, drop in drops.items()}
+
+
+def _store_drop(drop: DatasetDrop, folder: Path) -> StoredDrop:
+    paths = {}
+    for part, frame in (("raw", drop.raw), ("checked", drop.checked)):
+        path = folder / f"{drop.dataset}.{part}.parquet"
+        tmp = folder / f".{drop.dataset}.{part}.{os.getpid()}.parquet"
+        frame.write_parquet(tmp)
+        os.replace(tmp, path)
+        paths[part] = path
+    return StoredDrop(
+        dataset=drop.dataset,
+        file=drop.file,
+        sha256=drop.sha256,
+        rows_in=drop.rows_in,
+        raw_path=paths["raw"],
+        checked_path=paths["checked"],
+    )
 
 
 def drop_fingerprint(month_dir: Path, extra: str) -> str | None:
@@ -150,24 +151,27 @@ def empty_raw(dataset: Dataset) -> pl.DataFrame:
 
 def read_drop(month_dir: Path) -> dict[str, RawTable | None]:
     """Read every dataset file of ``INBOX/YYYY-MM``; a required one missing stops the run."""
+    return {name: read_dataset(path, DATASETS[name]) if path else None
+            for name, path in _drop_files(month_dir).items()}  # fmt: skip
+
+
+def _drop_files(month_dir: Path) -> dict[str, Path | None]:
+    """Each dataset's file in ``INBOX/YYYY-MM`` (None for a missing optional one)."""
     month_dir = Path(month_dir)
     if not month_dir.is_dir():
         raise ContractError(str(month_dir), None, "drop folder not found")
-    tables: dict[str, RawTable | None] = {}
+    files: dict[str, Path | None] = {}
     for name in INGEST_ORDER:
         dataset = DATASETS[name]
         path = find_dataset_file(month_dir, dataset)
-        if path is None:
-            if dataset.required:
-                raise ContractError(
-                    str(month_dir / f"{name}.*"),
-                    None,
-                    f"required file missing (expected {name}.parquet, .csv or .xlsx)",
-                )
-            tables[name] = None
-            continue
-        tables[name] = read_dataset(path, dataset)
-    return tables
+        if path is None and dataset.required:
+            raise ContractError(
+                str(month_dir / f"{name}.*"),
+                None,
+                f"required file missing (expected {name}.parquet, .csv or .xlsx)",
+            )
+        files[name] = path
+    return files
 
 
 def check_drop(
@@ -177,30 +181,64 @@ def check_drop(
     drops: dict[str, DatasetDrop] = {}
     register_loaded: pl.LazyFrame | None = None
     for name in INGEST_ORDER:
-        dataset = DATASETS[name]
-        table = tables.get(name)
-        raw = table.frame if table is not None else empty_raw(dataset)
-        parsed = parse_records(raw.lazy(), dataset, month=month)
-        if name == "beneficiaries":
-            checked = add_register_evidence(parsed, config, month=month)
-        elif name == "payouts":
-            assert register_loaded is not None
-            checked = add_payout_evidence(parsed, register_loaded, config, month=month)
-        elif name == "deaths":
-            checked = add_death_evidence(parsed)
-        elif name == "certifications":
-            assert register_loaded is not None
-            checked = add_certification_evidence(parsed, register_loaded, month=month)
-        else:
-            checked = add_id_evidence(parsed)
-        frame = checked.sort(ROW).collect()
-        drops[name] = DatasetDrop(
-            dataset=name,
-            file=table.file if table is not None else None,
-            sha256=table.sha256 if table is not None else None,
-            raw=raw,
-            checked=frame,
-        )
+        drops[name] = _check_dataset(name, tables.get(name), register_loaded, config, month)
         if name == "beneficiaries":
             register_loaded = drops[name].loaded.lazy()
     return drops
+
+
+def check_and_store_drop(
+    month_dir: Path, config: SentinelConfig, *, month: str, folder: Path
+) -> dict[str, StoredDrop]:
+    """:func:`read_drop`, :func:`check_drop` and :func:`store_drops` one dataset at a time:
+    the same files, but only one dataset's raw and checked rows are held at once (a province
+    drop is 20M register rows and as many payouts); payouts and certifications read the
+    loaded register back from its stored file."""
+    files = _drop_files(month_dir)  # a missing required file stops the run before any work
+    folder.mkdir(parents=True, exist_ok=True)
+    stored: dict[str, StoredDrop] = {}
+    register_loaded: pl.LazyFrame | None = None
+    for name, path in files.items():
+        table = read_dataset(path, DATASETS[name]) if path else None
+        drop = _check_dataset(name, table, register_loaded, config, month)
+        del table
+        stored[name] = _store_drop(drop, folder)
+        del drop
+        if name == "beneficiaries":
+            register_loaded = (
+                pl.scan_parquet(stored[name].checked_path)
+                .filter(pl.col(REASON).is_null())
+                .drop(REASON)
+            )
+    return stored
+
+
+def _check_dataset(
+    name: str,
+    table: RawTable | None,
+    register_loaded: pl.LazyFrame | None,
+    config: SentinelConfig,
+    month: str,
+) -> DatasetDrop:
+    dataset = DATASETS[name]
+    raw = table.frame if table is not None else empty_raw(dataset)
+    parsed = parse_records(raw.lazy(), dataset, month=month)
+    if name == "beneficiaries":
+        checked = add_register_evidence(parsed, config, month=month)
+    elif name == "payouts":
+        assert register_loaded is not None
+        checked = add_payout_evidence(parsed, register_loaded, config, month=month)
+    elif name == "deaths":
+        checked = add_death_evidence(parsed)
+    elif name == "certifications":
+        assert register_loaded is not None
+        checked = add_certification_evidence(parsed, register_loaded, month=month)
+    else:
+        checked = add_id_evidence(parsed)
+    return DatasetDrop(
+        dataset=name,
+        file=table.file if table is not None else None,
+        sha256=table.sha256 if table is not None else None,
+        raw=raw,
+        checked=checked.sort(ROW).collect(),
+    )
