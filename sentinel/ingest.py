@@ -7,6 +7,7 @@ of :mod:`features.records`. Nothing here writes files.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,7 +223,42 @@ def _check_dataset(
 ) -> DatasetDrop:
     dataset = DATASETS[name]
     raw = table.frame if table is not None else empty_raw(dataset)
-    parsed = parse_records(raw.lazy(), dataset, month=month)
+    chunk_rows = config.ingest.check_chunk_rows
+    if raw.height <= chunk_rows:
+        checked = _checked(name, raw, register_loaded, config, month)
+    else:
+        # Every check is about one row, one distinct value or exact duplicates (rows equal
+        # in every original value): chunks drawn by a hash of all values give the same
+        # reasons and flags, with the intermediates of one chunk in memory at a time.
+        if register_loaded is not None:
+            register_loaded = register_loaded.select("person_id", "scheme").collect().lazy()
+        chunks = math.ceil(raw.height / chunk_rows)
+        values = [c for c in raw.columns if c not in (ROW, MALFORMED)]
+        bucket = pl.struct(values).hash(seed=0) % chunks
+        parts = [
+            _checked(name, raw.filter(bucket == index), register_loaded, config, month)
+            for index in range(chunks)
+        ]
+        checked = pl.concat(parts).sort(ROW)
+        del parts
+    return DatasetDrop(
+        dataset=name,
+        file=table.file if table is not None else None,
+        sha256=table.sha256 if table is not None else None,
+        raw=raw,
+        checked=checked,
+    )
+
+
+def _checked(
+    name: str,
+    raw: pl.DataFrame,
+    register_loaded: pl.LazyFrame | None,
+    config: SentinelConfig,
+    month: str,
+) -> pl.DataFrame:
+    """Typed rows of one dataset (or one chunk of it) with reasons and evidence, by ``_row``."""
+    parsed = parse_records(raw.lazy(), DATASETS[name], month=month)
     if name == "beneficiaries":
         checked = add_register_evidence(parsed, config, month=month)
     elif name == "payouts":
@@ -235,10 +271,4 @@ def _check_dataset(
         checked = add_certification_evidence(parsed, register_loaded, month=month)
     else:
         checked = add_id_evidence(parsed)
-    return DatasetDrop(
-        dataset=name,
-        file=table.file if table is not None else None,
-        sha256=table.sha256 if table is not None else None,
-        raw=raw,
-        checked=checked.sort(ROW).collect(),
-    )
+    return checked.sort(ROW).collect()
