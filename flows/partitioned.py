@@ -91,34 +91,39 @@ def split_month(
     in its owner's curated history (death records and outcomes in the global one)."""
     root = partitions_root(out)
     root.mkdir(parents=True, exist_ok=True)
+    # Lazy scans of the checked files: one dataset is held at a time (a province month is
+    # 20M register rows and as many payouts).
     frames = {
-        "beneficiaries": drops["beneficiaries"].loaded,
-        "payouts": drops["payouts"].loaded,
-        "quarantined_payouts": drops["payouts"].quarantined,
-        "certifications": drops["certifications"].loaded,
+        "beneficiaries": drops["beneficiaries"].scan_loaded(),
+        "payouts": drops["payouts"].scan_loaded(),
+        "quarantined_payouts": drops["payouts"].scan_quarantined(),
+        "certifications": drops["certifications"].scan_loaded(),
     }
     owners_file = root / OWNERS_FILE
     known = pl.scan_parquet(owners_file) if owners_file.exists() else None
     others = pl.concat(
-        [
-            frames[name].lazy().select(pl.col("person_id").cast(pl.String))
-            for name in PERSON_ROUTED[1:]
-        ]
+        [frames[name].select(pl.col("person_id").cast(pl.String)) for name in PERSON_ROUTED[1:]]
     )
-    register = frames["beneficiaries"].lazy().with_columns(pl.lit(month).alias("month"))
-    owners = update_owners(known, register, others, digits=region_digits).collect()
+    register = frames["beneficiaries"].with_columns(pl.lit(month).alias("month"))
+    owners = update_owners(known, register, others, digits=region_digits).collect(
+        engine="streaming"
+    )
     tmp = root / f".{OWNERS_FILE}.tmp"
     owners.write_parquet(tmp)
     tmp.replace(owners_file)
     partitions = sorted(owners["partition"].drop_nulls().unique().to_list())
     for name, frame in frames.items():
-        routed = route_rows(frame.lazy(), owners.lazy()).collect()
+        routed = route_rows(frame, owners.lazy()).collect(engine="streaming")
         # One pass over the month cuts it by partition (a filter per partition would
         # read the whole month once per partition).
         cut = routed.partition_by("_partition", as_dict=True)
+        empty = routed.clear().drop("_partition")
+        del routed
         for partition in partitions:
-            rows = cut.pop((partition,), routed.clear()).drop("_partition")
+            rows = cut.pop((partition,), None)
+            rows = empty if rows is None else rows.drop("_partition")
             partition_store(out, partition).write_month(name, month, rows)
+        del cut
     for name in GLOBAL_DATASETS:
         global_store(out).write_month(name, month, drops[name].loaded)
     return partitions

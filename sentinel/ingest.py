@@ -57,6 +57,11 @@ class DatasetDrop:
         """Rows not loaded: original values as text, ``_row`` and ``_reason``."""
         return quarantined_rows(self.raw, self.checked)
 
+    def row_counts(self) -> tuple[int, int]:
+        """Rows loaded and rows quarantined."""
+        quarantined = self.checked.select(pl.col(REASON).is_not_null().sum()).item()
+        return self.checked.height - int(quarantined), int(quarantined)
+
 
 @dataclass(frozen=True)
 class StoredDrop:
@@ -84,11 +89,40 @@ class StoredDrop:
 
     @property
     def loaded(self) -> pl.DataFrame:
-        return loaded_rows(self.checked)
+        return self.scan_loaded().collect(engine="streaming")
 
     @property
     def quarantined(self) -> pl.DataFrame:
-        return quarantined_rows(self.raw, self.checked)
+        return self.scan_quarantined().collect(engine="streaming")
+
+    def scan_loaded(self) -> pl.LazyFrame:
+        """:attr:`loaded`, lazily (only the columns and rows a caller needs are read)."""
+        return pl.scan_parquet(self.checked_path).filter(pl.col(REASON).is_null()).drop(REASON)
+
+    def scan_quarantined(self) -> pl.LazyFrame:
+        """:attr:`quarantined`, lazily: the raw text is streamed past the few reasons, never
+        held whole (a province's payouts are 19M rows of text)."""
+        reasons = (
+            pl.scan_parquet(self.checked_path)
+            .filter(pl.col(REASON).is_not_null())
+            .select(ROW, REASON)
+        )
+        return (
+            pl.scan_parquet(self.raw_path)
+            .join(reasons, on=ROW, how="inner")
+            .drop(MALFORMED)
+            .sort(ROW)
+        )
+
+    def row_counts(self) -> tuple[int, int]:
+        """Rows loaded and rows quarantined, counted without reading the rows."""
+        rows, quarantined = (
+            pl.scan_parquet(self.checked_path)
+            .select(pl.len(), pl.col(REASON).is_not_null().sum())
+            .collect()
+            .row(0)
+        )
+        return int(rows) - int(quarantined), int(quarantined)
 
 
 def loaded_rows(checked: pl.DataFrame) -> pl.DataFrame:

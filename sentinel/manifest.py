@@ -46,8 +46,7 @@ def build_manifest(
     """
     inputs: dict[str, Any] = {}
     for name, drop in drops.items():
-        rows_loaded = drop.loaded.height
-        rows_quarantined = drop.quarantined.height
+        rows_loaded, rows_quarantined = drop.row_counts()
         if drop.rows_in != rows_loaded + rows_quarantined:
             raise AssertionError(
                 f"{name}: rows_in {drop.rows_in} != loaded {rows_loaded} + "

@@ -23,7 +23,7 @@ import math
 import re
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,7 +139,7 @@ def suite_parameters(
 
 
 def validate_month(
-    frames: dict[str, pl.DataFrame],
+    frames: Mapping[str, pl.DataFrame | Callable[[], pl.DataFrame]],
     config: SentinelConfig,
     month: str,
     previous_rows: dict[str, int],
@@ -148,7 +148,9 @@ def validate_month(
     """Validate every dataset of ``month`` against its suite.
 
     ``frames`` maps dataset names to the ingest output: all rows of the file (quarantined ones
-    included), canonical typed columns plus the Boolean evidence columns. ``previous_rows``
+    included), canonical typed columns plus the Boolean evidence columns (or a function
+    returning that frame, called when the dataset's turn comes, so that only one dataset is
+    held at a time: a province register is 20M rows). ``previous_rows``
     maps dataset names to last month's *loaded* row count; a dataset absent from it (or 0)
     gets no row-count floor. When ``docs_dir`` is given, Data Docs HTML (``index.html`` and
     one page per dataset) is written there and nowhere else.
@@ -168,7 +170,7 @@ def validate_month(
         return {
             dataset: session.validate(
                 dataset,
-                frame,
+                frame() if callable(frame) else frame,
                 suite_parameters(dataset, config, month, previous_rows.get(dataset)),
                 chunk_rows=config.ingest.validation_chunk_rows,
             )
@@ -341,7 +343,9 @@ class _ValidationSession:
         if not schema_level:
             return True
         probe = self._run(
-            f"{name}-schema", _to_pandas(frame.head(0)), {**suite, "expectations": schema_level},
+            f"{name}-schema",
+            _to_pandas(frame.head(0)),
+            {**suite, "expectations": schema_level},
             parameters,
         )
         return bool(probe.success)
