@@ -114,16 +114,23 @@ def split_month(
     partitions = sorted(owners["partition"].drop_nulls().unique().to_list())
     for name, frame in frames.items():
         routed = route_rows(frame, owners.lazy()).collect(engine="streaming")
-        # One pass over the month cuts it by partition (a filter per partition would
-        # read the whole month once per partition).
-        cut = routed.partition_by("_partition", as_dict=True)
-        empty = routed.clear().drop("_partition")
-        del routed
+        # One pass finds every partition's row positions; each partition's rows are then
+        # gathered and written in turn (one copy of one partition at a time, where cutting
+        # the whole month at once would double it; a filter per partition would read the
+        # month once per partition).
+        grouped = (
+            routed.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_at"), "_partition")
+            .group_by("_partition", maintain_order=True)
+            .agg("_at")
+        )
+        positions = dict(zip(grouped["_partition"], grouped["_at"], strict=True))
+        rows_of = routed.drop("_partition")
+        del routed, grouped
+        nowhere = pl.Series("_at", [], dtype=pl.UInt32)
         for partition in partitions:
-            rows = cut.pop((partition,), None)
-            rows = empty if rows is None else rows.drop("_partition")
-            partition_store(out, partition).write_month(name, month, rows)
-        del cut
+            at = positions.pop(partition, nowhere)
+            partition_store(out, partition).write_month(name, month, rows_of[at])
+        del rows_of
     for name in GLOBAL_DATASETS:
         global_store(out).write_month(name, month, drops[name].loaded)
     return partitions

@@ -362,6 +362,19 @@ class _ValidationSession:
             .add_batch_definition_whole_dataframe(name)
         )
         batch_parameters = {"dataframe": pdf}
+        try:
+            return self._validate_batch(name, batch_definition, batch_parameters, suite, parameters)
+        finally:
+            # The data source holds on to the pandas frame it was given: dropped once the
+            # results are in (a province validates 40 chunks of 1M rows in one session).
+            context.delete_datasource(name)
+
+    def _validate_batch(
+        self, name: str, batch_definition: Any, batch_parameters: dict, suite: Any, parameters: dict
+    ) -> Any:
+        import great_expectations as gx
+
+        context = self.context
         if self.docs_dir is None:
             # Without Data Docs nothing needs storing: validating the batch directly skips the
             # serialisation of suite and results into the in-memory stores.
