@@ -167,20 +167,18 @@ def validate_province_drop(
 def _partition_history(
     out: Path, partition: str, month: str, halo: pl.DataFrame | None = None
 ) -> MonthHistory:
-    """The partition's history up to ``month``, plus the rows of its halo persons."""
+    """The partition's history up to ``month``, plus the rows of its halo persons (read
+    from the halo rows :func:`find_halo` gathered, not from the owners' histories)."""
     store = partition_store(out, partition)
 
     def scan(name: str) -> pl.LazyFrame:
         own = store.scan(name, up_to=month)
         if halo is None or halo.height == 0:
             return own
-        foreign = [
-            partition_store(out, owner)
-            .scan(name, up_to=month)
-            .filter(person_key(pl.col("person_id")).is_in(group["person_id"].implode()))
-            for (owner,), group in halo.group_by("owner", maintain_order=True)
-        ]
-        return pl.concat([own, *foreign], how="diagonal_relaxed")
+        foreign = pl.scan_parquet(_work(out, month) / HALO_ROWS / f"{name}.parquet").filter(
+            person_key(pl.col("person_id")).is_in(halo["person_id"].implode())
+        )
+        return pl.concat([own, foreign], how="diagonal_relaxed")
 
     glob = global_store(out)
     return MonthHistory(
@@ -192,6 +190,10 @@ def _partition_history(
         certifications=scan("certifications"),
         outcomes=glob.scan("outcomes", up_to=month),
     )
+
+
+#: Folder (under the month's work folder) of every halo person's rows, one file per dataset.
+HALO_ROWS = "halo-rows"
 
 
 @task
@@ -233,9 +235,24 @@ def find_halo(out: Path, month: str, partitions: list[str]) -> int:
     edges = pl.concat([pl.scan_parquet(work / p / "edges.parquet") for p in partitions])
     halo = cross_partition_halo(edges)
     owners = _owners(out).filter(pl.col("person_id").is_in(halo["person_id"].implode())).collect()
-    halo.join(owners.rename({"partition": "owner"}), on="person_id").write_parquet(
-        work / "halo.parquet"
-    )
+    halo = halo.join(owners.rename({"partition": "owner"}), on="person_id")
+    halo.write_parquet(work / "halo.parquet")
+    # Each owner's history is read once for all its halo persons: partitions then read
+    # these few rows, not the histories of every partition their receivers reach.
+    folder = work / HALO_ROWS
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = halo.select("owner", "person_id").unique().sort("owner", "person_id")
+    for name in PERSON_ROUTED:
+        rows = [
+            partition_store(out, owner)
+            .scan(name, up_to=month)
+            .filter(person_key(pl.col("person_id")).is_in(group["person_id"].implode()))
+            for (owner,), group in wanted.group_by("owner", maintain_order=True)
+        ]
+        if rows:
+            pl.concat(rows, how="diagonal_relaxed").collect().write_parquet(
+                folder / f"{name}.parquet"
+            )
     return halo.height
 
 
