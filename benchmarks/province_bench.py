@@ -93,10 +93,18 @@ def _task_runs(flow_run_id: Any) -> list[dict[str, Any]]:
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     async def read() -> list[Any]:
+        # The API pages at 200 task runs (a province month has > 220).
+        runs: list[Any] = []
         async with get_client() as client:
-            return await client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])), limit=10_000
-            )
+            while True:
+                page = await client.read_task_runs(
+                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+                    limit=200,
+                    offset=len(runs),
+                )
+                runs.extend(page)
+                if len(page) < 200:
+                    return runs
 
     runs = []
     for run in asyncio.run(read()):
