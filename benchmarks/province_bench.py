@@ -45,13 +45,15 @@ TASK_STAGES = {
     "project_partition": "features",
     "link_deaths_across": "linkage",
     "find_halo": "features",
+    "gather_halo_rows": "features",
     "detect_partition": "score",
     "rank_province": "score",
+    "suspend_partition": "suspensions",
     "list_province_suspensions": "suspensions",
     "emit_month": "emit",
     "publish_artifacts": "emit",
 }
-PER_PARTITION = {"project_partition", "detect_partition"}
+PER_PARTITION = {"project_partition", "gather_halo_rows", "detect_partition", "suspend_partition"}
 
 
 class TreeSampler:

@@ -23,6 +23,9 @@ SUSPENSION_COLUMNS: tuple[str, ...] = (
     "lapsed_on",
     "months_since_pass",
 )
+#: The list's row order: suspensions before restorations, by township, then person (a
+#: person listed in two schemes: by scheme, so that the order is repeatable).
+SUSPENSION_ORDER: tuple[str, ...] = ("action", "township", "person_id", "scheme")
 
 
 def _month_index(column: pl.Expr) -> pl.Expr:
@@ -94,5 +97,5 @@ def suspension_list(
         )
         .filter(pl.col("action").is_not_null())
         .select(SUSPENSION_COLUMNS)
-        .sort("action", "township", "person_id")
+        .sort(*SUSPENSION_ORDER)
     )

@@ -6,9 +6,11 @@
     → per partition, on the workers: the persons and the receivers they are paid through
     → link the death records against the whole province's register
     → find the persons a partition must see from others (receivers shared across regions)
+    → per partition, on the workers: gather its persons' rows that others must see
     → per partition, on the workers: the rule families and the features of its own persons
     → fit the risk model on the audited persons' features and rank all cases together
-    → list suspensions → emit the case list → record the run in its manifest
+    → per partition, on the workers: its part of the suspension list
+    → merge the suspensions → emit the case list → record the run in its manifest
 
 The outputs under ``OUT/YYYY-MM`` are the ones :func:`flows.monthly.monthly_audit` writes
 for the same drop, byte for byte in the case list (``tests/flows/test_partitioned.py``).
@@ -18,6 +20,7 @@ logic (pure polars) lives in :mod:`sentinel.partition`; this module only wires i
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +31,7 @@ from features.cases import FEATURE_COLUMNS, merge_reasons
 from features.network import receiver_edges
 from features.payments import paid_ledger
 from features.survival import link_deaths, register_people
-from features.suspension import suspension_list
+from features.suspension import SUSPENSION_ORDER, suspension_list
 from flows.monthly import (
     MonthSummary,
     _checked_drop,
@@ -112,25 +115,32 @@ def split_month(
     owners.write_parquet(tmp)
     tmp.replace(owners_file)
     partitions = sorted(owners["partition"].drop_nulls().unique().to_list())
+    sunk = _work(out, month) / "split"
     for name, frame in frames.items():
-        routed = route_rows(frame, owners.lazy()).collect(engine="streaming")
-        # One pass finds every partition's row positions; each partition's rows are then
-        # gathered and written in turn (one copy of one partition at a time, where cutting
-        # the whole month at once would double it; a filter per partition would read the
-        # month once per partition).
-        grouped = (
-            routed.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_at"), "_partition")
-            .group_by("_partition", maintain_order=True)
-            .agg("_at")
+        # One streamed pass writes every partition's rows to its own file, in the drop's
+        # row order (the month is never held whole: 20M register rows, as many payouts).
+        # A row whose person has no owner (no usable ID) lands in polars' null-key folder
+        # and, as before, in no partition: its person cannot be scored.
+        shutil.rmtree(sunk, ignore_errors=True)
+        route_rows(frame, owners.lazy()).sink_parquet(
+            pl.PartitionBy(
+                sunk,
+                key="_partition",
+                include_key=False,
+                max_rows_per_file=None,
+                approximate_bytes_per_file=None,
+            ),
+            mkdir=True,
         )
-        positions = dict(zip(grouped["_partition"], grouped["_at"], strict=True))
-        rows_of = routed.drop("_partition")
-        del routed, grouped
-        nowhere = pl.Series("_at", [], dtype=pl.UInt32)
+        empty = frame.clear().collect()
         for partition in partitions:
-            at = positions.pop(partition, nowhere)
-            partition_store(out, partition).write_month(name, month, rows_of[at])
-        del rows_of
+            files = sorted((sunk / f"_partition={partition}").glob("*.parquet"))
+            store = partition_store(out, partition)
+            if len(files) == 1:
+                store.adopt_month(name, month, files[0])
+            else:  # none this month (an empty month partition keeps the history scannable)
+                store.write_month(name, month, pl.concat([empty, *map(pl.read_parquet, files)]))
+    shutil.rmtree(sunk, ignore_errors=True)
     for name in GLOBAL_DATASETS:
         global_store(out).write_month(name, month, drops[name].loaded)
     return partitions
@@ -168,17 +178,22 @@ def _partition_history(
     out: Path, partition: str, month: str, halo: pl.DataFrame | None = None
 ) -> MonthHistory:
     """The partition's history up to ``month``, plus the rows of its halo persons (read
-    from the halo rows :func:`find_halo` gathered, not from the owners' histories)."""
+    from the halo rows :func:`gather_halo_rows` wrote, not from the owners' histories)."""
     store = partition_store(out, partition)
 
     def scan(name: str) -> pl.LazyFrame:
         own = store.scan(name, up_to=month)
         if halo is None or halo.height == 0:
             return own
-        foreign = pl.scan_parquet(_work(out, month) / HALO_ROWS / f"{name}.parquet").filter(
-            person_key(pl.col("person_id")).is_in(halo["person_id"].implode())
-        )
-        return pl.concat([own, foreign], how="diagonal_relaxed")
+        owners = sorted(halo["owner"].unique())
+        files = [_work(out, month) / HALO_ROWS / owner / f"{name}.parquet" for owner in owners]
+        foreign = [
+            pl.scan_parquet(file).filter(
+                person_key(pl.col("person_id")).is_in(halo["person_id"].implode())
+            )
+            for file in files
+        ]
+        return pl.concat([own, *foreign], how="diagonal_relaxed")
 
     glob = global_store(out)
     return MonthHistory(
@@ -192,7 +207,8 @@ def _partition_history(
     )
 
 
-#: Folder (under the month's work folder) of every halo person's rows, one file per dataset.
+#: Folder (under the month's work folder) of the halo persons' rows, one folder per owning
+#: partition and one file per dataset in it.
 HALO_ROWS = "halo-rows"
 
 
@@ -237,23 +253,32 @@ def find_halo(out: Path, month: str, partitions: list[str]) -> int:
     owners = _owners(out).filter(pl.col("person_id").is_in(halo["person_id"].implode())).collect()
     halo = halo.join(owners.rename({"partition": "owner"}), on="person_id")
     halo.write_parquet(work / "halo.parquet")
-    # Each owner's history is read once for all its halo persons: partitions then read
-    # these few rows, not the histories of every partition their receivers reach.
-    folder = work / HALO_ROWS
-    folder.mkdir(parents=True, exist_ok=True)
-    wanted = halo.select("owner", "person_id").unique().sort("owner", "person_id")
-    for name in PERSON_ROUTED:
-        rows = [
-            partition_store(out, owner)
-            .scan(name, up_to=month)
-            .filter(person_key(pl.col("person_id")).is_in(group["person_id"].implode()))
-            for (owner,), group in wanted.group_by("owner", maintain_order=True)
-        ]
-        if rows:
-            pl.concat(rows, how="diagonal_relaxed").collect().write_parquet(
-                folder / f"{name}.parquet"
-            )
     return halo.height
+
+
+@task
+def gather_halo_rows(out: Path, partition: str, month: str) -> int:
+    """The rows of this partition's persons that other partitions must see (their halo),
+    read from its history once for all of them: partitions then read these few rows, not
+    the histories of every partition their receivers reach."""
+    work = _work(out, month)
+    wanted = (
+        pl.scan_parquet(work / "halo.parquet")
+        .filter(pl.col("owner") == partition)
+        .select("person_id")
+        .unique()
+        .collect()
+    )
+    if wanted.height == 0:
+        return 0
+    folder = work / HALO_ROWS / partition
+    folder.mkdir(parents=True, exist_ok=True)
+    store = partition_store(out, partition)
+    for name in PERSON_ROUTED:
+        store.scan(name, up_to=month).filter(
+            person_key(pl.col("person_id")).is_in(wanted["person_id"].implode())
+        ).collect().write_parquet(folder / f"{name}.parquet")
+    return wanted.height
 
 
 @task
@@ -335,24 +360,46 @@ def choose_province_model(
     return choose_risk_model(history, Path(out) / "models", config, features=features)
 
 
-@task(retries=2, retry_delay_seconds=[2, 10])
-def list_province_suspensions(
-    out: Path, month: str, partitions: list[str], config: SentinelConfig, staging: Path
+def _history_start(out: Path, partitions: list[str]) -> str | None:
+    """The first month of register history in any partition (the suspension policy's
+    start of certification records)."""
+    starts = [m for p in partitions for m in partition_store(out, p).months("beneficiaries")[:1]]
+    return min(starts) if starts else None
+
+
+@task
+def suspend_partition(
+    out: Path, partition: str, month: str, config: SentinelConfig, history_start: str
 ) -> int:
-    """The suspension list over every partition (``flows.monthly.list_suspensions``)."""
-    stores = [partition_store(out, p) for p in partitions]
-    starts = sorted(m for s in stores for m in s.months("beneficiaries")[:1])
+    """The partition's part of the suspension list (a person's register rows and
+    certifications are all in their owner's partition)."""
+    store = partition_store(out, partition)
     suspensions = suspension_list(
-        pl.concat(
-            [s.scan("beneficiaries", up_to=month) for s in stores], how="diagonal_relaxed"
-        ).filter(pl.col("month") == month),
-        pl.concat([s.scan("certifications", up_to=month) for s in stores], how="diagonal_relaxed"),
+        store.scan("beneficiaries", up_to=month).filter(pl.col("month") == month),
+        store.scan("certifications", up_to=month),
         month=month,
-        history_start=starts[0] if starts else month,
+        history_start=history_start,
         suspend_after_months=config.policy.suspend_after_months,
     ).collect()
+    suspensions.write_parquet(_work(out, month) / partition / "suspensions.parquet")
+    return suspensions.height
+
+
+@task(retries=2, retry_delay_seconds=[2, 10])
+def list_province_suspensions(out: Path, month: str, partitions: list[str], staging: Path) -> int:
+    """The suspension list over every partition, in the order
+    :func:`flows.monthly.list_suspensions` writes it."""
     from sentinel.io.reports import write_csv_bom
 
+    work = _work(out, month)
+    suspensions = (
+        pl.concat(
+            [pl.scan_parquet(work / p / "suspensions.parquet") for p in partitions],
+            how="vertical_relaxed",
+        )
+        .sort(*SUSPENSION_ORDER)
+        .collect()
+    )
     suspensions.write_parquet(staging / "suspensions.parquet")
     write_csv_bom(suspensions, staging / "suspensions.csv")
     return suspensions.height
@@ -385,13 +432,16 @@ def partitioned_audit(
         _on_workers(project_partition, partitions, out, month, config)
         link_deaths_across(out, month, partitions)
         halo = find_halo(out, month, partitions)
+        _on_workers(gather_halo_rows, partitions, out, month)
         candidates = _on_workers(detect_partition, partitions, out, month, config)
         _logger().info(
             "%d partitions, %d halo persons, %d candidates", len(partitions), halo, sum(candidates)
         )
         model = choose_province_model(out, month, partitions, config)
         cases = rank_province(out, month, partitions, config, model)
-        list_province_suspensions(out, month, partitions, config, staging)
+        start = _history_start(out, partitions) or month
+        _on_workers(suspend_partition, partitions, out, month, config, start)
+        list_province_suspensions(out, month, partitions, staging)
         summary = emit_month(cases, drops, reports, config, out, month, staging, model)
     publish_artifacts(summary, reports, out, config)
     return summary

@@ -27,7 +27,7 @@ from features.records import (
 )
 from sentinel.config import SentinelConfig
 from sentinel.contract import DATASETS, FILE_SUFFIXES, ContractError, Dataset
-from sentinel.io.readers import RawTable, find_dataset_file, read_dataset
+from sentinel.io.readers import RawTable, find_dataset_file, read_dataset, sink_raw_dataset
 
 #: Order matters: payouts and certifications are checked against the register.
 INGEST_ORDER: tuple[str, ...] = ("beneficiaries", "payouts", "deaths", "certifications", "outcomes")
@@ -225,27 +225,88 @@ def check_drop(
 def check_and_store_drop(
     month_dir: Path, config: SentinelConfig, *, month: str, folder: Path
 ) -> dict[str, StoredDrop]:
-    """:func:`read_drop`, :func:`check_drop` and :func:`store_drops` one dataset at a time:
-    the same files, but only one dataset's raw and checked rows are held at once (a province
-    drop is 20M register rows and as many payouts); payouts and certifications read the
-    loaded register back from its stored file."""
+    """:func:`read_drop`, :func:`check_drop` and :func:`store_drops` one dataset at a time,
+    from file to file: each dataset's text goes to its ``raw`` Parquet first (streamed from
+    a parquet source), then is checked from there, in chunks when it is large. The same
+    files as the in-memory steps, with one chunk's rows held at a time (a province drop is
+    20M register rows and as many payouts); payouts and certifications read the loaded
+    register back from its stored file."""
     files = _drop_files(month_dir)  # a missing required file stops the run before any work
     folder.mkdir(parents=True, exist_ok=True)
     stored: dict[str, StoredDrop] = {}
     register_loaded: pl.LazyFrame | None = None
     for name, path in files.items():
-        table = read_dataset(path, DATASETS[name]) if path else None
-        drop = _check_dataset(name, table, register_loaded, config, month)
-        del table
-        stored[name] = _store_drop(drop, folder)
-        del drop
+        dataset = DATASETS[name]
+        raw_path = folder / f"{name}.raw.parquet"
+        tmp = folder / f".{name}.raw.{os.getpid()}.parquet"
+        if path is not None:
+            raw = sink_raw_dataset(path, dataset, tmp)
+            rows_in, sha256 = raw.rows, raw.sha256
+        else:
+            empty_raw(dataset).write_parquet(tmp)
+            rows_in, sha256 = 0, None
+        os.replace(tmp, raw_path)
+        checked_path = folder / f"{name}.checked.parquet"
+        _check_stored(name, raw_path, rows_in, register_loaded, config, month, checked_path)
+        stored[name] = StoredDrop(
+            dataset=name,
+            file=path,
+            sha256=sha256,
+            rows_in=rows_in,
+            raw_path=raw_path,
+            checked_path=checked_path,
+        )
         if name == "beneficiaries":
-            register_loaded = (
-                pl.scan_parquet(stored[name].checked_path)
-                .filter(pl.col(REASON).is_null())
-                .drop(REASON)
-            )
+            register_loaded = stored[name].scan_loaded()
     return stored
+
+
+def _check_stored(
+    name: str,
+    raw_path: Path,
+    rows: int,
+    register_loaded: pl.LazyFrame | None,
+    config: SentinelConfig,
+    month: str,
+    checked_path: Path,
+) -> None:
+    """Write the checked rows of the stored raw text at ``raw_path`` to ``checked_path``
+    (:func:`_check_dataset`'s rows, the same chunks, read from and written to files)."""
+    tmp = checked_path.with_name(f".{checked_path.stem}.{os.getpid()}.parquet")
+    chunk_rows = config.ingest.check_chunk_rows
+    if rows <= chunk_rows:
+        raw = pl.read_parquet(raw_path)
+        _checked(name, raw, register_loaded, config, month).write_parquet(tmp)
+        os.replace(tmp, checked_path)
+        return
+    if register_loaded is not None:
+        register_loaded = register_loaded.select("person_id", "scheme").collect().lazy()
+    chunks = math.ceil(rows / chunk_rows)
+    scan = pl.scan_parquet(raw_path)
+    bucket = _chunk_bucket(scan.collect_schema().names(), chunks)
+    buckets = scan.select(ROW, bucket.alias("_chunk")).collect()
+    parts = []
+    try:
+        for index in range(chunks):
+            at = buckets.filter(pl.col("_chunk") == index)[ROW]
+            raw = scan.filter(pl.col(ROW).is_in(at.implode())).collect()
+            part = checked_path.with_name(f".{checked_path.stem}.{os.getpid()}.{index}.parquet")
+            _checked(name, raw, register_loaded, config, month).write_parquet(part)
+            parts.append(part)
+            del raw
+        del buckets
+        pl.scan_parquet(parts).sort(ROW).sink_parquet(tmp)
+        os.replace(tmp, checked_path)
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
+
+
+def _chunk_bucket(columns: list[str], chunks: int) -> pl.Expr:
+    """The check chunk of a row: a hash of all its original values, so that rows equal in
+    every value (exact duplicates) meet in one chunk."""
+    values = [c for c in columns if c not in (ROW, MALFORMED)]
+    return pl.struct(values).hash(seed=0) % chunks
 
 
 def _check_dataset(
@@ -267,8 +328,7 @@ def _check_dataset(
         if register_loaded is not None:
             register_loaded = register_loaded.select("person_id", "scheme").collect().lazy()
         chunks = math.ceil(raw.height / chunk_rows)
-        values = [c for c in raw.columns if c not in (ROW, MALFORMED)]
-        bucket = pl.struct(values).hash(seed=0) % chunks
+        bucket = _chunk_bucket(raw.columns, chunks)
         parts = [
             _checked(name, raw.filter(bucket == index), register_loaded, config, month)
             for index in range(chunks)

@@ -18,16 +18,17 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import fastexcel
 import polars as pl
 
 from sentinel.contract import FILE_SUFFIXES, ContractError, Dataset
 
-__all__ = ["RawTable", "find_dataset_file", "read_dataset"]
+__all__ = ["RawFile", "RawTable", "find_dataset_file", "read_dataset", "sink_raw_dataset"]
 
 HeaderLanguage = Literal["en", "zh", "mixed"]
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 ROW_COLUMN = "_row"
 MALFORMED_COLUMN = "_malformed"
@@ -109,7 +110,16 @@ def read_dataset(path: Path, dataset: Dataset) -> RawTable:
         body = data[len(codecs.BOM_UTF8) :] if encoding == "utf-8-sig" else data
         headers, cells = _split_csv_text(text, file, body if encoding != "gb18030" else None)
     elif suffix == ".parquet":
-        headers, cells = _read_parquet_cells(data, file)
+        headers, lazy_cells = _scan_parquet_cells(path, file)
+        frame, language = _conform_to_contract(headers, lazy_cells, dataset, file)
+        return RawTable(
+            dataset=dataset.name,
+            file=path,
+            sha256=sha256,
+            encoding=None,
+            header_language=language,
+            frame=_collect_parquet(frame.lazy(), file),
+        )
     elif suffix == ".xlsx":
         headers, cells = _read_xlsx_cells(data, file, dataset)
     else:
@@ -124,6 +134,65 @@ def read_dataset(path: Path, dataset: Dataset) -> RawTable:
         encoding=encoding,
         header_language=language,
         frame=frame,
+    )
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """One dataset file stored as its all-text Parquet copy (the :class:`RawTable` frame,
+    on disk at ``path``); ``rows`` is its row count."""
+
+    dataset: str
+    file: Path
+    sha256: str
+    encoding: str | None
+    header_language: HeaderLanguage
+    path: Path
+    rows: int
+
+
+def sink_raw_dataset(path: Path, dataset: Dataset, raw_path: Path) -> RawFile:
+    """:func:`read_dataset`, written to ``raw_path`` as Parquet instead of returned.
+
+    A parquet file is streamed from the source to ``raw_path`` (a province's register is
+    20M rows: its text is never held whole); a CSV or Excel file (county-size exports) is
+    read as :func:`read_dataset` reads it, then written. Raises ``ContractError`` as
+    :func:`read_dataset` does.
+    """
+    path = Path(path)
+    file = str(path)
+    if path.suffix.lower() != ".parquet":
+        table = read_dataset(path, dataset)
+        table.frame.write_parquet(raw_path)
+        return RawFile(
+            dataset=dataset.name,
+            file=path,
+            sha256=table.sha256,
+            encoding=table.encoding,
+            header_language=table.header_language,
+            path=raw_path,
+            rows=table.frame.height,
+        )
+    try:
+        with path.open("rb") as source:
+            sha256 = hashlib.file_digest(source, "sha256").hexdigest()
+    except OSError as exc:
+        raise ContractError(file, None, f"cannot read file: {exc.strerror or exc}") from exc
+    headers, cells = _scan_parquet_cells(path, file)
+    frame, language = _conform_to_contract(headers, cells, dataset, file)
+    try:
+        frame.sink_parquet(raw_path)
+    except pl.exceptions.PolarsError as exc:  # a page that cannot be decoded
+        raise ContractError(file, None, f"unreadable parquet: {exc}") from None
+    rows = pl.scan_parquet(raw_path).select(pl.len()).collect().item()
+    return RawFile(
+        dataset=dataset.name,
+        file=path,
+        sha256=sha256,
+        encoding=None,
+        header_language=language,
+        path=raw_path,
+        rows=rows,
     )
 
 
@@ -283,18 +352,23 @@ def _split_csv_records(text: str, file: str) -> tuple[list[str], pl.DataFrame]:
         row_numbers.append(number)
         counts.append(len(record))
         extras.append(",".join(record[width:]) if len(record) > width else None)
-    cells = pl.DataFrame(
-        {f"c{i}": pl.Series(values, dtype=pl.String) for i, values in enumerate(columns)}
-    ).with_columns(
-        pl.Series(ROW_COLUMN, row_numbers, dtype=pl.Int64),
-        _malformed_message(pl.Series("n", counts, dtype=pl.Int64), width),
-        pl.Series("_overflow", extras, dtype=pl.String),
-    ).with_columns(
-        pl.when(pl.col("_overflow").is_not_null())
-        .then(pl.format("{}; extra fields: {}", pl.col(MALFORMED_COLUMN), pl.col("_overflow")))
-        .otherwise(pl.col(MALFORMED_COLUMN))
-        .alias(MALFORMED_COLUMN)
-    ).drop("_overflow")
+    cells = (
+        pl.DataFrame(
+            {f"c{i}": pl.Series(values, dtype=pl.String) for i, values in enumerate(columns)}
+        )
+        .with_columns(
+            pl.Series(ROW_COLUMN, row_numbers, dtype=pl.Int64),
+            _malformed_message(pl.Series("n", counts, dtype=pl.Int64), width),
+            pl.Series("_overflow", extras, dtype=pl.String),
+        )
+        .with_columns(
+            pl.when(pl.col("_overflow").is_not_null())
+            .then(pl.format("{}; extra fields: {}", pl.col(MALFORMED_COLUMN), pl.col("_overflow")))
+            .otherwise(pl.col(MALFORMED_COLUMN))
+            .alias(MALFORMED_COLUMN)
+        )
+        .drop("_overflow")
+    )
     return headers, cells
 
 
@@ -319,25 +393,37 @@ def _malformed_message(field_counts: pl.Series, expected: int) -> pl.Expr:
 # ---------------------------------------------------------------------------- parquet
 
 
-def _read_parquet_cells(data: bytes, file: str) -> tuple[list[str], pl.DataFrame]:
+def _scan_parquet_cells(path: Path, file: str) -> tuple[list[str], pl.LazyFrame]:
+    """Every column of a parquet file as text, lazily (positional names ``c0, c1, ...``),
+    with ``_row`` (1-based) and a null ``_malformed``."""
     try:
-        table = pl.read_parquet(io.BytesIO(data))
+        schema = pl.read_parquet_schema(path)
     except Exception as exc:  # polars raises several kinds for a broken file
         raise ContractError(file, None, f"unreadable parquet: {exc}") from None
-    headers = list(table.columns)
-    cells = table.select(
-        _parquet_value_as_text(table.get_column(name), file).alias(f"c{i}")
-        for i, name in enumerate(headers)
-    ).with_columns(
-        pl.int_range(1, table.height + 1, dtype=pl.Int64).alias(ROW_COLUMN),
-        pl.lit(None, dtype=pl.String).alias(MALFORMED_COLUMN),
+    headers = list(schema)
+    cells = (
+        pl.scan_parquet(path)
+        .select(
+            _parquet_value_as_text(pl.col(name), dtype, name, file).alias(f"c{i}")
+            for i, (name, dtype) in enumerate(schema.items())
+        )
+        .with_row_index(ROW_COLUMN, offset=1)
+        .with_columns(
+            pl.col(ROW_COLUMN).cast(pl.Int64),
+            pl.lit(None, dtype=pl.String).alias(MALFORMED_COLUMN),
+        )
     )
     return headers, cells
 
 
-def _parquet_value_as_text(values: pl.Series, file: str) -> pl.Expr:
-    dtype = values.dtype
-    col = pl.lit(values)
+def _collect_parquet(frame: pl.LazyFrame, file: str) -> pl.DataFrame:
+    try:
+        return frame.collect(engine="streaming")
+    except pl.exceptions.PolarsError as exc:  # a page that cannot be decoded
+        raise ContractError(file, None, f"unreadable parquet: {exc}") from None
+
+
+def _parquet_value_as_text(col: pl.Expr, dtype: pl.DataType, name: str, file: str) -> pl.Expr:
     if dtype == pl.String:
         return col
     if dtype == pl.Null:
@@ -358,7 +444,7 @@ def _parquet_value_as_text(values: pl.Series, file: str) -> pl.Expr:
         return col.cast(pl.String)
     if isinstance(dtype, pl.Enum):
         return col.cast(pl.String)
-    raise ContractError(file, values.name, f"unsupported parquet column type {dtype}")
+    raise ContractError(file, name, f"unsupported parquet column type {dtype}")
 
 
 # ------------------------------------------------------------------------------- xlsx
@@ -403,9 +489,10 @@ def _clean_header(name: object) -> str:
 
 
 def _conform_to_contract(
-    headers: list[str], cells: pl.DataFrame, dataset: Dataset, file: str
-) -> tuple[pl.DataFrame, HeaderLanguage]:
-    """Rename positional columns to canonical names, clean values, check the header."""
+    headers: list[str], cells: Frame, dataset: Dataset, file: str
+) -> tuple[Frame, HeaderLanguage]:
+    """Rename positional columns to canonical names, clean values, check the header
+    (a lazy ``cells`` gives a lazy frame: a province file is conformed while streamed)."""
     aliases = dataset.header_aliases()
     lowered = {c.name.lower(): c.name for c in dataset.columns}
     canonical_source: dict[str, str] = {}
@@ -428,10 +515,13 @@ def _conform_to_contract(
             renames[position] = name
             continue
         if header == "":
-            if (
-                cells.get_column(position).str.strip_chars().replace("", None).null_count()
-                == cells.height
-            ):
+            blank = (
+                cells.lazy()
+                .select(pl.col(position).str.strip_chars().replace("", None).is_null().all())
+                .collect()
+                .item()
+            )
+            if blank:
                 continue  # a trailing separator in the export, not a column
             header = f"unnamed_{i + 1}"
         if header in extras:

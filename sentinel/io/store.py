@@ -39,10 +39,23 @@ class CuratedStore:
         """Replace the ``month`` partition of ``dataset`` with ``frame`` (atomically)."""
         final = self.partition(dataset, month)
         final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.parent / f".tmp-{month}-{uuid.uuid4().hex}.parquet"
+        try:
+            frame.drop(MONTH_PARTITION, strict=False).write_parquet(tmp)
+            return self.adopt_month(dataset, month, tmp)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def adopt_month(self, dataset: str, month: str, file: Path) -> Path:
+        """Make the Parquet ``file`` (rows of ``month``, no ``month`` column) the ``month``
+        partition of ``dataset``, replacing an earlier one atomically. ``file`` is moved,
+        so it must be on the store's file system (a streamed sink writes it there)."""
+        final = self.partition(dataset, month)
+        final.parent.mkdir(parents=True, exist_ok=True)
         staging = final.parent / f".tmp-{month}-{uuid.uuid4().hex}"
         staging.mkdir()
         try:
-            frame.drop(MONTH_PARTITION, strict=False).write_parquet(staging / "part-0.parquet")
+            os.replace(file, staging / "part-0.parquet")
             _replace_dir(staging, final)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -85,7 +98,6 @@ class CuratedStore:
         if not path.exists():
             return None
         return pl.scan_parquet(path).select(pl.len()).collect().item()
-
 
     def previous_rows(self, datasets: list[str], month: str) -> dict[str, int]:
         """Rows stored in the latest month before ``month``, per dataset that has one.
@@ -142,8 +154,9 @@ def processed_months(out: Path) -> list[str]:
     if not out.exists():
         return []
     return sorted(
-        p.name for p in out.iterdir() if p.is_dir() and (p / "manifest.json").exists()
-        and len(p.name) == 7 and p.name[4] == "-"
+        p.name
+        for p in out.iterdir()
+        if p.is_dir() and (p / "manifest.json").exists() and len(p.name) == 7 and p.name[4] == "-"
     )
 
 

@@ -50,11 +50,30 @@ def test_exact_duplicates_meet_in_one_chunk(tiny_county: Path) -> None:
     assert reasons[0] is None or "duplicate" not in reasons[0]
 
 
-def test_check_and_store_writes_what_check_drop_finds(tiny_county: Path, tmp_path: Path) -> None:
-    month_dir = tiny_county / "inbox" / "2020-02"
-    stored = check_and_store_drop(month_dir, CONFIG, month="2020-02", folder=tmp_path)
-    direct = check_drop(read_drop(month_dir), CONFIG, month="2020-02")
+@pytest.mark.parametrize("chunk_rows", [2_000_000, 97])
+@pytest.mark.parametrize("month", ["2020-01", "2020-02", "2020-03", "2020-04"])
+def test_check_and_store_writes_what_check_drop_finds(
+    tiny_county: Path, tmp_path: Path, month: str, chunk_rows: int
+) -> None:
+    """File to file (parquet streamed to its raw copy, large files checked from disk in
+    chunks) gives the frames of reading and checking in memory."""
+    month_dir = tiny_county / "inbox" / month
+    config = CONFIG.model_copy(
+        update={"ingest": CONFIG.ingest.model_copy(update={"check_chunk_rows": chunk_rows})}
+    )
+    stored = check_and_store_drop(month_dir, config, month=month, folder=tmp_path)
+    tables = read_drop(month_dir)
+    direct = check_drop(tables, CONFIG, month=month)
     assert set(stored) == set(direct)
     for name, drop in direct.items():
         assert_frame_equal(pl.read_parquet(stored[name].checked_path), drop.checked)
         assert_frame_equal(pl.read_parquet(stored[name].raw_path), drop.raw)
+        assert stored[name].rows_in == drop.rows_in
+        table = tables[name]
+        assert stored[name].sha256 == (table.sha256 if table is not None else None)
+    assert not list(tmp_path.glob(".*"))  # no temporary file left behind
+
+
+def test_the_tiny_county_has_parquet_drops(tiny_county: Path) -> None:
+    """The check above covers the streamed parquet path."""
+    assert list((tiny_county / "inbox").glob("*/*.parquet"))
