@@ -20,6 +20,7 @@ logic (pure polars) lives in :mod:`sentinel.partition`; this module only wires i
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -447,13 +448,25 @@ def partitioned_audit(
     return summary
 
 
-def dask_runner(workers: int = 2, address: str | None = None) -> Any:
+def dask_runner(
+    workers: int = 2, address: str | None = None, polars_threads: int | None = None
+) -> Any:
     """prefect-dask's task runner: an existing scheduler at ``address``, else a local
-    cluster of ``workers`` processes with one thread each (polars threads inside)."""
+    cluster of ``workers`` processes with one Dask thread each. Each worker's polars
+    thread pool gets ``polars_threads`` threads (by default this machine's cores shared
+    among the workers, at least one): without it every worker starts one polars thread
+    per core, and two workers on two cores contend for them. ``POLARS_MAX_THREADS`` set
+    in the environment wins (Dask's rule for the workers' environment)."""
+    import dask
     from prefect_dask import DaskTaskRunner
 
     if address:
         return DaskTaskRunner(address=address)
+    if polars_threads is None:
+        polars_threads = max(1, (os.cpu_count() or 1) // workers)
+    # The workers' environment from their start (a nanny's own ``env`` is applied after
+    # the worker process has imported polars, too late to size its pool).
+    dask.config.set({"distributed.nanny.pre-spawn-environ.POLARS_MAX_THREADS": polars_threads})
     return DaskTaskRunner(
         cluster_kwargs={
             "n_workers": workers,

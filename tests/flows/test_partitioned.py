@@ -174,3 +174,37 @@ def test_partitioned_run_on_dask_equals_the_single_process_run(province: Path) -
     )
     across = shared.explode("person_id").join(cases, on="person_id")
     assert "shared_account" in across["typology"].to_list()
+
+
+@pytest.mark.usefixtures("prefect_harness")
+@pytest.mark.parametrize("polars_threads", [1, 2])
+def test_local_cluster_workers_get_the_polars_pool_they_were_given(polars_threads: int) -> None:
+    """Two workers on two cores each start a one-thread polars pool by default (without
+    it each starts one thread per core and the two contend); the size is set before the
+    worker process imports polars."""
+    import os
+
+    from prefect import flow, task
+
+    from flows.partitioned import dask_runner
+
+    @task
+    def pool_size() -> int:
+        import polars
+
+        return polars.thread_pool_size()
+
+    @flow
+    def sizes() -> list[int]:
+        return [pool_size.submit().result() for _ in range(2)]
+
+    before = os.environ.get("POLARS_MAX_THREADS")
+    try:
+        os.environ.pop("POLARS_MAX_THREADS", None)  # an operator's setting would win
+        runner = dask_runner(2, polars_threads=polars_threads)
+        assert sizes.with_options(task_runner=runner)() == [polars_threads] * 2
+    finally:
+        if before is None:
+            os.environ.pop("POLARS_MAX_THREADS", None)
+        else:
+            os.environ["POLARS_MAX_THREADS"] = before
