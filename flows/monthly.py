@@ -174,8 +174,9 @@ def validate_against(
     """:func:`validate_month` of the checked drop; raises :class:`ContractError` on the first
     critical failure (``previous_rows``: rows per dataset in the latest earlier month)."""
     reports = validate_month(
-        # Read when the dataset's turn comes: one dataset's rows in memory at a time.
-        {name: (lambda drop=drop: drop.checked) for name, drop in drops.items()},
+        # Scanned when the dataset's turn comes: a large one is validated in chunks read
+        # from its file, never held whole.
+        {name: (lambda drop=drop: drop.scan_checked()) for name, drop in drops.items()},
         config,
         month,
         previous_rows,

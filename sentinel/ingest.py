@@ -57,6 +57,10 @@ class DatasetDrop:
         """Rows not loaded: original values as text, ``_row`` and ``_reason``."""
         return quarantined_rows(self.raw, self.checked)
 
+    def scan_checked(self) -> pl.LazyFrame:
+        """:attr:`checked`, lazily."""
+        return self.checked.lazy()
+
     def row_counts(self) -> tuple[int, int]:
         """Rows loaded and rows quarantined."""
         quarantined = self.checked.select(pl.col(REASON).is_not_null().sum()).item()
@@ -94,6 +98,10 @@ class StoredDrop:
     @property
     def quarantined(self) -> pl.DataFrame:
         return self.scan_quarantined().collect(engine="streaming")
+
+    def scan_checked(self) -> pl.LazyFrame:
+        """:attr:`checked`, lazily (validation cuts a large file into chunks from the scan)."""
+        return pl.scan_parquet(self.checked_path)
 
     def scan_loaded(self) -> pl.LazyFrame:
         """:attr:`loaded`, lazily (only the columns and rows a caller needs are read)."""

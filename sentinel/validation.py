@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import re
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -139,7 +140,7 @@ def suite_parameters(
 
 
 def validate_month(
-    frames: Mapping[str, pl.DataFrame | Callable[[], pl.DataFrame]],
+    frames: Mapping[str, pl.DataFrame | pl.LazyFrame | Callable[[], pl.DataFrame | pl.LazyFrame]],
     config: SentinelConfig,
     month: str,
     previous_rows: dict[str, int],
@@ -150,7 +151,8 @@ def validate_month(
     ``frames`` maps dataset names to the ingest output: all rows of the file (quarantined ones
     included), canonical typed columns plus the Boolean evidence columns (or a function
     returning that frame, called when the dataset's turn comes, so that only one dataset is
-    held at a time: a province register is 20M rows). ``previous_rows``
+    held at a time: a province register is 20M rows). A lazy frame (a scan of the checked
+    file) that needs chunks is cut into chunk files and never held whole. ``previous_rows``
     maps dataset names to last month's *loaded* row count; a dataset absent from it (or 0)
     gets no row-count floor. When ``docs_dir`` is given, Data Docs HTML (``index.html`` and
     one page per dataset) is written there and nowhere else.
@@ -275,7 +277,7 @@ class _ValidationSession:
     def validate(
         self,
         dataset: str,
-        frame: pl.DataFrame,
+        frame: pl.DataFrame | pl.LazyFrame,
         parameters: dict,
         name: str | None = None,
         suite: dict | None = None,
@@ -289,43 +291,52 @@ class _ValidationSession:
         are evaluated once on a column-less frame of the full height; column and type
         expectations must hold in every chunk. The verdicts equal the unchunked ones
         (``tests/sentinel/test_validation.py``).
+
+        A lazy ``frame`` (a scan of the checked file) is never held whole when chunked: one
+        streamed pass writes each chunk's rows, in order, to a file of its own, and the
+        chunks are read one at a time.
         """
         started = time.perf_counter()
         name = name or dataset
         suite = suite or load_suite(dataset)
         key = _chunk_key(suite)
+        lazy = frame.lazy()
+        height = lazy.select(pl.len()).collect().item()
+        columns = lazy.collect_schema().names()
         if (
             chunk_rows is None
-            or frame.height <= chunk_rows
+            or height <= chunk_rows
             or key is None
-            or not set(key) <= set(frame.columns)  # a missing column fails on the whole frame
-            or not self._schema_holds(name, frame, suite, parameters)
+            or not set(key) <= set(columns)  # a missing column fails on the whole frame
+            or not self._schema_holds(name, lazy.head(0).collect(), suite, parameters)
         ):
-            result = self._run(name, _to_pandas(frame), suite, parameters)
+            whole = frame if isinstance(frame, pl.DataFrame) else frame.collect()
+            result = self._run(name, _to_pandas(whole), suite, parameters)
             return _report(dataset, result, time.perf_counter() - started)
         table_level = [e for e in suite["expectations"] if e["type"] in _TABLE_LEVEL]
         row_level = [e for e in suite["expectations"] if e["type"] not in _TABLE_LEVEL]
-        chunks = math.ceil(frame.height / chunk_rows)
+        chunks = math.ceil(height / chunk_rows)
         bucket = pl.struct(key).hash(seed=0) % chunks
         results: list[list[Any]] = []
-        for index in range(chunks):
-            chunk = frame.filter(bucket == index)
-            if chunk.height:
-                outcome = self._run(
-                    f"{name}-chunk-{index + 1:03d}-of-{chunks:03d}",
-                    _to_pandas(chunk),
-                    {**suite, "expectations": row_level},
-                    parameters,
-                )
-                results.append(list(outcome.results))
-            del chunk
+        with _chunk_source(frame, bucket) as chunk_of:
+            for index in range(chunks):
+                chunk = chunk_of(index)
+                if chunk.height:
+                    outcome = self._run(
+                        f"{name}-chunk-{index + 1:03d}-of-{chunks:03d}",
+                        _to_pandas(chunk),
+                        {**suite, "expectations": row_level},
+                        parameters,
+                    )
+                    results.append(list(outcome.results))
+                del chunk
         merged = [_merge_chunk_results(parts, parameters) for parts in zip(*results, strict=True)]
         if table_level:
             import pandas as pd
 
             whole = self._run(
                 f"{name}-table",
-                pd.DataFrame(index=pd.RangeIndex(frame.height)),
+                pd.DataFrame(index=pd.RangeIndex(height)),
                 {**suite, "expectations": table_level},
                 parameters,
             )
@@ -413,6 +424,36 @@ _TABLE_LEVEL = frozenset({"expect_table_row_count_to_be_between"})
 _SCHEMA_LEVEL = frozenset({"expect_column_to_exist", "expect_column_values_to_be_of_type"})
 #: Expectations whose unexpected values are the missing ones (no separate missing count).
 _NULLS_ARE_UNEXPECTED = frozenset({"expect_column_values_to_not_be_null"})
+
+
+@contextlib.contextmanager
+def _chunk_source(
+    frame: pl.DataFrame | pl.LazyFrame, bucket: pl.Expr
+) -> Iterator[Callable[[int], pl.DataFrame]]:
+    """A function giving chunk ``index``'s rows (in frame order). A frame in memory is
+    filtered; a lazy one is written once, chunk by chunk, to a temporary folder."""
+    if isinstance(frame, pl.DataFrame):
+        yield lambda index: frame.filter(bucket == index)
+        return
+    with tempfile.TemporaryDirectory(prefix="sentinel-validate-") as folder:
+        frame.with_columns(bucket.alias("_chunk")).sink_parquet(
+            pl.PartitionBy(
+                folder,
+                key="_chunk",
+                include_key=False,
+                max_rows_per_file=None,
+                approximate_bytes_per_file=None,
+            ),
+            mkdir=True,
+        )
+        schema = frame.collect_schema()
+
+        def chunk_of(index: int) -> pl.DataFrame:
+            files = sorted(Path(folder).glob(f"_chunk={index}/*.parquet"))
+            empty = pl.DataFrame(schema=schema)
+            return pl.concat([empty, *(pl.read_parquet(f) for f in files)])
+
+        yield chunk_of
 
 
 def _chunk_key(suite: dict) -> list[str] | None:

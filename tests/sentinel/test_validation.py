@@ -372,26 +372,36 @@ def test_unknown_dataset_is_rejected(config):
         validate_month({"salaries": GOOD["deaths"]}, config, MONTH, {}, None)
 
 
+@pytest.mark.parametrize("lazy", [False, True], ids=["in-memory", "from-file"])
 @pytest.mark.parametrize(("name", "index"), CASES)
-def test_chunked_validation_gives_the_unchunked_verdicts(session, config, name, index):
+def test_chunked_validation_gives_the_unchunked_verdicts(session, config, name, index, lazy):
     """Regression guard for chunked validation (province-size datasets): the same failures,
-    counts and sentences whether the frame is validated whole or two rows per chunk."""
+    counts and sentences whether the frame is validated whole or two rows per chunk, from
+    a frame in memory or from a scan cut into chunk files."""
     suite = load_suite(name)
     broken, previous = break_frame(GOOD[name], suite["expectations"][index])
     parameters = suite_parameters(name, config, MONTH, previous)
     whole = session.validate(name, broken, parameters, name=f"{name}-{index}-whole")
     chunked = session.validate(
-        name, broken, parameters, name=f"{name}-{index}-chunked", chunk_rows=2
+        name,
+        broken.lazy() if lazy else broken,
+        parameters,
+        name=f"{name}-{index}-chunked",
+        chunk_rows=2,
     )
     assert chunked.success == whole.success
     assert chunked.failed_expectations == whole.failed_expectations
     assert chunked.evaluated == whole.evaluated
 
 
-def test_chunks_keep_duplicate_keys_together(session, config):
+@pytest.mark.parametrize("lazy", [False, True], ids=["in-memory", "from-file"])
+def test_chunks_keep_duplicate_keys_together(session, config, lazy):
     frame = pl.concat([GOOD["payouts"]] * 40)  # every key repeated 40 times
     parameters = suite_parameters("payouts", config, MONTH, None)
     whole = session.validate("payouts", frame, parameters, name="dup-whole")
-    chunked = session.validate("payouts", frame, parameters, name="dup-chunked", chunk_rows=7)
+    source = frame.lazy() if lazy else frame
+    chunked = session.validate("payouts", source, parameters, name="dup-chunked", chunk_rows=7)
     assert chunked.failed_expectations == whole.failed_expectations
-    assert any(f.expectation == "expect_compound_columns_to_be_unique" for f in chunked.failed_expectations)
+    assert any(
+        f.expectation == "expect_compound_columns_to_be_unique" for f in chunked.failed_expectations
+    )
