@@ -111,15 +111,7 @@ def read_dataset(path: Path, dataset: Dataset) -> RawTable:
         headers, cells = _split_csv_text(text, file, body if encoding != "gb18030" else None)
     elif suffix == ".parquet":
         headers, lazy_cells = _scan_parquet_cells(path, file)
-        frame, language = _conform_to_contract(headers, lazy_cells, dataset, file)
-        return RawTable(
-            dataset=dataset.name,
-            file=path,
-            sha256=sha256,
-            encoding=None,
-            header_language=language,
-            frame=_collect_parquet(frame.lazy(), file),
-        )
+        cells = _collect_parquet(lazy_cells, file)
     elif suffix == ".xlsx":
         headers, cells = _read_xlsx_cells(data, file, dataset)
     else:
