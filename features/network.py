@@ -17,7 +17,6 @@ from features.cases import (
     facts,
     fmt_account,
     fmt_yuan,
-    month_index,
     month_number,
     per_person,
     period_of_index,
@@ -25,24 +24,29 @@ from features.cases import (
     surname,
 )
 from sentinel.config import SentinelConfig
+from sentinel.contract import SCHEMES
 
 _COMPONENT_ITERATIONS = 8
 
 
-def receiver_changes(register: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFrame:
+def receiver_changes(runs: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFrame:
     """Per person, the latest month the bank account changed and the latest month a collector
-    was added or replaced (register snapshots and the accounts paid into).
+    was added or replaced (register runs, :func:`features.history.register_runs`, and the
+    accounts paid into).
 
     Returns ``person_id, account_change_index, collector_change_index, collector_id`` (the
-    current collector, null when none). The first snapshot seen is no change.
+    current collector, null when none). The first value seen is no change.
     """
-    snaps = register.select(
+    has_collector = "collector_id" in runs.collect_schema().names()
+    # A run's row holds from its first month: a change between two runs of a person-scheme
+    # happened in the later run's first month.
+    snaps = runs.select(
         "person_id",
         "scheme",
-        month_index(pl.col("month")).alias("m"),
+        pl.col("first_index").alias("m"),
+        "last_index",
         pl.col("bank_account"),
-        pl.col("collector_id") if "collector_id" in register.collect_schema().names()
-        else pl.lit(None, dtype=pl.String).alias("collector_id"),
+        pl.col("collector_id") if has_collector else pl.lit(None, dtype=pl.String).alias("collector_id"),
     )
     paid_accounts = ledger.filter(
         (pl.col("kind") == "regular") & pl.col("bank_account").is_not_null() & pl.col("scheme").is_not_null()
@@ -50,18 +54,17 @@ def receiver_changes(register: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFra
         "person_id", "scheme", pl.col("period_index").alias("m"), pl.col("bank_account").alias("paid_account")
     )
 
-    def last_change(frame: pl.LazyFrame, value: str, out: str, *, count_first_value: bool) -> pl.LazyFrame:
+    def last_change(frame: pl.LazyFrame, value: str, out: str) -> pl.LazyFrame:
         # Only a person-scheme seen with more than one value (null counts as one) can have
         # changed; most keep one account for years, so the ordered windows run on few rows.
         # Values are counted by their 64-bit hash (cheaper than text; a collision would need
-        # two accounts of one person to hash alike).
-        frame = frame.with_columns(person_scheme_key().alias("_key"))
-        varying = frame.filter(pl.col(value).hash().n_unique().over("_key") > 1)
-        prev = pl.col(value).shift(1).over("_key", order_by="m")
-        first = pl.int_range(pl.len()).over("_key", order_by="m") == 0
-        changed = (pl.col(value) != prev) | (prev.is_null() & pl.col(value).is_not_null() & ~first)
-        if not count_first_value:
-            changed = changed & ~first
+        # two accounts of one person to hash alike); the hash also orders two values of one
+        # month (a register error) so that the answer does not depend on row order.
+        frame = frame.with_columns(person_scheme_key().alias("_key"), pl.col(value).hash().alias("_value"))
+        varying = frame.filter(pl.col("_value").n_unique().over("_key") > 1)
+        prev = pl.col(value).shift(1).over("_key", order_by=["m", "_value"])
+        first = pl.int_range(pl.len()).over("_key", order_by=["m", "_value"]) == 0
+        changed = ((pl.col(value) != prev) | (prev.is_null() & pl.col(value).is_not_null())) & ~first
         return (
             varying.with_columns(changed.fill_null(False).alias("_changed"))
             .filter(pl.col("_changed"))
@@ -69,10 +72,15 @@ def receiver_changes(register: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFra
             .agg(pl.col("m").max().alias(out))
         )
 
-    account = last_change(snaps, "bank_account", "account_change_index", count_first_value=False)
-    paid = last_change(paid_accounts, "paid_account", "paid_account_change_index", count_first_value=False)
-    collector = last_change(snaps, "collector_id", "collector_change_index", count_first_value=False)
-    current = per_person(snaps, pl.col("collector_id").get(pl.col("m").arg_max()))
+    account = last_change(snaps, "bank_account", "account_change_index")
+    paid = last_change(paid_accounts, "paid_account", "paid_account_change_index")
+    collector = last_change(snaps, "collector_id", "collector_change_index")
+    current = per_person(
+        snaps,
+        pl.col("collector_id")
+        .sort_by(pl.col("last_index"), _scheme_rank(), pl.col("collector_id").hash())
+        .last(),
+    )
     return (
         current.join(account, on="person_id", how="left")
         .join(paid, on="person_id", how="left")
@@ -86,15 +94,25 @@ def receiver_changes(register: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFra
     )
 
 
-def receiver_edges(register: pl.LazyFrame, ledger: pl.LazyFrame, month: str, config: SentinelConfig) -> pl.LazyFrame:
+def _scheme_rank() -> pl.Expr:
+    schemes = sorted(set(SCHEMES.values()))
+    return pl.col("scheme").replace_strict(
+        schemes, list(range(1, len(schemes) + 1)), default=0, return_dtype=pl.Int64
+    )
+
+
+def receiver_edges(runs: pl.LazyFrame, ledger: pl.LazyFrame, month: str, config: SentinelConfig) -> pl.LazyFrame:
     """Person–receiver edges within the lookback window: ``person_id, receiver, kind, first_index``.
 
-    ``kind`` is ``account`` or ``collector``; ``first_index`` the first month the person was
-    seen with that receiver.
+    ``runs`` is the register history summarised per person
+    (:func:`features.history.register_runs`). ``kind`` is ``account`` or ``collector``;
+    ``first_index`` the first month (within the window) the person was seen with that receiver.
     """
     start = month_number(month) - config.detection.lookback_months + 1
-    snaps = register.with_columns(month_index(pl.col("month")).alias("m")).filter(pl.col("m") >= start)
-    has_collector = "collector_id" in register.collect_schema().names()
+    snaps = runs.filter(pl.col("last_index") >= start).with_columns(
+        pl.max_horizontal(pl.col("first_index"), pl.lit(start, dtype=pl.Int32)).alias("m")
+    )
+    has_collector = "collector_id" in runs.collect_schema().names()
     parts = [
         snaps.select("person_id", pl.col("bank_account").alias("receiver"), pl.lit("account").alias("kind"), "m"),
         ledger.filter(pl.col("period_index") >= start).select(
@@ -142,7 +160,7 @@ def connected_components(edges: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def shared_account(
-    register: pl.LazyFrame,
+    runs: pl.LazyFrame,
     ledger: pl.LazyFrame,
     people: pl.LazyFrame,
     dead_probability: pl.LazyFrame,
@@ -176,7 +194,7 @@ def shared_account(
     """
     det = config.detection
     if edges is None:
-        edges = receiver_edges(register, ledger, month, config)
+        edges = receiver_edges(runs, ledger, month, config)
     sizes = edges.group_by("receiver", "kind").agg(pl.col("person_id").n_unique().alias("size"))
     shared = edges.join(
         sizes.filter((pl.col("size") >= 2) & (pl.col("size") <= det.max_group_size)),

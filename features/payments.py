@@ -23,6 +23,7 @@ from features.cases import (
     period_of_index,
     person_scheme_key,
 )
+from features.history import run_months
 from sentinel.config import SentinelConfig
 
 LEDGER_COLUMNS = (
@@ -239,9 +240,10 @@ def _standard_high(config: SentinelConfig) -> pl.Expr:
 
 
 def amount_anomaly(
-    ledger: pl.LazyFrame, register: pl.LazyFrame, config: SentinelConfig
+    ledger: pl.LazyFrame, runs: pl.LazyFrame, config: SentinelConfig
 ) -> pl.LazyFrame:
-    """Payments whose amount or occasion breaks policy.
+    """Payments whose amount or occasion breaks policy (``runs``: the register history
+    summarised per person, :func:`features.history.register_runs`).
 
     * ``AA_OFF_STANDARD``: a regular amount outside the scheme's plausible bounds for the
       period (the resident floor is the basic pension in force, e.g. 113 yuan from 2020-07).
@@ -399,19 +401,24 @@ def amount_anomaly(
         )
     )
 
-    # Only snapshot rows of a person-scheme-month with some status other than active can
-    # make the rule (both the drop's and the previous snapshot must be inactive).
-    snapshot_status = register.select(
-        "person_id",
-        "scheme",
-        month_index(pl.col("month")).alias("drop_index"),
-        pl.col("status"),
-    )
-    not_active = snapshot_status.filter(pl.col("status") != "active").select("person_id", "scheme", "drop_index")
+    # Only months a person-scheme was listed with some status other than active can make the
+    # rule (both the drop's and the previous snapshot must be inactive): the few runs of those
+    # person-schemes are taken back month by month. Two rows of one scheme in one month (a
+    # register error) read as active when either is: the rule needs the register to agree.
+    not_active = runs.filter(pl.col("status") != "active").select("person_id", "scheme").unique()
     status = (
-        snapshot_status.join(not_active.select("person_id").unique(), on="person_id", how="semi")
-        .join(not_active.unique(), on=["person_id", "scheme", "drop_index"], how="semi", nulls_equal=True)
-        .unique(["person_id", "scheme", "drop_index"], keep="last")
+        run_months(
+            runs.join(not_active, on=["person_id", "scheme"], how="semi", nulls_equal=True).select(
+                "person_id", "scheme", "status", "first_index", "last_index"
+            )
+        )
+        .group_by("person_id", "scheme", pl.col("m").alias("drop_index"))
+        .agg(
+            pl.when((pl.col("status") == "active").any())
+            .then(pl.lit("active"))
+            .otherwise(pl.col("status").max())
+            .alias("status")
+        )
     )
     prior_status = status.select(
         "person_id", "scheme", (pl.col("drop_index") + 1).alias("drop_index"), pl.col("status").alias("prior_status")

@@ -39,23 +39,31 @@ _LINK_SCHEMA = {
 }
 
 
-def register_people(register: pl.LazyFrame) -> pl.LazyFrame:
+def register_people(runs: pl.LazyFrame) -> pl.LazyFrame:
     """One row per person from the latest snapshot that lists them (any scheme).
 
-    ``benefit_start`` is the earliest start across schemes (the person applied, alive, then).
-    A person listed in two schemes in one snapshot takes the alphabetically last scheme's
-    row (repeatable); ``first_status`` is the status of the earliest row, likewise.
+    ``runs`` is the register history summarised per person
+    (:func:`features.history.register_runs`). ``benefit_start`` is the earliest start across
+    schemes (the person applied, alive, then). A person listed in two schemes in one snapshot
+    takes the alphabetically last scheme's row (repeatable); ``first_status`` is the status
+    of the earliest row, likewise. ``last_listed`` and ``first_listed`` are ``YYYY-MM``.
     """
     latest = ("name", "sex", "birth_date", "scheme", "township", "village", "status")
-    # One gather of a struct per person is far cheaper than one per column.
+    # Two rows of one scheme in one month (a register error) are told apart by a hash of the
+    # whole row, so that the pick does not depend on row order.
+    row_hash = pl.struct(pl.all().exclude("first_index", "last_index")).hash()
     return (
         per_person(
-            register.with_columns(_snapshot_order().alias("_order")),
-            pl.struct(latest).get(pl.col("_order").arg_max()).alias("_latest"),
+            runs.with_columns(
+                _snapshot_order(pl.col("last_index")).alias("_last"),
+                _snapshot_order(pl.col("first_index")).alias("_first"),
+                row_hash.alias("_row"),
+            ),
+            pl.struct(latest).sort_by("_last", "_row").last().alias("_latest"),
             pl.col("benefit_start").min(),
-            pl.col("month").max().alias("last_listed"),
-            pl.col("month").min().alias("first_listed"),
-            pl.col("status").get(pl.col("_order").arg_min()).alias("first_status"),
+            period_of_index(pl.col("last_index").max()).alias("last_listed"),
+            period_of_index(pl.col("first_index").min()).alias("first_listed"),
+            pl.col("status").sort_by("_first", "_row").first().alias("first_status"),
         )
         .unnest("_latest")
         .select(
@@ -70,15 +78,13 @@ def register_people(register: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _snapshot_order() -> pl.Expr:
-    """An integer ordering register rows by snapshot month, then scheme (canonical names).
-
-    A person's latest or earliest row is then an arg max/min per group: no sort of the
-    whole history (twelve snapshots of the county register).
-    """
+def _snapshot_order(index: pl.Expr) -> pl.Expr:
+    """An integer ordering register rows by month index, then scheme (canonical names)."""
     schemes = sorted(set(SCHEMES.values()))
-    rank = pl.col("scheme").replace_strict(schemes, list(range(1, len(schemes) + 1)), default=0, return_dtype=pl.Int64)
-    return month_index(pl.col("month")).cast(pl.Int64) * (len(schemes) + 1) + rank
+    rank = pl.col("scheme").replace_strict(
+        schemes, list(range(1, len(schemes) + 1)), default=0, return_dtype=pl.Int64
+    )
+    return index.cast(pl.Int64) * (len(schemes) + 1) + rank
 
 
 # --------------------------------------------------------------------------- death linkage

@@ -50,13 +50,13 @@ from sentinel.detection import (
     MonthHistory,
     _person_features,
     _prepare,
-    _register_columns,
     _rule_reasons,
     _upto,
+    month_register_runs,
     rank_candidates,
 )
 from sentinel.ingest import StoredDrop
-from sentinel.io.store import clear_stale_staging, staged_month
+from sentinel.io.store import REGISTER_RUNS, CuratedStore, clear_stale_staging, staged_month
 from sentinel.partition import (
     GLOBAL_DATASETS,
     OWNERS_FILE,
@@ -205,7 +205,31 @@ def _partition_history(
         deaths=glob.scan("deaths", up_to=month),
         certifications=scan("certifications"),
         outcomes=glob.scan("outcomes", up_to=month),
+        register_runs=_partition_register_runs(out, store, month, halo),
     )
+
+
+def _partition_register_runs(
+    out: Path, store: CuratedStore, month: str, halo: pl.DataFrame | None
+) -> pl.LazyFrame | None:
+    """The partition's register summary plus its halo persons' runs; None (summarise the
+    snapshots instead) when the partition or an owner of its halo keeps none."""
+    own = store.register_runs(month)
+    if own is None or halo is None or halo.height == 0:
+        return own
+    files = [
+        _work(out, month) / HALO_ROWS / owner / f"{REGISTER_RUNS}.parquet"
+        for owner in sorted(halo["owner"].unique())
+    ]
+    if not all(file.exists() for file in files):
+        return None
+    foreign = [
+        pl.scan_parquet(file).filter(
+            person_key(pl.col("person_id")).is_in(halo["person_id"].implode())
+        )
+        for file in files
+    ]
+    return pl.concat([own, *foreign], how="diagonal_relaxed")
 
 
 #: Folder (under the month's work folder) of the halo persons' rows, one folder per owning
@@ -213,19 +237,27 @@ def _partition_history(
 HALO_ROWS = "halo-rows"
 
 
+@task(retries=2, retry_delay_seconds=[2, 10])
+def summarise_partition_register(out: Path, partition: str, month: str) -> str:
+    """The partition's register up to ``month`` summarised per person (its summary of the
+    month before extended by this month's snapshot): what its detection reads."""
+    partition_store(out, partition).summarise_register(month)
+    return partition
+
+
 @task
 def project_partition(out: Path, partition: str, month: str, config: SentinelConfig) -> str:
     """The partition's narrow projections for the global steps: its registered persons
     (ID, name, sex, birth date) and its person–receiver edges."""
     history = _partition_history(out, partition, month)
-    register = _register_columns(_upto(history.register, month))
+    runs = month_register_runs(history).collect().lazy()
     ledger = paid_ledger(_upto(history.payouts, month), _upto(history.quarantined_payouts, month))
     folder = _work(out, month) / partition
     folder.mkdir(parents=True, exist_ok=True)
     people, edges = pl.collect_all(
         [
-            register_people(register).select("person_id", "name", "sex", "birth_date"),
-            receiver_edges(register, ledger, month, config).select("person_id", "receiver", "kind"),
+            register_people(runs).select("person_id", "name", "sex", "birth_date"),
+            receiver_edges(runs, ledger, month, config).select("person_id", "receiver", "kind"),
         ]
     )
     people.write_parquet(folder / "people.parquet")
@@ -279,6 +311,11 @@ def gather_halo_rows(out: Path, partition: str, month: str) -> int:
         store.scan(name, up_to=month).filter(
             person_key(pl.col("person_id")).is_in(wanted["person_id"].implode())
         ).collect().write_parquet(folder / f"{name}.parquet")
+    runs = store.register_runs(month)
+    if runs is not None:
+        runs.filter(
+            person_key(pl.col("person_id")).is_in(wanted["person_id"].implode())
+        ).collect().write_parquet(folder / f"{REGISTER_RUNS}.parquet")
     return wanted.height
 
 
@@ -430,6 +467,7 @@ def partitioned_audit(
         reports = validate_province_drop(drops, config, month, out, staging / "data-docs")
         partitions = split_month(drops, out, month, region_digits)
         record_drop_outcomes(drops, out, config)
+        _on_workers(summarise_partition_register, partitions, out, month)
         _on_workers(project_partition, partitions, out, month, config)
         link_deaths_across(out, month, partitions)
         halo = find_halo(out, month, partitions)

@@ -33,6 +33,7 @@ from features.cases import (
     month_number,
     per_person,
 )
+from features.history import register_runs, runs_up_to
 from features.network import receiver_changes, receiver_edges, shared_account
 from features.payments import (
     amount_anomaly,
@@ -83,6 +84,9 @@ class MonthHistory:
     deaths: pl.LazyFrame
     certifications: pl.LazyFrame
     outcomes: pl.LazyFrame
+    #: The register summarised per person (:func:`features.history.register_runs`) when the
+    #: store keeps it; None to summarise ``register`` here. Detection reads only this.
+    register_runs: pl.LazyFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ class _Prepared:
     month: str
     people: pl.LazyFrame
     ledger: pl.LazyFrame
-    register: pl.LazyFrame
+    runs: pl.LazyFrame
     evidence: pl.LazyFrame
     changes: pl.LazyFrame
     deaths_linked: pl.LazyFrame
@@ -137,6 +141,14 @@ def _register_columns(register: pl.LazyFrame) -> pl.LazyFrame:
     return register.select([c for c in _REGISTER_COLUMNS if c in names])
 
 
+def month_register_runs(history: MonthHistory) -> pl.LazyFrame:
+    """The register runs up to ``history.month``: the stored summary when the history has
+    one, else summarised from the snapshots (the same rows either way)."""
+    if history.register_runs is not None:
+        return runs_up_to(history.register_runs, history.month)
+    return register_runs(_register_columns(_upto(history.register, history.month)))
+
+
 def _prepare(
     history: MonthHistory,
     config: SentinelConfig,
@@ -148,8 +160,8 @@ def _prepare(
     done elsewhere, over a larger register (a partitioned run links against the province)."""
     month = history.month
     with clock("prepare: register"):
-        register = _register_columns(_upto(history.register, month)).collect().lazy()
-        people = register_people(register).collect().lazy()
+        runs = month_register_runs(history).collect().lazy()
+        people = register_people(runs).collect().lazy()
     with clock("prepare: ledger"):
         ledger = paid_ledger(
             _upto(history.payouts, month), _upto(history.quarantined_payouts, month)
@@ -167,8 +179,8 @@ def _prepare(
             frame.lazy()
             for frame in pl.collect_all(
                 [
-                    receiver_changes(register, ledger),
-                    receiver_edges(register, ledger, month, config),
+                    receiver_changes(runs, ledger),
+                    receiver_edges(runs, ledger, month, config),
                 ]
             )
         )
@@ -187,7 +199,7 @@ def _prepare(
             )
         )
     return _Prepared(
-        month, people, ledger, register, evidence, changes, deaths_linked, edges, death_leads
+        month, people, ledger, runs, evidence, changes, deaths_linked, edges, death_leads
     )
 
 
@@ -227,7 +239,7 @@ def _rule_reasons(
         duplicate = duplicate_receipt(prep.ledger, config).collect()
     with clock("shared_account"):
         shared = shared_account(
-            prep.register,
+            prep.runs,
             prep.ledger,
             prep.people,
             p_dead,
@@ -237,7 +249,7 @@ def _rule_reasons(
             evidence=prep.evidence,
         ).collect()
     with clock("amount_anomaly"):
-        amount = amount_anomaly(prep.ledger, prep.register, config).collect()
+        amount = amount_anomaly(prep.ledger, prep.runs, config).collect()
     with clock("identity_anomaly"):
         identity = identity_anomaly(prep.ledger, prep.people, month, config).collect()
     parts = [dead, suspected, duplicate, shared, amount, identity]

@@ -124,9 +124,10 @@ def death_link_check(
     """Death links made by detection, with the truth: ``record_id, person_id, confidence,
     method, true_person_id, id_error, correct``."""
     from features.survival import linked_deaths, register_people
+    from sentinel.detection import month_register_runs
 
     config = config or load_config()
-    people = register_people(history.register.filter(pl.col("month") <= history.month))
+    people = register_people(month_register_runs(history))
     deaths = history.deaths.filter(pl.col("month") <= history.month)
     links = linked_deaths(deaths, people, config).collect()
     truth = pl.read_parquet(truth_dir / "death_records.parquet")

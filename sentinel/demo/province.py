@@ -469,7 +469,8 @@ def build_province_history(
     """Write the curated history of the province up to ``up_to`` in the partitioned layout.
 
     ``base_out`` is ``OUT`` of a base county run (its ``curated/``). Writes
-    ``dest_out/partitions/<region>/curated/`` per partition, the small global datasets in
+    ``dest_out/partitions/<region>/curated/`` per partition (with its register up to
+    ``up_to`` summarised per person), the small global datasets in
     ``dest_out/curated/`` and the owner table ``dest_out/partitions/owners.parquet``
     (see ``sentinel.partition``). Returns the partition keys.
     """
@@ -549,6 +550,10 @@ def build_province_history(
                 target = partition_store(dest_out, partition).partition(name, month)
                 target.mkdir(parents=True, exist_ok=True)
                 rows.write_parquet(target / "part-0.parquet")
+    # Each partition's register summarised per person, as its monthly runs keep it: the
+    # next month extends this summary instead of reading every snapshot.
+    for partition in partitions:
+        partition_store(dest_out, partition).summarise_register(up_to)
     return partitions
 
 

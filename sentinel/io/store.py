@@ -3,6 +3,8 @@
 Layout (``STORE`` defaults to ``OUT/curated``)::
 
     STORE/<dataset>/month=YYYY-MM/part-0.parquet   validated rows of one drop month
+    STORE/register_runs/month=YYYY-MM/part-0.parquet  the register up to that month,
+                                                   summarised per person (derived)
     OUT/YYYY-MM/                                   cases, quarantine, manifest, data-docs
 
 Every write is atomic: files are written under a temporary name in the same folder and
@@ -24,6 +26,9 @@ from typing import Any
 import polars as pl
 
 MONTH_PARTITION = "month"
+#: The derived dataset holding, per month, the register snapshots up to that month
+#: summarised per person (``features.history``); rebuilt whenever a register month changes.
+REGISTER_RUNS = "register_runs"
 
 
 class CuratedStore:
@@ -52,6 +57,11 @@ class CuratedStore:
         so it must be on the store's file system (a streamed sink writes it there)."""
         final = self.partition(dataset, month)
         final.parent.mkdir(parents=True, exist_ok=True)
+        if dataset == "beneficiaries":
+            # The summary of this month and of every later one read the old snapshot.
+            for stale in self.months(REGISTER_RUNS):
+                if stale >= month:
+                    shutil.rmtree(self.partition(REGISTER_RUNS, stale), ignore_errors=True)
         staging = final.parent / f".tmp-{month}-{uuid.uuid4().hex}"
         staging.mkdir()
         try:
@@ -91,6 +101,31 @@ class CuratedStore:
             for m in months
         ]
         return pl.concat(frames, how="diagonal_relaxed")
+
+    def register_runs(self, month: str) -> pl.LazyFrame | None:
+        """The register up to ``month`` summarised per person, or None when not kept."""
+        path = self.partition(REGISTER_RUNS, month) / "part-0.parquet"
+        return pl.scan_parquet(path) if path.exists() else None
+
+    def summarise_register(self, month: str) -> Path | None:
+        """Keep the register up to ``month`` summarised per person (``REGISTER_RUNS``): the
+        summary of the register month before, extended by this month's snapshot, or (when
+        there is none) built from every snapshot up to ``month``. None when the store has no
+        register for ``month``."""
+        from features.history import extend_register_runs, register_runs
+
+        listed = [m for m in self.months("beneficiaries") if m <= month]
+        if not listed or listed[-1] != month:
+            return None
+        before = self.register_runs(listed[-2]) if len(listed) > 1 else None
+        if before is not None:
+            snapshot = pl.scan_parquet(self.partition("beneficiaries", month) / "part-0.parquet")
+            runs = extend_register_runs(before, snapshot, month)
+        else:
+            runs = register_runs(self.scan("beneficiaries", up_to=month))
+        return self.write_month(
+            REGISTER_RUNS, month, runs.collect().sort("person_id", "scheme", "first_index")
+        )
 
     def rows(self, dataset: str, month: str) -> int | None:
         """Rows stored for ``dataset`` in ``month``, or None when that month is absent."""
@@ -185,4 +220,5 @@ def load_history(store: Path, month: str):  # type: ignore[no-untyped-def]
         deaths=curated.scan("deaths", up_to=month),
         certifications=curated.scan("certifications", up_to=month),
         outcomes=curated.scan("outcomes", up_to=month),
+        register_runs=curated.register_runs(month),
     )

@@ -8,6 +8,7 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from features.cases import per_person, person_scheme_key
+from features.history import register_runs
 from features.survival import register_people
 
 
@@ -53,7 +54,7 @@ def test_register_people_takes_latest_snapshot_then_last_scheme():
             "month": [r[2] for r in rows],
         }
     )
-    people = register_people(register).collect().sort("person_id")
+    people = register_people(register_runs(register)).collect().sort("person_id")
     a = people.row(0, named=True)
     assert (a["scheme"], a["status"], a["village"]) == ("resident", "terminated", "V3")
     assert (a["first_listed"], a["last_listed"], a["first_status"]) == ("2020-01", "2020-02", "suspended")

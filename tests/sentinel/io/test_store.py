@@ -47,3 +47,76 @@ def test_staged_month_replaces_previous_output_whole(tmp_path: Path) -> None:
             write_json(staging / "manifest.json", {"month": "2020-05"})
     assert (tmp_path / "2020-05" / "cases.csv").read_text() == "second"
     assert processed_months(tmp_path) == ["2020-05"]
+
+
+def _register(month: str, accounts: dict[str, str]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "person_id": list(accounts),
+            "scheme": ["resident"] * len(accounts),
+            "status": ["active"] * len(accounts),
+            "bank_account": list(accounts.values()),
+            "region_code": ["430923"] * len(accounts),
+        }
+    )
+
+
+def _runs(frame: pl.LazyFrame | None) -> pl.DataFrame:
+    assert frame is not None
+    df = frame.collect()
+    return df.select(sorted(df.columns)).sort(pl.all())
+
+
+def test_register_summary_is_extended_month_by_month_and_equals_a_rebuild(tmp_path: Path) -> None:
+    from features.history import register_runs
+
+    store = CuratedStore(tmp_path)
+    months = {"2020-01": {"P1": "A", "P2": "B"}, "2020-02": {"P1": "A"}, "2020-03": {"P1": "C", "P2": "B"}}
+    for month, accounts in months.items():
+        store.write_month("beneficiaries", month, _register(month, accounts))
+        store.summarise_register(month)
+        whole = register_runs(store.scan("beneficiaries", up_to=month))
+        assert_frame_equal(_runs(store.register_runs(month)), _runs(whole))
+    assert store.register_runs("2020-03").collect().height == 4  # P1 A, P1 C, P2 B twice
+    assert store.summarise_register("2020-04") is None  # no register that month
+
+
+def test_rewriting_a_register_month_drops_the_summaries_that_read_it(tmp_path: Path) -> None:
+    from features.history import register_runs
+
+    store = CuratedStore(tmp_path)
+    for month in ("2020-01", "2020-02", "2020-03"):
+        store.write_month("beneficiaries", month, _register(month, {"P1": "A"}))
+        store.summarise_register(month)
+    store.write_month("beneficiaries", "2020-02", _register("2020-02", {"P1": "Z"}))
+    assert store.register_runs("2020-01") is not None
+    assert store.register_runs("2020-02") is None and store.register_runs("2020-03") is None
+    store.summarise_register("2020-02")
+    store.summarise_register("2020-03")
+    whole = register_runs(store.scan("beneficiaries", up_to="2020-03"))
+    assert_frame_equal(_runs(store.register_runs("2020-03")), _runs(whole))
+
+
+def test_detection_reads_the_stored_summary_with_the_same_cases(tiny_county: Path, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from sentinel.config import load_config
+    from sentinel.detection import detect_cases
+    from sentinel.ingest import check_drop, read_drop
+    from sentinel.io.store import load_history
+
+    config = load_config()
+    store = CuratedStore(tmp_path / "curated")
+    months = sorted(p.name for p in (tiny_county / "inbox").iterdir())
+    for month in months:
+        drops = check_drop(read_drop(tiny_county / "inbox" / month), config, month=month)
+        for name in ("beneficiaries", "payouts", "deaths", "certifications", "outcomes"):
+            store.write_month(name, month, drops[name].loaded)
+        store.write_month("quarantined_payouts", month, drops["payouts"].quarantined)
+        store.summarise_register(month)
+    history = load_history(tmp_path / "curated", months[-1])
+    assert history.register_runs is not None
+    from_summary = detect_cases(history, config).collect()
+    from_snapshots = detect_cases(replace(history, register_runs=None), config).collect()
+    assert from_summary.height > 0
+    assert_frame_equal(from_summary, from_snapshots)
