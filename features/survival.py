@@ -49,33 +49,52 @@ def register_people(runs: pl.LazyFrame) -> pl.LazyFrame:
     of the earliest row, likewise. ``last_listed`` and ``first_listed`` are ``YYYY-MM``.
     """
     latest = ("name", "sex", "birth_date", "scheme", "township", "village", "status")
+    columns = (
+        "person_id",
+        *latest[:-1],
+        "benefit_start",
+        "status",
+        "last_listed",
+        "first_listed",
+        "first_status",
+    )
+    # Most persons have one run, which is their row: only the others need ordering.
+    several = pl.col("person_id").is_duplicated()
+    single = (
+        runs.filter(~several)
+        .with_columns(
+            period_of_index(pl.col("last_index")).alias("last_listed"),
+            period_of_index(pl.col("first_index")).alias("first_listed"),
+            pl.col("status").alias("first_status"),
+        )
+        .select(columns)
+    )
     # Two rows of one scheme in one month (a register error) are told apart by a hash of the
     # whole row, so that the pick does not depend on row order.
-    row_hash = pl.struct(pl.all().exclude("first_index", "last_index")).hash()
-    return (
-        per_person(
-            runs.with_columns(
-                _snapshot_order(pl.col("last_index")).alias("_last"),
-                _snapshot_order(pl.col("first_index")).alias("_first"),
-                row_hash.alias("_row"),
-            ),
-            pl.struct(latest).sort_by("_last", "_row").last().alias("_latest"),
-            pl.col("benefit_start").min(),
-            period_of_index(pl.col("last_index").max()).alias("last_listed"),
-            period_of_index(pl.col("first_index").min()).alias("first_listed"),
-            pl.col("status").sort_by("_first", "_row").first().alias("first_status"),
-        )
-        .unnest("_latest")
-        .select(
-            "person_id",
-            *latest[:-1],
-            "benefit_start",
-            "status",
-            "last_listed",
-            "first_listed",
-            "first_status",
-        )
+    keyed = runs.filter(several).with_columns(
+        _snapshot_order(pl.col("last_index")).alias("_last"),
+        _snapshot_order(pl.col("first_index")).alias("_first"),
+        pl.struct(pl.all().exclude("first_index", "last_index")).hash().alias("_row"),
     )
+    newest = (
+        keyed.sort("_last", "_row").unique("person_id", keep="last").select("person_id", *latest)
+    )
+    earliest = (
+        keyed.sort("_first", "_row")
+        .unique("person_id", keep="first")
+        .select("person_id", pl.col("status").alias("first_status"))
+    )
+    spans = keyed.group_by("person_id").agg(
+        pl.col("benefit_start").min(),
+        period_of_index(pl.col("last_index").max()).alias("last_listed"),
+        period_of_index(pl.col("first_index").min()).alias("first_listed"),
+    )
+    multiple = (
+        newest.join(spans, on="person_id", how="left")
+        .join(earliest, on="person_id", how="left")
+        .select(columns)
+    )
+    return pl.concat([single, multiple])
 
 
 def _snapshot_order(index: pl.Expr) -> pl.Expr:
@@ -153,9 +172,7 @@ def _link_deaths_fallback(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.Lazy
         pl.col("sex").alias("d_sex"),
         pl.col("birth_date").alias("d_birth"),
     ).unique("record_id")
-    rec = rec.with_columns(
-        pl.col("d_birth").fill_null(id_birth_date(pl.col("d_id")))
-    )
+    rec = rec.with_columns(pl.col("d_birth").fill_null(id_birth_date(pl.col("d_id"))))
     exact = (
         rec.join(reg, left_on="d_id", right_on="person_id", how="inner")
         .with_columns(pl.col("d_id").alias("person_id"))
@@ -190,7 +207,10 @@ def _link_deaths_fallback(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.Lazy
         .then(0.9)
         .otherwise(0.75)
         .alias("confidence"),
-        pl.when(pl.col("dist").is_null()).then(pl.lit("name_birth")).otherwise(pl.lit("typo_id")).alias("method"),
+        pl.when(pl.col("dist").is_null())
+        .then(pl.lit("name_birth"))
+        .otherwise(pl.lit("typo_id"))
+        .alias("method"),
     )
     candidates = (
         pl.concat([exact, by_demo])
@@ -269,8 +289,14 @@ def survival_evidence(
     per_pass = passes.group_by("person_id").agg(
         pl.col("cert_index").last().alias("pass_index"),
         pl.col("method").last().alias("pass_method"),
-        pl.col("cert_index").filter(pl.col("method").is_in(STRONG_METHODS)).max().alias("strong_cert_index"),
-        pl.col("cert_index").filter(pl.col("method") == "data_match").max().alias("data_match_index"),
+        pl.col("cert_index")
+        .filter(pl.col("method").is_in(STRONG_METHODS))
+        .max()
+        .alias("strong_cert_index"),
+        pl.col("cert_index")
+        .filter(pl.col("method") == "data_match")
+        .max()
+        .alias("data_match_index"),
         pl.col("cert_index").shift(1).last().alias("prior_pass_index"),
     )
     fails = (
@@ -364,7 +390,9 @@ def deceased_paid(
     record_index = date_month_index(pl.col("recorded_on"))
     # The first payroll that could act on the record: its month if it arrived before the
     # cut-off day, else the next month.
-    acting_payroll = record_index + (pl.col("recorded_on").dt.day() >= det.payroll_cutoff_day).cast(pl.Int32)
+    acting_payroll = record_index + (pl.col("recorded_on").dt.day() >= det.payroll_cutoff_day).cast(
+        pl.Int32
+    )
     after = after.with_columns(
         (pl.lit(now) < acting_payroll if now is not None else pl.lit(False))
         .fill_null(False)
@@ -372,8 +400,11 @@ def deceased_paid(
     )
     if people is not None:
         after = after.join(
-            people.select("person_id", (pl.col("status") == "terminated").alias("terminated"),
-                          pl.col("last_listed")),
+            people.select(
+                "person_id",
+                (pl.col("status") == "terminated").alias("terminated"),
+                pl.col("last_listed"),
+            ),
             on="person_id",
             how="left",
         )
@@ -383,11 +414,12 @@ def deceased_paid(
         )
     after = after.filter(~pl.col("terminated").fill_null(False))
     pending = pl.col("just_arrived")
-    contradicted = (pl.col("strong_cert_index") > date_month_index(pl.col("death_date"))).fill_null(False)
-    p = (
-        pl.when(contradicted).then(0.3).otherwise(det.deceased_paid_probability * pl.col("confidence"))
-        * pl.when(pending).then(det.deceased_paid_pending_factor).otherwise(1.0)
+    contradicted = (pl.col("strong_cert_index") > date_month_index(pl.col("death_date"))).fill_null(
+        False
     )
+    p = pl.when(contradicted).then(0.3).otherwise(
+        det.deceased_paid_probability * pl.col("confidence")
+    ) * pl.when(pending).then(det.deceased_paid_pending_factor).otherwise(1.0)
     main = after.select(
         "person_id",
         pl.lit("deceased_paid").alias("typology"),
@@ -493,7 +525,12 @@ def suspected_unreported_death(
         (pl.col("pass_method") == "face_app")
         & (pl.col("age") >= det.face_app_weak_age)
         & (
-            (pl.col("pass_index") - pl.col("prior_pass_index").fill_null(pl.col("implied_index")).fill_null(pl.col("strong_index")))
+            (
+                pl.col("pass_index")
+                - pl.col("prior_pass_index")
+                .fill_null(pl.col("implied_index"))
+                .fill_null(pl.col("strong_index"))
+            )
             > cycle
         ).fill_null(False)
     )
@@ -507,15 +544,25 @@ def suspected_unreported_death(
         pl.when(weak_face).then(pl.col("prior_pass_index")),
         pl.col("implied_index"),
     ).fill_null(now - 120)
-    base = base.with_columns(weak_face.alias("weak_face"), last_alive.alias("alive_index")).with_columns(
-        ((pl.lit(now) - pl.col("alive_index")) / 12.0).alias("years_since_alive"),
-        (pl.lit(now) - pl.max_horizontal(pl.col("pass_index"), pl.col("implied_index")).fill_null(now - 120)).alias(
-            "months_since_pass"
-        ),
-    ).with_columns(
-        gompertz_death_probability(
-            pl.col("age") - pl.col("years_since_alive"), pl.col("years_since_alive"), det.gompertz_a, det.gompertz_b
-        ).alias("p_died"),
+    base = (
+        base.with_columns(weak_face.alias("weak_face"), last_alive.alias("alive_index"))
+        .with_columns(
+            ((pl.lit(now) - pl.col("alive_index")) / 12.0).alias("years_since_alive"),
+            (
+                pl.lit(now)
+                - pl.max_horizontal(pl.col("pass_index"), pl.col("implied_index")).fill_null(
+                    now - 120
+                )
+            ).alias("months_since_pass"),
+        )
+        .with_columns(
+            gompertz_death_probability(
+                pl.col("age") - pl.col("years_since_alive"),
+                pl.col("years_since_alive"),
+                det.gompertz_a,
+                det.gompertz_b,
+            ).alias("p_died"),
+        )
     )
     lapsed = pl.col("months_since_pass") > cycle
     lr_cert = (
@@ -525,14 +572,20 @@ def suspected_unreported_death(
         .then(1.0)
         .otherwise((1.0 - det.uncertified_dead_share) / (1.0 - det.uncertified_alive_share))
     )
-    account_changed = (pl.col("account_change_index") > pl.col("strong_index").fill_null(-1)).fill_null(False)
-    collector_added = (pl.col("collector_change_index") > pl.col("strong_index").fill_null(-1)).fill_null(False)
+    account_changed = (
+        pl.col("account_change_index") > pl.col("strong_index").fill_null(-1)
+    ).fill_null(False)
+    collector_added = (
+        pl.col("collector_change_index") > pl.col("strong_index").fill_null(-1)
+    ).fill_null(False)
     collector_added = collector_added & pl.col("collector_id").is_not_null()
     lr = (
         lr_cert
         * pl.when(account_changed).then(det.lr_account_changed).otherwise(1.0)
         * pl.when(collector_added).then(det.lr_collector_added).otherwise(1.0)
-        * pl.lit(det.lr_failed_certification).pow(pl.col("fails_since_pass").fill_null(0).clip(0, 2))
+        * pl.lit(det.lr_failed_certification).pow(
+            pl.col("fails_since_pass").fill_null(0).clip(0, 2)
+        )
         * pl.when(has_lead).then(det.lr_same_name_death_record).otherwise(1.0)
     )
     prior_odds = pl.col("p_died") * det.unreported_death_share / (1.0 - pl.col("p_died")).clip(1e-6)

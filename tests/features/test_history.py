@@ -115,7 +115,9 @@ def test_month_by_month_summary_equals_the_summary_of_all_snapshots(rows: list) 
     runs: pl.LazyFrame | None = None
     for month in months:
         snapshot = snaps.lazy().filter(pl.col("month") == month)
-        runs = register_runs(snapshot) if runs is None else extend_register_runs(runs, snapshot, month)
+        runs = (
+            register_runs(snapshot) if runs is None else extend_register_runs(runs, snapshot, month)
+        )
         runs = runs.collect().lazy()
         whole = register_runs(snaps.lazy().filter(pl.col("month") <= month))
         assert_frame_equal(_sorted(runs), _sorted(whole))
@@ -135,6 +137,4 @@ def test_extending_from_a_later_summary_re_curates_the_month(month: str) -> None
     )
     snapshot = snaps.filter(pl.col("month") == month)
     got = extend_register_runs(register_runs(snaps), snapshot, month)
-    assert_frame_equal(
-        _sorted(got), _sorted(register_runs(snaps.filter(pl.col("month") <= month)))
-    )
+    assert_frame_equal(_sorted(got), _sorted(register_runs(snaps.filter(pl.col("month") <= month))))

@@ -71,7 +71,11 @@ def test_register_summary_is_extended_month_by_month_and_equals_a_rebuild(tmp_pa
     from features.history import register_runs
 
     store = CuratedStore(tmp_path)
-    months = {"2020-01": {"P1": "A", "P2": "B"}, "2020-02": {"P1": "A"}, "2020-03": {"P1": "C", "P2": "B"}}
+    months = {
+        "2020-01": {"P1": "A", "P2": "B"},
+        "2020-02": {"P1": "A"},
+        "2020-03": {"P1": "C", "P2": "B"},
+    }
     for month, accounts in months.items():
         store.write_month("beneficiaries", month, _register(month, accounts))
         store.summarise_register(month)
@@ -97,7 +101,9 @@ def test_rewriting_a_register_month_drops_the_summaries_that_read_it(tmp_path: P
     assert_frame_equal(_runs(store.register_runs("2020-03")), _runs(whole))
 
 
-def test_detection_reads_the_stored_summary_with_the_same_cases(tiny_county: Path, tmp_path: Path) -> None:
+def test_detection_reads_the_stored_summary_with_the_same_cases(
+    tiny_county: Path, tmp_path: Path
+) -> None:
     from dataclasses import replace
 
     from sentinel.config import load_config
