@@ -41,6 +41,7 @@ TASK_STAGES = {
     "validate_province_drop": "validate",
     "split_month": "curate",
     "record_drop_outcomes": "curate",
+    "summarise_partition_register": "curate",
     "choose_province_model": "model",
     "project_partition": "features",
     "link_deaths_across": "linkage",
@@ -53,7 +54,13 @@ TASK_STAGES = {
     "emit_month": "emit",
     "publish_artifacts": "emit",
 }
-PER_PARTITION = {"project_partition", "gather_halo_rows", "detect_partition", "suspend_partition"}
+PER_PARTITION = {
+    "summarise_partition_register",
+    "project_partition",
+    "gather_halo_rows",
+    "detect_partition",
+    "suspend_partition",
+}
 
 
 class TreeSampler:
