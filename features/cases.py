@@ -75,9 +75,11 @@ def date_month_index(date: pl.Expr) -> pl.Expr:
 
 def period_of_index(index: pl.Expr) -> pl.Expr:
     """Inverse of :func:`month_index`: ``YYYY-MM`` text."""
-    return pl.format(
-        "{}-{}",
+    # concat_str, not pl.format: polars 2.1 panics in pl.format on some filtered frames of
+    # many chunks (a partition's runs with its halo persons' runs appended).
+    return pl.concat_str(
         (index // 12).cast(pl.String),
+        pl.lit("-"),
         ((index % 12) + 1).cast(pl.String).str.pad_start(2, "0"),
     )
 

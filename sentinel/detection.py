@@ -160,7 +160,8 @@ def _prepare(
     done elsewhere, over a larger register (a partitioned run links against the province)."""
     month = history.month
     with clock("prepare: register"):
-        runs = month_register_runs(history).collect().lazy()
+        # One chunk: the partitioned run appends its halo persons' runs (many small chunks).
+        runs = month_register_runs(history).collect().rechunk().lazy()
         people = register_people(runs).collect().lazy()
     with clock("prepare: ledger"):
         ledger = paid_ledger(
