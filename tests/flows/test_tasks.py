@@ -14,6 +14,7 @@ from flows.monthly import (
     read_and_check_drop,
     validate_month_drop,
 )
+from features.history import RUN_STATE_COLUMNS
 from sentinel.config import load_config
 from sentinel.contract import ContractError
 from sentinel.ingest import check_drop, drop_fingerprint, read_drop
@@ -61,6 +62,17 @@ def test_curate_month_keeps_loaded_rows_and_quarantined_payouts(drop, tmp_path: 
     assert store.rows("quarantined_payouts", "2020-01") == drop["payouts"].quarantined.height
     curate_month.fn(drop, tmp_path, "2020-01")  # re-ingest replaces, never duplicates
     assert store.rows("payouts", "2020-01") == drop["payouts"].loaded.height
+
+
+def test_curate_month_keeps_the_register_summarised_per_person(drop, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    curate_month.fn(drop, tmp_path, "2020-01")
+    runs = CuratedStore(tmp_path).register_runs("2020-01")
+    assert runs is not None
+    got = runs.collect()
+    # One month: one run per distinct register row, each starting and ending that month.
+    key = ["person_id", "scheme", *(c for c in RUN_STATE_COLUMNS if c in got.columns)]
+    assert got.height == drop["beneficiaries"].loaded.select(key).unique().height > 0
+    assert got["first_index"].unique().to_list() == got["last_index"].unique().to_list() == [24240]
 
 
 def test_validate_month_drop_stops_on_a_half_delivered_ledger(drop, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
