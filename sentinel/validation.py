@@ -327,6 +327,7 @@ class _ValidationSession:
                         _to_pandas(chunk),
                         {**suite, "expectations": row_level},
                         parameters,
+                        docs=False,
                     )
                     results.append(list(outcome.results))
                 del chunk
@@ -339,9 +340,68 @@ class _ValidationSession:
                 pd.DataFrame(index=pd.RangeIndex(height)),
                 {**suite, "expectations": table_level},
                 parameters,
+                docs=False,
             )
             merged.extend(whole.results)
+        if self.docs_dir is not None:
+            self._render_totals(name, suite, merged, chunks)
         return _report(dataset, _MergedSuiteResult(merged), time.perf_counter() - started)
+
+    def _render_totals(self, name: str, suite: dict, results: list[Any], chunks: int) -> None:
+        """One Data Docs page for a dataset validated in chunks: every expectation with its
+        counts summed over the chunks (a page per chunk would bury the month's answer in
+        dozens of pages, and rebuilding the site after each one costs more than the checks)."""
+        import great_expectations as gx
+        from great_expectations.core.expectation_validation_result import (
+            ExpectationSuiteValidationResult,
+            ExpectationValidationResult,
+        )
+        from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+
+        context = self.context
+        context.suites.add(gx.ExpectationSuite(**{**suite, "name": name}))
+        expectation_results = [
+            ExpectationValidationResult(
+                success=r.success,
+                expectation_config=r.expectation_config,
+                result=r.result,
+                exception_info=r.exception_info
+                or {
+                    "raised_exception": False,
+                    "exception_message": None,
+                    "exception_traceback": None,
+                },
+            )
+            for r in results
+        ]
+        passed = sum(1 for r in expectation_results if r.success)
+        total = len(expectation_results)
+        suite_result = ExpectationSuiteValidationResult(
+            success=passed == total,
+            results=expectation_results,
+            suite_name=name,
+            statistics={
+                "evaluated_expectations": total,
+                "successful_expectations": passed,
+                "unsuccessful_expectations": total - passed,
+                "success_percent": 100.0 * passed / total if total else None,
+            },
+            meta={"validated_in_chunks": chunks},
+        )
+        identifier = ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=name),
+            run_id=RunIdentifier(run_name=f"{name}-totals"),
+            batch_identifier=f"{name}-{chunks}-chunks",
+        )
+        context.validation_results_store.set(identifier, suite_result)
+        context.build_data_docs(
+            site_names=[DATA_DOCS_SITE],
+            resource_identifiers=[identifier, ExpectationSuiteIdentifier(name=name)],
+        )
 
     def _schema_holds(self, name: str, frame: pl.DataFrame, suite: dict, parameters: dict) -> bool:
         """Whether the columns exist with their contract types (checked on no rows).
@@ -358,11 +418,13 @@ class _ValidationSession:
             _to_pandas(frame.head(0)),
             {**suite, "expectations": schema_level},
             parameters,
+            docs=False,
         )
         return bool(probe.success)
 
-    def _run(self, name: str, pdf: Any, suite: dict, parameters: dict) -> Any:
-        """One GE validation of one pandas frame; a Data Docs page when docs are on."""
+    def _run(self, name: str, pdf: Any, suite: dict, parameters: dict, *, docs: bool = True) -> Any:
+        """One GE validation of one pandas frame; a Data Docs page when docs are on and
+        ``docs`` (a chunk of a dataset has none: the dataset gets one page of its totals)."""
         import great_expectations as gx
 
         context = self.context
@@ -374,19 +436,28 @@ class _ValidationSession:
         )
         batch_parameters = {"dataframe": pdf}
         try:
-            return self._validate_batch(name, batch_definition, batch_parameters, suite, parameters)
+            return self._validate_batch(
+                name, batch_definition, batch_parameters, suite, parameters, docs=docs
+            )
         finally:
             # The data source holds on to the pandas frame it was given: dropped once the
             # results are in (a province validates 40 chunks of 1M rows in one session).
             context.delete_datasource(name)
 
     def _validate_batch(
-        self, name: str, batch_definition: Any, batch_parameters: dict, suite: Any, parameters: dict
+        self,
+        name: str,
+        batch_definition: Any,
+        batch_parameters: dict,
+        suite: Any,
+        parameters: dict,
+        *,
+        docs: bool,
     ) -> Any:
         import great_expectations as gx
 
         context = self.context
-        if self.docs_dir is None:
+        if self.docs_dir is None or not docs:
             # Without Data Docs nothing needs storing: validating the batch directly skips the
             # serialisation of suite and results into the in-memory stores.
             batch = batch_definition.get_batch(batch_parameters=batch_parameters)

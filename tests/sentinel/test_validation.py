@@ -357,6 +357,37 @@ def test_data_docs_written_without_full_ids(tmp_path, monkeypatch, config):
     assert sorted(p.name for p in (tmp_path / "OUT" / MONTH).iterdir()) == ["data-docs"]
 
 
+def test_chunked_dataset_gets_one_data_docs_page_of_its_totals(tmp_path, config):
+    """Regression guard: a dataset validated in chunks has one Data Docs page with the
+    counts summed over its chunks (not a page per chunk), and no identity number on it."""
+    bad = "43010219500101001"  # malformed: one unexpected row per copy
+    payouts = GOOD["payouts"].with_columns(
+        pl.Series("person_id", [bad, fake_id(2), fake_id(3), fake_id(4)]),
+        pl.Series("person_id_well_formed", [False, True, True, True]),
+    )
+    frame = pl.concat([payouts] * 5)  # 20 rows, 5 of them malformed, keys repeated
+    docs = tmp_path / "docs"
+    session = _ValidationSession(docs)
+    parameters = suite_parameters("payouts", config, MONTH, None)
+    chunked = session.validate("payouts", frame, parameters, chunk_rows=6)
+    whole = _ValidationSession(None).validate("payouts", frame, parameters)
+    assert sorted(chunked.failed_expectations, key=repr) == sorted(
+        whole.failed_expectations, key=repr
+    )
+    pages = sorted(p.relative_to(docs).as_posix() for p in (docs / "validations").rglob("*.html"))
+    assert len(pages) == 1 and pages[0].endswith("payouts-4-chunks.html")
+    html = (docs / pages[0]).read_text(encoding="utf-8")
+    assert bad not in html and not FULL_ID.search(html)
+    regex = next(
+        f
+        for f in whole.failed_expectations
+        if f.expectation == "expect_column_values_to_match_regex"
+    )
+    assert regex.unexpected_count == 5
+    assert "5 unexpected values found" in html and "of 20 total rows" in html
+    assert "payouts" in (docs / "index.html").read_text(encoding="utf-8")
+
+
 def test_critical_failure_marks_report_unsuccessful(config):
     payouts = GOOD["payouts"].with_columns(pl.lit(None, pl.Float64).alias("amount"))
     report = validate_month({"payouts": payouts}, config, MONTH, {}, None)["payouts"]
