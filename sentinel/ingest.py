@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -293,35 +292,22 @@ def _check_stored(
     chunks = math.ceil(rows / chunk_rows)
     scan = pl.scan_parquet(raw_path)
     bucket = _chunk_bucket(scan.collect_schema().names(), chunks)
-    empty = scan.head(0).collect()
+    buckets = scan.select(ROW, bucket.alias("_chunk")).collect()
     parts = []
-    # One streamed pass writes every chunk's rows to files of its own (a scan of the whole
-    # file per chunk would read a province register twenty times).
-    with tempfile.TemporaryDirectory(prefix=f".{name}.chunks.", dir=checked_path.parent) as cut:
-        scan.with_columns(bucket.alias("_chunk")).sink_parquet(
-            pl.PartitionBy(
-                cut,
-                key="_chunk",
-                include_key=False,
-                max_rows_per_file=None,
-                approximate_bytes_per_file=None,
-            ),
-            mkdir=True,
-        )
-        try:
-            for index in range(chunks):
-                files = sorted(Path(cut).glob(f"_chunk={index}/*.parquet"))
-                # In file order: the first of exact duplicates is the one loaded.
-                raw = pl.concat([empty, *map(pl.read_parquet, files)]).sort(ROW)
-                part = checked_path.with_name(f".{checked_path.stem}.{os.getpid()}.{index}.parquet")
-                _checked(name, raw, register_loaded, config, month).write_parquet(part)
-                parts.append(part)
-                del raw
-            pl.scan_parquet(parts).sort(ROW).sink_parquet(tmp)
-            os.replace(tmp, checked_path)
-        finally:
-            for part in parts:
-                part.unlink(missing_ok=True)
+    try:
+        for index in range(chunks):
+            at = buckets.filter(pl.col("_chunk") == index)[ROW]
+            raw = scan.filter(pl.col(ROW).is_in(at.implode())).collect()
+            part = checked_path.with_name(f".{checked_path.stem}.{os.getpid()}.{index}.parquet")
+            _checked(name, raw, register_loaded, config, month).write_parquet(part)
+            parts.append(part)
+            del raw
+        del buckets
+        pl.scan_parquet(parts).sort(ROW).sink_parquet(tmp)
+        os.replace(tmp, checked_path)
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
 
 
 def _chunk_bucket(columns: list[str], chunks: int) -> pl.Expr:
