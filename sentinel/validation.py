@@ -457,7 +457,7 @@ class _ValidationSession:
         import great_expectations as gx
 
         context = self.context
-        if self.docs_dir is None or not docs:
+        if self.docs_dir is None:
             # Without Data Docs nothing needs storing: validating the batch directly skips the
             # serialisation of suite and results into the in-memory stores.
             batch = batch_definition.get_batch(batch_parameters=batch_parameters)
@@ -469,23 +469,28 @@ class _ValidationSession:
                 name=name, data=batch_definition, suite=context.suites.add(suite)
             )
         )
-        # Renders this dataset's result page and refreshes index.html (which lists every
-        # result stored so far in this month's context).
-        docs_action = gx.checkpoint.UpdateDataDocsAction(
-            name="data_docs", site_names=[DATA_DOCS_SITE]
+        # With ``docs``: renders this dataset's result page and refreshes index.html (which
+        # lists every result stored so far in this month's context). A chunk's run renders
+        # nothing; its result is dropped from the store once read (the index lists pages).
+        actions = (
+            [gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[DATA_DOCS_SITE])]
+            if docs
+            else []
         )
         checkpoint = context.checkpoints.add(
             gx.Checkpoint(
                 name=name,
                 validation_definitions=[definition],
-                actions=[docs_action],
+                actions=actions,
                 result_format=_RESULT_FORMAT,
             )
         )
         outcome = checkpoint.run(
             batch_parameters=batch_parameters, expectation_parameters=parameters
         )
-        (result,) = outcome.run_results.values()
+        ((identifier, result),) = outcome.run_results.items()
+        if not docs:
+            context.validation_results_store.remove_key(identifier)
         return result
 
 
