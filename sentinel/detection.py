@@ -118,35 +118,13 @@ def _upto(frame: pl.LazyFrame, month: str) -> pl.LazyFrame:
     return frame.filter(pl.col("month") <= month)
 
 
-#: Register columns detection reads (the snapshots are twelve copies of the county register:
-#: reading only these keeps the validation flags and region codes on disk).
-_REGISTER_COLUMNS = (
-    "person_id",
-    "name",
-    "sex",
-    "birth_date",
-    "scheme",
-    "township",
-    "village",
-    "benefit_start",
-    "status",
-    "bank_account",
-    "collector_id",
-    "month",
-)
-
-
-def _register_columns(register: pl.LazyFrame) -> pl.LazyFrame:
-    names = register.collect_schema().names()
-    return register.select([c for c in _REGISTER_COLUMNS if c in names])
-
-
 def month_register_runs(history: MonthHistory) -> pl.LazyFrame:
     """The register runs up to ``history.month``: the stored summary when the history has
     one, else summarised from the snapshots (the same rows either way)."""
     if history.register_runs is not None:
         return runs_up_to(history.register_runs, history.month)
-    return register_runs(_register_columns(_upto(history.register, history.month)))
+    # register_runs reads only the columns a run keeps (not the flags and region codes).
+    return register_runs(_upto(history.register, history.month))
 
 
 def _prepare(

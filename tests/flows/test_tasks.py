@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from features.history import RUN_STATE_COLUMNS
 from flows.monthly import (
     curate_month,
     list_suspensions,
@@ -14,7 +15,6 @@ from flows.monthly import (
     read_and_check_drop,
     validate_month_drop,
 )
-from features.history import RUN_STATE_COLUMNS
 from sentinel.config import load_config
 from sentinel.contract import ContractError
 from sentinel.ingest import check_drop, drop_fingerprint, read_drop
