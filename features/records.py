@@ -28,7 +28,32 @@ ROW = "_row"
 MALFORMED = "_malformed"
 
 
-def parse_records(raw: pl.LazyFrame, dataset: Dataset, *, month: str) -> pl.LazyFrame:
+def exact_duplicates(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """``_row`` of every row equal in every original value to an earlier row (by ``_row``).
+
+    Rows are first matched by a 64-bit hash of all their values (one pass, no text kept);
+    only the few rows whose hash repeats are compared value by value, so the answer is
+    exact (a hash collision is a candidate, not a duplicate) and equal rows in different
+    chunks of a large file are found.
+    """
+    columns = [c for c in raw.collect_schema().names() if c not in (ROW, MALFORMED)]
+    hashed = raw.select(ROW, pl.struct(columns).hash(seed=0).alias("_hash"))
+    candidates = hashed.filter(pl.len().over("_hash") > 1).select(ROW)
+    return (
+        raw.join(candidates, on=ROW, how="semi")
+        .sort(ROW)
+        .filter(pl.int_range(pl.len()).over(columns) > 0)
+        .select(ROW)
+    )
+
+
+def parse_records(
+    raw: pl.LazyFrame,
+    dataset: Dataset,
+    *,
+    month: str,
+    duplicates: pl.LazyFrame | None = None,
+) -> pl.LazyFrame:
     """Type the contract columns of ``raw`` (all text) and give every row its quarantine reason.
 
     Returns the typed contract columns, ``_row`` and ``_reason`` (null for rows that load;
@@ -36,6 +61,10 @@ def parse_records(raw: pl.LazyFrame, dataset: Dataset, *, month: str) -> pl.Lazy
     dropped here (they stay in the raw file and in quarantine output). For payouts, a
     *regular* payment whose ``period`` is not the drop's ``month`` is quarantined as
     ``period not the drop's month``; arrears and adjustments may name earlier periods.
+
+    ``duplicates`` (``_row``, from :func:`exact_duplicates`) names the rows that are exact
+    duplicates of an earlier row when ``raw`` is one chunk of a larger file; by default
+    they are found in ``raw`` itself.
     """
     typed: list[pl.Expr] = []
     reasons: list[pl.Expr] = [pl.col(MALFORMED)]
@@ -71,10 +100,16 @@ def parse_records(raw: pl.LazyFrame, dataset: Dataset, *, month: str) -> pl.Lazy
         if not column.nullable:
             reasons.append(pl.when(text.is_null()).then(pl.lit(f"{column.name} empty")))
 
-    raw_columns = [c for c in raw.collect_schema().names() if c not in (ROW, MALFORMED)]
     # Exact duplicates: every original value equal to an earlier row's (the first one loads).
-    duplicate = pl.when(pl.int_range(pl.len()).over(raw_columns) > 0).then(pl.lit("duplicate row"))
-    reasons.append(duplicate)
+    if duplicates is None:
+        duplicates = exact_duplicates(raw)
+    parsed = parsed.join(
+        duplicates.select(ROW, pl.lit(True).alias("__duplicate")),
+        on=ROW,
+        how="left",
+        maintain_order="left",
+    )
+    reasons.append(pl.when(pl.col("__duplicate")).then(pl.lit("duplicate row")))
 
     frame = parsed.with_columns(
         pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias(REASON)

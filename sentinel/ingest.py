@@ -7,7 +7,6 @@ of :mod:`features.records`. Nothing here writes files.
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from features.records import (
     add_id_evidence,
     add_payout_evidence,
     add_register_evidence,
+    exact_duplicates,
     parse_records,
 )
 from sentinel.config import SentinelConfig
@@ -287,34 +287,49 @@ def _check_stored(
         _checked(name, raw, register_loaded, config, month).write_parquet(tmp)
         os.replace(tmp, checked_path)
         return
-    if register_loaded is not None:
-        register_loaded = register_loaded.select("person_id", "scheme").collect().lazy()
-    chunks = math.ceil(rows / chunk_rows)
     scan = pl.scan_parquet(raw_path)
-    bucket = _chunk_bucket(scan.collect_schema().names(), chunks)
-    buckets = scan.select(ROW, bucket.alias("_chunk")).collect()
+    duplicates = exact_duplicates(scan).collect()
+    known = _register_keys(register_loaded)
     parts = []
     try:
-        for index in range(chunks):
-            at = buckets.filter(pl.col("_chunk") == index)[ROW]
-            raw = scan.filter(pl.col(ROW).is_in(at.implode())).collect()
+        for index, start in enumerate(range(0, rows, chunk_rows)):
+            raw = scan.slice(start, chunk_rows).collect()
             part = checked_path.with_name(f".{checked_path.stem}.{os.getpid()}.{index}.parquet")
-            _checked(name, raw, register_loaded, config, month).write_parquet(part)
+            _checked(
+                name, raw, _chunk_register(known, raw), config, month, duplicates.lazy()
+            ).write_parquet(part)
             parts.append(part)
             del raw
-        del buckets
-        pl.scan_parquet(parts).sort(ROW).sink_parquet(tmp)
+        _concat_by_row(parts, tmp)
         os.replace(tmp, checked_path)
     finally:
         for part in parts:
             part.unlink(missing_ok=True)
 
 
-def _chunk_bucket(columns: list[str], chunks: int) -> pl.Expr:
-    """The check chunk of a row: a hash of all its original values, so that rows equal in
-    every value (exact duplicates) meet in one chunk."""
-    values = [c for c in columns if c not in (ROW, MALFORMED)]
-    return pl.struct(values).hash(seed=0) % chunks
+def _register_keys(register_loaded: pl.LazyFrame | None) -> pl.DataFrame | None:
+    """The loaded register's distinct (person, scheme) pairs, once for all chunks."""
+    if register_loaded is None:
+        return None
+    return register_loaded.select("person_id", "scheme").unique().collect()
+
+
+def _chunk_register(known: pl.DataFrame | None, raw: pl.DataFrame) -> pl.LazyFrame | None:
+    """The register pairs of the persons in one chunk: the evidence a chunk's rows need,
+    without matching every chunk against the whole register (a province: 20M rows)."""
+    if known is None:
+        return None
+    # The chunk's IDs as parsing types them (upper-cased).
+    persons = raw.lazy().select(pl.col("person_id").str.to_uppercase()).unique()
+    return known.lazy().join(persons, on="person_id", how="semi")
+
+
+def _concat_by_row(parts: list[Path], target: Path) -> None:
+    """The chunks' checked rows in one file, in ``_row`` order (contiguous slices of a file
+    in row order already are; anything else is sorted)."""
+    frames = pl.scan_parquet(parts)
+    in_order = frames.select((pl.col(ROW).diff().fill_null(1) > 0).all()).collect().item()
+    (frames if in_order else frames.sort(ROW)).sink_parquet(target)
 
 
 def _check_dataset(
@@ -331,16 +346,16 @@ def _check_dataset(
         checked = _checked(name, raw, register_loaded, config, month)
     else:
         # Every check is about one row, one distinct value or exact duplicates (rows equal
-        # in every original value): chunks drawn by a hash of all values give the same
-        # reasons and flags, with the intermediates of one chunk in memory at a time.
-        if register_loaded is not None:
-            register_loaded = register_loaded.select("person_id", "scheme").collect().lazy()
-        chunks = math.ceil(raw.height / chunk_rows)
-        bucket = _chunk_bucket(raw.columns, chunks)
-        parts = [
-            _checked(name, raw.filter(bucket == index), register_loaded, config, month)
-            for index in range(chunks)
-        ]
+        # in every original value, found over the whole table first): consecutive chunks
+        # give the same reasons and flags, with the intermediates of one chunk in memory.
+        duplicates = exact_duplicates(raw.lazy()).collect().lazy()
+        known = _register_keys(register_loaded)
+        parts = []
+        for start in range(0, raw.height, chunk_rows):
+            chunk = raw.slice(start, chunk_rows)
+            parts.append(
+                _checked(name, chunk, _chunk_register(known, chunk), config, month, duplicates)
+            )
         checked = pl.concat(parts).sort(ROW)
         del parts
     return DatasetDrop(
@@ -358,9 +373,11 @@ def _checked(
     register_loaded: pl.LazyFrame | None,
     config: SentinelConfig,
     month: str,
+    duplicates: pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
-    """Typed rows of one dataset (or one chunk of it) with reasons and evidence, by ``_row``."""
-    parsed = parse_records(raw.lazy(), DATASETS[name], month=month)
+    """Typed rows of one dataset (or one chunk of it) with reasons and evidence, by ``_row``
+    (``duplicates``: the exact duplicates of the whole file when ``raw`` is a chunk)."""
+    parsed = parse_records(raw.lazy(), DATASETS[name], month=month, duplicates=duplicates)
     if name == "beneficiaries":
         checked = add_register_evidence(parsed, config, month=month)
     elif name == "payouts":

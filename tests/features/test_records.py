@@ -2,11 +2,14 @@ from datetime import date
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stdnum.cn import ric
 
 from features.records import (
     add_payout_evidence,
     add_register_evidence,
+    exact_duplicates,
     parse_records,
 )
 from sentinel.config import load_config
@@ -159,3 +162,35 @@ def test_payout_evidence_absent_from_register_and_out_of_bounds() -> None:
     assert got["in_register"].to_list() == [True, False, True]
     assert got["amount_within_bounds"].to_list() == [True, True, None]
     assert got["pay_date_plausible"].to_list() == [True, True, False]
+
+
+# A small alphabet with empty text and nulls: many rows repeat, some differ only by a null.
+_CELL = st.sampled_from(["a", "b", "", None])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_CELL, _CELL, _CELL), min_size=0, max_size=40))
+def test_exact_duplicates_are_the_rows_equal_to_an_earlier_row(rows: list[tuple]) -> None:
+    """The hashed search gives the rows a value-by-value comparison in row order gives."""
+    raw = pl.DataFrame(
+        rows, schema={"x": pl.String, "y": pl.String, "z": pl.String}, orient="row"
+    ).with_columns(
+        # Row numbers not in frame order: "earlier" is by _row.
+        (pl.int_range(pl.len(), dtype=pl.Int64) * 7 % 41).alias("_row"),
+        pl.lit(None, dtype=pl.String).alias("_malformed"),
+    )
+    expected = (
+        raw.sort("_row")
+        .filter(pl.int_range(pl.len()).over("x", "y", "z") > 0)["_row"]
+        .sort()
+        .to_list()
+    )
+    got = exact_duplicates(raw.lazy()).collect()["_row"].sort().to_list()
+    assert got == expected
+
+
+def test_a_null_and_an_empty_value_are_different_rows() -> None:
+    rows = [payout_row(bank_account=None), payout_row(bank_account=None), payout_row(bank_account="")]
+    reasons = parse_payouts(rows)["_reason"].to_list()
+    assert reasons[1] == "duplicate row"
+    assert reasons[2] is None or "duplicate" not in reasons[2]
