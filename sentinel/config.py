@@ -69,6 +69,7 @@ class IngestConfig(_Section):
     max_pay_date_lag_days: int = 45
     region_prefixes: list[str] = ["43"]
     validation_chunk_rows: int = Field(default=1_000_000, gt=0)
+    validation_workers: int = Field(default=2, gt=0)
     check_chunk_rows: int = Field(default=2_000_000, gt=0)
 
 

@@ -437,3 +437,32 @@ def test_chunks_keep_duplicate_keys_together(session, config, lazy):
     assert any(
         f.expectation == "expect_compound_columns_to_be_unique" for f in chunked.failed_expectations
     )
+
+
+@pytest.fixture(scope="module")
+def two_process_session():
+    session = _ValidationSession(None, workers=2)
+    yield session
+    session.close()
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_chunks_validated_in_worker_processes_give_the_same_verdicts(
+    session, two_process_session, config, name
+):
+    """Chunks validated side by side in two worker processes (a province's register and
+    payouts) give the verdicts, counts and sentences of validating them in this process,
+    for one broken expectation of each kind in the dataset's suite."""
+    suite = load_suite(name)
+    first_of_kind = {e["type"]: i for i, e in reversed(list(enumerate(suite["expectations"])))}
+    for index in sorted(first_of_kind.values()):
+        expectation = suite["expectations"][index]
+        broken, previous = break_frame(GOOD[name], expectation)
+        parameters = suite_parameters(name, config, MONTH, previous)
+        here = session.validate(name, broken, parameters, name=f"{name}-{index}-here", chunk_rows=3)
+        there = two_process_session.validate(
+            name, broken.lazy(), parameters, name=f"{name}-{index}-there", chunk_rows=3
+        )
+        assert there.success == here.success, expectation["type"]
+        assert there.failed_expectations == here.failed_expectations, expectation["type"]
+        assert there.evaluated == here.evaluated
