@@ -3,8 +3,9 @@
 Run: ``.venv/bin/python benchmarks/check_validate_bench.py --drop /tmp/prov/inbox/2020-12
 --month 2020-12 --work /tmp/checkbench``
 
-Prints each step's wall seconds and the process's peak RSS while it ran (sampled every
-0.2 s; the validate step starts with whatever the check step left in the process).
+Prints each step's wall seconds and the peak RSS of the process and its children (the
+validation worker processes) while it ran (sampled every 0.2 s; the validate step starts
+with whatever the check step left in the process).
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ def main() -> None:
     def sample() -> None:
         process = psutil.Process()
         while not stop.wait(0.2):
-            peak[0] = max(peak[0], process.memory_info().rss)
+            total = 0
+            for proc in [process, *process.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:  # a worker process that just ended
+                    pass
+            peak[0] = max(peak[0], total)
 
     threading.Thread(target=sample, daemon=True).start()
     config = load_config()
