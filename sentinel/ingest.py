@@ -295,9 +295,11 @@ def _check_stored(
         for index, start in enumerate(range(0, rows, chunk_rows)):
             raw = scan.slice(start, chunk_rows).collect()
             part = checked_path.with_name(f".{checked_path.stem}.{os.getpid()}.{index}.parquet")
+            # Parts are read once, by the merge below: lz4 writes faster than the default
+            # zstd (the province register's check: 40.6 -> 37.9 s); the merged file is zstd.
             _checked(
                 name, raw, _chunk_register(known, raw), config, month, duplicates.lazy()
-            ).write_parquet(part)
+            ).write_parquet(part, compression="lz4")
             parts.append(part)
             del raw
         _concat_by_row(parts, tmp)
