@@ -299,12 +299,7 @@ class _ValidationSession:
         ]
         if self.workers <= 1 or len(runs) <= 1:
             return [
-                list(
-                    self._run(
-                        run, _to_pandas(_read_chunk(chunk, schema)), suite, parameters, docs=False
-                    ).results
-                )
-                for run, chunk in runs
+                self._chunk_outcome(run, chunk, schema, suite, parameters) for run, chunk in runs
             ]
         if self._pool is None:
             import multiprocessing
@@ -319,6 +314,13 @@ class _ValidationSession:
             for run, chunk in runs
         ]
         return [future.result() for future in futures]
+
+    def _chunk_outcome(
+        self, name: str, files: list[Path], schema: pl.Schema, suite: dict, parameters: dict
+    ) -> list[Any]:
+        """One chunk's row-level results (GE result objects), read from its files."""
+        pdf = _to_pandas(_read_chunk(files, schema))
+        return list(self._run(name, pdf, suite, parameters, docs=False).results)
 
     def validate(
         self,
@@ -581,8 +583,7 @@ def _validate_chunk_file(
     with _quiet_great_expectations():
         if _WORKER_SESSION is None:
             _WORKER_SESSION = _ValidationSession(None)
-        pdf = _to_pandas(_read_chunk(files, schema))
-        return list(_WORKER_SESSION._run(name, pdf, suite, parameters, docs=False).results)
+        return _WORKER_SESSION._chunk_outcome(name, files, schema, suite, parameters)
 
 
 def _chunk_key(suite: dict) -> list[str] | None:
