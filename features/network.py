@@ -51,7 +51,10 @@ def receiver_changes(runs: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFrame:
     paid_accounts = ledger.filter(
         (pl.col("kind") == "regular") & pl.col("bank_account").is_not_null() & pl.col("scheme").is_not_null()
     ).select(
-        "person_id", "scheme", pl.col("period_index").alias("m"), pl.col("bank_account").alias("paid_account")
+        "person_id",
+        pl.col("payee_scheme").alias("_key"),
+        pl.col("period_index").alias("m"),
+        pl.col("bank_account").alias("paid_account"),
     )
 
     def last_change(frame: pl.LazyFrame, value: str, out: str) -> pl.LazyFrame:
@@ -60,7 +63,10 @@ def receiver_changes(runs: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFrame:
         # Values are counted by their 64-bit hash (cheaper than text; a collision would need
         # two accounts of one person to hash alike); the hash also orders two values of one
         # month (a register error) so that the answer does not depend on row order.
-        frame = frame.with_columns(person_scheme_key().alias("_key"), pl.col(value).hash().alias("_value"))
+        # (The ledger carries its person-scheme key; the register runs get one here.)
+        if "_key" not in frame.collect_schema().names():
+            frame = frame.with_columns(person_scheme_key().alias("_key"))
+        frame = frame.with_columns(pl.col(value).hash().alias("_value"))
         varying = frame.filter(pl.col("_value").n_unique().over("_key") > 1)
         prev = pl.col(value).shift(1).over("_key", order_by=["m", "_value"])
         first = pl.int_range(pl.len()).over("_key", order_by=["m", "_value"]) == 0
@@ -115,11 +121,16 @@ def receiver_edges(runs: pl.LazyFrame, ledger: pl.LazyFrame, month: str, config:
     has_collector = "collector_id" in runs.collect_schema().names()
     parts = [
         snaps.select("person_id", pl.col("bank_account").alias("receiver"), pl.lit("account").alias("kind"), "m"),
-        ledger.filter(pl.col("period_index") >= start).select(
+        # Twelve months of payments hold few distinct accounts per payee: reduced on the
+        # payee's integer code first, the text key below sees one row per account.
+        ledger.filter(pl.col("period_index") >= start)
+        .group_by("payee", "bank_account")
+        .agg(pl.col("person_id").first(), pl.col("period_index").min().alias("m"))
+        .select(
             "person_id",
             pl.col("bank_account").alias("receiver"),
             pl.lit("account").alias("kind"),
-            pl.col("period_index").alias("m"),
+            "m",
         ),
     ]
     if has_collector:

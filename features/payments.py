@@ -21,7 +21,6 @@ from features.cases import (
     month_number,
     per_person,
     period_of_index,
-    person_scheme_key,
 )
 from features.history import run_months
 from sentinel.config import SentinelConfig
@@ -77,17 +76,24 @@ def parse_period_text(text: pl.Expr) -> pl.Expr:
     return pl.when(ok).then(pl.format("{}-{}", year, mon.str.pad_start(2, "0")))
 
 
-def _canonical_scheme(text: pl.Expr) -> pl.Expr:
-    from sentinel.contract import PAYOUT_KINDS, SCHEMES
+def _schemes() -> dict[str, str]:
+    from sentinel.contract import SCHEMES
 
-    del PAYOUT_KINDS
-    return text.str.strip_chars().replace_strict(dict(SCHEMES), default=None)
+    return dict(SCHEMES)
+
+
+def _payout_kinds() -> dict[str, str]:
+    from sentinel.contract import PAYOUT_KINDS
+
+    return dict(PAYOUT_KINDS)
+
+
+def _canonical_scheme(text: pl.Expr) -> pl.Expr:
+    return text.str.strip_chars().replace_strict(_schemes(), default=None)
 
 
 def _canonical_kind(text: pl.Expr) -> pl.Expr:
-    from sentinel.contract import PAYOUT_KINDS
-
-    return text.str.strip_chars().replace_strict(dict(PAYOUT_KINDS), default=None)
+    return text.str.strip_chars().replace_strict(_payout_kinds(), default=None)
 
 
 def paid_ledger(payouts: pl.LazyFrame, quarantined: pl.LazyFrame) -> pl.LazyFrame:
@@ -133,9 +139,35 @@ def paid_ledger(payouts: pl.LazyFrame, quarantined: pl.LazyFrame) -> pl.LazyFram
         pl.lit(True).alias("quarantined"),
         pl.col("_reason").cast(pl.String).alias("quarantine_reason"),
     )
-    return pl.concat([loaded, still_paid], how="vertical_relaxed").filter(
-        pl.col("person_id").is_not_null() & (pl.col("person_id") != "")
+    return (
+        pl.concat([loaded, still_paid], how="vertical_relaxed")
+        .filter(pl.col("person_id").is_not_null() & (pl.col("person_id") != ""))
+        .with_columns(pl.col("kind").cast(PAYOUT_KIND))
+        .with_columns(ledger_keys())
     )
+
+
+#: The ledger's ``kind`` (canonical payout kinds): an enum, so the rules' many
+#: ``kind == "regular"`` filters compare small integers, not text.
+PAYOUT_KIND = pl.Enum(sorted(set(_payout_kinds().values())))
+_SCHEME_CODE = pl.Enum(sorted(set(_schemes().values())))
+
+
+def ledger_keys() -> list[pl.Expr]:
+    """The ledger's derived columns, computed once for every rule that reads it.
+
+    * ``well_formed``: the payee ID is an 18-character resident ID (:func:`id_is_well_formed`);
+    * ``payee``: the ID's dictionary code (UInt32; codes hold within one process), to key
+      a twelve-month ledger by payee and something else on integers instead of text;
+    * ``payee_scheme``: one integer per (payee, scheme), nulls included.
+    """
+    payee = pl.col("person_id").cast(pl.Categorical).to_physical().cast(pl.UInt32)
+    scheme = pl.col("scheme").cast(_SCHEME_CODE, strict=False).to_physical().cast(pl.UInt64)
+    return [
+        id_is_well_formed(pl.col("person_id")).alias("well_formed"),
+        payee.alias("payee"),
+        (payee.cast(pl.UInt64) * 4 + scheme.fill_null(3)).alias("payee_scheme"),
+    ]
 
 
 # --------------------------------------------------------------------------- duplicate receipt
@@ -152,14 +184,11 @@ def duplicate_receipt(ledger: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFr
     """
     del config
     regular = ledger.filter(
-        (pl.col("kind") == "regular") & pl.col("period_index").is_not_null()
-        & id_is_well_formed(pl.col("person_id"))
+        (pl.col("kind") == "regular") & pl.col("period_index").is_not_null() & pl.col("well_formed")
     )
     # Most person-periods are paid once: find the repeated ones first with a cheap count,
     # then describe only those.
-    person_period = (
-        pl.col("person_id").cast(pl.Categorical).to_physical().cast(pl.Int64) * 2**32 + pl.col("period_index")
-    )
+    person_period = pl.col("payee").cast(pl.Int64) * 2**32 + pl.col("period_index")
     per_period = (
         regular.filter(person_period.is_duplicated())
         .group_by("person_id", "period_index")
@@ -257,7 +286,7 @@ def amount_anomaly(
       the snapshot before it (which must exist), show the person suspended or terminated in that scheme.
     """
     det = config.detection
-    ledger = ledger.filter(id_is_well_formed(pl.col("person_id")) & pl.col("period_index").is_not_null())
+    ledger = ledger.filter(pl.col("well_formed") & pl.col("period_index").is_not_null())
     regular = ledger.filter(pl.col("kind") == "regular").with_columns(
         _standard_low(config).alias("low"), _standard_high(config).alias("high")
     )
@@ -300,14 +329,11 @@ def amount_anomaly(
     # (a median of earlier amounts) is at least the smallest amount: person-schemes whose
     # largest amount fails both against their smallest cannot jump, and most never vary.
     positive = regular.filter(pl.col("amount") > 0)
-    low = pl.col("amount").min().over("_key")
-    high = pl.col("amount").max().over("_key")
-    history = (
-        positive.with_columns(person_scheme_key().alias("_key"))
-        .filter((high > low * det.jump_ratio) & (high - low > det.jump_min_yuan))
-        .drop("_key")
-        .sort("person_id", "scheme", "period_index")
-    )
+    low = pl.col("amount").min().over("payee_scheme")
+    high = pl.col("amount").max().over("payee_scheme")
+    history = positive.filter(
+        (high > low * det.jump_ratio) & (high - low > det.jump_min_yuan)
+    ).sort("person_id", "scheme", "period_index")
     baseline = pl.col("amount").shift(1).rolling_median(window_size=6, min_samples=2).over(
         "person_id", "scheme", order_by="period_index"
     )
@@ -361,11 +387,18 @@ def amount_anomaly(
     # Only periods that received an arrears payment can hold a repeated one.
     # (A one-column join to the few persons with arrears first: a three-column join over the
     # whole ledger costs more than the rule.)
-    arrears_periods = ledger.filter(pl.col("kind") == "arrears").select("person_id", "scheme", "period_index")
+    arrears_periods = ledger.filter(pl.col("kind") == "arrears").select(
+        "payee", "person_id", "scheme", "period_index"
+    )
     paid_for_period = (
         ledger.filter(pl.col("kind").is_in(["regular", "arrears"]))
-        .join(arrears_periods.select("person_id").unique(), on="person_id", how="semi")
-        .join(arrears_periods, on=["person_id", "scheme", "period_index"], how="semi", nulls_equal=True)
+        .join(arrears_periods.select("payee").unique(), on="payee", how="semi")
+        .join(
+            arrears_periods.drop("payee"),
+            on=["person_id", "scheme", "period_index"],
+            how="semi",
+            nulls_equal=True,
+        )
         .with_columns((pl.col("kind") == "arrears").cast(pl.Int8).alias("is_arrears"))
         .with_columns(
             pl.int_range(pl.len())
@@ -588,9 +621,8 @@ def monthly_amount(ledger: pl.LazyFrame, month: str) -> pl.LazyFrame:
     # key) and aggregating those is far cheaper than sorting the whole ledger.
     period = pl.col("period_index").fill_null(-1)
     latest = (
-        regular.with_columns(person_scheme_key().alias("_key"))
-        .filter(period == period.max().over("_key"))
-        .group_by("_key")
+        regular.filter(period == period.max().over("payee_scheme"))
+        .group_by("payee_scheme")
         .agg(
             pl.col("person_id").first(),
             pl.col("scheme").first(),
@@ -599,7 +631,7 @@ def monthly_amount(ledger: pl.LazyFrame, month: str) -> pl.LazyFrame:
             pl.col("bank_account").filter(pl.col("amount") == pl.col("amount").max()).max().alias("pay_account"),
         )
     )
-    return latest.drop("_key").sort("scheme").group_by("person_id").agg(
+    return latest.drop("payee_scheme").sort("scheme").group_by("person_id").agg(
         pl.col("amount").sum().alias("monthly_amount"),
         pl.col("last_paid_index").max(),
         pl.col("pay_account").first(),
