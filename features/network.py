@@ -23,6 +23,7 @@ from features.cases import (
     person_scheme_key,
     surname,
 )
+from features.ledger import rows_of
 from sentinel.config import SentinelConfig
 from sentinel.contract import SCHEMES
 
@@ -48,9 +49,16 @@ def receiver_changes(runs: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("bank_account"),
         pl.col("collector_id") if has_collector else pl.lit(None, dtype=pl.String).alias("collector_id"),
     )
-    paid_accounts = ledger.filter(
+    paid_runs = ledger.filter(
         (pl.col("kind") == "regular") & pl.col("bank_account").is_not_null() & pl.col("scheme").is_not_null()
-    ).select(
+    )
+    # Only a payee-scheme paid into more than one account can have changed it: their rows.
+    paid_into_several = (
+        paid_runs.group_by("payee_scheme")
+        .agg(pl.col("bank_account").n_unique().alias("_accounts"))
+        .filter(pl.col("_accounts") > 1)
+    )
+    paid_accounts = rows_of(paid_runs, paid_into_several, on="payee_scheme").select(
         "person_id",
         pl.col("payee_scheme").alias("_key"),
         pl.col("period_index").alias("m"),
@@ -121,11 +129,15 @@ def receiver_edges(runs: pl.LazyFrame, ledger: pl.LazyFrame, month: str, config:
     has_collector = "collector_id" in runs.collect_schema().names()
     parts = [
         snaps.select("person_id", pl.col("bank_account").alias("receiver"), pl.lit("account").alias("kind"), "m"),
-        # Twelve months of payments hold few distinct accounts per payee: reduced on the
-        # payee's integer code first, the text key below sees one row per account.
-        ledger.filter(pl.col("period_index") >= start)
+        # The ledger runs (few per payee) reaching the window, from where they enter it.
+        ledger.filter(pl.col("period_end") >= start)
         .group_by("payee", "bank_account")
-        .agg(pl.col("person_id").first(), pl.col("period_index").min().alias("m"))
+        .agg(
+            pl.col("person_id").first(),
+            pl.max_horizontal(pl.col("period_index"), pl.lit(start, dtype=pl.Int32))
+            .min()
+            .alias("m"),
+        )
         .select(
             "person_id",
             pl.col("bank_account").alias("receiver"),
@@ -290,7 +302,8 @@ def shared_account(
         (pl.lit(now) - pl.col("strong_cert_index")) <= config.policy.certification_cycle_months
     ).fill_null(False)
     paid = (
-        ledger.join(per_person.select("person_id", "first_index", "strong_cert_index"), on="person_id")
+        rows_of(ledger, per_person)
+        .join(per_person.select("person_id", "first_index", "strong_cert_index"), on="person_id")
         .filter(
             pl.col("period_index")
             >= pl.max_horizontal(

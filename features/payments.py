@@ -23,21 +23,8 @@ from features.cases import (
     period_of_index,
 )
 from features.history import run_months
+from features.ledger import LEDGER_COLUMNS, ledger_rows, overlapping, period_end, rows_of
 from sentinel.config import SentinelConfig
-
-LEDGER_COLUMNS = (
-    "person_id",
-    "scheme",
-    "period",
-    "period_index",
-    "drop_index",
-    "pay_date",
-    "amount",
-    "bank_account",
-    "kind",
-    "quarantined",
-    "quarantine_reason",
-)
 
 _FULLWIDTH = {chr(0xFF10 + d): str(d) for d in range(10)} | {"．": ".", "，": ","}
 
@@ -143,7 +130,6 @@ def paid_ledger(payouts: pl.LazyFrame, quarantined: pl.LazyFrame) -> pl.LazyFram
         pl.concat([loaded, still_paid], how="vertical_relaxed")
         .filter(pl.col("person_id").is_not_null() & (pl.col("person_id") != ""))
         .with_columns(pl.col("kind").cast(PAYOUT_KIND))
-        .with_columns(ledger_keys())
     )
 
 
@@ -154,8 +140,10 @@ _SCHEME_CODE = pl.Enum(sorted(set(_schemes().values())))
 
 
 def ledger_keys() -> list[pl.Expr]:
-    """The ledger's derived columns, computed once for every rule that reads it.
+    """The derived columns of the ledger runs (:mod:`features.ledger`) the rules read,
+    computed once for all of them (``kind`` must be :data:`PAYOUT_KIND` already).
 
+    * ``period_end``: the period index of the run's last row;
     * ``well_formed``: the payee ID is an 18-character resident ID (:func:`id_is_well_formed`);
     * ``payee``: the ID's dictionary code (UInt32; codes hold within one process), to key
       a twelve-month ledger by payee and something else on integers instead of text;
@@ -164,6 +152,7 @@ def ledger_keys() -> list[pl.Expr]:
     payee = pl.col("person_id").cast(pl.Categorical).to_physical().cast(pl.UInt32)
     scheme = pl.col("scheme").cast(_SCHEME_CODE, strict=False).to_physical().cast(pl.UInt64)
     return [
+        period_end().alias("period_end"),
         id_is_well_formed(pl.col("person_id")).alias("well_formed"),
         payee.alias("payee"),
         (payee.cast(pl.UInt64) * 4 + scheme.fill_null(3)).alias("payee_scheme"),
@@ -183,9 +172,11 @@ def duplicate_receipt(ledger: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFr
     amount rules. Rows with an ID that is not well formed are left to the identity rules.
     """
     del config
-    regular = ledger.filter(
+    regular_runs = ledger.filter(
         (pl.col("kind") == "regular") & pl.col("period_index").is_not_null() & pl.col("well_formed")
     )
+    # A period paid twice lies in two runs of the payee: only payees whose runs overlap.
+    regular = rows_of(regular_runs, overlapping(regular_runs), on="payee")
     # Most person-periods are paid once: find the repeated ones first with a cheap count,
     # then describe only those.
     person_period = pl.col("payee").cast(pl.Int64) * 2**32 + pl.col("period_index")
@@ -238,13 +229,19 @@ def duplicate_receipt(ledger: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFr
 # --------------------------------------------------------------------------- amount anomaly
 
 
-def _standard_low(config: SentinelConfig) -> pl.Expr:
-    """Lowest plausible regular amount of the row's scheme and period (resident: the standard)."""
+def _standard_low(config: SentinelConfig, resident: pl.Expr | None = None) -> pl.Expr:
+    """Lowest plausible regular amount of the row's scheme and period (resident: the standard
+    in force, or ``resident``)."""
     policy = config.policy
-    standards = sorted(policy.resident_standards, key=lambda s: s.effective_from)
-    resident = pl.lit(None, dtype=pl.Float64)
-    for s in standards:
-        resident = pl.when(pl.col("period") >= s.effective_from).then(pl.lit(s.basic_pension)).otherwise(resident)
+    if resident is None:
+        standards = sorted(policy.resident_standards, key=lambda s: s.effective_from)
+        resident = pl.lit(None, dtype=pl.Float64)
+        for s in standards:
+            resident = (
+                pl.when(pl.col("period") >= s.effective_from)
+                .then(pl.lit(s.basic_pension))
+                .otherwise(resident)
+            )
     bounds = policy.amount_bounds
     return (
         pl.when(pl.col("scheme") == "resident")
@@ -254,6 +251,26 @@ def _standard_low(config: SentinelConfig) -> pl.Expr:
         .when(pl.col("scheme") == "institution")
         .then(pl.lit(bounds["institution"].low))
     )
+
+
+def _run_low(config: SentinelConfig) -> pl.Expr:
+    """The largest :func:`_standard_low` of any period of a ledger run: the floor only moves
+    when a resident standard takes effect, so at the run's first period or at a standard
+    taking effect within the run. (Periods compared as month indices: cheaper than text.)"""
+    first, last = pl.col("period_index"), pl.col("period_end")
+    standards = sorted(config.policy.resident_standards, key=lambda s: s.effective_from)
+    starts = [month_number(s.effective_from) for s in standards]
+
+    def low_at(index: pl.Expr) -> pl.Expr:
+        resident = pl.lit(None, dtype=pl.Float64)
+        for s, start in zip(standards, starts, strict=True):
+            resident = pl.when(index >= start).then(pl.lit(s.basic_pension)).otherwise(resident)
+        return _standard_low(config, resident=resident)
+
+    floors = [low_at(first)]
+    for start in starts:
+        floors.append(pl.when((first < start) & (last >= start)).then(low_at(pl.lit(start))))
+    return pl.max_horizontal(floors)
 
 
 def _standard_high(config: SentinelConfig) -> pl.Expr:
@@ -287,12 +304,17 @@ def amount_anomaly(
     """
     det = config.detection
     ledger = ledger.filter(pl.col("well_formed") & pl.col("period_index").is_not_null())
-    regular = ledger.filter(pl.col("kind") == "regular").with_columns(
-        _standard_low(config).alias("low"), _standard_high(config).alias("high")
+    regular_runs = ledger.filter(pl.col("kind") == "regular")
+    # Each rule reads row by row only the runs that can break it.
+    outside = (pl.col("amount") < _run_low(config) - 0.5) | (
+        pl.col("amount") > _standard_high(config) + 0.5
     )
-
+    off_rows = ledger_rows(regular_runs.filter(pl.col("amount").is_not_null() & outside))
     off = (
-        regular.filter(
+        off_rows.with_columns(
+            _standard_low(config).alias("low"), _standard_high(config).alias("high")
+        )
+        .filter(
             pl.col("amount").is_not_null()
             & ((pl.col("amount") < pl.col("low") - 0.5) | (pl.col("amount") > pl.col("high") + 0.5))
         )
@@ -328,12 +350,16 @@ def amount_anomaly(
     # A jump needs amount > baseline·ratio and amount − baseline > min yuan, and the baseline
     # (a median of earlier amounts) is at least the smallest amount: person-schemes whose
     # largest amount fails both against their smallest cannot jump, and most never vary.
-    positive = regular.filter(pl.col("amount") > 0)
-    low = pl.col("amount").min().over("payee_scheme")
-    high = pl.col("amount").max().over("payee_scheme")
-    history = positive.filter(
-        (high > low * det.jump_ratio) & (high - low > det.jump_min_yuan)
-    ).sort("person_id", "scheme", "period_index")
+    positive = regular_runs.filter(pl.col("amount") > 0)
+    varying = (
+        positive.group_by("payee_scheme")
+        .agg(pl.col("amount").min().alias("low"), pl.col("amount").max().alias("high"))
+        .filter(
+            (pl.col("high") > pl.col("low") * det.jump_ratio)
+            & (pl.col("high") - pl.col("low") > det.jump_min_yuan)
+        )
+    )
+    history = rows_of(positive, varying, on="payee_scheme").sort("person_id", "scheme", "period_index")
     baseline = pl.col("amount").shift(1).rolling_median(window_size=6, min_samples=2).over(
         "person_id", "scheme", order_by="period_index"
     )
@@ -353,7 +379,8 @@ def amount_anomaly(
         pl.col("amount").sort_by("period_index").first().alias("raised"),
     )
     jump_rows = (
-        regular.join(first_jump, on=["person_id", "scheme"])
+        rows_of(regular_runs, varying, on="payee_scheme")
+        .join(first_jump, on=["person_id", "scheme"])
         .filter(
             (pl.col("period_index") >= pl.col("jump_index"))
             & (pl.col("amount") > pl.col("baseline") * det.jump_ratio)
@@ -387,14 +414,17 @@ def amount_anomaly(
     # Only periods that received an arrears payment can hold a repeated one.
     # (A one-column join to the few persons with arrears first: a three-column join over the
     # whole ledger costs more than the rule.)
-    arrears_periods = ledger.filter(pl.col("kind") == "arrears").select(
-        "payee", "person_id", "scheme", "period_index"
+    paid = rows_of(
+        ledger.filter(pl.col("kind").is_in(["regular", "arrears"])),
+        ledger.filter(pl.col("kind") == "arrears"),
+        on="payee",
+    )
+    arrears_periods = paid.filter(pl.col("kind") == "arrears").select(
+        "person_id", "scheme", "period_index"
     )
     paid_for_period = (
-        ledger.filter(pl.col("kind").is_in(["regular", "arrears"]))
-        .join(arrears_periods.select("payee").unique(), on="payee", how="semi")
-        .join(
-            arrears_periods.drop("payee"),
+        paid.join(
+            arrears_periods,
             on=["person_id", "scheme", "period_index"],
             how="semi",
             nulls_equal=True,
@@ -457,7 +487,10 @@ def amount_anomaly(
         "person_id", "scheme", (pl.col("drop_index") + 1).alias("drop_index"), pl.col("status").alias("prior_status")
     )
     inactive = (
-        regular.join(status, on=["person_id", "scheme", "drop_index"], how="inner")
+        ledger_rows(
+            regular_runs.join(not_active, on=["person_id", "scheme"], how="semi", nulls_equal=True)
+        )
+        .join(status, on=["person_id", "scheme", "drop_index"], how="inner")
         .join(prior_status, on=["person_id", "scheme", "drop_index"], how="left")
         .filter(
             (pl.col("status") != "active") & (pl.col("prior_status") != "active")
@@ -521,19 +554,42 @@ def identity_anomaly(
     policy = config.policy
     now = month_number(month)
     window_start = now - det.lookback_months + 1
+    people = people.select("person_id", "birth_date", "name", pl.lit(True).alias("registered"))
 
+    # Every check reads one row per payee (the latest period paid in the window, from the
+    # runs); the sums are then taken over the rows of the payees a check flags.
+    in_window = ledger.filter(pl.col("period_end").fill_null(pl.col("drop_index")) >= window_start)
+    registered = pl.col("registered").fill_null(False)
+    well_formed = id_is_well_formed(pl.col("person_id"))
+    payees = _identity_checks(
+        per_person(in_window, pl.col("period_end").max().alias("last_index")).join(
+            people, on="person_id", how="left"
+        ),
+        policy,
+    ).with_columns(
+        (~well_formed).alias("malformed"),
+        (well_formed & ~registered).alias("unregistered"),
+        *[(registered & pl.col(c)).alias(c) for c in ("bad_checksum", "birth_mismatch", "impossible_age")],
+    )
+    # (Read twice below: cached, else the optimiser plans the payees again for every reason.)
+    flagged = payees.filter(
+        pl.any_horizontal(
+            "malformed", "unregistered", "bad_checksum", "birth_mismatch", "impossible_age"
+        )
+    ).cache()
     paid = per_person(
-        ledger.filter(pl.col("period_index").fill_null(pl.col("drop_index")) >= window_start),
+        rows_of(in_window, flagged).filter(
+            pl.col("period_index").fill_null(pl.col("drop_index")) >= window_start
+        ),
         pl.len().alias("n_paid"),
         pl.col("amount").fill_null(0.0).sum().alias("paid"),
         # The period text is YYYY-MM, so its first/last is that of the month index.
         period_of_index(pl.col("period_index").min()).alias("first_period"),
         period_of_index(pl.col("period_index").max()).alias("last_period"),
-        pl.col("period_index").max().alias("last_index"),
         pl.col("quarantined").any().alias("any_quarantined"),
     )
-    people = people.select("person_id", "birth_date", "name")
-    malformed = paid.filter(~id_is_well_formed(pl.col("person_id"))).select(
+    checks = flagged.join(paid, on="person_id", how="inner")
+    malformed = checks.filter(pl.col("malformed")).select(
         "person_id",
         pl.lit("identity_anomaly").alias("typology"),
         pl.lit("IA_MALFORMED_PAYEE").alias("reason"),
@@ -541,39 +597,13 @@ def identity_anomaly(
         pl.col("paid").alias("est_overpayment"),
         facts(pl.col("person_id"), pl.col("n_paid"), pl.col("first_period"), fmt_yuan(pl.col("paid"))),
     )
-    unregistered = (
-        paid.filter(id_is_well_formed(pl.col("person_id")))
-        .join(people, on="person_id", how="anti")
-        .select(
-            "person_id",
-            pl.lit("identity_anomaly").alias("typology"),
-            pl.lit("IA_UNREGISTERED_PAYEE").alias("reason"),
-            pl.lit(det.unregistered_payee_probability).alias("probability"),
-            pl.col("paid").alias("est_overpayment"),
-            facts(pl.col("person_id"), pl.col("n_paid"), pl.col("first_period"), fmt_yuan(pl.col("paid"))),
-        )
-    )
-    registered = paid.join(people, on="person_id", how="inner").with_columns(
-        id_checksum_ok(pl.col("person_id")).alias("checksum_ok"),
-        id_birth_date(pl.col("person_id")).alias("id_birth"),
-    )
-    last_paid_date = (pl.col("last_index") // 12).cast(pl.Int32)
-    age_at_last = last_paid_date - pl.col("birth_date").dt.year().cast(pl.Int32)
-    checks = registered.with_columns(age_at_last.alias("age_at_last")).with_columns(
-        (~pl.col("checksum_ok")).alias("bad_checksum"),
-        (
-            pl.col("id_birth").is_not_null()
-            & pl.col("birth_date").is_not_null()
-            & (pl.col("id_birth") != pl.col("birth_date"))
-        ).alias("birth_mismatch"),
-        (
-            (pl.col("age_at_last") > policy.max_plausible_age)
-            | (pl.col("age_at_last") < policy.min_pension_age)
-            | (
-                (pl.col("last_index") // 12 - pl.col("id_birth").dt.year().cast(pl.Int32))
-                > policy.max_plausible_age
-            ).fill_null(False)
-        ).alias("impossible_age"),
+    unregistered = checks.filter(pl.col("unregistered")).select(
+        "person_id",
+        pl.lit("identity_anomaly").alias("typology"),
+        pl.lit("IA_UNREGISTERED_PAYEE").alias("reason"),
+        pl.lit(det.unregistered_payee_probability).alias("probability"),
+        pl.col("paid").alias("est_overpayment"),
+        facts(pl.col("person_id"), pl.col("n_paid"), pl.col("first_period"), fmt_yuan(pl.col("paid"))),
     )
     common = [
         "person_id",
@@ -608,6 +638,33 @@ def identity_anomaly(
     )
 
 
+def _identity_checks(registered: pl.LazyFrame, policy) -> pl.LazyFrame:  # type: ignore[no-untyped-def]
+    """``bad_checksum``, ``birth_mismatch``, ``impossible_age`` (and ``age_at_last``,
+    ``id_birth``) of paid register persons (``last_index``, ``birth_date``)."""
+    registered = registered.with_columns(
+        id_checksum_ok(pl.col("person_id")).alias("checksum_ok"),
+        id_birth_date(pl.col("person_id")).alias("id_birth"),
+    )
+    last_paid_date = (pl.col("last_index") // 12).cast(pl.Int32)
+    age_at_last = last_paid_date - pl.col("birth_date").dt.year().cast(pl.Int32)
+    return registered.with_columns(age_at_last.alias("age_at_last")).with_columns(
+        (~pl.col("checksum_ok")).alias("bad_checksum"),
+        (
+            pl.col("id_birth").is_not_null()
+            & pl.col("birth_date").is_not_null()
+            & (pl.col("id_birth") != pl.col("birth_date"))
+        ).alias("birth_mismatch"),
+        (
+            (pl.col("age_at_last") > policy.max_plausible_age)
+            | (pl.col("age_at_last") < policy.min_pension_age)
+            | (
+                (pl.col("last_index") // 12 - pl.col("id_birth").dt.year().cast(pl.Int32))
+                > policy.max_plausible_age
+            ).fill_null(False)
+        ).alias("impossible_age"),
+    )
+
+
 def monthly_amount(ledger: pl.LazyFrame, month: str) -> pl.LazyFrame:
     """Each person's latest regular monthly amount (all schemes) and count of months paid.
 
@@ -619,16 +676,21 @@ def monthly_amount(ledger: pl.LazyFrame, month: str) -> pl.LazyFrame:
     # The latest row by (period, amount, account): largest period, then largest amount, then
     # largest account. Keeping each group's latest-period rows first (a window on one integer
     # key) and aggregating those is far cheaper than sorting the whole ledger.
-    period = pl.col("period_index").fill_null(-1)
+    # (On the runs: the rows of a payee-scheme's latest period are the last rows of the runs
+    # that end in it.)
+    period = pl.col("period_end").fill_null(-1)
+    at_latest = regular.filter(period == period.max().over("payee_scheme"))
+    # The account of the largest amount (its largest, when two): one filter, then plain
+    # aggregations (an expression evaluated in every group is far slower).
     latest = (
-        regular.filter(period == period.max().over("payee_scheme"))
+        at_latest.filter(pl.col("amount") == pl.col("amount").max().over("payee_scheme"))
         .group_by("payee_scheme")
         .agg(
             pl.col("person_id").first(),
             pl.col("scheme").first(),
-            pl.col("amount").max(),
-            pl.col("period_index").max().alias("last_paid_index"),
-            pl.col("bank_account").filter(pl.col("amount") == pl.col("amount").max()).max().alias("pay_account"),
+            pl.col("amount").first(),
+            pl.col("period_end").max().alias("last_paid_index"),
+            pl.col("bank_account").max().alias("pay_account"),
         )
     )
     return latest.drop("payee_scheme").sort("scheme").group_by("person_id").agg(
@@ -636,6 +698,25 @@ def monthly_amount(ledger: pl.LazyFrame, month: str) -> pl.LazyFrame:
         pl.col("last_paid_index").max(),
         pl.col("pay_account").first(),
     )
+
+
+def months_paid(ledger: pl.LazyFrame) -> pl.LazyFrame:
+    """Each payee's number of distinct periods paid, any kind (``months_paid``, UInt32; an
+    unknown period counts as one): the runs' months where the payee's runs do not share a
+    period, the distinct periods of the rows where they do."""
+    shared = overlapping(ledger)
+    known = pl.col("period_index").is_not_null()
+    apart = per_person(
+        ledger.join(shared, on="payee", how="anti"),
+        (pl.col("months").filter(known).sum() + (~known).any().cast(pl.Int64))
+        .cast(pl.UInt32)
+        .alias("months_paid"),
+    )
+    together = per_person(
+        rows_of(ledger, shared, on="payee"),
+        pl.col("period_index").n_unique().cast(pl.UInt32).alias("months_paid"),
+    )
+    return pl.concat([apart, together])
 
 
 __all__ = [
@@ -648,7 +729,9 @@ __all__ = [
     "id_checksum_ok",
     "id_is_well_formed",
     "identity_anomaly",
+    "ledger_keys",
     "monthly_amount",
+    "months_paid",
     "paid_ledger",
     "parse_amount_text",
     "parse_period_text",

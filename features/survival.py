@@ -25,6 +25,7 @@ from features.cases import (
     per_person,
     period_of_index,
 )
+from features.ledger import rows_of
 from features.payments import id_birth_date, id_is_well_formed
 from sentinel.config import SentinelConfig
 from sentinel.contract import SCHEMES
@@ -371,7 +372,8 @@ def deceased_paid(
     lag = config.policy.death_payment_lag_months
     det = config.detection
     after = (
-        ledger.join(deaths_linked, on="person_id", how="inner")
+        rows_of(ledger, deaths_linked)
+        .join(deaths_linked, on="person_id", how="inner")
         .with_columns(date_month_index(pl.col("death_date")).alias("death_index"))
         .filter(pl.col("period_index") > pl.col("death_index") + lag)
         .group_by("person_id")
@@ -493,8 +495,8 @@ def suspected_unreported_death(
     policy = config.policy
     now = month_number(month)
     cycle = policy.certification_cycle_months
-    recent = ledger.filter(pl.col("period_index") >= now - cycle + 1)
-    paid_recently = per_person(recent, pl.col("period_index").max().alias("last_paid_index"))
+    recent = ledger.filter(pl.col("period_end") >= now - cycle + 1)
+    paid_recently = per_person(recent, pl.col("period_end").max().alias("last_paid_index"))
 
     base = (
         people.select("person_id", "birth_date")
@@ -604,7 +606,8 @@ def suspected_unreported_death(
     ).filter(pl.col("probability") >= det.min_suspected_death_probability)
 
     overpaid = (
-        ledger.join(scored.select("person_id", "likely_death_index"), on="person_id", how="inner")
+        rows_of(ledger, scored)
+        .join(scored.select("person_id", "likely_death_index"), on="person_id", how="inner")
         .filter(pl.col("period_index") > pl.col("likely_death_index"))
         .group_by("person_id")
         .agg(

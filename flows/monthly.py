@@ -213,12 +213,14 @@ def record_drop_outcomes(drops: dict[str, StoredDrop], out: Path, config: Sentin
 @task(retries=2, retry_delay_seconds=[2, 10])
 def curate_month(drops: dict[str, StoredDrop], store: Path, month: str) -> None:
     """Keep the validated month in the curated history (replacing an earlier ingest), and
-    the register up to it summarised per person (what detection reads of the register)."""
+    the register and the paid ledger up to it summarised per person (what detection reads
+    of them)."""
     curated = CuratedStore(store)
     for name in CURATED_DATASETS:
         curated.write_month(name, month, drops[name].loaded)
     curated.write_month("quarantined_payouts", month, drops["payouts"].quarantined)
     curated.summarise_register(month)
+    curated.summarise_ledger(month)
 
 
 @task

@@ -30,7 +30,6 @@ from prefect import flow, task
 
 from features.cases import FEATURE_COLUMNS, merge_reasons
 from features.network import receiver_edges
-from features.payments import paid_ledger
 from features.survival import link_deaths, register_people
 from features.suspension import SUSPENSION_ORDER, suspension_list
 from flows.monthly import (
@@ -51,12 +50,17 @@ from sentinel.detection import (
     _person_features,
     _prepare,
     _rule_reasons,
-    _upto,
+    month_ledger_runs,
     month_register_runs,
     rank_candidates,
 )
 from sentinel.ingest import StoredDrop
-from sentinel.io.store import REGISTER_RUNS, CuratedStore, clear_stale_staging, staged_month
+from sentinel.io.store import (
+    LEDGER_RUNS,
+    REGISTER_RUNS,
+    clear_stale_staging,
+    staged_month,
+)
 from sentinel.partition import (
     GLOBAL_DATASETS,
     OWNERS_FILE,
@@ -205,20 +209,21 @@ def _partition_history(
         deaths=glob.scan("deaths", up_to=month),
         certifications=scan("certifications"),
         outcomes=glob.scan("outcomes", up_to=month),
-        register_runs=_partition_register_runs(out, store, month, halo),
+        register_runs=_partition_runs(out, store.register_runs(month), REGISTER_RUNS, month, halo),
+        ledger_runs=_partition_runs(out, store.ledger_runs(month), LEDGER_RUNS, month, halo),
     )
 
 
-def _partition_register_runs(
-    out: Path, store: CuratedStore, month: str, halo: pl.DataFrame | None
+def _partition_runs(
+    out: Path, own: pl.LazyFrame | None, name: str, month: str, halo: pl.DataFrame | None
 ) -> pl.LazyFrame | None:
-    """The partition's register summary plus its halo persons' runs; None (summarise the
-    snapshots instead) when the partition or an owner of its halo keeps none."""
-    own = store.register_runs(month)
+    """The partition's summary ``own`` (register or ledger runs, dataset ``name``) plus its
+    halo persons' runs; None (summarise the rows instead) when the partition or an owner of
+    its halo keeps none."""
     if own is None or halo is None or halo.height == 0:
         return own
     files = [
-        _work(out, month) / HALO_ROWS / owner / f"{REGISTER_RUNS}.parquet"
+        _work(out, month) / HALO_ROWS / owner / f"{name}.parquet"
         for owner in sorted(halo["owner"].unique())
     ]
     if not all(file.exists() for file in files):
@@ -238,10 +243,12 @@ HALO_ROWS = "halo-rows"
 
 
 @task(retries=2, retry_delay_seconds=[2, 10])
-def summarise_partition_register(out: Path, partition: str, month: str) -> str:
-    """The partition's register up to ``month`` summarised per person (its summary of the
-    month before extended by this month's snapshot): what its detection reads."""
-    partition_store(out, partition).summarise_register(month)
+def summarise_partition_history(out: Path, partition: str, month: str) -> str:
+    """The partition's register and paid ledger up to ``month`` summarised per person (its
+    summaries of the month before extended by this month's rows): what its detection reads."""
+    store = partition_store(out, partition)
+    store.summarise_register(month)
+    store.summarise_ledger(month)
     return partition
 
 
@@ -251,7 +258,7 @@ def project_partition(out: Path, partition: str, month: str, config: SentinelCon
     (ID, name, sex, birth date) and its person–receiver edges."""
     history = _partition_history(out, partition, month)
     runs = month_register_runs(history).collect().lazy()
-    ledger = paid_ledger(_upto(history.payouts, month), _upto(history.quarantined_payouts, month))
+    ledger = month_ledger_runs(history)
     folder = _work(out, month) / partition
     folder.mkdir(parents=True, exist_ok=True)
     people, edges = pl.collect_all(
@@ -311,11 +318,11 @@ def gather_halo_rows(out: Path, partition: str, month: str) -> int:
         store.scan(name, up_to=month).filter(
             person_key(pl.col("person_id")).is_in(wanted["person_id"].implode())
         ).collect().write_parquet(folder / f"{name}.parquet")
-    runs = store.register_runs(month)
-    if runs is not None:
-        runs.filter(
-            person_key(pl.col("person_id")).is_in(wanted["person_id"].implode())
-        ).collect().write_parquet(folder / f"{REGISTER_RUNS}.parquet")
+    for name, runs in ((REGISTER_RUNS, store.register_runs(month)), (LEDGER_RUNS, store.ledger_runs(month))):
+        if runs is not None:
+            runs.filter(
+                person_key(pl.col("person_id")).is_in(wanted["person_id"].implode())
+            ).collect().write_parquet(folder / f"{name}.parquet")
     return wanted.height
 
 
@@ -467,7 +474,7 @@ def partitioned_audit(
         reports = validate_province_drop(drops, config, month, out, staging / "data-docs")
         partitions = split_month(drops, out, month, region_digits)
         record_drop_outcomes(drops, out, config)
-        _on_workers(summarise_partition_register, partitions, out, month)
+        _on_workers(summarise_partition_history, partitions, out, month)
         _on_workers(project_partition, partitions, out, month, config)
         link_deaths_across(out, month, partitions)
         halo = find_halo(out, month, partitions)

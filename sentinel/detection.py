@@ -31,17 +31,20 @@ from features.cases import (
     empty_reasons,
     merge_reasons,
     month_number,
-    per_person,
 )
 from features.history import register_runs, runs_up_to
+from features.ledger import ledger_runs, ledger_runs_up_to
 from features.network import receiver_changes, receiver_edges, shared_account
 from features.payments import (
+    PAYOUT_KIND,
     amount_anomaly,
     duplicate_receipt,
     identity_anomaly,
+    ledger_keys,
     monthly_amount,
     paid_ledger,
 )
+from features.payments import months_paid as months_paid_per_payee
 from features.survival import (
     deceased_paid,
     link_deaths,
@@ -87,6 +90,10 @@ class MonthHistory:
     #: The register summarised per person (:func:`features.history.register_runs`) when the
     #: store keeps it; None to summarise ``register`` here. Detection reads only this.
     register_runs: pl.LazyFrame | None = None
+    #: The paid ledger summarised per person (:func:`features.ledger.ledger_runs` of
+    #: :func:`features.payments.paid_ledger`) when the store keeps it; None to summarise
+    #: ``payouts`` and ``quarantined_payouts`` here. Detection reads only this.
+    ledger_runs: pl.LazyFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,7 @@ class _Prepared:
 
     month: str
     people: pl.LazyFrame
+    #: The paid ledger as runs (:mod:`features.ledger`) with :func:`ledger_keys` columns.
     ledger: pl.LazyFrame
     runs: pl.LazyFrame
     evidence: pl.LazyFrame
@@ -127,6 +135,19 @@ def month_register_runs(history: MonthHistory) -> pl.LazyFrame:
     return register_runs(_upto(history.register, history.month))
 
 
+def month_ledger_runs(history: MonthHistory) -> pl.LazyFrame:
+    """The paid ledger up to ``history.month`` as runs (:mod:`features.ledger`), with the
+    columns of :func:`features.payments.ledger_keys`: the stored summary when the history
+    has one, else summarised from the payouts (the same rows either way)."""
+    month = history.month
+    if history.ledger_runs is not None:
+        runs = ledger_runs_up_to(history.ledger_runs, month)
+    else:
+        rows = paid_ledger(_upto(history.payouts, month), _upto(history.quarantined_payouts, month))
+        runs = ledger_runs(rows.filter(pl.col("drop_index") <= month_number(month)))
+    return runs.with_columns(pl.col("kind").cast(PAYOUT_KIND)).with_columns(ledger_keys())
+
+
 def _prepare(
     history: MonthHistory,
     config: SentinelConfig,
@@ -142,10 +163,7 @@ def _prepare(
         runs = month_register_runs(history).collect().rechunk().lazy()
         people = register_people(runs).collect().lazy()
     with clock("prepare: ledger"):
-        ledger = paid_ledger(
-            _upto(history.payouts, month), _upto(history.quarantined_payouts, month)
-        )
-        ledger = ledger.filter(pl.col("drop_index") <= month_number(month)).collect().lazy()
+        ledger = month_ledger_runs(history).collect().lazy()
     with clock("prepare: evidence"):
         evidence = (
             survival_evidence(_upto(history.certifications, month), people, month, config)
@@ -243,7 +261,7 @@ def rule_reasons(history: MonthHistory, config: SentinelConfig) -> pl.LazyFrame:
 def _person_features(prep: _Prepared, merged: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
     now = month_number(prep.month)
     paid = monthly_amount(prep.ledger, prep.month)
-    months_paid = per_person(prep.ledger, pl.col("period_index").n_unique().alias("months_paid"))
+    months_paid = months_paid_per_payee(prep.ledger)
     persons = pl.concat(
         [prep.people.select("person_id"), merged.select("person_id")], how="vertical"
     ).unique()

@@ -550,10 +550,11 @@ def build_province_history(
                 target = partition_store(dest_out, partition).partition(name, month)
                 target.mkdir(parents=True, exist_ok=True)
                 rows.write_parquet(target / "part-0.parquet")
-    # Each partition's register summarised per person, as its monthly runs keep it: the
-    # next month extends this summary instead of reading every snapshot.
+    # Each partition's register and paid ledger summarised per person, as its monthly runs
+    # keep them: the next month extends these summaries instead of reading every month.
     for partition in partitions:
         partition_store(dest_out, partition).summarise_register(up_to)
+        partition_store(dest_out, partition).summarise_ledger(up_to)
     return partitions
 
 

@@ -5,6 +5,8 @@ Layout (``STORE`` defaults to ``OUT/curated``)::
     STORE/<dataset>/month=YYYY-MM/part-0.parquet   validated rows of one drop month
     STORE/register_runs/month=YYYY-MM/part-0.parquet  the register up to that month,
                                                    summarised per person (derived)
+    STORE/ledger_runs/month=YYYY-MM/part-0.parquet    the paid ledger up to that month,
+                                                   summarised per person (derived)
     OUT/YYYY-MM/                                   cases, quarantine, manifest, data-docs
 
 Every write is atomic: files are written under a temporary name in the same folder and
@@ -29,6 +31,15 @@ MONTH_PARTITION = "month"
 #: The derived dataset holding, per month, the register snapshots up to that month
 #: summarised per person (``features.history``); rebuilt whenever a register month changes.
 REGISTER_RUNS = "register_runs"
+#: The derived dataset holding, per month, the paid ledger (payouts and the quarantined
+#: payout rows still paid) up to that month summarised per person (``features.ledger``).
+LEDGER_RUNS = "ledger_runs"
+#: Which derived dataset reads which stored one (a new month of it makes them stale).
+_DERIVED = {
+    "beneficiaries": REGISTER_RUNS,
+    "payouts": LEDGER_RUNS,
+    "quarantined_payouts": LEDGER_RUNS,
+}
 
 
 class CuratedStore:
@@ -57,11 +68,12 @@ class CuratedStore:
         so it must be on the store's file system (a streamed sink writes it there)."""
         final = self.partition(dataset, month)
         final.parent.mkdir(parents=True, exist_ok=True)
-        if dataset == "beneficiaries":
-            # The summary of this month and of every later one read the old snapshot.
-            for stale in self.months(REGISTER_RUNS):
+        derived = _DERIVED.get(dataset)
+        if derived is not None:
+            # The summary of this month and of every later one read the old rows.
+            for stale in self.months(derived):
                 if stale >= month:
-                    shutil.rmtree(self.partition(REGISTER_RUNS, stale), ignore_errors=True)
+                    shutil.rmtree(self.partition(derived, stale), ignore_errors=True)
         staging = final.parent / f".tmp-{month}-{uuid.uuid4().hex}"
         staging.mkdir()
         try:
@@ -82,13 +94,25 @@ class CuratedStore:
         )
 
     def scan(
-        self, dataset: str, *, up_to: str | None = None, schema: dict[str, Any] | None = None
+        self,
+        dataset: str,
+        *,
+        up_to: str | None = None,
+        schema: dict[str, Any] | None = None,
+        months: list[str] | None = None,
     ) -> pl.LazyFrame:
-        """All partitions of ``dataset`` up to and including month ``up_to``, with ``month``.
+        """All partitions of ``dataset`` up to and including month ``up_to`` (or those of
+        ``months`` that exist), with ``month``.
 
         An empty history returns an empty frame with ``schema`` (plus ``month``).
         """
-        months = [m for m in self.months(dataset) if up_to is None or m <= up_to]
+        wanted = self.months(dataset) if months is None else months
+        months = [
+            m
+            for m in wanted
+            if (up_to is None or m <= up_to)
+            and (self.partition(dataset, m) / "part-0.parquet").exists()
+        ]
         if not months:
             empty = pl.DataFrame(schema=schema or {}).with_columns(
                 pl.lit(None, dtype=pl.String).alias(MONTH_PARTITION)
@@ -127,6 +151,44 @@ class CuratedStore:
             REGISTER_RUNS, month, runs.collect().sort("person_id", "scheme", "first_index")
         )
 
+    def ledger_runs(self, month: str) -> pl.LazyFrame | None:
+        """The paid ledger up to ``month`` summarised per person, or None when not kept."""
+        path = self.partition(LEDGER_RUNS, month) / "part-0.parquet"
+        return pl.scan_parquet(path) if path.exists() else None
+
+    def summarise_ledger(self, month: str) -> Path | None:
+        """Keep the paid ledger up to ``month`` summarised per person (``LEDGER_RUNS``): the
+        summary of the payout month before, extended by this month's rows, or (when there is
+        none) built from every month up to ``month``. None when the store has no payouts
+        for ``month``."""
+        from features.ledger import LEDGER_COLUMNS, extend_ledger_runs, ledger_runs
+        from features.payments import paid_ledger
+
+        listed = [m for m in self.months("payouts") if m <= month]
+        if not listed or listed[-1] != month:
+            return None
+        before = self.ledger_runs(listed[-2]) if len(listed) > 1 else None
+        if before is not None:
+            rows = paid_ledger(
+                self.scan("payouts", months=[month]),
+                self.scan("quarantined_payouts", months=[month], schema=_QUARANTINE_SCHEMA),
+            )
+            runs = extend_ledger_runs(before, rows, month)
+        else:
+            runs = ledger_runs(
+                paid_ledger(
+                    self.scan("payouts", up_to=month),
+                    self.scan("quarantined_payouts", up_to=month, schema=_QUARANTINE_SCHEMA),
+                )
+            )
+        # Stored in one order (row order decides nothing, but sums are then taken alike).
+        frame = (
+            runs.with_columns(pl.col("kind").cast(pl.String))
+            .collect()
+            .sort(*LEDGER_COLUMNS, "months", nulls_last=True)
+        )
+        return self.write_month(LEDGER_RUNS, month, frame)
+
     def rows(self, dataset: str, month: str) -> int | None:
         """Rows stored for ``dataset`` in ``month``, or None when that month is absent."""
         path = self.partition(dataset, month) / "part-0.parquet"
@@ -146,6 +208,11 @@ class CuratedStore:
             if rows is not None:
                 counts[name] = rows
         return counts
+
+
+#: What a month without quarantined payout rows reads as (no row, so no column is needed
+#: but the reason every quarantined row has).
+_QUARANTINE_SCHEMA: dict[str, Any] = {"_reason": pl.String}
 
 
 def _replace_dir(new: Path, final: Path) -> None:
@@ -221,4 +288,5 @@ def load_history(store: Path, month: str):  # type: ignore[no-untyped-def]
         certifications=curated.scan("certifications", up_to=month),
         outcomes=curated.scan("outcomes", up_to=month),
         register_runs=curated.register_runs(month),
+        ledger_runs=curated.ledger_runs(month),
     )

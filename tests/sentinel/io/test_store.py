@@ -1,3 +1,4 @@
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -101,11 +102,85 @@ def test_rewriting_a_register_month_drops_the_summaries_that_read_it(tmp_path: P
     assert_frame_equal(_runs(store.register_runs("2020-03")), _runs(whole))
 
 
+def _payouts(month: str, amounts: dict[str, float]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "person_id": list(amounts),
+            "scheme": ["resident"] * len(amounts),
+            "period": [month] * len(amounts),
+            "pay_date": [date(int(month[:4]), int(month[5:]), 10)] * len(amounts),
+            "amount": list(amounts.values()),
+            "bank_account": ["A"] * len(amounts),
+            "kind": ["regular"] * len(amounts),
+        }
+    )
+
+
+def _ledger_rows(frame: pl.LazyFrame | None) -> pl.DataFrame:
+    from features.ledger import LEDGER_COLUMNS, ledger_rows
+
+    assert frame is not None
+    rows = ledger_rows(frame).collect().with_columns(pl.col("kind").cast(pl.String))
+    return rows.select(LEDGER_COLUMNS).sort(pl.all(), nulls_last=True)
+
+
+def _whole_ledger(store: CuratedStore, month: str) -> pl.LazyFrame:
+    from features.ledger import ledger_runs
+    from features.payments import paid_ledger
+
+    return ledger_runs(
+        paid_ledger(
+            store.scan("payouts", up_to=month),
+            store.scan("quarantined_payouts", up_to=month, schema={"_reason": pl.String}),
+        )
+    )
+
+
+def test_ledger_summary_is_extended_month_by_month_and_gives_the_ledger(tmp_path: Path) -> None:
+    store = CuratedStore(tmp_path)
+    months = {
+        "2020-01": {"P1": 113.0, "P2": 113.0},
+        "2020-02": {"P1": 113.0},
+        "2020-03": {"P1": 123.0, "P2": 113.0},
+    }
+    for month, amounts in months.items():
+        store.write_month("payouts", month, _payouts(month, amounts))
+        store.summarise_ledger(month)
+        assert_frame_equal(
+            _ledger_rows(store.ledger_runs(month)), _ledger_rows(_whole_ledger(store, month))
+        )
+    runs = store.ledger_runs("2020-03").collect().sort("person_id", "period")
+    # P1 113 for two months then 123; P2 not paid in February: two runs of one month.
+    assert runs.select("person_id", "amount", "months").rows() == [
+        ("P1", 113.0, 2),
+        ("P1", 123.0, 1),
+        ("P2", 113.0, 1),
+        ("P2", 113.0, 1),
+    ]
+    assert store.summarise_ledger("2020-04") is None  # no payouts that month
+
+
+def test_rewriting_a_payout_month_drops_the_ledger_summaries_that_read_it(tmp_path: Path) -> None:
+    store = CuratedStore(tmp_path)
+    for month in ("2020-01", "2020-02", "2020-03"):
+        store.write_month("payouts", month, _payouts(month, {"P1": 113.0}))
+        store.summarise_ledger(month)
+    store.write_month("quarantined_payouts", "2020-02", pl.DataFrame({"_reason": ["x"]}))
+    assert store.ledger_runs("2020-01") is not None
+    assert store.ledger_runs("2020-02") is None and store.ledger_runs("2020-03") is None
+    store.summarise_ledger("2020-02")
+    store.summarise_ledger("2020-03")
+    assert_frame_equal(
+        _ledger_rows(store.ledger_runs("2020-03")), _ledger_rows(_whole_ledger(store, "2020-03"))
+    )
+
+
 def test_detection_reads_the_stored_summary_with_the_same_cases(
     tiny_county: Path, tmp_path: Path
 ) -> None:
     from dataclasses import replace
 
+    from features.ledger import ledger_rows
     from sentinel.config import load_config
     from sentinel.detection import detect_cases
     from sentinel.ingest import check_drop, read_drop
@@ -120,9 +195,20 @@ def test_detection_reads_the_stored_summary_with_the_same_cases(
             store.write_month(name, month, drops[name].loaded)
         store.write_month("quarantined_payouts", month, drops["payouts"].quarantined)
         store.summarise_register(month)
+        store.summarise_ledger(month)
     history = load_history(tmp_path / "curated", months[-1])
-    assert history.register_runs is not None
+    assert history.register_runs is not None and history.ledger_runs is not None
     from_summary = detect_cases(history, config).collect()
-    from_snapshots = detect_cases(replace(history, register_runs=None), config).collect()
+    from_snapshots = detect_cases(
+        replace(history, register_runs=None, ledger_runs=None), config
+    ).collect()
     assert from_summary.height > 0
     assert_frame_equal(from_summary, from_snapshots)
+    # The rules read runs, and a run of several months must count as those months' rows:
+    # the ledger cut into one-row runs gives the same cases (sums to within rounding).
+    one_row_runs = ledger_rows(history.ledger_runs).with_columns(
+        pl.lit(1, dtype=pl.Int32).alias("months")
+    )
+    assert_frame_equal(
+        detect_cases(replace(history, ledger_runs=one_row_runs), config).collect(), from_summary
+    )
