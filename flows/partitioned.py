@@ -183,8 +183,20 @@ def _partition_history(
     out: Path, partition: str, month: str, halo: pl.DataFrame | None = None
 ) -> MonthHistory:
     """The partition's history up to ``month``, plus the rows of its halo persons (read
-    from the halo rows :func:`gather_halo_rows` wrote, not from the owners' histories)."""
+    from the halo rows :func:`gather_halo_rows` wrote, not from the owners' histories).
+
+    An owner that keeps a summary (register or ledger runs) sends its halo persons' runs
+    instead of their rows: the history's register, payouts and quarantined payouts then
+    hold the partition's own rows only, and its runs stand for all of them.
+    """
     store = partition_store(out, partition)
+    register_runs = _partition_runs(out, store.register_runs(month), REGISTER_RUNS, month, halo)
+    ledger_runs = _partition_runs(out, store.ledger_runs(month), LEDGER_RUNS, month, halo)
+    summary = {
+        "beneficiaries": register_runs,
+        "payouts": ledger_runs,
+        "quarantined_payouts": ledger_runs,
+    }
 
     def scan(name: str) -> pl.LazyFrame:
         own = store.scan(name, up_to=month)
@@ -192,11 +204,18 @@ def _partition_history(
             return own
         owners = sorted(halo["owner"].unique())
         files = [_work(out, month) / HALO_ROWS / owner / f"{name}.parquet" for owner in owners]
+        missing = [file for file in files if not file.exists()]
+        if missing and summary.get(name) is None:
+            raise FileNotFoundError(
+                f"partition {partition}: the {name} rows of its halo persons are not in "
+                f"{missing[0]} and no summary stands for them; run the month again"
+            )
         foreign = [
             pl.scan_parquet(file).filter(
                 person_key(pl.col("person_id")).is_in(halo["person_id"].implode())
             )
             for file in files
+            if file.exists()
         ]
         return pl.concat([own, *foreign], how="diagonal_relaxed")
 
@@ -209,8 +228,8 @@ def _partition_history(
         deaths=glob.scan("deaths", up_to=month),
         certifications=scan("certifications"),
         outcomes=glob.scan("outcomes", up_to=month),
-        register_runs=_partition_runs(out, store.register_runs(month), REGISTER_RUNS, month, halo),
-        ledger_runs=_partition_runs(out, store.ledger_runs(month), LEDGER_RUNS, month, halo),
+        register_runs=register_runs,
+        ledger_runs=ledger_runs,
     )
 
 
@@ -314,11 +333,20 @@ def gather_halo_rows(out: Path, partition: str, month: str) -> int:
     folder = work / HALO_ROWS / partition
     folder.mkdir(parents=True, exist_ok=True)
     store = partition_store(out, partition)
+    register_runs, ledger_runs = store.register_runs(month), store.ledger_runs(month)
+    # The runs stand for the rows they summarise: those rows are not sent (twelve register
+    # snapshots and twelve months of payouts are most of what a partition keeps).
+    summarised = {
+        "beneficiaries": register_runs,
+        "payouts": ledger_runs,
+        "quarantined_payouts": ledger_runs,
+    }
     for name in PERSON_ROUTED:
-        store.scan(name, up_to=month).filter(
-            person_key(pl.col("person_id")).is_in(wanted["person_id"].implode())
-        ).collect().write_parquet(folder / f"{name}.parquet")
-    for name, runs in ((REGISTER_RUNS, store.register_runs(month)), (LEDGER_RUNS, store.ledger_runs(month))):
+        if summarised.get(name) is None:
+            store.scan(name, up_to=month).filter(
+                person_key(pl.col("person_id")).is_in(wanted["person_id"].implode())
+            ).collect().write_parquet(folder / f"{name}.parquet")
+    for name, runs in ((REGISTER_RUNS, register_runs), (LEDGER_RUNS, ledger_runs)):
         if runs is not None:
             runs.filter(
                 person_key(pl.col("person_id")).is_in(wanted["person_id"].implode())

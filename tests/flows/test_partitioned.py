@@ -175,6 +175,16 @@ def test_partitioned_run_on_dask_equals_the_single_process_run(province: Path) -
     across = shared.explode("person_id").join(cases, on="person_id")
     assert "shared_account" in across["typology"].to_list()
 
+    # The halo persons travel as runs: their register snapshots and payout rows stay home.
+    sent = {
+        file.name
+        for file in (province / "parted" / "partitions" / ".work" / MONTHS[-1]).glob(
+            "halo-rows/*/*.parquet"
+        )
+    }
+    assert {"register_runs.parquet", "ledger_runs.parquet", "certifications.parquet"} <= sent
+    assert not sent & {"beneficiaries.parquet", "payouts.parquet", "quarantined_payouts.parquet"}
+
 
 @pytest.mark.usefixtures("prefect_harness")
 @pytest.mark.parametrize("polars_threads", [1, 2])
