@@ -41,7 +41,7 @@ TASK_STAGES = {
     "validate_province_drop": "validate",
     "split_month": "curate",
     "record_drop_outcomes": "curate",
-    "summarise_partition_register": "curate",
+    "summarise_partition_history": "curate",
     "choose_province_model": "model",
     "project_partition": "features",
     "link_deaths_across": "linkage",
@@ -55,7 +55,7 @@ TASK_STAGES = {
     "publish_artifacts": "emit",
 }
 PER_PARTITION = {
-    "summarise_partition_register",
+    "summarise_partition_history",
     "project_partition",
     "gather_halo_rows",
     "detect_partition",

@@ -109,22 +109,25 @@ def extend_ledger_runs(runs: pl.LazyFrame, rows: pl.LazyFrame, month: str) -> pl
     Expands to the same rows as :func:`ledger_runs` of all the drops (tested)."""
     now = month_number(month)
     numbered = ledger_runs_up_to(runs, _month_text(now - 1)).with_row_index("_r")
-    # Two rows of one state and period (a payment made twice) extend two runs, if there are.
-    rank = pl.int_range(pl.len()).over(*_STATE, "period_index")
+    # Runs and rows meet on a hash of their state and period (two integers to join on, not
+    # seven columns of text); the states are then compared, so a hash that collides only
+    # leaves a row to start a run of its own. Two rows of one state and period (a payment
+    # made twice) extend two runs, if there are two: hence the rank among equal hashes.
+    key = pl.struct(*_STATE, "period_index").hash()
     # An open run: its last row is in the drop before; its next row would be this one.
     open_runs = (
         _joinable(numbered.filter(pl.col("drop_index") + pl.col("months") == now), "_r", "months")
         .filter(pl.col("_run"))
         .select("_r", *_STATE, (pl.col("period_index") + pl.col("months")).alias("period_index"))
-        .with_columns(rank.alias("_rank"))
+        .with_columns(key.alias("_h"))
+        .pipe(_rank_equal_hashes)
+        .select("_r", "_h", "_rank", *[pl.col(c).alias(f"_open{c}") for c in _STATE])
     )
-    new = _joinable(rows).with_columns(
-        pl.when(pl.col("_run"))
-        .then(pl.int_range(pl.len()).over(*_STATE, "period_index", "_run"))
-        .alias("_rank")
-    )
-    matched = new.join(
-        open_runs, on=[*_STATE, "period_index", "_rank"], how="left", nulls_equal=True
+    new = _joinable(rows).with_columns(pl.when(pl.col("_run")).then(key).alias("_h"))
+    new = _rank_equal_hashes(new)
+    same = pl.all_horizontal(pl.col(c).eq_missing(pl.col(f"_open{c}")) for c in _STATE)
+    matched = new.join(open_runs, on=["_h", "_rank"], how="left").with_columns(
+        pl.when(same).then(pl.col("_r")).alias("_r")
     )
     extended = matched.filter(pl.col("_r").is_not_null()).select("_r", pl.lit(1).alias("_more"))
     started = matched.filter(pl.col("_r").is_null()).select(
@@ -134,6 +137,20 @@ def extend_ledger_runs(runs: pl.LazyFrame, rows: pl.LazyFrame, month: str) -> pl
         (pl.col("months") + pl.col("_more").fill_null(0)).cast(pl.Int32)
     )
     return pl.concat([kept.drop("_r", "_more"), started], how="vertical_relaxed")
+
+
+def _rank_equal_hashes(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """``_rank``: 0, 1, … among the rows of one ``_h`` (a window over the few repeated
+    hashes only: over every row it would cost more than the rest of the extension)."""
+    repeated = pl.col("_h").is_duplicated()
+    return pl.concat(
+        [
+            frame.filter(~repeated).with_columns(pl.lit(0, dtype=pl.Int64).alias("_rank")),
+            frame.filter(repeated).with_columns(
+                pl.int_range(pl.len(), dtype=pl.Int64).over("_h").alias("_rank")
+            ),
+        ]
+    )
 
 
 def _month_text(index: int) -> str:

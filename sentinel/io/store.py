@@ -143,8 +143,9 @@ class CuratedStore:
             return None
         before = self.register_runs(listed[-2]) if len(listed) > 1 else None
         if before is not None:
-            snapshot = pl.scan_parquet(self.partition("beneficiaries", month) / "part-0.parquet")
-            runs = extend_register_runs(before, snapshot, month)
+            # Both read once, up front: the extension reads the summary twice.
+            snapshot = pl.read_parquet(self.partition("beneficiaries", month) / "part-0.parquet")
+            runs = extend_register_runs(before.collect().lazy(), snapshot.lazy(), month)
         else:
             runs = register_runs(self.scan("beneficiaries", up_to=month))
         return self.write_month(
@@ -173,7 +174,8 @@ class CuratedStore:
                 self.scan("payouts", months=[month]),
                 self.scan("quarantined_payouts", months=[month], schema=_QUARANTINE_SCHEMA),
             )
-            runs = extend_ledger_runs(before, rows, month)
+            # Both read once, up front: the extension reads the summary twice.
+            runs = extend_ledger_runs(before.collect().lazy(), rows.collect().lazy(), month)
         else:
             runs = ledger_runs(
                 paid_ledger(
