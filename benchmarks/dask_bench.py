@@ -70,7 +70,7 @@ def _per_partition(out: Path, month: str) -> list[dict[str, float]]:
     rows = []
     for partition in sorted(sizes):
         start = time.perf_counter()
-        project_partition.fn(out, partition, month, config)
+        project_partition(out, partition, month, config)
         detect_partition.fn(out, partition, month, config)
         seconds = time.perf_counter() - start
         rows.append({"partition": partition, "persons": sizes[partition], "seconds": round(seconds, 2),

@@ -43,7 +43,6 @@ TASK_STAGES = {
     "record_drop_outcomes": "curate",
     "summarise_partition_history": "curate",
     "choose_province_model": "model",
-    "project_partition": "features",
     "link_deaths_across": "linkage",
     "find_halo": "features",
     "gather_halo_rows": "features",
@@ -56,7 +55,6 @@ TASK_STAGES = {
 }
 PER_PARTITION = {
     "summarise_partition_history",
-    "project_partition",
     "gather_halo_rows",
     "detect_partition",
     "suspend_partition",

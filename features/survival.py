@@ -604,6 +604,8 @@ def suspected_unreported_death(
         .alias("likely_death_index"),
         has_lead.alias("has_lead"),
     ).filter(pl.col("probability") >= det.min_suspected_death_probability)
+    # (Read three times below: cached, else every read plans the persons' joins again.)
+    scored = scored.cache()
 
     overpaid = (
         rows_of(ledger, scored)

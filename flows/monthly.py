@@ -248,7 +248,7 @@ def list_suspensions(store: Path, month: str, config: SentinelConfig, staging: P
     curated = CuratedStore(store)
     starts = curated.months("beneficiaries")
     suspensions = suspension_list(
-        curated.scan("beneficiaries", up_to=month).filter(pl.col("month") == month),
+        curated.scan("beneficiaries", months=[month]),
         curated.scan("certifications", up_to=month),
         month=month,
         history_start=starts[0] if starts else month,

@@ -262,16 +262,18 @@ HALO_ROWS = "halo-rows"
 
 
 @task(retries=2, retry_delay_seconds=[2, 10])
-def summarise_partition_history(out: Path, partition: str, month: str) -> str:
+def summarise_partition_history(
+    out: Path, partition: str, month: str, config: SentinelConfig
+) -> str:
     """The partition's register and paid ledger up to ``month`` summarised per person (its
-    summaries of the month before extended by this month's rows): what its detection reads."""
+    summaries of the month before extended by this month's rows): what its detection reads.
+    Then, from these summaries, its projections for the global steps (:func:`project_partition`)."""
     store = partition_store(out, partition)
     store.summarise_register(month)
     store.summarise_ledger(month)
-    return partition
+    return project_partition(out, partition, month, config)
 
 
-@task
 def project_partition(out: Path, partition: str, month: str, config: SentinelConfig) -> str:
     """The partition's narrow projections for the global steps: its registered persons
     (ID, name, sex, birth date) and its person–receiver edges."""
@@ -448,7 +450,7 @@ def suspend_partition(
     certifications are all in their owner's partition)."""
     store = partition_store(out, partition)
     suspensions = suspension_list(
-        store.scan("beneficiaries", up_to=month).filter(pl.col("month") == month),
+        store.scan("beneficiaries", months=[month]),
         store.scan("certifications", up_to=month),
         month=month,
         history_start=history_start,
@@ -502,8 +504,7 @@ def partitioned_audit(
         reports = validate_province_drop(drops, config, month, out, staging / "data-docs")
         partitions = split_month(drops, out, month, region_digits)
         record_drop_outcomes(drops, out, config)
-        _on_workers(summarise_partition_history, partitions, out, month)
-        _on_workers(project_partition, partitions, out, month, config)
+        _on_workers(summarise_partition_history, partitions, out, month, config)
         link_deaths_across(out, month, partitions)
         halo = find_halo(out, month, partitions)
         _on_workers(gather_halo_rows, partitions, out, month)
