@@ -251,6 +251,9 @@ def linked_deaths(
         links = links.filter(pl.col("method") != "name_only")
     return (
         deaths.select("record_id", "death_date", "source", "recorded_on")
+        # The linked records first: a province's death history is a million records, and
+        # one region's links a few thousand.
+        .join(links.select("record_id"), on="record_id", how="semi")
         .unique("record_id")
         .join(links, on="record_id", how="inner")
         .sort(["death_date", "confidence", "record_id"], descending=[False, True, False])
@@ -287,18 +290,24 @@ def survival_evidence(
         date_month_index(pl.col("cert_date")).alias("cert_index"),
     ).filter(pl.col("cert_index") <= month_number(month))
     passes = certs.filter(pl.col("result") == "pass").sort("cert_date")
-    per_pass = passes.group_by("person_id").agg(
-        pl.col("cert_index").last().alias("pass_index"),
-        pl.col("method").last().alias("pass_method"),
-        pl.col("cert_index")
-        .filter(pl.col("method").is_in(STRONG_METHODS))
-        .max()
-        .alias("strong_cert_index"),
-        pl.col("cert_index")
-        .filter(pl.col("method") == "data_match")
-        .max()
-        .alias("data_match_index"),
-        pl.col("cert_index").shift(1).last().alias("prior_pass_index"),
+    # (Conditions as when/then columns, not filters inside the aggregation: a filter is
+    # evaluated group by group. Cached: the fails below read the passes too.)
+    per_pass = (
+        passes.with_columns(
+            pl.when(pl.col("method").is_in(STRONG_METHODS))
+            .then(pl.col("cert_index"))
+            .alias("_strong"),
+            pl.when(pl.col("method") == "data_match").then(pl.col("cert_index")).alias("_match"),
+        )
+        .group_by("person_id")
+        .agg(
+            pl.col("cert_index").last().alias("pass_index"),
+            pl.col("method").last().alias("pass_method"),
+            pl.col("_strong").max().alias("strong_cert_index"),
+            pl.col("_match").max().alias("data_match_index"),
+            pl.col("cert_index").shift(1).last().alias("prior_pass_index"),
+        )
+        .cache()
     )
     fails = (
         certs.filter(pl.col("result") == "fail")
