@@ -589,21 +589,23 @@ def identity_anomaly(
         pl.col("quarantined").any().alias("any_quarantined"),
     )
     checks = flagged.join(paid, on="person_id", how="inner")
-    malformed = checks.filter(pl.col("malformed")).select(
-        "person_id",
-        pl.lit("identity_anomaly").alias("typology"),
-        pl.lit("IA_MALFORMED_PAYEE").alias("reason"),
-        pl.lit(det.malformed_payee_probability).alias("probability"),
-        pl.col("paid").alias("est_overpayment"),
-        facts(pl.col("person_id"), pl.col("n_paid"), pl.col("first_period"), fmt_yuan(pl.col("paid"))),
-    )
-    unregistered = checks.filter(pl.col("unregistered")).select(
-        "person_id",
-        pl.lit("identity_anomaly").alias("typology"),
-        pl.lit("IA_UNREGISTERED_PAYEE").alias("reason"),
-        pl.lit(det.unregistered_payee_probability).alias("probability"),
-        pl.col("paid").alias("est_overpayment"),
-        facts(pl.col("person_id"), pl.col("n_paid"), pl.col("first_period"), fmt_yuan(pl.col("paid"))),
+
+    def payee_reason(flag: str, reason: str, probability: float) -> pl.LazyFrame:
+        """A payee that is no register person: everything paid to it is the overpayment."""
+        return checks.filter(pl.col(flag)).select(
+            "person_id",
+            pl.lit("identity_anomaly").alias("typology"),
+            pl.lit(reason).alias("reason"),
+            pl.lit(probability).alias("probability"),
+            pl.col("paid").alias("est_overpayment"),
+            facts(
+                pl.col("person_id"), pl.col("n_paid"), pl.col("first_period"), fmt_yuan(pl.col("paid"))
+            ),
+        )
+
+    malformed = payee_reason("malformed", "IA_MALFORMED_PAYEE", det.malformed_payee_probability)
+    unregistered = payee_reason(
+        "unregistered", "IA_UNREGISTERED_PAYEE", det.unregistered_payee_probability
     )
     common = [
         "person_id",

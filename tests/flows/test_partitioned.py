@@ -218,3 +218,18 @@ def test_local_cluster_workers_get_the_polars_pool_they_were_given(polars_thread
             os.environ.pop("POLARS_MAX_THREADS", None)
         else:
             os.environ["POLARS_MAX_THREADS"] = before
+
+
+def test_a_halo_without_its_rows_or_a_summary_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    """A partition whose halo owner sent neither the rows nor runs for them must not be
+    scored on part of its persons' history: the error names the missing file."""
+    from flows.partitioned import _partition_history
+    from sentinel.partition import partition_store
+
+    store = partition_store(tmp_path, "430101")
+    store.write_month(
+        "beneficiaries", "2020-01", pl.DataFrame({"person_id": ["P1"], "scheme": ["resident"]})
+    )
+    halo = pl.DataFrame({"person_id": ["P9"], "partition": ["430101"], "owner": ["430102"]})
+    with pytest.raises(FileNotFoundError, match=r"430101: the beneficiaries rows .*430102"):
+        _partition_history(tmp_path, "430101", "2020-01", halo)
