@@ -1,9 +1,13 @@
 """Rule families read off the payout ledger: duplicate receipt, amount and identity anomalies.
 
-All functions take and return LazyFrames; nothing here reads files. The ledger they read is
+All functions take and return LazyFrames; nothing here reads files. The ledger is
 :func:`paid_ledger`: loaded payouts plus quarantined payout rows that are still money paid
 (a row quarantined for a malformed ID or an unparseable date was paid all the same), less
-exact duplicates of a loaded row (the same ledger line delivered twice, paid once).
+exact duplicates of a loaded row (the same ledger line delivered twice, paid once). The
+rules read it summarised per person (:mod:`features.ledger`: runs of unchanged regular
+payments, every other row a run of one month) with the :func:`ledger_keys` columns; a rule
+that must read payments row by row expands only the payees it needs
+(:func:`features.ledger.rows_of`), so a run counts exactly as its months' rows.
 """
 
 from __future__ import annotations
