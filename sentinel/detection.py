@@ -42,9 +42,9 @@ from features.payments import (
     identity_anomaly,
     ledger_keys,
     monthly_amount,
+    months_paid,
     paid_ledger,
 )
-from features.payments import months_paid as months_paid_per_payee
 from features.survival import (
     deceased_paid,
     link_deaths,
@@ -261,7 +261,7 @@ def rule_reasons(history: MonthHistory, config: SentinelConfig) -> pl.LazyFrame:
 def _person_features(prep: _Prepared, merged: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
     now = month_number(prep.month)
     paid = monthly_amount(prep.ledger, prep.month)
-    months_paid = months_paid_per_payee(prep.ledger)
+    months = months_paid(prep.ledger)
     persons = pl.concat(
         [prep.people.select("person_id"), merged.select("person_id")], how="vertical"
     ).unique()
@@ -294,7 +294,7 @@ def _person_features(prep: _Prepared, merged: pl.LazyFrame, config: SentinelConf
     feats = (
         persons.join(prep.people, on="person_id", how="left")
         .join(paid, on="person_id", how="left")
-        .join(months_paid, on="person_id", how="left")
+        .join(months, on="person_id", how="left")
         .join(prep.evidence.drop("birth_date", "benefit_start"), on="person_id", how="left")
         .join(prep.changes, on="person_id", how="left")
         .join(per_person_sizes, on="person_id", how="left")
