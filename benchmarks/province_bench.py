@@ -62,10 +62,12 @@ PER_PARTITION = {
 
 
 class TreeSampler:
-    """RSS of this process and all its children, sampled with timestamps."""
+    """RSS of this process and all its children, and the machine's busy CPU seconds (all
+    cores: user + system), sampled with timestamps."""
 
     def __init__(self, every_s: float = 0.2) -> None:
         self.samples: list[tuple[float, int]] = []
+        self.cpu: list[tuple[float, float]] = []
         self._every = every_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -79,7 +81,10 @@ class TreeSampler:
                     total += proc.memory_info().rss
                 except psutil.Error:
                     pass
-            self.samples.append((time.time(), total))
+            now = time.time()
+            self.samples.append((now, total))
+            times = psutil.cpu_times()
+            self.cpu.append((now, times.user + times.system))
 
     def start(self) -> None:
         self._thread.start()
@@ -90,6 +95,11 @@ class TreeSampler:
 
     def peak(self, start: float, end: float) -> int:
         return max((rss for t, rss in self.samples if start <= t <= end), default=0)
+
+    def busy(self, start: float, end: float) -> float:
+        """CPU seconds the machine spent busy between ``start`` and ``end`` (every core)."""
+        inside = [(t, cpu) for t, cpu in self.cpu if start <= t <= end]
+        return inside[-1][1] - inside[0][1] if len(inside) > 1 else 0.0
 
 
 def _task_runs(flow_run_id: Any) -> list[dict[str, Any]]:
@@ -145,8 +155,10 @@ def stage_table(runs: list[dict[str, Any]], sampler: TreeSampler) -> dict[str, d
         entry["runs"] += 1
     table: dict[str, dict[str, float]] = {}
     for stage, entry in stages.items():
-        wall, peak, cursor = 0.0, 0, 0.0
+        wall, peak, cursor, busy = 0.0, 0, 0.0, 0.0
         for start, end in sorted(entry["spans"]):
+            if end > cursor:
+                busy += sampler.busy(max(start, cursor), end)
             wall += max(0.0, end - max(start, cursor))
             cursor = max(cursor, end)
             peak = max(peak, sampler.peak(start, end))
@@ -155,8 +167,24 @@ def stage_table(runs: list[dict[str, Any]], sampler: TreeSampler) -> dict[str, d
             "task_s": round(entry["task_s"], 2),
             "task_runs": entry["runs"],
             "peak_rss_gib": round(peak / 2**30, 2),
+            # Busy CPU seconds of the machine per wall second (2.0: both cores of two busy).
+            "cores_busy": round(busy / wall, 2) if wall else 0.0,
         }
     return table
+
+
+def step_table(runs: list[dict[str, Any]], started: float) -> dict[str, float]:
+    """Per task (in the order the flow finishes them): seconds from the previous task's last
+    run end (the flow's start for the first) to this task's last run end. The steps add up
+    to the flow's time up to its last task; a step's time includes any wait before it."""
+    last: dict[str, float] = {}
+    for run in runs:
+        last[run["task"]] = max(last.get(run["task"], 0.0), run["end"])
+    steps, cursor = {}, started
+    for task, end in sorted(last.items(), key=lambda item: item[1]):
+        steps[task] = round(end - cursor, 1)
+        cursor = end
+    return steps
 
 
 def main() -> None:
@@ -197,13 +225,20 @@ def main() -> None:
     order = ["read + check", "validate", "curate", "model", "features", "linkage", "score",
              "suspensions", "emit", "other"]  # fmt: skip
     print(f"month {args.month}: {summary.cases} cases; rows {summary.rows}")
-    print(f"{'stage':<13} {'wall s':>8} {'task s':>8} {'runs':>5} {'peak RSS GiB':>13}")
+    print(f"{'stage':<13} {'wall s':>8} {'task s':>8} {'runs':>5} {'peak RSS GiB':>13} "
+          f"{'cores busy':>10}")  # fmt: skip
     for stage in [s for s in order if s in table]:
         row = table[stage]
         print(f"{stage:<13} {row['wall_s']:8.1f} {row['task_s']:8.1f} {row['task_runs']:5d} "
-              f"{row['peak_rss_gib']:13.2f}")  # fmt: skip
-    print(f"{'total':<13} {total:8.1f} {'':>8} {'':>5} {peak / 2**30:13.2f}")
-    print(f"read floor: {floor:.2f} s for {size / 2**20:.0f} MiB; month / floor = {total / floor:.1f}x")
+              f"{row['peak_rss_gib']:13.2f} {row['cores_busy']:10.2f}")  # fmt: skip
+    busy = sampler.busy(started, started + total)
+    print(f"{'total':<13} {total:8.1f} {'':>8} {'':>5} {peak / 2**30:13.2f} "
+          f"{busy / total:10.2f}")  # fmt: skip
+    steps = step_table(runs, started)
+    print("steps: " + " · ".join(f"{task} {s:.1f}" for task, s in steps.items()))
+    print(
+        f"read floor: {floor:.2f} s for {size / 2**20:.0f} MiB; month / floor = {total / floor:.1f}x"
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         figures = {
@@ -216,8 +251,10 @@ def main() -> None:
             "cases": summary.cases,
             "rows": {name: rows[0] for name, rows in summary.rows.items()},
             "stages": {s: table[s] for s in order if s in table},
+            "steps_s": steps,
             "total_s": round(total, 1),
             "peak_rss_gib": round(peak / 2**30, 2),
+            "cores_busy": round(busy / total, 2),
             "read_floor_s": round(floor, 2),
             "input_mib": round(size / 2**20, 1),
             "ratio_to_floor": round(total / floor, 1),
