@@ -320,7 +320,8 @@ class _ValidationSession:
     ) -> list[Any]:
         """One chunk's row-level results (GE result objects), read from its files."""
         pdf = _to_pandas(_read_chunk(files, schema))
-        return list(self._run(name, pdf, suite, parameters, docs=False).results)
+        with _no_batch_fingerprint():
+            return list(self._run(name, pdf, suite, parameters, docs=False).results)
 
     def validate(
         self,
@@ -565,6 +566,26 @@ def _chunk_files(
             compression="lz4",
         )
         yield [sorted(Path(folder).glob(f"_chunk={index}/*.parquet")) for index in range(chunks)]
+
+
+@contextlib.contextmanager
+def _no_batch_fingerprint() -> Iterator[None]:
+    """GE's pandas engine without its batch fingerprint, for one chunk's validation.
+
+    GE marks every pandas batch under ``HASH_THRESHOLD`` bytes (1 GB) with an MD5 of
+    every value (``pandas_data_fingerprint``): half of the time of a 1M-row register chunk
+    (0.71 of 1.54 s). A chunk's marker is read by nobody: its row-level results are summed
+    into the dataset's page, and the month's manifest holds the SHA-256 of every input
+    file. The threshold is GE's module constant; it is set back on leaving.
+    """
+    from great_expectations.execution_engine import pandas_execution_engine as engine
+
+    threshold = engine.HASH_THRESHOLD
+    engine.HASH_THRESHOLD = 0
+    try:
+        yield
+    finally:
+        engine.HASH_THRESHOLD = threshold
 
 
 def _read_chunk(files: list[Path], schema: pl.Schema) -> pl.DataFrame:

@@ -439,6 +439,28 @@ def test_chunks_keep_duplicate_keys_together(session, config, lazy):
     )
 
 
+def test_chunks_are_validated_without_ges_batch_fingerprint(session, config, monkeypatch):
+    """GE hashes every value of a pandas batch under 1 GB for a fingerprint nobody reads:
+    chunks skip it (half a register chunk's time), and GE's threshold is set back after."""
+    from great_expectations.execution_engine import pandas_execution_engine as engine
+
+    hashed = []
+    fingerprint = engine.hash_pandas_dataframe
+    monkeypatch.setattr(
+        engine, "hash_pandas_dataframe", lambda df: hashed.append(df.shape) or fingerprint(df)
+    )
+    frame = pl.concat([GOOD["payouts"]] * 10)
+    parameters = suite_parameters("payouts", config, MONTH, None)
+    whole = session.validate("payouts", frame, parameters, name="fp-whole")
+    assert any(rows and columns for rows, columns in hashed)  # whole frames keep theirs
+    hashed.clear()
+    chunked = session.validate("payouts", frame, parameters, name="fp-chunked", chunk_rows=7)
+    assert chunked.failed_expectations == whole.failed_expectations
+    # Only the column-less frame of the row count and the row-less schema probe are hashed.
+    assert hashed and all(rows == 0 or columns == 0 for rows, columns in hashed)
+    assert engine.HASH_THRESHOLD == 1e9
+
+
 @pytest.fixture(scope="module")
 def two_process_session():
     session = _ValidationSession(None, workers=2)
