@@ -41,6 +41,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# isort: off
+import sentinel  # noqa: F401  (before polars: it sets polars' allocator settings)
+
+# isort: on
 import polars as pl
 import psutil
 
@@ -241,10 +245,14 @@ def main() -> None:
     print(f"month {args.month}: {rows}")
     print(f"{'stage':<{width}}    wall s   cpu s   peak RSS GiB")
     for stage, wall in meter.wall.items():
-        print(f"{stage:<{width}}  {wall:8.2f}  {meter.cpu[stage]:6.2f}  {meter.peak_rss[stage] / 2**30:8.2f}")
+        print(
+            f"{stage:<{width}}  {wall:8.2f}  {meter.cpu[stage]:6.2f}  {meter.peak_rss[stage] / 2**30:8.2f}"
+        )
     peak = max(meter.peak_rss.values())
     print(f"{'total':<{width}}  {total:8.2f}  {sum(meter.cpu.values()):6.2f}  {peak / 2**30:8.2f}")
-    print(f"read floor: {floor:.2f} s for {size / 2**20:.0f} MiB; month / floor = {total / floor:.1f}x")
+    print(
+        f"read floor: {floor:.2f} s for {size / 2**20:.0f} MiB; month / floor = {total / floor:.1f}x"
+    )
     if flow_seconds is not None:
         print(f"whole Prefect flow (start-up excluded): {flow_seconds:.2f} s")
     if args.json:
@@ -256,8 +264,11 @@ def main() -> None:
             "month": args.month,
             "rows": rows,
             "stages": {
-                s: {"wall_s": round(meter.wall[s], 3), "cpu_s": round(meter.cpu[s], 3),
-                    "peak_rss_gib": round(meter.peak_rss[s] / 2**30, 3)}
+                s: {
+                    "wall_s": round(meter.wall[s], 3),
+                    "cpu_s": round(meter.cpu[s], 3),
+                    "peak_rss_gib": round(meter.peak_rss[s] / 2**30, 3),
+                }
                 for s in meter.wall
             },
             "total_s": round(total, 3),
