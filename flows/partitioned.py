@@ -4,12 +4,13 @@
     → give each person to a partition (the region that first registered them)
     → keep each partition's rows in its own curated history
     → per partition, on the workers: the persons and the receivers they are paid through
+    → per partition, on the workers while the next two steps run here: its part of the
+      suspension list
     → link the death records against the whole province's register
     → find the persons a partition must see from others (receivers shared across regions)
     → per partition, on the workers: gather its persons' rows that others must see
     → per partition, on the workers: the rule families and the features of its own persons
     → fit the risk model on the audited persons' features and rank all cases together
-    → per partition, on the workers: its part of the suspension list
     → merge the suspensions → emit the case list → record the run in its manifest
 
 The outputs under ``OUT/YYYY-MM`` are the ones :func:`flows.monthly.monthly_audit` writes
@@ -483,8 +484,12 @@ def list_province_suspensions(out: Path, month: str, partitions: list[str], stag
 def _on_workers(step: Any, partitions: list[str], *args: Any) -> list[Any]:
     """Run ``step(out, partition, ...)`` for every partition on the task runner and wait."""
     out, *rest = args
-    futures = [step.submit(out, p, *rest) for p in partitions]
-    return [f.result() for f in futures]
+    return wait([step.submit(out, p, *rest) for p in partitions])
+
+
+def wait(futures: list[Any]) -> list[Any]:
+    """The results of submitted task runs, in order (the first failure raises)."""
+    return [future.result() for future in futures]
 
 
 @flow(name="partitioned-audit", log_prints=False)
@@ -505,6 +510,10 @@ def partitioned_audit(
         partitions = split_month(drops, out, month, region_digits)
         record_drop_outcomes(drops, out, config)
         _on_workers(summarise_partition_history, partitions, out, month, config)
+        # A partition's suspensions read only its own register and certifications: the
+        # workers list them while this process links the deaths and finds the halo.
+        start = _history_start(out, partitions) or month
+        suspending = [suspend_partition.submit(out, p, month, config, start) for p in partitions]
         link_deaths_across(out, month, partitions)
         halo = find_halo(out, month, partitions)
         _on_workers(gather_halo_rows, partitions, out, month)
@@ -514,8 +523,7 @@ def partitioned_audit(
         )
         model = choose_province_model(out, month, partitions, config)
         cases = rank_province(out, month, partitions, config, model)
-        start = _history_start(out, partitions) or month
-        _on_workers(suspend_partition, partitions, out, month, config, start)
+        wait(suspending)
         list_province_suspensions(out, month, partitions, staging)
         summary = emit_month(cases, drops, reports, config, out, month, staging, model)
     publish_artifacts(summary, reports, out, config)
