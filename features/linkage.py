@@ -786,7 +786,10 @@ def _pick_unambiguous(candidates: pl.LazyFrame) -> pl.LazyFrame:
     streaming engine gives the same answer."""
     record = "key_r"
     pair = ["key_r", "key_g"]
-    best = pl.col("confidence").max().over(record)
+    # The record's best confidence is a column before it is compared within the record: a
+    # window nested in another window is evaluated once per group of the outer one
+    # (a province's 0.7M records: 61 s, against 0.1 s so).
+    best = pl.col("_best")
     contenders = (pl.col("confidence") >= best - _AMBIGUITY_MARGIN + 1e-9).sum().over(record)
     return (
         candidates.filter(pl.col("plausible"))
@@ -794,5 +797,7 @@ def _pick_unambiguous(candidates: pl.LazyFrame) -> pl.LazyFrame:
         # one register person may have several rows (one per scheme): keep its best
         .filter(pl.col("confidence") == pl.col("confidence").max().over(pair))
         .unique(subset=pair, keep="any")
+        .with_columns(pl.col("confidence").max().over(record).alias("_best"))
         .filter((pl.col("confidence") == best) & (contenders == 1))
+        .drop("_best")
     )
