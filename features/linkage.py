@@ -359,15 +359,19 @@ def _exact_id_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFrame:
 
 def _id_typo_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFrame:
     """Register people whose ID is one substitution or adjacent swap from the record's."""
-    with_id = recs.filter(pl.col("pid_r").is_not_null())
-    reg_with_id = reg.filter(pl.col("pid_g").is_not_null())
+    # The ID as integers once per side (a province's register: 20M IDs), not per window.
+    with_id = recs.filter(pl.col("pid_r").is_not_null()).with_columns(_id_numbers("pid_r"))
+    reg_with_id = (
+        reg.filter(pl.col("pid_g").is_not_null()).with_columns(_id_numbers("pid_g")).cache()
+    )
     blocks = [
-        with_id.with_columns(_id_without(pl.col("pid_r"), start, end).alias("block"))
+        with_id.with_columns(_id_without(start, end).alias("block"))
         .join(
-            reg_with_id.with_columns(_id_without(pl.col("pid_g"), start, end).alias("block")),
+            reg_with_id.with_columns(_id_without(start, end).alias("block")),
             on="block",
             how="inner",
         )
+        .drop("_body", "_check", "_body_right", "_check_right")
         # outside the window the IDs agree by construction: compare the window only
         .filter(
             _id_distance(
@@ -384,17 +388,26 @@ def _id_typo_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFrame:
     ).unique()
 
 
-def _id_without(pid: pl.Expr, start: int, end: int) -> pl.Expr:
-    """The ID with characters ``[start, end)`` removed, as one integer (hashing and
-    joining integers is several times cheaper than building and joining strings).
+def _id_numbers(pid: str) -> list[pl.Expr]:
+    """The ID's 17 digits (``_body``) and its check character (``_check``, ``X`` = 10) as
+    integers, read once for :func:`_id_without`'s windows."""
+    return [
+        pl.col(pid).str.slice(0, 17).cast(pl.Int64).alias("_body"),
+        pl.col(pid).str.slice(17, 1).replace("X", "10").cast(pl.Int64).alias("_check"),
+    ]
+
+
+def _id_without(start: int, end: int) -> pl.Expr:
+    """The ID (from :func:`_id_numbers`) with characters ``[start, end)`` removed, as one
+    integer (hashing and joining integers is several times cheaper than building and
+    joining strings).
 
     The 17 digits fit an Int64; the check character (``X`` = 10) is the last base-11
     digit unless the window removes it. Distinct remainders give distinct integers."""
-    body = pid.str.slice(0, 17).cast(pl.Int64)
+    body = pl.col("_body")
     kept = body // 10 ** (17 - start)
     if end <= 17:
-        check = pid.str.slice(17, 1).replace("X", "10").cast(pl.Int64)
-        kept = (kept * 10 ** (17 - end) + body % 10 ** (17 - end)) * 11 + check
+        kept = (kept * 10 ** (17 - end) + body % 10 ** (17 - end)) * 11 + pl.col("_check")
     return kept
 
 
