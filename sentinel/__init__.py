@@ -6,15 +6,14 @@ polars' allocator (jemalloc reads ``_RJEM_MALLOC_CONF`` once, when polars is imp
 
 import os
 
-#: polars' allocator: freed pages kept for reuse 5 s (polars sets 0.5 s to give memory
-#: back early) and purged by jemalloc's background thread on time (an idle worker gives
-#: its pages back too), with transparent huge pages where the kernel offers them on request
-#: (what ``POLARS_THP=1`` asks for). A month allocates and frees gigabytes step after step:
-#: one partition's detection took 130k minor page faults and 3.6 s with polars' settings,
-#: under 15k faults and 3.0 s with these (``docs/benchmarks.md``, "Allocator"). polars
-#: appends these to its own, so they win; a value in the environment wins over them. The
-#: processes the flows start (Dask workers, validation workers) inherit it.
-ALLOCATOR_SETTINGS = (
-    "background_thread:true,thp:always,metadata_thp:always,dirty_decay_ms:5000,muzzy_decay_ms:5000"
-)
+#: polars' allocator: freed pages kept for reuse 10 s (jemalloc's own default; polars
+#: sets 0.5 s to give memory back early) and transparent huge pages where the kernel
+#: offers them on request (what ``POLARS_THP=1`` asks for). A month allocates and frees
+#: gigabytes step after step: one partition's detection took 130k minor page faults and
+#: 3.6 s with polars' settings, under 15k faults and 3.0 s with these; the province month
+#: 961.6 -> 741.3 s with the peak 8.36 -> 11.30 GiB (``docs/benchmarks.md``,
+#: "Allocator", which also has the 5 s / background-thread variant measured and not
+#: kept). polars appends these to its own, so they win; a value in the environment wins
+#: over them. The processes the flows start (Dask workers, validation workers) inherit it.
+ALLOCATOR_SETTINGS = "thp:always,metadata_thp:always,dirty_decay_ms:10000,muzzy_decay_ms:10000"
 os.environ.setdefault("_RJEM_MALLOC_CONF", ALLOCATOR_SETTINGS)
