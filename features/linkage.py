@@ -801,7 +801,7 @@ def _pick_unambiguous(candidates: pl.LazyFrame) -> pl.LazyFrame:
     pair = ["key_r", "key_g"]
     # The record's best confidence is a column before it is compared within the record: a
     # window nested in another window is evaluated once per group of the outer one
-    # (a province's 0.7M records: 61 s, against 0.1 s so).
+    # (the decision over a province's 1.35M candidates: 61 s, against 1.8 s so).
     best = pl.col("_best")
     contenders = (pl.col("confidence") >= best - _AMBIGUITY_MARGIN + 1e-9).sum().over(record)
     return (

@@ -484,10 +484,10 @@ def list_province_suspensions(out: Path, month: str, partitions: list[str], stag
 def _on_workers(step: Any, partitions: list[str], *args: Any) -> list[Any]:
     """Run ``step(out, partition, ...)`` for every partition on the task runner and wait."""
     out, *rest = args
-    return wait([step.submit(out, p, *rest) for p in partitions])
+    return _wait([step.submit(out, p, *rest) for p in partitions])
 
 
-def wait(futures: list[Any]) -> list[Any]:
+def _wait(futures: list[Any]) -> list[Any]:
     """The results of submitted task runs, in order (the first failure raises)."""
     return [future.result() for future in futures]
 
@@ -523,7 +523,7 @@ def partitioned_audit(
         )
         model = choose_province_model(out, month, partitions, config)
         cases = rank_province(out, month, partitions, config, model)
-        wait(suspending)
+        _wait(suspending)
         list_province_suspensions(out, month, partitions, staging)
         summary = emit_month(cases, drops, reports, config, out, month, staging, model)
     publish_artifacts(summary, reports, out, config)
