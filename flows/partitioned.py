@@ -21,6 +21,8 @@ logic (pure polars) lives in :mod:`sentinel.partition`; this module only wires i
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import shutil
 from pathlib import Path
@@ -549,7 +551,7 @@ def dask_runner(
     # The workers' environment from their start (a nanny's own ``env`` is applied after
     # the worker process has imported polars, too late to size its pool).
     dask.config.set({"distributed.nanny.pre-spawn-environ.POLARS_MAX_THREADS": polars_threads})
-    return DaskTaskRunner(
+    return _local_runner_class()(
         cluster_kwargs={
             "n_workers": workers,
             "threads_per_worker": 1,
@@ -557,6 +559,40 @@ def dask_runner(
             "dashboard_address": None,
         }
     )
+
+
+@functools.cache
+def _local_runner_class() -> type:
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect_dask import DaskTaskRunner
+
+    class LocalDaskTaskRunner(DaskTaskRunner):
+        """prefect-dask's runner whose local workers report to the flow's Prefect API.
+
+        With no ``PREFECT_API_URL`` configured, the flow starts a temporary API server of
+        its own, and the workers, which receive the flow's settings with each task, would
+        each start another (a server process per worker, all three writing to one
+        database). While the cluster runs, the flow's settings name its server."""
+
+        def __enter__(self):  # type: ignore[no-untyped-def]
+            self._api = contextlib.ExitStack()
+            if not PREFECT_API_URL.value():
+                api = str(get_client(sync_client=True).api_url).rstrip("/")
+                self._api.enter_context(temporary_settings(updates={PREFECT_API_URL: api}))
+            try:
+                return super().__enter__()
+            except BaseException:
+                self._api.close()
+                raise
+
+        def __exit__(self, *exc_info: Any) -> None:
+            try:
+                super().__exit__(*exc_info)
+            finally:
+                self._api.close()
+
+    return LocalDaskTaskRunner
 
 
 __all__ = ["dask_runner", "partitioned_audit"]
