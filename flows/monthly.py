@@ -37,7 +37,7 @@ from sentinel.artifacts import month_summary_markdown, top_cases_table
 from sentinel.casestore import CaseStore, database_url
 from sentinel.config import SentinelConfig, load_config
 from sentinel.contract import ContractError
-from sentinel.detection import detect_cases
+from sentinel.detection import detect_cases, detection_engine
 from sentinel.ingest import StoredDrop, check_and_store_drop, drop_fingerprint
 from sentinel.io.reports import write_case_list, write_csv_bom, write_quarantine
 from sentinel.io.store import (
@@ -230,7 +230,8 @@ def choose_model(store: Path, out: Path, month: str, config: SentinelConfig) -> 
     with CaseStore(case_store_url(out, config)) as store_db:
         from_store = audited_outcomes(store_db.cases())
     outcomes = pl.concat([history.outcomes, from_store], how="diagonal_relaxed")
-    return choose_risk_model(replace(history, outcomes=outcomes), Path(out) / "models", config)
+    with detection_engine():
+        return choose_risk_model(replace(history, outcomes=outcomes), Path(out) / "models", config)
 
 
 @task
@@ -239,7 +240,8 @@ def score_month(
 ) -> pl.DataFrame:
     """Score suspected improper payments over the history up to ``month``."""
     history = load_history(store, month)
-    return detect_cases(history, config, model=model.load()).collect()
+    with detection_engine():
+        return detect_cases(history, config, model=model.load()).collect()
 
 
 @task(retries=2, retry_delay_seconds=[2, 10])

@@ -53,6 +53,7 @@ from sentinel.detection import (
     _person_features,
     _prepare,
     _rule_reasons,
+    detection_engine,
     month_ledger_runs,
     month_register_runs,
     rank_candidates,
@@ -363,6 +364,11 @@ def gather_halo_rows(out: Path, partition: str, month: str) -> int:
 def detect_partition(out: Path, partition: str, month: str, config: SentinelConfig) -> int:
     """The rule families and features of the partition's own persons (with its halo, and
     the province's death links); writes their features and the candidate cases."""
+    with detection_engine():
+        return _detect_partition(out, partition, month, config)
+
+
+def _detect_partition(out: Path, partition: str, month: str, config: SentinelConfig) -> int:
     work = _work(out, month)
     halo = pl.read_parquet(work / "halo.parquet").filter(pl.col("partition") == partition)
     history = _partition_history(out, partition, month, halo)
@@ -402,14 +408,17 @@ def rank_province(
 
     def sample() -> pl.DataFrame:
         features = pl.concat([pl.scan_parquet(work / p / "features.parquet") for p in partitions])
-        ids = features.select("person_id").collect().sort("person_id")["person_id"]
-        chosen = ids.gather(sample_positions(ids.len(), TRAINING_SAMPLE_SIZE))
-        rows = features.filter(pl.col("person_id").is_in(chosen.implode())).collect()
+        # Province-wide reads (20M persons): streamed, whatever the engine around them.
+        ids = features.select("person_id").collect(engine="streaming").sort("person_id")
+        chosen = ids["person_id"].gather(sample_positions(ids.height, TRAINING_SAMPLE_SIZE))
+        rows = features.filter(pl.col("person_id").is_in(chosen.implode()))
+        rows = rows.collect(engine="streaming")
         return pl.DataFrame({"person_id": chosen}).join(
             rows, on="person_id", how="left", maintain_order="left"
         )
 
-    return rank_candidates(candidates, sample, model.load(), month, config).collect()
+    with detection_engine():
+        return rank_candidates(candidates, sample, model.load(), month, config).collect()
 
 
 @task
