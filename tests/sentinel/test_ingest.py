@@ -77,3 +77,22 @@ def test_check_and_store_writes_what_check_drop_finds(
 def test_the_tiny_county_has_parquet_drops(tiny_county: Path) -> None:
     """The check above covers the streamed parquet path."""
     assert list((tiny_county / "inbox").glob("*/*.parquet"))
+
+
+def test_a_month_checked_again_in_other_chunks_replaces_the_earlier_check(
+    tiny_county: Path, tmp_path: Path
+) -> None:
+    """A chunked check leaves a folder of parts where a whole check leaves one file: a
+    re-run with the other size replaces it, whichever came first."""
+    month_dir = tiny_county / "inbox" / "2020-02"
+    direct = check_drop(read_drop(month_dir), CONFIG, month="2020-02")
+    for chunk_rows in (97, 2_000_000, 97):
+        config = CONFIG.model_copy(
+            update={"ingest": CONFIG.ingest.model_copy(update={"check_chunk_rows": chunk_rows})}
+        )
+        stored = check_and_store_drop(month_dir, config, month="2020-02", folder=tmp_path)
+        payouts = stored["payouts"].checked_path
+        assert payouts.is_dir() == (chunk_rows == 97)
+        assert_frame_equal(stored["payouts"].checked, direct["payouts"].checked)
+        assert stored["payouts"].row_counts() == direct["payouts"].row_counts()
+    assert not list(tmp_path.glob(".*"))
