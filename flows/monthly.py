@@ -37,7 +37,8 @@ from sentinel.artifacts import month_summary_markdown, top_cases_table
 from sentinel.casestore import CaseStore, database_url
 from sentinel.config import SentinelConfig, load_config
 from sentinel.contract import ContractError
-from sentinel.detection import detect_cases, detection_engine
+from sentinel.detection import detect_cases
+from sentinel.engines import partition_engine
 from sentinel.ingest import StoredDrop, check_and_store_drop, drop_fingerprint
 from sentinel.io.reports import write_case_list, write_csv_bom, write_quarantine
 from sentinel.io.store import (
@@ -230,7 +231,7 @@ def choose_model(store: Path, out: Path, month: str, config: SentinelConfig) -> 
     with CaseStore(case_store_url(out, config)) as store_db:
         from_store = audited_outcomes(store_db.cases())
     outcomes = pl.concat([history.outcomes, from_store], how="diagonal_relaxed")
-    with detection_engine():
+    with partition_engine():
         return choose_risk_model(replace(history, outcomes=outcomes), Path(out) / "models", config)
 
 
@@ -240,7 +241,7 @@ def score_month(
 ) -> pl.DataFrame:
     """Score suspected improper payments over the history up to ``month``."""
     history = load_history(store, month)
-    with detection_engine():
+    with partition_engine():
         return detect_cases(history, config, model=model.load()).collect()
 
 
@@ -249,13 +250,14 @@ def list_suspensions(store: Path, month: str, config: SentinelConfig, staging: P
     """Pensions to suspend (no certification pass for a full cycle) or restore this month."""
     curated = CuratedStore(store)
     starts = curated.months("beneficiaries")
-    suspensions = suspension_list(
-        curated.scan("beneficiaries", months=[month]),
-        curated.scan("certifications", up_to=month),
-        month=month,
-        history_start=starts[0] if starts else month,
-        suspend_after_months=config.policy.suspend_after_months,
-    ).collect()
+    with partition_engine():
+        suspensions = suspension_list(
+            curated.scan("beneficiaries", months=[month]),
+            curated.scan("certifications", up_to=month),
+            month=month,
+            history_start=starts[0] if starts else month,
+            suspend_after_months=config.policy.suspend_after_months,
+        ).collect()
     suspensions.write_parquet(staging / "suspensions.parquet")
     write_csv_bom(suspensions, staging / "suspensions.csv")
     return suspensions.height

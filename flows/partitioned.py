@@ -53,11 +53,11 @@ from sentinel.detection import (
     _person_features,
     _prepare,
     _rule_reasons,
-    detection_engine,
     month_ledger_runs,
     month_register_runs,
     rank_candidates,
 )
+from sentinel.engines import partition_engine
 from sentinel.ingest import StoredDrop
 from sentinel.io.store import (
     LEDGER_RUNS,
@@ -364,7 +364,7 @@ def gather_halo_rows(out: Path, partition: str, month: str) -> int:
 def detect_partition(out: Path, partition: str, month: str, config: SentinelConfig) -> int:
     """The rule families and features of the partition's own persons (with its halo, and
     the province's death links); writes their features and the candidate cases."""
-    with detection_engine():
+    with partition_engine():
         return _detect_partition(out, partition, month, config)
 
 
@@ -417,7 +417,7 @@ def rank_province(
             rows, on="person_id", how="left", maintain_order="left"
         )
 
-    with detection_engine():
+    with partition_engine():
         return rank_candidates(candidates, sample, model.load(), month, config).collect()
 
 
@@ -461,13 +461,14 @@ def suspend_partition(
     """The partition's part of the suspension list (a person's register rows and
     certifications are all in their owner's partition)."""
     store = partition_store(out, partition)
-    suspensions = suspension_list(
-        store.scan("beneficiaries", months=[month]),
-        store.scan("certifications", up_to=month),
-        month=month,
-        history_start=history_start,
-        suspend_after_months=config.policy.suspend_after_months,
-    ).collect()
+    with partition_engine():
+        suspensions = suspension_list(
+            store.scan("beneficiaries", months=[month]),
+            store.scan("certifications", up_to=month),
+            month=month,
+            history_start=history_start,
+            suspend_after_months=config.policy.suspend_after_months,
+        ).collect()
     suspensions.write_parquet(_work(out, month) / partition / "suspensions.parquet")
     return suspensions.height
 

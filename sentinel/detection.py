@@ -122,18 +122,6 @@ def _no_clock(stage: str) -> AbstractContextManager[object]:
     return nullcontext()
 
 
-def detection_engine() -> AbstractContextManager[object]:
-    """polars' in-memory engine for the queries inside the block (restored after it).
-
-    Detection reads one county's or one partition's history (≈ 200k persons), already
-    summarised per person: many mid-size joins and group-bys over frames held in memory,
-    where the in-memory engine is faster than the streaming one polars picks by default
-    (one province partition on one thread: 3.39 → 2.83 s, ``docs/benchmarks.md``). The
-    single-process and the partitioned runs both score inside it, so that their sums are
-    taken alike. Whole-drop steps keep streaming (they would not fit in memory)."""
-    return pl.Config(engine_affinity="in-memory")
-
-
 def _upto(frame: pl.LazyFrame, month: str) -> pl.LazyFrame:
     return frame.filter(pl.col("month") <= month)
 
@@ -558,7 +546,6 @@ __all__ = [
     "MonthHistory",
     "case_id",
     "detect_cases",
-    "detection_engine",
     "feature_matrix",
     "fit_risk_model",
     "person_features",

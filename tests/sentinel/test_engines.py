@@ -1,0 +1,43 @@
+"""Which polars engine a step runs on: the in-memory one inside ``partition_engine``."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from sentinel.engines import partition_engine
+
+
+def _affinity() -> str | None:
+    return pl.Config.state(if_set=True).get("POLARS_ENGINE_AFFINITY")
+
+
+def test_partition_engine_holds_inside_the_block_and_is_restored_after() -> None:
+    before = _affinity()
+    with partition_engine():
+        assert _affinity() == "in-memory"
+    assert _affinity() == before
+    with pytest.raises(RuntimeError), partition_engine():
+        raise RuntimeError("a failing step")
+    assert _affinity() == before
+
+
+def test_the_partitioned_suspension_step_runs_on_the_in_memory_engine(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.partitioned as partitioned
+    from sentinel.config import load_config
+    from sentinel.partition import partition_store
+
+    seen: list[str | None] = []
+
+    def recording(*args: object, **kwargs: object) -> pl.LazyFrame:
+        seen.append(_affinity())
+        return pl.LazyFrame({"person_id": ["P1"]})
+
+    monkeypatch.setattr(partitioned, "suspension_list", recording)
+    store = partition_store(tmp_path, "430101")
+    store.write_month("beneficiaries", "2020-01", pl.DataFrame({"person_id": ["P1"]}))
+    (partitioned._work(tmp_path, "2020-01") / "430101").mkdir(parents=True)
+    partitioned.suspend_partition.fn(tmp_path, "430101", "2020-01", load_config(), "2020-01")
+    assert seen == ["in-memory"]
