@@ -220,6 +220,52 @@ def test_local_cluster_workers_get_the_polars_pool_they_were_given(polars_thread
             os.environ["POLARS_MAX_THREADS"] = before
 
 
+_WORKER_API = """
+from prefect import flow, task
+from prefect.client.orchestration import get_client
+from prefect.settings import PREFECT_API_URL
+from flows.partitioned import dask_runner
+
+@task
+def worker_api() -> str:
+    return PREFECT_API_URL.value() or ""
+
+@flow(task_runner=dask_runner(2))
+def apis() -> list[str]:
+    return [str(get_client(sync_client=True).api_url).rstrip("/")] + [
+        worker_api.submit().result() for _ in range(2)
+    ]
+
+if __name__ == "__main__":
+    print(*apis())
+"""
+
+
+@pytest.mark.slow
+def test_local_workers_report_to_the_flows_temporary_api(tmp_path: Path) -> None:
+    """With no Prefect API configured, the workers use the temporary API the flow started
+    (each would otherwise start a server of its own, all writing to one database)."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "apis.py"
+    script.write_text(_WORKER_API)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    environment |= {
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    done = subprocess.run(
+        [sys.executable, str(script)], env=environment, capture_output=True, text=True,
+        timeout=600, check=True, cwd=tmp_path,
+    )  # fmt: skip
+    flow_api, *worker_apis = done.stdout.split()
+    assert flow_api.startswith("http://127.0.0.1:"), done.stdout
+    assert worker_apis == [flow_api, flow_api], done.stdout
+
+
 def test_a_halo_without_its_rows_or_a_summary_is_an_error_naming_the_file(tmp_path: Path) -> None:
     """A partition whose halo owner sent neither the rows nor runs for them must not be
     scored on part of its persons' history: the error names the missing file."""
