@@ -46,18 +46,26 @@ def demo(
     scale: Annotated[float, typer.Option(help="1.0 = the full reference county (~188k pensioners).")] = 1.0,
     months: Annotated[int, typer.Option(help="Number of monthly drops from 2020-01.")] = 12,
     alternative_rates: Annotated[bool, typer.Option("--alternative-rates", help="Use the alternative typology rates (a second, different county).")] = False,
+    world: Annotated[str | None, typer.Option(help="A named world (sentinel.demo.worlds): the reference county under one real phenomenon, e.g. 'lagging_standard', 'common_fraud'. Lists the names when unknown.")] = None,
     formats: Annotated[str, typer.Option(help="'mixed' (parquet, CSV UTF-8/BOM/GB18030, xlsx; messy rows) or 'parquet'.")] = "mixed",
 ) -> None:
     """Generate a demo county: monthly drops in DEST/inbox and ground truth in DEST/truth.
 
-    Example: sentinel demo --dest demo --seed 7 --scale 1.0
+    Without --world the county is the reference world. Example:
+    sentinel demo --dest demo --seed 7 --scale 1.0 --world lagging_standard
     """
     from sentinel.demo import TypologyRates, generate_county
+    from sentinel.demo import world as named_world
 
-    rates = TypologyRates.alternative() if alternative_rates else TypologyRates()
+    try:
+        chosen = named_world(world or "reference")
+    except ValueError as exc:
+        _fail(exc)
+    rates = TypologyRates.alternative() if alternative_rates else chosen.rates
     with console.status("generating the demo county…") as status:
         summary = generate_county(
-            dest, seed=seed, scale=scale, months=months, rates=rates, formats=formats,  # type: ignore[arg-type]
+            dest, seed=seed, scale=scale, months=months, rates=rates, phenomena=chosen.phenomena,
+            world_name=chosen.name, formats=formats,  # type: ignore[arg-type]
             progress=lambda message: status.update(f"demo county: {message}"),
         )
     pensioners = sum(summary.pensioners.values())

@@ -27,10 +27,20 @@ import polars as pl
 
 from sentinel.config import load_config
 from sentinel.demo._county import County, simulate_county
-from sentinel.demo._rates import TypologyRates
+from sentinel.demo._rates import BackPay, Phenomena, TypologyRates
+from sentinel.demo.worlds import WORLDS, World, world
 from sentinel.demo._writers import month_format, write_drop
 
-__all__ = ["CountySummary", "TypologyRates", "generate_county"]
+__all__ = [
+    "WORLDS",
+    "BackPay",
+    "CountySummary",
+    "Phenomena",
+    "TypologyRates",
+    "World",
+    "generate_county",
+    "world",
+]
 
 DATASET_NAMES = ("beneficiaries", "payouts", "deaths", "certifications")
 
@@ -115,6 +125,8 @@ def generate_county(
     start: str = "2020-01",
     months: int = 12,
     rates: TypologyRates | None = None,
+    phenomena: Phenomena | None = None,
+    world_name: str | None = None,
     formats: Literal["mixed", "parquet"] = "mixed",
     progress: Callable[[str], None] | None = None,
 ) -> CountySummary:
@@ -134,6 +146,11 @@ def generate_county(
         First month (``YYYY-MM``) and number of monthly drops (at least 3).
     rates
         Injection rates; :meth:`TypologyRates.alternative` gives a second, different county.
+    phenomena
+        Policy events and data habits (:class:`Phenomena`; none by default). A named world
+        (:mod:`sentinel.demo.worlds`) gives both ``rates`` and ``phenomena``.
+    world_name
+        The world's name, recorded in ``truth.json``.
     formats
         ``"mixed"``: formats, encodings, header languages and date styles rotate by month and
         CSV months carry malformed rows. ``"parquet"``: clean parquet everywhere.
@@ -143,11 +160,15 @@ def generate_county(
     if scale <= 0:
         raise ValueError("scale must be positive")
     rates = rates or TypologyRates()
+    phenomena = phenomena or Phenomena()
     say = progress or (lambda _msg: None)
     dest = Path(dest)
     inbox, truth = dest / "inbox", dest / "truth"
     policy = load_config().policy
-    county = simulate_county(seed=seed, scale=scale, start=start, months=months, rates=rates, policy=policy, progress=say)
+    county = simulate_county(
+        seed=seed, scale=scale, start=start, months=months, rates=rates, policy=policy,
+        phenomena=phenomena, progress=say,
+    )
 
     # A separate stream for file mess, so format choices never change the county itself.
     mess_rng = np.random.default_rng([seed, 1])
@@ -173,6 +194,8 @@ def generate_county(
         "files": formats_used,
         "rates_unit": "cases per 100,000 pensioners (shared_account: rings); shares are fractions",
         "rates": rates.as_dict(),
+        "world": world_name,
+        "phenomena": phenomena.as_dict(),
         "pensioners": county.pensioners,
         "injected": county.injected,
         "confounders": county.notes,

@@ -16,7 +16,7 @@ import polars as pl
 from sentinel.config import PolicyConfig
 from sentinel.contract import TYPOLOGIES
 from sentinel.demo import _identity as ident
-from sentinel.demo._rates import TypologyRates
+from sentinel.demo._rates import Phenomena, TypologyRates
 
 SCHEME_NAMES = np.array(["enterprise", "institution", "resident"])
 ENTERPRISE, INSTITUTION, RESIDENT = 0, 1, 2
@@ -160,6 +160,7 @@ def _new_people(
     ret_age: np.ndarray,
     start_day: int,
     places: pl.DataFrame,
+    phenomena: Phenomena,
 ) -> dict[str, np.ndarray]:
     """Attributes of ``n`` new register rows (before IDs, which need final birth dates)."""
     village_idx = rng.integers(0, places.height, n)
@@ -171,9 +172,13 @@ def _new_people(
         lo, hi = (800.0, 9_000.0) if scheme == ENTERPRISE else (2_000.0, 15_000.0)
         base = np.clip(np.round(rng.lognormal(np.log(mean) - sigma**2 / 2, sigma, n), 2), lo, hi)
     u = rng.random(n)
+    moved_in = ident.OTHER_REGIONS[rng.integers(0, ident.OTHER_REGIONS.size, n)]
+    if phenomena.migrant_other_province > 0:
+        far = ident.OTHER_PROVINCES[rng.integers(0, ident.OTHER_PROVINCES.size, n)]
+        moved_in = np.where(rng.random(n) < phenomena.migrant_other_province, far, moved_in)
     region = np.where(
         u < 0.0003, ident.DEFUNCT_REGION,
-        np.where(u < 0.035, ident.OTHER_REGIONS[rng.integers(0, ident.OTHER_REGIONS.size, n)], ident.HOME_REGION),
+        np.where(u < phenomena.migrant_share, moved_in, ident.HOME_REGION),
     )
     return {
         "male": male,
@@ -194,6 +199,7 @@ def _build_register(
     places: pl.DataFrame,
     rates: TypologyRates,
     taken: set[int],
+    phenomena: Phenomena,
 ) -> tuple[_Register, list[tuple[int, int]]]:
     """The initial register plus the entrants of the simulated months.
 
@@ -216,7 +222,7 @@ def _build_register(
         for r in np.unique(ret_age):
             sel = ret_age == r
             ages[sel] = _sample_ages(rng, int(sel.sum()), float(r), 22.0 if scheme == RESIDENT else 14.0)
-        part = _new_people(rng, n, scheme, ages, male, ret_age, start_day, places)
+        part = _new_people(rng, n, scheme, ages, male, ret_age, start_day, places, phenomena)
         part["entry_m"] = np.full(n, -1)
         # Entrants: people reaching pension age during the simulated months.
         n_new = rng.binomial(n, 0.0018 * months)
@@ -224,7 +230,7 @@ def _build_register(
             entry = rng.integers(0, months, n_new)
             new_male = rng.random(n_new) < 0.5
             new_ret = np.where(new_male, 60, 50 if scheme == ENTERPRISE else (55 if scheme == INSTITUTION else 60))
-            new = _new_people(rng, n_new, scheme, np.zeros(n_new), new_male, new_ret, start_day, places)
+            new = _new_people(rng, n_new, scheme, np.zeros(n_new), new_male, new_ret, start_day, places, phenomena)
             entry_day = _month_start_day(start_m, entry)
             month_before = (entry_day.astype("datetime64[D]").astype("datetime64[M]") - (new_ret * 12 + 1).astype("timedelta64[M]"))
             new["birth"] = month_before.astype("datetime64[D]").astype(np.int64) + rng.integers(0, 28, n_new)
@@ -398,6 +404,19 @@ def _routine_lag_days(rng: np.random.Generator, source: np.ndarray) -> np.ndarra
     return np.where(source == "ministry", slow, quick).astype(np.int64)
 
 
+# Share of ``Phenomena.death_record_delay_months`` a source may add: the ministry's
+# cross-check is the latest feed, household de-registration at the police the soonest.
+_DELAY_SHARE = {"police": 0.2, "civil_affairs": 0.35, "health": 0.6, "ministry": 1.0}
+
+
+def _extra_delay_days(rng: np.random.Generator, source: np.ndarray, months_max: int) -> np.ndarray:
+    """Extra days a death record arrives late (0 when the county's feeds are prompt)."""
+    if months_max <= 0:
+        return np.zeros(source.size, dtype=np.int64)
+    share = np.array([_DELAY_SHARE[str(s)] for s in source])
+    return (rng.random(source.size) * share * months_max * 30.4).astype(np.int64)
+
+
 def _mistype_ids(rng: np.random.Generator, ids: np.ndarray, kinds: np.ndarray) -> np.ndarray:
     """IDs as typed by another agency: one digit wrong, adjacent digits swapped, or missing."""
     out = ids.copy()
@@ -450,13 +469,16 @@ def simulate_county(
     months: int,
     rates: TypologyRates,
     policy: PolicyConfig,
+    phenomena: Phenomena | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> County:
     """Simulate ``months`` monthly drops of a county of ``scale`` × the reference size.
 
     Deterministic in ``seed``. Every typology is injected at least a few times (see
-    :class:`TypologyRates`).
+    :class:`TypologyRates`); ``phenomena`` adds policy events and data habits
+    (:class:`Phenomena`, none by default).
     """
+    phenomena = phenomena or Phenomena()
     say = progress or (lambda _msg: None)
     if months < 3:
         raise ValueError("a demo county needs at least 3 months")
@@ -467,7 +489,7 @@ def simulate_county(
     taken: set[int] = set()
     places = ident.county_places(rng)
 
-    reg, couples = _build_register(rng, scale, months, start_m, places, rates, taken)
+    reg, couples = _build_register(rng, scale, months, start_m, places, rates, taken, phenomena)
     n_initial = int((reg.entry_m < 0).sum())
     say(f"register: {len(reg):,} rows")
     _simulate_natural_deaths(rng, reg, months, start_m)
@@ -528,7 +550,8 @@ def simulate_county(
     reg.death_day[rows] = _month_start_day(start_m, d) + rng.integers(0, 28, rows.size)
     reg.death_typ[rows] = TYPOLOGY_CODE["deceased_paid"]
     src = SOURCES[rng.integers(0, 4, rows.size)]
-    rec = np.minimum(reg.death_day[rows] + rng.integers(3, 60, rows.size), end_day - 1)
+    rec = reg.death_day[rows] + rng.integers(3, 60, rows.size)
+    rec = np.minimum(rec + _extra_delay_days(rng, src, phenomena.death_record_delay_months), end_day - 1)
     typed_name = reg.name[rows].copy()
     for i in range(rows.size):
         if rng.random() < 0.4:
@@ -664,7 +687,8 @@ def simulate_county(
         mem = rng.choice(here, min(here.size, int(rng.integers(3, 7))), replace=False)
         reg.used[mem] = True
         reg.collector[mem] = fresh_id()
-        reg.method_pref[mem] = ON_SITE
+        if phenomena.agents_certify_on_site:
+            reg.method_pref[mem] = ON_SITE
         group_no += 1
         for r in mem:
             rings.append({"group_id": f"G{group_no:03d}", "kind": "village_agent", "person_id": reg.pid[r],
@@ -764,7 +788,7 @@ def simulate_county(
     natural = np.flatnonzero((reg.death_day < NEVER) & (reg.death_typ <= 0))
     src_code = rng.choice(4, natural.size, p=[0.35, 0.35, 0.2, 0.1])
     src = SOURCES[src_code]
-    lag = _routine_lag_days(rng, src)
+    lag = _routine_lag_days(rng, src) + _extra_delay_days(rng, src, phenomena.death_record_delay_months)
     forced_prompt = reg.death_typ[natural] == -1
     lag[forced_prompt] = rng.integers(1, 15, int(forced_prompt.sum()))
     rec = reg.death_day[natural] + lag
@@ -778,6 +802,7 @@ def simulate_county(
     second = keep & (rng.random(natural.size) < 0.15)
     src2 = SOURCES[(src_code + rng.integers(1, 4, natural.size)) % 4]  # another agency
     rec2 = reg.death_day[natural] + _routine_lag_days(rng, src2) + rng.integers(0, 30, natural.size)
+    rec2 = rec2 + _extra_delay_days(rng, src2, phenomena.death_record_delay_months)
     second &= rec2 < end_day
     records.add(row=natural[second], pid=reg.pid[natural][second], true_pid=reg.pid[natural][second], name=reg.name[natural][second],
                 sex=sexes[second], birth=reg.birth[natural][second], death=reg.death_day[natural][second], source=src2[second],
@@ -805,14 +830,15 @@ def simulate_county(
     namesake = rng.random(n_np) < 0.02
     np_names[namesake] = reg.name[rng.integers(0, n_initial, int(namesake.sum()))]
     np_src = SOURCES[rng.choice(4, n_np, p=[0.4, 0.35, 0.2, 0.05])]
-    np_rec = np.minimum(np_death + _routine_lag_days(rng, np_src), end_day - 1)
+    np_rec = np_death + _routine_lag_days(rng, np_src) + _extra_delay_days(rng, np_src, phenomena.death_record_delay_months)
+    np_rec = np.minimum(np_rec, end_day - 1)
     np_missing = rng.random(n_np) < 0.03
     records.add(row=np.full(n_np, -1), pid=np.where(np_missing, None, np_ids), true_pid=np.full(n_np, None), name=np_names,
                 sex=np.where(np_male, "M", "F"), birth=np_birth, death=np_death, source=np_src, recorded=np_rec,
                 id_error=np.where(np_missing, "missing", "none"))
 
     say("simulating months")
-    county = _run_months(rng, reg, plan, records, term_day, start_m, months, policy, places)
+    county = _run_months(rng, reg, plan, records, term_day, start_m, months, policy, places, phenomena)
     county.improper = pl.DataFrame(
         improper,
         schema={"person_id": pl.String, "scheme": pl.String, "typology": pl.String, "first_period": pl.String,
@@ -860,6 +886,7 @@ def _run_months(
     months: int,
     policy: PolicyConfig,
     places: pl.DataFrame,
+    phenomena: Phenomena,
 ) -> County:
     """The monthly cycle: certifications, register snapshot, payroll, drops and truth."""
     n = len(reg)
@@ -886,10 +913,28 @@ def _run_months(
     lo_k = -48
     basic = np.array([policy.resident_basic_pension(_period(start_m, k)) for k in range(lo_k, months + 1)])
 
-    def amount_for(rows: np.ndarray, k: np.ndarray | int) -> np.ndarray:
+    # Adjustments paid back in one drop: each row's increment per batch (0 off its scheme).
+    batches = phenomena.backpay
+    scheme_of = {str(name): code for code, name in enumerate(SCHEME_NAMES)}
+    increments: list[np.ndarray] = []
+    for b in batches:
+        # A standard is the same for everyone; an adjustment is partly proportional, so it varies.
+        inc = np.full(n, b.increment) if b.lagging_standard else np.round(b.increment * rng.uniform(0.7, 1.3, n), 2)
+        increments.append(np.where(reg.scheme == scheme_of[b.scheme], inc, 0.0))
+    paid_regular = np.zeros((n, months), dtype=bool)
+
+    def amount_for(rows: np.ndarray, k: np.ndarray | int, m: int) -> np.ndarray:
+        """What the payroll of drop ``m`` pays ``rows`` for period ``k``."""
         k_arr = np.broadcast_to(np.asarray(k), rows.shape)
         res = reg.scheme[rows] == RESIDENT
-        return np.round(np.where(res, basic[np.clip(k_arr, lo_k, months) - lo_k] + reg.base[rows], reg.base[rows]), 2)
+        amount = np.where(res, basic[np.clip(k_arr, lo_k, months) - lo_k] + reg.base[rows], reg.base[rows])
+        for b, inc in zip(batches, increments, strict=True):
+            applies = k_arr >= b.effective_from
+            if b.lagging_standard:
+                amount = amount - np.where(applies & (m < b.paid_in), inc[rows], 0.0)
+            else:
+                amount = amount + np.where(applies & (m >= b.paid_in), inc[rows], 0.0)
+        return np.round(amount, 2)
 
     death_m = _month_of(reg.death_day, start_m)
     cert_events = _certification_events(rng, reg, start_m, months)
@@ -955,7 +1000,8 @@ def _run_months(
         factor = np.ones(n)
         for r, f in plan.factor.get(m, []):
             factor[r] = f
-        correct = amount_for(idx, m)
+        correct = amount_for(idx, m, m)
+        paid_regular[idx, m] = True
         amount = np.round(correct * factor[idx], 2)
         dead_after = death_m[idx] < m
         whole = np.where(forced[idx], reg.row_typ[idx], np.where(dead_after, np.where(reg.death_typ[idx] > 0, reg.death_typ[idx], REPORTING_LAG), reg.row_typ[idx]))
@@ -968,12 +1014,12 @@ def _run_months(
         for j in range(int(unpaid_n[rein].max()) if rein.size else 0):
             rr = rein[unpaid_n[rein] > j]
             k = unpaid_first[rr] + j
-            a = amount_for(rr, k)
+            a = amount_for(rr, k, m)
             pieces.append((rr, k, a, np.full(rr.size, "arrears", dtype=object), np.zeros(rr.size), np.zeros(rr.size, np.int64)))
         unpaid_n[rein] = 0
         newcomers = np.flatnonzero((reg.entry_m == m - 1) & (reg.entry_m >= 0) & pay)
         if newcomers.size:
-            a = amount_for(newcomers, m - 1)
+            a = amount_for(newcomers, m - 1, m)
             t = reg.row_typ[newcomers]
             pieces.append((newcomers, np.full(newcomers.size, m - 1), a, np.full(newcomers.size, "arrears", dtype=object), np.where(t > 0, a, 0.0), t))
         # Legitimate small corrections.
@@ -985,8 +1031,21 @@ def _run_months(
         sel = extra_m == m
         if sel.any():
             rr, k = extra_row[sel], extra_period[sel]
-            a = amount_for(rr, k)
+            a = amount_for(rr, k, m)
             pieces.append((rr, k, a, extra_kind[sel], a, extra_typ[sel]))
+        # Back-pay: the increment for every period paid at the old amount, one row each.
+        for b, inc in zip(batches, increments, strict=True):
+            if b.paid_in != m:
+                continue
+            for k in range(max(b.effective_from, 0), m):
+                rr = np.flatnonzero(paid_regular[:, k] & (inc > 0))
+                a = inc[rr]
+                dead = death_m[rr] < k
+                t = np.where(
+                    reg.row_typ[rr] > 0, reg.row_typ[rr],
+                    np.where(dead, np.where(reg.death_typ[rr] > 0, reg.death_typ[rr], REPORTING_LAG), 0),
+                )
+                pieces.append((rr, np.full(rr.size, k), a, np.full(rr.size, "arrears", dtype=object), np.where(t > 0, a, 0.0), t))
 
         p_rows = np.concatenate([p[0] for p in pieces])
         p_period = np.concatenate([np.asarray(p[1], dtype=np.int64) for p in pieces])

@@ -18,6 +18,9 @@ HOME_REGION = 430923  # 安化县 (reference county)
 # abolished) which still appears on IDs that were never re-issued.
 OTHER_REGIONS = np.array([430902, 430921, 430903, 430922, 430981, 430102, 431121])
 DEFUNCT_REGION = 432301
+# Regions of other provinces (Guangdong, Jiangxi, Hubei, Chongqing, Guangxi, Guizhou,
+# Zhejiang, Fujian): people who worked elsewhere and retired here keep IDs issued there.
+OTHER_PROVINCES = np.array([440106, 360102, 420106, 500103, 450102, 520102, 330106, 350102])
 
 SURNAMES = list(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范廖石金贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"

@@ -86,3 +86,55 @@ class TypologyRates:
         d = asdict(self)
         d["death_id_errors"] = dict(zip(("none", "digit", "swap", "missing"), self.death_id_errors, strict=True))
         return d
+
+
+@dataclass(frozen=True)
+class BackPay:
+    """A pension adjustment decided after it took effect and paid back in one drop.
+
+    Every recipient of ``scheme`` paid a regular pension for a period from
+    ``effective_from`` up to the drop before ``paid_in`` receives, in drop ``paid_in``, one
+    ``arrears`` row per such period worth their increment; regular amounts include the
+    increment from ``paid_in`` on. Month offsets count from the first drop (0).
+
+    ``lagging_standard``: the increment is a standard the configuration already holds
+    from ``effective_from`` (e.g. the resident basic pension 103 -> 113 from 2020-07), but
+    the payroll only applies it from ``paid_in`` and pays the difference back then.
+    """
+
+    scheme: str
+    effective_from: int
+    paid_in: int
+    increment: float
+    lagging_standard: bool = False
+
+
+@dataclass(frozen=True)
+class Phenomena:
+    """County phenomena beyond the typology rates: policy events and data habits.
+
+    Attributes
+    ----------
+    backpay
+        Adjustments paid back in one drop (:class:`BackPay`).
+    migrant_share
+        Share of pensioners whose ID was issued in another region (moved in).
+    migrant_other_province
+        Of those, the share from other provinces (IDs not starting with 43).
+    death_record_delay_months
+        Death records arrive up to this many months late on top of the routine lag,
+        by source: ministry cross-checks the latest, police the soonest.
+    agents_certify_on_site
+        Village agents bring the people they collect for to on-site certification;
+        False: those people certify like everyone else (mostly by face app).
+    """
+
+    backpay: tuple[BackPay, ...] = ()
+    migrant_share: float = 0.035
+    migrant_other_province: float = 0.0
+    death_record_delay_months: int = 0
+    agents_certify_on_site: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict (for ``truth.json``)."""
+        return asdict(self)
