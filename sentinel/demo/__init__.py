@@ -28,8 +28,8 @@ import polars as pl
 from sentinel.config import load_config
 from sentinel.demo._county import County, simulate_county
 from sentinel.demo._rates import BackPay, Phenomena, TypologyRates
-from sentinel.demo.worlds import WORLDS, World, world
 from sentinel.demo._writers import month_format, write_drop
+from sentinel.demo.worlds import WORLDS, World, world
 
 __all__ = [
     "WORLDS",
