@@ -158,7 +158,7 @@ def split_month(
 def _previous_rows(
     out: Path, month: str, datasets: list[str], partitions: list[str]
 ) -> dict[str, int]:
-    """Rows of the latest earlier month per dataset, summed over the partitions."""
+    """Guarded rows of the latest earlier month per dataset, summed over the partitions."""
     counts: dict[str, int] = {}
     for name in datasets:
         stores = (
@@ -168,7 +168,7 @@ def _previous_rows(
         )
         earlier = sorted({m for s in stores for m in s.months(name) if m < month})
         if earlier:
-            counts[name] = sum(s.rows(name, earlier[-1]) or 0 for s in stores)
+            counts[name] = sum(s.guarded_rows(name, earlier[-1]) or 0 for s in stores)
     return counts
 
 

@@ -337,7 +337,8 @@ class _ValidationSession:
         Chunks are drawn by a hash of the columns every uniqueness expectation shares, so
         duplicates always meet in one chunk. Row-level results are summed over the chunks
         and judged against ``mostly`` on the totals; table-level expectations (row count)
-        are evaluated once on a column-less frame of the full height; column and type
+        are evaluated once on the full height, with only the columns their row conditions
+        read (none for a plain row count); column and type
         expectations must hold in every chunk. The verdicts equal the unchunked ones
         (``tests/sentinel/test_validation.py``).
 
@@ -378,9 +379,15 @@ class _ValidationSession:
         if table_level:
             import pandas as pd
 
+            needed = sorted(set().union(*(_condition_columns(e) for e in table_level)))
+            table = (
+                lazy.select(pl.col(needed).cast(pl.Categorical)).collect().to_pandas()
+                if needed
+                else pd.DataFrame(index=pd.RangeIndex(height))
+            )
             whole = self._run(
                 f"{name}-table",
-                pd.DataFrame(index=pd.RangeIndex(height)),
+                table,
                 {**suite, "expectations": table_level},
                 parameters,
                 docs=False,
@@ -539,6 +546,25 @@ class _ValidationSession:
 
 #: Expectations about the table as a whole: evaluated once, on the full height.
 _TABLE_LEVEL = frozenset({"expect_table_row_count_to_be_between"})
+
+
+def _condition_columns(expectation: dict) -> set[str]:
+    """Columns the expectation's ``row_condition`` reads (none without one)."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            column = node.get("column")
+            if isinstance(column, dict) and isinstance(column.get("name"), str):
+                found.add(column["name"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(expectation["kwargs"].get("row_condition"))
+    return found
 #: Expectations about the columns themselves (the same verdict on any slice of rows).
 _SCHEMA_LEVEL = frozenset({"expect_column_to_exist", "expect_column_values_to_be_of_type"})
 #: Expectations whose unexpected values are the missing ones (no separate missing count).
