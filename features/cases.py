@@ -34,8 +34,8 @@ REASON_SCHEMA: dict[str, pl.DataType] = {
     "facts": pl.List(pl.String()),
 }
 
-#: Per-person features the risk models see, in this order.
-FEATURE_COLUMNS: tuple[str, ...] = (
+#: Per-person features (numeric; null where a timeline is missing), in this order.
+PERSON_FEATURES: tuple[str, ...] = (
     "age",
     "scheme_code",
     "monthly_amount",
@@ -50,15 +50,64 @@ FEATURE_COLUMNS: tuple[str, ...] = (
     "account_people",
     "collector_people",
     "component_size",
-    "p_deceased_paid",
-    "p_suspected_unreported_death",
-    "p_duplicate_receipt",
-    "p_shared_account",
-    "p_amount_anomaly",
-    "p_identity_anomaly",
-    "rule_probability",
-    "est_overpayment",
 )
+
+
+def _reason_codes() -> tuple[str, ...]:
+    from features.reasons import REASON_CODES
+
+    return REASON_CODES
+
+
+#: What the learned risk model reads, in this order: the rules' probability (its prior),
+#: one indicator per reason code, then person features on fixed scales (so that a weight
+#: means the same in every month and county). See :func:`model_features`.
+MODEL_FEATURES: tuple[str, ...] = (
+    "rule_probability",
+    *(f"reason:{code}" for code in _reason_codes()),
+    "age_decades_over_60",
+    "enterprise",
+    "institution",
+    "log10_monthly_amount",
+    "years_since_strong_evidence",
+    "has_collector",
+    "log2_account_people",
+    "log2_collector_people",
+)
+
+
+def model_features() -> list[pl.Expr]:
+    """Expressions computing :data:`MODEL_FEATURES` from a scored feature frame
+    (:data:`PERSON_FEATURES`, ``scheme``, ``rule_probability`` and ``reasons``)."""
+    return [
+        pl.col("rule_probability").cast(pl.Float64),
+        *[
+            pl.col("reasons").list.contains(code).fill_null(False).cast(pl.Float64).alias(f"reason:{code}")
+            for code in _reason_codes()
+        ],
+        ((pl.col("age") - 60.0) / 10.0).cast(pl.Float64).alias("age_decades_over_60"),
+        (pl.col("scheme") == "enterprise").fill_null(False).cast(pl.Float64).alias("enterprise"),
+        (pl.col("scheme") == "institution").fill_null(False).cast(pl.Float64).alias("institution"),
+        (pl.col("monthly_amount").fill_null(0.0).clip(0.0) + 1.0).log10().alias("log10_monthly_amount"),
+        (pl.col("months_since_strong_evidence") / 12.0).cast(pl.Float64).alias("years_since_strong_evidence"),
+        pl.col("has_collector").cast(pl.Float64),
+        (pl.col("account_people").cast(pl.Float64) + 1.0).log(2).alias("log2_account_people"),
+        (pl.col("collector_people").cast(pl.Float64) + 1.0).log(2).alias("log2_collector_people"),
+    ]
+
+
+def fill_unscored(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Person features joined to scored reasons, with the values of a person without any
+    reason: probability 0, no overpayment, tier 0, no reason codes."""
+    from sentinel.contract import TYPOLOGIES
+
+    return frame.with_columns(
+        pl.col("rule_probability").fill_null(0.0),
+        pl.col("est_overpayment").fill_null(0.0),
+        pl.col("tier").fill_null(0),
+        pl.col("reasons").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        *[pl.col(f"p_{t}").fill_null(0.0) for t in TYPOLOGIES],
+    )
 
 
 def month_index(period: pl.Expr) -> pl.Expr:

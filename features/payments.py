@@ -301,10 +301,14 @@ def amount_anomaly(
     * ``AA_JUMP``: a regular amount far above the person's own earlier median in the scheme
       (annual adjustments are a few percent; the resident standard rise is 10 yuan).
       Overpayment: the excess over that median, summed over the raised periods.
-    * ``AA_REPEAT_ARREARS``: arrears for a period already paid (regular or earlier arrears).
-      One arrears payment for months missed while suspended is normal and is not flagged.
-    * ``AA_PAID_WHILE_INACTIVE``: a regular payment in a drop whose register snapshot, and
-      the snapshot before it (which must exist), show the person suspended or terminated in that scheme.
+    * ``AA_REPEAT_ARREARS``: arrears that pay a period again: the period received more than
+      ``jump_ratio`` times (and ``jump_min_yuan`` more than) the highest regular amount paid
+      for it or a later period. Arrears for months missed while suspended, and an annual
+      adjustment paid back (a few percent a period), are normal and not flagged.
+      Overpayment: what the periods received beyond that amount.
+    * ``AA_PAID_WHILE_TERMINATED`` / ``AA_PAID_WHILE_SUSPENDED``: a regular payment in a
+      drop whose register snapshot, and the snapshot before it (which must exist), show
+      the person terminated (or suspended) in that scheme.
     """
     det = config.detection
     ledger = ledger.filter(pl.col("well_formed") & pl.col("period_index").is_not_null())
@@ -413,42 +417,39 @@ def amount_anomaly(
         )
     )
 
-    # Repeated arrears: an arrears row for a period that was already paid before it (regular or
-    # arrears, any drop). Sort so that "before" means earlier drop, then regular before arrears.
-    # Only periods that received an arrears payment can hold a repeated one.
-    # (A one-column join to the few persons with arrears first: a three-column join over the
-    # whole ledger costs more than the rule.)
+    # Arrears that pay a period again: what a period received (its regular payment and any
+    # arrears) against what it was worth, the highest regular amount paid for that period
+    # or a later one (an adjustment paid back raises later amounts too). An annual
+    # adjustment paid back adds a few percent to every period it covers and a reinstated
+    # pension's arrears pay periods that had nothing; neither reaches ``jump_ratio`` times
+    # the entitlement. Only payees with arrears are read row by row.
+    with_arrears = ledger.filter(pl.col("kind") == "arrears").select("payee_scheme").unique()
     paid = rows_of(
-        ledger.filter(pl.col("kind").is_in(["regular", "arrears"])),
-        ledger.filter(pl.col("kind") == "arrears"),
-        on="payee",
+        ledger.filter(pl.col("kind").is_in(["regular", "arrears"])), with_arrears, on="payee_scheme"
     )
-    arrears_periods = paid.filter(pl.col("kind") == "arrears").select(
-        "person_id", "scheme", "period_index"
+    per_period = paid.group_by("person_id", "scheme", "period_index").agg(
+        pl.col("amount").fill_null(0.0).sum().alias("total"),
+        pl.col("amount").filter(pl.col("kind") == "regular").max().fill_null(0.0).alias("regular"),
+        (pl.col("kind") == "arrears").any().alias("has_arrears"),
     )
-    paid_for_period = (
-        paid.join(
-            arrears_periods,
-            on=["person_id", "scheme", "period_index"],
-            how="semi",
-            nulls_equal=True,
-        )
-        .with_columns((pl.col("kind") == "arrears").cast(pl.Int8).alias("is_arrears"))
-        .with_columns(
-            pl.int_range(pl.len())
-            .over(
-                ["person_id", "scheme", "period_index"],
-                order_by=["drop_index", "is_arrears", "pay_date"],
-            )
-            .alias("nth")
-        )
+    later_regular = pl.col("regular").cum_max(reverse=True).over(
+        ["person_id", "scheme"], order_by="period_index"
+    )
+    entitlement = pl.when(later_regular > 0).then(later_regular).otherwise(
+        pl.col("regular").max().over(["person_id", "scheme"])
     )
     repeat_arrears = (
-        paid_for_period.filter((pl.col("is_arrears") == 1) & (pl.col("nth") > 0))
+        per_period.with_columns(entitlement.alias("entitlement"))
+        .filter(
+            pl.col("has_arrears")
+            & (pl.col("entitlement") > 0)
+            & (pl.col("total") > pl.col("entitlement") * det.jump_ratio)
+            & (pl.col("total") - pl.col("entitlement") > det.jump_min_yuan)
+        )
         .group_by("person_id", "scheme")
         .agg(
-            pl.col("period_index").n_unique().alias("n"),
-            pl.col("amount").fill_null(0.0).sum().alias("excess"),
+            pl.len().alias("n"),
+            (pl.col("total") - pl.col("entitlement")).sum().alias("excess"),
             period_of_index(pl.col("period_index").min()).alias("first_period"),
             period_of_index(pl.col("period_index").max()).alias("last_period"),
         )
@@ -499,18 +500,23 @@ def amount_anomaly(
         .filter(
             (pl.col("status") != "active") & (pl.col("prior_status") != "active")
         )
-        .group_by("person_id", "scheme")
+        .group_by("person_id", "scheme", "status")
         .agg(
             pl.len().alias("n"),
             pl.col("amount").fill_null(0.0).sum().alias("paid"),
-            pl.col("status").last().alias("status"),
             pl.col("period").min().alias("first_period"),
         )
         .select(
             "person_id",
             pl.lit("amount_anomaly").alias("typology"),
-            pl.lit("AA_PAID_WHILE_INACTIVE").alias("reason"),
-            pl.lit(det.paid_inactive_probability).alias("probability"),
+            pl.when(pl.col("status") == "terminated")
+            .then(pl.lit("AA_PAID_WHILE_TERMINATED"))
+            .otherwise(pl.lit("AA_PAID_WHILE_SUSPENDED"))
+            .alias("reason"),
+            pl.when(pl.col("status") == "terminated")
+            .then(pl.lit(det.paid_terminated_probability))
+            .otherwise(pl.lit(det.paid_suspended_probability))
+            .alias("probability"),
             pl.col("paid").alias("est_overpayment"),
             facts(pl.col("scheme"), pl.col("status"), pl.col("n"), pl.col("first_period"), fmt_yuan(pl.col("paid"))),
         )
@@ -536,7 +542,11 @@ def _typology_level(rows: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def identity_anomaly(
-    ledger: pl.LazyFrame, people: pl.LazyFrame, month: str, config: SentinelConfig
+    ledger: pl.LazyFrame,
+    people: pl.LazyFrame,
+    month: str,
+    config: SentinelConfig,
+    accounts: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Payments to identities that cannot be a living, registered pensioner.
 
@@ -553,6 +563,10 @@ def identity_anomaly(
       ``policy.min_pension_age``) in a paid period.
 
     The overpayment is everything paid to the identity (a ghost is paid nothing properly).
+
+    ``accounts`` (``person_id, bank_account`` of the register, e.g. its runs): a malformed or
+    unregistered payee paid only into accounts that belong to one registered person is that
+    person under a mistyped ID (a data error the quarantine reports), not a ghost.
     """
     det = config.detection
     policy = config.policy
@@ -575,6 +589,14 @@ def identity_anomaly(
         (well_formed & ~registered).alias("unregistered"),
         *[(registered & pl.col(c)).alias(c) for c in ("bad_checksum", "birth_mismatch", "impossible_age")],
     )
+    if accounts is not None:
+        payees = payees.join(_mistyped_registered(in_window, payees, accounts), on="person_id", how="left")
+        payees = payees.with_columns(
+            *[
+                (pl.col(c) & pl.col("_owner").is_null()).alias(c)
+                for c in ("malformed", "unregistered")
+            ]
+        ).drop("_owner")
     # (Read twice below: cached, else the optimiser plans the payees again for every reason.)
     flagged = payees.filter(
         pl.any_horizontal(
@@ -641,6 +663,31 @@ def identity_anomaly(
     return rows.with_columns(
         (1.0 - (1.0 - pl.col("probability")).product().over("person_id")).alias("probability"),
         pl.col("est_overpayment").max().over("person_id"),
+    )
+
+
+def _mistyped_registered(
+    ledger: pl.LazyFrame, payees: pl.LazyFrame, accounts: pl.LazyFrame
+) -> pl.LazyFrame:
+    """``person_id, _owner``: payees off the register (malformed or unknown ID) whose every
+    payment went into accounts of one and the same registered person."""
+    off_register = payees.filter(pl.col("malformed") | pl.col("unregistered")).select("person_id")
+    paid_into = (
+        ledger.join(off_register, on="person_id", how="semi")
+        .select("person_id", "bank_account")
+        .unique()
+    )
+    owners = accounts.select(pl.col("person_id").alias("_owner"), "bank_account").unique()
+    return (
+        paid_into.join(owners, on="bank_account", how="left")
+        .group_by("person_id")
+        .agg(
+            pl.col("_owner").n_unique().alias("_owners"),
+            pl.col("_owner").null_count().alias("_unowned"),
+            pl.col("_owner").drop_nulls().first(),
+        )
+        .filter((pl.col("_owners") == 1) & (pl.col("_unowned") == 0))
+        .select("person_id", "_owner")
     )
 
 

@@ -330,6 +330,7 @@ def survival_evidence(
                 pl.col("strong_cert_index"), date_month_index(pl.col("benefit_start"))
             ).alias("strong_index"),
             implied.alias("implied_index"),
+            month_index(pl.col("first_listed")).alias("first_listed_index"),
             pl.col("fails_since_pass").fill_null(0),
         )
         .drop("first_listed", "first_status")
@@ -508,7 +509,7 @@ def suspected_unreported_death(
     paid_recently = per_person(recent, pl.col("period_end").max().alias("last_paid_index"))
 
     base = (
-        people.select("person_id", "birth_date")
+        people.select("person_id", "birth_date", "scheme")
         .join(paid_recently, on="person_id", how="inner")
         .join(deaths_linked.select("person_id"), on="person_id", how="anti")
         .join(evidence.drop("birth_date"), on="person_id", how="left")
@@ -532,18 +533,16 @@ def suspected_unreported_death(
     has_lead = pl.col("lead_death_date").is_not_null()
     age = (pl.lit(now) - date_month_index(pl.col("birth_date"))) / 12.0
     base = base.with_columns(age.alias("age"))
+    # Months without a pass before the last one, as far as the history shows: exact after
+    # an earlier pass, at least the months since the person's first snapshot otherwise.
+    face_gap = pl.col("pass_index") - pl.max_horizontal(
+        pl.col("prior_pass_index").fill_null(pl.col("first_listed_index")),
+        pl.col("strong_index"),
+    )
     weak_face = (
         (pl.col("pass_method") == "face_app")
         & (pl.col("age") >= det.face_app_weak_age)
-        & (
-            (
-                pl.col("pass_index")
-                - pl.col("prior_pass_index")
-                .fill_null(pl.col("implied_index"))
-                .fill_null(pl.col("strong_index"))
-            )
-            > cycle
-        ).fill_null(False)
+        & (face_gap > cycle).fill_null(False)
     )
     # The mortality clock runs from the last credible proof of life: an in-person check, a
     # data match, a face-app pass that is not weak, the benefit start or the implied pass
@@ -556,15 +555,14 @@ def suspected_unreported_death(
         pl.col("implied_index"),
     ).fill_null(now - 120)
     base = (
-        base.with_columns(weak_face.alias("weak_face"), last_alive.alias("alive_index"))
+        base.with_columns(
+            weak_face.alias("weak_face"), face_gap.alias("face_gap"), last_alive.alias("alive_index")
+        )
         .with_columns(
             ((pl.lit(now) - pl.col("alive_index")) / 12.0).alias("years_since_alive"),
-            (
-                pl.lit(now)
-                - pl.max_horizontal(pl.col("pass_index"), pl.col("implied_index")).fill_null(
-                    now - 120
-                )
-            ).alias("months_since_pass"),
+            (pl.lit(now) - pl.col("pass_index")).alias("months_since_pass"),
+            # Months of this person's register history, this one included.
+            (pl.lit(now) - pl.col("first_listed_index").fill_null(now) + 1).alias("observed_months"),
         )
         .with_columns(
             gompertz_death_probability(
@@ -575,14 +573,13 @@ def suspected_unreported_death(
             ).alias("p_died"),
         )
     )
-    lapsed = pl.col("months_since_pass") > cycle
-    lr_cert = (
-        pl.when(lapsed)
-        .then(det.uncertified_dead_share / det.uncertified_alive_share)
-        .when(pl.col("weak_face"))
-        .then(1.0)
-        .otherwise((1.0 - det.uncertified_dead_share) / (1.0 - det.uncertified_alive_share))
-    )
+    # No pass within the cycle, as far as the history shows: a pass seen more than a cycle
+    # ago, or none in the months observed (fewer than a cycle early in the history: then
+    # most living pensioners show it too, and its likelihood ratio below says so).
+    window = pl.min_horizontal(pl.lit(cycle), pl.col("observed_months"))
+    lapsed = (
+        pl.col("pass_index").is_null() | (pl.col("months_since_pass") >= window)
+    ) & ~pl.col("weak_face")
     account_changed = (
         pl.col("account_change_index") > pl.col("strong_index").fill_null(-1)
     ).fill_null(False)
@@ -590,28 +587,40 @@ def suspected_unreported_death(
         pl.col("collector_change_index") > pl.col("strong_index").fill_null(-1)
     ).fill_null(False)
     collector_added = collector_added & pl.col("collector_id").is_not_null()
-    lr = (
-        lr_cert
-        * pl.when(account_changed).then(det.lr_account_changed).otherwise(1.0)
-        * pl.when(collector_added).then(det.lr_collector_added).otherwise(1.0)
-        * pl.lit(det.lr_failed_certification).pow(
-            pl.col("fails_since_pass").fill_null(0).clip(0, 2)
-        )
-        * pl.when(has_lead).then(det.lr_same_name_death_record).otherwise(1.0)
+    failed = pl.col("fails_since_pass").fill_null(0) > 0
+    signals = {
+        "lapsed": (lapsed, det.uncertified_dead_share),
+        "weak_face": (pl.col("weak_face"), det.weak_face_dead_share),
+        "account_changed": (account_changed, det.account_changed_dead_share),
+        "collector_added": (collector_added, det.collector_added_dead_share),
+        "failed": (failed, det.failed_certification_dead_share),
+        "has_lead": (has_lead, det.same_name_record_dead_share),
+    }
+    base = base.with_columns(
+        *[flag.fill_null(False).alias(name) for name, (flag, _) in signals.items()],
+        pl.len().over("scheme").alias("_paid_in_scheme"),
     )
+    # Each signal's likelihood ratio: the share of unreported deaths that show it (a
+    # planning assumption in the configuration, corrected by audit outcomes) over the
+    # share of this scheme's paid persons that show it this month (the county's own data;
+    # at least one person). A signal most living pensioners show (an administrative wave
+    # of new accounts, a short history) is no evidence; it never counts against.
+    lr = pl.lit(1.0)
+    for name, (_, dead_share) in signals.items():
+        observed = pl.max_horizontal(
+            pl.col(name).mean().over("scheme"), 1.0 / pl.col("_paid_in_scheme")
+        )
+        ratio = pl.max_horizontal(pl.lit(1.0), pl.lit(dead_share) / observed)
+        lr = lr * pl.when(pl.col(name)).then(ratio).otherwise(1.0)
     prior_odds = pl.col("p_died") * det.unreported_death_share / (1.0 - pl.col("p_died")).clip(1e-6)
     odds = prior_odds * lr
     scored = base.with_columns(
         (odds / (1.0 + odds)).alias("probability"),
-        lapsed.alias("lapsed"),
-        account_changed.alias("account_changed"),
-        collector_added.alias("collector_added"),
         pl.when(has_lead)
         .then(date_month_index(pl.col("lead_death_date")))
         .otherwise(((pl.col("alive_index") + pl.lit(now)) / 2.0).floor())
         .cast(pl.Int32)
         .alias("likely_death_index"),
-        has_lead.alias("has_lead"),
     ).filter(pl.col("probability") >= det.min_suspected_death_probability)
     # (Read three times below: cached, else every read plans the persons' joins again.)
     scored = scored.cache()
@@ -651,11 +660,19 @@ def suspected_unreported_death(
         *tail,
         facts(pl.col("lead_source"), pl.col("lead_death_date")),
     )
-    lapse = scored.filter(pl.col("lapsed")).select(
+    # What the history holds, never a count it does not: the last pass and the months since,
+    # or that no pass was seen since the person's first snapshot.
+    lapse = scored.filter(pl.col("lapsed") & pl.col("pass_index").is_not_null()).select(
         *common,
         pl.lit("SD_CERT_LAPSED").alias("reason"),
         *tail,
-        facts(pl.col("months_since_pass"), pl.lit(str(cycle))),
+        facts(pl.col("months_since_pass"), period_of_index(pl.col("pass_index")), pl.lit(str(cycle))),
+    )
+    unseen = scored.filter(pl.col("lapsed") & pl.col("pass_index").is_null()).select(
+        *common,
+        pl.lit("SD_NO_PASS_IN_HISTORY").alias("reason"),
+        *tail,
+        facts(period_of_index(pl.col("first_listed_index")), pl.col("observed_months"), pl.lit(str(cycle))),
     )
     weak = scored.filter(pl.col("weak_face") & ~pl.col("lapsed")).select(
         *common,
@@ -664,7 +681,7 @@ def suspected_unreported_death(
         facts(
             period_of_index(pl.col("pass_index")),
             pl.col("age").floor().cast(pl.Int32),
-            (pl.col("pass_index") - pl.col("prior_pass_index").fill_null(pl.col("implied_index"))),
+            pl.col("face_gap"),
         ),
     )
     account = scored.filter(pl.col("account_changed")).select(
@@ -686,7 +703,10 @@ def suspected_unreported_death(
         facts(pl.col("fails_since_pass")),
     )
     rows = pl.concat(
-        [conform_reasons(f) for f in (lead, lapse, weak, account, collector, failed, mortality)]
+        [
+            conform_reasons(f)
+            for f in (lead, lapse, unseen, weak, account, collector, failed, mortality)
+        ]
     )
     return rows
 

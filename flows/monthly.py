@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,29 +31,43 @@ from prefect.context import TaskRunContext
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_logger
 
+from features.cases import MODEL_FEATURES
 from features.records import REASON
 from features.suspension import suspension_list
 from sentinel.artifacts import month_summary_markdown, top_cases_table
 from sentinel.casestore import CaseStore, database_url
 from sentinel.config import SentinelConfig, load_config
 from sentinel.contract import ContractError
-from sentinel.detection import detect_cases
+from sentinel.detection import detect_cases, last_paid
 from sentinel.engines import partition_engine
 from sentinel.ingest import StoredDrop, check_and_store_drop, drop_fingerprint
 from sentinel.io.reports import write_case_list, write_csv_bom, write_quarantine
 from sentinel.io.store import (
     CuratedStore,
     clear_stale_staging,
+    latest_month_output,
     load_history,
     processed_months,
+    scan_month_outputs,
     staged_month,
     write_json,
 )
+from sentinel.listing import carried_cases, publish_listing
 from sentinel.manifest import build_manifest, code_version
 from sentinel.outcomes import import_outcomes
-from sentinel.risk import ModelChoice, audited_outcomes, choose_risk_model
+from sentinel.risk import (
+    RULES_VERSION,
+    ModelChoice,
+    audited_outcomes,
+    choose_risk_model,
+    outcome_labels,
+    training_rows,
+)
 from sentinel.validation import ValidationReport, validate_month
 
+#: The model inputs of each month's detected cases (what the learned model reads, and
+#: learns from once the case is audited): ``OUT/YYYY-MM/model_inputs.parquet``.
+MODEL_INPUTS_FILE = "model_inputs.parquet"
 MONTH_FOLDER = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 CURATED_DATASETS = ("beneficiaries", "payouts", "deaths", "certifications", "outcomes")
 
@@ -226,13 +240,26 @@ def curate_month(drops: dict[str, StoredDrop], store: Path, month: str) -> None:
 
 @task
 def choose_model(store: Path, out: Path, month: str, config: SentinelConfig) -> ModelChoice:
-    """The unsupervised scorer, or the supervised model once audit outcomes allow one."""
+    """The rules alone, or the rules corrected by the audit outcomes received so far (each
+    outcome read with the evidence its case was listed with, weighted by how likely the
+    case was to be visited)."""
+    inputs = scan_month_outputs(out, MODEL_INPUTS_FILE, before=month)
+    if inputs is None:
+        return ModelChoice(version=RULES_VERSION, directory=None)
     history = load_history(store, month)
     with CaseStore(case_store_url(out, config)) as store_db:
         from_store = audited_outcomes(store_db.cases())
-    outcomes = pl.concat([history.outcomes, from_store], how="diagonal_relaxed")
-    with partition_engine():
-        return choose_risk_model(replace(history, outcomes=outcomes), Path(out) / "models", config)
+        selections = store_db.selections(up_to=month)
+    outcomes = pl.concat(
+        [history.outcomes.filter(pl.col("month") <= month), from_store], how="diagonal_relaxed"
+    )
+    train = training_rows(
+        outcome_labels(outcomes),
+        inputs,
+        selections.lazy().select("person_id", "month", "selection_probability"),
+        config.model.max_outcome_weight,
+    )
+    return choose_risk_model(train, Path(out) / "models", month, config)
 
 
 @task
@@ -243,6 +270,28 @@ def score_month(
     history = load_history(store, month)
     with partition_engine():
         return detect_cases(history, config, model=model.load()).collect()
+
+
+@task
+def carry_open_cases(
+    cases: pl.DataFrame, store: Path, out: Path, month: str, config: SentinelConfig
+) -> pl.DataFrame:
+    """Open cases detection did not raise this month, with their last listing: a case stays
+    on the list until an audit closes it."""
+    with CaseStore(case_store_url(out, config)) as store_db:
+        open_cases = store_db.open_cases(month, cases["case_id"].to_list())
+    if open_cases.height == 0:
+        return pl.DataFrame()
+    history = load_history(store, month)
+    with partition_engine():
+        paid = last_paid(history, open_cases.lazy().select("person_id")).collect()
+    return carried_cases(
+        open_cases,
+        latest_month_output(out, "cases.parquet", before=month),
+        paid,
+        month,
+        config.detection.forward_months,
+    )
 
 
 @task(retries=2, retry_delay_seconds=[2, 10])
@@ -266,6 +315,7 @@ def list_suspensions(store: Path, month: str, config: SentinelConfig, staging: P
 @task(retries=2, retry_delay_seconds=[2, 10])
 def emit_month(
     cases: pl.DataFrame,
+    carried: pl.DataFrame,
     drops: dict[str, StoredDrop],
     reports: dict[str, ValidationReport],
     config: SentinelConfig,
@@ -274,17 +324,22 @@ def emit_month(
     staging: Path,
     model: ModelChoice,
 ) -> MonthSummary:
-    """Write the case list, the quarantine files and the manifest into the staging folder."""
+    """Record the month's list in the case store (carried cases included, visits chosen)
+    and write the case list, the model inputs, the quarantine files and the manifest into
+    the staging folder."""
     with CaseStore(case_store_url(out, config)) as store_db:
-        cases = store_db.record_month(month, cases, clear_months=config.cases.clear_months)
-    # A re-raised or still-paid case says why at the head of its evidence.
-    cases = cases.with_columns(
+        published = publish_listing(store_db, cases, carried, month, config)
+    # A re-raised, carried or still-paid case says why at the head of its evidence.
+    published = published.with_columns(
         pl.when(pl.col("note").is_not_null())
         .then(pl.concat_str([pl.col("note"), pl.col("evidence")], separator="; "))
         .otherwise(pl.col("evidence"))
         .alias("evidence")
     )
-    paths = write_case_list(cases, staging, language=config.detection.report_language, month=month)
+    paths = write_case_list(
+        published, staging, language=config.detection.report_language, month=month
+    )
+    cases.select("person_id", *MODEL_FEATURES).write_parquet(staging / MODEL_INPUTS_FILE)
     write_quarantine(
         {name: drop.quarantined for name, drop in drops.items()}, staging / "quarantine"
     )
@@ -299,7 +354,7 @@ def emit_month(
         "manifest": str(final / "manifest.json"),
     }
     manifest = build_manifest(
-        month, drops, reports, cases=cases.height, model_version=model.version
+        month, drops, reports, cases=published.height, model_version=model.version
     )
     write_json(staging / "manifest.json", manifest)
     return MonthSummary(
@@ -308,8 +363,8 @@ def emit_month(
             name: (d["rows_in"], d["rows_loaded"], d["rows_quarantined"])
             for name, d in manifest["inputs"].items()
         },
-        cases=cases.height,
-        est_overpayment=float(cases["est_overpayment"].sum() or 0.0),
+        cases=published.height,
+        est_overpayment=float(published["est_overpayment"].sum() or 0.0),
         model_version=model.version,
         outputs=outputs,
     )
@@ -351,8 +406,9 @@ def monthly_audit(
         record_drop_outcomes(drops, out, config)
         model = choose_model(store, out, month, config)
         cases = score_month(store, month, config, model)
+        carried = carry_open_cases(cases, store, out, month, config)
         list_suspensions(store, month, config, staging)
-        summary = emit_month(cases, drops, reports, config, out, month, staging, model)
+        summary = emit_month(cases, carried, drops, reports, config, out, month, staging, model)
     publish_artifacts(summary, reports, out, config)
     return summary
 

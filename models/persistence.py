@@ -10,9 +10,9 @@ from typing import Any
 import joblib
 import sklearn
 
-from features.cases import FEATURE_COLUMNS
+from features.cases import MODEL_FEATURES
 
-MODEL_FORMAT_VERSION = 1
+MODEL_FORMAT_VERSION = 2
 _MODEL_FILE = f"risk_model-v{MODEL_FORMAT_VERSION}.joblib"
 _CARD_FILE = "model_card.json"
 
@@ -39,7 +39,7 @@ def save_model(
         "version": MODEL_FORMAT_VERSION,
         "estimator": type(model).__name__,
         "params": {k: repr(v) for k, v in model.get_params(deep=False).items()},
-        "features": list(FEATURE_COLUMNS),
+        "features": list(MODEL_FEATURES),
         "training_months": list(training_months or []),
         "metrics_held_out": dict(metrics or {}),
         "sklearn_version": sklearn.__version__,
@@ -60,7 +60,7 @@ def load_model(directory: Path) -> Any:
     card = json.loads((directory / _CARD_FILE).read_text(encoding="utf-8"))
     if card.get("version") != MODEL_FORMAT_VERSION:
         raise ValueError(f"model format version {card.get('version')} != {MODEL_FORMAT_VERSION}")
-    if card.get("features") != list(FEATURE_COLUMNS):
+    if card.get("features") != list(MODEL_FEATURES):
         raise ValueError("model was trained on a different feature list")
     return joblib.load(directory / _MODEL_FILE)
 

@@ -76,6 +76,12 @@ __all__ = [
 #: Environment variable holding the store's SQLAlchemy URL (may carry a password).
 DATABASE_URL_ENV = "SENTINEL_DATABASE_URL"
 CASE_STATES: tuple[str, ...] = ("new", "assigned", "closed")
+#: A listed case's status this month: first listed, still open from an earlier month,
+#: open while its payments have stopped (the sum overpaid is still to recover), or confirmed
+#: improper by an audit and paid again after it.
+LISTING_STATUSES: tuple[str, ...] = ("new", "carried", "payments_stopped", "reopened")
+#: How a case was chosen for this month's field visits (:mod:`features.selection`).
+SELECTIONS: tuple[str, ...] = ("priority", "exploration")
 EVENT_KINDS: tuple[str, ...] = ("listed", "assigned", "closed", "reopened", "suppressed")
 #: The contract's four audit outcomes (canonical spelling).
 OUTCOME_VALUES: tuple[str, ...] = tuple(dict.fromkeys(OUTCOMES.values()))
@@ -119,6 +125,17 @@ _case_months = Table(
     Column("est_overpayment", Float),
     Column("reasons", Text),
     Column("note", Text),
+    Column("status", String(20)),
+    Column("selection", String(12)),
+    Column("selection_probability", Float),
+)
+
+#: Columns added to existing tables since they were first created (table, column): added
+#: on open when missing, so a store created by an earlier version keeps working.
+_ADDED_COLUMNS: tuple[tuple[str, Column], ...] = (
+    ("case_months", Column("status", String(20))),
+    ("case_months", Column("selection", String(12))),
+    ("case_months", Column("selection_probability", Float)),
 )
 
 _events = Table(
@@ -175,6 +192,7 @@ class CaseStore:
             text = f"sqlite:///{text}"
         self.engine: Engine = create_engine(text, future=True)
         _metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
 
     def dispose(self) -> None:
         """Close the database connections."""
@@ -201,10 +219,13 @@ class CaseStore:
 
         ``cases`` has at least ``case_id``, ``person_id``, ``typology``, ``priority_rank``,
         ``risk_score``, ``est_overpayment`` and ``reasons`` (comma-separated reason codes or
-        a list); ``township`` is kept when present. The returned frame is ``cases`` in the
-        same order with ``first_flagged`` (first month the case was listed), ``status``
-        (``new`` when the case was never listed before ``month``, else ``carried``) and
-        ``note``, less the cases that must not be listed:
+        a list); ``township``, ``last_paid_period`` (the latest period paid, ``YYYY-MM``),
+        ``audit_selection`` and ``selection_probability`` are kept when present. The
+        returned frame is ``cases`` in the same order with ``first_flagged`` (first month
+        the case was listed), ``status`` (:data:`LISTING_STATUSES`: ``new`` when never
+        listed before ``month``; ``reopened`` when confirmed improper and paid for a period
+        after the audit; ``payments_stopped`` when nothing was paid for ``month`` or later;
+        else ``carried``) and ``note``, less the cases that must not be listed:
 
         * a person **cleared** by an audit closed in the ``clear_months`` months up to and
           including ``month`` is not listed again unless a reason code is present that was
@@ -212,139 +233,166 @@ class CaseStore:
           then the case is listed with a note and, if it was the cleared case, reopened;
         * after those months a cleared case, and an ``unreachable`` one at once, is listed
           and reopened for a new audit;
-        * a **confirmed** case still listed means payment continues: it is listed with the
-          note ``confirmed YYYY-MM, still paid`` and stays closed.
+        * a **confirmed** case is listed again only when a period after the audit's month
+          was paid (``last_paid_period``; unknown counts as paid): it is reopened for a new
+          audit with the note ``confirmed YYYY-MM, still paid``; otherwise it stays closed.
 
         Recording the same month twice with the same list returns the same frame and adds
         no event. Audits closed after ``month`` are ignored (re-recording an old month).
         """
-        _check_month(month)
-        if clear_months < 0:
-            raise ValueError(f"clear_months must be >= 0, got {clear_months}")
-        at = now or datetime.now(UTC)
-        rows = _listing_rows(cases)
-        ids = [r["case_id"] for r in rows]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"{month}: the case list repeats a case_id")
-        persons = sorted({r["person_id"] for r in rows})
+        rows = _checked_listing(month, cases, clear_months)
         with self.engine.begin() as conn:
-            existing = {r["case_id"]: r for r in _select_in(conn, _cases, _cases.c.case_id, ids)}
-            first_listed: dict[str, str] = {}
-            for chunk in _chunks(ids):
-                first_listed.update(
-                    conn.execute(
-                        select(_case_months.c.case_id, func.min(_case_months.c.month))
-                        .where(_case_months.c.month < month)
-                        .where(_case_months.c.case_id.in_(chunk))
-                        .group_by(_case_months.c.case_id)
-                    )
-                    .tuples()
-                    .all()
-                )
-            audits: dict[str, list[dict[str, Any]]] = {}
-            for r in _select_in(conn, _cases, _cases.c.person_id, persons):
-                if r["outcome"] is not None and r["closed_on"] is not None:
-                    audits.setdefault(r["person_id"], []).append(r)
-            month_events = {
-                (e.case_id, e.kind): e.detail
-                for e in conn.execute(
-                    select(_events.c.case_id, _events.c.kind, _events.c.detail).where(
-                        _events.c.month == month
-                    )
-                )
-            }
-            published: list[dict[str, Any]] = []
-            new_cases: list[dict[str, Any]] = []
-            case_updates: list[dict[str, Any]] = []
-            month_rows: list[dict[str, Any]] = []
-            new_events: list[dict[str, Any]] = []
+            return self._record(conn, month, cases, rows, actor, clear_months, now)
 
-            def event(case_id: str, kind: str, detail: dict[str, Any]) -> None:
-                if (case_id, kind) not in month_events:
-                    new_events.append(
-                        {
-                            "case_id": case_id,
-                            "at": at,
-                            "actor": actor,
-                            "kind": kind,
-                            "month": month,
-                            "detail": detail,
-                        }
-                    )
+    def preview_month(
+        self, month: str, cases: pl.DataFrame, *, clear_months: int, now: datetime | None = None
+    ) -> pl.DataFrame:
+        """What :meth:`record_month` would return for ``cases``, recording nothing (the
+        flow ranks and selects the published cases before recording them)."""
+        rows = _checked_listing(month, cases, clear_months)
+        with self.engine.connect() as conn:
+            transaction = conn.begin()
+            try:
+                return self._record(conn, month, cases, rows, "preview", clear_months, now)
+            finally:
+                transaction.rollback()
 
-            for row in rows:
-                case_id = row["case_id"]
-                known = existing.get(case_id)
-                decision = _decide(
-                    row, known, audits.get(row["person_id"], []), month, clear_months
+    def _record(
+        self,
+        conn: Connection,
+        month: str,
+        cases: pl.DataFrame,
+        rows: list[dict[str, Any]],
+        actor: str,
+        clear_months: int,
+        now: datetime | None,
+    ) -> pl.DataFrame:
+        at = now or datetime.now(UTC)
+        ids = [r["case_id"] for r in rows]
+        persons = sorted({r["person_id"] for r in rows})
+        existing = {r["case_id"]: r for r in _select_in(conn, _cases, _cases.c.case_id, ids)}
+        first_listed: dict[str, str] = {}
+        for chunk in _chunks(ids):
+            first_listed.update(
+                conn.execute(
+                    select(_case_months.c.case_id, func.min(_case_months.c.month))
+                    .where(_case_months.c.month < month)
+                    .where(_case_months.c.case_id.in_(chunk))
+                    .group_by(_case_months.c.case_id)
                 )
-                if not decision.listed:
-                    event(case_id, "suppressed", {"note": decision.note, "reasons": row["reasons"]})
-                    continue
-                reopened_note = (month_events.get((case_id, "reopened")) or {}).get("note")
-                note = decision.note or reopened_note
-                first = min(first_listed.get(case_id, month), month)
-                listing = {
-                    "priority_rank": row["priority_rank"],
-                    "risk_score": row["risk_score"],
-                    "est_overpayment": row["est_overpayment"],
-                    "reasons": row["reasons"],
-                }
-                month_rows.append({"case_id": case_id, "month": month, "note": note, **listing})
-                if known is None:
-                    new_cases.append(
-                        {
-                            "case_id": case_id,
-                            "person_id": row["person_id"],
-                            "typology": row["typology"],
-                            "township": row["township"],
-                            "first_flagged": first,
-                            "state": "new",
-                            "opened_at": at,
-                            "est_overpayment": row["est_overpayment"],
-                            "reasons": row["reasons"],
-                            "last_listed": month,
-                        }
-                    )
-                else:
-                    # Re-recording an older month must not overwrite the latest listing.
-                    latest = row if month >= known["last_listed"] else known
-                    change = {
-                        "key": case_id,
-                        "first_flagged": min(known["first_flagged"], first),
-                        "township": latest["township"],
-                        "est_overpayment": latest["est_overpayment"],
-                        "reasons": latest["reasons"],
-                        "last_listed": max(month, known["last_listed"]),
-                        "state": known["state"],
-                        "assignee": known["assignee"],
-                        "opened_at": known["opened_at"],
-                    }
-                    if decision.reopen:
-                        change |= {"state": "new", "assignee": None, "opened_at": at}
-                        event(case_id, "reopened", {"note": note})
-                    case_updates.append(change)
-                event(case_id, "listed", listing)
-                published.append(
+                .tuples()
+                .all()
+            )
+        audits: dict[str, list[dict[str, Any]]] = {}
+        for r in _select_in(conn, _cases, _cases.c.person_id, persons):
+            if r["outcome"] is not None and r["closed_on"] is not None:
+                audits.setdefault(r["person_id"], []).append(r)
+        month_events = {
+            (e.case_id, e.kind): e.detail
+            for e in conn.execute(
+                select(_events.c.case_id, _events.c.kind, _events.c.detail).where(
+                    _events.c.month == month
+                )
+            )
+        }
+        published: list[dict[str, Any]] = []
+        new_cases: list[dict[str, Any]] = []
+        case_updates: list[dict[str, Any]] = []
+        month_rows: list[dict[str, Any]] = []
+        new_events: list[dict[str, Any]] = []
+
+        def event(case_id: str, kind: str, detail: dict[str, Any]) -> None:
+            if (case_id, kind) not in month_events:
+                new_events.append(
                     {
                         "case_id": case_id,
-                        "first_flagged": first,
-                        "status": "carried" if case_id in first_listed else "new",
-                        "note": note,
+                        "at": at,
+                        "actor": actor,
+                        "kind": kind,
+                        "month": month,
+                        "detail": detail,
                     }
                 )
-            if new_cases:
-                conn.execute(insert(_cases), new_cases)
-            if case_updates:
-                conn.execute(
-                    update(_cases).where(_cases.c.case_id == bindparam("key")), case_updates
+
+        for row in rows:
+            case_id = row["case_id"]
+            known = existing.get(case_id)
+            decision = _decide(
+                row, known, audits.get(row["person_id"], []), month, clear_months
+            )
+            if not decision.listed:
+                event(case_id, "suppressed", {"note": decision.note, "reasons": row["reasons"]})
+                continue
+            reopened_note = (month_events.get((case_id, "reopened")) or {}).get("note")
+            note = decision.note or reopened_note
+            status = _status(row, known, case_id in first_listed, month, decision)
+            first = min(first_listed.get(case_id, month), month)
+            listing = {
+                "priority_rank": row["priority_rank"],
+                "risk_score": row["risk_score"],
+                "est_overpayment": row["est_overpayment"],
+                "reasons": row["reasons"],
+            }
+            month_rows.append(
+                {
+                    "case_id": case_id,
+                    "month": month,
+                    "note": note,
+                    "status": status,
+                    "selection": row["audit_selection"],
+                    "selection_probability": row["selection_probability"],
+                    **listing,
+                }
+            )
+            if known is None:
+                new_cases.append(
+                    {
+                        "case_id": case_id,
+                        "person_id": row["person_id"],
+                        "typology": row["typology"],
+                        "township": row["township"],
+                        "first_flagged": first,
+                        "state": "new",
+                        "opened_at": at,
+                        "est_overpayment": row["est_overpayment"],
+                        "reasons": row["reasons"],
+                        "last_listed": month,
+                    }
                 )
-            # The month's list is replaced, not merged: a case dropped on a rerun leaves it.
-            conn.execute(delete(_case_months).where(_case_months.c.month == month))
-            if month_rows:
-                conn.execute(insert(_case_months), month_rows)
-            if new_events:
-                conn.execute(insert(_events), new_events)
+            else:
+                # Re-recording an older month must not overwrite the latest listing.
+                latest = row if month >= known["last_listed"] else known
+                change = {
+                    "key": case_id,
+                    "first_flagged": min(known["first_flagged"], first),
+                    "township": latest["township"],
+                    "est_overpayment": latest["est_overpayment"],
+                    "reasons": latest["reasons"],
+                    "last_listed": max(month, known["last_listed"]),
+                    "state": known["state"],
+                    "assignee": known["assignee"],
+                    "opened_at": known["opened_at"],
+                }
+                if decision.reopen:
+                    change |= {"state": "new", "assignee": None, "opened_at": at}
+                    event(case_id, "reopened", {"note": note})
+                case_updates.append(change)
+            event(case_id, "listed", listing)
+            published.append(
+                {"case_id": case_id, "first_flagged": first, "status": status, "note": note}
+            )
+        if new_cases:
+            conn.execute(insert(_cases), new_cases)
+        if case_updates:
+            conn.execute(
+                update(_cases).where(_cases.c.case_id == bindparam("key")), case_updates
+            )
+        # The month's list is replaced, not merged: a case dropped on a rerun leaves it.
+        conn.execute(delete(_case_months).where(_case_months.c.month == month))
+        if month_rows:
+            conn.execute(insert(_case_months), month_rows)
+        if new_events:
+            conn.execute(insert(_events), new_events)
         decided = pl.DataFrame(
             published,
             schema={
@@ -488,6 +536,84 @@ class CaseStore:
                 conn.execute(select(_cases).where(_cases.c.case_id == case_id)).mappings().first()
             )
         return dict(found) if found is not None else None
+
+    def open_cases(self, month: str, listed: Iterable[str]) -> pl.DataFrame:
+        """Open cases (new or assigned) listed before ``month`` but not in ``listed``
+        (this month's detected case ids): they stay on the list until an audit closes them.
+
+        Columns: ``case_id, person_id, typology, township, est_overpayment, reasons,
+        last_listed, risk_score`` (the last listing's), ordered by ``case_id``.
+        """
+        _check_month(month)
+        detected = set(listed)
+        with self.engine.connect() as conn:
+            rows = [
+                dict(r)
+                for r in conn.execute(
+                    select(
+                        _cases.c.case_id,
+                        _cases.c.person_id,
+                        _cases.c.typology,
+                        _cases.c.township,
+                        _cases.c.est_overpayment,
+                        _cases.c.reasons,
+                        _cases.c.last_listed,
+                        _case_months.c.risk_score,
+                    )
+                    .join(
+                        _case_months,
+                        (_case_months.c.case_id == _cases.c.case_id)
+                        & (_case_months.c.month == _cases.c.last_listed),
+                    )
+                    .where(_cases.c.state.in_(["new", "assigned"]))
+                    .where(_cases.c.last_listed < month)
+                    .order_by(_cases.c.case_id)
+                ).mappings()
+                if r["case_id"] not in detected
+            ]
+        return pl.DataFrame(
+            rows,
+            schema={
+                "case_id": pl.String,
+                "person_id": pl.String,
+                "typology": pl.String,
+                "township": pl.String,
+                "est_overpayment": pl.Float64,
+                "reasons": pl.String,
+                "last_listed": pl.String,
+                "risk_score": pl.Float64,
+            },
+        )
+
+    def selections(self, up_to: str | None = None) -> pl.DataFrame:
+        """Cases chosen for a field visit, per month: ``case_id, person_id, month,
+        selection, selection_probability`` (:data:`SELECTIONS`), up to ``up_to`` when given."""
+        query = (
+            select(
+                _case_months.c.case_id,
+                _cases.c.person_id,
+                _case_months.c.month,
+                _case_months.c.selection,
+                _case_months.c.selection_probability,
+            )
+            .join(_cases, _cases.c.case_id == _case_months.c.case_id)
+            .where(_case_months.c.selection.is_not(None))
+            .order_by(_case_months.c.month, _case_months.c.case_id)
+        )
+        if up_to is not None:
+            query = query.where(_case_months.c.month <= up_to)
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        return pl.DataFrame(
+            rows,
+            schema={
+                "case_id": pl.String,
+                "person_id": pl.String,
+                "month": pl.String,
+                "selection": pl.String,
+                "selection_probability": pl.Float64,
+            },
+        )
 
     def cases(self) -> pl.DataFrame:
         """Every case, one row each, ordered by ``case_id``."""
@@ -654,9 +780,13 @@ def _decide(
         # Re-recording a month before the audit: as it was then.
         return _Decision(listed=True)
     if known["outcome"] in CONFIRMED:
-        if known["state"] == "closed":
-            return _Decision(listed=True, note=f"confirmed {audited}, still paid")
-        return _Decision(listed=True)
+        if not _paid_after(row, audited):
+            return _Decision(listed=False, note=f"confirmed {audited}, payments stopped")
+        return _Decision(
+            listed=True,
+            note=f"confirmed {audited}, still paid",
+            reopen=known["state"] == "closed",
+        )
     if not reopenable:
         return _Decision(listed=True)
     if known["outcome"] == "cleared":
@@ -666,6 +796,49 @@ def _decide(
             reopen=True,
         )
     return _Decision(listed=True, note=f"unreachable {audited}, listed again", reopen=True)
+
+
+def _paid_after(row: dict[str, Any], month: str) -> bool:
+    """A period after ``month`` was paid (unknown counts as paid: better listed than lost)."""
+    last = row.get("last_paid_period")
+    return last is None or last > month
+
+
+def _status(
+    row: dict[str, Any],
+    known: dict[str, Any] | None,
+    listed_before: bool,
+    month: str,
+    decision: _Decision,
+) -> str:
+    """The case's :data:`LISTING_STATUSES` value in ``month``."""
+    if (
+        known is not None
+        and known["outcome"] in CONFIRMED
+        and known["closed_on"] is not None
+        and _month_of(known["closed_on"]) <= month
+        and decision.listed
+        and _paid_after(row, _month_of(known["closed_on"]))
+    ):
+        return "reopened"
+    if not listed_before:
+        return "new"
+    last = row.get("last_paid_period")
+    if last is not None and last < month:
+        return "payments_stopped"
+    return "carried"
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """``ALTER TABLE ... ADD COLUMN`` for each of :data:`_ADDED_COLUMNS` a store lacks."""
+    from sqlalchemy import inspect
+
+    present = {t: {c["name"] for c in inspect(engine).get_columns(t)} for t in ("case_months",)}
+    with engine.begin() as conn:
+        for table, column in _ADDED_COLUMNS:
+            if column.name not in present.get(table, set()):
+                kind = column.type.compile(dialect=engine.dialect)
+                conn.exec_driver_sql(f'ALTER TABLE {table} ADD COLUMN "{column.name}" {kind}')
 
 
 def _closure_problems(
@@ -777,10 +950,31 @@ def _listing_rows(cases: pl.DataFrame) -> list[dict[str, Any]]:
         pl.col("priority_rank").cast(pl.Int64),
         pl.col("risk_score").cast(pl.Float64),
         pl.col("est_overpayment").cast(pl.Float64),
+        *[
+            (pl.col(name).cast(dtype) if name in cases.columns else pl.lit(None, dtype)).alias(name)
+            for name, dtype in (
+                ("last_paid_period", pl.String),
+                ("audit_selection", pl.String),
+                ("selection_probability", pl.Float64),
+            )
+        ],
     ).with_columns(reasons.cast(pl.String).alias("reasons"))
     rows = frame.to_dicts()
     for r in rows:
         r["reasons"] = ",".join(_codes(r["reasons"]))
+    return rows
+
+
+def _checked_listing(month: str, cases: pl.DataFrame, clear_months: int) -> list[dict[str, Any]]:
+    """The listing rows of ``cases`` (:func:`_listing_rows`) once the month, the clearing
+    window and the uniqueness of case ids are checked."""
+    _check_month(month)
+    if clear_months < 0:
+        raise ValueError(f"clear_months must be >= 0, got {clear_months}")
+    rows = _listing_rows(cases)
+    ids = [r["case_id"] for r in rows]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{month}: the case list repeats a case_id")
     return rows
 
 

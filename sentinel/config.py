@@ -81,7 +81,9 @@ class DetectionConfig(_Section):
     are next to each value in ``default_config.toml``.
     """
 
-    audit_capacity: int = 60
+    audit_capacity: int = Field(default=56, ge=0)
+    # Share of the capacity drawn at random from the cases below the cut (selection bias).
+    exploration_share: float = Field(default=0.05, ge=0, le=1)
     report_language: Literal["zh", "en"] = "zh"
     # Window of payments read by identity and network rules, months.
     lookback_months: int = 24
@@ -97,13 +99,15 @@ class DetectionConfig(_Section):
     gompertz_a: float = 2.2e-5
     gompertz_b: float = 0.098
     unreported_death_share: float = 0.05
-    uncertified_alive_share: float = 0.12
-    uncertified_dead_share: float = 0.8
     face_app_weak_age: int = 85
-    lr_account_changed: float = 6.0
-    lr_collector_added: float = 4.0
-    lr_failed_certification: float = 2.0
-    lr_same_name_death_record: float = 50.0
+    # Share of unreported deaths showing each survival signal (planning assumptions; the
+    # share of living pensioners showing it is read off the county's data each month).
+    uncertified_dead_share: float = 0.8
+    weak_face_dead_share: float = 0.3
+    account_changed_dead_share: float = 0.15
+    collector_added_dead_share: float = 0.15
+    failed_certification_dead_share: float = 0.2
+    same_name_record_dead_share: float = 0.02
     min_suspected_death_probability: float = 0.05
     # Amount rules.
     jump_ratio: float = 1.5
@@ -112,7 +116,8 @@ class DetectionConfig(_Section):
     amount_below_probability: float = 0.3
     amount_jump_probability: float = 0.7
     repeat_arrears_probability: float = 0.9
-    paid_inactive_probability: float = 0.9
+    paid_terminated_probability: float = 0.97
+    paid_suspended_probability: float = 0.8
     # Identity rules.
     malformed_payee_probability: float = 0.9
     unregistered_payee_probability: float = 0.95
@@ -127,17 +132,22 @@ class DetectionConfig(_Section):
     ring_with_dead_probability: float = 0.8
     shared_alive_factor: float = 0.3
     max_group_size: int = 50
-    # Unsupervised model blend: share of the remaining probability an anomaly score can add.
-    anomaly_weight: float = 0.15
+    # A reason firing for more than this share of a scheme's recipients in a month is a
+    # fact about the county, not the person: its prior is scaled down by the ratio.
+    common_reason_share: float = Field(default=0.01, gt=0, le=1)
 
 
 class ModelConfig(_Section):
-    """When the supervised risk model takes over from the unsupervised scorer."""
+    """The risk model that learns from audit outcomes (:mod:`models.outcomes`)."""
 
-    # Audit outcomes (confirmed or cleared) needed before a supervised model is trained,
-    # and the least of either class: with fewer, calibration is noise.
-    min_training_outcomes: int = 30
-    min_class_outcomes: int = 5
+    # Audit outcomes (confirmed or cleared) needed before the rules' probabilities are
+    # corrected by a learned model (the correction is pulled to the rules, so one is enough).
+    min_training_outcomes: int = Field(default=1, ge=1)
+    # Pull of the learned correction towards the rules, in audits (models.outcomes).
+    prior_strength: float = Field(default=2.0, gt=0)
+    # Largest inverse-propensity weight of one outcome (an exploration visit drawn with
+    # probability 1/200 would otherwise outweigh a month of priority visits).
+    max_outcome_weight: float = Field(default=10.0, ge=1)
 
 
 class CaseConfig(_Section):

@@ -223,7 +223,15 @@ CASE_COLUMNS: tuple[str, ...] = (
     "reasons",
     "first_flagged",
     "status",
+    "strength",
+    "amount_at_stake",
+    "last_paid_period",
+    "audit_selection",
+    "selection_probability",
 )
+#: ``strength`` of a case: a record that cannot be right (proof), or evidence that makes
+#: an improper payment likely (signal); proof is audited first whatever the amount.
+CASE_STRENGTHS: tuple[str, ...] = ("proof", "signal")
 TYPOLOGIES: tuple[str, ...] = (
     "deceased_paid",
     "suspected_unreported_death",

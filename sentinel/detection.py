@@ -10,9 +10,9 @@ Public API
 :func:`rule_reasons`
     every reason row of the six rule families (for notebooks and tests).
 :func:`person_features`
-    the per-person feature frame the risk models read (``features.cases.FEATURE_COLUMNS``).
-:func:`train_risk_model`
-    a calibrated classifier fitted on audit outcomes received so far.
+    the per-person feature frame the risk model reads (``features.cases.MODEL_FEATURES``).
+:func:`fit_risk_model`
+    the risk model fitted on audit outcomes received so far.
 """
 
 from __future__ import annotations
@@ -26,11 +26,13 @@ import numpy as np
 import polars as pl
 
 from features.cases import (
-    FEATURE_COLUMNS,
+    MODEL_FEATURES,
     date_month_index,
     empty_reasons,
-    merge_reasons,
+    fill_unscored,
+    model_features,
     month_number,
+    period_of_index,
 )
 from features.history import register_runs, runs_up_to
 from features.ledger import ledger_runs, ledger_runs_up_to
@@ -45,6 +47,13 @@ from features.payments import (
     months_paid,
     paid_ledger,
 )
+from features.scoring import (
+    TIER_NONE,
+    rank_cases,
+    recipients_by_scheme,
+    score_reasons,
+    strength_of,
+)
 from features.survival import (
     deceased_paid,
     link_deaths,
@@ -54,12 +63,18 @@ from features.survival import (
     suspected_unreported_death,
 )
 from models.base import RiskModel
+from models.outcomes import PriorOffsetLogisticRegression
 from sentinel.config import SentinelConfig
-from sentinel.contract import CASE_COLUMNS, TYPOLOGIES
+from sentinel.contract import CASE_COLUMNS
 from sentinel.evidence import render_evidence
 
+#: What detection says of a case; the case store and the audit selection add the rest of
+#: ``CASE_COLUMNS`` (``first_flagged``, ``status``, ``audit_selection``,
+#: ``selection_probability``).
 DETECTED_COLUMNS: tuple[str, ...] = tuple(
-    c for c in CASE_COLUMNS if c not in ("status", "first_flagged")
+    c
+    for c in CASE_COLUMNS
+    if c not in ("status", "first_flagged", "audit_selection", "selection_probability")
 )
 _TYPOLOGY_PREFIX = {
     "deceased_paid": "DP",
@@ -248,7 +263,13 @@ def _rule_reasons(
     with clock("amount_anomaly"):
         amount = amount_anomaly(prep.ledger, prep.runs, config).collect()
     with clock("identity_anomaly"):
-        identity = identity_anomaly(prep.ledger, prep.people, month, config).collect()
+        identity = identity_anomaly(
+            prep.ledger,
+            prep.people,
+            month,
+            config,
+            accounts=prep.runs.select("person_id", "bank_account"),
+        ).collect()
     parts = [dead, suspected, duplicate, shared, amount, identity]
     return pl.concat([empty_reasons(), *[part.lazy() for part in parts]])
 
@@ -258,13 +279,11 @@ def rule_reasons(history: MonthHistory, config: SentinelConfig) -> pl.LazyFrame:
     return _rule_reasons(_prepare(history, config), config)
 
 
-def _person_features(prep: _Prepared, merged: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
+def _person_features(prep: _Prepared, persons: pl.LazyFrame) -> pl.LazyFrame:
+    """:data:`features.cases.PERSON_FEATURES` and context of ``persons`` (``person_id``)."""
     now = month_number(prep.month)
     paid = monthly_amount(prep.ledger, prep.month)
     months = months_paid(prep.ledger)
-    persons = pl.concat(
-        [prep.people.select("person_id"), merged.select("person_id")], how="vertical"
-    ).unique()
     edges = prep.edges
     sizes = edges.group_by("receiver", "kind").agg(pl.col("person_id").n_unique().alias("size"))
     per_person_sizes = (
@@ -291,14 +310,15 @@ def _person_features(prep: _Prepared, merged: pl.LazyFrame, config: SentinelConf
         .then(2)
         .otherwise(0)
     )
-    feats = (
-        persons.join(prep.people, on="person_id", how="left")
+    return (
+        persons.select("person_id")
+        .unique()
+        .join(prep.people, on="person_id", how="left")
         .join(paid, on="person_id", how="left")
         .join(months, on="person_id", how="left")
         .join(prep.evidence.drop("birth_date", "benefit_start"), on="person_id", how="left")
         .join(prep.changes, on="person_id", how="left")
         .join(per_person_sizes, on="person_id", how="left")
-        .join(merged.drop("typology"), on="person_id", how="left")
         .with_columns(
             ((pl.lit(now) - date_month_index(pl.col("birth_date"))) / 12.0).alias("age"),
             scheme_code.alias("scheme_code"),
@@ -321,9 +341,6 @@ def _person_features(prep: _Prepared, merged: pl.LazyFrame, config: SentinelConf
             (pl.lit(now) - pl.col("last_paid_index")).alias("months_since_paid"),
         )
         .with_columns(
-            *[pl.col(f"p_{t}").fill_null(0.0) for t in TYPOLOGIES],
-            pl.col("rule_probability").fill_null(0.0),
-            pl.col("est_overpayment").fill_null(0.0),
             pl.col("account_people").fill_null(0),
             pl.col("collector_people").fill_null(0),
             pl.col("component_size").fill_null(0),
@@ -331,24 +348,43 @@ def _person_features(prep: _Prepared, merged: pl.LazyFrame, config: SentinelConf
             pl.col("monthly_amount").fill_null(0.0),
         )
     )
-    return feats
+
+
+def _scored(prep: _Prepared, reasons: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
+    """:func:`features.scoring.score_reasons` of the month's reasons, against the month's
+    recipients."""
+    return score_reasons(
+        reasons,
+        prep.people.select("person_id", "scheme"),
+        recipients_by_scheme(prep.ledger, prep.month),
+        config.detection.common_reason_share,
+    )
+
+
+def last_paid(history: MonthHistory, persons: pl.LazyFrame) -> pl.LazyFrame:
+    """``person_id, last_paid_index``: the latest period each of ``persons`` was paid a
+    regular pension for, up to ``history.month`` (null when never)."""
+    runs = month_ledger_runs(history).filter(pl.col("kind") == "regular")
+    paid = runs.join(persons, on="person_id", how="semi").group_by("person_id").agg(
+        pl.col("period_end").max().alias("last_paid_index")
+    )
+    return persons.select("person_id").unique().join(paid, on="person_id", how="left")
 
 
 def person_features(history: MonthHistory, config: SentinelConfig) -> pl.LazyFrame:
     """One row per person (register persons and unregistered payees) with model features.
 
-    Columns: ``person_id``, every name in ``features.cases.FEATURE_COLUMNS`` (numeric; nulls
-    where a timeline is missing, e.g. never certified), plus context (``name``, ``scheme``,
-    ``township``, ``village``, ``last_paid_index``, ``reasons``, ``reason_facts``).
+    Columns: ``person_id``, :data:`features.cases.PERSON_FEATURES` (numeric; nulls where a
+    timeline is missing, e.g. never certified) and the person's scored reasons
+    (:func:`features.scoring.score_reasons`; no reason: probability 0, tier 0), plus context
+    (``name``, ``scheme``, ``township``, ``village``, ``last_paid_index``).
     """
     prep = _prepare(history, config)
-    merged = merge_reasons(_rule_reasons(prep, config))
-    return _person_features(prep, merged, config)
-
-
-def feature_matrix(features: pl.DataFrame) -> np.ndarray:
-    """The model input: ``FEATURE_COLUMNS`` as a float matrix, missing values as NaN."""
-    return features.select([pl.col(c).cast(pl.Float64) for c in FEATURE_COLUMNS]).to_numpy()
+    scored = _scored(prep, _rule_reasons(prep, config), config)
+    persons = pl.concat([prep.people.select("person_id"), scored.select("person_id")])
+    return _person_features(prep, persons).join(scored, on="person_id", how="left").pipe(
+        fill_unscored
+    )
 
 
 def case_id(person_id: str, typology: str) -> str:
@@ -357,60 +393,22 @@ def case_id(person_id: str, typology: str) -> str:
     return f"{_TYPOLOGY_PREFIX.get(typology, 'XX')}-{digest}"
 
 
-#: Persons the unsupervised scorer is fitted on (a seeded sample of this many, by person_id).
-TRAINING_SAMPLE_SIZE = 20_000
-
-
-def training_sample(features: pl.DataFrame) -> pl.DataFrame:
-    """The rows the unsupervised scorer is fitted on: ``person_id`` and ``FEATURE_COLUMNS``
-    of a seeded sample of :data:`TRAINING_SAMPLE_SIZE` persons (all when fewer).
-
-    A fixed row order (by ``person_id``) and seed make the anomaly score, and so the
-    ranking, repeatable; the sampled positions depend only on the number of persons
-    (a partitioned run picks the same persons from its partitions).
-    """
-    sample = features.select("person_id", *FEATURE_COLUMNS).sort("person_id")
-    if sample.height > TRAINING_SAMPLE_SIZE:
-        sample = sample.sample(TRAINING_SAMPLE_SIZE, seed=0)
-    return sample
-
-
-def _case_probability(
-    sample: pl.DataFrame, candidates: pl.DataFrame, model: RiskModel | None, config: SentinelConfig
-) -> np.ndarray:
-    rule_p = candidates["rule_probability"].to_numpy()
-    if model is None:
-        from models.unsupervised import RuleBlendScorer
-
-        scorer = RuleBlendScorer(anomaly_weight=config.detection.anomaly_weight, random_state=0)
-        scorer.fit(feature_matrix(sample))
-        return scorer.predict_proba(feature_matrix(candidates))[:, 1]
-    p = np.asarray(model.predict_proba(feature_matrix(candidates)))[:, 1]
-    # Near-certain proof (a linked death with payments after it, a duplicate payment, a ghost
-    # identity) keeps its probability whatever a model learned from few outcomes.
-    proof = np.maximum.reduce(
-        [
-            candidates[f"p_{t}"].to_numpy()
-            for t in ("deceased_paid", "duplicate_receipt", "identity_anomaly")
-        ]
-    )
-    return np.where(proof >= 0.9, np.maximum(p, rule_p), p)
-
-
 def detect_cases(
     history: MonthHistory, config: SentinelConfig, model: RiskModel | None = None
 ) -> pl.LazyFrame:
     """Cases for ``history.month``: one row per person, ranked for field audit.
 
-    Columns ``DETECTED_COLUMNS`` (``CASE_COLUMNS`` without ``status`` and ``first_flagged``)
-    plus ``reason_codes`` (list), ``amount_at_stake`` and ``expected_recovery`` (yuan).
+    Columns ``DETECTED_COLUMNS`` plus ``reason_codes`` (list), ``tier``
+    (:mod:`features.scoring`) and ``expected_recovery`` (yuan).
 
     ``risk_score`` is the probability that the person's payments are improper: the rule
-    families' own probability blended with an anomaly score when ``model`` is None, or the
-    supervised model's calibrated probability (floored by near-certain rule proof).
-    ``est_overpayment`` is yuan already overpaid; ``amount_at_stake`` adds
+    families' own probability (common reasons discounted, :mod:`features.scoring`) when
+    ``model`` is None, else the model's, which learned from audit outcomes how far the
+    rules are right. ``est_overpayment`` is yuan already overpaid; ``amount_at_stake`` adds
     ``detection.forward_months`` of the current monthly amount when payments continue.
-    ``priority_rank`` orders by probability × amount at stake, ties by ``person_id``.
+    ``priority_rank``: proof before signals (``tier``), then cases more likely improper
+    than not, then expected recoverable yuan (probability × amount at stake), ties by
+    ``person_id``. Persons whose reasons are only context or pending proof are not cases.
     """
     return _detect(history, config, model, _no_clock)
 
@@ -421,28 +419,22 @@ def _detect(
     prep = _prepare(history, config, clock)
     reasons = _rule_reasons(prep, config, clock)
     with clock("merge"):
-        merged = merge_reasons(reasons).collect()
+        scored = _scored(prep, reasons, config).filter(pl.col("tier") > TIER_NONE).collect()
     with clock("features"):
-        features = _person_features(prep, merged.lazy(), config).collect()
-        candidates = features.join(
-            merged.select("person_id", "typology"), on="person_id", how="inner"
-        ).sort("person_id")
-    return rank_candidates(
-        candidates, lambda: training_sample(features), model, history.month, config, clock
-    )
+        features = _person_features(prep, scored.lazy().select("person_id")).collect()
+        candidates = features.join(scored, on="person_id", how="inner").sort("person_id")
+    return rank_candidates(candidates, model, history.month, config, clock)
 
 
 def rank_candidates(
     candidates: pl.DataFrame,
-    sample: Callable[[], pl.DataFrame],
     model: RiskModel | None,
     month: str,
     config: SentinelConfig,
     clock: StageClock = _no_clock,
 ) -> pl.LazyFrame:
-    """The ranked cases of :func:`detect_cases` from the candidate persons' features
-    (one row per person with a reason, sorted by ``person_id``) and, for the unsupervised
-    scorer, a function returning its :func:`training_sample`."""
+    """The ranked cases of :func:`detect_cases` from the candidate persons' features and
+    scored reasons (one row per person with a tier above none, sorted by ``person_id``)."""
     if candidates.height == 0:
         return pl.LazyFrame(
             schema={
@@ -450,15 +442,17 @@ def rank_candidates(
                 "priority_rank": pl.Int64,
                 "risk_score": pl.Float64,
                 "est_overpayment": pl.Float64,
-                "reason_codes": pl.List(pl.String),
                 "amount_at_stake": pl.Float64,
+                "reason_codes": pl.List(pl.String),
+                "tier": pl.Int8,
                 "expected_recovery": pl.Float64,
             }
-        ).select(*DETECTED_COLUMNS, "reason_codes", "amount_at_stake", "expected_recovery")
+        ).select(*DETECTED_COLUMNS, "reason_codes", "tier", "expected_recovery")
     with clock("model"):
-        probability = _case_probability(
-            sample() if model is None else candidates, candidates, model, config
-        )
+        if model is None:
+            probability = candidates["rule_probability"].to_numpy()
+        else:
+            probability = np.asarray(model.predict_proba(model_matrix(candidates)))[:, 1]
     with clock("evidence"):
         return _ranked_cases(candidates, probability, month, config).collect().lazy()
 
@@ -476,15 +470,16 @@ def _ranked_cases(
                 + pl.when(still_paid)
                 .then(pl.col("monthly_amount") * config.detection.forward_months)
                 .otherwise(0.0)
-            ).alias("amount_at_stake")
+            ).alias("amount_at_stake"),
         )
         # Rounded to fen before ranking: float sums taken in another row order must not
         # reorder cases (ties are then broken by person_id).
         .with_columns(
             (pl.col("risk_score") * pl.col("amount_at_stake")).round(2).alias("expected_recovery")
         )
-        .sort(["expected_recovery", "person_id"], descending=[True, False])
-        .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("priority_rank"))
+        .lazy()
+        .pipe(rank_cases)
+        .collect()
     )
     # sha256 in Python, but only for the few hundred final cases (no per-row work on the county).
     ranked = ranked.with_columns(
@@ -495,8 +490,11 @@ def _ranked_cases(
         ),
         pl.col("reasons").list.unique(maintain_order=True).list.join(",").alias("reason_text"),
         pl.col("reasons").list.unique(maintain_order=True).alias("reason_codes"),
+        period_of_index(pl.col("last_paid_index")).alias("last_paid_period"),
     )
-    with_evidence = render_evidence(ranked.lazy(), config.detection.report_language)
+    with_evidence = render_evidence(
+        ranked.with_columns(model_features()).lazy(), config.detection.report_language
+    )
     return with_evidence.select(
         "case_id",
         "person_id",
@@ -510,35 +508,46 @@ def _ranked_cases(
         pl.col("est_overpayment").round(2),
         "evidence",
         pl.col("reason_text").alias("reasons"),
-        "reason_codes",
+        strength_of(pl.col("tier")).alias("strength"),
         pl.col("amount_at_stake").round(2),
+        "last_paid_period",
+        "reason_codes",
+        "tier",
         pl.col("expected_recovery").round(2),
+        # What the learned model read: kept with the month's list, learned from once audited.
+        *[c for c in MODEL_FEATURES if c != "rule_probability"],
+        "rule_probability",
     ).sort("priority_rank")
 
 
-def train_risk_model(history: MonthHistory, config: SentinelConfig):  # type: ignore[no-untyped-def]
-    """Fit :class:`models.supervised.CalibratedRiskClassifier` on the audit outcomes so far.
-
-    Labels: ``confirmed_*`` = 1, ``cleared`` = 0, ``unreachable`` left out; features are the
-    persons' features as of ``history.month``. Raises ``ValueError`` when the outcomes hold
-    only one class.
-    """
-    from models.supervised import outcome_labels
-
-    labels = outcome_labels(_upto(history.outcomes, history.month)).collect()
-    return fit_risk_model(person_features(history, config).collect(), labels)
+def model_inputs(candidates: pl.DataFrame) -> pl.DataFrame:
+    """``person_id`` and :data:`features.cases.MODEL_FEATURES` of scored candidates: the
+    evidence the learned model reads (and, kept per month, what it learns from once the
+    case is audited): the rules' probability first (the prior), then one indicator per
+    reason code, then person features on fixed scales (missing values as NaN)."""
+    return candidates.select("person_id", *model_features())
 
 
-def fit_risk_model(features: pl.DataFrame, labels: pl.DataFrame):  # type: ignore[no-untyped-def]
-    """:class:`models.supervised.CalibratedRiskClassifier` fitted on the persons of
-    ``labels`` (``person_id``, ``label``) with their rows of ``features`` (at least
-    ``person_id`` and ``FEATURE_COLUMNS``), in ``person_id`` order so that the fit does not
-    depend on where the features were computed (one process or many partitions)."""
-    from models.supervised import CalibratedRiskClassifier
+def training_matrix(frame: pl.DataFrame) -> np.ndarray:
+    """The :data:`features.cases.MODEL_FEATURES` columns of ``frame`` as a float matrix."""
+    return frame.select(MODEL_FEATURES).to_numpy().astype(np.float64)
 
-    train = features.join(labels, on="person_id", how="inner").sort("person_id")
-    model = CalibratedRiskClassifier(random_state=0)
-    return model.fit(feature_matrix(train), train["label"].to_numpy())
+
+def model_matrix(candidates: pl.DataFrame) -> np.ndarray:
+    """The learned model's input for scored candidates (:func:`model_inputs`)."""
+    return training_matrix(model_inputs(candidates))
+
+
+def fit_risk_model(train: pl.DataFrame, alpha: float) -> PriorOffsetLogisticRegression:
+    """:class:`models.outcomes.PriorOffsetLogisticRegression` fitted on training rows
+    (``label``, ``weight`` and :data:`features.cases.MODEL_FEATURES`, as
+    :func:`sentinel.risk.training_rows` gives them), in ``person_id`` order so that the fit
+    does not depend on where the rows came from."""
+    train = train.sort("person_id")
+    model = PriorOffsetLogisticRegression(alpha=alpha)
+    return model.fit(
+        training_matrix(train), train["label"].to_numpy(), sample_weight=train["weight"].to_numpy()
+    )
 
 
 __all__ = [
@@ -546,9 +555,11 @@ __all__ = [
     "MonthHistory",
     "case_id",
     "detect_cases",
-    "feature_matrix",
     "fit_risk_model",
+    "last_paid",
+    "model_inputs",
+    "model_matrix",
     "person_features",
+    "rank_candidates",
     "rule_reasons",
-    "train_risk_model",
 ]

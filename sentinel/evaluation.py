@@ -12,6 +12,7 @@ death record carried a mistyped or missing ID) and false death links.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -200,3 +201,106 @@ def evaluate(
         },
         schema={"metric": pl.String, **{m: pl.Float64 for m in rankings}},
     )
+
+
+# --------------------------------------------------------------------------- worlds
+
+
+def recipients(history: MonthHistory) -> int:
+    """Persons paid a regular pension for ``history.month`` (any scheme)."""
+    return int(
+        history.payouts.filter(
+            (pl.col("month") == history.month)
+            & (pl.col("kind") == "regular")
+            & (pl.col("period") == history.month)
+        )
+        .select(pl.col("person_id").n_unique())
+        .collect()
+        .item()
+    )
+
+
+def improper_as_of(truth_dir: Path, month: str) -> pl.DataFrame:
+    """Persons with an improper payment made up to ``month`` (``person_id``,
+    ``overpaid`` yuan up to the month, ``typologies``): who an all-knowing auditor would
+    find (routine reporting lags, recovered by the termination procedure, excluded)."""
+    improper = pl.read_parquet(Path(truth_dir) / "improper.parquet")
+    paid = (
+        pl.read_parquet(Path(truth_dir) / "overpayments.parquet")
+        .filter((pl.col("pay_month") <= month) & (pl.col("typology") != "reporting_lag"))
+        .group_by("person_id")
+        .agg(pl.col("amount").sum().alias("overpaid"))
+    )
+    return (
+        improper.group_by("person_id")
+        .agg(pl.col("typology").unique().sort().alias("typologies"))
+        .join(paid, on="person_id", how="inner")
+        .filter(pl.col("overpaid") > 0)
+    )
+
+
+def paid_after_linked_death(truth_dir: Path, month: str) -> pl.DataFrame:
+    """``deceased_paid`` persons whose death record arrived before ``month`` and who were
+    paid for a period after the death by then: each must be on the case list until closed."""
+    truth_dir = Path(truth_dir)
+    start = date.fromisoformat(f"{month}-01")
+    records = (
+        pl.read_parquet(truth_dir / "death_records.parquet")
+        .filter(pl.col("true_person_id").is_not_null() & (pl.col("recorded_on") < start))
+        .select(pl.col("true_person_id").alias("person_id"), "id_error")
+        .unique("person_id")
+    )
+    paid = (
+        pl.read_parquet(truth_dir / "overpayments.parquet")
+        .filter((pl.col("pay_month") <= month) & (pl.col("typology") == "deceased_paid"))
+        .select("person_id")
+        .unique()
+    )
+    return records.join(paid, on="person_id", how="inner")
+
+
+def world_metrics(
+    cases: pl.DataFrame, truth_dir: Path, history: MonthHistory, capacity: int
+) -> dict[str, float]:
+    """What the audit unit gets from ``cases`` (a month's published case list) in a demo world.
+
+    * ``precision_at_capacity``: improper persons in the top ``capacity`` over
+      ``min(capacity, improper persons)`` (a county with fewer improper persons than visits
+      is not held to the impossible);
+    * ``deceased_paid_listed``: share of the persons paid after a linked death (any ID
+      error) who are on the list (1.0 when there are none);
+    * ``yuan_top`` and ``yuan_best_baseline``: yuan overpaid to the persons in the top
+      ``capacity``, by this list and by the best of the three baselines; ``yuan_ratio``;
+    * ``list_share``: cases over the month's recipients.
+    """
+    month = history.month
+    improper = improper_as_of(truth_dir, month)
+    positives = set(improper["person_id"].to_list())
+    overpaid = dict(zip(improper["person_id"].to_list(), improper["overpaid"].to_list(), strict=True))
+    ranked = cases.sort("priority_rank")["person_id"].to_list()
+    top = list(dict.fromkeys(ranked))[:capacity]
+    hits = sum(p in positives for p in top)
+    possible = min(capacity, len(positives))
+    yuan_top = sum(overpaid.get(p, 0.0) for p in top)
+    baseline_yuan = {
+        name: sum(overpaid.get(p, 0.0) for p in order[:capacity])
+        for name, order in baseline_rankings(history).items()
+    }
+    best = max(baseline_yuan.values()) if baseline_yuan else 0.0
+    must_list = paid_after_linked_death(truth_dir, month)
+    listed = set(ranked)
+    found = sum(p in listed for p in must_list["person_id"].to_list())
+    n_recipients = recipients(history)
+    return {
+        "improper": float(len(positives)),
+        "hits_at_capacity": float(hits),
+        "precision_at_capacity": hits / possible if possible else 1.0,
+        "deceased_paid_due": float(must_list.height),
+        "deceased_paid_listed": found / must_list.height if must_list.height else 1.0,
+        "yuan_top": yuan_top,
+        "yuan_best_baseline": best,
+        "yuan_ratio": yuan_top / best if best > 0 else float("inf"),
+        "cases": float(cases.height),
+        "recipients": float(n_recipients),
+        "list_share": cases.height / n_recipients if n_recipients else 0.0,
+    }

@@ -53,14 +53,19 @@ TEMPLATES: dict[str, Template] = {
         "a {source} death record with this name (died {death_date}; no ID or birth date) and no other pensioner of that name: verify in person",
     ),
     "SD_CERT_LAPSED": Template(
-        ("months", "cycle"),
-        "已{months}个月无通过的资格认证（周期{cycle}个月）",
-        "no passing survival certification for {months} months (cycle {cycle})",
+        ("months", "last_pass", "cycle"),
+        "已{months}个月无通过的资格认证（最后一次通过为{last_pass}，周期{cycle}个月）",
+        "no passing survival certification for {months} months (last pass {last_pass}, cycle {cycle})",
+    ),
+    "SD_NO_PASS_IN_HISTORY": Template(
+        ("since", "months", "cycle"),
+        "自{since}有记录以来{months}个月无通过的资格认证（周期{cycle}个月）",
+        "no passing survival certification in the {months} months recorded since {since} (cycle {cycle})",
     ),
     "SD_WEAK_FACE_APP": Template(
         ("period", "age", "gap"),
-        "{period}仅有人脸识别认证通过，时年{age}岁且此前{gap}个月无认证",
-        "only a face-app pass in {period}, at age {age}, after {gap} months without certification",
+        "{period}仅有人脸识别认证通过，时年{age}岁，此前至少{gap}个月无认证",
+        "only a face-app pass in {period}, at age {age}, after at least {gap} months without certification",
     ),
     "SD_ACCOUNT_CHANGED": Template(
         ("period",),
@@ -119,13 +124,18 @@ TEMPLATES: dict[str, Template] = {
     ),
     "AA_REPEAT_ARREARS": Template(
         ("scheme", "n", "first_period", "last_period", "amount"),
-        "{scheme}对已发放的{n}个所属期（{first_period}至{last_period}）再次补发，共{amount}元",
-        "{scheme} arrears paid again for {n} already-paid periods ({first_period} to {last_period}), {amount} yuan",
+        "{scheme}{n}个所属期（{first_period}至{last_period}）经补发后所领超出应发额，多发{amount}元",
+        "{scheme} arrears paid {n} periods ({first_period} to {last_period}) again beyond what they were worth, {amount} yuan extra",
     ),
-    "AA_PAID_WHILE_INACTIVE": Template(
+    "AA_PAID_WHILE_TERMINATED": Template(
         ("scheme", "status", "n", "first_period", "amount"),
-        "{scheme}待遇状态为{status}期间仍发放{n}期（自{first_period}起），共{amount}元",
-        "{scheme} paid {n} times while the register status was {status} (from {first_period}), {amount} yuan",
+        "{scheme}待遇已终止（{status}）后仍发放{n}期（自{first_period}起），共{amount}元",
+        "{scheme} paid {n} times after the pension was terminated ({status}; from {first_period}), {amount} yuan",
+    ),
+    "AA_PAID_WHILE_SUSPENDED": Template(
+        ("scheme", "status", "n", "first_period", "amount"),
+        "{scheme}待遇暂停（{status}）期间仍发放{n}期（自{first_period}起），共{amount}元",
+        "{scheme} paid {n} times while the pension was suspended ({status}; from {first_period}), {amount} yuan",
     ),
     "IA_MALFORMED_PAYEE": Template(
         ("id", "n", "first_period", "amount"),

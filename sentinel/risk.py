@@ -1,9 +1,16 @@
-"""Which risk model scores a month: the unsupervised scorer, or a supervised model trained
-on the audit outcomes received so far.
+"""Which risk model scores a month: the rules as they are, or the rules corrected by what
+the field audits found so far (:class:`models.outcomes.PriorOffsetLogisticRegression`).
+
+An audited case teaches the model what its evidence was worth *when the auditors saw it*:
+each outcome is joined to the case's model inputs of the latest month it was listed before
+the audit closed (``OUT/YYYY-MM/model_inputs.parquet``), and weighted by the inverse of the
+probability that the case was selected for a visit (priority visits 1, exploration draws
+more; :mod:`sentinel.selection`), so the few random visits below the cut speak for all the
+cases like them.
 
 Models are versioned folders under ``OUT/models/<version>/`` (joblib file + model card).
-The version is derived from the outcomes that trained it, so re-running a month reuses the
-same model and gives the same cases.
+The version is derived from the training rows, so re-running a month reuses the same model
+and gives the same cases.
 """
 
 from __future__ import annotations
@@ -18,9 +25,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from features.cases import MODEL_FEATURES
 from sentinel.config import SentinelConfig
 
-UNSUPERVISED_VERSION = "unsupervised-rule-blend-v1"
+#: The version named in the manifest while no outcome has corrected the rules.
+RULES_VERSION = "rules-v2"
+POSITIVE_OUTCOMES = ("confirmed_deceased", "confirmed_improper")
+NEGATIVE_OUTCOMES = ("cleared",)
 
 
 @dataclass(frozen=True)
@@ -31,7 +42,7 @@ class ModelChoice:
     directory: Path | None
 
     def load(self) -> Any | None:
-        """The fitted supervised model, or None for the unsupervised scorer."""
+        """The fitted model, or None for the rules alone."""
         if self.directory is None:
             return None
         from models.persistence import load_model
@@ -55,60 +66,85 @@ def audited_outcomes(cases: pl.DataFrame) -> pl.LazyFrame:
     ).lazy()
 
 
-def choose_risk_model(
-    history: Any,
-    models_dir: Path,
-    config: SentinelConfig,
-    *,
-    features: pl.LazyFrame | None = None,
-) -> ModelChoice:
-    """Train (once) or reuse the supervised model when enough outcomes exist.
+def outcome_labels(outcomes: pl.LazyFrame) -> pl.LazyFrame:
+    """``person_id, label, closed_month`` from audit outcomes: confirmed_* = 1, cleared = 0.
 
-    Labels come from ``history.outcomes`` (confirmed_* = 1, cleared = 0, unreachable left
-    out). Held-out metrics: the model is first fitted on outcomes closed before the latest
-    outcome month and scored on that month; the saved model is then fitted on all of them.
-    ``features``: the persons' features as of ``history.month`` (``person_id`` and
-    ``FEATURE_COLUMNS``) when already computed elsewhere (a partitioned run's partitions);
-    by default :func:`sentinel.detection.person_features` of ``history``. Only the labelled
-    persons' rows are collected.
+    ``unreachable`` says nothing about the payment and is left out. A person audited more
+    than once keeps the latest outcome.
     """
-    from models.supervised import outcome_labels
-
-    outcomes = history.outcomes.filter(pl.col("month") <= history.month)
-    labels = outcome_labels(outcomes).collect().sort("person_id")
-    counts = labels["label"].value_counts() if labels.height else None
-    enough = (
-        labels.height >= config.model.min_training_outcomes
-        and counts is not None
-        and counts.height == 2
-        and int(counts["count"].min()) >= config.model.min_class_outcomes
+    return (
+        outcomes.filter(pl.col("outcome").is_in([*POSITIVE_OUTCOMES, *NEGATIVE_OUTCOMES]))
+        .sort("closed_on", "outcome")
+        .group_by("person_id")
+        .agg(pl.col("outcome").last(), pl.col("closed_on").last())
+        .select(
+            "person_id",
+            pl.col("outcome").is_in(POSITIVE_OUTCOMES).cast(pl.Int8).alias("label"),
+            pl.col("closed_on").dt.strftime("%Y-%m").alias("closed_month"),
+        )
     )
-    if not enough:
-        return ModelChoice(version=UNSUPERVISED_VERSION, directory=None)
-    digest = hashlib.sha256(labels.write_csv().encode("utf-8")).hexdigest()[:10]
-    version = f"supervised-{history.month}-{digest}"
+
+
+def training_rows(
+    labels: pl.LazyFrame,
+    model_inputs: pl.LazyFrame,
+    selections: pl.LazyFrame,
+    max_weight: float,
+) -> pl.DataFrame:
+    """One row per labelled person: the model inputs of the latest month the person was
+    listed up to the audit's month, the ``label`` and an inverse-propensity ``weight``.
+
+    ``model_inputs``: ``person_id, month`` and :data:`features.cases.MODEL_FEATURES` of every
+    listed case of every month; ``selections``: ``person_id, month,
+    selection_probability`` of the cases chosen for a visit (absent: 1). Weights are
+    ``1 / probability`` clipped to ``[1, max_weight]``. Sorted by ``person_id``.
+    """
+    listed = (
+        labels.join(model_inputs, on="person_id", how="inner")
+        .filter(pl.col("month") <= pl.col("closed_month"))
+        .sort("person_id", "month")
+        .group_by("person_id", maintain_order=True)
+        .last()
+    )
+    return (
+        listed.join(selections, on=["person_id", "month"], how="left")
+        .with_columns(
+            (1.0 / pl.col("selection_probability").fill_null(1.0).clip(lower_bound=1e-9))
+            .clip(1.0, max_weight)
+            .alias("weight")
+        )
+        .select("person_id", "month", "label", "weight", *MODEL_FEATURES)
+        .sort("person_id")
+        .collect()
+    )
+
+
+def choose_risk_model(
+    train: pl.DataFrame, models_dir: Path, month: str, config: SentinelConfig
+) -> ModelChoice:
+    """The rules alone, or the rules corrected by ``train`` (:func:`training_rows`).
+
+    The model is fitted once per set of training rows and saved under
+    ``models_dir/learned-<month>-<digest>``; its card holds metrics on the latest audit
+    month's outcomes for a model fitted on the earlier ones.
+    """
+    if train.height < config.model.min_training_outcomes:
+        return ModelChoice(version=RULES_VERSION, directory=None)
+    digest = hashlib.sha256(train.write_csv().encode("utf-8")).hexdigest()[:10]
+    version = f"learned-{month}-{digest}"
     directory = Path(models_dir) / version
     if not directory.exists():
-        if features is None:
-            from sentinel.detection import person_features
-
-            features = person_features(history, config)
-        labelled = features.join(labels.lazy().select("person_id"), on="person_id", how="semi")
-        _train_and_save(labelled.collect(), outcomes, directory)
+        _train_and_save(train, directory, config)
     return ModelChoice(version=version, directory=directory)
 
 
-def _train_and_save(features: pl.DataFrame, outcomes: pl.LazyFrame, directory: Path) -> None:
-    """Fit on every labelled person's ``features`` and save (with held-out metrics)."""
+def _train_and_save(train: pl.DataFrame, directory: Path, config: SentinelConfig) -> None:
     from models.persistence import save_model
-    from models.supervised import outcome_labels
     from sentinel.detection import fit_risk_model
 
-    months = sorted(outcomes.select(pl.col("month").unique()).collect()["month"].to_list())
-    metrics: dict[str, float] = {}
-    if len(months) >= 2:
-        metrics = _held_out_metrics(features, outcomes, months[-1])
-    model = fit_risk_model(features, outcome_labels(outcomes).collect())
+    months = sorted(train["month"].unique().to_list())
+    metrics = _held_out_metrics(train, config)
+    model = fit_risk_model(train, config.model.prior_strength)
     staging = directory.parent / f".tmp-{directory.name}-{uuid.uuid4().hex}"
     try:
         save_model(
@@ -116,40 +152,36 @@ def _train_and_save(features: pl.DataFrame, outcomes: pl.LazyFrame, directory: P
             staging,
             training_months=months,
             metrics=metrics,
-            notes="features as of the month trained; labels from field-audit outcomes",
+            notes=(
+                "rules' probability as offset, corrected by field-audit outcomes; inputs "
+                "as listed before each audit, inverse-propensity weights"
+            ),
         )
         staging.rename(directory)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _held_out_metrics(
-    features: pl.DataFrame, outcomes: pl.LazyFrame, held_out_month: str
-) -> dict[str, float]:
-    """Fit on outcomes before ``held_out_month``, score that month's outcomes."""
-    from models.supervised import outcome_labels
-    from sentinel.detection import feature_matrix, fit_risk_model
+def _held_out_metrics(train: pl.DataFrame, config: SentinelConfig) -> dict[str, float]:
+    """Fit on the cases listed before the latest listing month, score that month's."""
+    from sentinel.detection import fit_risk_model, training_matrix
 
-    earlier = outcome_labels(outcomes.filter(pl.col("month") < held_out_month)).collect()
-    try:
-        model = fit_risk_model(features, earlier)
-    except ValueError:
+    latest = train["month"].max()
+    earlier, held = train.filter(pl.col("month") < latest), train.filter(pl.col("month") == latest)
+    if earlier.height == 0 or held.height == 0:
         return {}
-    held = outcome_labels(outcomes.filter(pl.col("month") == held_out_month)).collect()
-    test = features.join(held, on="person_id", how="inner").sort("person_id")
-    if test.height == 0:
-        return {}
-    p = np.asarray(model.predict_proba(feature_matrix(test)))[:, 1]
-    y = test["label"].to_numpy()
-    flagged = p >= 0.5
-    metrics = {
-        "held_out_month": float(held_out_month.replace("-", "")),
+    model = fit_risk_model(earlier, config.model.prior_strength)
+    p = np.asarray(model.predict_proba(training_matrix(held)))[:, 1]
+    prior = held["rule_probability"].to_numpy()
+    y = held["label"].to_numpy()
+
+    def log_loss(q: np.ndarray) -> float:
+        q = np.clip(q, 1e-6, 1 - 1e-6)
+        return float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
+
+    return {
         "held_out_outcomes": float(len(y)),
-        "precision_at_0.5": float(y[flagged].mean()) if flagged.any() else float("nan"),
-        "recall_at_0.5": float(flagged[y == 1].mean()) if (y == 1).any() else float("nan"),
+        "held_out_improper_share": float(y.mean()),
+        "log_loss_rules": log_loss(prior),
+        "log_loss_learned": log_loss(p),
     }
-    if len(set(y.tolist())) == 2:
-        from sklearn.metrics import roc_auc_score
-
-        metrics["roc_auc"] = float(roc_auc_score(y, p))
-    return metrics

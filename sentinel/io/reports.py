@@ -31,6 +31,11 @@ CASE_HEADERS_ZH: dict[str, str] = {
     "reasons": "疑点代码",
     "first_flagged": "首次发现",
     "status": "状态",
+    "strength": "证据强度",
+    "amount_at_stake": "涉及金额(元)",
+    "last_paid_period": "最后发放所属期",
+    "audit_selection": "本月核查",
+    "selection_probability": "抽取概率",
 }
 #: Columns auditors fill in on each township sheet; read back by ``sentinel outcomes import``.
 OUTCOME_HEADERS: dict[str, str] = {
@@ -44,7 +49,8 @@ OUTCOME_HEADERS: dict[str, str] = {
 _WIDTHS = {
     "case_id": 16, "person_id": 21, "name": 10, "scheme": 12, "township": 12, "village": 14,
     "typology": 26, "priority_rank": 8, "risk_score": 9, "est_overpayment": 12,
-    "evidence": 80, "reasons": 30, "first_flagged": 10, "status": 9,
+    "evidence": 80, "reasons": 30, "first_flagged": 10, "status": 14, "strength": 8,
+    "amount_at_stake": 12, "last_paid_period": 10, "audit_selection": 10, "selection_probability": 8,
 }
 
 
@@ -123,8 +129,10 @@ def write_workbook(
                     value = row[col]
                     if value is None:
                         continue
-                    if col in ("risk_score", "est_overpayment"):
+                    if col in ("risk_score", "est_overpayment", "amount_at_stake"):
                         sheet.write_number(i, j, float(value), money)
+                    elif col == "selection_probability":
+                        sheet.write_number(i, j, float(value))
                     elif col == "priority_rank":
                         sheet.write_number(i, j, int(value))
                     else:

@@ -281,6 +281,23 @@ def processed_months(out: Path) -> list[str]:
     )
 
 
+def scan_month_outputs(out: Path, name: str, before: str) -> pl.LazyFrame | None:
+    """The file ``name`` of every processed month before ``before`` (``OUT/YYYY-MM/name``),
+    concatenated with a ``month`` column; None when no month has one."""
+    frames = [
+        pl.scan_parquet(Path(out) / m / name).with_columns(pl.lit(m).alias("month"))
+        for m in processed_months(out)
+        if m < before and (Path(out) / m / name).exists()
+    ]
+    return pl.concat(frames, how="diagonal_relaxed") if frames else None
+
+
+def latest_month_output(out: Path, name: str, before: str) -> pl.DataFrame | None:
+    """The file ``name`` of the latest processed month before ``before``, or None."""
+    months = [m for m in processed_months(out) if m < before and (Path(out) / m / name).exists()]
+    return pl.read_parquet(Path(out) / months[-1] / name) if months else None
+
+
 def clear_stale_staging(out: Path) -> None:
     """Remove staging leftovers of a run that was killed (they were never committed)."""
     out = Path(out)

@@ -1,0 +1,234 @@
+"""From reason rows to what a case is worth: base rates, common reasons, proof tiers.
+
+A rule's prior probability means something only against how often the rule fires. A reason
+code that this month fires for more than ``detection.common_reason_share`` of a scheme's
+recipients is a fact about the county (a policy event, a data habit, a wrong setting), not
+about the person: its configured probability is scaled down by the ratio, so that alone it
+cannot bring anyone into the audit capacity. Reasons whose family already weighs them by
+their observed share (:data:`features.reasons.REASONS`, ``observed``) are left as they are.
+
+Cases are then put in tiers (:func:`case_tiers`): proof first whatever the amount, then
+signals; a case with nothing but context or pending proof is not listed.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from features.cases import merge_reasons, month_number
+from features.reasons import reason_table
+
+#: Tiers of a case, best first in the ranking.
+TIER_PROOF = 2
+TIER_SIGNAL = 1
+TIER_NONE = 0
+
+_EVIDENCE_ROLES = ("proof", "signal")
+
+
+def recipients_by_scheme(ledger: pl.LazyFrame, month: str) -> pl.LazyFrame:
+    """Persons paid a regular pension for ``month``'s period, per scheme: ``scheme,
+    recipients`` (the ledger as runs, :mod:`features.ledger`, with ``period_end``)."""
+    now = month_number(month)
+    return (
+        ledger.filter(
+            (pl.col("kind") == "regular")
+            & (pl.col("period_index") <= now)
+            & (pl.col("period_end") >= now)
+        )
+        .group_by("scheme")
+        .agg(pl.col("person_id").n_unique().alias("recipients"))
+        .filter(pl.col("scheme").is_not_null())
+    )
+
+
+def reason_base_rates(
+    reasons: pl.LazyFrame, people: pl.LazyFrame, recipients: pl.LazyFrame
+) -> pl.LazyFrame:
+    """How often each reason code fires this month among each scheme's recipients.
+
+    ``reasons``: reason rows (:data:`features.cases.REASON_SCHEMA`); ``people``: one row per
+    register person with ``scheme``; ``recipients``: :func:`recipients_by_scheme`. A person
+    off the register counts in every scheme's denominator's total (scheme null is compared
+    with all recipients). Returns ``reason, scheme, persons, recipients, share``.
+    """
+    total = recipients.select(pl.col("recipients").sum()).with_columns(
+        pl.lit(None, dtype=pl.String).alias("scheme")
+    )
+    denominators = pl.concat([recipients, total.select("scheme", "recipients")])
+    return (
+        reasons.select("person_id", "reason")
+        .unique()
+        .join(people.select("person_id", "scheme"), on="person_id", how="left")
+        .group_by("reason", "scheme")
+        .agg(pl.len().alias("persons"))
+        .join(denominators, on="scheme", how="left", nulls_equal=True)
+        .with_columns(
+            (pl.col("persons") / pl.col("recipients").clip(1)).alias("share"),
+        )
+        .sort("reason", "scheme", nulls_last=True)
+    )
+
+
+def _with_rates(
+    reasons: pl.LazyFrame, people: pl.LazyFrame, base_rates: pl.LazyFrame
+) -> pl.LazyFrame:
+    return (
+        reasons.join(people.select("person_id", "scheme"), on="person_id", how="left")
+        .join(
+            base_rates.select("reason", "scheme", "share"),
+            on=["reason", "scheme"],
+            how="left",
+            nulls_equal=True,
+        )
+        .join(reason_table(), on="reason", how="left")
+        .with_columns(
+            pl.col("role").fill_null("signal"),
+            pl.col("observed").fill_null(False),
+            pl.col("share").fill_null(0.0),
+        )
+    )
+
+
+def discount_common_reasons(
+    reasons: pl.LazyFrame, people: pl.LazyFrame, base_rates: pl.LazyFrame, common_share: float
+) -> pl.LazyFrame:
+    """Reason rows with each person-typology's probability scaled down when all of its
+    evidence is common.
+
+    A proof or signal code with a configured prior that fires for a share ``s`` of the
+    scheme's recipients counts ``min(1, common_share / s)`` of its prior; a person-typology
+    keeps the factor of its least common evidence (one rare reason is enough to stand).
+    Codes whose family weighs them by their observed share are left as they are.
+    """
+    rated = _with_rates(reasons, people, base_rates).with_columns(
+        pl.when(pl.col("role").is_in(_EVIDENCE_ROLES) & ~pl.col("observed") & (pl.col("share") > 0))
+        .then((pl.lit(common_share) / pl.col("share")).clip(upper_bound=1.0))
+        .when(pl.col("role").is_in(_EVIDENCE_ROLES))
+        .then(1.0)
+        .alias("_factor")
+    )
+    factor = pl.col("_factor").max().over("person_id", "typology").fill_null(1.0)
+    return rated.with_columns((pl.col("probability") * factor).alias("probability")).select(
+        reasons.collect_schema().names()
+    )
+
+
+def case_tiers(
+    reasons: pl.LazyFrame, people: pl.LazyFrame, base_rates: pl.LazyFrame, common_share: float
+) -> pl.LazyFrame:
+    """Each person's tier: ``person_id, tier, common_only``.
+
+    * :data:`TIER_PROOF`: a proof code that is not common (at most ``common_share`` of the
+      scheme's recipients), in a typology without a pending or exculpatory code for the
+      person (a death record contradicted by an in-person pass, or not yet due, is not
+      proof);
+    * :data:`TIER_SIGNAL`: any other proof or signal code;
+    * :data:`TIER_NONE`: context or pending codes only: not a case this month.
+
+    ``common_only``: every proof or signal code of the person is common.
+    """
+    rated = _with_rates(reasons, people, base_rates)
+    doubted = (
+        rated.filter(pl.col("role").is_in(["pending", "exculpatory"]))
+        .select("person_id", "typology")
+        .unique()
+        .with_columns(pl.lit(True).alias("_doubted"))
+    )
+    evidence = rated.filter(pl.col("role").is_in(_EVIDENCE_ROLES)).join(
+        doubted, on=["person_id", "typology"], how="left"
+    )
+    common = (pl.col("share") > common_share) & ~pl.col("observed")
+    standing_proof = (pl.col("role") == "proof") & ~common & pl.col("_doubted").is_null()
+    tiers = evidence.group_by("person_id").agg(
+        pl.when(standing_proof.any())
+        .then(pl.lit(TIER_PROOF))
+        .otherwise(pl.lit(TIER_SIGNAL))
+        .alias("tier"),
+        common.all().alias("common_only"),
+    )
+    everyone = reasons.select("person_id").unique()
+    return everyone.join(tiers, on="person_id", how="left").with_columns(
+        pl.col("tier").fill_null(TIER_NONE).cast(pl.Int8),
+        pl.col("common_only").fill_null(False),
+    )
+
+
+
+
+def score_reasons(
+    reasons: pl.LazyFrame, people: pl.LazyFrame, recipients: pl.LazyFrame, common_share: float
+) -> pl.LazyFrame:
+    """One row per person with a reason: :func:`features.cases.merge_reasons` of the
+    reasons with common ones discounted (:func:`discount_common_reasons`), and the
+    person's ``tier`` and ``common_only`` (:func:`case_tiers`).
+
+    ``people``: ``person_id, scheme``; ``recipients``: :func:`recipients_by_scheme` (of the
+    whole county: a partitioned run passes every partition's reasons and recipients).
+    """
+    base_rates = reason_base_rates(reasons, people, recipients).cache()
+    discounted = discount_common_reasons(reasons, people, base_rates, common_share)
+    tiers = case_tiers(reasons, people, base_rates, common_share)
+    return merge_reasons(discounted).join(tiers, on="person_id", how="left")
+
+
+#: A case confirmed improper by an audit and paid again after it: above proof.
+TIER_REOPENED = 3
+
+
+def strength_of(tier: pl.Expr) -> pl.Expr:
+    """The case list's ``strength`` of a tier: ``proof`` for proof (and reopened cases,
+    whose proof an audit confirmed), else ``signal``."""
+    return pl.when(tier >= TIER_PROOF).then(pl.lit("proof")).otherwise(pl.lit("signal"))
+
+
+def tier_of(strength: pl.Expr) -> pl.Expr:
+    """The tier of a published ``strength`` (inverse of :func:`strength_of`)."""
+    return (
+        pl.when(strength == "proof")
+        .then(pl.lit(TIER_PROOF, dtype=pl.Int8))
+        .otherwise(pl.lit(TIER_SIGNAL, dtype=pl.Int8))
+    )
+
+
+def rank_cases(cases: pl.LazyFrame) -> pl.LazyFrame:
+    """``cases`` in audit order with ``priority_rank`` (1 = first).
+
+    Reopened cases (``status`` ``reopened``: confirmed improper, still paid) first, then
+    proof, then signals (``tier``); within a tier, cases more likely improper than not
+    (``risk_score`` at least one half) before the others, each richest first
+    (``expected_recovery``); ties by ``person_id``, so the order never depends on row order.
+    """
+    names = cases.collect_schema().names()
+    reopened = (pl.col("status") == "reopened") if "status" in names else pl.lit(False)
+    return (
+        cases.with_columns(
+            pl.when(reopened.fill_null(False))
+            .then(pl.lit(TIER_REOPENED, dtype=pl.Int8))
+            .otherwise(pl.col("tier").cast(pl.Int8))
+            .alias("tier"),
+            (pl.col("risk_score") >= 0.5).alias("_likely"),
+        )
+        .sort(
+            ["tier", "_likely", "expected_recovery", "person_id"],
+            descending=[True, True, True, False],
+        )
+        .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("priority_rank"))
+        .drop("_likely")
+    )
+
+
+__all__ = [
+    "TIER_NONE",
+    "TIER_PROOF",
+    "TIER_REOPENED",
+    "TIER_SIGNAL",
+    "case_tiers",
+    "rank_cases",
+    "discount_common_reasons",
+    "reason_base_rates",
+    "recipients_by_scheme",
+    "score_reasons",
+    "strength_of",
+    "tier_of",
+]

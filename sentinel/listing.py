@@ -1,0 +1,109 @@
+"""The month's case list as published: this month's detections, the open cases carried
+from earlier months, in audit order, with the month's field visits chosen.
+
+A case stays on the list until an audit closes it. When detection no longer raises an open
+case (its payments stopped, the register terminated the pension), the case is carried with
+its last listing: its evidence, and the sum overpaid that is still to be recovered.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from features.cases import month_number, period_of_index
+from features.scoring import rank_cases, tier_of
+from sentinel.casestore import CaseStore
+from sentinel.config import SentinelConfig
+from sentinel.selection import audit_selection
+
+__all__ = ["carried_cases", "publish_listing"]
+
+
+def carried_cases(
+    open_cases: pl.DataFrame,
+    previous: pl.DataFrame | None,
+    last_paid: pl.DataFrame,
+    month: str,
+    forward_months: int,
+) -> pl.DataFrame:
+    """Rows in detection's columns for open cases detection did not raise this month.
+
+    ``open_cases``: :meth:`sentinel.casestore.CaseStore.open_cases`; ``previous``: the case
+    list last published before ``month`` (``cases.parquet``), None when there is none;
+    ``last_paid``: ``person_id, last_paid_index`` (the latest period paid, month index) of
+    those persons. A case not on ``previous`` is carried from the store alone (its
+    evidence then says only when it was last listed). Amount at stake: what was overpaid,
+    plus ``forward_months`` of payments when the person is still paid.
+    """
+    if open_cases.height == 0:
+        return pl.DataFrame()
+    now = month_number(month)
+    base = open_cases.join(last_paid, on="person_id", how="left")
+    if previous is not None and previous.height:
+        keep = [
+            c
+            for c in ("name", "scheme", "village", "evidence", "strength", "amount_at_stake")
+            if c in previous.columns
+        ]
+        base = base.join(previous.select("case_id", *keep), on="case_id", how="left")
+    for column in ("name", "scheme", "village", "evidence", "strength"):
+        if column not in base.columns:
+            base = base.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    if "amount_at_stake" not in base.columns:
+        base = base.with_columns(pl.lit(None, dtype=pl.Float64).alias("amount_at_stake"))
+    still_paid = (pl.col("last_paid_index") >= now).fill_null(False)
+    monthly = (
+        (pl.col("amount_at_stake") - pl.col("est_overpayment")) / max(forward_months, 1)
+    ).fill_null(0.0)
+    return base.select(
+        "case_id",
+        "person_id",
+        "name",
+        "scheme",
+        "township",
+        "village",
+        "typology",
+        pl.lit(None, dtype=pl.Int64).alias("priority_rank"),
+        pl.col("risk_score").fill_null(0.0),
+        pl.col("est_overpayment").fill_null(0.0),
+        pl.col("evidence").fill_null(pl.format("listed until {}", pl.col("last_listed"))),
+        "reasons",
+        pl.col("strength").fill_null("signal"),
+        (
+            pl.col("est_overpayment").fill_null(0.0)
+            + pl.when(still_paid).then(monthly.clip(0.0) * forward_months).otherwise(0.0)
+        )
+        .round(2)
+        .alias("amount_at_stake"),
+        period_of_index(pl.col("last_paid_index")).alias("last_paid_period"),
+        pl.col("reasons").fill_null("").str.split(",").list.eval(
+            pl.element().filter(pl.element() != "")
+        ).alias("reason_codes"),
+        tier_of(pl.col("strength").fill_null("signal")).alias("tier"),
+    ).with_columns(
+        (pl.col("risk_score") * pl.col("amount_at_stake")).round(2).alias("expected_recovery")
+    )
+
+
+def publish_listing(
+    store: CaseStore,
+    detected: pl.DataFrame,
+    carried: pl.DataFrame,
+    month: str,
+    config: SentinelConfig,
+) -> pl.DataFrame:
+    """Record ``month``'s list in the case store and return it as published: detections and
+    carried cases, less those an audit cleared (:meth:`CaseStore.record_month`), in audit
+    order (:func:`features.scoring.rank_cases`) with the month's field visits chosen
+    (:func:`sentinel.selection.audit_selection`)."""
+    listing = pl.concat([detected, carried], how="diagonal_relaxed") if carried.height else detected
+    clear_months = config.cases.clear_months
+    preview = store.preview_month(month, listing, clear_months=clear_months)
+    ranked = rank_cases(preview.lazy()).collect()
+    selected = audit_selection(
+        ranked,
+        config.detection.audit_capacity,
+        config.detection.exploration_share,
+        month,
+    )
+    return store.record_month(month, selected, clear_months=clear_months)
