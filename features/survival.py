@@ -467,6 +467,115 @@ def deceased_paid(
     return conform_reasons(pl.concat([main, alive, arrived]))
 
 
+#: Survival signals weighed by how often the county's paid pensioners show them, with the
+#: configuration field holding the share of unreported deaths that show each.
+OBSERVED_SIGNALS: dict[str, str] = {
+    "lapsed": "uncertified_dead_share",
+    "weak_face": "weak_face_dead_share",
+    "account_changed": "account_changed_dead_share",
+    "collector_added": "collector_added_dead_share",
+    "failed": "failed_certification_dead_share",
+}
+
+
+def survival_signals(
+    ledger: pl.LazyFrame,
+    people: pl.LazyFrame,
+    evidence: pl.LazyFrame,
+    changes: pl.LazyFrame,
+    month: str,
+    config: SentinelConfig,
+) -> pl.LazyFrame:
+    """One row per person paid within the certification cycle: their survival signals
+    (:data:`OBSERVED_SIGNALS`, Booleans) and the mortality prior.
+
+    * ``lapsed``: no pass within the cycle as far as the history shows (a pass more than a
+      cycle ago, or none in the months observed; fewer than a cycle early in the history,
+      when most living pensioners show it too);
+    * ``weak_face``: the last pass is by face app, at ``face_app_weak_age`` or older, after
+      more than a cycle without a pass (a relative's phone at the door is the known fraud);
+    * ``account_changed`` / ``collector_added``: after the last in-person proof of life;
+    * ``failed``: a failed certification since the last pass.
+
+    ``alive_index``: the last credible proof of life (an in-person check, a data match, a
+    face-app pass that is not weak, the benefit start or the implied pass before the first
+    snapshot); ``p_died``: the Gompertz probability of dying since then.
+    """
+    det = config.detection
+    cycle = config.policy.certification_cycle_months
+    now = month_number(month)
+    recent = ledger.filter(pl.col("period_end") >= now - cycle + 1)
+    paid_recently = per_person(recent, pl.col("period_end").max().alias("last_paid_index"))
+    base = (
+        people.select("person_id", "birth_date", "scheme")
+        .join(paid_recently, on="person_id", how="inner")
+        .join(evidence.drop("birth_date"), on="person_id", how="left")
+        .join(changes, on="person_id", how="left")
+        .with_columns(((pl.lit(now) - date_month_index(pl.col("birth_date"))) / 12.0).alias("age"))
+    )
+    # Months without a pass before the last one, as far as the history shows: exact after
+    # an earlier pass, at least the months since the person's first snapshot otherwise.
+    face_gap = pl.col("pass_index") - pl.max_horizontal(
+        pl.col("prior_pass_index").fill_null(pl.col("first_listed_index")),
+        pl.col("strong_index"),
+    )
+    weak_face = (
+        (pl.col("pass_method") == "face_app")
+        & (pl.col("age") >= det.face_app_weak_age)
+        & (face_gap > cycle).fill_null(False)
+    )
+    # A weak face-app pass does not reset the mortality clock.
+    last_alive = pl.max_horizontal(
+        pl.col("strong_index"),
+        pl.col("data_match_index"),
+        pl.when(~weak_face).then(pl.col("pass_index")),
+        pl.when(weak_face).then(pl.col("prior_pass_index")),
+        pl.col("implied_index"),
+    ).fill_null(now - 120)
+    base = base.with_columns(
+        weak_face.alias("weak_face"), face_gap.alias("face_gap"), last_alive.alias("alive_index")
+    ).with_columns(
+        ((pl.lit(now) - pl.col("alive_index")) / 12.0).alias("years_since_alive"),
+        (pl.lit(now) - pl.col("pass_index")).alias("months_since_pass"),
+        # Months of this person's register history, this one included.
+        (pl.lit(now) - pl.col("first_listed_index").fill_null(now) + 1).alias("observed_months"),
+    )
+    window = pl.min_horizontal(pl.lit(cycle), pl.col("observed_months"))
+    lapsed = (
+        pl.col("pass_index").is_null() | (pl.col("months_since_pass") >= window)
+    ) & ~pl.col("weak_face")
+    account_changed = pl.col("account_change_index") > pl.col("strong_index").fill_null(-1)
+    collector_added = (
+        pl.col("collector_change_index") > pl.col("strong_index").fill_null(-1)
+    ) & pl.col("collector_id").is_not_null()
+    failed = pl.col("fails_since_pass").fill_null(0) > 0
+    return base.with_columns(
+        lapsed.fill_null(False).alias("lapsed"),
+        account_changed.fill_null(False).alias("account_changed"),
+        collector_added.fill_null(False).alias("collector_added"),
+        failed.fill_null(False).alias("failed"),
+        gompertz_death_probability(
+            pl.col("age") - pl.col("years_since_alive"),
+            pl.col("years_since_alive"),
+            det.gompertz_a,
+            det.gompertz_b,
+        ).alias("p_died"),
+    )
+
+
+def signal_shares(signals: pl.LazyFrame) -> pl.LazyFrame:
+    """How many of each scheme's persons paid within the cycle show each survival signal:
+    ``scheme, signal, persons, paid`` (counts, so that partitions of a county add up)."""
+    counts = signals.group_by("scheme").agg(
+        pl.len().alias("paid"), *[pl.col(name).sum() for name in OBSERVED_SIGNALS]
+    )
+    return (
+        counts.unpivot(index=["scheme", "paid"], on=list(OBSERVED_SIGNALS), variable_name="signal", value_name="persons")
+        .select("scheme", "signal", pl.col("persons").cast(pl.Int64), pl.col("paid").cast(pl.Int64))
+        .sort("scheme", "signal", nulls_last=True)
+    )
+
+
 def suspected_unreported_death(
     ledger: pl.LazyFrame,
     people: pl.LazyFrame,
@@ -476,26 +585,22 @@ def suspected_unreported_death(
     month: str,
     config: SentinelConfig,
     leads: pl.LazyFrame | None = None,
+    shares: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Paid persons without a death record who are probably dead, with a probability.
 
-    Prior: Gompertz probability of dying since the last credible proof of life, times the
-    share of deaths that go unreported (``unreported_death_share``), as posterior odds
-    against surviving. Likelihood ratios then weigh later evidence:
-
-    * no pass within the certification cycle: ``uncertified_dead_share /
-      uncertified_alive_share`` (about 12% of living pensioners lapse in any 12 months, so
-      lapse alone is weak evidence for the young and strong only with age);
-    * a face-app pass counts as proof of life (it restarts the mortality clock), except
-      when the person is ``face_app_weak_age`` or older and the pass follows a gap longer
-      than the cycle (a relative's phone at the door is the known fraud): then the clock
-      keeps running from the proof before it;
-    * bank account changed, or a collector added, after the last in-person proof:
-      ``lr_account_changed`` / ``lr_collector_added``;
-    * failed certifications since the last pass: ``lr_failed_certification`` each (max 2);
-    * ``leads`` (:func:`linked_deaths` with ``name_only=True``): a death record naming only
-      this person's name — no ID, no birth date — and no other pensioner of that name:
-      ``lr_same_name_death_record``, and the likely death month is the record's.
+    Prior: Gompertz probability of dying since the last credible proof of life
+    (:func:`survival_signals`), times the share of deaths that go unreported
+    (``unreported_death_share``), as odds. Each signal the person shows multiplies them by
+    its likelihood ratio: the share of unreported deaths that show it (configuration, a
+    planning assumption the audit outcomes correct) over the share of the scheme's paid
+    persons that show it this month (``shares``, :func:`signal_shares` of the whole county;
+    computed from these persons when None; at least one person). A signal most living
+    pensioners show (an administrative wave of new accounts, a short history) is no
+    evidence; no signal counts against. ``leads`` (:func:`linked_deaths` with
+    ``name_only=True``): a death record naming only this person's name, no ID or birth
+    date, and no other pensioner of that name: ``lr_same_name_death_record``, and the
+    likely death month is the record's.
 
     ``est_overpayment`` is what was paid for periods after the likely death, taken as the
     midpoint between the last credible proof of life and the scored month (under a rising hazard
@@ -505,16 +610,10 @@ def suspected_unreported_death(
     policy = config.policy
     now = month_number(month)
     cycle = policy.certification_cycle_months
-    recent = ledger.filter(pl.col("period_end") >= now - cycle + 1)
-    paid_recently = per_person(recent, pl.col("period_end").max().alias("last_paid_index"))
-
-    base = (
-        people.select("person_id", "birth_date", "scheme")
-        .join(paid_recently, on="person_id", how="inner")
-        .join(deaths_linked.select("person_id"), on="person_id", how="anti")
-        .join(evidence.drop("birth_date"), on="person_id", how="left")
-        .join(changes, on="person_id", how="left")
-    )
+    signals = survival_signals(ledger, people, evidence, changes, month, config)
+    if shares is None:
+        shares = signal_shares(signals)
+    base = signals.join(deaths_linked.select("person_id"), on="person_id", how="anti")
     if leads is not None:
         base = base.join(
             leads.select(
@@ -531,91 +630,23 @@ def suspected_unreported_death(
             pl.lit(None, dtype=pl.String).alias("lead_source"),
         )
     has_lead = pl.col("lead_death_date").is_not_null()
-    age = (pl.lit(now) - date_month_index(pl.col("birth_date"))) / 12.0
-    base = base.with_columns(age.alias("age"))
-    # Months without a pass before the last one, as far as the history shows: exact after
-    # an earlier pass, at least the months since the person's first snapshot otherwise.
-    face_gap = pl.col("pass_index") - pl.max_horizontal(
-        pl.col("prior_pass_index").fill_null(pl.col("first_listed_index")),
-        pl.col("strong_index"),
+    share = pl.col("persons") / pl.col("paid")
+    wide = shares.group_by("scheme").agg(
+        (1.0 / pl.col("paid").first()).alias("one_person"),
+        *[share.filter(pl.col("signal") == name).first().alias(f"{name}_share") for name in OBSERVED_SIGNALS],
     )
-    weak_face = (
-        (pl.col("pass_method") == "face_app")
-        & (pl.col("age") >= det.face_app_weak_age)
-        & (face_gap > cycle).fill_null(False)
-    )
-    # The mortality clock runs from the last credible proof of life: an in-person check, a
-    # data match, a face-app pass that is not weak, the benefit start or the implied pass
-    # before the first snapshot. A weak face-app pass does not reset it.
-    last_alive = pl.max_horizontal(
-        pl.col("strong_index"),
-        pl.col("data_match_index"),
-        pl.when(~weak_face).then(pl.col("pass_index")),
-        pl.when(weak_face).then(pl.col("prior_pass_index")),
-        pl.col("implied_index"),
-    ).fill_null(now - 120)
-    base = (
-        base.with_columns(
-            weak_face.alias("weak_face"), face_gap.alias("face_gap"), last_alive.alias("alive_index")
-        )
-        .with_columns(
-            ((pl.lit(now) - pl.col("alive_index")) / 12.0).alias("years_since_alive"),
-            (pl.lit(now) - pl.col("pass_index")).alias("months_since_pass"),
-            # Months of this person's register history, this one included.
-            (pl.lit(now) - pl.col("first_listed_index").fill_null(now) + 1).alias("observed_months"),
-        )
-        .with_columns(
-            gompertz_death_probability(
-                pl.col("age") - pl.col("years_since_alive"),
-                pl.col("years_since_alive"),
-                det.gompertz_a,
-                det.gompertz_b,
-            ).alias("p_died"),
-        )
-    )
-    # No pass within the cycle, as far as the history shows: a pass seen more than a cycle
-    # ago, or none in the months observed (fewer than a cycle early in the history: then
-    # most living pensioners show it too, and its likelihood ratio below says so).
-    window = pl.min_horizontal(pl.lit(cycle), pl.col("observed_months"))
-    lapsed = (
-        pl.col("pass_index").is_null() | (pl.col("months_since_pass") >= window)
-    ) & ~pl.col("weak_face")
-    account_changed = (
-        pl.col("account_change_index") > pl.col("strong_index").fill_null(-1)
-    ).fill_null(False)
-    collector_added = (
-        pl.col("collector_change_index") > pl.col("strong_index").fill_null(-1)
-    ).fill_null(False)
-    collector_added = collector_added & pl.col("collector_id").is_not_null()
-    failed = pl.col("fails_since_pass").fill_null(0) > 0
-    signals = {
-        "lapsed": (lapsed, det.uncertified_dead_share),
-        "weak_face": (pl.col("weak_face"), det.weak_face_dead_share),
-        "account_changed": (account_changed, det.account_changed_dead_share),
-        "collector_added": (collector_added, det.collector_added_dead_share),
-        "failed": (failed, det.failed_certification_dead_share),
-        "has_lead": (has_lead, det.same_name_record_dead_share),
-    }
-    base = base.with_columns(
-        *[flag.fill_null(False).alias(name) for name, (flag, _) in signals.items()],
-        pl.len().over("scheme").alias("_paid_in_scheme"),
-    )
-    # Each signal's likelihood ratio: the share of unreported deaths that show it (a
-    # planning assumption in the configuration, corrected by audit outcomes) over the
-    # share of this scheme's paid persons that show it this month (the county's own data;
-    # at least one person). A signal most living pensioners show (an administrative wave
-    # of new accounts, a short history) is no evidence; it never counts against.
+    base = base.join(wide, on="scheme", how="left", nulls_equal=True)
     lr = pl.lit(1.0)
-    for name, (_, dead_share) in signals.items():
-        observed = pl.max_horizontal(
-            pl.col(name).mean().over("scheme"), 1.0 / pl.col("_paid_in_scheme")
-        )
-        ratio = pl.max_horizontal(pl.lit(1.0), pl.lit(dead_share) / observed)
+    for name, field in OBSERVED_SIGNALS.items():
+        observed = pl.max_horizontal(pl.col(name + "_share"), pl.col("one_person")).fill_null(1.0)
+        ratio = pl.max_horizontal(pl.lit(1.0), pl.lit(getattr(det, field)) / observed)
         lr = lr * pl.when(pl.col(name)).then(ratio).otherwise(1.0)
+    lr = lr * pl.when(has_lead).then(det.lr_same_name_death_record).otherwise(1.0)
     prior_odds = pl.col("p_died") * det.unreported_death_share / (1.0 - pl.col("p_died")).clip(1e-6)
     odds = prior_odds * lr
     scored = base.with_columns(
         (odds / (1.0 + odds)).alias("probability"),
+        has_lead.alias("has_lead"),
         pl.when(has_lead)
         .then(date_month_index(pl.col("lead_death_date")))
         .otherwise(((pl.col("alive_index") + pl.lit(now)) / 2.0).floor())

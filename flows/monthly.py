@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -240,18 +241,24 @@ def curate_month(drops: dict[str, StoredDrop], store: Path, month: str) -> None:
 
 @task
 def choose_model(store: Path, out: Path, month: str, config: SentinelConfig) -> ModelChoice:
-    """The rules alone, or the rules corrected by the audit outcomes received so far (each
-    outcome read with the evidence its case was listed with, weighted by how likely the
-    case was to be visited)."""
+    """The rules alone, or the rules corrected by the audit outcomes received so far."""
+    return learned_model(load_history(store, month).outcomes, out, month, config)
+
+
+def learned_model(
+    outcomes: pl.LazyFrame, out: Path, month: str, config: SentinelConfig
+) -> ModelChoice:
+    """:func:`sentinel.risk.choose_risk_model` on every outcome so far (the drops'
+    ``outcomes`` and the case store's), each read with the evidence its case was listed
+    with and weighted by how likely the case was to be visited."""
     inputs = scan_month_outputs(out, MODEL_INPUTS_FILE, before=month)
     if inputs is None:
         return ModelChoice(version=RULES_VERSION, directory=None)
-    history = load_history(store, month)
     with CaseStore(case_store_url(out, config)) as store_db:
         from_store = audited_outcomes(store_db.cases())
         selections = store_db.selections(up_to=month)
     outcomes = pl.concat(
-        [history.outcomes.filter(pl.col("month") <= month), from_store], how="diagonal_relaxed"
+        [outcomes.filter(pl.col("month") <= month), from_store], how="diagonal_relaxed"
     )
     train = training_rows(
         outcome_labels(outcomes),
@@ -278,13 +285,27 @@ def carry_open_cases(
 ) -> pl.DataFrame:
     """Open cases detection did not raise this month, with their last listing: a case stays
     on the list until an audit closes it."""
+    history = load_history(store, month)
+    return open_cases_carried(
+        cases, out, month, config, lambda persons: last_paid(history, persons).collect()
+    )
+
+
+def open_cases_carried(
+    cases: pl.DataFrame,
+    out: Path,
+    month: str,
+    config: SentinelConfig,
+    paid_up_to: Callable[[pl.LazyFrame], pl.DataFrame],
+) -> pl.DataFrame:
+    """:func:`sentinel.listing.carried_cases` of the open cases not in ``cases``;
+    ``paid_up_to(persons)`` gives their ``last_paid_index``."""
     with CaseStore(case_store_url(out, config)) as store_db:
         open_cases = store_db.open_cases(month, cases["case_id"].to_list())
     if open_cases.height == 0:
         return pl.DataFrame()
-    history = load_history(store, month)
     with partition_engine():
-        paid = last_paid(history, open_cases.lazy().select("person_id")).collect()
+        paid = paid_up_to(open_cases.lazy().select("person_id"))
     return carried_cases(
         open_cases,
         latest_month_output(out, "cases.parquet", before=month),

@@ -31,28 +31,34 @@ from typing import Any
 import polars as pl
 from prefect import flow, task
 
-from features.cases import FEATURE_COLUMNS, merge_reasons
-from features.network import receiver_edges
-from features.survival import link_deaths, register_people
+from features.network import receiver_changes, receiver_edges
+from features.scoring import TIER_NONE, recipients_by_scheme, score_reasons
+from features.survival import (
+    link_deaths,
+    register_people,
+    signal_shares,
+    survival_evidence,
+    survival_signals,
+)
 from features.suspension import SUSPENSION_ORDER, suspension_list
 from flows.monthly import (
     MonthSummary,
     _checked_drop,
     _logger,
-    case_store_url,
     emit_month,
+    learned_model,
+    open_cases_carried,
     publish_artifacts,
     record_drop_outcomes,
     validate_against,
 )
-from sentinel.casestore import CaseStore
 from sentinel.config import SentinelConfig, load_config
 from sentinel.detection import (
-    TRAINING_SAMPLE_SIZE,
     MonthHistory,
     _person_features,
     _prepare,
     _rule_reasons,
+    last_paid,
     month_ledger_runs,
     month_register_runs,
     rank_candidates,
@@ -75,10 +81,9 @@ from sentinel.partition import (
     partitions_root,
     person_key,
     route_rows,
-    sample_positions,
     update_owners,
 )
-from sentinel.risk import ModelChoice, audited_outcomes, choose_risk_model
+from sentinel.risk import ModelChoice
 
 
 def _work(out: Path, month: str) -> Path:
@@ -280,20 +285,26 @@ def summarise_partition_history(
 
 def project_partition(out: Path, partition: str, month: str, config: SentinelConfig) -> str:
     """The partition's narrow projections for the global steps: its registered persons
-    (ID, name, sex, birth date) and its person–receiver edges."""
+    (ID, name, sex, birth date), its person–receiver edges, and how many of its persons
+    show each survival signal (the province's shares are their sums)."""
     history = _partition_history(out, partition, month)
     runs = month_register_runs(history).collect().lazy()
-    ledger = month_ledger_runs(history)
+    ledger = month_ledger_runs(history).collect().lazy()
     folder = _work(out, month) / partition
     folder.mkdir(parents=True, exist_ok=True)
-    people, edges = pl.collect_all(
+    registered = register_people(runs).collect().lazy()
+    evidence = survival_evidence(history.certifications, registered, month, config)
+    changes = receiver_changes(runs, ledger)
+    people, edges, counts = pl.collect_all(
         [
-            register_people(runs).select("person_id", "name", "sex", "birth_date"),
+            registered.select("person_id", "name", "sex", "birth_date"),
             receiver_edges(runs, ledger, month, config).select("person_id", "receiver", "kind"),
+            signal_shares(survival_signals(ledger, registered, evidence, changes, month, config)),
         ]
     )
     people.write_parquet(folder / "people.parquet")
     edges.with_columns(pl.lit(partition).alias("partition")).write_parquet(folder / "edges.parquet")
+    counts.write_parquet(folder / "signal_counts.parquet")
     return partition
 
 
@@ -370,81 +381,101 @@ def detect_partition(out: Path, partition: str, month: str, config: SentinelConf
 
 def _detect_partition(out: Path, partition: str, month: str, config: SentinelConfig) -> int:
     work = _work(out, month)
+    folder = work / partition
     halo = pl.read_parquet(work / "halo.parquet").filter(pl.col("partition") == partition)
     history = _partition_history(out, partition, month, halo)
     seen = pl.concat(
         [
-            pl.scan_parquet(work / partition / "people.parquet").select("person_id"),
+            pl.scan_parquet(folder / "people.parquet").select("person_id"),
             halo.lazy().select("person_id"),
         ]
     )
     links = pl.scan_parquet(work / "links.parquet").join(seen, on="person_id", how="semi")
-    prep = _prepare(history, config, links=links)
-    merged = merge_reasons(_rule_reasons(prep, config)).collect()
+    shares = (
+        pl.concat([pl.scan_parquet(work / p / "signal_counts.parquet") for p in _partitions(out)])
+        .group_by("scheme", "signal")
+        .agg(pl.col("persons").sum(), pl.col("paid").sum())
+    )
+    prep = _prepare(history, config, links=links, shares=shares)
     owned = _owners(out).filter(pl.col("partition") == partition).select("person_id")
-    features = (
-        _person_features(prep, merged.lazy(), config)
-        .join(owned, on="person_id", how="semi")
-        .collect()
-    )
-    features.select("person_id", *FEATURE_COLUMNS).write_parquet(
-        work / partition / "features.parquet"
-    )
-    candidates = features.join(merged.select("person_id", "typology"), on="person_id", how="inner")
-    candidates.write_parquet(work / partition / "candidates.parquet")
-    return candidates.height
+    # The partition's own persons only: their reasons, the recipients they count in and
+    # their features; the province-wide base rates and tiers are taken when ranking.
+    reasons = _rule_reasons(prep, config).join(owned, on="person_id", how="semi").collect()
+    reasons.write_parquet(folder / "reasons.parquet")
+    recipients_by_scheme(
+        prep.ledger.join(owned, on="person_id", how="semi"), month
+    ).collect().write_parquet(folder / "recipients.parquet")
+    persons = reasons.lazy().select("person_id").unique()
+    prep.people.join(persons, on="person_id", how="semi").select(
+        "person_id", "scheme"
+    ).collect().write_parquet(folder / "schemes.parquet")
+    features = _person_features(prep, persons).collect()
+    features.write_parquet(folder / "candidates.parquet")
+    return features.height
 
 
 @task
 def rank_province(
     out: Path, month: str, partitions: list[str], config: SentinelConfig, model: ModelChoice
 ) -> pl.DataFrame:
-    """Score every partition's candidates with one model and rank them together."""
+    """Score every partition's reasons against the province's recipients, with one model,
+    and rank the cases together."""
     work = _work(out, month)
-    candidates = pl.concat(
-        [pl.read_parquet(work / p / "candidates.parquet") for p in partitions],
-        how="vertical_relaxed",
-    ).sort("person_id")
 
-    def sample() -> pl.DataFrame:
-        features = pl.concat([pl.scan_parquet(work / p / "features.parquet") for p in partitions])
-        # Province-wide reads (20M persons): streamed, whatever the engine around them.
-        ids = features.select("person_id").collect(engine="streaming").sort("person_id")
-        chosen = ids["person_id"].gather(sample_positions(ids.height, TRAINING_SAMPLE_SIZE))
-        rows = features.filter(pl.col("person_id").is_in(chosen.implode()))
-        rows = rows.collect(engine="streaming")
-        return pl.DataFrame({"person_id": chosen}).join(
-            rows, on="person_id", how="left", maintain_order="left"
+    def every(name: str) -> pl.LazyFrame:
+        return pl.concat(
+            [pl.scan_parquet(work / p / name) for p in partitions], how="vertical_relaxed"
         )
 
+    recipients = every("recipients.parquet").group_by("scheme").agg(pl.col("recipients").sum())
     with partition_engine():
-        return rank_candidates(candidates, sample, model.load(), month, config).collect()
+        scored = (
+            score_reasons(
+                every("reasons.parquet"),
+                every("schemes.parquet"),
+                recipients,
+                config.detection.common_reason_share,
+            )
+            .filter(pl.col("tier") > TIER_NONE)
+            .collect()
+        )
+        candidates = (
+            every("candidates.parquet")
+            .collect()
+            .join(scored, on="person_id", how="inner")
+            .sort("person_id")
+        )
+        return rank_candidates(candidates, model.load(), month, config).collect()
 
 
 @task
-def choose_province_model(
-    out: Path, month: str, partitions: list[str], config: SentinelConfig
-) -> ModelChoice:
-    """:func:`flows.monthly.choose_model` over the province. A supervised model is trained
-    (once per set of outcomes) on the features the partitions wrote for their persons, so
-    only the audited persons' rows are read, never the province's history."""
-    glob = global_store(out)
-    with CaseStore(case_store_url(out, config)) as store_db:
-        from_store = audited_outcomes(store_db.cases())
-    history = MonthHistory(
-        month=month,
-        register=pl.LazyFrame(),
-        payouts=pl.LazyFrame(),
-        quarantined_payouts=pl.LazyFrame(),
-        deaths=glob.scan("deaths", up_to=month),
-        certifications=pl.LazyFrame(),
-        outcomes=pl.concat(
-            [glob.scan("outcomes", up_to=month), from_store], how="diagonal_relaxed"
-        ),
-    )
-    work = _work(out, month)
-    features = pl.concat([pl.scan_parquet(work / p / "features.parquet") for p in partitions])
-    return choose_risk_model(history, Path(out) / "models", config, features=features)
+def choose_province_model(out: Path, month: str, config: SentinelConfig) -> ModelChoice:
+    """:func:`flows.monthly.choose_model` over the province: the drops' outcomes are kept
+    in the global store."""
+    outcomes = global_store(out).scan("outcomes", up_to=month)
+    return learned_model(outcomes, out, month, config)
+
+
+@task
+def carry_province_cases(
+    cases: pl.DataFrame, out: Path, month: str, partitions: list[str], config: SentinelConfig
+) -> pl.DataFrame:
+    """:func:`flows.monthly.carry_open_cases` over the province: a person's payments are
+    in their owner's partition."""
+
+    def paid_up_to(persons: pl.LazyFrame) -> pl.DataFrame:
+        return (
+            pl.concat(
+                [
+                    last_paid(_partition_history(out, p, month), persons).collect()
+                    for p in partitions
+                ]
+            )
+            .group_by("person_id")
+            .agg(pl.col("last_paid_index").max())
+        )
+
+    return open_cases_carried(cases, out, month, config, paid_up_to)
 
 
 def _history_start(out: Path, partitions: list[str]) -> str | None:
@@ -533,11 +564,14 @@ def partitioned_audit(
         _logger().info(
             "%d partitions, %d halo persons, %d candidates", len(partitions), halo, sum(candidates)
         )
-        model = choose_province_model(out, month, partitions, config)
+        model = choose_province_model(out, month, config)
         cases = rank_province(out, month, partitions, config, model)
+        carried = carry_province_cases(cases, out, month, partitions, config)
         _wait(suspending)
         list_province_suspensions(out, month, partitions, staging)
-        summary = emit_month(cases, drops, reports, config, out, month, staging, model)
+        summary = emit_month(
+            cases, carried, drops, reports, config, out, month, staging, model
+        )
     publish_artifacts(summary, reports, out, config)
     return summary
 

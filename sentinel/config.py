@@ -107,7 +107,7 @@ class DetectionConfig(_Section):
     account_changed_dead_share: float = 0.15
     collector_added_dead_share: float = 0.15
     failed_certification_dead_share: float = 0.2
-    same_name_record_dead_share: float = 0.02
+    lr_same_name_death_record: float = 50.0
     min_suspected_death_probability: float = 0.05
     # Amount rules.
     jump_ratio: float = 1.5

@@ -59,7 +59,9 @@ from features.survival import (
     link_deaths,
     linked_deaths,
     register_people,
+    signal_shares,
     survival_evidence,
+    survival_signals,
     suspected_unreported_death,
 )
 from models.base import RiskModel
@@ -125,6 +127,9 @@ class _Prepared:
     deaths_linked: pl.LazyFrame
     edges: pl.LazyFrame
     death_leads: pl.LazyFrame
+    #: How many persons paid within the cycle show each survival signal, per scheme
+    #: (:func:`features.survival.signal_shares`), over the whole county.
+    shares: pl.LazyFrame
 
 
 #: A stage clock: ``clock("linkage")`` is a context manager wrapped around one stage of
@@ -169,9 +174,11 @@ def _prepare(
     clock: StageClock = _no_clock,
     *,
     links: pl.LazyFrame | None = None,
+    shares: pl.LazyFrame | None = None,
 ) -> _Prepared:
     """The shared frames; ``links`` (:func:`link_deaths` output) when the death linkage was
-    done elsewhere, over a larger register (a partitioned run links against the province)."""
+    done elsewhere, over a larger register (a partitioned run links against the province),
+    and ``shares`` (:func:`signal_shares`) when counted elsewhere over a larger county."""
     month = history.month
     with clock("prepare: register"):
         # One chunk: the partitioned run appends its halo persons' runs (many small chunks).
@@ -210,8 +217,13 @@ def _prepare(
                 ]
             )
         )
+    if shares is None:
+        with clock("prepare: survival signals"):
+            shares = signal_shares(
+                survival_signals(ledger, people, evidence, changes, month, config)
+            ).collect().lazy()
     return _Prepared(
-        month, people, ledger, runs, evidence, changes, deaths_linked, edges, death_leads
+        month, people, ledger, runs, evidence, changes, deaths_linked, edges, death_leads, shares
     )
 
 
@@ -233,6 +245,7 @@ def _rule_reasons(
             month,
             config,
             leads=prep.death_leads,
+            shares=prep.shares,
         ).collect()
     # How dead each person probably is, for the ring rule: a linked record counts fully.
     p_dead = (

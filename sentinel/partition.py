@@ -168,12 +168,3 @@ def cross_partition_halo(edges: pl.LazyFrame) -> pl.DataFrame:
         .unique()
         .sort("partition", "person_id")
     )
-
-
-def sample_positions(persons: int, size: int) -> pl.Series:
-    """The positions (in ``person_id`` order) :func:`sentinel.detection.training_sample`
-    draws from ``persons`` persons, in the order it draws them (all when fewer)."""
-    positions = pl.DataFrame({"position": pl.int_range(persons, dtype=pl.Int64, eager=True)})
-    if persons > size:
-        positions = positions.sample(size, seed=0)
-    return positions["position"]

@@ -1055,6 +1055,11 @@ def _run_months(
         p_typ = np.concatenate([np.asarray(p[5], dtype=np.int64) for p in pieces])
         pay_day = first_day + reg.payday[p_rows] - 1
         pay_day = np.where(p_kind == "adjustment", first_day + 21, pay_day)
+        # A second regular payment for a period is a second transaction: a later payroll
+        # run, days after the first (an identical line would be the same payment sent twice
+        # in the export, which the ingest takes for one).
+        second = (p_kind == "regular") & (p_typ == TYPOLOGY_CODE["duplicate_receipt"]) & (reg.row_typ[p_rows] == 0)
+        pay_day = np.where(second, pay_day + 7, pay_day)
         period_s = pl.Series(p_period).replace_strict(
             {int(k): _period(start_m, int(k)) for k in np.unique(p_period)}, return_dtype=pl.String
         )
