@@ -73,15 +73,20 @@ def reason_base_rates(
 def _with_rates(
     reasons: pl.LazyFrame, people: pl.LazyFrame, base_rates: pl.LazyFrame
 ) -> pl.LazyFrame:
+    # Joins that keep the rows' order: a rule family lists a person's reasons in the order
+    # the evidence sentence should read.
     return (
-        reasons.join(people.select("person_id", "scheme"), on="person_id", how="left")
+        reasons.join(
+            people.select("person_id", "scheme"), on="person_id", how="left", maintain_order="left"
+        )
         .join(
             base_rates.select("reason", "scheme", "share"),
             on=["reason", "scheme"],
             how="left",
             nulls_equal=True,
+            maintain_order="left",
         )
-        .join(reason_table(), on="reason", how="left")
+        .join(reason_table(), on="reason", how="left", maintain_order="left")
         .with_columns(
             pl.col("role").fill_null("signal"),
             pl.col("observed").fill_null(False),

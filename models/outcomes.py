@@ -4,9 +4,9 @@ The rules give every case a prior probability. Audits then say, case by case, wh
 rules were right. :class:`PriorOffsetLogisticRegression` keeps the prior as an offset and
 learns only the correction:
 
-    logit p(x) = logit(prior(x)) + b + w · z(x)
+    logit p(x) = logit(prior(x)) + w · z(x)
 
-with an L2 pull of ``b`` and ``w`` towards zero (towards the rules) whose strength is
+with an L2 pull of ``w`` towards zero (towards the rules) whose strength is
 ``alpha`` pseudo-audits. With no outcome the model *is* the rules; a reason code the
 auditors keep clearing gets a negative weight after a month of visits; a reason they keep
 confirming rises. Outcomes come only from audited cases, so each can carry an inverse
@@ -40,9 +40,11 @@ class PriorOffsetLogisticRegression(ClassifierMixin, BaseEstimator):
     alpha : float, default=2.0
         Strength of the pull towards the prior, in audits: the penalty is
         ``alpha / 2 * (b**2 + ||w||**2)`` against a weighted log-loss summed over outcomes.
-    fit_intercept : bool, default=True
-        Learn a shift ``b`` common to every case (the county's improper rate against the
-        rules' assumption).
+    fit_intercept : bool, default=False
+        Also learn a shift ``b`` common to every case. Off by default: the outcomes of one
+        reason would then move every other reason's cases too (a month of cleared lapses
+        would lower a confirmed kind of case); each reason's indicator carries its own
+        correction instead.
 
     Attributes
     ----------
@@ -59,7 +61,7 @@ class PriorOffsetLogisticRegression(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(
-        self, *, prior_column: int = 0, alpha: float = 2.0, fit_intercept: bool = True
+        self, *, prior_column: int = 0, alpha: float = 2.0, fit_intercept: bool = False
     ) -> None:
         self.prior_column = prior_column
         self.alpha = alpha

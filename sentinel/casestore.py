@@ -539,15 +539,16 @@ class CaseStore:
 
     def open_cases(self, month: str, listed: Iterable[str]) -> pl.DataFrame:
         """Open cases (new or assigned) listed before ``month`` but not in ``listed``
-        (this month's detected case ids): they stay on the list until an audit closes them.
+        (this month's detected case ids): they stay on the list until an audit closes it.
 
         Columns: ``case_id, person_id, typology, township, est_overpayment, reasons,
-        last_listed, risk_score`` (the last listing's), ordered by ``case_id``.
+        last_listed, risk_score``, the last two of the latest listing before ``month`` (so
+        that recording ``month`` again carries the same cases), ordered by ``case_id``.
         """
         _check_month(month)
         detected = set(listed)
         with self.engine.connect() as conn:
-            rows = [
+            cases = [
                 dict(r)
                 for r in conn.execute(
                     select(
@@ -557,20 +558,27 @@ class CaseStore:
                         _cases.c.township,
                         _cases.c.est_overpayment,
                         _cases.c.reasons,
-                        _cases.c.last_listed,
-                        _case_months.c.risk_score,
-                    )
-                    .join(
-                        _case_months,
-                        (_case_months.c.case_id == _cases.c.case_id)
-                        & (_case_months.c.month == _cases.c.last_listed),
                     )
                     .where(_cases.c.state.in_(["new", "assigned"]))
-                    .where(_cases.c.last_listed < month)
+                    .where(_cases.c.first_flagged < month)
                     .order_by(_cases.c.case_id)
                 ).mappings()
                 if r["case_id"] not in detected
             ]
+            latest: dict[str, dict[str, Any]] = {}
+            for chunk in _chunks([c["case_id"] for c in cases]):
+                for r in conn.execute(
+                    select(_case_months.c.case_id, _case_months.c.month, _case_months.c.risk_score)
+                    .where(_case_months.c.case_id.in_(chunk))
+                    .where(_case_months.c.month < month)
+                    .order_by(_case_months.c.month)
+                ).mappings():
+                    latest[r["case_id"]] = dict(r)
+        rows = [
+            {**c, "last_listed": latest[c["case_id"]]["month"], "risk_score": latest[c["case_id"]]["risk_score"]}
+            for c in cases
+            if c["case_id"] in latest
+        ]
         return pl.DataFrame(
             rows,
             schema={

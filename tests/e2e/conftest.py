@@ -23,6 +23,7 @@ from sentinel.detection import detect_cases
 from sentinel.ingest import check_drop, read_drop
 from sentinel.io.reports import write_case_list
 from sentinel.io.store import CuratedStore, load_history
+from sentinel.listing import publish_listing
 
 MONTHS = ("2020-01", "2020-02")
 PASSWORD = "correct horse battery"  # a generated test user
@@ -55,7 +56,7 @@ def _build_output(inbox: Path, out: Path) -> None:
         curated.write_month("quarantined_payouts", month, drops["payouts"].quarantined)
         cases = detect_cases(load_history(out / "curated", month), config).collect()
         with CaseStore(out / config.cases.database_file) as store:
-            cases = store.record_month(month, cases, clear_months=config.cases.clear_months)
+            cases = publish_listing(store, cases, pl.DataFrame(), month, config)
         (out / month).mkdir(parents=True, exist_ok=True)
         write_case_list(cases, out / month, language=config.detection.report_language, month=month)
 

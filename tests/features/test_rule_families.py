@@ -179,7 +179,7 @@ def test_amount_anomaly_paid_while_terminated():
     gone = person(make_id("19300101", 11), "张三", "M", date(1930, 1, 1))
     reg = register_over([gone], SPAN[:6]).vstack(register_over([{**gone, "status": "terminated"}], SPAN[6:]))
     reasons = _reasons(history("2020-12", reg, regular_payouts([gone], SPAN)))
-    row = reasons.filter(pl.col("reason") == "AA_PAID_WHILE_INACTIVE").row(0, named=True)
+    row = reasons.filter(pl.col("reason") == "AA_PAID_WHILE_TERMINATED").row(0, named=True)
     assert row["person_id"] == gone["person_id"]
     assert row["est_overpayment"] == pytest.approx(5 * 120.0)  # Aug..Dec (July is the change month)
 
@@ -208,21 +208,62 @@ def test_identity_anomaly_bad_checksum_and_quarantined_malformed_payee():
     assert _flagged(reasons, "duplicate_receipt") == set()  # a duplicate delivery is not a second payment
 
 
+def _certified_neighbours(n: int) -> tuple[list[dict], pl.DataFrame]:
+    """``n`` living pensioners of the same scheme, each with an on-site pass in 2020: the
+    county a lapse or a new collector is rare in."""
+    rows = [person(make_id("19400101", 100 + i), f"邻{i}", "F", date(1940, 1, 1)) for i in range(n)]
+    certs = pl.DataFrame(
+        [
+            {"person_id": r["person_id"], "cert_date": date(2020, 1 + i % 12, 15), "method": "on_site",
+             "result": "pass", "operator": None, "month": f"2020-{1 + i % 12:02d}"}
+            for i, r in enumerate(rows)
+        ],
+        schema=CERT_SCHEMA,
+    )
+    return rows, certs
+
+
 def test_suspected_death_old_lapsed_with_new_collector_flagged_recent_on_site_not():
     old = person(make_id("19260101", 11), "张三", "M", date(1926, 1, 1))
     certified = person(make_id("19250202", 22), "赵四", "M", date(1925, 2, 2))
-    reg = register_over([old, certified], SPAN[:8]).vstack(
-        register_over([{**old, "collector_id": make_id("19700101", 33)}, certified], SPAN[8:])
+    neighbours, neighbour_certs = _certified_neighbours(40)
+    reg = register_over([old, certified, *neighbours], SPAN[:8]).vstack(
+        register_over([{**old, "collector_id": make_id("19700101", 33)}, certified, *neighbours], SPAN[8:])
     )
     certs = pl.DataFrame(
         [{"person_id": certified["person_id"], "cert_date": date(2020, 11, 20), "method": "on_site",
           "result": "pass", "operator": None, "month": "2020-11"}],
         schema=CERT_SCHEMA,
-    )
-    reasons = _reasons(history("2020-12", reg, regular_payouts([old, certified], SPAN), certifications=certs))
+    ).vstack(neighbour_certs)
+    payouts = regular_payouts([old, certified, *neighbours], SPAN)
+    reasons = _reasons(history("2020-12", reg, payouts, certifications=certs))
     flagged = reasons.filter(pl.col("typology") == "suspected_unreported_death")
     assert set(flagged["person_id"].to_list()) == {old["person_id"]}
     assert "SD_COLLECTOR_ADDED" in flagged["reason"].to_list()
+
+
+def test_a_survival_signal_most_paid_persons_show_weighs_less_than_a_rare_one():
+    """Base rate: a new collector is evidence when few pensioners got one, none when the
+    whole county did (an administrative wave)."""
+    old = person(make_id("19260101", 11), "张三", "M", date(1926, 1, 1))
+    neighbours, certs = _certified_neighbours(40)
+
+    def probability(wave: bool) -> float:
+        later = [{**old, "collector_id": make_id("19700101", 33)}] + [
+            {**r, "collector_id": make_id("19700101", 40 + i)} if wave else r
+            for i, r in enumerate(neighbours)
+        ]
+        reg = register_over([old, *neighbours], SPAN[:8]).vstack(register_over(later, SPAN[8:]))
+        payouts = regular_payouts([old, *neighbours], SPAN)
+        reasons = _reasons(history("2020-12", reg, payouts, certifications=certs))
+        mine = reasons.filter(
+            (pl.col("person_id") == old["person_id"])
+            & (pl.col("typology") == "suspected_unreported_death")
+        )
+        return float(mine["probability"].max() or 0.0)
+
+    rare, common = probability(wave=False), probability(wave=True)
+    assert rare > 2 * common
 
 
 def test_gompertz_probability_matches_python_twin_and_rises_with_age():
@@ -365,7 +406,7 @@ def test_rules_read_a_run_of_months_as_those_months_rows():
     assert ledger_runs(rows_ledger).collect().height < rows_ledger.collect().height / 4
     order = ["person_id", "typology", "reason"]
     assert_frame_equal(as_runs.sort(order), as_rows.sort(order))
-    assert {"AA_OFF_STANDARD", "AA_JUMP", "AA_PAID_WHILE_INACTIVE", "DR_TWO_SCHEMES"} <= set(
+    assert {"AA_OFF_STANDARD", "AA_JUMP", "AA_PAID_WHILE_TERMINATED", "DR_TWO_SCHEMES"} <= set(
         as_runs["reason"].to_list()
     )
     off = as_runs.filter(pl.col("reason") == "AA_OFF_STANDARD").row(0, named=True)

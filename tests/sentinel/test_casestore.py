@@ -278,15 +278,53 @@ def test_proof_of_life_is_not_new_evidence_against_a_cleared_person(store: CaseS
     assert store.events(shared[0])["kind"].to_list() == ["listed", "closed", "suppressed"]
 
 
-def test_confirmed_case_still_paid_is_listed_with_a_note(store: CaseStore) -> None:
+def test_confirmed_case_paid_after_the_audit_is_reopened(store: CaseStore) -> None:
     store.record_month("2020-01", case_list(A), clear_months=6, now=NOW)
     store.close(A[0], "confirmed_deceased", date(2020, 2, 3), actor="auditor-li", now=NOW)
-    mar = store.record_month("2020-03", case_list(A), clear_months=6, now=NOW)
-    assert mar.select("status", "note").row(0) == ("carried", "confirmed 2020-02, still paid")
-    assert store.case(A[0])["state"] == "closed"
+    still_paid = case_list(A).with_columns(pl.lit("2020-03").alias("last_paid_period"))
+    mar = store.record_month("2020-03", still_paid, clear_months=6, now=NOW)
+    assert mar.select("status", "note").row(0) == ("reopened", "confirmed 2020-02, still paid")
+    assert store.case(A[0])["state"] == "new"
+    assert "reopened" in store.events(A[0])["kind"].to_list()
     # Re-recording January (before the audit) shows the list as it was.
     jan = store.record_month("2020-01", case_list(A), clear_months=6, now=NOW)
     assert jan.select("status", "note").row(0) == ("new", None)
+
+
+def test_confirmed_case_whose_payments_stopped_leaves_the_list(store: CaseStore) -> None:
+    store.record_month("2020-01", case_list(A), clear_months=6, now=NOW)
+    store.close(A[0], "confirmed_deceased", date(2020, 2, 3), actor="auditor-li", now=NOW)
+    stopped = case_list(A).with_columns(pl.lit("2020-02").alias("last_paid_period"))
+    mar = store.record_month("2020-03", stopped, clear_months=6, now=NOW)
+    assert mar.height == 0
+    assert store.case(A[0])["state"] == "closed"
+
+
+def test_open_case_whose_payments_stopped_is_carried_with_that_status(store: CaseStore) -> None:
+    store.record_month("2020-01", case_list(A, B), clear_months=6, now=NOW)
+    assert store.open_cases("2020-02", [B[0]])["case_id"].to_list() == [A[0]]
+    stopped = case_list(A, B).with_columns(
+        pl.Series("last_paid_period", ["2020-01", "2020-02"])
+    )
+    feb = store.record_month("2020-02", stopped, clear_months=6, now=NOW)
+    assert feb.select("case_id", "status").rows() == [(A[0], "payments_stopped"), (B[0], "carried")]
+    # Closing the case takes it off the open cases.
+    store.close(A[0], "confirmed_deceased", date(2020, 3, 3), actor="auditor-li", now=NOW)
+    assert store.open_cases("2020-04", [])["case_id"].to_list() == [B[0]]
+
+
+def test_selections_are_kept_per_month_with_their_probability(store: CaseStore) -> None:
+    chosen = case_list(A, B).with_columns(
+        pl.Series("audit_selection", ["priority", "exploration"]),
+        pl.Series("selection_probability", [1.0, 0.25]),
+    )
+    store.record_month("2020-01", chosen, clear_months=6, now=NOW)
+    got = store.selections(up_to="2020-01")
+    assert sorted(got.select("case_id", "month", "selection", "selection_probability").rows()) == [
+        (B[0], "2020-01", "exploration", 0.25),
+        (A[0], "2020-01", "priority", 1.0),
+    ]
+    assert store.selections(up_to="2019-12").height == 0
 
 
 def test_unreachable_case_is_reopened_next_listing(store: CaseStore) -> None:

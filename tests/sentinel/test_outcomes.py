@@ -71,6 +71,11 @@ def month_cases() -> pl.DataFrame:
             "reasons": ["SU_NO_CERT", "DP_PAID_AFTER_DEATH", "DR_TWO_SCHEMES", "AA_ABOVE_STANDARD"],
             "first_flagged": ["2020-01"] * 4,
             "status": ["new"] * 4,
+            "strength": ["signal", "proof", "proof", "signal"],
+            "amount_at_stake": [1800.0, 900.0, 800.0, 120.0],
+            "last_paid_period": ["2020-01"] * 4,
+            "audit_selection": ["priority"] * 4,
+            "selection_probability": [1.0] * 4,
         }
     ).select(CASE_COLUMNS)
 

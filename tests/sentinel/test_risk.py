@@ -1,75 +1,115 @@
-"""The model used for a month: unsupervised until audit outcomes allow a supervised one."""
+"""Which model scores a month: the rules alone until outcomes arrive, then the rules
+corrected by them, each outcome read with the evidence its case was listed with."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from features.cases import MODEL_FEATURES
 from sentinel.config import load_config
-from sentinel.detection import detect_cases
-from sentinel.evaluation import demo_history
-from sentinel.risk import UNSUPERVISED_VERSION, choose_risk_model
+from sentinel.risk import RULES_VERSION, choose_risk_model, outcome_labels, training_rows
 
-pytestmark = pytest.mark.slow
-MONTH = "2020-04"
+CONFIG = load_config()
 
 
-@pytest.fixture(scope="module")
-def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from sentinel.demo import generate_county
+def _inputs(month: str, persons: list[str], prior: float, lapsed: bool) -> pl.DataFrame:
+    """Model inputs of listed cases (every feature 0 but the prior and one reason)."""
+    rows = {c: [0.0] * len(persons) for c in MODEL_FEATURES}
+    rows["rule_probability"] = [prior] * len(persons)
+    rows["reason:SD_CERT_LAPSED"] = [1.0 if lapsed else 0.0] * len(persons)
+    return pl.DataFrame({"person_id": persons, "month": [month] * len(persons), **rows})
 
-    dest = tmp_path_factory.mktemp("risk")
-    generate_county(dest, seed=3, scale=0.02, months=4, formats="parquet")
-    return dest
+
+def _outcomes(persons: list[str], outcome: str, closed: date) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "case_id": [f"C-{p}" for p in persons],
+            "person_id": persons,
+            "closed_on": [closed] * len(persons),
+            "outcome": [outcome] * len(persons),
+            "month": [closed.strftime("%Y-%m")] * len(persons),
+        }
+    )
 
 
-def audit_outcomes(county: Path, n_confirmed: int, n_cleared: int) -> pl.LazyFrame:
-    """Outcomes as an audit unit would report them: confirmed improper persons from the
-    ground truth, cleared persons drawn from the proper ones (generated people only)."""
-    truth = pl.read_parquet(county / "truth" / "people.parquet")
-    confirmed = truth.filter(pl.col("is_improper")).unique("person_id").sort("person_id").head(n_confirmed)
-    cleared = truth.filter(~pl.col("is_improper")).unique("person_id").sort("person_id").head(n_cleared)
-    rows = pl.concat(
+def test_labels_keep_each_persons_latest_outcome_and_leave_out_unreachable():
+    outcomes = pl.concat(
         [
-            confirmed.select("person_id", pl.lit("confirmed_improper").alias("outcome")),
-            cleared.select("person_id", pl.lit("cleared").alias("outcome")),
+            _outcomes(["a", "b"], "cleared", date(2020, 2, 10)),
+            _outcomes(["a"], "confirmed_deceased", date(2020, 3, 10)),
+            _outcomes(["c"], "unreachable", date(2020, 3, 10)),
         ]
-    ).with_row_index("i")
-    return rows.select(
-        pl.format("C-{}", pl.col("i")).alias("case_id"),
-        "person_id",
-        pl.lit(date(2020, 3, 20)).alias("closed_on"),
-        "outcome",
-        pl.lit(None, dtype=pl.Date).alias("death_date"),
-        pl.lit(0.0).alias("overpaid_amount"),
-        pl.lit(0.0).alias("recovered_amount"),
-        pl.when(pl.col("i") % 2 == 0).then(pl.lit("2020-02")).otherwise(pl.lit("2020-03")).alias("month"),
-    ).lazy()
+    )
+    labels = outcome_labels(outcomes.lazy()).collect().sort("person_id")
+    assert labels.rows() == [("a", 1, "2020-03"), ("b", 0, "2020-02")]
 
 
-def test_without_enough_outcomes_the_unsupervised_scorer_is_used(county: Path, tmp_path: Path) -> None:
-    history = replace(demo_history(county, MONTH), outcomes=audit_outcomes(county, 3, 3))
-    choice = choose_risk_model(history, tmp_path, load_config())
-    assert choice.version == UNSUPERVISED_VERSION and choice.load() is None
+def test_an_outcome_is_read_with_the_inputs_listed_before_the_audit_and_weighted():
+    inputs = pl.concat(
+        [
+            _inputs("2020-01", ["a", "b"], 0.9, lapsed=True),
+            # After the audit the case looks different: not what the auditors saw.
+            _inputs("2020-03", ["a"], 0.1, lapsed=False),
+        ]
+    )
+    labels = outcome_labels(_outcomes(["a", "b"], "cleared", date(2020, 2, 10)).lazy())
+    selections = pl.DataFrame(
+        {"person_id": ["b"], "month": ["2020-01"], "selection_probability": [0.02]}
+    )
+    train = training_rows(labels, inputs.lazy(), selections.lazy(), max_weight=10.0)
+    assert train.select("person_id", "month", "label", "weight").rows() == [
+        ("a", "2020-01", 0, 1.0),
+        ("b", "2020-01", 0, 10.0),  # 1 / 0.02 = 50, clipped
+    ]
+    assert train["rule_probability"].to_list() == [0.9, 0.9]
+
+
+def test_without_outcomes_the_rules_stand(tmp_path: Path):
+    empty = pl.DataFrame(schema={"person_id": pl.String, "label": pl.Int8})
+    choice = choose_risk_model(empty, tmp_path, "2020-02", CONFIG)
+    assert choice.version == RULES_VERSION and choice.load() is None
     assert list(tmp_path.iterdir()) == []
 
 
-def test_enough_outcomes_train_a_versioned_model_once(county: Path, tmp_path: Path) -> None:
-    config = load_config()
-    history = replace(demo_history(county, MONTH), outcomes=audit_outcomes(county, 20, 30))
-    choice = choose_risk_model(history, tmp_path, config)
-    assert choice.version.startswith(f"supervised-{MONTH}-")
+def test_outcomes_train_a_versioned_model_once_that_lowers_a_cleared_reason(tmp_path: Path):
+    inputs = pl.concat(
+        [
+            _inputs("2020-01", [f"l{i}" for i in range(30)], 0.9, lapsed=True),
+            _inputs("2020-02", [f"d{i}" for i in range(10)], 0.9, lapsed=False),
+        ]
+    )
+    outcomes = pl.concat(
+        [
+            _outcomes([f"l{i}" for i in range(30)], "cleared", date(2020, 2, 10)),
+            _outcomes([f"d{i}" for i in range(10)], "confirmed_deceased", date(2020, 3, 10)),
+        ]
+    )
+    none = pl.DataFrame(schema={"person_id": pl.String, "month": pl.String, "selection_probability": pl.Float64})
+    train = training_rows(outcome_labels(outcomes.lazy()), inputs.lazy(), none.lazy(), 10.0)
+    choice = choose_risk_model(train, tmp_path, "2020-03", CONFIG)
+    assert choice.version.startswith("learned-2020-03-")
     card = json.loads((choice.directory / "model_card.json").read_text())
-    assert card["training_months"] == ["2020-02", "2020-03"]
-    assert "held_out_outcomes" in card["metrics_held_out"]
+    assert card["training_months"] == ["2020-01", "2020-02"]
     stamp = (choice.directory / "model_card.json").stat().st_mtime_ns
-    again = choose_risk_model(history, tmp_path, config)
-    assert again == choice
-    assert (choice.directory / "model_card.json").stat().st_mtime_ns == stamp  # reused, not retrained
-    cases = detect_cases(history, config, model=choice.load()).collect()
-    assert cases.height > 0 and cases["risk_score"].is_between(0, 1).all()
+    assert choose_risk_model(train, tmp_path, "2020-03", CONFIG) == choice
+    assert (choice.directory / "model_card.json").stat().st_mtime_ns == stamp  # reused
+    model = choice.load()
+    lapsed, other = model.predict_proba(
+        pl.concat([_inputs("2020-03", ["x"], 0.9, True), _inputs("2020-03", ["y"], 0.9, False)])
+        .select(MODEL_FEATURES)
+        .to_numpy()
+    )[:, 1]
+    assert lapsed < 0.3 < 0.8 < other
+
+
+@pytest.mark.parametrize("closed", [date(2020, 1, 31)])
+def test_an_outcome_closed_before_any_listing_teaches_nothing(closed: date):
+    inputs = _inputs("2020-02", ["a"], 0.9, lapsed=True)
+    labels = outcome_labels(_outcomes(["a"], "cleared", closed).lazy())
+    none = pl.DataFrame(schema={"person_id": pl.String, "month": pl.String, "selection_probability": pl.Float64})
+    assert training_rows(labels, inputs.lazy(), none.lazy(), 10.0).height == 0
