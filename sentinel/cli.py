@@ -250,7 +250,9 @@ def evaluate(
         grid.add_row(escape(row[0]), *("" if v is None else f"{v:.3f}".rstrip("0").rstrip(".") if v != int(v) else f"{int(v)}" for v in row[1:]))
     console.print(grid)
     if save is not None:
-        table.write_csv(save)
+        from sentinel.io.reports import write_csv_bom
+
+        write_csv_bom(table, save)
 
 
 @app.command()
@@ -339,7 +341,9 @@ def outcomes_import(
     for error in report.errors:
         err.print(f"  {error}", highlight=False)
     if errors is not None:
-        report.errors_frame().write_csv(errors)
+        from sentinel.io.reports import write_csv_bom
+
+        write_csv_bom(report.errors_frame(), errors)
     if report.rejected:
         raise typer.Exit(EXIT_UNTRUSTED_DROP)
 
