@@ -41,6 +41,7 @@ from flows.monthly import (
     _logger,
     case_store_url,
     emit_month,
+    forget_raw_copies,
     publish_artifacts,
     record_drop_outcomes,
     validate_against,
@@ -538,6 +539,7 @@ def partitioned_audit(
         _wait(suspending)
         list_province_suspensions(out, month, partitions, staging)
         summary = emit_month(cases, drops, reports, config, out, month, staging, model)
+    forget_raw_copies(out, config)
     publish_artifacts(summary, reports, out, config)
     return summary
 

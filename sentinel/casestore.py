@@ -76,7 +76,16 @@ __all__ = [
 #: Environment variable holding the store's SQLAlchemy URL (may carry a password).
 DATABASE_URL_ENV = "SENTINEL_DATABASE_URL"
 CASE_STATES: tuple[str, ...] = ("new", "assigned", "closed")
-EVENT_KINDS: tuple[str, ...] = ("listed", "assigned", "closed", "reopened", "suppressed")
+EVENT_KINDS: tuple[str, ...] = (
+    "listed",
+    "assigned",
+    "closed",
+    "reopened",
+    "suppressed",
+    "rederived",
+)
+#: Events written by :meth:`CaseStore.record_month` for one month's listing.
+_MONTH_EVENT_KINDS: tuple[str, ...] = ("listed", "reopened", "suppressed")
 #: The contract's four audit outcomes (canonical spelling).
 OUTCOME_VALUES: tuple[str, ...] = tuple(dict.fromkeys(OUTCOMES.values()))
 CONFIRMED: tuple[str, ...] = ("confirmed_deceased", "confirmed_improper")
@@ -356,6 +365,93 @@ class CaseStore:
         )
         base = cases.drop([c for c in ("first_flagged", "status", "note") if c in cases.columns])
         return base.join(decided, on="case_id", how="inner", maintain_order="left")
+
+    def rederive_from(
+        self, month: str, *, reason: str, actor: str = "sentinel", now: datetime | None = None
+    ) -> list[str]:
+        """Forget the listings of ``month`` and every later month, to be recorded again.
+
+        Used when a processed month's inputs changed (``sentinel run --reprocess-from``):
+        the months' rows of ``case_months`` are removed; their listing events stay in the
+        history, moved out of their month (``month`` NULL, the month and ``superseded``
+        in their detail) so that recording the month again writes fresh ones; every
+        affected case gets a ``rederived`` event saying which months and why. A case known
+        only from those months and never worked (state ``new``, no assignee, no audit) is
+        removed until a listing names it again; the others keep their audit and
+        assignment, with their first and last listed months taken from the months kept.
+        Returns the affected case ids.
+        """
+        _check_month(month)
+        at = now or datetime.now(UTC)
+        with self.engine.begin() as conn:
+            listed = conn.execute(
+                select(_case_months.c.case_id, _case_months.c.month).where(
+                    _case_months.c.month >= month
+                )
+            ).all()
+            superseded = conn.execute(
+                select(_events.c.id, _events.c.case_id, _events.c.month, _events.c.detail)
+                .where(_events.c.month >= month)
+                .where(_events.c.kind.in_(_MONTH_EVENT_KINDS))
+            ).all()
+            months_of: dict[str, set[str]] = {}
+            for case_id, listed_month in [*listed, *((e[1], e[2]) for e in superseded)]:
+                months_of.setdefault(case_id, set()).add(listed_month)
+            if superseded:
+                conn.execute(
+                    update(_events)
+                    .where(_events.c.id == bindparam("key"))
+                    .values(month=None, detail=bindparam("new_detail")),
+                    [
+                        {
+                            "key": e[0],
+                            "new_detail": (e[3] or {}) | {"month": e[2], "superseded": True},
+                        }
+                        for e in superseded
+                    ],
+                )
+            conn.execute(delete(_case_months).where(_case_months.c.month >= month))
+            affected = sorted(months_of)
+            for case in _select_in(conn, _cases, _cases.c.case_id, affected):
+                kept = (
+                    conn.execute(
+                        select(_case_months)
+                        .where(_case_months.c.case_id == case["case_id"])
+                        .order_by(_case_months.c.month)
+                    )
+                    .mappings()
+                    .all()
+                )
+                where = _cases.c.case_id == case["case_id"]
+                if kept:
+                    last = kept[-1]
+                    conn.execute(
+                        update(_cases)
+                        .where(where)
+                        .values(
+                            first_flagged=kept[0]["month"],
+                            last_listed=last["month"],
+                            est_overpayment=last["est_overpayment"],
+                            reasons=last["reasons"],
+                        )
+                    )
+                elif (
+                    case["state"] == "new"
+                    and case["assignee"] is None
+                    and case["outcome"] is None
+                ):
+                    conn.execute(delete(_cases).where(where))
+            for case_id in affected:
+                _add_event(
+                    conn,
+                    case_id,
+                    at,
+                    actor,
+                    "rederived",
+                    None,
+                    {"from": month, "months": sorted(months_of[case_id]), "reason": reason},
+                )
+        return affected
 
     # ------------------------------------------------------------------ audit lifecycle
 

@@ -80,20 +80,37 @@ def run(
     region_digits: Annotated[int, typer.Option(help="With --partition-by region: leading digits of region_code per partition (2 province, 4 prefecture, 6 county).")] = 4,
     workers: Annotated[int, typer.Option(help="With --partition-by: workers of the local Dask cluster (processes, 1 thread each).")] = 2,
     dask_address: Annotated[str | None, typer.Option(help="With --partition-by: an existing Dask scheduler (tcp://host:8786) instead of a local cluster.")] = None,
+    reprocess_from: Annotated[str | None, typer.Option("--reprocess-from", help="Run this month (YYYY-MM) and every later one again, e.g. after an input file of it changed; the case store's listings of those months are derived again.")] = None,
 ) -> None:
     """Run the monthly audit flow for MONTH (and any earlier month not yet processed).
 
     Exit code 2 when a drop cannot be trusted (missing file or column, undecodable bytes,
-    critical validation failure); nothing under OUT/YYYY-MM is then written.
+    critical validation failure); nothing under OUT/YYYY-MM is then written. Exit code 2
+    too when an input file of a processed month changed since (run again with
+    --reprocess-from that month), or when another run holds OUT for longer than
+    run.lock_wait_seconds (one run per output folder at a time).
 
     Example: sentinel run --inbox demo/inbox --month 2020-12 --out demo/out
+    Changed input: sentinel run --inbox demo/inbox --month 2020-12 --out demo/out --reprocess-from 2020-11
     Province: sentinel run --inbox prov/inbox --month 2020-12 --out prov/out --partition-by region --workers 2
     """
-    from flows.monthly import monthly_audit, months_to_run
+    from flows.monthly import (
+        case_store_url,
+        check_processed_inputs,
+        guard_output,
+        monthly_audit,
+        months_to_run,
+    )
+    from sentinel.casestore import CaseStore
+    from sentinel.config import load_config
     from sentinel.contract import ContractError
+    from sentinel.io.runlock import RunLocked
+    from sentinel.io.store import processed_months, supersede_months
+    from sentinel.manifest import changed_inputs
 
     try:
-        todo = months_to_run(inbox, out, month)
+        cfg = load_config(config)
+        months_to_run(inbox, out, month, reprocess_from)
         if partition_by not in (None, "region"):
             raise ValueError(f"--partition-by must be 'region', got {partition_by!r}")
         if partition_by is not None and store is not None:
@@ -109,21 +126,42 @@ def run(
         audit = partitioned_audit.with_options(task_runner=dask_runner(workers, dask_address))
         return audit(inbox=inbox, out=out, month=m, region_digits=region_digits, config_file=config)
 
+    def waiting(holder) -> None:  # type: ignore[no-untyped-def]
+        who = holder.describe() if holder is not None else "another process"
+        err.print(f"{out} is in use by {who}: waiting up to {cfg.run.lock_wait_seconds:g} s", highlight=False, soft_wrap=True)
+
+    def stale(holder) -> None:  # type: ignore[no-untyped-def]
+        err.print(f"took over the lock of {holder.describe()}, which is no longer running", highlight=False, soft_wrap=True)
+
     summaries = []
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-        TextColumn("{task.completed}/{task.total} months"), TimeElapsedColumn(),
-        console=console, transient=True,
-    ) as progress:
-        bar = progress.add_task("monthly audit", total=len(todo))
-        for m in todo:
-            progress.update(bar, description=f"month {m}")
-            try:
-                summaries.append(run_month(m))
-            except ContractError as exc:
-                progress.stop()
-                _fail(exc)
-            progress.advance(bar)
+    try:
+        with guard_output(out, cfg, on_wait=waiting, on_stale=stale):
+            check_processed_inputs(inbox, out, month, reprocess_from)
+            if reprocess_from is not None:
+                again = [m for m in processed_months(out) if m >= reprocess_from]
+                if again:
+                    changed = sorted({str(e.file) for _, e in changed_inputs(inbox, out, again)})
+                    reason = f"--reprocess-from {reprocess_from}" + (f"; changed: {', '.join(changed)}" if changed else "")
+                    with CaseStore(case_store_url(out, cfg)) as cases:
+                        cases.rederive_from(reprocess_from, reason=reason)
+                    supersede_months(out, reprocess_from)
+            todo = months_to_run(inbox, out, month, reprocess_from)
+            with Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                TextColumn("{task.completed}/{task.total} months"), TimeElapsedColumn(),
+                console=console, transient=True,
+            ) as progress:
+                bar = progress.add_task("monthly audit", total=len(todo))
+                for m in todo:
+                    progress.update(bar, description=f"month {m}")
+                    try:
+                        summaries.append(run_month(m))
+                    except ContractError as exc:
+                        progress.stop()
+                        _fail(exc)
+                    progress.advance(bar)
+    except (ContractError, RunLocked) as exc:
+        _fail(exc)
     _print_summary(summaries)
 
 
