@@ -250,6 +250,19 @@ class CaseStore:
                     .tuples()
                     .all()
                 )
+            # First listing in any month, later ones included (re-recording an old month);
+            # from the listings themselves, so a re-derived month leaves no trace here.
+            listed_ever: dict[str, str] = {}
+            for chunk in _chunks(ids):
+                listed_ever.update(
+                    conn.execute(
+                        select(_case_months.c.case_id, func.min(_case_months.c.month))
+                        .where(_case_months.c.case_id.in_(chunk))
+                        .group_by(_case_months.c.case_id)
+                    )
+                    .tuples()
+                    .all()
+                )
             audits: dict[str, list[dict[str, Any]]] = {}
             for r in _select_in(conn, _cases, _cases.c.person_id, persons):
                 if r["outcome"] is not None and r["closed_on"] is not None:
@@ -320,7 +333,7 @@ class CaseStore:
                     latest = row if month >= known["last_listed"] else known
                     change = {
                         "key": case_id,
-                        "first_flagged": min(known["first_flagged"], first),
+                        "first_flagged": min(listed_ever.get(case_id, first), first),
                         "township": latest["township"],
                         "est_overpayment": latest["est_overpayment"],
                         "reasons": latest["reasons"],
