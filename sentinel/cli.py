@@ -426,14 +426,12 @@ def report_open(
     """
     from datetime import date
 
-    import polars as pl
-
-    from features.identity import mask_id
+    from sentinel.masking import mask_id_expr
 
     with _case_store(out, config) as store:
         frame = store.open_longer_than(days, date.today())
     if "person_id" in frame.columns:
-        frame = frame.with_columns(mask_id(pl.col("person_id")).alias("person_id"))
+        frame = frame.with_columns(mask_id_expr("person_id"))
     _print_frame(frame, f"cases open longer than {days} days")
 
 

@@ -21,10 +21,10 @@ import polars as pl
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 
-from features.identity import mask_id_text
 from sentinel.casestore import CaseStore
 from sentinel.contract import OUTCOMES, OUTCOMES_DATASET
 from sentinel.io.reports import CASE_HEADERS_ZH, OUTCOME_HEADERS
+from sentinel.masking import mask_id
 
 __all__ = ["ImportReport", "OutcomeError", "import_outcomes", "read_outcomes_workbook"]
 
@@ -275,7 +275,7 @@ def import_outcomes(
         number = row["_row"] if row["_row"] is not None else index + 1
         case_id = _text(row["case_id"])
         errors = [
-            OutcomeError(sheet, number, p["column"], p["problem"], mask_id_text(case_id))
+            OutcomeError(sheet, number, p["column"], p["problem"], mask_id(case_id))
             for p in row["_problems"] or []
         ]
         unreadable = {e.column for e in errors}
@@ -290,7 +290,7 @@ def import_outcomes(
         for column, problem in _row_problems(store, case_id, row["person_id"], result, now):
             if column in unreadable:
                 continue  # reported already: the cell was filled but unreadable
-            errors.append(OutcomeError(sheet, number, column, problem, mask_id_text(case_id)))
+            errors.append(OutcomeError(sheet, number, column, problem, mask_id(case_id)))
         if not errors and case_id is not None:
             key = (*result.values(), _text(row["note"]))
             where = f"sheet {sheet} row {number}" if sheet else f"row {number}"
@@ -302,7 +302,7 @@ def import_outcomes(
                         number,
                         "case_id",
                         f"also reported with a different result at {earlier[1]}",
-                        mask_id_text(case_id),
+                        mask_id(case_id),
                     )
                 )
         if errors or case_id is None:
@@ -335,7 +335,7 @@ def _row_problems(
         problems.append(
             (
                 "person_id",
-                f"{mask_id_text(person)} is not the case's person ({mask_id_text(case['person_id'])})",
+                f"{mask_id(person)} is not the case's person ({mask_id(case['person_id'])})",
             )
         )
     problems.extend(store.closure_problems(case_id, **result, today=now.date()))

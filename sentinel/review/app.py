@@ -23,10 +23,10 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
-from features.identity import mask_id_text
 from sentinel.casestore import CaseStore, CaseValidationError, database_url
 from sentinel.config import SentinelConfig
 from sentinel.contract import TYPOLOGIES
+from sentinel.masking import mask_account, mask_id, mask_text, short_name
 from sentinel.outcomes import import_outcomes
 from sentinel.review import dashboard
 from sentinel.review.auth import (
@@ -41,10 +41,8 @@ from sentinel.review.casefile import (
     CaseListing,
     QueueFilter,
     evidence_sentences,
-    mask_account,
     month_case_details,
     read_person_file,
-    short_name,
 )
 from sentinel.review.i18n import problem_text, translator
 from sentinel.review.store import ROLES, ReviewStore
@@ -55,7 +53,6 @@ SESSION_COOKIE = "sentinel_session"
 LOGIN_COOKIE = "sentinel_login"
 _HERE = Path(__file__).parent
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-_LONG_DIGITS = re.compile(r"\d{14,17}[\dXx]")
 _MAX_NOTE = 2000
 _STATES = ("new", "assigned", "closed")
 _OUTCOME_CHOICES = ("confirmed_deceased", "confirmed_improper", "cleared", "unreachable")
@@ -213,13 +210,6 @@ def _money(value: float | None) -> str:
 
 def _percent(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.0f}%"
-
-
-def _mask_digits(text: str | None) -> str:
-    """Evidence for a list page: any identity-number-like digit run masked."""
-    if not text:
-        return ""
-    return _LONG_DIGITS.sub(lambda m: mask_id_text(m.group(0)) or "", text)
 
 
 def _month_or_latest(ctx: _Context, month: str | None) -> str | None:
@@ -385,9 +375,9 @@ def _routes() -> APIRouter:
         for r in rows:
             d = details.get(r["case_id"], {})
             sentences = evidence_sentences(d.get("evidence"))
-            r["person_masked"] = mask_id_text(r["person_id"])
+            r["person_masked"] = mask_id(r["person_id"])
             r["name_short"] = short_name(d.get("name"))
-            r["reason"] = _mask_digits(sentences[0] if sentences else (r["reasons"] or ""))
+            r["reason"] = mask_text(sentences[0] if sentences else (r["reasons"] or ""))
             del r["person_id"]
         filters = {
             "month": chosen,
@@ -802,7 +792,7 @@ def _case_response(
         for r in person.payouts.to_dicts()
     ]
     full = me.sees_full_ids
-    shown_id = case["person_id"] if full else mask_id_text(case["person_id"])
+    shown_id = case["person_id"] if full else mask_id(case["person_id"])
     registers = [
         r
         | {

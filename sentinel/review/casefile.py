@@ -18,34 +18,18 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine, MetaData, Table, and_, func, select
 
-from features.identity import mask_id_text
 from features.linkage import LinkColumns, link_records
 from sentinel.config import SentinelConfig
 from sentinel.io.store import CuratedStore
+from sentinel.masking import mask_account, mask_id
 
 __all__ = [
     "CaseListing",
     "PersonFile",
     "QueueFilter",
-    "mask_account",
     "month_case_details",
     "read_person_file",
-    "short_name",
 ]
-
-
-def mask_account(account: str | None) -> str | None:
-    """A bank account or collector ID for a list: its last four characters only."""
-    if account is None:
-        return None
-    return "*" + account[-4:] if len(account) > 4 else "*" * len(account)
-
-
-def short_name(name: str | None) -> str | None:
-    """A name for a list page: the surname and stars (as the Prefect artifacts show it)."""
-    if not name:
-        return name
-    return name[:1] + "**"
 
 
 @dataclass(frozen=True)
@@ -545,7 +529,7 @@ def _shared_receivers(
         others.join(people, on="person_id", how="left")
         .with_columns(
             pl.col("person_id")
-            .map_elements(mask_id_text, return_dtype=pl.String)
+            .map_elements(mask_id, return_dtype=pl.String)
             .alias("person_masked"),
             pl.col("receiver")
             .map_elements(mask_account, return_dtype=pl.String)

@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from sentinel.casestore import CaseStore
+from sentinel.masking import mask_account, short_name
 from sentinel.review import ReviewStore, hash_password
 from sentinel.review.auth import Principal, check_password
-from sentinel.review.casefile import CaseListing, QueueFilter, mask_account, short_name
+from sentinel.review.casefile import CaseListing, QueueFilter
 
 POSTGRES_ENV = "SENTINEL_TEST_POSTGRES_URL"
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
