@@ -43,6 +43,7 @@ from sentinel.review.casefile import (
     evidence_sentences,
     month_case_details,
     read_person_file,
+    withhold_names,
 )
 from sentinel.review.i18n import problem_text, translator
 from sentinel.review.store import ROLES, ReviewStore
@@ -377,7 +378,11 @@ def _routes() -> APIRouter:
             sentences = evidence_sentences(d.get("evidence"))
             r["person_masked"] = mask_id(r["person_id"])
             r["name_short"] = short_name(d.get("name"))
-            r["reason"] = mask_text(sentences[0] if sentences else (r["reasons"] or ""))
+            first = sentences[0] if sentences else (r["reasons"] or "")
+            if not me.sees_all_townships:
+                # A list page does not know whose names a sentence lists: none are shown.
+                first = withhold_names(first, lambda _: False, "**")
+            r["reason"] = mask_text(first)
             del r["person_id"]
         filters = {
             "month": chosen,
@@ -801,11 +806,12 @@ def _case_response(
         }
         for r in person.register.to_dicts()
     ]
-    their_cases = (
-        _cases_of(ctx, me, person.sharing["person_id"].unique().to_list())
-        if person.sharing.height
-        else {}
-    )
+    # docs/review.md, "People sharing an account": outside the user's townships only how
+    # many share and where; no name, village, status or number of those people.
+    shared = person.sharing.to_dicts()
+    inside = [r for r in shared if me.may_see_person_of(r["township"])]
+    outside = [r for r in shared if not me.may_see_person_of(r["township"])]
+    their_cases = _cases_of(ctx, me, list({r["person_id"] for r in inside})) if inside else {}
     sharing = [
         {
             "kind": r["kind"],
@@ -817,8 +823,25 @@ def _case_response(
             "status": r["status"],
             "cases": their_cases.get(r["person_id"], []),
         }
-        for r in person.sharing.to_dicts()
+        for r in inside
     ]
+    elsewhere = (
+        pl.DataFrame(outside, schema={"kind": pl.String, "receiver_masked": pl.String,
+                                      "township": pl.String, "person_id": pl.String})
+        .group_by("kind", "receiver_masked", "township")
+        .agg(pl.col("person_id").n_unique().alias("people"))
+        .sort("kind", "receiver_masked", "township", nulls_last=True)
+        .rename({"receiver_masked": "receiver"})
+        .to_dicts()
+        if outside
+        else []
+    )  # fmt: skip
+    shown_names = {r["name"] for r in inside if r["name"]} | {details.get("name"), latest.get("name")}
+    withheld = {r["name"] for r in outside if r["name"]} - shown_names
+    evidence = withhold_names(
+        details.get("evidence"), lambda name: name not in withheld, ctx.env.globals["t"]("elsewhere_person")
+    )
+    sentences = evidence_sentences(evidence if full else mask_text(evidence))
     events = ctx.cases.events(case_id).sort("id", descending=True).to_dicts()
     today = datetime.now(UTC).date().isoformat()
     prefill = form or {
@@ -844,7 +867,7 @@ def _case_response(
         listed=listed,
         listing=listing,
         details=details,
-        sentences=evidence_sentences(details.get("evidence")),
+        sentences=sentences,
         reasons=[c for c in (listing.get("reasons") or case.get("reasons") or "").split(",") if c],
         person=latest,
         shown_id=shown_id,
@@ -854,6 +877,7 @@ def _case_response(
         deaths=person.deaths.to_dicts(),
         certifications=person.certifications.to_dicts(),
         sharing=sharing,
+        elsewhere=elsewhere,
         events=events,
         auditors=_auditors_for(ctx, case["township"]) if me.is_supervisor else [],
         outcomes=_OUTCOME_CHOICES,

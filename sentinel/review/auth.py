@@ -92,6 +92,11 @@ class Principal:
             return True
         return self.role == "auditor" and township is not None and township in self.townships
 
+    def may_see_person_of(self, township: str | None) -> bool:
+        """Whether this user may read the name, village and status of a person of
+        ``township`` (another person on a case page): the townships they work."""
+        return self.may_work(township)
+
     def township_scope(self) -> frozenset[str] | None:
         """The townships this user is limited to; None for every township."""
         return None if self.sees_all_townships else self.townships

@@ -102,6 +102,12 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Nobody else is paid through this person's accounts or collectors.",
     ),
     "their_case": ("其案件", "Their case"),
+    "elsewhere_person": ("其他乡镇人员", "a person of another township"),
+    "sharing_elsewhere": (
+        "其他乡镇也有人员共用此账户或代领人（姓名等信息不在您的权限范围内）",
+        "People of other townships share this account or collector too (their details are outside your townships)",
+    ),
+    "people": ("人数", "People"),
     "history": ("案件记录", "Case history"),
     "at": ("时间", "Time"),
     "actor": ("操作人", "By"),

@@ -14,6 +14,8 @@ from sentinel.casestore import CaseStore
 from sentinel.review import ReviewStore
 
 FULL_ID = re.compile(r"\b\d{17}[\dX]\b")
+# Also next to Chinese text, where \b sees no word boundary.
+ANY_FULL_ID = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
 
 
 def case_of(review_data, township: str, typology: str | None = None) -> dict:  # type: ignore[no-untyped-def]
@@ -762,3 +764,71 @@ def test_auditor_filters_the_cases_assigned_to_them(
     page = client.get("/queue", params={"mine": "1"})
     assert set(re.findall(r'href="/cases/([A-Z]{2}-[0-9a-f]{12})', page.text)) == {mine}
     assert 'id="f-mine" checked' in page.text
+
+
+def test_evidence_text_is_masked_for_roles_not_shown_full_ids(review_data, make_client, login) -> None:  # type: ignore[no-untyped-def]
+    """Regression (issue 18): the ID field was masked, the identity_anomaly sentence below
+    it printed the raw number."""
+    with_ids = review_data.cases.filter(
+        pl.col("evidence").map_elements(lambda e: bool(ANY_FULL_ID.search(e)), return_dtype=pl.Boolean)
+    )
+    assert with_ids.height, "the tiny county has evidence naming an identity number"
+    with make_client(full_id_roles=[]) as client:
+        login(client, "zhao")
+        for case in with_ids.iter_rows(named=True):
+            page = client.get(f"/cases/{case['case_id']}")
+            assert page.status_code == 200
+            assert not ANY_FULL_ID.search(page.text), case["typology"]
+        queue = client.get(f"/queue?month={review_data.month}")
+        assert not ANY_FULL_ID.search(queue.text)
+    # The roles shown full IDs still read the evidence as written.
+    with make_client() as client:
+        login(client, "zhao")
+        case = with_ids.row(0, named=True)
+        number = ANY_FULL_ID.search(case["evidence"]).group(0)  # type: ignore[union-attr]
+        assert number in client.get(f"/cases/{case['case_id']}").text
+
+
+def sharing_elsewhere(review_data, township: str) -> tuple[dict, pl.DataFrame]:  # type: ignore[no-untyped-def]
+    """A case of ``township`` whose account or collector is shared with people of other
+    townships, and those people."""
+    from sentinel.config import load_config
+    from sentinel.review.casefile import read_person_file
+
+    for case in review_data.cases.filter(pl.col("township") == township).iter_rows(named=True):
+        person = read_person_file(review_data.out, review_data.month, case["person_id"], load_config())
+        outside = person.sharing.filter(pl.col("township") != township)
+        if outside.height and "SA_" in (case["reasons"] or ""):
+            return case, outside
+    raise AssertionError(f"no case of {township} shares with another township")
+
+
+def test_an_auditor_sees_only_counts_and_townships_of_other_townships_sharers(
+    client: TestClient, login, review_data
+) -> None:  # type: ignore[no-untyped-def]
+    """Policy (docs/review.md): outside their townships an auditor reads that N others
+    share the account or collector and their townships; no names, villages, statuses."""
+    township = review_data.township_a
+    case, outside = sharing_elsewhere(review_data, township)
+    login(client, "wang")
+    page = client.get(f"/cases/{case['case_id']}")
+    assert page.status_code == 200
+    for person in outside.iter_rows(named=True):
+        assert person["name"] not in page.text
+        assert person["person_masked"] not in page.text
+    elsewhere = page.text.split('id="sharing-elsewhere"')[1].split("</section>")[0]
+    for town in outside["township"].unique().to_list():
+        assert town in elsewhere
+    assert "其他乡镇人员" in page.text  # the names in the evidence sentence, withheld
+    queue = client.get(f"/queue?month={review_data.month}&township={township}")
+    for person in outside.iter_rows(named=True):
+        assert person["name"] not in queue.text
+
+
+def test_a_supervisor_sees_every_sharer(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+    case, outside = sharing_elsewhere(review_data, review_data.township_a)
+    login(client, "zhao")
+    page = client.get(f"/cases/{case['case_id']}")
+    for person in outside.iter_rows(named=True):
+        assert person["name"] in page.text
+    assert 'id="sharing-elsewhere"' not in page.text
