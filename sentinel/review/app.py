@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import polars as pl
 from fastapi import APIRouter, FastAPI, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -31,6 +32,8 @@ from sentinel.outcomes import import_outcomes
 from sentinel.review import dashboard
 from sentinel.review.auth import (
     MIN_PASSWORD_LENGTH,
+    HashingBusy,
+    HashingPool,
     Principal,
     check_password,
     hash_password,
@@ -73,6 +76,7 @@ class _Context:
     listing: CaseListing
     env: Environment
     curated: Path | None
+    hashing: HashingPool
 
 
 def create_app(
@@ -106,7 +110,10 @@ def create_app(
     app = FastAPI(
         title="payout-sentinel case review", docs_url=None, redoc_url=None, openapi_url=None
     )
-    app.state.ctx = _Context(out, config, cases, review, CaseListing(cases.engine), env, curated)
+    hashing = HashingPool(config.review.hash_workers, config.review.hash_queue)
+    app.state.ctx = _Context(
+        out, config, cases, review, CaseListing(cases.engine), env, curated, hashing
+    )
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     app.include_router(_routes())
 
@@ -137,6 +144,22 @@ def create_app(
             # browser to the login page instead.
             return Response(status_code=204, headers={"HX-Redirect": login})
         return RedirectResponse(login, status_code=303)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own handler echoes the submitted values (a long password included):
+        # only the names of the fields that were wrong are said.
+        ctx: _Context = request.app.state.ctx
+        fields = sorted({str(e.get("loc", ("?",))[-1])[:40] for e in exc.errors()})
+        return _render(
+            ctx,
+            request,
+            "error.html",
+            None,
+            status=422,
+            message=f"{text('bad_request')} ({', '.join(fields)})",
+            code=422,
+        )
 
     @app.exception_handler(HTTPException)
     async def error_page(request: Request, exc: HTTPException) -> Response:
@@ -301,21 +324,38 @@ def _routes() -> APIRouter:
             _set_cookie(ctx, response, LOGIN_COOKIE, token, max_age=3600)
             return response
 
-        if ctx.review.recent_failures(name, client, window) >= settings.login_max_failures:
-            ctx.review.log(name or "-", "login_throttled", detail={"client": client})
+        user = ctx.review.user(name) if name else None
+        # Counted under the name only when it is a user's: names typed at random (or a
+        # password typed into the name field) do not each get rows of their own.
+        logged_as = user.username if user is not None else "-"
+        # Decided before hashing, atomically: simultaneous tries cannot all pass the check.
+        reservation = ctx.review.reserve_login(
+            name, client, max_failures=settings.login_max_failures, window=window
+        )
+        if reservation is None:
+            ctx.review.count_event(logged_as, "login_throttled", {"client": client})
             _log.warning("login throttled for a user name/client after repeated failures")
             response = again(429, text("login_throttled"))
             response.headers["Retry-After"] = str(settings.login_window_seconds)
             return response
-        user = ctx.review.user(name) if name else None
-        if not check_password(user, password):
-            ctx.review.record_failure(name, client)
-            ctx.review.log(name or "-", "login_failed", detail={"client": client})
+        try:
+            right = ctx.hashing.run(check_password, user, password)
+        except HashingBusy:
+            ctx.review.release_login(reservation)
+            _log.warning("login refused: every password-check worker is busy")
+            response = again(503, text("busy"))
+            response.headers["Retry-After"] = "1"
+            return response
+        if not right:
+            ctx.review.count_event(logged_as, "login_failed", {"client": client})
             return again(401, text("login_failed"))
+        ctx.review.release_login(reservation)
         assert user is not None
         if needs_rehash(user) and len(password) >= MIN_PASSWORD_LENGTH:
             # Hashed with weaker parameters than today's: upgrade while the password is at hand.
-            ctx.review.set_password_hash(user.username, hash_password(password))
+            ctx.review.set_password_hash(
+                user.username, ctx.hashing.run(hash_password, password)
+            )
         ctx.review.close_session(request.cookies.get(SESSION_COOKIE))
         token = ctx.review.open_session(user.username, timedelta(minutes=settings.session_minutes))
         ctx.review.log(user.username, "login_ok", detail={"client": client})
@@ -572,16 +612,28 @@ def _routes() -> APIRouter:
         request: Request,
         user: Annotated[str | None, Query(max_length=100)] = None,
         case: Annotated[str | None, Query(max_length=100)] = None,
+        kind: Annotated[str | None, Query(max_length=40)] = None,
+        day: Annotated[str | None, Query(max_length=10)] = None,
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     ) -> Response:
         ctx = _ctx(request)
         me = _principal(request)
         _require(me.is_supervisor)
         size = 200
+        try:
+            on = date.fromisoformat(day) if day else None
+        except ValueError:
+            raise HTTPException(400) from None
         entries = ctx.review.audit_log(
-            username=user or None, case_id=case or None, limit=size + 1, offset=(page - 1) * size
+            username=user or None,
+            case_id=case or None,
+            action=kind or None,
+            day=on,
+            limit=size + 1,
+            offset=(page - 1) * size,
         )
-        base = {k: v for k, v in {"user": user, "case": case}.items() if v}
+        filters = {"user": user, "case": case, "kind": kind, "day": day}
+        base = {k: v for k, v in filters.items() if v}
         return _render(
             ctx,
             request,
@@ -590,6 +642,9 @@ def _routes() -> APIRouter:
             entries=entries[:size],
             user=user or "",
             case=case or "",
+            kind=kind or "",
+            day=day or "",
+            kinds=ctx.review.audit_actions(),
             page=page,
             has_next=len(entries) > size,
             prev_url="/audit?" + urlencode(base | {"page": page - 1}),

@@ -121,15 +121,33 @@ def test_sessions_expire_end_on_logout_and_when_the_user_is_disabled(cases: Case
     assert store.session(other, now=NOW) is None
 
 
-def test_failed_logins_count_per_user_and_address_in_the_window(cases: CaseStore) -> None:
+def test_login_reservations_count_per_user_and_address_in_the_window(cases: CaseStore) -> None:
     store = ReviewStore(cases.engine)
-    for i in range(3):
-        store.record_failure("wang", "10.0.0.1", now=NOW + timedelta(seconds=i))
-    store.record_failure("li", "10.0.0.1", now=NOW + timedelta(seconds=5))
     window = timedelta(seconds=60)
-    assert store.recent_failures("wang", "10.0.0.2", window, now=NOW + timedelta(seconds=10)) == 3
-    assert store.recent_failures("zhao", "10.0.0.1", window, now=NOW + timedelta(seconds=10)) == 4
-    assert store.recent_failures("wang", "10.0.0.1", window, now=NOW + timedelta(seconds=90)) == 0
+
+    def reserve(name: str, client: str, seconds: int, limit: int = 3) -> int | None:
+        return store.reserve_login(
+            name, client, max_failures=limit, window=window, now=NOW + timedelta(seconds=seconds)
+        )
+
+    assert all(reserve("wang", "10.0.0.1", i) is not None for i in range(3))
+    assert reserve("wang", "10.0.0.2", 10) is None  # the user's fourth try
+    assert reserve("li", "10.0.0.1", 10) is None  # the address's fourth try
+    assert reserve("li", "10.0.0.1", 10, limit=4) is not None
+    assert reserve("wang", "10.0.0.1", 90) is not None  # the window has passed
+
+
+def test_failed_logins_are_counted_one_audit_row_per_user_and_minute(cases: CaseStore) -> None:
+    store = ReviewStore(cases.engine)
+    for seconds in (0, 20, 59, 61):
+        store.count_event("wang", "login_failed", {"client": "10.0.0.1"}, now=NOW + timedelta(seconds=seconds))
+    store.count_event("li", "login_failed", None, now=NOW)
+    rows = [(e.username, e.count, e.at) for e in store.audit_log(action="login_failed")]
+    assert rows == [
+        ("wang", 1, NOW + timedelta(minutes=1)),
+        ("li", 1, NOW),
+        ("wang", 3, NOW),
+    ]
 
 
 def test_audit_trail_newest_first_by_user_and_case(cases: CaseStore) -> None:
