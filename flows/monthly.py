@@ -36,6 +36,7 @@ from prefect.logging import get_logger
 from features.records import REASON
 from features.suspension import suspension_list
 from sentinel.artifacts import month_summary_markdown, top_cases_table
+from sentinel.audit_result import OutcomeLimits
 from sentinel.casestore import CaseStore, database_url
 from sentinel.config import SentinelConfig, load_config
 from sentinel.contract import ContractError
@@ -208,7 +209,8 @@ def record_drop_outcomes(drops: dict[str, StoredDrop], out: Path, config: Sentin
     outcomes = drops["outcomes"].loaded
     if outcomes.height == 0:
         return 0
-    with CaseStore(case_store_url(out, config)) as store_db:
+    limits = OutcomeLimits.from_config(config)
+    with CaseStore(case_store_url(out, config), limits=limits) as store_db:
         report = import_outcomes(store_db, outcomes, actor="drop:outcomes")
     logger = _logger()
     for error in report.errors:

@@ -61,6 +61,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from features.identity import id_birth_date
+from sentinel.audit_result import OUTCOME_VALUES, OutcomeLimits, result_problems
 from sentinel.contract import OUTCOMES
 
 __all__ = [
@@ -86,8 +88,6 @@ EVENT_KINDS: tuple[str, ...] = (
 )
 #: Events written by :meth:`CaseStore.record_month` for one month's listing.
 _MONTH_EVENT_KINDS: tuple[str, ...] = ("listed", "reopened", "suppressed")
-#: The contract's four audit outcomes (canonical spelling).
-OUTCOME_VALUES: tuple[str, ...] = tuple(dict.fromkeys(OUTCOMES.values()))
 CONFIRMED: tuple[str, ...] = ("confirmed_deceased", "confirmed_improper")
 #: Reason codes that speak for the person (an in-person certification passed): they are
 #: never new evidence against a person an audit cleared (sentinel/evidence.py TEMPLATES).
@@ -178,12 +178,18 @@ class CaseStore:
     created when missing.
     """
 
-    def __init__(self, url: str | Path) -> None:
+    def __init__(self, url: str | Path, *, limits: OutcomeLimits | None = None) -> None:
         text = str(url)
         if "://" not in text:
             text = f"sqlite:///{text}"
         self.engine: Engine = create_engine(text, future=True)
         _metadata.create_all(self.engine)
+        if limits is None:
+            from sentinel.config import load_config
+
+            limits = OutcomeLimits.from_config(load_config())
+        #: Bounds of an audit result (``cases.max_outcome_amount``, ``policy.max_plausible_age``).
+        self.limits = limits
 
     def dispose(self) -> None:
         """Close the database connections."""
@@ -527,7 +533,14 @@ class CaseStore:
         if case is None:
             return [("case_id", "unknown case")]
         return _closure_problems(
-            dict(case), outcome, closed_on, death_date, overpaid_amount, recovered_amount, today
+            dict(case),
+            outcome,
+            closed_on,
+            death_date,
+            overpaid_amount,
+            recovered_amount,
+            today,
+            self.limits,
         )
 
     def close(
@@ -563,6 +576,7 @@ class CaseStore:
                 overpaid_amount,
                 recovered_amount,
                 at.date(),
+                self.limits,
             )
             if problems:
                 raise CaseValidationError(case_id, *problems[0])
@@ -785,52 +799,28 @@ def _closure_problems(
     overpaid: float | None,
     recovered: float | None,
     today: date,
+    limits: OutcomeLimits,
 ) -> list[tuple[str, str]]:
-    problems: list[tuple[str, str]] = []
-    canonical = OUTCOMES.get(outcome.strip()) if isinstance(outcome, str) else None
-    if canonical is None:
-        problems.append(("outcome", f"{outcome!r} is not one of {', '.join(OUTCOME_VALUES)}"))
-    if closed_on is None:
-        problems.append(("closed_on", "is empty"))
-    elif not isinstance(closed_on, date):
-        problems.append(("closed_on", f"{closed_on!r} is not a date"))
-    else:
-        if closed_on > today:
-            problems.append(("closed_on", f"{closed_on.isoformat()} is in the future"))
-        listed_from = date.fromisoformat(f"{case['first_flagged']}-01")
-        if closed_on < listed_from:
-            problems.append(
-                (
-                    "closed_on",
-                    f"{closed_on.isoformat()} is before the case was "
-                    f"first listed ({case['first_flagged']})",
-                )
-            )
-    if death_date is not None:
-        if not isinstance(death_date, date):
-            problems.append(("death_date", f"{death_date!r} is not a date"))
-        elif death_date > today:
-            problems.append(("death_date", f"{death_date.isoformat()} is in the future"))
-        elif isinstance(closed_on, date) and death_date > closed_on:
-            problems.append(("death_date", f"{death_date.isoformat()} is after closed_on"))
-        elif canonical in ("cleared", "unreachable"):
-            problems.append(("death_date", f"given but the outcome is {canonical}"))
-    for field, amount in (("overpaid_amount", overpaid), ("recovered_amount", recovered)):
-        if amount is not None and not isinstance(amount, int | float):
-            problems.append((field, f"{amount!r} is not an amount"))
-        elif amount is not None and amount < 0:
-            problems.append((field, f"{amount} is negative"))
-    if (
-        isinstance(overpaid, int | float)
-        and isinstance(recovered, int | float)
-        and 0 <= overpaid < recovered
-    ):
-        problems.append(
-            ("recovered_amount", f"{recovered} is more than overpaid_amount {overpaid}")
-        )
-    if canonical == "cleared" and isinstance(overpaid, int | float) and overpaid > 0:
-        problems.append(("overpaid_amount", f"{overpaid} but the outcome is cleared"))
-    return problems
+    """:func:`sentinel.audit_result.result_problems` for this case."""
+    return result_problems(
+        {
+            "outcome": outcome,
+            "closed_on": closed_on,
+            "death_date": death_date,
+            "overpaid_amount": overpaid,
+            "recovered_amount": recovered,
+        },
+        first_listed=date.fromisoformat(f"{case['first_flagged']}-01"),
+        birth_date=_birth_date(case["person_id"]),
+        today=today,
+        limits=limits,
+    )
+
+
+def _birth_date(person_id: str) -> date | None:
+    """The birth date written in an identity number; None when it holds none."""
+    frame = pl.DataFrame({"person_id": [person_id]}, schema={"person_id": pl.String})
+    return frame.select(id_birth_date("person_id")).item()
 
 
 def _precision(audited: pl.DataFrame, by: str) -> pl.DataFrame:

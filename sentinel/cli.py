@@ -332,10 +332,12 @@ app.add_typer(report_app, name="report")
 
 def _case_store(out: Path, config: Path | None):  # type: ignore[no-untyped-def]
     from flows.monthly import case_store_url
+    from sentinel.audit_result import OutcomeLimits
     from sentinel.casestore import CaseStore
     from sentinel.config import load_config
 
-    return CaseStore(case_store_url(out, load_config(config)))
+    cfg = load_config(config)
+    return CaseStore(case_store_url(out, cfg), limits=OutcomeLimits.from_config(cfg))
 
 
 @outcomes_app.command("import")

@@ -24,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
+from sentinel.audit_result import OutcomeLimits
 from sentinel.casestore import CaseStore, CaseValidationError, database_url
 from sentinel.config import SentinelConfig
 from sentinel.contract import TYPOLOGIES
@@ -90,7 +91,10 @@ def create_app(
     ``OUT/cases.sqlite``; ``database`` overrides both) and the curated history
     ``curated`` (default ``OUT/curated``)."""
     out = Path(out)
-    cases = CaseStore(database or database_url(out / config.cases.database_file))
+    cases = CaseStore(
+        database or database_url(out / config.cases.database_file),
+        limits=OutcomeLimits.from_config(config),
+    )
     review = ReviewStore(cases.engine)
     text, label = translator(config.review.language)
     env = Environment(

@@ -297,6 +297,10 @@ _PROBLEMS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^cannot read (.*) as a date.*$"), r"无法把 \1 识别为日期（年-月-日）"),
     (re.compile(r"^cannot read (.*) as an amount$"), r"无法把 \1 识别为金额"),
     (re.compile(r"^(.*) is not an amount$"), r"\1 不是金额"),
+    (re.compile(r"^(\S+) is not below (\S+) yuan .*$"), r"\1 不小于上限 \2 元（cases.max_outcome_amount）"),
+    (re.compile(r"^(\S+) is before the person's birth \((.*)\)$"), r"\1 早于本人出生日期（\2）"),
+    (re.compile(r"^(\S+) is more than (\d+) years ago .*$"), r"\1 早于 \2 年前，不合常理"),
+    (re.compile(r"^holds a formula.*$"), "单元格含公式，不予接受，请直接填写数值"),
 )
 
 

@@ -308,3 +308,22 @@ def test_formula_cells_make_the_import_reject_the_rows(store: CaseStore, tmp_pat
         f"sheet {sheet.title}, row 2, case {report.errors[0].case}, column closed_on: "
         "holds a formula; formulas are not accepted, type the value itself"
     ]
+
+
+def test_the_workbook_import_refuses_implausible_amounts_and_dates(store: CaseStore, tmp_path: Path) -> None:
+    """Regression (issue 18): overpaid 1e308 and a death on 0001-01-01 were accepted."""
+    listed_store(store)
+    path = tmp_path / "cases.xlsx"
+    write_workbook(month_cases(), path, language="zh", month="2020-01")
+    fill_workbook(
+        path,
+        {
+            PEOPLE[0][0]: {"outcome": "确认死亡", "closed_on": "2020-02-10", "death_date": "0001-01-01"},
+            PEOPLE[1][0]: {"outcome": "确认违规", "closed_on": "2020-02-10", "overpaid_amount": 1e308},
+        },
+    )
+    report = import_outcomes(store, read_outcomes_workbook(path), actor="a", now=NOW)
+    assert (report.applied, report.rejected) == (0, 2)
+    assert [(e.row, e.column) for e in report.errors] == [(2, "death_date"), (3, "overpaid_amount")]
+    assert "before the person's birth (1950-01-01)" in report.errors[0].problem
+    assert "is not below 2,000,000 yuan" in report.errors[1].problem

@@ -417,6 +417,10 @@ def test_recording_an_outcome_closes_the_case_through_the_case_store(
         ({"closed_on": "yesterday"}, "closed_on", "识别为日期"),
         ({"overpaid_amount": "12 yuan-ish"}, "overpaid_amount", "识别为金额"),
         ({"overpaid_amount": "-5"}, "overpaid_amount", "为负数"),
+        # Regression (issue 18): 1e308 was accepted and the dashboard showed inf.
+        ({"overpaid_amount": "1e308", "recovered_amount": ""}, "overpaid_amount", "不小于上限 2,000,000 元"),
+        # Regression (issue 18): a death date of 0001-01-01 was accepted.
+        ({"outcome": "确认死亡", "death_date": "0001-01-01"}, "death_date", "早于本人出生日期"),
         ({"overpaid_amount": "100", "recovered_amount": "200"}, "recovered_amount", "超过多发金额"),
         (
             {"outcome": "cleared", "overpaid_amount": "100", "recovered_amount": ""},
