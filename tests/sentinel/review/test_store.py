@@ -215,3 +215,23 @@ def test_mask_account(account: str | None, shown: str | None) -> None:
 
 def test_short_name() -> None:
     assert short_name("王丽华") == "王**" and short_name(None) is None
+
+
+def test_an_audit_table_of_an_earlier_version_gets_the_counting_columns(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "CREATE TABLE review_audit (id INTEGER PRIMARY KEY, at DATETIME NOT NULL, "
+            "username VARCHAR(64) NOT NULL, action VARCHAR(24) NOT NULL, case_id VARCHAR(40), "
+            "detail JSON)"
+        ))  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO review_audit (at, username, action) VALUES ('2026-01-05 08:00:00', 'wang', 'login_ok')"
+        ))  # fmt: skip
+    store = ReviewStore(engine)
+    store.count_event("wang", "login_failed", None, now=NOW)
+    store.count_event("wang", "login_failed", None, now=NOW)
+    assert [(e.action, e.count) for e in store.audit_log()] == [("login_failed", 2), ("login_ok", 1)]
+    engine.dispose()
