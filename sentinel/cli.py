@@ -337,7 +337,15 @@ def _case_store(out: Path, config: Path | None):  # type: ignore[no-untyped-def]
     from sentinel.config import load_config
 
     cfg = load_config(config)
+    _private(out, cfg)
     return CaseStore(case_store_url(out, cfg), limits=OutcomeLimits.from_config(cfg))
+
+
+def _private(out: Path, cfg) -> None:  # type: ignore[no-untyped-def]
+    """What this command creates under OUT (the case store) is its owner's only (run.umask)."""
+    from sentinel.io.store import restrict_permissions
+
+    restrict_permissions(out, cfg.run.umask_bits())
 
 
 @outcomes_app.command("import")
@@ -458,7 +466,9 @@ def _review_store(out: Path, config: Path | None):  # type: ignore[no-untyped-de
     from sentinel.config import load_config
     from sentinel.review import ReviewStore
 
-    cases = CaseStore(database_url(out / load_config(config).cases.database_file))
+    cfg = load_config(config)
+    _private(out, cfg)
+    cases = CaseStore(database_url(out / cfg.cases.database_file))
     return cases, ReviewStore(cases.engine)
 
 
@@ -484,6 +494,7 @@ def review(
     from sentinel.review import create_app
 
     cfg = load_config(config)
+    _private(out, cfg)
     web = create_app(out, cfg, curated=store)
     scheme = "https" if cfg.review.secure_cookies else "http"
     console.print(f"case review on {scheme}://{host}:{port}/ (Ctrl-C stops)", highlight=False)
