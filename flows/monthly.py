@@ -8,7 +8,9 @@
 
 Tasks pass file paths and small summaries between them, never big frames: the checked
 drop is kept as Parquet under ``OUT/.work/YYYY-MM/<fingerprint>/`` and checking an
-unchanged drop again is answered from Prefect's cache, keyed on the input files' hashes.
+unchanged drop again is answered from Prefect's cache, keyed on the input files' hashes,
+while its raw copy is kept (``run.keep_raw_months``: by default it goes once the month is
+committed).
 Every output file is written into a staging folder that becomes ``OUT/YYYY-MM`` only when
 the whole month succeeded.
 """
