@@ -49,9 +49,13 @@ def main(lock: Path) -> int:
     vulnerable = [(d["name"], d["version"], v) for d in audited for v in d.get("vulns", [])]
     gap = f" ({unreached} could not be looked up)" if unreached else ""
     if not vulnerable:
-        print(f"dependency audit: {len(audited)} locked packages audited{gap}, no known vulnerability")
+        print(
+            f"dependency audit: {len(audited)} locked packages audited{gap}, no known vulnerability"
+        )
         return 0
-    print(f"dependency audit: {len(vulnerable)} known vulnerabilities in {len(audited)} locked packages{gap}")
+    print(
+        f"dependency audit: {len(vulnerable)} known vulnerabilities in {len(audited)} locked packages{gap}"
+    )
     for name, version, vuln in vulnerable:
         fixed = ", ".join(vuln.get("fix_versions") or []) or "no fixed version yet"
         print(f"  {name} {version}: {vuln['id']} (fixed in {fixed})")

@@ -143,7 +143,11 @@ class AuditResult(BaseModel):
         overpaid = info.data.get("overpaid_amount")
         if info.field_name == "recovered_amount" and overpaid is not None and value > overpaid:
             raise _problem(f"{value} is more than overpaid_amount {overpaid}")
-        if info.field_name == "overpaid_amount" and value > 0 and info.data.get("outcome") == "cleared":
+        if (
+            info.field_name == "overpaid_amount"
+            and value > 0
+            and info.data.get("outcome") == "cleared"
+        ):
             raise _problem(f"{value} but the outcome is cleared")
         return value
 

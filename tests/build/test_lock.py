@@ -27,7 +27,10 @@ def locked() -> dict[str, Version]:
 
 def declared() -> list[Requirement]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return [Requirement(r) for r in [*project["dependencies"], *project["optional-dependencies"]["test"]]]
+    return [
+        Requirement(r)
+        for r in [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    ]
 
 
 def test_every_declared_dependency_is_locked_within_its_bounds() -> None:

@@ -36,7 +36,9 @@ def month_digest(folder: Path) -> dict[str, str]:
     }
 
 
-def start_run(inbox: Path, out: Path, prefect_home: Path, month: str = MONTH) -> subprocess.Popen[str]:
+def start_run(
+    inbox: Path, out: Path, prefect_home: Path, month: str = MONTH
+) -> subprocess.Popen[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     environment |= {
         "PREFECT_HOME": str(prefect_home),

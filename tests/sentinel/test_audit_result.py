@@ -34,20 +34,30 @@ def test_a_plausible_result_has_no_problem() -> None:
     ("changes", "field", "problem"),
     [
         # Regression (issue 18): 1e308 was accepted and the dashboard showed inf.
-        ({"overpaid_amount": 1e308, "recovered_amount": None}, "overpaid_amount", "is not below 2,000,000 yuan"),
+        (
+            {"overpaid_amount": 1e308, "recovered_amount": None},
+            "overpaid_amount",
+            "is not below 2,000,000 yuan",
+        ),
         ({"recovered_amount": 2_000_000.0}, "recovered_amount", "is not below"),
         ({"overpaid_amount": float("inf")}, "overpaid_amount", "inf is not an amount"),
         ({"overpaid_amount": float("nan")}, "overpaid_amount", "nan is not an amount"),
         ({"overpaid_amount": -0.01}, "overpaid_amount", "is negative"),
         # Regression (issue 18): a death date of 0001-01-01 was accepted.
         ({"death_date": date(1, 1, 1)}, "death_date", "before the person's birth (1950-01-01)"),
-        ({"death_date": date(2020, 3, 16), "closed_on": date(2020, 3, 15)}, "death_date", "in the future"),
+        (
+            {"death_date": date(2020, 3, 16), "closed_on": date(2020, 3, 15)},
+            "death_date",
+            "in the future",
+        ),
         ({"closed_on": date(2020, 3, 16)}, "closed_on", "in the future"),
         ({"closed_on": "2020-02-10"}, "closed_on", "'2020-02-10' is not a date"),
         ({"overpaid_amount": "lots"}, "overpaid_amount", "'lots' is not an amount"),
     ],
 )
-def test_implausible_values_are_named_with_their_field(changes: dict[str, object], field: str, problem: str) -> None:
+def test_implausible_values_are_named_with_their_field(
+    changes: dict[str, object], field: str, problem: str
+) -> None:
     found = problems(**changes)
     assert [f for f, _ in found] == [field], found
     assert problem in found[0][1]
@@ -60,5 +70,7 @@ def test_without_a_birth_date_a_death_is_within_the_plausible_age() -> None:
 
 
 def test_every_problem_of_a_row_is_reported_in_field_order() -> None:
-    found = problems(outcome="maybe", closed_on=date(2021, 1, 1), overpaid_amount=-1.0, recovered_amount=5e9)
+    found = problems(
+        outcome="maybe", closed_on=date(2021, 1, 1), overpaid_amount=-1.0, recovered_amount=5e9
+    )
     assert [f for f, _ in found] == ["outcome", "closed_on", "overpaid_amount", "recovered_amount"]

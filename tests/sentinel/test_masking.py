@@ -47,7 +47,9 @@ def test_mask_text_masks_ids_and_accounts_and_keeps_amounts_and_dates() -> None:
     assert mask_text(None) == ""
 
 
-@pytest.mark.parametrize(("account", "shown"), [("6228459493408804", "*8804"), ("123", "***"), (None, None)])
+@pytest.mark.parametrize(
+    ("account", "shown"), [("6228459493408804", "*8804"), ("123", "***"), (None, None)]
+)
 def test_mask_account(account: str | None, shown: str | None) -> None:
     assert mask_account(account) == shown
 
