@@ -19,17 +19,11 @@ __all__ = [
     "id_is_well_formed",
     "id_region",
     "id_sex",
-    "mask_id",
-    "mask_id_text",
 ]
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 _WELL_FORMED = r"^[0-9]{17}[0-9X]$"
-# Masking keeps the region code and the last four characters, as on printed notices.
-_MASK_KEEP_HEAD = 6
-_MASK_KEEP_TAIL = 4
-_MASK_STARS = "*" * 64
 
 
 def _text(col: str | pl.Expr) -> pl.Expr:
@@ -102,36 +96,3 @@ def id_region(col: str | pl.Expr) -> pl.Expr:
     region = _text(col).str.slice(0, 6)
     return pl.when(id_is_well_formed(col)).then(region).otherwise(None).name.keep()
 
-
-def mask_id(col: str | pl.Expr) -> pl.Expr:
-    """Mask an identity number for reports: '430923********123X' keeps first 6 and last 4.
-
-    Values of 10 characters or fewer are masked entirely, so nothing short leaks.
-    """
-    expr = pl.col(col) if isinstance(col, str) else col
-    length = expr.str.len_chars()
-    hidden = (length - (_MASK_KEEP_HEAD + _MASK_KEEP_TAIL)).clip(lower_bound=0)
-    masked = pl.concat_str(
-        expr.str.slice(0, _MASK_KEEP_HEAD),
-        pl.lit(_MASK_STARS).str.slice(0, hidden),
-        expr.str.slice(-_MASK_KEEP_TAIL, _MASK_KEEP_TAIL),
-    )
-    short = pl.lit(_MASK_STARS).str.slice(0, length)
-    return (
-        pl.when(expr.is_null())
-        .then(None)
-        .when(length > _MASK_KEEP_HEAD + _MASK_KEEP_TAIL)
-        .then(masked)
-        .otherwise(short)
-        .name.keep()
-    )
-
-
-def mask_id_text(value: str | None) -> str | None:
-    """Plain-Python :func:`mask_id` for log lines and error messages."""
-    if value is None:
-        return None
-    if len(value) <= _MASK_KEEP_HEAD + _MASK_KEEP_TAIL:
-        return "*" * len(value)
-    hidden = len(value) - _MASK_KEEP_HEAD - _MASK_KEEP_TAIL
-    return value[:_MASK_KEEP_HEAD] + "*" * hidden + value[-_MASK_KEEP_TAIL:]

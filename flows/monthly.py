@@ -8,7 +8,9 @@
 
 Tasks pass file paths and small summaries between them, never big frames: the checked
 drop is kept as Parquet under ``OUT/.work/YYYY-MM/<fingerprint>/`` and checking an
-unchanged drop again is answered from Prefect's cache, keyed on the input files' hashes.
+unchanged drop again is answered from Prefect's cache, keyed on the input files' hashes,
+while its raw copy is kept (``run.keep_raw_months``: by default it goes once the month is
+committed).
 Every output file is written into a staging folder that becomes ``OUT/YYYY-MM`` only when
 the whole month succeeded.
 """
@@ -19,6 +21,7 @@ import hashlib
 import re
 import shutil
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -36,6 +39,7 @@ from features.cases import MODEL_FEATURES
 from features.records import REASON
 from features.suspension import suspension_list
 from sentinel.artifacts import month_summary_markdown, top_cases_table
+from sentinel.audit_result import OutcomeLimits
 from sentinel.casestore import CaseStore, database_url
 from sentinel.config import SentinelConfig, load_config
 from sentinel.contract import ContractError
@@ -43,18 +47,21 @@ from sentinel.detection import detect_cases, last_paid
 from sentinel.engines import partition_engine
 from sentinel.ingest import StoredDrop, check_and_store_drop, drop_fingerprint
 from sentinel.io.reports import write_case_list, write_csv_bom, write_quarantine
+from sentinel.io.runlock import LockHolder, run_lock
 from sentinel.io.store import (
     CuratedStore,
     clear_stale_staging,
+    discard_raw_copies,
     latest_month_output,
     load_history,
     processed_months,
+    restrict_permissions,
     scan_month_outputs,
     staged_month,
     write_json,
 )
 from sentinel.listing import carried_cases, publish_listing
-from sentinel.manifest import build_manifest, code_version
+from sentinel.manifest import build_manifest, changed_inputs, code_version
 from sentinel.outcomes import import_outcomes
 from sentinel.risk import (
     RULES_VERSION,
@@ -218,7 +225,8 @@ def record_drop_outcomes(drops: dict[str, StoredDrop], out: Path, config: Sentin
     outcomes = drops["outcomes"].loaded
     if outcomes.height == 0:
         return 0
-    with CaseStore(case_store_url(out, config)) as store_db:
+    limits = OutcomeLimits.from_config(config)
+    with CaseStore(case_store_url(out, config), limits=limits) as store_db:
         report = import_outcomes(store_db, outcomes, actor="drop:outcomes")
     logger = _logger()
     for error in report.errors:
@@ -430,8 +438,18 @@ def monthly_audit(
         carried = carry_open_cases(cases, store, out, month, config)
         list_suspensions(store, month, config, staging)
         summary = emit_month(cases, carried, drops, reports, config, out, month, staging, model)
+    forget_raw_copies(out, config)
     publish_artifacts(summary, reports, out, config)
     return summary
+
+
+@task
+def forget_raw_copies(out: Path, config: SentinelConfig) -> int:
+    """Delete the raw drop copies of committed months (``run.keep_raw_months``)."""
+    removed = discard_raw_copies(Path(out), config.run.keep_raw_months)
+    if removed:
+        _logger().info("%d raw drop copies of committed months deleted", len(removed))
+    return len(removed)
 
 
 def inbox_months(inbox: Path) -> list[str]:
@@ -441,13 +459,81 @@ def inbox_months(inbox: Path) -> list[str]:
     )
 
 
-def months_to_run(inbox: Path, out: Path, month: str) -> list[str]:
-    """Earlier months in INBOX not yet processed under OUT, in order, then ``month`` itself."""
-    if not MONTH_FOLDER.match(month):
-        raise ValueError(f"month must be YYYY-MM, got {month!r}")
+def months_to_run(
+    inbox: Path, out: Path, month: str, reprocess_from: str | None = None
+) -> list[str]:
+    """Earlier months in INBOX not yet processed under OUT, in order, then ``month`` itself;
+    with ``reprocess_from``, every month of INBOX from that one on is run again as well."""
+    for given in (month, reprocess_from):
+        if given is not None and not MONTH_FOLDER.match(given):
+            raise ValueError(f"month must be YYYY-MM, got {given!r}")
+    if reprocess_from is not None and reprocess_from > month:
+        raise ValueError(f"--reprocess-from {reprocess_from} is after --month {month}")
     done = set(processed_months(out))
-    pending = [m for m in inbox_months(inbox) if m < month and m not in done]
+    pending = [
+        m
+        for m in inbox_months(inbox)
+        if m < month and (m not in done or (reprocess_from is not None and m >= reprocess_from))
+    ]
     return [*pending, month]
+
+
+def check_processed_inputs(
+    inbox: Path, out: Path, month: str, reprocess_from: str | None = None
+) -> None:
+    """Refuse to build on a processed month whose input files changed since.
+
+    Every processed month that this run does not derive again is compared with its
+    manifest (:func:`sentinel.manifest.changed_inputs`); ``month`` itself is derived again
+    when no later month was processed, and with ``reprocess_from`` every month from it on.
+    Raises :class:`ContractError` naming the first changed file, its month and the command
+    that re-runs from there.
+    """
+    processed = processed_months(out)
+    if reprocess_from is not None:
+        checked = [m for m in processed if m < reprocess_from]
+    elif any(m > month for m in processed):
+        checked = processed
+    else:
+        checked = [m for m in processed if m != month]
+    changes = changed_inputs(inbox, out, checked)
+    if changes:
+        changed_month, first = changes[0]
+        more = f"; {len(changes) - 1} more changed file(s)" if len(changes) > 1 else ""
+        raise ContractError(
+            first.file,
+            None,
+            f"{first.problem}{more}; outputs of {changed_month} and later were built on the "
+            f"old file: run again with --reprocess-from {changed_month}",
+        )
+
+
+def guard_output(
+    out: Path,
+    config: SentinelConfig,
+    *,
+    on_wait: Callable[[LockHolder | None], None] | None = None,
+    on_stale: Callable[[LockHolder], None] | None = None,
+) -> AbstractContextManager[None]:
+    """The output folder for one run: owner-only permissions (``run.umask``) and its run
+    lock (``run.lock_wait_seconds``). Waiting for another run and taking over a dead run's
+    lock are said through ``on_wait`` / ``on_stale``, by default as warnings in the log."""
+    restrict_permissions(Path(out), config.run.umask_bits())
+    logger = _logger()
+
+    def waiting(holder: LockHolder | None) -> None:
+        who = holder.describe() if holder is not None else "another process"
+        logger.warning("%s is in use by %s: waiting", out, who)
+
+    def stale(holder: LockHolder) -> None:
+        logger.warning("took over the lock of %s, which is no longer running", holder.describe())
+
+    return run_lock(
+        Path(out),
+        wait_seconds=config.run.lock_wait_seconds,
+        on_wait=on_wait or waiting,
+        on_stale=on_stale or stale,
+    )
 
 
 @flow(name="catch-up")
@@ -486,4 +572,6 @@ def scheduled_audit(
     """
     if month is None:
         month = previous_month(datetime.now(ZoneInfo(SCHEDULE_TIMEZONE)).date())
-    return catch_up(inbox, out, month, store=store, config_file=config_file)
+    with guard_output(out, load_config(config_file)):
+        check_processed_inputs(inbox, out, month)
+        return catch_up(inbox, out, month, store=store, config_file=config_file)

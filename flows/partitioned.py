@@ -46,6 +46,7 @@ from flows.monthly import (
     _checked_drop,
     _logger,
     emit_month,
+    forget_raw_copies,
     learned_model,
     open_cases_carried,
     publish_artifacts,
@@ -572,6 +573,7 @@ def partitioned_audit(
         summary = emit_month(
             cases, carried, drops, reports, config, out, month, staging, model
         )
+    forget_raw_copies(out, config)
     publish_artifacts(summary, reports, out, config)
     return summary
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from features.identity import mask_id
+from sentinel.masking import mask_id_expr, short_name
 
 
 def month_summary_markdown(
@@ -63,8 +63,8 @@ def top_cases_table(cases: pl.DataFrame, limit: int) -> list[dict[str, Any]]:
     return top.select(
         "priority_rank",
         "case_id",
-        mask_id(pl.col("person_id")).alias("person_id"),
-        (pl.col("name").str.slice(0, 1) + pl.lit("**")).alias("name"),
+        mask_id_expr("person_id"),
+        pl.col("name").map_elements(short_name, return_dtype=pl.String, skip_nulls=True),
         "township",
         "typology",
         pl.col("risk_score").round(3),

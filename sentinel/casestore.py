@@ -61,6 +61,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from features.identity import id_birth_date
+from sentinel.audit_result import OUTCOME_VALUES, OutcomeLimits, result_problems
 from sentinel.contract import OUTCOMES
 
 __all__ = [
@@ -80,11 +82,18 @@ CASE_STATES: tuple[str, ...] = ("new", "assigned", "closed")
 #: open while its payments have stopped (the sum overpaid is still to recover), or confirmed
 #: improper by an audit and paid again after it.
 LISTING_STATUSES: tuple[str, ...] = ("new", "carried", "payments_stopped", "reopened")
-#: How a case was chosen for this month's field visits (:mod:`features.selection`).
+#: How a case was chosen for this month's field visits (:mod:`sentinel.selection`).
 SELECTIONS: tuple[str, ...] = ("priority", "exploration")
-EVENT_KINDS: tuple[str, ...] = ("listed", "assigned", "closed", "reopened", "suppressed")
-#: The contract's four audit outcomes (canonical spelling).
-OUTCOME_VALUES: tuple[str, ...] = tuple(dict.fromkeys(OUTCOMES.values()))
+EVENT_KINDS: tuple[str, ...] = (
+    "listed",
+    "assigned",
+    "closed",
+    "reopened",
+    "suppressed",
+    "rederived",
+)
+#: Events written by :meth:`CaseStore.record_month` for one month's listing.
+_MONTH_EVENT_KINDS: tuple[str, ...] = ("listed", "reopened", "suppressed")
 CONFIRMED: tuple[str, ...] = ("confirmed_deceased", "confirmed_improper")
 #: Reason codes that speak for the person (an in-person certification passed): they are
 #: never new evidence against a person an audit cleared (sentinel/evidence.py TEMPLATES).
@@ -186,13 +195,19 @@ class CaseStore:
     created when missing.
     """
 
-    def __init__(self, url: str | Path) -> None:
+    def __init__(self, url: str | Path, *, limits: OutcomeLimits | None = None) -> None:
         text = str(url)
         if "://" not in text:
             text = f"sqlite:///{text}"
         self.engine: Engine = create_engine(text, future=True)
         _metadata.create_all(self.engine)
         _add_missing_columns(self.engine)
+        if limits is None:
+            from sentinel.config import load_config
+
+            limits = OutcomeLimits.from_config(load_config())
+        #: Bounds of an audit result (``cases.max_outcome_amount``, ``policy.max_plausible_age``).
+        self.limits = limits
 
     def dispose(self) -> None:
         """Close the database connections."""
@@ -283,6 +298,19 @@ class CaseStore:
                 .tuples()
                 .all()
             )
+        # First listing in any month, later ones included (re-recording an old month);
+        # from the listings themselves, so a re-derived month leaves no trace here.
+        listed_ever: dict[str, str] = {}
+        for chunk in _chunks(ids):
+            listed_ever.update(
+                conn.execute(
+                    select(_case_months.c.case_id, func.min(_case_months.c.month))
+                    .where(_case_months.c.case_id.in_(chunk))
+                    .group_by(_case_months.c.case_id)
+                )
+                .tuples()
+                .all()
+            )
         audits: dict[str, list[dict[str, Any]]] = {}
         for r in _select_in(conn, _cases, _cases.c.person_id, persons):
             if r["outcome"] is not None and r["closed_on"] is not None:
@@ -364,7 +392,7 @@ class CaseStore:
                 latest = row if month >= known["last_listed"] else known
                 change = {
                     "key": case_id,
-                    "first_flagged": min(known["first_flagged"], first),
+                    "first_flagged": min(listed_ever.get(case_id, first), first),
                     "township": latest["township"],
                     "est_overpayment": latest["est_overpayment"],
                     "reasons": latest["reasons"],
@@ -404,6 +432,93 @@ class CaseStore:
         )
         base = cases.drop([c for c in ("first_flagged", "status", "note") if c in cases.columns])
         return base.join(decided, on="case_id", how="inner", maintain_order="left")
+
+    def rederive_from(
+        self, month: str, *, reason: str, actor: str = "sentinel", now: datetime | None = None
+    ) -> list[str]:
+        """Forget the listings of ``month`` and every later month, to be recorded again.
+
+        Used when a processed month's inputs changed (``sentinel run --reprocess-from``):
+        the months' rows of ``case_months`` are removed; their listing events stay in the
+        history, moved out of their month (``month`` NULL, the month and ``superseded``
+        in their detail) so that recording the month again writes fresh ones; every
+        affected case gets a ``rederived`` event saying which months and why. A case known
+        only from those months and never worked (state ``new``, no assignee, no audit) is
+        removed until a listing names it again; the others keep their audit and
+        assignment, with their first and last listed months taken from the months kept.
+        Returns the affected case ids.
+        """
+        _check_month(month)
+        at = now or datetime.now(UTC)
+        with self.engine.begin() as conn:
+            listed = conn.execute(
+                select(_case_months.c.case_id, _case_months.c.month).where(
+                    _case_months.c.month >= month
+                )
+            ).all()
+            superseded = conn.execute(
+                select(_events.c.id, _events.c.case_id, _events.c.month, _events.c.detail)
+                .where(_events.c.month >= month)
+                .where(_events.c.kind.in_(_MONTH_EVENT_KINDS))
+            ).all()
+            months_of: dict[str, set[str]] = {}
+            for case_id, listed_month in [*listed, *((e[1], e[2]) for e in superseded)]:
+                months_of.setdefault(case_id, set()).add(listed_month)
+            if superseded:
+                conn.execute(
+                    update(_events)
+                    .where(_events.c.id == bindparam("key"))
+                    .values(month=None, detail=bindparam("new_detail")),
+                    [
+                        {
+                            "key": e[0],
+                            "new_detail": (e[3] or {}) | {"month": e[2], "superseded": True},
+                        }
+                        for e in superseded
+                    ],
+                )
+            conn.execute(delete(_case_months).where(_case_months.c.month >= month))
+            affected = sorted(months_of)
+            for case in _select_in(conn, _cases, _cases.c.case_id, affected):
+                kept = (
+                    conn.execute(
+                        select(_case_months)
+                        .where(_case_months.c.case_id == case["case_id"])
+                        .order_by(_case_months.c.month)
+                    )
+                    .mappings()
+                    .all()
+                )
+                where = _cases.c.case_id == case["case_id"]
+                if kept:
+                    last = kept[-1]
+                    conn.execute(
+                        update(_cases)
+                        .where(where)
+                        .values(
+                            first_flagged=kept[0]["month"],
+                            last_listed=last["month"],
+                            est_overpayment=last["est_overpayment"],
+                            reasons=last["reasons"],
+                        )
+                    )
+                elif (
+                    case["state"] == "new"
+                    and case["assignee"] is None
+                    and case["outcome"] is None
+                ):
+                    conn.execute(delete(_cases).where(where))
+            for case_id in affected:
+                _add_event(
+                    conn,
+                    case_id,
+                    at,
+                    actor,
+                    "rederived",
+                    None,
+                    {"from": month, "months": sorted(months_of[case_id]), "reason": reason},
+                )
+        return affected
 
     # ------------------------------------------------------------------ audit lifecycle
 
@@ -466,7 +581,14 @@ class CaseStore:
         if case is None:
             return [("case_id", "unknown case")]
         return _closure_problems(
-            dict(case), outcome, closed_on, death_date, overpaid_amount, recovered_amount, today
+            dict(case),
+            outcome,
+            closed_on,
+            death_date,
+            overpaid_amount,
+            recovered_amount,
+            today,
+            self.limits,
         )
 
     def close(
@@ -502,6 +624,7 @@ class CaseStore:
                 overpaid_amount,
                 recovered_amount,
                 at.date(),
+                self.limits,
             )
             if problems:
                 raise CaseValidationError(case_id, *problems[0])
@@ -857,52 +980,28 @@ def _closure_problems(
     overpaid: float | None,
     recovered: float | None,
     today: date,
+    limits: OutcomeLimits,
 ) -> list[tuple[str, str]]:
-    problems: list[tuple[str, str]] = []
-    canonical = OUTCOMES.get(outcome.strip()) if isinstance(outcome, str) else None
-    if canonical is None:
-        problems.append(("outcome", f"{outcome!r} is not one of {', '.join(OUTCOME_VALUES)}"))
-    if closed_on is None:
-        problems.append(("closed_on", "is empty"))
-    elif not isinstance(closed_on, date):
-        problems.append(("closed_on", f"{closed_on!r} is not a date"))
-    else:
-        if closed_on > today:
-            problems.append(("closed_on", f"{closed_on.isoformat()} is in the future"))
-        listed_from = date.fromisoformat(f"{case['first_flagged']}-01")
-        if closed_on < listed_from:
-            problems.append(
-                (
-                    "closed_on",
-                    f"{closed_on.isoformat()} is before the case was "
-                    f"first listed ({case['first_flagged']})",
-                )
-            )
-    if death_date is not None:
-        if not isinstance(death_date, date):
-            problems.append(("death_date", f"{death_date!r} is not a date"))
-        elif death_date > today:
-            problems.append(("death_date", f"{death_date.isoformat()} is in the future"))
-        elif isinstance(closed_on, date) and death_date > closed_on:
-            problems.append(("death_date", f"{death_date.isoformat()} is after closed_on"))
-        elif canonical in ("cleared", "unreachable"):
-            problems.append(("death_date", f"given but the outcome is {canonical}"))
-    for field, amount in (("overpaid_amount", overpaid), ("recovered_amount", recovered)):
-        if amount is not None and not isinstance(amount, int | float):
-            problems.append((field, f"{amount!r} is not an amount"))
-        elif amount is not None and amount < 0:
-            problems.append((field, f"{amount} is negative"))
-    if (
-        isinstance(overpaid, int | float)
-        and isinstance(recovered, int | float)
-        and 0 <= overpaid < recovered
-    ):
-        problems.append(
-            ("recovered_amount", f"{recovered} is more than overpaid_amount {overpaid}")
-        )
-    if canonical == "cleared" and isinstance(overpaid, int | float) and overpaid > 0:
-        problems.append(("overpaid_amount", f"{overpaid} but the outcome is cleared"))
-    return problems
+    """:func:`sentinel.audit_result.result_problems` for this case."""
+    return result_problems(
+        {
+            "outcome": outcome,
+            "closed_on": closed_on,
+            "death_date": death_date,
+            "overpaid_amount": overpaid,
+            "recovered_amount": recovered,
+        },
+        first_listed=date.fromisoformat(f"{case['first_flagged']}-01"),
+        birth_date=_birth_date(case["person_id"]),
+        today=today,
+        limits=limits,
+    )
+
+
+def _birth_date(person_id: str) -> date | None:
+    """The birth date written in an identity number; None when it holds none."""
+    frame = pl.DataFrame({"person_id": [person_id]}, schema={"person_id": pl.String})
+    return frame.select(id_birth_date("person_id")).item()
 
 
 def _precision(audited: pl.DataFrame, by: str) -> pl.DataFrame:

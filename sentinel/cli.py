@@ -88,20 +88,37 @@ def run(
     region_digits: Annotated[int, typer.Option(help="With --partition-by region: leading digits of region_code per partition (2 province, 4 prefecture, 6 county).")] = 4,
     workers: Annotated[int, typer.Option(help="With --partition-by: workers of the local Dask cluster (processes, 1 thread each).")] = 2,
     dask_address: Annotated[str | None, typer.Option(help="With --partition-by: an existing Dask scheduler (tcp://host:8786) instead of a local cluster.")] = None,
+    reprocess_from: Annotated[str | None, typer.Option("--reprocess-from", help="Run this month (YYYY-MM) and every later one again, e.g. after an input file of it changed; the case store's listings of those months are derived again.")] = None,
 ) -> None:
     """Run the monthly audit flow for MONTH (and any earlier month not yet processed).
 
     Exit code 2 when a drop cannot be trusted (missing file or column, undecodable bytes,
-    critical validation failure); nothing under OUT/YYYY-MM is then written.
+    critical validation failure); nothing under OUT/YYYY-MM is then written. Exit code 2
+    too when an input file of a processed month changed since (run again with
+    --reprocess-from that month), or when another run holds OUT for longer than
+    run.lock_wait_seconds (one run per output folder at a time).
 
     Example: sentinel run --inbox demo/inbox --month 2020-12 --out demo/out
+    Changed input: sentinel run --inbox demo/inbox --month 2020-12 --out demo/out --reprocess-from 2020-11
     Province: sentinel run --inbox prov/inbox --month 2020-12 --out prov/out --partition-by region --workers 2
     """
-    from flows.monthly import monthly_audit, months_to_run
+    from flows.monthly import (
+        case_store_url,
+        check_processed_inputs,
+        guard_output,
+        monthly_audit,
+        months_to_run,
+    )
+    from sentinel.casestore import CaseStore
+    from sentinel.config import load_config
     from sentinel.contract import ContractError
+    from sentinel.io.runlock import RunLocked
+    from sentinel.io.store import processed_months, supersede_months
+    from sentinel.manifest import changed_inputs
 
     try:
-        todo = months_to_run(inbox, out, month)
+        cfg = load_config(config)
+        months_to_run(inbox, out, month, reprocess_from)
         if partition_by not in (None, "region"):
             raise ValueError(f"--partition-by must be 'region', got {partition_by!r}")
         if partition_by is not None and store is not None:
@@ -117,21 +134,42 @@ def run(
         audit = partitioned_audit.with_options(task_runner=dask_runner(workers, dask_address))
         return audit(inbox=inbox, out=out, month=m, region_digits=region_digits, config_file=config)
 
+    def waiting(holder) -> None:  # type: ignore[no-untyped-def]
+        who = holder.describe() if holder is not None else "another process"
+        err.print(f"{out} is in use by {who}: waiting up to {cfg.run.lock_wait_seconds:g} s", highlight=False, soft_wrap=True)
+
+    def stale(holder) -> None:  # type: ignore[no-untyped-def]
+        err.print(f"took over the lock of {holder.describe()}, which is no longer running", highlight=False, soft_wrap=True)
+
     summaries = []
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-        TextColumn("{task.completed}/{task.total} months"), TimeElapsedColumn(),
-        console=console, transient=True,
-    ) as progress:
-        bar = progress.add_task("monthly audit", total=len(todo))
-        for m in todo:
-            progress.update(bar, description=f"month {m}")
-            try:
-                summaries.append(run_month(m))
-            except ContractError as exc:
-                progress.stop()
-                _fail(exc)
-            progress.advance(bar)
+    try:
+        with guard_output(out, cfg, on_wait=waiting, on_stale=stale):
+            check_processed_inputs(inbox, out, month, reprocess_from)
+            if reprocess_from is not None:
+                again = [m for m in processed_months(out) if m >= reprocess_from]
+                if again:
+                    changed = sorted({str(e.file) for _, e in changed_inputs(inbox, out, again)})
+                    reason = f"--reprocess-from {reprocess_from}" + (f"; changed: {', '.join(changed)}" if changed else "")
+                    with CaseStore(case_store_url(out, cfg)) as cases:
+                        cases.rederive_from(reprocess_from, reason=reason)
+                    supersede_months(out, reprocess_from)
+            todo = months_to_run(inbox, out, month, reprocess_from)
+            with Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                TextColumn("{task.completed}/{task.total} months"), TimeElapsedColumn(),
+                console=console, transient=True,
+            ) as progress:
+                bar = progress.add_task("monthly audit", total=len(todo))
+                for m in todo:
+                    progress.update(bar, description=f"month {m}")
+                    try:
+                        summaries.append(run_month(m))
+                    except ContractError as exc:
+                        progress.stop()
+                        _fail(exc)
+                    progress.advance(bar)
+    except (ContractError, RunLocked) as exc:
+        _fail(exc)
     _print_summary(summaries)
 
 
@@ -267,7 +305,9 @@ def evaluate(
             table = _simulate(names, seeds[0], scale, work, capacity, config, plot)
         _print_frame(table, "grid of worlds (worst first)" if grid else "simulated audits")
         if save is not None:
-            table.write_csv(save)
+            from sentinel.io.reports import write_csv_bom
+
+            write_csv_bom(table, save)
         return
 
     from sentinel.evaluation import evaluate as evaluate_cases
@@ -288,7 +328,9 @@ def evaluate(
         grid_table.add_row(escape(row[0]), *("" if v is None else f"{v:.3f}".rstrip("0").rstrip(".") if v != int(v) else f"{int(v)}" for v in row[1:]))
     console.print(grid_table)
     if save is not None:
-        table.write_csv(save)
+        from sentinel.io.reports import write_csv_bom
+
+        write_csv_bom(table, save)
 
 
 def _monthly_runner(config: Path | None):  # type: ignore[no-untyped-def]
@@ -382,10 +424,20 @@ app.add_typer(report_app, name="report")
 
 def _case_store(out: Path, config: Path | None):  # type: ignore[no-untyped-def]
     from flows.monthly import case_store_url
+    from sentinel.audit_result import OutcomeLimits
     from sentinel.casestore import CaseStore
     from sentinel.config import load_config
 
-    return CaseStore(case_store_url(out, load_config(config)))
+    cfg = load_config(config)
+    _private(out, cfg)
+    return CaseStore(case_store_url(out, cfg), limits=OutcomeLimits.from_config(cfg))
+
+
+def _private(out: Path, cfg) -> None:  # type: ignore[no-untyped-def]
+    """What this command creates under OUT (the case store) is its owner's only (run.umask)."""
+    from sentinel.io.store import restrict_permissions
+
+    restrict_permissions(out, cfg.run.umask_bits())
 
 
 @outcomes_app.command("import")
@@ -429,7 +481,9 @@ def outcomes_import(
     for error in report.errors:
         err.print(f"  {error}", highlight=False)
     if errors is not None:
-        report.errors_frame().write_csv(errors)
+        from sentinel.io.reports import write_csv_bom
+
+        write_csv_bom(report.errors_frame(), errors)
     if report.rejected:
         raise typer.Exit(EXIT_UNTRUSTED_DROP)
 
@@ -474,14 +528,12 @@ def report_open(
     """
     from datetime import date
 
-    import polars as pl
-
-    from features.identity import mask_id
+    from sentinel.masking import mask_id_expr
 
     with _case_store(out, config) as store:
         frame = store.open_longer_than(days, date.today())
     if "person_id" in frame.columns:
-        frame = frame.with_columns(mask_id(pl.col("person_id")).alias("person_id"))
+        frame = frame.with_columns(mask_id_expr("person_id"))
     _print_frame(frame, f"cases open longer than {days} days")
 
 
@@ -506,7 +558,9 @@ def _review_store(out: Path, config: Path | None):  # type: ignore[no-untyped-de
     from sentinel.config import load_config
     from sentinel.review import ReviewStore
 
-    cases = CaseStore(database_url(out / load_config(config).cases.database_file))
+    cfg = load_config(config)
+    _private(out, cfg)
+    cases = CaseStore(database_url(out / cfg.cases.database_file))
     return cases, ReviewStore(cases.engine)
 
 
@@ -532,6 +586,7 @@ def review(
     from sentinel.review import create_app
 
     cfg = load_config(config)
+    _private(out, cfg)
     web = create_app(out, cfg, curated=store)
     scheme = "https" if cfg.review.secure_cookies else "http"
     console.print(f"case review on {scheme}://{host}:{port}/ (Ctrl-C stops)", highlight=False)

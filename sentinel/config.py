@@ -158,6 +158,25 @@ class CaseConfig(_Section):
     clear_months: int = 6
     # SQLite file under OUT when $SENTINEL_DATABASE_URL is not set (PostgreSQL by URL).
     database_file: str = "cases.sqlite"
+    # An overpaid or recovered amount of one audit at or above this (yuan) is refused as a
+    # typing error; see default_config.toml for the reckoning.
+    max_outcome_amount: float = Field(default=2_000_000.0, gt=0)
+
+
+class RunConfig(_Section):
+    """How a run treats its output folder: one run at a time, file permissions, raw copies."""
+
+    # A second run on the same OUT waits this many seconds for the first, then exits 2.
+    lock_wait_seconds: float = Field(default=1200.0, ge=0)
+    # umask of a run (octal): "077" creates files 0600 and folders 0700 (owner only).
+    umask: str = Field(default="077", pattern=r"^0?[0-7]{3}$")
+    # Months whose raw drop copies (OUT/.work/YYYY-MM) are kept once a later month is
+    # committed; 0 deletes a month's raw copies as soon as the month itself is committed.
+    keep_raw_months: int = Field(default=0, ge=0)
+
+    def umask_bits(self) -> int:
+        """:attr:`umask` as a number for ``os.umask``."""
+        return int(self.umask, 8)
 
 
 class ReviewConfig(_Section):
@@ -177,6 +196,10 @@ class ReviewConfig(_Section):
     page_size: int = Field(default=100, ge=1)
     # Roles shown full identity numbers, names and accounts on the case page.
     full_id_roles: list[Literal["auditor", "supervisor"]] = ["auditor", "supervisor"]
+    # Password checks (argon2, 64 MiB each) run at most this many at once; this many more
+    # may wait for one; a login beyond that is answered 503 (busy), never queued unbounded.
+    hash_workers: int = Field(default=2, ge=1)
+    hash_queue: int = Field(default=8, ge=0)
 
 
 class SentinelConfig(_Section):
@@ -188,6 +211,7 @@ class SentinelConfig(_Section):
     model: ModelConfig = ModelConfig()
     cases: CaseConfig = CaseConfig()
     review: ReviewConfig = ReviewConfig()
+    run: RunConfig = RunConfig()
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

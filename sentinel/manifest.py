@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import subprocess
+from collections.abc import Iterable
 from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from sentinel.contract import DATASETS, ContractError
 from sentinel.ingest import DatasetDrop
+from sentinel.io.readers import find_dataset_file
+
+MANIFEST_FILE = "manifest.json"
 
 
 def code_version() -> str:
@@ -73,3 +80,55 @@ def build_manifest(
         "code_version": code_version(),
         "model_version": model_version,
     }
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read in blocks (a province file is gigabytes)."""
+    with Path(path).open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def changed_inputs(
+    inbox: Path, out: Path, months: Iterable[str]
+) -> list[tuple[str, ContractError]]:
+    """The input files of processed ``months`` that differ from their month's manifest.
+
+    Each month's ``OUT/YYYY-MM/manifest.json`` holds the sha256 of every dataset file it
+    read; a file whose bytes changed, that was removed or replaced, or that appeared since,
+    is one :class:`ContractError` naming the file and the month. A month without a
+    manifest or whose inbox folder is gone (drops archived) is not compared.
+    """
+    found: list[tuple[str, ContractError]] = []
+    for month in months:
+        manifest = Path(out) / month / MANIFEST_FILE
+        folder = Path(inbox) / month
+        if not manifest.exists() or not folder.is_dir():
+            continue
+        inputs = json.loads(manifest.read_text(encoding="utf-8")).get("inputs", {})
+        for name, recorded in inputs.items():
+            if name not in DATASETS:
+                continue
+            current = find_dataset_file(folder, DATASETS[name])
+            expected = recorded.get("file")
+            since = f"since {month} was processed"
+            if current is None and expected is None:
+                continue
+            if current is None:
+                found.append(
+                    (month, ContractError(str(folder / expected), None, f"removed {since}"))
+                )
+            elif expected is None:
+                found.append((month, ContractError(str(current), None, f"added {since}")))
+            elif current.name != expected:
+                found.append(
+                    (month, ContractError(str(current), None, f"replaces {expected} {since}"))
+                )
+            else:
+                now = file_sha256(current)
+                if now != recorded.get("sha256"):
+                    problem = (
+                        f"changed {since} (sha256 {str(recorded.get('sha256'))[:12]}… "
+                        f"in its manifest, now {now[:12]}…)"
+                    )
+                    found.append((month, ContractError(str(current), None, problem)))
+    return found

@@ -21,10 +21,10 @@ import polars as pl
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 
-from features.identity import mask_id_text
 from sentinel.casestore import CaseStore
 from sentinel.contract import OUTCOMES, OUTCOMES_DATASET
 from sentinel.io.reports import CASE_HEADERS_ZH, OUTCOME_HEADERS
+from sentinel.masking import mask_id
 
 __all__ = ["ImportReport", "OutcomeError", "import_outcomes", "read_outcomes_workbook"]
 
@@ -46,6 +46,7 @@ _SCHEMA: dict[str, pl.DataType] = {
     "_problems": pl.List(pl.Struct({"column": pl.String(), "problem": pl.String()})),
 }
 _DATE_COLUMNS = ("closed_on", "death_date")
+_FORMULA_PROBLEM = "holds a formula; formulas are not accepted, type the value itself"
 _AMOUNT_COLUMNS = ("overpaid_amount", "recovered_amount")
 _DATE_TEXT = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
 _COMPACT_DATE = re.compile(r"^\s*(\d{4})(\d{2})(\d{2})\s*$")
@@ -75,10 +76,12 @@ def read_outcomes_workbook(path: Path) -> pl.DataFrame:
     an unknown outcome is kept as typed for :func:`import_outcomes` to report. Dates may be
     date cells, ISO text, ``2020/1/5``, ``2020.1.5``, ``2020年1月5日`` or ``20200105``;
     amounts are numbers or text (``1,200.50``, ``1200元``). A cell that cannot be read is
-    left empty and named in ``_problems``. Columns: :data:`OUTCOME_COLUMNS` then
+    left empty and named in ``_problems``. A cell holding a formula is never read, neither
+    its cached value (which may be stale or forged) nor its absence: it is named in
+    ``_problems`` for the auditor to type the value. Columns: :data:`OUTCOME_COLUMNS` then
     ``_sheet``, ``_row`` (row number as Excel shows it) and ``_problems``.
     """
-    book = load_workbook(Path(path), read_only=True, data_only=True)
+    book = load_workbook(Path(path), read_only=True, data_only=False)
     rows: list[dict[str, Any]] = []
     try:
         for sheet in book.worksheets:
@@ -89,10 +92,11 @@ def read_outcomes_workbook(path: Path) -> pl.DataFrame:
 
 
 def _sheet_outcomes(sheet: Any) -> Iterator[dict[str, Any]]:
-    cells = sheet.iter_rows(values_only=True)
-    header = next(cells, None)
-    if header is None:
+    rows = sheet.iter_rows()
+    first = next(rows, None)
+    if first is None:
         return
+    header = tuple(c.value for c in first)
     columns = {
         _HEADERS[str(title).strip()]: j
         for j, title in enumerate(header)
@@ -100,23 +104,33 @@ def _sheet_outcomes(sheet: Any) -> Iterator[dict[str, Any]]:
     }
     if "case_id" not in columns or "outcome" not in columns:
         return
-    for number, values in enumerate(cells, start=2):
+    for number, found in enumerate(rows, start=2):
+        values = tuple(c.value for c in found)
+        formulas = {j for j, c in enumerate(found) if getattr(c, "data_type", None) == "f"}
+        problems: list[dict[str, str]] = []
 
-        def cell(col: str, values: tuple[Any, ...] = values) -> Any:
+        def cell(
+            col: str,
+            values: tuple[Any, ...] = values,
+            formulas: set[int] = formulas,
+            problems: list[dict[str, str]] = problems,
+        ) -> Any:
             j = columns.get(col)
+            if j in formulas:
+                problems.append({"column": col, "problem": _FORMULA_PROBLEM})
+                return None
             value = values[j] if j is not None and j < len(values) else None
             if isinstance(value, str):
                 value = value.strip() or None
             return value
 
-        outcome = cell("outcome")
-        if outcome is None:
+        if columns["outcome"] not in formulas and cell("outcome") is None:
             continue
-        problems: list[dict[str, str]] = []
+        outcome = cell("outcome")
         row: dict[str, Any] = {
             "case_id": _text(cell("case_id")),
             "person_id": _text(cell("person_id")),
-            "outcome": OUTCOMES.get(str(outcome), str(outcome)),
+            "outcome": OUTCOMES.get(str(outcome), str(outcome)) if outcome is not None else None,
             "note": _text(cell("note")),
             "_sheet": sheet.title,
             "_row": number,
@@ -261,7 +275,7 @@ def import_outcomes(
         number = row["_row"] if row["_row"] is not None else index + 1
         case_id = _text(row["case_id"])
         errors = [
-            OutcomeError(sheet, number, p["column"], p["problem"], mask_id_text(case_id))
+            OutcomeError(sheet, number, p["column"], p["problem"], mask_id(case_id))
             for p in row["_problems"] or []
         ]
         unreadable = {e.column for e in errors}
@@ -274,9 +288,9 @@ def import_outcomes(
             "recovered_amount": row["recovered_amount"],
         }
         for column, problem in _row_problems(store, case_id, row["person_id"], result, now):
-            if column in unreadable and problem == "is empty":
+            if column in unreadable:
                 continue  # reported already: the cell was filled but unreadable
-            errors.append(OutcomeError(sheet, number, column, problem, mask_id_text(case_id)))
+            errors.append(OutcomeError(sheet, number, column, problem, mask_id(case_id)))
         if not errors and case_id is not None:
             key = (*result.values(), _text(row["note"]))
             where = f"sheet {sheet} row {number}" if sheet else f"row {number}"
@@ -288,7 +302,7 @@ def import_outcomes(
                         number,
                         "case_id",
                         f"also reported with a different result at {earlier[1]}",
-                        mask_id_text(case_id),
+                        mask_id(case_id),
                     )
                 )
         if errors or case_id is None:
@@ -321,7 +335,7 @@ def _row_problems(
         problems.append(
             (
                 "person_id",
-                f"{mask_id_text(person)} is not the case's person ({mask_id_text(case['person_id'])})",
+                f"{mask_id(person)} is not the case's person ({mask_id(case['person_id'])})",
             )
         )
     problems.extend(store.closure_problems(case_id, **result, today=now.date()))

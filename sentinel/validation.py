@@ -20,7 +20,6 @@ import contextlib
 import json
 import logging
 import math
-import re
 import tempfile
 import time
 import warnings
@@ -33,6 +32,7 @@ import polars as pl
 
 from sentinel.config import SentinelConfig
 from sentinel.contract import DATASETS
+from sentinel.masking import mask_text
 
 __all__ = [
     "ExpectationFailure",
@@ -57,7 +57,6 @@ _RESULT_FORMAT: dict[str, Any] = {
 _PARAMETER_KEY = "$PARAMETER"
 # Six or more consecutive digits (optionally ending in X) could be part of an identity number or
 # bank account; they never belong in a problem sentence.
-_LONG_DIGITS = re.compile(r"\d{6,}[\dXx]?")
 
 
 @dataclass(frozen=True)
@@ -755,7 +754,7 @@ def _failure(result: Any) -> ExpectationFailure:
         column=column,
         severity=severity,
         unexpected_count=unexpected,
-        problem=_mask(sentence),
+        problem=mask_text(sentence),
     )
 
 
@@ -767,6 +766,3 @@ def _exception_summary(info: dict) -> str:
     message = str(info.get("exception_message") or "error").strip().splitlines()
     return message[0][:160] if message else "error"
 
-
-def _mask(text: str) -> str:
-    return _LONG_DIGITS.sub("[number removed]", text)

@@ -25,7 +25,15 @@ import polars as pl
 
 from sentinel.contract import FILE_SUFFIXES, ContractError, Dataset
 
-__all__ = ["RawFile", "RawTable", "find_dataset_file", "read_dataset", "sink_raw_dataset"]
+__all__ = [
+    "FormulaCell",
+    "RawFile",
+    "RawTable",
+    "find_dataset_file",
+    "formula_cells",
+    "read_dataset",
+    "sink_raw_dataset",
+]
 
 HeaderLanguage = Literal["en", "zh", "mixed"]
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
@@ -113,6 +121,8 @@ def read_dataset(path: Path, dataset: Dataset) -> RawTable:
         headers, lazy_cells = _scan_parquet_cells(path, file)
         cells = _collect_parquet(lazy_cells, file)
     elif suffix == ".xlsx":
+        if dataset.name in _NO_FORMULA_DATASETS:
+            _refuse_formulas(data, file)
         headers, cells = _read_xlsx_cells(data, file, dataset)
     else:
         raise ContractError(
@@ -127,6 +137,79 @@ def read_dataset(path: Path, dataset: Dataset) -> RawTable:
         header_language=language,
         frame=frame,
     )
+
+
+@dataclass(frozen=True)
+class FormulaCell:
+    """A workbook cell holding a formula: sheet title, row and column as Excel shows them,
+    and the column's header (first row) when it has one."""
+
+    sheet: str
+    row: int
+    column: str
+    header: str | None
+
+    def where(self) -> str:
+        """``sheet 梅城镇, row 5, column 核查结果 (N)`` for an error message."""
+        named = f"{self.header} ({self.column})" if self.header else self.column
+        return f"sheet {self.sheet}, row {self.row}, column {named}"
+
+
+#: Datasets whose xlsx cells are typed by people (audit outcomes): a formula there is
+#: refused, since its cached value may be stale, forged, or missing altogether.
+_NO_FORMULA_DATASETS = frozenset({"outcomes"})
+
+
+def formula_cells(source: Path | bytes, *, first_sheet_only: bool = False) -> list[FormulaCell]:
+    """Every cell of an xlsx workbook that holds a formula, in sheet and row order.
+
+    The workbook is read for its formulas, not their cached values: a formula saved
+    without a value (written by a script, never recalculated) is found as well as one
+    whose cached value was edited by hand.
+    """
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    handle = io.BytesIO(source) if isinstance(source, bytes) else Path(source)
+    book = load_workbook(handle, read_only=True, data_only=False)
+    found: list[FormulaCell] = []
+    try:
+        for sheet in book.worksheets[:1] if first_sheet_only else book.worksheets:
+            header: tuple[object, ...] = ()
+            for number, row in enumerate(sheet.iter_rows(), start=1):
+                if number == 1:
+                    header = tuple(getattr(c, "value", None) for c in row)
+                for j, cell in enumerate(row):
+                    if getattr(cell, "data_type", None) != "f":
+                        continue
+                    title = header[j] if j < len(header) else None
+                    found.append(
+                        FormulaCell(
+                            sheet=sheet.title,
+                            row=number,
+                            column=get_column_letter(j + 1),
+                            header=str(title).strip() if title is not None else None,
+                        )
+                    )
+    finally:
+        book.close()
+    return found
+
+
+def _refuse_formulas(data: bytes, file: str) -> None:
+    try:
+        formulas = formula_cells(data, first_sheet_only=True)
+    except Exception as exc:  # openpyxl raises zip, XML and its own errors alike
+        raise ContractError(file, None, f"unreadable xlsx: {exc}") from None
+    if formulas:
+        first = formulas[0]
+        more = f" (and {len(formulas) - 1} more)" if len(formulas) > 1 else ""
+        raise ContractError(
+            file,
+            first.header,
+            f"{first.where()} holds a formula{more}; formulas are not accepted, "
+            "type the value itself",
+        )
 
 
 @dataclass(frozen=True)

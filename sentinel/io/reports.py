@@ -6,6 +6,7 @@ renames it into place once everything is written.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -54,11 +55,39 @@ _WIDTHS = {
 }
 
 
+#: A text cell starting with one of these is read by Excel (and LibreOffice) as a formula
+#: (OWASP "CSV injection"); tab and CR start one after Excel strips them.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# A plain number ("-103", "+1.5e3") is no formula: it stays a number for the spreadsheet.
+_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that a spreadsheet would run as a formula, made inert with a leading ``'``.
+
+    Only text columns change, and only cells starting with ``= + - @``, tab or CR that are
+    not a plain number; numeric columns stay numbers. The apostrophe is Excel's own mark
+    for "this is text", so the auditor still reads the value as it was.
+    """
+    triggers = "".join(re.escape(t) for t in FORMULA_TRIGGERS)
+    text = [c for c, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(
+        pl.when(
+            pl.col(c).str.contains(f"^[{triggers}]") & ~pl.col(c).str.contains(_PLAIN_NUMBER)
+        )
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in text
+    )
+
+
 def write_csv_bom(frame: pl.DataFrame, path: Path) -> None:
-    """CSV in UTF-8 with a BOM (opens correctly in Excel on a Chinese Windows desktop)."""
-    with path.open("wb") as fh:
+    """The product's one CSV writer: UTF-8 with a BOM (opens correctly in Excel on a
+    Chinese Windows desktop), formula cells neutralised (:func:`neutralise_formulas`)."""
+    with Path(path).open("wb") as fh:
         fh.write(CSV_BOM.encode("utf-8"))
-        frame.write_csv(fh)
+        neutralise_formulas(frame).write_csv(fh)
 
 
 def write_quarantine(quarantined: dict[str, pl.DataFrame], folder: Path) -> dict[str, Path]:

@@ -298,6 +298,21 @@ def latest_month_output(out: Path, name: str, before: str) -> pl.DataFrame | Non
     return pl.read_parquet(Path(out) / months[-1] / name) if months else None
 
 
+#: Where a month's manifest goes when the month is to be derived again: the month then
+#: counts as not processed, so a run that stops half-way is caught up by the next run.
+SUPERSEDED_MANIFEST = "manifest.superseded.json"
+
+
+def supersede_months(out: Path, first: str) -> list[str]:
+    """Mark the processed months from ``first`` on as to be derived again (their outputs
+    stay readable until the new ones replace them). Returns those months."""
+    months = [m for m in processed_months(out) if m >= first]
+    for month in months:
+        folder = Path(out) / month
+        os.replace(folder / "manifest.json", folder / SUPERSEDED_MANIFEST)
+    return months
+
+
 def clear_stale_staging(out: Path) -> None:
     """Remove staging leftovers of a run that was killed (they were never committed)."""
     out = Path(out)
@@ -305,6 +320,43 @@ def clear_stale_staging(out: Path) -> None:
         for p in out.iterdir():
             if p.name.startswith((".staging-", ".old-")):
                 shutil.rmtree(p, ignore_errors=True)
+
+
+def restrict_permissions(out: Path, umask: int) -> None:
+    """Create what follows with ``umask`` (077: files 0600, folders 0700) and close OUT
+    itself to others: its older files (written before, under a looser umask) are then out
+    of their reach too, since nobody else may enter the folder."""
+    os.umask(umask)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if out.stat().st_uid == os.getuid():
+        out.chmod(0o777 & ~umask)
+
+
+#: Raw text copies of a drop's files, under ``OUT/.work/YYYY-MM/<fingerprint>/``.
+RAW_COPY_GLOB = "*.raw.parquet"
+
+
+def discard_raw_copies(out: Path, keep_months: int) -> list[Path]:
+    """Delete the raw copies of committed months but the last ``keep_months`` of them.
+
+    A raw copy (``OUT/.work/YYYY-MM/<fingerprint>/<dataset>.raw.parquet``) is the whole
+    drop as text, personal data and all; once its month is committed the inbox still
+    holds the drop, and re-running the month reads it again. The checked rows next to it
+    are kept (the quarantine and the curated history came from them). Returns what was
+    deleted.
+    """
+    committed = processed_months(out)
+    keep = set(committed[-keep_months:]) if keep_months > 0 else set()
+    work = Path(out) / ".work"
+    removed: list[Path] = []
+    for month in committed:
+        if month in keep or not (work / month).is_dir():
+            continue
+        for raw in sorted((work / month).glob(f"*/{RAW_COPY_GLOB}")):
+            raw.unlink(missing_ok=True)
+            removed.append(raw)
+    return removed
 
 
 def load_history(store: Path, month: str):  # type: ignore[no-untyped-def]

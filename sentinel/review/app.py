@@ -18,19 +18,23 @@ from urllib.parse import urlencode
 
 import polars as pl
 from fastapi import APIRouter, FastAPI, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
-from features.identity import mask_id_text
+from sentinel.audit_result import OutcomeLimits
 from sentinel.casestore import CaseStore, CaseValidationError, database_url
 from sentinel.config import SentinelConfig
 from sentinel.contract import TYPOLOGIES
+from sentinel.masking import mask_account, mask_id, mask_text, short_name
 from sentinel.outcomes import import_outcomes
 from sentinel.review import dashboard
 from sentinel.review.auth import (
     MIN_PASSWORD_LENGTH,
+    HashingBusy,
+    HashingPool,
     Principal,
     check_password,
     hash_password,
@@ -41,10 +45,9 @@ from sentinel.review.casefile import (
     CaseListing,
     QueueFilter,
     evidence_sentences,
-    mask_account,
     month_case_details,
     read_person_file,
-    short_name,
+    withhold_names,
 )
 from sentinel.review.i18n import problem_text, translator
 from sentinel.review.store import ROLES, ReviewStore
@@ -55,7 +58,6 @@ SESSION_COOKIE = "sentinel_session"
 LOGIN_COOKIE = "sentinel_login"
 _HERE = Path(__file__).parent
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-_LONG_DIGITS = re.compile(r"\d{14,17}[\dXx]")
 _MAX_NOTE = 2000
 _STATES = ("new", "assigned", "closed")
 _OUTCOME_CHOICES = ("confirmed_deceased", "confirmed_improper", "cleared", "unreachable")
@@ -75,6 +77,7 @@ class _Context:
     listing: CaseListing
     env: Environment
     curated: Path | None
+    hashing: HashingPool
 
 
 def create_app(
@@ -88,7 +91,10 @@ def create_app(
     ``OUT/cases.sqlite``; ``database`` overrides both) and the curated history
     ``curated`` (default ``OUT/curated``)."""
     out = Path(out)
-    cases = CaseStore(database or database_url(out / config.cases.database_file))
+    cases = CaseStore(
+        database or database_url(out / config.cases.database_file),
+        limits=OutcomeLimits.from_config(config),
+    )
     review = ReviewStore(cases.engine)
     text, label = translator(config.review.language)
     env = Environment(
@@ -108,7 +114,10 @@ def create_app(
     app = FastAPI(
         title="payout-sentinel case review", docs_url=None, redoc_url=None, openapi_url=None
     )
-    app.state.ctx = _Context(out, config, cases, review, CaseListing(cases.engine), env, curated)
+    hashing = HashingPool(config.review.hash_workers, config.review.hash_queue)
+    app.state.ctx = _Context(
+        out, config, cases, review, CaseListing(cases.engine), env, curated, hashing
+    )
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     app.include_router(_routes())
 
@@ -139,6 +148,22 @@ def create_app(
             # browser to the login page instead.
             return Response(status_code=204, headers={"HX-Redirect": login})
         return RedirectResponse(login, status_code=303)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own handler echoes the submitted values (a long password included):
+        # only the names of the fields that were wrong are said.
+        ctx: _Context = request.app.state.ctx
+        fields = sorted({str(e.get("loc", ("?",))[-1])[:40] for e in exc.errors()})
+        return _render(
+            ctx,
+            request,
+            "error.html",
+            None,
+            status=422,
+            message=f"{text('bad_request')} ({', '.join(fields)})",
+            code=422,
+        )
 
     @app.exception_handler(HTTPException)
     async def error_page(request: Request, exc: HTTPException) -> Response:
@@ -213,13 +238,6 @@ def _money(value: float | None) -> str:
 
 def _percent(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.0f}%"
-
-
-def _mask_digits(text: str | None) -> str:
-    """Evidence for a list page: any identity-number-like digit run masked."""
-    if not text:
-        return ""
-    return _LONG_DIGITS.sub(lambda m: mask_id_text(m.group(0)) or "", text)
 
 
 def _month_or_latest(ctx: _Context, month: str | None) -> str | None:
@@ -310,21 +328,38 @@ def _routes() -> APIRouter:
             _set_cookie(ctx, response, LOGIN_COOKIE, token, max_age=3600)
             return response
 
-        if ctx.review.recent_failures(name, client, window) >= settings.login_max_failures:
-            ctx.review.log(name or "-", "login_throttled", detail={"client": client})
+        user = ctx.review.user(name) if name else None
+        # Counted under the name only when it is a user's: names typed at random (or a
+        # password typed into the name field) do not each get rows of their own.
+        logged_as = user.username if user is not None else "-"
+        # Decided before hashing, atomically: simultaneous tries cannot all pass the check.
+        reservation = ctx.review.reserve_login(
+            name, client, max_failures=settings.login_max_failures, window=window
+        )
+        if reservation is None:
+            ctx.review.count_event(logged_as, "login_throttled", {"client": client})
             _log.warning("login throttled for a user name/client after repeated failures")
             response = again(429, text("login_throttled"))
             response.headers["Retry-After"] = str(settings.login_window_seconds)
             return response
-        user = ctx.review.user(name) if name else None
-        if not check_password(user, password):
-            ctx.review.record_failure(name, client)
-            ctx.review.log(name or "-", "login_failed", detail={"client": client})
+        try:
+            right = ctx.hashing.run(check_password, user, password)
+        except HashingBusy:
+            ctx.review.release_login(reservation)
+            _log.warning("login refused: every password-check worker is busy")
+            response = again(503, text("busy"))
+            response.headers["Retry-After"] = "1"
+            return response
+        if not right:
+            ctx.review.count_event(logged_as, "login_failed", {"client": client})
             return again(401, text("login_failed"))
+        ctx.review.release_login(reservation)
         assert user is not None
         if needs_rehash(user) and len(password) >= MIN_PASSWORD_LENGTH:
             # Hashed with weaker parameters than today's: upgrade while the password is at hand.
-            ctx.review.set_password_hash(user.username, hash_password(password))
+            ctx.review.set_password_hash(
+                user.username, ctx.hashing.run(hash_password, password)
+            )
         ctx.review.close_session(request.cookies.get(SESSION_COOKIE))
         token = ctx.review.open_session(user.username, timedelta(minutes=settings.session_minutes))
         ctx.review.log(user.username, "login_ok", detail={"client": client})
@@ -385,9 +420,13 @@ def _routes() -> APIRouter:
         for r in rows:
             d = details.get(r["case_id"], {})
             sentences = evidence_sentences(d.get("evidence"))
-            r["person_masked"] = mask_id_text(r["person_id"])
+            r["person_masked"] = mask_id(r["person_id"])
             r["name_short"] = short_name(d.get("name"))
-            r["reason"] = _mask_digits(sentences[0] if sentences else (r["reasons"] or ""))
+            first = sentences[0] if sentences else (r["reasons"] or "")
+            if not me.sees_all_townships:
+                # A list page does not know whose names a sentence lists: none are shown.
+                first = withhold_names(first, lambda _: False, "**")
+            r["reason"] = mask_text(first)
             del r["person_id"]
         filters = {
             "month": chosen,
@@ -577,16 +616,28 @@ def _routes() -> APIRouter:
         request: Request,
         user: Annotated[str | None, Query(max_length=100)] = None,
         case: Annotated[str | None, Query(max_length=100)] = None,
+        kind: Annotated[str | None, Query(max_length=40)] = None,
+        day: Annotated[str | None, Query(max_length=10)] = None,
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     ) -> Response:
         ctx = _ctx(request)
         me = _principal(request)
         _require(me.is_supervisor)
         size = 200
+        try:
+            on = date.fromisoformat(day) if day else None
+        except ValueError:
+            raise HTTPException(400) from None
         entries = ctx.review.audit_log(
-            username=user or None, case_id=case or None, limit=size + 1, offset=(page - 1) * size
+            username=user or None,
+            case_id=case or None,
+            action=kind or None,
+            day=on,
+            limit=size + 1,
+            offset=(page - 1) * size,
         )
-        base = {k: v for k, v in {"user": user, "case": case}.items() if v}
+        filters = {"user": user, "case": case, "kind": kind, "day": day}
+        base = {k: v for k, v in filters.items() if v}
         return _render(
             ctx,
             request,
@@ -595,6 +646,9 @@ def _routes() -> APIRouter:
             entries=entries[:size],
             user=user or "",
             case=case or "",
+            kind=kind or "",
+            day=day or "",
+            kinds=ctx.review.audit_actions(),
             page=page,
             has_next=len(entries) > size,
             prev_url="/audit?" + urlencode(base | {"page": page - 1}),
@@ -802,7 +856,7 @@ def _case_response(
         for r in person.payouts.to_dicts()
     ]
     full = me.sees_full_ids
-    shown_id = case["person_id"] if full else mask_id_text(case["person_id"])
+    shown_id = case["person_id"] if full else mask_id(case["person_id"])
     registers = [
         r
         | {
@@ -811,11 +865,12 @@ def _case_response(
         }
         for r in person.register.to_dicts()
     ]
-    their_cases = (
-        _cases_of(ctx, me, person.sharing["person_id"].unique().to_list())
-        if person.sharing.height
-        else {}
-    )
+    # docs/review.md, "People sharing an account": outside the user's townships only how
+    # many share and where; no name, village, status or number of those people.
+    shared = person.sharing.to_dicts()
+    inside = [r for r in shared if me.may_see_person_of(r["township"])]
+    outside = [r for r in shared if not me.may_see_person_of(r["township"])]
+    their_cases = _cases_of(ctx, me, list({r["person_id"] for r in inside})) if inside else {}
     sharing = [
         {
             "kind": r["kind"],
@@ -827,8 +882,25 @@ def _case_response(
             "status": r["status"],
             "cases": their_cases.get(r["person_id"], []),
         }
-        for r in person.sharing.to_dicts()
+        for r in inside
     ]
+    elsewhere = (
+        pl.DataFrame(outside, schema={"kind": pl.String, "receiver_masked": pl.String,
+                                      "township": pl.String, "person_id": pl.String})
+        .group_by("kind", "receiver_masked", "township")
+        .agg(pl.col("person_id").n_unique().alias("people"))
+        .sort("kind", "receiver_masked", "township", nulls_last=True)
+        .rename({"receiver_masked": "receiver"})
+        .to_dicts()
+        if outside
+        else []
+    )  # fmt: skip
+    shown_names = {r["name"] for r in inside if r["name"]} | {details.get("name"), latest.get("name")}
+    withheld = {r["name"] for r in outside if r["name"]} - shown_names
+    evidence = withhold_names(
+        details.get("evidence"), lambda name: name not in withheld, ctx.env.globals["t"]("elsewhere_person")
+    )
+    sentences = evidence_sentences(evidence if full else mask_text(evidence))
     events = ctx.cases.events(case_id).sort("id", descending=True).to_dicts()
     today = datetime.now(UTC).date().isoformat()
     prefill = form or {
@@ -854,7 +926,7 @@ def _case_response(
         listed=listed,
         listing=listing,
         details=details,
-        sentences=evidence_sentences(details.get("evidence")),
+        sentences=sentences,
         reasons=[c for c in (listing.get("reasons") or case.get("reasons") or "").split(",") if c],
         person=latest,
         shown_id=shown_id,
@@ -864,6 +936,7 @@ def _case_response(
         deaths=person.deaths.to_dicts(),
         certifications=person.certifications.to_dicts(),
         sharing=sharing,
+        elsewhere=elsewhere,
         events=events,
         auditors=_auditors_for(ctx, case["township"]) if me.is_supervisor else [],
         outcomes=_OUTCOME_CHOICES,

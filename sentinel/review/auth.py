@@ -10,14 +10,28 @@ Roles (docs/review.md):
 from __future__ import annotations
 
 import hmac
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from sentinel.review.store import Role, User
 
-__all__ = ["Principal", "check_password", "hash_password", "needs_rehash", "tokens_match"]
+__all__ = [
+    "HashingBusy",
+    "HashingPool",
+    "Principal",
+    "check_password",
+    "hash_password",
+    "needs_rehash",
+    "tokens_match",
+]
+
+T = TypeVar("T")
 
 _hasher = PasswordHasher()
 # Verified when the user name is unknown, so that a wrong name costs as long as a wrong
@@ -42,6 +56,36 @@ def check_password(user: User | None, password: str) -> bool:
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
     return user is not None and user.active
+
+
+class HashingBusy(Exception):
+    """Every password-check worker is busy and the waiting places are taken."""
+
+
+class HashingPool:
+    """A fixed number of threads for argon2 (64 MiB and ~0.1 s a check), with a bounded
+    number of waiting places: a request beyond both is refused at once
+    (:class:`HashingBusy`), so unauthenticated requests can never make the server hold
+    more than ``workers`` argon2 buffers."""
+
+    def __init__(self, workers: int, queue: int) -> None:
+        if workers < 1 or queue < 0:
+            raise ValueError(f"workers must be >= 1 and queue >= 0, got {workers}, {queue}")
+        self.workers = workers
+        self._places = threading.BoundedSemaphore(workers + queue)
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+
+    def run(self, check: Callable[..., T], *args: object) -> T:
+        """``check(*args)`` on a worker; raises :class:`HashingBusy` when no place is free."""
+        if not self._places.acquire(blocking=False):
+            raise HashingBusy()
+        try:
+            return self._executor.submit(check, *args).result()
+        finally:
+            self._places.release()
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 def needs_rehash(user: User) -> bool:
@@ -91,6 +135,11 @@ class Principal:
         if self.sees_all_townships:
             return True
         return self.role == "auditor" and township is not None and township in self.townships
+
+    def may_see_person_of(self, township: str | None) -> bool:
+        """Whether this user may read the name, village and status of a person of
+        ``township`` (another person on a case page): the townships they work."""
+        return self.may_work(township)
 
     def township_scope(self) -> frozenset[str] | None:
         """The townships this user is limited to; None for every township."""

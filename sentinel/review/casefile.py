@@ -10,6 +10,8 @@ filtering on those receivers only.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -18,34 +20,19 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine, MetaData, Table, and_, func, select
 
-from features.identity import mask_id_text
 from features.linkage import LinkColumns, link_records
 from sentinel.config import SentinelConfig
 from sentinel.io.store import CuratedStore
+from sentinel.masking import mask_account, mask_id
 
 __all__ = [
     "CaseListing",
     "PersonFile",
     "QueueFilter",
-    "mask_account",
     "month_case_details",
     "read_person_file",
-    "short_name",
+    "withhold_names",
 ]
-
-
-def mask_account(account: str | None) -> str | None:
-    """A bank account or collector ID for a list: its last four characters only."""
-    if account is None:
-        return None
-    return "*" + account[-4:] if len(account) > 4 else "*" * len(account)
-
-
-def short_name(name: str | None) -> str | None:
-    """A name for a list page: the surname and stars (as the Prefect artifacts show it)."""
-    if not name:
-        return name
-    return name[:1] + "**"
 
 
 @dataclass(frozen=True)
@@ -238,6 +225,63 @@ def month_case_details(out: Path, month: str, case_ids: list[str]) -> dict[str, 
     present = [c for c in wanted if c in frame.collect_schema().names()]
     rows = frame.filter(pl.col("case_id").is_in(case_ids)).select(present).collect()
     return {r["case_id"]: r for r in rows.to_dicts()}
+
+
+#: Facts of an evidence sentence that are names of *other* people (the shared account's
+#: other receivers, the dead member of a ring): what a user outside their township may
+#: not read.
+_NAME_FACTS = ("others", "dead_name")
+_NAME_SEPARATOR = "、"
+
+
+def _name_fact_patterns() -> list[re.Pattern[str]]:
+    """One pattern per evidence template (zh and en) holding a name fact; the name facts
+    are named groups, the other facts match any text within one sentence."""
+    from sentinel.evidence import TEMPLATES
+
+    patterns = []
+    for template in TEMPLATES.values():
+        for text in (template.zh, template.en):
+            parts = re.split(r"(\{\w+\})", text)
+            if not any(p.strip("{}") in _NAME_FACTS for p in parts if p.startswith("{")):
+                continue
+            regex = ""
+            for part in parts:
+                name = part[1:-1] if part.startswith("{") and part.endswith("}") else None
+                if name in _NAME_FACTS:
+                    regex += f"(?P<{name}>[^；;（）()]+?)"
+                elif name is not None:
+                    regex += "[^；;]*?"
+                else:
+                    regex += re.escape(part)
+            patterns.append(re.compile(regex))
+    return patterns
+
+
+_NAME_PATTERNS = _name_fact_patterns()
+
+
+def withhold_names(evidence: str | None, shown: Callable[[str], bool], marker: str) -> str:
+    """The evidence text with the names of other people replaced by ``marker`` unless
+    ``shown(name)``: the names listed in a shared-account, shared-collector or ring
+    sentence (the only sentences naming anyone but the case's person)."""
+    if not evidence:
+        return evidence or ""
+    text = evidence
+    for pattern in _NAME_PATTERNS:
+        pieces: list[str] = []
+        at = 0
+        for found in pattern.finditer(text):
+            for group in _NAME_FACTS:
+                if group not in pattern.groupindex or found.group(group) is None:
+                    continue
+                start, end = found.span(group)
+                names = found.group(group).split(_NAME_SEPARATOR)
+                pieces.append(text[at:start])
+                pieces.append(_NAME_SEPARATOR.join(n if shown(n) else marker for n in names))
+                at = end
+        text = "".join(pieces) + text[at:]
+    return text
 
 
 def evidence_sentences(evidence: str | None) -> list[str]:
@@ -545,7 +589,7 @@ def _shared_receivers(
         others.join(people, on="person_id", how="left")
         .with_columns(
             pl.col("person_id")
-            .map_elements(mask_id_text, return_dtype=pl.String)
+            .map_elements(mask_id, return_dtype=pl.String)
             .alias("person_masked"),
             pl.col("receiver")
             .map_elements(mask_account, return_dtype=pl.String)

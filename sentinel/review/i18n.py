@@ -102,6 +102,12 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Nobody else is paid through this person's accounts or collectors.",
     ),
     "their_case": ("其案件", "Their case"),
+    "elsewhere_person": ("其他乡镇人员", "a person of another township"),
+    "sharing_elsewhere": (
+        "其他乡镇也有人员共用此账户或代领人（姓名等信息不在您的权限范围内）",
+        "People of other townships share this account or collector too (their details are outside your townships)",
+    ),
+    "people": ("人数", "People"),
     "history": ("案件记录", "Case history"),
     "at": ("时间", "Time"),
     "actor": ("操作人", "By"),
@@ -143,6 +149,9 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "overpaid": ("核定多发", "Overpaid"),
     "recovered": ("追回", "Recovered"),
     "action": ("操作", "Action"),
+    "day": ("日期", "Day"),
+    "times": ("次数", "Times"),
+    "busy": ("服务器繁忙，请稍后再试。", "The server is busy; try again in a moment."),
     "detail": ("内容", "Detail"),
     "user": ("用户", "User"),
     "role": ("角色", "Role"),
@@ -288,6 +297,10 @@ _PROBLEMS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^cannot read (.*) as a date.*$"), r"无法把 \1 识别为日期（年-月-日）"),
     (re.compile(r"^cannot read (.*) as an amount$"), r"无法把 \1 识别为金额"),
     (re.compile(r"^(.*) is not an amount$"), r"\1 不是金额"),
+    (re.compile(r"^(\S+) is not below (\S+) yuan .*$"), r"\1 不小于上限 \2 元（cases.max_outcome_amount）"),
+    (re.compile(r"^(\S+) is before the person's birth \((.*)\)$"), r"\1 早于本人出生日期（\2）"),
+    (re.compile(r"^(\S+) is more than (\d+) years ago .*$"), r"\1 早于 \2 年前，不合常理"),
+    (re.compile(r"^holds a formula.*$"), "单元格含公式，不予接受，请直接填写数值"),
 )
 
 

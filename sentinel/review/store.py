@@ -13,10 +13,13 @@ store's own tables are read and written only through :class:`sentinel.casestore.
     one row per signed-in browser: the SHA-256 of the cookie token (the token itself is
     never stored), the per-session CSRF token and when the session ends.
 ``review_login_failures``
-    wrong passwords (user name as typed, client address, time) for login throttling.
+    login attempts (user name as typed, client address, time) for login throttling: a row
+    is reserved before the password is checked and kept when it was wrong.
 ``review_audit``
     who did what when: every view of a case page and every change. The detail never holds
-    a full identity number, name or account.
+    a full identity number, name or account. Failed and throttled logins are counted, one
+    row per user and minute (``count``, keyed by ``bucket``), so a flood of them cannot
+    push the real entries off the page.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import polars as pl
@@ -34,6 +37,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
+    Index,
     Integer,
     MetaData,
     String,
@@ -43,9 +47,12 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 __all__ = ["ROLES", "AuditEntry", "ReviewStore", "Role", "Session", "User"]
 
@@ -93,7 +100,13 @@ _audit = Table(
     Column("action", String(24), nullable=False),
     Column("case_id", String(40), index=True),
     Column("detail", JSON),
+    # How many times this happened (> 1 only for the per-minute rows of failed logins).
+    Column("count", Integer),
+    # "action|user|YYYY-MM-DDTHH:MM" for the per-minute rows; NULL (never equal) otherwise.
+    Column("bucket", String(160)),
 )
+_audit_bucket = Index("ux_review_audit_bucket", _audit.c.bucket, unique=True)
+_audit_at = Index("ix_review_audit_at", _audit.c.at)
 
 #: Longest user name accepted (also the width of the column).
 MAX_USERNAME = 64
@@ -128,6 +141,7 @@ class AuditEntry:
     action: str
     case_id: str | None
     detail: dict[str, Any] | None
+    count: int = 1
 
 
 class ReviewStore:
@@ -136,6 +150,7 @@ class ReviewStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         _metadata.create_all(engine)
+        _migrate(engine)
 
     # ------------------------------------------------------------------ users
 
@@ -254,42 +269,55 @@ class ReviewStore:
 
     # ------------------------------------------------------------------ login throttling
 
-    def recent_failures(
-        self, username: str, client: str, window: timedelta, *, now: datetime | None = None
-    ) -> int:
-        """Wrong passwords in the last ``window`` for this user name or this client address
-        (the larger of the two counts)."""
-        since = (now or datetime.now(UTC)) - window
-        with self.engine.connect() as conn:
-            by_user = conn.execute(
-                select(func.count())
-                .select_from(_login_failures)
-                .where(
-                    and_(
-                        _login_failures.c.at > since,
-                        _login_failures.c.username == username[:MAX_USERNAME],
-                    )
-                )
-            ).scalar_one()
-            by_client = conn.execute(
-                select(func.count())
-                .select_from(_login_failures)
-                .where(and_(_login_failures.c.at > since, _login_failures.c.client == client[:64]))
-            ).scalar_one()
-        return max(int(by_user), int(by_client))
+    def reserve_login(
+        self,
+        username: str,
+        client: str,
+        *,
+        max_failures: int,
+        window: timedelta,
+        now: datetime | None = None,
+    ) -> int | None:
+        """Reserve a login attempt before the password is checked; None when refused.
 
-    def record_failure(self, username: str, client: str, *, now: datetime | None = None) -> None:
-        """Remember a wrong password; failures older than a day are forgotten."""
+        The attempt is written first and counted after, in one transaction that holds the
+        table's write lock (SQLite's database lock, a PostgreSQL table lock), so that of
+        simultaneous attempts exactly the first ``max_failures`` (per user name or client
+        address, in ``window``) are let through. The returned row is the attempt: kept as a
+        failure when the password was wrong, removed with :meth:`release_login` when right.
+        """
         at = now or datetime.now(UTC)
+        since = at - window
+        user, address = username[:MAX_USERNAME], client[:64]
         with self.engine.begin() as conn:
-            conn.execute(
-                delete(_login_failures).where(_login_failures.c.at < at - timedelta(days=1))
-            )
-            conn.execute(
-                insert(_login_failures).values(
-                    at=at, username=username[:MAX_USERNAME], client=client[:64]
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("LOCK TABLE review_login_failures IN SHARE ROW EXCLUSIVE MODE"))
+            conn.execute(delete(_login_failures).where(_login_failures.c.at < at - timedelta(days=1)))
+            reserved = conn.execute(
+                insert(_login_failures)
+                .values(at=at, username=user, client=address)
+                .returning(_login_failures.c.id)
+            ).scalar_one()
+            counts = [
+                conn.execute(
+                    select(func.count())
+                    .select_from(_login_failures)
+                    .where(and_(_login_failures.c.at > since, column == value))
+                ).scalar_one()
+                for column, value in (
+                    (_login_failures.c.username, user),
+                    (_login_failures.c.client, address),
                 )
-            )
+            ]
+            if max(counts) > max_failures:
+                conn.execute(delete(_login_failures).where(_login_failures.c.id == reserved))
+                return None
+        return int(reserved)
+
+    def release_login(self, reservation: int) -> None:
+        """Forget a reserved attempt (the password was right, or it was never checked)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(_login_failures).where(_login_failures.c.id == reservation))
 
     # ------------------------------------------------------------------ audit trail
 
@@ -314,26 +342,82 @@ class ReviewStore:
                 )
             )
 
+    def count_event(
+        self,
+        username: str,
+        action: str,
+        detail: dict[str, Any] | None = None,
+        *,
+        now: datetime | None = None,
+    ) -> None:
+        """Count an event in the audit trail's row for this user, action and minute (one
+        row per minute however many happen: failed and throttled logins)."""
+        at = now or datetime.now(UTC)
+        user = username[:MAX_USERNAME]
+        minute = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+        values = {
+            "at": at.astimezone(UTC).replace(second=0, microsecond=0),
+            "username": user,
+            "action": action,
+            "case_id": None,
+            "detail": detail,
+            "count": 1,
+            "bucket": f"{action}|{user}|{minute}",
+        }
+        dialect = self.engine.dialect.name
+        if dialect not in ("sqlite", "postgresql"):
+            raise NotImplementedError(f"no counted audit rows on {dialect}")
+        insert_on = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        statement = insert_on(_audit).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[_audit.c.bucket],
+            set_={"count": _audit.c.count + 1, "detail": statement.excluded.detail},
+        )
+        with self.engine.begin() as conn:
+            conn.execute(statement)
+
     def audit_log(
         self,
         *,
         username: str | None = None,
         case_id: str | None = None,
+        action: str | None = None,
+        day: date | None = None,
         limit: int = 200,
         offset: int = 0,
     ) -> list[AuditEntry]:
-        """The audit trail, newest first, optionally for one user or one case."""
-        query = select(_audit).order_by(_audit.c.id.desc()).limit(limit).offset(offset)
+        """The audit trail, newest first, optionally for one user, one case, one kind of
+        action and one day (UTC)."""
+        query = select(_audit).order_by(_audit.c.at.desc(), _audit.c.id.desc())
         if username:
             query = query.where(_audit.c.username == username)
         if case_id:
             query = query.where(_audit.c.case_id == case_id)
+        if action:
+            query = query.where(_audit.c.action == action)
+        if day is not None:
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            query = query.where(_audit.c.at >= start, _audit.c.at < start + timedelta(days=1))
         with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
+            rows = conn.execute(query.limit(limit).offset(offset)).mappings().all()
         return [
-            AuditEntry(_aware(r["at"]), r["username"], r["action"], r["case_id"], r["detail"])
+            AuditEntry(
+                _aware(r["at"]),
+                r["username"],
+                r["action"],
+                r["case_id"],
+                r["detail"],
+                r["count"] or 1,
+            )
             for r in rows
         ]
+
+    def audit_actions(self) -> list[str]:
+        """The kinds of action in the audit trail, for the filter."""
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(select(_audit.c.action).distinct().order_by(_audit.c.action)).scalars()
+            )
 
     def audit_frame(self) -> pl.DataFrame:
         """The whole audit trail as a frame (at, username, action, case_id), oldest first."""
@@ -356,6 +440,18 @@ class ReviewStore:
                 "case_id": pl.String,
             },
         )
+
+
+def _migrate(engine: Engine) -> None:
+    """Bring a store made by an earlier version up to these tables: columns added later
+    are added (empty), with their indexes."""
+    columns = {c["name"] for c in inspect(engine).get_columns("review_audit")}
+    with engine.begin() as conn:
+        for name, kind in (("count", "INTEGER"), ("bucket", "VARCHAR(160)")):
+            if name not in columns:
+                conn.execute(text(f"ALTER TABLE review_audit ADD COLUMN {name} {kind}"))
+    _audit_bucket.create(engine, checkfirst=True)
+    _audit_at.create(engine, checkfirst=True)
 
 
 def _user(row: Any) -> User:

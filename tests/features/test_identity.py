@@ -14,8 +14,6 @@ from features.identity import (
     id_is_well_formed,
     id_region,
     id_sex,
-    mask_id,
-    mask_id_text,
 )
 
 # Made-up numbers with correct check characters; not real people.
@@ -133,25 +131,8 @@ def test_birth_date_year_zero_is_null():
 
 
 @pytest.mark.parametrize(
-    ("value", "masked"),
-    [
-        ("430923195001011235", "430923********1235"),
-        ("43092319500101123X", "430923********123X"),
-        ("4309231950010112", "430923******0112"),  # mistyped, still masked in the middle
-        ("12345678901", "123456*8901"),
-        ("1234567890", "**********"),  # short values fully masked
-        ("", ""),
-        (None, None),
-    ],
-)
-def test_mask_id(value, masked):
-    assert _one(mask_id("id"), value) == masked
-    assert mask_id_text(value) == masked
-
-
-@pytest.mark.parametrize(
     "check",
-    [id_is_well_formed, id_check_char, id_checksum_ok, id_birth_date, id_sex, id_region, mask_id],
+    [id_is_well_formed, id_check_char, id_checksum_ok, id_birth_date, id_sex, id_region],
 )
 def test_checks_keep_the_column_name(check):
     frame = pl.DataFrame({"person_id": [VALID_MALE]})

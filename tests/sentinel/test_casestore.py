@@ -417,3 +417,46 @@ def test_store_reopens_with_its_history(store_url: str) -> None:
     with CaseStore(store_url) as second:
         feb = second.record_month("2020-02", case_list(A), clear_months=6, now=NOW)
     assert feb["status"].to_list() == ["carried"]
+
+
+def test_rederiving_from_a_month_gives_the_store_a_clean_run_would_have(
+    store: CaseStore, tmp_path: Path
+) -> None:
+    """Regression (issue 18): a changed input of a processed month re-derives that month
+    and every later one; the history keeps the old listings and says what was re-derived."""
+    store.record_month("2020-01", case_list(A), clear_months=6, now=NOW)
+    store.record_month("2020-02", case_list(A, B), clear_months=6, now=NOW)
+    store.record_month("2020-03", case_list(B), clear_months=6, now=NOW)
+    store.assign(B[0], "wang", actor="zhao", now=NOW)
+    affected = store.rederive_from("2020-02", reason="payouts.csv of 2020-02 changed", now=NOW)
+    assert affected == sorted([A[0], B[0]])
+    # B was worked (assigned): kept; its listing months are gone until recorded again.
+    assert store.case(B[0])["state"] == "assigned"
+    assert store.case(A[0])["last_listed"] == "2020-01"
+    # The changed inbox: February now lists C instead of B, March lists B.
+    feb = store.record_month("2020-02", case_list(A, C), clear_months=6, now=NOW)
+    mar = store.record_month("2020-03", case_list(B), clear_months=6, now=NOW)
+    with CaseStore(f"sqlite:///{tmp_path / 'clean.sqlite'}") as clean:
+        clean.record_month("2020-01", case_list(A), clear_months=6, now=NOW)
+        clean_feb = clean.record_month("2020-02", case_list(A, C), clear_months=6, now=NOW)
+        clean_mar = clean.record_month("2020-03", case_list(B), clear_months=6, now=NOW)
+        assert_frame_equal(feb, clean_feb)
+        assert_frame_equal(mar, clean_mar)
+        for case_id in (A[0], B[0], C[0]):
+            for column in ("first_flagged", "last_listed", "reasons", "est_overpayment"):
+                assert store.case(case_id)[column] == clean.case(case_id)[column]
+    events = store.events()
+    rederived = events.filter(pl.col("kind") == "rederived")
+    assert sorted(rederived["case_id"].to_list()) == sorted([A[0], B[0]])
+    detail = json.loads(rederived.filter(pl.col("case_id") == B[0])["detail"][0])
+    assert detail == {
+        "from": "2020-02",
+        "months": ["2020-02", "2020-03"],
+        "reason": "payouts.csv of 2020-02 changed",
+    }
+    # Old listings stay in the history, out of their month; each month is listed once now.
+    listed = events.filter(pl.col("kind") == "listed")
+    superseded = listed.filter(pl.col("month").is_null())
+    assert superseded.height == 3
+    assert all(json.loads(d)["superseded"] for d in superseded["detail"])
+    assert listed.drop_nulls("month").group_by("case_id", "month").len()["len"].max() == 1

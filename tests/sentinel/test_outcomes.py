@@ -262,3 +262,73 @@ def test_dates_as_auditors_type_them(tmp_path: Path, typed: object, expected: da
     got = read_outcomes_workbook(path)
     assert got["closed_on"].to_list() == [expected]
     assert got["_problems"].to_list() == [[]]
+
+
+def test_formula_cells_are_refused_with_sheet_row_and_column(tmp_path: Path) -> None:
+    """Regression (issue 18): a formula without a cached value was dropped silently and a
+    forged cached value was trusted; both are now refused by sheet, row and column."""
+    path = tmp_path / "cases.xlsx"
+    write_workbook(month_cases(), path, language="zh", month="2020-01")
+    book = openpyxl.load_workbook(path)
+    sheet = book.worksheets[1]
+    header = [c.value for c in sheet[1]]
+    outcome_col = header.index(OUTCOME_HEADERS["outcome"]) + 1
+    closed_col = header.index(OUTCOME_HEADERS["closed_on"]) + 1
+    amount_col = header.index(OUTCOME_HEADERS["overpaid_amount"]) + 1
+    # Row 2: the outcome itself is a formula never calculated (no cached value).
+    sheet.cell(2, outcome_col).value = '=IF(1,"确认死亡","")'
+    sheet.cell(2, closed_col).value = "2020-02-10"
+    # Row 3: a typed outcome, but the amount is a formula.
+    sheet.cell(3, outcome_col).value = "确认死亡"
+    sheet.cell(3, closed_col).value = "2020-02-10"
+    sheet.cell(3, amount_col).value = "=1E+308*10"
+    book.save(path)
+    outcomes = read_outcomes_workbook(path)
+    assert outcomes.height == 2
+    problems = {
+        (r["_sheet"], r["_row"], p["column"])
+        for r in outcomes.iter_rows(named=True)
+        for p in r["_problems"]
+    }
+    assert problems == {
+        (sheet.title, 2, "outcome"),
+        (sheet.title, 3, "overpaid_amount"),
+    }
+    assert outcomes["overpaid_amount"].is_null().all()
+
+
+def test_formula_cells_make_the_import_reject_the_rows(store: CaseStore, tmp_path: Path) -> None:
+    listed_store(store)
+    path = tmp_path / "cases.xlsx"
+    write_workbook(month_cases(), path, language="en", month="2020-01")
+    book = openpyxl.load_workbook(path)
+    sheet = book.worksheets[1]
+    header = [c.value for c in sheet[1]]
+    sheet.cell(2, header.index("outcome") + 1).value = "cleared"
+    sheet.cell(2, header.index("closed_on") + 1).value = "=TODAY()"
+    book.save(path)
+    report = import_outcomes(store, read_outcomes_workbook(path), actor="a", now=NOW)
+    assert report.rejected == 1 and report.applied == 0
+    assert [str(e) for e in report.errors] == [
+        f"sheet {sheet.title}, row 2, case {report.errors[0].case}, column closed_on: "
+        "holds a formula; formulas are not accepted, type the value itself"
+    ]
+
+
+def test_the_workbook_import_refuses_implausible_amounts_and_dates(store: CaseStore, tmp_path: Path) -> None:
+    """Regression (issue 18): overpaid 1e308 and a death on 0001-01-01 were accepted."""
+    listed_store(store)
+    path = tmp_path / "cases.xlsx"
+    write_workbook(month_cases(), path, language="zh", month="2020-01")
+    fill_workbook(
+        path,
+        {
+            PEOPLE[0][0]: {"outcome": "确认死亡", "closed_on": "2020-02-10", "death_date": "0001-01-01"},
+            PEOPLE[1][0]: {"outcome": "确认违规", "closed_on": "2020-02-10", "overpaid_amount": 1e308},
+        },
+    )
+    report = import_outcomes(store, read_outcomes_workbook(path), actor="a", now=NOW)
+    assert (report.applied, report.rejected) == (0, 2)
+    assert [(e.row, e.column) for e in report.errors] == [(2, "death_date"), (3, "overpaid_amount")]
+    assert "before the person's birth (1950-01-01)" in report.errors[0].problem
+    assert "is not below 2,000,000 yuan" in report.errors[1].problem

@@ -494,3 +494,19 @@ def test_fields_beyond_the_header_are_kept_in_the_malformed_message(tmp_path: Pa
     message = frame.filter(pl.col("record_id") == "D2")["_malformed"].item()
     assert message == "malformed row: 11 fields, expected 9; extra fields: EXTRA1,EXTRA2"
     assert frame.filter(pl.col("record_id") == "D1")["_malformed"].item() is None
+
+
+def test_outcomes_drop_with_a_formula_is_refused_naming_sheet_row_and_column(
+    tmp_path: Path,
+) -> None:
+    """Regression (issue 18): calamine reads a formula's cached value, which may be forged."""
+    path = tmp_path / "outcomes.xlsx"
+    with xlsxwriter.Workbook(str(path)) as book:
+        sheet = book.add_worksheet("outcomes")
+        for j, title in enumerate(("case_id", "person_id", "closed_on", "outcome", "overpaid_amount")):
+            sheet.write_string(0, j, title)
+        for j, value in enumerate(("SU-1", "430101195001010012", "2020-02-10", "cleared")):
+            sheet.write_string(1, j, value)
+        sheet.write_formula(1, 4, "=1E+308*10", None, 12.5)
+    with pytest.raises(ContractError, match=r"sheet outcomes, row 2, column overpaid_amount \(E\) holds a formula"):
+        read_dataset(path, DATASETS["outcomes"])

@@ -212,3 +212,58 @@ def test_detection_reads_the_stored_summary_with_the_same_cases(
     assert_frame_equal(
         detect_cases(replace(history, ledger_runs=one_row_runs), config).collect(), from_summary
     )
+
+
+def test_raw_copies_of_committed_months_are_deleted_but_the_kept_ones(tmp_path: Path) -> None:
+    from sentinel.io.store import discard_raw_copies
+
+    for month in ("2020-01", "2020-02", "2020-03"):
+        folder = tmp_path / ".work" / month / "f1"
+        folder.mkdir(parents=True)
+        (folder / "payouts.raw.parquet").write_bytes(b"raw")
+        (folder / "payouts.checked.parquet").write_bytes(b"checked")
+        if month != "2020-03":  # 2020-03 is not committed (its run failed)
+            (tmp_path / month).mkdir()
+            write_json(tmp_path / month / "manifest.json", {"month": month})
+    removed = discard_raw_copies(tmp_path, keep_months=1)
+    assert removed == [tmp_path / ".work" / "2020-01" / "f1" / "payouts.raw.parquet"]
+    assert sorted(p.relative_to(tmp_path / ".work").as_posix()
+                  for p in (tmp_path / ".work").rglob("*.parquet")) == [
+        "2020-01/f1/payouts.checked.parquet",
+        "2020-02/f1/payouts.checked.parquet",
+        "2020-02/f1/payouts.raw.parquet",
+        "2020-03/f1/payouts.checked.parquet",
+        "2020-03/f1/payouts.raw.parquet",
+    ]  # fmt: skip
+    assert len(discard_raw_copies(tmp_path, keep_months=0)) == 1
+
+
+def test_outputs_are_created_owner_only(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from sentinel.io.store import restrict_permissions
+
+    out = tmp_path / "out"
+    before = os.umask(0o022)
+    try:
+        restrict_permissions(out, 0o077)
+        with staged_month(out, "2020-01") as staging:
+            (staging / "cases.csv").write_text("x")
+            (staging / "quarantine").mkdir()
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    assert stat.S_IMODE((out / "2020-01").stat().st_mode) == 0o700
+    assert stat.S_IMODE((out / "2020-01" / "quarantine").stat().st_mode) == 0o700
+    assert stat.S_IMODE((out / "2020-01" / "cases.csv").stat().st_mode) == 0o600
+
+
+def test_superseded_months_count_as_not_processed(tmp_path: Path) -> None:
+    from sentinel.io.store import supersede_months
+
+    for month in ("2020-01", "2020-02", "2020-03"):
+        (tmp_path / month).mkdir()
+        write_json(tmp_path / month / "manifest.json", {"month": month})
+    assert supersede_months(tmp_path, "2020-02") == ["2020-02", "2020-03"]
+    assert processed_months(tmp_path) == ["2020-01"]

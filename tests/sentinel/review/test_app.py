@@ -14,6 +14,8 @@ from sentinel.casestore import CaseStore
 from sentinel.review import ReviewStore
 
 FULL_ID = re.compile(r"\b\d{17}[\dX]\b")
+# Also next to Chinese text, where \b sees no word boundary.
+ANY_FULL_ID = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
 
 
 def case_of(review_data, township: str, typology: str | None = None) -> dict:  # type: ignore[no-untyped-def]
@@ -130,18 +132,21 @@ def test_throttling_counts_per_user_and_per_address_within_the_window(database_c
     with CaseStore(database_copy) as cases:
         users = ReviewStore(cases.engine)
         start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-        for i in range(5):
-            users.record_failure("li", "10.0.0.1", now=start + timedelta(seconds=i))
         window = timedelta(seconds=60)
-        soon = start + timedelta(seconds=30)
-        assert (
-            users.recent_failures("li", "10.0.0.9", window, now=soon) == 5
-        )  # same user, other address
-        assert users.recent_failures("zhao", "10.0.0.1", window, now=soon) == 5  # same address
-        assert users.recent_failures("zhao", "10.0.0.9", window, now=soon) == 0
-        assert (
-            users.recent_failures("li", "10.0.0.1", window, now=start + timedelta(seconds=70)) == 0
-        )
+
+        def reserve(name: str, client: str, seconds: int) -> int | None:
+            return users.reserve_login(
+                name, client, max_failures=5, window=window, now=start + timedelta(seconds=seconds)
+            )
+
+        for i in range(5):
+            assert reserve("li", "10.0.0.1", i) is not None
+        assert reserve("li", "10.0.0.9", 30) is None  # same user, other address
+        assert reserve("zhao", "10.0.0.1", 30) is None  # same address
+        kept = reserve("zhao", "10.0.0.9", 30)
+        assert kept is not None
+        users.release_login(kept)  # a right password: not counted
+        assert reserve("li", "10.0.0.1", 70) is not None  # the window has passed
 
 
 def test_login_form_without_its_csrf_token_is_rejected(client: TestClient) -> None:
@@ -412,6 +417,10 @@ def test_recording_an_outcome_closes_the_case_through_the_case_store(
         ({"closed_on": "yesterday"}, "closed_on", "识别为日期"),
         ({"overpaid_amount": "12 yuan-ish"}, "overpaid_amount", "识别为金额"),
         ({"overpaid_amount": "-5"}, "overpaid_amount", "为负数"),
+        # Regression (issue 18): 1e308 was accepted and the dashboard showed inf.
+        ({"overpaid_amount": "1e308", "recovered_amount": ""}, "overpaid_amount", "不小于上限 2,000,000 元"),
+        # Regression (issue 18): a death date of 0001-01-01 was accepted.
+        ({"outcome": "确认死亡", "death_date": "0001-01-01"}, "death_date", "早于本人出生日期"),
         ({"overpaid_amount": "100", "recovered_amount": "200"}, "recovered_amount", "超过多发金额"),
         (
             {"outcome": "cleared", "overpaid_amount": "100", "recovered_amount": ""},
@@ -762,3 +771,199 @@ def test_auditor_filters_the_cases_assigned_to_them(
     page = client.get("/queue", params={"mine": "1"})
     assert set(re.findall(r'href="/cases/([A-Z]{2}-[0-9a-f]{12})', page.text)) == {mine}
     assert 'id="f-mine" checked' in page.text
+
+
+def test_evidence_text_is_masked_for_roles_not_shown_full_ids(review_data, make_client, login) -> None:  # type: ignore[no-untyped-def]
+    """Regression (issue 18): the ID field was masked, the identity_anomaly sentence below
+    it printed the raw number."""
+    with_ids = review_data.cases.filter(
+        pl.col("evidence").map_elements(lambda e: bool(ANY_FULL_ID.search(e)), return_dtype=pl.Boolean)
+    )
+    assert with_ids.height, "the tiny county has evidence naming an identity number"
+    with make_client(full_id_roles=[]) as client:
+        login(client, "zhao")
+        for case in with_ids.iter_rows(named=True):
+            page = client.get(f"/cases/{case['case_id']}")
+            assert page.status_code == 200
+            assert not ANY_FULL_ID.search(page.text), case["typology"]
+        queue = client.get(f"/queue?month={review_data.month}")
+        assert not ANY_FULL_ID.search(queue.text)
+    # The roles shown full IDs still read the evidence as written.
+    with make_client() as client:
+        login(client, "zhao")
+        case = with_ids.row(0, named=True)
+        number = ANY_FULL_ID.search(case["evidence"]).group(0)  # type: ignore[union-attr]
+        assert number in client.get(f"/cases/{case['case_id']}").text
+
+
+def sharing_elsewhere(review_data, township: str) -> tuple[dict, pl.DataFrame]:  # type: ignore[no-untyped-def]
+    """A case of ``township`` whose account or collector is shared with people of other
+    townships, and those people."""
+    from sentinel.config import load_config
+    from sentinel.review.casefile import read_person_file
+
+    for case in review_data.cases.filter(pl.col("township") == township).iter_rows(named=True):
+        person = read_person_file(review_data.out, review_data.month, case["person_id"], load_config())
+        outside = person.sharing.filter(pl.col("township") != township)
+        if outside.height and "SA_" in (case["reasons"] or ""):
+            return case, outside
+    raise AssertionError(f"no case of {township} shares with another township")
+
+
+def test_an_auditor_sees_only_counts_and_townships_of_other_townships_sharers(
+    client: TestClient, login, review_data
+) -> None:  # type: ignore[no-untyped-def]
+    """Policy (docs/review.md): outside their townships an auditor reads that N others
+    share the account or collector and their townships; no names, villages, statuses."""
+    township = review_data.township_a
+    case, outside = sharing_elsewhere(review_data, township)
+    login(client, "wang")
+    page = client.get(f"/cases/{case['case_id']}")
+    assert page.status_code == 200
+    for person in outside.iter_rows(named=True):
+        assert person["name"] not in page.text
+        assert person["person_masked"] not in page.text
+    elsewhere = page.text.split('id="sharing-elsewhere"')[1].split("</section>")[0]
+    for town in outside["township"].unique().to_list():
+        assert town in elsewhere
+    assert "其他乡镇人员" in page.text  # the names in the evidence sentence, withheld
+    queue = client.get(f"/queue?month={review_data.month}&township={township}")
+    for person in outside.iter_rows(named=True):
+        assert person["name"] not in queue.text
+
+
+def test_a_supervisor_sees_every_sharer(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+    case, outside = sharing_elsewhere(review_data, review_data.township_a)
+    login(client, "zhao")
+    page = client.get(f"/cases/{case['case_id']}")
+    for person in outside.iter_rows(named=True):
+        assert person["name"] in page.text
+    assert 'id="sharing-elsewhere"' not in page.text
+
+
+# ------------------------------------------------------------------ hardening (issue 18)
+
+
+def test_twenty_simultaneous_wrong_passwords_get_at_most_five_401(make_client) -> None:  # type: ignore[no-untyped-def]
+    """Regression: the failure count was read, argon2 ran, then the failure was written,
+    so 20 simultaneous tries were all answered 401 (limit 5)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    tries = 20
+    clients = [make_client() for _ in range(tries)]
+    start = threading.Barrier(tries)
+
+    def attempt(client: TestClient) -> int:
+        with client:
+            token = token_of_page(client.get("/login").text)
+            start.wait()
+            return client.post(
+                "/login", data={"username": "wang", "password": "not the password", "csrf_token": token}
+            ).status_code
+
+    with ThreadPoolExecutor(max_workers=tries) as pool:
+        statuses = list(pool.map(attempt, clients))
+    assert statuses.count(401) <= 5
+    assert statuses.count(401) + statuses.count(429) == tries, statuses
+
+
+def token_of_page(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found
+    return found.group(1)
+
+
+def test_a_login_beyond_the_password_check_workers_is_answered_503(
+    make_client, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Each check holds 64 MiB of argon2 memory: with every worker busy and no waiting place
+    free the server answers 503 at once instead of starting another."""
+    import threading
+
+    from sentinel.review import app as review_app
+
+    entered, release = threading.Event(), threading.Event()
+    real = review_app.check_password
+
+    def slow_check(user, password):  # type: ignore[no-untyped-def]
+        entered.set()
+        release.wait(timeout=60)
+        return real(user, password)
+
+    monkeypatch.setattr(review_app, "check_password", slow_check)
+    with make_client(hash_workers=1, hash_queue=0) as first, make_client() as second:
+        tokens = [token_of_page(c.get("/login").text) for c in (first, second)]
+        form = {"username": "wang", "password": "not the password"}
+        result: list[int] = []
+        holder = threading.Thread(
+            target=lambda: result.append(first.post("/login", data=form | {"csrf_token": tokens[0]}).status_code)
+        )
+        holder.start()
+        try:
+            assert entered.wait(timeout=60)
+            busy = first.post("/login", data=form | {"csrf_token": tokens[0]})
+        finally:
+            release.set()
+            holder.join(timeout=60)
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+        assert result == [401]
+
+
+def test_a_flood_of_failed_logins_is_one_counted_audit_row_per_minute(
+    client: TestClient, login, database_copy
+) -> None:  # type: ignore[no-untyped-def]
+    """Regression: 200 throttled posts wrote 200 audit rows, pushing real entries off /audit."""
+    for _ in range(200):
+        token = token_of_page(client.get("/login").text)
+        client.post("/login", data={"username": "wang", "password": "nope", "csrf_token": token})
+    with CaseStore(database_copy) as cases:
+        entries = ReviewStore(cases.engine).audit_log(limit=1000)
+    failed = [e for e in entries if e.action == "login_failed"]
+    throttled = [e for e in entries if e.action == "login_throttled"]
+    # One row per user and minute (two when the flood straddled a minute).
+    assert 1 <= len(failed) <= 2 and 1 <= len(throttled) <= 2
+    assert sum(e.count for e in failed) == 5
+    assert sum(e.count for e in throttled) == 195
+    assert {e.username for e in failed + throttled} == {"wang"}
+
+
+def test_failed_logins_of_unknown_names_are_counted_under_no_name(client: TestClient, database_copy) -> None:  # type: ignore[no-untyped-def]
+    for name in ("a-password-typed-as-name", "zz1", "zz2"):
+        token = token_of_page(client.get("/login").text)
+        client.post("/login", data={"username": name, "password": "nope", "csrf_token": token})
+    with CaseStore(database_copy) as cases:
+        entries = ReviewStore(cases.engine).audit_log(action="login_failed")
+    assert [(e.username, e.count) for e in entries] == [("-", 3)]
+
+
+def test_audit_log_is_filtered_by_kind_user_and_day(client: TestClient, login, review_data) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    login(client, "wang")
+    case_id = case_of(review_data, review_data.township_a)["case_id"]
+    client.get(f"/cases/{case_id}")
+    login(client, "zhao")
+    today = datetime.now(UTC).date()
+    page = client.get("/audit", params={"kind": "view_case", "user": "wang", "day": today.isoformat()})
+    assert page.status_code == 200
+    rows = page.text.split("<tbody>")[1].split("</tbody>")[0]
+    assert case_id in rows and rows.count("<tr>") == 1
+    assert "查看案件" in rows and "登录成功" not in rows
+    yesterday = client.get("/audit", params={"kind": "view_case", "day": (today - timedelta(days=1)).isoformat()})
+    assert yesterday.text.split("<tbody>")[1].split("</tbody>")[0].count("<tr>") == 0
+    assert client.get("/audit", params={"day": "2020-13-45"}).status_code == 400
+
+
+def test_an_invalid_form_is_refused_without_echoing_what_was_sent(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
+    """Regression: FastAPI's default 422 body repeated the submitted values, a password of
+    over 1000 characters included."""
+    token = token_of_page(client.get("/login").text)
+    secret = "430923195001011235" + "s3cret-" * 200
+    refused = client.post("/login", data={"username": "wang", "password": secret, "csrf_token": token})
+    assert refused.status_code == 422
+    assert "s3cret" not in refused.text and "430923195001011235" not in refused.text
+    assert "password" in refused.text  # the field is named, its value is not
+    login(client, "zhao")
+    assert client.get("/queue", params={"page": "430923195001011235x"}).status_code == 422
+    assert "430923195001011235" not in client.get("/queue", params={"page": "430923195001011235x"}).text

@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from sentinel.casestore import CaseStore
+from sentinel.masking import mask_account, short_name
 from sentinel.review import ReviewStore, hash_password
 from sentinel.review.auth import Principal, check_password
-from sentinel.review.casefile import CaseListing, QueueFilter, mask_account, short_name
+from sentinel.review.casefile import CaseListing, QueueFilter
 
 POSTGRES_ENV = "SENTINEL_TEST_POSTGRES_URL"
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -120,15 +121,33 @@ def test_sessions_expire_end_on_logout_and_when_the_user_is_disabled(cases: Case
     assert store.session(other, now=NOW) is None
 
 
-def test_failed_logins_count_per_user_and_address_in_the_window(cases: CaseStore) -> None:
+def test_login_reservations_count_per_user_and_address_in_the_window(cases: CaseStore) -> None:
     store = ReviewStore(cases.engine)
-    for i in range(3):
-        store.record_failure("wang", "10.0.0.1", now=NOW + timedelta(seconds=i))
-    store.record_failure("li", "10.0.0.1", now=NOW + timedelta(seconds=5))
     window = timedelta(seconds=60)
-    assert store.recent_failures("wang", "10.0.0.2", window, now=NOW + timedelta(seconds=10)) == 3
-    assert store.recent_failures("zhao", "10.0.0.1", window, now=NOW + timedelta(seconds=10)) == 4
-    assert store.recent_failures("wang", "10.0.0.1", window, now=NOW + timedelta(seconds=90)) == 0
+
+    def reserve(name: str, client: str, seconds: int, limit: int = 3) -> int | None:
+        return store.reserve_login(
+            name, client, max_failures=limit, window=window, now=NOW + timedelta(seconds=seconds)
+        )
+
+    assert all(reserve("wang", "10.0.0.1", i) is not None for i in range(3))
+    assert reserve("wang", "10.0.0.2", 10) is None  # the user's fourth try
+    assert reserve("li", "10.0.0.1", 10) is None  # the address's fourth try
+    assert reserve("li", "10.0.0.1", 10, limit=4) is not None
+    assert reserve("wang", "10.0.0.1", 90) is not None  # the window has passed
+
+
+def test_failed_logins_are_counted_one_audit_row_per_user_and_minute(cases: CaseStore) -> None:
+    store = ReviewStore(cases.engine)
+    for seconds in (0, 20, 59, 61):
+        store.count_event("wang", "login_failed", {"client": "10.0.0.1"}, now=NOW + timedelta(seconds=seconds))
+    store.count_event("li", "login_failed", None, now=NOW)
+    rows = [(e.username, e.count, e.at) for e in store.audit_log(action="login_failed")]
+    assert rows == [
+        ("wang", 1, NOW + timedelta(minutes=1)),
+        ("li", 1, NOW),
+        ("wang", 3, NOW),
+    ]
 
 
 def test_audit_trail_newest_first_by_user_and_case(cases: CaseStore) -> None:
@@ -196,3 +215,23 @@ def test_mask_account(account: str | None, shown: str | None) -> None:
 
 def test_short_name() -> None:
     assert short_name("王丽华") == "王**" and short_name(None) is None
+
+
+def test_an_audit_table_of_an_earlier_version_gets_the_counting_columns(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "CREATE TABLE review_audit (id INTEGER PRIMARY KEY, at DATETIME NOT NULL, "
+            "username VARCHAR(64) NOT NULL, action VARCHAR(24) NOT NULL, case_id VARCHAR(40), "
+            "detail JSON)"
+        ))  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO review_audit (at, username, action) VALUES ('2026-01-05 08:00:00', 'wang', 'login_ok')"
+        ))  # fmt: skip
+    store = ReviewStore(engine)
+    store.count_event("wang", "login_failed", None, now=NOW)
+    store.count_event("wang", "login_failed", None, now=NOW)
+    assert [(e.action, e.count) for e in store.audit_log()] == [("login_failed", 2), ("login_ok", 1)]
+    engine.dispose()
