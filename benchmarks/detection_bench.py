@@ -48,7 +48,7 @@ def time_stages(history: MonthHistory) -> tuple[dict[str, tuple[float, float]], 
             seconds[stage] = (before[0] + time.perf_counter() - wall, before[1] + time.process_time() - cpu)
 
     wall, cpu = time.perf_counter(), time.process_time()
-    cases = _detect(history, load_config(), None, clock).collect()
+    cases = _detect(history, load_config(), None, clock).cases
     return seconds, (time.perf_counter() - wall, time.process_time() - cpu), cases
 
 

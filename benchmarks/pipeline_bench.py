@@ -169,7 +169,7 @@ def run_month_stages(inbox: Path, out: Path, month: str, meter: StageMeter) -> d
             model = choose_model.fn(store, out, month, config)
             estimator = model.load()
         history = load_history(store, month)
-        cases = _detect(history, config, estimator, meter.detection_clock).collect()
+        cases = _detect(history, config, estimator, meter.detection_clock).cases
         with meter.stage("suspensions"):
             list_suspensions.fn(store, month, config, staging)
         with meter.stage("emit"):

@@ -162,16 +162,15 @@ def case_tiers(
 
 
 def score_reasons(
-    reasons: pl.LazyFrame, people: pl.LazyFrame, recipients: pl.LazyFrame, common_share: float
+    reasons: pl.LazyFrame, people: pl.LazyFrame, base_rates: pl.LazyFrame, common_share: float
 ) -> pl.LazyFrame:
     """One row per person with a reason: :func:`features.cases.merge_reasons` of the
     reasons with common ones discounted (:func:`discount_common_reasons`), and the
     person's ``tier`` and ``common_only`` (:func:`case_tiers`).
 
-    ``people``: ``person_id, scheme``; ``recipients``: :func:`recipients_by_scheme` (of the
-    whole county: a partitioned run passes every partition's reasons and recipients).
+    ``people``: ``person_id, scheme``; ``base_rates``: :func:`reason_base_rates` of the
+    whole county (a partitioned run passes every partition's reasons and recipients).
     """
-    base_rates = reason_base_rates(reasons, people, recipients).cache()
     discounted = discount_common_reasons(reasons, people, base_rates, common_share)
     tiers = case_tiers(reasons, people, base_rates, common_share)
     return merge_reasons(discounted).join(tiers, on="person_id", how="left")

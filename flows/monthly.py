@@ -43,7 +43,7 @@ from sentinel.audit_result import OutcomeLimits
 from sentinel.casestore import CaseStore, database_url
 from sentinel.config import SentinelConfig, load_config
 from sentinel.contract import ContractError
-from sentinel.detection import detect_cases, last_paid
+from sentinel.detection import MonthDetection, detect_month, last_paid
 from sentinel.engines import partition_engine
 from sentinel.ingest import StoredDrop, check_and_store_drop, drop_fingerprint
 from sentinel.io.reports import write_case_list, write_csv_bom, write_quarantine
@@ -280,11 +280,12 @@ def learned_model(
 @task
 def score_month(
     store: Path, month: str, config: SentinelConfig, model: ModelChoice
-) -> pl.DataFrame:
-    """Score suspected improper payments over the history up to ``month``."""
+) -> MonthDetection:
+    """Score suspected improper payments over the history up to ``month``; name the
+    month's policy events."""
     history = load_history(store, month)
     with partition_engine():
-        return detect_cases(history, config, model=model.load()).collect()
+        return detect_month(history, config, model=model.load())
 
 
 @task
@@ -343,7 +344,7 @@ def list_suspensions(store: Path, month: str, config: SentinelConfig, staging: P
 
 @task(retries=2, retry_delay_seconds=[2, 10])
 def emit_month(
-    cases: pl.DataFrame,
+    detected: MonthDetection,
     carried: pl.DataFrame,
     drops: dict[str, StoredDrop],
     reports: dict[str, ValidationReport],
@@ -356,6 +357,7 @@ def emit_month(
     """Record the month's list in the case store (carried cases included, visits chosen)
     and write the case list, the model inputs, the quarantine files and the manifest into
     the staging folder."""
+    cases = detected.cases
     with CaseStore(case_store_url(out, config)) as store_db:
         published = publish_listing(store_db, cases, carried, month, config)
     # A re-raised, carried or still-paid case says why at the head of its evidence.
@@ -383,7 +385,12 @@ def emit_month(
         "manifest": str(final / "manifest.json"),
     }
     manifest = build_manifest(
-        month, drops, reports, cases=published.height, model_version=model.version
+        month,
+        drops,
+        reports,
+        cases=published.height,
+        model_version=model.version,
+        policy_events=detected.events,
     )
     write_json(staging / "manifest.json", manifest)
     return MonthSummary(
@@ -434,10 +441,10 @@ def monthly_audit(
         curate_month(drops, store, month)
         record_drop_outcomes(drops, out, config)
         model = choose_model(store, out, month, config)
-        cases = score_month(store, month, config, model)
-        carried = carry_open_cases(cases, store, out, month, config)
+        detected = score_month(store, month, config, model)
+        carried = carry_open_cases(detected.cases, store, out, month, config)
         list_suspensions(store, month, config, staging)
-        summary = emit_month(cases, carried, drops, reports, config, out, month, staging, model)
+        summary = emit_month(detected, carried, drops, reports, config, out, month, staging, model)
     forget_raw_copies(out, config)
     publish_artifacts(summary, reports, out, config)
     return summary

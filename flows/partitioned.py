@@ -32,7 +32,8 @@ import polars as pl
 from prefect import flow, task
 
 from features.network import receiver_changes, receiver_edges
-from features.scoring import TIER_NONE, recipients_by_scheme, score_reasons
+from features.policy import event_counts, policy_events
+from features.scoring import TIER_NONE, reason_base_rates, recipients_by_scheme, score_reasons
 from features.survival import (
     link_deaths,
     register_people,
@@ -55,6 +56,7 @@ from flows.monthly import (
 )
 from sentinel.config import SentinelConfig, load_config
 from sentinel.detection import (
+    MonthDetection,
     MonthHistory,
     _person_features,
     _prepare,
@@ -403,9 +405,9 @@ def _detect_partition(out: Path, partition: str, month: str, config: SentinelCon
     # their features; the province-wide base rates and tiers are taken when ranking.
     reasons = _rule_reasons(prep, config).join(owned, on="person_id", how="semi").collect()
     reasons.write_parquet(folder / "reasons.parquet")
-    recipients_by_scheme(
-        prep.ledger.join(owned, on="person_id", how="semi"), month
-    ).collect().write_parquet(folder / "recipients.parquet")
+    own_ledger = prep.ledger.join(owned, on="person_id", how="semi")
+    recipients_by_scheme(own_ledger, month).collect().write_parquet(folder / "recipients.parquet")
+    event_counts(own_ledger, month).collect().write_parquet(folder / "event_counts.parquet")
     persons = reasons.lazy().select("person_id").unique()
     prep.people.join(persons, on="person_id", how="semi").select(
         "person_id", "scheme"
@@ -418,9 +420,9 @@ def _detect_partition(out: Path, partition: str, month: str, config: SentinelCon
 @task
 def rank_province(
     out: Path, month: str, partitions: list[str], config: SentinelConfig, model: ModelChoice
-) -> pl.DataFrame:
+) -> MonthDetection:
     """Score every partition's reasons against the province's recipients, with one model,
-    and rank the cases together."""
+    and rank the cases together; name the province's policy events."""
     work = _work(out, month)
 
     def every(name: str) -> pl.LazyFrame:
@@ -428,15 +430,18 @@ def rank_province(
             [pl.scan_parquet(work / p / name) for p in partitions], how="vertical_relaxed"
         )
 
-    recipients = every("recipients.parquet").group_by("scheme").agg(pl.col("recipients").sum())
     with partition_engine():
+        recipients = (
+            every("recipients.parquet")
+            .group_by("scheme")
+            .agg(pl.col("recipients").sum())
+            .sort("scheme")
+            .collect()
+        )
+        reasons, people = every("reasons.parquet"), every("schemes.parquet")
+        base_rates = reason_base_rates(reasons, people, recipients.lazy()).collect()
         scored = (
-            score_reasons(
-                every("reasons.parquet"),
-                every("schemes.parquet"),
-                recipients,
-                config.detection.common_reason_share,
-            )
+            score_reasons(reasons, people, base_rates.lazy(), config.detection.common_reason_share)
             .filter(pl.col("tier") > TIER_NONE)
             .collect()
         )
@@ -446,7 +451,10 @@ def rank_province(
             .join(scored, on="person_id", how="inner")
             .sort("person_id")
         )
-        return rank_candidates(candidates, model.load(), month, config).collect()
+        cases = rank_candidates(candidates, model.load(), month, config).collect()
+        counts = every("event_counts.parquet").collect()
+    events = policy_events(counts, recipients, base_rates, month, config)
+    return MonthDetection(cases, events)
 
 
 @task
@@ -566,12 +574,12 @@ def partitioned_audit(
             "%d partitions, %d halo persons, %d candidates", len(partitions), halo, sum(candidates)
         )
         model = choose_province_model(out, month, config)
-        cases = rank_province(out, month, partitions, config, model)
-        carried = carry_province_cases(cases, out, month, partitions, config)
+        detected = rank_province(out, month, partitions, config, model)
+        carried = carry_province_cases(detected.cases, out, month, partitions, config)
         _wait(suspending)
         list_province_suspensions(out, month, partitions, staging)
         summary = emit_month(
-            cases, carried, drops, reports, config, out, month, staging, model
+            detected, carried, drops, reports, config, out, month, staging, model
         )
     forget_raw_copies(out, config)
     publish_artifacts(summary, reports, out, config)

@@ -47,9 +47,11 @@ from features.payments import (
     months_paid,
     paid_ledger,
 )
+from features.policy import event_counts, policy_events
 from features.scoring import (
     TIER_NONE,
     rank_cases,
+    reason_base_rates,
     recipients_by_scheme,
     score_reasons,
     strength_of,
@@ -363,15 +365,18 @@ def _person_features(prep: _Prepared, persons: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _scored(prep: _Prepared, reasons: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
-    """:func:`features.scoring.score_reasons` of the month's reasons, against the month's
-    recipients."""
-    return score_reasons(
-        reasons,
-        prep.people.select("person_id", "scheme"),
-        recipients_by_scheme(prep.ledger, prep.month),
-        config.detection.common_reason_share,
+def _scored(
+    prep: _Prepared, reasons: pl.LazyFrame, config: SentinelConfig
+) -> tuple[pl.LazyFrame, pl.DataFrame, pl.DataFrame]:
+    """:func:`features.scoring.score_reasons` of the month's reasons against the month's
+    recipients; with the base rates and the recipients per scheme."""
+    people = prep.people.select("person_id", "scheme")
+    recipients = recipients_by_scheme(prep.ledger, prep.month).collect()
+    base_rates = reason_base_rates(reasons, people, recipients.lazy()).collect()
+    scored = score_reasons(
+        reasons, people, base_rates.lazy(), config.detection.common_reason_share
     )
+    return scored, base_rates, recipients
 
 
 def last_paid(history: MonthHistory, persons: pl.LazyFrame) -> pl.LazyFrame:
@@ -393,7 +398,7 @@ def person_features(history: MonthHistory, config: SentinelConfig) -> pl.LazyFra
     (``name``, ``scheme``, ``township``, ``village``, ``last_paid_index``).
     """
     prep = _prepare(history, config)
-    scored = _scored(prep, _rule_reasons(prep, config), config)
+    scored, _, _ = _scored(prep, _rule_reasons(prep, config), config)
     persons = pl.concat([prep.people.select("person_id"), scored.select("person_id")])
     return _person_features(prep, persons).join(scored, on="person_id", how="left").pipe(
         fill_unscored
@@ -423,20 +428,40 @@ def detect_cases(
     than not, then expected recoverable yuan (probability × amount at stake), ties by
     ``person_id``. Persons whose reasons are only context or pending proof are not cases.
     """
+    return _detect(history, config, model, _no_clock).cases.lazy()
+
+
+@dataclass(frozen=True)
+class MonthDetection:
+    """What detection finds in a month: the ranked cases (:func:`detect_cases`) and the
+    month's policy events (:func:`features.policy.policy_events`, for the manifest)."""
+
+    cases: pl.DataFrame
+    events: list[dict[str, object]]
+
+
+def detect_month(
+    history: MonthHistory, config: SentinelConfig, model: RiskModel | None = None
+) -> MonthDetection:
+    """:func:`detect_cases` and the month's policy events."""
     return _detect(history, config, model, _no_clock)
 
 
 def _detect(
     history: MonthHistory, config: SentinelConfig, model: RiskModel | None, clock: StageClock
-) -> pl.LazyFrame:
+) -> MonthDetection:
     prep = _prepare(history, config, clock)
     reasons = _rule_reasons(prep, config, clock)
     with clock("merge"):
-        scored = _scored(prep, reasons, config).filter(pl.col("tier") > TIER_NONE).collect()
+        scored, base_rates, recipients = _scored(prep, reasons, config)
+        scored = scored.filter(pl.col("tier") > TIER_NONE).collect()
+        counts = event_counts(prep.ledger, prep.month).collect()
     with clock("features"):
         features = _person_features(prep, scored.lazy().select("person_id")).collect()
         candidates = features.join(scored, on="person_id", how="inner").sort("person_id")
-    return rank_candidates(candidates, model, history.month, config, clock)
+    cases = rank_candidates(candidates, model, history.month, config, clock).collect()
+    events = policy_events(counts, recipients, base_rates, history.month, config)
+    return MonthDetection(cases, events)
 
 
 def rank_candidates(
@@ -565,9 +590,11 @@ def fit_risk_model(train: pl.DataFrame, alpha: float) -> PriorOffsetLogisticRegr
 
 __all__ = [
     "DETECTED_COLUMNS",
+    "MonthDetection",
     "MonthHistory",
     "case_id",
     "detect_cases",
+    "detect_month",
     "fit_risk_model",
     "last_paid",
     "model_inputs",

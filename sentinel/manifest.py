@@ -45,8 +45,13 @@ def build_manifest(
     *,
     cases: int,
     model_version: str | None,
+    policy_events: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Assemble the manifest exactly as the data contract lays it out.
+
+    ``policy_events``: what touched a whole scheme this month
+    (:func:`features.policy.policy_events`): back-pay, standard changes, reasons too common
+    to be evidence alone.
 
     ``rows_in == rows_loaded + rows_quarantined`` holds for every dataset by construction
     and is asserted here, so a manifest that does not reconcile is never written.
@@ -79,6 +84,7 @@ def build_manifest(
         "cases": cases,
         "code_version": code_version(),
         "model_version": model_version,
+        "policy_events": list(policy_events or []),
     }
 
 

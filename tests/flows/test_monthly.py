@@ -61,7 +61,9 @@ def test_every_manifest_reconciles(processed: tuple[Path, str, dict[str, str]]) 
     county, _, _ = processed
     for manifest_file in sorted((county / "out").glob("*/manifest.json")):
         manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
-        assert set(manifest) == {"month", "inputs", "validation", "cases", "code_version", "model_version"}
+        assert set(manifest) == {
+            "month", "inputs", "validation", "cases", "code_version", "model_version", "policy_events",
+        }
         for dataset, entry in manifest["inputs"].items():
             assert entry["rows_in"] == entry["rows_loaded"] + entry["rows_quarantined"], dataset
             quarantine = manifest_file.parent / "quarantine" / f"{dataset}.csv"
@@ -110,7 +112,7 @@ def test_case_list_follows_the_contract(processed: tuple[Path, str, dict[str, st
     cases = pl.read_parquet(folder / "cases.parquet")
     assert cases.columns == list(CASE_COLUMNS)
     assert cases["priority_rank"].to_list() == list(range(1, cases.height + 1))
-    assert set(cases["status"]) <= {"new", "carried"}
+    assert set(cases["status"]) <= {"new", "carried", "payments_stopped", "reopened"}
     csv_bytes = (folder / "cases.csv").read_bytes()
     assert csv_bytes.startswith(b"\xef\xbb\xbf")
     for label in ("case list", "quarantine", "manifest", "data docs"):

@@ -1,0 +1,168 @@
+"""Policy events recognised from the month's ledger: what happened to a whole scheme, not to
+a person.
+
+An annual adjustment paid back (arrears for the same periods to most of a scheme's
+recipients in one drop), a standard that changes (most recipients' regular amount moving by
+the same step), a payroll that applies a configured standard late (most of a scheme paid
+off the standard): each is a fact about the county that the rules must not read as evidence
+against the persons it touches. The rules are built not to (arrears are judged against what
+a period was worth, :func:`features.payments.amount_anomaly`; a reason that fires for more
+than ``detection.common_reason_share`` of a scheme is discounted,
+:mod:`features.scoring`); the events are named in the month's manifest so that the audit
+unit sees what the month held and why no case came of it.
+
+Counts are taken so that partitions of a county add up (:func:`event_counts`), then read
+into events once for the county (:func:`policy_events`).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from features.cases import month_number, period_of_index
+from features.reasons import REASONS
+from sentinel.config import SentinelConfig
+
+__all__ = ["EVENT_COUNT_SCHEMA", "event_counts", "policy_events"]
+
+#: What :func:`event_counts` returns: one row per (kind, scheme, step).
+EVENT_COUNT_SCHEMA: dict[str, pl.DataType] = {
+    "kind": pl.String(),
+    "scheme": pl.String(),
+    "step": pl.Float64(),
+    "persons": pl.Int64(),
+    "yuan": pl.Float64(),
+    "first_index": pl.Int32(),
+    "last_index": pl.Int32(),
+}
+
+
+def event_counts(ledger: pl.LazyFrame, month: str) -> pl.LazyFrame:
+    """Additive counts of the month's drop (the ledger as runs, :mod:`features.ledger`):
+
+    * ``arrears``: persons paid arrears in this drop, per scheme, with the yuan and the
+      first and last period they cover;
+    * ``amount_step``: persons whose regular amount for this month's period differs from
+      the previous period's, per scheme and step (the change, to the yuan).
+    """
+    now = month_number(month)
+    arrears = (
+        ledger.filter((pl.col("kind") == "arrears") & (pl.col("drop_index") == now))
+        .group_by("scheme")
+        .agg(
+            pl.col("person_id").n_unique().cast(pl.Int64).alias("persons"),
+            pl.col("amount").fill_null(0.0).sum().alias("yuan"),
+            pl.col("period_index").min().cast(pl.Int32).alias("first_index"),
+            pl.col("period_index").max().cast(pl.Int32).alias("last_index"),
+        )
+        .with_columns(pl.lit("arrears").alias("kind"), pl.lit(None, dtype=pl.Float64).alias("step"))
+    )
+    regular = ledger.filter((pl.col("kind") == "regular") & pl.col("amount").is_not_null())
+
+    def amount_at(index: int, name: str) -> pl.LazyFrame:
+        return (
+            regular.filter((pl.col("period_index") <= index) & (pl.col("period_end") >= index))
+            .group_by("person_id", "scheme")
+            .agg(pl.col("amount").max().alias(name))
+        )
+
+    steps = (
+        amount_at(now, "amount")
+        .join(amount_at(now - 1, "before"), on=["person_id", "scheme"], how="inner")
+        .with_columns((pl.col("amount") - pl.col("before")).round(0).alias("step"))
+        .filter(pl.col("step") != 0)
+        .group_by("scheme", "step")
+        .agg(
+            pl.len().cast(pl.Int64).alias("persons"),
+            (pl.col("amount") - pl.col("before")).sum().alias("yuan"),
+        )
+        .with_columns(
+            pl.lit("amount_step").alias("kind"),
+            pl.lit(now, dtype=pl.Int32).alias("first_index"),
+            pl.lit(now, dtype=pl.Int32).alias("last_index"),
+        )
+    )
+    return pl.concat(
+        [f.select([pl.col(c).cast(t) for c, t in EVENT_COUNT_SCHEMA.items()]) for f in (arrears, steps)]
+    )
+
+
+def policy_events(
+    counts: pl.DataFrame,
+    recipients: pl.DataFrame,
+    base_rates: pl.DataFrame,
+    month: str,
+    config: SentinelConfig,
+) -> list[dict[str, object]]:
+    """The month's policy events, for the manifest.
+
+    ``counts``: :func:`event_counts` (summed over partitions); ``recipients``:
+    :func:`features.scoring.recipients_by_scheme`; ``base_rates``:
+    :func:`features.scoring.reason_base_rates`. An event is anything that touches more
+    than ``detection.common_reason_share`` of a scheme's recipients:
+
+    * ``back_pay``: arrears in one drop (an adjustment paid back);
+    * ``standard_change``: the regular amount moving by one step (named ``configured``
+      when the configuration holds a standard taking effect this month);
+    * ``common_reason``: a reason code firing that widely (a payroll applying a standard
+      late, a data habit, a wrong setting), which then counts as evidence only scaled down.
+    """
+    share = config.detection.common_reason_share
+    per_scheme = dict(zip(recipients["scheme"].to_list(), recipients["recipients"].to_list(), strict=True))
+    summed = (
+        counts.group_by("kind", "scheme", "step")
+        .agg(
+            pl.col("persons").sum(),
+            pl.col("yuan").sum(),
+            pl.col("first_index").min(),
+            pl.col("last_index").max(),
+        )
+        .sort("kind", "scheme", "step", nulls_last=True)
+    )
+    configured = {s.effective_from for s in config.policy.resident_standards}
+    events: list[dict[str, object]] = []
+    for row in summed.iter_rows(named=True):
+        paid = per_scheme.get(row["scheme"]) or 0
+        if not paid or row["persons"] / paid <= share:
+            continue
+        first = _period(row["first_index"])
+        last = _period(row["last_index"])
+        common = {
+            "scheme": row["scheme"],
+            "persons": int(row["persons"]),
+            "share_of_recipients": round(row["persons"] / paid, 4),
+            "yuan": round(float(row["yuan"]), 2),
+        }
+        if row["kind"] == "arrears":
+            events.append({"event": "back_pay", **common, "periods": f"{first}..{last}"})
+        else:
+            events.append(
+                {
+                    "event": "standard_change",
+                    **common,
+                    "step_yuan": row["step"],
+                    "period": first,
+                    "configured": row["scheme"] == "resident" and month in configured,
+                }
+            )
+    # Reasons the rule family already weighs by their observed share are not discounted.
+    discounted = [code for code, reason in REASONS.items() if not reason.observed]
+    common_reasons = base_rates.filter((pl.col("share") > share) & pl.col("reason").is_in(discounted))
+    for row in common_reasons.sort("reason", "scheme", nulls_last=True).iter_rows(named=True):
+        events.append(
+            {
+                "event": "common_reason",
+                "reason": row["reason"],
+                "scheme": row["scheme"],
+                "persons": int(row["persons"]),
+                "share_of_recipients": round(float(row["share"]), 4),
+                "weight": round(share / float(row["share"]), 4),
+            }
+        )
+    return events
+
+
+def _period(index: int | None) -> str | None:
+    if index is None:
+        return None
+    return pl.select(period_of_index(pl.lit(index, dtype=pl.Int32))).item()

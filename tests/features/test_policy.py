@@ -1,0 +1,101 @@
+"""Policy events recognised from the ledger and named for the manifest (features/policy.py)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from features.cases import month_number
+from features.policy import event_counts, policy_events
+from sentinel.config import load_config
+
+CONFIG = load_config()
+JUL = month_number("2020-07")
+
+
+def ledger_runs(rows: list[tuple[str, str, str, int, int, float, int]]) -> pl.LazyFrame:
+    """Runs from (person_id, scheme, kind, period_index, months, amount, drop_index)."""
+    return pl.LazyFrame(
+        {
+            "person_id": [r[0] for r in rows],
+            "scheme": [r[1] for r in rows],
+            "kind": [r[2] for r in rows],
+            "period_index": [r[3] for r in rows],
+            "period_end": [r[3] + r[4] - 1 for r in rows],
+            "amount": [r[5] for r in rows],
+            "drop_index": [r[6] for r in rows],
+        },
+        schema_overrides={"period_index": pl.Int32, "period_end": pl.Int32, "drop_index": pl.Int32},
+    )
+
+
+def back_pay_month(retirees: int, back_paid: int) -> pl.LazyFrame:
+    """Enterprise retirees paid 2,000 from January and 2,124 from July; the first
+    ``back_paid`` of them receive January..June's increment as arrears in July's drop."""
+    rows = []
+    for i in range(retirees):
+        p = f"e{i:03d}"
+        rows.append((p, "enterprise", "regular", JUL - 6, 6, 2000.0, JUL - 6))
+        rows.append((p, "enterprise", "regular", JUL, 1, 2124.0, JUL))
+        if i < back_paid:
+            rows += [(p, "enterprise", "arrears", JUL - 6 + k, 1, 124.0, JUL) for k in range(6)]
+    return ledger_runs(rows)
+
+
+def _events(ledger: pl.LazyFrame, base_rates: pl.DataFrame | None = None) -> list[dict]:
+    counts = event_counts(ledger, "2020-07").collect()
+    recipients = pl.DataFrame({"scheme": ["enterprise"], "recipients": [100]})
+    rates = base_rates if base_rates is not None else pl.DataFrame(
+        schema={"reason": pl.String, "scheme": pl.String, "persons": pl.UInt32, "recipients": pl.UInt32, "share": pl.Float64}
+    )
+    return policy_events(counts, recipients, rates, "2020-07", CONFIG)
+
+
+def test_an_adjustment_paid_back_to_a_scheme_is_a_back_pay_event():
+    events = _events(back_pay_month(100, 95))
+    back = [e for e in events if e["event"] == "back_pay"]
+    assert back == [
+        {
+            "event": "back_pay",
+            "scheme": "enterprise",
+            "persons": 95,
+            "share_of_recipients": 0.95,
+            "yuan": pytest.approx(95 * 6 * 124.0),
+            "periods": "2020-01..2020-06",
+        }
+    ]
+    steps = [e for e in events if e["event"] == "standard_change"]
+    assert [(e["scheme"], e["step_yuan"], e["persons"], e["configured"]) for e in steps] == [
+        ("enterprise", 124.0, 100, False)
+    ]
+
+
+def test_arrears_of_one_reinstated_pensioner_are_no_event():
+    events = _events(back_pay_month(100, 1))
+    assert [e["event"] for e in events] == ["standard_change"]
+
+
+def test_the_resident_standard_configured_for_july_is_named_configured():
+    rows = []
+    for i in range(50):
+        rows.append((f"r{i}", "resident", "regular", JUL - 1, 1, 103.0 + i, JUL - 1))
+        rows.append((f"r{i}", "resident", "regular", JUL, 1, 113.0 + i, JUL))
+    counts = event_counts(ledger_runs(rows), "2020-07").collect()
+    recipients = pl.DataFrame({"scheme": ["resident"], "recipients": [50]})
+    empty = pl.DataFrame(schema={"reason": pl.String, "scheme": pl.String, "persons": pl.UInt32, "recipients": pl.UInt32, "share": pl.Float64})
+    (event,) = policy_events(counts, recipients, empty, "2020-07", CONFIG)
+    assert (event["event"], event["step_yuan"], event["configured"]) == ("standard_change", 10.0, True)
+
+
+def test_a_reason_firing_for_much_of_a_scheme_is_named_with_its_weight_unless_observed():
+    rates = pl.DataFrame(
+        {
+            "reason": ["AA_OFF_STANDARD", "SD_CERT_LAPSED", "AA_JUMP"],
+            "scheme": ["enterprise"] * 3,
+            "persons": [40, 40, 1],
+            "recipients": [100] * 3,
+            "share": [0.4, 0.4, 0.01],
+        }
+    )
+    common = [e for e in _events(back_pay_month(100, 0), rates) if e["event"] == "common_reason"]
+    assert [(e["reason"], e["weight"]) for e in common] == [("AA_OFF_STANDARD", 0.025)]

@@ -1,0 +1,158 @@
+"""Base rates, common reasons, proof tiers and the audit order (features/scoring.py)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from features.scoring import (
+    TIER_NONE,
+    TIER_PROOF,
+    TIER_REOPENED,
+    TIER_SIGNAL,
+    case_tiers,
+    discount_common_reasons,
+    rank_cases,
+    reason_base_rates,
+    recipients_by_scheme,
+    score_reasons,
+)
+
+SHARE = 0.01
+
+
+def reasons(*rows: tuple[str, str, str, float]) -> pl.LazyFrame:
+    """Reason rows from (person_id, typology, reason, probability)."""
+    return pl.LazyFrame(
+        {
+            "person_id": [r[0] for r in rows],
+            "typology": [r[1] for r in rows],
+            "reason": [r[2] for r in rows],
+            "probability": [r[3] for r in rows],
+            "est_overpayment": [100.0] * len(rows),
+            "facts": [["-"]] * len(rows),
+        }
+    )
+
+
+def people(*persons: tuple[str, str]) -> pl.LazyFrame:
+    return pl.LazyFrame({"person_id": [p[0] for p in persons], "scheme": [p[1] for p in persons]})
+
+
+def recipients(**counts: int) -> pl.LazyFrame:
+    return pl.LazyFrame(
+        {"scheme": list(counts), "recipients": list(counts.values())},
+        schema={"scheme": pl.String, "recipients": pl.UInt32},
+    )
+
+
+def test_recipients_are_persons_paid_a_regular_pension_for_the_month():
+    ledger = pl.LazyFrame(
+        {
+            "person_id": ["a", "a", "b", "c", "d"],
+            "scheme": ["resident", "resident", "resident", "enterprise", "enterprise"],
+            "kind": ["regular", "regular", "regular", "arrears", "regular"],
+            # a: Jan-Dec in two runs; b: stopped in June; c: arrears only; d: Dec
+            "period_index": [24240, 24246, 24240, 24251, 24251],
+            "period_end": [24245, 24251, 24245, 24251, 24251],
+        }
+    )
+    got = recipients_by_scheme(ledger, "2020-12").collect().sort("scheme")
+    assert got.rows() == [("enterprise", 1), ("resident", 1)]
+
+
+def test_base_rate_is_the_share_of_the_schemes_recipients_with_the_reason():
+    rows = reasons(
+        *[(f"r{i}", "amount_anomaly", "AA_OFF_STANDARD", 0.3) for i in range(30)],
+        ("e1", "amount_anomaly", "AA_JUMP", 0.7),
+        ("x", "identity_anomaly", "IA_UNREGISTERED_PAYEE", 0.95),
+    )
+    who = people(*[(f"r{i}", "resident") for i in range(30)], ("e1", "enterprise"))
+    got = reason_base_rates(rows, who, recipients(resident=1000, enterprise=100)).collect()
+    share = {(r["reason"], r["scheme"]): r["share"] for r in got.iter_rows(named=True)}
+    assert share[("AA_OFF_STANDARD", "resident")] == pytest.approx(0.03)
+    assert share[("AA_JUMP", "enterprise")] == pytest.approx(0.01)
+    # Off the register: compared with every recipient.
+    assert share[("IA_UNREGISTERED_PAYEE", None)] == pytest.approx(1 / 1100)
+
+
+def test_a_common_reason_is_discounted_by_its_share_and_a_rare_one_stands():
+    """30 residents of 1,000 off the standard (3%) count a third of their prior; a jump
+    seen once stands; a person with a rare reason beside the common one keeps the prior."""
+    rows = reasons(
+        *[(f"r{i}", "amount_anomaly", "AA_OFF_STANDARD", 0.3) for i in range(30)],
+        ("r0", "amount_anomaly", "AA_JUMP", 0.3),
+        ("e1", "amount_anomaly", "AA_JUMP", 0.7),
+    )
+    who = people(*[(f"r{i}", "resident") for i in range(30)], ("e1", "enterprise"))
+    rates = reason_base_rates(rows, who, recipients(resident=1000, enterprise=100))
+    got = discount_common_reasons(rows, who, rates, SHARE).collect()
+    p = {(r["person_id"], r["reason"]): r["probability"] for r in got.iter_rows(named=True)}
+    assert p[("r1", "AA_OFF_STANDARD")] == pytest.approx(0.3 * 0.01 / 0.03)
+    assert p[("e1", "AA_JUMP")] == pytest.approx(0.7)
+    assert p[("r0", "AA_OFF_STANDARD")] == pytest.approx(0.3)
+
+
+def test_reasons_weighed_by_their_observed_share_are_not_discounted_again():
+    rows = reasons(*[(f"r{i}", "suspected_unreported_death", "SD_CERT_LAPSED", 0.2) for i in range(50)])
+    who = people(*[(f"r{i}", "resident") for i in range(50)])
+    rates = reason_base_rates(rows, who, recipients(resident=100))
+    got = discount_common_reasons(rows, who, rates, SHARE).collect()
+    assert got["probability"].to_list() == [0.2] * 50
+
+
+def test_proof_outranks_signals_unless_doubted_or_common():
+    rows = reasons(
+        ("dead", "deceased_paid", "DP_PAID_AFTER_DEATH", 0.9),
+        ("doubted", "deceased_paid", "DP_PAID_AFTER_DEATH", 0.3),
+        ("doubted", "deceased_paid", "DP_ALIVE_AFTER_DEATH", 0.3),
+        ("pending", "deceased_paid", "DP_PAID_AFTER_DEATH", 0.2),
+        ("pending", "deceased_paid", "DP_RECORD_JUST_ARRIVED", 0.2),
+        ("ring", "shared_account", "SA_SHARED_ACCOUNT", 0.35),
+        ("old", "suspected_unreported_death", "SD_MORTALITY", 0.01),
+        *[(f"t{i}", "amount_anomaly", "AA_PAID_WHILE_TERMINATED", 0.97) for i in range(20)],
+    )
+    who = people(
+        *[(p, "resident") for p in ("dead", "doubted", "pending", "ring", "old")],
+        *[(f"t{i}", "enterprise") for i in range(20)],
+    )
+    rates = reason_base_rates(rows, who, recipients(resident=1000, enterprise=100))
+    tiers = dict(case_tiers(rows, who, rates, SHARE).collect().select("person_id", "tier").iter_rows())
+    assert tiers["dead"] == TIER_PROOF
+    assert tiers["doubted"] == tiers["pending"] == tiers["ring"] == TIER_SIGNAL
+    assert tiers["old"] == TIER_NONE  # context alone is not a case
+    # 20% of the enterprise recipients "paid while terminated": a register habit, not proof.
+    assert tiers["t0"] == TIER_SIGNAL
+
+
+def test_score_reasons_gives_one_row_per_person_with_its_tier():
+    rows = reasons(
+        ("dead", "deceased_paid", "DP_PAID_AFTER_DEATH", 0.9),
+        ("dead", "shared_account", "SA_SHARED_ACCOUNT", 0.35),
+    )
+    who = people(("dead", "resident"))
+    rates = reason_base_rates(rows, who, recipients(resident=1000))
+    got = score_reasons(rows, who, rates, SHARE).collect()
+    assert got.height == 1
+    row = got.row(0, named=True)
+    assert (row["typology"], row["tier"]) == ("deceased_paid", TIER_PROOF)
+    assert row["rule_probability"] == pytest.approx(1 - 0.1 * 0.65)
+
+
+def test_audit_order_reopened_then_proof_then_likely_signals_then_by_yuan():
+    cases = pl.LazyFrame(
+        {
+            "person_id": ["s_rich_unlikely", "s_likely", "proof_small", "reopened", "s_tie_b", "s_tie_a"],
+            "tier": [TIER_SIGNAL, TIER_SIGNAL, TIER_PROOF, TIER_SIGNAL, TIER_SIGNAL, TIER_SIGNAL],
+            "status": ["new", "new", "new", "reopened", "new", "new"],
+            "risk_score": [0.3, 0.6, 0.9, 0.2, 0.3, 0.3],
+            "expected_recovery": [9000.0, 100.0, 10.0, 5.0, 50.0, 50.0],
+        },
+        schema_overrides={"tier": pl.Int8},
+    )
+    got = rank_cases(cases).collect()
+    assert got["person_id"].to_list() == [
+        "reopened", "proof_small", "s_likely", "s_rich_unlikely", "s_tie_a", "s_tie_b",
+    ]
+    assert got["priority_rank"].to_list() == [1, 2, 3, 4, 5, 6]
+    assert got["tier"][0] == TIER_REOPENED

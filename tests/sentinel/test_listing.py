@@ -1,0 +1,118 @@
+"""The published list: detections and the open cases carried from earlier months, in audit
+order, with the month's visits chosen; a case stays listed until an audit closes it."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from features.cases import month_number
+from sentinel.casestore import CaseStore
+from sentinel.config import load_config
+from sentinel.listing import carried_cases, publish_listing
+
+CONFIG = load_config()
+
+
+def detected(*rows: tuple[str, str, float, str, int]) -> pl.DataFrame:
+    """Detection rows from (case_id, person_id, est_overpayment, last_paid_period, tier)."""
+    n = len(rows)
+    return pl.DataFrame(
+        {
+            "case_id": [r[0] for r in rows],
+            "person_id": [r[1] for r in rows],
+            "name": ["某某"] * n,
+            "scheme": ["enterprise"] * n,
+            "township": ["城关镇"] * n,
+            "village": ["一村"] * n,
+            "typology": ["deceased_paid"] * n,
+            "priority_rank": list(range(1, n + 1)),
+            "risk_score": [0.9] * n,
+            "est_overpayment": [r[2] for r in rows],
+            "evidence": ["死亡后仍发放"] * n,
+            "reasons": ["DP_PAID_AFTER_DEATH"] * n,
+            "strength": ["proof"] * n,
+            "amount_at_stake": [r[2] + 6000.0 for r in rows],
+            "last_paid_period": [r[3] for r in rows],
+            "reason_codes": [["DP_PAID_AFTER_DEATH"]] * n,
+            "tier": [r[4] for r in rows],
+            "expected_recovery": [0.9 * (r[2] + 6000.0) for r in rows],
+        },
+        schema_overrides={"priority_rank": pl.Int64, "tier": pl.Int8},
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> CaseStore:
+    with CaseStore(tmp_path / "cases.sqlite") as db:
+        yield db
+
+
+def test_a_case_whose_payments_stopped_is_carried_with_its_unrecovered_sum(store: CaseStore):
+    jan = detected(("DP-1", "P1", 4000.0, "2020-01", 2), ("DP-2", "P2", 1000.0, "2020-01", 2))
+    published = publish_listing(store, jan, pl.DataFrame(), "2020-01", CONFIG)
+    assert published["status"].to_list() == ["new", "new"]
+    # February: the register terminated P1, detection no longer raises the case.
+    feb = detected(("DP-2", "P2", 3000.0, "2020-02", 2))
+    open_cases = store.open_cases("2020-02", feb["case_id"].to_list())
+    paid = pl.DataFrame({"person_id": ["P1"], "last_paid_index": [month_number("2020-01")]})
+    carried = carried_cases(open_cases, published, paid, "2020-02", CONFIG.detection.forward_months)
+    listed = publish_listing(store, feb, carried, "2020-02", CONFIG)
+    row = listed.filter(pl.col("case_id") == "DP-1").row(0, named=True)
+    assert row["status"] == "payments_stopped"
+    assert row["est_overpayment"] == row["amount_at_stake"] == 4000.0
+    assert row["evidence"] == "死亡后仍发放"
+    assert row["last_paid_period"] == "2020-01"
+    # Still carried a month later; gone once the audit closes it.
+    mar_open = store.open_cases("2020-03", [])
+    assert mar_open["case_id"].to_list() == ["DP-1", "DP-2"]
+    store.close("DP-1", "confirmed_deceased", date(2020, 3, 5), actor="auditor", death_date=date(2019, 12, 1))
+    assert store.open_cases("2020-04", [])["case_id"].to_list() == ["DP-2"]
+
+
+def test_a_carried_case_still_paid_keeps_its_ongoing_payments_at_stake():
+    open_cases = pl.DataFrame(
+        {
+            "case_id": ["SD-1"], "person_id": ["P1"], "typology": ["suspected_unreported_death"],
+            "township": ["城关镇"], "est_overpayment": [1200.0], "reasons": ["SD_CERT_LAPSED,SD_MORTALITY"],
+            "last_listed": ["2020-04"], "risk_score": [0.4],
+        }
+    )
+    previous = pl.DataFrame(
+        {"case_id": ["SD-1"], "name": ["某某"], "scheme": ["resident"], "village": ["一村"],
+         "evidence": ["已13个月无通过的资格认证"], "strength": ["signal"], "amount_at_stake": [1650.0]}
+    )
+    paid = pl.DataFrame({"person_id": ["P1"], "last_paid_index": [month_number("2020-05")]})
+    row = carried_cases(open_cases, previous, paid, "2020-05", 3).row(0, named=True)
+    assert row["amount_at_stake"] == pytest.approx(1650.0)
+    assert row["expected_recovery"] == pytest.approx(0.4 * 1650.0)
+    assert row["reason_codes"] == ["SD_CERT_LAPSED", "SD_MORTALITY"]
+    assert row["tier"] == 1 and row["last_paid_period"] == "2020-05"
+
+
+def test_a_case_missing_from_the_last_list_is_carried_from_the_store_alone():
+    open_cases = pl.DataFrame(
+        {
+            "case_id": ["SD-1"], "person_id": ["P1"], "typology": ["suspected_unreported_death"],
+            "township": ["城关镇"], "est_overpayment": [900.0], "reasons": ["SD_CERT_LAPSED"],
+            "last_listed": ["2020-02"], "risk_score": [0.3],
+        }
+    )
+    paid = pl.DataFrame({"person_id": ["P1"], "last_paid_index": [month_number("2020-02")]})
+    row = carried_cases(open_cases, None, paid, "2020-05", 3).row(0, named=True)
+    assert row["evidence"] == "listed until 2020-02"
+    assert row["amount_at_stake"] == 900.0 and row["strength"] == "signal"
+
+
+def test_the_month_is_ranked_and_its_visits_chosen_before_it_is_recorded(store: CaseStore):
+    cases = detected(*[(f"DP-{i}", f"P{i}", 100.0 * i, "2020-01", 1) for i in range(1, 80)])
+    published = publish_listing(store, cases, pl.DataFrame(), "2020-01", CONFIG)
+    assert published["priority_rank"].to_list() == list(range(1, 80))
+    assert published["case_id"][0] == "DP-79"  # richest first among alike cases
+    chosen = published.filter(pl.col("audit_selection").is_not_null())
+    assert chosen.height == CONFIG.detection.audit_capacity
+    stored = store.selections(up_to="2020-01")
+    assert sorted(stored["case_id"].to_list()) == sorted(chosen["case_id"].to_list())
