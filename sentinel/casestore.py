@@ -770,7 +770,9 @@ class CaseStore:
 
         From each case's latest audit: ``confirmed_*`` is a hit, ``cleared`` a miss,
         ``unreachable`` is counted apart and left out of ``precision`` (null with no
-        hit or miss). Columns: typology, audited, confirmed, cleared, unreachable, precision.
+        hit or miss). Columns: typology, audited, confirmed, cleared, unreachable, precision,
+        weighted_audited, weighted_precision (outcomes weighted by the inverse probability
+        that the case was chosen for the visit, see :mod:`sentinel.selection`).
         """
         return _precision(self._audited(), "typology")
 
@@ -835,7 +837,23 @@ class CaseStore:
         )
 
     def _audited(self) -> pl.DataFrame:
-        return self.cases().filter(pl.col("outcome").is_not_null())
+        """Audited cases with ``weight``: the inverse probability that the case was chosen
+        for the visit (its latest selection up to the audit's month; 1 when it was not
+        chosen by the list, e.g. audited on a tip)."""
+        audited = self.cases().filter(pl.col("outcome").is_not_null())
+        chosen = (
+            self.selections()
+            .join(audited.select("case_id", "closed_on"), on="case_id", how="inner")
+            .filter(pl.col("month") <= pl.col("closed_on").dt.strftime("%Y-%m"))
+            .sort("month")
+            .group_by("case_id")
+            .agg(pl.col("selection_probability").last())
+        )
+        return audited.join(chosen, on="case_id", how="left").with_columns(
+            (1.0 / pl.col("selection_probability").fill_null(1.0).clip(lower_bound=1e-9)).alias(
+                "weight"
+            )
+        )
 
     def _frame(self, query: Any, schema: dict[str, pl.DataType]) -> pl.DataFrame:
         with self.engine.connect() as conn:
@@ -1005,17 +1023,37 @@ def _birth_date(person_id: str) -> date | None:
 
 
 def _precision(audited: pl.DataFrame, by: str) -> pl.DataFrame:
+    """Per ``by``: counts of outcomes and the share confirmed, plain and weighted by the
+    inverse selection probability (``weighted_precision``: an unbiased estimate of how often
+    the listed cases of that kind are right, the exploration draws below the cut speaking
+    for the cases like them that were not visited)."""
     outcome = pl.col("outcome")
+    judged = outcome.is_in([*CONFIRMED, "cleared"])
+    weight = pl.col("weight") if "weight" in audited.columns else pl.lit(1.0)
     return (
         audited.group_by(by)
         .agg(
             outcome.is_in(CONFIRMED).sum().cast(pl.Int64).alias("confirmed"),
             (outcome == "cleared").sum().cast(pl.Int64).alias("cleared"),
             (outcome == "unreachable").sum().cast(pl.Int64).alias("unreachable"),
+            weight.filter(outcome.is_in(CONFIRMED)).sum().alias("_w_confirmed"),
+            weight.filter(judged).sum().alias("weighted_audited"),
         )
         .with_columns((pl.col("confirmed") + pl.col("cleared")).alias("audited"))
-        .with_columns(_ratio("confirmed", "audited").alias("precision"))
-        .select(by, "audited", "confirmed", "cleared", "unreachable", "precision")
+        .with_columns(
+            _ratio("confirmed", "audited").alias("precision"),
+            _ratio("_w_confirmed", "weighted_audited").alias("weighted_precision"),
+        )
+        .select(
+            by,
+            "audited",
+            "confirmed",
+            "cleared",
+            "unreachable",
+            "precision",
+            "weighted_audited",
+            "weighted_precision",
+        )
         .sort(by)
     )
 

@@ -365,7 +365,7 @@ def test_precision_and_recovery_reports(store: CaseStore) -> None:
     )
     store.close(C[0], "unreachable", date(2020, 2, 1), actor="a", now=NOW)
     by_typology = store.precision_by_typology()
-    assert by_typology.rows() == [
+    assert by_typology.drop("weighted_audited", "weighted_precision").rows() == [
         ("amount_anomaly", 0, 0, 0, 1, None),
         ("duplicate_receipt", 1, 1, 0, 0, 1.0),
         ("suspected_unreported_death", 2, 1, 1, 0, 0.5),
@@ -377,6 +377,8 @@ def test_precision_and_recovery_reports(store: CaseStore) -> None:
         "cleared",
         "unreachable",
         "precision",
+        "weighted_audited",
+        "weighted_precision",
     ]
     by_reason = store.precision_by_reason()
     assert by_reason.select("reason", "audited", "precision").rows() == [
@@ -460,3 +462,24 @@ def test_rederiving_from_a_month_gives_the_store_a_clean_run_would_have(
     assert superseded.height == 3
     assert all(json.loads(d)["superseded"] for d in superseded["detail"])
     assert listed.drop_nulls("month").group_by("case_id", "month").len()["len"].max() == 1
+
+
+def test_weighted_precision_lets_an_exploration_draw_speak_for_the_cases_like_it(
+    store: CaseStore,
+) -> None:
+    """Two priority visits of a reason, both cleared, and one exploration draw of the same
+    reason (chosen with probability 1/8), confirmed: the plain share is 1/3, the weighted
+    one 8/10."""
+    rows = [(f"SU-{i:012d}", f"P{i}", "suspected_unreported_death", 100.0, "SU_NO_CERT") for i in range(3)]
+    chosen = case_list(*rows).with_columns(
+        pl.Series("audit_selection", ["priority", "priority", "exploration"]),
+        pl.Series("selection_probability", [1.0, 1.0, 0.125]),
+    )
+    store.record_month("2020-01", chosen, clear_months=6, now=NOW)
+    store.close(rows[0][0], "cleared", date(2020, 2, 1), actor="a", now=NOW)
+    store.close(rows[1][0], "cleared", date(2020, 2, 1), actor="a", now=NOW)
+    store.close(rows[2][0], "confirmed_improper", date(2020, 2, 1), actor="a", now=NOW)
+    row = store.precision_by_reason().row(0, named=True)
+    assert row["precision"] == pytest.approx(1 / 3)
+    assert row["weighted_audited"] == pytest.approx(10.0)
+    assert row["weighted_precision"] == pytest.approx(0.8)
