@@ -128,8 +128,9 @@ def case_tiers(
       scheme's recipients), in a typology without a pending or exculpatory code for the
       person (a death record contradicted by an in-person pass, or not yet due, is not
       proof);
-    * :data:`TIER_SIGNAL`: any other proof or signal code;
-    * :data:`TIER_NONE`: context or pending codes only: not a case this month.
+    * :data:`TIER_SIGNAL`: any other proof code, or a signal code that is not common;
+    * :data:`TIER_NONE`: context or pending codes only, or common signal codes only: not a
+      case this month (the base rate says the signal is about the county, not the person).
 
     ``common_only``: every proof or signal code of the person is common.
     """
@@ -148,6 +149,10 @@ def case_tiers(
     tiers = evidence.group_by("person_id").agg(
         pl.when(standing_proof.any())
         .then(pl.lit(TIER_PROOF))
+        # Common signals alone are a fact about the county: no case (a common proof code
+        # still lists the person, among the signals: a linked death is never dropped).
+        .when(common.all() & (pl.col("role") != "proof").all())
+        .then(pl.lit(TIER_NONE))
         .otherwise(pl.lit(TIER_SIGNAL))
         .alias("tier"),
         common.all().alias("common_only"),
@@ -198,27 +203,36 @@ def tier_of(strength: pl.Expr) -> pl.Expr:
 def rank_cases(cases: pl.LazyFrame) -> pl.LazyFrame:
     """``cases`` in audit order with ``priority_rank`` (1 = first).
 
-    Reopened cases (``status`` ``reopened``: confirmed improper, still paid) first, then
-    proof, then signals (``tier``); within a tier, cases more likely improper than not
-    (``risk_score`` at least one half) before the others, each richest first
-    (``expected_recovery``); ties by ``person_id``, so the order never depends on row order.
+    Reopened cases first (``status`` ``reopened``: confirmed improper, still paid; their
+    ``tier`` becomes :data:`TIER_REOPENED`). Then the cases worth a visit on their own: proof
+    (whatever a model learned of it since) and signals more likely improper than not
+    (``risk_score`` at least one half), richest first (``expected_recovery``). Then the soft
+    signals, richest first: proof always outranks them, whatever the amount. Ties by
+    ``person_id``, so the order never depends on row order.
     """
     names = cases.collect_schema().names()
-    reopened = (pl.col("status") == "reopened") if "status" in names else pl.lit(False)
+    reopened = (pl.col("status") == "reopened").fill_null(False) if "status" in names else pl.lit(False)
+    band = (
+        pl.when(reopened)
+        .then(2)
+        .when((pl.col("tier") >= TIER_PROOF) | (pl.col("risk_score") >= 0.5))
+        .then(1)
+        .otherwise(0)
+    )
     return (
         cases.with_columns(
-            pl.when(reopened.fill_null(False))
+            pl.when(reopened)
             .then(pl.lit(TIER_REOPENED, dtype=pl.Int8))
             .otherwise(pl.col("tier").cast(pl.Int8))
             .alias("tier"),
-            (pl.col("risk_score") >= 0.5).alias("_likely"),
+            band.alias("_band"),
         )
         .sort(
-            ["tier", "_likely", "expected_recovery", "person_id"],
-            descending=[True, True, True, False],
+            ["_band", "expected_recovery", "person_id"],
+            descending=[True, True, False],
         )
         .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("priority_rank"))
-        .drop("_likely")
+        .drop("_band")
     )
 
 

@@ -359,7 +359,9 @@ def emit_month(
     the staging folder."""
     cases = detected.cases
     with CaseStore(case_store_url(out, config)) as store_db:
-        published = publish_listing(store_db, cases, carried, month, config)
+        published = publish_listing(
+            store_db, cases, carried, month, config, recipients=detected.recipients
+        )
     # A re-raised, carried or still-paid case says why at the head of its evidence.
     published = published.with_columns(
         pl.when(pl.col("note").is_not_null())

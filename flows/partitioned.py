@@ -454,7 +454,7 @@ def rank_province(
         cases = rank_candidates(candidates, model.load(), month, config).collect()
         counts = every("event_counts.parquet").collect()
     events = policy_events(counts, recipients, base_rates, month, config)
-    return MonthDetection(cases, events)
+    return MonthDetection(cases, events, int(recipients["recipients"].sum()))
 
 
 @task

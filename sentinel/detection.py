@@ -438,6 +438,8 @@ class MonthDetection:
 
     cases: pl.DataFrame
     events: list[dict[str, object]]
+    #: Persons paid a regular pension for the month (every scheme).
+    recipients: int
 
 
 def detect_month(
@@ -461,7 +463,7 @@ def _detect(
         candidates = features.join(scored, on="person_id", how="inner").sort("person_id")
     cases = rank_candidates(candidates, model, history.month, config, clock).collect()
     events = policy_events(counts, recipients, base_rates, history.month, config)
-    return MonthDetection(cases, events)
+    return MonthDetection(cases, events, int(recipients["recipients"].sum()))
 
 
 def rank_candidates(

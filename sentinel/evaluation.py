@@ -239,14 +239,26 @@ def improper_as_of(truth_dir: Path, month: str) -> pl.DataFrame:
     )
 
 
-def paid_after_linked_death(truth_dir: Path, month: str) -> pl.DataFrame:
+def paid_after_linked_death(truth_dir: Path, month: str, deaths: pl.LazyFrame) -> pl.DataFrame:
     """``deceased_paid`` persons whose death record arrived before ``month`` and who were
-    paid for a period after the death by then: each must be on the case list until closed."""
+    paid for a period after the death by then: each must be on the case list until closed.
+
+    ``deaths``: the death records delivered (the history's ``deaths``). A record carrying
+    neither an ID (right, mistyped or partly missing) nor a birth date names a name, not a
+    person (a namesake may have died): no one can link it, so it is not counted.
+    """
     truth_dir = Path(truth_dir)
     start = date.fromisoformat(f"{month}-01")
+    linkable = (
+        deaths.filter(pl.col("person_id").is_not_null() | pl.col("birth_date").is_not_null())
+        .select("record_id")
+        .unique()
+        .collect()
+    )
     records = (
         pl.read_parquet(truth_dir / "death_records.parquet")
         .filter(pl.col("true_person_id").is_not_null() & (pl.col("recorded_on") < start))
+        .join(linkable, on="record_id", how="semi")
         .select(pl.col("true_person_id").alias("person_id"), "id_error")
         .unique("person_id")
     )
@@ -287,7 +299,9 @@ def world_metrics(
         for name, order in baseline_rankings(history).items()
     }
     best = max(baseline_yuan.values()) if baseline_yuan else 0.0
-    must_list = paid_after_linked_death(truth_dir, month)
+    must_list = paid_after_linked_death(
+        truth_dir, month, history.deaths.filter(pl.col("month") <= month)
+    )
     listed = set(ranked)
     found = sum(p in listed for p in must_list["person_id"].to_list())
     n_recipients = recipients(history)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from features.cases import month_number, period_of_index
-from features.scoring import rank_cases, tier_of
+from features.scoring import TIER_PROOF, rank_cases, tier_of
 from sentinel.casestore import CaseStore
 from sentinel.config import SentinelConfig
 from sentinel.selection import audit_selection
@@ -91,15 +91,24 @@ def publish_listing(
     carried: pl.DataFrame,
     month: str,
     config: SentinelConfig,
+    recipients: int | None = None,
 ) -> pl.DataFrame:
     """Record ``month``'s list in the case store and return it as published: detections and
     carried cases, less those an audit cleared (:meth:`CaseStore.record_month`), in audit
     order (:func:`features.scoring.rank_cases`) with the month's field visits chosen
-    (:func:`sentinel.selection.audit_selection`)."""
+    (:func:`sentinel.selection.audit_selection`).
+
+    With ``recipients`` (the month's recipients), new soft signals — neither proof nor more
+    likely improper than not — beyond ``detection.max_list_share`` of them are left off,
+    the least promising first: a list the unit could never work is no list. Carried cases
+    and proof are never left off.
+    """
     listing = pl.concat([detected, carried], how="diagonal_relaxed") if carried.height else detected
     clear_months = config.cases.clear_months
     preview = store.preview_month(month, listing, clear_months=clear_months)
     ranked = rank_cases(preview.lazy()).collect()
+    if recipients is not None:
+        ranked = _within_list_share(ranked, int(recipients * config.detection.max_list_share))
     selected = audit_selection(
         ranked,
         config.detection.audit_capacity,
@@ -107,3 +116,18 @@ def publish_listing(
         month,
     )
     return store.record_month(month, selected, clear_months=clear_months)
+
+
+def _within_list_share(ranked: pl.DataFrame, most: int) -> pl.DataFrame:
+    """``ranked`` less its lowest new soft signals beyond ``most`` cases, re-ranked."""
+    soft_new = (
+        (pl.col("status") == "new")
+        & (pl.col("tier") < TIER_PROOF)
+        & (pl.col("risk_score") < 0.5)
+    )
+    excess = ranked.height - most
+    if excess <= 0:
+        return ranked
+    drop = ranked.filter(soft_new).sort("priority_rank").tail(excess)["case_id"]
+    kept = ranked.filter(~pl.col("case_id").is_in(drop.implode()))
+    return kept.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("priority_rank"))

@@ -111,18 +111,26 @@ def test_proof_outranks_signals_unless_doubted_or_common():
         ("ring", "shared_account", "SA_SHARED_ACCOUNT", 0.35),
         ("old", "suspected_unreported_death", "SD_MORTALITY", 0.01),
         *[(f"t{i}", "amount_anomaly", "AA_PAID_WHILE_TERMINATED", 0.97) for i in range(20)],
+        *[(f"low{i}", "amount_anomaly", "AA_OFF_STANDARD", 0.3) for i in range(30)],
+        ("low0", "identity_anomaly", "IA_BIRTH_MISMATCH", 0.7),
     )
     who = people(
         *[(p, "resident") for p in ("dead", "doubted", "pending", "ring", "old")],
         *[(f"t{i}", "enterprise") for i in range(20)],
+        *[(f"low{i}", "resident") for i in range(30)],
     )
     rates = reason_base_rates(rows, who, recipients(resident=1000, enterprise=100))
     tiers = dict(case_tiers(rows, who, rates, SHARE).collect().select("person_id", "tier").iter_rows())
     assert tiers["dead"] == TIER_PROOF
     assert tiers["doubted"] == tiers["pending"] == tiers["ring"] == TIER_SIGNAL
     assert tiers["old"] == TIER_NONE  # context alone is not a case
-    # 20% of the enterprise recipients "paid while terminated": a register habit, not proof.
+    # 20% of the enterprise recipients "paid while terminated": a register habit, not proof,
+    # but never dropped.
     assert tiers["t0"] == TIER_SIGNAL
+    # 3% of the residents below the standard (a standard applied late): no case on that
+    # alone; with a rare reason beside it, a case.
+    assert tiers["low1"] == TIER_NONE
+    assert tiers["low0"] == TIER_SIGNAL
 
 
 def test_score_reasons_gives_one_row_per_person_with_its_tier():
@@ -139,20 +147,23 @@ def test_score_reasons_gives_one_row_per_person_with_its_tier():
     assert row["rule_probability"] == pytest.approx(1 - 0.1 * 0.65)
 
 
-def test_audit_order_reopened_then_proof_then_likely_signals_then_by_yuan():
+def test_audit_order_reopened_then_proof_and_likely_signals_by_yuan_then_soft_signals():
     cases = pl.LazyFrame(
         {
-            "person_id": ["s_rich_unlikely", "s_likely", "proof_small", "reopened", "s_tie_b", "s_tie_a"],
-            "tier": [TIER_SIGNAL, TIER_SIGNAL, TIER_PROOF, TIER_SIGNAL, TIER_SIGNAL, TIER_SIGNAL],
-            "status": ["new", "new", "new", "reopened", "new", "new"],
-            "risk_score": [0.3, 0.6, 0.9, 0.2, 0.3, 0.3],
-            "expected_recovery": [9000.0, 100.0, 10.0, 5.0, 50.0, 50.0],
+            "person_id": [
+                "soft_rich", "likely_rich", "proof_small", "proof_unlikely", "reopened", "soft_b", "soft_a",
+            ],
+            "tier": [TIER_SIGNAL, TIER_SIGNAL, TIER_PROOF, TIER_PROOF, TIER_SIGNAL, TIER_SIGNAL, TIER_SIGNAL],
+            "status": ["new", "new", "new", "new", "reopened", "new", "new"],
+            "risk_score": [0.3, 0.7, 0.9, 0.05, 0.2, 0.3, 0.3],
+            "expected_recovery": [9000.0, 700.0, 10.0, 1.0, 5.0, 50.0, 50.0],
         },
         schema_overrides={"tier": pl.Int8},
     )
     got = rank_cases(cases).collect()
     assert got["person_id"].to_list() == [
-        "reopened", "proof_small", "s_likely", "s_rich_unlikely", "s_tie_a", "s_tie_b",
+        # A model that learned to doubt a proof never drops it below the soft signals.
+        "reopened", "likely_rich", "proof_small", "proof_unlikely", "soft_rich", "soft_a", "soft_b",
     ]
-    assert got["priority_rank"].to_list() == [1, 2, 3, 4, 5, 6]
+    assert got["priority_rank"].to_list() == [1, 2, 3, 4, 5, 6, 7]
     assert got["tier"][0] == TIER_REOPENED

@@ -116,3 +116,19 @@ def test_the_month_is_ranked_and_its_visits_chosen_before_it_is_recorded(store: 
     assert chosen.height == CONFIG.detection.audit_capacity
     stored = store.selections(up_to="2020-01")
     assert sorted(stored["case_id"].to_list()) == sorted(chosen["case_id"].to_list())
+
+
+def test_new_soft_signals_beyond_the_list_share_are_left_off_never_proof(store: CaseStore):
+    proof = detected(*[(f"DP-{i}", f"P{i}", 500.0, "2020-01", 2) for i in range(15)])
+    soft = detected(*[(f"SD-{i}", f"Q{i}", 100.0 + i, "2020-01", 1) for i in range(60)]).with_columns(
+        pl.lit(0.2).alias("risk_score"), pl.lit("signal").alias("strength")
+    )
+    listing = pl.concat([proof, soft])
+    # 1,000 recipients: at most 20 cases, but all 15 proof stay.
+    published = publish_listing(store, listing, pl.DataFrame(), "2020-01", CONFIG, recipients=1000)
+    assert published.height == 20
+    assert published.filter(pl.col("strength") == "proof").height == 15
+    # The richest soft signals stayed.
+    kept = published.filter(pl.col("strength") == "signal")["person_id"].to_list()
+    assert sorted(kept) == sorted(f"Q{i}" for i in range(55, 60))
+    assert published["priority_rank"].to_list() == list(range(1, 21))
