@@ -34,6 +34,8 @@ RUN_STATE_COLUMNS: tuple[str, ...] = (
     "status",
     "bank_account",
     "collector_id",
+    "last_cert_date",
+    "cert_due_date",
 )
 
 _RUN_BOUNDS = ("first_index", "last_index")

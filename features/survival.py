@@ -25,6 +25,7 @@ from features.cases import (
     per_person,
     period_of_index,
 )
+from features.certification import certification_state
 from features.ledger import rows_of
 from features.payments import id_birth_date, id_is_well_formed
 from sentinel.config import SentinelConfig
@@ -48,7 +49,17 @@ def register_people(runs: pl.LazyFrame) -> pl.LazyFrame:
     schemes (the person applied, alive, then). A person listed in two schemes in one snapshot
     takes the alphabetically last scheme's row (repeatable); ``first_status`` is the status
     of the earliest row, likewise. ``last_listed`` and ``first_listed`` are ``YYYY-MM``.
+    ``last_cert_date`` and ``cert_due_date``: the latest the register carried (null when the
+    source system does not deliver them).
     """
+    names = runs.collect_schema().names()
+    runs = runs.with_columns(
+        *[
+            pl.lit(None, dtype=pl.Date).alias(c)
+            for c in ("last_cert_date", "cert_due_date")
+            if c not in names
+        ]
+    )
     latest = ("name", "sex", "birth_date", "scheme", "township", "village", "status")
     columns = (
         "person_id",
@@ -58,6 +69,8 @@ def register_people(runs: pl.LazyFrame) -> pl.LazyFrame:
         "last_listed",
         "first_listed",
         "first_status",
+        "last_cert_date",
+        "cert_due_date",
     )
     # Most persons have one run, which is their row: only the others need ordering.
     several = pl.col("person_id").is_duplicated()
@@ -87,6 +100,8 @@ def register_people(runs: pl.LazyFrame) -> pl.LazyFrame:
     )
     spans = keyed.group_by("person_id").agg(
         pl.col("benefit_start").min(),
+        pl.col("last_cert_date").max(),
+        pl.col("cert_due_date").max(),
         period_of_index(pl.col("last_index").max()).alias("last_listed"),
         period_of_index(pl.col("first_index").min()).alias("first_listed"),
     )
@@ -279,8 +294,13 @@ def survival_evidence(
 
     ``strong_index``: month of the last in-person pass (on-site or home visit) or of the
     benefit start, whichever is later (an application is made in person).
-    ``pass_index`` / ``pass_method``: last pass of any method; ``prior_pass_index``: the
-    pass before it; ``data_match_index``: last data-match pass; ``fails_since_pass``.
+    ``pass_index`` / ``pass_method``: last pass of any method (the register's own last
+    certification date included, method unknown); ``prior_pass_index``: the pass before it
+    in the history; ``data_match_index``: last data-match pass; ``fails_since_pass``;
+    ``first_listed_index``; and the certification state of
+    :func:`features.certification.certification_state` (``verified_index``,
+    ``months_since_verified``, ``bounded``, ``recorded_since``, ``lapsed``, ...): the one
+    the suspension list reads.
     """
     certs = certifications.select(
         "person_id",
@@ -316,24 +336,30 @@ def survival_evidence(
         .group_by("person_id")
         .agg(pl.len().alias("fails_since_pass"))
     )
-    # An active pensioner on the first snapshot seen passed a certification within the cycle
-    # before it (else the pension would be suspended): assume mid-cycle, method unknown.
-    implied = pl.when(pl.col("first_status") == "active").then(
-        month_index(pl.col("first_listed")) - config.policy.certification_cycle_months // 2
-    )
+    # The certification state (known or bounded by the history's start) is the one the
+    # suspension list reads: the register's own last certification date counts as a pass.
+    state = certification_state(people, certifications, month, config.policy.suspend_after_months)
     return (
-        people.select("person_id", "birth_date", "benefit_start", "first_listed", "first_status")
+        people.select("person_id", "birth_date", "benefit_start", "first_listed")
         .join(per_pass, on="person_id", how="left")
         .join(fails, on="person_id", how="left")
+        .join(state, on="person_id", how="left")
         .with_columns(
             pl.max_horizontal(
                 pl.col("strong_cert_index"), date_month_index(pl.col("benefit_start"))
             ).alias("strong_index"),
-            implied.alias("implied_index"),
+            pl.max_horizontal(
+                pl.col("pass_index"), date_month_index(pl.col("last_pass_date"))
+            ).alias("pass_index"),
+            # A later pass the register carries has no method.
+            pl.when(date_month_index(pl.col("last_pass_date")) > pl.col("pass_index").fill_null(-1))
+            .then(pl.col("last_pass_method"))
+            .otherwise(pl.col("pass_method"))
+            .alias("pass_method"),
             month_index(pl.col("first_listed")).alias("first_listed_index"),
             pl.col("fails_since_pass").fill_null(0),
         )
-        .drop("first_listed", "first_status")
+        .drop("first_listed")
     )
 
 
@@ -471,6 +497,7 @@ def deceased_paid(
 #: configuration field holding the share of unreported deaths that show each.
 OBSERVED_SIGNALS: dict[str, str] = {
     "lapsed": "uncertified_dead_share",
+    "unseen": "uncertified_dead_share",
     "weak_face": "weak_face_dead_share",
     "account_changed": "account_changed_dead_share",
     "collector_added": "collector_added_dead_share",
@@ -489,17 +516,19 @@ def survival_signals(
     """One row per person paid within the certification cycle: their survival signals
     (:data:`OBSERVED_SIGNALS`, Booleans) and the mortality prior.
 
-    * ``lapsed``: no pass within the cycle as far as the history shows (a pass more than a
-      cycle ago, or none in the months observed; fewer than a cycle early in the history,
-      when most living pensioners show it too);
+    * ``lapsed``: the certification cycle has run out, as far as the data holds it
+      (:func:`features.certification.certification_state`, the suspension list's answer);
+    * ``unseen``: no pass nor claim in the months recorded, fewer than a cycle so far (most
+      living pensioners show it early in a history: its weight says so);
     * ``weak_face``: the last pass is by face app, at ``face_app_weak_age`` or older, after
       more than a cycle without a pass (a relative's phone at the door is the known fraud);
     * ``account_changed`` / ``collector_added``: after the last in-person proof of life;
     * ``failed``: a failed certification since the last pass.
 
     ``alive_index``: the last credible proof of life (an in-person check, a data match, a
-    face-app pass that is not weak, the benefit start or the implied pass before the first
-    snapshot); ``p_died``: the Gompertz probability of dying since then.
+    face-app pass that is not weak, the claim; for a person with none recorded, the month
+    before the history began, the latest a pass can have been); ``p_died``: the Gompertz
+    probability of dying since then.
     """
     det = config.detection
     cycle = config.policy.certification_cycle_months
@@ -514,9 +543,9 @@ def survival_signals(
         .with_columns(((pl.lit(now) - date_month_index(pl.col("birth_date"))) / 12.0).alias("age"))
     )
     # Months without a pass before the last one, as far as the history shows: exact after
-    # an earlier pass, at least the months since the person's first snapshot otherwise.
+    # an earlier pass, at least the months since the history began otherwise.
     face_gap = pl.col("pass_index") - pl.max_horizontal(
-        pl.col("prior_pass_index").fill_null(pl.col("first_listed_index")),
+        pl.col("prior_pass_index").fill_null(pl.col("first_listed_index") - 1),
         pl.col("strong_index"),
     )
     weak_face = (
@@ -530,7 +559,7 @@ def survival_signals(
         pl.col("data_match_index"),
         pl.when(~weak_face).then(pl.col("pass_index")),
         pl.when(weak_face).then(pl.col("prior_pass_index")),
-        pl.col("implied_index"),
+        pl.col("verified_index"),
     ).fill_null(now - 120)
     base = base.with_columns(
         weak_face.alias("weak_face"), face_gap.alias("face_gap"), last_alive.alias("alive_index")
@@ -540,17 +569,16 @@ def survival_signals(
         # Months of this person's register history, this one included.
         (pl.lit(now) - pl.col("first_listed_index").fill_null(now) + 1).alias("observed_months"),
     )
-    window = pl.min_horizontal(pl.lit(cycle), pl.col("observed_months"))
-    lapsed = (
-        pl.col("pass_index").is_null() | (pl.col("months_since_pass") >= window)
-    ) & ~pl.col("weak_face")
+    lapsed = pl.col("lapsed").fill_null(False) & ~pl.col("weak_face")
+    unseen = pl.col("bounded").fill_null(False) & ~pl.col("lapsed").fill_null(False)
     account_changed = pl.col("account_change_index") > pl.col("strong_index").fill_null(-1)
     collector_added = (
         pl.col("collector_change_index") > pl.col("strong_index").fill_null(-1)
     ) & pl.col("collector_id").is_not_null()
     failed = pl.col("fails_since_pass").fill_null(0) > 0
     return base.with_columns(
-        lapsed.fill_null(False).alias("lapsed"),
+        lapsed.alias("lapsed"),
+        unseen.alias("unseen"),
         account_changed.fill_null(False).alias("account_changed"),
         collector_added.fill_null(False).alias("collector_added"),
         failed.fill_null(False).alias("failed"),
@@ -673,13 +701,21 @@ def suspected_unreported_death(
         pl.lit("suspected_unreported_death").alias("typology"),
     ]
     tail = [pl.col("probability"), pl.col("overpaid").alias("est_overpayment")]
+    # The mortality clock of a person with no proof of life recorded starts before the
+    # history: the sentence says that, not a month.
+    unrecorded = pl.col("bounded") & (pl.col("alive_index") <= pl.col("verified_index"))
     mortality = scored.select(
         *common,
-        pl.lit("SD_MORTALITY").alias("reason"),
+        pl.when(unrecorded)
+        .then(pl.lit("SD_MORTALITY_UNRECORDED"))
+        .otherwise(pl.lit("SD_MORTALITY"))
+        .alias("reason"),
         *tail,
         facts(
             pl.col("age").floor().cast(pl.Int32),
-            period_of_index(pl.col("alive_index")),
+            pl.when(unrecorded)
+            .then(pl.col("recorded_since"))
+            .otherwise(period_of_index(pl.col("alive_index"))),
             fmt_prob(pl.col("p_died")),
             pl.col("months_overpaid"),
             fmt_yuan(pl.col("overpaid")),
@@ -693,17 +729,26 @@ def suspected_unreported_death(
     )
     # What the history holds, never a count it does not: the last pass and the months since,
     # or that no pass was seen since the person's first snapshot.
-    lapse = scored.filter(pl.col("lapsed") & pl.col("pass_index").is_not_null()).select(
+    lapse = scored.filter(pl.col("lapsed") & ~pl.col("bounded")).select(
         *common,
         pl.lit("SD_CERT_LAPSED").alias("reason"),
         *tail,
-        facts(pl.col("months_since_pass"), period_of_index(pl.col("pass_index")), pl.lit(str(cycle))),
+        facts(
+            pl.col("months_since_verified"),
+            period_of_index(pl.col("verified_index")),
+            pl.lit(str(cycle)),
+        ),
     )
-    unseen = scored.filter(pl.col("lapsed") & pl.col("pass_index").is_null()).select(
+    # A bounded person: the months recorded without a pass, and since when; lapsed once
+    # they exceed the cycle (the suspension list suspends them then), else not yet known.
+    unseen = scored.filter(pl.col("bounded") & (pl.col("lapsed") | pl.col("unseen"))).select(
         *common,
-        pl.lit("SD_NO_PASS_IN_HISTORY").alias("reason"),
+        pl.when(pl.col("lapsed"))
+        .then(pl.lit("SD_NO_PASS_IN_HISTORY"))
+        .otherwise(pl.lit("SD_NO_RECENT_PASS"))
+        .alias("reason"),
         *tail,
-        facts(period_of_index(pl.col("first_listed_index")), pl.col("observed_months"), pl.lit(str(cycle))),
+        facts(pl.col("recorded_since"), pl.col("months_since_verified"), pl.lit(str(cycle))),
     )
     weak = scored.filter(pl.col("weak_face") & ~pl.col("lapsed")).select(
         *common,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from features.certification import certification_state
+
 SUSPENSION_COLUMNS: tuple[str, ...] = (
     "action",
     "person_id",
@@ -22,78 +24,66 @@ SUSPENSION_COLUMNS: tuple[str, ...] = (
     "last_pass_method",
     "lapsed_on",
     "months_since_pass",
+    "bounded",
+    "recorded_since",
 )
 #: The list's row order: suspensions before restorations, by township, then person (a
 #: person listed in two schemes: by scheme, so that the order is repeatable).
 SUSPENSION_ORDER: tuple[str, ...] = ("action", "township", "person_id", "scheme")
 
 
-def _month_index(column: pl.Expr) -> pl.Expr:
-    return column.dt.year().cast(pl.Int32) * 12 + column.dt.month().cast(pl.Int32) - 1
-
-
 def suspension_list(
     register: pl.LazyFrame,
     certifications: pl.LazyFrame,
+    people: pl.LazyFrame,
     *,
     month: str,
-    history_start: str,
     suspend_after_months: int,
 ) -> pl.LazyFrame:
     """Who to suspend and who to restore in ``month``.
 
     ``register``: the month's register snapshot. ``certifications``: every certification
-    received up to ``month``. ``history_start`` (``YYYY-MM``): the first month of
-    certification history; a person with no pass in the history has lapsed at the latest
-    ``suspend_after_months`` after it (``last_pass_date`` null), or after their
-    ``benefit_start`` if that is later (a new pensioner was verified when claiming).
+    received up to ``month``. ``people``: one row per person with ``benefit_start``,
+    ``first_listed`` and the register's ``last_cert_date`` / ``cert_due_date`` when it
+    carries them (:func:`features.survival.register_people`). The certification state is
+    :func:`features.certification.certification_state`, the one detection reads: a person
+    with no pass recorded has lapsed once the months recorded without one exceed
+    ``suspend_after_months`` (``bounded``: the months are a lower bound), never on a guess
+    about a pass before the history began.
 
     ``action`` is ``suspend`` for an *active* pension with no pass for more than
     ``suspend_after_months`` months, and ``restore`` for a *suspended* pension whose holder
-    passed a certification since it lapsed. ``lapsed_on`` is the day the cycle expired.
+    passed a certification since it lapsed. ``lapsed_on``: the day the cycle ran out (null
+    for a bounded person: the day is not in the data).
     """
-    year, mon = int(month[:4]), int(month[5:7])
-    now_index = year * 12 + mon - 1
-    start = pl.lit(f"{history_start}-01").str.to_date()
-    last_pass = (
-        certifications.filter(pl.col("result") == "pass")
-        .sort("cert_date", "method")
-        .group_by("person_id")
-        .agg(
-            pl.col("cert_date").last().alias("last_pass_date"),
-            pl.col("method").last().alias("last_pass_method"),
-        )
-    )
-    people = (
+    state = certification_state(people, certifications, month, suspend_after_months)
+    rows = (
         register.group_by("person_id", "scheme")
         .agg(
             pl.col("name").first(),
             pl.col("township").first(),
             pl.col("village").first(),
             pl.col("status").first().alias("register_status"),
-            pl.col("benefit_start").min(),
         )
-        .join(last_pass, on="person_id", how="left")
+        .join(state, on="person_id", how="left")
     )
-    # The last time the person was known alive and verified: a pass, the claim itself, or
-    # (for lack of older records) the start of the history.
-    verified = pl.max_horizontal(
-        pl.col("last_pass_date"), pl.col("benefit_start"), start
-    )
-    lapsed_on = verified.dt.offset_by(f"{suspend_after_months}mo")
-    months_since = pl.lit(now_index) - _month_index(verified)
-    expired = months_since > suspend_after_months
     action = (
-        pl.when((pl.col("register_status") == "active") & expired)
+        pl.when((pl.col("register_status") == "active") & pl.col("lapsed"))
         .then(pl.lit("suspend"))
-        .when((pl.col("register_status") == "suspended") & ~expired & pl.col("last_pass_date").is_not_null())
+        .when(
+            (pl.col("register_status") == "suspended")
+            & ~pl.col("lapsed")
+            & pl.col("pass_known")
+        )
         .then(pl.lit("restore"))
     )
     return (
-        people.with_columns(
+        rows.with_columns(
             action.alias("action"),
-            lapsed_on.alias("lapsed_on"),
-            months_since.alias("months_since_pass"),
+            pl.when(~pl.col("bounded"))
+            .then(pl.col("last_pass_date").dt.offset_by(f"{suspend_after_months}mo"))
+            .alias("lapsed_on"),
+            pl.col("months_since_verified").alias("months_since_pass"),
         )
         .filter(pl.col("action").is_not_null())
         .select(SUSPENSION_COLUMNS)

@@ -37,13 +37,14 @@ from prefect.logging import get_logger
 
 from features.cases import MODEL_FEATURES
 from features.records import REASON
+from features.survival import register_people
 from features.suspension import suspension_list
 from sentinel.artifacts import month_summary_markdown, top_cases_table
 from sentinel.audit_result import OutcomeLimits
 from sentinel.casestore import CaseStore, database_url
 from sentinel.config import SentinelConfig, load_config
 from sentinel.contract import ContractError
-from sentinel.detection import MonthDetection, detect_month, last_paid
+from sentinel.detection import MonthDetection, detect_month, last_paid, month_register_runs
 from sentinel.engines import partition_engine
 from sentinel.ingest import StoredDrop, check_and_store_drop, drop_fingerprint
 from sentinel.io.reports import write_case_list, write_csv_bom, write_quarantine
@@ -328,13 +329,13 @@ def open_cases_carried(
 def list_suspensions(store: Path, month: str, config: SentinelConfig, staging: Path) -> int:
     """Pensions to suspend (no certification pass for a full cycle) or restore this month."""
     curated = CuratedStore(store)
-    starts = curated.months("beneficiaries")
+    history = load_history(store, month)
     with partition_engine():
         suspensions = suspension_list(
             curated.scan("beneficiaries", months=[month]),
             curated.scan("certifications", up_to=month),
+            register_people(month_register_runs(history)),
             month=month,
-            history_start=starts[0] if starts else month,
             suspend_after_months=config.policy.suspend_after_months,
         ).collect()
     suspensions.write_parquet(staging / "suspensions.parquet")

@@ -487,26 +487,20 @@ def carry_province_cases(
     return open_cases_carried(cases, out, month, config, paid_up_to)
 
 
-def _history_start(out: Path, partitions: list[str]) -> str | None:
-    """The first month of register history in any partition (the suspension policy's
-    start of certification records)."""
-    starts = [m for p in partitions for m in partition_store(out, p).months("beneficiaries")[:1]]
-    return min(starts) if starts else None
-
-
 @task
 def suspend_partition(
-    out: Path, partition: str, month: str, config: SentinelConfig, history_start: str
+    out: Path, partition: str, month: str, config: SentinelConfig
 ) -> int:
     """The partition's part of the suspension list (a person's register rows and
     certifications are all in their owner's partition)."""
     store = partition_store(out, partition)
+    history = _partition_history(out, partition, month)
     with partition_engine():
         suspensions = suspension_list(
             store.scan("beneficiaries", months=[month]),
             store.scan("certifications", up_to=month),
+            register_people(month_register_runs(history)),
             month=month,
-            history_start=history_start,
             suspend_after_months=config.policy.suspend_after_months,
         ).collect()
     suspensions.write_parquet(_work(out, month) / partition / "suspensions.parquet")
@@ -564,8 +558,7 @@ def partitioned_audit(
         _on_workers(summarise_partition_history, partitions, out, month, config)
         # A partition's suspensions read only its own register and certifications: the
         # workers list them while this process links the deaths and finds the halo.
-        start = _history_start(out, partitions) or month
-        suspending = [suspend_partition.submit(out, p, month, config, start) for p in partitions]
+        suspending = [suspend_partition.submit(out, p, month, config) for p in partitions]
         link_deaths_across(out, month, partitions)
         halo = find_halo(out, month, partitions)
         _on_workers(gather_halo_rows, partitions, out, month)

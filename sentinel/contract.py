@@ -137,6 +137,18 @@ BENEFICIARIES = Dataset(
         Column("status", "category", ("待遇状态",), values=REGISTER_STATUSES),
         Column("bank_account", "text", ("银行账号",), nullable=True),
         Column("collector_id", "text", ("代领人身份证号",), required=False, nullable=True),
+        # Where the source system keeps it: the last passing survival certification, or the
+        # date the current cycle runs out (a pass 12 months before).
+        Column(
+            "last_cert_date",
+            "date",
+            ("最后认证日期", "上次认证日期", "认证日期"),
+            required=False,
+            nullable=True,
+        ),
+        Column(
+            "cert_due_date", "date", ("认证到期日", "认证有效期至"), required=False, nullable=True
+        ),
     ),
 )
 

@@ -54,13 +54,18 @@ TEMPLATES: dict[str, Template] = {
     ),
     "SD_CERT_LAPSED": Template(
         ("months", "last_pass", "cycle"),
-        "已{months}个月无通过的资格认证（最后一次通过为{last_pass}，周期{cycle}个月）",
-        "no passing survival certification for {months} months (last pass {last_pass}, cycle {cycle})",
+        "已{months}个月无通过的资格认证（最后一次认证通过或待遇申领为{last_pass}，已超过{cycle}个月的认证周期）",
+        "no passing survival certification for {months} months (last pass or claim {last_pass}; the cycle is {cycle} months)",
     ),
     "SD_NO_PASS_IN_HISTORY": Template(
         ("since", "months", "cycle"),
-        "自{since}有记录以来{months}个月无通过的资格认证（周期{cycle}个月）",
-        "no passing survival certification in the {months} months recorded since {since} (cycle {cycle})",
+        "自{since}有记录以来{months}个月无通过的资格认证，已超过{cycle}个月的认证周期",
+        "no passing survival certification in the {months} months recorded since {since}: more than the {cycle}-month cycle",
+    ),
+    "SD_NO_RECENT_PASS": Template(
+        ("since", "months", "cycle"),
+        "自{since}有记录以来{months}个月无通过的资格认证（认证周期{cycle}个月，此前的认证不在记录中）",
+        "no passing survival certification in the {months} months recorded since {since} (the cycle is {cycle} months; earlier certifications are not in the records)",
     ),
     "SD_WEAK_FACE_APP": Template(
         ("period", "age", "gap"),
@@ -83,9 +88,14 @@ TEMPLATES: dict[str, Template] = {
         "{n} failed certifications since the last pass",
     ),
     "SD_MORTALITY": Template(
-        ("age", "strong_period", "p_died", "months", "amount"),
-        "{age}岁，最后一次现场证明存活为{strong_period}，按生命表此后死亡概率{p_died}；如已死亡约多发{months}个月共{amount}元",
-        "aged {age}, last in-person proof of life {strong_period}; life-table probability of death since {p_died}; if dead, about {months} months ({amount} yuan) overpaid",
+        ("age", "proof_period", "p_died", "months", "amount"),
+        "{age}岁，最后一次可信的存活证明为{proof_period}，按生命表此后死亡概率{p_died}；如已死亡约多发{months}个月共{amount}元",
+        "aged {age}, last credible proof of life {proof_period}; life-table probability of death since {p_died}; if dead, about {months} months ({amount} yuan) overpaid",
+    ),
+    "SD_MORTALITY_UNRECORDED": Template(
+        ("age", "since", "p_died", "months", "amount"),
+        "{age}岁，自{since}有记录以来无存活证明，按生命表此后死亡概率{p_died}；如已死亡约多发{months}个月共{amount}元",
+        "aged {age}, no proof of life recorded since {since}; life-table probability of death since {p_died}; if dead, about {months} months ({amount} yuan) overpaid",
     ),
     "DR_TWO_SCHEMES": Template(
         ("schemes", "periods", "first_period", "amount"),

@@ -957,6 +957,13 @@ def _run_months(
         return np.where(term_m <= m, TERMINATED, st)
 
     last_pass = reg.l0.copy()
+    # The day of each row's last pass, for a register that carries it (the passes before
+    # the first month fall on a day of their month).
+    last_pass_day = (
+        _month_start_day(start_m, reg.l0) + rng.integers(0, 28, n)
+        if phenomena.register_cert_dates
+        else None
+    )
     # Rows that certify through their original row (duplicate scheme) mirror it.
     mirror = np.flatnonzero(reg.method_pref == -2)
     mirror_src = np.array([np.flatnonzero((reg.pid == reg.pid[r]) & (reg.method_pref != -2))[0] for r in mirror], dtype=np.int64)
@@ -1095,6 +1102,10 @@ def _run_months(
         np.maximum.at(last_pass, cert_events["row"][passes], m)
         if mirror.size:
             last_pass[mirror] = np.maximum(last_pass[mirror], last_pass[mirror_src])
+        if last_pass_day is not None:
+            np.maximum.at(last_pass_day, cert_events["row"][passes], cert_events["day"][passes])
+            if mirror.size:
+                last_pass_day[mirror] = np.maximum(last_pass_day[mirror], last_pass_day[mirror_src])
         status = status_at(m, last_pass)
         registered = np.flatnonzero(reg.entry_m <= m)
         beneficiaries = static[registered].with_columns(
@@ -1106,6 +1117,10 @@ def _run_months(
             "person_id", "name", "sex", "birth_date", "scheme", "region_code", "township", "village",
             "benefit_start", "status", "bank_account", "collector_id",
         )
+        if last_pass_day is not None:
+            beneficiaries = beneficiaries.with_columns(
+                last_cert_date=pl.Series(last_pass_day[registered]).cast(pl.Int32).cast(pl.Date)
+            )
         ev_rows = cert_events["row"][ev]
         method = cert_events["method"][ev]
         twp = reg.township[ev_rows]

@@ -127,6 +127,8 @@ class Phenomena:
     agents_certify_on_site
         Village agents bring the people they collect for to on-site certification;
         False: those people certify like everyone else (mostly by face app).
+    register_cert_dates
+        The register carries each pensioner's last certification date (``last_cert_date``).
     """
 
     backpay: tuple[BackPay, ...] = ()
@@ -134,6 +136,7 @@ class Phenomena:
     migrant_other_province: float = 0.0
     death_record_delay_months: int = 0
     agents_certify_on_site: bool = True
+    register_cert_dates: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict (for ``truth.json``)."""

@@ -7,6 +7,7 @@ CSV months of payouts and beneficiaries carry a few malformed rows, returned for
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import zipfile
@@ -232,7 +233,10 @@ def write_drop(
     written: dict[str, Path] = {}
     log: list[dict[str, object]] = []
     for name, frame in frames.items():
-        dataset = DATASETS[name]
+        # The contract's optional columns the county does not deliver are left out.
+        dataset = dataclasses.replace(
+            DATASETS[name], columns=tuple(c for c in DATASETS[name].columns if c.name in frame.columns)
+        )
         for suffix in FILE_SUFFIXES:  # a previous run in another format must not leave a twin
             (month_dir / f"{name}{suffix}").unlink(missing_ok=True)
         this_fmt = fmt

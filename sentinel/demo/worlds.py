@@ -141,6 +141,14 @@ WORLDS: dict[str, World] = {
             rates=_improper_times(7.4),
         ),
         World(
+            "certification_dates",
+            "The source system exports each pensioner's last certification date with the "
+            "register, so lapses before the history began are known, not bounded.",
+            "Issue 23: where the system has it, the register carries the last certification "
+            "or the cycle's due date (认证到期日); the lapse then counts from it.",
+            phenomena=Phenomena(backpay=REFERENCE_BACKPAY, register_cert_dates=True),
+        ),
+        World(
             "in_migrants",
             "One pensioner in seven holds an ID issued in another region, most of them in "
             "another province (people who worked elsewhere and retired home).",

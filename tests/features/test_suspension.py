@@ -13,6 +13,17 @@ def register(rows: list[dict[str, object]]) -> pl.LazyFrame:
     return pl.LazyFrame([{**base, **r} for r in rows])
 
 
+def people(reg: pl.LazyFrame, first_listed: str = "2019-01", **register_dates: object) -> pl.LazyFrame:
+    """The persons of ``reg``, first listed in ``first_listed``, with optional register
+    certification dates (``last_cert_date`` / ``cert_due_date``)."""
+    frame = reg.select("person_id", "benefit_start").unique().with_columns(
+        pl.lit(first_listed).alias("first_listed")
+    )
+    for column, value in register_dates.items():
+        frame = frame.with_columns(pl.lit(value, dtype=pl.Date).alias(column))
+    return frame
+
+
 def certs(rows: list[tuple[str, date, str]]) -> pl.LazyFrame:
     return pl.LazyFrame(
         {
@@ -25,8 +36,9 @@ def certs(rows: list[tuple[str, date, str]]) -> pl.LazyFrame:
     )
 
 
-def run(reg: pl.LazyFrame, cer: pl.LazyFrame, month: str) -> pl.DataFrame:
-    return suspension_list(reg, cer, month=month, history_start="2019-01", suspend_after_months=12).collect()
+def run(reg: pl.LazyFrame, cer: pl.LazyFrame, month: str, who: pl.LazyFrame | None = None) -> pl.DataFrame:
+    who = who if who is not None else people(reg)
+    return suspension_list(reg, cer, who, month=month, suspend_after_months=12).collect()
 
 
 def test_no_pass_for_twelve_months_is_suspended_from_the_thirteenth() -> None:
@@ -37,6 +49,7 @@ def test_no_pass_for_twelve_months_is_suspended_from_the_thirteenth() -> None:
     assert got["action"].to_list() == ["suspend"]
     assert got["lapsed_on"].to_list() == [date(2020, 3, 10)]
     assert got["months_since_pass"].to_list() == [13]
+    assert got["bounded"].to_list() == [False]
 
 
 def test_failed_certification_does_not_renew_the_cycle() -> None:
@@ -60,3 +73,26 @@ def test_new_pensioner_is_not_listed_before_a_full_cycle_and_terminated_never() 
         ]
     )
     assert run(reg, certs([]), "2020-06").height == 0
+
+
+def test_no_pass_since_the_history_began_lapses_once_the_recorded_months_exceed_the_cycle() -> None:
+    """History from 2020-01, no pass recorded: in December 12 months are recorded (the last
+    pass may have been in 2019-12), in January 2021 thirteen: suspended, bounded."""
+    reg = register([{"person_id": "A"}])
+    who = people(reg, first_listed="2020-01")
+    assert run(reg, certs([]), "2020-12", who).height == 0
+    got = run(reg, certs([]), "2021-01", who)
+    assert got.select("action", "months_since_pass", "bounded", "recorded_since").rows() == [
+        ("suspend", 13, True, "2020-01")
+    ]
+    assert got["lapsed_on"].to_list() == [None]  # the day is not in the data
+
+
+def test_the_registers_certification_date_decides_when_the_history_holds_none() -> None:
+    reg = register([{"person_id": "A"}])
+    for dates in ({"last_cert_date": date(2019, 6, 15)}, {"cert_due_date": date(2020, 6, 15)}):
+        who = people(reg, first_listed="2020-01", **dates)
+        assert run(reg, certs([]), "2020-06", who).height == 0
+        got = run(reg, certs([]), "2020-07", who)
+        assert got.select("action", "months_since_pass", "bounded").rows() == [("suspend", 13, False)]
+        assert got["lapsed_on"].to_list() == [date(2020, 6, 15)]
