@@ -935,6 +935,7 @@ def _case_response(
         timeline=timeline,
         deaths=person.deaths.to_dicts(),
         certifications=person.certifications.to_dicts(),
+        certification=person.certification,
         sharing=sharing,
         elsewhere=elsewhere,
         events=events,

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine, MetaData, Table, and_, func, select
 
+from features.certification import certification_state
 from features.linkage import LinkColumns, link_records
 from sentinel.config import SentinelConfig
 from sentinel.io.store import CuratedStore
@@ -302,6 +303,10 @@ class PersonFile:
     payouts: pl.DataFrame
     deaths: pl.DataFrame
     certifications: pl.DataFrame
+    #: The person's certification state as of the month
+    #: (:func:`features.certification.certification_state`, the one detection and the
+    #: suspension list read), empty when the person has no register row.
+    certification: dict[str, Any]
     sharing: pl.DataFrame
     receivers: pl.DataFrame
     details: dict[str, Any] = field(default_factory=dict)
@@ -376,6 +381,7 @@ def read_person_file(
     )
     deaths = _linked_death_records(store, month, person_id, register, config)
     receivers, sharing = _shared_receivers(store, month, person_id, config)
+    state = _certification(register, certifications, month, config)
     return PersonFile(
         person_id=person_id,
         month=month,
@@ -383,9 +389,30 @@ def read_person_file(
         payouts=payouts,
         deaths=deaths,
         certifications=certifications,
+        certification=state,
         sharing=sharing,
         receivers=receivers,
     )
+
+
+def _certification(
+    register: pl.DataFrame, certifications: pl.DataFrame, month: str, config: SentinelConfig
+) -> dict[str, Any]:
+    """The certification state of the person whose register rows (all months) and
+    certifications are given."""
+    if register.height == 0:
+        return {}
+    dates = [c for c in ("last_cert_date", "cert_due_date") if c in register.columns]
+    person = register.group_by("person_id").agg(
+        pl.col("benefit_start").min(),
+        pl.col("month").min().alias("first_listed"),
+        *[pl.col(c).max() for c in dates],
+    )
+    certs = certifications.with_columns(pl.lit(register["person_id"][0]).alias("person_id"))
+    state = certification_state(
+        person.lazy(), certs.lazy(), month, config.policy.suspend_after_months
+    ).collect()
+    return state.row(0, named=True) if state.height else {}
 
 
 def _payout_timeline(store: CuratedStore, month: str, person_id: str) -> pl.DataFrame:

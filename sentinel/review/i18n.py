@@ -95,6 +95,15 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "result": ("结果", "Result"),
     "operator": ("经办人", "Operator"),
     "no_certifications": ("没有认证记录。", "No certification on record."),
+    "cert_known": (
+        "距最后一次认证通过或待遇申领{months}个月。",
+        "{months} months since the last pass or the claim.",
+    ),
+    "cert_bounded": (
+        "自{since}有记录以来{months}个月无通过的认证（更早的认证不在记录中）。",
+        "No pass in the {months} months recorded since {since} (earlier certifications are not in the records).",
+    ),
+    "cert_lapsed": ("已超过认证周期：应暂停待遇。", "The cycle has run out: the pension is to be suspended."),
     "sharing": ("共用账户或代领人的人员", "People sharing the account or collector"),
     "receiver": ("账户/代领人", "Account / collector"),
     "no_sharing": (

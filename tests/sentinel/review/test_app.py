@@ -325,6 +325,18 @@ def test_case_page_shows_the_person_evidence_and_payouts_in_full_to_their_audito
     assert "资格认证" in page.text and "死亡记录" in page.text
 
 
+def test_case_page_states_the_certification_state_detection_reads(
+    client: TestClient, login, review_data
+) -> None:  # type: ignore[no-untyped-def]
+    """Known (months since the last pass or claim) or bounded (no pass since the records
+    begin): the same state as the suspension list's, never a guessed month."""
+    login(client, "zhao")
+    for case in review_data.cases.head(5).iter_rows(named=True):
+        page = client.get(f"/cases/{case['case_id']}")
+        section = page.text.split("资格认证</h2>")[1].split("</section>")[0]
+        assert ("距最后一次认证通过或待遇申领" in section) or ("有记录以来" in section), case["case_id"]
+
+
 def test_case_page_masks_full_ids_for_roles_not_allowed(review_data, make_client, login) -> None:  # type: ignore[no-untyped-def]
     case = review_data.cases.sort("priority_rank").row(0, named=True)
     with make_client(full_id_roles=[]) as client:
