@@ -175,7 +175,6 @@ def duplicate_receipt(ledger: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFr
     period except the largest one. Arrears are not regular payments and are handled by the
     amount rules. Rows with an ID that is not well formed are left to the identity rules.
     """
-    del config
     regular_runs = ledger.filter(
         (pl.col("kind") == "regular") & pl.col("period_index").is_not_null() & pl.col("well_formed")
     )
@@ -206,7 +205,7 @@ def duplicate_receipt(ledger: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFr
         "person_id",
         pl.lit("duplicate_receipt").alias("typology"),
         pl.lit("DR_TWO_SCHEMES").alias("reason"),
-        pl.lit(0.97).alias("probability"),
+        pl.lit(config.detection.duplicate_receipt_probability).alias("probability"),
         pl.col("extra").alias("est_overpayment"),
         facts(
             pl.col("schemes"),
@@ -219,7 +218,7 @@ def duplicate_receipt(ledger: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFr
         "person_id",
         pl.lit("duplicate_receipt").alias("typology"),
         pl.lit("DR_REPEAT_PERIOD").alias("reason"),
-        pl.lit(0.97).alias("probability"),
+        pl.lit(config.detection.duplicate_receipt_probability).alias("probability"),
         pl.col("extra").alias("est_overpayment"),
         facts(
             pl.col("periods") - pl.col("cross_periods"),

@@ -22,6 +22,8 @@ from features.reasons import reason_table
 TIER_PROOF = 2
 TIER_SIGNAL = 1
 TIER_NONE = 0
+#: The typology of leads: persons with nothing but the life table against them.
+LEAD_TYPOLOGY = "suspected_unreported_death"
 
 _EVIDENCE_ROLES = ("proof", "signal")
 
@@ -185,10 +187,23 @@ def score_reasons(
 TIER_REOPENED = 3
 
 
+def listable() -> pl.Expr:
+    """Scored persons the list can hold: cases (a tier above none) and leads (a suspected
+    unreported death on the life table alone, :data:`LEAD_TYPOLOGY`), which only fill a
+    month's visits the cases leave over (:func:`sentinel.listing.publish_listing`)."""
+    return (pl.col("tier") > TIER_NONE) | (pl.col("typology") == LEAD_TYPOLOGY)
+
+
 def strength_of(tier: pl.Expr) -> pl.Expr:
     """The case list's ``strength`` of a tier: ``proof`` for proof (and reopened cases,
-    whose proof an audit confirmed), else ``signal``."""
-    return pl.when(tier >= TIER_PROOF).then(pl.lit("proof")).otherwise(pl.lit("signal"))
+    whose proof an audit confirmed), ``signal``, or ``lead`` for a tier of none."""
+    return (
+        pl.when(tier >= TIER_PROOF)
+        .then(pl.lit("proof"))
+        .when(tier == TIER_NONE)
+        .then(pl.lit("lead"))
+        .otherwise(pl.lit("signal"))
+    )
 
 
 def tier_of(strength: pl.Expr) -> pl.Expr:
@@ -196,6 +211,8 @@ def tier_of(strength: pl.Expr) -> pl.Expr:
     return (
         pl.when(strength == "proof")
         .then(pl.lit(TIER_PROOF, dtype=pl.Int8))
+        .when(strength == "lead")
+        .then(pl.lit(TIER_NONE, dtype=pl.Int8))
         .otherwise(pl.lit(TIER_SIGNAL, dtype=pl.Int8))
     )
 
@@ -207,8 +224,8 @@ def rank_cases(cases: pl.LazyFrame) -> pl.LazyFrame:
     ``tier`` becomes :data:`TIER_REOPENED`). Then the cases worth a visit on their own: proof
     (whatever a model learned of it since) and signals more likely improper than not
     (``risk_score`` at least one half), richest first (``expected_recovery``). Then the soft
-    signals, richest first: proof always outranks them, whatever the amount. Ties by
-    ``person_id``, so the order never depends on row order.
+    signals, richest first: proof always outranks them, whatever the amount. Leads (a tier
+    of none) last. Ties by ``person_id``, so the order never depends on row order.
     """
     names = cases.collect_schema().names()
     reopened = (pl.col("status") == "reopened").fill_null(False) if "status" in names else pl.lit(False)
@@ -217,7 +234,9 @@ def rank_cases(cases: pl.LazyFrame) -> pl.LazyFrame:
         .then(2)
         .when((pl.col("tier") >= TIER_PROOF) | (pl.col("risk_score") >= 0.5))
         .then(1)
-        .otherwise(0)
+        .when(pl.col("tier") > TIER_NONE)
+        .then(0)
+        .otherwise(-1)
     )
     return (
         cases.with_columns(
@@ -237,6 +256,7 @@ def rank_cases(cases: pl.LazyFrame) -> pl.LazyFrame:
 
 
 __all__ = [
+    "LEAD_TYPOLOGY",
     "TIER_NONE",
     "TIER_PROOF",
     "TIER_REOPENED",
@@ -244,6 +264,7 @@ __all__ = [
     "case_tiers",
     "rank_cases",
     "discount_common_reasons",
+    "listable",
     "reason_base_rates",
     "recipients_by_scheme",
     "score_reasons",

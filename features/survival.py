@@ -455,7 +455,7 @@ def deceased_paid(
     contradicted = (pl.col("strong_cert_index") > date_month_index(pl.col("death_date"))).fill_null(
         False
     )
-    p = pl.when(contradicted).then(0.3).otherwise(
+    p = pl.when(contradicted).then(det.deceased_paid_contradicted_probability).otherwise(
         det.deceased_paid_probability * pl.col("confidence")
     ) * pl.when(pending).then(det.deceased_paid_pending_factor).otherwise(1.0)
     main = after.select(
@@ -478,7 +478,7 @@ def deceased_paid(
         "person_id",
         pl.lit("deceased_paid").alias("typology"),
         pl.lit("DP_ALIVE_AFTER_DEATH").alias("reason"),
-        pl.lit(0.3).alias("probability"),
+        pl.lit(det.deceased_paid_contradicted_probability).alias("probability"),
         pl.col("paid").alias("est_overpayment"),
         facts(period_of_index(pl.col("strong_cert_index"))),
     )
@@ -614,6 +614,7 @@ def suspected_unreported_death(
     config: SentinelConfig,
     leads: pl.LazyFrame | None = None,
     shares: pl.LazyFrame | None = None,
+    keep_top: int = 0,
 ) -> pl.LazyFrame:
     """Paid persons without a death record who are probably dead, with a probability.
 
@@ -633,6 +634,9 @@ def suspected_unreported_death(
     ``est_overpayment`` is what was paid for periods after the likely death, taken as the
     midpoint between the last credible proof of life and the scored month (under a rising hazard
     the conditional death time is near it for the short gaps that matter).
+
+    Persons below ``detection.min_suspected_death_probability`` are left out, but for the
+    ``keep_top`` most probable of them: the list may need them to fill a month's visits.
     """
     det = config.detection
     policy = config.policy
@@ -680,7 +684,10 @@ def suspected_unreported_death(
         .otherwise(((pl.col("alive_index") + pl.lit(now)) / 2.0).floor())
         .cast(pl.Int32)
         .alias("likely_death_index"),
-    ).filter(pl.col("probability") >= det.min_suspected_death_probability)
+    ).filter(
+        (pl.col("probability") >= det.min_suspected_death_probability)
+        | (pl.col("probability").rank("ordinal", descending=True) <= keep_top)
+    )
     # (Read three times below: cached, else every read plans the persons' joins again.)
     scored = scored.cache()
 

@@ -33,7 +33,7 @@ from prefect import flow, task
 
 from features.network import receiver_changes, receiver_edges
 from features.policy import event_counts, policy_events
-from features.scoring import TIER_NONE, reason_base_rates, recipients_by_scheme, score_reasons
+from features.scoring import listable, reason_base_rates, recipients_by_scheme, score_reasons
 from features.survival import (
     link_deaths,
     register_people,
@@ -442,7 +442,7 @@ def rank_province(
         base_rates = reason_base_rates(reasons, people, recipients.lazy()).collect()
         scored = (
             score_reasons(reasons, people, base_rates.lazy(), config.detection.common_reason_share)
-            .filter(pl.col("tier") > TIER_NONE)
+            .filter(listable())
             .collect()
         )
         candidates = (

@@ -241,9 +241,10 @@ CASE_COLUMNS: tuple[str, ...] = (
     "audit_selection",
     "selection_probability",
 )
-#: ``strength`` of a case: a record that cannot be right (proof), or evidence that makes
-#: an improper payment likely (signal); proof is audited first whatever the amount.
-CASE_STRENGTHS: tuple[str, ...] = ("proof", "signal")
+#: ``strength`` of a case: a record that cannot be right (proof), evidence that makes an
+#: improper payment likely (signal), or the life table alone (lead: listed only to fill a
+#: month's visits); proof is audited before soft signals whatever the amount.
+CASE_STRENGTHS: tuple[str, ...] = ("proof", "signal", "lead")
 TYPOLOGIES: tuple[str, ...] = (
     "deceased_paid",
     "suspected_unreported_death",

@@ -49,7 +49,7 @@ from features.payments import (
 )
 from features.policy import event_counts, policy_events
 from features.scoring import (
-    TIER_NONE,
+    listable,
     rank_cases,
     reason_base_rates,
     recipients_by_scheme,
@@ -248,6 +248,7 @@ def _rule_reasons(
             config,
             leads=prep.death_leads,
             shares=prep.shares,
+            keep_top=config.detection.audit_capacity,
         ).collect()
     # How dead each person probably is, for the ring rule: a linked record counts fully.
     p_dead = (
@@ -456,7 +457,7 @@ def _detect(
     reasons = _rule_reasons(prep, config, clock)
     with clock("merge"):
         scored, base_rates, recipients = _scored(prep, reasons, config)
-        scored = scored.filter(pl.col("tier") > TIER_NONE).collect()
+        scored = scored.filter(listable()).collect()
         counts = event_counts(prep.ledger, prep.month).collect()
     with clock("features"):
         features = _person_features(prep, scored.lazy().select("person_id")).collect()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from features.cases import month_number, period_of_index
-from features.scoring import TIER_PROOF, rank_cases, tier_of
+from features.scoring import TIER_NONE, TIER_PROOF, rank_cases, tier_of
 from sentinel.casestore import CaseStore
 from sentinel.config import SentinelConfig
 from sentinel.selection import audit_selection
@@ -98,7 +98,9 @@ def publish_listing(
     order (:func:`features.scoring.rank_cases`) with the month's field visits chosen
     (:func:`sentinel.selection.audit_selection`).
 
-    With ``recipients`` (the month's recipients), new soft signals — neither proof nor more
+    New leads (nothing but the life table against them) are listed only as far as the other
+    cases leave visits of the month's capacity. With ``recipients`` (the month's
+    recipients), new soft signals — neither proof nor more
     likely improper than not — beyond ``detection.max_list_share`` of them are left off,
     the least promising first: a list the unit could never work is no list. Carried cases
     and proof are never left off.
@@ -106,7 +108,7 @@ def publish_listing(
     listing = pl.concat([detected, carried], how="diagonal_relaxed") if carried.height else detected
     clear_months = config.cases.clear_months
     preview = store.preview_month(month, listing, clear_months=clear_months)
-    ranked = rank_cases(preview.lazy()).collect()
+    ranked = _leads_to_fill(rank_cases(preview.lazy()).collect(), config.detection.audit_capacity)
     if recipients is not None:
         ranked = _within_list_share(ranked, int(recipients * config.detection.max_list_share))
     selected = audit_selection(
@@ -118,12 +120,23 @@ def publish_listing(
     return store.record_month(month, selected, clear_months=clear_months)
 
 
+def _leads_to_fill(ranked: pl.DataFrame, capacity: int) -> pl.DataFrame:
+    """``ranked`` keeping only as many new leads as the capacity the other cases leave
+    (reopened cases take no visit), re-ranked."""
+    new_lead = (pl.col("tier") == TIER_NONE) & (pl.col("status") == "new")
+    visits = ranked.filter(~new_lead & (pl.col("status") != "reopened")).height
+    room = max(0, capacity - visits)
+    drop = ranked.filter(new_lead).sort("priority_rank").slice(room)["case_id"]
+    if drop.len() == 0:
+        return ranked
+    kept = ranked.filter(~pl.col("case_id").is_in(drop.implode()))
+    return kept.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("priority_rank"))
+
+
 def _within_list_share(ranked: pl.DataFrame, most: int) -> pl.DataFrame:
     """``ranked`` less its lowest new soft signals beyond ``most`` cases, re-ranked."""
     soft_new = (
-        (pl.col("status") == "new")
-        & (pl.col("tier") < TIER_PROOF)
-        & (pl.col("risk_score") < 0.5)
+        (pl.col("status") == "new") & (pl.col("tier") < TIER_PROOF) & (pl.col("risk_score") < 0.5)
     )
     excess = ranked.height - most
     if excess <= 0:

@@ -132,3 +132,18 @@ def test_new_soft_signals_beyond_the_list_share_are_left_off_never_proof(store: 
     kept = published.filter(pl.col("strength") == "signal")["person_id"].to_list()
     assert sorted(kept) == sorted(f"Q{i}" for i in range(55, 60))
     assert published["priority_rank"].to_list() == list(range(1, 21))
+
+
+def test_leads_only_fill_the_visits_the_cases_leave(store: CaseStore):
+    cases = detected(*[(f"DP-{i}", f"P{i}", 500.0, "2020-01", 2) for i in range(50)])
+    leads = detected(*[(f"SD-{i}", f"Q{i}", 100.0 + i, "2020-01", 0) for i in range(20)]).with_columns(
+        pl.lit(0.02).alias("risk_score"), pl.lit("lead").alias("strength"),
+        pl.lit("suspected_unreported_death").alias("typology"),
+    )
+    published = publish_listing(store, pl.concat([cases, leads]), pl.DataFrame(), "2020-01", CONFIG)
+    room = CONFIG.detection.audit_capacity - 50
+    kept = published.filter(pl.col("strength") == "lead")
+    assert kept.height == room
+    # The most promising leads, after every case.
+    assert kept["priority_rank"].min() == 51
+    assert sorted(kept["person_id"].to_list()) == sorted(f"Q{i}" for i in range(20 - room, 20))
