@@ -169,18 +169,32 @@ def case_tiers(
 
 
 def score_reasons(
-    reasons: pl.LazyFrame, people: pl.LazyFrame, base_rates: pl.LazyFrame, common_share: float
+    reasons: pl.LazyFrame,
+    people: pl.LazyFrame,
+    base_rates: pl.LazyFrame,
+    common_share: float,
+    lead_below: float = 0.0,
 ) -> pl.LazyFrame:
     """One row per person with a reason: :func:`features.cases.merge_reasons` of the
     reasons with common ones discounted (:func:`discount_common_reasons`), and the
     person's ``tier`` and ``common_only`` (:func:`case_tiers`).
 
     ``people``: ``person_id, scheme``; ``base_rates``: :func:`reason_base_rates` of the
-    whole county (a partitioned run passes every partition's reasons and recipients).
+    whole county (a partitioned run passes every partition's reasons and recipients). A
+    suspected unreported death below ``lead_below`` (the rule's floor; its family lists the
+    most probable below it to fill visits) is a lead, whatever its signals.
     """
     discounted = discount_common_reasons(reasons, people, base_rates, common_share)
     tiers = case_tiers(reasons, people, base_rates, common_share)
-    return merge_reasons(discounted).join(tiers, on="person_id", how="left")
+    merged = merge_reasons(discounted).join(tiers, on="person_id", how="left")
+    below = (
+        (pl.col("tier") == TIER_SIGNAL)
+        & (pl.col("typology") == LEAD_TYPOLOGY)
+        & (pl.col("rule_probability") < lead_below)
+    )
+    return merged.with_columns(
+        pl.when(below).then(pl.lit(TIER_NONE, dtype=pl.Int8)).otherwise(pl.col("tier").cast(pl.Int8)).alias("tier")
+    )
 
 
 #: A case confirmed improper by an audit and paid again after it: above proof.

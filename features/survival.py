@@ -684,9 +684,21 @@ def suspected_unreported_death(
         .otherwise(((pl.col("alive_index") + pl.lit(now)) / 2.0).floor())
         .cast(pl.Int32)
         .alias("likely_death_index"),
-    ).filter(
-        (pl.col("probability") >= det.min_suspected_death_probability)
-        | (pl.col("probability").rank("ordinal", descending=True) <= keep_top)
+    )
+    # The ``keep_top`` threshold: the probability of the ``keep_top``-th most probable person
+    # paid after their likely death (nothing else could be overpaid).
+    threshold = scored.filter(pl.col("last_paid_index") > pl.col("likely_death_index")).select(
+        pl.col("probability").sort(descending=True).get(keep_top - 1, null_on_oob=True).alias("_top")
+        if keep_top > 0
+        else pl.lit(None, dtype=pl.Float64).alias("_top")
+    )
+    scored = (
+        scored.join(threshold, how="cross")
+        .filter(
+            (pl.col("probability") >= det.min_suspected_death_probability)
+            | (pl.col("probability") >= pl.col("_top")).fill_null(False)
+        )
+        .drop("_top")
     )
     # (Read three times below: cached, else every read plans the persons' joins again.)
     scored = scored.cache()

@@ -441,7 +441,13 @@ def rank_province(
         reasons, people = every("reasons.parquet"), every("schemes.parquet")
         base_rates = reason_base_rates(reasons, people, recipients.lazy()).collect()
         scored = (
-            score_reasons(reasons, people, base_rates.lazy(), config.detection.common_reason_share)
+            score_reasons(
+                reasons,
+                people,
+                base_rates.lazy(),
+                config.detection.common_reason_share,
+                config.detection.min_suspected_death_probability,
+            )
             .filter(listable())
             .collect()
         )

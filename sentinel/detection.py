@@ -375,7 +375,11 @@ def _scored(
     recipients = recipients_by_scheme(prep.ledger, prep.month).collect()
     base_rates = reason_base_rates(reasons, people, recipients.lazy()).collect()
     scored = score_reasons(
-        reasons, people, base_rates.lazy(), config.detection.common_reason_share
+        reasons,
+        people,
+        base_rates.lazy(),
+        config.detection.common_reason_share,
+        config.detection.min_suspected_death_probability,
     )
     return scored, base_rates, recipients
 
