@@ -40,22 +40,25 @@ EVENT_COUNT_SCHEMA: dict[str, pl.DataType] = {
 def event_counts(ledger: pl.LazyFrame, month: str) -> pl.LazyFrame:
     """Additive counts of the month's drop (the ledger as runs, :mod:`features.ledger`):
 
-    * ``arrears``: persons paid arrears in this drop, per scheme, with the yuan and the
-      first and last period they cover;
+    * ``arrears``: persons paid arrears in this drop, per scheme and period paid, with
+      the yuan;
     * ``amount_step``: persons whose regular amount for this month's period differs from
       the previous period's, per scheme and step (the change, to the yuan).
     """
     now = month_number(month)
     arrears = (
         ledger.filter((pl.col("kind") == "arrears") & (pl.col("drop_index") == now))
-        .group_by("scheme")
+        .group_by("scheme", "period_index")
         .agg(
             pl.col("person_id").n_unique().cast(pl.Int64).alias("persons"),
             pl.col("amount").fill_null(0.0).sum().alias("yuan"),
-            pl.col("period_index").min().cast(pl.Int32).alias("first_index"),
-            pl.col("period_index").max().cast(pl.Int32).alias("last_index"),
         )
-        .with_columns(pl.lit("arrears").alias("kind"), pl.lit(None, dtype=pl.Float64).alias("step"))
+        .with_columns(
+            pl.lit("arrears").alias("kind"),
+            pl.lit(None, dtype=pl.Float64).alias("step"),
+            pl.col("period_index").cast(pl.Int32).alias("first_index"),
+            pl.col("period_index").cast(pl.Int32).alias("last_index"),
+        )
     )
     regular = ledger.filter((pl.col("kind") == "regular") & pl.col("amount").is_not_null())
 
@@ -101,7 +104,8 @@ def policy_events(
     :func:`features.scoring.reason_base_rates`. An event is anything that touches more
     than ``detection.common_reason_share`` of a scheme's recipients:
 
-    * ``back_pay``: arrears in one drop (an adjustment paid back);
+    * ``back_pay``: arrears in one drop for the same periods (an adjustment paid back:
+      the periods paid to that many, the most persons paid for one of them, the yuan);
     * ``standard_change``: the regular amount moving by one step (named ``configured``
       when the configuration holds a standard taking effect this month);
     * ``common_reason``: a reason code firing that widely (a payroll applying a standard
@@ -109,15 +113,33 @@ def policy_events(
     """
     share = config.detection.common_reason_share
     per_scheme = dict(zip(recipients["scheme"].to_list(), recipients["recipients"].to_list(), strict=True))
-    summed = (
-        counts.group_by("kind", "scheme", "step")
+    paid = pl.col("scheme").replace_strict(per_scheme, default=None, return_dtype=pl.Float64)
+    per_period = (
+        counts.filter(pl.col("kind") == "arrears")
+        .group_by("scheme", "first_index")
+        .agg(pl.col("persons").sum(), pl.col("yuan").sum())
+        .filter(pl.col("persons") > share * paid)
+    )
+    batches = per_period.group_by("scheme").agg(
+        pl.lit("arrears").alias("kind"),
+        pl.lit(None, dtype=pl.Float64).alias("step"),
+        pl.col("persons").max(),
+        pl.col("yuan").sum(),
+        pl.col("first_index").min().alias("first_index"),
+        pl.col("first_index").max().alias("last_index"),
+    )
+    steps = (
+        counts.filter(pl.col("kind") == "amount_step")
+        .group_by("kind", "scheme", "step")
         .agg(
             pl.col("persons").sum(),
             pl.col("yuan").sum(),
             pl.col("first_index").min(),
             pl.col("last_index").max(),
         )
-        .sort("kind", "scheme", "step", nulls_last=True)
+    )
+    summed = pl.concat([batches, steps], how="diagonal_relaxed").sort(
+        "kind", "scheme", "step", nulls_last=True
     )
     configured = {s.effective_from for s in config.policy.resident_standards}
     events: list[dict[str, object]] = []
@@ -147,7 +169,9 @@ def policy_events(
             )
     # Reasons the rule family already weighs by their observed share are not discounted.
     discounted = [code for code, reason in REASONS.items() if not reason.observed]
-    common_reasons = base_rates.filter((pl.col("share") > share) & pl.col("reason").is_in(discounted))
+    common_reasons = base_rates.filter(
+        (pl.col("share_low") > share) & pl.col("reason").is_in(discounted)
+    )
     for row in common_reasons.sort("reason", "scheme", nulls_last=True).iter_rows(named=True):
         events.append(
             {

@@ -52,7 +52,10 @@ def reason_base_rates(
     ``reasons``: reason rows (:data:`features.cases.REASON_SCHEMA`); ``people``: one row per
     register person with ``scheme``; ``recipients``: :func:`recipients_by_scheme`. A person
     off the register counts in every scheme's denominator's total (scheme null is compared
-    with all recipients). Returns ``reason, scheme, persons, recipients, share``.
+    with all recipients). Returns ``reason, scheme, persons, recipients, share`` and
+    ``share_low``: the lower end of the share's 95% Wilson interval, so that a reason is
+    called common only when the county's data say so, not when two planted cases make 2% of
+    a scheme of a hundred.
     """
     total = recipients.select(pl.col("recipients").sum()).with_columns(
         pl.lit(None, dtype=pl.String).alias("scheme")
@@ -67,9 +70,24 @@ def reason_base_rates(
         .join(denominators, on="scheme", how="left", nulls_equal=True)
         .with_columns(
             (pl.col("persons") / pl.col("recipients").clip(1)).alias("share"),
+            _wilson_low(pl.col("persons"), pl.col("recipients").clip(1)).alias("share_low"),
         )
         .sort("reason", "scheme", nulls_last=True)
     )
+
+
+#: The normal quantile of a two-sided 95% interval.
+_Z95 = 1.959964
+
+
+def _wilson_low(persons: pl.Expr, of: pl.Expr) -> pl.Expr:
+    """Lower end of the 95% Wilson score interval of the share ``persons / of``."""
+    n = of.cast(pl.Float64)
+    p = persons.cast(pl.Float64) / n
+    z2 = _Z95**2
+    centre = p + z2 / (2 * n)
+    spread = _Z95 * (p * (1 - p) / n + z2 / (4 * n * n)).sqrt()
+    return ((centre - spread) / (1 + z2 / n)).clip(lower_bound=0.0)
 
 
 def _with_rates(
@@ -82,7 +100,7 @@ def _with_rates(
             people.select("person_id", "scheme"), on="person_id", how="left", maintain_order="left"
         )
         .join(
-            base_rates.select("reason", "scheme", "share"),
+            base_rates.select("reason", "scheme", "share", "share_low"),
             on=["reason", "scheme"],
             how="left",
             nulls_equal=True,
@@ -93,6 +111,7 @@ def _with_rates(
             pl.col("role").fill_null("signal"),
             pl.col("observed").fill_null(False),
             pl.col("share").fill_null(0.0),
+            pl.col("share_low").fill_null(0.0),
         )
     )
 
@@ -103,13 +122,14 @@ def discount_common_reasons(
     """Reason rows with each person-typology's probability scaled down when all of its
     evidence is common.
 
-    A proof or signal code with a configured prior that fires for a share ``s`` of the
-    scheme's recipients counts ``min(1, common_share / s)`` of its prior; a person-typology
+    A proof or signal code with a configured prior that is common (the lower end of its
+    share's interval above ``common_share``) and fires for a share ``s`` of the scheme's
+    recipients counts ``common_share / s`` of its prior; a person-typology
     keeps the factor of its least common evidence (one rare reason is enough to stand).
     Codes whose family weighs them by their observed share are left as they are.
     """
     rated = _with_rates(reasons, people, base_rates).with_columns(
-        pl.when(pl.col("role").is_in(_EVIDENCE_ROLES) & ~pl.col("observed") & (pl.col("share") > 0))
+        pl.when(pl.col("role").is_in(_EVIDENCE_ROLES) & ~pl.col("observed") & (pl.col("share_low") > common_share))
         .then((pl.lit(common_share) / pl.col("share")).clip(upper_bound=1.0))
         .when(pl.col("role").is_in(_EVIDENCE_ROLES))
         .then(1.0)
@@ -126,8 +146,8 @@ def case_tiers(
 ) -> pl.LazyFrame:
     """Each person's tier: ``person_id, tier, common_only``.
 
-    * :data:`TIER_PROOF`: a proof code that is not common (at most ``common_share`` of the
-      scheme's recipients), in a typology without a pending or exculpatory code for the
+    * :data:`TIER_PROOF`: a proof code that is not common (its share of the scheme's
+      recipients not surely above ``common_share``), in a typology without a pending or exculpatory code for the
       person (a death record contradicted by an in-person pass, or not yet due, is not
       proof);
     * :data:`TIER_SIGNAL`: any other proof code, or a signal code that is not common;
@@ -146,7 +166,7 @@ def case_tiers(
     evidence = rated.filter(pl.col("role").is_in(_EVIDENCE_ROLES)).join(
         doubted, on=["person_id", "typology"], how="left"
     )
-    common = (pl.col("share") > common_share) & ~pl.col("observed")
+    common = (pl.col("share_low") > common_share) & ~pl.col("observed")
     standing_proof = (pl.col("role") == "proof") & ~common & pl.col("_doubted").is_null()
     tiers = evidence.group_by("person_id").agg(
         pl.when(standing_proof.any())
@@ -206,6 +226,16 @@ def listable() -> pl.Expr:
     unreported death on the life table alone, :data:`LEAD_TYPOLOGY`), which only fill a
     month's visits the cases leave over (:func:`sentinel.listing.publish_listing`)."""
     return (pl.col("tier") > TIER_NONE) | (pl.col("typology") == LEAD_TYPOLOGY)
+
+
+def keep_top_leads(scored: pl.LazyFrame, keep: int) -> pl.LazyFrame:
+    """``scored`` (:func:`listable` persons) with no more than the ``keep`` most probable
+    leads (ties by ``person_id``): the same leads whether the county was scored at once or
+    in partitions that each kept their own most probable."""
+    lead = pl.col("tier") == TIER_NONE
+    order = pl.struct(-pl.col("rule_probability"), pl.col("person_id")).rank("ordinal").over(lead)
+    ranked = scored.with_columns(pl.when(lead).then(order).alias("_lead_rank"))
+    return ranked.filter(~lead | (pl.col("_lead_rank") <= keep)).drop("_lead_rank")
 
 
 def strength_of(tier: pl.Expr) -> pl.Expr:
@@ -278,6 +308,7 @@ __all__ = [
     "case_tiers",
     "rank_cases",
     "discount_common_reasons",
+    "keep_top_leads",
     "listable",
     "reason_base_rates",
     "recipients_by_scheme",

@@ -33,7 +33,13 @@ from prefect import flow, task
 
 from features.network import receiver_changes, receiver_edges
 from features.policy import event_counts, policy_events
-from features.scoring import listable, reason_base_rates, recipients_by_scheme, score_reasons
+from features.scoring import (
+    keep_top_leads,
+    listable,
+    reason_base_rates,
+    recipients_by_scheme,
+    score_reasons,
+)
 from features.survival import (
     link_deaths,
     register_people,
@@ -449,6 +455,7 @@ def rank_province(
                 config.detection.min_suspected_death_probability,
             )
             .filter(listable())
+            .pipe(keep_top_leads, config.detection.audit_capacity)
             .collect()
         )
         candidates = (

@@ -49,6 +49,7 @@ from features.payments import (
 )
 from features.policy import event_counts, policy_events
 from features.scoring import (
+    keep_top_leads,
     listable,
     rank_cases,
     reason_base_rates,
@@ -461,7 +462,9 @@ def _detect(
     reasons = _rule_reasons(prep, config, clock)
     with clock("merge"):
         scored, base_rates, recipients = _scored(prep, reasons, config)
-        scored = scored.filter(listable()).collect()
+        scored = keep_top_leads(
+            scored.filter(listable()), config.detection.audit_capacity
+        ).collect()
         counts = event_counts(prep.ledger, prep.month).collect()
     with clock("features"):
         features = _person_features(prep, scored.lazy().select("person_id")).collect()

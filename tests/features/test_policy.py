@@ -46,7 +46,7 @@ def _events(ledger: pl.LazyFrame, base_rates: pl.DataFrame | None = None) -> lis
     counts = event_counts(ledger, "2020-07").collect()
     recipients = pl.DataFrame({"scheme": ["enterprise"], "recipients": [100]})
     rates = base_rates if base_rates is not None else pl.DataFrame(
-        schema={"reason": pl.String, "scheme": pl.String, "persons": pl.UInt32, "recipients": pl.UInt32, "share": pl.Float64}
+        schema={"reason": pl.String, "scheme": pl.String, "persons": pl.UInt32, "recipients": pl.UInt32, "share": pl.Float64, "share_low": pl.Float64}
     )
     return policy_events(counts, recipients, rates, "2020-07", CONFIG)
 
@@ -82,7 +82,7 @@ def test_the_resident_standard_configured_for_july_is_named_configured():
         rows.append((f"r{i}", "resident", "regular", JUL, 1, 113.0 + i, JUL))
     counts = event_counts(ledger_runs(rows), "2020-07").collect()
     recipients = pl.DataFrame({"scheme": ["resident"], "recipients": [50]})
-    empty = pl.DataFrame(schema={"reason": pl.String, "scheme": pl.String, "persons": pl.UInt32, "recipients": pl.UInt32, "share": pl.Float64})
+    empty = pl.DataFrame(schema={"reason": pl.String, "scheme": pl.String, "persons": pl.UInt32, "recipients": pl.UInt32, "share": pl.Float64, "share_low": pl.Float64})
     (event,) = policy_events(counts, recipients, empty, "2020-07", CONFIG)
     assert (event["event"], event["step_yuan"], event["configured"]) == ("standard_change", 10.0, True)
 
@@ -95,6 +95,7 @@ def test_a_reason_firing_for_much_of_a_scheme_is_named_with_its_weight_unless_ob
             "persons": [40, 40, 1],
             "recipients": [100] * 3,
             "share": [0.4, 0.4, 0.01],
+            "share_low": [0.31, 0.31, 0.002],
         }
     )
     common = [e for e in _events(back_pay_month(100, 0), rates) if e["event"] == "common_reason"]

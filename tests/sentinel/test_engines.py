@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 import pytest
 
@@ -37,7 +39,12 @@ def test_the_partitioned_suspension_step_runs_on_the_in_memory_engine(
 
     monkeypatch.setattr(partitioned, "suspension_list", recording)
     store = partition_store(tmp_path, "430101")
-    store.write_month("beneficiaries", "2020-01", pl.DataFrame({"person_id": ["P1"]}))
+    register = {
+        "person_id": ["P1"], "name": ["某"], "sex": ["M"], "birth_date": [date(1940, 1, 1)],
+        "scheme": ["resident"], "township": ["东坪镇"], "village": ["一村"],
+        "benefit_start": [date(2010, 1, 1)], "status": ["active"], "bank_account": ["6217"],
+    }
+    store.write_month("beneficiaries", "2020-01", pl.DataFrame(register))
     (partitioned._work(tmp_path, "2020-01") / "430101").mkdir(parents=True)
-    partitioned.suspend_partition.fn(tmp_path, "430101", "2020-01", load_config(), "2020-01")
+    partitioned.suspend_partition.fn(tmp_path, "430101", "2020-01", load_config())
     assert seen == ["in-memory"]
