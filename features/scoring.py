@@ -202,8 +202,33 @@ def score_reasons(
     ``people``: ``person_id, scheme``; ``base_rates``: :func:`reason_base_rates` of the
     whole county (a partitioned run passes every partition's reasons and recipients). A
     suspected unreported death below ``lead_below`` (the rule's floor; its family lists the
-    most probable below it to fill visits) is a lead, whatever its signals.
+    most probable below it to fill visits) is a lead, whatever its signals. ``lead_rank``:
+    the person's rank among the suspected deaths by the rule's probability (ties by
+    ``person_id``), null without one.
     """
+    # Leads are the most probable suspected deaths of the county: ranked on the rule's own
+    # probability before anything else (a partition keeps its own most probable, the county
+    # its own; the county's are among them).
+    p_death = reasons.filter(pl.col("typology") == LEAD_TYPOLOGY).group_by("person_id").agg(
+        pl.col("probability").max().alias("_p_death")
+    )
+    lead_rank = p_death.with_columns(
+        pl.struct(-pl.col("_p_death"), pl.col("person_id")).rank("ordinal").alias("lead_rank")
+    ).drop("_p_death")
+    # Below the floor a suspected death only makes a lead: beside another typology's reasons
+    # it adds nothing.
+    others = (
+        reasons.filter(pl.col("typology") != LEAD_TYPOLOGY)
+        .select("person_id")
+        .unique()
+        .with_columns(pl.lit(True).alias("_other"))
+    )
+    below_floor = (pl.col("typology") == LEAD_TYPOLOGY) & (pl.col("probability") < lead_below)
+    reasons = (
+        reasons.join(others, on="person_id", how="left", maintain_order="left")
+        .filter(~(below_floor & pl.col("_other").is_not_null()))
+        .drop("_other")
+    )
     discounted = discount_common_reasons(reasons, people, base_rates, common_share)
     tiers = case_tiers(reasons, people, base_rates, common_share)
     merged = merge_reasons(discounted).join(tiers, on="person_id", how="left")
@@ -214,28 +239,21 @@ def score_reasons(
     )
     return merged.with_columns(
         pl.when(below).then(pl.lit(TIER_NONE, dtype=pl.Int8)).otherwise(pl.col("tier").cast(pl.Int8)).alias("tier")
-    )
+    ).join(lead_rank, on="person_id", how="left")
 
 
 #: A case confirmed improper by an audit and paid again after it: above proof.
 TIER_REOPENED = 3
 
 
-def listable() -> pl.Expr:
+def listable(keep_leads: int) -> pl.Expr:
     """Scored persons the list can hold: cases (a tier above none) and leads (a suspected
-    unreported death on the life table alone, :data:`LEAD_TYPOLOGY`), which only fill a
+    unreported death on the life table alone, :data:`LEAD_TYPOLOGY`) among the
+    ``keep_leads`` most probable suspected deaths (``lead_rank``), which only fill a
     month's visits the cases leave over (:func:`sentinel.listing.publish_listing`)."""
-    return (pl.col("tier") > TIER_NONE) | (pl.col("typology") == LEAD_TYPOLOGY)
-
-
-def keep_top_leads(scored: pl.LazyFrame, keep: int) -> pl.LazyFrame:
-    """``scored`` (:func:`listable` persons) with no more than the ``keep`` most probable
-    leads (ties by ``person_id``): the same leads whether the county was scored at once or
-    in partitions that each kept their own most probable."""
-    lead = pl.col("tier") == TIER_NONE
-    order = pl.struct(-pl.col("rule_probability"), pl.col("person_id")).rank("ordinal").over(lead)
-    ranked = scored.with_columns(pl.when(lead).then(order).alias("_lead_rank"))
-    return ranked.filter(~lead | (pl.col("_lead_rank") <= keep)).drop("_lead_rank")
+    return (pl.col("tier") > TIER_NONE) | (
+        (pl.col("typology") == LEAD_TYPOLOGY) & (pl.col("lead_rank") <= keep_leads)
+    ).fill_null(False)
 
 
 def strength_of(tier: pl.Expr) -> pl.Expr:
@@ -308,7 +326,6 @@ __all__ = [
     "case_tiers",
     "rank_cases",
     "discount_common_reasons",
-    "keep_top_leads",
     "listable",
     "reason_base_rates",
     "recipients_by_scheme",

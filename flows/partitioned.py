@@ -34,7 +34,6 @@ from prefect import flow, task
 from features.network import receiver_changes, receiver_edges
 from features.policy import event_counts, policy_events
 from features.scoring import (
-    keep_top_leads,
     listable,
     reason_base_rates,
     recipients_by_scheme,
@@ -454,8 +453,7 @@ def rank_province(
                 config.detection.common_reason_share,
                 config.detection.min_suspected_death_probability,
             )
-            .filter(listable())
-            .pipe(keep_top_leads, config.detection.audit_capacity)
+            .filter(listable(config.detection.audit_capacity))
             .collect()
         )
         candidates = (

@@ -49,7 +49,6 @@ from features.payments import (
 )
 from features.policy import event_counts, policy_events
 from features.scoring import (
-    keep_top_leads,
     listable,
     rank_cases,
     reason_base_rates,
@@ -256,7 +255,9 @@ def _rule_reasons(
         pl.concat(
             [
                 prep.deaths_linked.select("person_id", pl.col("confidence").alias("p_dead")),
+                # Leads below the floor are kept to fill visits, not as evidence about others.
                 suspected.lazy()
+                .filter(pl.col("probability") >= config.detection.min_suspected_death_probability)
                 .group_by("person_id")
                 .agg(pl.col("probability").max().alias("p_dead")),
             ]
@@ -462,9 +463,7 @@ def _detect(
     reasons = _rule_reasons(prep, config, clock)
     with clock("merge"):
         scored, base_rates, recipients = _scored(prep, reasons, config)
-        scored = keep_top_leads(
-            scored.filter(listable()), config.detection.audit_capacity
-        ).collect()
+        scored = scored.filter(listable(config.detection.audit_capacity)).collect()
         counts = event_counts(prep.ledger, prep.month).collect()
     with clock("features"):
         features = _person_features(prep, scored.lazy().select("person_id")).collect()
