@@ -76,9 +76,11 @@ class IngestConfig(_Section):
 class DetectionConfig(_Section):
     """Detection and ranking settings (owned by the detection modules).
 
-    Probabilities below are the rule families' *prior* beliefs, used when no audit outcomes
-    exist; a supervised model trained on outcomes recalibrates them. Sources and reasoning
-    are next to each value in ``default_config.toml``.
+    Probabilities below are the rule families' *prior* beliefs, used as they are until audit
+    outcomes arrive; the model learned from outcomes (:mod:`models.outcomes`) then corrects
+    them reason by reason. A reason firing for more than ``common_reason_share`` of a
+    scheme's recipients counts only scaled down. Sources and reasoning are next to each
+    value in ``default_config.toml``.
     """
 
     audit_capacity: int = Field(default=56, ge=0)
