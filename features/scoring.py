@@ -7,8 +7,11 @@ about the person: its configured probability is scaled down by the ratio, so tha
 cannot bring anyone into the audit capacity. Reasons whose family already weighs them by
 their observed share (:data:`features.reasons.REASONS`, ``observed``) are left as they are.
 
-Cases are then put in tiers (:func:`case_tiers`): proof first whatever the amount, then
-signals; a case with nothing but context or pending proof is not listed.
+Cases are then put in tiers (:func:`case_tiers`): proof, signals, or none (context, pending
+proof or common signals alone: no case). Suspected deaths with the life table alone are
+*leads*: the county's most probable are kept to fill the visits the cases leave. The audit
+order (:func:`rank_cases`): reopened cases, then proof and likely signals by expected yuan,
+then soft signals, then leads.
 """
 
 from __future__ import annotations
@@ -51,8 +54,7 @@ def reason_base_rates(
 
     ``reasons``: reason rows (:data:`features.cases.REASON_SCHEMA`); ``people``: one row per
     register person with ``scheme``; ``recipients``: :func:`recipients_by_scheme`. A person
-    off the register counts in every scheme's denominator's total (scheme null is compared
-    with all recipients). Returns ``reason, scheme, persons, recipients, share`` and
+    off the register (scheme null) is compared with every scheme's recipients together. Returns ``reason, scheme, persons, recipients, share`` and
     ``share_low``: the lower end of the share's 95% Wilson interval, so that a reason is
     called common only when the county's data say so, not when two planted cases make 2% of
     a scheme of a hundred.
