@@ -18,8 +18,9 @@ quarantine reasons, evidence flags, kept as Parquet), *validate* (Great Expectat
 and Data Docs), *curate* (the month joins the history), *model* (choose or train the risk
 model), *features* (register, ledger, survival evidence and receiver changes over the
 12-month history), *linkage* (death records to persons), *score* (six rule families,
-person features, risk model, evidence text), *suspensions*, *emit* (case store, case list
-in Parquet/CSV/xlsx, quarantine files, manifest).
+person features, risk model, evidence text), *carry* (open cases detection did not raise
+again), *suspensions*, *emit* (case store with the month's visits, case list in
+Parquet/CSV/xlsx, model inputs, quarantine files, manifest).
 
 The *read floor* is the time to read the month's input files once with polars (all columns
 as text, no checks) after the same files were read once to warm the page cache: no run of
@@ -135,6 +136,7 @@ def run_month_stages(inbox: Path, out: Path, month: str, meter: StageMeter) -> d
     """One month through the flow's task functions, each timed; returns row counts."""
     from flows.monthly import (
         _work_folder,
+        carry_open_cases,
         choose_model,
         curate_month,
         emit_month,
@@ -144,6 +146,7 @@ def run_month_stages(inbox: Path, out: Path, month: str, meter: StageMeter) -> d
     )
     from sentinel.config import load_config
     from sentinel.detection import _detect
+    from sentinel.engines import partition_engine
     from sentinel.ingest import check_drop, drop_fingerprint, read_drop, store_drops
     from sentinel.io.store import load_history, staged_month
     from sentinel.manifest import code_version
@@ -169,11 +172,16 @@ def run_month_stages(inbox: Path, out: Path, month: str, meter: StageMeter) -> d
             model = choose_model.fn(store, out, month, config)
             estimator = model.load()
         history = load_history(store, month)
-        cases = _detect(history, config, estimator, meter.detection_clock).cases
+        with partition_engine():
+            detected = _detect(history, config, estimator, meter.detection_clock)
+        with meter.stage("carry"):
+            carried = carry_open_cases.fn(detected.cases, store, out, month, config)
         with meter.stage("suspensions"):
             list_suspensions.fn(store, month, config, staging)
         with meter.stage("emit"):
-            summary = emit_month.fn(cases, drops, reports, config, out, month, staging, model)
+            summary = emit_month.fn(
+                detected, carried, drops, reports, config, out, month, staging, model
+            )
     return {"cases": summary.cases, **{name: rows[0] for name, rows in summary.rows.items()}}
 
 
