@@ -11,7 +11,7 @@ Cases are then put in tiers (:func:`case_tiers`): proof, signals, or none (conte
 proof or common signals alone: no case). Suspected deaths with the life table alone are
 *leads*: the county's most probable are kept to fill the visits the cases leave. The audit
 order (:func:`rank_cases`): reopened cases, then proof and likely signals by expected yuan,
-then soft signals, then leads.
+then soft signals, then leads, each most probable first.
 """
 
 from __future__ import annotations
@@ -288,8 +288,9 @@ def rank_cases(cases: pl.LazyFrame) -> pl.LazyFrame:
     ``tier`` becomes :data:`TIER_REOPENED`). Then the cases worth a visit on their own: proof
     (whatever a model learned of it since) and signals more likely improper than not
     (``risk_score`` at least one half), richest first (``expected_recovery``). Then the soft
-    signals, richest first: proof always outranks them, whatever the amount. Leads (a tier
-    of none) last. Ties by ``person_id``, so the order never depends on row order.
+    signals, most probable first (richest between equals): proof always outranks them,
+    whatever the amount. Leads (a tier of none) last, in the same order. Ties by
+    ``person_id``, so the order never depends on row order.
     """
     names = cases.collect_schema().names()
     reopened = (pl.col("status") == "reopened").fill_null(False) if "status" in names else pl.lit(False)
@@ -302,6 +303,11 @@ def rank_cases(cases: pl.LazyFrame) -> pl.LazyFrame:
         .then(0)
         .otherwise(-1)
     )
+    # Within the first bands, the yuan: the case is worth the visit either way. Below them,
+    # most visits find nothing, and a soft signal's amount (all that was paid through a
+    # shared account, a whole suspended pension) is what is at stake if it is improper, not
+    # what it is likely worth: the most probable first, the amount only between equals.
+    key = pl.when(band >= 1).then(pl.col("expected_recovery")).otherwise(pl.col("risk_score"))
     return (
         cases.with_columns(
             pl.when(reopened)
@@ -309,13 +315,14 @@ def rank_cases(cases: pl.LazyFrame) -> pl.LazyFrame:
             .otherwise(pl.col("tier").cast(pl.Int8))
             .alias("tier"),
             band.alias("_band"),
+            key.alias("_key"),
         )
         .sort(
-            ["_band", "expected_recovery", "person_id"],
-            descending=[True, True, False],
+            ["_band", "_key", "expected_recovery", "person_id"],
+            descending=[True, True, True, False],
         )
         .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("priority_rank"))
-        .drop("_band")
+        .drop("_band", "_key")
     )
 
 

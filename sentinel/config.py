@@ -160,8 +160,9 @@ class CaseConfig(_Section):
     """The case store and the audit cycle."""
 
     # A person cleared by a field audit is not raised again for this many months unless
-    # new evidence arrives (a reason code absent when they were cleared).
-    clear_months: int = 6
+    # new evidence arrives (a reason code absent when they were cleared): the visit verified
+    # survival in person, which holds for a certification cycle.
+    clear_months: int = 12
     # SQLite file under OUT when $SENTINEL_DATABASE_URL is not set (PostgreSQL by URL).
     database_file: str = "cases.sqlite"
     # An overpaid or recovered amount of one audit at or above this (yuan) is refused as a

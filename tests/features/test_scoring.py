@@ -151,19 +151,25 @@ def test_audit_order_reopened_then_proof_and_likely_signals_by_yuan_then_soft_si
     cases = pl.LazyFrame(
         {
             "person_id": [
-                "soft_rich", "likely_rich", "proof_small", "proof_unlikely", "reopened", "soft_b", "soft_a",
+                "soft_rich", "likely_rich", "proof_small", "proof_unlikely", "reopened", "soft_b",
+                "soft_a", "soft_likely", "lead",
             ],
-            "tier": [TIER_SIGNAL, TIER_SIGNAL, TIER_PROOF, TIER_PROOF, TIER_SIGNAL, TIER_SIGNAL, TIER_SIGNAL],
-            "status": ["new", "new", "new", "new", "reopened", "new", "new"],
-            "risk_score": [0.3, 0.7, 0.9, 0.05, 0.2, 0.3, 0.3],
-            "expected_recovery": [9000.0, 700.0, 10.0, 1.0, 5.0, 50.0, 50.0],
+            "tier": [
+                TIER_SIGNAL, TIER_SIGNAL, TIER_PROOF, TIER_PROOF, TIER_SIGNAL, TIER_SIGNAL,
+                TIER_SIGNAL, TIER_SIGNAL, TIER_NONE,
+            ],
+            "status": ["new", "new", "new", "new", "reopened", "new", "new", "new", "new"],
+            "risk_score": [0.3, 0.7, 0.9, 0.05, 0.2, 0.3, 0.3, 0.45, 0.49],
+            "expected_recovery": [9000.0, 700.0, 10.0, 1.0, 5.0, 50.0, 50.0, 4.5, 90.0],
         },
         schema_overrides={"tier": pl.Int8},
     )
     got = rank_cases(cases).collect()
     assert got["person_id"].to_list() == [
-        # A model that learned to doubt a proof never drops it below the soft signals.
-        "reopened", "likely_rich", "proof_small", "proof_unlikely", "soft_rich", "soft_a", "soft_b",
+        # A model that learned to doubt a proof never drops it below the soft signals; soft
+        # signals go most probable first, the yuan deciding only between equals.
+        "reopened", "likely_rich", "proof_small", "proof_unlikely",
+        "soft_likely", "soft_rich", "soft_a", "soft_b", "lead",
     ]
-    assert got["priority_rank"].to_list() == [1, 2, 3, 4, 5, 6, 7]
+    assert got["priority_rank"].to_list() == list(range(1, 10))
     assert got["tier"][0] == TIER_REOPENED
