@@ -165,16 +165,23 @@ def plot_audit_curve(tables: dict[str, pl.DataFrame], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(tables), figsize=(4.2 * len(tables), 3.4), squeeze=False)
-    for ax, (name, table) in zip(axes[0], tables.items(), strict=True):
+    columns = min(3, len(tables))
+    rows = -(-len(tables) // columns)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False, sharex=True
+    )
+    for ax in axes.flat[len(tables):]:
+        ax.set_visible(False)
+    for ax, (name, table) in zip(axes.flat, tables.items(), strict=False):
         months = [m[5:] for m in table["month"].to_list()]
         ax.plot(months, table["oracle"].to_list(), label="all-knowing auditor", color="#999999")
         ax.plot(months, table["found"].to_list(), label="following the list", color="#1f77b4")
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("month")
         ax.set_ylim(bottom=0)
-    axes[0][0].set_ylabel("improper persons found")
-    axes[0][0].legend(fontsize=8, loc="lower left")
+    for row in axes:
+        row[0].set_ylabel("improper persons found")
+    axes[0][0].legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
