@@ -289,14 +289,23 @@ def rank_cases(cases: pl.LazyFrame) -> pl.LazyFrame:
     (whatever a model learned of it since) and signals more likely improper than not
     (``risk_score`` at least one half), richest first (``expected_recovery``). Then the soft
     signals, most probable first (richest between equals): proof always outranks them,
-    whatever the amount. Leads (a tier of none) last, in the same order. Ties by
-    ``person_id``, so the order never depends on row order.
+    whatever the amount. Leads (a tier of none) after them, in the same order. Last, the
+    cases whose pension the register has since terminated (``pension_terminated``): the
+    centre knows and settles them without a visit. Ties by ``person_id``, so the order
+    never depends on row order.
     """
     names = cases.collect_schema().names()
     reopened = (pl.col("status") == "reopened").fill_null(False) if "status" in names else pl.lit(False)
+    terminated = (
+        pl.col("pension_terminated").fill_null(False)
+        if "pension_terminated" in names
+        else pl.lit(False)
+    )
     band = (
         pl.when(reopened)
         .then(2)
+        .when(terminated)
+        .then(-2)
         .when((pl.col("tier") >= TIER_PROOF) | (pl.col("risk_score") >= 0.5))
         .then(1)
         .when(pl.col("tier") > TIER_NONE)

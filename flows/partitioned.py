@@ -492,7 +492,7 @@ def carry_province_cases(
                 ]
             )
             .group_by("person_id")
-            .agg(pl.col("last_paid_index").max())
+            .agg(pl.col("last_paid_index").max(), pl.col("pension_terminated").any())
         )
 
     return open_cases_carried(cases, out, month, config, paid_up_to)

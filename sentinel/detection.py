@@ -387,13 +387,24 @@ def _scored(
 
 
 def last_paid(history: MonthHistory, persons: pl.LazyFrame) -> pl.LazyFrame:
-    """``person_id, last_paid_index``: the latest period each of ``persons`` was paid a
-    regular pension for, up to ``history.month`` (null when never)."""
+    """``person_id, last_paid_index, pension_terminated``: the latest period each of
+    ``persons`` was paid a regular pension for, up to ``history.month`` (null when never),
+    and whether the register last showed their pension terminated (the centre knows: what
+    was overpaid is settled by the termination procedure, not found by a visit)."""
     runs = month_ledger_runs(history).filter(pl.col("kind") == "regular")
     paid = runs.join(persons, on="person_id", how="semi").group_by("person_id").agg(
         pl.col("period_end").max().alias("last_paid_index")
     )
-    return persons.select("person_id").unique().join(paid, on="person_id", how="left")
+    status = register_people(
+        month_register_runs(history).join(persons, on="person_id", how="semi")
+    ).select("person_id", (pl.col("status") == "terminated").alias("pension_terminated"))
+    return (
+        persons.select("person_id")
+        .unique()
+        .join(paid, on="person_id", how="left")
+        .join(status, on="person_id", how="left")
+        .with_columns(pl.col("pension_terminated").fill_null(False))
+    )
 
 
 def person_features(history: MonthHistory, config: SentinelConfig) -> pl.LazyFrame:

@@ -14,7 +14,7 @@ from features.cases import month_number, period_of_index
 from features.scoring import TIER_NONE, TIER_PROOF, rank_cases, tier_of
 from sentinel.casestore import CaseStore
 from sentinel.config import SentinelConfig
-from sentinel.selection import audit_selection
+from sentinel.selection import audit_selection, takes_no_visit
 
 __all__ = ["carried_cases", "publish_listing"]
 
@@ -30,10 +30,14 @@ def carried_cases(
 
     ``open_cases``: :meth:`sentinel.casestore.CaseStore.open_cases`; ``previous``: the case
     list last published before ``month`` (``cases.parquet``), None when there is none;
-    ``last_paid``: ``person_id, last_paid_index`` (the latest period paid, month index) of
-    those persons. A case not on ``previous`` is carried from the store alone (its
-    evidence then says only when it was last listed). Amount at stake: what was overpaid,
-    plus ``forward_months`` of payments when the person is still paid.
+    ``last_paid``: ``person_id, last_paid_index`` (the latest period paid, month index) and
+    ``pension_terminated`` of those persons (:func:`sentinel.detection.last_paid`). A case
+    not on ``previous`` is carried from the store alone (its evidence then says only when
+    it was last listed). Amount at stake: what was overpaid, plus ``forward_months`` of
+    payments when the person is still paid. A case whose pension the register has since
+    terminated keeps ``pension_terminated``: the centre knows, and settles what was
+    overpaid in the termination procedure; the case stays listed, below every case that
+    needs a visit, until it is closed (:func:`features.scoring.rank_cases`).
     """
     if open_cases.height == 0:
         return pl.DataFrame()
@@ -80,6 +84,11 @@ def carried_cases(
             pl.element().filter(pl.element() != "")
         ).alias("reason_codes"),
         tier_of(pl.col("strength").fill_null("signal")).alias("tier"),
+        (
+            pl.col("pension_terminated").fill_null(False)
+            if "pension_terminated" in base.columns
+            else pl.lit(False)
+        ).alias("pension_terminated"),
     ).with_columns(
         (pl.col("risk_score") * pl.col("amount_at_stake")).round(2).alias("expected_recovery")
     )
@@ -122,9 +131,9 @@ def publish_listing(
 
 def _leads_to_fill(ranked: pl.DataFrame, capacity: int) -> pl.DataFrame:
     """``ranked`` keeping only as many new leads as the capacity the other cases leave
-    (reopened cases take no visit), re-ranked."""
+    (:func:`sentinel.selection.takes_no_visit`), re-ranked."""
     new_lead = (pl.col("tier") == TIER_NONE) & (pl.col("status") == "new")
-    visits = ranked.filter(~new_lead & (pl.col("status") != "reopened")).height
+    visits = ranked.filter(~new_lead & ~takes_no_visit(ranked.columns)).height
     room = max(0, capacity - visits)
     drop = ranked.filter(new_lead).sort("priority_rank").slice(room)["case_id"]
     if drop.len() == 0:

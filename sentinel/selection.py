@@ -18,7 +18,21 @@ import hashlib
 import numpy as np
 import polars as pl
 
-__all__ = ["audit_selection"]
+__all__ = ["audit_selection", "takes_no_visit"]
+
+
+def takes_no_visit(columns: list[str]) -> pl.Expr:
+    """Listed cases that are the centre's to act on, not a field visit: reopened cases
+    (confirmed by an audit, still paid: the payroll office stops them) and cases whose
+    pension the register has since terminated (``pension_terminated``: the termination
+    procedure settles what was overpaid)."""
+    reopened = (pl.col("status") == "reopened").fill_null(False) if "status" in columns else pl.lit(False)
+    terminated = (
+        pl.col("pension_terminated").fill_null(False)
+        if "pension_terminated" in columns
+        else pl.lit(False)
+    )
+    return reopened | terminated
 
 
 def audit_selection(
@@ -28,7 +42,8 @@ def audit_selection(
     ``exploration`` / null) and ``selection_probability``.
 
     Reopened cases (``status`` ``reopened``) were audited already: they are the payroll
-    office's to stop, not a visit, and take no capacity. Of the other cases, the first
+    office's to stop, not a visit, and take no capacity; nor do cases whose pension the
+    register terminated since (:func:`takes_no_visit`). Of the other cases, the first
     ``capacity - round(capacity * exploration_share)`` are ``priority`` (probability 1);
     ``round(capacity * exploration_share)`` more are drawn uniformly from the rest
     (probability = drawn / rest). The draw is seeded by ``month``: re-running a month
@@ -37,12 +52,7 @@ def audit_selection(
     if capacity < 0 or not 0.0 <= exploration_share <= 1.0:
         raise ValueError("capacity must be >= 0 and exploration_share in [0, 1]")
     ranked = ranked.sort("priority_rank")
-    reopened = (
-        (pl.col("status") == "reopened").fill_null(False)
-        if "status" in ranked.columns
-        else pl.lit(False)
-    )
-    visitable = ranked.with_row_index("_row").filter(~reopened)
+    visitable = ranked.with_row_index("_row").filter(~takes_no_visit(ranked.columns))
     n_explore = int(round(capacity * exploration_share))
     n_priority = max(0, min(capacity - n_explore, visitable.height))
     priority_rows = visitable["_row"].head(n_priority).to_list()

@@ -173,3 +173,18 @@ def test_audit_order_reopened_then_proof_and_likely_signals_by_yuan_then_soft_si
     ]
     assert got["priority_rank"].to_list() == list(range(1, 10))
     assert got["tier"][0] == TIER_REOPENED
+
+
+def test_a_case_whose_pension_was_terminated_goes_after_every_case_that_needs_a_visit():
+    cases = pl.LazyFrame(
+        {
+            "person_id": ["settled", "lead", "soft"],
+            "tier": [TIER_PROOF, TIER_NONE, TIER_SIGNAL],
+            "status": ["payments_stopped", "new", "new"],
+            "risk_score": [0.98, 0.05, 0.1],
+            "expected_recovery": [9000.0, 5.0, 10.0],
+            "pension_terminated": [True, None, False],
+        },
+        schema_overrides={"tier": pl.Int8},
+    )
+    assert rank_cases(cases).collect()["person_id"].to_list() == ["soft", "lead", "settled"]

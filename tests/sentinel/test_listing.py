@@ -73,6 +73,32 @@ def test_a_case_whose_payments_stopped_is_carried_with_its_unrecovered_sum(store
     assert store.open_cases("2020-04", [])["case_id"].to_list() == ["DP-2"]
 
 
+def test_a_case_whose_pension_the_register_terminated_stays_listed_but_takes_no_visit(
+    store: CaseStore,
+):
+    jan = detected(("DP-1", "P1", 9000.0, "2020-01", 2), ("DP-2", "P2", 100.0, "2020-01", 2))
+    published = publish_listing(store, jan, pl.DataFrame(), "2020-01", CONFIG)
+    # February: the centre terminated P1's pension (it matched the death record itself).
+    feb = detected(("DP-2", "P2", 200.0, "2020-02", 2))
+    open_cases = store.open_cases("2020-02", feb["case_id"].to_list())
+    paid = pl.DataFrame(
+        {
+            "person_id": ["P1"],
+            "last_paid_index": [month_number("2020-01")],
+            "pension_terminated": [True],
+        }
+    )
+    carried = carried_cases(open_cases, published, paid, "2020-02", CONFIG.detection.forward_months)
+    listed = publish_listing(store, feb, carried, "2020-02", CONFIG)
+    # Still on the list with its unrecovered sum, but after the case that needs a visit,
+    # however rich: the termination procedure settles it.
+    assert listed["case_id"].to_list() == ["DP-2", "DP-1"]
+    row = listed.filter(pl.col("case_id") == "DP-1").row(0, named=True)
+    assert row["status"] == "payments_stopped" and row["amount_at_stake"] == 9000.0
+    assert row["audit_selection"] is None
+    assert store.open_cases("2020-03", [])["case_id"].to_list() == ["DP-1", "DP-2"]
+
+
 def test_a_carried_case_still_paid_keeps_its_ongoing_payments_at_stake():
     open_cases = pl.DataFrame(
         {

@@ -45,6 +45,16 @@ def test_reopened_cases_take_no_visit():
     ]
 
 
+def test_cases_whose_pension_was_terminated_take_no_visit():
+    cases = ranked(4).with_columns(
+        pl.Series("pension_terminated", [False, True, None, False])
+    )
+    got = audit_selection(cases, capacity=2, exploration_share=0.0, month="2020-05")
+    assert got.filter(pl.col("audit_selection") == "priority")["case_id"].to_list() == [
+        "C000", "C002",
+    ]
+
+
 def test_a_short_list_is_visited_whole_without_draws():
     got = audit_selection(ranked(3), capacity=56, exploration_share=0.05, month="2020-05")
     assert got["audit_selection"].to_list() == ["priority"] * 3
