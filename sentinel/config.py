@@ -208,6 +208,22 @@ class ReviewConfig(_Section):
     hash_queue: int = Field(default=8, ge=0)
 
 
+class LinkageConfig(_Section):
+    """Record linkage (:mod:`features.linkage`): comparison levels, sampling, EM and the
+    ambiguity rule. Reasons next to each value in ``default_config.toml``."""
+
+    name_similarity: list[float] = [0.92, 0.80]
+    birth_date_within_days: int = Field(default=50, ge=1)
+    max_id_edits: int = Field(default=2, ge=1)
+    u_random_pairs: int = Field(default=1_000_000, gt=0)
+    em_max_pairs: int = Field(default=1_000_000, gt=0)
+    em_max_iterations: int = Field(default=25, gt=0)
+    em_tolerance: float = Field(default=1e-4, gt=0)
+    em_prior_pairs: float = Field(default=2.0, ge=0)
+    ambiguity_share: float = Field(default=0.9, gt=0.5, le=1)
+    max_block_size: int = Field(default=50, gt=0)
+
+
 class SentinelConfig(_Section):
     """The whole configuration of a run."""
 
@@ -218,6 +234,7 @@ class SentinelConfig(_Section):
     cases: CaseConfig = CaseConfig()
     review: ReviewConfig = ReviewConfig()
     run: RunConfig = RunConfig()
+    linkage: LinkageConfig = LinkageConfig()
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
