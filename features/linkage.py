@@ -964,6 +964,12 @@ def _level_helpers(pairs: pl.DataFrame, comp: Comparison, a: str, b: str) -> dic
     for dialect, name in ((False, "_sound"), (True, "_dialect")):
         if ("dialect_sound" if dialect else "same_sound") in kinds:
             helpers[name] = _same_sound(differ, dialect=dialect)
+    if "dropped_character" in kinds:
+        helpers["_dropped"] = _on_some(differ, _one_character_less, _dropped_character)
+    if "reordered" in kinds:
+        helpers["_reordered"] = _on_some(
+            differ, pl.col("a").str.contains(" ") & pl.col("b").str.contains(" "), _reordered
+        )
     for measure in sorted({lv.measure for lv in comp.levels if lv.kind == "similar"}):
         helpers[f"_sim_{measure}"] = _pairwise(differ, _SIMILARITIES[measure])
     if "edits" in kinds or comp.field == "person_id":
@@ -985,6 +991,40 @@ def _level_helpers(pairs: pl.DataFrame, comp: Comparison, a: str, b: str) -> dic
         ).to_series()
         helpers["_days"] = days
     return {k: v.alias(k) for k, v in helpers.items()}
+
+
+_one_character_less: Final = (
+    (pl.col("a").str.len_chars() - pl.col("b").str.len_chars()).abs() == 1
+) & (pl.max_horizontal(pl.col("a").str.len_chars(), pl.col("b").str.len_chars()) >= 3)
+
+
+def _dropped_character() -> pl.Expr:
+    x, y = pl.col("a"), pl.col("b")
+    x_shorter = x.str.len_chars() < y.str.len_chars()
+    shorter = pl.when(x_shorter).then(x).otherwise(y)
+    longer = pl.when(x_shorter).then(y).otherwise(x)
+    return pl.any_horizontal(
+        [longer.str.slice(0, i) + longer.str.slice(i + 1) == shorter for i in range(1, 8)]
+    )
+
+
+def _reordered() -> pl.Expr:
+    def words(col: str) -> pl.Expr:
+        return pl.col(col).str.split(" ").list.sort().list.join(" ")
+
+    return words("a") == words("b")
+
+
+def _on_some(
+    differ: pl.DataFrame, applies: pl.Expr, condition: Callable[[], pl.Expr]
+) -> pl.Series:
+    """``condition`` evaluated only on the rows where it ``applies`` (false elsewhere):
+    polars would evaluate every branch of a ``when`` on every row."""
+    some = differ.with_row_index("_i").filter(applies.fill_null(False))
+    result = pl.Series([False] * differ.height)
+    if some.height:
+        result = result.scatter(some["_i"], some.select(condition().fill_null(False)).to_series())
+    return result
 
 
 def _same_sound(differ: pl.DataFrame, *, dialect: bool) -> pl.Series:
@@ -1022,21 +1062,9 @@ def _level_condition(lv: Level, a: str, b: str) -> pl.Expr:
     if lv.kind == "dialect_sound":
         return pl.col("_dialect")
     if lv.kind == "reordered":
-        return (x.str.contains(" ")) & (
-            x.str.split(" ").list.sort().list.join(" ") == y.str.split(" ").list.sort().list.join(" ")
-        )
+        return pl.col("_reordered")
     if lv.kind == "dropped_character":
-        shorter, longer = (
-            pl.when(x.str.len_chars() < y.str.len_chars()).then(x).otherwise(y),
-            pl.when(x.str.len_chars() < y.str.len_chars()).then(y).otherwise(x),
-        )
-        one_less = (longer.str.len_chars() - shorter.str.len_chars() == 1) & (
-            longer.str.len_chars() >= 3
-        )
-        dropped = pl.any_horizontal(
-            [longer.str.slice(0, i) + longer.str.slice(i + 1) == shorter for i in range(1, 8)]
-        )
-        return one_less & dropped
+        return pl.col("_dropped")
     if lv.kind == "similar":
         return pl.col(f"_sim_{lv.measure}") >= lv.at_least
     if lv.kind == "edits":
