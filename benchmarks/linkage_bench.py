@@ -47,7 +47,7 @@ from itertools import accumulate
 
 import polars as pl
 
-from features.linkage import LinkColumns, link_records
+from features.linkage import LinkColumns, estimate_link_model, link_records
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -198,8 +198,26 @@ def main() -> None:
     parser.add_argument("--register", type=int, default=190_000)
     parser.add_argument("--records", type=int, default=12_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--model",
+        action="store_true",
+        help="print the estimated m and u as the [linkage] reference_m / reference_u of "
+        "sentinel/default_config.toml, and stop",
+    )
     args = parser.parse_args()
     register, records = build(args.register, args.records)
+    if args.model:
+        model = estimate_link_model(
+            records.lazy().drop(*TRUTH_COLUMNS),
+            register.lazy(),
+            records_cols=RECORD_COLUMNS,
+            register_cols=REGISTER_COLUMNS,
+        )
+        for name, table in (("reference_m", model.m), ("reference_u", model.u)):
+            print(f"[linkage.{name}]")
+            for comparison, values in zip(model.comparisons, table, strict=True):
+                print(f"{comparison.field} = [{', '.join(f'{v:.4g}' for v in values)}]")
+        return
     query = link_records(
         records.lazy().drop(*TRUTH_COLUMNS),
         register.lazy(),

@@ -84,7 +84,7 @@ from pypinyin import lazy_pinyin
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Indel, JaroWinkler, Levenshtein
 
-from sentinel.config import LinkageConfig
+from sentinel.config import LinkageConfig, load_config
 from sentinel.contract import SEXES
 
 __all__ = [
@@ -296,7 +296,7 @@ def default_comparisons(
 ) -> tuple[Comparison, ...]:
     """The comparisons of the five slots, with the levels of ``settings`` (the committed
     ``[linkage]`` section by default). A slot not mapped on both sides is left out."""
-    s = settings or LinkageConfig()
+    s = settings or _committed_settings()
     if id_format == "gb11643":
         # A checksum-valid ID that differs from the register's is somebody else's: every
         # single substitution and adjacent swap breaks the check character, and 10 of 11
@@ -411,7 +411,7 @@ def link_records(
     """
     if not 0.0 <= min_confidence <= 1.0:
         raise ValueError(f"min_confidence must be within [0, 1], got {min_confidence}")
-    s = settings or LinkageConfig()
+    s = settings or _committed_settings()
     comps = model.comparisons if model else _comparisons(records_cols, register_cols, comparisons, s)
     recs, reg = _prepare_sides(records, register, records_cols, register_cols, comps)
     pairs = _with_levels(_candidates(recs, reg, records_cols, comps, blocking, s), comps)
@@ -431,11 +431,17 @@ def estimate_link_model(
     settings: LinkageConfig | None = None,
 ) -> LinkModel:
     """The parameters :func:`link_records` would estimate from these inputs."""
-    s = settings or LinkageConfig()
+    s = settings or _committed_settings()
     comps = _comparisons(records_cols, register_cols, comparisons, s)
     recs, reg = _prepare_sides(records, register, records_cols, register_cols, comps)
     pairs = _with_levels(_candidates(recs, reg, records_cols, comps, blocking, s), comps)
     return _estimate(recs, reg, pairs, comps, s)
+
+
+@lru_cache(maxsize=1)
+def _committed_settings() -> LinkageConfig:
+    """The ``[linkage]`` section of the committed configuration (its reference model)."""
+    return load_config().linkage
 
 
 def _comparisons(
@@ -994,7 +1000,8 @@ def _level_helpers(pairs: pl.DataFrame, comp: Comparison, a: str, b: str) -> dic
 
 
 _one_character_less: Final = (
-    (pl.col("a").str.len_chars() - pl.col("b").str.len_chars()).abs() == 1
+    (pl.col("a").str.len_chars().cast(pl.Int32) - pl.col("b").str.len_chars().cast(pl.Int32)).abs()
+    == 1
 ) & (pl.max_horizontal(pl.col("a").str.len_chars(), pl.col("b").str.len_chars()) >= 3)
 
 
@@ -1021,7 +1028,7 @@ def _on_some(
     """``condition`` evaluated only on the rows where it ``applies`` (false elsewhere):
     polars would evaluate every branch of a ``when`` on every row."""
     some = differ.with_row_index("_i").filter(applies.fill_null(False))
-    result = pl.Series([False] * differ.height)
+    result = pl.Series([False] * differ.height, dtype=pl.Boolean)
     if some.height:
         result = result.scatter(some["_i"], some.select(condition().fill_null(False)).to_series())
     return result
@@ -1031,7 +1038,7 @@ def _same_sound(differ: pl.DataFrame, *, dialect: bool) -> pl.Series:
     """Whether the two values sound the same, keys computed once per unique value."""
     values = pl.concat([differ["a"], differ["b"]]).drop_nulls().unique()
     if values.len() == 0:
-        return pl.Series([False] * differ.height)
+        return pl.Series([False] * differ.height, dtype=pl.Boolean)
     keys = values.to_frame("v").select(
         "v", _sound_keys(pl.col("v"), dialect=dialect).list.join(" ").alias("k")
     )
@@ -1098,6 +1105,9 @@ def _estimate(
 ) -> LinkModel:
     u = _estimate_u(recs, reg, pairs, comps, s)
     starting = [_ladder(len(c.levels) + 1) for c in comps]
+    register_size = max(reg["key"].n_unique(), 1)
+    if register_size < s.min_register_for_estimation:
+        return _reference_model(pairs, comps, u, starting, register_size, recs.height, s)
     sessions = []
     estimates: list[list[np.ndarray]] = [[] for _ in comps]
     for blocked in ("person_id", "birth_date", "name"):
@@ -1126,6 +1136,33 @@ def _estimate(
         sessions=tuple(sessions),
     )
     return replace(model, match_share=_match_share(pairs, model, recs.height))
+
+
+def _reference_model(
+    pairs: pl.DataFrame,
+    comps: tuple[Comparison, ...],
+    u: list[np.ndarray],
+    starting: list[np.ndarray],
+    register_size: int,
+    records: int,
+    s: LinkageConfig,
+) -> LinkModel:
+    """A register too small to show how often unrelated people agree (a handful of
+    people in a test, a case page's neighbours) is linked with the reference parameters
+    of the configuration, estimated on a county; a comparison they do not cover keeps its
+    EM starting point and the ``u`` these inputs give."""
+    m_rows, u_rows = [], []
+    for i, comp in enumerate(comps):
+        size = len(comp.levels) + 1
+        ref_m, ref_u = s.reference_m.get(comp.field), s.reference_u.get(comp.field)
+        if ref_m and ref_u and len(ref_m) == size and len(ref_u) == size:
+            m_rows.append(tuple(ref_m))
+            u_rows.append(tuple(ref_u))
+        else:
+            m_rows.append(tuple(float(x) for x in starting[i]))
+            u_rows.append(tuple(float(x) for x in u[i]))
+    model = LinkModel(comps, tuple(m_rows), tuple(u_rows), 0.5, register_size)
+    return replace(model, match_share=_match_share(pairs, model, records))
 
 
 def _ladder(size: int) -> np.ndarray:

@@ -92,7 +92,7 @@ class DetectionConfig(_Section):
     # Months of ongoing payment counted as "at stake" on top of what is already overpaid.
     forward_months: int = 3
     # Death linkage.
-    min_death_link_confidence: float = 0.7
+    min_death_link_confidence: float = 0.99
     accept_name_only_death_links: bool = False
     payroll_cutoff_day: int = 10
     deceased_paid_probability: float = 0.98
@@ -213,7 +213,7 @@ class LinkageConfig(_Section):
     ambiguity rule. Reasons next to each value in ``default_config.toml``."""
 
     name_similarity: list[float] = [0.92, 0.80]
-    birth_date_within_days: int = Field(default=50, ge=1)
+    birth_date_within_days: int = Field(default=51, ge=1)
     max_id_edits: int = Field(default=2, ge=1)
     u_random_pairs: int = Field(default=250_000, gt=0)
     em_max_pairs: int = Field(default=250_000, gt=0)
@@ -222,6 +222,9 @@ class LinkageConfig(_Section):
     em_prior_pairs: float = Field(default=2.0, ge=0)
     ambiguity_share: float = Field(default=0.9, gt=0.5, le=1)
     max_block_size: int = Field(default=50, gt=0)
+    min_register_for_estimation: int = Field(default=2000, gt=0)
+    reference_m: dict[str, list[float]] = {}
+    reference_u: dict[str, list[float]] = {}
 
 
 class SentinelConfig(_Section):
