@@ -213,6 +213,7 @@ def main() -> None:
             records_cols=RECORD_COLUMNS,
             register_cols=REGISTER_COLUMNS,
         )
+        print(f"reference_match_share = {model.match_share:.4g}")
         for name, table in (("reference_m", model.m), ("reference_u", model.u)):
             print(f"[linkage.{name}]")
             for comparison, values in zip(model.comparisons, table, strict=True):

@@ -468,11 +468,16 @@ def _comparisons(
                     "(LinkColumns.fields)"
                 )
     return tuple(
-        c
-        for c in chosen
-        if records_cols.column_of(c.field) is not None
-        and register_cols.column_of(c.field) is not None
+        c for c in chosen if _available(records_cols, c.field) and _available(register_cols, c.field)
     )
+
+
+def _available(cols: LinkColumns, name: str) -> bool:
+    """Whether a side can speak for a field: its column, or (birth date and sex) its GB
+    11643 ID, which carries both."""
+    if cols.column_of(name) is not None:
+        return True
+    return name in ("birth_date", "sex") and cols.person_id is not None and cols.id_format == "gb11643"
 
 
 # --- preparation -----------------------------------------------------------------------
@@ -1149,7 +1154,8 @@ def _reference_model(
 ) -> LinkModel:
     """A register too small to show how often unrelated people agree (a handful of
     people in a test, a case page's neighbours) is linked with the reference parameters
-    of the configuration, estimated on a county; a comparison they do not cover keeps its
+    of the configuration, estimated on a county (its match share too: one record cannot
+    show how many records have a match); a comparison they do not cover keeps its
     EM starting point and the ``u`` these inputs give."""
     m_rows, u_rows = [], []
     for i, comp in enumerate(comps):
@@ -1161,8 +1167,7 @@ def _reference_model(
         else:
             m_rows.append(tuple(float(x) for x in starting[i]))
             u_rows.append(tuple(float(x) for x in u[i]))
-    model = LinkModel(comps, tuple(m_rows), tuple(u_rows), 0.5, register_size)
-    return replace(model, match_share=_match_share(pairs, model, records))
+    return LinkModel(comps, tuple(m_rows), tuple(u_rows), s.reference_match_share, register_size)
 
 
 def _ladder(size: int) -> np.ndarray:
