@@ -83,7 +83,11 @@ def link_ours(directory: Path) -> tuple[list[tuple[str, str]], float]:
         place="postcode",
         fields={"suburb": "suburb", "street": "address_1", "state": "state"},
     )
-    similar = (Level.exact(), Level.similar("jaro_winkler", 0.9), Level.similar("jaro_winkler", 0.8))
+    similar = (
+        Level.exact(),
+        Level.similar("jaro_winkler", 0.9),
+        Level.similar("jaro_winkler", 0.8),
+    )
     links = link_records(
         a.lazy(),
         b.lazy(),
@@ -133,7 +137,11 @@ def link_splink(directory: Path) -> tuple[list[tuple[str, str]], float]:
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
     )
-    linker = Linker([a, b], settings, db_api=DuckDBAPI(), log_level=logging.WARNING)  # type: ignore[call-arg]
+    db_api = DuckDBAPI()
+    tables = [
+        db_api.register(frame, dataset_display_name=name) for frame, name in ((a, "a"), (b, "b"))
+    ]
+    linker = Linker(tables, settings, log_level=logging.WARNING)
     training = linker.training
     training.estimate_probability_two_random_records_match(
         [block_on("soc_sec_id", "date_of_birth")], recall=0.6

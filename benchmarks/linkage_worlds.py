@@ -27,8 +27,8 @@ import polars as pl
 
 from features.survival import linked_deaths, register_people
 from sentinel.config import load_config
-from sentinel.detection import month_register_runs
 from sentinel.demo.worlds import WORLDS
+from sentinel.detection import month_register_runs
 from sentinel.evaluation import demo_history
 
 MONTH = "2020-12"
@@ -73,7 +73,9 @@ def check(dest: Path, variant: str) -> dict[str, object]:
     links = linked_deaths(deaths.lazy(), people, config).collect()
     truth = pl.read_parquet(dest / "truth" / "death_records.parquet")
     scored = links.join(truth, on="record_id", how="left")
-    false = scored.filter(pl.col("true_person_id").is_null() | (pl.col("true_person_id") != pl.col("person_id")))
+    false = scored.filter(
+        pl.col("true_person_id").is_null() | (pl.col("true_person_id") != pl.col("person_id"))
+    )
     improper = pl.read_parquet(dest / "truth" / "improper.parquet")
     paid_dead = improper.filter(pl.col("typology") == "deceased_paid").select("person_id").unique()
     records = deaths.join(truth.select("record_id", "true_person_id"), on="record_id")
@@ -96,7 +98,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worlds", type=Path, required=True)
     args = parser.parse_args()
-    print("| world | variant | death records | proof links | false links | paid dead (with ID or birth date) | of them linked |")
+    print(
+        "| world | variant | death records | proof links | false links | paid dead (with ID or birth date) | of them linked |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name in WORLDS:
         dest = args.worlds / name

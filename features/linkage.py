@@ -195,9 +195,7 @@ class Level:
         return cls("similar", at_least=at_least, measure=measure)
 
     @classmethod
-    def within_edits(
-        cls, edits: int, checksum: Literal["any", "fails", "valid"] = "any"
-    ) -> Level:
+    def within_edits(cls, edits: int, checksum: Literal["any", "fails", "valid"] = "any") -> Level:
         """At most ``edits`` substitutions, insertions or deletions, an adjacent swap
         counting one (optimal string alignment)."""
         return cls("edits", edits=edits, checksum=checksum)
@@ -412,7 +410,9 @@ def link_records(
     if not 0.0 <= min_confidence <= 1.0:
         raise ValueError(f"min_confidence must be within [0, 1], got {min_confidence}")
     s = settings or _committed_settings()
-    comps = model.comparisons if model else _comparisons(records_cols, register_cols, comparisons, s)
+    comps = (
+        model.comparisons if model else _comparisons(records_cols, register_cols, comparisons, s)
+    )
     recs, reg = _prepare_sides(records, register, records_cols, register_cols, comps)
     pairs = _with_levels(_candidates(recs, reg, records_cols, comps, blocking, s), comps)
     if model is None:
@@ -468,7 +468,9 @@ def _comparisons(
                     "(LinkColumns.fields)"
                 )
     return tuple(
-        c for c in chosen if _available(records_cols, c.field) and _available(register_cols, c.field)
+        c
+        for c in chosen
+        if _available(records_cols, c.field) and _available(register_cols, c.field)
     )
 
 
@@ -477,7 +479,9 @@ def _available(cols: LinkColumns, name: str) -> bool:
     11643 ID, which carries both."""
     if cols.column_of(name) is not None:
         return True
-    return name in ("birth_date", "sex") and cols.person_id is not None and cols.id_format == "gb11643"
+    return (
+        name in ("birth_date", "sex") and cols.person_id is not None and cols.id_format == "gb11643"
+    )
 
 
 # --- preparation -----------------------------------------------------------------------
@@ -530,9 +534,7 @@ def _prepare_side(
     schema = frame.collect_schema()
     missing = [c for c in cols.columns() if c not in schema]
     if missing:
-        raise ValueError(
-            f"{side}: columns {missing} not found; available: {list(schema.names())}"
-        )
+        raise ValueError(f"{side}: columns {missing} not found; available: {list(schema.names())}")
     id_text = (
         _text(cols.person_id)
         .str.normalize("NFKC")
@@ -615,7 +617,9 @@ def _normalised(col: str | tuple[str, ...] | None, kind: FieldKind, schema: pl.S
     if col is None:
         return pl.lit(None, dtype=pl.String)
     if isinstance(col, tuple):
-        return pl.concat_str([_normalised(c, kind, schema) for c in col], separator=" ", ignore_nulls=True)
+        return pl.concat_str(
+            [_normalised(c, kind, schema) for c in col], separator=" ", ignore_nulls=True
+        )
     if kind == "date":
         dtype = schema[col]
         if dtype == pl.Date or isinstance(dtype, pl.Datetime):
@@ -716,8 +720,10 @@ def _candidates(
     for rule in blocking:
         exprs = [pl.col(_field_column(_comparison_of(f, comps))) for f in rule]
         blocks.append(_join(searchable, g, exprs, exprs, max_block=s.max_block_size))
-    pairs = pl.concat(blocks).unique() if blocks else pl.LazyFrame(
-        schema={"_row_r": pl.UInt32, "_row_g": pl.UInt32}
+    pairs = (
+        pl.concat(blocks).unique()
+        if blocks
+        else pl.LazyFrame(schema={"_row_r": pl.UInt32, "_row_g": pl.UInt32})
     )
     return (
         pairs.join(r.rename(lambda c: f"{c}_r"), on="_row_r")
@@ -744,8 +750,12 @@ def _join(
     r_keys = r_keys if isinstance(r_keys, list) else [r_keys]
     g_keys = g_keys if isinstance(g_keys, list) else [g_keys]
     names = [f"_k{i}" for i in range(len(r_keys))]
-    left = r.select(pl.col("_row").alias("_row_r"), *[k.alias(n) for k, n in zip(r_keys, names, strict=True)])
-    right = g.select(pl.col("_row").alias("_row_g"), *[k.alias(n) for k, n in zip(g_keys, names, strict=True)])
+    left = r.select(
+        pl.col("_row").alias("_row_r"), *[k.alias(n) for k, n in zip(r_keys, names, strict=True)]
+    )
+    right = g.select(
+        pl.col("_row").alias("_row_g"), *[k.alias(n) for k, n in zip(g_keys, names, strict=True)]
+    )
     left = left.drop_nulls(names)
     right = right.drop_nulls(names)
     if max_block is not None:
@@ -753,9 +763,7 @@ def _join(
     return left.join(right, on=names).select("_row_r", "_row_g")
 
 
-def _id_window_blocks(
-    recs: pl.DataFrame, reg: pl.DataFrame, id_format: str
-) -> list[pl.LazyFrame]:
+def _id_window_blocks(recs: pl.DataFrame, reg: pl.DataFrame, id_format: str) -> list[pl.LazyFrame]:
     """Register people whose ID agrees with the record's outside one window of characters."""
     if id_format == "gb11643":
         # The ID as integers once per side (a province's register: 20M IDs), not per window.
@@ -801,14 +809,16 @@ def _id_without(start: int, end: int) -> pl.Expr:
     return kept
 
 
-def _name_only_block(named: pl.LazyFrame, reg_named: pl.LazyFrame, s: LinkageConfig) -> pl.LazyFrame:
+def _name_only_block(
+    named: pl.LazyFrame, reg_named: pl.LazyFrame, s: LinkageConfig
+) -> pl.LazyFrame:
     """Records with a name and nothing else (no usable ID, no birth date): register people
     whose name sounds the same, or the same with one non-first character dropped (clerks
     drop characters, they do not invent them). Sounds are computed only for register names
     whose surname sound and length a record asks for."""
-    usable = named.filter(
-        pl.col("birth").is_null() & pl.col("id_birth").is_null()
-    ).with_columns(_sound_keys(pl.col("name"), dialect=True).alias("sounds"))
+    usable = named.filter(pl.col("birth").is_null() & pl.col("id_birth").is_null()).with_columns(
+        _sound_keys(pl.col("name"), dialect=True).alias("sounds")
+    )
     wanted = (
         usable.select(
             pl.col("sounds").list.first().alias("surname_sound"),
@@ -921,8 +931,10 @@ def _sound_keys(names: pl.Expr, *, dialect: bool) -> pl.Expr:
             c: _sound_of(c, dialect=dialect, surname=True)
             for c in firsts.drop_nulls().unique().to_list()
         }
-        rest = values.str.slice(1).str.split("").list.eval(
-            pl.element().replace_strict(given, default=None, return_dtype=pl.String)
+        rest = (
+            values.str.slice(1)
+            .str.split("")
+            .list.eval(pl.element().replace_strict(given, default=None, return_dtype=pl.String))
         )
         first = firsts.replace_strict(surnames, default=None, return_dtype=pl.String)
         return (
@@ -1027,9 +1039,7 @@ def _reordered() -> pl.Expr:
     return words("a") == words("b")
 
 
-def _on_some(
-    differ: pl.DataFrame, applies: pl.Expr, condition: Callable[[], pl.Expr]
-) -> pl.Series:
+def _on_some(differ: pl.DataFrame, applies: pl.Expr, condition: Callable[[], pl.Expr]) -> pl.Series:
     """``condition`` evaluated only on the rows where it ``applies`` (false elsewhere):
     polars would evaluate every branch of a ``when`` on every row."""
     some = differ.with_row_index("_i").filter(applies.fill_null(False))
@@ -1173,7 +1183,7 @@ def _reference_model(
 def _ladder(size: int) -> np.ndarray:
     """EM's starting point (and prior): each level a quarter as likely for a match as the
     one above it, else the least likely."""
-    ladder = np.array([4.0 ** -i for i in range(size)])
+    ladder = np.array([4.0**-i for i in range(size)])
     return ladder / ladder.sum()
 
 
@@ -1208,9 +1218,9 @@ def _estimate_u(
             * (reg.height - reg[column_name].null_count()),
             1,
         )
-        found = np.bincount(
-            candidates[f"lv_{i}"].drop_nulls().to_numpy(), minlength=size
-        ).astype(float)
+        found = np.bincount(candidates[f"lv_{i}"].drop_nulls().to_numpy(), minlength=size).astype(
+            float
+        )
         shares = np.maximum(counts / n, found / all_pairs)
         shares = np.where(shares > 0, shares, 1.0 / n)
         if comp.levels[0].kind == "exact":
@@ -1264,7 +1274,12 @@ def _session_patterns(
     pairs = (
         sample.drop_nulls(column)
         .rename(lambda c: f"{c}_r")
-        .join(reg.rename(lambda c: f"{c}_g"), left_on=f"{column}_r", right_on=f"{column}_g", coalesce=False)
+        .join(
+            reg.rename(lambda c: f"{c}_g"),
+            left_on=f"{column}_r",
+            right_on=f"{column}_g",
+            coalesce=False,
+        )
     )
     if pairs.height == 0:
         return None
@@ -1376,9 +1391,7 @@ def _decide(
         name = comp.field
         level = pl.col(f"lv_{i}")
         for_link = {
-            index: lv.label(name)
-            for index, lv in enumerate(comp.levels)
-            if weights[i][index] > 0
+            index: lv.label(name) for index, lv in enumerate(comp.levels) if weights[i][index] > 0
         }
         labels.append(level.replace_strict(for_link, default=None, return_dtype=pl.String))
         negative = [index for index, w in enumerate(weights[i]) if w < 0]
