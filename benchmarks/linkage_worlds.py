@@ -11,9 +11,10 @@ Per world and variant: death records, links accepted as proof of death
 ones (the record's true person is another, or nobody in the register), the deaths of paid
 pensioners (``improper.parquet``, typology ``deceased_paid``) with a record that could be
 proof (an ID or a birth date in it) and how many of them are linked. Variant
-``dates mistyped``: every record's birth date, where it has one, written wrong in turn -
-day and month swapped (when both are 12 or less), one digit changed, or the day moved by
-up to 51 days (a lunar birthday) - and, for one record in three, its ID mistyped as well.
+``dates mistyped``: one record in three has its birth date written wrong, in turn day and
+month swapped (when the day is 12 or less), one digit of the year, month or day changed,
+or the date moved by 21 to 51 days (a lunar birthday); another one in three has one digit
+of its ID changed. The demo's records carry no such dates, and far fewer mistyped IDs.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ def mistyped_dates(deaths: pl.DataFrame, seed: int = 7) -> pl.DataFrame:
     rng = random.Random(seed)
     births, ids = [], []
     for i, (birth, pid) in enumerate(zip(deaths["birth_date"], deaths["person_id"], strict=True)):
-        if birth is not None:
-            kind = i % 3
+        if birth is not None and i % 3 == 0:
+            kind = (i // 3) % 3
             if kind == 0 and birth.day <= 12 and birth.day != birth.month:
                 birth = birth.replace(month=birth.day, day=birth.month)
             elif kind == 1:
@@ -53,7 +54,7 @@ def mistyped_dates(deaths: pl.DataFrame, seed: int = 7) -> pl.DataFrame:
                     birth = birth + timedelta(days=1)
             else:
                 birth = birth + timedelta(days=rng.randint(21, 51))
-        if pid is not None and i % 3 == 0 and len(pid) == 18:
+        if pid is not None and i % 3 == 1 and len(pid) == 18:
             position = rng.randrange(17)
             pid = pid[:position] + str((int(pid[position]) + 1) % 10) + pid[position + 1 :]
         births.append(birth)

@@ -1241,7 +1241,8 @@ def _exact_share(recs: pl.DataFrame, reg: pl.DataFrame, column: str, fallback: f
         r.group_by(column)
         .len("nr")
         .join(g.group_by(column).len("ng"), on=column)
-        .select((pl.col("nr").cast(pl.Float64) * pl.col("ng")).sum())
+        # integer products: the sum does not depend on the order groups come in
+        .select((pl.col("nr").cast(pl.Int64) * pl.col("ng")).sum())
         .item()
     )
     return max(float(agree or 0.0), 1.0) / (r.height * g.height)
@@ -1263,7 +1264,7 @@ def _session_patterns(
         .join(reg.group_by(column).len("ng"), on=column)
         .drop_nulls(column)
     )
-    total = int((sizes["nr"].cast(pl.Float64) * sizes["ng"]).sum()) if sizes.height else 0
+    total = int((sizes["nr"].cast(pl.Int64) * sizes["ng"]).sum()) if sizes.height else 0
     if total == 0:
         return None
     fraction = min(1.0, s.em_max_pairs / total)
@@ -1351,7 +1352,7 @@ def _match_share(pairs: pl.DataFrame, model: LinkModel, records: int) -> float:
         .agg(pl.col("w").max())
         .group_by("_row_r")
         .agg(_log2_sum(pl.col("w")).alias("log2_bf"))
-    )["log2_bf"].to_numpy()
+    )["log2_bf"].sort().to_numpy()  # sorted: float sums independent of group order
     records = max(records, per_record.size)
     size = max(model.register_size, 1)
     share = 0.5
