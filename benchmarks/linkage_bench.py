@@ -44,6 +44,7 @@ import time
 from collections import Counter
 from datetime import date, timedelta
 from itertools import accumulate
+from pathlib import Path
 
 import polars as pl
 
@@ -193,11 +194,48 @@ def build(n_register: int, n_records: int, seed: int = 7) -> tuple[pl.DataFrame,
     return register_frame, pl.DataFrame(rows)
 
 
+def time_county_step(store: Path, month: str, repeat: int) -> None:
+    """The linkage step of ``sentinel.detection._prepare`` on a curated month, timed alone."""
+    from features.survival import link_deaths, linked_deaths, register_people
+    from sentinel.config import load_config
+    from sentinel.detection import month_register_runs
+    from sentinel.io.store import load_history
+
+    config = load_config()
+    history = load_history(store, month)
+    people = register_people(month_register_runs(history).collect().rechunk().lazy()).collect()
+    deaths = history.deaths.filter(pl.col("month") <= month)
+    timings = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        links = link_deaths(deaths, people.lazy()).collect().lazy()
+        proof, leads = pl.collect_all(
+            [
+                linked_deaths(deaths, people.lazy(), config, links=links),
+                linked_deaths(deaths, people.lazy(), config, links=links, name_only=True),
+            ]
+        )
+        timings.append(time.perf_counter() - start)
+    print(
+        f"linkage step, {month}: best {min(timings):.2f} s of {repeat} "
+        f"({', '.join(f'{t:.2f}' for t in timings)}); register {people.height:,}, "
+        f"proof links {proof.height:,}, leads {leads.height:,}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--register", type=int, default=190_000)
     parser.add_argument("--records", type=int, default=12_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        help="a curated store (OUT/curated of a full-scale county): time the monthly "
+        "detection's linkage step on it instead (link_deaths, then linked_deaths)",
+    )
+    parser.add_argument("--month", default="2020-12")
     parser.add_argument(
         "--model",
         action="store_true",
@@ -205,6 +243,9 @@ def main() -> None:
         "sentinel/default_config.toml, and stop",
     )
     args = parser.parse_args()
+    if args.store is not None:
+        time_county_step(args.store, args.month, args.repeat)
+        return
     register, records = build(args.register, args.records)
     if args.model:
         model = estimate_link_model(
