@@ -950,12 +950,17 @@ def _sound_keys(names: pl.Expr, *, dialect: bool) -> pl.Expr:
 # --- comparison levels -----------------------------------------------------------------
 
 
-def _with_levels(pairs: pl.DataFrame, comps: tuple[Comparison, ...]) -> pl.DataFrame:
+def _with_levels(
+    pairs: pl.DataFrame, comps: tuple[Comparison, ...], skip: int | None = None
+) -> pl.DataFrame:
     """Add ``lv_<i>`` (Int8) per comparison: the index of the first level the pair meets,
-    ``len(levels)`` for else, null when the field is empty on either side; and
-    ``id_distance``."""
+    ``len(levels)`` for else, null when the field is empty on either side (and for the
+    comparison ``skip``, which an EM session leaves out); and ``id_distance``."""
     added: list[pl.Series] = []
     for i, comp in enumerate(comps):
+        if i == skip:
+            added.append(pl.Series(f"lv_{i}", [None] * pairs.height, dtype=pl.Int8))
+            continue
         column = _field_column(comp)
         a, b = f"{column}_r", f"{column}_g"
         helpers = _level_helpers(pairs, comp, a, b)
@@ -996,13 +1001,7 @@ def _level_helpers(pairs: pl.DataFrame, comp: Comparison, a: str, b: str) -> dic
     for measure in sorted({lv.measure for lv in comp.levels if lv.kind == "similar"}):
         helpers[f"_sim_{measure}"] = _pairwise(differ, _SIMILARITIES[measure])
     if "edits" in kinds or comp.field == "person_id":
-        helpers["_edits"] = _pairwise(differ, OSA.distance).cast(pl.Int32)
-        helpers["_edits"] = (
-            pl.DataFrame({"e": helpers["_edits"], "same": pairs[a] == pairs[b]})
-            .select(pl.when(pl.col("same")).then(0).otherwise(pl.col("e")))
-            .to_series()
-            .cast(pl.Int32)
-        )
+        helpers["_edits"] = _edits(pairs, differ, a, b)
     if "within_days" in kinds:
         days = pairs.select(
             (
@@ -1060,6 +1059,18 @@ def _same_sound(differ: pl.DataFrame, *, dialect: bool) -> pl.Series:
     a = differ["a"].replace_strict(keys["v"], keys["k"], default=None)
     b = differ["b"].replace_strict(keys["v"], keys["k"], default=None)
     return (a == b).fill_null(False)
+
+
+def _edits(pairs: pl.DataFrame, differ: pl.DataFrame, a: str, b: str) -> pl.Series:
+    """Edits between the two values (optimal string alignment: an adjacent swap counts
+    one), 0 when equal, null when either is empty."""
+    edits = _pairwise(differ, OSA.distance).cast(pl.Int32)
+    return (
+        pl.DataFrame({"e": edits, "same": pairs[a] == pairs[b]})
+        .select(pl.when(pl.col("same")).then(0).otherwise(pl.col("e")))
+        .to_series()
+        .cast(pl.Int32)
+    )
 
 
 def _pairwise(differ: pl.DataFrame, scorer: Callable[..., float]) -> pl.Series:
@@ -1284,7 +1295,7 @@ def _session_patterns(
     )
     if pairs.height == 0:
         return None
-    levels = _with_levels(pairs, comps)
+    levels = _with_levels(pairs, comps, skip=index)
     names = [f"lv_{i}" for i in range(len(comps))]
     grouped = levels.group_by(names).len("n").sort(names)
     matrix = grouped.select(names).fill_null(-1).to_numpy().astype(np.int64)
@@ -1347,12 +1358,16 @@ def _match_share(pairs: pl.DataFrame, model: LinkModel, records: int) -> float:
     if pairs.height == 0:
         return 1e-9
     per_record = (
-        pairs.select("_row_r", "key_g", _pair_weights(pairs, model).alias("w"))
-        .group_by("_row_r", "key_g")
-        .agg(pl.col("w").max())
-        .group_by("_row_r")
-        .agg(_log2_sum(pl.col("w")).alias("log2_bf"))
-    )["log2_bf"].sort().to_numpy()  # sorted: float sums independent of group order
+        (
+            pairs.select("_row_r", "key_g", _pair_weights(pairs, model).alias("w"))
+            .group_by("_row_r", "key_g")
+            .agg(pl.col("w").max())
+            .group_by("_row_r")
+            .agg(_log2_sum(pl.col("w")).alias("log2_bf"))
+        )["log2_bf"]
+        .sort()
+        .to_numpy()
+    )  # sorted: float sums independent of group order
     records = max(records, per_record.size)
     size = max(model.register_size, 1)
     share = 0.5

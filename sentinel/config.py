@@ -215,8 +215,8 @@ class LinkageConfig(_Section):
     name_similarity: list[float] = [0.92, 0.80]
     birth_date_within_days: int = Field(default=51, ge=1)
     max_id_edits: int = Field(default=2, ge=1)
-    u_random_pairs: int = Field(default=250_000, gt=0)
-    em_max_pairs: int = Field(default=250_000, gt=0)
+    u_random_pairs: int = Field(default=100_000, gt=0)
+    em_max_pairs: int = Field(default=100_000, gt=0)
     em_max_iterations: int = Field(default=25, gt=0)
     em_tolerance: float = Field(default=1e-4, gt=0)
     em_prior_pairs: float = Field(default=2.0, ge=0)
