@@ -62,6 +62,11 @@ HOMOPHONES = {
     "珍": "真", "春": "椿", "凤": "风", "德": "得", "清": "青", "荣": "容", "林": "琳", "永": "勇",
     "琴": "勤", "霞": "侠", "香": "湘", "秋": "求", "菊": "局", "光": "广", "新": "欣", "成": "诚",
 }  # fmt: skip
+# Sounds southern speech merges (hu-/w-, n-/l-, -ng/-n), written by ear: 黄/王, 胡/吴, 兰/南.
+DIALECT = {
+    "黄": "王", "王": "黄", "胡": "吴", "吴": "胡", "兰": "南", "林": "宁", "宁": "林",
+    "龙": "农", "刘": "牛", "成": "陈", "程": "陈", "平": "彬", "明": "民", "英": "音",
+}  # fmt: skip
 REGIONS = [f"4305{n:02d}" for n in (2, 3, 11, 21, 22, 23, 24, 25, 27, 28, 29, 81)]
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -113,9 +118,32 @@ def written_name(rng: random.Random, name: str) -> tuple[str, str]:
         )
         if variant != name:
             return variant, "homophone"
+    if 0.25 <= roll < 0.29:
+        variant = "".join(DIALECT.get(c, c) if rng.random() < 0.7 else c for c in name)
+        if variant != name:
+            return variant, "dialect"
     if roll > 0.96 and len(name) == 3:
         return name[0] + name[rng.choice((1, 2))], "missing_char"
     return name, "same"
+
+
+def written_birth(rng: random.Random, birth: date) -> tuple[date, str]:
+    """A registrar's birth date: day and month swapped, one digit wrong, or a lunar-calendar
+    birthday (21 to 51 days late) - each for 2 % of records."""
+    roll = rng.random()
+    if roll < 0.02 and birth.day <= 12 and birth.day != birth.month:
+        return birth.replace(month=birth.day, day=birth.month), "swapped"
+    if roll < 0.04:
+        text = list(birth.strftime("%Y%m%d"))
+        position = rng.choice((3, 5, 7))
+        text[position] = str((int(text[position]) + rng.randint(1, 9)) % 10)
+        try:
+            return date.fromisoformat("".join(text)), "digit"
+        except ValueError:
+            return birth, "same"
+    if roll < 0.06:
+        return birth + timedelta(days=rng.randint(21, 51)), "lunar"
+    return birth, "same"
 
 
 RECORD_COLUMNS = LinkColumns(
@@ -126,7 +154,7 @@ REGISTER_COLUMNS = LinkColumns(
     key="person_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex",
     place="region_code",
 )  # fmt: skip
-TRUTH_COLUMNS = ("truth", "kind", "name_kind")
+TRUTH_COLUMNS = ("truth", "kind", "name_kind", "date_kind")
 """Columns of the built death records that only the scoring may see."""
 
 
@@ -155,6 +183,7 @@ def build(n_register: int, n_records: int, seed: int = 7) -> tuple[pl.DataFrame,
             else:
                 kind, typed = "missing", None
             name, name_kind = written_name(rng, name)
+            birth, date_kind = written_birth(rng, birth)
         else:
             truth = None
             if rng.random() < 0.1:
@@ -174,7 +203,7 @@ def build(n_register: int, n_records: int, seed: int = 7) -> tuple[pl.DataFrame,
                 kind = "non_pensioner"
                 if rng.random() < 0.15:
                     typed, kind = None, "non_pensioner_no_id"
-            name_kind = "same"
+            name_kind = date_kind = "same"
         rows.append(
             {
                 "record_id": f"D{i:06d}",
@@ -186,6 +215,7 @@ def build(n_register: int, n_records: int, seed: int = 7) -> tuple[pl.DataFrame,
                 "truth": truth,
                 "kind": kind,
                 "name_kind": name_kind,
+                "date_kind": date_kind,
             }
         )
     register_frame = pl.DataFrame(

@@ -1175,8 +1175,9 @@ def _reference_model(
 ) -> LinkModel:
     """A register too small to show how often unrelated people agree (a handful of
     people in a test, a case page's neighbours) is linked with the reference parameters
-    of the configuration, estimated on a county (its match share too: one record cannot
-    show how many records have a match); a comparison they do not cover keeps its
+    of the configuration, estimated on a county, with that county's match share and
+    register size (one record cannot show how many records have a match, nor three
+    people how many could have written it); a comparison they do not cover keeps its
     EM starting point and the ``u`` these inputs give."""
     m_rows, u_rows = [], []
     for i, comp in enumerate(comps):
@@ -1188,7 +1189,9 @@ def _reference_model(
         else:
             m_rows.append(tuple(float(x) for x in starting[i]))
             u_rows.append(tuple(float(x) for x in u[i]))
-    return LinkModel(comps, tuple(m_rows), tuple(u_rows), s.reference_match_share, register_size)
+    return LinkModel(
+        comps, tuple(m_rows), tuple(u_rows), s.reference_match_share, s.reference_register_size
+    )
 
 
 def _ladder(size: int) -> np.ndarray:
@@ -1206,9 +1209,10 @@ def _estimate_u(
     s: LinkageConfig,
 ) -> list[np.ndarray]:
     """``u`` per comparison and level, from random pairs; exact levels counted over all
-    pairs from value frequencies. A level too rare for the sample (an ID two edits away)
-    takes the share of all pairs the candidates hold at that level: every such pair the
-    blocking found, true matches included, so the estimate errs high and the weight low."""
+    pairs from value frequencies. An ID level too rare for the sample (two edits away)
+    takes the share of all pairs the candidates hold at that level: the ID blocks find
+    every such pair, true matches included, so the estimate errs high and the weight low.
+    Any other level the sample never met gets ``1 / n``."""
     side = max(int(math.sqrt(s.u_random_pairs)), 1)
     # Order-free: the rows with the smallest key hashes, so a shuffled input samples the same.
     sample_r = recs.sort(pl.col("key").hash(7), "key").head(side)
@@ -1232,8 +1236,11 @@ def _estimate_u(
         found = np.bincount(candidates[f"lv_{i}"].drop_nulls().to_numpy(), minlength=size).astype(
             float
         )
-        shares = np.maximum(counts / n, found / all_pairs)
-        shares = np.where(shares > 0, shares, 1.0 / n)
+        shares = np.where(counts > 0, counts / n, 1.0 / n)
+        if comp.field == "person_id":
+            # the ID blocks meet every pair one edit apart (and two within a window): for
+            # these levels the candidates count all pairs, the sample almost none
+            shares = np.where(counts > 0, counts / n, np.maximum(found / all_pairs, 1e-12))
         if comp.levels[0].kind == "exact":
             shares[0] = _exact_share(recs, reg, _field_column(comp), shares[0])
         # the else level takes what the others leave, so the levels add up to one
