@@ -126,15 +126,12 @@ def _snapshot_order(index: pl.Expr) -> pl.Expr:
 
 
 def link_deaths(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
-    """Link death records to register persons: ``record_id, person_id, confidence, method,
-    disagreed``.
+    """Link death records to register persons: ``record_id, person_id, confidence, method``.
 
-    Uses :func:`features.linkage.link_records` when available (every record's best
-    candidate whatever its probability, unless another register person is as likely:
-    :func:`linked_deaths` decides what counts); otherwise an exact ID match not
-    contradicted by name and birth date, plus a fallback on name + birth date (+ sex) and on
-    IDs one typo away with agreeing name or birth date. A record with two equally good
-    candidates is not linked (a wrong death link stops a living person's pension).
+    Uses :func:`features.linkage.link_records` when available; otherwise an exact ID match
+    not contradicted by name and birth date, plus a fallback on name + birth date (+ sex)
+    and on IDs one typo away with agreeing name or birth date. A record with two equally
+    good candidates is not linked (a wrong death link stops a living person's pension).
     """
     try:
         from features.linkage import LinkColumns, link_records
@@ -149,7 +146,6 @@ def link_deaths(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
         register_cols=LinkColumns(
             key="person_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex"
         ),
-        min_confidence=0.0,
     )
     return (
         links.select(
@@ -157,7 +153,6 @@ def link_deaths(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("register_key").cast(pl.String).alias("person_id"),
             pl.col("confidence").cast(pl.Float64),
             pl.col("method").cast(pl.String),
-            pl.col("disagreed"),
         )
         .sort(["confidence", "person_id"], descending=[True, False])
         .unique("record_id", keep="first")
@@ -259,24 +254,16 @@ def linked_deaths(
     field auditor would not accept it as proof of death (a namesake may have died), so such
     ``name_only`` links are left out unless ``detection.accept_name_only_death_links``.
     With ``name_only=True`` only those are returned: they are *leads* that raise a
-    suspected unreported death, never proof. A name alone is never probable in a county
-    (many people could have written it), so a lead needs no confidence: only that the name
-    singles out one register person (the linker's ambiguity rule) and that no field of the
-    record speaks against them. ``links`` is :func:`link_deaths` of the same inputs when the
-    caller already has it.
+    suspected unreported death, never proof. ``links`` is :func:`link_deaths` of the same
+    inputs when the caller already has it.
     """
-    links = links if links is not None else link_deaths(deaths, people)
-    if "disagreed" not in links.collect_schema().names():
-        links = links.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("disagreed"))
+    links = (links if links is not None else link_deaths(deaths, people)).filter(
+        pl.col("confidence") >= config.detection.min_death_link_confidence
+    )
     if name_only:
-        links = links.filter(
-            (pl.col("method") == "name_only") & (pl.col("disagreed").list.len() == 0)
-        )
-    else:
-        links = links.filter(pl.col("confidence") >= config.detection.min_death_link_confidence)
-        if not config.detection.accept_name_only_death_links:
-            links = links.filter(pl.col("method") != "name_only")
-    links = links.drop("disagreed")
+        links = links.filter(pl.col("method") == "name_only")
+    elif not config.detection.accept_name_only_death_links:
+        links = links.filter(pl.col("method") != "name_only")
     return (
         deaths.select("record_id", "death_date", "source", "recorded_on")
         # The linked records first: a province's death history is a million records, and
@@ -611,12 +598,7 @@ def signal_shares(signals: pl.LazyFrame) -> pl.LazyFrame:
         pl.len().alias("paid"), *[pl.col(name).sum() for name in OBSERVED_SIGNALS]
     )
     return (
-        counts.unpivot(
-            index=["scheme", "paid"],
-            on=list(OBSERVED_SIGNALS),
-            variable_name="signal",
-            value_name="persons",
-        )
+        counts.unpivot(index=["scheme", "paid"], on=list(OBSERVED_SIGNALS), variable_name="signal", value_name="persons")
         .select("scheme", "signal", pl.col("persons").cast(pl.Int64), pl.col("paid").cast(pl.Int64))
         .sort("scheme", "signal", nulls_last=True)
     )
@@ -683,10 +665,7 @@ def suspected_unreported_death(
     share = pl.col("persons") / pl.col("paid")
     wide = shares.group_by("scheme").agg(
         (1.0 / pl.col("paid").first()).alias("one_person"),
-        *[
-            share.filter(pl.col("signal") == name).first().alias(f"{name}_share")
-            for name in OBSERVED_SIGNALS
-        ],
+        *[share.filter(pl.col("signal") == name).first().alias(f"{name}_share") for name in OBSERVED_SIGNALS],
     )
     base = base.join(wide, on="scheme", how="left", nulls_equal=True)
     lr = pl.lit(1.0)
@@ -709,10 +688,7 @@ def suspected_unreported_death(
     # The ``keep_top`` threshold: the probability of the ``keep_top``-th most probable person
     # paid after their likely death (nothing else could be overpaid).
     threshold = scored.filter(pl.col("last_paid_index") > pl.col("likely_death_index")).select(
-        pl.col("probability")
-        .sort(descending=True)
-        .get(keep_top - 1, null_on_oob=True)
-        .alias("_top")
+        pl.col("probability").sort(descending=True).get(keep_top - 1, null_on_oob=True).alias("_top")
         if keep_top > 0
         else pl.lit(None, dtype=pl.Float64).alias("_top")
     )
