@@ -1243,10 +1243,60 @@ def _estimate_u(
             shares = np.where(counts > 0, counts / n, np.maximum(found / all_pairs, 1e-12))
         if comp.levels[0].kind == "exact":
             shares[0] = _exact_share(recs, reg, _field_column(comp), shares[0])
+            for index, share in _sound_shares(recs, reg, comp).items():
+                shares[index] = share
         # the else level takes what the others leave, so the levels add up to one
         shares[-1] = max(1.0 - shares[:-1].sum(), 1.0 / n)
         u.append(shares)
     return u
+
+
+_SOUND_SAMPLE: Final = (20_000, 50_000)
+"""Values read per side for the sound levels' ``u``: their key frequencies stand for all
+20,000 x 50,000 pairs at once."""
+
+
+def _sound_shares(recs: pl.DataFrame, reg: pl.DataFrame, comp: Comparison) -> dict[int, float]:
+    """``u`` of same-sound and dialect-sound levels that follow the exact level (each key
+    coarser than the one before, so a level's share is its key's agreement less the
+    finer key's), from key frequencies of a sample of each side's values: as rare as
+    these levels are, a pair sample would seldom meet one."""
+    kinds = [lv.kind for lv in comp.levels]
+    nested = []
+    for index, kind in enumerate(kinds[1:3], start=1):
+        if kind not in ("same_sound", "dialect_sound") or (nested and kind == nested[-1][1]):
+            break
+        nested.append((index, kind))
+    if not nested:
+        return {}
+    column = _field_column(comp)
+
+    def sample(frame: pl.DataFrame, size: int) -> pl.DataFrame:
+        values = frame.select(pl.col(column).drop_nulls().alias("v"))
+        return values.sort(pl.col("v").hash(5), "v").head(size)
+
+    r, g = sample(recs, _SOUND_SAMPLE[0]), sample(reg, _SOUND_SAMPLE[1])
+    if r.height == 0 or g.height == 0:
+        return {}
+
+    def agreement(key: pl.Expr) -> float:
+        counts_r = r.select(key.alias("k")).group_by("k").len("nr")
+        counts_g = g.select(key.alias("k")).group_by("k").len("ng")
+        agree = counts_r.join(counts_g, on="k").select(
+            (pl.col("nr").cast(pl.Int64) * pl.col("ng")).sum()
+        )
+        return float(agree.item() or 0) / (r.height * g.height)
+
+    floor = 1.0 / (r.height * g.height)
+    finer = agreement(pl.col("v"))
+    shares = {}
+    for index, kind in nested:
+        coarser = agreement(
+            _sound_keys(pl.col("v"), dialect=kind == "dialect_sound").list.join(" ")
+        )
+        shares[index] = max(coarser - finer, floor)
+        finer = coarser
+    return shares
 
 
 def _exact_share(recs: pl.DataFrame, reg: pl.DataFrame, column: str, fallback: float) -> float:

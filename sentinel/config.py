@@ -92,7 +92,7 @@ class DetectionConfig(_Section):
     # Months of ongoing payment counted as "at stake" on top of what is already overpaid.
     forward_months: int = 3
     # Death linkage.
-    min_death_link_confidence: float = 0.99
+    min_death_link_confidence: float = 0.95
     accept_name_only_death_links: bool = False
     payroll_cutoff_day: int = 10
     deceased_paid_probability: float = 0.98
