@@ -150,6 +150,7 @@ class Level:
     edits: int | None = None
     checksum: Literal["any", "fails", "valid"] = "any"
     days: int | None = None
+    birth_digits: Literal["counted", "left_out"] = "counted"
 
     def __post_init__(self) -> None:
         if self.kind == "similar":
@@ -195,10 +196,18 @@ class Level:
         return cls("similar", at_least=at_least, measure=measure)
 
     @classmethod
-    def within_edits(cls, edits: int, checksum: Literal["any", "fails", "valid"] = "any") -> Level:
+    def within_edits(
+        cls,
+        edits: int,
+        checksum: Literal["any", "fails", "valid"] = "any",
+        birth_digits: Literal["counted", "left_out"] = "counted",
+    ) -> Level:
         """At most ``edits`` substitutions, insertions or deletions, an adjacent swap
-        counting one (optimal string alignment)."""
-        return cls("edits", edits=edits, checksum=checksum)
+        counting one (optimal string alignment). For GB 11643 numbers, ``left_out``
+        counts edits outside the birth digits (7-14) and applies only to records that
+        state a birth date (the birth date comparison weighs those digits); ``counted``
+        compares the whole value."""
+        return cls("edits", edits=edits, checksum=checksum, birth_digits=birth_digits)
 
     @classmethod
     def day_month_swapped(cls) -> Level:
@@ -299,10 +308,17 @@ def default_comparisons(
         # A checksum-valid ID that differs from the register's is somebody else's: every
         # single substitution and adjacent swap breaks the check character, and 10 of 11
         # double errors do. Such a pair is at the else level, whatever its distance.
-        id_levels = tuple(
-            Level.within_edits(n, checksum="fails") for n in range(1, s.max_id_edits + 1)
+        # A record that states its birth date has it weighed by the birth date comparison:
+        # its ID is compared outside the birth digits, or an ID two sequence digits from
+        # a neighbour's born the same day would pass for a typo.
+        id_levels = (
+            Level.exact(),
+            *(
+                Level.within_edits(n, checksum="fails", birth_digits=part)
+                for part in ("left_out", "counted")
+                for n in range(1, s.max_id_edits + 1)
+            ),
         )
-        id_levels = (Level.exact(), *id_levels)
     else:
         id_levels = (Level.exact(), *(Level.within_edits(n) for n in range(1, s.max_id_edits + 1)))
     return (
@@ -972,12 +988,7 @@ def _with_levels(
             .select(level.otherwise(len(comp.levels)).cast(pl.Int8).alias(f"lv_{i}"))
             .to_series()
         )
-        if comp.field == "person_id":
-            added.append(helpers["_edits"].alias("id_distance"))
-    frame = pairs.with_columns(added) if added else pairs
-    if "id_distance" not in frame.columns:
-        frame = frame.with_columns(pl.lit(None, dtype=pl.Int32).alias("id_distance"))
-    return frame.with_columns(pl.col("id_distance").cast(pl.Int32))
+    return pairs.with_columns(added) if added else pairs
 
 
 def _level_helpers(pairs: pl.DataFrame, comp: Comparison, a: str, b: str) -> dict[str, pl.Series]:
@@ -1002,6 +1013,16 @@ def _level_helpers(pairs: pl.DataFrame, comp: Comparison, a: str, b: str) -> dic
         helpers[f"_sim_{measure}"] = _pairwise(differ, _SIMILARITIES[measure])
     if "edits" in kinds or comp.field == "person_id":
         helpers["_edits"] = _edits(pairs, differ, a, b)
+        if any(lv.birth_digits == "left_out" for lv in comp.levels):
+            outside = pairs.select(
+                (pl.col(c).str.slice(0, 6) + pl.col(c).str.slice(14)).alias(n)
+                for c, n in ((a, "a"), (b, "b"))
+            )
+            differ_outside = outside.select(
+                pl.when(pl.col("a") != pl.col("b")).then(pl.col(n)).alias(n) for n in ("a", "b")
+            )
+            helpers["_edits_outside"] = _edits(outside, differ_outside, "a", "b")
+
     if "within_days" in kinds:
         days = pairs.select(
             (
@@ -1101,7 +1122,11 @@ def _level_condition(lv: Level, a: str, b: str) -> pl.Expr:
     if lv.kind == "similar":
         return pl.col(f"_sim_{lv.measure}") >= lv.at_least
     if lv.kind == "edits":
-        within = pl.col("_edits") <= lv.edits
+        if lv.birth_digits == "left_out":
+            within = (pl.col("_edits_outside") <= lv.edits) & pl.col("birth_r").is_not_null()
+        else:
+            within = pl.col("_edits") <= lv.edits
+
         if lv.checksum == "fails":
             within &= ~pl.col("pid_valid_r")
         elif lv.checksum == "valid":
@@ -1512,6 +1537,11 @@ def _decide(
             & (pl.len().over("_row_r") == 1)
         )
     )
+    ids = best.select(
+        pl.when(pl.col("pid_r") != pl.col("pid_g")).then(pl.col(c)).alias(n)
+        for c, n in (("pid_r", "a"), ("pid_g", "b"))
+    )
+    best = best.with_columns(_edits(best, ids, "pid_r", "pid_g").alias("id_distance"))
     return best.select(
         pl.col("key_r").alias("record_key"),
         pl.col("key_g").alias("register_key"),

@@ -225,7 +225,7 @@ class LinkageConfig(_Section):
     min_register_for_estimation: int = Field(default=2000, gt=0)
     reference_m: dict[str, list[float]] = {}
     reference_u: dict[str, list[float]] = {}
-    reference_match_share: float = Field(default=0.4365, gt=0, lt=1)
+    reference_match_share: float = Field(default=0.4364, gt=0, lt=1)
     reference_register_size: int = Field(default=190_000, gt=0)
 
 

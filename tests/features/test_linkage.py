@@ -418,16 +418,23 @@ def test_single_digit_mutation_links_back_to_the_true_person(
 
 
 def level_of(
-    comparison: Comparison, record: object, register: object, *, valid: bool = False
+    comparison: Comparison,
+    record: object,
+    register: object,
+    *,
+    valid: bool = False,
+    birth: str | None = "19480317",
 ) -> int | None:
-    """The level index a pair of values reaches (``len(levels)`` = else, None = null)."""
+    """The level index a pair of values reaches (``len(levels)`` = else, None = null);
+    ``birth``: the record's own birth date (ID levels leave the birth digits to it)."""
     column = {"person_id": "pid", "name": "name", "birth_date": "birth"}.get(
         comparison.field, f"x_{comparison.field}"
     )
-    pairs = pl.DataFrame(
-        {f"{column}_r": [record], f"{column}_g": [register], "pid_valid_r": [valid]},
-        schema={f"{column}_r": pl.String, f"{column}_g": pl.String, "pid_valid_r": pl.Boolean},
-    )
+    values = {f"{column}_r": [record], f"{column}_g": [register], "pid_valid_r": [valid]}
+    schema = {f"{column}_r": pl.String, f"{column}_g": pl.String, "pid_valid_r": pl.Boolean}
+    if column != "birth":
+        values["birth_r"], schema["birth_r"] = [birth], pl.String
+    pairs = pl.DataFrame(values, schema=schema)
     return _with_levels(pairs, (comparison,))["lv_0"][0]
 
 
@@ -485,14 +492,25 @@ def test_birth_date_levels(record: str, register: str, kind: str) -> None:
     assert kind_of(BIRTH, level_of(BIRTH, record, register)) == kind
 
 
-def test_date_digit_typo_and_swap_of_id_levels() -> None:
-    typo = with_digit(LIU, 9, other_digit(LIU[9]))
+def test_id_levels_count_edits_outside_the_birth_digits() -> None:
     assert kind_of(GB_ID, level_of(GB_ID, LIU, LIU)) == "exact"
-    one = level_of(GB_ID, typo, LIU, valid=False)
+    typo = with_digit(LIU, 2, other_digit(LIU[2]))
+    one = level_of(GB_ID, typo, LIU)
     assert GB_ID.levels[one].edits == 1 and GB_ID.levels[one].checksum == "fails"
-    two = level_of(GB_ID, with_digit(typo, 15, other_digit(typo[15])), LIU, valid=False)
+    assert GB_ID.levels[one].birth_digits == "left_out"
+    two = level_of(GB_ID, with_digit(typo, 15, other_digit(typo[15])), LIU)
     assert GB_ID.levels[two].edits == 2
-    assert level_of(GB_ID, swapped(LIU, 3), LIU, valid=False) == one
+    assert level_of(GB_ID, swapped(LIU, 15), LIU) == one
+    # the birth digits are the birth date comparison's: a typo there is no ID edit
+    assert level_of(GB_ID, with_digit(LIU, 9, other_digit(LIU[9])), LIU) == one
+
+
+def test_id_of_a_record_without_birth_date_is_compared_whole() -> None:
+    typo = with_digit(LIU, 9, other_digit(LIU[9]))
+    one = level_of(GB_ID, typo, LIU, birth=None)
+    assert GB_ID.levels[one].birth_digits == "counted" and GB_ID.levels[one].edits == 1
+    two = level_of(GB_ID, with_digit(typo, 2, other_digit(typo[2])), LIU, birth=None)
+    assert GB_ID.levels[two].birth_digits == "counted" and GB_ID.levels[two].edits == 2
 
 
 def test_checksum_valid_near_id_is_somebody_else() -> None:
@@ -525,18 +543,42 @@ def test_level_arguments_are_validated() -> None:
 
 
 def test_a_non_chinese_identifier_links_as_text() -> None:
-    register = pl.LazyFrame(
-        {"id": ["P1", "P2"], "ssn": ["5304218", "4066625"], "nm": ["ann lee", "bob ray"]}
+    rng = random.Random(5)
+    first, last = (
+        ["ann", "bob", "cy", "dee", "eve", "fay", "gus"],
+        ["lee", "ray", "ng", "ito", "roe"],
     )
-    records = pl.LazyFrame({"rid": ["R1"], "ssn": ["5304281"], "nm": ["ann lee"]})
+    ssns = rng.sample(range(1_000_000, 9_999_999), 2500)
+    register = pl.DataFrame(
+        {
+            "id": [f"P{i}" for i in range(2500)],
+            "ssn": [str(n) for n in ssns],
+            "nm": [f"{rng.choice(first)} {rng.choice(last)}" for _ in range(2500)],
+        }
+    )
+    sample = register.sample(300, seed=5)
+    # half the records with two adjacent digits swapped (no checksum tells them apart)
+    typed = [
+        ssn[:3] + ssn[4] + ssn[3] + ssn[5:] if i % 2 else ssn for i, ssn in enumerate(sample["ssn"])
+    ]
+    records = sample.select(pl.col("id").alias("truth"), "nm").with_columns(
+        pl.Series("ssn", typed), rid=pl.format("R{}", pl.int_range(300))
+    )
     result = link_records(
-        records,
-        register,
+        records.lazy(),
+        register.lazy(),
         records_cols=LinkColumns(key="rid", person_id="ssn", name="nm", id_format="text"),
         register_cols=LinkColumns(key="id", person_id="ssn", name="nm", id_format="text"),
     ).collect()
-    assert links_of(result) == {"R1": "P1"}
-    assert result["method"].to_list() == ["id_typo"]
+    truth = dict(zip(records["rid"], records["truth"], strict=True))
+    swapped_ids = {
+        r for r, t, s in zip(records["rid"], typed, sample["ssn"], strict=True) if t != s
+    }
+    found = links_of(result)
+    assert all(truth[r] == p for r, p in found.items())
+    assert len(swapped_ids & set(found)) >= 0.95 * len(swapped_ids)
+    methods = dict(zip(result["record_key"], result["method"], strict=True))
+    assert {methods[r] for r in swapped_ids & set(found)} == {"id_typo"}
 
 
 def test_a_non_chinese_identifier_as_gb11643_is_an_error_naming_the_column() -> None:
