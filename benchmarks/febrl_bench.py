@@ -253,12 +253,15 @@ def main() -> None:
         out = args.work / f"{method}.json"
         times = []
         for _ in range(args.repeat):
-            subprocess.run(
+            child = subprocess.run(
                 [python, __file__, "child", method, str(data), str(out)],
-                check=True,
                 cwd=ROOT,
                 env={**os.environ, "PYTHONPATH": str(ROOT)},
+                capture_output=True,
+                text=True,
             )
+            if child.returncode != 0:
+                raise SystemExit(f"{method} failed:\n{child.stderr[-2000:]}")
             result = json.loads(out.read_text())
             times.append(result["seconds"])
         q = score([tuple(p) for p in result["pairs"]])  # type: ignore[misc]

@@ -564,14 +564,7 @@ def _prepare_side(
         )
     else:
         raw_name = _text(cols.name)
-    name = (
-        raw_name.str.normalize("NFKC")
-        .str.replace_all(_NAME_SEPARATORS, " ")
-        .str.replace_all(r"\s*(\p{Han})\s*", "$1")
-        .str.replace_all(r"\s+", " ")
-        .str.strip_chars()
-        .str.to_lowercase()
-    )
+    name = _name_text(raw_name.str.normalize("NFKC").str.replace_all(_NAME_SEPARATORS, " "))
     sex = (
         _text(cols.sex)
         .str.strip_chars()
@@ -643,17 +636,32 @@ def _normalised(col: str | tuple[str, ...] | None, kind: FieldKind, schema: pl.S
         digits = pl.col(col).cast(pl.String).str.replace_all(r"\D", "")
         return pl.when(digits.str.len_bytes() == 8).then(digits)
     if kind == "name":
-        return (
-            _text(col)
-            .str.normalize("NFKC")
-            .str.replace_all(r"\s*(\p{Han})\s*", "$1")
-            .str.replace_all(r"\s+", " ")
-            .str.strip_chars()
-            .str.to_lowercase()
-        )
-    value = _text(col).str.normalize("NFKC").str.replace_all(r"\s+", " ").str.strip_chars()
-    value = value.str.to_uppercase() if kind == "text" else value
-    return pl.when(value != "").then(value)
+        return _name_text(_text(col).str.normalize("NFKC"))
+
+    def per_value(values: pl.Series) -> pl.Series:
+        # a place or village column holds few distinct values: normalise each once
+        unique = values.unique().drop_nulls()
+        text = unique.str.normalize("NFKC").str.replace_all(r"\s+", " ").str.strip_chars()
+        text = text.str.to_uppercase() if kind == "text" else text
+        text = pl.select(pl.when(text != "").then(text)).to_series()
+        return values.replace_strict(unique, text, default=None, return_dtype=pl.String)
+
+    return _text(col).map_batches(per_value, return_dtype=pl.String, is_elementwise=True)
+
+
+def _name_text(names: pl.Expr) -> pl.Expr:
+    """Blanks collapsed, none between Han characters (王  丽 is 王丽), lower case. The Han
+    pattern runs only on names holding a blank: over a register it is the slowest step."""
+
+    def batch(values: pl.Series) -> pl.Series:
+        blank = values.str.contains(r"\s").fill_null(False)
+        if blank.any():
+            spaced = values.filter(blank).str.replace_all(r"\s*(\p{Han})\s*", "$1")
+            spaced = spaced.str.replace_all(r"\s+", " ").str.strip_chars()
+            values = values.scatter(blank.arg_true(), spaced)
+        return values.str.to_lowercase()
+
+    return names.map_batches(batch, return_dtype=pl.String, is_elementwise=True)
 
 
 def _id_body(id_text: pl.Expr) -> pl.Expr:
@@ -709,7 +717,7 @@ def _candidates(
     r, g = recs.lazy(), reg.lazy()
     if "person_id" in fields:
         blocks.append(_join(r, g, pl.col("pid"), pl.col("pid")))
-        blocks.extend(_id_window_blocks(recs, reg, cols.id_format))
+        blocks.extend(_id_window_blocks(recs, reg, cols.id_format, s.max_id_edits))
     # Without an ID the record must be found by what else it says; with a checksum-valid
     # ID that is not in the register its holder is most likely somebody not enrolled.
     searchable = r.filter(~pl.col("pid_valid"))
@@ -773,36 +781,74 @@ def _join(
         pl.col("_row").alias("_row_g"), *[k.alias(n) for k, n in zip(g_keys, names, strict=True)]
     )
     left = left.drop_nulls(names)
-    right = right.drop_nulls(names)
+    right = right.drop_nulls(names).join(left.select(names).unique(), on=names, how="semi")
     if max_block is not None:
-        right = right.filter(pl.len().over(names) <= max_block)
+        # counted only for the keys the records ask for, not over the whole register
+        small = right.group_by(names).len().filter(pl.col("len") <= max_block).drop("len")
+        right = right.join(small, on=names, how="semi")
     return left.join(right, on=names).select("_row_r", "_row_g")
 
 
-def _id_window_blocks(recs: pl.DataFrame, reg: pl.DataFrame, id_format: str) -> list[pl.LazyFrame]:
-    """Register people whose ID agrees with the record's outside one window of characters."""
+def _id_window_blocks(
+    recs: pl.DataFrame, reg: pl.DataFrame, id_format: str, max_edits: int
+) -> list[pl.LazyFrame]:
+    """Register people whose ID agrees with the record's outside one window of characters
+    and differs inside it by at most ``max_edits`` (an adjacent swap counting one). For
+    GB 11643 numbers only records whose ID fails its checksum are searched: a valid ID that
+    is not the register's is somebody else's (the else level), and its neighbours born
+    the same day would be most of the candidates."""
     if id_format == "gb11643":
         # The ID as integers once per side (a province's register: 20M IDs), not per window.
-        r = recs.lazy().filter(pl.col("pid").is_not_null()).with_columns(_id_numbers())
-        g = reg.lazy().filter(pl.col("pid").is_not_null()).with_columns(_id_numbers()).cache()
-        return [_join(r, g, _id_without(a, b), _id_without(a, b)) for a, b in _GB_WINDOWS]
-    lengths = recs["pid"].drop_nulls().str.len_chars()
-    length = int(lengths.mode().min()) if lengths.len() else 0  # type: ignore[arg-type]
-    if length < 4:
-        return []
-    count = 5 if length >= 10 else 3
-    width = math.ceil((length + count - 1) / count)
-    starts = [round(i * (length - width) / (count - 1)) for i in range(count)]
-    pid = pl.col("pid")
+        r = recs.lazy().filter(pl.col("pid").is_not_null() & ~pl.col("pid_valid"))
+        g = reg.lazy().filter(pl.col("pid").is_not_null())
+        r, g = (side.select("_row", "pid", *_id_numbers()) for side in (r, g))
+        g = g.cache()
+        keys = [(_id_without(a, b), _id_without(a, b), a, b - a) for a, b in _GB_WINDOWS]
+    else:
+        lengths = recs["pid"].drop_nulls().str.len_chars()
+        length = int(lengths.mode().min()) if lengths.len() else 0  # type: ignore[arg-type]
+        if length < 4:
+            return []
+        count = 5 if length >= 10 else 3
+        width = math.ceil((length + count - 1) / count)
+        starts = [round(i * (length - width) / (count - 1)) for i in range(count)]
+        pid = pl.col("pid")
+        r, g = (side.lazy().filter(pid.is_not_null()).select("_row", "pid") for side in (recs, reg))
+        keys = [
+            (pid.str.slice(0, a) + "|" + pid.str.slice(a + width),) * 2 + (a, width) for a in starts
+        ]
     return [
-        _join(
-            recs.lazy(),
-            reg.lazy(),
-            pid.str.slice(0, a) + "|" + pid.str.slice(a + width),
-            pid.str.slice(0, a) + "|" + pid.str.slice(a + width),
+        r.with_columns(key_r.alias("_k"))
+        .join(g.with_columns(key_g.alias("_k")), on="_k", suffix="_g")
+        .filter(
+            _window_edits(
+                pl.col("pid").str.slice(start, width),
+                pl.col("pid_g").str.slice(start, width),
+                width,
+            )
+            <= max_edits
         )
-        for a in starts
+        .select(pl.col("_row").alias("_row_r"), "_row_g")
+        for key_r, key_g, start, width in keys
     ]
+
+
+def _window_edits(a: pl.Expr, b: pl.Expr, width: int) -> pl.Expr:
+    """Differing characters of two short windows, an adjacent swap counting one."""
+    a_chars = [a.str.slice(i, 1) for i in range(width)]
+    b_chars = [b.str.slice(i, 1) for i in range(width)]
+    hamming = pl.sum_horizontal(
+        [(x != y).fill_null(True).cast(pl.Int32) for x, y in zip(a_chars, b_chars, strict=True)]
+    )
+    swapped = pl.any_horizontal(
+        [
+            (a_chars[i] != b_chars[i])
+            & (a_chars[i] == b_chars[i + 1])
+            & (a_chars[i + 1] == b_chars[i])
+            for i in range(width - 1)
+        ]
+    ).fill_null(False)
+    return pl.when((hamming == 2) & swapped).then(1).otherwise(hamming)
 
 
 def _id_numbers() -> list[pl.Expr]:
@@ -1154,7 +1200,8 @@ def _estimate(
     comps: tuple[Comparison, ...],
     s: LinkageConfig,
 ) -> LinkModel:
-    u = _estimate_u(recs, reg, pairs, comps, s)
+    cache: dict[str, pl.DataFrame] = {}  # values shared by both sides, per column
+    u = _estimate_u(recs, reg, pairs, comps, s, cache)
     starting = [_ladder(len(c.levels) + 1) for c in comps]
     register_size = max(reg["key"].n_unique(), 1)
     if register_size < s.min_register_for_estimation:
@@ -1165,7 +1212,7 @@ def _estimate(
         index = next((i for i, c in enumerate(comps) if c.field == blocked), None)
         if index is None:
             continue
-        patterns = _session_patterns(recs, reg, comps, index, s)
+        patterns = _session_patterns(recs, reg, comps, index, s, cache)
         if patterns is None:
             continue
         levels, counts = patterns
@@ -1232,6 +1279,7 @@ def _estimate_u(
     candidates: pl.DataFrame,
     comps: tuple[Comparison, ...],
     s: LinkageConfig,
+    cache: dict[str, pl.DataFrame],
 ) -> list[np.ndarray]:
     """``u`` per comparison and level, from random pairs; exact levels counted over all
     pairs from value frequencies. An ID level too rare for the sample (two edits away)
@@ -1240,8 +1288,8 @@ def _estimate_u(
     Any other level the sample never met gets ``1 / n``."""
     side = max(int(math.sqrt(s.u_random_pairs)), 1)
     # Order-free: the rows with the smallest key hashes, so a shuffled input samples the same.
-    sample_r = recs.sort(pl.col("key").hash(7), "key").head(side)
-    sample_g = reg.sort(pl.col("key").hash(7), "key").head(side)
+    sample_r = _smallest_hashes(recs, "key", side)
+    sample_g = _smallest_hashes(reg, "key", side)
     pairs = sample_r.rename(lambda c: f"{c}_r").join(
         sample_g.rename(lambda c: f"{c}_g"), how="cross"
     )
@@ -1267,7 +1315,7 @@ def _estimate_u(
             # these levels the candidates count all pairs, the sample almost none
             shares = np.where(counts > 0, counts / n, np.maximum(found / all_pairs, 1e-12))
         if comp.levels[0].kind == "exact":
-            shares[0] = _exact_share(recs, reg, _field_column(comp), shares[0])
+            shares[0] = _exact_share(recs, reg, _field_column(comp), shares[0], cache)
             for index, share in _sound_shares(recs, reg, comp).items():
                 shares[index] = share
         # the else level takes what the others leave, so the levels add up to one
@@ -1298,7 +1346,7 @@ def _sound_shares(recs: pl.DataFrame, reg: pl.DataFrame, comp: Comparison) -> di
 
     def sample(frame: pl.DataFrame, size: int) -> pl.DataFrame:
         values = frame.select(pl.col(column).drop_nulls().alias("v"))
-        return values.sort(pl.col("v").hash(5), "v").head(size)
+        return _smallest_hashes(values, "v", size)
 
     r, g = sample(recs, _SOUND_SAMPLE[0]), sample(reg, _SOUND_SAMPLE[1])
     if r.height == 0 or g.height == 0:
@@ -1324,21 +1372,50 @@ def _sound_shares(recs: pl.DataFrame, reg: pl.DataFrame, comp: Comparison) -> di
     return shares
 
 
-def _exact_share(recs: pl.DataFrame, reg: pl.DataFrame, column: str, fallback: float) -> float:
-    """Share of all (non-null) record x register pairs with equal values."""
-    r = recs.select(pl.col(column).drop_nulls())
-    g = reg.select(pl.col(column).drop_nulls())
-    if r.height == 0 or g.height == 0:
-        return fallback
-    agree = (
-        r.group_by(column)
-        .len("nr")
-        .join(g.group_by(column).len("ng"), on=column)
-        # integer products: the sum does not depend on the order groups come in
-        .select((pl.col("nr").cast(pl.Int64) * pl.col("ng")).sum())
-        .item()
+def _smallest_hashes(frame: pl.DataFrame, column: str, size: int) -> pl.DataFrame:
+    """The ``size`` rows with the smallest hashes of ``column``: a sample that does not
+    depend on row order (a shuffled input samples the same rows)."""
+    return (
+        frame.with_columns(pl.col(column).hash(7).alias("_hash"))
+        .bottom_k(size, by=["_hash", column])
+        .drop("_hash")
     )
-    return max(float(agree or 0.0), 1.0) / (r.height * g.height)
+
+
+def _shared_values(
+    recs: pl.DataFrame, reg: pl.DataFrame, column: str, cache: dict[str, pl.DataFrame]
+) -> pl.DataFrame:
+    """Per value found on both sides, how many records (``nr``) and register rows
+    (``ng``) hold it. The register is only probed with the records' values: grouping a
+    province's 20M IDs or names would cost more than the rest of the estimate."""
+    if column not in cache:
+        counts = recs.group_by(column).len("nr").drop_nulls(column)
+        cache[column] = (
+            reg.select(column)
+            .join(counts, on=column)
+            .group_by(column)
+            .agg(pl.col("nr").first(), pl.len().alias("ng"))
+        )
+    return cache[column]
+
+
+def _exact_share(
+    recs: pl.DataFrame,
+    reg: pl.DataFrame,
+    column: str,
+    fallback: float,
+    cache: dict[str, pl.DataFrame],
+) -> float:
+    """Share of all (non-null) record x register pairs with equal values."""
+    r = recs.height - recs[column].null_count()
+    g = reg.height - reg[column].null_count()
+    if r == 0 or g == 0:
+        return fallback
+    # integer products: the sum does not depend on the order groups come in
+    agree = _shared_values(recs, reg, column, cache).select(
+        (pl.col("nr").cast(pl.Int64) * pl.col("ng")).sum()
+    )
+    return max(float(agree.item() or 0.0), 1.0) / (r * g)
 
 
 def _session_patterns(
@@ -1347,16 +1424,12 @@ def _session_patterns(
     comps: tuple[Comparison, ...],
     index: int,
     s: LinkageConfig,
+    cache: dict[str, pl.DataFrame],
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Level patterns and their counts of the pairs agreeing exactly on comparison
     ``index``; records sampled (by key hash) down to ``em_max_pairs`` pairs."""
     column = _field_column(comps[index])
-    sizes = (
-        recs.group_by(column)
-        .len("nr")
-        .join(reg.group_by(column).len("ng"), on=column)
-        .drop_nulls(column)
-    )
+    sizes = _shared_values(recs, reg, column, cache)
     total = int((sizes["nr"].cast(pl.Int64) * sizes["ng"]).sum()) if sizes.height else 0
     if total == 0:
         return None
@@ -1516,8 +1589,9 @@ def _decide(
     scored = (
         pairs.with_columns(_pair_weights(pairs, model).alias("w"))
         # one register person may have several rows (one per scheme): keep its best
-        .sort("w", "_row_g", descending=[True, False])
-        .unique(["_row_r", "key_g"], keep="first", maintain_order=True)
+        # (windows, not a sort of every candidate)
+        .filter(pl.col("w") == pl.col("w").max().over("_row_r", "key_g"))
+        .filter(pl.col("_row_g") == pl.col("_row_g").min().over("_row_r", "key_g"))
         .with_columns(_log2_sum(pl.col("w")).over("_row_r").alias("_log2_sum"))
     )
     share = _exp2(pl.col("w") - pl.col("_log2_sum"))
