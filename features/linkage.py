@@ -17,9 +17,11 @@ level, which weighs nothing. A level ``l`` of comparison ``c`` has two probabili
 
 - ``u`` is read off random pairs (a deterministic sample: the records and register rows
   with the smallest key hashes, paired all with all). An exact level's ``u`` is counted
-  over all pairs at once from the values' frequencies; a level no sampled pair reached
-  gets ``1 / n`` of the ``n`` sampled pairs (the rarest the sample can vouch for, so its
-  weight is a lower bound).
+  over all pairs at once from the values' frequencies, a same-sound or dialect level's
+  from the frequencies of sound keys over samples of each side's values, an ID-edit level
+  the sample never met from the candidates (the ID blocks find every such pair); any
+  other level no sampled pair reached gets ``1 / n`` of the ``n`` sampled pairs (the
+  rarest the sample can vouch for, so its weight is a lower bound).
 - ``m`` is estimated by expectation-maximisation on pairs that agree exactly on one
   field (ID, birth date, name, in turn): that field says nothing inside its own block and
   is left out of the session, ``u`` stays fixed, and each comparison's ``m`` is the mean
@@ -28,6 +30,9 @@ level, which weighs nothing. A level ``l`` of comparison ``c`` has two probabili
   per level; with thousands of pairs the data decide.
 - The share of records that have a match in the register is estimated by EM over the
   records' candidates (a record either matches one register person or none).
+- A register too small to show how often unrelated people agree (under
+  ``min_register_for_estimation``: a test's handful, a case page's neighbours) is linked
+  with the configuration's reference parameters, estimated on the synthetic county.
 
 Decision: the probability that a record *is* register person ``j`` given all its
 candidates is ``q·BF_j / (1 + q·ΣBF_k)``, ``BF = 2^weight``, ``q`` the prior odds of one
@@ -41,33 +46,40 @@ Chinese specifics
 -----------------
 IDs are GB 11643 citizen numbers by default (``LinkColumns.id_format``): normalised (NFKC,
 blanks and dashes removed, ``X`` upper-case; 15-digit first-generation numbers widened to
-18 with ``19`` and a computed check character). The ID comparison separates one edit
-(a substitution or an adjacent swap) on a record ID that *fails* its ISO 7064 MOD 11-2
-check character (a typo: the checksum catches every single substitution and adjacent
-swap) from one edit on an ID that *passes* it (usually somebody else, a neighbour born
-the same day); EM learns how much each is worth. Names are compared by characters, by
+18 with ``19`` and a computed check character). Its levels are one or two edits (a
+substitution, or an adjacent swap) on a record ID that *fails* its ISO 7064 MOD 11-2 check
+character: the checksum catches every single substitution and adjacent swap and 10 of 11
+double errors, so a record ID that *passes* it and differs is somebody else's (a neighbour
+born the same day) and sits at the else level. The ID carries the birth date: when the
+record states its own, the edits are counted outside the birth digits and the birth date
+comparison weighs them (counted twice, an ID two sequence digits from a neighbour's born
+the same day would pass for a typo); otherwise the whole ID is compared. Names are compared by characters, by
 toneless pinyin (same sound: homophones, and traditional against simplified characters,
 which read the same), by dialect-merged pinyin (zh/z ch/c sh/s n/l hu/w -ng/-n, 黄/王 in
 southern speech), by a character left out (刘华 for 刘建华) and by Jaro-Winkler similarity.
 Surnames with a surname reading (曾 zeng, 单 shan, ...) read so. ``id_format="text"``
 takes any identifier (a social security number, a passport number) compared by edits.
 
-Blocking (candidate pairs; no cross join): exact ID; the ID with one of five overlapping
-windows removed (any one wrong character or adjacent swap leaves one key intact; keys
-keep at least 13 characters, so a block holds one county's people born on one day); and,
+Blocking (candidate pairs; no cross join): exact ID; for an ID failing its checksum (any
+text ID), the ID with one of five overlapping windows removed (any one wrong character or
+adjacent swap leaves one key intact; keys keep at least 13 characters, so a block holds
+one county's people born on one day), pairs kept only within the edits the levels reach;
 for records whose ID is missing or fails its checksum (every record for a text ID): birth
 date with the first or the last character of the name, the name with the birth year, the
 name with the birth month and day (a mistyped date), and for records with a name and
 nothing else, register names of the same sound (or that sound with one character
 dropped). Name blocks with more than ``max_block_size`` register people are skipped (such
-a record cannot be told apart by that key). A record ID that passes its checksum and is
-not in the register is not searched by name: its holder is most likely not enrolled.
+a record cannot be told apart by that key); and the caller's own rules (``blocking``). A
+record ID that passes its checksum and is not in the register is not searched by name:
+its holder is most likely not enrolled.
 
 Scale: the register is prepared once per call; candidates, levels and EM run on polars
 frames and numpy arrays of level patterns (a few hundred distinct rows). Python runs over
 unique characters (pinyin) and unique value pairs (rapidfuzz). Benchmarks:
-``benchmarks/linkage_bench.py`` (synthetic county, 2M, province inputs) and
-``benchmarks/febrl_bench.py`` (FEBRL4 beside Splink and recordlinkage).
+``benchmarks/linkage_bench.py`` (synthetic county and 2M; ``--store`` the monthly step on
+a curated county), ``benchmarks/febrl_bench.py`` (FEBRL4 beside Splink and recordlinkage),
+``benchmarks/splink_bench.py`` and ``benchmarks/linkage_worlds.py`` (every demo world);
+figures in ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
