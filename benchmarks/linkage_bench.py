@@ -44,10 +44,11 @@ import time
 from collections import Counter
 from datetime import date, timedelta
 from itertools import accumulate
+from pathlib import Path
 
 import polars as pl
 
-from features.linkage import LinkColumns, link_records
+from features.linkage import LinkColumns, estimate_link_model, link_records
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -60,6 +61,11 @@ HOMOPHONES = {
     "红": "宏", "平": "萍", "兰": "岚", "梅": "玫", "玉": "钰", "文": "雯", "海": "凯", "云": "芸",
     "珍": "真", "春": "椿", "凤": "风", "德": "得", "清": "青", "荣": "容", "林": "琳", "永": "勇",
     "琴": "勤", "霞": "侠", "香": "湘", "秋": "求", "菊": "局", "光": "广", "新": "欣", "成": "诚",
+}  # fmt: skip
+# Sounds southern speech merges (hu-/w-, n-/l-, -ng/-n), written by ear: 黄/王, 胡/吴, 兰/南.
+DIALECT = {
+    "黄": "王", "王": "黄", "胡": "吴", "吴": "胡", "兰": "南", "林": "宁", "宁": "林",
+    "龙": "农", "刘": "牛", "成": "陈", "程": "陈", "平": "彬", "明": "民", "英": "音",
 }  # fmt: skip
 REGIONS = [f"4305{n:02d}" for n in (2, 3, 11, 21, 22, 23, 24, 25, 27, 28, 29, 81)]
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -112,9 +118,32 @@ def written_name(rng: random.Random, name: str) -> tuple[str, str]:
         )
         if variant != name:
             return variant, "homophone"
+    if 0.25 <= roll < 0.29:
+        variant = "".join(DIALECT.get(c, c) if rng.random() < 0.7 else c for c in name)
+        if variant != name:
+            return variant, "dialect"
     if roll > 0.96 and len(name) == 3:
         return name[0] + name[rng.choice((1, 2))], "missing_char"
     return name, "same"
+
+
+def written_birth(rng: random.Random, birth: date) -> tuple[date, str]:
+    """A registrar's birth date: day and month swapped, one digit wrong, or a lunar-calendar
+    birthday (21 to 51 days late) - each for 2 % of records."""
+    roll = rng.random()
+    if roll < 0.02 and birth.day <= 12 and birth.day != birth.month:
+        return birth.replace(month=birth.day, day=birth.month), "swapped"
+    if roll < 0.04:
+        text = list(birth.strftime("%Y%m%d"))
+        position = rng.choice((3, 5, 7))
+        text[position] = str((int(text[position]) + rng.randint(1, 9)) % 10)
+        try:
+            return date.fromisoformat("".join(text)), "digit"
+        except ValueError:
+            return birth, "same"
+    if roll < 0.06:
+        return birth + timedelta(days=rng.randint(21, 51)), "lunar"
+    return birth, "same"
 
 
 RECORD_COLUMNS = LinkColumns(
@@ -125,7 +154,7 @@ REGISTER_COLUMNS = LinkColumns(
     key="person_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex",
     place="region_code",
 )  # fmt: skip
-TRUTH_COLUMNS = ("truth", "kind", "name_kind")
+TRUTH_COLUMNS = ("truth", "kind", "name_kind", "date_kind")
 """Columns of the built death records that only the scoring may see."""
 
 
@@ -154,6 +183,7 @@ def build(n_register: int, n_records: int, seed: int = 7) -> tuple[pl.DataFrame,
             else:
                 kind, typed = "missing", None
             name, name_kind = written_name(rng, name)
+            birth, date_kind = written_birth(rng, birth)
         else:
             truth = None
             if rng.random() < 0.1:
@@ -173,7 +203,7 @@ def build(n_register: int, n_records: int, seed: int = 7) -> tuple[pl.DataFrame,
                 kind = "non_pensioner"
                 if rng.random() < 0.15:
                     typed, kind = None, "non_pensioner_no_id"
-            name_kind = "same"
+            name_kind = date_kind = "same"
         rows.append(
             {
                 "record_id": f"D{i:06d}",
@@ -185,6 +215,7 @@ def build(n_register: int, n_records: int, seed: int = 7) -> tuple[pl.DataFrame,
                 "truth": truth,
                 "kind": kind,
                 "name_kind": name_kind,
+                "date_kind": date_kind,
             }
         )
     register_frame = pl.DataFrame(
@@ -193,29 +224,94 @@ def build(n_register: int, n_records: int, seed: int = 7) -> tuple[pl.DataFrame,
     return register_frame, pl.DataFrame(rows)
 
 
+def time_county_step(store: Path, month: str, repeat: int) -> None:
+    """The linkage step of ``sentinel.detection._prepare`` on a curated month, timed alone."""
+    from features.survival import link_deaths, linked_deaths, register_people
+    from sentinel.config import load_config
+    from sentinel.detection import month_register_runs
+    from sentinel.io.store import load_history
+
+    config = load_config()
+    history = load_history(store, month)
+    people = register_people(month_register_runs(history).collect().rechunk().lazy()).collect()
+    deaths = history.deaths.filter(pl.col("month") <= month)
+    timings = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        links = link_deaths(deaths, people.lazy()).collect().lazy()
+        proof, leads = pl.collect_all(
+            [
+                linked_deaths(deaths, people.lazy(), config, links=links),
+                linked_deaths(deaths, people.lazy(), config, links=links, name_only=True),
+            ]
+        )
+        timings.append(time.perf_counter() - start)
+    print(
+        f"linkage step, {month}: best {min(timings):.2f} s of {repeat} "
+        f"({', '.join(f'{t:.2f}' for t in timings)}); register {people.height:,}, "
+        f"proof links {proof.height:,}, leads {leads.height:,}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--register", type=int, default=190_000)
     parser.add_argument("--records", type=int, default=12_000)
     parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    register, records = build(args.register, args.records)
-    query = link_records(
-        records.lazy().drop(*TRUTH_COLUMNS),
-        register.lazy(),
-        records_cols=RECORD_COLUMNS,
-        register_cols=REGISTER_COLUMNS,
+    parser.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        help="a curated store (OUT/curated of a full-scale county): time the monthly "
+        "detection's linkage step on it instead (link_deaths, then linked_deaths)",
     )
-    for engine in ("in-memory", "streaming"):
-        timings = []
-        for _ in range(args.repeat):
-            start = time.perf_counter()
-            links = query.collect(engine=engine)  # type: ignore[arg-type]
-            timings.append(time.perf_counter() - start)
-        print(
-            f"{engine:>9}: best {min(timings):.2f} s of {args.repeat} (register {len(register):,}, records {len(records):,})"
+    parser.add_argument("--month", default="2020-12")
+    parser.add_argument(
+        "--model",
+        action="store_true",
+        help="print the estimated m and u as the [linkage] reference_m / reference_u of "
+        "sentinel/default_config.toml, and stop",
+    )
+    args = parser.parse_args()
+    if args.store is not None:
+        time_county_step(args.store, args.month, args.repeat)
+        return
+    register, records = build(args.register, args.records)
+    if args.model:
+        model = estimate_link_model(
+            records.lazy().drop(*TRUTH_COLUMNS),
+            register.lazy(),
+            records_cols=RECORD_COLUMNS,
+            register_cols=REGISTER_COLUMNS,
         )
+        print(f"reference_match_share = {model.match_share:.4g}")
+        for name, table in (("reference_m", model.m), ("reference_u", model.u)):
+            print(f"[linkage.{name}]")
+            for comparison, values in zip(model.comparisons, table, strict=True):
+                print(f"{comparison.field} = [{', '.join(f'{v:.4g}' for v in values)}]")
+        return
+    from sentinel.config import load_config
 
+    threshold = load_config().detection.min_death_link_confidence
+    timings = []
+    for _ in range(args.repeat):
+        # timed from the call: the linker estimates and decides when called, lazily or not
+        start = time.perf_counter()
+        links = link_records(
+            records.lazy().drop(*TRUTH_COLUMNS),
+            register.lazy(),
+            records_cols=RECORD_COLUMNS,
+            register_cols=REGISTER_COLUMNS,
+        ).collect()
+        timings.append(time.perf_counter() - start)
+    print(
+        f"link: best {min(timings):.2f} s of {args.repeat} "
+        f"({', '.join(f'{t:.2f}' for t in timings)}; register {len(register):,}, "
+        f"records {len(records):,})"
+    )
+    if "confidence" in links.columns:
+        print(f"links at detection.min_death_link_confidence = {threshold}:")
+        links = links.filter(pl.col("confidence") >= threshold)
     scored = records.join(links, left_on="record_id", right_on="record_key", how="left")
     correct = scored.filter(pl.col("register_key") == pl.col("truth")).height
     linked = scored.filter(pl.col("register_key").is_not_null()).height
@@ -223,7 +319,7 @@ def main() -> None:
     print(f"links {linked}, correct {correct}, pensioner records {pensioners}")
     print(f"precision {correct / linked:.4f}  recall {correct / pensioners:.4f}")
     by_kind = (
-        scored.group_by("kind", "name_kind")
+        scored.group_by("kind", "name_kind", "date_kind")
         .agg(
             pl.len().alias("records"),
             (pl.col("register_key") == pl.col("truth")).sum().alias("correct"),
@@ -234,9 +330,9 @@ def main() -> None:
             .sum()
             .alias("wrong"),
         )
-        .sort("kind", "name_kind")
+        .sort("kind", "name_kind", "date_kind")
     )
-    with pl.Config(tbl_rows=40):
+    with pl.Config(tbl_rows=60):
         print(by_kind)
     print(Counter(links["method"].to_list()))
 

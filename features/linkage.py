@@ -1,137 +1,271 @@
 """Record linkage: person records (death records, custody records, other regions' payee
-files) to a person register, when the identity number is missing or mistyped.
+files, any list of people) to a person register, when identifiers are missing or mistyped.
 
-Public API: :class:`LinkColumns` (which column holds what, on either side) and
-:func:`link_records`. Everything else here is private.
+Public API: :class:`LinkColumns` (which column holds what, on either side),
+:class:`Comparison` and :class:`Level` (how a field is compared), :func:`link_records`,
+:func:`estimate_link_model` and :class:`LinkModel`. Everything else here is private.
 
-Method
-------
-IDs are GB 11643 citizen numbers (6 region + 8 birth date + 3 sequence, odd = male,
-+ ISO 7064 MOD 11-2 check character). They are normalised (NFKC, blanks and dashes
-removed, upper-case ``X``; 15-digit first-generation numbers are widened to 18 with
-``19`` and a computed check character); anything else is treated as *no ID*.
+Model
+-----
+A Fellegi-Sunter model, as Splink builds it. Each *comparison* (a field on both sides)
+puts a candidate pair at one of its *levels*, strongest first (exact, same sound, one
+character dropped, Jaro-Winkler at least 0.92, ...); a pair that meets none is at the
+comparison's *else* level, and a pair with the field empty on either side at its *null*
+level, which weighs nothing. A level ``l`` of comparison ``c`` has two probabilities:
+``m`` (a true match is at that level) and ``u`` (two unrelated people are), and weighs
+``log2(m / u)`` bits. A pair's match weight is the sum over comparisons.
 
-Four methods, tried in this order for each record; the first one that yields a
-plausible candidate decides (a record with an exact ID hit is never re-linked by name):
+- ``u`` is read off random pairs (a deterministic sample: the records and register rows
+  with the smallest key hashes, paired all with all). An exact level's ``u`` is counted
+  over all pairs at once from the values' frequencies, a same-sound or dialect level's
+  from the frequencies of sound keys over samples of each side's values, an ID-edit level
+  the sample never met from the candidates (the ID blocks find every such pair); any
+  other level no sampled pair reached gets ``1 / n`` of the ``n`` sampled pairs (the
+  rarest the sample can vouch for, so its weight is a lower bound).
+- ``m`` is estimated by expectation-maximisation on pairs that agree exactly on one
+  field (ID, birth date, name, in turn): that field says nothing inside its own block and
+  is left out of the session, ``u`` stays fixed, and each comparison's ``m`` is the mean
+  over the sessions that estimated it (Splink's procedure). The sessions start from, and
+  are pulled towards by ``em_prior_pairs`` pseudo-pairs, a ladder falling by a factor 4
+  per level; with thousands of pairs the data decide.
+- The share of records that have a match in the register is estimated by EM over the
+  records' candidates (a record either matches one register person or none).
+- A register too small to show how often unrelated people agree (under
+  ``min_register_for_estimation``: a test's handful, a case page's neighbours) is linked
+  with the configuration's reference parameters, estimated on the synthetic county.
 
-1. ``exact_id`` - normalised ID equals a register ID. Confidence 1.0 when the name
-   agrees, slightly less for a homophone / dialect / missing-character name, 0.95
-   when the record has no name, 0.75 when the name disagrees (an exact checksum-valid
-   ID is strong evidence; the name may be the error). A contradicting birth date
-   costs 0.10, a contradicting sex 0.05.
-2. ``id_typo`` - the ID differs from a register ID by one substituted character or
-   one adjacent transposition (``id_distance`` = 1). MOD 11-2 detects every single
-   substitution and every adjacent transposition, so a typed ID with one such error
-   always fails its checksum; a record ID *with* a valid checksum that is one edit
-   from a register ID is therefore suspicious (it is usually somebody else, e.g. a
-   neighbour born the same day) and needs name at pinyin level AND birth date
-   agreement. Otherwise the name must agree at least at the fuzzy level and neither
-   sex nor birth date may contradict. Candidates come from five blocking joins, each
-   on the ID with one window of characters removed - windows ``[0:5) [4:9) [8:12)
-   [11:15) [14:18)`` overlap by one, so any single wrong character *and* any adjacent
-   swap falls inside at least one window, and each key keeps at least 13 characters
-   (blocks stay small at province scale: the widest, region + birth date, holds the
-   people of one county born on one day).
-3. ``demographic`` - records with no usable ID, or an ID failing its checksum that
-   the typo step could not place. Blocks: (birth date, first character of the name)
-   and (birth date, last character of the name), so a homophone in the given name or
-   in the surname still meets its candidate without computing pinyin for the whole
-   register. Birth date must be equal, the name must agree at least at the fuzzy
-   level, sex must not contradict; place agreement is a bonus (and the tie-breaker).
-   A record whose ID passes its checksum but is not in the register is *not* linked
-   by name: it is most likely a non-pensioner who shares a name and birth date.
-   A name with a character missing (刘华 for 刘建华) is weak here - 刘华 is a whole name
-   too - so it links only with the place agreeing.
-4. ``name_only`` - records with a name and nothing else (no usable ID, no birth date in
-   the record nor in its ID). Blocks: surname of the same sound (黄/王 meet) and a name as
-   long as the record's or one character longer. Linked only when the name agrees at
-   pinyin level or better, neither sex nor place contradicts, and *no other* register
-   person could
-   have been written so (same sound, or the record dropped one of their characters): a
-   name shared by two pensioners, or by a pensioner and a homophone, links nobody. The
-   residual risk - a non-enrolled namesake - is why the confidence stays at the level of
-   a lead for an auditor to verify, below any match with a birth date.
+Decision: the probability that a record *is* register person ``j`` given all its
+candidates is ``q·BF_j / (1 + q·ΣBF_k)``, ``BF = 2^weight``, ``q`` the prior odds of one
+given person. That is the reported ``confidence``. A record is linked to its best
+candidate when that confidence reaches ``min_confidence`` *and* the candidate holds at
+least ``ambiguity_share`` of the record's evidence (``BF_j / ΣBF_k``): a record two
+register people could equally have been written for is left unlinked, whatever its
+probability, because a wrong death link stops a living person's pension.
 
-Name agreement (levels, strongest first, reported in ``agreed``):
-``name`` (same characters after normalisation), ``name_pinyin`` (same toneless
-pinyin: 刘建华/刘健华, 王丽/王莉), ``name_fuzzy`` (same after the usual dialect merges
-zh/z ch/c sh/s n/l hu/w -ng/-n (黄/王 in southern speech), or one character missing
-other than the first: 刘建华/刘华).
-Pinyin is computed in Python once per unique name met in a candidate pair, with a
-per-character reading (names are not phrases, so phrase context would not help) and
-surname readings for common polyphonic surnames (曾 zeng, 单 shan, 解 xie, ...).
-A character-level ratio (rapidfuzz) on pinyin was rejected on evidence: it scores
-刘建华/刘建国 (a different person) at 83 and 刘建华/刘华 (a missing character) at 74.
+Chinese specifics
+-----------------
+IDs are GB 11643 citizen numbers by default (``LinkColumns.id_format``): normalised (NFKC,
+blanks and dashes removed, ``X`` upper-case; 15-digit first-generation numbers widened to
+18 with ``19`` and a computed check character). Its levels are one or two edits (a
+substitution, or an adjacent swap) on a record ID that *fails* its ISO 7064 MOD 11-2 check
+character: the checksum catches every single substitution and adjacent swap and 10 of 11
+double errors, so a record ID that *passes* it and differs is somebody else's (a neighbour
+born the same day) and sits at the else level. The ID carries the birth date: when the
+record states its own, the edits are counted outside the birth digits and the birth date
+comparison weighs them (counted twice, an ID two sequence digits from a neighbour's born
+the same day would pass for a typo); otherwise the whole ID is compared. Names are compared by characters, by
+toneless pinyin (same sound: homophones, and traditional against simplified characters,
+which read the same), by dialect-merged pinyin (zh/z ch/c sh/s n/l hu/w -ng/-n, 黄/王 in
+southern speech), by a character left out (刘华 for 刘建华) and by Jaro-Winkler similarity.
+Surnames with a surname reading (曾 zeng, 单 shan, ...) read so. ``id_format="text"``
+takes any identifier (a social security number, a passport number) compared by edits.
 
-Confidence (0..1) is a readable score table, not a fitted model::
+Blocking (candidate pairs; no cross join): exact ID; for an ID failing its checksum (any
+text ID), the ID with one of five overlapping windows removed (any one wrong character or
+adjacent swap leaves one key intact; keys keep at least 13 characters, so a block holds
+one county's people born on one day), pairs kept only within the edits the levels reach;
+for records whose ID is missing or fails its checksum (every record for a text ID): birth
+date with the first or the last character of the name, the name with the birth year, the
+name with the birth month and day (a mistyped date), and for records with a name and
+nothing else, register names of the same sound (or that sound with one character
+dropped). Name blocks with more than ``max_block_size`` register people are skipped (such
+a record cannot be told apart by that key); and the caller's own rules (``blocking``). A
+record ID that passes its checksum and is not in the register is not searched by name:
+its holder is most likely not enrolled.
 
-    exact_id     0.90 + name {exact .10, pinyin .07, fuzzy .04, absent .05, differs -.15}
-                 - .10 birth contradicts - .05 sex contradicts
-    id_typo      0.80 + name {exact .10, pinyin .07, fuzzy 0} + .05 birth + .02 sex
-                 + .03 place, capped at 0.98
-    demographic  0.60 + name {exact .15, pinyin .12, fuzzy 0, shortened -.10} + .05 sex
-                 + .10 place agrees - .05 place differs, capped at 0.90
-    name_only    0.55 + name {exact .15, pinyin .12} + .05 sex + .10 place, capped at 0.85
-
-Ambiguity: among a record's plausible candidates of the deciding method, the best
-one is linked only when it beats the runner-up by at least ``0.10`` (the value of a
-place agreement); otherwise the record is left unlinked. Two register people with the
-same name and birth date therefore never receive a link on name and birth date alone.
-
-Scale: everything is polars joins and expressions on LazyFrames (no cross join).
-The register is prepared (IDs normalised and checked, names cleaned) once per call and
-collected: that is the single collect here, made when :func:`link_records` is called;
-the records and all matching stay lazy. Python runs only over the unique names of
-candidate pairs whose characters differ, and over the unique characters of register
-names that a name-only record asks about. Benchmarks: ``benchmarks/linkage_bench.py``.
+Scale: the register is prepared once per call; candidates, levels and EM run on polars
+frames and numpy arrays of level patterns (a few hundred distinct rows). Python runs over
+unique characters (pinyin) and unique value pairs (rapidfuzz). Benchmarks:
+``benchmarks/linkage_bench.py`` (synthetic county and 2M; ``--store`` the monthly step on
+a curated county), ``benchmarks/febrl_bench.py`` (FEBRL4 beside Splink and recordlinkage),
+``benchmarks/splink_bench.py`` and ``benchmarks/linkage_worlds.py`` (every demo world);
+figures in ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Final, Literal
 
+import numpy as np
 import polars as pl
 from pypinyin import lazy_pinyin
+from rapidfuzz import process
+from rapidfuzz.distance import OSA, Indel, JaroWinkler, Levenshtein
 
+from sentinel.config import LinkageConfig, load_config
 from sentinel.contract import SEXES
 
-__all__ = ["DEFAULT_MIN_CONFIDENCE", "LinkColumns", "LinkMethod", "link_records"]
+__all__ = [
+    "DEFAULT_MIN_CONFIDENCE",
+    "Comparison",
+    "Level",
+    "LinkColumns",
+    "LinkMethod",
+    "LinkModel",
+    "default_comparisons",
+    "estimate_link_model",
+    "link_records",
+]
 
 LinkMethod = Literal["exact_id", "id_typo", "demographic", "name_only"]
 
-DEFAULT_MIN_CONFIDENCE: Final = 0.6
-"""Links below this go nowhere: a demographic link needs more than a fuzzy name."""
+DEFAULT_MIN_CONFIDENCE: Final = 0.5
+"""Links less likely than not to name the right person are not returned by default."""
 
-_AMBIGUITY_MARGIN: Final = 0.1
-_ID_WEIGHTS: Final = tuple(pow(2, 17 - i, 11) for i in range(17))
-_ID_CHECK_CHARS: Final = "10X98765432"
-_ID_WINDOWS: Final = ((0, 5), (4, 9), (8, 12), (11, 15), (14, 18))
-_NAME_SEPARATORS: Final = r"[\s·•・．.\-]"
-_METHOD_RANK: Final = {"exact_id": 0, "id_typo": 1, "demographic": 2, "name_only": 3}
-
-# Polyphonic characters read differently as surnames (pypinyin's default reading is
-# the common-word one, e.g. 曾 -> ceng); used for the first character only.
-_SURNAME_READINGS: Final = {
-    "曾": "zeng",
-    "单": "shan",
-    "解": "xie",
-    "区": "ou",
-    "仇": "qiu",
-    "朴": "piao",
-    "查": "zha",
-    "盖": "ge",
-    "缪": "miao",
-    "覃": "qin",
-    "乐": "yue",
-    "尉": "yu",
-    "员": "yun",
-    "召": "shao",
-    "种": "chong",
-    "繁": "po",
-    "秘": "bi",
+LevelKind = Literal[
+    "exact",
+    "same_sound",
+    "dialect_sound",
+    "dropped_character",
+    "reordered",
+    "similar",
+    "edits",
+    "day_month_swapped",
+    "within_days",
+]
+_SIMILARITIES: Final[dict[str, Callable[..., float]]] = {
+    "jaro_winkler": JaroWinkler.normalized_similarity,
+    "levenshtein": Levenshtein.normalized_similarity,
+    "indel": Indel.normalized_similarity,
+    "osa": OSA.normalized_similarity,
 }
+_LABELS: Final = {
+    "exact": "",
+    "same_sound": "pinyin",
+    "dialect_sound": "fuzzy",
+    "dropped_character": "fuzzy",
+    "reordered": "reordered",
+    "similar": "similar",
+    "edits": "typo",
+    "day_month_swapped": "swapped",
+    "within_days": "near",
+}
+
+
+@dataclass(frozen=True)
+class Level:
+    """One level of a comparison; build with the class methods (``Level.exact()``, ...).
+
+    ``at_least`` is a similarity in (0, 1] for ``similar``; ``edits`` the most edits (an
+    adjacent swap counts one) for ``edits``, ``checksum`` whether the record's GB 11643
+    check character must fail (``"fails"``: a typo) or pass (``"valid"``) for it;
+    ``days`` the largest difference for ``within_days``.
+    """
+
+    kind: LevelKind
+    at_least: float | None = None
+    measure: str = "jaro_winkler"
+    edits: int | None = None
+    checksum: Literal["any", "fails", "valid"] = "any"
+    days: int | None = None
+    birth_digits: Literal["counted", "left_out"] = "counted"
+
+    def __post_init__(self) -> None:
+        if self.kind == "similar":
+            if self.measure not in _SIMILARITIES:
+                raise ValueError(
+                    f"similarity {self.measure!r} unknown; choose one of {sorted(_SIMILARITIES)}"
+                )
+            if self.at_least is None or not 0.0 < self.at_least <= 1.0:
+                raise ValueError(f"similar level needs at_least in (0, 1], got {self.at_least}")
+        if self.kind == "edits" and (self.edits is None or self.edits < 1):
+            raise ValueError(f"edits level needs edits >= 1, got {self.edits}")
+        if self.kind == "within_days" and (self.days is None or self.days < 1):
+            raise ValueError(f"within_days level needs days >= 1, got {self.days}")
+
+    @classmethod
+    def exact(cls) -> Level:
+        return cls("exact")
+
+    @classmethod
+    def same_sound(cls) -> Level:
+        """Same toneless pinyin (homophones; traditional and simplified forms)."""
+        return cls("same_sound")
+
+    @classmethod
+    def dialect_sound(cls) -> Level:
+        """Same pinyin once zh/z ch/c sh/s n/l hu/w -ng/-n are merged."""
+        return cls("dialect_sound")
+
+    @classmethod
+    def dropped_character(cls) -> Level:
+        """One side is the other with one character (not the first) left out."""
+        return cls("dropped_character")
+
+    @classmethod
+    def reordered(cls) -> Level:
+        """The same words in another order (given name and surname swapped)."""
+        return cls("reordered")
+
+    @classmethod
+    def similar(cls, measure: str, at_least: float) -> Level:
+        """Similarity (``jaro_winkler``, ``levenshtein``, ``indel``, ``osa``; rapidfuzz's
+        normalised similarity) of at least ``at_least``."""
+        return cls("similar", at_least=at_least, measure=measure)
+
+    @classmethod
+    def within_edits(
+        cls,
+        edits: int,
+        checksum: Literal["any", "fails", "valid"] = "any",
+        birth_digits: Literal["counted", "left_out"] = "counted",
+    ) -> Level:
+        """At most ``edits`` substitutions, insertions or deletions, an adjacent swap
+        counting one (optimal string alignment). For GB 11643 numbers, ``left_out``
+        counts edits outside the birth digits (7-14) and applies only to records that
+        state a birth date (the birth date comparison weighs those digits); ``counted``
+        compares the whole value."""
+        return cls("edits", edits=edits, checksum=checksum, birth_digits=birth_digits)
+
+    @classmethod
+    def day_month_swapped(cls) -> Level:
+        return cls("day_month_swapped")
+
+    @classmethod
+    def within_days(cls, days: int) -> Level:
+        return cls("within_days", days=days)
+
+    def label(self, field_name: str) -> str:
+        """How ``agreed`` names a pair at this level: the field, then what kind of agreement."""
+        suffix = _LABELS[self.kind]
+        if self.kind == "edits" and self.checksum == "valid":
+            suffix = "near"
+        return f"{field_name}_{suffix}" if suffix else field_name
+
+
+FieldKind = Literal["id", "name", "date", "sex", "text"]
+_SLOTS: Final[dict[str, FieldKind]] = {
+    "person_id": "id",
+    "name": "name",
+    "birth_date": "date",
+    "sex": "sex",
+    "place": "text",
+}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How one field is compared: its levels, strongest first.
+
+    ``field`` is a slot of :class:`LinkColumns` (``person_id``, ``name``, ``birth_date``,
+    ``sex``, ``place``) or a key of its ``fields``; ``kind`` says how values are read
+    (``date``: a date or ``YYYYMMDD``-like text, compared as 8 digits; ``name``: a person's
+    name; ``text``: trimmed, upper-case folded). Slots have their own kind.
+    """
+
+    field: str
+    levels: tuple[Level, ...]
+    kind: FieldKind = "text"
+
+    def __post_init__(self) -> None:
+        if not self.levels:
+            raise ValueError(f"comparison {self.field!r} has no levels")
+        if self.field in _SLOTS and self.kind != _SLOTS[self.field]:
+            object.__setattr__(self, "kind", _SLOTS[self.field])
 
 
 @dataclass(frozen=True)
@@ -139,18 +273,124 @@ class LinkColumns:
     """Which column of a frame holds what; any field but ``key`` may be ``None``.
 
     ``key`` identifies a row on that side (``record_id`` of a death record; the person
-    key, usually ``person_id``, of the register). ``person_id`` holds GB 11643 numbers
-    as text, ``birth_date`` a date (or ISO / ``YYYYMMDD`` text), ``sex`` a value of
+    key, usually ``person_id``, of the register). ``person_id`` holds identity numbers as
+    text: GB 11643 citizen numbers when ``id_format="gb11643"`` (the default; a column of
+    which no value has that shape is an error), any identifier when ``"text"``. ``name``
+    is one column, or several read in order and joined by a space (given name, surname).
+    ``birth_date`` a date (or ISO / ``YYYYMMDD`` text), ``sex`` a value of
     :data:`sentinel.contract.SEXES`, ``place`` a region code or township name - the same
-    kind on both sides.
+    kind on both sides. ``fields`` maps further comparison names (``village``,
+    ``address``) to this side's columns; pass their :class:`Comparison` to
+    :func:`link_records`.
     """
 
     key: str
     person_id: str | None = None
-    name: str | None = None
+    name: str | tuple[str, ...] | None = None
     birth_date: str | None = None
     sex: str | None = None
     place: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+    id_format: Literal["gb11643", "text"] = "gb11643"
+
+    def column_of(self, name: str) -> str | tuple[str, ...] | None:
+        if name in _SLOTS:
+            column: str | tuple[str, ...] | None = getattr(self, name)
+            return column
+        return self.fields.get(name)
+
+    def columns(self) -> list[str]:
+        named: list[str] = [self.key]
+        for slot in _SLOTS:
+            column = getattr(self, slot)
+            if isinstance(column, tuple):
+                named.extend(column)
+            elif column:
+                named.append(column)
+        return named + list(self.fields.values())
+
+
+def default_comparisons(
+    settings: LinkageConfig | None = None, id_format: Literal["gb11643", "text"] = "gb11643"
+) -> tuple[Comparison, ...]:
+    """The comparisons of the five slots, with the levels of ``settings`` (the committed
+    ``[linkage]`` section by default). A slot not mapped on both sides is left out."""
+    s = settings or _committed_settings()
+    if id_format == "gb11643":
+        # A checksum-valid ID that differs from the register's is somebody else's: every
+        # single substitution and adjacent swap breaks the check character, and 10 of 11
+        # double errors do. Such a pair is at the else level, whatever its distance.
+        # A record that states its birth date has it weighed by the birth date comparison:
+        # its ID is compared outside the birth digits, or an ID two sequence digits from
+        # a neighbour's born the same day would pass for a typo.
+        id_levels = (
+            Level.exact(),
+            *(
+                Level.within_edits(n, checksum="fails", birth_digits=part)
+                for part in ("left_out", "counted")
+                for n in range(1, s.max_id_edits + 1)
+            ),
+        )
+    else:
+        id_levels = (Level.exact(), *(Level.within_edits(n) for n in range(1, s.max_id_edits + 1)))
+    return (
+        Comparison("person_id", id_levels, "id"),
+        Comparison(
+            "name",
+            (
+                Level.exact(),
+                Level.same_sound(),
+                Level.dialect_sound(),
+                Level.reordered(),
+                Level.dropped_character(),
+                *(Level.similar("jaro_winkler", t) for t in s.name_similarity),
+            ),
+            "name",
+        ),
+        Comparison(
+            "birth_date",
+            (
+                Level.exact(),
+                Level.day_month_swapped(),
+                Level.within_edits(1),
+                Level.within_days(s.birth_date_within_days),
+            ),
+            "date",
+        ),
+        Comparison("sex", (Level.exact(),), "sex"),
+        Comparison("place", (Level.exact(),), "text"),
+    )
+
+
+@dataclass(frozen=True)
+class LinkModel:
+    """Estimated Fellegi-Sunter parameters (see the module docstring).
+
+    ``m[c][l]`` and ``u[c][l]`` per comparison ``c`` of ``comparisons`` and level ``l``
+    (its levels, then *else*); ``match_share``: the share of records with a match in the
+    register; ``register_size``: distinct register keys (the prior odds of one given
+    person are ``match_share / (1 - match_share) / register_size``); ``sessions``: which
+    field each EM session blocked on, its pairs and its match share.
+    """
+
+    comparisons: tuple[Comparison, ...]
+    m: tuple[tuple[float, ...], ...]
+    u: tuple[tuple[float, ...], ...]
+    match_share: float
+    register_size: int
+    sessions: tuple[tuple[str, int, float], ...] = ()
+
+    def weights(self) -> list[list[float]]:
+        """``log2(m / u)`` per comparison and level (bits)."""
+        return [
+            [math.log2(m / u) for m, u in zip(ms, us, strict=True)]
+            for ms, us in zip(self.m, self.u, strict=True)
+        ]
+
+    @property
+    def prior_log2_odds(self) -> float:
+        share = min(max(self.match_share, 1e-9), 1 - 1e-9)
+        return math.log2(share / (1 - share) / max(self.register_size, 1))
 
 
 def link_records(
@@ -159,120 +399,212 @@ def link_records(
     *,
     records_cols: LinkColumns,
     register_cols: LinkColumns,
+    comparisons: Sequence[Comparison] | None = None,
+    blocking: Sequence[Sequence[str]] = (),
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    model: LinkModel | None = None,
+    settings: LinkageConfig | None = None,
 ) -> pl.LazyFrame:
     """Link each record to at most one register person.
 
-    Returns one row per accepted link: ``record_key``, ``register_key``, ``confidence``
-    (0..1), ``method`` (``exact_id`` | ``id_typo`` | ``demographic`` | ``name_only``),
-    ``agreed`` (the fields that agreed: ``person_id``, ``name`` | ``name_pinyin`` |
-    ``name_fuzzy``, ``birth_date``, ``sex``, ``place``) and ``id_distance`` (edits
-    between the two IDs, an adjacent swap counting as one; null when the record has no
-    usable ID).
+    ``comparisons``: added to (or, for a slot, replacing) :func:`default_comparisons`;
+    a ``fields`` comparison needs its column mapped on both sides. ``blocking``: further
+    candidate rules, each a list of fields that must agree exactly. ``model``: parameters
+    estimated elsewhere (:func:`estimate_link_model` on a whole month, for a page that
+    links a handful of records); estimated from these inputs when ``None``.
 
-    Records that link to nothing - no candidate, candidates that fail verification,
-    two equally plausible register people, or confidence below ``min_confidence`` - are
-    absent; callers anti-join on ``record_key``. Register rows sharing a key (one per
-    scheme) count as one person. See the module docstring for the method.
+    Returns one row per accepted link: ``record_key``, ``register_key``, ``confidence``
+    (probability that the record is this person, given all its candidates),
+    ``match_probability`` (the pair alone), ``match_weight`` (bits), ``method``
+    (``exact_id`` | ``id_typo`` | ``demographic`` | ``name_only``: how direct the
+    evidence is), ``agreed`` (fields whose level counted for the link: ``person_id``,
+    ``person_id_typo``, ``name``, ``name_pinyin``, ``name_fuzzy``, ``birth_date``,
+    ``birth_date_swapped``, ``sex``, ``place``, ...), ``disagreed`` (fields whose level
+    counted against it) and ``id_distance`` (edits between the IDs; null when either has
+    none).
+
+    Records that link to nothing - no candidate, a runner-up too close, or confidence
+    below ``min_confidence`` - are absent; callers anti-join on ``record_key``. Register
+    rows sharing a key (one per scheme) count as one person. The register and the
+    candidates are collected here (every step reads them several times); the result is
+    returned lazy.
 
     Raises
     ------
     ValueError
-        If a named column is missing or ``min_confidence`` is outside [0, 1].
+        A named column missing (named, with the side), an ID column without a single GB
+        11643 number, ``min_confidence`` outside [0, 1], or a comparison on an unmapped field.
     """
     if not 0.0 <= min_confidence <= 1.0:
         raise ValueError(f"min_confidence must be within [0, 1], got {min_confidence}")
-    recs = _prepare_side(records, records_cols, "r")
-    # The one collect here: every method joins the prepared register (8 joins), and
-    # polars would otherwise normalise the register's IDs and names once per join.
-    reg = _prepare_side(register, register_cols, "g").collect(engine="streaming").lazy()
-
-    # Every method runs on every record; the decision keeps a record's most direct one.
-    candidates = pl.concat(
-        [
-            _exact_id_candidates(recs, reg),
-            _id_typo_candidates(recs, reg),
-            _demographic_candidates(recs, reg),
-            _name_only_candidates(recs, reg),
-        ],
-        how="vertical",
+    s = settings or _committed_settings()
+    comps = (
+        model.comparisons if model else _comparisons(records_cols, register_cols, comparisons, s)
     )
-    return (
-        candidates.pipe(_with_name_agreement)
-        .pipe(_with_scores)
-        .pipe(_pick_unambiguous)
-        .filter(pl.col("confidence") >= min_confidence)
-        .select(
-            pl.col("key_r").alias("record_key"),
-            pl.col("key_g").alias("register_key"),
-            "confidence",
-            "method",
-            "agreed",
-            "id_distance",
+    recs, reg = _prepare_sides(records, register, records_cols, register_cols, comps)
+    pairs = _with_levels(_candidates(recs, reg, records_cols, comps, blocking, s), comps)
+    if model is None:
+        model = _estimate(recs, reg, pairs, comps, s)
+    return _decide(pairs, model, s, min_confidence).lazy()
+
+
+def estimate_link_model(
+    records: pl.LazyFrame,
+    register: pl.LazyFrame,
+    *,
+    records_cols: LinkColumns,
+    register_cols: LinkColumns,
+    comparisons: Sequence[Comparison] | None = None,
+    blocking: Sequence[Sequence[str]] = (),
+    settings: LinkageConfig | None = None,
+) -> LinkModel:
+    """The parameters :func:`link_records` would estimate from these inputs."""
+    s = settings or _committed_settings()
+    comps = _comparisons(records_cols, register_cols, comparisons, s)
+    recs, reg = _prepare_sides(records, register, records_cols, register_cols, comps)
+    pairs = _with_levels(_candidates(recs, reg, records_cols, comps, blocking, s), comps)
+    return _estimate(recs, reg, pairs, comps, s)
+
+
+@lru_cache(maxsize=1)
+def _committed_settings() -> LinkageConfig:
+    """The ``[linkage]`` section of the committed configuration (its reference model)."""
+    return load_config().linkage
+
+
+def _comparisons(
+    records_cols: LinkColumns,
+    register_cols: LinkColumns,
+    extra: Sequence[Comparison] | None,
+    s: LinkageConfig,
+) -> tuple[Comparison, ...]:
+    if records_cols.id_format != register_cols.id_format:
+        raise ValueError(
+            f"id_format differs: records {records_cols.id_format!r}, "
+            f"register {register_cols.id_format!r}"
         )
+    given = {c.field: c for c in extra or ()}
+    chosen = []
+    for comp in default_comparisons(s, records_cols.id_format):
+        chosen.append(given.pop(comp.field, comp))
+    chosen.extend(given.values())
+    for comp in chosen:
+        for side, cols in (("records", records_cols), ("register", register_cols)):
+            if comp.field not in _SLOTS and cols.column_of(comp.field) is None:
+                raise ValueError(
+                    f"comparison {comp.field!r}: no column mapped for it on the {side} side "
+                    "(LinkColumns.fields)"
+                )
+    return tuple(
+        c
+        for c in chosen
+        if _available(records_cols, c.field) and _available(register_cols, c.field)
     )
 
 
-# --- preparation -----------------------------------------------------------------
+def _available(cols: LinkColumns, name: str) -> bool:
+    """Whether a side can speak for a field: its column, or (birth date and sex) its GB
+    11643 ID, which carries both."""
+    if cols.column_of(name) is not None:
+        return True
+    return (
+        name in ("birth_date", "sex") and cols.person_id is not None and cols.id_format == "gb11643"
+    )
 
 
-def _prepare_side(frame: pl.LazyFrame, cols: LinkColumns, suffix: str) -> pl.LazyFrame:
-    """Normalised columns ``key pid pid_valid name birth sex place id_birth`` + suffix."""
+# --- preparation -----------------------------------------------------------------------
+
+_NAME_SEPARATORS: Final = r"[·•・．.\-_,，]"
+_ID_WEIGHTS: Final = tuple(pow(2, 17 - i, 11) for i in range(17))
+_ID_CHECK_CHARS: Final = "10X98765432"
+_LN2: Final = math.log(2.0)
+
+
+def _prepare_sides(
+    records: pl.LazyFrame,
+    register: pl.LazyFrame,
+    records_cols: LinkColumns,
+    register_cols: LinkColumns,
+    comps: tuple[Comparison, ...],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    frames = pl.collect_all(
+        [
+            _prepare_side(records, records_cols, comps, "records"),
+            _prepare_side(register, register_cols, comps, "register"),
+        ]
+    )
+    for frame, cols, side in zip(
+        frames, (records_cols, register_cols), ("records", "register"), strict=True
+    ):
+        if (
+            cols.person_id
+            and cols.id_format == "gb11643"
+            and frame["pid"].null_count() == frame.height
+            and frame["id_text"].null_count() < frame.height
+        ):
+            raise ValueError(
+                f"{side} column {cols.person_id!r}: no value is a GB 11643 citizen number "
+                "(18 characters, or 15 digits); pass id_format='text' for another identifier"
+            )
+    recs, reg = (f.drop("id_text").with_row_index("_row") for f in frames)
+    return recs, reg
+
+
+def _text(col: str | None) -> pl.Expr:
+    return pl.col(col).cast(pl.String) if col else pl.lit(None, dtype=pl.String)
+
+
+def _prepare_side(
+    frame: pl.LazyFrame, cols: LinkColumns, comps: tuple[Comparison, ...], side: str
+) -> pl.LazyFrame:
+    """Normalised columns: ``key pid pid_valid id_birth name birth sex place`` and one per
+    further field, all text (birth as ``YYYYMMDD``)."""
     schema = frame.collect_schema()
-    named = [
-        c for c in (cols.key, cols.person_id, cols.name, cols.birth_date, cols.sex, cols.place) if c
-    ]
-    missing = [c for c in named if c not in schema]
+    missing = [c for c in cols.columns() if c not in schema]
     if missing:
-        raise ValueError(f"columns {missing} not found; available: {list(schema.names())}")
-
-    def text(col: str | None) -> pl.Expr:
-        return pl.col(col).cast(pl.String) if col else pl.lit(None, dtype=pl.String)
-
-    name = (
-        text(cols.name)
-        .str.normalize("NFKC")
-        .str.replace_all(_NAME_SEPARATORS, "")
-        .str.to_lowercase()
-    )
-    place = text(cols.place).str.strip_chars()
+        raise ValueError(f"{side}: columns {missing} not found; available: {list(schema.names())}")
     id_text = (
-        text(cols.person_id)
+        _text(cols.person_id)
         .str.normalize("NFKC")
-        .str.replace_all(" ", "", literal=True)
-        .str.replace_all("-", "", literal=True)
-        .str.strip_chars()
+        .str.replace_all(r"[\s\-]", "")
         .str.to_uppercase()
     )
-    # Staged with_columns keep each expression small: an ID expression nested into the
-    # checksum expression 17 times over would make the plan explode.
-    pid = pl.col("pid")
-    id_sex = pl.when(pid.str.slice(16, 1).cast(pl.Int8, strict=False) % 2 == 1).then(pl.lit("M"))
-    sex_field = (
-        pl.col("sex_field")
+    id_text = pl.when(id_text != "").then(id_text)
+    if isinstance(cols.name, tuple):
+        raw_name = pl.concat_str(
+            [_text(c).str.strip_chars() for c in cols.name], separator=" ", ignore_nulls=True
+        )
+    else:
+        raw_name = _text(cols.name)
+    name = _name_text(raw_name.str.normalize("NFKC").str.replace_all(_NAME_SEPARATORS, " "))
+    sex = (
+        _text(cols.sex)
         .str.strip_chars()
         .replace_strict(dict(SEXES), default=None, return_dtype=pl.String)
     )
-    if suffix == "g":
-        # The register's own ID is authoritative for what its fields leave empty.
-        birth = pl.coalesce("birth_field", "id_birth")
-        sex = pl.coalesce(sex_field, pl.when(pid.is_not_null()).then(id_sex.otherwise(pl.lit("F"))))
-    else:
-        # A record's ID may be the mistyped part: only a checksum-valid one speaks for sex.
-        birth = pl.col("birth_field")
-        sex = pl.coalesce(
-            sex_field, pl.when(pl.col("pid_valid")).then(id_sex.otherwise(pl.lit("F")))
+    extra = {
+        c.field: _normalised(cols.fields[c.field], c.kind, schema)
+        for c in comps
+        if c.field not in _SLOTS
+    }
+    prepared = frame.select(
+        pl.col(cols.key).cast(pl.String).alias("key"),
+        id_text.alias("id_text"),
+        pl.when(name != "").then(name).alias("name"),
+        _normalised(cols.birth_date, "date", schema).alias("birth"),
+        sex.alias("sex"),
+        _normalised(cols.place, "text", schema).alias("place"),
+        *[expr.alias(f"x_{name}") for name, expr in extra.items()],
+    )
+    if cols.id_format == "text":
+        return prepared.with_columns(
+            pl.col("id_text").alias("pid"),
+            pl.lit(False).alias("pid_valid"),
+            pl.lit(None, dtype=pl.String).alias("id_birth"),
         )
-    return (
-        frame.select(
-            pl.col(cols.key).alias("key"),
-            id_text.alias("id_text"),
-            pl.when(name != "").then(name).alias("name"),
-            _as_date(cols.birth_date, schema).alias("birth_field"),
-            text(cols.sex).alias("sex_field"),
-            pl.when(place != "").then(place).alias("place"),
-        )
-        .with_columns(_id_body(pl.col("id_text")).alias("id_body"))
+    pid = pl.col("pid")
+    prepared = (
+        prepared.with_columns(_id_body(pl.col("id_text")).alias("id_body"))
         .with_columns(_check_char(pl.col("id_body")).alias("id_check"))
         .with_columns(
             pl.when(pl.col("id_text").str.len_bytes() == 18)
@@ -282,19 +614,66 @@ def _prepare_side(frame: pl.LazyFrame, cols: LinkColumns, suffix: str) -> pl.Laz
         )
         .with_columns(
             (pid.str.slice(17, 1) == pl.col("id_check")).fill_null(False).alias("pid_valid"),
-            pid.str.slice(6, 8).str.to_date("%Y%m%d", strict=False).alias("id_birth"),
+            pl.when(pid.str.slice(6, 8).str.to_date("%Y%m%d", strict=False).is_not_null())
+            .then(pid.str.slice(6, 8))
+            .alias("id_birth"),
         )
-        .select(
-            pl.col("key").alias(f"key_{suffix}"),
-            pid.alias(f"pid_{suffix}"),
-            pl.col("pid_valid").alias(f"pid_valid_{suffix}"),
-            pl.col("name").alias(f"name_{suffix}"),
-            birth.alias(f"birth_{suffix}"),
-            sex.alias(f"sex_{suffix}"),
-            pl.col("place").alias(f"place_{suffix}"),
-            pl.col("id_birth").alias(f"id_birth_{suffix}"),
-        )
+        .drop("id_body", "id_check")
     )
+    id_sex = (
+        pl.when(pid.str.slice(16, 1).cast(pl.Int8, strict=False) % 2 == 1)
+        .then(pl.lit("M"))
+        .otherwise(pl.lit("F"))
+    )
+    # The register's own ID speaks for what its fields leave empty; a record's ID may be
+    # the mistyped part, so only a checksum-valid one does.
+    known = pid.is_not_null() if side == "register" else pl.col("pid_valid")
+    filled = [pl.coalesce("sex", pl.when(known).then(id_sex)).alias("sex")]
+    if side == "register":
+        filled.append(pl.coalesce("birth", "id_birth").alias("birth"))
+    return prepared.with_columns(filled)
+
+
+def _normalised(col: str | tuple[str, ...] | None, kind: FieldKind, schema: pl.Schema) -> pl.Expr:
+    if col is None:
+        return pl.lit(None, dtype=pl.String)
+    if isinstance(col, tuple):
+        return pl.concat_str(
+            [_normalised(c, kind, schema) for c in col], separator=" ", ignore_nulls=True
+        )
+    if kind == "date":
+        dtype = schema[col]
+        if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+            return pl.col(col).dt.strftime("%Y%m%d")
+        digits = pl.col(col).cast(pl.String).str.replace_all(r"\D", "")
+        return pl.when(digits.str.len_bytes() == 8).then(digits)
+    if kind == "name":
+        return _name_text(_text(col).str.normalize("NFKC"))
+
+    def per_value(values: pl.Series) -> pl.Series:
+        # a place or village column holds few distinct values: normalise each once
+        unique = values.unique().drop_nulls()
+        text = unique.str.normalize("NFKC").str.replace_all(r"\s+", " ").str.strip_chars()
+        text = text.str.to_uppercase() if kind == "text" else text
+        text = pl.select(pl.when(text != "").then(text)).to_series()
+        return values.replace_strict(unique, text, default=None, return_dtype=pl.String)
+
+    return _text(col).map_batches(per_value, return_dtype=pl.String, is_elementwise=True)
+
+
+def _name_text(names: pl.Expr) -> pl.Expr:
+    """Blanks collapsed, none between Han characters (王  丽 is 王丽), lower case. The Han
+    pattern runs only on names holding a blank: over a register it is the slowest step."""
+
+    def batch(values: pl.Series) -> pl.Series:
+        blank = values.str.contains(r"\s").fill_null(False)
+        if blank.any():
+            spaced = values.filter(blank).str.replace_all(r"\s*(\p{Han})\s*", "$1")
+            spaced = spaced.str.replace_all(r"\s+", " ").str.strip_chars()
+            values = values.scatter(blank.arg_true(), spaced)
+        return values.str.to_lowercase()
+
+    return names.map_batches(batch, return_dtype=pl.String, is_elementwise=True)
 
 
 def _id_body(id_text: pl.Expr) -> pl.Expr:
@@ -320,90 +699,183 @@ def _check_char(body: pl.Expr) -> pl.Expr:
     )
 
 
-def _as_date(col: str | None, schema: pl.Schema) -> pl.Expr:
-    if col is None:
-        return pl.lit(None, dtype=pl.Date)
-    dtype = schema[col]
-    if dtype == pl.Date:
-        return pl.col(col)
-    if isinstance(dtype, pl.Datetime):
-        return pl.col(col).dt.date()
-    s = pl.col(col).cast(pl.String).str.strip_chars()
-    return pl.coalesce(
-        [s.str.to_date(fmt, strict=False) for fmt in ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d")]
+def _field_column(comp: Comparison) -> str:
+    return {
+        "person_id": "pid",
+        "name": "name",
+        "birth_date": "birth",
+        "sex": "sex",
+        "place": "place",
+    }.get(comp.field, f"x_{comp.field}")
+
+
+# --- candidates ------------------------------------------------------------------------
+
+_GB_WINDOWS: Final = ((0, 5), (4, 9), (8, 12), (11, 15), (14, 18))
+
+
+def _candidates(
+    recs: pl.DataFrame,
+    reg: pl.DataFrame,
+    cols: LinkColumns,
+    comps: tuple[Comparison, ...],
+    blocking: Sequence[Sequence[str]],
+    s: LinkageConfig,
+) -> pl.DataFrame:
+    """Candidate pairs ``_row_r, _row_g`` with both sides' prepared columns (suffixes
+    ``_r`` / ``_g``), each pair once."""
+    fields = {c.field for c in comps}
+    blocks: list[pl.LazyFrame] = []
+    r, g = recs.lazy(), reg.lazy()
+    if "person_id" in fields:
+        blocks.append(_join(r, g, pl.col("pid"), pl.col("pid")))
+        blocks.extend(_id_window_blocks(recs, reg, cols.id_format, s.max_id_edits))
+    # Without an ID the record must be found by what else it says; with a checksum-valid
+    # ID that is not in the register its holder is most likely somebody not enrolled.
+    searchable = r.filter(~pl.col("pid_valid"))
+    birth = pl.coalesce("birth", "id_birth")
+    if "name" in fields:
+        named = searchable.filter(pl.col("name").is_not_null())
+        reg_named = g.filter(pl.col("name").is_not_null())
+        if "birth_date" in fields:
+            for first in (True, False):
+                char = pl.col("name").str.slice(0 if first else -1, 1)
+                blocks.append(_join(named, reg_named, [birth, char], [pl.col("birth"), char]))
+            for part in ((0, 4), (4, 4)):
+                date_part = pl.col("birth").str.slice(*part)
+                blocks.append(
+                    _join(
+                        named,
+                        reg_named,
+                        [pl.col("name"), birth.str.slice(*part)],
+                        [pl.col("name"), date_part],
+                        max_block=s.max_block_size,
+                    )
+                )
+        blocks.append(_name_only_block(named, reg_named, s))
+    for rule in blocking:
+        exprs = [pl.col(_field_column(_comparison_of(f, comps))) for f in rule]
+        blocks.append(_join(searchable, g, exprs, exprs, max_block=s.max_block_size))
+    pairs = (
+        pl.concat(blocks).unique()
+        if blocks
+        else pl.LazyFrame(schema={"_row_r": pl.UInt32, "_row_g": pl.UInt32})
+    )
+    return (
+        pairs.join(r.rename(lambda c: f"{c}_r"), on="_row_r")
+        .join(g.rename(lambda c: f"{c}_g"), on="_row_g")
+        .collect()
     )
 
 
-# --- candidates --------------------------------------------------------------------
+def _comparison_of(name: str, comps: tuple[Comparison, ...]) -> Comparison:
+    for comp in comps:
+        if comp.field == name:
+            return comp
+    raise ValueError(f"blocking on {name!r}: no comparison of that field")
 
-_CANDIDATE_COLUMNS: Final = (
-    "key_r", "pid_r", "pid_valid_r", "name_r", "birth_r", "sex_r", "place_r", "id_birth_r",
-    "key_g", "pid_g", "name_g", "birth_g", "sex_g", "place_g",
-)  # fmt: skip
 
-
-def _as_candidates(pairs: pl.LazyFrame, method: LinkMethod, id_distance: pl.Expr) -> pl.LazyFrame:
-    return pairs.select(
-        *_CANDIDATE_COLUMNS,
-        pl.lit(method).alias("method"),
-        id_distance.cast(pl.Int32).alias("id_distance"),
+def _join(
+    r: pl.LazyFrame,
+    g: pl.LazyFrame,
+    r_keys: pl.Expr | list[pl.Expr],
+    g_keys: pl.Expr | list[pl.Expr],
+    *,
+    max_block: int | None = None,
+) -> pl.LazyFrame:
+    r_keys = r_keys if isinstance(r_keys, list) else [r_keys]
+    g_keys = g_keys if isinstance(g_keys, list) else [g_keys]
+    names = [f"_k{i}" for i in range(len(r_keys))]
+    left = r.select(
+        pl.col("_row").alias("_row_r"), *[k.alias(n) for k, n in zip(r_keys, names, strict=True)]
     )
-
-
-def _exact_id_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFrame:
-    pairs = recs.filter(pl.col("pid_r").is_not_null()).join(
-        reg, left_on="pid_r", right_on="pid_g", how="inner", coalesce=False
+    right = g.select(
+        pl.col("_row").alias("_row_g"), *[k.alias(n) for k, n in zip(g_keys, names, strict=True)]
     )
-    return _as_candidates(pairs, "exact_id", pl.lit(0))
+    left = left.drop_nulls(names)
+    right = right.drop_nulls(names).join(left.select(names).unique(), on=names, how="semi")
+    if max_block is not None:
+        # counted only for the keys the records ask for, not over the whole register
+        small = right.group_by(names).len().filter(pl.col("len") <= max_block).drop("len")
+        right = right.join(small, on=names, how="semi")
+    return left.join(right, on=names).select("_row_r", "_row_g")
 
 
-def _id_typo_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFrame:
-    """Register people whose ID is one substitution or adjacent swap from the record's."""
-    # The ID as integers once per side (a province's register: 20M IDs), not per window.
-    with_id = recs.filter(pl.col("pid_r").is_not_null()).with_columns(_id_numbers("pid_r"))
-    reg_with_id = (
-        reg.filter(pl.col("pid_g").is_not_null()).with_columns(_id_numbers("pid_g")).cache()
-    )
-    blocks = [
-        with_id.with_columns(_id_without(start, end).alias("block"))
-        .join(
-            reg_with_id.with_columns(_id_without(start, end).alias("block")),
-            on="block",
-            how="inner",
-        )
-        .drop("_body", "_check", "_body_right", "_check_right")
-        # outside the window the IDs agree by construction: compare the window only
-        .filter(
-            _id_distance(
-                pl.col("pid_r").str.slice(start, end - start),
-                pl.col("pid_g").str.slice(start, end - start),
-                end - start,
-            )
-            == 1
-        )
-        for start, end in _ID_WINDOWS
-    ]
-    return pl.concat(
-        [_as_candidates(b, "id_typo", pl.lit(1)) for b in blocks], how="vertical"
-    ).unique()
-
-
-def _id_numbers(pid: str) -> list[pl.Expr]:
-    """The ID's 17 digits (``_body``) and its check character (``_check``, ``X`` = 10) as
-    integers, read once for :func:`_id_without`'s windows."""
+def _id_window_blocks(
+    recs: pl.DataFrame, reg: pl.DataFrame, id_format: str, max_edits: int
+) -> list[pl.LazyFrame]:
+    """Register people whose ID agrees with the record's outside one window of characters
+    and differs inside it by at most ``max_edits`` (an adjacent swap counting one). For
+    GB 11643 numbers only records whose ID fails its checksum are searched: a valid ID that
+    is not the register's is somebody else's (the else level), and its neighbours born
+    the same day would be most of the candidates."""
+    if id_format == "gb11643":
+        # The ID as integers once per side (a province's register: 20M IDs), not per window.
+        r = recs.lazy().filter(pl.col("pid").is_not_null() & ~pl.col("pid_valid"))
+        g = reg.lazy().filter(pl.col("pid").is_not_null())
+        r, g = (side.select("_row", "pid", *_id_numbers()) for side in (r, g))
+        g = g.cache()
+        keys = [(_id_without(a, b), _id_without(a, b), a, b - a) for a, b in _GB_WINDOWS]
+    else:
+        lengths = recs["pid"].drop_nulls().str.len_chars()
+        length = int(lengths.mode().min()) if lengths.len() else 0  # type: ignore[arg-type]
+        if length < 4:
+            return []
+        count = 5 if length >= 10 else 3
+        width = math.ceil((length + count - 1) / count)
+        starts = [round(i * (length - width) / (count - 1)) for i in range(count)]
+        pid = pl.col("pid")
+        r, g = (side.lazy().filter(pid.is_not_null()).select("_row", "pid") for side in (recs, reg))
+        keys = [
+            (pid.str.slice(0, a) + "|" + pid.str.slice(a + width),) * 2 + (a, width) for a in starts
+        ]
     return [
-        pl.col(pid).str.slice(0, 17).cast(pl.Int64).alias("_body"),
-        pl.col(pid).str.slice(17, 1).replace("X", "10").cast(pl.Int64).alias("_check"),
+        r.with_columns(key_r.alias("_k"))
+        .join(g.with_columns(key_g.alias("_k")), on="_k", suffix="_g")
+        .filter(
+            _window_edits(
+                pl.col("pid").str.slice(start, width),
+                pl.col("pid_g").str.slice(start, width),
+                width,
+            )
+            <= max_edits
+        )
+        .select(pl.col("_row").alias("_row_r"), "_row_g")
+        for key_r, key_g, start, width in keys
+    ]
+
+
+def _window_edits(a: pl.Expr, b: pl.Expr, width: int) -> pl.Expr:
+    """Differing characters of two short windows, an adjacent swap counting one."""
+    a_chars = [a.str.slice(i, 1) for i in range(width)]
+    b_chars = [b.str.slice(i, 1) for i in range(width)]
+    hamming = pl.sum_horizontal(
+        [(x != y).fill_null(True).cast(pl.Int32) for x, y in zip(a_chars, b_chars, strict=True)]
+    )
+    swapped = pl.any_horizontal(
+        [
+            (a_chars[i] != b_chars[i])
+            & (a_chars[i] == b_chars[i + 1])
+            & (a_chars[i + 1] == b_chars[i])
+            for i in range(width - 1)
+        ]
+    ).fill_null(False)
+    return pl.when((hamming == 2) & swapped).then(1).otherwise(hamming)
+
+
+def _id_numbers() -> list[pl.Expr]:
+    pid = pl.col("pid")
+    return [
+        pid.str.slice(0, 17).cast(pl.Int64).alias("_body"),
+        pid.str.slice(17, 1).replace("X", "10").cast(pl.Int64).alias("_check"),
     ]
 
 
 def _id_without(start: int, end: int) -> pl.Expr:
     """The ID (from :func:`_id_numbers`) with characters ``[start, end)`` removed, as one
-    integer (hashing and joining integers is several times cheaper than building and
-    joining strings).
-
-    The 17 digits fit an Int64; the check character (``X`` = 10) is the last base-11
-    digit unless the window removes it. Distinct remainders give distinct integers."""
+    integer: hashing and joining integers is several times cheaper than strings. The 17
+    digits fit an Int64; the check character (``X`` = 10) is the last base-11 digit
+    unless the window removes it. Distinct remainders give distinct integers."""
     body = pl.col("_body")
     kept = body // 10 ** (17 - start)
     if end <= 17:
@@ -411,51 +883,15 @@ def _id_without(start: int, end: int) -> pl.Expr:
     return kept
 
 
-def _demographic_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFrame:
-    """Same birth date and same first (or last) character of the name."""
-    usable = (
-        recs.filter(~pl.col("pid_valid_r") & pl.col("name_r").is_not_null())
-        .with_columns(
-            pl.coalesce("birth_r", "id_birth_r").alias("block_birth"),
-        )
-        .filter(pl.col("block_birth").is_not_null())
-    )
-    reg_named = reg.filter(pl.col("name_g").is_not_null() & pl.col("birth_g").is_not_null())
-    blocks = [
-        usable.with_columns(pl.col("name_r").str.slice(offset, 1).alias("block_char")).join(
-            reg_named.with_columns(pl.col("name_g").str.slice(offset, 1).alias("block_char")),
-            left_on=["block_birth", "block_char"],
-            right_on=["birth_g", "block_char"],
-            how="inner",
-            coalesce=False,
-        )
-        for offset in (0, -1)
-    ]
-    distance = _id_distance(pl.col("pid_r"), pl.col("pid_g"))
-    return pl.concat(
-        [_as_candidates(b, "demographic", distance) for b in blocks], how="vertical"
-    ).unique()
-
-
-def _name_only_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFrame:
-    """Records with a name and nothing else to place them (no usable ID, no birth date
-    in the record or its ID): register people whose name sounds the same (dialect-merged
-    pinyin), or whose name sounds the same with one non-first character dropped (clerks
-    drop characters, they do not invent them), so that the uniqueness test meets them.
-
-    Sounds are computed on unique register names, and only for names whose surname
-    sound and length a record asks for.
-    """
-    sounds = _SOUNDS_DTYPE
-    usable = recs.filter(
-        ~pl.col("pid_valid_r")
-        & pl.col("name_r").is_not_null()
-        & pl.col("birth_r").is_null()
-        & pl.col("id_birth_r").is_null()
-    ).with_columns(
-        pl.col("name_r")
-        .map_batches(_name_sounds, return_dtype=sounds, is_elementwise=True)
-        .alias("sounds")
+def _name_only_block(
+    named: pl.LazyFrame, reg_named: pl.LazyFrame, s: LinkageConfig
+) -> pl.LazyFrame:
+    """Records with a name and nothing else (no usable ID, no birth date): register people
+    whose name sounds the same, or the same with one non-first character dropped (clerks
+    drop characters, they do not invent them). Sounds are computed only for register names
+    whose surname sound and length a record asks for."""
+    usable = named.filter(pl.col("birth").is_null() & pl.col("id_birth").is_null()).with_columns(
+        _sound_keys(pl.col("name"), dialect=True).alias("sounds")
     )
     wanted = (
         usable.select(
@@ -466,95 +902,66 @@ def _name_only_candidates(recs: pl.LazyFrame, reg: pl.LazyFrame) -> pl.LazyFrame
         .unique()
     )
     names = (
-        reg.select(pl.col("name_g").drop_nulls().unique())
-        .with_columns(pl.col("name_g").str.len_chars().alias("length"))
+        reg_named.select(pl.col("name").unique())
+        .with_columns(pl.col("name").str.len_chars().alias("length"))
         .join(wanted.select("length").unique(), on="length", how="semi")
         .with_columns(
-            pl.col("name_g")
-            .map_batches(_surname_sounds, return_dtype=pl.String, is_elementwise=True)
+            pl.col("name")
+            .str.slice(0, 1)
+            .map_batches(_surname_sound_batch, return_dtype=pl.String, is_elementwise=True)
             .alias("surname_sound")
         )
         .join(wanted, on=["surname_sound", "length"], how="semi")
-        .with_columns(
-            pl.col("name_g")
-            .map_batches(_name_sounds, return_dtype=sounds, is_elementwise=True)
-            .alias("sounds")
-        )
+        .with_columns(_sound_keys(pl.col("name"), dialect=True).alias("sounds"))
     )
-    whole = names.select("name_g", pl.col("sounds").list.join(" ").alias("sound_key"))
+    whole = names.select("name", pl.col("sounds").list.join(" ").alias("sound_key"))
     dropped = (
         names.filter(pl.col("length") >= 3)
-        .with_columns(pl.int_ranges(1, pl.col("length")).alias("dropped_at"))
-        .explode("dropped_at")
+        .with_columns(pl.int_ranges(1, pl.col("length")).alias("at"))
+        .explode("at")
         .select(
-            "name_g",
+            "name",
             pl.concat_list(
-                pl.col("sounds").list.slice(0, pl.col("dropped_at")),
-                pl.col("sounds").list.slice(pl.col("dropped_at") + 1),
+                pl.col("sounds").list.slice(0, pl.col("at")),
+                pl.col("sounds").list.slice(pl.col("at") + 1),
             )
             .list.join(" ")
             .alias("sound_key"),
         )
     )
-    matched = usable.with_columns(pl.col("sounds").list.join(" ").alias("sound_key")).join(
-        pl.concat([whole, dropped]).unique(), on="sound_key", how="inner"
+    register_rows = reg_named.select(pl.col("_row").alias("_row_g"), "name").join(
+        pl.concat([whole, dropped]).unique(), on="name"
     )
-    # Every register person met here could have been written so; a record meeting more
-    # than one can never link, so its (often many) pairs stop here.
-    people_named = (
-        reg.join(matched.select(pl.col("name_g").unique()), on="name_g", how="semi")
-        .group_by("name_g")
-        .agg(pl.col("key_g").n_unique().alias("people"))
-    )
-    unique_match = (
-        matched.join(people_named, on="name_g", how="inner")
-        .group_by("key_r")
-        .agg(pl.col("people").sum())
-        .filter(pl.col("people") == 1)
-    )
-    pairs = matched.join(unique_match, on="key_r", how="semi").join(
-        reg, on="name_g", how="inner", coalesce=False
-    )
-    return _as_candidates(pairs, "name_only", _id_distance(pl.col("pid_r"), pl.col("pid_g")))
-
-
-def _id_distance(a: pl.Expr, b: pl.Expr, width: int = 18) -> pl.Expr:
-    """Substitutions between two IDs (or ID windows of ``width`` characters), an adjacent
-    swap counting as one."""
-    a_chars = [a.str.slice(i, 1) for i in range(width)]
-    b_chars = [b.str.slice(i, 1) for i in range(width)]
-    hamming = pl.sum_horizontal(
-        [(x != y).cast(pl.Int32) for x, y in zip(a_chars, b_chars, strict=True)]
-    )
-    swapped = pl.any_horizontal(
-        [
-            (a_chars[i] != b_chars[i])
-            & (a_chars[i] == b_chars[i + 1])
-            & (a_chars[i + 1] == b_chars[i])
-            for i in range(width - 1)
-        ]
-    )
+    register_rows = register_rows.filter(pl.len().over("sound_key") <= s.max_block_size)
     return (
-        pl.when(a.is_null() | b.is_null())
-        .then(None)
-        .when((hamming == 2) & swapped)
-        .then(1)
-        .otherwise(hamming)
+        usable.select(
+            pl.col("_row").alias("_row_r"), pl.col("sounds").list.join(" ").alias("sound_key")
+        )
+        .join(register_rows, on="sound_key")
+        .select("_row_r", "_row_g")
     )
 
 
-# --- names ---------------------------------------------------------------------------
+# --- names -----------------------------------------------------------------------------
+
+# Polyphonic characters read differently as surnames (pypinyin's default reading is
+# the common-word one, e.g. 曾 -> ceng); used for the first character only.
+_SURNAME_READINGS: Final = {
+    "曾": "zeng", "单": "shan", "解": "xie", "区": "ou", "仇": "qiu", "朴": "piao",
+    "查": "zha", "盖": "ge", "缪": "miao", "覃": "qin", "乐": "yue", "尉": "yu",
+    "员": "yun", "召": "shao", "种": "chong", "繁": "po", "秘": "bi",
+}  # fmt: skip
+_HU_AS_W: Final = {"hu": "wu", "hui": "wei", "hun": "wen"}
 
 
 @lru_cache(maxsize=65536)
 def _char_reading(char: str) -> str:
+    """Toneless pinyin of a Han character; any other character stands for itself."""
     readings = lazy_pinyin(char)
     return readings[0].lower() if readings else char
 
 
-_HU_AS_W: Final = {"hu": "wu", "hui": "wei", "hun": "wen"}
-
-
+@lru_cache(maxsize=65536)
 def _dialect_merged(syllable: str) -> str:
     """Merge the sounds that regional speech (and IME 'fuzzy pinyin') confuses."""
     for retroflex, dental in (("zh", "z"), ("ch", "c"), ("sh", "s")):
@@ -571,246 +978,668 @@ def _dialect_merged(syllable: str) -> str:
     return syllable
 
 
-def _name_syllables(name: str) -> list[str]:
-    syllables = [_char_reading(c) for c in name]
-    if len(name) >= 2 and name[0] in _SURNAME_READINGS:
-        syllables[0] = _SURNAME_READINGS[name[0]]
-    return syllables
+def _sound_of(char: str, *, dialect: bool, surname: bool) -> str:
+    reading = _SURNAME_READINGS.get(char) if surname else None
+    reading = reading or _char_reading(char)
+    if reading == char:  # not a Han character: letters are not syllables
+        return char
+    return _dialect_merged(reading) if dialect else reading
 
 
-_SOUNDS_DTYPE: Final = pl.List(pl.String)
-
-
-def _name_sounds(names: pl.Series) -> pl.Series:
-    """Per name, its dialect-merged syllables (as in ``_name_keys``' ``merged``).
-    Python runs once per unique character, not per name: a register has a few thousand
-    name characters but up to millions of names."""
-    unique_chars = names.str.split("").explode().drop_nulls().unique().to_list()
-    given = {c: _dialect_merged(_char_reading(c)) for c in unique_chars}
-    rest = (
-        names.str.slice(1)
-        .str.split("")
-        .list.eval(pl.element().replace_strict(given, default=None, return_dtype=pl.String))
-    )
-    return (
-        pl.DataFrame({"first": _surname_sounds(names), "rest": rest})
-        .select(pl.when(pl.col("first").is_not_null()).then(pl.concat_list("first", "rest")))
-        .to_series()
-        .alias(names.name)
-    )
-
-
-def _surname_sounds(names: pl.Series) -> pl.Series:
-    """Per name, the dialect-merged sound of its first character (the surname): a
-    blocking key that 黄/王 or 陈/程 share. Python runs once per unique first character."""
-    firsts = names.str.slice(0, 1)
-    unique_firsts = firsts.drop_nulls().unique().to_list()
-    sounds = {c: _dialect_merged(_name_syllables(c + "_")[0]) for c in unique_firsts}
+def _surname_sound_batch(firsts: pl.Series) -> pl.Series:
+    unique = firsts.drop_nulls().unique().to_list()
+    sounds = {c: _sound_of(c, dialect=True, surname=True) for c in unique}
     return firsts.replace_strict(sounds, default=None, return_dtype=pl.String)
 
 
-def _name_keys(names: pl.Series) -> pl.Series:
-    """Per name: toneless pinyin, dialect-merged pinyin, and the merged pinyin with one
-    non-first syllable dropped (to meet a name written with a character missing).
+def _sound_keys(names: pl.Expr, *, dialect: bool) -> pl.Expr:
+    """Per name, the list of its characters' sounds (toneless pinyin, or dialect-merged).
+    Python runs once per unique character, not per name."""
 
-    Python runs once per unique name of the batch; rows get theirs back by a join.
-    """
-    unique_names = names.drop_nulls().unique().to_list()
-    pinyin, merged, dropped = [], [], []
-    for name in unique_names:
-        syllables = _name_syllables(name)
-        fuzzy = [_dialect_merged(s) for s in syllables]
-        pinyin.append(" ".join(syllables))
-        merged.append(" ".join(fuzzy))
-        dropped.append(
-            [" ".join(fuzzy[:i] + fuzzy[i + 1 :]) for i in range(1, len(fuzzy))]
-            if len(fuzzy) >= 3
-            else []
+    def batch(values: pl.Series) -> pl.Series:
+        chars = values.str.split("")
+        unique = chars.explode().drop_nulls().unique().to_list()
+        given = {c: _sound_of(c, dialect=dialect, surname=False) for c in unique}
+        firsts = values.str.slice(0, 1)
+        surnames = {
+            c: _sound_of(c, dialect=dialect, surname=True)
+            for c in firsts.drop_nulls().unique().to_list()
+        }
+        rest = (
+            values.str.slice(1)
+            .str.split("")
+            .list.eval(pl.element().replace_strict(given, default=None, return_dtype=pl.String))
         )
-    keys = pl.DataFrame(
-        {"name": unique_names, "pinyin": pinyin, "merged": merged, "dropped": dropped},
-        schema={"name": pl.String, **_NAME_KEYS_DTYPE.to_schema()},
-    )
-    return (
-        names.to_frame("name")
-        .join(keys, on="name", how="left", maintain_order="left")
-        .drop("name")
-        .to_struct(names.name)
-    )
-
-
-_NAME_KEYS_DTYPE: Final = pl.Struct(
-    {"pinyin": pl.String, "merged": pl.String, "dropped": pl.List(pl.String)}
-)
-
-
-def _with_name_agreement(candidates: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``name_level``: 3 same characters, 2 same pinyin, 1 fuzzy, 0 differs, null unknown."""
-
-    def name_keys(side: str) -> pl.Expr:
-        # Pairs with identical characters need no pinyin.
-        differing = pl.when(pl.col("name_r") != pl.col("name_g")).then(pl.col(f"name_{side}"))
-        return differing.map_batches(
-            _name_keys, return_dtype=_NAME_KEYS_DTYPE, is_elementwise=True
-        ).alias(f"keys_{side}")
-
-    def key(side: str, field: str) -> pl.Expr:
-        return pl.col(f"keys_{side}").struct.field(field)
-
-    fuzzy = (
-        (key("r", "merged") == key("g", "merged"))
-        | key("r", "dropped").list.contains(key("g", "merged"))
-        | key("g", "dropped").list.contains(key("r", "merged"))
-    )
-    level = (
-        pl.when(pl.col("name_r").is_null() | pl.col("name_g").is_null())
-        .then(None)
-        .when(pl.col("name_r") == pl.col("name_g"))
-        .then(3)
-        .when(key("r", "pinyin") == key("g", "pinyin"))
-        .then(2)
-        .when(fuzzy.fill_null(False))
-        .then(1)
-        .otherwise(0)
-    )
-    return (
-        candidates.with_columns(name_keys("r"), name_keys("g"))
-        .with_columns(level.cast(pl.Int8).alias("name_level"))
-        .drop("keys_r", "keys_g")
-    )
-
-
-# --- scores and decision -------------------------------------------------------------
-
-
-def _with_scores(candidates: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``plausible``, ``confidence``, ``agreed`` and ``id_distance`` per candidate."""
-    method = pl.col("method")
-    level = pl.col("name_level")
-    birth_agrees = pl.col("birth_r") == pl.col("birth_g")
-    sex_agrees = pl.col("sex_r") == pl.col("sex_g")
-    place_agrees = pl.col("place_r") == pl.col("place_g")
-    # null (unknown on a side) is "not contradicting"
-    birth_ok = birth_agrees.fill_null(True)
-    sex_ok = sex_agrees.fill_null(True)
-    place_ok = place_agrees.fill_null(True)
-    valid_id_birth_agrees = (pl.coalesce("birth_r", "id_birth_r") == pl.col("birth_g")).fill_null(
-        False
-    )
-
-    def bonus(condition: pl.Expr, points: float) -> pl.Expr:
-        return pl.when(condition.fill_null(False)).then(points).otherwise(0.0)
-
-    exact_conf = (
-        0.90
-        + level.replace_strict(
-            {3: 0.10, 2: 0.07, 1: 0.04, 0: -0.15}, default=0.05, return_dtype=pl.Float64
+        first = firsts.replace_strict(surnames, default=None, return_dtype=pl.String)
+        return (
+            pl.DataFrame({"first": first, "rest": rest})
+            .select(pl.when(pl.col("first").is_not_null()).then(pl.concat_list("first", "rest")))
+            .to_series()
+            .alias(values.name)
         )
-        - bonus(~birth_ok, 0.10)
-        - bonus(~sex_ok, 0.05)
-    )
-    typo_conf = (
-        0.80
-        + level.replace_strict({3: 0.10, 2: 0.07}, default=0.0, return_dtype=pl.Float64)
-        + bonus(birth_agrees, 0.05)
-        + bonus(sex_agrees, 0.02)
-        + bonus(place_agrees, 0.03)
-    ).clip(upper_bound=0.98)
-    # 薛海 is a whole name, not necessarily 薛海荣 with a character dropped: without an
-    # ID, a shortened name needs the place as well.
-    shortened = (level == 1) & (
-        pl.col("name_r").str.len_chars() != pl.col("name_g").str.len_chars()
-    )
-    demographic_conf = (
-        0.60
-        + level.replace_strict({3: 0.15, 2: 0.12}, default=0.0, return_dtype=pl.Float64)
-        - bonus(shortened, 0.10)
-        + bonus(sex_agrees, 0.05)
-        + bonus(place_agrees, 0.10)
-        - bonus(~place_agrees, 0.05)
-    ).clip(upper_bound=0.90)
-    name_only_conf = (
-        0.55
-        + level.replace_strict({3: 0.15, 2: 0.12}, default=0.0, return_dtype=pl.Float64)
-        + bonus(sex_agrees, 0.05)
-        + bonus(place_agrees, 0.10)
-    ).clip(upper_bound=0.85)
-    # A name alone identifies somebody only when no other register person could have
-    # been written that way: same sound, or the record dropped one of their characters.
-    could_be_written_so = (level >= 1) & (
-        pl.col("name_g").str.len_chars() >= pl.col("name_r").str.len_chars()
-    )
-    sound_alikes = (
-        pl.col("key_g")
-        .filter(could_be_written_so.fill_null(False))
-        .n_unique()
-        .over("key_r", "method")
-    )
 
-    name_fits = (level >= 1).fill_null(False)
-    typo_plausible = (
-        pl.when(pl.col("pid_valid_r"))
-        .then((level >= 2).fill_null(False) & valid_id_birth_agrees & sex_ok)
-        .otherwise(name_fits & birth_ok & sex_ok)
-    )
-    plausible = (
-        pl.when(method == "exact_id")
-        .then(True)
-        .when(method == "id_typo")
-        .then(typo_plausible)
-        .when(method == "demographic")
-        .then(name_fits & birth_ok & sex_ok)
-        .otherwise((level >= 2).fill_null(False) & sex_ok & place_ok & (sound_alikes == 1))
-    )
-    confidence = (
-        pl.when(method == "exact_id")
-        .then(exact_conf)
-        .when(method == "id_typo")
-        .then(typo_conf)
-        .when(method == "demographic")
-        .then(demographic_conf)
-        .otherwise(name_only_conf)
-        .clip(0.0, 1.0)
-        .round(4)
-    )
-    name_label = level.replace_strict(
-        {3: "name", 2: "name_pinyin", 1: "name_fuzzy"}, default=None, return_dtype=pl.String
-    )
-    agreed = pl.concat_list(
-        [
-            pl.when(pl.col("pid_r") == pl.col("pid_g")).then(pl.lit("person_id")),
-            name_label,
-            pl.when(birth_agrees).then(pl.lit("birth_date")),
-            pl.when(sex_agrees).then(pl.lit("sex")),
-            pl.when(place_agrees).then(pl.lit("place")),
-        ]
-    ).list.drop_nulls()
-    return candidates.with_columns(
-        plausible.alias("plausible"),
-        confidence.alias("confidence"),
-        agreed.alias("agreed"),
-        method.replace_strict(_METHOD_RANK, return_dtype=pl.Int8).alias("method_rank"),
-    )
+    return names.map_batches(batch, return_dtype=pl.List(pl.String), is_elementwise=True)
 
 
-def _pick_unambiguous(candidates: pl.LazyFrame) -> pl.LazyFrame:
-    """Per record, the best plausible candidate of its most direct method, unless another
-    register person comes within the ambiguity margin. Order-free (no sort), so the
-    streaming engine gives the same answer."""
-    record = "key_r"
-    pair = ["key_r", "key_g"]
-    # The record's best confidence is a column before it is compared within the record: a
-    # window nested in another window is evaluated once per group of the outer one
-    # (the decision over a province's 1.35M candidates: 61 s, against 1.8 s so).
-    best = pl.col("_best")
-    contenders = (pl.col("confidence") >= best - _AMBIGUITY_MARGIN + 1e-9).sum().over(record)
+# --- comparison levels -----------------------------------------------------------------
+
+
+def _with_levels(
+    pairs: pl.DataFrame, comps: tuple[Comparison, ...], skip: int | None = None
+) -> pl.DataFrame:
+    """Add ``lv_<i>`` (Int8) per comparison: the index of the first level the pair meets,
+    ``len(levels)`` for else, null when the field is empty on either side (and for the
+    comparison ``skip``, which an EM session leaves out); and ``id_distance``."""
+    added: list[pl.Series] = []
+    for i, comp in enumerate(comps):
+        if i == skip:
+            added.append(pl.Series(f"lv_{i}", [None] * pairs.height, dtype=pl.Int8))
+            continue
+        column = _field_column(comp)
+        a, b = f"{column}_r", f"{column}_g"
+        helpers = _level_helpers(pairs, comp, a, b)
+        level = pl.when(pl.col(a).is_null() | pl.col(b).is_null()).then(None)
+        for index, lv in enumerate(comp.levels):
+            level = level.when(_level_condition(lv, a, b)).then(index)
+        added.append(
+            pairs.with_columns(list(helpers.values()))
+            .select(level.otherwise(len(comp.levels)).cast(pl.Int8).alias(f"lv_{i}"))
+            .to_series()
+        )
+    return pairs.with_columns(added) if added else pairs
+
+
+def _level_helpers(pairs: pl.DataFrame, comp: Comparison, a: str, b: str) -> dict[str, pl.Series]:
+    """Values a level needs that polars cannot compute alone (sounds, similarities, edits),
+    computed once per unique value or unique pair of values."""
+    kinds = {lv.kind for lv in comp.levels}
+    helpers: dict[str, pl.Series] = {}
+    differ = pairs.select(
+        pl.when(pl.col(a) != pl.col(b)).then(pl.col(a)).alias("a"),
+        pl.when(pl.col(a) != pl.col(b)).then(pl.col(b)).alias("b"),
+    )
+    for dialect, name in ((False, "_sound"), (True, "_dialect")):
+        if ("dialect_sound" if dialect else "same_sound") in kinds:
+            helpers[name] = _same_sound(differ, dialect=dialect)
+    if "dropped_character" in kinds:
+        helpers["_dropped"] = _on_some(differ, _one_character_less, _dropped_character)
+    if "reordered" in kinds:
+        helpers["_reordered"] = _on_some(
+            differ, pl.col("a").str.contains(" ") & pl.col("b").str.contains(" "), _reordered
+        )
+    for measure in sorted({lv.measure for lv in comp.levels if lv.kind == "similar"}):
+        helpers[f"_sim_{measure}"] = _pairwise(differ, _SIMILARITIES[measure])
+    if "edits" in kinds or comp.field == "person_id":
+        helpers["_edits"] = _edits(pairs, differ, a, b)
+        if any(lv.birth_digits == "left_out" for lv in comp.levels):
+            outside = pairs.select(
+                (pl.col(c).str.slice(0, 6) + pl.col(c).str.slice(14)).alias(n)
+                for c, n in ((a, "a"), (b, "b"))
+            )
+            differ_outside = outside.select(
+                pl.when(pl.col("a") != pl.col("b")).then(pl.col(n)).alias(n) for n in ("a", "b")
+            )
+            helpers["_edits_outside"] = _edits(outside, differ_outside, "a", "b")
+
+    if "within_days" in kinds:
+        days = pairs.select(
+            (
+                pl.col(a).str.to_date("%Y%m%d", strict=False)
+                - pl.col(b).str.to_date("%Y%m%d", strict=False)
+            )
+            .dt.total_days()
+            .abs()
+        ).to_series()
+        helpers["_days"] = days
+    return {k: v.alias(k) for k, v in helpers.items()}
+
+
+_one_character_less: Final = (
+    (pl.col("a").str.len_chars().cast(pl.Int32) - pl.col("b").str.len_chars().cast(pl.Int32)).abs()
+    == 1
+) & (pl.max_horizontal(pl.col("a").str.len_chars(), pl.col("b").str.len_chars()) >= 3)
+
+
+def _dropped_character() -> pl.Expr:
+    x, y = pl.col("a"), pl.col("b")
+    x_shorter = x.str.len_chars() < y.str.len_chars()
+    shorter = pl.when(x_shorter).then(x).otherwise(y)
+    longer = pl.when(x_shorter).then(y).otherwise(x)
+    return pl.any_horizontal(
+        [longer.str.slice(0, i) + longer.str.slice(i + 1) == shorter for i in range(1, 8)]
+    )
+
+
+def _reordered() -> pl.Expr:
+    def words(col: str) -> pl.Expr:
+        return pl.col(col).str.split(" ").list.sort().list.join(" ")
+
+    return words("a") == words("b")
+
+
+def _on_some(differ: pl.DataFrame, applies: pl.Expr, condition: Callable[[], pl.Expr]) -> pl.Series:
+    """``condition`` evaluated only on the rows where it ``applies`` (false elsewhere):
+    polars would evaluate every branch of a ``when`` on every row."""
+    some = differ.with_row_index("_i").filter(applies.fill_null(False))
+    result = pl.Series([False] * differ.height, dtype=pl.Boolean)
+    if some.height:
+        result = result.scatter(some["_i"], some.select(condition().fill_null(False)).to_series())
+    return result
+
+
+def _same_sound(differ: pl.DataFrame, *, dialect: bool) -> pl.Series:
+    """Whether the two values sound the same, keys computed once per unique value."""
+    values = pl.concat([differ["a"], differ["b"]]).drop_nulls().unique()
+    if values.len() == 0:
+        return pl.Series([False] * differ.height, dtype=pl.Boolean)
+    keys = values.to_frame("v").select(
+        "v", _sound_keys(pl.col("v"), dialect=dialect).list.join(" ").alias("k")
+    )
+    a = differ["a"].replace_strict(keys["v"], keys["k"], default=None)
+    b = differ["b"].replace_strict(keys["v"], keys["k"], default=None)
+    return (a == b).fill_null(False)
+
+
+def _edits(pairs: pl.DataFrame, differ: pl.DataFrame, a: str, b: str) -> pl.Series:
+    """Edits between the two values (optimal string alignment: an adjacent swap counts
+    one), 0 when equal, null when either is empty."""
+    edits = _pairwise(differ, OSA.distance).cast(pl.Int32)
     return (
-        candidates.filter(pl.col("plausible"))
-        .filter(pl.col("method_rank") == pl.col("method_rank").min().over(record))
+        pl.DataFrame({"e": edits, "same": pairs[a] == pairs[b]})
+        .select(pl.when(pl.col("same")).then(0).otherwise(pl.col("e")))
+        .to_series()
+        .cast(pl.Int32)
+    )
+
+
+def _pairwise(differ: pl.DataFrame, scorer: Callable[..., float]) -> pl.Series:
+    """``scorer(a, b)`` per row (null where either is null or they are equal), by
+    rapidfuzz's vectorised ``cpdist`` (cheaper than finding the unique pairs first)."""
+    present = differ.with_row_index("_i").drop_nulls()
+    scores = pl.Series("score", [None] * differ.height, dtype=pl.Float64)
+    if present.height:
+        values = process.cpdist(
+            present["a"].to_list(), present["b"].to_list(), scorer=scorer, workers=-1
+        )
+        scores = scores.scatter(present["_i"], pl.Series(values, dtype=pl.Float64))
+    return scores
+
+
+def _level_condition(lv: Level, a: str, b: str) -> pl.Expr:
+    x, y = pl.col(a), pl.col(b)
+    if lv.kind == "exact":
+        return x == y
+    if lv.kind == "same_sound":
+        return pl.col("_sound")
+    if lv.kind == "dialect_sound":
+        return pl.col("_dialect")
+    if lv.kind == "reordered":
+        return pl.col("_reordered")
+    if lv.kind == "dropped_character":
+        return pl.col("_dropped")
+    if lv.kind == "similar":
+        return pl.col(f"_sim_{lv.measure}") >= lv.at_least
+    if lv.kind == "edits":
+        if lv.birth_digits == "left_out":
+            within = (pl.col("_edits_outside") <= lv.edits) & pl.col("birth_r").is_not_null()
+        else:
+            within = pl.col("_edits") <= lv.edits
+
+        if lv.checksum == "fails":
+            within &= ~pl.col("pid_valid_r")
+        elif lv.checksum == "valid":
+            within &= pl.col("pid_valid_r")
+        return within
+    if lv.kind == "day_month_swapped":
+        return (
+            (x.str.slice(0, 4) == y.str.slice(0, 4))
+            & (x.str.slice(4, 2) == y.str.slice(6, 2))
+            & (x.str.slice(6, 2) == y.str.slice(4, 2))
+            & (x != y)
+        )
+    if lv.kind == "within_days":
+        return pl.col("_days") <= lv.days
+    raise ValueError(f"unknown level kind {lv.kind!r}")
+
+
+# --- estimation ------------------------------------------------------------------------
+
+
+def _estimate(
+    recs: pl.DataFrame,
+    reg: pl.DataFrame,
+    pairs: pl.DataFrame,
+    comps: tuple[Comparison, ...],
+    s: LinkageConfig,
+) -> LinkModel:
+    cache: dict[str, pl.DataFrame] = {}  # values shared by both sides, per column
+    u = _estimate_u(recs, reg, pairs, comps, s, cache)
+    starting = [_ladder(len(c.levels) + 1) for c in comps]
+    register_size = max(reg["key"].n_unique(), 1)
+    if register_size < s.min_register_for_estimation:
+        return _reference_model(pairs, comps, u, starting, register_size, recs.height, s)
+    sessions = []
+    estimates: list[list[np.ndarray]] = [[] for _ in comps]
+    for blocked in ("person_id", "birth_date", "name"):
+        index = next((i for i, c in enumerate(comps) if c.field == blocked), None)
+        if index is None:
+            continue
+        patterns = _session_patterns(recs, reg, comps, index, s, cache)
+        if patterns is None:
+            continue
+        levels, counts = patterns
+        active = [i for i in range(len(comps)) if i != index]
+        m, share = _em(levels, counts, starting, u, active, s)
+        sessions.append((blocked, int(counts.sum()), round(float(share), 6)))
+        for i in active:
+            estimates[i].append(m[i])
+    m_final = tuple(
+        tuple(float(x) for x in (np.mean(found, axis=0) if found else starting[i]))
+        for i, found in enumerate(estimates)
+    )
+    model = LinkModel(
+        comparisons=comps,
+        m=m_final,
+        u=tuple(tuple(float(x) for x in row) for row in u),
+        match_share=0.5,
+        register_size=max(reg["key"].n_unique(), 1),
+        sessions=tuple(sessions),
+    )
+    return replace(model, match_share=_match_share(pairs, model, recs.height))
+
+
+def _reference_model(
+    pairs: pl.DataFrame,
+    comps: tuple[Comparison, ...],
+    u: list[np.ndarray],
+    starting: list[np.ndarray],
+    register_size: int,
+    records: int,
+    s: LinkageConfig,
+) -> LinkModel:
+    """A register too small to show how often unrelated people agree (a handful of
+    people in a test, a case page's neighbours) is linked with the reference parameters
+    of the configuration, estimated on a county, with that county's match share and
+    register size (one record cannot show how many records have a match, nor three
+    people how many could have written it); a comparison they do not cover keeps its
+    EM starting point and the ``u`` these inputs give."""
+    m_rows, u_rows = [], []
+    for i, comp in enumerate(comps):
+        size = len(comp.levels) + 1
+        ref_m, ref_u = s.reference_m.get(comp.field), s.reference_u.get(comp.field)
+        if ref_m and ref_u and len(ref_m) == size and len(ref_u) == size:
+            m_rows.append(tuple(ref_m))
+            u_rows.append(tuple(ref_u))
+        else:
+            m_rows.append(tuple(float(x) for x in starting[i]))
+            u_rows.append(tuple(float(x) for x in u[i]))
+    return LinkModel(
+        comps, tuple(m_rows), tuple(u_rows), s.reference_match_share, s.reference_register_size
+    )
+
+
+def _ladder(size: int) -> np.ndarray:
+    """EM's starting point (and prior): each level a quarter as likely for a match as the
+    one above it, else the least likely."""
+    ladder = np.array([4.0**-i for i in range(size)])
+    return ladder / ladder.sum()
+
+
+def _estimate_u(
+    recs: pl.DataFrame,
+    reg: pl.DataFrame,
+    candidates: pl.DataFrame,
+    comps: tuple[Comparison, ...],
+    s: LinkageConfig,
+    cache: dict[str, pl.DataFrame],
+) -> list[np.ndarray]:
+    """``u`` per comparison and level, from random pairs; exact levels counted over all
+    pairs from value frequencies. An ID level too rare for the sample (two edits away)
+    takes the share of all pairs the candidates hold at that level: the ID blocks find
+    every such pair, true matches included, so the estimate errs high and the weight low.
+    Any other level the sample never met gets ``1 / n``."""
+    side = max(int(math.sqrt(s.u_random_pairs)), 1)
+    # Order-free: the rows with the smallest key hashes, so a shuffled input samples the same.
+    sample_r = _smallest_hashes(recs, "key", side)
+    sample_g = _smallest_hashes(reg, "key", side)
+    pairs = sample_r.rename(lambda c: f"{c}_r").join(
+        sample_g.rename(lambda c: f"{c}_g"), how="cross"
+    )
+    levels = _with_levels(pairs, comps)
+    u: list[np.ndarray] = []
+    for i, comp in enumerate(comps):
+        column = levels[f"lv_{i}"].drop_nulls()
+        size = len(comp.levels) + 1
+        counts = np.bincount(column.to_numpy(), minlength=size).astype(float)
+        n = max(column.len(), 1)
+        column_name = _field_column(comp)
+        all_pairs = max(
+            (recs.height - recs[column_name].null_count())
+            * (reg.height - reg[column_name].null_count()),
+            1,
+        )
+        found = np.bincount(candidates[f"lv_{i}"].drop_nulls().to_numpy(), minlength=size).astype(
+            float
+        )
+        shares = np.where(counts > 0, counts / n, 1.0 / n)
+        if comp.field == "person_id":
+            # the ID blocks meet every pair one edit apart (and two within a window): for
+            # these levels the candidates count all pairs, the sample almost none
+            shares = np.where(counts > 0, counts / n, np.maximum(found / all_pairs, 1e-12))
+        if comp.levels[0].kind == "exact":
+            shares[0] = _exact_share(recs, reg, _field_column(comp), shares[0], cache)
+            for index, share in _sound_shares(recs, reg, comp).items():
+                shares[index] = share
+        # the else level takes what the others leave, so the levels add up to one
+        shares[-1] = max(1.0 - shares[:-1].sum(), 1.0 / n)
+        u.append(shares)
+    return u
+
+
+_SOUND_SAMPLE: Final = (20_000, 50_000)
+"""Values read per side for the sound levels' ``u``: their key frequencies stand for all
+20,000 x 50,000 pairs at once."""
+
+
+def _sound_shares(recs: pl.DataFrame, reg: pl.DataFrame, comp: Comparison) -> dict[int, float]:
+    """``u`` of same-sound and dialect-sound levels that follow the exact level (each key
+    coarser than the one before, so a level's share is its key's agreement less the
+    finer key's), from key frequencies of a sample of each side's values: as rare as
+    these levels are, a pair sample would seldom meet one."""
+    kinds = [lv.kind for lv in comp.levels]
+    nested = []
+    for index, kind in enumerate(kinds[1:3], start=1):
+        if kind not in ("same_sound", "dialect_sound") or (nested and kind == nested[-1][1]):
+            break
+        nested.append((index, kind))
+    if not nested:
+        return {}
+    column = _field_column(comp)
+
+    def sample(frame: pl.DataFrame, size: int) -> pl.DataFrame:
+        values = frame.select(pl.col(column).drop_nulls().alias("v"))
+        return _smallest_hashes(values, "v", size)
+
+    r, g = sample(recs, _SOUND_SAMPLE[0]), sample(reg, _SOUND_SAMPLE[1])
+    if r.height == 0 or g.height == 0:
+        return {}
+
+    def agreement(key: pl.Expr) -> float:
+        counts_r = r.select(key.alias("k")).group_by("k").len("nr")
+        counts_g = g.select(key.alias("k")).group_by("k").len("ng")
+        agree = counts_r.join(counts_g, on="k").select(
+            (pl.col("nr").cast(pl.Int64) * pl.col("ng")).sum()
+        )
+        return float(agree.item() or 0) / (r.height * g.height)
+
+    floor = 1.0 / (r.height * g.height)
+    finer = agreement(pl.col("v"))
+    shares = {}
+    for index, kind in nested:
+        coarser = agreement(
+            _sound_keys(pl.col("v"), dialect=kind == "dialect_sound").list.join(" ")
+        )
+        shares[index] = max(coarser - finer, floor)
+        finer = coarser
+    return shares
+
+
+def _smallest_hashes(frame: pl.DataFrame, column: str, size: int) -> pl.DataFrame:
+    """The ``size`` rows with the smallest hashes of ``column``: a sample that does not
+    depend on row order (a shuffled input samples the same rows)."""
+    return (
+        frame.with_columns(pl.col(column).hash(7).alias("_hash"))
+        .bottom_k(size, by=["_hash", column])
+        .drop("_hash")
+    )
+
+
+def _shared_values(
+    recs: pl.DataFrame, reg: pl.DataFrame, column: str, cache: dict[str, pl.DataFrame]
+) -> pl.DataFrame:
+    """Per value found on both sides, how many records (``nr``) and register rows
+    (``ng``) hold it. The register is only probed with the records' values: grouping a
+    province's 20M IDs or names would cost more than the rest of the estimate."""
+    if column not in cache:
+        counts = recs.group_by(column).len("nr").drop_nulls(column)
+        cache[column] = (
+            reg.select(column)
+            .join(counts, on=column)
+            .group_by(column)
+            .agg(pl.col("nr").first(), pl.len().alias("ng"))
+        )
+    return cache[column]
+
+
+def _exact_share(
+    recs: pl.DataFrame,
+    reg: pl.DataFrame,
+    column: str,
+    fallback: float,
+    cache: dict[str, pl.DataFrame],
+) -> float:
+    """Share of all (non-null) record x register pairs with equal values."""
+    r = recs.height - recs[column].null_count()
+    g = reg.height - reg[column].null_count()
+    if r == 0 or g == 0:
+        return fallback
+    # integer products: the sum does not depend on the order groups come in
+    agree = _shared_values(recs, reg, column, cache).select(
+        (pl.col("nr").cast(pl.Int64) * pl.col("ng")).sum()
+    )
+    return max(float(agree.item() or 0.0), 1.0) / (r * g)
+
+
+def _session_patterns(
+    recs: pl.DataFrame,
+    reg: pl.DataFrame,
+    comps: tuple[Comparison, ...],
+    index: int,
+    s: LinkageConfig,
+    cache: dict[str, pl.DataFrame],
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Level patterns and their counts of the pairs agreeing exactly on comparison
+    ``index``; records sampled (by key hash) down to ``em_max_pairs`` pairs."""
+    column = _field_column(comps[index])
+    sizes = _shared_values(recs, reg, column, cache)
+    total = int((sizes["nr"].cast(pl.Int64) * sizes["ng"]).sum()) if sizes.height else 0
+    if total == 0:
+        return None
+    fraction = min(1.0, s.em_max_pairs / total)
+    sample = recs
+    if fraction < 1.0:
+        threshold = int(fraction * 2**32)
+        sample = recs.filter((pl.col("key").hash(11) % 2**32) < threshold)
+    pairs = (
+        sample.drop_nulls(column)
+        .rename(lambda c: f"{c}_r")
+        .join(
+            reg.rename(lambda c: f"{c}_g"),
+            left_on=f"{column}_r",
+            right_on=f"{column}_g",
+            coalesce=False,
+        )
+    )
+    if pairs.height == 0:
+        return None
+    levels = _with_levels(pairs, comps, skip=index)
+    names = [f"lv_{i}" for i in range(len(comps))]
+    grouped = levels.group_by(names).len("n").sort(names)
+    matrix = grouped.select(names).fill_null(-1).to_numpy().astype(np.int64)
+    return matrix, grouped["n"].to_numpy().astype(float)
+
+
+def _em(
+    levels: np.ndarray,
+    counts: np.ndarray,
+    starting: list[np.ndarray],
+    u: list[np.ndarray],
+    active: list[int],
+    s: LinkageConfig,
+) -> tuple[list[np.ndarray], float]:
+    """Expectation-maximisation of ``m`` (and the match share) on level patterns, ``u``
+    fixed; comparisons outside ``active`` are left out (the session blocked on them)."""
+    m = [p.copy() for p in starting]
+    share = 0.5
+    log_u = sum(
+        (np.where(levels[:, i] >= 0, np.log(u[i][levels[:, i].clip(0)]), 0.0) for i in active),
+        np.zeros(len(counts)),
+    )
+    for _ in range(s.em_max_iterations):
+        log_m = sum(
+            (np.where(levels[:, i] >= 0, np.log(m[i][levels[:, i].clip(0)]), 0.0) for i in active),
+            np.zeros(len(counts)),
+        )
+        odds = np.log(share) + log_m - np.log1p(-share) - log_u
+        posterior = 1.0 / (1.0 + np.exp(-np.clip(odds, -700, 700)))
+        weight = counts * posterior
+        new_share = float(min(max(weight.sum() / counts.sum(), 1e-9), 1 - 1e-9))
+        change = abs(new_share - share)
+        for i in active:
+            seen = levels[:, i] >= 0
+            tally = np.bincount(levels[seen, i], weights=weight[seen], minlength=len(m[i]))
+            tally = tally + s.em_prior_pairs * starting[i]
+            updated = tally / tally.sum()
+            change = max(change, float(np.abs(updated - m[i]).max()))
+            m[i] = updated
+        share = new_share
+        if change < s.em_tolerance:
+            break
+    return m, share
+
+
+def _pair_weights(pairs: pl.DataFrame, model: LinkModel) -> pl.Expr:
+    weights = model.weights()
+    terms = [
+        pl.col(f"lv_{i}")
+        .replace_strict(dict(enumerate(w)), default=0.0, return_dtype=pl.Float64)
+        .fill_null(0.0)
+        for i, w in enumerate(weights)
+    ]
+    return pl.sum_horizontal(terms) if terms else pl.lit(0.0)
+
+
+def _match_share(pairs: pl.DataFrame, model: LinkModel, records: int) -> float:
+    """Share of records with a match in the register: EM over the records, each either
+    one of its candidates' person or nobody's (non-candidates weigh nothing)."""
+    if pairs.height == 0:
+        return 1e-9
+    per_record = (
+        (
+            pairs.select("_row_r", "key_g", _pair_weights(pairs, model).alias("w"))
+            .group_by("_row_r", "key_g")
+            .agg(pl.col("w").max())
+            .group_by("_row_r")
+            .agg(_log2_sum(pl.col("w")).alias("log2_bf"))
+        )["log2_bf"]
+        .sort()
+        .to_numpy()
+    )  # sorted: float sums independent of group order
+    records = max(records, per_record.size)
+    size = max(model.register_size, 1)
+    share = 0.5
+    for _ in range(200):
+        log2_odds = math.log2(share / (1 - share) / size) + per_record
+        posterior = 1.0 / (1.0 + np.exp2(-np.clip(log2_odds, -1000, 1000)))
+        new_share = float(min(max(posterior.sum() / records, 1e-9), 1 - 1e-9))
+        if abs(new_share - share) < 1e-7:
+            share = new_share
+            break
+        share = new_share
+    return share
+
+
+def _exp2(bits: pl.Expr) -> pl.Expr:
+    return (bits * _LN2).exp()
+
+
+def _log2_sum(w: pl.Expr) -> pl.Expr:
+    """log2 of the sum of 2^w, without overflow."""
+    top = w.max()
+    return top + _exp2(w - top).sum().log(2)
+
+
+# --- decision --------------------------------------------------------------------------
+
+
+def _decide(
+    pairs: pl.DataFrame, model: LinkModel, s: LinkageConfig, min_confidence: float
+) -> pl.DataFrame:
+    comps = model.comparisons
+    weights = model.weights()
+    prior = model.prior_log2_odds
+    labels = []
+    against = []
+    for i, comp in enumerate(comps):
+        name = comp.field
+        level = pl.col(f"lv_{i}")
+        for_link = {
+            index: lv.label(name) for index, lv in enumerate(comp.levels) if weights[i][index] > 0
+        }
+        labels.append(level.replace_strict(for_link, default=None, return_dtype=pl.String))
+        negative = [index for index, w in enumerate(weights[i]) if w < 0]
+        against.append(pl.when(level.is_in(negative)).then(pl.lit(name)))
+    id_index = next((i for i, c in enumerate(comps) if c.field == "person_id"), None)
+    if id_index is not None:
+        id_level = pl.col(f"lv_{id_index}")
+        id_kinds = [lv.kind for lv in comps[id_index].levels]
+        method = (
+            pl.when(id_level == 0)
+            .then(pl.lit("exact_id"))
+            .when(id_level.is_in([i for i, k in enumerate(id_kinds) if k == "edits"]))
+            .then(pl.lit("id_typo"))
+        )
+    else:
+        method = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.String))
+    method = (
+        method.when(
+            pl.col("pid_r").is_null() & pl.col("birth_r").is_null() & pl.col("id_birth_r").is_null()
+        )
+        .then(pl.lit("name_only"))
+        .otherwise(pl.lit("demographic"))
+    )
+    scored = (
+        pairs.with_columns(_pair_weights(pairs, model).alias("w"))
         # one register person may have several rows (one per scheme): keep its best
-        .filter(pl.col("confidence") == pl.col("confidence").max().over(pair))
-        .unique(subset=pair, keep="any")
-        .with_columns(pl.col("confidence").max().over(record).alias("_best"))
-        .filter((pl.col("confidence") == best) & (contenders == 1))
-        .drop("_best")
+        # (windows, not a sort of every candidate)
+        .filter(pl.col("w") == pl.col("w").max().over("_row_r", "key_g"))
+        .filter(pl.col("_row_g") == pl.col("_row_g").min().over("_row_r", "key_g"))
+        .with_columns(_log2_sum(pl.col("w")).over("_row_r").alias("_log2_sum"))
     )
+    share = _exp2(pl.col("w") - pl.col("_log2_sum"))
+    confidence = 1.0 / (
+        _exp2(-(pl.lit(prior) + pl.col("w"))) + _exp2(pl.col("_log2_sum") - pl.col("w"))
+    )
+    best = (
+        scored.filter(pl.col("w") == pl.col("w").max().over("_row_r"))
+        .with_columns(
+            share.alias("_share"),
+            confidence.alias("confidence"),
+            (1.0 / (1.0 + _exp2(-(pl.lit(prior) + pl.col("w"))))).alias("match_probability"),
+        )
+        .filter(
+            (pl.col("_share") >= s.ambiguity_share)
+            & (pl.col("confidence") >= min_confidence)
+            & (pl.len().over("_row_r") == 1)
+        )
+    )
+    ids = best.select(
+        pl.when(pl.col("pid_r") != pl.col("pid_g")).then(pl.col(c)).alias(n)
+        for c, n in (("pid_r", "a"), ("pid_g", "b"))
+    )
+    best = best.with_columns(_edits(best, ids, "pid_r", "pid_g").alias("id_distance"))
+    return best.select(
+        pl.col("key_r").alias("record_key"),
+        pl.col("key_g").alias("register_key"),
+        pl.col("confidence").round(6),
+        pl.col("match_probability").round(6),
+        pl.col("w").round(3).alias("match_weight"),
+        method.alias("method"),
+        pl.concat_list(labels).list.drop_nulls().alias("agreed")
+        if labels
+        else pl.lit([], dtype=pl.List(pl.String)).alias("agreed"),
+        pl.concat_list(against).list.drop_nulls().alias("disagreed")
+        if against
+        else pl.lit([], dtype=pl.List(pl.String)).alias("disagreed"),
+        "id_distance",
+    ).sort("record_key")

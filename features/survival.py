@@ -126,12 +126,15 @@ def _snapshot_order(index: pl.Expr) -> pl.Expr:
 
 
 def link_deaths(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
-    """Link death records to register persons: ``record_id, person_id, confidence, method``.
+    """Link death records to register persons: ``record_id, person_id, confidence, method,
+    disagreed``.
 
-    Uses :func:`features.linkage.link_records` when available; otherwise an exact ID match
-    not contradicted by name and birth date, plus a fallback on name + birth date (+ sex)
-    and on IDs one typo away with agreeing name or birth date. A record with two equally
-    good candidates is not linked (a wrong death link stops a living person's pension).
+    Uses :func:`features.linkage.link_records` when available (every record's best
+    candidate whatever its probability, unless another register person is as likely:
+    :func:`linked_deaths` decides what counts); otherwise an exact ID match not
+    contradicted by name and birth date, plus a fallback on name + birth date (+ sex) and on
+    IDs one typo away with agreeing name or birth date. A record with two equally good
+    candidates is not linked (a wrong death link stops a living person's pension).
     """
     try:
         from features.linkage import LinkColumns, link_records
@@ -146,6 +149,7 @@ def link_deaths(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
         register_cols=LinkColumns(
             key="person_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex"
         ),
+        min_confidence=0.0,
     )
     return (
         links.select(
@@ -153,6 +157,7 @@ def link_deaths(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("register_key").cast(pl.String).alias("person_id"),
             pl.col("confidence").cast(pl.Float64),
             pl.col("method").cast(pl.String),
+            pl.col("disagreed"),
         )
         .sort(["confidence", "person_id"], descending=[True, False])
         .unique("record_id", keep="first")
@@ -254,16 +259,24 @@ def linked_deaths(
     field auditor would not accept it as proof of death (a namesake may have died), so such
     ``name_only`` links are left out unless ``detection.accept_name_only_death_links``.
     With ``name_only=True`` only those are returned: they are *leads* that raise a
-    suspected unreported death, never proof. ``links`` is :func:`link_deaths` of the same
-    inputs when the caller already has it.
+    suspected unreported death, never proof. A name alone is never probable in a county
+    (many people could have written it), so a lead needs no confidence: only that the name
+    singles out one register person (the linker's ambiguity rule) and that no field of the
+    record speaks against them. ``links`` is :func:`link_deaths` of the same inputs when the
+    caller already has it.
     """
-    links = (links if links is not None else link_deaths(deaths, people)).filter(
-        pl.col("confidence") >= config.detection.min_death_link_confidence
-    )
+    links = links if links is not None else link_deaths(deaths, people)
+    if "disagreed" not in links.collect_schema().names():
+        links = links.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("disagreed"))
     if name_only:
-        links = links.filter(pl.col("method") == "name_only")
-    elif not config.detection.accept_name_only_death_links:
-        links = links.filter(pl.col("method") != "name_only")
+        links = links.filter(
+            (pl.col("method") == "name_only") & (pl.col("disagreed").list.len() == 0)
+        )
+    else:
+        links = links.filter(pl.col("confidence") >= config.detection.min_death_link_confidence)
+        if not config.detection.accept_name_only_death_links:
+            links = links.filter(pl.col("method") != "name_only")
+    links = links.drop("disagreed")
     return (
         deaths.select("record_id", "death_date", "source", "recorded_on")
         # The linked records first: a province's death history is a million records, and

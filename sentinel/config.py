@@ -92,7 +92,7 @@ class DetectionConfig(_Section):
     # Months of ongoing payment counted as "at stake" on top of what is already overpaid.
     forward_months: int = 3
     # Death linkage.
-    min_death_link_confidence: float = 0.7
+    min_death_link_confidence: float = 0.95
     accept_name_only_death_links: bool = False
     payroll_cutoff_day: int = 10
     deceased_paid_probability: float = 0.98
@@ -209,6 +209,27 @@ class ReviewConfig(_Section):
     hash_queue: int = Field(default=8, ge=0)
 
 
+class LinkageConfig(_Section):
+    """Record linkage (:mod:`features.linkage`): comparison levels, sampling, EM and the
+    ambiguity rule. Reasons next to each value in ``default_config.toml``."""
+
+    name_similarity: list[float] = [0.92, 0.80]
+    birth_date_within_days: int = Field(default=51, ge=1)
+    max_id_edits: int = Field(default=2, ge=1)
+    u_random_pairs: int = Field(default=100_000, gt=0)
+    em_max_pairs: int = Field(default=100_000, gt=0)
+    em_max_iterations: int = Field(default=25, gt=0)
+    em_tolerance: float = Field(default=1e-4, gt=0)
+    em_prior_pairs: float = Field(default=2.0, ge=0)
+    ambiguity_share: float = Field(default=0.9, gt=0.5, le=1)
+    max_block_size: int = Field(default=50, gt=0)
+    min_register_for_estimation: int = Field(default=2000, gt=0)
+    reference_m: dict[str, list[float]] = {}
+    reference_u: dict[str, list[float]] = {}
+    reference_match_share: float = Field(default=0.4364, gt=0, lt=1)
+    reference_register_size: int = Field(default=190_000, gt=0)
+
+
 class SentinelConfig(_Section):
     """The whole configuration of a run."""
 
@@ -219,6 +240,7 @@ class SentinelConfig(_Section):
     cases: CaseConfig = CaseConfig()
     review: ReviewConfig = ReviewConfig()
     run: RunConfig = RunConfig()
+    linkage: LinkageConfig = LinkageConfig()
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

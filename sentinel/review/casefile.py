@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import polars as pl
 from sqlalchemy import Engine, MetaData, Table, and_, func, select
 
 from features.certification import certification_state
-from features.linkage import LinkColumns, link_records
+from features.linkage import LinkColumns, LinkModel, estimate_link_model, link_records
 from sentinel.config import SentinelConfig
 from sentinel.io.store import CuratedStore
 from sentinel.masking import mask_account, mask_id
@@ -461,6 +462,31 @@ def _payout_timeline(store: CuratedStore, month: str, person_id: str) -> pl.Data
     )
 
 
+_DEATH_COLUMNS = LinkColumns(
+    key="record_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex"
+)
+_PERSON_COLUMNS = LinkColumns(
+    key="person_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex"
+)
+
+
+@lru_cache(maxsize=4)
+def _month_link_model(root: str, month: str) -> LinkModel:
+    """The linkage parameters of ``month``: every death record up to it against every
+    person registered up to it (a curated month never changes, so they are kept)."""
+    store = CuratedStore(Path(root))
+    deaths = store.scan("deaths", up_to=month).unique("record_id", keep="last")
+    people = (
+        _scan(store, "beneficiaries", month)
+        .sort("month")
+        .group_by("person_id")
+        .agg(pl.col("name", "birth_date", "sex").last())
+    )
+    return estimate_link_model(
+        deaths, people, records_cols=_DEATH_COLUMNS, register_cols=_PERSON_COLUMNS
+    )
+
+
 def _linked_death_records(
     store: CuratedStore, month: str, person_id: str, register: pl.DataFrame, config: SentinelConfig
 ) -> pl.DataFrame:
@@ -515,21 +541,15 @@ def _linked_death_records(
         .group_by("person_id")
         .agg(pl.col("name", "birth_date", "sex").last())
     )
-    cols = LinkColumns(
-        key="record_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex"
-    )
     links = (
         link_records(
             candidates.lazy(),
             neighbours,
-            records_cols=cols,
-            register_cols=LinkColumns(
-                key="person_id",
-                person_id="person_id",
-                name="name",
-                birth_date="birth_date",
-                sex="sex",
-            ),
+            records_cols=_DEATH_COLUMNS,
+            register_cols=_PERSON_COLUMNS,
+            # the month's parameters, as the run estimated them over the whole county: a
+            # handful of neighbours cannot show how often unrelated people agree
+            model=_month_link_model(str(store.root), month),
         )
         .filter(pl.col("register_key") == person_id)
         .collect()
