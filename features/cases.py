@@ -155,7 +155,7 @@ def per_person(frame: pl.LazyFrame, *aggs: pl.Expr) -> pl.LazyFrame:
     """``frame.group_by("person_id").agg(*aggs)``: one row per person.
 
     (Grouped on the text itself: since polars 2 that is cheaper than casting a long history to
-    a dictionary code first, 0.10 s against 0.16 s for a year of one region's payouts.)
+    a dictionary code first.)
     """
     return frame.group_by("person_id").agg(*aggs)
 

@@ -36,12 +36,15 @@ Role = Literal["proof", "signal", "context", "pending", "exculpatory"]
 
 @dataclass(frozen=True)
 class Reason:
-    """One reason code: its typology, its role, and whether its weight is read off the data."""
+    """One reason code: its typology, its role, whether its weight is read off the data, and
+    whether an in-person certification pass refutes it (``refuted_by_pass``: the reason
+    says only that the person has not been seen alive recently)."""
 
     code: str
     typology: str
     role: Role
     observed: bool = False
+    refuted_by_pass: bool = False
 
 
 REASONS: dict[str, Reason] = {
@@ -51,15 +54,15 @@ REASONS: dict[str, Reason] = {
         Reason("DP_ALIVE_AFTER_DEATH", "deceased_paid", "exculpatory"),
         Reason("DP_RECORD_JUST_ARRIVED", "deceased_paid", "pending"),
         Reason("SD_SAME_NAME_DEATH_RECORD", "suspected_unreported_death", "signal", observed=True),
-        Reason("SD_CERT_LAPSED", "suspected_unreported_death", "signal", observed=True),
-        Reason("SD_NO_PASS_IN_HISTORY", "suspected_unreported_death", "signal", observed=True),
-        Reason("SD_NO_RECENT_PASS", "suspected_unreported_death", "signal", observed=True),
+        Reason("SD_CERT_LAPSED", "suspected_unreported_death", "signal", observed=True, refuted_by_pass=True),
+        Reason("SD_NO_PASS_IN_HISTORY", "suspected_unreported_death", "signal", observed=True, refuted_by_pass=True),
+        Reason("SD_NO_RECENT_PASS", "suspected_unreported_death", "signal", observed=True, refuted_by_pass=True),
         Reason("SD_WEAK_FACE_APP", "suspected_unreported_death", "signal", observed=True),
         Reason("SD_ACCOUNT_CHANGED", "suspected_unreported_death", "signal", observed=True),
         Reason("SD_COLLECTOR_ADDED", "suspected_unreported_death", "signal", observed=True),
-        Reason("SD_CERT_FAILED", "suspected_unreported_death", "signal", observed=True),
-        Reason("SD_MORTALITY", "suspected_unreported_death", "context", observed=True),
-        Reason("SD_MORTALITY_UNRECORDED", "suspected_unreported_death", "context", observed=True),
+        Reason("SD_CERT_FAILED", "suspected_unreported_death", "signal", observed=True, refuted_by_pass=True),
+        Reason("SD_MORTALITY", "suspected_unreported_death", "context", observed=True, refuted_by_pass=True),
+        Reason("SD_MORTALITY_UNRECORDED", "suspected_unreported_death", "context", observed=True, refuted_by_pass=True),
         Reason("DR_TWO_SCHEMES", "duplicate_receipt", "proof"),
         Reason("DR_REPEAT_PERIOD", "duplicate_receipt", "proof"),
         Reason("SA_SHARED_ACCOUNT", "shared_account", "signal"),
@@ -81,6 +84,8 @@ REASONS: dict[str, Reason] = {
 
 #: Reason codes in a fixed order (model features are one indicator per code).
 REASON_CODES: tuple[str, ...] = tuple(REASONS)
+#: Reasons an in-person certification pass refutes.
+REFUTED_BY_PASS: frozenset[str] = frozenset(c for c, r in REASONS.items() if r.refuted_by_pass)
 
 
 def reason_table() -> pl.LazyFrame:
@@ -94,4 +99,4 @@ def reason_table() -> pl.LazyFrame:
     )
 
 
-__all__ = ["REASONS", "REASON_CODES", "Reason", "Role", "reason_table"]
+__all__ = ["REASONS", "REASON_CODES", "REFUTED_BY_PASS", "Reason", "Role", "reason_table"]

@@ -281,6 +281,19 @@ def tier_of(strength: pl.Expr) -> pl.Expr:
     )
 
 
+def settled_without_visit(columns: list[str]) -> pl.Expr:
+    """Listed cases the centre settles without a field visit: the register has since
+    terminated the pension (``pension_terminated``: the termination procedure recovers what
+    was overpaid), or an in-person certification since the listing refuted every reason of
+    the case (``certified_since``, :func:`sentinel.listing.carried_cases`). Absent columns
+    count as false."""
+    settled = pl.lit(False)
+    for column in ("pension_terminated", "certified_since"):
+        if column in columns:
+            settled = settled | pl.col(column).fill_null(False)
+    return settled
+
+
 def rank_cases(cases: pl.LazyFrame) -> pl.LazyFrame:
     """``cases`` in audit order with ``priority_rank`` (1 = first).
 
@@ -290,17 +303,12 @@ def rank_cases(cases: pl.LazyFrame) -> pl.LazyFrame:
     (``risk_score`` at least one half), richest first (``expected_recovery``). Then the soft
     signals, most probable first (richest between equals): proof always outranks them,
     whatever the amount. Leads (a tier of none) after them, in the same order. Last, the
-    cases whose pension the register has since terminated (``pension_terminated``): the
-    centre knows and settles them without a visit. Ties by ``person_id``, so the order
+    cases the centre settles without a visit (:func:`settled_without_visit`). Ties by ``person_id``, so the order
     never depends on row order.
     """
     names = cases.collect_schema().names()
     reopened = (pl.col("status") == "reopened").fill_null(False) if "status" in names else pl.lit(False)
-    terminated = (
-        pl.col("pension_terminated").fill_null(False)
-        if "pension_terminated" in names
-        else pl.lit(False)
-    )
+    terminated = settled_without_visit(names)
     band = (
         pl.when(reopened)
         .then(2)
@@ -348,6 +356,7 @@ __all__ = [
     "reason_base_rates",
     "recipients_by_scheme",
     "score_reasons",
+    "settled_without_visit",
     "strength_of",
     "tier_of",
 ]

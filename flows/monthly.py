@@ -297,7 +297,11 @@ def carry_open_cases(
     on the list until an audit closes it."""
     history = load_history(store, month)
     return open_cases_carried(
-        cases, out, month, config, lambda persons: last_paid(history, persons).collect()
+        cases,
+        out,
+        month,
+        config,
+        lambda persons: last_paid(history, persons, config.policy.suspend_after_months).collect(),
     )
 
 
@@ -309,7 +313,8 @@ def open_cases_carried(
     paid_up_to: Callable[[pl.LazyFrame], pl.DataFrame],
 ) -> pl.DataFrame:
     """:func:`sentinel.listing.carried_cases` of the open cases not in ``cases``;
-    ``paid_up_to(persons)`` gives their ``last_paid_index``."""
+    ``paid_up_to(persons)`` gives their ``last_paid_index``, ``pension_terminated`` and last
+    certification pass (:func:`sentinel.detection.last_paid`)."""
     with CaseStore(case_store_url(out, config)) as store_db:
         open_cases = store_db.open_cases(month, cases["case_id"].to_list())
     if open_cases.height == 0:
@@ -322,6 +327,7 @@ def open_cases_carried(
         paid,
         month,
         config.detection.forward_months,
+        config.detection.report_language,
     )
 
 

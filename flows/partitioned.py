@@ -487,12 +487,20 @@ def carry_province_cases(
         return (
             pl.concat(
                 [
-                    last_paid(_partition_history(out, p, month), persons).collect()
+                    last_paid(
+                        _partition_history(out, p, month), persons, config.policy.suspend_after_months
+                    ).collect()
                     for p in partitions
                 ]
             )
+            .sort("person_id", "last_pass_date", "last_pass_method", nulls_last=False)
             .group_by("person_id")
-            .agg(pl.col("last_paid_index").max(), pl.col("pension_terminated").any())
+            .agg(
+                pl.col("last_paid_index").max(),
+                pl.col("pension_terminated").any(),
+                pl.col("last_pass_date").last(),
+                pl.col("last_pass_method").last(),
+            )
         )
 
     return open_cases_carried(cases, out, month, config, paid_up_to)

@@ -665,7 +665,7 @@ class CaseStore:
         (this month's detected case ids): they stay on the list until an audit closes it.
 
         Columns: ``case_id, person_id, typology, township, est_overpayment, reasons,
-        last_listed, risk_score``, the last two of the latest listing before ``month`` (so
+        first_flagged, last_listed, risk_score``, the last two of the latest listing before ``month`` (so
         that recording ``month`` again carries the same cases), ordered by ``case_id``.
         """
         _check_month(month)
@@ -681,6 +681,7 @@ class CaseStore:
                         _cases.c.township,
                         _cases.c.est_overpayment,
                         _cases.c.reasons,
+                        _cases.c.first_flagged,
                     )
                     .where(_cases.c.state.in_(["new", "assigned"]))
                     .where(_cases.c.first_flagged < month)
@@ -711,6 +712,7 @@ class CaseStore:
                 "township": pl.String,
                 "est_overpayment": pl.Float64,
                 "reasons": pl.String,
+                "first_flagged": pl.String,
                 "last_listed": pl.String,
                 "risk_score": pl.Float64,
             },

@@ -34,6 +34,7 @@ from features.cases import (
     month_number,
     period_of_index,
 )
+from features.certification import certification_state
 from features.history import register_runs, runs_up_to
 from features.ledger import ledger_runs, ledger_runs_up_to
 from features.network import receiver_changes, receiver_edges, shared_account
@@ -386,23 +387,36 @@ def _scored(
     return scored, base_rates, recipients
 
 
-def last_paid(history: MonthHistory, persons: pl.LazyFrame) -> pl.LazyFrame:
-    """``person_id, last_paid_index, pension_terminated``: the latest period each of
-    ``persons`` was paid a regular pension for, up to ``history.month`` (null when never),
-    and whether the register last showed their pension terminated (the centre knows: what
-    was overpaid is settled by the termination procedure, not found by a visit)."""
+def last_paid(history: MonthHistory, persons: pl.LazyFrame, cycle: int) -> pl.LazyFrame:
+    """``person_id, last_paid_index, pension_terminated, last_pass_date, last_pass_method``:
+    the latest period each of ``persons`` was paid a regular pension for, up to
+    ``history.month`` (null when never); whether the register last showed their pension
+    terminated (the centre knows: what was overpaid is settled by the termination
+    procedure, not found by a visit); and their last certification pass as
+    :func:`features.certification.certification_state` (``cycle``: the certification
+    cycle in months) has it, the one the suspension list reads."""
     runs = month_ledger_runs(history).filter(pl.col("kind") == "regular")
     paid = runs.join(persons, on="person_id", how="semi").group_by("person_id").agg(
         pl.col("period_end").max().alias("last_paid_index")
     )
-    status = register_people(
-        month_register_runs(history).join(persons, on="person_id", how="semi")
-    ).select("person_id", (pl.col("status") == "terminated").alias("pension_terminated"))
+    people = register_people(month_register_runs(history).join(persons, on="person_id", how="semi"))
+    status = people.select("person_id", (pl.col("status") == "terminated").alias("pension_terminated"))
+    certified = certification_state(
+        people,
+        history.certifications.join(persons, on="person_id", how="semi"),
+        history.month,
+        cycle,
+    ).select(
+        "person_id",
+        "last_pass_date",
+        pl.col("last_pass_method").fill_null(pl.when(pl.col("last_pass_date").is_not_null()).then(pl.lit("register"))),
+    )
     return (
         persons.select("person_id")
         .unique()
         .join(paid, on="person_id", how="left")
         .join(status, on="person_id", how="left")
+        .join(certified, on="person_id", how="left")
         .with_columns(pl.col("pension_terminated").fill_null(False))
     )
 

@@ -4,9 +4,8 @@ polars picks its streaming engine by default: it processes data in batches and n
 a whole province dataset (20M register rows) at once, which the whole-drop steps need.
 A county, or one partition of a province (≈ 200k persons), is another matter: its
 history, already summarised per person, is held in memory, and its many mid-size joins
-and group-bys run faster on the in-memory engine. Measured on one province partition on
-one thread (``docs/benchmarks.md``): detection 3.39 → 2.83 s, its suspension list
-0.25–0.36 → 0.13–0.15 s, with the same rows.
+and group-bys run faster on the in-memory engine (``benchmarks/province_bench.py``), with
+the same rows.
 """
 
 from __future__ import annotations

@@ -16,6 +16,11 @@ import polars as pl
 
 Language = Literal["zh", "en"]
 
+#: The templates of the notes on a carried case certified since it was listed: in person,
+#: or by another method.
+CERTIFIED_SINCE_NOTE = "CERTIFIED_SINCE"
+CERTIFIED_REMOTELY_NOTE = "CERTIFIED_REMOTELY"
+
 
 @dataclass(frozen=True)
 class Template:
@@ -172,11 +177,30 @@ TEMPLATES: dict[str, Template] = {
         "{period}时年龄{age}岁，不合常理（上限{max_age}岁）",
         "age {age} in {period} is implausible (limit {max_age})",
     ),
+    # Not reasons: the notes a carried case gets when the person passed a certification
+    # after the case was listed (sentinel/listing.py). In person, a staff member saw them.
+    CERTIFIED_SINCE_NOTE: Template(
+        ("pass_date", "method"),
+        "列入清单后已于{pass_date}{method}认证通过，工作人员见到本人，怀疑的依据已不成立，可核销本案",
+        "since listed, an in-person certification ({method}) passed on {pass_date}: staff saw the person, what raised the case no longer holds; it can be cleared",
+    ),
+    CERTIFIED_REMOTELY_NOTE: Template(
+        ("pass_date", "method"),
+        "列入清单后于{pass_date}有{method}认证通过（非现场，不能排除他人代为认证）",
+        "since listed, a {method} certification passed on {pass_date} (not in person: somebody else may have passed it)",
+    ),
 }
 
 _SOURCE_ZH = {"police": "公安", "civil_affairs": "民政", "health": "卫健", "ministry": "部省比对"}
 _SCHEME_ZH = {"enterprise": "企业职工", "institution": "机关事业", "resident": "城乡居民"}
 _STATUS_ZH = {"suspended": "暂停", "terminated": "终止", "active": "正常"}
+_CERT_METHOD_ZH = {
+    "face_app": "人脸识别",
+    "on_site": "现场",
+    "home_visit": "上门",
+    "data_match": "数据比对",
+    "register": "系统记录",
+}
 _METHOD_ZH = {
     "exact_id": "身份证号一致",
     "typo_id": "身份证号近似+姓名出生日期",
@@ -188,7 +212,7 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 def _translate(language: Language) -> dict[str, str]:
     if language == "en":
         return {}
-    return {**_SOURCE_ZH, **_SCHEME_ZH, **_STATUS_ZH, **_METHOD_ZH}
+    return {**_SOURCE_ZH, **_SCHEME_ZH, **_STATUS_ZH, **_METHOD_ZH, **_CERT_METHOD_ZH}
 
 
 def reason_sentence(reason: pl.Expr, facts: pl.Expr, language: Language) -> pl.Expr:

@@ -11,9 +11,18 @@ from __future__ import annotations
 import polars as pl
 
 from features.cases import month_number, period_of_index
+from features.certification import IN_PERSON_METHODS
+from features.reasons import REFUTED_BY_PASS
 from features.scoring import TIER_NONE, TIER_PROOF, rank_cases, tier_of
 from sentinel.casestore import CaseStore
 from sentinel.config import SentinelConfig
+from sentinel.evidence import (
+    CERTIFIED_REMOTELY_NOTE,
+    CERTIFIED_SINCE_NOTE,
+    TEMPLATES,
+    Language,
+    reason_sentence,
+)
 from sentinel.selection import audit_selection, takes_no_visit
 
 __all__ = ["carried_cases", "publish_listing"]
@@ -25,6 +34,7 @@ def carried_cases(
     last_paid: pl.DataFrame,
     month: str,
     forward_months: int,
+    language: Language = "zh",
 ) -> pl.DataFrame:
     """Rows in detection's columns for open cases detection did not raise this month.
 
@@ -38,6 +48,14 @@ def carried_cases(
     terminated keeps ``pension_terminated``: the centre knows, and settles what was
     overpaid in the termination procedure; the case stays listed, below every case that
     needs a visit, until it is closed (:func:`features.scoring.rank_cases`).
+
+    A person who passed a certification after the case was first listed
+    (``last_pass_date`` and ``last_pass_method`` of ``last_paid``, the state the suspension
+    list reads; ``first_flagged`` of ``open_cases``) gets a note saying so in the
+    evidence. When the pass was in person and every reason of the case is one such a pass
+    refutes (:data:`features.reasons.REFUTED_BY_PASS`), the case is ``certified_since``:
+    still listed until an auditor clears it, but like a terminated pension it needs no
+    visit. A remote pass refutes nothing (a relative may pass a face check with a photo).
     """
     if open_cases.height == 0:
         return pl.DataFrame()
@@ -55,6 +73,46 @@ def carried_cases(
             base = base.with_columns(pl.lit(None, dtype=pl.String).alias(column))
     if "amount_at_stake" not in base.columns:
         base = base.with_columns(pl.lit(None, dtype=pl.Float64).alias("amount_at_stake"))
+    for column, dtype in (("first_flagged", pl.String), ("last_pass_date", pl.Date), ("last_pass_method", pl.String)):
+        if column not in base.columns:
+            base = base.with_columns(pl.lit(None, dtype=dtype).alias(column))
+    passed_since = (
+        pl.col("last_pass_date") >= pl.concat_str(pl.col("first_flagged"), pl.lit("-01")).str.to_date()
+    ).fill_null(False)
+    in_person = pl.col("last_pass_method").is_in(IN_PERSON_METHODS).fill_null(False)
+    refutable = (
+        pl.col("reasons").fill_null("").str.split(",").list.eval(pl.element().is_in(REFUTED_BY_PASS)).list.all()
+        & pl.col("reasons").is_not_null()
+    )
+    note_facts = pl.concat_list(pl.col("last_pass_date").cast(pl.String), pl.col("last_pass_method"))
+    note = pl.when(passed_since).then(
+        reason_sentence(
+            pl.when(in_person).then(pl.lit(CERTIFIED_SINCE_NOTE)).otherwise(pl.lit(CERTIFIED_REMOTELY_NOTE)),
+            note_facts,
+            language,
+        )
+    )
+    separator = "；" if language == "zh" else "; "
+    # The previous listing's evidence may hold last month's note: it is replaced, not repeated.
+    prefixes = [
+        getattr(TEMPLATES[code], language).split("{")[0]
+        for code in (CERTIFIED_SINCE_NOTE, CERTIFIED_REMOTELY_NOTE)
+    ]
+    earlier = (
+        pl.col("evidence")
+        .str.split(separator)
+        .list.eval(pl.element().filter(~pl.any_horizontal(*[pl.element().str.starts_with(p) for p in prefixes])))
+        .list.join(separator)
+    )
+    base = base.with_columns(
+        pl.concat_str(
+            earlier.fill_null(pl.format("listed until {}", pl.col("last_listed"))),
+            note,
+            separator=separator,
+            ignore_nulls=True,
+        ).alias("evidence"),
+        (passed_since & in_person & refutable).alias("certified_since"),
+    )
     still_paid = (pl.col("last_paid_index") >= now).fill_null(False)
     monthly = (
         (pl.col("amount_at_stake") - pl.col("est_overpayment")) / max(forward_months, 1)
@@ -70,7 +128,7 @@ def carried_cases(
         pl.lit(None, dtype=pl.Int64).alias("priority_rank"),
         pl.col("risk_score").fill_null(0.0),
         pl.col("est_overpayment").fill_null(0.0),
-        pl.col("evidence").fill_null(pl.format("listed until {}", pl.col("last_listed"))),
+        "evidence",
         "reasons",
         pl.col("strength").fill_null("signal"),
         (
@@ -89,6 +147,7 @@ def carried_cases(
             if "pension_terminated" in base.columns
             else pl.lit(False)
         ).alias("pension_terminated"),
+        "certified_since",
     ).with_columns(
         (pl.col("risk_score") * pl.col("amount_at_stake")).round(2).alias("expected_recovery")
     )

@@ -18,21 +18,17 @@ import hashlib
 import numpy as np
 import polars as pl
 
+from features.scoring import settled_without_visit
+
 __all__ = ["audit_selection", "takes_no_visit"]
 
 
 def takes_no_visit(columns: list[str]) -> pl.Expr:
     """Listed cases that are the centre's to act on, not a field visit: reopened cases
-    (confirmed by an audit, still paid: the payroll office stops them) and cases whose
-    pension the register has since terminated (``pension_terminated``: the termination
-    procedure settles what was overpaid)."""
+    (confirmed by an audit, still paid: the payroll office stops them) and the cases
+    :func:`features.scoring.settled_without_visit` names."""
     reopened = (pl.col("status") == "reopened").fill_null(False) if "status" in columns else pl.lit(False)
-    terminated = (
-        pl.col("pension_terminated").fill_null(False)
-        if "pension_terminated" in columns
-        else pl.lit(False)
-    )
-    return reopened | terminated
+    return reopened | settled_without_visit(columns)
 
 
 def audit_selection(

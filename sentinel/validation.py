@@ -257,7 +257,7 @@ def _to_pandas(frame: pl.DataFrame) -> Any:
     if dates or floats:
         # Numpy columns for these: GE's range checks are vectorised only on numpy numbers
         # (on Arrow-backed ones they call Python per row), and pandas' own astype of an
-        # Arrow date column goes through Python objects (~1 s per 200k rows). Missing
+        # Arrow date column goes through Python objects, row by row. Missing
         # amounts become NaN, which GE counts as missing like before.
         numpy_columns = frame.select(
             pl.col(dates).cast(pl.Datetime("ms")), pl.col(floats).cast(pl.Float64)
@@ -511,8 +511,7 @@ class _ValidationSession:
         context = self.context
         if not docs or self.docs_dir is None:
             # No page: nothing is stored. GE's own validator on the batch definition, as a
-            # checkpoint runs it; ``batch.validate`` builds the batch twice (a 1M-row chunk
-            # of payouts: 2.3 s this way, 3.3 s that way).
+            # checkpoint runs it; ``batch.validate`` would build the batch twice.
             from great_expectations.validator.v1_validator import Validator
 
             validator = Validator(
@@ -601,8 +600,8 @@ def _no_batch_fingerprint() -> Iterator[None]:
     """GE's pandas engine without its batch fingerprint, for one chunk's validation.
 
     GE marks every pandas batch under ``HASH_THRESHOLD`` bytes (1 GB) with an MD5 of
-    every value (``pandas_data_fingerprint``): half of the time of a 1M-row register chunk
-    (0.71 of 1.54 s). A chunk's marker is read by nobody: its row-level results are summed
+    every value (``pandas_data_fingerprint``), about as much work as the validation of the
+    chunk itself. A chunk's marker is read by nobody: its row-level results are summed
     into the dataset's page, and the month's manifest holds the SHA-256 of every input
     file. The threshold is GE's module constant; it is set back on leaving.
     """

@@ -178,8 +178,9 @@ def _write_xlsx(frame: pl.DataFrame, dataset: Dataset, path: Path, serial_dates:
     """First sheet, Chinese headers; IDs and codes as text cells, dates as date cells
     (or bare Excel serial numbers when ``serial_dates``), amounts as numbers.
 
-    The sheet XML is built column-wise with polars (cell-by-cell writers take ~10 s per
-    million cells); the package around it comes from an xlsxwriter template.
+    The sheet XML is built column-wise with polars, because cell-by-cell writers are too
+    slow for a full-scale county's millions of cells; the package around it comes from an
+    xlsxwriter template.
     """
     parts, date_style = _xlsx_template()
     letters = [chr(ord("A") + j) for j in range(len(dataset.columns))]

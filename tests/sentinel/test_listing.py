@@ -173,3 +173,79 @@ def test_leads_only_fill_the_visits_the_cases_leave(store: CaseStore):
     # The most promising leads, after every case.
     assert kept["priority_rank"].min() == 51
     assert sorted(kept["person_id"].to_list()) == sorted(f"Q{i}" for i in range(20 - room, 20))
+
+
+def suspected(case_id: str, person: str, risk: float, first_flagged: str = "2020-02") -> dict:
+    return {
+        "case_id": case_id, "person_id": person, "typology": "suspected_unreported_death",
+        "township": "城关镇", "est_overpayment": 300.0, "reasons": "SD_CERT_LAPSED,SD_MORTALITY",
+        "first_flagged": first_flagged, "last_listed": "2020-04", "risk_score": risk,
+    }  # fmt: skip
+
+
+def test_a_case_refuted_by_an_in_person_pass_since_it_was_listed_stays_but_takes_no_visit(
+    store: CaseStore,
+):
+    """Regression: a lapsed-certification case carried for months kept its old evidence and
+    rank (inside capacity) after the person was seen alive at an on-site certification,
+    while the suspension list, reading the same state, no longer listed them."""
+    open_cases = pl.DataFrame([suspected("SD-1", "P1", 0.4), suspected("SD-2", "P2", 0.1)])
+    previous = pl.DataFrame(
+        {"case_id": ["SD-1", "SD-2"], "evidence": ["已13个月无通过的资格认证", "已14个月无通过的资格认证"]}
+    )
+    paid = pl.DataFrame(
+        {
+            "person_id": ["P1", "P2"],
+            "last_paid_index": [month_number("2020-05")] * 2,
+            "last_pass_date": [date(2020, 4, 20), None],
+            "last_pass_method": ["on_site", None],
+        }
+    )
+    carried = carried_cases(open_cases, previous, paid, "2020-05", 3)
+    p1 = carried.filter(pl.col("person_id") == "P1").row(0, named=True)
+    assert p1["certified_since"]
+    assert p1["evidence"] == (
+        "已13个月无通过的资格认证；列入清单后已于2020-04-20现场认证通过，工作人员见到本人，"
+        "怀疑的依据已不成立，可核销本案"
+    )
+    assert not carried.filter(pl.col("person_id") == "P2")["certified_since"].item()
+    listed = publish_listing(store, detected(), carried, "2020-05", CONFIG)
+    # Listed until an auditor clears it, after the case that still needs a visit, unvisited.
+    assert listed["case_id"].to_list() == ["SD-2", "SD-1"]
+    assert listed.filter(pl.col("case_id") == "SD-1")["audit_selection"].item() is None
+    # Carried again from this list: the note is replaced, not repeated.
+    again = carried_cases(open_cases, listed, paid, "2020-06", 3)
+    assert again.filter(pl.col("person_id") == "P1")["evidence"].item() == p1["evidence"]
+
+
+def test_a_remote_pass_since_the_listing_is_noted_but_refutes_nothing():
+    open_cases = pl.DataFrame([suspected("SD-1", "P1", 0.4)])
+    paid = pl.DataFrame(
+        {
+            "person_id": ["P1"],
+            "last_paid_index": [month_number("2020-05")],
+            "last_pass_date": [date(2020, 4, 20)],
+            "last_pass_method": ["face_app"],
+        }
+    )
+    row = carried_cases(open_cases, None, paid, "2020-05", 3, "en").row(0, named=True)
+    assert not row["certified_since"]
+    assert row["evidence"] == (
+        "listed until 2020-04; since listed, a face_app certification passed on 2020-04-20 "
+        "(not in person: somebody else may have passed it)"
+    )
+
+
+def test_an_in_person_pass_before_the_listing_or_against_other_reasons_refutes_nothing():
+    shared = suspected("SA-1", "P2", 0.4) | {"typology": "shared_account", "reasons": "SA_SHARED_ACCOUNT"}
+    open_cases = pl.DataFrame([suspected("SD-1", "P1", 0.4, first_flagged="2020-04"), shared])
+    paid = pl.DataFrame(
+        {
+            "person_id": ["P1", "P2"],
+            "last_paid_index": [month_number("2020-05")] * 2,
+            "last_pass_date": [date(2020, 3, 31), date(2020, 4, 20)],
+            "last_pass_method": ["home_visit", "on_site"],
+        }
+    )
+    carried = carried_cases(open_cases, None, paid, "2020-05", 3)
+    assert carried["certified_since"].to_list() == [False, False]
