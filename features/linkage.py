@@ -53,10 +53,14 @@ double errors, so a record ID that *passes* it and differs is somebody else's (a
 born the same day) and sits at the else level. The ID carries the birth date: when the
 record states its own, the edits are counted outside the birth digits and the birth date
 comparison weighs them (counted twice, an ID two sequence digits from a neighbour's born
-the same day would pass for a typo); otherwise the whole ID is compared. Names are compared by characters, by
-toneless pinyin (same sound: homophones, and traditional against simplified characters,
-which read the same), by dialect-merged pinyin (zh/z ch/c sh/s n/l hu/w -ng/-n, 黄/王 in
-southern speech), by a character left out (刘华 for 刘建华) and by Jaro-Winkler similarity.
+the same day would pass for a typo). A record that states none is compared the same way
+on its mistyped ID's birth digits when they are the register person's birth date (the
+levels of records that state one: EM has thousands of pairs for them, and few for
+records without a date); otherwise the whole ID is compared. Names are compared by
+characters, by toneless pinyin (same sound: homophones, and traditional against
+simplified characters, which read the same), by dialect-merged pinyin (zh/z ch/c sh/s
+n/l hu/w -ng/-n, 黄/王 in southern speech), by a character left out (刘华 for 刘建华) and
+by Jaro-Winkler similarity.
 Surnames with a surname reading (曾 zeng, 单 shan, ...) read so. ``id_format="text"``
 takes any identifier (a social security number, a passport number) compared by edits.
 
@@ -217,8 +221,9 @@ class Level:
         """At most ``edits`` substitutions, insertions or deletions, an adjacent swap
         counting one (optimal string alignment). For GB 11643 numbers, ``left_out``
         counts edits outside the birth digits (7-14) and applies only to records that
-        state a birth date (the birth date comparison weighs those digits); ``counted``
-        compares the whole value."""
+        state a birth date, or whose mistyped ID's birth digits are the register
+        person's (the birth date comparison weighs those digits); ``counted`` compares
+        the whole value."""
         return cls("edits", edits=edits, checksum=checksum, birth_digits=birth_digits)
 
     @classmethod
@@ -1030,6 +1035,7 @@ def _with_levels(
     """Add ``lv_<i>`` (Int8) per comparison: the index of the first level the pair meets,
     ``len(levels)`` for else, null when the field is empty on either side (and for the
     comparison ``skip``, which an EM session leaves out); and ``id_distance``."""
+    pairs = _with_implied_birth(pairs)
     added: list[pl.Series] = []
     for i, comp in enumerate(comps):
         if i == skip:
@@ -1047,6 +1053,30 @@ def _with_levels(
             .to_series()
         )
     return pairs.with_columns(added) if added else pairs
+
+
+def _with_implied_birth(pairs: pl.DataFrame) -> pl.DataFrame:
+    """``birth_r`` as a pair compares it: the birth date the record states, else the one
+    its mistyped GB 11643 ID holds when that is the register person's. The ID's edit
+    levels then count edits outside the birth digits and the birth date comparison weighs
+    those digits, once, with the parameters of every record that states a date (compared
+    whole, the ID would be at levels only records without a birth date reach: too few for
+    EM to estimate). Birth digits that differ stay the ID's: a typo there is an ID typo,
+    which the whole-ID levels weigh, not a registrar's date error. Not when the two IDs are
+    equal: the exact ID level has weighed the birth digits."""
+    if not {"birth_r", "id_birth_r", "pid_valid_r", "pid_r", "pid_g", "birth_g"} <= set(
+        pairs.columns
+    ):
+        return pairs
+    implied = (
+        pl.col("birth_r").is_null()
+        & ~pl.col("pid_valid_r")
+        & (pl.col("pid_r") != pl.col("pid_g")).fill_null(True)
+        & (pl.col("id_birth_r") == pl.col("birth_g")).fill_null(False)
+    )
+    return pairs.with_columns(
+        pl.when(implied).then(pl.col("id_birth_r")).otherwise(pl.col("birth_r")).alias("birth_r")
+    )
 
 
 def _level_helpers(pairs: pl.DataFrame, comp: Comparison, a: str, b: str) -> dict[str, pl.Series]:
@@ -1296,8 +1326,9 @@ def _estimate_u(
     """``u`` per comparison and level, from random pairs; exact levels counted over all
     pairs from value frequencies. An ID level too rare for the sample (two edits away)
     takes the share of all pairs the candidates hold at that level: the ID blocks find
-    every such pair, true matches included, so the estimate errs high and the weight low.
-    Any other level the sample never met gets ``1 / n``."""
+    every such pair, true matches included, so the estimate errs high and the weight low
+    (one pair's share when no pair is at that level). Any other level the sample never
+    met gets ``1 / n``."""
     side = max(int(math.sqrt(s.u_random_pairs)), 1)
     # Order-free: the rows with the smallest key hashes, so a shuffled input samples the same.
     sample_r = _smallest_hashes(recs, "key", side)
@@ -1324,8 +1355,9 @@ def _estimate_u(
         shares = np.where(counts > 0, counts / n, 1.0 / n)
         if comp.field == "person_id":
             # the ID blocks meet every pair one edit apart (and two within a window): for
-            # these levels the candidates count all pairs, the sample almost none
-            shares = np.where(counts > 0, counts / n, np.maximum(found / all_pairs, 1e-12))
+            # these levels the candidates count all pairs, the sample almost none; a level
+            # no pair reached takes one pair's share, the rarest all pairs can show
+            shares = np.where(counts > 0, counts / n, np.maximum(found, 1.0) / all_pairs)
         if comp.levels[0].kind == "exact":
             shares[0] = _exact_share(recs, reg, _field_column(comp), shares[0], cache)
             for index, share in _sound_shares(recs, reg, comp).items():
