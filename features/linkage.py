@@ -25,7 +25,9 @@ level, which weighs nothing. A level ``l`` of comparison ``c`` has two probabili
 - ``m`` is estimated by expectation-maximisation on pairs that agree exactly on one
   field (ID, birth date, name, in turn): that field says nothing inside its own block and
   is left out of the session, ``u`` stays fixed, and each comparison's ``m`` is the mean
-  over the sessions that estimated it (Splink's procedure). The sessions start from, and
+  over the sessions that estimated it (Splink's procedure), per level over the sessions
+  whose pairs can reach it (the whole-ID levels are for records without a birth date,
+  which a session blocked on the birth date never holds). The sessions start from, and
   are pulled towards by ``em_prior_pairs`` pseudo-pairs, a ladder falling by a factor 4
   per level; with thousands of pairs the data decide.
 - The share of records that have a match in the register is estimated by EM over the
@@ -1262,9 +1264,11 @@ def _estimate(
         m, share = _em(levels, counts, starting, u, active, s)
         sessions.append((blocked, int(counts.sum()), round(float(share), 6)))
         for i in active:
-            estimates[i].append(m[i])
+            reached = np.ones(len(m[i]), dtype=bool)
+            reached[_unreachable(comps[i], blocked)] = False
+            estimates[i].append(np.where(reached, m[i], np.nan))
     m_final = tuple(
-        tuple(float(x) for x in (np.mean(found, axis=0) if found else starting[i]))
+        tuple(float(x) for x in (_pooled(found) if found else starting[i]))
         for i, found in enumerate(estimates)
     )
     model = LinkModel(
@@ -1276,6 +1280,31 @@ def _estimate(
         sessions=tuple(sessions),
     )
     return replace(model, match_share=_match_share(pairs, model, recs.height))
+
+
+def _unreachable(comp: Comparison, blocked: str) -> list[int]:
+    """Levels of ``comp`` that no pair of a session blocked on ``blocked`` can reach. A
+    session blocked on the birth date holds only records that state one, and those have
+    their ID compared outside the birth digits: the whole-ID levels are for records
+    without a date. Such a session's m of them would be zero, not an estimate."""
+    if blocked != "birth_date" or comp.field != "person_id":
+        return []
+    if not any(lv.birth_digits == "left_out" for lv in comp.levels):
+        return []
+    return [
+        index
+        for index, lv in enumerate(comp.levels)
+        if lv.kind == "edits" and lv.birth_digits == "counted"
+    ]
+
+
+def _pooled(estimates: list[np.ndarray]) -> np.ndarray:
+    """m of one comparison over the sessions that estimated it: per level, the mean of
+    the sessions that could reach it (NaN elsewhere), then scaled to add up to one."""
+    stacked = np.vstack(estimates)
+    reached = ~np.isnan(stacked)
+    mean = np.where(reached, stacked, 0.0).sum(axis=0) / np.maximum(reached.sum(axis=0), 1)
+    return mean / mean.sum()
 
 
 def _reference_model(

@@ -17,6 +17,8 @@ from features.linkage import (
     Level,
     LinkColumns,
     LinkModel,
+    _pooled,
+    _unreachable,
     _with_levels,
     default_comparisons,
     estimate_link_model,
@@ -852,3 +854,15 @@ def test_a_mistyped_id_speaks_for_the_birth_date_only_where_it_is_the_registers(
     # equal IDs: the exact level has weighed the birth digits
     id_level, birth = birth_levels_of(outside, outside)
     assert (id_level.kind, birth) == ("exact", None)
+
+
+def test_whole_id_levels_are_estimated_by_sessions_that_can_reach_them() -> None:
+    # a session blocked on the birth date holds only records that state one: their IDs
+    # are compared outside the birth digits, never whole
+    unreachable = _unreachable(GB_ID, "birth_date")
+    assert unreachable and all(GB_ID.levels[i].birth_digits == "counted" for i in unreachable)
+    assert _unreachable(GB_ID, "name") == [] and _unreachable(TEXT_ID, "birth_date") == []
+    by_name = np.array([0.6, 0.2, 0.2])
+    by_birth = np.array([0.8, np.nan, 0.2])  # level 1 unreachable there: not a zero
+    pooled = _pooled([by_name, by_birth])
+    assert pooled == pytest.approx(np.array([0.7, 0.2, 0.2]) / 1.1)
