@@ -48,7 +48,7 @@ from pathlib import Path
 
 import polars as pl
 
-from features.linkage import LinkColumns, estimate_link_model, link_records
+from features.linkage import LinkColumns, link_records
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -278,6 +278,8 @@ def main() -> None:
         return
     register, records = build(args.register, args.records)
     if args.model:
+        from features.linkage import estimate_link_model
+
         model = estimate_link_model(
             records.lazy().drop(*TRUTH_COLUMNS),
             register.lazy(),
