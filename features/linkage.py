@@ -570,12 +570,7 @@ def _prepare_side(
     missing = [c for c in cols.columns() if c not in schema]
     if missing:
         raise ValueError(f"{side}: columns {missing} not found; available: {list(schema.names())}")
-    id_text = (
-        _text(cols.person_id)
-        .str.normalize("NFKC")
-        .str.replace_all(r"[\s\-]", "")
-        .str.to_uppercase()
-    )
+    id_text = _nfkc(_text(cols.person_id)).str.replace_all(r"[\s\-]", "").str.to_uppercase()
     id_text = pl.when(id_text != "").then(id_text)
     if isinstance(cols.name, tuple):
         raw_name = pl.concat_str(
@@ -583,7 +578,7 @@ def _prepare_side(
         )
     else:
         raw_name = _text(cols.name)
-    name = _name_text(raw_name.str.normalize("NFKC").str.replace_all(_NAME_SEPARATORS, " "))
+    name = _name_text(_nfkc(raw_name).str.replace_all(_NAME_SEPARATORS, " "))
     sex = (
         _text(cols.sex)
         .str.strip_chars()
@@ -655,7 +650,7 @@ def _normalised(col: str | tuple[str, ...] | None, kind: FieldKind, schema: pl.S
         digits = pl.col(col).cast(pl.String).str.replace_all(r"\D", "")
         return pl.when(digits.str.len_bytes() == 8).then(digits)
     if kind == "name":
-        return _name_text(_text(col).str.normalize("NFKC"))
+        return _name_text(_nfkc(_text(col)))
 
     def per_value(values: pl.Series) -> pl.Series:
         # a place or village column holds few distinct values: normalise each once
@@ -666,6 +661,25 @@ def _normalised(col: str | tuple[str, ...] | None, kind: FieldKind, schema: pl.S
         return values.replace_strict(unique, text, default=None, return_dtype=pl.String)
 
     return _text(col).map_batches(per_value, return_dtype=pl.String, is_elementwise=True)
+
+
+_NFKC_STABLE: Final = r"^[\x00-\x7F\x{4E00}-\x{9FFF}]*$"
+"""Text NFKC leaves as it is: ASCII and CJK unified ideographs have no compatibility
+decomposition, and canonical composition joins neither to anything."""
+
+
+def _nfkc(values: pl.Expr) -> pl.Expr:
+    """NFKC normal form (full-width digits and letters, compatibility ideographs, ...),
+    computed only for values it could change: a register's IDs and names are nearly all
+    ASCII digits and common Han characters."""
+
+    def batch(text: pl.Series) -> pl.Series:
+        changing = ~text.str.contains(_NFKC_STABLE).fill_null(True)
+        if changing.any():
+            text = text.scatter(changing.arg_true(), text.filter(changing).str.normalize("NFKC"))
+        return text
+
+    return values.map_batches(batch, return_dtype=pl.String, is_elementwise=True)
 
 
 def _name_text(names: pl.Expr) -> pl.Expr:
@@ -764,14 +778,17 @@ def _candidates(
         exprs = [pl.col(_field_column(_comparison_of(f, comps))) for f in rule]
         blocks.append(_join(searchable, g, exprs, exprs, max_block=s.max_block_size))
     pairs = (
-        pl.concat(blocks).unique()
+        pl.concat(blocks).unique().collect()
         if blocks
-        else pl.LazyFrame(schema={"_row_r": pl.UInt32, "_row_g": pl.UInt32})
+        else pl.DataFrame(schema={"_row_r": pl.UInt32, "_row_g": pl.UInt32})
     )
-    return (
-        pairs.join(r.rename(lambda c: f"{c}_r"), on="_row_r")
-        .join(g.rename(lambda c: f"{c}_g"), on="_row_g")
-        .collect()
+    # ``_row`` is each side's row number: its rows are gathered, not joined by hash
+    return pl.concat(
+        [
+            recs.gather(pairs["_row_r"]).rename(lambda c: f"{c}_r"),
+            reg.gather(pairs["_row_g"]).rename(lambda c: f"{c}_g"),
+        ],
+        how="horizontal",
     )
 
 
@@ -936,17 +953,18 @@ def _name_only_block(
             .alias("sound_key"),
         )
     )
-    register_rows = reg_named.select(pl.col("_row").alias("_row_g"), "name").join(
-        pl.concat([whole, dropped]).unique(), on="name"
+    asked = usable.select(
+        pl.col("_row").alias("_row_r"), pl.col("sounds").list.join(" ").alias("sound_key")
     )
+    # block sizes counted for the sounds records ask for, not over every register name
+    keys = (
+        pl.concat([whole, dropped])
+        .join(asked.select("sound_key").unique(), on="sound_key", how="semi")
+        .unique()
+    )
+    register_rows = reg_named.select(pl.col("_row").alias("_row_g"), "name").join(keys, on="name")
     register_rows = register_rows.filter(pl.len().over("sound_key") <= s.max_block_size)
-    return (
-        usable.select(
-            pl.col("_row").alias("_row_r"), pl.col("sounds").list.join(" ").alias("sound_key")
-        )
-        .join(register_rows, on="sound_key")
-        .select("_row_r", "_row_g")
-    )
+    return asked.join(register_rows, on="sound_key").select("_row_r", "_row_g")
 
 
 # --- names -----------------------------------------------------------------------------

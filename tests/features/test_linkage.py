@@ -17,6 +17,7 @@ from features.linkage import (
     Level,
     LinkColumns,
     LinkModel,
+    _nfkc,
     _pooled,
     _unreachable,
     _with_levels,
@@ -866,3 +867,24 @@ def test_whole_id_levels_are_estimated_by_sessions_that_can_reach_them() -> None
     by_birth = np.array([0.8, np.nan, 0.2])  # level 1 unreachable there: not a zero
     pooled = _pooled([by_name, by_birth])
     assert pooled == pytest.approx(np.array([0.7, 0.2, 0.2]) / 1.1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.one_of(
+                st.characters(max_codepoint=0x7F),
+                st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),
+                st.sampled_from("０１２３４５６７８９Ｘｘ　－﹣·劉李兀⼀é\u0301"),
+                st.characters(blacklist_categories=("Cs",)),
+            )
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_nfkc_of_only_what_it_changes_is_nfkc(values: list[str]) -> None:
+    text = pl.Series("v", values, dtype=pl.String)
+    expected = text.str.normalize("NFKC")
+    assert pl.select(_nfkc(pl.lit(text))).to_series().to_list() == expected.to_list()
