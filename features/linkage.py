@@ -1481,12 +1481,15 @@ def _shared_values(
     province's 20M IDs or names would cost more than the rest of the estimate."""
     if column not in cache:
         counts = recs.group_by(column).len("nr").drop_nulls(column)
-        cache[column] = (
-            reg.select(column)
-            .join(counts, on=column)
+        held = (
+            reg.lazy()
+            .select(column)
+            .filter(pl.col(column).is_in(counts[column].implode()))
             .group_by(column)
-            .agg(pl.col("nr").first(), pl.len().alias("ng"))
+            .len("ng")
+            .collect()
         )
+        cache[column] = held.join(counts, on=column).select(column, "nr", "ng")
     return cache[column]
 
 
