@@ -25,7 +25,9 @@ level, which weighs nothing. A level ``l`` of comparison ``c`` has two probabili
 - ``m`` is estimated by expectation-maximisation on pairs that agree exactly on one
   field (ID, birth date, name, in turn): that field says nothing inside its own block and
   is left out of the session, ``u`` stays fixed, and each comparison's ``m`` is the mean
-  over the sessions that estimated it (Splink's procedure). The sessions start from, and
+  over the sessions that estimated it (Splink's procedure), per level over the sessions
+  whose pairs can reach it (the whole-ID levels are for records without a birth date,
+  which a session blocked on the birth date never holds). The sessions start from, and
   are pulled towards by ``em_prior_pairs`` pseudo-pairs, a ladder falling by a factor 4
   per level; with thousands of pairs the data decide.
 - The share of records that have a match in the register is estimated by EM over the
@@ -53,10 +55,14 @@ double errors, so a record ID that *passes* it and differs is somebody else's (a
 born the same day) and sits at the else level. The ID carries the birth date: when the
 record states its own, the edits are counted outside the birth digits and the birth date
 comparison weighs them (counted twice, an ID two sequence digits from a neighbour's born
-the same day would pass for a typo); otherwise the whole ID is compared. Names are compared by characters, by
-toneless pinyin (same sound: homophones, and traditional against simplified characters,
-which read the same), by dialect-merged pinyin (zh/z ch/c sh/s n/l hu/w -ng/-n, 黄/王 in
-southern speech), by a character left out (刘华 for 刘建华) and by Jaro-Winkler similarity.
+the same day would pass for a typo). A record that states none is compared the same way
+on its mistyped ID's birth digits when they are the register person's birth date (the
+levels of records that state one: EM has thousands of pairs for them, and few for
+records without a date); otherwise the whole ID is compared. Names are compared by
+characters, by toneless pinyin (same sound: homophones, and traditional against
+simplified characters, which read the same), by dialect-merged pinyin (zh/z ch/c sh/s
+n/l hu/w -ng/-n, 黄/王 in southern speech), by a character left out (刘华 for 刘建华) and
+by Jaro-Winkler similarity.
 Surnames with a surname reading (曾 zeng, 单 shan, ...) read so. ``id_format="text"``
 takes any identifier (a social security number, a passport number) compared by edits.
 
@@ -217,8 +223,9 @@ class Level:
         """At most ``edits`` substitutions, insertions or deletions, an adjacent swap
         counting one (optimal string alignment). For GB 11643 numbers, ``left_out``
         counts edits outside the birth digits (7-14) and applies only to records that
-        state a birth date (the birth date comparison weighs those digits); ``counted``
-        compares the whole value."""
+        state a birth date, or whose mistyped ID's birth digits are the register
+        person's (the birth date comparison weighs those digits); ``counted`` compares
+        the whole value."""
         return cls("edits", edits=edits, checksum=checksum, birth_digits=birth_digits)
 
     @classmethod
@@ -563,12 +570,7 @@ def _prepare_side(
     missing = [c for c in cols.columns() if c not in schema]
     if missing:
         raise ValueError(f"{side}: columns {missing} not found; available: {list(schema.names())}")
-    id_text = (
-        _text(cols.person_id)
-        .str.normalize("NFKC")
-        .str.replace_all(r"[\s\-]", "")
-        .str.to_uppercase()
-    )
+    id_text = _nfkc(_text(cols.person_id)).str.replace_all(r"[\s\-]", "").str.to_uppercase()
     id_text = pl.when(id_text != "").then(id_text)
     if isinstance(cols.name, tuple):
         raw_name = pl.concat_str(
@@ -576,7 +578,7 @@ def _prepare_side(
         )
     else:
         raw_name = _text(cols.name)
-    name = _name_text(raw_name.str.normalize("NFKC").str.replace_all(_NAME_SEPARATORS, " "))
+    name = _name_text(_nfkc(raw_name).str.replace_all(_NAME_SEPARATORS, " "))
     sex = (
         _text(cols.sex)
         .str.strip_chars()
@@ -648,7 +650,7 @@ def _normalised(col: str | tuple[str, ...] | None, kind: FieldKind, schema: pl.S
         digits = pl.col(col).cast(pl.String).str.replace_all(r"\D", "")
         return pl.when(digits.str.len_bytes() == 8).then(digits)
     if kind == "name":
-        return _name_text(_text(col).str.normalize("NFKC"))
+        return _name_text(_nfkc(_text(col)))
 
     def per_value(values: pl.Series) -> pl.Series:
         # a place or village column holds few distinct values: normalise each once
@@ -659,6 +661,25 @@ def _normalised(col: str | tuple[str, ...] | None, kind: FieldKind, schema: pl.S
         return values.replace_strict(unique, text, default=None, return_dtype=pl.String)
 
     return _text(col).map_batches(per_value, return_dtype=pl.String, is_elementwise=True)
+
+
+_NFKC_STABLE: Final = r"^[\x00-\x7F\x{4E00}-\x{9FFF}]*$"
+"""Text NFKC leaves as it is: ASCII and CJK unified ideographs have no compatibility
+decomposition, and canonical composition joins neither to anything."""
+
+
+def _nfkc(values: pl.Expr) -> pl.Expr:
+    """NFKC normal form (full-width digits and letters, compatibility ideographs, ...),
+    computed only for values it could change: a register's IDs and names are nearly all
+    ASCII digits and common Han characters."""
+
+    def batch(text: pl.Series) -> pl.Series:
+        changing = ~text.str.contains(_NFKC_STABLE).fill_null(True)
+        if changing.any():
+            text = text.scatter(changing.arg_true(), text.filter(changing).str.normalize("NFKC"))
+        return text
+
+    return values.map_batches(batch, return_dtype=pl.String, is_elementwise=True)
 
 
 def _name_text(names: pl.Expr) -> pl.Expr:
@@ -757,14 +778,17 @@ def _candidates(
         exprs = [pl.col(_field_column(_comparison_of(f, comps))) for f in rule]
         blocks.append(_join(searchable, g, exprs, exprs, max_block=s.max_block_size))
     pairs = (
-        pl.concat(blocks).unique()
+        pl.concat(blocks).unique().collect()
         if blocks
-        else pl.LazyFrame(schema={"_row_r": pl.UInt32, "_row_g": pl.UInt32})
+        else pl.DataFrame(schema={"_row_r": pl.UInt32, "_row_g": pl.UInt32})
     )
-    return (
-        pairs.join(r.rename(lambda c: f"{c}_r"), on="_row_r")
-        .join(g.rename(lambda c: f"{c}_g"), on="_row_g")
-        .collect()
+    # ``_row`` is each side's row number: its rows are gathered, not joined by hash
+    return pl.concat(
+        [
+            recs.gather(pairs["_row_r"]).rename(lambda c: f"{c}_r"),
+            reg.gather(pairs["_row_g"]).rename(lambda c: f"{c}_g"),
+        ],
+        how="horizontal",
     )
 
 
@@ -929,17 +953,18 @@ def _name_only_block(
             .alias("sound_key"),
         )
     )
-    register_rows = reg_named.select(pl.col("_row").alias("_row_g"), "name").join(
-        pl.concat([whole, dropped]).unique(), on="name"
+    asked = usable.select(
+        pl.col("_row").alias("_row_r"), pl.col("sounds").list.join(" ").alias("sound_key")
     )
+    # block sizes counted for the sounds records ask for, not over every register name
+    keys = (
+        pl.concat([whole, dropped])
+        .join(asked.select("sound_key").unique(), on="sound_key", how="semi")
+        .unique()
+    )
+    register_rows = reg_named.select(pl.col("_row").alias("_row_g"), "name").join(keys, on="name")
     register_rows = register_rows.filter(pl.len().over("sound_key") <= s.max_block_size)
-    return (
-        usable.select(
-            pl.col("_row").alias("_row_r"), pl.col("sounds").list.join(" ").alias("sound_key")
-        )
-        .join(register_rows, on="sound_key")
-        .select("_row_r", "_row_g")
-    )
+    return asked.join(register_rows, on="sound_key").select("_row_r", "_row_g")
 
 
 # --- names -----------------------------------------------------------------------------
@@ -1030,6 +1055,7 @@ def _with_levels(
     """Add ``lv_<i>`` (Int8) per comparison: the index of the first level the pair meets,
     ``len(levels)`` for else, null when the field is empty on either side (and for the
     comparison ``skip``, which an EM session leaves out); and ``id_distance``."""
+    pairs = _with_implied_birth(pairs)
     added: list[pl.Series] = []
     for i, comp in enumerate(comps):
         if i == skip:
@@ -1047,6 +1073,30 @@ def _with_levels(
             .to_series()
         )
     return pairs.with_columns(added) if added else pairs
+
+
+def _with_implied_birth(pairs: pl.DataFrame) -> pl.DataFrame:
+    """``birth_r`` as a pair compares it: the birth date the record states, else the one
+    its mistyped GB 11643 ID holds when that is the register person's. The ID's edit
+    levels then count edits outside the birth digits and the birth date comparison weighs
+    those digits, once, with the parameters of every record that states a date (compared
+    whole, the ID would be at levels only records without a birth date reach: too few for
+    EM to estimate). Birth digits that differ stay the ID's: a typo there is an ID typo,
+    which the whole-ID levels weigh, not a registrar's date error. Not when the two IDs are
+    equal: the exact ID level has weighed the birth digits."""
+    if not {"birth_r", "id_birth_r", "pid_valid_r", "pid_r", "pid_g", "birth_g"} <= set(
+        pairs.columns
+    ):
+        return pairs
+    implied = (
+        pl.col("birth_r").is_null()
+        & ~pl.col("pid_valid_r")
+        & (pl.col("pid_r") != pl.col("pid_g")).fill_null(True)
+        & (pl.col("id_birth_r") == pl.col("birth_g")).fill_null(False)
+    )
+    return pairs.with_columns(
+        pl.when(implied).then(pl.col("id_birth_r")).otherwise(pl.col("birth_r")).alias("birth_r")
+    )
 
 
 def _level_helpers(pairs: pl.DataFrame, comp: Comparison, a: str, b: str) -> dict[str, pl.Series]:
@@ -1232,9 +1282,11 @@ def _estimate(
         m, share = _em(levels, counts, starting, u, active, s)
         sessions.append((blocked, int(counts.sum()), round(float(share), 6)))
         for i in active:
-            estimates[i].append(m[i])
+            reached = np.ones(len(m[i]), dtype=bool)
+            reached[_unreachable(comps[i], blocked)] = False
+            estimates[i].append(np.where(reached, m[i], np.nan))
     m_final = tuple(
-        tuple(float(x) for x in (np.mean(found, axis=0) if found else starting[i]))
+        tuple(float(x) for x in (_pooled(found) if found else starting[i]))
         for i, found in enumerate(estimates)
     )
     model = LinkModel(
@@ -1246,6 +1298,31 @@ def _estimate(
         sessions=tuple(sessions),
     )
     return replace(model, match_share=_match_share(pairs, model, recs.height))
+
+
+def _unreachable(comp: Comparison, blocked: str) -> list[int]:
+    """Levels of ``comp`` that no pair of a session blocked on ``blocked`` can reach. A
+    session blocked on the birth date holds only records that state one, and those have
+    their ID compared outside the birth digits: the whole-ID levels are for records
+    without a date. Such a session's m of them would be zero, not an estimate."""
+    if blocked != "birth_date" or comp.field != "person_id":
+        return []
+    if not any(lv.birth_digits == "left_out" for lv in comp.levels):
+        return []
+    return [
+        index
+        for index, lv in enumerate(comp.levels)
+        if lv.kind == "edits" and lv.birth_digits == "counted"
+    ]
+
+
+def _pooled(estimates: list[np.ndarray]) -> np.ndarray:
+    """m of one comparison over the sessions that estimated it: per level, the mean of
+    the sessions that could reach it (NaN elsewhere), then scaled to add up to one."""
+    stacked = np.vstack(estimates)
+    reached = ~np.isnan(stacked)
+    mean = np.where(reached, stacked, 0.0).sum(axis=0) / np.maximum(reached.sum(axis=0), 1)
+    return mean / mean.sum()
 
 
 def _reference_model(
@@ -1296,8 +1373,9 @@ def _estimate_u(
     """``u`` per comparison and level, from random pairs; exact levels counted over all
     pairs from value frequencies. An ID level too rare for the sample (two edits away)
     takes the share of all pairs the candidates hold at that level: the ID blocks find
-    every such pair, true matches included, so the estimate errs high and the weight low.
-    Any other level the sample never met gets ``1 / n``."""
+    every such pair, true matches included, so the estimate errs high and the weight low
+    (one pair's share when no pair is at that level). Any other level the sample never
+    met gets ``1 / n``."""
     side = max(int(math.sqrt(s.u_random_pairs)), 1)
     # Order-free: the rows with the smallest key hashes, so a shuffled input samples the same.
     sample_r = _smallest_hashes(recs, "key", side)
@@ -1324,8 +1402,9 @@ def _estimate_u(
         shares = np.where(counts > 0, counts / n, 1.0 / n)
         if comp.field == "person_id":
             # the ID blocks meet every pair one edit apart (and two within a window): for
-            # these levels the candidates count all pairs, the sample almost none
-            shares = np.where(counts > 0, counts / n, np.maximum(found / all_pairs, 1e-12))
+            # these levels the candidates count all pairs, the sample almost none; a level
+            # no pair reached takes one pair's share, the rarest all pairs can show
+            shares = np.where(counts > 0, counts / n, np.maximum(found, 1.0) / all_pairs)
         if comp.levels[0].kind == "exact":
             shares[0] = _exact_share(recs, reg, _field_column(comp), shares[0], cache)
             for index, share in _sound_shares(recs, reg, comp).items():
@@ -1402,12 +1481,15 @@ def _shared_values(
     province's 20M IDs or names would cost more than the rest of the estimate."""
     if column not in cache:
         counts = recs.group_by(column).len("nr").drop_nulls(column)
-        cache[column] = (
-            reg.select(column)
-            .join(counts, on=column)
+        held = (
+            reg.lazy()
+            .select(column)
+            .filter(pl.col(column).is_in(counts[column].implode()))
             .group_by(column)
-            .agg(pl.col("nr").first(), pl.len().alias("ng"))
+            .len("ng")
+            .collect()
         )
+        cache[column] = held.join(counts, on=column).select(column, "nr", "ng")
     return cache[column]
 
 
