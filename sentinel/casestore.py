@@ -63,6 +63,7 @@ from sqlalchemy.engine import Connection
 
 from features.identity import id_birth_date
 from sentinel.audit_result import OUTCOME_VALUES, OutcomeLimits, result_problems
+from sentinel.config import load_config
 from sentinel.contract import OUTCOMES
 
 __all__ = [
@@ -203,8 +204,6 @@ class CaseStore:
         _metadata.create_all(self.engine)
         _add_missing_columns(self.engine)
         if limits is None:
-            from sentinel.config import load_config
-
             limits = OutcomeLimits.from_config(load_config())
         #: Bounds of an audit result (``cases.max_outcome_amount``, ``policy.max_plausible_age``).
         self.limits = limits
