@@ -44,7 +44,13 @@ from sentinel.audit_result import OutcomeLimits
 from sentinel.casestore import CaseStore, database_url
 from sentinel.config import SentinelConfig, load_config
 from sentinel.contract import ContractError
-from sentinel.detection import MonthDetection, detect_month, last_paid, month_register_runs
+from sentinel.detection import (
+    MonthDetection,
+    MonthHistory,
+    detect_month,
+    last_paid,
+    month_register_runs,
+)
 from sentinel.engines import partition_engine
 from sentinel.ingest import StoredDrop, check_and_store_drop, drop_fingerprint
 from sentinel.io.reports import write_case_list, write_csv_bom, write_quarantine
@@ -331,19 +337,26 @@ def open_cases_carried(
     )
 
 
-@task(retries=2, retry_delay_seconds=[2, 10])
-def list_suspensions(store: Path, month: str, config: SentinelConfig, staging: Path) -> int:
-    """Pensions to suspend (no certification pass for a full cycle) or restore this month."""
-    curated = CuratedStore(store)
-    history = load_history(store, month)
+def month_suspensions(
+    curated: CuratedStore, history: MonthHistory, month: str, config: SentinelConfig
+) -> pl.DataFrame:
+    """:func:`features.suspension.suspension_list` of ``month`` over one curated store: a
+    county's, or one partition's (a person's register rows and certifications are all in
+    their owner's partition)."""
     with partition_engine():
-        suspensions = suspension_list(
+        return suspension_list(
             curated.scan("beneficiaries", months=[month]),
             curated.scan("certifications", up_to=month),
             register_people(month_register_runs(history)),
             month=month,
             suspend_after_months=config.policy.suspend_after_months,
         ).collect()
+
+
+@task(retries=2, retry_delay_seconds=[2, 10])
+def list_suspensions(store: Path, month: str, config: SentinelConfig, staging: Path) -> int:
+    """Pensions to suspend (no certification pass for a full cycle) or restore this month."""
+    suspensions = month_suspensions(CuratedStore(store), load_history(store, month), month, config)
     suspensions.write_parquet(staging / "suspensions.parquet")
     write_csv_bom(suspensions, staging / "suspensions.csv")
     return suspensions.height

@@ -46,29 +46,30 @@ from features.survival import (
     survival_evidence,
     survival_signals,
 )
-from features.suspension import SUSPENSION_ORDER, suspension_list
+from features.suspension import SUSPENSION_ORDER
 from flows.monthly import (
     MonthSummary,
     checked_drop,
-    run_logger,
     emit_month,
     forget_raw_copies,
     learned_model,
+    month_suspensions,
     open_cases_carried,
     publish_artifacts,
     record_drop_outcomes,
+    run_logger,
     validate_against,
 )
 from sentinel.config import SentinelConfig, load_config
 from sentinel.detection import (
     MonthDetection,
     MonthHistory,
-    prepared_person_features,
-    prepare_month,
-    prepared_rule_reasons,
     last_paid,
     month_ledger_runs,
     month_register_runs,
+    prepare_month,
+    prepared_person_features,
+    prepared_rule_reasons,
     rank_candidates,
 )
 from sentinel.engines import partition_engine
@@ -513,16 +514,9 @@ def suspend_partition(
 ) -> int:
     """The partition's part of the suspension list (a person's register rows and
     certifications are all in their owner's partition)."""
-    store = partition_store(out, partition)
-    history = _partition_history(out, partition, month)
-    with partition_engine():
-        suspensions = suspension_list(
-            store.scan("beneficiaries", months=[month]),
-            store.scan("certifications", up_to=month),
-            register_people(month_register_runs(history)),
-            month=month,
-            suspend_after_months=config.policy.suspend_after_months,
-        ).collect()
+    suspensions = month_suspensions(
+        partition_store(out, partition), _partition_history(out, partition, month), month, config
+    )
     suspensions.write_parquet(_work(out, month) / partition / "suspensions.parquet")
     return suspensions.height
 

@@ -70,7 +70,7 @@ from features.survival import (
 from models.base import RiskModel
 from models.outcomes import PriorOffsetLogisticRegression
 from sentinel.config import SentinelConfig
-from sentinel.contract import CASE_COLUMNS
+from sentinel.contract import CASE_COLUMNS, CASE_KEY_COLUMNS
 from sentinel.evidence import render_evidence
 
 #: What detection says of a case; the case store and the audit selection add the rest of
@@ -568,13 +568,7 @@ def _ranked_cases(
         ranked.with_columns(model_features()).lazy(), config.detection.report_language
     )
     return with_evidence.select(
-        "case_id",
-        "person_id",
-        "name",
-        "scheme",
-        "township",
-        "village",
-        "typology",
+        *CASE_KEY_COLUMNS,
         "priority_rank",
         "risk_score",
         pl.col("est_overpayment").round(2),

@@ -15,7 +15,7 @@ from features.survival import register_people
 from features.suspension import suspension_list
 from sentinel.config import load_config
 from sentinel.demo import WORLDS, generate_county, world
-from sentinel.detection import prepare_month, prepared_rule_reasons, month_register_runs
+from sentinel.detection import month_register_runs, prepare_month, prepared_rule_reasons
 from sentinel.evaluation import demo_history
 
 CONFIG = load_config()
