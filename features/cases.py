@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from features.reasons import REASON_CODES
+from sentinel.contract import TYPOLOGIES
+
 REASON_SCHEMA: dict[str, pl.DataType] = {
     "person_id": pl.String(),
     "typology": pl.String(),
@@ -53,18 +56,12 @@ PERSON_FEATURES: tuple[str, ...] = (
 )
 
 
-def _reason_codes() -> tuple[str, ...]:
-    from features.reasons import REASON_CODES
-
-    return REASON_CODES
-
-
 #: What the learned risk model reads, in this order: the rules' probability (its prior),
 #: one indicator per reason code, then person features on fixed scales (so that a weight
 #: means the same in every month and county). See :func:`model_features`.
 MODEL_FEATURES: tuple[str, ...] = (
     "rule_probability",
-    *(f"reason:{code}" for code in _reason_codes()),
+    *(f"reason:{code}" for code in REASON_CODES),
     "age_decades_over_60",
     "enterprise",
     "institution",
@@ -83,7 +80,7 @@ def model_features() -> list[pl.Expr]:
         pl.col("rule_probability").cast(pl.Float64),
         *[
             pl.col("reasons").list.contains(code).fill_null(False).cast(pl.Float64).alias(f"reason:{code}")
-            for code in _reason_codes()
+            for code in REASON_CODES
         ],
         ((pl.col("age") - 60.0) / 10.0).cast(pl.Float64).alias("age_decades_over_60"),
         (pl.col("scheme") == "enterprise").fill_null(False).cast(pl.Float64).alias("enterprise"),
@@ -99,8 +96,6 @@ def model_features() -> list[pl.Expr]:
 def fill_unscored(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Person features joined to scored reasons, with the values of a person without any
     reason: probability 0, no overpayment, tier 0, no reason codes."""
-    from sentinel.contract import TYPOLOGIES
-
     return frame.with_columns(
         pl.col("rule_probability").fill_null(0.0),
         pl.col("est_overpayment").fill_null(0.0),
@@ -236,8 +231,6 @@ def merge_reasons(reasons: pl.LazyFrame) -> pl.LazyFrame:
         )
         .sort(["person_id", "_strength", "probability", "typology"], descending=[False, True, True, False])
     )
-    from sentinel.contract import TYPOLOGIES
-
     wide = per_typology.group_by("person_id").agg(
         pl.col("typology").first(),
         (1.0 - (1.0 - pl.col("probability")).product()).alias("rule_probability"),

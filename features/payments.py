@@ -29,6 +29,7 @@ from features.cases import (
 from features.history import run_months
 from features.ledger import LEDGER_COLUMNS, ledger_rows, overlapping, period_end, rows_of
 from sentinel.config import SentinelConfig
+from sentinel.contract import PAYOUT_KINDS, SCHEMES
 
 _FULLWIDTH = {chr(0xFF10 + d): str(d) for d in range(10)} | {"．": ".", "，": ","}
 
@@ -68,14 +69,10 @@ def parse_period_text(text: pl.Expr) -> pl.Expr:
 
 
 def _schemes() -> dict[str, str]:
-    from sentinel.contract import SCHEMES
-
     return dict(SCHEMES)
 
 
 def _payout_kinds() -> dict[str, str]:
-    from sentinel.contract import PAYOUT_KINDS
-
     return dict(PAYOUT_KINDS)
 
 

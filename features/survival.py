@@ -10,8 +10,6 @@ last in-person check.
 
 from __future__ import annotations
 
-import math
-
 import polars as pl
 
 from features.cases import (
@@ -27,7 +25,7 @@ from features.cases import (
 )
 from features.certification import certification_state
 from features.ledger import rows_of
-from features.payments import id_birth_date, id_is_well_formed
+from features.linkage import LinkColumns, link_records
 from sentinel.config import SentinelConfig
 from sentinel.contract import SCHEMES
 
@@ -129,17 +127,11 @@ def link_deaths(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
     """Link death records to register persons: ``record_id, person_id, confidence, method,
     disagreed``.
 
-    Uses :func:`features.linkage.link_records` when available (every record's best
-    candidate whatever its probability, unless another register person is as likely:
-    :func:`linked_deaths` decides what counts); otherwise an exact ID match not
-    contradicted by name and birth date, plus a fallback on name + birth date (+ sex) and on
-    IDs one typo away with agreeing name or birth date. A record with two equally good
-    candidates is not linked (a wrong death link stops a living person's pension).
+    :func:`features.linkage.link_records`: every record's best candidate whatever its
+    probability, unless another register person is as likely (:func:`linked_deaths` decides
+    what counts). A record with two equally good candidates is not linked (a wrong death
+    link stops a living person's pension).
     """
-    try:
-        from features.linkage import LinkColumns, link_records
-    except ImportError:  # linkage module not delivered: exact ID plus a simple fallback
-        return _link_deaths_fallback(deaths, people)
     links = link_records(
         deaths,
         people,
@@ -161,86 +153,6 @@ def link_deaths(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
         )
         .sort(["confidence", "person_id"], descending=[True, False])
         .unique("record_id", keep="first")
-    )
-
-
-def _id_distance(a: pl.Expr, b: pl.Expr) -> pl.Expr:
-    """Character positions differing between two 18-character IDs; an adjacent swap counts 1."""
-    diffs = [(a.str.slice(i, 1) != b.str.slice(i, 1)).cast(pl.Int32) for i in range(18)]
-    hamming = pl.sum_horizontal(diffs)
-    swaps = [
-        (
-            (a.str.slice(i, 1) == b.str.slice(i + 1, 1))
-            & (a.str.slice(i + 1, 1) == b.str.slice(i, 1))
-            & (a.str.slice(i, 1) != a.str.slice(i + 1, 1))
-        ).cast(pl.Int32)
-        for i in range(17)
-    ]
-    return pl.when(pl.sum_horizontal(swaps) >= 1).then(hamming - 1).otherwise(hamming)
-
-
-def _link_deaths_fallback(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
-    reg = people.select(
-        "person_id",
-        pl.col("name").alias("r_name"),
-        pl.col("sex").alias("r_sex"),
-        pl.col("birth_date").alias("r_birth"),
-    )
-    rec = deaths.select(
-        "record_id",
-        pl.col("person_id").str.strip_chars().str.to_uppercase().alias("d_id"),
-        pl.col("name").alias("d_name"),
-        pl.col("sex").alias("d_sex"),
-        pl.col("birth_date").alias("d_birth"),
-    ).unique("record_id")
-    rec = rec.with_columns(pl.col("d_birth").fill_null(id_birth_date(pl.col("d_id"))))
-    exact = (
-        rec.join(reg, left_on="d_id", right_on="person_id", how="inner")
-        .with_columns(pl.col("d_id").alias("person_id"))
-        .filter(
-            (pl.col("d_name") == pl.col("r_name")).fill_null(True)
-            | (pl.col("d_birth") == pl.col("r_birth")).fill_null(True)
-        )
-        .select(
-            "record_id",
-            "person_id",
-            pl.when((pl.col("d_name") == pl.col("r_name")).fill_null(False))
-            .then(0.99)
-            .otherwise(0.9)
-            .alias("confidence"),
-            pl.lit("exact_id").alias("method"),
-        )
-    )
-    rest = rec.join(exact, on="record_id", how="anti")
-    by_demo = rest.join(
-        reg, left_on=["d_name", "d_birth"], right_on=["r_name", "r_birth"], how="inner"
-    ).filter((pl.col("d_sex") == pl.col("r_sex")).fill_null(True))
-    by_demo = by_demo.with_columns(
-        pl.when(id_is_well_formed(pl.col("d_id")))
-        .then(_id_distance(pl.col("d_id"), pl.col("person_id")))
-        .alias("dist")
-    ).select(
-        "record_id",
-        "person_id",
-        pl.when(pl.col("dist") <= 2)
-        .then(0.97)
-        .when(pl.col("dist").is_null())
-        .then(0.9)
-        .otherwise(0.75)
-        .alias("confidence"),
-        pl.when(pl.col("dist").is_null())
-        .then(pl.lit("name_birth"))
-        .otherwise(pl.lit("typo_id"))
-        .alias("method"),
-    )
-    candidates = (
-        pl.concat([exact, by_demo])
-        .with_columns(pl.len().over("record_id").alias("_n"))
-        .filter((pl.col("_n") == 1) | (pl.col("method") == "exact_id"))
-        .drop("_n")
-    )
-    return candidates.sort(["confidence", "person_id"], descending=[True, False]).unique(
-        "record_id", keep="first"
     )
 
 
@@ -817,8 +729,3 @@ def suspected_unreported_death(
         ]
     )
     return rows
-
-
-def life_table_check(age: float, years: float, a: float = 2.2e-5, b: float = 0.098) -> float:
-    """Python twin of :func:`gompertz_death_probability` (documentation and tests)."""
-    return 1.0 - math.exp(-(a / b) * math.exp(b * age) * (math.exp(b * years) - 1.0))

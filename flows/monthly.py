@@ -44,7 +44,13 @@ from sentinel.audit_result import OutcomeLimits
 from sentinel.casestore import CaseStore, database_url
 from sentinel.config import SentinelConfig, load_config
 from sentinel.contract import ContractError
-from sentinel.detection import MonthDetection, detect_month, last_paid, month_register_runs
+from sentinel.detection import (
+    MonthDetection,
+    MonthHistory,
+    detect_month,
+    last_paid,
+    month_register_runs,
+)
 from sentinel.engines import partition_engine
 from sentinel.ingest import StoredDrop, check_and_store_drop, drop_fingerprint
 from sentinel.io.reports import write_case_list, write_csv_bom, write_quarantine
@@ -93,7 +99,7 @@ class MonthSummary:
     outputs: dict[str, str] = field(default_factory=dict)
 
 
-def _logger() -> Any:
+def run_logger() -> Any:
     """The run logger inside a flow run; the module logger when a task is called as ``.fn``."""
     try:
         return get_run_logger()
@@ -110,7 +116,7 @@ def _drop_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str 
 
     Prefect's default hashing of frames is unreliable, so the key is computed from the
     input files themselves. If the checked files a cached result points at were removed,
-    the flow refreshes the cache (:func:`_checked_drop`).
+    the flow refreshes the cache (:func:`checked_drop`).
     """
     config: SentinelConfig = parameters["config"]
     extra = code_version() + config.model_dump_json()
@@ -146,7 +152,7 @@ def read_and_check_drop(
     for other in folder.parent.iterdir():
         if other != folder:
             shutil.rmtree(other, ignore_errors=True)  # an earlier delivery of the same month
-    logger = _logger()
+    logger = run_logger()
     for name, drop in stored.items():
         rows, quarantined = (
             pl.scan_parquet(drop.checked_path)
@@ -164,7 +170,7 @@ def read_and_check_drop(
     return stored
 
 
-def _checked_drop(
+def checked_drop(
     inbox: Path, month: str, out: Path, config: SentinelConfig
 ) -> dict[str, StoredDrop]:
     """:func:`read_and_check_drop`, answered from the cache when the drop is unchanged and
@@ -229,7 +235,7 @@ def record_drop_outcomes(drops: dict[str, StoredDrop], out: Path, config: Sentin
     limits = OutcomeLimits.from_config(config)
     with CaseStore(case_store_url(out, config), limits=limits) as store_db:
         report = import_outcomes(store_db, outcomes, actor="drop:outcomes")
-    logger = _logger()
+    logger = run_logger()
     for error in report.errors:
         logger.warning("outcome not applied: %s", error)
     return report.applied
@@ -331,19 +337,26 @@ def open_cases_carried(
     )
 
 
-@task(retries=2, retry_delay_seconds=[2, 10])
-def list_suspensions(store: Path, month: str, config: SentinelConfig, staging: Path) -> int:
-    """Pensions to suspend (no certification pass for a full cycle) or restore this month."""
-    curated = CuratedStore(store)
-    history = load_history(store, month)
+def month_suspensions(
+    curated: CuratedStore, history: MonthHistory, month: str, config: SentinelConfig
+) -> pl.DataFrame:
+    """:func:`features.suspension.suspension_list` of ``month`` over one curated store: a
+    county's, or one partition's (a person's register rows and certifications are all in
+    their owner's partition)."""
     with partition_engine():
-        suspensions = suspension_list(
+        return suspension_list(
             curated.scan("beneficiaries", months=[month]),
             curated.scan("certifications", up_to=month),
             register_people(month_register_runs(history)),
             month=month,
             suspend_after_months=config.policy.suspend_after_months,
         ).collect()
+
+
+@task(retries=2, retry_delay_seconds=[2, 10])
+def list_suspensions(store: Path, month: str, config: SentinelConfig, staging: Path) -> int:
+    """Pensions to suspend (no certification pass for a full cycle) or restore this month."""
+    suspensions = month_suspensions(CuratedStore(store), load_history(store, month), month, config)
     suspensions.write_parquet(staging / "suspensions.parquet")
     write_csv_bom(suspensions, staging / "suspensions.csv")
     return suspensions.height
@@ -445,7 +458,7 @@ def monthly_audit(
     store = Path(store) if store is not None else Path(out) / "curated"
     clear_stale_staging(Path(out))
     with staged_month(Path(out), month) as staging:
-        drops = _checked_drop(inbox, month, out, config)
+        drops = checked_drop(inbox, month, out, config)
         reports = validate_month_drop(drops, config, month, store, staging / "data-docs")
         curate_month(drops, store, month)
         record_drop_outcomes(drops, out, config)
@@ -464,7 +477,7 @@ def forget_raw_copies(out: Path, config: SentinelConfig) -> int:
     """Delete the raw drop copies of committed months (``run.keep_raw_months``)."""
     removed = discard_raw_copies(Path(out), config.run.keep_raw_months)
     if removed:
-        _logger().info("%d raw drop copies of committed months deleted", len(removed))
+        run_logger().info("%d raw drop copies of committed months deleted", len(removed))
     return len(removed)
 
 
@@ -535,7 +548,7 @@ def guard_output(
     lock (``run.lock_wait_seconds``). Waiting for another run and taking over a dead run's
     lock are said through ``on_wait`` / ``on_stale``, by default as warnings in the log."""
     restrict_permissions(Path(out), config.run.umask_bits())
-    logger = _logger()
+    logger = run_logger()
 
     def waiting(holder: LockHolder | None) -> None:
         who = holder.describe() if holder is not None else "another process"

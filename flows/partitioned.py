@@ -46,33 +46,35 @@ from features.survival import (
     survival_evidence,
     survival_signals,
 )
-from features.suspension import SUSPENSION_ORDER, suspension_list
+from features.suspension import SUSPENSION_ORDER
 from flows.monthly import (
     MonthSummary,
-    _checked_drop,
-    _logger,
+    checked_drop,
     emit_month,
     forget_raw_copies,
     learned_model,
+    month_suspensions,
     open_cases_carried,
     publish_artifacts,
     record_drop_outcomes,
+    run_logger,
     validate_against,
 )
 from sentinel.config import SentinelConfig, load_config
 from sentinel.detection import (
     MonthDetection,
     MonthHistory,
-    _person_features,
-    _prepare,
-    _rule_reasons,
     last_paid,
     month_ledger_runs,
     month_register_runs,
+    prepare_month,
+    prepared_person_features,
+    prepared_rule_reasons,
     rank_candidates,
 )
 from sentinel.engines import partition_engine
 from sentinel.ingest import StoredDrop
+from sentinel.io.reports import write_csv_bom
 from sentinel.io.store import (
     LEDGER_RUNS,
     REGISTER_RUNS,
@@ -404,11 +406,11 @@ def _detect_partition(out: Path, partition: str, month: str, config: SentinelCon
         .group_by("scheme", "signal")
         .agg(pl.col("persons").sum(), pl.col("paid").sum())
     )
-    prep = _prepare(history, config, links=links, shares=shares)
+    prep = prepare_month(history, config, links=links, shares=shares)
     owned = _owners(out).filter(pl.col("partition") == partition).select("person_id")
     # The partition's own persons only: their reasons, the recipients they count in and
     # their features; the province-wide base rates and tiers are taken when ranking.
-    reasons = _rule_reasons(prep, config).join(owned, on="person_id", how="semi").collect()
+    reasons = prepared_rule_reasons(prep, config).join(owned, on="person_id", how="semi").collect()
     reasons.write_parquet(folder / "reasons.parquet")
     own_ledger = prep.ledger.join(owned, on="person_id", how="semi")
     recipients_by_scheme(own_ledger, month).collect().write_parquet(folder / "recipients.parquet")
@@ -417,7 +419,7 @@ def _detect_partition(out: Path, partition: str, month: str, config: SentinelCon
     prep.people.join(persons, on="person_id", how="semi").select(
         "person_id", "scheme"
     ).collect().write_parquet(folder / "schemes.parquet")
-    features = _person_features(prep, persons).collect()
+    features = prepared_person_features(prep, persons).collect()
     features.write_parquet(folder / "candidates.parquet")
     return features.height
 
@@ -512,16 +514,9 @@ def suspend_partition(
 ) -> int:
     """The partition's part of the suspension list (a person's register rows and
     certifications are all in their owner's partition)."""
-    store = partition_store(out, partition)
-    history = _partition_history(out, partition, month)
-    with partition_engine():
-        suspensions = suspension_list(
-            store.scan("beneficiaries", months=[month]),
-            store.scan("certifications", up_to=month),
-            register_people(month_register_runs(history)),
-            month=month,
-            suspend_after_months=config.policy.suspend_after_months,
-        ).collect()
+    suspensions = month_suspensions(
+        partition_store(out, partition), _partition_history(out, partition, month), month, config
+    )
     suspensions.write_parquet(_work(out, month) / partition / "suspensions.parquet")
     return suspensions.height
 
@@ -530,8 +525,6 @@ def suspend_partition(
 def list_province_suspensions(out: Path, month: str, partitions: list[str], staging: Path) -> int:
     """The suspension list over every partition, in the order
     :func:`flows.monthly.list_suspensions` writes it."""
-    from sentinel.io.reports import write_csv_bom
-
     work = _work(out, month)
     suspensions = (
         pl.concat(
@@ -570,7 +563,7 @@ def partitioned_audit(
     out = Path(out)
     clear_stale_staging(out)
     with staged_month(out, month) as staging:
-        drops = _checked_drop(inbox, month, out, config)
+        drops = checked_drop(inbox, month, out, config)
         reports = validate_province_drop(drops, config, month, out, staging / "data-docs")
         partitions = split_month(drops, out, month, region_digits)
         record_drop_outcomes(drops, out, config)
@@ -582,7 +575,7 @@ def partitioned_audit(
         halo = find_halo(out, month, partitions)
         _on_workers(gather_halo_rows, partitions, out, month)
         candidates = _on_workers(detect_partition, partitions, out, month, config)
-        _logger().info(
+        run_logger().info(
             "%d partitions, %d halo persons, %d candidates", len(partitions), halo, sum(candidates)
         )
         model = choose_province_model(out, month, config)

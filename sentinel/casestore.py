@@ -63,7 +63,9 @@ from sqlalchemy.engine import Connection
 
 from features.identity import id_birth_date
 from sentinel.audit_result import OUTCOME_VALUES, OutcomeLimits, result_problems
+from sentinel.config import load_config
 from sentinel.contract import OUTCOMES
+from sentinel.migrations import upgrade
 
 __all__ = [
     "CASE_STATES",
@@ -139,14 +141,6 @@ _case_months = Table(
     Column("selection_probability", Float),
 )
 
-#: Columns added to existing tables since they were first created (table, column): added
-#: on open when missing, so a store created by an earlier version keeps working.
-_ADDED_COLUMNS: tuple[tuple[str, Column], ...] = (
-    ("case_months", Column("status", String(20))),
-    ("case_months", Column("selection", String(12))),
-    ("case_months", Column("selection_probability", Float)),
-)
-
 _events = Table(
     "events",
     _metadata,
@@ -191,8 +185,9 @@ class CaseStore:
     """Cases across months in a SQL database (SQLite file or PostgreSQL by URL).
 
     ``url`` is a SQLAlchemy URL (``sqlite:///path/cases.sqlite``,
-    ``postgresql+psycopg://user:pw@host/db``) or a plain path to a SQLite file. Tables are
-    created when missing.
+    ``postgresql+psycopg://user:pw@host/db``) or a plain path to a SQLite file. Opening
+    brings the database to the newest schema (:func:`sentinel.migrations.upgrade`): an empty
+    one gets every table, one an earlier release made gets what it lacks, cases kept.
     """
 
     def __init__(self, url: str | Path, *, limits: OutcomeLimits | None = None) -> None:
@@ -200,11 +195,8 @@ class CaseStore:
         if "://" not in text:
             text = f"sqlite:///{text}"
         self.engine: Engine = create_engine(text, future=True)
-        _metadata.create_all(self.engine)
-        _add_missing_columns(self.engine)
+        upgrade(self.engine)
         if limits is None:
-            from sentinel.config import load_config
-
             limits = OutcomeLimits.from_config(load_config())
         #: Bounds of an audit result (``cases.max_outcome_amount``, ``policy.max_plausible_age``).
         self.limits = limits
@@ -978,18 +970,6 @@ def _status(
     if last is not None and last < month:
         return "payments_stopped"
     return "carried"
-
-
-def _add_missing_columns(engine: Engine) -> None:
-    """``ALTER TABLE ... ADD COLUMN`` for each of :data:`_ADDED_COLUMNS` a store lacks."""
-    from sqlalchemy import inspect
-
-    present = {t: {c["name"] for c in inspect(engine).get_columns(t)} for t in ("case_months",)}
-    with engine.begin() as conn:
-        for table, column in _ADDED_COLUMNS:
-            if column.name not in present.get(table, set()):
-                kind = column.type.compile(dialect=engine.dialect)
-                conn.exec_driver_sql(f'ALTER TABLE {table} ADD COLUMN "{column.name}" {kind}')
 
 
 def _closure_problems(

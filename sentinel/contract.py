@@ -220,7 +220,8 @@ DATASETS: dict[str, Dataset] = {
 }
 FILE_SUFFIXES: tuple[str, ...] = (".parquet", ".csv", ".xlsx")
 
-CASE_COLUMNS: tuple[str, ...] = (
+#: Who and what a case is about: the leading columns of the case list.
+CASE_KEY_COLUMNS: tuple[str, ...] = (
     "case_id",
     "person_id",
     "name",
@@ -228,6 +229,9 @@ CASE_COLUMNS: tuple[str, ...] = (
     "township",
     "village",
     "typology",
+)
+CASE_COLUMNS: tuple[str, ...] = (
+    *CASE_KEY_COLUMNS,
     "priority_rank",
     "risk_score",
     "est_overpayment",

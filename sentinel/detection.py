@@ -70,7 +70,7 @@ from features.survival import (
 from models.base import RiskModel
 from models.outcomes import PriorOffsetLogisticRegression
 from sentinel.config import SentinelConfig
-from sentinel.contract import CASE_COLUMNS
+from sentinel.contract import CASE_COLUMNS, CASE_KEY_COLUMNS
 from sentinel.evidence import render_evidence
 
 #: What detection says of a case; the case store and the audit selection add the rest of
@@ -117,7 +117,7 @@ class MonthHistory:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class PreparedMonth:
     """Intermediate frames shared by the rule families (collected once per run)."""
 
     month: str
@@ -171,14 +171,14 @@ def month_ledger_runs(history: MonthHistory) -> pl.LazyFrame:
     return runs.with_columns(pl.col("kind").cast(PAYOUT_KIND)).with_columns(ledger_keys())
 
 
-def _prepare(
+def prepare_month(
     history: MonthHistory,
     config: SentinelConfig,
     clock: StageClock = _no_clock,
     *,
     links: pl.LazyFrame | None = None,
     shares: pl.LazyFrame | None = None,
-) -> _Prepared:
+) -> PreparedMonth:
     """The shared frames; ``links`` (:func:`link_deaths` output) when the death linkage was
     done elsewhere, over a larger register (a partitioned run links against the province),
     and ``shares`` (:func:`signal_shares`) when counted elsewhere over a larger county."""
@@ -225,13 +225,13 @@ def _prepare(
             shares = signal_shares(
                 survival_signals(ledger, people, evidence, changes, month, config)
             ).collect().lazy()
-    return _Prepared(
+    return PreparedMonth(
         month, people, ledger, runs, evidence, changes, deaths_linked, edges, death_leads, shares
     )
 
 
-def _rule_reasons(
-    prep: _Prepared, config: SentinelConfig, clock: StageClock = _no_clock
+def prepared_rule_reasons(
+    prep: PreparedMonth, config: SentinelConfig, clock: StageClock = _no_clock
 ) -> pl.LazyFrame:
     month = prep.month
     with clock("deceased_paid"):
@@ -295,10 +295,10 @@ def _rule_reasons(
 
 def rule_reasons(history: MonthHistory, config: SentinelConfig) -> pl.LazyFrame:
     """All reason rows (``features.cases.REASON_SCHEMA``) of the six rule families."""
-    return _rule_reasons(_prepare(history, config), config)
+    return prepared_rule_reasons(prepare_month(history, config), config)
 
 
-def _person_features(prep: _Prepared, persons: pl.LazyFrame) -> pl.LazyFrame:
+def prepared_person_features(prep: PreparedMonth, persons: pl.LazyFrame) -> pl.LazyFrame:
     """:data:`features.cases.PERSON_FEATURES` and context of ``persons`` (``person_id``)."""
     now = month_number(prep.month)
     paid = monthly_amount(prep.ledger, prep.month)
@@ -370,7 +370,7 @@ def _person_features(prep: _Prepared, persons: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _scored(
-    prep: _Prepared, reasons: pl.LazyFrame, config: SentinelConfig
+    prep: PreparedMonth, reasons: pl.LazyFrame, config: SentinelConfig
 ) -> tuple[pl.LazyFrame, pl.DataFrame, pl.DataFrame]:
     """:func:`features.scoring.score_reasons` of the month's reasons against the month's
     recipients; with the base rates and the recipients per scheme."""
@@ -429,10 +429,10 @@ def person_features(history: MonthHistory, config: SentinelConfig) -> pl.LazyFra
     (:func:`features.scoring.score_reasons`; no reason: probability 0, tier 0), plus context
     (``name``, ``scheme``, ``township``, ``village``, ``last_paid_index``).
     """
-    prep = _prepare(history, config)
-    scored, _, _ = _scored(prep, _rule_reasons(prep, config), config)
+    prep = prepare_month(history, config)
+    scored, _, _ = _scored(prep, prepared_rule_reasons(prep, config), config)
     persons = pl.concat([prep.people.select("person_id"), scored.select("person_id")])
-    return _person_features(prep, persons).join(scored, on="person_id", how="left").pipe(
+    return prepared_person_features(prep, persons).join(scored, on="person_id", how="left").pipe(
         fill_unscored
     )
 
@@ -484,14 +484,14 @@ def detect_month(
 def _detect(
     history: MonthHistory, config: SentinelConfig, model: RiskModel | None, clock: StageClock
 ) -> MonthDetection:
-    prep = _prepare(history, config, clock)
-    reasons = _rule_reasons(prep, config, clock)
+    prep = prepare_month(history, config, clock)
+    reasons = prepared_rule_reasons(prep, config, clock)
     with clock("merge"):
         scored, base_rates, recipients = _scored(prep, reasons, config)
         scored = scored.filter(listable(config.detection.audit_capacity)).collect()
         counts = event_counts(prep.ledger, prep.month).collect()
     with clock("features"):
-        features = _person_features(prep, scored.lazy().select("person_id")).collect()
+        features = prepared_person_features(prep, scored.lazy().select("person_id")).collect()
         candidates = features.join(scored, on="person_id", how="inner").sort("person_id")
     cases = rank_candidates(candidates, model, history.month, config, clock).collect()
     events = policy_events(counts, recipients, base_rates, history.month, config)
@@ -568,13 +568,7 @@ def _ranked_cases(
         ranked.with_columns(model_features()).lazy(), config.detection.report_language
     )
     return with_evidence.select(
-        "case_id",
-        "person_id",
-        "name",
-        "scheme",
-        "township",
-        "village",
-        "typology",
+        *CASE_KEY_COLUMNS,
         "priority_rank",
         "risk_score",
         pl.col("est_overpayment").round(2),
@@ -626,6 +620,7 @@ __all__ = [
     "DETECTED_COLUMNS",
     "MonthDetection",
     "MonthHistory",
+    "PreparedMonth",
     "case_id",
     "detect_cases",
     "detect_month",
@@ -633,7 +628,13 @@ __all__ = [
     "last_paid",
     "model_inputs",
     "model_matrix",
+    "month_ledger_runs",
+    "month_register_runs",
     "person_features",
+    "prepare_month",
+    "prepared_person_features",
+    "prepared_rule_reasons",
     "rank_candidates",
     "rule_reasons",
+    "training_matrix",
 ]

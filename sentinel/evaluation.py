@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from features.survival import linked_deaths, register_people
 from sentinel.config import SentinelConfig, load_config
 from sentinel.contract import DATASETS
-from sentinel.detection import MonthHistory
+from sentinel.detection import MonthHistory, month_register_runs
 
 BASELINES: tuple[str, ...] = ("random", "oldest_first", "longest_uncertified")
 _RANDOM_SEED = 20201231
@@ -124,8 +125,6 @@ def death_link_check(
 ) -> pl.DataFrame:
     """Death links made by detection, with the truth: ``record_id, person_id, confidence,
     method, true_person_id, id_error, correct``."""
-    from features.survival import linked_deaths, register_people
-    from sentinel.detection import month_register_runs
 
     config = config or load_config()
     people = register_people(month_register_runs(history))

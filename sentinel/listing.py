@@ -16,6 +16,7 @@ from features.reasons import REFUTED_BY_PASS
 from features.scoring import TIER_NONE, TIER_PROOF, rank_cases, tier_of
 from sentinel.casestore import CaseStore
 from sentinel.config import SentinelConfig
+from sentinel.contract import CASE_KEY_COLUMNS
 from sentinel.evidence import (
     CERTIFIED_REMOTELY_NOTE,
     CERTIFIED_SINCE_NOTE,
@@ -118,13 +119,7 @@ def carried_cases(
         (pl.col("amount_at_stake") - pl.col("est_overpayment")) / max(forward_months, 1)
     ).fill_null(0.0)
     return base.select(
-        "case_id",
-        "person_id",
-        "name",
-        "scheme",
-        "township",
-        "village",
-        "typology",
+        *CASE_KEY_COLUMNS,
         pl.lit(None, dtype=pl.Int64).alias("priority_rank"),
         pl.col("risk_score").fill_null(0.0),
         pl.col("est_overpayment").fill_null(0.0),

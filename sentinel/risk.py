@@ -26,7 +26,9 @@ import numpy as np
 import polars as pl
 
 from features.cases import MODEL_FEATURES
+from models.persistence import load_model, save_model
 from sentinel.config import SentinelConfig
+from sentinel.detection import fit_risk_model, training_matrix
 
 #: The version named in the manifest while no outcome has corrected the rules.
 RULES_VERSION = "rules-v2"
@@ -45,8 +47,6 @@ class ModelChoice:
         """The fitted model, or None for the rules alone."""
         if self.directory is None:
             return None
-        from models.persistence import load_model
-
         return load_model(self.directory)
 
 
@@ -139,9 +139,6 @@ def choose_risk_model(
 
 
 def _train_and_save(train: pl.DataFrame, directory: Path, config: SentinelConfig) -> None:
-    from models.persistence import save_model
-    from sentinel.detection import fit_risk_model
-
     months = sorted(train["month"].unique().to_list())
     metrics = _held_out_metrics(train, config)
     model = fit_risk_model(train, config.model.prior_strength)
@@ -164,8 +161,6 @@ def _train_and_save(train: pl.DataFrame, directory: Path, config: SentinelConfig
 
 def _held_out_metrics(train: pl.DataFrame, config: SentinelConfig) -> dict[str, float]:
     """Fit on the cases listed before the latest listing month, score that month's."""
-    from sentinel.detection import fit_risk_model, training_matrix
-
     latest = train["month"].max()
     earlier, held = train.filter(pl.col("month") < latest), train.filter(pl.col("month") == latest)
     if earlier.height == 0 or held.height == 0:

@@ -27,6 +27,11 @@ from typing import Any
 
 import polars as pl
 
+from features.history import extend_register_runs, register_runs
+from features.ledger import LEDGER_COLUMNS, extend_ledger_runs, ledger_runs
+from features.payments import paid_ledger
+from sentinel.detection import MonthHistory
+
 MONTH_PARTITION = "month"
 #: The derived dataset holding, per month, the register snapshots up to that month
 #: summarised per person (``features.history``); rebuilt whenever a register month changes.
@@ -136,8 +141,6 @@ class CuratedStore:
         summary of the register month before, extended by this month's snapshot, or (when
         there is none) built from every snapshot up to ``month``. None when the store has no
         register for ``month``."""
-        from features.history import extend_register_runs, register_runs
-
         listed = [m for m in self.months("beneficiaries") if m <= month]
         if not listed or listed[-1] != month:
             return None
@@ -162,9 +165,6 @@ class CuratedStore:
         summary of the payout month before, extended by this month's rows, or (when there is
         none) built from every month up to ``month``. None when the store has no payouts
         for ``month``."""
-        from features.ledger import LEDGER_COLUMNS, extend_ledger_runs, ledger_runs
-        from features.payments import paid_ledger
-
         listed = [m for m in self.months("payouts") if m <= month]
         if not listed or listed[-1] != month:
             return None
@@ -359,13 +359,11 @@ def discard_raw_copies(out: Path, keep_months: int) -> list[Path]:
     return removed
 
 
-def load_history(store: Path, month: str):  # type: ignore[no-untyped-def]
+def load_history(store: Path, month: str) -> MonthHistory:
     """The :class:`sentinel.detection.MonthHistory` of ``month`` from a curated store.
 
     Every dataset is scanned lazily over the months up to and including ``month``.
     """
-    from sentinel.detection import MonthHistory
-
     curated = CuratedStore(store)
     return MonthHistory(
         month=month,

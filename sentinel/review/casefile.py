@@ -24,6 +24,7 @@ from sqlalchemy import Engine, MetaData, Table, and_, func, select
 from features.certification import certification_state
 from features.linkage import LinkColumns, LinkModel, estimate_link_model, link_records
 from sentinel.config import SentinelConfig
+from sentinel.evidence import TEMPLATES
 from sentinel.io.store import CuratedStore
 from sentinel.masking import mask_account, mask_id
 
@@ -239,8 +240,6 @@ _NAME_SEPARATOR = "、"
 def _name_fact_patterns() -> list[re.Pattern[str]]:
     """One pattern per evidence template (zh and en) holding a name fact; the name facts
     are named groups, the other facts match any text within one sentence."""
-    from sentinel.evidence import TEMPLATES
-
     patterns = []
     for template in TEMPLATES.values():
         for text in (template.zh, template.en):

@@ -47,12 +47,13 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    inspect,
     select,
     text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+
+from sentinel.migrations import upgrade
 
 __all__ = ["ROLES", "AuditEntry", "ReviewStore", "Role", "Session", "User"]
 
@@ -149,8 +150,7 @@ class ReviewStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        _metadata.create_all(engine)
-        _migrate(engine)
+        upgrade(engine)
 
     # ------------------------------------------------------------------ users
 
@@ -440,18 +440,6 @@ class ReviewStore:
                 "case_id": pl.String,
             },
         )
-
-
-def _migrate(engine: Engine) -> None:
-    """Bring a store made by an earlier version up to these tables: columns added later
-    are added (empty), with their indexes."""
-    columns = {c["name"] for c in inspect(engine).get_columns("review_audit")}
-    with engine.begin() as conn:
-        for name, kind in (("count", "INTEGER"), ("bucket", "VARCHAR(160)")):
-            if name not in columns:
-                conn.execute(text(f"ALTER TABLE review_audit ADD COLUMN {name} {kind}"))
-    _audit_bucket.create(engine, checkfirst=True)
-    _audit_at.create(engine, checkfirst=True)
 
 
 def _user(row: Any) -> User:

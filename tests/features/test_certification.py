@@ -15,7 +15,7 @@ from features.survival import register_people
 from features.suspension import suspension_list
 from sentinel.config import load_config
 from sentinel.demo import WORLDS, generate_county, world
-from sentinel.detection import _prepare, _rule_reasons, month_register_runs
+from sentinel.detection import month_register_runs, prepare_month, prepared_rule_reasons
 from sentinel.evaluation import demo_history
 
 CONFIG = load_config()
@@ -87,7 +87,7 @@ def test_the_suspension_list_and_detection_agree_in_every_world(
     stated = 0
     for month in ("2020-06", "2020-12", "2021-01", "2021-02"):
         history = demo_history(dest, month)
-        prep = _prepare(history, CONFIG)
+        prep = prepare_month(history, CONFIG)
         evidence = prep.evidence.collect()
         snapshot = history.register.filter(pl.col("month") == month)
         suspended = suspension_list(
@@ -104,7 +104,7 @@ def test_the_suspension_list_and_detection_agree_in_every_world(
 
         # Evidence about certification states what the state holds, no more (every paid
         # person's sentences: no probability floor).
-        reasons = _rule_reasons(prep, EVERY_SENTENCE).collect()
+        reasons = prepared_rule_reasons(prep, EVERY_SENTENCE).collect()
         by_person = {r["person_id"]: r for r in evidence.iter_rows(named=True)}
         now = month_number(month)
         for row in reasons.filter(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -11,14 +9,12 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
-from sqlalchemy import create_engine, make_url, text
 
 from sentinel.casestore import CaseStore
 from sentinel.contract import CASE_COLUMNS
 from sentinel.io.reports import OUTCOME_HEADERS, write_workbook
 from sentinel.outcomes import import_outcomes, read_outcomes_workbook
 
-POSTGRES_ENV = "SENTINEL_TEST_POSTGRES_URL"
 NOW = datetime(2020, 3, 15, 8, 0, tzinfo=UTC)
 # Generated fake people.
 PEOPLE = [
@@ -29,28 +25,11 @@ PEOPLE = [
 ]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CaseStore]:
-    """A fresh store on SQLite, or in a private schema on the PostgreSQL test server."""
-    if request.param == "sqlite":
-        with CaseStore(f"sqlite:///{tmp_path / 'cases.sqlite'}") as opened:
-            yield opened
-        return
-    server = os.environ.get(POSTGRES_ENV)
-    if not server:
-        pytest.skip(f"{POSTGRES_ENV} not set")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(server).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        with CaseStore(url.render_as_string(hide_password=False)) as opened:
-            yield opened
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+@pytest.fixture
+def store(store_url: str) -> Iterator[CaseStore]:
+    """A fresh case store (SQLite, or PostgreSQL when the test server is set)."""
+    with CaseStore(store_url) as opened:
+        yield opened
 
 
 def month_cases() -> pl.DataFrame:

@@ -3,15 +3,12 @@ SQLite always and on PostgreSQL when SENTINEL_TEST_POSTGRES_URL is set."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 
 from sentinel.casestore import CaseStore
 from sentinel.masking import mask_account, short_name
@@ -19,32 +16,14 @@ from sentinel.review import ReviewStore, hash_password
 from sentinel.review.auth import Principal, check_password
 from sentinel.review.casefile import CaseListing, QueueFilter
 
-POSTGRES_ENV = "SENTINEL_TEST_POSTGRES_URL"
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def cases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CaseStore]:
-    """An empty case store: a SQLite file, or a private schema on the test server."""
-    if request.param == "sqlite":
-        with CaseStore(f"sqlite:///{tmp_path / 'cases.sqlite'}") as store:
-            yield store
-        return
-    server = os.environ.get(POSTGRES_ENV)
-    if not server:
-        pytest.skip(f"{POSTGRES_ENV} not set")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(server).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        with CaseStore(url.render_as_string(hide_password=False)) as store:
-            yield store
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+@pytest.fixture
+def cases(store_url: str) -> Iterator[CaseStore]:
+    """A fresh case store (SQLite, or PostgreSQL when the test server is set)."""
+    with CaseStore(store_url) as store:
+        yield store
 
 
 def case_list() -> pl.DataFrame:
@@ -218,7 +197,6 @@ def test_short_name() -> None:
 
 
 def test_an_audit_table_of_an_earlier_version_gets_the_counting_columns(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from sqlalchemy import create_engine, text
 
     engine = create_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
     with engine.begin() as conn:

@@ -1,0 +1,120 @@
+"""The case store and the review app's tables as first released.
+
+Revision ID: 0001
+Revises:
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # IF NOT EXISTS: a database made before versioning already holds some or all of them.
+    op.create_table(
+        "cases",
+        sa.Column("case_id", sa.String(40), primary_key=True),
+        sa.Column("person_id", sa.String(40), nullable=False),
+        sa.Column("typology", sa.String(40), nullable=False),
+        sa.Column("township", sa.Text),
+        sa.Column("first_flagged", sa.String(7), nullable=False),
+        sa.Column("state", sa.String(10), nullable=False),
+        sa.Column("assignee", sa.Text),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("outcome", sa.String(20)),
+        sa.Column("closed_on", sa.Date),
+        sa.Column("death_date", sa.Date),
+        sa.Column("overpaid_amount", sa.Float),
+        sa.Column("recovered_amount", sa.Float),
+        sa.Column("audited_reasons", sa.Text),
+        sa.Column("est_overpayment", sa.Float),
+        sa.Column("reasons", sa.Text),
+        sa.Column("last_listed", sa.String(7), nullable=False),
+        sa.Column("note", sa.Text),
+        if_not_exists=True,
+    )
+    op.create_index("ix_cases_person_id", "cases", ["person_id"], if_not_exists=True)
+    op.create_table(
+        "case_months",
+        sa.Column("case_id", sa.String(40), primary_key=True),
+        sa.Column("month", sa.String(7), primary_key=True),
+        sa.Column("priority_rank", sa.Integer),
+        sa.Column("risk_score", sa.Float),
+        sa.Column("est_overpayment", sa.Float),
+        sa.Column("reasons", sa.Text),
+        sa.Column("note", sa.Text),
+        if_not_exists=True,
+    )
+    op.create_table(
+        "events",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("case_id", sa.String(40), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.Text, nullable=False),
+        sa.Column("kind", sa.String(12), nullable=False),
+        sa.Column("month", sa.String(7)),
+        sa.Column("detail", sa.JSON),
+        sa.UniqueConstraint("case_id", "month", "kind", name="uq_events_case_month_kind"),
+        if_not_exists=True,
+    )
+    op.create_index("ix_events_case_id", "events", ["case_id"], if_not_exists=True)
+    op.create_table(
+        "review_users",
+        sa.Column("username", sa.String(64), primary_key=True),
+        sa.Column("role", sa.String(12), nullable=False),
+        sa.Column("townships", sa.JSON, nullable=False),
+        sa.Column("password_hash", sa.Text, nullable=False),
+        sa.Column("active", sa.Boolean, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        if_not_exists=True,
+    )
+    op.create_table(
+        "review_sessions",
+        sa.Column("token_hash", sa.String(64), primary_key=True),
+        sa.Column("username", sa.String(64), nullable=False),
+        sa.Column("csrf_token", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        if_not_exists=True,
+    )
+    op.create_index("ix_review_sessions_username", "review_sessions", ["username"], if_not_exists=True)
+    op.create_table(
+        "review_login_failures",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("username", sa.String(64), nullable=False),
+        sa.Column("client", sa.String(64), nullable=False),
+        if_not_exists=True,
+    )
+    op.create_index("ix_review_login_failures_at", "review_login_failures", ["at"], if_not_exists=True)
+    op.create_table(
+        "review_audit",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("username", sa.String(64), nullable=False),
+        sa.Column("action", sa.String(24), nullable=False),
+        sa.Column("case_id", sa.String(40)),
+        sa.Column("detail", sa.JSON),
+        if_not_exists=True,
+    )
+    op.create_index("ix_review_audit_username", "review_audit", ["username"], if_not_exists=True)
+    op.create_index("ix_review_audit_case_id", "review_audit", ["case_id"], if_not_exists=True)
+
+
+def downgrade() -> None:
+    for table in (
+        "review_audit",
+        "review_login_failures",
+        "review_sessions",
+        "review_users",
+        "events",
+        "case_months",
+        "cases",
+    ):
+        op.drop_table(table)
