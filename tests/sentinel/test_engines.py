@@ -27,6 +27,7 @@ def test_partition_engine_holds_inside_the_block_and_is_restored_after() -> None
 def test_the_partitioned_suspension_step_runs_on_the_in_memory_engine(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import flows.monthly as monthly
     import flows.partitioned as partitioned
     from sentinel.config import load_config
     from sentinel.partition import partition_store
@@ -37,7 +38,8 @@ def test_the_partitioned_suspension_step_runs_on_the_in_memory_engine(
         seen.append(_affinity())
         return pl.LazyFrame({"person_id": ["P1"]})
 
-    monkeypatch.setattr(partitioned, "suspension_list", recording)
+    # The county and each partition share the step (flows.monthly.month_suspensions).
+    monkeypatch.setattr(monthly, "suspension_list", recording)
     store = partition_store(tmp_path, "430101")
     register = {
         "person_id": ["P1"], "name": ["某"], "sex": ["M"], "birth_date": [date(1940, 1, 1)],
