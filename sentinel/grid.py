@@ -11,6 +11,7 @@ and the list's size against the recipients.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -82,6 +83,9 @@ def evaluate_grid(
         chosen = world(name)
         for seed in seeds:
             dest = Path(work) / f"{name}-{seed}"
+            # Replaced, not reused: the monthly job skips months already under OUT, so a
+            # run left by an earlier version would be judged as this one's.
+            shutil.rmtree(dest, ignore_errors=True)
             say(f"{name} seed {seed}: generating")
             summary = generate_county(
                 dest,

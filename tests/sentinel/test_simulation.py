@@ -123,3 +123,25 @@ def test_an_unknown_world_is_refused_with_the_known_names(tmp_path: Path):
     )
     assert result.exit_code != 0
     assert "atlantis" in result.output and "reference" in result.output
+
+
+def test_the_grid_replaces_a_world_left_by_an_earlier_run(tmp_path: Path):
+    """Regression: a second grid in the same work folder reused the first one's months (the
+    monthly job skips months already under OUT) and re-ran only December."""
+    from sentinel.grid import evaluate_grid
+
+    stale = tmp_path / "reference-3" / "out" / "2020-01"
+    stale.mkdir(parents=True)
+    (stale / "cases.parquet").write_bytes(b"an earlier run")
+    seen: list[bool] = []
+
+    class Stop(Exception):
+        pass
+
+    def run_months(inbox: Path, out: Path, month: str) -> None:
+        seen.append((out / "2020-01" / "cases.parquet").exists())
+        raise Stop
+
+    with pytest.raises(Stop):
+        evaluate_grid(["reference"], [3], 0.005, tmp_path, 56, run_months)
+    assert seen == [False]
