@@ -10,7 +10,10 @@ their surname).
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components as scipy_components
 
 from features.cases import (
     conform_reasons,
@@ -26,8 +29,6 @@ from features.cases import (
 from features.ledger import rows_of
 from sentinel.config import SentinelConfig
 from sentinel.contract import SCHEMES
-
-_COMPONENT_ITERATIONS = 8
 
 
 def receiver_changes(runs: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFrame:
@@ -158,28 +159,33 @@ def receiver_edges(runs: pl.LazyFrame, ledger: pl.LazyFrame, month: str, config:
 
 
 def connected_components(edges: pl.LazyFrame) -> pl.LazyFrame:
-    """Component label (smallest person_id reachable) of each person over person–receiver edges.
+    """Component label (smallest person_id reachable) of each person over person–receiver
+    edges: ``person_id, component``.
 
-    Iterative min-label propagation with joins; rings are small, so a fixed number of rounds
-    (longer chains keep a partial label, which only splits a component).
+    A receiver is a receiver *of a kind* (an account and a collector with the same text are
+    different nodes). The components are scipy's, over the bipartite graph of persons and
+    receivers, so a chain of any length is one component.
     """
-    # Each round is materialised: a lazy plan nesting every round re-evaluates the earlier
-    # ones (the plan grows exponentially with the rounds).
     edge_frame = edges.select("person_id", "receiver", "kind").collect()
-    labels = edge_frame.select("person_id").unique().with_columns(pl.col("person_id").alias("component"))
-    for _ in range(_COMPONENT_ITERATIONS):
-        receiver_label = (
-            edge_frame.join(labels, on="person_id").group_by("receiver", "kind").agg(pl.col("component").min())
-        )
-        new_labels = (
-            edge_frame.join(receiver_label, on=["receiver", "kind"])
-            .group_by("person_id")
-            .agg(pl.col("component").min())
-        )
-        if new_labels.sort("person_id").equals(labels.sort("person_id")):
-            break
-        labels = new_labels
-    return labels.lazy()
+    persons = edge_frame.select("person_id").unique().sort("person_id").with_row_index("p")
+    receivers = edge_frame.select("receiver", "kind").unique().sort("receiver", "kind").with_row_index("r")
+    pairs = edge_frame.join(persons, on="person_id").join(receivers, on=["receiver", "kind"])
+    n_persons = persons.height
+    size = n_persons + receivers.height
+    graph = coo_matrix(
+        (
+            np.ones(pairs.height, dtype=np.int8),
+            (pairs["p"].to_numpy(), pairs["r"].to_numpy() + n_persons),
+        ),
+        shape=(size, size),
+    )
+    _, label = scipy_components(graph, directed=False)
+    return (
+        persons.with_columns(pl.Series("_c", label[:n_persons]))
+        .with_columns(pl.col("person_id").min().over("_c").alias("component"))
+        .select("person_id", "component")
+        .lazy()
+    )
 
 
 def shared_account(
