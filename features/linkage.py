@@ -52,7 +52,8 @@ blanks and dashes removed, ``X`` upper-case; 15-digit first-generation numbers w
 substitution, or an adjacent swap) on a record ID that *fails* its ISO 7064 MOD 11-2 check
 character: the checksum catches every single substitution and adjacent swap and 10 of 11
 double errors, so a record ID that *passes* it and differs is somebody else's (a neighbour
-born the same day) and sits at the else level. The ID carries the birth date: when the
+born the same day) and sits at the else level. An ID whose birth digits are no calendar
+date fails, whatever its check character. The ID carries the birth date: when the
 record states its own, the edits are counted outside the birth digits and the birth date
 comparison weighs them (counted twice, an ID two sequence digits from a neighbour's born
 the same day would pass for a typo). A record that states none is compared the same way
@@ -77,7 +78,9 @@ nothing else, register names of the same sound (or that sound with one character
 dropped). Name blocks with more than ``max_block_size`` register people are skipped (such
 a record cannot be told apart by that key); and the caller's own rules (``blocking``). A
 record ID that passes its checksum and is not in the register is not searched by name:
-its holder is most likely not enrolled.
+its holder is most likely not enrolled; unless its birth digits contradict the birth date
+the record states (one of the two is mistyped) and no register person of the record's
+name holds it - then the record is searched as one without an ID, the ID still compared.
 
 Scale: the register is prepared once per call; candidates, levels and EM run on polars
 frames and numpy arrays of level patterns (a few hundred distinct rows). Python runs over
@@ -554,7 +557,22 @@ def _prepare_sides(
                 "(18 characters, or 15 digits); pass id_format='text' for another identifier"
             )
     recs, reg = (f.drop("id_text").with_row_index("_row") for f in frames)
-    return recs, reg
+    return _confirmed_ids(recs, reg), reg.drop("pid_trusted")
+
+
+def _confirmed_ids(recs: pl.DataFrame, reg: pl.DataFrame) -> pl.DataFrame:
+    """``pid_trusted`` also for a record whose valid ID contradicts the birth date it
+    states when the ID is a register person's of the record's name: the birth date is
+    the mistyped field. An ID that is nobody's, or another person's, stays doubtful: the
+    record is searched by name and birth date like one without an ID (the ID is still
+    compared, and a valid ID that differs from a candidate's weighs against them)."""
+    doubtful = recs.filter(pl.col("pid_valid") & ~pl.col("pid_trusted"))
+    if doubtful.height == 0:
+        return recs
+    # the register probed with the doubtful IDs only: hashing all its IDs would cost more
+    holders = reg.filter(pl.col("pid").is_in(doubtful["pid"].implode())).select("pid", "name")
+    confirmed = doubtful.join(holders, on=["pid", "name"], how="semi")["_row"]
+    return recs.with_columns(pl.col("pid_trusted") | pl.col("_row").is_in(confirmed.implode()))
 
 
 def _text(col: str | None) -> pl.Expr:
@@ -564,8 +582,8 @@ def _text(col: str | None) -> pl.Expr:
 def _prepare_side(
     frame: pl.LazyFrame, cols: LinkColumns, comps: tuple[Comparison, ...], side: str
 ) -> pl.LazyFrame:
-    """Normalised columns: ``key pid pid_valid id_birth name birth sex place`` and one per
-    further field, all text (birth as ``YYYYMMDD``)."""
+    """Normalised columns: ``key pid pid_valid pid_trusted id_birth name birth sex place``
+    and one per further field, all text (birth as ``YYYYMMDD``, flags boolean)."""
     schema = frame.collect_schema()
     missing = [c for c in cols.columns() if c not in schema]
     if missing:
@@ -602,6 +620,7 @@ def _prepare_side(
         return prepared.with_columns(
             pl.col("id_text").alias("pid"),
             pl.lit(False).alias("pid_valid"),
+            pl.lit(False).alias("pid_trusted"),
             pl.lit(None, dtype=pl.String).alias("id_birth"),
         )
     pid = pl.col("pid")
@@ -615,10 +634,30 @@ def _prepare_side(
             .alias("pid")
         )
         .with_columns(
-            (pid.str.slice(17, 1) == pl.col("id_check")).fill_null(False).alias("pid_valid"),
             pl.when(pid.str.slice(6, 8).str.to_date("%Y%m%d", strict=False).is_not_null())
             .then(pid.str.slice(6, 8))
             .alias("id_birth"),
+        )
+        .with_columns(
+            # A check character that passes on birth digits that are no calendar date
+            # (1949-40-25) is a typo's luck: such an ID fails like any other typo.
+            ((pid.str.slice(17, 1) == pl.col("id_check")) & pl.col("id_birth").is_not_null())
+            .fill_null(False)
+            .alias("pid_valid"),
+        )
+        .with_columns(
+            # A record's valid ID whose birth digits are not the birth date the record
+            # states: one of the two is mistyped (two errors pass the checksum one time in
+            # eleven), so unless the register confirms the ID (:func:`_confirmed_ids`) the
+            # record is searched by what else it says.
+            (
+                pl.col("pid_valid")
+                & (
+                    pl.lit(side == "register")
+                    | pl.col("birth").is_null()
+                    | (pl.col("birth") == pl.col("id_birth"))
+                )
+            ).alias("pid_trusted"),
         )
         .drop("id_body", "id_check")
     )
@@ -629,7 +668,7 @@ def _prepare_side(
     )
     # The register's own ID speaks for what its fields leave empty; a record's ID may be
     # the mistyped part, so only a checksum-valid one does.
-    known = pid.is_not_null() if side == "register" else pl.col("pid_valid")
+    known = pid.is_not_null() if side == "register" else pl.col("pid_trusted")
     filled = [pl.coalesce("sex", pl.when(known).then(id_sex)).alias("sex")]
     if side == "register":
         filled.append(pl.coalesce("birth", "id_birth").alias("birth"))
@@ -753,7 +792,7 @@ def _candidates(
         blocks.extend(_id_window_blocks(recs, reg, cols.id_format, s.max_id_edits))
     # Without an ID the record must be found by what else it says; with a checksum-valid
     # ID that is not in the register its holder is most likely somebody not enrolled.
-    searchable = r.filter(~pl.col("pid_valid"))
+    searchable = r.filter(~pl.col("pid_trusted"))
     birth = pl.coalesce("birth", "id_birth")
     if "name" in fields:
         named = searchable.filter(pl.col("name").is_not_null())

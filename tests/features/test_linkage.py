@@ -284,6 +284,47 @@ def test_valid_checksum_id_not_in_register_is_not_linked_by_name() -> None:
     assert result.is_empty()
 
 
+def with_check_digit(pid: str) -> str:
+    """``pid`` with its check character recomputed: two errors the checksum lets pass."""
+    return pid[:17] + ric.calc_check_digit(pid)
+
+
+def test_valid_id_whose_birth_digits_are_no_date_is_a_typo() -> None:
+    # Regression (linkage_worlds, dates mistyped): 1948-30-17 passes its check character
+    # after two errors, but no one is born in month 30; the ID is compared as a typo.
+    mistyped = with_check_digit(swapped(LIU, 10))
+    assert mistyped[6:14] == "19483017" and not ric.is_valid(mistyped)
+    result = link(deaths_of(("D1", mistyped, "刘建华", date(1948, 3, 17), "M")))
+    assert links_of(result) == {"D1": LIU}
+    assert result["method"].to_list() == ["id_typo"]
+    assert result["confidence"][0] >= load_config().detection.min_death_link_confidence
+
+
+def test_valid_id_contradicting_the_stated_birth_date_is_searched_by_name() -> None:
+    # Regression (linkage_worlds, dates mistyped): two errors that pass the checksum (the
+    # birth year's digits swapped, the check character redone), the ID nobody's in the
+    # register; the record's name and birth date are the pensioner's.
+    mistyped = with_check_digit(swapped(LIU, 8))
+    assert mistyped[6:14] == "19840317"
+    result = link(deaths_of(("D1", mistyped, "刘建华", date(1948, 3, 17), "M")))
+    assert links_of(result) == {"D1": LIU}
+    assert result["method"].to_list() == ["demographic"]
+
+
+def test_id_of_another_pensioner_contradicted_by_name_and_birth_date() -> None:
+    # Regression (linkage_worlds, dates mistyped): the ID is another register person's;
+    # that link stays refused, and the person the name and birth date describe is found.
+    result = link(deaths_of(("D1", WANG, "刘建华", date(1948, 3, 17), "M")))
+    assert links_of(result) == {"D1": LIU}
+    assert result["disagreed"].to_list() == [["person_id"]]
+
+
+def test_id_confirmed_by_its_holders_name_outweighs_a_mistyped_birth_date() -> None:
+    result = link(deaths_of(("D1", LIU, "刘建华", date(1948, 3, 11), "M")))
+    assert links_of(result) == {"D1": LIU}
+    assert result["method"].to_list() == ["exact_id"]
+
+
 def test_same_name_and_birth_date_without_id_is_ambiguous() -> None:
     twin = make_id("430524", date(1952, 11, 2), 428)
     register = pl.concat([REGISTER, register_of((twin, "王丽", date(1952, 11, 2), "F", "430524"))])
