@@ -52,7 +52,8 @@ blanks and dashes removed, ``X`` upper-case; 15-digit first-generation numbers w
 substitution, or an adjacent swap) on a record ID that *fails* its ISO 7064 MOD 11-2 check
 character: the checksum catches every single substitution and adjacent swap and 10 of 11
 double errors, so a record ID that *passes* it and differs is somebody else's (a neighbour
-born the same day) and sits at the else level. The ID carries the birth date: when the
+born the same day) and sits at the else level. An ID whose birth digits are no calendar
+date fails, whatever its check character. The ID carries the birth date: when the
 record states its own, the edits are counted outside the birth digits and the birth date
 comparison weighs them (counted twice, an ID two sequence digits from a neighbour's born
 the same day would pass for a typo). A record that states none is compared the same way
@@ -72,12 +73,16 @@ adjacent swap leaves one key intact; keys keep at least 13 characters, so a bloc
 one county's people born on one day), pairs kept only within the edits the levels reach;
 for records whose ID is missing or fails its checksum (every record for a text ID): birth
 date with the first or the last character of the name, the name with the birth year, the
-name with the birth month and day (a mistyped date), and for records with a name and
-nothing else, register names of the same sound (or that sound with one character
+name with the birth month and day (a mistyped date); for a name nobody in the register
+bears, its sound with the birth year (the years ``within_days`` reaches) or the month and
+day (a homophone and a mistyped date at once); and for records with a name and nothing
+else, register names of the same sound (or that sound with one character
 dropped). Name blocks with more than ``max_block_size`` register people are skipped (such
 a record cannot be told apart by that key); and the caller's own rules (``blocking``). A
 record ID that passes its checksum and is not in the register is not searched by name:
-its holder is most likely not enrolled.
+its holder is most likely not enrolled; unless its birth digits contradict the birth date
+the record states (one of the two is mistyped) and no register person of the record's
+name holds it - then the record is searched as one without an ID, the ID still compared.
 
 Scale: the register is prepared once per call; candidates, levels and EM run on polars
 frames and numpy arrays of level patterns (a few hundred distinct rows). Python runs over
@@ -93,6 +98,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import Final, Literal
 
@@ -554,7 +560,22 @@ def _prepare_sides(
                 "(18 characters, or 15 digits); pass id_format='text' for another identifier"
             )
     recs, reg = (f.drop("id_text").with_row_index("_row") for f in frames)
-    return recs, reg
+    return _confirmed_ids(recs, reg), reg.drop("pid_trusted")
+
+
+def _confirmed_ids(recs: pl.DataFrame, reg: pl.DataFrame) -> pl.DataFrame:
+    """``pid_trusted`` also for a record whose valid ID contradicts the birth date it
+    states when the ID is a register person's of the record's name: the birth date is
+    the mistyped field. An ID that is nobody's, or another person's, stays doubtful: the
+    record is searched by name and birth date like one without an ID (the ID is still
+    compared, and a valid ID that differs from a candidate's weighs against them)."""
+    doubtful = recs.filter(pl.col("pid_valid") & ~pl.col("pid_trusted"))
+    if doubtful.height == 0:
+        return recs
+    # the register probed with the doubtful IDs only: hashing all its IDs would cost more
+    holders = reg.filter(pl.col("pid").is_in(doubtful["pid"].implode())).select("pid", "name")
+    confirmed = doubtful.join(holders, on=["pid", "name"], how="semi")["_row"]
+    return recs.with_columns(pl.col("pid_trusted") | pl.col("_row").is_in(confirmed.implode()))
 
 
 def _text(col: str | None) -> pl.Expr:
@@ -564,8 +585,8 @@ def _text(col: str | None) -> pl.Expr:
 def _prepare_side(
     frame: pl.LazyFrame, cols: LinkColumns, comps: tuple[Comparison, ...], side: str
 ) -> pl.LazyFrame:
-    """Normalised columns: ``key pid pid_valid id_birth name birth sex place`` and one per
-    further field, all text (birth as ``YYYYMMDD``)."""
+    """Normalised columns: ``key pid pid_valid pid_trusted id_birth name birth sex place``
+    and one per further field, all text (birth as ``YYYYMMDD``, flags boolean)."""
     schema = frame.collect_schema()
     missing = [c for c in cols.columns() if c not in schema]
     if missing:
@@ -602,6 +623,7 @@ def _prepare_side(
         return prepared.with_columns(
             pl.col("id_text").alias("pid"),
             pl.lit(False).alias("pid_valid"),
+            pl.lit(False).alias("pid_trusted"),
             pl.lit(None, dtype=pl.String).alias("id_birth"),
         )
     pid = pl.col("pid")
@@ -615,10 +637,30 @@ def _prepare_side(
             .alias("pid")
         )
         .with_columns(
-            (pid.str.slice(17, 1) == pl.col("id_check")).fill_null(False).alias("pid_valid"),
             pl.when(pid.str.slice(6, 8).str.to_date("%Y%m%d", strict=False).is_not_null())
             .then(pid.str.slice(6, 8))
             .alias("id_birth"),
+        )
+        .with_columns(
+            # A check character that passes on birth digits that are no calendar date
+            # (1949-40-25) is a typo's luck: such an ID fails like any other typo.
+            ((pid.str.slice(17, 1) == pl.col("id_check")) & pl.col("id_birth").is_not_null())
+            .fill_null(False)
+            .alias("pid_valid"),
+        )
+        .with_columns(
+            # A record's valid ID whose birth digits are not the birth date the record
+            # states: one of the two is mistyped (two errors pass the checksum one time in
+            # eleven), so unless the register confirms the ID (:func:`_confirmed_ids`) the
+            # record is searched by what else it says.
+            (
+                pl.col("pid_valid")
+                & (
+                    pl.lit(side == "register")
+                    | pl.col("birth").is_null()
+                    | (pl.col("birth") == pl.col("id_birth"))
+                )
+            ).alias("pid_trusted"),
         )
         .drop("id_body", "id_check")
     )
@@ -629,7 +671,7 @@ def _prepare_side(
     )
     # The register's own ID speaks for what its fields leave empty; a record's ID may be
     # the mistyped part, so only a checksum-valid one does.
-    known = pid.is_not_null() if side == "register" else pl.col("pid_valid")
+    known = pid.is_not_null() if side == "register" else pl.col("pid_trusted")
     filled = [pl.coalesce("sex", pl.when(known).then(id_sex)).alias("sex")]
     if side == "register":
         filled.append(pl.coalesce("birth", "id_birth").alias("birth"))
@@ -753,11 +795,13 @@ def _candidates(
         blocks.extend(_id_window_blocks(recs, reg, cols.id_format, s.max_id_edits))
     # Without an ID the record must be found by what else it says; with a checksum-valid
     # ID that is not in the register its holder is most likely somebody not enrolled.
-    searchable = r.filter(~pl.col("pid_valid"))
+    searchable = r.filter(~pl.col("pid_trusted"))
     birth = pl.coalesce("birth", "id_birth")
     if "name" in fields:
         named = searchable.filter(pl.col("name").is_not_null())
         reg_named = g.filter(pl.col("name").is_not_null())
+        # each distinct register name once, for the blocks that compute names' sounds
+        reg_names = reg.select(pl.col("name").drop_nulls().unique()).lazy()
         if "birth_date" in fields:
             for first in (True, False):
                 char = pl.col("name").str.slice(0 if first else -1, 1)
@@ -773,7 +817,12 @@ def _candidates(
                         max_block=s.max_block_size,
                     )
                 )
-        blocks.append(_name_only_block(named, reg_named, s))
+            days = max(
+                (lv.days or 0 for c in comps if c.field == "birth_date" for lv in c.levels),
+                default=0,
+            )
+            blocks.extend(_sound_date_blocks(named, reg_named, reg_names, birth, days, s))
+        blocks.append(_name_only_block(named, reg_named, reg_names, s))
     for rule in blocking:
         exprs = [pl.col(_field_column(_comparison_of(f, comps))) for f in rule]
         blocks.append(_join(searchable, g, exprs, exprs, max_block=s.max_block_size))
@@ -907,8 +956,77 @@ def _id_without(start: int, end: int) -> pl.Expr:
     return kept
 
 
+def _sound_date_blocks(
+    named: pl.LazyFrame,
+    reg_named: pl.LazyFrame,
+    reg_names: pl.LazyFrame,
+    birth: pl.Expr,
+    days: int,
+    s: LinkageConfig,
+) -> list[pl.LazyFrame]:
+    """Records whose name no register person bears (misheard or misspelt) and that state
+    a birth date: register people whose name sounds the same (homophones: 莉/丽, 中/忠)
+    and whose birth date shares the record's month and day (a mistyped year) or year (a
+    mistyped day or month), the year taken ``days`` either side (the largest difference
+    the birth date levels weigh: a date moved 49 days may cross New Year). A name typo
+    and a date typo together meet no exact block. Blocks larger than ``max_block_size``
+    are skipped."""
+    # a name some register person bears is searched by the exact blocks
+    asked = (
+        named.filter(birth.is_not_null())
+        .join(reg_names, on="name", how="anti")
+        .select(
+            pl.col("_row").alias("_row_r"),
+            _sound_key(pl.col("name"), dialect=False).alias("sound"),
+            birth.str.slice(0, 4).alias("year"),
+            birth.str.slice(4, 4).alias("month_day"),
+        )
+    )
+    sounds = reg_names.with_columns(_sound_key(pl.col("name"), dialect=False).alias("sound")).join(
+        asked.select("sound").unique(), on="sound", how="semi"
+    )
+    people = (
+        reg_named.select(pl.col("_row").alias("_row_g"), "name", "birth")
+        .join(sounds, on="name")
+        .drop_nulls("birth")
+        .select(
+            "_row_g",
+            "sound",
+            pl.col("birth").str.slice(0, 4).alias("year"),
+            pl.col("birth").str.slice(4, 4).alias("month_day"),
+        )
+    )
+    # A date within ``days`` of New Year has the other year in reach as well: from the
+    # month and day ``days - 1`` before the year's end, up to the one ``days - 1`` after
+    # its start (a leap day, only a superset).
+    next_year_from = (date(2001, 12, 31) - timedelta(days=days - 1)).strftime("%m%d")
+    last_year_to = (date(2001, 1, 1) + timedelta(days=days - 1)).strftime("%m%d")
+    year = pl.col("year").cast(pl.Int32)
+    by_year = pl.concat(
+        [people.select("_row_g", "sound", "year")]
+        + [
+            people.filter(pl.col("month_day") >= next_year_from).select(
+                "_row_g", "sound", (year + 1).cast(pl.String).alias("year")
+            ),
+            people.filter(pl.col("month_day") <= last_year_to).select(
+                "_row_g", "sound", (year - 1).cast(pl.String).alias("year")
+            ),
+        ]
+        * (days > 0)
+    )
+    by_month_day = people.select("_row_g", "sound", "month_day")
+    blocks = []
+    for register_keys, key in ((by_year, "year"), (by_month_day, "month_day")):
+        # block sizes counted for the keys records ask for, not over every register person
+        wanted = register_keys.join(
+            asked.select("sound", key).unique(), on=["sound", key], how="semi"
+        ).filter(pl.len().over("sound", key) <= s.max_block_size)
+        blocks.append(asked.join(wanted, on=["sound", key]).select("_row_r", "_row_g"))
+    return blocks
+
+
 def _name_only_block(
-    named: pl.LazyFrame, reg_named: pl.LazyFrame, s: LinkageConfig
+    named: pl.LazyFrame, reg_named: pl.LazyFrame, reg_names: pl.LazyFrame, s: LinkageConfig
 ) -> pl.LazyFrame:
     """Records with a name and nothing else (no usable ID, no birth date): register people
     whose name sounds the same, or the same with one non-first character dropped (clerks
@@ -926,8 +1044,7 @@ def _name_only_block(
         .unique()
     )
     names = (
-        reg_named.select(pl.col("name").unique())
-        .with_columns(pl.col("name").str.len_chars().alias("length"))
+        reg_names.with_columns(pl.col("name").str.len_chars().alias("length"))
         .join(wanted.select("length").unique(), on="length", how="semi")
         .with_columns(
             pl.col("name")
@@ -1044,6 +1161,26 @@ def _sound_keys(names: pl.Expr, *, dialect: bool) -> pl.Expr:
         )
 
     return names.map_batches(batch, return_dtype=pl.List(pl.String), is_elementwise=True)
+
+
+def _sound_key(names: pl.Expr, *, dialect: bool) -> pl.Expr:
+    """:func:`_sound_keys` joined by blanks, as one text key: each character replaced
+    by its sound in one pass over the text, not a list per name."""
+
+    def batch(values: pl.Series) -> pl.Series:
+        chars = [c for c in values.str.split("").explode().drop_nulls().unique().to_list() if c]
+        if not chars:
+            return values
+        firsts = values.str.slice(0, 1)
+        surnames = {
+            c: _sound_of(c, dialect=dialect, surname=True)
+            for c in firsts.drop_nulls().unique().to_list()
+        }
+        given = [" " + _sound_of(c, dialect=dialect, surname=False) for c in chars]
+        first = firsts.replace_strict(surnames, default=None, return_dtype=pl.String)
+        return (first + values.str.slice(1).str.replace_many(chars, given)).alias(values.name)
+
+    return names.map_batches(batch, return_dtype=pl.String, is_elementwise=True)
 
 
 # --- comparison levels -----------------------------------------------------------------
@@ -1182,9 +1319,7 @@ def _same_sound(differ: pl.DataFrame, *, dialect: bool) -> pl.Series:
     values = pl.concat([differ["a"], differ["b"]]).drop_nulls().unique()
     if values.len() == 0:
         return pl.Series([False] * differ.height, dtype=pl.Boolean)
-    keys = values.to_frame("v").select(
-        "v", _sound_keys(pl.col("v"), dialect=dialect).list.join(" ").alias("k")
-    )
+    keys = values.to_frame("v").select("v", _sound_key(pl.col("v"), dialect=dialect).alias("k"))
     a = differ["a"].replace_strict(keys["v"], keys["k"], default=None)
     b = differ["b"].replace_strict(keys["v"], keys["k"], default=None)
     return (a == b).fill_null(False)
@@ -1455,9 +1590,7 @@ def _sound_shares(recs: pl.DataFrame, reg: pl.DataFrame, comp: Comparison) -> di
     finer = agreement(pl.col("v"))
     shares = {}
     for index, kind in nested:
-        coarser = agreement(
-            _sound_keys(pl.col("v"), dialect=kind == "dialect_sound").list.join(" ")
-        )
+        coarser = agreement(_sound_key(pl.col("v"), dialect=kind == "dialect_sound"))
         shares[index] = max(coarser - finer, floor)
         finer = coarser
     return shares

@@ -19,6 +19,8 @@ from features.linkage import (
     LinkModel,
     _nfkc,
     _pooled,
+    _sound_key,
+    _sound_keys,
     _unreachable,
     _with_levels,
     default_comparisons,
@@ -282,6 +284,71 @@ def test_valid_checksum_id_not_in_register_is_not_linked_by_name() -> None:
     other = make_id("430681", date(1952, 11, 2), 882)
     result = link(deaths_of(("D1", other, "王丽", date(1952, 11, 2), "F")))
     assert result.is_empty()
+
+
+def with_check_digit(pid: str) -> str:
+    """``pid`` with its check character recomputed: two errors the checksum lets pass."""
+    return pid[:17] + ric.calc_check_digit(pid)
+
+
+def test_valid_id_whose_birth_digits_are_no_date_is_a_typo() -> None:
+    # Regression (linkage_worlds, dates mistyped): 1948-30-17 passes its check character
+    # after two errors, but no one is born in month 30; the ID is compared as a typo.
+    mistyped = with_check_digit(swapped(LIU, 10))
+    assert mistyped[6:14] == "19483017" and not ric.is_valid(mistyped)
+    result = link(deaths_of(("D1", mistyped, "刘建华", date(1948, 3, 17), "M")))
+    assert links_of(result) == {"D1": LIU}
+    assert result["method"].to_list() == ["id_typo"]
+    assert result["confidence"][0] >= load_config().detection.min_death_link_confidence
+
+
+def test_valid_id_contradicting_the_stated_birth_date_is_searched_by_name() -> None:
+    # Regression (linkage_worlds, dates mistyped): two errors that pass the checksum (the
+    # birth year's digits swapped, the check character redone), the ID nobody's in the
+    # register; the record's name and birth date are the pensioner's.
+    mistyped = with_check_digit(swapped(LIU, 8))
+    assert mistyped[6:14] == "19840317"
+    result = link(deaths_of(("D1", mistyped, "刘建华", date(1948, 3, 17), "M")))
+    assert links_of(result) == {"D1": LIU}
+    assert result["method"].to_list() == ["demographic"]
+
+
+def test_id_of_another_pensioner_contradicted_by_name_and_birth_date() -> None:
+    # Regression (linkage_worlds, dates mistyped): the ID is another register person's;
+    # that link stays refused, and the person the name and birth date describe is found.
+    result = link(deaths_of(("D1", WANG, "刘建华", date(1948, 3, 17), "M")))
+    assert links_of(result) == {"D1": LIU}
+    assert result["disagreed"].to_list() == [["person_id"]]
+
+
+def test_id_confirmed_by_its_holders_name_outweighs_a_mistyped_birth_date() -> None:
+    result = link(deaths_of(("D1", LIU, "刘建华", date(1948, 3, 11), "M")))
+    assert links_of(result) == {"D1": LIU}
+    assert result["method"].to_list() == ["exact_id"]
+
+
+@pytest.mark.parametrize(
+    ("name", "birth"),
+    [
+        ("王莉", date(1952, 2, 11)),  # homophone, day and month swapped
+        ("王莉", date(1957, 11, 2)),  # homophone, one digit of the year
+        ("汪丽", date(1952, 12, 20)),  # homophone surname, a lunar birthday 48 days on
+    ],
+)
+def test_homophone_name_with_a_mistyped_birth_date_is_found(name: str, birth: date) -> None:
+    # Regression (linkage_worlds, dates mistyped): no ID, a name nobody in the register
+    # bears and a birth date a typo away: only the name's sound brings the person in (a
+    # candidate; how likely the link is, is the model's to say).
+    result = link(deaths_of(("D1", None, name, birth, "F")), min_confidence=0.0)
+    assert links_of(result) == {"D1": WANG}
+
+
+def test_a_birth_date_moved_across_new_year_is_searched_in_both_years() -> None:
+    born = date(1942, 11, 17)
+    pid = make_id("430521", born, 661)
+    register = pl.concat([REGISTER, register_of((pid, "王忠国", born, "M", "430521"))])
+    record = deaths_of(("D1", None, "王中国", born + timedelta(days=49), "M"))
+    assert links_of(link(record, register, min_confidence=0.0)) == {"D1": pid}
 
 
 def test_same_name_and_birth_date_without_id_is_ambiguous() -> None:
@@ -888,3 +955,13 @@ def test_nfkc_of_only_what_it_changes_is_nfkc(values: list[str]) -> None:
     text = pl.Series("v", values, dtype=pl.String)
     expected = text.str.normalize("NFKC")
     assert pl.select(_nfkc(pl.lit(text))).to_series().to_list() == expected.to_list()
+
+
+@pytest.mark.parametrize("dialect", [False, True])
+def test_sound_key_is_the_sounds_joined(dialect: bool) -> None:
+    names = pl.Series("name", ["曾国藩", "单田芳", "黄建华", "john smith", "刘x", "王", None])
+    frame = names.to_frame().select(
+        _sound_key(pl.col("name"), dialect=dialect).alias("key"),
+        _sound_keys(pl.col("name"), dialect=dialect).list.join(" ").alias("joined"),
+    )
+    assert frame["key"].to_list() == frame["joined"].to_list()
