@@ -306,9 +306,22 @@ def amount_anomaly(
       drop whose register snapshot, and the snapshot before it (which must exist), show
       the person terminated (or suspended) in that scheme.
     """
-    det = config.detection
     ledger = ledger.filter(pl.col("well_formed") & pl.col("period_index").is_not_null())
     regular_runs = ledger.filter(pl.col("kind") == "regular")
+    rules = (
+        _off_standard(regular_runs, config),
+        _amount_jumps(regular_runs, config),
+        _repeat_arrears(ledger, config),
+        _paid_while_inactive(regular_runs, runs, config),
+    )
+    # One probability/overpayment per person for the typology: the strongest rule's.
+    rows = pl.concat([conform_reasons(f) for f in rules])
+    return _typology_level(rows)
+
+
+def _off_standard(regular_runs: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
+    """``AA_OFF_STANDARD`` (:func:`amount_anomaly`)."""
+    det = config.detection
     # Each rule reads row by row only the runs that can break it.
     outside = (pl.col("amount") < _run_low(config) - 0.5) | (
         pl.col("amount") > _standard_high(config) + 0.5
@@ -350,7 +363,12 @@ def amount_anomaly(
             ),
         )
     )
+    return off
 
+
+def _amount_jumps(regular_runs: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
+    """``AA_JUMP`` (:func:`amount_anomaly`)."""
+    det = config.detection
     # A jump needs amount > baseline·ratio and amount − baseline > min yuan, and the baseline
     # (a median of earlier amounts) is at least the smallest amount: person-schemes whose
     # largest amount fails both against their smallest cannot jump, and most never vary.
@@ -412,7 +430,12 @@ def amount_anomaly(
             ),
         )
     )
+    return jump_rows
 
+
+def _repeat_arrears(ledger: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
+    """``AA_REPEAT_ARREARS`` (:func:`amount_anomaly`)."""
+    det = config.detection
     # Arrears that pay a period again: what a period received (its regular payment and any
     # arrears) against what it was worth, the highest regular amount paid for that period
     # or a later one (an adjustment paid back raises later amounts too). An annual
@@ -464,7 +487,12 @@ def amount_anomaly(
             ),
         )
     )
+    return repeat_arrears
 
+
+def _paid_while_inactive(regular_runs: pl.LazyFrame, runs: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
+    """``AA_PAID_WHILE_TERMINATED`` / ``AA_PAID_WHILE_SUSPENDED`` (:func:`amount_anomaly`)."""
+    det = config.detection
     # Only months a person-scheme was listed with some status other than active can make the
     # rule (both the drop's and the previous snapshot must be inactive): the few runs of those
     # person-schemes are taken back month by month. Two rows of one scheme in one month (a
@@ -517,9 +545,7 @@ def amount_anomaly(
             facts(pl.col("scheme"), pl.col("status"), pl.col("n"), pl.col("first_period"), fmt_yuan(pl.col("paid"))),
         )
     )
-    # One probability/overpayment per person for the typology: the strongest rule's.
-    rows = pl.concat([conform_reasons(f) for f in (off, jump_rows, repeat_arrears, inactive)])
-    return _typology_level(rows)
+    return inactive
 
 
 def _typology_level(rows: pl.LazyFrame) -> pl.LazyFrame:
