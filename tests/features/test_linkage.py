@@ -17,16 +17,14 @@ from features.linkage import (
     Level,
     LinkColumns,
     LinkModel,
-    _nfkc,
-    _pooled,
-    _sound_key,
-    _sound_keys,
-    _unreachable,
-    _with_levels,
     default_comparisons,
     estimate_link_model,
     link_records,
 )
+from features.linkage.estimate import _pooled, _unreachable
+from features.linkage.levels import _with_levels
+from features.linkage.names import _sound_key, _sound_keys
+from features.linkage.prepare import _nfkc
 from sentinel.config import load_config
 
 DEATH_COLS = LinkColumns(
