@@ -119,7 +119,8 @@ def create_app(
         out, config, cases, review, CaseListing(cases.engine), env, curated, hashing
     )
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
-    app.include_router(_routes())
+    for router in ROUTERS:
+        app.include_router(router)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -275,452 +276,459 @@ def _home(principal: Principal) -> str:
 # ---------------------------------------------------------------------- routes
 
 
-def _routes() -> APIRouter:
-    router = APIRouter()
+#: The routes by what they serve: signing in, the cases, the month's reports, the users.
+login_router = APIRouter()
+case_router = APIRouter()
+report_router = APIRouter()
+admin_router = APIRouter()
+ROUTERS: tuple[APIRouter, ...] = (login_router, case_router, report_router, admin_router)
 
-    @router.get("/", response_class=HTMLResponse)
-    def home(request: Request) -> Response:
-        return RedirectResponse(_home(_principal(request)), status_code=303)
 
-    # --------------------------------------------------------------- login
+@login_router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    return RedirectResponse(_home(_principal(request)), status_code=303)
 
-    @router.get("/login", response_class=HTMLResponse)
-    def login_form(request: Request, next: str = "/") -> Response:
-        ctx = _ctx(request)
+
+# --------------------------------------------------------------- login
+
+
+@login_router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> Response:
+    ctx = _ctx(request)
+    token = secrets.token_urlsafe(32)
+    response = _render(ctx, request, "login.html", None, login_token=token, next=_safe_next(next))
+    _set_cookie(ctx, response, LOGIN_COOKIE, token, max_age=3600)
+    return response
+
+
+@login_router.post("/login", response_class=HTMLResponse)
+def login_submit(
+    request: Request,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    csrf_token: Annotated[str | None, Form()] = None,
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    ctx = _ctx(request)
+    text = ctx.env.globals["t"]
+    expected = request.cookies.get(LOGIN_COOKIE)
+    if not expected or not tokens_match(expected, csrf_token):
+        raise HTTPException(403, "!" + text("csrf_failed"))
+    client = request.client.host if request.client else "unknown"
+    name = username.strip()
+    settings = ctx.config.review
+    window = timedelta(seconds=settings.login_window_seconds)
+
+    def again(status: int, message: str) -> Response:
         token = secrets.token_urlsafe(32)
         response = _render(
-            ctx, request, "login.html", None, login_token=token, next=_safe_next(next)
+            ctx,
+            request,
+            "login.html",
+            None,
+            status=status,
+            error=message,
+            login_token=token,
+            next=_safe_next(next),
+            username=name,
         )
         _set_cookie(ctx, response, LOGIN_COOKIE, token, max_age=3600)
         return response
 
-    @router.post("/login", response_class=HTMLResponse)
-    def login_submit(
-        request: Request,
-        username: Annotated[str, Form(max_length=200)] = "",
-        password: Annotated[str, Form(max_length=1000)] = "",
-        csrf_token: Annotated[str | None, Form()] = None,
-        next: Annotated[str, Form()] = "/",
-    ) -> Response:
-        ctx = _ctx(request)
-        text = ctx.env.globals["t"]
-        expected = request.cookies.get(LOGIN_COOKIE)
-        if not expected or not tokens_match(expected, csrf_token):
-            raise HTTPException(403, "!" + text("csrf_failed"))
-        client = request.client.host if request.client else "unknown"
-        name = username.strip()
-        settings = ctx.config.review
-        window = timedelta(seconds=settings.login_window_seconds)
-
-        def again(status: int, message: str) -> Response:
-            token = secrets.token_urlsafe(32)
-            response = _render(
-                ctx,
-                request,
-                "login.html",
-                None,
-                status=status,
-                error=message,
-                login_token=token,
-                next=_safe_next(next),
-                username=name,
-            )
-            _set_cookie(ctx, response, LOGIN_COOKIE, token, max_age=3600)
-            return response
-
-        user = ctx.review.user(name) if name else None
-        # Counted under the name only when it is a user's: names typed at random (or a
-        # password typed into the name field) do not each get rows of their own.
-        logged_as = user.username if user is not None else "-"
-        # Decided before hashing, atomically: simultaneous tries cannot all pass the check.
-        reservation = ctx.review.reserve_login(
-            name, client, max_failures=settings.login_max_failures, window=window
-        )
-        if reservation is None:
-            ctx.review.count_event(logged_as, "login_throttled", {"client": client})
-            _log.warning("login throttled for a user name/client after repeated failures")
-            response = again(429, text("login_throttled"))
-            response.headers["Retry-After"] = str(settings.login_window_seconds)
-            return response
-        try:
-            right = ctx.hashing.run(check_password, user, password)
-        except HashingBusy:
-            ctx.review.release_login(reservation)
-            _log.warning("login refused: every password-check worker is busy")
-            response = again(503, text("busy"))
-            response.headers["Retry-After"] = "1"
-            return response
-        if not right:
-            ctx.review.count_event(logged_as, "login_failed", {"client": client})
-            return again(401, text("login_failed"))
+    user = ctx.review.user(name) if name else None
+    # Counted under the name only when it is a user's: names typed at random (or a
+    # password typed into the name field) do not each get rows of their own.
+    logged_as = user.username if user is not None else "-"
+    # Decided before hashing, atomically: simultaneous tries cannot all pass the check.
+    reservation = ctx.review.reserve_login(
+        name, client, max_failures=settings.login_max_failures, window=window
+    )
+    if reservation is None:
+        ctx.review.count_event(logged_as, "login_throttled", {"client": client})
+        _log.warning("login throttled for a user name/client after repeated failures")
+        response = again(429, text("login_throttled"))
+        response.headers["Retry-After"] = str(settings.login_window_seconds)
+        return response
+    try:
+        right = ctx.hashing.run(check_password, user, password)
+    except HashingBusy:
         ctx.review.release_login(reservation)
-        assert user is not None
-        if needs_rehash(user) and len(password) >= MIN_PASSWORD_LENGTH:
-            # Hashed with weaker parameters than today's: upgrade while the password is at hand.
-            ctx.review.set_password_hash(
-                user.username, ctx.hashing.run(hash_password, password)
-            )
-        ctx.review.close_session(request.cookies.get(SESSION_COOKIE))
-        token = ctx.review.open_session(user.username, timedelta(minutes=settings.session_minutes))
-        ctx.review.log(user.username, "login_ok", detail={"client": client})
-        target = _safe_next(next)
-        if target == "/":
-            target = "/users" if user.role == "admin" else "/queue"
-        response = RedirectResponse(target, status_code=303)
-        _set_cookie(ctx, response, SESSION_COOKIE, token, max_age=settings.session_minutes * 60)
-        response.delete_cookie(LOGIN_COOKIE, path="/")
+        _log.warning("login refused: every password-check worker is busy")
+        response = again(503, text("busy"))
+        response.headers["Retry-After"] = "1"
         return response
+    if not right:
+        ctx.review.count_event(logged_as, "login_failed", {"client": client})
+        return again(401, text("login_failed"))
+    ctx.review.release_login(reservation)
+    assert user is not None
+    if needs_rehash(user) and len(password) >= MIN_PASSWORD_LENGTH:
+        # Hashed with weaker parameters than today's: upgrade while the password is at hand.
+        ctx.review.set_password_hash(user.username, ctx.hashing.run(hash_password, password))
+    ctx.review.close_session(request.cookies.get(SESSION_COOKIE))
+    token = ctx.review.open_session(user.username, timedelta(minutes=settings.session_minutes))
+    ctx.review.log(user.username, "login_ok", detail={"client": client})
+    target = _safe_next(next)
+    if target == "/":
+        target = "/users" if user.role == "admin" else "/queue"
+    response = RedirectResponse(target, status_code=303)
+    _set_cookie(ctx, response, SESSION_COOKIE, token, max_age=settings.session_minutes * 60)
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
 
-    @router.post("/logout")
-    def logout(request: Request, csrf_token: Annotated[str | None, Form()] = None) -> Response:
-        ctx = _ctx(request)
-        me = _principal(request)
-        _check_csrf(ctx, me, csrf_token)
-        ctx.review.close_session(request.cookies.get(SESSION_COOKIE))
-        ctx.review.log(me.username, "logout")
-        response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/")
-        return response
 
-    # --------------------------------------------------------------- queue
+@login_router.post("/logout")
+def logout(request: Request, csrf_token: Annotated[str | None, Form()] = None) -> Response:
+    ctx = _ctx(request)
+    me = _principal(request)
+    _check_csrf(ctx, me, csrf_token)
+    ctx.review.close_session(request.cookies.get(SESSION_COOKIE))
+    ctx.review.log(me.username, "logout")
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
 
-    @router.get("/queue", response_class=HTMLResponse)
-    def queue(
-        request: Request,
-        month: Annotated[str | None, Query(max_length=20)] = None,
-        township: Annotated[str | None, Query(max_length=100)] = None,
-        typology: Annotated[str | None, Query(max_length=100)] = None,
-        status: Annotated[str | None, Query(max_length=100)] = None,
-        mine: Annotated[str | None, Query(max_length=1)] = None,
-        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    ) -> Response:
-        ctx = _ctx(request)
-        me = _principal(request)
-        _require(me.sees_cases)
-        chosen = _month_or_latest(ctx, month)
-        size = ctx.config.review.page_size
-        rows: list[dict[str, Any]] = []
-        total = 0
-        if chosen is not None:
-            rows, total = ctx.listing.queue(
-                QueueFilter(
-                    month=chosen,
-                    township=township or None,
-                    typology=typology or None,
-                    state=status or None,
-                    assignee=me.username if mine == "1" else None,
-                    townships=me.township_scope(),
-                ),
-                limit=size,
-                offset=(page - 1) * size,
-            )
-        details = (
-            month_case_details(ctx.out, chosen, [r["case_id"] for r in rows]) if chosen else {}
-        )
-        for r in rows:
-            d = details.get(r["case_id"], {})
-            sentences = evidence_sentences(d.get("evidence"))
-            r["person_masked"] = mask_id(r["person_id"])
-            r["name_short"] = short_name(d.get("name"))
-            first = sentences[0] if sentences else (r["reasons"] or "")
-            if not me.sees_all_townships:
-                # A list page does not know whose names a sentence lists: none are shown.
-                first = withhold_names(first, lambda _: False, "**")
-            r["reason"] = mask_text(first)
-            del r["person_id"]
-        filters = {
-            "month": chosen,
-            "township": township,
-            "typology": typology,
-            "status": status,
-            "mine": "1" if mine == "1" else None,
-        }
-        base = {k: v for k, v in filters.items() if v}
-        return _render(
-            ctx,
-            request,
-            "queue.html",
-            me,
-            rows=rows,
-            total=total,
-            page=page,
-            pages=max(1, -(-total // size)),
-            months=ctx.listing.months(),
-            townships=ctx.listing.townships(me.township_scope()),
-            typologies=TYPOLOGIES,
-            states=_STATES,
-            filters=filters,
-            prev_url="/queue?" + urlencode(base | {"page": page - 1}),
-            next_url="/queue?" + urlencode(base | {"page": page + 1}),
-        )
 
-    # --------------------------------------------------------------- case page
+# --------------------------------------------------------------- queue
 
-    @router.get("/cases/{case_id}", response_class=HTMLResponse)
-    def case_page(
-        request: Request,
-        case_id: str,
-        month: Annotated[str | None, Query(max_length=20)] = None,
-        msg: Annotated[str | None, Query(max_length=20)] = None,
-    ) -> Response:
-        ctx = _ctx(request)
-        me = _principal(request)
-        case = _case_in_reach(ctx, me, case_id)
-        ctx.review.log(me.username, "view_case", case_id, {"month": month or case["last_listed"]})
-        return _case_response(ctx, request, me, case, month, message=msg)
 
-    @router.post("/cases/{case_id}/assign")
-    def assign_case(
-        request: Request,
-        case_id: str,
-        assignee: Annotated[str, Form(max_length=100)] = "",
-        csrf_token: Annotated[str | None, Form()] = None,
-    ) -> Response:
-        ctx = _ctx(request)
-        me = _principal(request)
-        _check_csrf(ctx, me, csrf_token)
-        case = _case_in_reach(ctx, me, case_id)
-        _require(me.is_supervisor)
-        auditors = _auditors_for(ctx, case["township"])
-        if assignee not in auditors:
-            raise HTTPException(400, "!" + ctx.env.globals["t"]("no_auditor"))
-        try:
-            changed = ctx.cases.assign(case_id, assignee, actor=me.username)
-        except CaseValidationError as exc:
-            raise HTTPException(400, "!" + f"{exc.field}: {exc.problem}") from None
-        if changed:
-            ctx.review.log(me.username, "assign_case", case_id, {"assignee": assignee})
-        return RedirectResponse(f"/cases/{case_id}?msg=assigned", status_code=303)
-
-    @router.post("/cases/{case_id}/outcome", response_class=HTMLResponse)
-    def record_outcome(
-        request: Request,
-        case_id: str,
-        outcome: Annotated[str, Form(max_length=40)] = "",
-        closed_on: Annotated[str, Form(max_length=40)] = "",
-        death_date: Annotated[str, Form(max_length=40)] = "",
-        overpaid_amount: Annotated[str, Form(max_length=40)] = "",
-        recovered_amount: Annotated[str, Form(max_length=40)] = "",
-        note: Annotated[str, Form(max_length=_MAX_NOTE)] = "",
-        csrf_token: Annotated[str | None, Form()] = None,
-    ) -> Response:
-        ctx = _ctx(request)
-        me = _principal(request)
-        _check_csrf(ctx, me, csrf_token)
-        case = _case_in_reach(ctx, me, case_id)
-        form = {
-            "outcome": outcome.strip(),
-            "closed_on": closed_on.strip(),
-            "death_date": death_date.strip(),
-            "overpaid_amount": overpaid_amount.strip(),
-            "recovered_amount": recovered_amount.strip(),
-            "note": note.strip(),
-        }
-        row, problems = _outcome_row(case, form)
-        report = import_outcomes(ctx.cases, row, actor=me.username)
-        errors = [(e.column, e.problem) for e in report.errors]
-        if not errors and report.rejected:
-            errors = problems or [("outcome", "not recorded")]
-        if errors:
-            ctx.review.log(
-                me.username, "outcome_rejected", case_id, {"fields": sorted({c for c, _ in errors})}
-            )
-            errors = [(c, problem_text(p, ctx.config.review.language)) for c, p in errors]
-            return _case_response(
-                ctx, request, me, case, None, errors=errors, form=form, status=422
-            )
-        ctx.review.log(
-            me.username,
-            "record_outcome",
-            case_id,
-            {
-                "outcome": row["outcome"][0],
-                "closed_on": form["closed_on"],
-                "death_date": form["death_date"] or None,
-                "overpaid_amount": row["overpaid_amount"][0],
-                "recovered_amount": row["recovered_amount"][0],
-                "note_given": bool(form["note"]),
-                "changed": report.applied == 1,
-            },
-        )
-        message = "saved" if report.applied else "unchanged"
-        return RedirectResponse(f"/cases/{case_id}?msg={message}", status_code=303)
-
-    # --------------------------------------------------------------- dashboard
-
-    @router.get("/dashboard", response_class=HTMLResponse)
-    def month_dashboard(
-        request: Request, month: Annotated[str | None, Query(max_length=20)] = None
-    ) -> Response:
-        ctx = _ctx(request)
-        me = _principal(request)
-        _require(me.sees_cases)
-        chosen = _month_or_latest(ctx, month)
-        reach = me.township_scope()
-        month_cases = (
-            ctx.listing.month_frame(chosen, reach)
-            if chosen
-            else pl.DataFrame(schema={"est_overpayment": pl.Float64})
-        )
-        audited = ctx.listing.audited(reach)
-        figures: dict[str, Any] = {}
-        if chosen is not None:
-            typ = dashboard.by_column(month_cases, "typology")
-            town = dashboard.by_column(month_cases, "township")
-            outcomes = dashboard.outcome_counts(month_cases)
-            precision = dashboard.precision_by_typology(audited)
-            recovery = dashboard.recovery_by_typology(audited)
-            top = max(
-                [
-                    *recovery["estimated"].to_list(),
-                    *recovery["overpaid"].to_list(),
-                    *recovery["recovered"].to_list(),
-                    0.0,
-                ]
-            )
-            figures = {
-                "cases": month_cases.height,
-                "amount": float(month_cases["est_overpayment"].fill_null(0.0).sum()),
-                "closed": int(month_cases.filter(pl.col("state") == "closed").height),
-                "recovered": float(month_cases["recovered_amount"].fill_null(0.0).sum()),
-                "typology_cases": dashboard.bar_rows(
-                    _by_count(typ, "typology"), "typology", "cases"
-                ),
-                "typology_amount": dashboard.bar_rows(typ, "typology", "amount"),
-                "township_cases": dashboard.bar_rows(
-                    _by_count(town, "township"), "township", "cases"
-                ),
-                "township_amount": dashboard.bar_rows(town, "township", "amount"),
-                "outcomes": dashboard.bar_rows(outcomes, "outcome", "cases"),
-                "precision": [
-                    r | {"width": round(dashboard.BAR_WIDTH * (r["precision"] or 0.0), 1)}
-                    for r in precision.to_dicts()
-                ],
-                "recovery": [
-                    r
-                    | {
-                        k + "_width": round(dashboard.BAR_WIDTH * r[k] / top, 1) if top else 0.0
-                        for k in ("estimated", "overpaid", "recovered")
-                    }
-                    for r in recovery.to_dicts()
-                ],
-            }
-        return _render(
-            ctx, request, "dashboard.html", me, month=chosen, months=ctx.listing.months(), f=figures
-        )
-
-    # --------------------------------------------------------------- audit log
-
-    @router.get("/audit", response_class=HTMLResponse)
-    def audit_log(
-        request: Request,
-        user: Annotated[str | None, Query(max_length=100)] = None,
-        case: Annotated[str | None, Query(max_length=100)] = None,
-        kind: Annotated[str | None, Query(max_length=40)] = None,
-        day: Annotated[str | None, Query(max_length=10)] = None,
-        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    ) -> Response:
-        ctx = _ctx(request)
-        me = _principal(request)
-        _require(me.is_supervisor)
-        size = 200
-        try:
-            on = date.fromisoformat(day) if day else None
-        except ValueError:
-            raise HTTPException(400) from None
-        entries = ctx.review.audit_log(
-            username=user or None,
-            case_id=case or None,
-            action=kind or None,
-            day=on,
-            limit=size + 1,
+@case_router.get("/queue", response_class=HTMLResponse)
+def queue(
+    request: Request,
+    month: Annotated[str | None, Query(max_length=20)] = None,
+    township: Annotated[str | None, Query(max_length=100)] = None,
+    typology: Annotated[str | None, Query(max_length=100)] = None,
+    status: Annotated[str | None, Query(max_length=100)] = None,
+    mine: Annotated[str | None, Query(max_length=1)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    ctx = _ctx(request)
+    me = _principal(request)
+    _require(me.sees_cases)
+    chosen = _month_or_latest(ctx, month)
+    size = ctx.config.review.page_size
+    rows: list[dict[str, Any]] = []
+    total = 0
+    if chosen is not None:
+        rows, total = ctx.listing.queue(
+            QueueFilter(
+                month=chosen,
+                township=township or None,
+                typology=typology or None,
+                state=status or None,
+                assignee=me.username if mine == "1" else None,
+                townships=me.township_scope(),
+            ),
+            limit=size,
             offset=(page - 1) * size,
         )
-        filters = {"user": user, "case": case, "kind": kind, "day": day}
-        base = {k: v for k, v in filters.items() if v}
+    details = month_case_details(ctx.out, chosen, [r["case_id"] for r in rows]) if chosen else {}
+    for r in rows:
+        d = details.get(r["case_id"], {})
+        sentences = evidence_sentences(d.get("evidence"))
+        r["person_masked"] = mask_id(r["person_id"])
+        r["name_short"] = short_name(d.get("name"))
+        first = sentences[0] if sentences else (r["reasons"] or "")
+        if not me.sees_all_townships:
+            # A list page does not know whose names a sentence lists: none are shown.
+            first = withhold_names(first, lambda _: False, "**")
+        r["reason"] = mask_text(first)
+        del r["person_id"]
+    filters = {
+        "month": chosen,
+        "township": township,
+        "typology": typology,
+        "status": status,
+        "mine": "1" if mine == "1" else None,
+    }
+    base = {k: v for k, v in filters.items() if v}
+    return _render(
+        ctx,
+        request,
+        "queue.html",
+        me,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // size)),
+        months=ctx.listing.months(),
+        townships=ctx.listing.townships(me.township_scope()),
+        typologies=TYPOLOGIES,
+        states=_STATES,
+        filters=filters,
+        prev_url="/queue?" + urlencode(base | {"page": page - 1}),
+        next_url="/queue?" + urlencode(base | {"page": page + 1}),
+    )
+
+
+# --------------------------------------------------------------- case page
+
+
+@case_router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(
+    request: Request,
+    case_id: str,
+    month: Annotated[str | None, Query(max_length=20)] = None,
+    msg: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    ctx = _ctx(request)
+    me = _principal(request)
+    case = _case_in_reach(ctx, me, case_id)
+    ctx.review.log(me.username, "view_case", case_id, {"month": month or case["last_listed"]})
+    return _case_response(ctx, request, me, case, month, message=msg)
+
+
+@case_router.post("/cases/{case_id}/assign")
+def assign_case(
+    request: Request,
+    case_id: str,
+    assignee: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    ctx = _ctx(request)
+    me = _principal(request)
+    _check_csrf(ctx, me, csrf_token)
+    case = _case_in_reach(ctx, me, case_id)
+    _require(me.is_supervisor)
+    auditors = _auditors_for(ctx, case["township"])
+    if assignee not in auditors:
+        raise HTTPException(400, "!" + ctx.env.globals["t"]("no_auditor"))
+    try:
+        changed = ctx.cases.assign(case_id, assignee, actor=me.username)
+    except CaseValidationError as exc:
+        raise HTTPException(400, "!" + f"{exc.field}: {exc.problem}") from None
+    if changed:
+        ctx.review.log(me.username, "assign_case", case_id, {"assignee": assignee})
+    return RedirectResponse(f"/cases/{case_id}?msg=assigned", status_code=303)
+
+
+@case_router.post("/cases/{case_id}/outcome", response_class=HTMLResponse)
+def record_outcome(
+    request: Request,
+    case_id: str,
+    outcome: Annotated[str, Form(max_length=40)] = "",
+    closed_on: Annotated[str, Form(max_length=40)] = "",
+    death_date: Annotated[str, Form(max_length=40)] = "",
+    overpaid_amount: Annotated[str, Form(max_length=40)] = "",
+    recovered_amount: Annotated[str, Form(max_length=40)] = "",
+    note: Annotated[str, Form(max_length=_MAX_NOTE)] = "",
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    ctx = _ctx(request)
+    me = _principal(request)
+    _check_csrf(ctx, me, csrf_token)
+    case = _case_in_reach(ctx, me, case_id)
+    form = {
+        "outcome": outcome.strip(),
+        "closed_on": closed_on.strip(),
+        "death_date": death_date.strip(),
+        "overpaid_amount": overpaid_amount.strip(),
+        "recovered_amount": recovered_amount.strip(),
+        "note": note.strip(),
+    }
+    row, problems = _outcome_row(case, form)
+    report = import_outcomes(ctx.cases, row, actor=me.username)
+    errors = [(e.column, e.problem) for e in report.errors]
+    if not errors and report.rejected:
+        errors = problems or [("outcome", "not recorded")]
+    if errors:
+        ctx.review.log(
+            me.username, "outcome_rejected", case_id, {"fields": sorted({c for c, _ in errors})}
+        )
+        errors = [(c, problem_text(p, ctx.config.review.language)) for c, p in errors]
+        return _case_response(ctx, request, me, case, None, errors=errors, form=form, status=422)
+    ctx.review.log(
+        me.username,
+        "record_outcome",
+        case_id,
+        {
+            "outcome": row["outcome"][0],
+            "closed_on": form["closed_on"],
+            "death_date": form["death_date"] or None,
+            "overpaid_amount": row["overpaid_amount"][0],
+            "recovered_amount": row["recovered_amount"][0],
+            "note_given": bool(form["note"]),
+            "changed": report.applied == 1,
+        },
+    )
+    message = "saved" if report.applied else "unchanged"
+    return RedirectResponse(f"/cases/{case_id}?msg={message}", status_code=303)
+
+
+# --------------------------------------------------------------- dashboard
+
+
+@report_router.get("/dashboard", response_class=HTMLResponse)
+def month_dashboard(
+    request: Request, month: Annotated[str | None, Query(max_length=20)] = None
+) -> Response:
+    ctx = _ctx(request)
+    me = _principal(request)
+    _require(me.sees_cases)
+    chosen = _month_or_latest(ctx, month)
+    reach = me.township_scope()
+    month_cases = (
+        ctx.listing.month_frame(chosen, reach)
+        if chosen
+        else pl.DataFrame(schema={"est_overpayment": pl.Float64})
+    )
+    audited = ctx.listing.audited(reach)
+    figures: dict[str, Any] = {}
+    if chosen is not None:
+        typ = dashboard.by_column(month_cases, "typology")
+        town = dashboard.by_column(month_cases, "township")
+        outcomes = dashboard.outcome_counts(month_cases)
+        precision = dashboard.precision_by_typology(audited)
+        recovery = dashboard.recovery_by_typology(audited)
+        top = max(
+            [
+                *recovery["estimated"].to_list(),
+                *recovery["overpaid"].to_list(),
+                *recovery["recovered"].to_list(),
+                0.0,
+            ]
+        )
+        figures = {
+            "cases": month_cases.height,
+            "amount": float(month_cases["est_overpayment"].fill_null(0.0).sum()),
+            "closed": int(month_cases.filter(pl.col("state") == "closed").height),
+            "recovered": float(month_cases["recovered_amount"].fill_null(0.0).sum()),
+            "typology_cases": dashboard.bar_rows(_by_count(typ, "typology"), "typology", "cases"),
+            "typology_amount": dashboard.bar_rows(typ, "typology", "amount"),
+            "township_cases": dashboard.bar_rows(_by_count(town, "township"), "township", "cases"),
+            "township_amount": dashboard.bar_rows(town, "township", "amount"),
+            "outcomes": dashboard.bar_rows(outcomes, "outcome", "cases"),
+            "precision": [
+                r | {"width": round(dashboard.BAR_WIDTH * (r["precision"] or 0.0), 1)}
+                for r in precision.to_dicts()
+            ],
+            "recovery": [
+                r
+                | {
+                    k + "_width": round(dashboard.BAR_WIDTH * r[k] / top, 1) if top else 0.0
+                    for k in ("estimated", "overpaid", "recovered")
+                }
+                for r in recovery.to_dicts()
+            ],
+        }
+    return _render(
+        ctx, request, "dashboard.html", me, month=chosen, months=ctx.listing.months(), f=figures
+    )
+
+
+# --------------------------------------------------------------- audit log
+
+
+@report_router.get("/audit", response_class=HTMLResponse)
+def audit_log(
+    request: Request,
+    user: Annotated[str | None, Query(max_length=100)] = None,
+    case: Annotated[str | None, Query(max_length=100)] = None,
+    kind: Annotated[str | None, Query(max_length=40)] = None,
+    day: Annotated[str | None, Query(max_length=10)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    ctx = _ctx(request)
+    me = _principal(request)
+    _require(me.is_supervisor)
+    size = 200
+    try:
+        on = date.fromisoformat(day) if day else None
+    except ValueError:
+        raise HTTPException(400) from None
+    entries = ctx.review.audit_log(
+        username=user or None,
+        case_id=case or None,
+        action=kind or None,
+        day=on,
+        limit=size + 1,
+        offset=(page - 1) * size,
+    )
+    filters = {"user": user, "case": case, "kind": kind, "day": day}
+    base = {k: v for k, v in filters.items() if v}
+    return _render(
+        ctx,
+        request,
+        "audit.html",
+        me,
+        entries=entries[:size],
+        user=user or "",
+        case=case or "",
+        kind=kind or "",
+        day=day or "",
+        kinds=ctx.review.audit_actions(),
+        page=page,
+        has_next=len(entries) > size,
+        prev_url="/audit?" + urlencode(base | {"page": page - 1}),
+        next_url="/audit?" + urlencode(base | {"page": page + 1}),
+    )
+
+
+# --------------------------------------------------------------- users (admin)
+
+
+@admin_router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request) -> Response:
+    ctx = _ctx(request)
+    me = _principal(request)
+    _require(me.is_admin)
+    return _render(ctx, request, "users.html", me, users=ctx.review.users(), roles=ROLES)
+
+
+@admin_router.post("/users", response_class=HTMLResponse)
+def add_user(
+    request: Request,
+    username: Annotated[str, Form(max_length=100)] = "",
+    role: Annotated[str, Form(max_length=20)] = "",
+    townships: Annotated[str, Form(max_length=2000)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    ctx = _ctx(request)
+    me = _principal(request)
+    _check_csrf(ctx, me, csrf_token)
+    _require(me.is_admin)
+    places = tuple(t.strip() for t in re.split(r"[,，;；\n]", townships) if t.strip())
+    try:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        added = ctx.review.add_user(username, role, hash_password(password), places)  # type: ignore[arg-type]
+    except ValueError as exc:
         return _render(
             ctx,
             request,
-            "audit.html",
+            "users.html",
             me,
-            entries=entries[:size],
-            user=user or "",
-            case=case or "",
-            kind=kind or "",
-            day=day or "",
-            kinds=ctx.review.audit_actions(),
-            page=page,
-            has_next=len(entries) > size,
-            prev_url="/audit?" + urlencode(base | {"page": page - 1}),
-            next_url="/audit?" + urlencode(base | {"page": page + 1}),
+            status=400,
+            users=ctx.review.users(),
+            roles=ROLES,
+            error=str(exc),
+            form={"username": username, "role": role, "townships": townships},
         )
+    ctx.review.log(me.username, "user_added", None, {"user": added.username, "role": added.role})
+    return RedirectResponse("/users", status_code=303)
 
-    # --------------------------------------------------------------- users (admin)
 
-    @router.get("/users", response_class=HTMLResponse)
-    def users_page(request: Request) -> Response:
-        ctx = _ctx(request)
-        me = _principal(request)
-        _require(me.is_admin)
-        return _render(ctx, request, "users.html", me, users=ctx.review.users(), roles=ROLES)
-
-    @router.post("/users", response_class=HTMLResponse)
-    def add_user(
-        request: Request,
-        username: Annotated[str, Form(max_length=100)] = "",
-        role: Annotated[str, Form(max_length=20)] = "",
-        townships: Annotated[str, Form(max_length=2000)] = "",
-        password: Annotated[str, Form(max_length=1000)] = "",
-        csrf_token: Annotated[str | None, Form()] = None,
-    ) -> Response:
-        ctx = _ctx(request)
-        me = _principal(request)
-        _check_csrf(ctx, me, csrf_token)
-        _require(me.is_admin)
-        places = tuple(t.strip() for t in re.split(r"[,，;；\n]", townships) if t.strip())
-        try:
-            if role not in ROLES:
-                raise ValueError(f"role must be one of {', '.join(ROLES)}")
-            added = ctx.review.add_user(username, role, hash_password(password), places)  # type: ignore[arg-type]
-        except ValueError as exc:
-            return _render(
-                ctx,
-                request,
-                "users.html",
-                me,
-                status=400,
-                users=ctx.review.users(),
-                roles=ROLES,
-                error=str(exc),
-                form={"username": username, "role": role, "townships": townships},
-            )
-        ctx.review.log(
-            me.username, "user_added", None, {"user": added.username, "role": added.role}
-        )
-        return RedirectResponse("/users", status_code=303)
-
-    @router.post("/users/{username}/active")
-    def set_active(
-        request: Request,
-        username: str,
-        active: Annotated[str, Form(max_length=5)] = "",
-        csrf_token: Annotated[str | None, Form()] = None,
-    ) -> Response:
-        ctx = _ctx(request)
-        me = _principal(request)
-        _check_csrf(ctx, me, csrf_token)
-        _require(me.is_admin)
-        enable = active == "1"
-        if username == me.username and not enable:
-            raise HTTPException(400)
-        if not ctx.review.set_active(username, enable):
-            raise HTTPException(404)
-        ctx.review.log(
-            me.username, "user_enabled" if enable else "user_disabled", None, {"user": username}
-        )
-        return RedirectResponse("/users", status_code=303)
-
-    return router
+@admin_router.post("/users/{username}/active")
+def set_active(
+    request: Request,
+    username: str,
+    active: Annotated[str, Form(max_length=5)] = "",
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    ctx = _ctx(request)
+    me = _principal(request)
+    _check_csrf(ctx, me, csrf_token)
+    _require(me.is_admin)
+    enable = active == "1"
+    if username == me.username and not enable:
+        raise HTTPException(400)
+    if not ctx.review.set_active(username, enable):
+        raise HTTPException(404)
+    ctx.review.log(
+        me.username, "user_enabled" if enable else "user_disabled", None, {"user": username}
+    )
+    return RedirectResponse("/users", status_code=303)
 
 
 def _by_count(frame: pl.DataFrame, column: str) -> pl.DataFrame:
@@ -895,10 +903,15 @@ def _case_response(
         if outside
         else []
     )  # fmt: skip
-    shown_names = {r["name"] for r in inside if r["name"]} | {details.get("name"), latest.get("name")}
+    shown_names = {r["name"] for r in inside if r["name"]} | {
+        details.get("name"),
+        latest.get("name"),
+    }
     withheld = {r["name"] for r in outside if r["name"]} - shown_names
     evidence = withhold_names(
-        details.get("evidence"), lambda name: name not in withheld, ctx.env.globals["t"]("elsewhere_person")
+        details.get("evidence"),
+        lambda name: name not in withheld,
+        ctx.env.globals["t"]("elsewhere_person"),
     )
     sentences = evidence_sentences(evidence if full else mask_text(evidence))
     events = ctx.cases.events(case_id).sort("id", descending=True).to_dicts()
