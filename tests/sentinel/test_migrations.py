@@ -13,8 +13,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, create_engine, inspect, text
 
-from sentinel import casestore
 from sentinel.casestore import CaseStore
+from sentinel.casestore import schema as casestore_schema
 from sentinel.migrations import _config, current_revision, head_revision
 from sentinel.review import ReviewStore
 from sentinel.review import store as review_store
@@ -27,7 +27,7 @@ PERSON = "430101195001010012"
 def product_metadata() -> MetaData:
     """Every table the product reads and writes, as its code declares them."""
     combined = MetaData()
-    for metadata in (casestore._metadata, review_store._metadata):
+    for metadata in (casestore_schema._metadata, review_store._metadata):
         for table in metadata.tables.values():
             table.to_metadata(combined)
     return combined

@@ -1,0 +1,106 @@
+"""The case store's tables (migrations: :mod:`sentinel.migrations`)."""
+
+from __future__ import annotations
+
+import polars as pl
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+_metadata = MetaData()
+
+_cases = Table(
+    "cases",
+    _metadata,
+    Column("case_id", String(40), primary_key=True),
+    Column("person_id", String(40), nullable=False, index=True),
+    Column("typology", String(40), nullable=False),
+    Column("township", Text),
+    Column("first_flagged", String(7), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("assignee", Text),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("outcome", String(20)),
+    Column("closed_on", Date),
+    Column("death_date", Date),
+    Column("overpaid_amount", Float),
+    Column("recovered_amount", Float),
+    Column("audited_reasons", Text),
+    Column("est_overpayment", Float),
+    Column("reasons", Text),
+    Column("last_listed", String(7), nullable=False),
+    Column("note", Text),
+)
+
+_case_months = Table(
+    "case_months",
+    _metadata,
+    Column("case_id", String(40), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("priority_rank", Integer),
+    Column("risk_score", Float),
+    Column("est_overpayment", Float),
+    Column("reasons", Text),
+    Column("note", Text),
+    Column("status", String(20)),
+    Column("selection", String(12)),
+    Column("selection_probability", Float),
+)
+
+_events = Table(
+    "events",
+    _metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # No foreign key: a suppressed case of a cleared person may never have been listed.
+    Column("case_id", String(40), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("kind", String(12), nullable=False),
+    # Set for events of a monthly listing; NULLs are distinct, so hand-made events repeat.
+    Column("month", String(7)),
+    Column("detail", JSON),
+    UniqueConstraint("case_id", "month", "kind", name="uq_events_case_month_kind"),
+)
+
+_CHUNK = 500
+
+_CASE_SCHEMA: dict[str, pl.DataType] = {
+    "case_id": pl.String(),
+    "person_id": pl.String(),
+    "typology": pl.String(),
+    "township": pl.String(),
+    "first_flagged": pl.String(),
+    "state": pl.String(),
+    "assignee": pl.String(),
+    "opened_at": pl.Datetime("us"),
+    "outcome": pl.String(),
+    "closed_on": pl.Date(),
+    "death_date": pl.Date(),
+    "overpaid_amount": pl.Float64(),
+    "recovered_amount": pl.Float64(),
+    "audited_reasons": pl.String(),
+    "est_overpayment": pl.Float64(),
+    "reasons": pl.String(),
+    "last_listed": pl.String(),
+    "note": pl.String(),
+}
+
+_EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Int64(),
+    "case_id": pl.String(),
+    "at": pl.Datetime("us"),
+    "actor": pl.String(),
+    "kind": pl.String(),
+    "month": pl.String(),
+    "detail": pl.String(),
+}
