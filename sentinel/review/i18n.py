@@ -280,7 +280,7 @@ def translator(language: Language) -> tuple[Callable[..., str], Callable[[object
     return text, label
 
 
-# The case store's and the outcome import's problem texts (sentinel/casestore.py
+# The case store's and the outcome import's problem texts (sentinel/casestore/policy.py
 # _closure_problems, sentinel/outcomes.py), in Chinese. Unknown texts stay in English.
 _PROBLEMS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (
