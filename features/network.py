@@ -331,6 +331,13 @@ def shared_account(
         (1.0 - (1.0 - base) * (1.0 - ring_term)).alias("probability"),
         pl.col("paid").fill_null(0.0).alias("est_overpayment"),
     )
+    return _shared_account_reasons(scored, seen_alive)
+
+
+def _shared_account_reasons(scored: pl.LazyFrame, seen_alive: pl.Expr) -> pl.LazyFrame:
+    """The reason rows of the persons :func:`shared_account` scored: the shared receiver,
+    an in-person proof of life (``seen_alive``), and a ring member who may be dead
+    (``ring_dead`` of at least 0.3)."""
     common = ["person_id", pl.lit("shared_account").alias("typology")]
     tail = [pl.col("probability"), pl.col("est_overpayment")]
     receiver_rows = scored.select(

@@ -640,6 +640,13 @@ def suspected_unreported_death(
     )
     scored = scored.join(overpaid, on="person_id", how="inner").filter(pl.col("overpaid") > 0)
 
+    return _suspected_death_reasons(scored, cycle)
+
+
+def _suspected_death_reasons(scored: pl.LazyFrame, cycle: int) -> pl.LazyFrame:
+    """The reason rows of the persons :func:`suspected_unreported_death` scored: one per
+    signal shown, with the facts its sentence states (``cycle``: the certification cycle in
+    months)."""
     common = [
         "person_id",
         pl.lit("suspected_unreported_death").alias("typology"),
