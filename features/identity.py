@@ -11,9 +11,12 @@ nothing here evaluates data. A lowercase check character ``x`` is accepted as ``
 from __future__ import annotations
 
 import polars as pl
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 __all__ = [
     "id_birth_date",
+    "id_edits",
     "id_check_char",
     "id_checksum_ok",
     "id_is_well_formed",
@@ -96,3 +99,21 @@ def id_region(col: str | pl.Expr) -> pl.Expr:
     region = _text(col).str.slice(0, 6)
     return pl.when(id_is_well_formed(col)).then(region).otherwise(None).name.keep()
 
+
+def id_edits(a: str | pl.Expr, b: str | pl.Expr) -> pl.Expr:
+    """Edits between two identity numbers (optimal string alignment: a lost, added or
+    changed character, or two adjacent characters swapped, counts one), by rapidfuzz; null
+    when either is null."""
+
+    def distances(pair: pl.Series) -> pl.Series:
+        frame = pair.struct.unnest()
+        present = frame.with_row_index("_i").drop_nulls()
+        out = pl.Series([None] * frame.height, dtype=pl.Int32)
+        if present.height:
+            values = process.cpdist(present["a"].to_list(), present["b"].to_list(), scorer=OSA.distance)
+            out = out.scatter(present["_i"], pl.Series(values, dtype=pl.Int32))
+        return out
+
+    return pl.struct(_text(a).alias("a"), _text(b).alias("b")).map_batches(
+        distances, return_dtype=pl.Int32
+    )

@@ -31,6 +31,11 @@ from features.ledger import LEDGER_COLUMNS, ledger_rows, overlapping, period_end
 from sentinel.config import SentinelConfig
 from sentinel.contract import PAYOUT_KINDS, SCHEMES
 
+#: A payee ID this many edits from a registered ID is that ID mistyped: a character lost,
+#: added, changed, or two swapped, once or twice. Two persons of one county share the region
+#: code and often the birth decade; their 18 characters rarely come closer than that.
+MISTYPED_ID_EDITS = 2
+
 _FULLWIDTH = {chr(0xFF10 + d): str(d) for d in range(10)} | {"．": ".", "，": ","}
 
 
@@ -127,6 +132,9 @@ def paid_ledger(payouts: pl.LazyFrame, quarantined: pl.LazyFrame) -> pl.LazyFram
         pl.lit(True).alias("quarantined"),
         pl.col("_reason").cast(pl.String).alias("quarantine_reason"),
     )
+    # A quarantined line without an amount (cut short) shows no payment was made: it stays
+    # in quarantine, evidence of a damaged file, not of money paid.
+    still_paid = still_paid.filter(pl.col("amount").is_not_null())
     return (
         pl.concat([loaded, still_paid], how="vertical_relaxed")
         .filter(pl.col("person_id").is_not_null() & (pl.col("person_id") != ""))
@@ -172,8 +180,12 @@ def duplicate_receipt(ledger: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFr
     period except the largest one. Arrears are not regular payments and are handled by the
     amount rules. Rows with an ID that is not well formed are left to the identity rules.
     """
+    # A line without an amount (cut short, quarantined) proves no second payment.
     regular_runs = ledger.filter(
-        (pl.col("kind") == "regular") & pl.col("period_index").is_not_null() & pl.col("well_formed")
+        (pl.col("kind") == "regular")
+        & pl.col("period_index").is_not_null()
+        & pl.col("well_formed")
+        & (pl.col("amount") > 0)
     )
     # A period paid twice lies in two runs of the payee: only payees whose runs overlap.
     regular = rows_of(regular_runs, overlapping(regular_runs), on="payee")
@@ -692,7 +704,11 @@ def _mistyped_registered(
     ledger: pl.LazyFrame, payees: pl.LazyFrame, accounts: pl.LazyFrame
 ) -> pl.LazyFrame:
     """``person_id, _owner``: payees off the register (malformed or unknown ID) whose every
-    payment went into accounts of one and the same registered person."""
+    payment went into accounts of one and the same registered person.
+
+    An account several registered persons hold (spouses often share one) names its owner
+    when exactly one of them has an ID within ``MISTYPED_ID_EDITS`` edits of the payee's.
+    """
     off_register = payees.filter(pl.col("malformed") | pl.col("unregistered")).select("person_id")
     paid_into = (
         ledger.join(off_register, on="person_id", how="semi")
@@ -700,16 +716,26 @@ def _mistyped_registered(
         .unique()
     )
     owners = accounts.select(pl.col("person_id").alias("_owner"), "bank_account").unique()
+    near = identity.id_edits(pl.col("person_id"), pl.col("_owner")) <= MISTYPED_ID_EDITS
     return (
         paid_into.join(owners, on="bank_account", how="left")
         .group_by("person_id")
         .agg(
             pl.col("_owner").n_unique().alias("_owners"),
             pl.col("_owner").null_count().alias("_unowned"),
-            pl.col("_owner").drop_nulls().first(),
+            pl.col("_owner").drop_nulls().first().alias("_only"),
+            pl.col("_owner").filter(near).unique().alias("_near"),
         )
-        .filter((pl.col("_owners") == 1) & (pl.col("_unowned") == 0))
-        .select("person_id", "_owner")
+        .filter(pl.col("_unowned") == 0)
+        .select(
+            "person_id",
+            pl.when(pl.col("_owners") == 1)
+            .then(pl.col("_only"))
+            .when(pl.col("_near").list.len() == 1)
+            .then(pl.col("_near").list.first())
+            .alias("_owner"),
+        )
+        .filter(pl.col("_owner").is_not_null())
     )
 
 

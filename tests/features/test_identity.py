@@ -11,6 +11,7 @@ from features.identity import (
     id_birth_date,
     id_check_char,
     id_checksum_ok,
+    id_edits,
     id_is_well_formed,
     id_region,
     id_sex,
@@ -137,3 +138,13 @@ def test_birth_date_year_zero_is_null():
 def test_checks_keep_the_column_name(check):
     frame = pl.DataFrame({"person_id": [VALID_MALE]})
     assert frame.select(check("person_id")).columns == ["person_id"]
+
+
+def test_id_edits_counts_a_lost_changed_or_swapped_character_as_one():
+    frame = pl.DataFrame(
+        {
+            "a": ["43092319400222265x", "430923194002222654", "430923194002222654", None, "430923194002222654"],
+            "b": ["43092319400222265X", "43092319400222265", "430923194020222654", "1", "430923199909091111"],
+        }
+    )
+    assert frame.select(id_edits("a", "b"))["a"].to_list() == [0, 1, 1, None, 9]

@@ -421,3 +421,65 @@ def test_rules_read_a_run_of_months_as_those_months_rows():
     )
     off = as_runs.filter(pl.col("reason") == "AA_OFF_STANDARD").row(0, named=True)
     assert off["person_id"] == old_standard["person_id"] and off["facts"][1] == "6"  # Jul..Dec
+
+
+def test_a_truncated_line_for_a_paid_period_is_no_second_payment():
+    """A ledger line cut short (period kept, amount and date lost) lands in quarantine; it
+    says nothing about how much, or whether, a second payment was made."""
+    paid = person(make_id("19520317", 37), "张伟", "M", date(1952, 3, 17))
+    twice = person(make_id("19520404", 44), "李明", "M", date(1952, 4, 4))
+    quarantined = pl.DataFrame(
+        [
+            {"person_id": paid["person_id"], "scheme": "机关事业", "period": "2020-02", "pay_date": None,
+             "amount": None, "bank_account": None, "kind": None,
+             "_reason": "malformed row: 3 fields, expected 7; pay_date empty; amount empty", "month": "2020-02"},
+            {"person_id": twice["person_id"], "scheme": "resident", "period": "2020-02", "pay_date": "2020-02-20",
+             "amount": "120", "bank_account": twice["bank_account"], "kind": "regular",
+             "_reason": "bank_account malformed", "month": "2020-02"},
+        ],
+        schema=QUARANTINE_SCHEMA,
+    )
+    rows = [paid, twice]
+    reasons = _reasons(history("2020-12", register_over(rows, SPAN), regular_payouts(rows, SPAN), quarantined=quarantined))
+    assert _flagged(reasons, "duplicate_receipt") == {twice["person_id"]}
+    assert reasons.filter(pl.col("typology") == "duplicate_receipt")["est_overpayment"].to_list() == [120.0]
+
+
+def test_a_short_id_paid_into_a_couples_account_is_the_spouse_it_resembles_not_a_ghost():
+    """Spouses often share one account: a payee ID with a digit lost, paid into it, is the
+    spouse whose ID it is within an edit or two of, not an identity nobody holds."""
+    account = "6217997279352263709"
+    husband = person(make_id("19400222", 65), "王建国", "M", date(1940, 2, 22), account=account)
+    wife = person(make_id("19440904", 16), "刘秀英", "F", date(1944, 9, 4), account=account)
+    stranger = person(make_id("19450505", 33), "陈明", "M", date(1945, 5, 5), account="6217000011112222")
+    shared = pl.DataFrame(
+        [
+            {"person_id": husband["person_id"][:-1], "scheme": "resident", "period": "2020-07",
+             "pay_date": "2020/7/13", "amount": "120", "bank_account": account, "kind": "regular",
+             "_reason": "person_id malformed", "month": "2020-07"},
+            {"person_id": "4309231945050", "scheme": "resident", "period": "2020-07",
+             "pay_date": "2020/7/13", "amount": "120", "bank_account": account, "kind": "regular",
+             "_reason": "person_id malformed", "month": "2020-07"},
+        ],
+        schema=QUARANTINE_SCHEMA,
+    )
+    rows = [husband, wife, stranger]
+    pay = regular_payouts(rows, SPAN).filter(
+        ~((pl.col("person_id") == husband["person_id"]) & (pl.col("period") == "2020-07"))
+    )
+    reasons = _reasons(history("2020-12", register_over(rows, SPAN), pay, quarantined=shared))
+    # The second short ID resembles neither owner of the account: still a payee nobody is.
+    assert _flagged(reasons, "identity_anomaly") == {"4309231945050"}
+
+
+def test_a_truncated_line_after_termination_is_no_payment_while_terminated():
+    gone = person(make_id("19420218", 33), "黄庆林", "M", date(1942, 2, 18))
+    reg = register_over([gone], SPAN[:6]).vstack(register_over([{**gone, "status": "terminated"}], SPAN[6:]))
+    cut_short = pl.DataFrame(
+        [{"person_id": gone["person_id"], "scheme": "resident", "period": "2020-09", "pay_date": None,
+          "amount": None, "bank_account": None, "kind": None,
+          "_reason": "malformed row: 3 fields, expected 7", "month": "2020-09"}],
+        schema=QUARANTINE_SCHEMA,
+    )
+    reasons = _reasons(history("2020-12", reg, regular_payouts([gone], SPAN[:6]), quarantined=cut_short))
+    assert reasons.filter(pl.col("person_id") == gone["person_id"]).height == 0
