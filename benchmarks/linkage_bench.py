@@ -242,7 +242,7 @@ def time_county_step(store: Path, month: str, repeat: int) -> None:
         proof, leads = pl.collect_all(
             [
                 linked_deaths(deaths, people.lazy(), config, links=links),
-                linked_deaths(deaths, people.lazy(), config, links=links, name_only=True),
+                linked_deaths(deaths, people.lazy(), config, links=links, leads=True),
             ]
         )
         timings.append(time.perf_counter() - start)

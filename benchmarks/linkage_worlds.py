@@ -10,7 +10,9 @@ Per world and variant: death records, links accepted as proof of death
 (:func:`features.survival.linked_deaths` at ``detection.min_death_link_confidence``), false
 ones (the record's true person is another, or nobody in the register), the deaths of paid
 pensioners (``improper.parquet``, typology ``deceased_paid``) with a record that could be
-proof (an ID or a birth date in it) and how many of them are linked. Variant
+proof (an ID or a birth date in it) and how many of them are linked, as proof or as a
+lead (``leads=True``: at least ``detection.min_death_lead_confidence``, a visit, not a
+stop). Variant
 ``dates mistyped``: one record in three has its birth date written wrong, in turn day and
 month swapped (when the day is 12 or less), one digit of the year, month or day changed,
 or the date moved by 21 to 51 days (a lunar birthday); another one in three has one digit
@@ -72,11 +74,11 @@ def check(dest: Path, variant: str) -> dict[str, object]:
     if variant == "dates mistyped":
         deaths = mistyped_dates(deaths)
     links = linked_deaths(deaths.lazy(), people, config).collect()
+    leads = linked_deaths(deaths.lazy(), people, config, leads=True).collect()
     truth = pl.read_parquet(dest / "truth" / "death_records.parquet")
-    scored = links.join(truth, on="record_id", how="left")
-    false = scored.filter(
-        pl.col("true_person_id").is_null() | (pl.col("true_person_id") != pl.col("person_id"))
-    )
+    wrong = pl.col("true_person_id").is_null() | (pl.col("true_person_id") != pl.col("person_id"))
+    false = links.join(truth, on="record_id", how="left").filter(wrong)
+    false_leads = leads.join(truth, on="record_id", how="left").filter(wrong)
     improper = pl.read_parquet(dest / "truth" / "improper.parquet")
     paid_dead = improper.filter(pl.col("typology") == "deceased_paid").select("person_id").unique()
     records = deaths.join(truth.select("record_id", "true_person_id"), on="record_id")
@@ -86,12 +88,18 @@ def check(dest: Path, variant: str) -> dict[str, object]:
     )
     persons = provable["true_person_id"].unique()
     linked = links.filter(pl.col("person_id").is_in(persons.implode()))["person_id"].unique()
+    led = leads.filter(
+        pl.col("person_id").is_in(persons.implode()) & ~pl.col("person_id").is_in(linked.implode())
+    )["person_id"].unique()
     return {
         "records": deaths.height,
         "links": links.height,
         "false": false.height,
+        "leads": leads.height,
+        "false_leads": false_leads.height,
         "paid_dead_provable": persons.len(),
         "paid_dead_linked": linked.len(),
+        "paid_dead_led": led.len(),
     }
 
 
@@ -100,19 +108,21 @@ def main() -> None:
     parser.add_argument("--worlds", type=Path, required=True)
     args = parser.parse_args()
     print(
-        "| world | variant | death records | proof links | false links | paid dead (with ID or birth date) | of them linked |"
+        "| world | variant | death records | proof links | false links | leads | false leads "
+        "| paid dead (with ID or birth date) | of them linked as proof | and as leads |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name in WORLDS:
         dest = args.worlds / name
         if not (dest / "inbox").exists():
-            print(f"| {name} | not built | | | | | |")
+            print(f"| {name} | not built | | | | | | | | |")
             continue
         for variant in ("as generated", "dates mistyped"):
             r = check(dest, variant)
             print(
                 f"| {name} | {variant} | {r['records']} | {r['links']} | {r['false']} | "
-                f"{r['paid_dead_provable']} | {r['paid_dead_linked']} |",
+                f"{r['leads']} | {r['false_leads']} | {r['paid_dead_provable']} | "
+                f"{r['paid_dead_linked']} | {r['paid_dead_led']} |",
                 flush=True,
             )
 

@@ -54,6 +54,7 @@ REASONS: dict[str, Reason] = {
         Reason("DP_ALIVE_AFTER_DEATH", "deceased_paid", "exculpatory"),
         Reason("DP_RECORD_JUST_ARRIVED", "deceased_paid", "pending"),
         Reason("SD_SAME_NAME_DEATH_RECORD", "suspected_unreported_death", "signal", observed=True),
+        Reason("SD_PROBABLE_DEATH_RECORD", "suspected_unreported_death", "signal", observed=True),
         Reason("SD_CERT_LAPSED", "suspected_unreported_death", "signal", observed=True, refuted_by_pass=True),
         Reason("SD_NO_PASS_IN_HISTORY", "suspected_unreported_death", "signal", observed=True, refuted_by_pass=True),
         Reason("SD_NO_RECENT_PASS", "suspected_unreported_death", "signal", observed=True, refuted_by_pass=True),

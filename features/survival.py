@@ -162,7 +162,7 @@ def linked_deaths(
     config: SentinelConfig,
     *,
     links: pl.LazyFrame | None = None,
-    name_only: bool = False,
+    leads: bool = False,
 ) -> pl.LazyFrame:
     """Per person, the earliest death linked at or above ``min_death_link_confidence``.
 
@@ -170,23 +170,35 @@ def linked_deaths(
     recorded_on``. A record with neither ID nor birth date matches a name, not a person: a
     field auditor would not accept it as proof of death (a namesake may have died), so such
     ``name_only`` links are left out unless ``detection.accept_name_only_death_links``.
-    With ``name_only=True`` only those are returned: they are *leads* that raise a
-    suspected unreported death, never proof. A name alone is never probable in a county
-    (many people could have written it), so a lead needs no confidence: only that the name
-    singles out one register person (the linker's ambiguity rule) and that no field of the
-    record speaks against them. ``links`` is :func:`link_deaths` of the same inputs when the
-    caller already has it.
+
+    With ``leads=True`` the links that are not proof but point at one person are returned
+    instead: they raise a suspected unreported death, never a stop.
+
+    * ``name_only`` links: a name alone is never probable in a county (many people could
+      have written it), so such a lead needs no confidence: only that the name singles out
+      one register person (the linker's ambiguity rule) and that no field of the record
+      speaks against them.
+    * *probable* links: a record with an ID or birth date whose best candidate's match
+      probability is at least ``min_death_lead_confidence`` (the record is more likely this
+      person than not) but below proof, as when a mistyped ID meets a name typed by ear.
+
+    ``links`` is :func:`link_deaths` of the same inputs when the caller already has it.
     """
     links = links if links is not None else link_deaths(deaths, people)
     if "disagreed" not in links.collect_schema().names():
         links = links.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("disagreed"))
-    if name_only:
-        links = links.filter(
-            (pl.col("method") == "name_only") & (pl.col("disagreed").list.len() == 0)
+    det = config.detection
+    if leads:
+        name_only = (pl.col("method") == "name_only") & (pl.col("disagreed").list.len() == 0)
+        probable = (
+            (pl.col("method") != "name_only")
+            & (pl.col("confidence") >= det.min_death_lead_confidence)
+            & (pl.col("confidence") < det.min_death_link_confidence)
         )
+        links = links.filter(name_only | probable)
     else:
-        links = links.filter(pl.col("confidence") >= config.detection.min_death_link_confidence)
-        if not config.detection.accept_name_only_death_links:
+        links = links.filter(pl.col("confidence") >= det.min_death_link_confidence)
+        if not det.accept_name_only_death_links:
             links = links.filter(pl.col("method") != "name_only")
     links = links.drop("disagreed")
     return (
@@ -552,9 +564,13 @@ def suspected_unreported_death(
     computed from these persons when None; at least one person). A signal most living
     pensioners show (an administrative wave of new accounts, a short history) is no
     evidence; no signal counts against. ``leads`` (:func:`linked_deaths` with
-    ``name_only=True``): a death record naming only this person's name, no ID or birth
-    date, and no other pensioner of that name: ``lr_same_name_death_record``, and the
-    likely death month is the record's.
+    ``leads=True``) set the likely death month to the record's:
+
+    * a death record naming only this person's name, no ID or birth date, and no other
+      pensioner of that name: ``lr_same_name_death_record``;
+    * a probable link of confidence ``c`` (the linker's match probability): the person is
+      dead if the record is theirs, else as likely as without it,
+      ``c + (1 - c) * p``.
 
     ``est_overpayment`` is what was paid for periods after the likely death, taken as the
     midpoint between the last credible proof of life and the scored month (under a rising hazard
@@ -577,6 +593,9 @@ def suspected_unreported_death(
                 "person_id",
                 pl.col("death_date").alias("lead_death_date"),
                 pl.col("source").alias("lead_source"),
+                pl.when(pl.col("link_method") != "name_only")
+                .then(pl.col("confidence"))
+                .alias("lead_confidence"),
             ),
             on="person_id",
             how="left",
@@ -585,8 +604,11 @@ def suspected_unreported_death(
         base = base.with_columns(
             pl.lit(None, dtype=pl.Date).alias("lead_death_date"),
             pl.lit(None, dtype=pl.String).alias("lead_source"),
+            pl.lit(None, dtype=pl.Float64).alias("lead_confidence"),
         )
     has_lead = pl.col("lead_death_date").is_not_null()
+    probable = pl.col("lead_confidence").is_not_null()
+    name_lead = has_lead & ~probable
     share = pl.col("persons") / pl.col("paid")
     wide = shares.group_by("scheme").agg(
         (1.0 / pl.col("paid").first()).alias("one_person"),
@@ -598,11 +620,16 @@ def suspected_unreported_death(
         observed = pl.max_horizontal(pl.col(name + "_share"), pl.col("one_person")).fill_null(1.0)
         ratio = pl.max_horizontal(pl.lit(1.0), pl.lit(getattr(det, field)) / observed)
         lr = lr * pl.when(pl.col(name)).then(ratio).otherwise(1.0)
-    lr = lr * pl.when(has_lead).then(det.lr_same_name_death_record).otherwise(1.0)
+    lr = lr * pl.when(name_lead).then(det.lr_same_name_death_record).otherwise(1.0)
     prior_odds = pl.col("p_died") * det.unreported_death_share / (1.0 - pl.col("p_died")).clip(1e-6)
     odds = prior_odds * lr
+    without_record = odds / (1.0 + odds)
+    c = pl.col("lead_confidence")
     scored = base.with_columns(
-        (odds / (1.0 + odds)).alias("probability"),
+        pl.when(probable)
+        .then(c + (1.0 - c) * without_record)
+        .otherwise(without_record)
+        .alias("probability"),
         has_lead.alias("has_lead"),
         pl.when(has_lead)
         .then(date_month_index(pl.col("lead_death_date")))
@@ -672,11 +699,17 @@ def _suspected_death_reasons(scored: pl.LazyFrame, cycle: int) -> pl.LazyFrame:
             fmt_yuan(pl.col("overpaid")),
         ),
     )
-    lead = scored.filter(pl.col("has_lead")).select(
+    lead = scored.filter(pl.col("has_lead") & pl.col("lead_confidence").is_null()).select(
         *common,
         pl.lit("SD_SAME_NAME_DEATH_RECORD").alias("reason"),
         *tail,
         facts(pl.col("lead_source"), pl.col("lead_death_date")),
+    )
+    probable = scored.filter(pl.col("lead_confidence").is_not_null()).select(
+        *common,
+        pl.lit("SD_PROBABLE_DEATH_RECORD").alias("reason"),
+        *tail,
+        facts(pl.col("lead_source"), pl.col("lead_death_date"), fmt_prob(pl.col("lead_confidence"))),
     )
     # What the history holds, never a count it does not: the last pass and the months since,
     # or that no pass was seen since the person's first snapshot.
@@ -732,7 +765,7 @@ def _suspected_death_reasons(scored: pl.LazyFrame, cycle: int) -> pl.LazyFrame:
     rows = pl.concat(
         [
             conform_reasons(f)
-            for f in (lead, lapse, unseen, weak, account, collector, failed, mortality)
+            for f in (lead, probable, lapse, unseen, weak, account, collector, failed, mortality)
         ]
     )
     return rows

@@ -94,6 +94,7 @@ class DetectionConfig(_Section):
     # Death linkage.
     min_death_link_confidence: float = 0.95
     accept_name_only_death_links: bool = False
+    min_death_lead_confidence: float = 0.5
     payroll_cutoff_day: int = 10
     deceased_paid_probability: float = 0.98
     deceased_paid_pending_factor: float = 0.2

@@ -216,7 +216,7 @@ def prepare_month(
             for frame in pl.collect_all(
                 [
                     linked_deaths(deaths, people, config, links=links),
-                    linked_deaths(deaths, people, config, links=links, name_only=True),
+                    linked_deaths(deaths, people, config, links=links, leads=True),
                 ]
             )
         )

@@ -57,6 +57,11 @@ TEMPLATES: dict[str, Template] = {
         "{source}有一条同名死亡记录（死亡日期{death_date}，无身份证号和出生日期），且无其他同名参保人，需上门核实",
         "a {source} death record with this name (died {death_date}; no ID or birth date) and no other pensioner of that name: verify in person",
     ),
+    "SD_PROBABLE_DEATH_RECORD": Template(
+        ("source", "death_date", "confidence"),
+        "{source}有一条死亡记录（死亡日期{death_date}）很可能是本人（匹配概率{confidence}，证件号或姓名、出生日期有不一致），需上门核实",
+        "a {source} death record (died {death_date}) is probably this person (match probability {confidence}; the ID, name or birth date differ in part): verify in person",
+    ),
     "SD_CERT_LAPSED": Template(
         ("months", "last_pass", "cycle"),
         "已{months}个月无通过的资格认证（最后一次认证通过或待遇申领为{last_pass}，已超过{cycle}个月的认证周期）",

@@ -98,7 +98,14 @@ def training_rows(
     listed case of every month; ``selections``: ``person_id, month,
     selection_probability`` of the cases chosen for a visit (absent: 1). Weights are
     ``1 / probability`` clipped to ``[1, max_weight]``. Sorted by ``person_id``.
+
+    A reason code added by an upgrade is absent from the months kept before it: it did not
+    fire then, so its indicator is 0 in them.
     """
+    kept = set(model_inputs.collect_schema().names())
+    model_inputs = model_inputs.with_columns(
+        pl.lit(0.0).alias(f) for f in MODEL_FEATURES if f not in kept and f.startswith("reason:")
+    )
     listed = (
         labels.join(model_inputs, on="person_id", how="inner")
         .filter(pl.col("month") <= pl.col("closed_month"))

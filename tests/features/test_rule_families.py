@@ -26,7 +26,7 @@ from detection_frames import (  # noqa: E402
 from features.cases import merge_reasons  # noqa: E402
 from features.survival import gompertz_death_probability  # noqa: E402
 from sentinel.config import load_config  # noqa: E402
-from sentinel.detection import rule_reasons  # noqa: E402
+from sentinel.detection import prepare_month, prepared_rule_reasons, rule_reasons  # noqa: E402
 
 SPAN = months("2020-01", "2020-12")
 CONFIG = load_config()
@@ -483,3 +483,40 @@ def test_a_truncated_line_after_termination_is_no_payment_while_terminated():
     )
     reasons = _reasons(history("2020-12", reg, regular_payouts([gone], SPAN[:6]), quarantined=cut_short))
     assert reasons.filter(pl.col("person_id") == gone["person_id"]).height == 0
+
+
+def _record_linked_at(confidence: float) -> pl.LazyFrame:
+    """The linker's verdict on record GA7 (:func:`features.survival.link_deaths`): its best
+    candidate is 王秀兰 with ``confidence``; her ID and name were typed wrong in it."""
+    return pl.LazyFrame(
+        [{"record_id": "GA7", "person_id": make_id("19380404", 24), "confidence": confidence,
+          "method": "probabilistic", "disagreed": ["person_id"]}],
+        schema={"record_id": pl.String, "person_id": pl.String, "confidence": pl.Float64,
+                "method": pl.String, "disagreed": pl.List(pl.String)},
+    )
+
+
+@pytest.mark.parametrize(("confidence", "expected"), [(0.97, "proof"), (0.8, "lead"), (0.3, "nothing")])
+def test_a_record_more_likely_a_pensioner_than_not_is_a_lead_below_proof(confidence, expected):
+    """Proof at ``min_death_link_confidence``; from even odds (``min_death_lead_confidence``)
+    a lead whose probability is the link's, topped up by what the person shows without it."""
+    her = person(make_id("19380404", 24), "王秀兰", "F", date(1938, 4, 4))
+    record = pl.DataFrame(
+        [{"record_id": "GA7", "person_id": make_id("19380404", 24)[:-3] + "999", "name": "王秀岚", "sex": "F",
+          "birth_date": date(1938, 4, 4), "death_date": date(2020, 6, 8), "source": "health",
+          "recorded_on": date(2020, 6, 25), "month": "2020-06"}],
+        schema=DEATH_SCHEMA,
+    )
+    h = history("2020-12", register_over([her], SPAN), regular_payouts([her], SPAN), deaths=record)
+    reasons = prepared_rule_reasons(prepare_month(h, CONFIG, links=_record_linked_at(confidence)), CONFIG).collect()
+    lead = reasons.filter(pl.col("reason") == "SD_PROBABLE_DEATH_RECORD")
+    if expected == "proof":
+        assert _flagged(reasons, "deceased_paid") == {her["person_id"]} and lead.height == 0
+    elif expected == "lead":
+        assert _flagged(reasons, "deceased_paid") == set()
+        assert lead["person_id"].to_list() == [her["person_id"]]
+        assert confidence <= lead["probability"].item() < 1.0
+        assert lead["est_overpayment"].item() == pytest.approx(6 * 120.0)  # paid 2020-07..2020-12
+        assert "80%" in lead["facts"].item()
+    else:
+        assert lead.height == 0 and _flagged(reasons, "deceased_paid") == set()

@@ -113,3 +113,13 @@ def test_an_outcome_closed_before_any_listing_teaches_nothing(closed: date):
     labels = outcome_labels(_outcomes(["a"], "cleared", closed).lazy())
     none = pl.DataFrame(schema={"person_id": pl.String, "month": pl.String, "selection_probability": pl.Float64})
     assert training_rows(labels, inputs.lazy(), none.lazy(), 10.0).height == 0
+
+
+def test_months_kept_before_a_reason_code_existed_read_it_as_not_fired():
+    """An upgrade adds a reason code: the model inputs kept from earlier months lack its
+    indicator, and training reads them as 0 instead of failing."""
+    newest = next(f for f in MODEL_FEATURES if f.startswith("reason:"))
+    old = _inputs("2020-01", ["a", "b"], 0.9, lapsed=True).drop(newest)
+    labels = outcome_labels(_outcomes(["a", "b"], "cleared", date(2020, 2, 10)).lazy())
+    train = training_rows(labels, old.lazy(), pl.LazyFrame(schema={"person_id": pl.String, "month": pl.String, "selection_probability": pl.Float64}), max_weight=10.0)
+    assert train[newest].to_list() == [0.0, 0.0]
