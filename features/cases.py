@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.reasons import REASON_CODES
 from sentinel.contract import TYPOLOGIES
+from sentinel.reasons import REASON_CODES, REASONS
 
 REASON_SCHEMA: dict[str, pl.DataType] = {
     "person_id": pl.String(),
@@ -79,14 +79,22 @@ def model_features() -> list[pl.Expr]:
     return [
         pl.col("rule_probability").cast(pl.Float64),
         *[
-            pl.col("reasons").list.contains(code).fill_null(False).cast(pl.Float64).alias(f"reason:{code}")
+            pl.col("reasons")
+            .list.contains(code)
+            .fill_null(False)
+            .cast(pl.Float64)
+            .alias(f"reason:{code}")
             for code in REASON_CODES
         ],
         ((pl.col("age") - 60.0) / 10.0).cast(pl.Float64).alias("age_decades_over_60"),
         (pl.col("scheme") == "enterprise").fill_null(False).cast(pl.Float64).alias("enterprise"),
         (pl.col("scheme") == "institution").fill_null(False).cast(pl.Float64).alias("institution"),
-        (pl.col("monthly_amount").fill_null(0.0).clip(0.0) + 1.0).log10().alias("log10_monthly_amount"),
-        (pl.col("months_since_strong_evidence") / 12.0).cast(pl.Float64).alias("years_since_strong_evidence"),
+        (pl.col("monthly_amount").fill_null(0.0).clip(0.0) + 1.0)
+        .log10()
+        .alias("log10_monthly_amount"),
+        (pl.col("months_since_strong_evidence") / 12.0)
+        .cast(pl.Float64)
+        .alias("years_since_strong_evidence"),
         pl.col("has_collector").cast(pl.Float64),
         (pl.col("account_people").cast(pl.Float64) + 1.0).log(2).alias("log2_account_people"),
         (pl.col("collector_people").cast(pl.Float64) + 1.0).log(2).alias("log2_collector_people"),
@@ -141,7 +149,9 @@ def person_scheme_key() -> pl.Expr:
     integer group the same rows several times faster. Nulls get a code of their own.
     """
     unseen = 2**32 - 1
-    person = pl.col("person_id").cast(pl.Categorical).to_physical().cast(pl.UInt64).fill_null(unseen)
+    person = (
+        pl.col("person_id").cast(pl.Categorical).to_physical().cast(pl.UInt64).fill_null(unseen)
+    )
     scheme = pl.col("scheme").cast(pl.Categorical).to_physical().cast(pl.UInt64).fill_null(unseen)
     return person * 2**32 + scheme
 
@@ -163,8 +173,10 @@ def surname(name: pl.Expr) -> pl.Expr:
     """
     cleaned = name.str.strip_chars()
     first_word = cleaned.str.split(" ").list.first()
-    return pl.when(cleaned.str.contains(r"^[\p{Han}]")).then(cleaned.str.slice(0, 1)).otherwise(
-        first_word.str.to_lowercase()
+    return (
+        pl.when(cleaned.str.contains(r"^[\p{Han}]"))
+        .then(cleaned.str.slice(0, 1))
+        .otherwise(first_word.str.to_lowercase())
     )
 
 
@@ -202,6 +214,42 @@ def conform_reasons(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.select([pl.col(c).cast(t) for c, t in REASON_SCHEMA.items()])
 
 
+def reason_rows(
+    frame: pl.LazyFrame,
+    code: str | tuple[pl.Expr, tuple[str, ...]],
+    probability: pl.Expr | float,
+    overpayment: pl.Expr,
+    *fact_values: pl.Expr,
+) -> pl.LazyFrame:
+    """The reason rows of ``frame`` (one per row, which must hold ``person_id``): the code,
+    its typology from the registry (:data:`sentinel.reasons.REASONS`), the probability, the
+    overpayment and the facts its sentence names, in the registry's order.
+
+    ``code`` is a code, or an expression choosing per row among the codes named beside it
+    (of one typology, and with the same facts). Raises ``ValueError`` when the facts given
+    are not as many as the code's sentence names, or the codes differ in typology.
+    """
+    codes = (code,) if isinstance(code, str) else code[1]
+    typologies = {REASONS[c].typology for c in codes}
+    if len(typologies) != 1:
+        raise ValueError(f"reason codes {codes} belong to several typologies {sorted(typologies)}")
+    for c in codes:
+        if len(REASONS[c].fields) != len(fact_values):
+            raise ValueError(f"{c} names {REASONS[c].fields}; {len(fact_values)} facts given")
+    chosen = pl.lit(code) if isinstance(code, str) else code[0]
+    weight = probability if isinstance(probability, pl.Expr) else pl.lit(float(probability))
+    return conform_reasons(
+        frame.select(
+            "person_id",
+            pl.lit(typologies.pop()).alias("typology"),
+            chosen.alias("reason"),
+            weight.alias("probability"),
+            overpayment.alias("est_overpayment"),
+            facts(*fact_values),
+        )
+    )
+
+
 def merge_reasons(reasons: pl.LazyFrame) -> pl.LazyFrame:
     """One row per person from reason rows.
 
@@ -229,7 +277,10 @@ def merge_reasons(reasons: pl.LazyFrame) -> pl.LazyFrame:
         .with_columns(
             (pl.col("probability") * (pl.col("est_overpayment") + 1.0)).alias("_strength")
         )
-        .sort(["person_id", "_strength", "probability", "typology"], descending=[False, True, True, False])
+        .sort(
+            ["person_id", "_strength", "probability", "typology"],
+            descending=[False, True, True, False],
+        )
     )
     wide = per_typology.group_by("person_id").agg(
         pl.col("typology").first(),
@@ -238,7 +289,11 @@ def merge_reasons(reasons: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("reason").list.explode(keep_nulls=False, empty_as_null=False).alias("reasons"),
         pl.col("facts").list.explode(keep_nulls=False, empty_as_null=False).alias("reason_facts"),
         *[
-            pl.col("probability").filter(pl.col("typology") == t).max().fill_null(0.0).alias(f"p_{t}")
+            pl.col("probability")
+            .filter(pl.col("typology") == t)
+            .max()
+            .fill_null(0.0)
+            .alias(f"p_{t}")
             for t in TYPOLOGIES
         ],
     )

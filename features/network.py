@@ -16,14 +16,13 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as scipy_components
 
 from features.cases import (
-    conform_reasons,
-    facts,
     fmt_account,
     fmt_yuan,
     month_number,
     per_person,
     period_of_index,
     person_scheme_key,
+    reason_rows,
     surname,
 )
 from features.ledger import rows_of
@@ -48,10 +47,14 @@ def receiver_changes(runs: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("first_index").alias("m"),
         "last_index",
         pl.col("bank_account"),
-        pl.col("collector_id") if has_collector else pl.lit(None, dtype=pl.String).alias("collector_id"),
+        pl.col("collector_id")
+        if has_collector
+        else pl.lit(None, dtype=pl.String).alias("collector_id"),
     )
     paid_runs = ledger.filter(
-        (pl.col("kind") == "regular") & pl.col("bank_account").is_not_null() & pl.col("scheme").is_not_null()
+        (pl.col("kind") == "regular")
+        & pl.col("bank_account").is_not_null()
+        & pl.col("scheme").is_not_null()
     )
     # Only a payee-scheme paid into more than one account can have changed it: their rows.
     paid_into_several = (
@@ -79,7 +82,9 @@ def receiver_changes(runs: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFrame:
         varying = frame.filter(pl.col("_value").n_unique().over("_key") > 1)
         prev = pl.col(value).shift(1).over("_key", order_by=["m", "_value"])
         first = pl.int_range(pl.len()).over("_key", order_by=["m", "_value"]) == 0
-        changed = ((pl.col(value) != prev) | (prev.is_null() & pl.col(value).is_not_null())) & ~first
+        changed = (
+            (pl.col(value) != prev) | (prev.is_null() & pl.col(value).is_not_null())
+        ) & ~first
         return (
             varying.with_columns(changed.fill_null(False).alias("_changed"))
             .filter(pl.col("_changed"))
@@ -102,7 +107,9 @@ def receiver_changes(runs: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFrame:
         .join(collector, on="person_id", how="left")
         .select(
             "person_id",
-            pl.max_horizontal("account_change_index", "paid_account_change_index").alias("account_change_index"),
+            pl.max_horizontal("account_change_index", "paid_account_change_index").alias(
+                "account_change_index"
+            ),
             "collector_change_index",
             "collector_id",
         )
@@ -116,7 +123,9 @@ def _scheme_rank() -> pl.Expr:
     )
 
 
-def receiver_edges(runs: pl.LazyFrame, ledger: pl.LazyFrame, month: str, config: SentinelConfig) -> pl.LazyFrame:
+def receiver_edges(
+    runs: pl.LazyFrame, ledger: pl.LazyFrame, month: str, config: SentinelConfig
+) -> pl.LazyFrame:
     """Person–receiver edges within the lookback window: ``person_id, receiver, kind, first_index``.
 
     ``runs`` is the register history summarised per person
@@ -129,7 +138,12 @@ def receiver_edges(runs: pl.LazyFrame, ledger: pl.LazyFrame, month: str, config:
     )
     has_collector = "collector_id" in runs.collect_schema().names()
     parts = [
-        snaps.select("person_id", pl.col("bank_account").alias("receiver"), pl.lit("account").alias("kind"), "m"),
+        snaps.select(
+            "person_id",
+            pl.col("bank_account").alias("receiver"),
+            pl.lit("account").alias("kind"),
+            "m",
+        ),
         # The ledger runs (few per payee) reaching the window, from where they enter it.
         ledger.filter(pl.col("period_end") >= start)
         .group_by("payee", "bank_account")
@@ -148,7 +162,12 @@ def receiver_edges(runs: pl.LazyFrame, ledger: pl.LazyFrame, month: str, config:
     ]
     if has_collector:
         parts.append(
-            snaps.select("person_id", pl.col("collector_id").alias("receiver"), pl.lit("collector").alias("kind"), "m")
+            snaps.select(
+                "person_id",
+                pl.col("collector_id").alias("receiver"),
+                pl.lit("collector").alias("kind"),
+                "m",
+            )
         )
     return (
         pl.concat(parts)
@@ -168,7 +187,9 @@ def connected_components(edges: pl.LazyFrame) -> pl.LazyFrame:
     """
     edge_frame = edges.select("person_id", "receiver", "kind").collect()
     persons = edge_frame.select("person_id").unique().sort("person_id").with_row_index("p")
-    receivers = edge_frame.select("receiver", "kind").unique().sort("receiver", "kind").with_row_index("r")
+    receivers = (
+        edge_frame.select("receiver", "kind").unique().sort("receiver", "kind").with_row_index("r")
+    )
     pairs = edge_frame.join(persons, on="person_id").join(receivers, on=["receiver", "kind"])
     n_persons = persons.height
     size = n_persons + receivers.height
@@ -248,23 +269,34 @@ def shared_account(
     ).fill_null(False)
     family = (pl.col("surname") == pl.col("surname_o")).fill_null(False)
     pairs = pairs.with_columns((~(spouse | family)).alias("unrelated"))
-    per_member = pairs.group_by("person_id", "receiver", "kind").agg(
-        pl.col("unrelated").sum().alias("n_unrelated"),
-        pl.len().alias("n_others"),
-        pl.col("first_index").first(),
-        # Joined later than an unrelated person already on the receiver.
-        (pl.col("first_index").first() > pl.col("first_index_o").filter(pl.col("unrelated")).min())
-        .fill_null(False)
-        .alias("joined_later"),
-        pl.col("name_o").filter(pl.col("unrelated")).sort().head(3).str.join("、").alias("others"),
-    ).filter(pl.col("n_unrelated") > 0)
+    per_member = (
+        pairs.group_by("person_id", "receiver", "kind")
+        .agg(
+            pl.col("unrelated").sum().alias("n_unrelated"),
+            pl.len().alias("n_others"),
+            pl.col("first_index").first(),
+            # Joined later than an unrelated person already on the receiver.
+            (
+                pl.col("first_index").first()
+                > pl.col("first_index_o").filter(pl.col("unrelated")).min()
+            )
+            .fill_null(False)
+            .alias("joined_later"),
+            pl.col("name_o")
+            .filter(pl.col("unrelated"))
+            .sort()
+            .head(3)
+            .str.join("、")
+            .alias("others"),
+        )
+        .filter(pl.col("n_unrelated") > 0)
+    )
 
     per_member = per_member.collect().lazy()
     ring_edges = per_member.select("person_id", "receiver", "kind")
     components = connected_components(ring_edges)
-    deadness = (
-        components.join(dead_probability, on="person_id", how="left")
-        .with_columns(pl.col("p_dead").fill_null(0.0))
+    deadness = components.join(dead_probability, on="person_id", how="left").with_columns(
+        pl.col("p_dead").fill_null(0.0)
     )
     # Per person: the largest death probability among *other* members of the component.
     ring_dead = (
@@ -278,7 +310,9 @@ def shared_account(
             pl.len().alias("ring_others"),
         )
     )
-    names = people.select(pl.col("person_id").alias("dead_member"), pl.col("name").alias("dead_name"))
+    names = people.select(
+        pl.col("person_id").alias("dead_member"), pl.col("name").alias("dead_name")
+    )
 
     start = month_number(month) - det.lookback_months + 1
     per_person = (
@@ -303,7 +337,9 @@ def shared_account(
             evidence.select("person_id", "strong_cert_index"), on="person_id", how="left"
         )
     else:
-        per_person = per_person.with_columns(pl.lit(None, dtype=pl.Int64).alias("strong_cert_index"))
+        per_person = per_person.with_columns(
+            pl.lit(None, dtype=pl.Int64).alias("strong_cert_index")
+        )
     seen_alive = (
         (pl.lit(now) - pl.col("strong_cert_index")) <= config.policy.certification_cycle_months
     ).fill_null(False)
@@ -338,34 +374,42 @@ def _shared_account_reasons(scored: pl.LazyFrame, seen_alive: pl.Expr) -> pl.Laz
     """The reason rows of the persons :func:`shared_account` scored: the shared receiver,
     an in-person proof of life (``seen_alive``), and a ring member who may be dead
     (``ring_dead`` of at least 0.3)."""
-    common = ["person_id", pl.lit("shared_account").alias("typology")]
-    tail = [pl.col("probability"), pl.col("est_overpayment")]
-    receiver_rows = scored.select(
-        *common,
-        pl.when(pl.col("kind") == "account")
-        .then(pl.lit("SA_SHARED_ACCOUNT"))
-        .otherwise(pl.lit("SA_SHARED_COLLECTOR"))
-        .alias("reason"),
-        *tail,
-        facts(
-            pl.when(pl.col("kind") == "account").then(fmt_account(pl.col("receiver"))).otherwise(
-                pl.col("receiver").str.slice(0, 6) + pl.lit("********") + pl.col("receiver").str.slice(-4, 4)
-            ),
-            pl.col("n_people"),
-            pl.col("others"),
-            fmt_yuan(pl.col("est_overpayment")),
+    p, paid = pl.col("probability"), pl.col("est_overpayment")
+    account = pl.col("kind") == "account"
+    receiver_rows = reason_rows(
+        scored,
+        (
+            pl.when(account)
+            .then(pl.lit("SA_SHARED_ACCOUNT"))
+            .otherwise(pl.lit("SA_SHARED_COLLECTOR")),
+            ("SA_SHARED_ACCOUNT", "SA_SHARED_COLLECTOR"),
         ),
+        p,
+        paid,
+        pl.when(account)
+        .then(fmt_account(pl.col("receiver")))
+        .otherwise(
+            pl.col("receiver").str.slice(0, 6)
+            + pl.lit("********")
+            + pl.col("receiver").str.slice(-4, 4)
+        ),
+        pl.col("n_people"),
+        pl.col("others"),
+        fmt_yuan(paid),
     )
-    alive_rows = scored.filter(seen_alive).select(
-        *common,
-        pl.lit("SA_PROOF_OF_LIFE").alias("reason"),
-        *tail,
-        facts(period_of_index(pl.col("strong_cert_index"))),
+    alive_rows = reason_rows(
+        scored.filter(seen_alive),
+        "SA_PROOF_OF_LIFE",
+        p,
+        paid,
+        period_of_index(pl.col("strong_cert_index")),
     )
-    ring_rows = scored.filter(pl.col("ring_dead").fill_null(0.0) >= 0.3).select(
-        *common,
-        pl.lit("SA_RING_WITH_DEAD").alias("reason"),
-        *tail,
-        facts(pl.col("dead_name"), pl.format("{}%", (pl.col("ring_dead") * 100).round(0).cast(pl.Int64))),
+    ring_rows = reason_rows(
+        scored.filter(pl.col("ring_dead").fill_null(0.0) >= 0.3),
+        "SA_RING_WITH_DEAD",
+        p,
+        paid,
+        pl.col("dead_name"),
+        pl.format("{}%", (pl.col("ring_dead") * 100).round(0).cast(pl.Int64)),
     )
-    return conform_reasons(pl.concat([receiver_rows, alive_rows, ring_rows]))
+    return pl.concat([receiver_rows, alive_rows, ring_rows])

@@ -18,13 +18,13 @@ from features import identity
 from features.cases import (
     conform_reasons,
     date_month_index,
-    facts,
     fmt_account,
     fmt_yuan,
     month_index,
     month_number,
     per_person,
     period_of_index,
+    reason_rows,
 )
 from features.history import run_months
 from features.ledger import LEDGER_COLUMNS, ledger_rows, overlapping, period_end, rows_of
@@ -210,32 +210,27 @@ def duplicate_receipt(ledger: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFr
         pl.col("schemes").filter(pl.col("n_schemes") > 1).first().alias("schemes"),
         period_of_index(pl.col("period_index").min()).alias("first_period"),
     )
-    two_schemes = per_person.filter(pl.col("cross_periods") > 0).select(
-        "person_id",
-        pl.lit("duplicate_receipt").alias("typology"),
-        pl.lit("DR_TWO_SCHEMES").alias("reason"),
-        pl.lit(config.detection.duplicate_receipt_probability).alias("probability"),
-        pl.col("extra").alias("est_overpayment"),
-        facts(
-            pl.col("schemes"),
-            pl.col("cross_periods"),
-            pl.col("first_period"),
-            fmt_yuan(pl.col("extra")),
-        ),
+    p = config.detection.duplicate_receipt_probability
+    two_schemes = reason_rows(
+        per_person.filter(pl.col("cross_periods") > 0),
+        "DR_TWO_SCHEMES",
+        p,
+        pl.col("extra"),
+        pl.col("schemes"),
+        pl.col("cross_periods"),
+        pl.col("first_period"),
+        fmt_yuan(pl.col("extra")),
     )
-    repeat = per_person.filter(pl.col("cross_periods") < pl.col("periods")).select(
-        "person_id",
-        pl.lit("duplicate_receipt").alias("typology"),
-        pl.lit("DR_REPEAT_PERIOD").alias("reason"),
-        pl.lit(config.detection.duplicate_receipt_probability).alias("probability"),
-        pl.col("extra").alias("est_overpayment"),
-        facts(
-            pl.col("periods") - pl.col("cross_periods"),
-            pl.col("first_period"),
-            fmt_yuan(pl.col("extra")),
-        ),
+    repeat = reason_rows(
+        per_person.filter(pl.col("cross_periods") < pl.col("periods")),
+        "DR_REPEAT_PERIOD",
+        p,
+        pl.col("extra"),
+        pl.col("periods") - pl.col("cross_periods"),
+        pl.col("first_period"),
+        fmt_yuan(pl.col("extra")),
     )
-    return conform_reasons(pl.concat([two_schemes, repeat]))
+    return pl.concat([two_schemes, repeat])
 
 
 # --------------------------------------------------------------------------- amount anomaly
@@ -358,21 +353,21 @@ def _off_standard(regular_runs: pl.LazyFrame, config: SentinelConfig) -> pl.Lazy
             (pl.col("amount") - pl.col("high")).clip(0.0).sum().alias("excess"),
             pl.col("amount").sum().alias("paid"),
         )
-        .select(
-            "person_id",
-            pl.lit("amount_anomaly").alias("typology"),
-            pl.lit("AA_OFF_STANDARD").alias("reason"),
-            pl.when(pl.col("excess") > 0).then(pl.lit(det.amount_excess_probability))
-            .otherwise(pl.lit(det.amount_below_probability)).alias("probability"),
-            pl.col("excess").alias("est_overpayment"),
-            facts(
-                pl.col("scheme"),
-                pl.col("n"),
-                pl.col("first_period"),
-                fmt_yuan(pl.when(pl.col("excess") > 0).then(pl.col("max_amount")).otherwise(pl.col("min_amount"))),
-                fmt_yuan(pl.col("low")),
-                fmt_yuan(pl.col("high")),
+        .pipe(
+            reason_rows,
+            "AA_OFF_STANDARD",
+            pl.when(pl.col("excess") > 0)
+            .then(pl.lit(det.amount_excess_probability))
+            .otherwise(pl.lit(det.amount_below_probability)),
+            pl.col("excess"),
+            pl.col("scheme"),
+            pl.col("n"),
+            pl.col("first_period"),
+            fmt_yuan(
+                pl.when(pl.col("excess") > 0).then(pl.col("max_amount")).otherwise(pl.col("min_amount"))
             ),
+            fmt_yuan(pl.col("low")),
+            fmt_yuan(pl.col("high")),
         )
     )
     return off
@@ -427,19 +422,16 @@ def _amount_jumps(regular_runs: pl.LazyFrame, config: SentinelConfig) -> pl.Lazy
             pl.col("raised").first(),
             period_of_index(pl.col("jump_index").first()).alias("jump_period"),
         )
-        .select(
-            "person_id",
-            pl.lit("amount_anomaly").alias("typology"),
-            pl.lit("AA_JUMP").alias("reason"),
-            pl.lit(det.amount_jump_probability).alias("probability"),
-            pl.col("excess").alias("est_overpayment"),
-            facts(
-                pl.col("scheme"),
-                fmt_yuan(pl.col("baseline")),
-                fmt_yuan(pl.col("raised")),
-                pl.col("jump_period"),
-                pl.col("n"),
-            ),
+        .pipe(
+            reason_rows,
+            "AA_JUMP",
+            det.amount_jump_probability,
+            pl.col("excess"),
+            pl.col("scheme"),
+            fmt_yuan(pl.col("baseline")),
+            fmt_yuan(pl.col("raised")),
+            pl.col("jump_period"),
+            pl.col("n"),
         )
     )
     return jump_rows
@@ -484,19 +476,16 @@ def _repeat_arrears(ledger: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFram
             period_of_index(pl.col("period_index").min()).alias("first_period"),
             period_of_index(pl.col("period_index").max()).alias("last_period"),
         )
-        .select(
-            "person_id",
-            pl.lit("amount_anomaly").alias("typology"),
-            pl.lit("AA_REPEAT_ARREARS").alias("reason"),
-            pl.lit(det.repeat_arrears_probability).alias("probability"),
-            pl.col("excess").alias("est_overpayment"),
-            facts(
-                pl.col("scheme"),
-                pl.col("n"),
-                pl.col("first_period"),
-                pl.col("last_period"),
-                fmt_yuan(pl.col("excess")),
-            ),
+        .pipe(
+            reason_rows,
+            "AA_REPEAT_ARREARS",
+            det.repeat_arrears_probability,
+            pl.col("excess"),
+            pl.col("scheme"),
+            pl.col("n"),
+            pl.col("first_period"),
+            pl.col("last_period"),
+            fmt_yuan(pl.col("excess")),
         )
     )
     return repeat_arrears
@@ -542,19 +531,23 @@ def _paid_while_inactive(regular_runs: pl.LazyFrame, runs: pl.LazyFrame, config:
             pl.col("amount").fill_null(0.0).sum().alias("paid"),
             pl.col("period").min().alias("first_period"),
         )
-        .select(
-            "person_id",
-            pl.lit("amount_anomaly").alias("typology"),
-            pl.when(pl.col("status") == "terminated")
-            .then(pl.lit("AA_PAID_WHILE_TERMINATED"))
-            .otherwise(pl.lit("AA_PAID_WHILE_SUSPENDED"))
-            .alias("reason"),
+        .pipe(
+            reason_rows,
+            (
+                pl.when(pl.col("status") == "terminated")
+                .then(pl.lit("AA_PAID_WHILE_TERMINATED"))
+                .otherwise(pl.lit("AA_PAID_WHILE_SUSPENDED")),
+                ("AA_PAID_WHILE_TERMINATED", "AA_PAID_WHILE_SUSPENDED"),
+            ),
             pl.when(pl.col("status") == "terminated")
             .then(pl.lit(det.paid_terminated_probability))
-            .otherwise(pl.lit(det.paid_suspended_probability))
-            .alias("probability"),
-            pl.col("paid").alias("est_overpayment"),
-            facts(pl.col("scheme"), pl.col("status"), pl.col("n"), pl.col("first_period"), fmt_yuan(pl.col("paid"))),
+            .otherwise(pl.lit(det.paid_suspended_probability)),
+            pl.col("paid"),
+            pl.col("scheme"),
+            pl.col("status"),
+            pl.col("n"),
+            pl.col("first_period"),
+            fmt_yuan(pl.col("paid")),
         )
     )
     return inactive
@@ -652,47 +645,47 @@ def identity_anomaly(
 
     def payee_reason(flag: str, reason: str, probability: float) -> pl.LazyFrame:
         """A payee that is no register person: everything paid to it is the overpayment."""
-        return checks.filter(pl.col(flag)).select(
-            "person_id",
-            pl.lit("identity_anomaly").alias("typology"),
-            pl.lit(reason).alias("reason"),
-            pl.lit(probability).alias("probability"),
-            pl.col("paid").alias("est_overpayment"),
-            facts(
-                pl.col("person_id"), pl.col("n_paid"), pl.col("first_period"), fmt_yuan(pl.col("paid"))
-            ),
+        return reason_rows(
+            checks.filter(pl.col(flag)),
+            reason,
+            probability,
+            pl.col("paid"),
+            pl.col("person_id"),
+            pl.col("n_paid"),
+            pl.col("first_period"),
+            fmt_yuan(pl.col("paid")),
         )
 
     malformed = payee_reason("malformed", "IA_MALFORMED_PAYEE", det.malformed_payee_probability)
     unregistered = payee_reason(
         "unregistered", "IA_UNREGISTERED_PAYEE", det.unregistered_payee_probability
     )
-    common = [
-        "person_id",
-        pl.lit("identity_anomaly").alias("typology"),
-    ]
-    bad_checksum = checks.filter(pl.col("bad_checksum")).select(
-        *common,
-        pl.lit("IA_BAD_CHECKSUM").alias("reason"),
-        pl.lit(det.bad_checksum_probability).alias("probability"),
-        pl.col("paid").alias("est_overpayment"),
-        facts(pl.col("person_id"), fmt_yuan(pl.col("paid"))),
+    bad_checksum = reason_rows(
+        checks.filter(pl.col("bad_checksum")),
+        "IA_BAD_CHECKSUM",
+        det.bad_checksum_probability,
+        pl.col("paid"),
+        pl.col("person_id"),
+        fmt_yuan(pl.col("paid")),
     )
-    mismatch = checks.filter(pl.col("birth_mismatch")).select(
-        *common,
-        pl.lit("IA_BIRTH_MISMATCH").alias("reason"),
-        pl.lit(det.birth_mismatch_probability).alias("probability"),
-        pl.col("paid").alias("est_overpayment"),
-        facts(pl.col("birth_date"), pl.col("id_birth")),
+    mismatch = reason_rows(
+        checks.filter(pl.col("birth_mismatch")),
+        "IA_BIRTH_MISMATCH",
+        det.birth_mismatch_probability,
+        pl.col("paid"),
+        pl.col("birth_date"),
+        pl.col("id_birth"),
     )
-    impossible = checks.filter(pl.col("impossible_age")).select(
-        *common,
-        pl.lit("IA_IMPOSSIBLE_AGE").alias("reason"),
-        pl.lit(det.impossible_age_probability).alias("probability"),
-        pl.col("paid").alias("est_overpayment"),
-        facts(pl.col("age_at_last"), pl.col("last_period"), pl.lit(str(policy.max_plausible_age))),
+    impossible = reason_rows(
+        checks.filter(pl.col("impossible_age")),
+        "IA_IMPOSSIBLE_AGE",
+        det.impossible_age_probability,
+        pl.col("paid"),
+        pl.col("age_at_last"),
+        pl.col("last_period"),
+        pl.lit(str(policy.max_plausible_age)),
     )
-    rows = pl.concat([conform_reasons(f) for f in (malformed, unregistered, bad_checksum, mismatch, impossible)])
+    rows = pl.concat([malformed, unregistered, bad_checksum, mismatch, impossible])
     # Several identity defects on one record are more convincing together: noisy-or.
     return rows.with_columns(
         (1.0 - (1.0 - pl.col("probability")).product().over("person_id")).alias("probability"),

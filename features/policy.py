@@ -20,8 +20,8 @@ from __future__ import annotations
 import polars as pl
 
 from features.cases import month_number, period_of_index
-from features.reasons import REASONS
 from sentinel.config import SentinelConfig
+from sentinel.reasons import REASONS
 
 __all__ = ["EVENT_COUNT_SCHEMA", "event_counts", "policy_events"]
 

@@ -5,7 +5,7 @@ code that this month fires for more than ``detection.common_reason_share`` of a 
 recipients is a fact about the county (a policy event, a data habit, a wrong setting), not
 about the person: its configured probability is scaled down by the ratio, so that alone it
 cannot bring anyone into the audit capacity. Reasons whose family already weighs them by
-their observed share (:data:`features.reasons.REASONS`, ``observed``) are left as they are.
+their observed share (:data:`sentinel.reasons.REASONS`, ``observed``) are left as they are.
 
 Cases are then put in tiers (:func:`case_tiers`): proof, signals, or none (context, pending
 proof or common signals alone: no case). Suspected deaths with the life table alone are
@@ -19,7 +19,7 @@ from __future__ import annotations
 import polars as pl
 
 from features.cases import merge_reasons, month_number
-from features.reasons import reason_table
+from sentinel.reasons import reason_table
 
 #: Tiers of a case, best first in the ranking.
 TIER_PROOF = 2

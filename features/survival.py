@@ -13,15 +13,14 @@ from __future__ import annotations
 import polars as pl
 
 from features.cases import (
-    conform_reasons,
     date_month_index,
-    facts,
     fmt_prob,
     fmt_yuan,
     month_index,
     month_number,
     per_person,
     period_of_index,
+    reason_rows,
 )
 from features.certification import certification_state
 from features.ledger import rows_of
@@ -395,39 +394,35 @@ def deceased_paid(
     p = pl.when(contradicted).then(det.deceased_paid_contradicted_probability).otherwise(
         det.deceased_paid_probability * pl.col("confidence")
     ) * pl.when(pending).then(det.deceased_paid_pending_factor).otherwise(1.0)
-    main = after.select(
-        "person_id",
-        pl.lit("deceased_paid").alias("typology"),
-        pl.lit("DP_PAID_AFTER_DEATH").alias("reason"),
-        p.alias("probability"),
-        pl.col("paid").alias("est_overpayment"),
-        facts(
-            pl.col("source"),
-            pl.col("death_date"),
-            pl.col("link_method"),
-            fmt_prob(pl.col("confidence")),
-            pl.col("months"),
-            pl.col("first_period"),
-            fmt_yuan(pl.col("paid")),
-        ),
+    paid = pl.col("paid")
+    main = reason_rows(
+        after,
+        "DP_PAID_AFTER_DEATH",
+        p,
+        paid,
+        pl.col("source"),
+        pl.col("death_date"),
+        pl.col("link_method"),
+        fmt_prob(pl.col("confidence")),
+        pl.col("months"),
+        pl.col("first_period"),
+        fmt_yuan(paid),
     )
-    alive = after.filter(contradicted).select(
-        "person_id",
-        pl.lit("deceased_paid").alias("typology"),
-        pl.lit("DP_ALIVE_AFTER_DEATH").alias("reason"),
-        pl.lit(det.deceased_paid_contradicted_probability).alias("probability"),
-        pl.col("paid").alias("est_overpayment"),
-        facts(period_of_index(pl.col("strong_cert_index"))),
+    alive = reason_rows(
+        after.filter(contradicted),
+        "DP_ALIVE_AFTER_DEATH",
+        det.deceased_paid_contradicted_probability,
+        paid,
+        period_of_index(pl.col("strong_cert_index")),
     )
-    arrived = after.filter(pl.col("just_arrived")).select(
-        "person_id",
-        pl.lit("deceased_paid").alias("typology"),
-        pl.lit("DP_RECORD_JUST_ARRIVED").alias("reason"),
-        p.alias("probability"),
-        pl.col("paid").alias("est_overpayment"),
-        facts(pl.col("recorded_on")),
+    arrived = reason_rows(
+        after.filter(pl.col("just_arrived")),
+        "DP_RECORD_JUST_ARRIVED",
+        p,
+        paid,
+        pl.col("recorded_on"),
     )
-    return conform_reasons(pl.concat([main, alive, arrived]))
+    return pl.concat([main, alive, arrived])
 
 
 #: Survival signals weighed by how often the county's paid pensioners show them, with the
@@ -535,7 +530,12 @@ def signal_shares(signals: pl.LazyFrame) -> pl.LazyFrame:
         pl.len().alias("paid"), *[pl.col(name).sum() for name in OBSERVED_SIGNALS]
     )
     return (
-        counts.unpivot(index=["scheme", "paid"], on=list(OBSERVED_SIGNALS), variable_name="signal", value_name="persons")
+        counts.unpivot(
+            index=["scheme", "paid"],
+            on=list(OBSERVED_SIGNALS),
+            variable_name="signal",
+            value_name="persons",
+        )
         .select("scheme", "signal", pl.col("persons").cast(pl.Int64), pl.col("paid").cast(pl.Int64))
         .sort("scheme", "signal", nulls_last=True)
     )
@@ -612,7 +612,10 @@ def suspected_unreported_death(
     share = pl.col("persons") / pl.col("paid")
     wide = shares.group_by("scheme").agg(
         (1.0 / pl.col("paid").first()).alias("one_person"),
-        *[share.filter(pl.col("signal") == name).first().alias(f"{name}_share") for name in OBSERVED_SIGNALS],
+        *[
+            share.filter(pl.col("signal") == name).first().alias(f"{name}_share")
+            for name in OBSERVED_SIGNALS
+        ],
     )
     base = base.join(wide, on="scheme", how="left", nulls_equal=True)
     lr = pl.lit(1.0)
@@ -640,7 +643,10 @@ def suspected_unreported_death(
     # The ``keep_top`` threshold: the probability of the ``keep_top``-th most probable person
     # paid after their likely death (nothing else could be overpaid).
     threshold = scored.filter(pl.col("last_paid_index") > pl.col("likely_death_index")).select(
-        pl.col("probability").sort(descending=True).get(keep_top - 1, null_on_oob=True).alias("_top")
+        pl.col("probability")
+        .sort(descending=True)
+        .get(keep_top - 1, null_on_oob=True)
+        .alias("_top")
         if keep_top > 0
         else pl.lit(None, dtype=pl.Float64).alias("_top")
     )
@@ -674,98 +680,86 @@ def _suspected_death_reasons(scored: pl.LazyFrame, cycle: int) -> pl.LazyFrame:
     """The reason rows of the persons :func:`suspected_unreported_death` scored: one per
     signal shown, with the facts its sentence states (``cycle``: the certification cycle in
     months)."""
-    common = [
-        "person_id",
-        pl.lit("suspected_unreported_death").alias("typology"),
-    ]
-    tail = [pl.col("probability"), pl.col("overpaid").alias("est_overpayment")]
+    p, overpaid = pl.col("probability"), pl.col("overpaid")
+
+    def rows(
+        frame: pl.LazyFrame, code: str | tuple[pl.Expr, tuple[str, ...]], *facts: pl.Expr
+    ) -> pl.LazyFrame:
+        return reason_rows(frame, code, p, overpaid, *facts)
+
     # The mortality clock of a person with no proof of life recorded starts before the
     # history: the sentence says that, not a month.
     unrecorded = pl.col("bounded") & (pl.col("alive_index") <= pl.col("verified_index"))
-    mortality = scored.select(
-        *common,
-        pl.when(unrecorded)
-        .then(pl.lit("SD_MORTALITY_UNRECORDED"))
-        .otherwise(pl.lit("SD_MORTALITY"))
-        .alias("reason"),
-        *tail,
-        facts(
-            pl.col("age").floor().cast(pl.Int32),
+    mortality = rows(
+        scored,
+        (
             pl.when(unrecorded)
-            .then(pl.col("recorded_since"))
-            .otherwise(period_of_index(pl.col("alive_index"))),
-            fmt_prob(pl.col("p_died")),
-            pl.col("months_overpaid"),
-            fmt_yuan(pl.col("overpaid")),
+            .then(pl.lit("SD_MORTALITY_UNRECORDED"))
+            .otherwise(pl.lit("SD_MORTALITY")),
+            ("SD_MORTALITY_UNRECORDED", "SD_MORTALITY"),
         ),
+        pl.col("age").floor().cast(pl.Int32),
+        pl.when(unrecorded)
+        .then(pl.col("recorded_since"))
+        .otherwise(period_of_index(pl.col("alive_index"))),
+        fmt_prob(pl.col("p_died")),
+        pl.col("months_overpaid"),
+        fmt_yuan(overpaid),
     )
-    lead = scored.filter(pl.col("has_lead") & pl.col("lead_confidence").is_null()).select(
-        *common,
-        pl.lit("SD_SAME_NAME_DEATH_RECORD").alias("reason"),
-        *tail,
-        facts(pl.col("lead_source"), pl.col("lead_death_date")),
+    lead = rows(
+        scored.filter(pl.col("has_lead") & pl.col("lead_confidence").is_null()),
+        "SD_SAME_NAME_DEATH_RECORD",
+        pl.col("lead_source"),
+        pl.col("lead_death_date"),
     )
-    probable = scored.filter(pl.col("lead_confidence").is_not_null()).select(
-        *common,
-        pl.lit("SD_PROBABLE_DEATH_RECORD").alias("reason"),
-        *tail,
-        facts(pl.col("lead_source"), pl.col("lead_death_date"), fmt_prob(pl.col("lead_confidence"))),
+    probable = rows(
+        scored.filter(pl.col("lead_confidence").is_not_null()),
+        "SD_PROBABLE_DEATH_RECORD",
+        pl.col("lead_source"),
+        pl.col("lead_death_date"),
+        fmt_prob(pl.col("lead_confidence")),
     )
     # What the history holds, never a count it does not: the last pass and the months since,
     # or that no pass was seen since the person's first snapshot.
-    lapse = scored.filter(pl.col("lapsed") & ~pl.col("bounded")).select(
-        *common,
-        pl.lit("SD_CERT_LAPSED").alias("reason"),
-        *tail,
-        facts(
-            pl.col("months_since_verified"),
-            period_of_index(pl.col("verified_index")),
-            pl.lit(str(cycle)),
-        ),
+    lapse = rows(
+        scored.filter(pl.col("lapsed") & ~pl.col("bounded")),
+        "SD_CERT_LAPSED",
+        pl.col("months_since_verified"),
+        period_of_index(pl.col("verified_index")),
+        pl.lit(str(cycle)),
     )
     # A bounded person: the months recorded without a pass, and since when; lapsed once
     # they exceed the cycle (the suspension list suspends them then), else not yet known.
-    unseen = scored.filter(pl.col("bounded") & (pl.col("lapsed") | pl.col("unseen"))).select(
-        *common,
-        pl.when(pl.col("lapsed"))
-        .then(pl.lit("SD_NO_PASS_IN_HISTORY"))
-        .otherwise(pl.lit("SD_NO_RECENT_PASS"))
-        .alias("reason"),
-        *tail,
-        facts(pl.col("recorded_since"), pl.col("months_since_verified"), pl.lit(str(cycle))),
-    )
-    weak = scored.filter(pl.col("weak_face") & ~pl.col("lapsed")).select(
-        *common,
-        pl.lit("SD_WEAK_FACE_APP").alias("reason"),
-        *tail,
-        facts(
-            period_of_index(pl.col("pass_index")),
-            pl.col("age").floor().cast(pl.Int32),
-            pl.col("face_gap"),
+    unseen = rows(
+        scored.filter(pl.col("bounded") & (pl.col("lapsed") | pl.col("unseen"))),
+        (
+            pl.when(pl.col("lapsed"))
+            .then(pl.lit("SD_NO_PASS_IN_HISTORY"))
+            .otherwise(pl.lit("SD_NO_RECENT_PASS")),
+            ("SD_NO_PASS_IN_HISTORY", "SD_NO_RECENT_PASS"),
         ),
+        pl.col("recorded_since"),
+        pl.col("months_since_verified"),
+        pl.lit(str(cycle)),
     )
-    account = scored.filter(pl.col("account_changed")).select(
-        *common,
-        pl.lit("SD_ACCOUNT_CHANGED").alias("reason"),
-        *tail,
-        facts(period_of_index(pl.col("account_change_index"))),
+    weak = rows(
+        scored.filter(pl.col("weak_face") & ~pl.col("lapsed")),
+        "SD_WEAK_FACE_APP",
+        period_of_index(pl.col("pass_index")),
+        pl.col("age").floor().cast(pl.Int32),
+        pl.col("face_gap"),
     )
-    collector = scored.filter(pl.col("collector_added")).select(
-        *common,
-        pl.lit("SD_COLLECTOR_ADDED").alias("reason"),
-        *tail,
-        facts(period_of_index(pl.col("collector_change_index"))),
+    account = rows(
+        scored.filter(pl.col("account_changed")),
+        "SD_ACCOUNT_CHANGED",
+        period_of_index(pl.col("account_change_index")),
     )
-    failed = scored.filter(pl.col("fails_since_pass") > 0).select(
-        *common,
-        pl.lit("SD_CERT_FAILED").alias("reason"),
-        *tail,
-        facts(pl.col("fails_since_pass")),
+    collector = rows(
+        scored.filter(pl.col("collector_added")),
+        "SD_COLLECTOR_ADDED",
+        period_of_index(pl.col("collector_change_index")),
     )
-    rows = pl.concat(
-        [
-            conform_reasons(f)
-            for f in (lead, probable, lapse, unseen, weak, account, collector, failed, mortality)
-        ]
+    failed = rows(
+        scored.filter(pl.col("fails_since_pass") > 0), "SD_CERT_FAILED", pl.col("fails_since_pass")
     )
-    return rows
+    return pl.concat([lead, probable, lapse, unseen, weak, account, collector, failed, mortality])

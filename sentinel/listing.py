@@ -12,7 +12,7 @@ import polars as pl
 
 from features.cases import month_number, period_of_index
 from features.certification import IN_PERSON_METHODS
-from features.reasons import REFUTED_BY_PASS
+from sentinel.reasons import REFUTED_BY_PASS
 from features.scoring import TIER_NONE, TIER_PROOF, rank_cases, tier_of
 from sentinel.casestore import CaseStore
 from sentinel.config import SentinelConfig
@@ -54,7 +54,7 @@ def carried_cases(
     (``last_pass_date`` and ``last_pass_method`` of ``last_paid``, the state the suspension
     list reads; ``first_flagged`` of ``open_cases``) gets a note saying so in the
     evidence. When the pass was in person and every reason of the case is one such a pass
-    refutes (:data:`features.reasons.REFUTED_BY_PASS`), the case is ``certified_since``:
+    refutes (:data:`sentinel.reasons.REFUTED_BY_PASS`), the case is ``certified_since``:
     still listed until an auditor clears it, but like a terminated pension it needs no
     visit. A remote pass refutes nothing (a relative may pass a face check with a photo).
     """

@@ -1,6 +1,7 @@
 """The floors of the product: each module imports only from its own floor or below.
 
-0. core: the data contract, the configuration, masking, evidence sentences, engines,
+0. core: the data contract, the configuration, masking, the reason registry and its
+   evidence sentences, engines,
    audit-result limits (``CORE``);
 1. ``features/`` and ``models/``: pure polars functions and estimators;
 2. the rest of ``sentinel/``: detection, case store, storage, ingest, validation,
@@ -29,6 +30,7 @@ CORE = frozenset(
         "sentinel.config",
         "sentinel.masking",
         "sentinel.evidence",
+        "sentinel.reasons",
         "sentinel.engines",
         "sentinel.audit_result",
     }

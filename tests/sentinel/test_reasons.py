@@ -1,0 +1,38 @@
+"""The reason registry: every code complete, its weight a configuration key, its sentence
+the same facts in both languages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from sentinel.config import DetectionConfig
+from sentinel.evidence import TEMPLATES
+from sentinel.reasons import REASONS
+
+TYPOLOGIES = {
+    "deceased_paid",
+    "suspected_unreported_death",
+    "duplicate_receipt",
+    "shared_account",
+    "amount_anomaly",
+    "identity_anomaly",
+}
+
+
+@pytest.mark.parametrize("code", sorted(REASONS))
+def test_each_reason_is_complete(code: str) -> None:
+    reason = REASONS[code]
+    assert reason.code == code
+    assert code.startswith({"deceased_paid": "DP_", "suspected_unreported_death": "SD_", "duplicate_receipt": "DR_",
+                            "shared_account": "SA_", "amount_anomaly": "AA_", "identity_anomaly": "IA_"}[reason.typology])
+    assert reason.weight in DetectionConfig.model_fields, f"{code}: {reason.weight} is no detection setting"
+    for text in (reason.zh, reason.en):
+        named = re.findall(r"\{(\w+)\}", text)
+        assert set(named) == set(reason.fields), f"{code}: {text!r} against {reason.fields}"
+    assert TEMPLATES[code].zh == reason.zh
+
+
+def test_every_typology_has_reasons() -> None:
+    assert {r.typology for r in REASONS.values()} == TYPOLOGIES
