@@ -416,6 +416,45 @@ def serve(
     serve_monthly(inbox, out, store=store, config_file=config)
 
 
+@app.command()
+def screen(
+    payroll: Annotated[Path, typer.Option(help="The draft pay file of the coming disbursement (payouts columns; parquet, CSV or xlsx).")],
+    out: Annotated[Path, typer.Option(help="Output folder of the monthly job (what is known so far); holds go to OUT/screen/<period>/.")],
+    deaths: Annotated[Path | None, typer.Option(help="Death records newer than the last processed month (deaths columns).")] = None,
+    period: Annotated[str | None, typer.Option(help="Pay period YYYY-MM (default: the one most regular rows name).")] = None,
+    config: Annotated[Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")] = None,
+) -> None:
+    """Hold the payments of a draft pay file that hard evidence says must not be made.
+
+    Holds only on a death linked as proof, a duplicate, a period already paid, an ID that
+    fails its checksum, a terminated pension or an unreadable row; writes holds.{csv,xlsx},
+    release.csv (the pay file less the holds) and summary.json to OUT/screen/<period>/.
+
+    Example: sentinel screen --payroll drafts/2021-01.csv --out demo/out --deaths new_deaths.csv
+    """
+    from sentinel.config import load_config
+    from sentinel.contract import ContractError
+    from sentinel.screen import screen_payroll
+
+    try:
+        result = screen_payroll(payroll, out, load_config(config), deaths=deaths, period=period)
+    except ContractError as exc:
+        _fail(exc)
+    held_yuan = sum(v["yuan"] for v in result.held_by_reason.values())
+    table = Table(title=f"{result.period}: {result.holds.height:,} of {result.rows:,} payments held (known through {result.known_through})")
+    for col in ("reason", "rows", "yuan"):
+        table.add_column(col)
+    for reason, figures in result.held_by_reason.items():
+        table.add_row(reason, f"{int(figures['rows']):,}", f"{figures['yuan']:,.2f}")
+    console.print(table)
+    console.print(
+        f"held {float(result.holds['amount'].fill_null(0.0).sum()):,.2f} of {result.yuan:,.2f} yuan "
+        f"(by reason, a row held twice counts twice: {held_yuan:,.2f}); "
+        f"holds, release and summary in [bold]{result.folder}[/] ({result.seconds:.1f} s)",
+        highlight=False,
+    )
+
+
 outcomes_app = typer.Typer(help="Audit outcomes back in: the filled-in workbook or an outcomes file.", no_args_is_help=True)
 app.add_typer(outcomes_app, name="outcomes")
 report_app = typer.Typer(help="Reports from the case store.", no_args_is_help=True)

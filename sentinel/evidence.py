@@ -10,6 +10,7 @@ records, and how much money.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -76,11 +77,17 @@ def _translate(language: Language) -> dict[str, str]:
     return {**_SOURCE_ZH, **_SCHEME_ZH, **_STATUS_ZH, **_METHOD_ZH, **_CERT_METHOD_ZH}
 
 
-def reason_sentence(reason: pl.Expr, facts: pl.Expr, language: Language) -> pl.Expr:
-    """One sentence for a reason code and its facts (an unknown code shows the code itself)."""
+def reason_sentence(
+    reason: pl.Expr,
+    facts: pl.Expr,
+    language: Language,
+    templates: Mapping[str, Template] | None = None,
+) -> pl.Expr:
+    """One sentence for a reason code and its facts (an unknown code shows the code itself);
+    ``templates``: another set than :data:`TEMPLATES` (the screen's hold reasons)."""
     vocabulary = _translate(language)
     out = reason
-    for code, template in reversed(list(TEMPLATES.items())):
+    for code, template in reversed(list((TEMPLATES if templates is None else templates).items())):
         text = getattr(template, language)
         order = _PLACEHOLDER.findall(text)
         args = []
@@ -94,7 +101,9 @@ def reason_sentence(reason: pl.Expr, facts: pl.Expr, language: Language) -> pl.E
     return out
 
 
-def render_evidence(frame: pl.LazyFrame, language: Language) -> pl.LazyFrame:
+def render_evidence(
+    frame: pl.LazyFrame, language: Language, templates: Mapping[str, Template] | None = None
+) -> pl.LazyFrame:
     """Add ``evidence``: the sentences of ``reasons`` (list) with ``reason_facts`` (list of
     lists), in order, joined by ``；`` (zh) or ``; `` (en)."""
     separator = "；" if language == "zh" else "; "
@@ -103,7 +112,7 @@ def render_evidence(frame: pl.LazyFrame, language: Language) -> pl.LazyFrame:
         .with_columns(pl.int_range(pl.len()).alias("_i"))
         .explode(["reasons", "reason_facts"])
         .with_columns(
-            reason_sentence(pl.col("reasons"), pl.col("reason_facts"), language).alias("_sentence")
+            reason_sentence(pl.col("reasons"), pl.col("reason_facts"), language, templates).alias("_sentence")
         )
         .group_by("_i", maintain_order=True)
         .agg(pl.col("person_id").first(), pl.col("_sentence").str.join(separator).alias("evidence"))

@@ -90,6 +90,29 @@ def write_csv_bom(frame: pl.DataFrame, path: Path) -> None:
         neutralise_formulas(frame).write_csv(fh)
 
 
+def write_table_xlsx(
+    frame: pl.DataFrame, path: Path, sheet_name: str, *, numbers: tuple[str, ...] = ()
+) -> None:
+    """One sheet, header frozen: the ``numbers`` columns as numbers, every other value as
+    text (IDs and accounts stay text, and no cell is ever a formula)."""
+    with xlsxwriter.Workbook(str(path)) as book:
+        bold = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+        sheet = book.add_worksheet(sheet_name)
+        for j, col in enumerate(frame.columns):
+            sheet.write_string(0, j, col, bold)
+            sheet.set_column(j, j, 60 if col == "evidence" else 16)
+        for i, row in enumerate(frame.iter_rows(), start=1):
+            for j, (col, value) in enumerate(zip(frame.columns, row, strict=True)):
+                if value is None:
+                    continue
+                if col in numbers:
+                    sheet.write_number(i, j, float(value))
+                else:
+                    sheet.write_string(i, j, str(value))
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, frame.height, max(len(frame.columns) - 1, 0))
+
+
 def write_quarantine(quarantined: dict[str, pl.DataFrame], folder: Path) -> dict[str, Path]:
     """One ``<dataset>.csv`` per dataset that had quarantined rows (original text + _reason)."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,416 @@
+"""The pre-disbursement screen: hold the payments of a draft pay file that hard evidence
+says must not be made, before the money leaves.
+
+The draft pay file of the coming disbursement has the payouts columns (any reader format,
+Chinese headers and values included). It is checked against everything known up to the
+last month the monthly job processed (``OUT/curated``), plus any newer death records given
+with it. A payment is held only on hard evidence, never on a score:
+
+``SH_DECEASED``
+    a death record linked as proof (``detection.min_death_link_confidence``; mistyped IDs
+    included) before the period paid;
+``SH_DUPLICATE``
+    a second regular payment of one person for one period in the file, in the same scheme
+    or another (the largest is released);
+``SH_ALREADY_PAID``
+    a regular payment for a period the ledger already shows paid to the person;
+``SH_BAD_IDENTITY``
+    an ID that is not 18 characters or fails its check character (GB 11643-1999);
+``SH_TERMINATED``
+    the person's pension in that scheme is terminated on the last register snapshot;
+``SH_UNREADABLE``
+    a row that cannot be read as a payment (its amount, period or scheme unparseable): no
+    one can pay what no one can read.
+
+Output, in ``OUT/screen/<period>/``: ``holds.csv`` and ``holds.xlsx`` (the file's row
+number, the person, the payment, the reason codes and the evidence), ``release.csv`` (the
+pay file less the holds, with the file's own header and values) and ``summary.json`` (yuan
+held by reason).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from features.cases import month_index
+from features.payments import id_checksum_ok, id_is_well_formed, paid_ledger
+from features.records import parse_records
+from features.survival import linked_deaths, register_people
+from sentinel.config import SentinelConfig
+from sentinel.contract import DEATHS, PAYOUTS, ContractError
+from sentinel.detection import MonthHistory, month_register_runs
+from sentinel.evidence import Language, Template, render_evidence
+from sentinel.io.readers import read_dataset
+from sentinel.io.reports import write_csv_bom, write_table_xlsx
+from sentinel.io.store import load_history, processed_months
+
+#: Why a payment is held, the facts each sentence names, in the order rules emit them.
+HOLD_REASONS: Mapping[str, Template] = {
+    "SH_DECEASED": Template(
+        ("source", "death_date", "confidence", "period"),
+        "{source}死亡记录（死亡日期{death_date}，匹配置信度{confidence}），不应发放{period}待遇",
+        "death record from {source} (died {death_date}; match confidence {confidence}): no pension is due for {period}",
+    ),
+    "SH_DUPLICATE": Template(
+        ("period", "rows"),
+        "同一人{period}的正常待遇在本发放文件中出现{rows}次，仅保留金额最大的一笔",
+        "{rows} regular payments to one person for {period} in this pay file: only the largest is released",
+    ),
+    "SH_ALREADY_PAID": Template(
+        ("period", "month"),
+        "{period}的正常待遇已于{month}发放",
+        "the regular pension for {period} was already paid in {month}",
+    ),
+    "SH_BAD_IDENTITY": Template(
+        ("problem",),
+        "身份证号{problem}，无法确认领取人",
+        "the ID {problem}: the payee cannot be established",
+    ),
+    "SH_TERMINATED": Template(
+        ("scheme", "month"),
+        "{scheme}待遇在{month}的参保登记中已终止",
+        "the {scheme} pension is terminated on the register of {month}",
+    ),
+    "SH_UNREADABLE": Template(
+        ("problem",),
+        "该行无法读取为一笔发放（{problem}）",
+        "the row cannot be read as a payment ({problem})",
+    ),
+}
+
+#: What is wrong with an ID (``SH_BAD_IDENTITY``), as each language says it.
+_ID_PROBLEMS: Mapping[str, Mapping[str, str]] = {
+    "zh": {"empty": "为空", "malformed": "不是18位", "checksum": "校验码错误"},
+    "en": {"empty": "is empty", "malformed": "is not 18 characters", "checksum": "fails its check character"},
+}
+
+HOLD_COLUMNS: tuple[str, ...] = (
+    "row",
+    "person_id",
+    "name",
+    "scheme",
+    "period",
+    "kind",
+    "amount",
+    "reasons",
+    "evidence",
+)
+
+
+@dataclass(frozen=True)
+class ScreenResult:
+    """What a screen held: ``holds`` (:data:`HOLD_COLUMNS`), the figures of ``summary.json``
+    and the folder written."""
+
+    period: str
+    known_through: str
+    rows: int
+    yuan: float
+    holds: pl.DataFrame
+    held_by_reason: dict[str, dict[str, float]]
+    folder: Path
+    seconds: float
+
+
+def screen_payroll(
+    payroll: Path,
+    out: Path,
+    config: SentinelConfig,
+    *,
+    deaths: Path | None = None,
+    period: str | None = None,
+) -> ScreenResult:
+    """Screen the draft pay file ``payroll`` against what ``out`` knows (see the module).
+
+    ``period``: the pay period (``YYYY-MM``); by default the period most regular rows of
+    the file name. Raises ``ContractError`` for a file that cannot be read, and when ``out``
+    holds no processed month before the period.
+    """
+    started = time.perf_counter()
+    raw = read_dataset(Path(payroll), PAYOUTS)
+    frame = raw.frame
+    period = period or _pay_period(frame, str(payroll))
+    known = [m for m in processed_months(Path(out)) if m < period]
+    if not known:
+        raise ContractError(
+            str(out), None, f"no month before {period} was processed here: run the monthly job first"
+        )
+    history = load_history(Path(out) / "curated", known[-1])
+    newer = None
+    if deaths is not None:
+        table = read_dataset(Path(deaths), DEATHS)
+        newer = parse_records(table.frame.lazy(), DEATHS, month=period).collect()
+    rows = parse_records(frame.lazy(), PAYOUTS, month=period).collect()
+    held = hold_payments(rows, history, config, newer_deaths=newer)
+    folder = Path(out) / "screen" / period
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv_bom(held, folder / "holds.csv")
+    write_table_xlsx(held, folder / "holds.xlsx", "holds", numbers=("row", "amount"))
+    release = frame.filter(~pl.col("_row").is_in(held["row"].implode()))
+    write_csv_bom(_as_delivered(release, raw.header_language), folder / "release.csv")
+    by_reason = _held_by_reason(held)
+    yuan = float(rows["amount"].fill_null(0.0).sum())
+    result = ScreenResult(
+        period=period,
+        known_through=known[-1],
+        rows=frame.height,
+        yuan=round(yuan, 2),
+        holds=held,
+        held_by_reason=by_reason,
+        folder=folder,
+        seconds=round(time.perf_counter() - started, 2),
+    )
+    (folder / "summary.json").write_text(
+        json.dumps(
+            {
+                "period": period,
+                "known_through": result.known_through,
+                "pay_file": Path(payroll).name,
+                "rows": result.rows,
+                "yuan": result.yuan,
+                "held_rows": held.height,
+                "held_yuan": round(float(held["amount"].fill_null(0.0).sum()), 2),
+                "held_by_reason": by_reason,
+                "seconds": result.seconds,
+            },
+            ensure_ascii=False,
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    return result
+
+
+def hold_payments(
+    rows: pl.DataFrame,
+    history: MonthHistory,
+    config: SentinelConfig,
+    *,
+    newer_deaths: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The held payments (:data:`HOLD_COLUMNS`) of a pay file's ``rows`` (typed by
+    :func:`features.records.parse_records`, with ``_row`` and ``_reason``), against what
+    ``history`` knows and ``newer_deaths`` (typed death records; those with a quarantine
+    reason are left out)."""
+    people = register_people(month_register_runs(history)).collect()
+    deaths = history.deaths.select(DEATHS.column_names).collect()
+    if newer_deaths is not None:
+        deaths = pl.concat(
+            [deaths, newer_deaths.filter(pl.col("_reason").is_null()).select(deaths.columns)],
+            how="vertical_relaxed",
+        )
+    holds = pl.concat(
+        [
+            _unreadable(rows),
+            _bad_identity(rows),
+            _deceased(rows, deaths, people, config),
+            _duplicates(rows),
+            _already_paid(rows, history),
+            _terminated(rows, history.register, history.month),
+        ],
+        how="vertical_relaxed",
+    )
+    return _hold_table(holds, rows, people, config.detection.report_language)
+
+
+def _pay_period(frame: pl.DataFrame, file: str) -> str:
+    """The period most regular rows name (a pay file pays one month)."""
+    periods = (
+        parse_records(frame.lazy(), PAYOUTS, month="0000-00")
+        .filter((pl.col("kind") == "regular") & pl.col("period").is_not_null())
+        .group_by("period")
+        .len()
+        .sort(["len", "period"], descending=True)
+        .collect()
+    )
+    if periods.is_empty():
+        raise ContractError(file, "period", "no regular payment names a pay period: give --period")
+    return str(periods["period"][0])
+
+
+def _hold(frame: pl.DataFrame, code: str, *facts: pl.Expr) -> pl.DataFrame:
+    """``_row, reason, facts`` of the rows of ``frame`` held for ``code``."""
+    if len(facts) != len(HOLD_REASONS[code].fields):
+        raise ValueError(f"{code} names {HOLD_REASONS[code].fields}")
+    return frame.select(
+        "_row",
+        pl.lit(code).alias("reason"),
+        pl.concat_list([f.cast(pl.String).fill_null("-") for f in facts]).alias("facts"),
+    )
+
+
+def _unreadable(rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows whose amount, period, scheme or kind cannot be read (ID problems aside)."""
+    unreadable = (
+        pl.col("amount").is_null()
+        | pl.col("period").is_null()
+        | pl.col("scheme").is_null()
+        | pl.col("kind").is_null()
+    )
+    return _hold(
+        rows.filter(unreadable),
+        "SH_UNREADABLE",
+        pl.col("_reason").fill_null("empty value"),
+    )
+
+
+def _bad_identity(rows: pl.DataFrame) -> pl.DataFrame:
+    pid = pl.col("person_id")
+    bad = rows.filter(pid.is_null() | ~id_is_well_formed(pid) | ~id_checksum_ok(pid))
+    return _hold(
+        bad,
+        "SH_BAD_IDENTITY",
+        pl.when(pid.is_null())
+        .then(pl.lit("empty"))
+        .when(~id_is_well_formed(pid))
+        .then(pl.lit("malformed"))
+        .otherwise(pl.lit("checksum")),
+    )
+
+
+def _deceased(
+    rows: pl.DataFrame, deaths: pl.DataFrame, people: pl.DataFrame, config: SentinelConfig
+) -> pl.DataFrame:
+    """Payments for a period after a death linked as proof (the month of death is due)."""
+    if deaths.is_empty():
+        return _hold(rows.clear(), "SH_DECEASED", *[pl.lit(None)] * 4)
+    linked = linked_deaths(deaths.lazy(), people.lazy(), config).collect()
+    paid_after = rows.join(linked, on="person_id", how="inner").filter(
+        month_index(pl.col("period"))
+        > pl.col("death_date").dt.year().cast(pl.Int32) * 12 + pl.col("death_date").dt.month().cast(pl.Int32) - 1
+    )
+    return _hold(
+        paid_after,
+        "SH_DECEASED",
+        pl.col("source"),
+        pl.col("death_date"),
+        pl.format("{}%", (pl.col("confidence") * 100).round(0).cast(pl.Int64)),
+        pl.col("period"),
+    )
+
+
+def _duplicates(rows: pl.DataFrame) -> pl.DataFrame:
+    """Every regular payment of a person and period but the largest (first row on a tie)."""
+    regular = rows.filter(
+        (pl.col("kind") == "regular") & pl.col("person_id").is_not_null() & pl.col("period").is_not_null()
+    )
+    ranked = regular.with_columns(
+        pl.len().over("person_id", "period").alias("_n"),
+        pl.struct(-pl.col("amount").fill_null(0.0), pl.col("_row"))
+        .rank("ordinal")
+        .over("person_id", "period")
+        .alias("_order"),
+    )
+    extra = ranked.filter((pl.col("_n") > 1) & (pl.col("_order") > 1))
+    return _hold(extra, "SH_DUPLICATE", pl.col("period"), pl.col("_n"))
+
+
+def _already_paid(rows: pl.DataFrame, history: MonthHistory) -> pl.DataFrame:
+    """Regular payments for a person and period the ledger shows paid already."""
+    ledger = (
+        paid_ledger(history.payouts, history.quarantined_payouts)
+        .filter((pl.col("kind") == "regular") & (pl.col("amount") > 0))
+        .group_by("person_id", "period")
+        .agg(pl.col("drop_index").min().alias("_drop"))
+        .collect()
+    )
+    again = rows.filter(pl.col("kind") == "regular").join(ledger, on=["person_id", "period"], how="inner")
+    return _hold(
+        again,
+        "SH_ALREADY_PAID",
+        pl.col("period"),
+        pl.format("{}-{}", pl.col("_drop") // 12, (pl.col("_drop") % 12 + 1).cast(pl.String).str.zfill(2)),
+    )
+
+
+def _terminated(rows: pl.DataFrame, register: pl.LazyFrame, month: str) -> pl.DataFrame:
+    """Payments in a scheme the last register snapshot shows terminated for the person."""
+    ended = (
+        register.filter((pl.col("month") == month) & (pl.col("status") == "terminated"))
+        .select("person_id", "scheme")
+        .unique()
+        .collect()
+    )
+    return _hold(
+        rows.join(ended, on=["person_id", "scheme"], how="inner"),
+        "SH_TERMINATED",
+        pl.col("scheme"),
+        pl.lit(month),
+    )
+
+
+def _hold_table(
+    holds: pl.DataFrame, rows: pl.DataFrame, people: pl.DataFrame, language: Language
+) -> pl.DataFrame:
+    """One row per held payment (:data:`HOLD_COLUMNS`), reasons in the order found."""
+    per_row = (
+        holds.unique(["_row", "reason"], keep="first", maintain_order=True)
+        .group_by("_row", maintain_order=True)
+        .agg(pl.col("reason").alias("reasons"), pl.col("facts").alias("reason_facts"))
+    )
+    table = (
+        per_row.join(rows, on="_row", how="left")
+        .join(people.select("person_id", "name"), on="person_id", how="left")
+        .sort("_row")
+    )
+    sentences = _render(table, language)
+    return sentences.select(
+        pl.col("_row").alias("row"),
+        "person_id",
+        "name",
+        pl.col("scheme").cast(pl.String),
+        "period",
+        pl.col("kind").cast(pl.String),
+        "amount",
+        pl.col("reasons").list.join(","),
+        "evidence",
+    )
+
+
+def _render(table: pl.DataFrame, language: Language) -> pl.DataFrame:
+    """``evidence``: the hold sentences, by the case list's renderer over these templates."""
+    problems = _ID_PROBLEMS[language]
+    keyed = table.with_columns(
+        pl.col("_row").cast(pl.String).alias("_key"),
+        pl.col("reason_facts").list.eval(pl.element().list.eval(pl.element().replace(problems))),
+    )
+    rendered = render_evidence(
+        keyed.select(pl.col("_key").alias("person_id"), "reasons", "reason_facts").lazy(),
+        language,
+        templates=HOLD_REASONS,
+    ).collect()
+    return keyed.join(rendered.select(pl.col("person_id").alias("_key"), "evidence"), on="_key").drop("_key")
+
+
+def _as_delivered(release: pl.DataFrame, header_language: str) -> pl.DataFrame:
+    """The released rows with the file's own header (Chinese when it came in Chinese)."""
+    names = {
+        c.name: (c.aliases[0] if header_language == "zh" and c.aliases else c.name)
+        for c in PAYOUTS.columns
+    }
+    kept = [c for c in release.columns if not c.startswith("_")]
+    return release.select(kept).rename({c: names[c] for c in kept if c in names})
+
+
+def _held_by_reason(held: pl.DataFrame) -> dict[str, dict[str, float]]:
+    """Rows and yuan held per reason (a row held for two reasons counts under both)."""
+    per = (
+        held.select(pl.col("reasons").str.split(","), "amount")
+        .explode("reasons")
+        .group_by("reasons")
+        .agg(pl.len().alias("rows"), pl.col("amount").fill_null(0.0).sum().alias("yuan"))
+        .sort("reasons")
+    )
+    return {
+        r["reasons"]: {"rows": int(r["rows"]), "yuan": round(float(r["yuan"]), 2)}
+        for r in per.iter_rows(named=True)
+    }
+
+
+__all__ = ["HOLD_COLUMNS", "HOLD_REASONS", "ScreenResult", "hold_payments", "screen_payroll"]
