@@ -17,7 +17,8 @@ with it. A payment is held only on hard evidence, never on a score:
 ``SH_BAD_IDENTITY``
     an ID that is not 18 characters or fails its check character (GB 11643-1999);
 ``SH_TERMINATED``
-    the person's pension in that scheme is terminated on the last register snapshot;
+    the person's pension in that scheme is terminated on the last register snapshot, and
+    the payment is for a period after the month it was terminated in;
 ``SH_UNREADABLE``
     a row that cannot be read as a payment (its amount, period or scheme unparseable): no
     one can pay what no one can read.
@@ -74,8 +75,8 @@ HOLD_REASONS: Mapping[str, Template] = {
     ),
     "SH_TERMINATED": Template(
         ("scheme", "month"),
-        "{scheme}待遇在{month}的参保登记中已终止",
-        "the {scheme} pension is terminated on the register of {month}",
+        "{scheme}待遇自{month}的参保登记起已终止",
+        "the {scheme} pension is terminated on the register since {month}",
     ),
     "SH_UNREADABLE": Template(
         ("problem",),
@@ -330,19 +331,34 @@ def _already_paid(rows: pl.DataFrame, history: MonthHistory) -> pl.DataFrame:
 
 
 def _terminated(rows: pl.DataFrame, register: pl.LazyFrame, month: str) -> pl.DataFrame:
-    """Payments in a scheme the last register snapshot shows terminated for the person."""
+    """Payments in a scheme the last register snapshot shows terminated for the person, for
+    a period after the month it was terminated in (that month is due, as the month of a
+    death is; arrears for months it ran, such as an adjustment paid back, are owed)."""
     ended = (
-        register.filter((pl.col("month") == month) & (pl.col("status") == "terminated"))
+        register.filter(pl.col("month") == month)
+        .group_by("person_id", "scheme")
+        .agg((pl.col("status") == "terminated").all().alias("_ended"))
+        .filter(pl.col("_ended"))
         .select("person_id", "scheme")
-        .unique()
+    )
+    snapshots = register.join(ended, on=["person_id", "scheme"], how="semi")
+    ran = (
+        snapshots.filter(pl.col("status") != "terminated")
+        .group_by("person_id", "scheme")
+        .agg(pl.col("month").max().alias("_ran_until"))
+    )
+    since = (
+        snapshots.filter(pl.col("status") == "terminated")
+        .join(ran, on=["person_id", "scheme"], how="left")
+        .filter(pl.col("_ran_until").is_null() | (pl.col("month") > pl.col("_ran_until")))
+        .group_by("person_id", "scheme")
+        .agg(pl.col("month").min().alias("_since"))
         .collect()
     )
-    return _hold(
-        rows.join(ended, on=["person_id", "scheme"], how="inner"),
-        "SH_TERMINATED",
-        pl.col("scheme"),
-        pl.lit(month),
+    after = rows.join(since, on=["person_id", "scheme"], how="inner").filter(
+        pl.col("period") > pl.col("_since")
     )
+    return _hold(after, "SH_TERMINATED", pl.col("scheme"), pl.col("_since"))
 
 
 def _hold_table(

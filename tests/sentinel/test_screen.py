@@ -171,3 +171,13 @@ def test_screen_without_a_processed_month_names_the_folder(tmp_path: Path) -> No
     result = CliRunner().invoke(app, ["screen", "--payroll", str(path), "--out", str(tmp_path / "empty")])
     assert result.exit_code == 2
     assert "no month before 2020-12 was processed here" in result.output
+
+
+def test_arrears_for_months_a_terminated_pension_ran_are_released(tmp_path: Path) -> None:
+    """Terminated in November: an adjustment paid back for June, and November itself (the
+    month it ended in), are owed; December is not."""
+    path = _pay_file(
+        tmp_path,
+        [_row(ENDED, period="2020-06", kind="补发"), _row(ENDED, period="2020-11", kind="补发"), _row(ENDED)],
+    )
+    assert _reasons(_holds(path)) == {3: "SH_TERMINATED"}
