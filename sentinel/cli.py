@@ -555,6 +555,23 @@ def report_recovery(
         _print_frame(store.recovered_vs_estimated(), "recovered vs estimated")
 
 
+@report_app.command("prevented")
+def report_prevented(
+    out: Annotated[Path, typer.Option(help="Output folder holding the case store and OUT/screen/.")],
+    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+) -> None:
+    """Yuan held by the pre-disbursement screen per pay period, and of it what audits later
+    confirmed, next to yuan recovered after payment.
+
+    Example: sentinel report prevented --out demo/out
+    """
+    from sentinel.screen import prevented
+
+    with _case_store(out, config) as store:
+        frame = prevented(out, store.cases(), store.recovered_vs_estimated())
+    _print_frame(frame, "prevented (held before payment) and recovered (after)")
+
+
 @report_app.command("open")
 def report_open(
     out: Annotated[Path, typer.Option(help="Output folder holding the case store.")],
