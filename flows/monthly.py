@@ -84,7 +84,7 @@ from sentinel.validation import ValidationReport, validate_month
 #: learns from once the case is audited): ``OUT/YYYY-MM/model_inputs.parquet``.
 MODEL_INPUTS_FILE = "model_inputs.parquet"
 MONTH_FOLDER = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-CURATED_DATASETS = ("beneficiaries", "payouts", "deaths", "certifications", "outcomes")
+CURATED_DATASETS = ("beneficiaries", "payouts", "deaths", "certifications", "custody", "outcomes")
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ from flows.monthly import (
     validate_against,
 )
 from sentinel.config import SentinelConfig, load_config
+from sentinel.contract import CUSTODY, typed_schema
 from sentinel.detection import (
     MonthDetection,
     MonthHistory,
@@ -247,6 +248,7 @@ def _partition_history(
         deaths=glob.scan("deaths", up_to=month),
         certifications=scan("certifications"),
         outcomes=glob.scan("outcomes", up_to=month),
+        custody=glob.scan("custody", up_to=month, schema=typed_schema(CUSTODY)),
         register_runs=register_runs,
         ledger_runs=ledger_runs,
     )

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+import polars as pl
+
 ColumnKind = Literal["id", "text", "date", "period", "amount", "category"]
 
 SCHEMES: Mapping[str, str] = {
@@ -49,6 +51,32 @@ DEATH_SOURCES: Mapping[str, str] = {
     "卫健": "health",
     "ministry": "ministry",
     "部省比对": "ministry",
+}
+CUSTODY_KINDS: Mapping[str, str] = {
+    "pretrial_detention": "pretrial_detention",
+    "羁押": "pretrial_detention",
+    "imprisonment": "imprisonment",
+    "服刑": "imprisonment",
+    "probation": "probation",
+    "缓刑": "probation",
+    "parole": "parole",
+    "假释": "parole",
+    "supervised_release": "supervised_release",
+    "管制": "supervised_release",
+    "release": "release",
+    "释放": "release",
+    "acquittal": "acquittal",
+    "无罪": "acquittal",
+}
+CUSTODY_SOURCES: Mapping[str, str] = {
+    "prison": "prison",
+    "监狱": "prison",
+    "detention_centre": "detention_centre",
+    "看守所": "detention_centre",
+    "court": "court",
+    "法院": "court",
+    "police": "police",
+    "公安": "police",
 }
 CERT_METHODS: Mapping[str, str] = {
     "face_app": "face_app",
@@ -199,6 +227,25 @@ CERTIFICATIONS = Dataset(
     ),
 )
 
+CUSTODY = Dataset(
+    name="custody",
+    description="optional: custody records received that month (prisons, detention centres, courts, police)",
+    required=False,
+    key=("record_id",),
+    columns=(
+        Column("record_id", "text", ("记录号",)),
+        # Mistyped or missing IDs are linked like death records: never quarantined for that.
+        Column("person_id", "text", ("身份证号", "公民身份号码"), nullable=True),
+        Column("name", "text", ("姓名",), nullable=True),
+        Column("birth_date", "date", ("出生日期",), nullable=True),
+        Column("kind", "category", ("类别", "羁押服刑类别"), values=CUSTODY_KINDS),
+        Column("start_date", "date", ("开始日期",)),
+        Column("end_date", "date", ("结束日期",), nullable=True),
+        Column("source", "category", ("来源",), values=CUSTODY_SOURCES),
+        Column("received_on", "date", ("接收日期",)),
+    ),
+)
+
 OUTCOMES_DATASET = Dataset(
     name="outcomes",
     description="optional: results of field audits closed that month",
@@ -216,7 +263,7 @@ OUTCOMES_DATASET = Dataset(
 )
 
 DATASETS: dict[str, Dataset] = {
-    d.name: d for d in (BENEFICIARIES, PAYOUTS, DEATHS, CERTIFICATIONS, OUTCOMES_DATASET)
+    d.name: d for d in (BENEFICIARIES, PAYOUTS, DEATHS, CERTIFICATIONS, CUSTODY, OUTCOMES_DATASET)
 }
 FILE_SUFFIXES: tuple[str, ...] = (".parquet", ".csv", ".xlsx")
 
@@ -257,6 +304,12 @@ TYPOLOGIES: tuple[str, ...] = (
     "amount_anomaly",
     "identity_anomaly",
 )
+
+
+def typed_schema(dataset: Dataset) -> dict[str, pl.DataType]:
+    """The dtypes of a dataset's columns once typed by ingest (an empty history's frame)."""
+    kinds: dict[str, pl.DataType] = {"date": pl.Date(), "amount": pl.Float64()}
+    return {c.name: kinds.get(c.kind, pl.String()) for c in dataset.columns}
 
 
 class ContractError(Exception):

@@ -114,6 +114,8 @@ class MonthHistory:
     #: :func:`features.payments.paid_ledger`) when the store keeps it; None to summarise
     #: ``payouts`` and ``quarantined_payouts`` here. Detection reads only this.
     ledger_runs: pl.LazyFrame | None = None
+    #: Custody records received (``sentinel.contract.CUSTODY``); None: none delivered.
+    custody: pl.LazyFrame | None = None
 
 
 @dataclass(frozen=True)

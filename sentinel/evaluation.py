@@ -57,6 +57,7 @@ def demo_history(dest: Path, month: str) -> MonthHistory:
         deaths=scan("deaths"),
         certifications=scan("certifications"),
         outcomes=scan("outcomes"),
+        custody=scan("custody"),
     )
 
 

@@ -31,7 +31,14 @@ from sentinel.contract import DATASETS, FILE_SUFFIXES, ContractError, Dataset
 from sentinel.io.readers import RawTable, find_dataset_file, read_dataset, sink_raw_dataset
 
 #: Order matters: payouts and certifications are checked against the register.
-INGEST_ORDER: tuple[str, ...] = ("beneficiaries", "payouts", "deaths", "certifications", "outcomes")
+INGEST_ORDER: tuple[str, ...] = (
+    "beneficiaries",
+    "payouts",
+    "deaths",
+    "certifications",
+    "custody",
+    "outcomes",
+)
 
 
 @dataclass(frozen=True)

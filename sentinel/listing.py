@@ -12,7 +12,6 @@ import polars as pl
 
 from features.cases import month_number, period_of_index
 from features.certification import IN_PERSON_METHODS
-from sentinel.reasons import REFUTED_BY_PASS
 from features.scoring import TIER_NONE, TIER_PROOF, rank_cases, tier_of
 from sentinel.casestore import CaseStore
 from sentinel.config import SentinelConfig
@@ -24,6 +23,7 @@ from sentinel.evidence import (
     Language,
     reason_sentence,
 )
+from sentinel.reasons import REFUTED_BY_PASS
 from sentinel.selection import audit_selection, takes_no_visit
 
 __all__ = ["carried_cases", "publish_listing"]

@@ -13,7 +13,7 @@ from features.records import (
     parse_records,
 )
 from sentinel.config import load_config
-from sentinel.contract import DEATHS, PAYOUTS
+from sentinel.contract import CUSTODY, CUSTODY_KINDS, CUSTODY_SOURCES, DEATHS, PAYOUTS
 
 CONFIG = load_config()
 
@@ -115,6 +115,39 @@ def test_death_record_with_mistyped_or_missing_id_loads() -> None:
     got = parse_records(raw.lazy(), DEATHS, month="2020-05").collect()
     assert got["_reason"].to_list() == [None, None]
     assert got["source"].to_list() == ["police", "civil_affairs"]
+
+
+@pytest.mark.parametrize("kind", sorted(CUSTODY_KINDS))
+def test_every_custody_kind_and_source_spelling_loads_canonical(kind: str) -> None:
+    sources = sorted(CUSTODY_SOURCES)
+    raw = pl.DataFrame(
+        {
+            "record_id": [f"C{i}" for i in range(len(sources))], "person_id": ["4309231940010100"] * len(sources),
+            "name": ["张三"] * len(sources), "birth_date": [None] * len(sources), "kind": [kind] * len(sources),
+            "start_date": ["2020-03-04"] * len(sources), "end_date": [None] * len(sources), "source": sources,
+            "received_on": ["2020-03-20"] * len(sources), "_row": list(range(1, len(sources) + 1)),
+            "_malformed": [None] * len(sources),
+        },
+        schema_overrides={"_row": pl.Int64, "_malformed": pl.String, "birth_date": pl.String, "end_date": pl.String},
+    )
+    got = parse_records(raw.lazy(), CUSTODY, month="2020-03").collect()
+    assert got["_reason"].to_list() == [None] * len(sources)  # a mistyped ID is for linkage
+    assert got["kind"].unique().to_list() == [CUSTODY_KINDS[kind]]
+    assert got["source"].to_list() == [CUSTODY_SOURCES[s] for s in sources]
+
+
+def test_a_custody_record_without_its_start_or_kind_is_quarantined() -> None:
+    raw = pl.DataFrame(
+        {
+            "record_id": ["C1", "C2"], "person_id": [fake_id(), fake_id()], "name": ["张三", "李四"],
+            "birth_date": [None, None], "kind": ["服刑", "坐牢"], "start_date": [None, "2020-03-04"],
+            "end_date": [None, None], "source": ["监狱", "法院"], "received_on": ["2020-03-20", "2020-03-20"],
+            "_row": [1, 2], "_malformed": [None, None],
+        },
+        schema_overrides={"_row": pl.Int64, "_malformed": pl.String, "birth_date": pl.String, "end_date": pl.String},
+    )
+    reasons = parse_records(raw.lazy(), CUSTODY, month="2020-03").collect()["_reason"].to_list()
+    assert "start_date" in reasons[0] and "kind" in reasons[1]
 
 
 def register_frame(rows: list[dict[str, object]]) -> pl.LazyFrame:
