@@ -128,6 +128,26 @@ def good_frames() -> dict[str, pl.DataFrame]:
         ),
         ["person_id_well_formed", "person_id_checksum_ok", "in_register", "cert_date_in_month"],
     )
+    custody = _with_evidence(
+        pl.DataFrame(
+            {
+                "record_id": ["J1", "J2"],
+                "person_id": [ids[1], None],
+                "name": ["乙", "丙"],
+                "birth_date": [None, date(1952, 5, 5)],
+                "kind": ["imprisonment", "probation"],
+                "start_date": [date(2024, 2, 10), date(2024, 3, 2)],
+                "end_date": [None, date(2025, 3, 1)],
+                "source": ["prison", "court"],
+                "received_on": [date(2024, 3, 1), date(2024, 3, 5)],
+            },
+            schema_overrides={"birth_date": pl.Date, "end_date": pl.Date},
+        ),
+        ["person_id_well_formed", "person_id_checksum_ok"],
+    ).with_columns(
+        pl.when(pl.col("person_id").is_not_null()).then(pl.col(c))
+        for c in ("person_id_well_formed", "person_id_checksum_ok")
+    )
     outcomes = _with_evidence(
         pl.DataFrame(
             {
@@ -148,6 +168,7 @@ def good_frames() -> dict[str, pl.DataFrame]:
         "payouts": payouts,
         "deaths": deaths,
         "certifications": certifications,
+        "custody": custody,
         "outcomes": outcomes,
     }
 
