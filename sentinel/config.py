@@ -47,6 +47,10 @@ class PolicyConfig(_Section):
     death_payment_lag_months: int = 0
     max_plausible_age: int = 120
     min_pension_age: int = 45
+    # Custody kinds (sentinel.contract.CUSTODY_KINDS) that suspend the pension, and that
+    # keep it without increases.
+    custody_suspends: tuple[str, ...] = ("imprisonment", "pretrial_detention")
+    custody_freezes: tuple[str, ...] = ("probation", "parole", "supervised_release")
 
     def resident_basic_pension(self, period: str) -> float:
         """Resident basic pension standard in force for ``period`` (``YYYY-MM``)."""
@@ -113,6 +117,10 @@ class DetectionConfig(_Section):
     collector_added_dead_share: float = 0.15
     failed_certification_dead_share: float = 0.2
     lr_same_name_death_record: float = 50.0
+    # Custody (features.custody).
+    custody_paid_probability: float = 0.97
+    custody_detention_probability: float = 0.9
+    custody_raise_probability: float = 0.9
     min_suspected_death_probability: float = 0.05
     # Amount rules.
     jump_ratio: float = 1.5

@@ -303,6 +303,7 @@ TYPOLOGIES: tuple[str, ...] = (
     "shared_account",
     "amount_anomaly",
     "identity_anomaly",
+    "custody_paid",
 )
 
 

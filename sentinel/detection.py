@@ -35,6 +35,7 @@ from features.cases import (
     period_of_index,
 )
 from features.certification import certification_state
+from features.custody import custody_paid, custody_spans, link_custody
 from features.history import register_runs, runs_up_to
 from features.ledger import ledger_runs, ledger_runs_up_to
 from features.network import receiver_changes, receiver_edges, shared_account
@@ -88,6 +89,7 @@ _TYPOLOGY_PREFIX = {
     "shared_account": "SA",
     "amount_anomaly": "AA",
     "identity_anomaly": "IA",
+    "custody_paid": "CP",
 }
 
 
@@ -135,6 +137,9 @@ class PreparedMonth:
     #: How many persons paid within the cycle show each survival signal, per scheme
     #: (:func:`features.survival.signal_shares`), over the whole county.
     shares: pl.LazyFrame
+    #: The custodies of register persons (:func:`features.custody.custody_spans`); None
+    #: when no custody record was delivered.
+    custody: pl.LazyFrame | None = None
 
 
 #: A stage clock: ``clock("linkage")`` is a context manager wrapped around one stage of
@@ -222,13 +227,35 @@ def prepare_month(
                 ]
             )
         )
+    custody = None
+    if history.custody is not None:
+        with clock("linkage: custody"):
+            records = _upto(history.custody, month).collect()
+            if records.height:
+                custody = (
+                    custody_spans(
+                        records.lazy(), link_custody(records.lazy(), people, config), month, config.policy
+                    )
+                    .collect()
+                    .lazy()
+                )
     if shares is None:
         with clock("prepare: survival signals"):
             shares = signal_shares(
                 survival_signals(ledger, people, evidence, changes, month, config)
             ).collect().lazy()
     return PreparedMonth(
-        month, people, ledger, runs, evidence, changes, deaths_linked, edges, death_leads, shares
+        month,
+        people,
+        ledger,
+        runs,
+        evidence,
+        changes,
+        deaths_linked,
+        edges,
+        death_leads,
+        shares,
+        custody,
     )
 
 
@@ -292,11 +319,14 @@ def prepared_rule_reasons(
             accounts=prep.runs.select("person_id", "bank_account"),
         ).collect()
     parts = [dead, suspected, duplicate, shared, amount, identity]
+    if prep.custody is not None:
+        with clock("custody_paid"):
+            parts.append(custody_paid(prep.ledger, prep.custody, config).collect())
     return pl.concat([empty_reasons(), *[part.lazy() for part in parts]])
 
 
 def rule_reasons(history: MonthHistory, config: SentinelConfig) -> pl.LazyFrame:
-    """All reason rows (``features.cases.REASON_SCHEMA``) of the six rule families."""
+    """All reason rows (``features.cases.REASON_SCHEMA``) of the rule families."""
     return prepared_rule_reasons(prepare_month(history, config), config)
 
 

@@ -53,7 +53,16 @@ TEMPLATES: dict[str, Template] = {
     ),
 }
 
-_SOURCE_ZH = {"police": "公安", "civil_affairs": "民政", "health": "卫健", "ministry": "部省比对"}
+_SOURCE_ZH = {
+    "police": "公安",
+    "civil_affairs": "民政",
+    "health": "卫健",
+    "ministry": "部省比对",
+    "prison": "监狱",
+    "detention_centre": "看守所",
+    "court": "法院",
+}
+_CUSTODY_ZH = {"probation": "缓刑", "parole": "假释", "supervised_release": "管制"}
 _SCHEME_ZH = {"enterprise": "企业职工", "institution": "机关事业", "resident": "城乡居民"}
 _STATUS_ZH = {"suspended": "暂停", "terminated": "终止", "active": "正常"}
 _CERT_METHOD_ZH = {
@@ -74,7 +83,7 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 def _translate(language: Language) -> dict[str, str]:
     if language == "en":
         return {}
-    return {**_SOURCE_ZH, **_SCHEME_ZH, **_STATUS_ZH, **_METHOD_ZH, **_CERT_METHOD_ZH}
+    return {**_SOURCE_ZH, **_SCHEME_ZH, **_STATUS_ZH, **_METHOD_ZH, **_CERT_METHOD_ZH, **_CUSTODY_ZH}
 
 
 def reason_sentence(

@@ -352,6 +352,33 @@ REASONS: dict[str, Reason] = {
         en="age {age} in {period} is implausible (limit {max_age})",
     ),
 
+        Reason(
+            "CP_PAID_IN_PRISON",
+            "custody_paid",
+            "proof",
+            weight="custody_paid_probability",
+            fields=("source", "start_date", "months", "first_period", "amount"),
+            zh="{source}记录本人自{start_date}起服刑，服刑期间仍发放{months}个月待遇（自{first_period}起），共{amount}元，按规定停发且不予补发",
+            en="a {source} record has the person serving a sentence from {start_date}, yet {months} months were paid for it from {first_period}, {amount} yuan; the pension stops while imprisoned and is not paid back",
+        ),
+        Reason(
+            "CP_PAID_IN_DETENTION",
+            "custody_paid",
+            "signal",
+            weight="custody_detention_probability",
+            fields=("source", "start_date", "months", "first_period", "amount"),
+            zh="{source}记录本人自{start_date}起被羁押（尚未判决），羁押期间仍发放{months}个月待遇（自{first_period}起），共{amount}元；宣告无罪的予以补发",
+            en="a {source} record has the person in pre-trial detention from {start_date} (not yet tried), yet {months} months were paid for it from {first_period}, {amount} yuan; paid back only if acquitted",
+        ),
+        Reason(
+            "CP_RAISED_ON_PROBATION",
+            "custody_paid",
+            "proof",
+            weight="custody_raise_probability",
+            fields=("kind", "months", "first_period", "amount"),
+            zh="{kind}期间不参与待遇调整，但{months}个月（自{first_period}起）多发调整额共{amount}元",
+            en="no increase is due during {kind}, yet {months} months from {first_period} paid {amount} yuan of increases",
+        ),
     )
 }
 

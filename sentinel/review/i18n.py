@@ -184,6 +184,7 @@ _VALUES: dict[str, tuple[str, str]] = {
     "shared_account": ("共用账户/代领", "Shared account / collector"),
     "amount_anomaly": ("金额异常", "Amount anomaly"),
     "identity_anomaly": ("身份异常", "Identity anomaly"),
+    "custody_paid": ("服刑期间领取", "Paid in custody"),
     # case states
     "new": ("新案件", "new"),
     "assigned": ("已分派", "assigned"),
