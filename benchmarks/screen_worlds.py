@@ -8,7 +8,7 @@ Run after the detection grid (it leaves every world's twelve months processed)::
 
 Each month from the second on, the month's payouts file is screened as the draft pay file
 (``sentinel.screen.screen_payroll``), knowing the months before it, with the month's death
-records received before its earliest pay date as the newer death file. A held payment is:
+and custody records received before its earliest pay date as the newer files. A held payment is:
 
 * *improper* when the ground truth lists an overpayment to the person for that period paid
   that month (``overpayments.parquet``; a death still in the routine reporting lag counts:
@@ -32,24 +32,24 @@ from pathlib import Path
 import polars as pl
 
 from sentinel.config import load_config
-from sentinel.contract import DEATHS, PAYOUTS
+from sentinel.contract import CUSTODY, DEATHS, PAYOUTS, Dataset
 from sentinel.io.readers import find_dataset_file, read_dataset
 from sentinel.io.store import processed_months
 from sentinel.screen import screen_payroll
 
 
-def newer_deaths(month_dir: Path, pay_file: Path, folder: Path) -> Path | None:
-    """The month's death records received before its earliest pay date, as a parquet file
-    of text columns (what the centre had in hand on pay day)."""
-    found = find_dataset_file(month_dir, DEATHS)
+def newer_records(month_dir: Path, pay_file: Path, folder: Path, dataset: Dataset, received_on: str) -> Path | None:
+    """The month's death or custody records received before its earliest pay date, as a
+    parquet file of text columns (what the centre had in hand on pay day)."""
+    found = find_dataset_file(month_dir, dataset)
     if found is None:
         return None
     pay = read_dataset(pay_file, PAYOUTS).frame
     first = pay.select(pl.col("pay_date").str.to_date(strict=False).min()).item()
-    deaths = read_dataset(found, DEATHS).frame
-    received = pl.col("recorded_on").str.to_date(strict=False)
-    kept = deaths.filter(received.is_null() | (received < first)) if first else deaths
-    path = folder / f"deaths-{month_dir.name}.parquet"
+    records = read_dataset(found, dataset).frame
+    received = pl.col(received_on).str.to_date(strict=False)
+    kept = records.filter(received.is_null() | (received < first)) if first else records
+    path = folder / f"{dataset.name}-{month_dir.name}.parquet"
     kept.drop("_row", "_malformed").write_parquet(path)
     return path
 
@@ -96,9 +96,11 @@ def world(dest: Path) -> dict[str, object]:
         for month in months[1:]:
             pay_file = find_dataset_file(dest / "inbox" / month, PAYOUTS)
             assert pay_file is not None
-            deaths = newer_deaths(dest / "inbox" / month, pay_file, Path(tmp))
+            month_dir = dest / "inbox" / month
+            deaths = newer_records(month_dir, pay_file, Path(tmp), DEATHS, "recorded_on")
+            custody = newer_records(month_dir, pay_file, Path(tmp), CUSTODY, "received_on")
             started = time.perf_counter()
-            result = screen_payroll(pay_file, out, config, deaths=deaths, period=month)
+            result = screen_payroll(pay_file, out, config, deaths=deaths, custody=custody, period=month)
             seconds.append(time.perf_counter() - started)
             held = classify(result.holds, dest / "truth", month)
             amount = pl.col("amount").fill_null(0.0)

@@ -421,13 +421,14 @@ def screen(
     payroll: Annotated[Path, typer.Option(help="The draft pay file of the coming disbursement (payouts columns; parquet, CSV or xlsx).")],
     out: Annotated[Path, typer.Option(help="Output folder of the monthly job (what is known so far); holds go to OUT/screen/<period>/.")],
     deaths: Annotated[Path | None, typer.Option(help="Death records newer than the last processed month (deaths columns).")] = None,
+    custody: Annotated[Path | None, typer.Option(help="Custody records newer than the last processed month (custody columns).")] = None,
     period: Annotated[str | None, typer.Option(help="Pay period YYYY-MM (default: the one most regular rows name).")] = None,
     config: Annotated[Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")] = None,
 ) -> None:
     """Hold the payments of a draft pay file that hard evidence says must not be made.
 
-    Holds only on a death linked as proof, a duplicate, a period already paid, an ID that
-    fails its checksum, a terminated pension or an unreadable row; writes holds.{csv,xlsx},
+    Holds only on a death or custody linked as proof, a duplicate, a period already paid, an
+    ID that fails its checksum, a terminated pension or an unreadable row; writes holds.{csv,xlsx},
     release.csv (the pay file less the holds) and summary.json to OUT/screen/<period>/.
 
     Example: sentinel screen --payroll drafts/2021-01.csv --out demo/out --deaths new_deaths.csv
@@ -437,7 +438,9 @@ def screen(
     from sentinel.screen import screen_payroll
 
     try:
-        result = screen_payroll(payroll, out, load_config(config), deaths=deaths, period=period)
+        result = screen_payroll(
+            payroll, out, load_config(config), deaths=deaths, custody=custody, period=period
+        )
     except ContractError as exc:
         _fail(exc)
     held_yuan = sum(v["yuan"] for v in result.held_by_reason.values())

@@ -271,6 +271,43 @@ def paid_after_linked_death(truth_dir: Path, month: str, deaths: pl.LazyFrame) -
     return records.join(paid, on="person_id", how="inner")
 
 
+def custody_check(cases: pl.DataFrame, truth_dir: Path, month: str) -> dict[str, float]:
+    """How the list treats the persons in custody (``custody_records.parquet``):
+
+    * ``custody_listed``: share of the persons paid against the custody policy by ``month``
+      (``overpayments.parquet``, typology ``custody_paid``) listed with that typology and an
+      overpayment within one yuan of the truth (1.0 when there are none);
+    * ``probation_listed_for_pay``: persons on probation, parole or supervised release
+      listed for being paid while in custody (``CP_PAID_*``), who are owed their pension.
+    """
+    truth_dir = Path(truth_dir)
+    records = truth_dir / "custody_records.parquet"
+    if not records.exists():
+        return {"custody_listed": 1.0, "probation_listed_for_pay": 0.0}
+    due = (
+        pl.read_parquet(truth_dir / "overpayments.parquet")
+        .filter((pl.col("typology") == "custody_paid") & (pl.col("pay_month") <= month))
+        .group_by("person_id")
+        .agg(pl.col("amount").sum().alias("overpaid"))
+    )
+    listed = cases.filter(pl.col("typology") == "custody_paid").select("person_id", "est_overpayment")
+    right = due.join(listed, on="person_id", how="inner").filter(
+        (pl.col("est_overpayment") - pl.col("overpaid")).abs() <= 1.0
+    )
+    kept = pl.read_parquet(records).filter(
+        pl.col("kind").is_in(["probation", "parole", "supervised_release"]) & pl.col("true_person_id").is_not_null()
+    )
+    reasons = cases["reasons"]
+    paid_reason = (
+        reasons.list.join(",") if reasons.dtype == pl.List(pl.String) else reasons.cast(pl.String)
+    ).str.contains("CP_PAID_")
+    wrongly = cases.filter(paid_reason & pl.col("person_id").is_in(kept["true_person_id"].implode()))
+    return {
+        "custody_listed": right.height / due.height if due.height else 1.0,
+        "probation_listed_for_pay": float(wrongly.height),
+    }
+
+
 def world_metrics(
     cases: pl.DataFrame, truth_dir: Path, history: MonthHistory, capacity: int
 ) -> dict[str, float]:
@@ -305,7 +342,9 @@ def world_metrics(
     listed = set(ranked)
     found = sum(p in listed for p in must_list["person_id"].to_list())
     n_recipients = recipients(history)
+    custody = custody_check(cases, truth_dir, month)
     return {
+        **custody,
         "improper": float(len(positives)),
         "hits_at_capacity": float(hits),
         "precision_at_capacity": hits / possible if possible else 1.0,

@@ -62,7 +62,13 @@ _SOURCE_ZH = {
     "detention_centre": "看守所",
     "court": "法院",
 }
-_CUSTODY_ZH = {"probation": "缓刑", "parole": "假释", "supervised_release": "管制"}
+_CUSTODY_ZH = {
+    "probation": "缓刑",
+    "parole": "假释",
+    "supervised_release": "管制",
+    "imprisonment": "服刑",
+    "pretrial_detention": "羁押",
+}
 _SCHEME_ZH = {"enterprise": "企业职工", "institution": "机关事业", "resident": "城乡居民"}
 _STATUS_ZH = {"suspended": "暂停", "terminated": "终止", "active": "正常"}
 _CERT_METHOD_ZH = {

@@ -33,6 +33,8 @@ GRID_COLUMNS: tuple[str, ...] = (
     "worst_month_precision",
     "worst_month",
     "deceased_paid_listed",
+    "custody_listed",
+    "probation_listed_for_pay",
     "yuan_ratio",
     "max_list_share",
 )
@@ -60,6 +62,8 @@ def evaluate_world_run(dest: Path, out: Path, capacity: int) -> dict[str, object
         "worst_month_precision": round(worst["precision_at_capacity"], 3),
         "worst_month": worst["month"],
         "deceased_paid_listed": round(min(m["deceased_paid_listed"] for m in per_month), 3),
+        "custody_listed": round(min(m["custody_listed"] for m in per_month), 3),
+        "probation_listed_for_pay": int(max(m["probation_listed_for_pay"] for m in per_month)),
         "yuan_ratio": round(last["yuan_ratio"], 1),
         "max_list_share": round(max(m["list_share"] for m in per_month), 4),
     }

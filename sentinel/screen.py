@@ -9,6 +9,9 @@ with it. A payment is held only on hard evidence, never on a score:
 ``SH_DECEASED``
     a death record linked as proof (``detection.min_death_link_confidence``; mistyped IDs
     included) before the period paid;
+``SH_IN_CUSTODY``
+    a custody record linked as proof that suspends the pension for the period paid
+    (imprisonment, or pre-trial detention not ended by an acquittal; ``policy.custody_suspends``);
 ``SH_DUPLICATE``
     a second regular payment of one person for one period in the file, in the same scheme
     or another (the largest is released);
@@ -39,12 +42,13 @@ from pathlib import Path
 
 import polars as pl
 
-from features.cases import month_index
+from features.cases import month_index, month_number
+from features.custody import custody_spans, link_custody
 from features.payments import id_checksum_ok, id_is_well_formed, paid_ledger
 from features.records import parse_records
 from features.survival import linked_deaths, register_people
 from sentinel.config import SentinelConfig
-from sentinel.contract import DEATHS, PAYOUTS, ContractError
+from sentinel.contract import CUSTODY, DEATHS, PAYOUTS, ContractError
 from sentinel.detection import MonthHistory, month_register_runs
 from sentinel.evidence import Language, Template, render_evidence
 from sentinel.io.readers import read_dataset
@@ -57,6 +61,11 @@ HOLD_REASONS: Mapping[str, Template] = {
         ("source", "death_date", "confidence", "period"),
         "{source}死亡记录（死亡日期{death_date}，匹配置信度{confidence}），不应发放{period}待遇",
         "death record from {source} (died {death_date}; match confidence {confidence}): no pension is due for {period}",
+    ),
+    "SH_IN_CUSTODY": Template(
+        ("source", "kind", "start_date", "period"),
+        "{source}记录本人自{start_date}起{kind}，按规定停发{period}待遇",
+        "a {source} record has the person in {kind} from {start_date}: the pension for {period} is suspended",
     ),
     "SH_DUPLICATE": Template(
         ("period", "rows"),
@@ -125,6 +134,7 @@ def screen_payroll(
     config: SentinelConfig,
     *,
     deaths: Path | None = None,
+    custody: Path | None = None,
     period: str | None = None,
 ) -> ScreenResult:
     """Screen the draft pay file ``payroll`` against what ``out`` knows (see the module).
@@ -147,8 +157,14 @@ def screen_payroll(
     if deaths is not None:
         table = read_dataset(Path(deaths), DEATHS)
         newer = parse_records(table.frame.lazy(), DEATHS, month=period).collect()
+    newer_custody = None
+    if custody is not None:
+        table = read_dataset(Path(custody), CUSTODY)
+        newer_custody = parse_records(table.frame.lazy(), CUSTODY, month=period).collect()
     rows = parse_records(frame.lazy(), PAYOUTS, month=period).collect()
-    held = hold_payments(rows, history, config, newer_deaths=newer)
+    held = hold_payments(
+        rows, history, config, newer_deaths=newer, newer_custody=newer_custody, period=period
+    )
     folder = Path(out) / "screen" / period
     folder.mkdir(parents=True, exist_ok=True)
     write_csv_bom(held, folder / "holds.csv")
@@ -194,11 +210,15 @@ def hold_payments(
     config: SentinelConfig,
     *,
     newer_deaths: pl.DataFrame | None = None,
+    newer_custody: pl.DataFrame | None = None,
+    period: str | None = None,
 ) -> pl.DataFrame:
     """The held payments (:data:`HOLD_COLUMNS`) of a pay file's ``rows`` (typed by
     :func:`features.records.parse_records`, with ``_row`` and ``_reason``), against what
-    ``history`` knows and ``newer_deaths`` (typed death records; those with a quarantine
-    reason are left out)."""
+    ``history`` knows and ``newer_deaths`` and ``newer_custody`` (typed records; those with
+    a quarantine reason are left out); ``period``: the pay period (by default the month
+    after the history's)."""
+    period = period or _next_month(history.month)
     people = register_people(month_register_runs(history)).collect()
     deaths = history.deaths.select(DEATHS.column_names).collect()
     if newer_deaths is not None:
@@ -214,6 +234,7 @@ def hold_payments(
             _duplicates(rows),
             _already_paid(rows, history),
             _terminated(rows, history.register, history.month),
+            _in_custody(rows, history.custody, newer_custody, people, config, period),
         ],
         how="vertical_relaxed",
     )
@@ -294,6 +315,38 @@ def _deceased(
         pl.format("{}%", (pl.col("confidence") * 100).round(0).cast(pl.Int64)),
         pl.col("period"),
     )
+
+
+def _next_month(month: str) -> str:
+    index = month_number(month) + 1
+    return f"{index // 12}-{index % 12 + 1:02d}"
+
+
+def _in_custody(
+    rows: pl.DataFrame,
+    known: pl.LazyFrame | None,
+    newer: pl.DataFrame | None,
+    people: pl.DataFrame,
+    config: SentinelConfig,
+    period: str,
+) -> pl.DataFrame:
+    """Payments for a period a linked custody suspends (see :mod:`features.custody`)."""
+    columns = CUSTODY.column_names
+    parts = [] if known is None else [known.select(columns).collect()]
+    if newer is not None:
+        parts.append(newer.filter(pl.col("_reason").is_null()).select(columns))
+    records = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame()
+    if records.is_empty():
+        return _hold(rows.clear(), "SH_IN_CUSTODY", *[pl.lit(None)] * 4)
+    spans = custody_spans(
+        records.lazy(), link_custody(records.lazy(), people.lazy(), config), period, config.policy
+    ).filter(pl.col("kind").is_in(list(config.policy.custody_suspends)) & ~pl.col("acquitted"))
+    held = (
+        rows.join(spans.collect(), on="person_id", how="inner")
+        .filter(month_index(pl.col("period")).is_between(pl.col("first_index"), pl.col("last_index")))
+        .unique("_row", keep="first", maintain_order=True)
+    )
+    return _hold(held, "SH_IN_CUSTODY", pl.col("source"), pl.col("kind_right"), pl.col("start_date"), pl.col("period"))
 
 
 def _duplicates(rows: pl.DataFrame) -> pl.DataFrame:

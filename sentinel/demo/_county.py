@@ -31,10 +31,10 @@ SOURCE_PREFIX = {"police": "GA", "civil_affairs": "MZ", "health": "WJ", "ministr
 METHODS = np.array(["face_app", "on_site", "home_visit", "data_match"])
 FACE_APP, ON_SITE, HOME_VISIT, DATA_MATCH = 0, 1, 2, 3
 
-# Typology codes: 1..6 follow contract.TYPOLOGIES; 7 is the routine reporting lag (a death
+# Typology codes: 1.. follow contract.TYPOLOGIES; the next is the routine reporting lag (a death
 # recorded with a correct ID after one or more payroll runs: overpaid, then recovered).
 TYPOLOGY_CODE = {name: k + 1 for k, name in enumerate(TYPOLOGIES)}
-REPORTING_LAG = 7
+REPORTING_LAG = len(TYPOLOGIES) + 1
 TYPOLOGY_NAMES = np.array(["", *TYPOLOGIES, "reporting_lag"])
 
 NEVER = 10**9  # a day / month index that never comes
@@ -55,6 +55,7 @@ class County:
     pensioners: dict[str, int]
     injected: dict[str, int]
     notes: dict[str, int] = field(default_factory=dict)
+    custody_records: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -437,6 +438,180 @@ def _mistype_ids(rng: np.random.Generator, ids: np.ndarray, kinds: np.ndarray) -
 
 
 # --------------------------------------------------------------------------- the county
+
+
+@dataclass
+class _Custody:
+    """Custody of register rows (``mode`` 1: the pension suspended by policy but paid,
+    from month ``first`` to ``last``; 2: kept but frozen, no increase) and the custody
+    records delivered (``records``, contract columns plus ``month`` and ``true_person_id``)."""
+
+    rows: np.ndarray
+    mode: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    frozen_from: np.ndarray
+    records: pl.DataFrame
+
+
+CUSTODY_SOURCE_PREFIX = {"prison": "JY", "detention_centre": "KS", "court": "FY", "police": "GA"}
+
+
+def _custody_events(
+    rng: np.random.Generator,
+    reg: _Register,
+    candidates: np.ndarray,
+    rates: TypologyRates,
+    n_initial: int,
+    start_m: np.datetime64,
+    months: int,
+    taken: set[int],
+) -> tuple[_Custody, list[tuple[int, str, str]]]:
+    """Custodies of pensioners and of people not in the register (see
+    :class:`TypologyRates`): the paid prisoners (held to the end, released, or detained then
+    sentenced), those on probation, parole or supervised release, and the detained who were
+    acquitted; returns them and the improper persons to note (row, first period, what)."""
+    start_day = int(start_m.astype("datetime64[D]").astype(np.int64))
+    end_day = int(_month_start_day(start_m, months))
+    n_prison = _count(rates.custody_paid, n_initial, 3)
+    n_frozen = _count(rates.custody_paid, n_initial, 2)
+    n_acquitted = max(1, n_prison // 3)
+    enterprise = candidates[reg.scheme[candidates] == ENTERPRISE]
+    frozen_rows = rng.choice(enterprise, min(n_frozen, enterprise.size), replace=False)
+    others = np.setdiff1d(candidates, frozen_rows)
+    chosen = rng.choice(others, min(n_prison + n_acquitted, others.size), replace=False)
+    prison_rows, acquitted_rows = chosen[:n_prison], chosen[n_prison:]
+    reg.used[np.concatenate([frozen_rows, chosen])] = True
+    rec: list[dict[str, object]] = []
+    notes: list[tuple[int, str, str]] = []
+    rows, mode, first, last, frozen_from = [], [], [], [], []
+
+    def day_in(m: int) -> int:
+        return int(_month_start_day(start_m, m)) + int(rng.integers(0, 28))
+
+    def record(row: int, kind: str, start: int, end: int | None, source: str, received: int) -> None:
+        rec.append({"row": row, "kind": kind, "start": start, "end": end, "source": source, "received": received})
+
+    variants = ["held", "released", "detained_then_sentenced"]
+    for i, r in enumerate(prison_rows):
+        r = int(r)
+        s = int(rng.integers(0, max(months - 3, 1)))
+        variant = variants[i % 3] if s + 2 < months else "held"
+        start = day_in(s)
+        if variant == "detained_then_sentenced":
+            record(r, "pretrial_detention", start, None, "detention_centre", start + int(rng.integers(3, 25)))
+            sentenced = day_in(min(s + 2, months - 1))
+            end = sentenced + int(rng.integers(365, 3 * 365))
+            record(r, "imprisonment", sentenced, end, "court", sentenced + int(rng.integers(5, 30)))
+        else:
+            end = (
+                day_in(int(rng.integers(s + 2, months))) if variant == "released"
+                else start + int(rng.integers(365, 5 * 365))
+            )
+            record(r, "imprisonment", start, end, "prison", start + int(rng.integers(10, 45)))
+            if variant == "released":
+                record(r, "release", end, None, "prison", end + int(rng.integers(3, 20)))
+        end_m = int(_month_of(np.array([end]), start_m)[0])
+        rows.append(r)
+        mode.append(1)
+        first.append(s + 1)
+        last.append(min(end_m, NEVER))
+        frozen_from.append(NEVER)
+        notes.append((r, _period(start_m, s + 1), f"custody: {variant}, still paid"))
+    for r in frozen_rows:
+        r = int(r)
+        kind = str(rng.choice(["probation", "parole", "supervised_release"], p=[0.7, 0.2, 0.1]))
+        s = int(rng.integers(0, max(months - 2, 1)))
+        start = day_in(s)
+        end = start + int(rng.integers(365, 3 * 365))
+        record(r, kind, start, end, "court", start + int(rng.integers(5, 30)))
+        rows.append(r)
+        mode.append(2)
+        first.append(s)
+        last.append(int(_month_of(np.array([end]), start_m)[0]))
+        frozen_from.append(s)
+        notes.append((r, _period(start_m, s), f"custody: {kind}, increases paid"))
+    for r in acquitted_rows:
+        r = int(r)
+        s = int(rng.integers(0, max(months - 3, 1)))
+        start = day_in(s)
+        record(r, "pretrial_detention", start, None, "detention_centre", start + int(rng.integers(3, 25)))
+        freed = day_in(s + 2)
+        record(r, "acquittal", freed, None, "court", freed + int(rng.integers(3, 20)))
+    # People not in the register: younger offenders mostly.
+    n_np = int(round(rates.non_pensioner_custody_per_1000 * n_initial / 1000 * months / 12))
+    np_birth = start_day - np.round(rng.uniform(20, 70, n_np) * 365.25).astype(np.int64)
+    np_male = rng.random(n_np) < 0.85
+    np_ids = ident.make_ids(rng, np.full(n_np, ident.HOME_REGION), np_birth.astype("datetime64[D]"), np_male, taken)
+    np_names = ident.make_names(rng, np_male)
+    records = pl.DataFrame(rec, schema={"row": pl.Int64, "kind": pl.String, "start": pl.Int64, "end": pl.Int64,
+                                        "source": pl.String, "received": pl.Int64})
+    pid = reg.pid[records["row"].to_numpy()] if records.height else np.array([], dtype=object)
+    typo = rng.random(records.height) < 0.25
+    kinds = np.where(typo, "digit", "none").astype(object)
+    typed = _mistype_ids(rng, pid, kinds) if records.height else pid
+    names = reg.name[records["row"].to_numpy()].copy() if records.height else np.array([], dtype=object)
+    for i in range(names.size):
+        if rng.random() < 0.2:
+            names[i] = ident.homophone_variant(str(names[i]), rng)
+    births = reg.birth[records["row"].to_numpy()] if records.height else np.array([], dtype=np.int64)
+    known_birth = rng.random(records.height) < 0.8
+    np_start = start_day + rng.integers(0, end_day - start_day, n_np)
+    np_kind = rng.choice(["pretrial_detention", "imprisonment", "probation", "release"], n_np, p=[0.3, 0.3, 0.3, 0.1])
+    np_source = np.where(np_kind == "pretrial_detention", "detention_centre", np.where(np_kind == "probation", "court", "prison"))
+    frame = pl.concat(
+        [
+            pl.DataFrame(
+                {
+                    "person_id": pl.Series(typed, dtype=pl.String),
+                    "true_person_id": pl.Series(pid, dtype=pl.String),
+                    "name": pl.Series(names, dtype=pl.String),
+                    "birth_date": pl.Series(np.where(known_birth, births, 0)).cast(pl.Int32).cast(pl.Date),
+                    "_known": known_birth,
+                    "kind": records["kind"],
+                    "start_date": records["start"].cast(pl.Int32).cast(pl.Date),
+                    "end_date": records["end"].cast(pl.Int32).cast(pl.Date),
+                    "source": records["source"],
+                    "received_on": records["received"].cast(pl.Int32).cast(pl.Date),
+                }
+            ),
+            pl.DataFrame(
+                {
+                    "person_id": pl.Series(np_ids, dtype=pl.String),
+                    "true_person_id": pl.Series([None] * n_np, dtype=pl.String),
+                    "name": pl.Series(np_names, dtype=pl.String),
+                    "birth_date": pl.Series(np_birth).cast(pl.Int32).cast(pl.Date),
+                    "_known": np.ones(n_np, dtype=bool),
+                    "kind": pl.Series(np_kind, dtype=pl.String),
+                    "start_date": pl.Series(np_start).cast(pl.Int32).cast(pl.Date),
+                    "end_date": pl.Series([None] * n_np, dtype=pl.Date),
+                    "source": pl.Series(np_source, dtype=pl.String),
+                    "received_on": pl.Series(np_start + rng.integers(5, 40, n_np)).cast(pl.Int32).cast(pl.Date),
+                }
+            ),
+        ]
+    )
+    frame = (
+        frame.with_columns(pl.when("_known").then("birth_date").alias("birth_date"))
+        .drop("_known")
+        .filter(pl.col("received_on") < pl.lit(np.datetime64(end_day, "D")))
+        .with_columns(
+            month=((pl.col("received_on").dt.year() - int(str(start_m)[:4])) * 12
+                   + pl.col("received_on").dt.month() - int(str(start_m)[5:7]))
+        )
+        .sort("received_on", "start_date", "true_person_id", nulls_last=True)
+        .with_columns(
+            record_id=pl.col("source").replace_strict(CUSTODY_SOURCE_PREFIX)
+            + pl.col("received_on").dt.strftime("%Y%m")
+            + (pl.int_range(pl.len()).over("source", "month") + 1).cast(pl.String).str.zfill(5)
+        )
+    )
+    custody = _Custody(
+        rows=np.asarray(rows, dtype=np.int64), mode=np.asarray(mode, dtype=np.int64),
+        first=np.asarray(first, dtype=np.int64), last=np.asarray(last, dtype=np.int64),
+        frozen_from=np.asarray(frozen_from, dtype=np.int64), records=frame,
+    )
+    return custody, notes
 
 
 @dataclass
@@ -837,8 +1012,20 @@ def simulate_county(
                 sex=np.where(np_male, "M", "F"), birth=np_birth, death=np_death, source=np_src, recorded=np_rec,
                 id_error=np.where(np_missing, "missing", "none"))
 
+    # Custody draws from a stream of its own: the rest of the county stays as it was.
+    custody, custody_notes = _custody_events(
+        np.random.default_rng([seed, 3]), reg,
+        np.flatnonzero(
+            (reg.entry_m < 0) & (reg.death_day >= NEVER) & ~reg.lapser & np.equal(reg.collector, None)
+            & ~reg.used & ((start_day - reg.birth) / 365.25 >= 55)
+        ),
+        rates, n_initial, start_m, months, taken,
+    )
+    for r, first_period, what in custody_notes:
+        note_improper(r, "custody_paid", first_period, what)
+
     say("simulating months")
-    county = _run_months(rng, reg, plan, records, term_day, start_m, months, policy, places, phenomena)
+    county = _run_months(rng, reg, plan, records, term_day, start_m, months, policy, places, phenomena, custody)
     county.improper = pl.DataFrame(
         improper,
         schema={"person_id": pl.String, "scheme": pl.String, "typology": pl.String, "first_period": pl.String,
@@ -887,9 +1074,21 @@ def _run_months(
     policy: PolicyConfig,
     places: pl.DataFrame,
     phenomena: Phenomena,
+    custody: _Custody,
 ) -> County:
     """The monthly cycle: certifications, register snapshot, payroll, drops and truth."""
     n = len(reg)
+    # Per row: custody mode (0 none) and the months it covers (see _Custody).
+    c_mode = np.zeros(n, dtype=np.int64)
+    c_first = np.full(n, NEVER, dtype=np.int64)
+    c_last = np.full(n, -NEVER, dtype=np.int64)
+    c_mode[custody.rows] = custody.mode
+    c_first[custody.rows] = custody.first
+    c_last[custody.rows] = custody.last
+    custody_code = TYPOLOGY_CODE["custody_paid"]
+
+    def in_custody(rows: np.ndarray, k: np.ndarray | int, mode: int) -> np.ndarray:
+        return (c_mode[rows] == mode) & (k >= c_first[rows]) & (k <= c_last[rows])
     term_m = _month_of(term_day, start_m)
     scheme_s = _text(SCHEME_NAMES[reg.scheme])
     static = pl.DataFrame(
@@ -1012,8 +1211,18 @@ def _run_months(
         amount = np.round(correct * factor[idx], 2)
         dead_after = death_m[idx] < m
         whole = np.where(forced[idx], reg.row_typ[idx], np.where(dead_after, np.where(reg.death_typ[idx] > 0, reg.death_typ[idx], REPORTING_LAG), reg.row_typ[idx]))
+        whole = np.where((whole == 0) & in_custody(idx, m, 1), custody_code, whole)
         improper_amt = np.where(whole > 0, amount, amount - correct)
         typ = np.where(whole > 0, whole, np.where(factor[idx] != 1.0, TYPOLOGY_CODE["amount_anomaly"], 0))
+        # Kept but frozen: what this period pays above the last amount before the custody.
+        frozen = in_custody(idx, m, 2) & (typ == 0)
+        if frozen.any():
+            fr = idx[frozen]
+            before = amount_for(fr, c_first[fr] - 1, c_first[fr] - 1)
+            raise_ = np.round(np.maximum(amount[frozen] - before, 0.0), 2)
+            hit = np.flatnonzero(frozen)[raise_ > 0.005]
+            typ[hit] = custody_code
+            improper_amt[hit] = raise_[raise_ > 0.005]
         pieces = [(idx, np.full(idx.size, m), amount, np.full(idx.size, "regular", dtype=object), improper_amt, typ)]
 
         # Arrears: reinstated after a lapse (all unpaid periods), entrants' first month.
@@ -1052,6 +1261,7 @@ def _run_months(
                     reg.row_typ[rr] > 0, reg.row_typ[rr],
                     np.where(dead, np.where(reg.death_typ[rr] > 0, reg.death_typ[rr], REPORTING_LAG), 0),
                 )
+                t = np.where((t == 0) & (in_custody(rr, k, 1) | in_custody(rr, k, 2)), custody_code, t)
                 pieces.append((rr, np.full(rr.size, k), a, np.full(rr.size, "arrears", dtype=object), np.where(t > 0, a, 0.0), t))
 
         p_rows = np.concatenate([p[0] for p in pieces])
@@ -1139,6 +1349,11 @@ def _run_months(
             "record_id", "person_id", "name", "sex", "birth_date", "death_date", "source", "recorded_on"
         )
         drops[month] = {"beneficiaries": beneficiaries, "payouts": payouts, "deaths": deaths, "certifications": certs}
+        received = custody.records.filter(pl.col("month") == m)
+        if received.height:
+            drops[month]["custody"] = received.select(
+                "record_id", "person_id", "name", "birth_date", "kind", "start_date", "end_date", "source", "received_on"
+            )
         status_prev = status
 
     overpayments = pl.concat(overpaid) if overpaid else pl.DataFrame(
@@ -1151,6 +1366,10 @@ def _run_months(
         months=month_names, drops=drops, improper=pl.DataFrame(), overpayments=overpayments,
         death_records=death_records, people=pl.DataFrame(), shared_accounts=pl.DataFrame(),
         pensioners={}, injected={},
+        custody_records=custody.records.select(
+            "record_id", "true_person_id", "kind", "start_date", "end_date", "received_on",
+            (pl.col("person_id") != pl.col("true_person_id")).fill_null(pl.col("true_person_id").is_not_null()).alias("id_mistyped"),
+        ),
     )
 
 

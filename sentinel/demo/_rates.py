@@ -43,6 +43,14 @@ class TypologyRates:
         Mix of the deceased_paid death-record ID: (none, digit, swap, missing), sums to 1.
     non_pensioner_deaths_per_1000
         Death records of people not in the register, per 1,000 pensioners per year.
+    custody_paid
+        Pensioners imprisoned or detained while the centre keeps paying (De'an, Jiangxi:
+        1,300 prison records gave 11 improper payments, about 6 per 100,000 of a county
+        this size). As many again are on probation, parole or supervised release (paid,
+        without the year's increase), and a third as many detained and acquitted.
+    non_pensioner_custody_per_1000
+        Custody records of people not in the register, per 1,000 pensioners per year (De'an:
+        1,300 records for a county of about 190,000 pensioners).
     """
 
     deceased_paid: float = 60.0
@@ -58,6 +66,8 @@ class TypologyRates:
     fraud_pass_share: float = 0.30
     death_id_errors: tuple[float, float, float, float] = (0.20, 0.35, 0.25, 0.20)
     non_pensioner_deaths_per_1000: float = 9.0
+    custody_paid: float = 6.0
+    non_pensioner_custody_per_1000: float = 7.0
 
     @classmethod
     def alternative(cls) -> TypologyRates:

@@ -198,3 +198,24 @@ def test_prevented_puts_held_yuan_and_what_audits_confirmed_next_to_recovered(tm
         ("2020-12", 1, 120.0, 120.0, None),
         ("total", 3, 320.0, 240.0, 350.0),
     ]
+
+
+def test_a_custody_that_suspends_the_period_holds_it_and_probation_does_not(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from sentinel.contract import CUSTODY, typed_schema
+
+    def record(p: dict, kind: str, start: date, rid: str) -> dict:
+        return {"record_id": rid, "person_id": p["person_id"], "name": p["name"], "birth_date": p["birth_date"],
+                "kind": kind, "start_date": start, "end_date": None, "source": "prison", "received_on": start,
+                "month": f"{start:%Y-%m}"}
+
+    custody = pl.DataFrame(
+        [record(DEAD, "imprisonment", date(2020, 11, 20), "JY1"), record(TWICE, "probation", date(2020, 6, 1), "FY1")],
+        schema={**typed_schema(CUSTODY), "month": pl.String},
+    )
+    path = _pay_file(tmp_path, [_row(DEAD), _row(TWICE), _row(ALIVE)])
+    rows = parse_records(read_dataset(path, PAYOUTS).frame.lazy(), PAYOUTS, month="2020-12").collect()
+    holds = hold_payments(rows, replace(_known(), custody=custody.lazy()), CONFIG, period="2020-12")
+    assert _reasons(holds) == {1: "SH_IN_CUSTODY"}
+    assert holds["evidence"].item() == "监狱记录本人自2020-11-20起服刑，按规定停发2020-12待遇"
