@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from features.cases import month_number
 from features.certification import certification_state
 
 SUSPENSION_COLUMNS: tuple[str, ...] = (
@@ -88,4 +89,49 @@ def suspension_list(
         .filter(pl.col("action").is_not_null())
         .select(SUSPENSION_COLUMNS)
         .sort(*SUSPENSION_ORDER)
+    )
+
+
+def custody_actions(
+    register: pl.LazyFrame, spans: pl.LazyFrame, *, month: str, suspends: tuple[str, ...]
+) -> pl.LazyFrame:
+    """Custody's lines of the suspension list (:data:`SUSPENSION_COLUMNS`, the certification
+    columns empty), from :func:`features.custody.custody_spans` of ``month``.
+
+    ``suspend_custody``: an active pension of a person in a suspending custody (``suspends``)
+    not ended by ``month`` (from the month after it began, not paid back);
+    ``restore_custody``: a suspended pension of a person whose suspending custodies have all
+    ended before ``month`` (release, sentence served, or an acquittal: then paid back).
+    """
+    now = month_number(month)
+    suspending = spans.filter(pl.col("kind").is_in(list(suspends)))
+    ongoing = suspending.filter(~pl.col("acquitted") & (pl.col("last_index") >= now)).select("person_id").unique()
+    ended = suspending.filter(pl.col("last_index") < now).select("person_id").unique()
+    rows = register.group_by("person_id", "scheme").agg(
+        pl.col("name").first(),
+        pl.col("township").first(),
+        pl.col("village").first(),
+        pl.col("status").first().alias("register_status"),
+    )
+    suspend = rows.join(ongoing, on="person_id", how="semi").filter(
+        pl.col("register_status") == "active"
+    ).with_columns(pl.lit("suspend_custody").alias("action"))
+    restore = (
+        rows.join(ended, on="person_id", how="semi")
+        .join(ongoing, on="person_id", how="anti")
+        .filter(pl.col("register_status") == "suspended")
+        .with_columns(pl.lit("restore_custody").alias("action"))
+    )
+    empty = {
+        "last_pass_date": pl.Date,
+        "last_pass_method": pl.String,
+        "lapsed_on": pl.Date,
+        "months_since_pass": pl.Int64,
+        "bounded": pl.Boolean,
+        "recorded_since": pl.String,
+    }
+    return (
+        pl.concat([suspend, restore])
+        .with_columns(pl.lit(None, dtype=t).alias(c) for c, t in empty.items())
+        .select(SUSPENSION_COLUMNS)
     )

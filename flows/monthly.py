@@ -36,9 +36,10 @@ from prefect.exceptions import MissingContextError
 from prefect.logging import get_logger
 
 from features.cases import MODEL_FEATURES
+from features.custody import custody_spans, link_custody
 from features.records import REASON
 from features.survival import register_people
-from features.suspension import suspension_list
+from features.suspension import SUSPENSION_ORDER, custody_actions, suspension_list
 from sentinel.artifacts import month_summary_markdown, top_cases_table
 from sentinel.audit_result import OutcomeLimits
 from sentinel.casestore import CaseStore, database_url
@@ -344,13 +345,25 @@ def month_suspensions(
     county's, or one partition's (a person's register rows and certifications are all in
     their owner's partition)."""
     with partition_engine():
-        return suspension_list(
-            curated.scan("beneficiaries", months=[month]),
+        register = curated.scan("beneficiaries", months=[month])
+        people = register_people(month_register_runs(history))
+        lapsed = suspension_list(
+            register,
             curated.scan("certifications", up_to=month),
-            register_people(month_register_runs(history)),
+            people,
             month=month,
             suspend_after_months=config.policy.suspend_after_months,
         ).collect()
+        custody = curated.scan("custody", up_to=month).collect()
+        if custody.is_empty():
+            return lapsed
+        spans = custody_spans(
+            custody.lazy(), link_custody(custody.lazy(), people, config), month, config.policy
+        )
+        held = custody_actions(
+            register, spans, month=month, suspends=config.policy.custody_suspends
+        ).collect()
+        return pl.concat([lapsed, held.cast(lapsed.schema)]).sort(*SUSPENSION_ORDER)
 
 
 @task(retries=2, retry_delay_seconds=[2, 10])

@@ -2,7 +2,7 @@ from datetime import date
 
 import polars as pl
 
-from features.suspension import suspension_list
+from features.suspension import SUSPENSION_COLUMNS, custody_actions, suspension_list
 
 
 def register(rows: list[dict[str, object]]) -> pl.LazyFrame:
@@ -96,3 +96,24 @@ def test_the_registers_certification_date_decides_when_the_history_holds_none() 
         got = run(reg, certs([]), "2020-07", who)
         assert got.select("action", "months_since_pass", "bounded").rows() == [("suspend", 13, False)]
         assert got["lapsed_on"].to_list() == [date(2020, 6, 15)]
+
+
+def test_custody_suspends_an_active_prisoner_and_restores_a_released_one() -> None:
+    register = pl.LazyFrame(
+        {"person_id": ["in", "out", "acq", "probation"], "scheme": ["resident"] * 4,
+         "name": ["甲", "乙", "丙", "丁"], "township": ["t"] * 4, "village": ["v"] * 4,
+         "status": ["active", "suspended", "suspended", "active"]}
+    )
+    spans = pl.LazyFrame(
+        {"person_id": ["in", "out", "acq", "probation"],
+         "kind": ["imprisonment", "imprisonment", "pretrial_detention", "probation"],
+         "first_index": [24246, 24243, 24247, 24244], "last_index": [10**6, 24250, 24250, 24262],
+         "acquitted": [False, False, True, False], "start_date": [date(2020, 6, 1)] * 4}
+    )
+    got = custody_actions(register, spans, month="2020-12", suspends=("imprisonment", "pretrial_detention")).collect()
+    assert got.columns == list(SUSPENSION_COLUMNS)
+    assert dict(zip(got["person_id"], got["action"], strict=True)) == {
+        "in": "suspend_custody",
+        "out": "restore_custody",
+        "acq": "restore_custody",
+    }
