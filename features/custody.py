@@ -169,6 +169,10 @@ def custody_paid(
             pl.col("period_index").min().alias("first"),
             pl.col("amount").sum().alias("paid"),
         )
+        # One row per person and reason: the custody that covers the most paid months (a
+        # detention and the sentence that followed it cover the same months).
+        .sort(["person_id", "convicted", "paid", "months", "record_id"], descending=[False, False, True, True, False])
+        .unique(["person_id", "convicted"], keep="first", maintain_order=True)
     )
     prison = reason_rows(
         paid.filter(pl.col("convicted")),
@@ -237,6 +241,8 @@ def _raised(rows: pl.LazyFrame, spans: pl.LazyFrame, config: SentinelConfig) -> 
             pl.col("period_index").min().alias("first"),
             pl.col("excess").sum().alias("excess"),
         )
+        .sort(["person_id", "excess", "record_id"], descending=[False, True, False])
+        .unique("person_id", keep="first", maintain_order=True)
     )
     return reason_rows(
         raised,
