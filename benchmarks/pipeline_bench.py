@@ -17,7 +17,7 @@ Stages: *read* (decode every input file to text columns), *check* (type every ro
 quarantine reasons, evidence flags, kept as Parquet), *validate* (Great Expectations suites
 and Data Docs), *curate* (the month joins the history), *model* (choose or train the risk
 model), *features* (register, ledger, survival evidence and receiver changes over the
-12-month history), *linkage* (death records to persons), *score* (six rule families,
+12-month history), *linkage* (death records to persons), *score* (the rule families,
 person features, risk model, evidence text), *carry* (open cases detection did not raise
 again), *suspensions*, *emit* (case store with the month's visits, case list in
 Parquet/CSV/xlsx, model inputs, quarantine files, manifest).

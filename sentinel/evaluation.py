@@ -12,7 +12,7 @@ death record carried a mistyped or missing ID) and false death links.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -275,8 +275,9 @@ def custody_check(cases: pl.DataFrame, truth_dir: Path, month: str) -> dict[str,
     """How the list treats the persons in custody (``custody_records.parquet``):
 
     * ``custody_listed``: share of the persons paid against the custody policy by ``month``
-      (``overpayments.parquet``, typology ``custody_paid``) listed with that typology and an
-      overpayment within one yuan of the truth (1.0 when there are none);
+      (``overpayments.parquet``, typology ``custody_paid``) whose custody record had arrived
+      by then, listed with that typology and an overpayment within one yuan of the truth
+      (1.0 when there are none);
     * ``probation_listed_for_pay``: persons on probation, parole or supervised release
       listed for being paid while in custody (``CP_PAID_*``), who are owed their pension.
     """
@@ -284,9 +285,19 @@ def custody_check(cases: pl.DataFrame, truth_dir: Path, month: str) -> dict[str,
     records = truth_dir / "custody_records.parquet"
     if not records.exists():
         return {"custody_listed": 1.0, "probation_listed_for_pay": 0.0}
+    # Only persons a custody record of whom had arrived by the month's end can be listed.
+    next_month = date.fromisoformat(f"{month}-01") + timedelta(days=31)
+    received = (
+        pl.read_parquet(records)
+        .filter(pl.col("received_on") < date(next_month.year, next_month.month, 1))
+        .select(pl.col("true_person_id").alias("person_id"))
+        .drop_nulls()
+        .unique()
+    )
     due = (
         pl.read_parquet(truth_dir / "overpayments.parquet")
         .filter((pl.col("typology") == "custody_paid") & (pl.col("pay_month") <= month))
+        .join(received, on="person_id", how="semi")
         .group_by("person_id")
         .agg(pl.col("amount").sum().alias("overpaid"))
     )

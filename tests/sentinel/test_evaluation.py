@@ -45,9 +45,10 @@ def test_custody_check_wants_the_right_overpayment_and_no_probationer_listed_for
          "typology": ["custody_paid", "custody_paid", "custody_paid"]}
     ).write_parquet(tmp_path / "overpayments.parquet")
     pl.DataFrame(
-        {"record_id": ["JY1", "FY1"], "true_person_id": ["p", "h"], "kind": ["imprisonment", "probation"],
-         "start_date": [date(2020, 3, 5)] * 2, "end_date": [None, None], "received_on": [date(2020, 3, 20)] * 2,
-         "id_mistyped": [False, False]},
+        {"record_id": ["JY1", "FY1", "JY2"], "true_person_id": ["p", "h", "q"],
+         "kind": ["imprisonment", "probation", "imprisonment"], "start_date": [date(2020, 3, 5)] * 3,
+         "end_date": [None, None, None], "received_on": [date(2020, 3, 20), date(2020, 3, 20), date(2020, 5, 30)],
+         "id_mistyped": [False, False, False]},
         schema_overrides={"end_date": pl.Date},
     ).write_parquet(tmp_path / "custody_records.parquet")
     cases = pl.DataFrame(
@@ -56,3 +57,8 @@ def test_custody_check_wants_the_right_overpayment_and_no_probationer_listed_for
     )
     assert custody_check(cases, tmp_path, "2020-05") == {"custody_listed": 0.5, "probation_listed_for_pay": 1.0}
     assert custody_check(cases.head(1), tmp_path, "2020-05")["probation_listed_for_pay"] == 0.0
+    # q's record arrived in May: not due in April, when p's was already.
+    assert custody_check(cases, tmp_path, "2020-04")["custody_listed"] == 0.0  # p listed for 240, due 120
+    assert custody_check(cases.with_columns(pl.lit(120.0).alias("est_overpayment")), tmp_path, "2020-04")[
+        "custody_listed"
+    ] == 1.0
