@@ -8,7 +8,7 @@ Public API
     case rows (``CASE_COLUMNS`` without ``status``/``first_flagged``), ranked by expected
     recoverable yuan = probability × amount at stake.
 :func:`rule_reasons`
-    every reason row of the six rule families (for notebooks and tests).
+    every reason row of the rule families (for notebooks and tests).
 :func:`person_features`
     the per-person feature frame the risk model reads (``features.cases.MODEL_FEATURES``).
 :func:`fit_risk_model`

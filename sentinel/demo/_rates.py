@@ -8,7 +8,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class TypologyRates:
-    """Injection rates of the six improper typologies, **per 100,000 pensioners**.
+    """Injection rates of the improper typologies, **per 100,000 pensioners**.
 
     A county of ``n`` pensioners gets ``max(minimum, round(rate * n / 100_000))`` cases of
     each typology, so even a tiny test county (``scale=0.01``) holds every typology and
