@@ -174,29 +174,25 @@ def custody_paid(
         .sort(["person_id", "convicted", "paid", "months", "record_id"], descending=[False, False, True, True, False])
         .unique(["person_id", "convicted"], keep="first", maintain_order=True)
     )
-    prison = reason_rows(
-        paid.filter(pl.col("convicted")),
-        "CP_PAID_IN_PRISON",
-        det.custody_paid_probability,
-        pl.col("paid"),
-        pl.col("source"),
-        pl.col("start_date"),
-        pl.col("months"),
-        period_of_index(pl.col("first")),
-        fmt_yuan(pl.col("paid")),
-    )
-    detention = reason_rows(
-        paid.filter(~pl.col("convicted")),
-        "CP_PAID_IN_DETENTION",
-        det.custody_detention_probability,
-        pl.col("paid"),
-        pl.col("source"),
-        pl.col("start_date"),
-        pl.col("months"),
-        period_of_index(pl.col("first")),
-        fmt_yuan(pl.col("paid")),
-    )
-    return pl.concat([prison, detention, _raised(rows, spans, config)])
+    # A sentence makes the paid months proof; an undecided detention, a signal.
+    rows_by_reason = [
+        reason_rows(
+            paid.filter(pl.col("convicted") == convicted),
+            code,
+            weight,
+            pl.col("paid"),
+            pl.col("source"),
+            pl.col("start_date"),
+            pl.col("months"),
+            period_of_index(pl.col("first")),
+            fmt_yuan(pl.col("paid")),
+        )
+        for convicted, code, weight in (
+            (True, "CP_PAID_IN_PRISON", det.custody_paid_probability),
+            (False, "CP_PAID_IN_DETENTION", det.custody_detention_probability),
+        )
+    ]
+    return pl.concat([*rows_by_reason, _raised(rows, spans, config)])
 
 
 def _raised(rows: pl.LazyFrame, spans: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
