@@ -568,7 +568,7 @@ def report_prevented(
 
     Example: sentinel report prevented --out demo/out
     """
-    from sentinel.screen import prevented
+    from sentinel.prevented import prevented
 
     with _case_store(out, config) as store:
         frame = prevented(out, store.cases(), store.recovered_vs_estimated())

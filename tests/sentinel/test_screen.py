@@ -183,22 +183,6 @@ def test_arrears_for_months_a_terminated_pension_ran_are_released(tmp_path: Path
     assert _reasons(_holds(path)) == {3: "SH_TERMINATED"}
 
 
-def test_prevented_puts_held_yuan_and_what_audits_confirmed_next_to_recovered(tmp_path: Path) -> None:
-    from sentinel.screen import prevented
-
-    for period, lines in {"2020-11": [("a", "120"), ("b", "80")], "2020-12": [("a", "120")]}.items():
-        folder = tmp_path / "screen" / period
-        folder.mkdir(parents=True)
-        pl.DataFrame({"person_id": [p for p, _ in lines], "amount": [a for _, a in lines]}).write_csv(folder / "holds.csv")
-    cases = pl.DataFrame({"person_id": ["a", "b"], "outcome": ["confirmed_deceased", "cleared"]})
-    recovered = pl.DataFrame({"recovered_amount": [300.0, 50.0]})
-    table = prevented(tmp_path, cases, recovered)
-    assert table.rows() == [
-        ("2020-11", 2, 200.0, 120.0, None),
-        ("2020-12", 1, 120.0, 120.0, None),
-        ("total", 3, 320.0, 240.0, 350.0),
-    ]
-
 
 def test_a_custody_that_suspends_the_period_holds_it_and_probation_does_not(tmp_path: Path) -> None:
     from dataclasses import replace
