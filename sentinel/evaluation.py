@@ -12,14 +12,14 @@ death record carried a mistyped or missing ID) and false death links.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from features.survival import linked_deaths, register_people
-from sentinel.config import SentinelConfig, load_config
+from sentinel.config import SentinelConfig, load_config, month_end
 from sentinel.contract import DATASETS
 from sentinel.detection import MonthHistory, month_register_runs
 
@@ -286,10 +286,9 @@ def custody_check(cases: pl.DataFrame, truth_dir: Path, month: str) -> dict[str,
     if not records.exists():
         return {"custody_listed": 1.0, "probation_listed_for_pay": 0.0}
     # Only persons a custody record of whom had arrived by the month's end can be listed.
-    next_month = date.fromisoformat(f"{month}-01") + timedelta(days=31)
     received = (
         pl.read_parquet(records)
-        .filter(pl.col("received_on") < date(next_month.year, next_month.month, 1))
+        .filter(pl.col("received_on") <= month_end(month))
         .select(pl.col("true_person_id").alias("person_id"))
         .drop_nulls()
         .unique()

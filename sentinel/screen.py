@@ -38,16 +38,17 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
 
-from features.cases import month_index, month_number
+from features.cases import date_month_index, month_index, period_of_index
 from features.custody import custody_spans, link_custody
 from features.payments import id_checksum_ok, id_is_well_formed, paid_ledger
 from features.records import parse_records
 from features.survival import linked_deaths, register_people
-from sentinel.config import SentinelConfig
+from sentinel.config import SentinelConfig, month_end
 from sentinel.contract import CUSTODY, DEATHS, PAYOUTS, ContractError
 from sentinel.detection import MonthHistory, month_register_runs
 from sentinel.evidence import Language, Template, render_evidence
@@ -305,7 +306,7 @@ def _deceased(
     linked = linked_deaths(deaths.lazy(), people.lazy(), config).collect()
     paid_after = rows.join(linked, on="person_id", how="inner").filter(
         month_index(pl.col("period"))
-        > pl.col("death_date").dt.year().cast(pl.Int32) * 12 + pl.col("death_date").dt.month().cast(pl.Int32) - 1
+        > date_month_index(pl.col("death_date"))
     )
     return _hold(
         paid_after,
@@ -318,8 +319,7 @@ def _deceased(
 
 
 def _next_month(month: str) -> str:
-    index = month_number(month) + 1
-    return f"{index // 12}-{index % 12 + 1:02d}"
+    return f"{month_end(month) + timedelta(days=1):%Y-%m}"
 
 
 def _in_custody(
@@ -379,7 +379,7 @@ def _already_paid(rows: pl.DataFrame, history: MonthHistory) -> pl.DataFrame:
         again,
         "SH_ALREADY_PAID",
         pl.col("period"),
-        pl.format("{}-{}", pl.col("_drop") // 12, (pl.col("_drop") % 12 + 1).cast(pl.String).str.zfill(2)),
+        period_of_index(pl.col("_drop")),
     )
 
 
