@@ -19,7 +19,7 @@ from __future__ import annotations
 import polars as pl
 
 from features.cases import merge_reasons, month_number
-from sentinel.reasons import reason_table
+from sentinel.reasons import ANSWER_DUE, reason_table
 
 #: Tiers of a case, best first in the ranking.
 TIER_PROOF = 2
@@ -252,10 +252,24 @@ def listable(keep_leads: int) -> pl.Expr:
     """Scored persons the list can hold: cases (a tier above none) and leads (a suspected
     unreported death on the life table alone, :data:`LEAD_TYPOLOGY`) among the
     ``keep_leads`` most probable suspected deaths (``lead_rank``), which only fill a
-    month's visits the cases leave over (:func:`sentinel.listing.publish_listing`)."""
-    return (pl.col("tier") > TIER_NONE) | (
-        (pl.col("typology") == LEAD_TYPOLOGY) & (pl.col("lead_rank") <= keep_leads)
-    ).fill_null(False)
+    month's visits the cases leave over (:func:`sentinel.listing.publish_listing`); and
+    whoever has a reason an upstream list asks to have answered (:func:`answer_due`)."""
+    return (
+        (pl.col("tier") > TIER_NONE)
+        | ((pl.col("typology") == LEAD_TYPOLOGY) & (pl.col("lead_rank") <= keep_leads)).fill_null(False)
+        | answer_due("reasons")
+    )
+
+
+def answer_due(column: str = "reason_codes") -> pl.Expr:
+    """Whether the list of reason codes in ``column`` holds one an upstream list asks to
+    have answered (:data:`sentinel.reasons.ANSWER_DUE`): such a case is never left off."""
+    return (
+        pl.col(column)
+        .list.eval(pl.element().is_in(sorted(ANSWER_DUE)))
+        .list.any()
+        .fill_null(False)
+    )
 
 
 def strength_of(tier: pl.Expr) -> pl.Expr:
@@ -349,6 +363,7 @@ __all__ = [
     "TIER_PROOF",
     "TIER_REOPENED",
     "TIER_SIGNAL",
+    "answer_due",
     "case_tiers",
     "rank_cases",
     "discount_common_reasons",

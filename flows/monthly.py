@@ -40,11 +40,12 @@ from features.custody import custody_spans, link_custody
 from features.records import REASON
 from features.survival import register_people
 from features.suspension import SUSPENSION_ORDER, custody_actions, suspension_list
+from features.suspects import open_suspects, suspect_answers, suspect_marks, suspect_replies
 from sentinel.artifacts import month_summary_markdown, top_cases_table
 from sentinel.audit_result import OutcomeLimits
 from sentinel.casestore import CaseStore, database_url
-from sentinel.config import SentinelConfig, load_config
-from sentinel.contract import ContractError
+from sentinel.config import SentinelConfig, load_config, month_end
+from sentinel.contract import SUSPECTS, ContractError, typed_schema
 from sentinel.detection import (
     MonthDetection,
     MonthHistory,
@@ -54,7 +55,12 @@ from sentinel.detection import (
 )
 from sentinel.engines import partition_engine
 from sentinel.ingest import StoredDrop, check_and_store_drop, drop_fingerprint
-from sentinel.io.reports import write_case_list, write_csv_bom, write_quarantine
+from sentinel.io.reports import (
+    write_case_list,
+    write_csv_bom,
+    write_quarantine,
+    write_suspect_replies,
+)
 from sentinel.io.runlock import LockHolder, run_lock
 from sentinel.io.store import (
     CuratedStore,
@@ -84,8 +90,19 @@ from sentinel.validation import ValidationReport, validate_month
 #: The model inputs of each month's detected cases (what the learned model reads, and
 #: learns from once the case is audited): ``OUT/YYYY-MM/model_inputs.parquet``.
 MODEL_INPUTS_FILE = "model_inputs.parquet"
+#: The month's answers to upstream suspects in the contract's names, with each batch's due
+#: date (``suspect_replies.csv`` and ``.xlsx`` are the same rows in the upstream's template).
+SUSPECT_REPLIES_FILE = "suspect_replies.parquet"
 MONTH_FOLDER = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-CURATED_DATASETS = ("beneficiaries", "payouts", "deaths", "certifications", "custody", "outcomes")
+CURATED_DATASETS = (
+    "beneficiaries",
+    "payouts",
+    "deaths",
+    "certifications",
+    "custody",
+    "suspects",
+    "outcomes",
+)
 
 
 @dataclass(frozen=True)
@@ -375,6 +392,50 @@ def list_suspensions(store: Path, month: str, config: SentinelConfig, staging: P
     return suspensions.height
 
 
+def answer_suspects(
+    published: pl.DataFrame,
+    register: pl.LazyFrame,
+    audited: pl.DataFrame,
+    out: Path,
+    month: str,
+    config: SentinelConfig,
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The published list with each case's open upstream suspect marked (``suspect_batch``,
+    ``suspect_due``), and the month's reply rows (:func:`features.suspects.suspect_replies`;
+    None when no suspect list was ever delivered). ``audited``: the case store's cases
+    (closed ones answer suspects, whether closed by a drop's outcomes or in the review app)."""
+    curated = CuratedStore(Path(out) / "curated")
+    pushed = curated.scan("suspects", up_to=month, schema=typed_schema(SUSPECTS)).collect()
+    if pushed.is_empty():
+        return published.with_columns(
+            pl.lit(None, dtype=pl.String).alias("suspect_batch"),
+            pl.lit(None, dtype=pl.Date).alias("suspect_due"),
+        ), None
+    closed = audited.filter(
+        pl.col("outcome").is_not_null() & (pl.col("closed_on") <= month_end(month))
+    ).lazy()
+    answers = suspect_answers(pushed.lazy(), closed, config.cases.clear_months).collect()
+    people = register.select("person_id")
+    last = latest_month_output(out, SUSPECT_REPLIES_FILE, before=month)
+    still_open = (
+        []
+        if last is None
+        else last.filter(pl.col("result") == "verifying")["batch_id"].unique().to_list()
+    )
+    marks = suspect_marks(open_suspects(answers.lazy(), people)).collect()
+    marked = published.join(marks, on="person_id", how="left", maintain_order="left")
+    replies = suspect_replies(
+        answers.lazy(),
+        people,
+        marked.lazy(),
+        month,
+        month_end(month),
+        still_open,
+        config.detection.report_language,
+    ).collect()
+    return marked, replies
+
+
 @task(retries=2, retry_delay_seconds=[2, 10])
 def emit_month(
     detected: MonthDetection,
@@ -395,6 +456,7 @@ def emit_month(
         published = publish_listing(
             store_db, cases, carried, month, config, recipients=detected.recipients
         )
+        audited = store_db.cases()
     # A re-raised, carried or still-paid case says why at the head of its evidence.
     published = published.with_columns(
         pl.when(pl.col("note").is_not_null())
@@ -402,6 +464,14 @@ def emit_month(
         .otherwise(pl.col("evidence"))
         .alias("evidence")
     )
+    published, replies = answer_suspects(
+        published, drops["beneficiaries"].scan_loaded(), audited, out, month, config
+    )
+    if replies is not None:
+        replies.write_parquet(staging / SUSPECT_REPLIES_FILE)
+        write_suspect_replies(
+            replies, staging, config.suspects.reply_columns, config.suspects.reply_results
+        )
     paths = write_case_list(
         published, staging, language=config.detection.report_language, month=month
     )
@@ -416,6 +486,7 @@ def emit_month(
         "workbook": str(final / paths["xlsx"].name),
         "quarantine": str(final / "quarantine"),
         "suspensions": str(final / "suspensions.csv"),
+        **({"suspect_replies": str(final / "suspect_replies.csv")} if replies is not None else {}),
         "data_docs": str(final / "data-docs" / "index.html"),
         "manifest": str(final / "manifest.json"),
     }

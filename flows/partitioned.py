@@ -61,7 +61,7 @@ from flows.monthly import (
     validate_against,
 )
 from sentinel.config import SentinelConfig, load_config
-from sentinel.contract import CUSTODY, typed_schema
+from sentinel.contract import CUSTODY, SUSPECTS, typed_schema
 from sentinel.detection import (
     MonthDetection,
     MonthHistory,
@@ -249,6 +249,7 @@ def _partition_history(
         certifications=scan("certifications"),
         outcomes=glob.scan("outcomes", up_to=month),
         custody=glob.scan("custody", up_to=month, schema=typed_schema(CUSTODY)),
+        suspects=glob.scan("suspects", up_to=month, schema=typed_schema(SUSPECTS)),
         register_runs=register_runs,
         ledger_runs=ledger_runs,
     )

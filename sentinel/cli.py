@@ -191,9 +191,10 @@ def _print_summary(summaries) -> None:  # type: ignore[no-untyped-def]
     for label, key in (
         ("case list", "cases"), ("case list (CSV)", "cases_csv"), ("workbook", "workbook"),
         ("quarantine", "quarantine"), ("suspension list", "suspensions"),
-        ("manifest", "manifest"), ("data docs", "data_docs"),
+        ("suspect replies", "suspect_replies"), ("manifest", "manifest"), ("data docs", "data_docs"),
     ):
-        console.print(f"  {label:16} {last.outputs[key]}", highlight=False)
+        if key in last.outputs:
+            console.print(f"  {label:16} {last.outputs[key]}", highlight=False)
 
 
 @app.command()
@@ -299,15 +300,20 @@ def evaluate(
         except ValueError as exc:
             _fail(exc)
         seeds = seed or ([7, 11] if grid else [7])
+        suspects = None
         if grid:
             table = _evaluate_grid(names, seeds, scale, work, capacity, config)
         else:
-            table = _simulate(names, seeds[0], scale, work, capacity, config, plot)
+            table, suspects = _simulate(names, seeds[0], scale, work, capacity, config, plot)
         _print_frame(table, "grid of worlds (worst first)" if grid else "simulated audits")
+        if suspects is not None:
+            _print_frame(suspects, "upstream suspects: answered and ranked")
         if save is not None:
             from sentinel.io.reports import write_csv_bom
 
             write_csv_bom(table, save)
+            if suspects is not None:
+                write_csv_bom(suspects, save.with_name(f"{save.stem}-suspects.csv"))
         return
 
     from sentinel.evaluation import evaluate as evaluate_cases
@@ -362,10 +368,11 @@ def _simulate(names, seed, scale, work, capacity, config, plot):  # type: ignore
 
     from sentinel.demo import generate_county
     from sentinel.demo import world as named_world
-    from sentinel.simulation import plot_audit_curve, simulate_audits
+    from sentinel.simulation import plot_audit_curve, simulate_audits, suspect_ranking
 
     _, run_month = _monthly_runner(config)
     tables = {}
+    suspects = {}
     with console.status("simulated audits…") as status:
         for name in names:
             chosen = named_world(name)
@@ -378,11 +385,16 @@ def _simulate(names, seed, scale, work, capacity, config, plot):  # type: ignore
                 dest, dest / "audited", capacity, run_month,
                 progress=lambda message, name=name: status.update(f"{name}: {message}"),
             )
+            suspects[name] = suspect_ranking(dest / "audited" / "out", dest / "truth")
     if plot is not None:
         plot_audit_curve(tables, plot)
-    return pl.concat(
-        [t.with_columns(pl.lit(n).alias("world")).select("world", *t.columns) for n, t in tables.items()]
-    )
+
+    def by_world(frames):  # type: ignore[no-untyped-def]
+        return pl.concat(
+            [t.with_columns(pl.lit(n).alias("world")).select("world", *t.columns) for n, t in frames.items()]
+        )
+
+    return by_world(tables), by_world(suspects)
 
 
 @app.command()
@@ -573,6 +585,38 @@ def report_prevented(
     with _case_store(out, config) as store:
         frame = prevented(out, store.cases(), store.recovered_vs_estimated())
     _print_frame(frame, "prevented (held before payment) and recovered (after)")
+
+
+@report_app.command("suspects")
+def report_suspects(
+    out: Annotated[Path, typer.Option(help="Output folder holding the case store and the curated suspects.")],
+    overdue: Annotated[bool, typer.Option("--overdue", help="List each suspect still unanswered after its batch's due date.")] = False,
+    as_of: Annotated[str | None, typer.Option(help="Count days against this date (YYYY-MM-DD; default today).")] = None,
+    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+) -> None:
+    """Upstream suspect batches: answered, still verifying, days to the due date; with
+    --overdue, what is late. Exit code 1 when anything is overdue.
+
+    Example: sentinel report suspects --out demo/out --overdue
+    """
+    from datetime import date
+
+    from sentinel.config import load_config
+    from sentinel.suspect_report import suspect_status
+
+    try:
+        day = date.fromisoformat(as_of) if as_of else date.today()
+    except ValueError:
+        _fail(ValueError(f"--as-of {as_of!r}: not a date YYYY-MM-DD"))
+    cfg = load_config(config)
+    with _case_store(out, config) as store:
+        frame = suspect_status(out, store.cases(), day, cfg.cases.clear_months, overdue=overdue)
+    if overdue:
+        _print_frame(frame, f"suspects overdue on {day}")
+        if frame.height:
+            raise typer.Exit(1)
+    else:
+        _print_frame(frame, f"upstream suspect batches on {day}")
 
 
 @report_app.command("open")

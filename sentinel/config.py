@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DEFAULT_CONFIG_FILE = Path(__file__).with_name("default_config.toml")
 
@@ -121,6 +121,8 @@ class DetectionConfig(_Section):
     custody_paid_probability: float = 0.97
     custody_detention_probability: float = 0.9
     custody_raise_probability: float = 0.9
+    # Upstream suspect lists (features.suspects): how often a suspect alone is right.
+    upstream_suspect_probability: float = Field(default=0.006, ge=0, le=1)
     min_suspected_death_probability: float = 0.05
     # Amount rules.
     jump_ratio: float = 1.5
@@ -177,6 +179,48 @@ class CaseConfig(_Section):
     # An overpaid or recovered amount of one audit at or above this (yuan) is refused as a
     # typing error; see default_config.toml for the reckoning.
     max_outcome_amount: float = Field(default=2_000_000.0, gt=0)
+
+
+#: Results of a suspect reply (``suspect_replies``), in the contract's vocabulary.
+REPLY_RESULTS: tuple[str, ...] = (
+    "confirmed_deceased",
+    "confirmed_improper",
+    "cleared",
+    "verifying",
+    "unreachable",
+)
+#: Columns of a suspect reply, in the contract's vocabulary.
+REPLY_COLUMNS: tuple[str, ...] = (
+    "batch_id",
+    "person_id",
+    "result",
+    "checked_on",
+    "evidence",
+    "overpaid_amount",
+    "recovered_amount",
+)
+
+
+class SuspectsConfig(_Section):
+    """Answering upstream suspect lists (:mod:`features.suspects`): the reply's template.
+
+    ``reply_columns`` renames the reply's columns and ``reply_results`` its result values
+    to the upstream's template (a column or value left out keeps its contract name).
+    """
+
+    reply_columns: dict[str, str] = Field(default_factory=dict)
+    reply_results: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_names(self) -> SuspectsConfig:
+        for key, known, what in (
+            (self.reply_columns, REPLY_COLUMNS, "reply_columns"),
+            (self.reply_results, REPLY_RESULTS, "reply_results"),
+        ):
+            unknown = sorted(set(key) - set(known))
+            if unknown:
+                raise ValueError(f"suspects.{what}: unknown {unknown}; expected some of {list(known)}")
+        return self
 
 
 class RunConfig(_Section):
@@ -250,6 +294,7 @@ class SentinelConfig(_Section):
     review: ReviewConfig = ReviewConfig()
     run: RunConfig = RunConfig()
     linkage: LinkageConfig = LinkageConfig()
+    suspects: SuspectsConfig = SuspectsConfig()
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

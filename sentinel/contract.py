@@ -78,6 +78,32 @@ CUSTODY_SOURCES: Mapping[str, str] = {
     "police": "police",
     "公安": "police",
 }
+SUSPECT_TYPES: Mapping[str, str] = {
+    "death": "death",
+    "死亡": "death",
+    "疑似死亡": "death",
+    "custody": "custody",
+    "服刑": "custody",
+    "羁押服刑": "custody",
+    "duplicate": "duplicate",
+    "重复领取": "duplicate",
+    "account": "account",
+    "账户": "account",
+    "账户异常": "account",
+    "other": "other",
+    "其他": "other",
+}
+SUSPECT_SOURCES: Mapping[str, str] = {
+    "ministry": "ministry",
+    "部": "ministry",
+    "人社部": "ministry",
+    "province": "province",
+    "省": "province",
+    "省厅": "province",
+    "audit_office": "audit_office",
+    "审计": "audit_office",
+    "审计机关": "audit_office",
+}
 CERT_METHODS: Mapping[str, str] = {
     "face_app": "face_app",
     "人脸识别": "face_app",
@@ -246,6 +272,29 @@ CUSTODY = Dataset(
     ),
 )
 
+SUSPECTS = Dataset(
+    name="suspects",
+    description=(
+        "optional: suspect lists pushed down that month by the ministry's and the province's "
+        "audit systems or an audit office, each suspect to be answered by its batch's due date"
+    ),
+    required=False,
+    key=("batch_id", "person_id"),
+    columns=(
+        Column("batch_id", "text", ("批次号", "疑点批次")),
+        Column("pushed_on", "date", ("下发日期", "推送日期")),
+        Column("due_on", "date", ("反馈截止日期", "截止日期")),
+        # Answered even when the ID is not a pensioner's here (or not an ID at all): the
+        # reply holds one row per suspect, so the row loads as text and is never quarantined
+        # for its ID.
+        Column("person_id", "text", ("身份证号", "公民身份号码")),
+        Column("name", "text", ("姓名",), nullable=True),
+        Column("suspect_type", "category", ("疑点类型",), values=SUSPECT_TYPES),
+        Column("source", "category", ("来源", "疑点来源"), values=SUSPECT_SOURCES),
+        Column("detail", "text", ("疑点说明", "疑点描述"), required=False, nullable=True),
+    ),
+)
+
 OUTCOMES_DATASET = Dataset(
     name="outcomes",
     description="optional: results of field audits closed that month",
@@ -263,7 +312,8 @@ OUTCOMES_DATASET = Dataset(
 )
 
 DATASETS: dict[str, Dataset] = {
-    d.name: d for d in (BENEFICIARIES, PAYOUTS, DEATHS, CERTIFICATIONS, CUSTODY, OUTCOMES_DATASET)
+    d.name: d
+    for d in (BENEFICIARIES, PAYOUTS, DEATHS, CERTIFICATIONS, CUSTODY, SUSPECTS, OUTCOMES_DATASET)
 }
 FILE_SUFFIXES: tuple[str, ...] = (".parquet", ".csv", ".xlsx")
 
@@ -291,6 +341,9 @@ CASE_COLUMNS: tuple[str, ...] = (
     "last_paid_period",
     "audit_selection",
     "selection_probability",
+    # An upstream suspect still to be answered (features.suspects): its batch due first.
+    "suspect_batch",
+    "suspect_due",
 )
 #: ``strength`` of a case: a record that cannot be right (proof), evidence that makes an
 #: improper payment likely (signal), or the life table alone (lead: listed only to fill a
@@ -304,6 +357,7 @@ TYPOLOGIES: tuple[str, ...] = (
     "amount_anomaly",
     "identity_anomaly",
     "custody_paid",
+    "upstream_suspect",
 )
 
 

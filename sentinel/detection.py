@@ -36,6 +36,7 @@ from features.cases import (
 )
 from features.certification import certification_state
 from features.custody import custody_paid, custody_spans, link_custody
+from features.suspects import open_suspects, suspect_answers, suspect_reasons
 from features.history import register_runs, runs_up_to
 from features.ledger import ledger_runs, ledger_runs_up_to
 from features.network import receiver_changes, receiver_edges, shared_account
@@ -90,6 +91,7 @@ _TYPOLOGY_PREFIX = {
     "amount_anomaly": "AA",
     "identity_anomaly": "IA",
     "custody_paid": "CP",
+    "upstream_suspect": "US",
 }
 
 
@@ -118,6 +120,8 @@ class MonthHistory:
     ledger_runs: pl.LazyFrame | None = None
     #: Custody records received (``sentinel.contract.CUSTODY``); None: none delivered.
     custody: pl.LazyFrame | None = None
+    #: Upstream suspect lists received (``sentinel.contract.SUSPECTS``); None: none delivered.
+    suspects: pl.LazyFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,9 @@ class PreparedMonth:
     #: The custodies of register persons (:func:`features.custody.custody_spans`); None
     #: when no custody record was delivered.
     custody: pl.LazyFrame | None = None
+    #: Upstream suspects still to be answered, of register persons
+    #: (:func:`features.suspects.open_suspects`); None when no suspect list was delivered.
+    suspects: pl.LazyFrame | None = None
 
 
 #: A stage clock: ``clock("linkage")`` is a context manager wrapped around one stage of
@@ -239,6 +246,15 @@ def prepare_month(
                     .collect()
                     .lazy()
                 )
+    suspects = None
+    if history.suspects is not None:
+        with clock("prepare: suspects"):
+            pushed = _upto(history.suspects, month).collect()
+            if pushed.height:
+                answers = suspect_answers(
+                    pushed.lazy(), _upto(history.outcomes, month), config.cases.clear_months
+                )
+                suspects = open_suspects(answers, people).collect().lazy()
     if shares is None:
         with clock("prepare: survival signals"):
             shares = signal_shares(
@@ -256,6 +272,7 @@ def prepare_month(
         death_leads,
         shares,
         custody,
+        suspects,
     )
 
 
@@ -322,6 +339,10 @@ def prepared_rule_reasons(
     if prep.custody is not None:
         with clock("custody_paid"):
             parts.append(custody_paid(prep.ledger, prep.custody, config).collect())
+    if prep.suspects is not None:
+        parts.append(
+            suspect_reasons(prep.suspects, config.detection.upstream_suspect_probability).collect()
+        )
     return pl.concat([empty_reasons(), *[part.lazy() for part in parts]])
 
 

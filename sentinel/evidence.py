@@ -61,6 +61,8 @@ _SOURCE_ZH = {
     "prison": "监狱",
     "detention_centre": "看守所",
     "court": "法院",
+    "province": "省厅",
+    "audit_office": "审计机关",
 }
 _CUSTODY_ZH = {
     "probation": "缓刑",

@@ -37,6 +37,7 @@ INGEST_ORDER: tuple[str, ...] = (
     "deaths",
     "certifications",
     "custody",
+    "suspects",
     "outcomes",
 )
 

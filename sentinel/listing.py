@@ -12,7 +12,7 @@ import polars as pl
 
 from features.cases import month_number, period_of_index
 from features.certification import IN_PERSON_METHODS
-from features.scoring import TIER_NONE, TIER_PROOF, rank_cases, tier_of
+from features.scoring import TIER_NONE, TIER_PROOF, answer_due, rank_cases, tier_of
 from sentinel.casestore import CaseStore
 from sentinel.config import SentinelConfig
 from sentinel.contract import CASE_KEY_COLUMNS
@@ -186,7 +186,7 @@ def publish_listing(
 def _leads_to_fill(ranked: pl.DataFrame, capacity: int) -> pl.DataFrame:
     """``ranked`` keeping only as many new leads as the capacity the other cases leave
     (:func:`sentinel.selection.takes_no_visit`), re-ranked."""
-    new_lead = (pl.col("tier") == TIER_NONE) & (pl.col("status") == "new")
+    new_lead = (pl.col("tier") == TIER_NONE) & (pl.col("status") == "new") & ~answer_due()
     visits = ranked.filter(~new_lead & ~takes_no_visit(ranked.columns)).height
     room = max(0, capacity - visits)
     drop = ranked.filter(new_lead).sort("priority_rank").slice(room)["case_id"]
@@ -199,7 +199,10 @@ def _leads_to_fill(ranked: pl.DataFrame, capacity: int) -> pl.DataFrame:
 def _within_list_share(ranked: pl.DataFrame, most: int) -> pl.DataFrame:
     """``ranked`` less its lowest new soft signals beyond ``most`` cases, re-ranked."""
     soft_new = (
-        (pl.col("status") == "new") & (pl.col("tier") < TIER_PROOF) & (pl.col("risk_score") < 0.5)
+        (pl.col("status") == "new")
+        & (pl.col("tier") < TIER_PROOF)
+        & (pl.col("risk_score") < 0.5)
+        & ~answer_due()
     )
     excess = ranked.height - most
     if excess <= 0:

@@ -47,7 +47,9 @@ class Reason:
     facts a rule emits with the code, in order; ``zh`` and ``en``: the evidence sentence,
     with ``{field}`` placeholders. ``observed``: weighed by how often it occurs in the
     county; ``refuted_by_pass``: an in-person certification pass refutes it (the reason
-    says only that the person has not been seen alive recently).
+    says only that the person has not been seen alive recently); ``answer_due``: an
+    upstream list asks for an answer, so the case stays listed until it is answered,
+    whatever its weight (:mod:`features.suspects`).
     """
 
     code: str
@@ -59,6 +61,7 @@ class Reason:
     en: str
     observed: bool = False
     refuted_by_pass: bool = False
+    answer_due: bool = False
 
 
 REASONS: dict[str, Reason] = {
@@ -379,6 +382,25 @@ REASONS: dict[str, Reason] = {
             zh="{kind}期间不参与待遇调整，但{months}个月（自{first_period}起）多发调整额共{amount}元",
             en="no increase is due during {kind}, yet {months} months from {first_period} paid {amount} yuan of increases",
         ),
+        *[
+            Reason(
+                f"US_SUSPECT_{kind.upper()}",
+                "upstream_suspect",
+                "signal",
+                weight="upstream_suspect_probability",
+                fields=("source", "batch_id", "due_on", "detail"),
+                zh=f"{{source}}下发疑点（{zh}；批次{{batch_id}}，{{due_on}}前反馈）：{{detail}}。上级疑点只是线索，需核实后逐条反馈",
+                en=f"suspect pushed down by the {{source}} ({en}; batch {{batch_id}}, answer due {{due_on}}): {{detail}}. An upstream suspect is a lead, not proof: check and answer it",
+                answer_due=True,
+            )
+            for kind, zh, en in (
+                ("death", "疑似死亡", "possibly dead"),
+                ("custody", "疑似服刑", "possibly in custody"),
+                ("duplicate", "疑似重复领取", "possibly paid twice"),
+                ("account", "账户疑点", "account"),
+                ("other", "其他疑点", "other"),
+            )
+        ],
     )
 }
 
@@ -386,6 +408,8 @@ REASONS: dict[str, Reason] = {
 REASON_CODES: tuple[str, ...] = tuple(REASONS)
 #: Reasons an in-person certification pass refutes.
 REFUTED_BY_PASS: frozenset[str] = frozenset(c for c, r in REASONS.items() if r.refuted_by_pass)
+#: Reasons an upstream list asks to have answered: listed until answered.
+ANSWER_DUE: frozenset[str] = frozenset(c for c, r in REASONS.items() if r.answer_due)
 
 
 def reason_table() -> pl.LazyFrame:
@@ -399,4 +423,12 @@ def reason_table() -> pl.LazyFrame:
     )
 
 
-__all__ = ["REASONS", "REASON_CODES", "REFUTED_BY_PASS", "Reason", "Role", "reason_table"]
+__all__ = [
+    "ANSWER_DUE",
+    "REASONS",
+    "REASON_CODES",
+    "REFUTED_BY_PASS",
+    "Reason",
+    "Role",
+    "reason_table",
+]

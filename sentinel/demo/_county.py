@@ -56,6 +56,7 @@ class County:
     injected: dict[str, int]
     notes: dict[str, int] = field(default_factory=dict)
     custody_records: pl.DataFrame = field(default_factory=pl.DataFrame)
+    suspects: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -51,6 +51,12 @@ class TypologyRates:
     non_pensioner_custody_per_1000
         Custody records of people not in the register, per 1,000 pensioners per year (De'an:
         1,300 records for a county of about 190,000 pensioners).
+    suspects_per_1000, suspect_true_share, suspect_batch_every
+        Upstream suspect batches (:mod:`sentinel.demo._suspects`): suspects per 1,000
+        pensioners in a batch, the share of them that are true, a batch every so many
+        months. Published lists are far poorer (Yichang: 85 problems in 13,900 suspects,
+        0.6%); a richer share keeps enough true suspects in one county to measure how the
+        product ranks them, and the product's prior stays the published one.
     """
 
     deceased_paid: float = 60.0
@@ -68,6 +74,9 @@ class TypologyRates:
     non_pensioner_deaths_per_1000: float = 9.0
     custody_paid: float = 6.0
     non_pensioner_custody_per_1000: float = 7.0
+    suspects_per_1000: float = 2.5
+    suspect_true_share: float = 0.2
+    suspect_batch_every: int = 3
 
     @classmethod
     def alternative(cls) -> TypologyRates:

@@ -13,6 +13,7 @@ from typing import Literal
 import polars as pl
 import xlsxwriter
 
+from sentinel.config import REPLY_COLUMNS
 from sentinel.contract import CASE_COLUMNS
 
 CSV_BOM = "\ufeff"
@@ -37,6 +38,8 @@ CASE_HEADERS_ZH: dict[str, str] = {
     "last_paid_period": "最后发放所属期",
     "audit_selection": "本月核查",
     "selection_probability": "抽取概率",
+    "suspect_batch": "上级疑点批次",
+    "suspect_due": "疑点反馈截止日期",
 }
 #: Columns auditors fill in on each township sheet; read back by ``sentinel outcomes import``.
 OUTCOME_HEADERS: dict[str, str] = {
@@ -111,6 +114,52 @@ def write_table_xlsx(
                     sheet.write_string(i, j, str(value))
         sheet.freeze_panes(1, 0)
         sheet.autofilter(0, 0, frame.height, max(len(frame.columns) - 1, 0))
+
+
+def write_suspect_replies(
+    replies: pl.DataFrame, folder: Path, columns: dict[str, str], results: dict[str, str]
+) -> dict[str, Path]:
+    """``suspect_replies.csv`` (UTF-8 BOM) and ``suspect_replies.xlsx`` (one sheet per
+    batch) of :func:`features.suspects.suspect_replies`, in the upstream's template:
+    ``columns`` renames columns and ``results`` result values (``suspects`` config)."""
+    frame = replies.select(REPLY_COLUMNS).with_columns(
+        pl.col("result").replace(results) if results else pl.col("result")
+    )
+    frame = frame.rename({c: columns.get(c, c) for c in REPLY_COLUMNS})
+    paths = {"csv": folder / "suspect_replies.csv", "xlsx": folder / "suspect_replies.xlsx"}
+    write_csv_bom(frame, paths["csv"])
+    batch = columns.get("batch_id", "batch_id")
+    numbers = tuple(columns.get(c, c) for c in ("overpaid_amount", "recovered_amount"))
+    with xlsxwriter.Workbook(str(paths["xlsx"])) as book:
+        bold = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+        batches = frame.get_column(batch).unique(maintain_order=True).to_list() or [None]
+        used: set[str] = set()
+        for k, name in enumerate(batches, start=1):
+            rows = frame.filter(pl.col(batch) == name) if name is not None else frame
+            title = _sheet_title(str(name or "replies"), k, used)
+            sheet = book.add_worksheet(title)
+            for j, col in enumerate(frame.columns):
+                sheet.write_string(0, j, col, bold)
+                sheet.set_column(j, j, 60 if col == columns.get("evidence", "evidence") else 18)
+            for i, row in enumerate(rows.iter_rows(), start=1):
+                for j, (col, value) in enumerate(zip(frame.columns, row, strict=True)):
+                    if value is None:
+                        continue
+                    if col in numbers:
+                        sheet.write_number(i, j, float(value))
+                    else:
+                        sheet.write_string(i, j, str(value))
+            sheet.freeze_panes(1, 0)
+    return paths
+
+
+def _sheet_title(name: str, k: int, used: set[str]) -> str:
+    """A valid, unique worksheet name for a batch id (31 characters, none of []:*?/\\)."""
+    title = re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or f"batch{k}"
+    if title in used:
+        title = f"{title[:26]}_{k}"
+    used.add(title)
+    return title
 
 
 def write_quarantine(quarantined: dict[str, pl.DataFrame], folder: Path) -> dict[str, Path]:

@@ -30,7 +30,7 @@ import polars as pl
 from features.history import extend_register_runs, register_runs
 from features.ledger import LEDGER_COLUMNS, extend_ledger_runs, ledger_runs
 from features.payments import paid_ledger
-from sentinel.contract import CUSTODY, typed_schema
+from sentinel.contract import CUSTODY, SUSPECTS, typed_schema
 from sentinel.detection import MonthHistory
 
 MONTH_PARTITION = "month"
@@ -375,6 +375,7 @@ def load_history(store: Path, month: str) -> MonthHistory:
         certifications=curated.scan("certifications", up_to=month),
         outcomes=curated.scan("outcomes", up_to=month),
         custody=curated.scan("custody", up_to=month, schema=typed_schema(CUSTODY)),
+        suspects=curated.scan("suspects", up_to=month, schema=typed_schema(SUSPECTS)),
         register_runs=curated.register_runs(month),
         ledger_runs=curated.ledger_runs(month),
     )

@@ -19,7 +19,7 @@ def test_each_reason_is_complete(code: str) -> None:
     assert reason.code == code
     assert code.startswith({"deceased_paid": "DP_", "suspected_unreported_death": "SD_", "duplicate_receipt": "DR_",
                             "shared_account": "SA_", "amount_anomaly": "AA_", "identity_anomaly": "IA_",
-                            "custody_paid": "CP_"}[reason.typology])
+                            "custody_paid": "CP_", "upstream_suspect": "US_"}[reason.typology])
     assert reason.weight in DetectionConfig.model_fields, f"{code}: {reason.weight} is no detection setting"
     for text in (reason.zh, reason.en):
         named = re.findall(r"\{(\w+)\}", text)

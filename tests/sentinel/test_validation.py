@@ -148,6 +148,22 @@ def good_frames() -> dict[str, pl.DataFrame]:
         pl.when(pl.col("person_id").is_not_null()).then(pl.col(c))
         for c in ("person_id_well_formed", "person_id_checksum_ok")
     )
+    suspects = _with_evidence(
+        pl.DataFrame(
+            {
+                "batch_id": ["B1", "B1"],
+                "pushed_on": [date(2024, 3, 4), date(2024, 3, 4)],
+                "due_on": [date(2024, 4, 30), date(2024, 4, 30)],
+                "person_id": ids[:2],
+                "name": ["甲", None],
+                "suspect_type": ["death", "duplicate"],
+                "source": ["ministry", "province"],
+                "detail": [None, "两地重复领取"],
+            },
+            schema_overrides={"name": pl.String, "detail": pl.String},
+        ),
+        ["person_id_well_formed", "person_id_checksum_ok"],
+    )
     outcomes = _with_evidence(
         pl.DataFrame(
             {
@@ -169,6 +185,7 @@ def good_frames() -> dict[str, pl.DataFrame]:
         "deaths": deaths,
         "certifications": certifications,
         "custody": custody,
+        "suspects": suspects,
         "outcomes": outcomes,
     }
 
