@@ -53,13 +53,14 @@ def suspect_answers(
     unique = suspects.sort("month", "pushed_on").unique(
         list(_SUSPECT_KEY), keep="first", maintain_order=True
     )
+    # Cast: an empty case store hands over untyped columns.
     audits = outcomes.select(
-        "person_id",
-        "case_id",
-        "closed_on",
-        "outcome",
-        "overpaid_amount",
-        "recovered_amount",
+        pl.col("person_id").cast(pl.String),
+        pl.col("case_id").cast(pl.String),
+        pl.col("closed_on").cast(pl.Date),
+        pl.col("outcome").cast(pl.String),
+        pl.col("overpaid_amount").cast(pl.Float64),
+        pl.col("recovered_amount").cast(pl.Float64),
     )
     after_push = pl.col("closed_on") >= pl.col("pushed_on")
     confirmed = pl.col("outcome").is_in(_CONFIRMED)

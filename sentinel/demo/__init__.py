@@ -180,6 +180,7 @@ def generate_county(
         np.random.default_rng([seed, 4]),
         county.months,
         county.improper,
+        county.overpayments,
         county.people,
         pl.concat(
             [frames["beneficiaries"].select("person_id", "name") for frames in county.drops.values()]

@@ -57,6 +57,7 @@ def suspect_batches(
     rng: np.random.Generator,
     months: list[str],
     improper: pl.DataFrame,
+    overpayments: pl.DataFrame,
     people: pl.DataFrame,
     names: pl.DataFrame,
     *,
@@ -66,7 +67,9 @@ def suspect_batches(
 ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """The suspect frames by month (the drop that delivers each batch) and the truth.
 
-    ``improper``: ``person_id, typology, first_period``; ``people``: ``person_id,
+    ``improper``: ``person_id, typology``; ``overpayments``: ``person_id, pay_month,
+    amount, typology`` (a person is a true suspect once overpaid, as an all-knowing auditor
+    would find them, :func:`sentinel.evaluation.improper_as_of`); ``people``: ``person_id,
     is_improper, true_death_date`` of the register; ``names``: ``person_id, name``.
     A batch names about ``per_1000`` suspects per 1,000 pensioners, ``true_share`` of them
     true (fewer when the county has fewer improper persons left to name).
@@ -79,14 +82,21 @@ def suspect_batches(
     honest = people.filter(~pl.col("is_improper") & pl.col("true_death_date").is_null())
     honest_ids = honest["person_id"].unique().sort().to_list()
     name_of = dict(zip(names["person_id"].to_list(), names["name"].to_list(), strict=False))
-    first = improper.group_by("person_id").agg(
-        pl.col("first_period").min(), pl.col("typology").sort_by("first_period").first()
+    overpaid = (
+        overpayments.filter((pl.col("typology") != "reporting_lag") & (pl.col("amount") > 0))
+        .group_by("person_id")
+        .agg(pl.col("pay_month").min().alias("first_paid"))
+    )
+    first = (
+        improper.group_by("person_id")
+        .agg(pl.col("typology").sort_by("first_period").first())
+        .join(overpaid, on="person_id", how="inner")
     )
     for k, month in enumerate(months[1:-1], start=1):
         if k % every:
             continue
         known = first.filter(
-            (pl.col("first_period") <= month) & ~pl.col("person_id").is_in(sorted(named))
+            (pl.col("first_paid") <= month) & ~pl.col("person_id").is_in(sorted(named))
         ).sort("person_id")
         n_true = min(known.height, int(round(size * true_share)))
         picked = known.sample(n_true, seed=int(rng.integers(2**31))) if n_true else known.clear()

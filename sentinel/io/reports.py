@@ -177,7 +177,15 @@ def write_quarantine(quarantined: dict[str, pl.DataFrame], folder: Path) -> dict
 def write_case_list(
     cases: pl.DataFrame, folder: Path, *, language: Literal["zh", "en"], month: str
 ) -> dict[str, Path]:
-    """Write ``cases.parquet``, ``cases.csv`` (UTF-8 BOM) and the field-audit ``cases.xlsx``."""
+    """Write ``cases.parquet``, ``cases.csv`` (UTF-8 BOM) and the field-audit ``cases.xlsx``.
+
+    A list made before any upstream suspect list arrived has no suspect marks: their
+    columns are written empty."""
+    cases = cases.with_columns(
+        pl.lit(None, dtype=dtype).alias(column)
+        for column, dtype in (("suspect_batch", pl.String), ("suspect_due", pl.Date))
+        if column not in cases.columns
+    )
     cases = cases.select(CASE_COLUMNS).sort("priority_rank")
     paths = {
         "parquet": folder / "cases.parquet",

@@ -433,6 +433,7 @@ def queue(
             # A list page does not know whose names a sentence lists: none are shown.
             first = withhold_names(first, lambda _: False, "**")
         r["reason"] = mask_text(first)
+        r["due"] = suspect_countdown(d, date.today())
         del r["person_id"]
     filters = {
         "month": chosen,
@@ -958,7 +959,18 @@ def _case_response(
         errors=errors or [],
         form=prefill,
         today=today,
+        due=suspect_countdown(details, date.today()),
     )
+
+
+def suspect_countdown(details: dict[str, Any], today: date) -> dict[str, Any] | None:
+    """The open upstream suspect of a case as the pages show it: batch, due date, days
+    left (negative: overdue) and ``overdue``; None when the case answers no suspect."""
+    due = details.get("suspect_due")
+    if due is None:
+        return None
+    left = (due - today).days
+    return {"batch": details.get("suspect_batch"), "date": due.isoformat(), "left": left, "overdue": left < 0}
 
 
 def _cases_of(ctx: _Context, me: Principal, persons: list[str]) -> dict[str, list[str]]:

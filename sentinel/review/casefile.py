@@ -218,12 +218,13 @@ _MONTH_SCHEMA: dict[str, Any] = {
 
 
 def month_case_details(out: Path, month: str, case_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Name, scheme, village and evidence of these cases from ``OUT/month/cases.parquet``
+    """Name, scheme, village, evidence and the open upstream suspect (batch, due date) of
+    these cases from ``OUT/month/cases.parquet``
     (only their rows are read); empty when the month has no case list."""
     path = Path(out) / month / "cases.parquet"
     if not case_ids or not path.exists():
         return {}
-    wanted = ("case_id", "name", "scheme", "village", "evidence", "status")
+    wanted = ("case_id", "name", "scheme", "village", "evidence", "status", "suspect_batch", "suspect_due")
     frame = pl.scan_parquet(path)
     present = [c for c in wanted if c in frame.collect_schema().names()]
     rows = frame.filter(pl.col("case_id").is_in(case_ids)).select(present).collect()

@@ -18,6 +18,9 @@ Language = Literal["zh", "en"]
 _TEXTS: dict[str, tuple[str, str]] = {
     "app_title": ("养老金疑点核查", "Pension case review"),
     "queue": ("案件队列", "Case queue"),
+    "suspect_due": ("上级疑点反馈", "Suspect answer"),
+    "suspect_due_in": ("批次 {batch}：{date} 前反馈，剩 {n} 天", "batch {batch}: due {date}, {n} days left"),
+    "suspect_overdue": ("批次 {batch}：{date} 前反馈，已逾期 {n} 天", "batch {batch}: due {date}, {n} days overdue"),
     "dashboard": ("月度看板", "Month dashboard"),
     "audit_log": ("操作日志", "Audit log"),
     "users": ("用户", "Users"),
@@ -185,6 +188,7 @@ _VALUES: dict[str, tuple[str, str]] = {
     "amount_anomaly": ("金额异常", "Amount anomaly"),
     "identity_anomaly": ("身份异常", "Identity anomaly"),
     "custody_paid": ("服刑期间领取", "Paid in custody"),
+    "upstream_suspect": ("上级下发疑点", "Upstream suspect"),
     # case states
     "new": ("新案件", "new"),
     "assigned": ("已分派", "assigned"),

@@ -175,6 +175,32 @@ def test_leads_only_fill_the_visits_the_cases_leave(store: CaseStore):
     assert sorted(kept["person_id"].to_list()) == sorted(f"Q{i}" for i in range(20 - room, 20))
 
 
+def test_upstream_suspects_are_never_left_off_however_weak_or_many(store: CaseStore):
+    proof = detected(*[(f"DP-{i}", f"P{i}", 500.0, "2020-01", 2) for i in range(15)])
+    soft = detected(*[(f"SD-{i}", f"Q{i}", 100.0 + i, "2020-01", 1) for i in range(30)]).with_columns(
+        pl.lit(0.2).alias("risk_score"), pl.lit("signal").alias("strength")
+    )
+    # Suspect-only cases at the prior, some of a batch so large its code is common (tier 0).
+    suspects = detected(
+        *[(f"US-{i}", f"S{i}", 0.0, "2020-01", 1 if i % 2 else 0) for i in range(30)]
+    ).with_columns(
+        pl.lit(0.006).alias("risk_score"),
+        pl.lit("upstream_suspect").alias("typology"),
+        pl.lit("US_SUSPECT_DEATH").alias("reasons"),
+        pl.lit(["US_SUSPECT_DEATH"]).alias("reason_codes"),
+        pl.when(pl.col("tier") == 0).then(pl.lit("lead")).otherwise(pl.lit("signal")).alias("strength"),
+    )
+    published = publish_listing(
+        store, pl.concat([proof, soft, suspects]), pl.DataFrame(), "2020-01", CONFIG, recipients=1000
+    )
+    # 1,000 recipients allow 20 cases: the 15 proof and every suspect stay, the soft signals go.
+    assert set(published.filter(pl.col("typology") == "upstream_suspect")["person_id"]) == {
+        f"S{i}" for i in range(30)
+    }
+    assert published.filter(pl.col("strength") == "proof").height == 15
+    assert published.height == 15 + 30
+
+
 def suspected(case_id: str, person: str, risk: float, first_flagged: str = "2020-02") -> dict:
     return {
         "case_id": case_id, "person_id": person, "typology": "suspected_unreported_death",

@@ -9,6 +9,7 @@ import pytest
 import xlsxwriter
 from polars.testing import assert_frame_equal
 
+from features.records import parse_records
 from sentinel.contract import BENEFICIARIES, DATASETS, PAYOUTS, ContractError
 from sentinel.io.readers import find_dataset_file, read_dataset
 
@@ -510,3 +511,58 @@ def test_outcomes_drop_with_a_formula_is_refused_naming_sheet_row_and_column(
         sheet.write_formula(1, 4, "=1E+308*10", None, 12.5)
     with pytest.raises(ContractError, match=r"sheet outcomes, row 2, column overpaid_amount \(E\) holds a formula"):
         read_dataset(path, DATASETS["outcomes"])
+
+
+# -------------------------------------------------------------- upstream suspect lists
+
+_SUSPECT_ROW = {
+    "batch_id": "YZ2024031",
+    "pushed_on": "2024-03-05",
+    "due_on": "2024/4/30",
+    "person_id": ID_A,
+    "name": "张三",
+    "suspect_type": "death",
+    "source": "ministry",
+    "detail": "比对疑似死亡",
+}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".parquet"])
+@pytest.mark.parametrize(
+    ("column", "alias"),
+    [(c.name, a) for c in DATASETS["suspects"].columns for a in c.aliases],
+)
+def test_every_suspects_header_alias_in_every_format(tmp_path, suffix, column, alias):
+    header = {c: (alias if c == column else c) for c in _SUSPECT_ROW}
+    frame = pl.DataFrame({header[c]: [v] for c, v in _SUSPECT_ROW.items()})
+    path = tmp_path / f"suspects{suffix}"
+    if suffix == ".csv":
+        write_csv(path, list(frame.columns), [list(frame.row(0))], "gb18030")
+    elif suffix == ".parquet":
+        frame.write_parquet(path)
+    else:
+        frame.write_excel(path)
+
+    table = read_dataset(path, DATASETS["suspects"])
+    typed = parse_records(table.frame.lazy(), DATASETS["suspects"], month="2024-03").collect()
+
+    assert typed["_reason"].to_list() == [None]
+    row = typed.row(0, named=True)
+    assert row["batch_id"] == "YZ2024031" and row["person_id"] == ID_A
+    assert row["pushed_on"] == datetime.date(2024, 3, 5)
+    assert row["due_on"] == datetime.date(2024, 4, 30)
+    assert (row["suspect_type"], row["source"], row["detail"]) == ("death", "ministry", "比对疑似死亡")
+
+
+@pytest.mark.parametrize("column", ["suspect_type", "source"])
+def test_every_chinese_value_of_the_suspects_categories_is_read(tmp_path, column):
+    values = DATASETS["suspects"].column(column).values
+    assert values is not None
+    rows = [dict(_SUSPECT_ROW, person_id=fake_id(RNG), **{column: v}) for v in values]
+    path = tmp_path / "suspects.csv"
+    write_csv(path, list(_SUSPECT_ROW), [list(r.values()) for r in rows], "utf-8")
+    typed = parse_records(
+        read_dataset(path, DATASETS["suspects"]).frame.lazy(), DATASETS["suspects"], month="2024-03"
+    ).collect()
+    assert typed[column].to_list() == list(values.values())
+    assert typed["_reason"].null_count() == len(values)
