@@ -14,7 +14,13 @@ from typer.testing import CliRunner
 from sentinel.cli import app
 from sentinel.evaluation import improper_as_of
 from sentinel.grid import GRID_COLUMNS
-from sentinel.simulation import AUDIT_COLUMNS, _visits, plot_audit_curve, visit_outcomes
+from sentinel.simulation import (
+    AUDIT_COLUMNS,
+    SUSPECT_COLUMNS,
+    _visits,
+    plot_audit_curve,
+    visit_outcomes,
+)
 
 runner = CliRunner()
 
@@ -91,6 +97,14 @@ def test_the_simulated_unit_learns_through_the_outcomes_path(tmp_path: Path):
     assert table["model_version"][0] == "rules-v2"
     assert table["model_version"][-1].startswith("learned-")
     assert png.exists()
+    # Every suspect of every batch was answered by its due date, and the ranking measured.
+    suspects = pl.read_csv(tmp_path / "sim-suspects.csv")
+    assert suspects.columns == ["world", *SUSPECT_COLUMNS]
+    pooled = suspects.filter(pl.col("batch_id") == "all").row(0, named=True)
+    batches = pl.read_parquet(truth / "suspects.parquet")
+    assert pooled["suspects"] == batches.height > 0
+    assert pooled["answered"] == pooled["answered_by_due_date"] == pooled["suspects"]
+    assert 0.0 <= pooled["auc"] <= 1.0
 
 
 @pytest.mark.slow

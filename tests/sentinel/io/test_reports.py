@@ -9,7 +9,15 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from sentinel.io.reports import neutralise_formulas, write_csv_bom, write_quarantine
+from openpyxl import load_workbook
+
+from sentinel.config import REPLY_COLUMNS, SuspectsConfig
+from sentinel.io.reports import (
+    neutralise_formulas,
+    write_csv_bom,
+    write_quarantine,
+    write_suspect_replies,
+)
 
 # Generated names and villages an attacker could register (issue 18).
 INJECTED = [
@@ -56,3 +64,47 @@ def test_case_list_and_quarantine_csv_hold_no_live_formula(tmp_path: Path) -> No
         assert cells and all(c.startswith("'") for c in cells)
     # The numeric column of the case list is still a number.
     assert {row[2] for row in read_back(tmp_path / "cases.csv")[1:]} == {"-1.0"}
+
+
+def _replies() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "batch_id": ["YZ1", "YZ1", "YZ/2:x"],
+            "person_id": ["430923195001010011", "430923195001010038", "430923195001010054"],
+            "result": ["verifying", "cleared", "confirmed_deceased"],
+            "checked_on": [None, "2020-03-15", "2020-03-16"],
+            "evidence": ["=1+1", "排除", "确认死亡"],
+            "overpaid_amount": [None, None, 1230.5],
+            "recovered_amount": [None, None, 0.0],
+            "due_on": ["2020-03-31"] * 3,
+        }
+    )
+
+
+def test_suspect_replies_in_the_contract_names_one_sheet_per_batch(tmp_path: Path) -> None:
+    paths = write_suspect_replies(_replies(), tmp_path, {}, {})
+    rows = read_back(paths["csv"])
+    assert rows[0] == list(REPLY_COLUMNS)
+    assert len(rows) == 4
+    assert rows[1][4] == "'=1+1"  # inert in a spreadsheet
+    book = load_workbook(paths["xlsx"])
+    assert book.sheetnames == ["YZ1", "YZ_2_x"]
+    assert book["YZ_2_x"]["F2"].value == 1230.5
+
+
+def test_suspect_replies_follow_the_upstream_template(tmp_path: Path) -> None:
+    template = SuspectsConfig(
+        reply_columns={"batch_id": "批次号", "person_id": "身份证号", "result": "核查结果"},
+        reply_results={"cleared": "排除", "verifying": "核查中"},
+    )
+    paths = write_suspect_replies(_replies(), tmp_path, template.reply_columns, template.reply_results)
+    rows = read_back(paths["csv"])
+    assert rows[0][:4] == ["批次号", "身份证号", "核查结果", "checked_on"]
+    assert [r[2] for r in rows[1:]] == ["核查中", "排除", "confirmed_deceased"]
+
+
+def test_an_unknown_template_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="reply_columns: unknown"):
+        SuspectsConfig(reply_columns={"batch": "批次号"})
+    with pytest.raises(ValueError, match="reply_results: unknown"):
+        SuspectsConfig(reply_results={"pending": "核查中"})

@@ -5,6 +5,7 @@ database, so logins, throttling and outcomes never leak between tests."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -123,6 +124,13 @@ def client(review_data: ReviewData, database_copy: Path) -> Iterator[TestClient]
 def make_client(review_data: ReviewData, database_copy: Path):  # type: ignore[no-untyped-def]
     """``make_client(**review_settings)``: another browser on the same database copy."""
     return lambda **review: new_client(review_data, database_copy, **review)
+
+
+@pytest.fixture
+def client_on(review_data: ReviewData, database_copy: Path):  # type: ignore[no-untyped-def]
+    """``client_on(out)``: a browser on the database copy reading the month outputs in
+    ``out`` (a copy of the shared folder a test may change)."""
+    return lambda out: new_client(dataclasses.replace(review_data, out=out), database_copy)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ escaping, filters, outcomes through the case store, dashboard, audit trail, user
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import date, timedelta
 
 import polars as pl
@@ -979,3 +980,31 @@ def test_an_invalid_form_is_refused_without_echoing_what_was_sent(client: TestCl
     login(client, "zhao")
     assert client.get("/queue", params={"page": "430923195001011235x"}).status_code == 422
     assert "430923195001011235" not in client.get("/queue", params={"page": "430923195001011235x"}).text
+
+
+# ------------------------------------------------------------ upstream suspects
+
+
+def test_queue_and_case_page_count_down_to_a_suspect_due_date(
+    review_data, client_on, tmp_path, login
+) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    shutil.copytree(review_data.out, out, ignore=shutil.ignore_patterns("*.sqlite"))
+    path = out / review_data.month / "cases.parquet"
+    ranked = review_data.cases.sort("priority_rank")
+    soon, late = ranked["case_id"][0], ranked["case_id"][1]
+    today = date.today()
+    due = {soon: today + timedelta(days=12), late: today - timedelta(days=3)}
+    pl.read_parquet(path).with_columns(
+        pl.col("case_id").replace_strict(due, default=None, return_dtype=pl.Date).alias("suspect_due"),
+        pl.when(pl.col("case_id").is_in(list(due))).then(pl.lit("YZ2020021")).alias("suspect_batch"),
+    ).write_parquet(path)
+    with client_on(out) as client:
+        login(client, "zhao")
+        queue = client.get(f"/queue?month={review_data.month}").text
+        assert "剩 12 天" in queue and "已逾期 3 天" in queue
+        assert queue.count("YZ2020021") == 2
+        page = client.get(f"/cases/{late}?month={review_data.month}").text
+        assert 'id="suspect-due"' in page and "已逾期 3 天" in page
+        other = client.get(f"/cases/{ranked['case_id'][2]}?month={review_data.month}").text
+        assert 'id="suspect-due"' not in other
