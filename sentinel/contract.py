@@ -349,7 +349,8 @@ CASE_COLUMNS: tuple[str, ...] = (
 #: improper payment likely (signal), or the life table alone (lead: listed only to fill a
 #: month's visits); proof is audited before soft signals whatever the amount.
 CASE_STRENGTHS: tuple[str, ...] = ("proof", "signal", "lead")
-TYPOLOGIES: tuple[str, ...] = (
+#: What the rule families find (the demo county injects each of them).
+RULE_TYPOLOGIES: tuple[str, ...] = (
     "deceased_paid",
     "suspected_unreported_death",
     "duplicate_receipt",
@@ -357,8 +358,10 @@ TYPOLOGIES: tuple[str, ...] = (
     "amount_anomaly",
     "identity_anomaly",
     "custody_paid",
-    "upstream_suspect",
 )
+#: Typologies of the case list: the rules', and a suspect an upstream list names that no
+#: audit has answered yet (``features.suspects``).
+TYPOLOGIES: tuple[str, ...] = (*RULE_TYPOLOGIES, "upstream_suspect")
 
 
 def typed_schema(dataset: Dataset) -> dict[str, pl.DataType]:

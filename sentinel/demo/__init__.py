@@ -8,6 +8,7 @@ Public API (used by ``sentinel demo``)::
 Layout written under ``dest``::
 
     inbox/YYYY-MM/{beneficiaries,payouts,deaths,certifications,custody,suspects}.{parquet,csv,xlsx}
+    drafts/YYYY-MM/payroll.parquet  (the draft pay file of each disbursement, for ``sentinel screen``)
     truth/{improper,overpayments,death_records,custody_records,suspects,people,shared_accounts,malformed}.parquet
     truth/truth.json, truth/README.md
 
@@ -200,6 +201,10 @@ def generate_county(
     for i, month in enumerate(county.months):
         say(f"writing {month} ({month_format(i, formats)})")
         frames = county.drops.pop(month)
+        # The draft pay file the screen reads before the disbursement: what the payroll
+        # is about to pay that month (the drop's payouts, as generated, before any mess).
+        (dest / "drafts" / month).mkdir(parents=True, exist_ok=True)
+        frames["payouts"].write_parquet(dest / "drafts" / month / "payroll.parquet")
         written, log = write_drop(inbox / month, i, month, frames, formats, mess_rng, protected)
         malformed += log
         for name, frame in frames.items():

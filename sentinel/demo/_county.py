@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from sentinel.config import PolicyConfig
-from sentinel.contract import TYPOLOGIES
+from sentinel.contract import RULE_TYPOLOGIES as TYPOLOGIES
 from sentinel.demo import _identity as ident
 from sentinel.demo._rates import Phenomena, TypologyRates
 

@@ -11,7 +11,7 @@ from stdnum import numdb
 from stdnum.cn import ric
 
 from sentinel.config import load_config
-from sentinel.contract import DATASETS, TYPOLOGIES
+from sentinel.contract import DATASETS, RULE_TYPOLOGIES
 from sentinel.demo import CountySummary, TypologyRates, generate_county
 from sentinel.demo._county import SCHEME_COUNTS, SCHEME_NAMES
 
@@ -54,12 +54,32 @@ def id_is_valid(number: str) -> bool:
 def test_every_dataset_of_every_month_is_in_the_inbox(county: CountySummary) -> None:
     assert county.months == tuple(f"2020-{m:02d}" for m in range(1, 13))
     custody_months = 0
+    suspect_months = []
     for month in county.months:
         names = sorted(p.stem for p in (county.inbox / month).iterdir())
-        # Custody records come in the months some were received (an optional dataset).
+        # Custody records come in the months some were received, suspect lists in the
+        # months a batch was pushed (both optional datasets).
         custody_months += "custody" in names
-        assert sorted(set(names) - {"custody"}) == sorted(DROP_DATASETS)
+        if "suspects" in names:
+            suspect_months.append(month)
+        assert sorted(set(names) - {"custody", "suspects"}) == sorted(DROP_DATASETS)
+        # The draft pay file of the month's disbursement: the payouts it is about to pay.
+        assert (county.dest / "drafts" / month / "payroll.parquet").exists()
     assert custody_months >= 6
+    assert suspect_months == ["2020-04", "2020-07", "2020-10"]
+
+
+def test_suspect_batches_mix_true_and_false_suspects_with_their_truth(county: CountySummary) -> None:
+    truth = pl.read_parquet(county.truth / "suspects.parquet")
+    for batch in truth.partition_by("batch_id"):
+        month = f"{batch['batch_id'][0][2:6]}-{batch['batch_id'][0][6:8]}"
+        delivered = read(county, month, "suspects")
+        assert sorted(delivered["person_id"]) == sorted(batch["person_id"])
+        assert batch["is_improper"].any() and not batch["is_improper"].all()
+        assert not batch["on_register"].all()
+    # A true suspect was overpaid by the month its batch came (an auditor would find it).
+    improper = pl.read_parquet(county.truth / "improper.parquet")
+    assert set(truth.filter("is_improper")["person_id"]) <= set(improper["person_id"])
 
 
 #: Optional register columns a county without them (the default world) does not deliver.
@@ -132,11 +152,11 @@ def test_sex_digit_and_birth_date_agree_with_the_id(county: CountySummary) -> No
 def test_every_typology_is_injected_at_least_twice(county: CountySummary) -> None:
     improper = pl.read_parquet(county.truth / "improper.parquet")
     counts = dict(improper.group_by("typology").len().iter_rows())
-    for typology in TYPOLOGIES:
+    for typology in RULE_TYPOLOGIES:
         assert counts.get(typology, 0) >= 2, typology
         assert county.injected[typology] == counts[typology]
     overpaid = pl.read_parquet(county.truth / "overpayments.parquet")
-    assert set(TYPOLOGIES) <= set(overpaid["typology"])
+    assert set(RULE_TYPOLOGIES) <= set(overpaid["typology"])
     assert (overpaid["amount"] > 0).all()
 
 
