@@ -513,56 +513,95 @@ def test_outcomes_drop_with_a_formula_is_refused_naming_sheet_row_and_column(
         read_dataset(path, DATASETS["outcomes"])
 
 
-# -------------------------------------------------------------- upstream suspect lists
+# ------------------------------------------ custody records and upstream suspect lists
 
-_SUSPECT_ROW = {
-    "batch_id": "YZ2024031",
-    "pushed_on": "2024-03-05",
-    "due_on": "2024/4/30",
-    "person_id": ID_A,
-    "name": "张三",
-    "suspect_type": "death",
-    "source": "ministry",
-    "detail": "比对疑似死亡",
+#: One row of each dataset added for the pre-disbursement work, as text, and what it types to.
+_SAMPLE_ROWS = {
+    "suspects": {
+        "batch_id": "YZ2024031",
+        "pushed_on": "2024-03-05",
+        "due_on": "2024/4/30",
+        "person_id": ID_A,
+        "name": "张三",
+        "suspect_type": "death",
+        "source": "ministry",
+        "detail": "比对疑似死亡",
+    },
+    "custody": {
+        "record_id": "JY-1",
+        "person_id": ID_B,
+        "name": "李四",
+        "birth_date": "1950-02-03",
+        "kind": "imprisonment",
+        "start_date": "2024/3/1",
+        "end_date": "",
+        "source": "prison",
+        "received_on": "20240310",
+    },
+}
+_TYPED = {
+    "suspects": {
+        "batch_id": "YZ2024031",
+        "pushed_on": datetime.date(2024, 3, 5),
+        "due_on": datetime.date(2024, 4, 30),
+        "person_id": ID_A,
+        "name": "张三",
+        "suspect_type": "death",
+        "source": "ministry",
+        "detail": "比对疑似死亡",
+    },
+    "custody": {
+        "record_id": "JY-1",
+        "person_id": ID_B,
+        "name": "李四",
+        "birth_date": datetime.date(1950, 2, 3),
+        "kind": "imprisonment",
+        "start_date": datetime.date(2024, 3, 1),
+        "end_date": None,
+        "source": "prison",
+        "received_on": datetime.date(2024, 3, 10),
+    },
 }
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".parquet"])
 @pytest.mark.parametrize(
-    ("column", "alias"),
-    [(c.name, a) for c in DATASETS["suspects"].columns for a in c.aliases],
+    ("dataset", "column", "alias"),
+    [(d, c.name, a) for d in _SAMPLE_ROWS for c in DATASETS[d].columns for a in c.aliases],
 )
-def test_every_suspects_header_alias_in_every_format(tmp_path, suffix, column, alias):
-    header = {c: (alias if c == column else c) for c in _SUSPECT_ROW}
-    frame = pl.DataFrame({header[c]: [v] for c, v in _SUSPECT_ROW.items()})
-    path = tmp_path / f"suspects{suffix}"
+def test_every_header_alias_of_custody_and_suspects_in_every_format(tmp_path, suffix, dataset, column, alias):
+    sample = _SAMPLE_ROWS[dataset]
+    header = {c: (alias if c == column else c) for c in sample}
+    frame = pl.DataFrame({header[c]: [v or None] for c, v in sample.items()}, schema={header[c]: pl.String for c in sample})
+    path = tmp_path / f"{dataset}{suffix}"
     if suffix == ".csv":
-        write_csv(path, list(frame.columns), [list(frame.row(0))], "gb18030")
+        write_csv(path, list(frame.columns), [list(sample.values())], "gb18030")
     elif suffix == ".parquet":
         frame.write_parquet(path)
     else:
         frame.write_excel(path)
 
-    table = read_dataset(path, DATASETS["suspects"])
-    typed = parse_records(table.frame.lazy(), DATASETS["suspects"], month="2024-03").collect()
+    table = read_dataset(path, DATASETS[dataset])
+    typed = parse_records(table.frame.lazy(), DATASETS[dataset], month="2024-03").collect()
 
     assert typed["_reason"].to_list() == [None]
     row = typed.row(0, named=True)
-    assert row["batch_id"] == "YZ2024031" and row["person_id"] == ID_A
-    assert row["pushed_on"] == datetime.date(2024, 3, 5)
-    assert row["due_on"] == datetime.date(2024, 4, 30)
-    assert (row["suspect_type"], row["source"], row["detail"]) == ("death", "ministry", "比对疑似死亡")
+    assert {c: row[c] for c in sample} == _TYPED[dataset]
 
 
-@pytest.mark.parametrize("column", ["suspect_type", "source"])
-def test_every_chinese_value_of_the_suspects_categories_is_read(tmp_path, column):
-    values = DATASETS["suspects"].column(column).values
+@pytest.mark.parametrize(
+    ("dataset", "column"),
+    [("suspects", "suspect_type"), ("suspects", "source"), ("custody", "kind"), ("custody", "source")],
+)
+def test_every_value_alias_of_custody_and_suspects_is_read(tmp_path, dataset, column):
+    values = DATASETS[dataset].column(column).values
     assert values is not None
-    rows = [dict(_SUSPECT_ROW, person_id=fake_id(RNG), **{column: v}) for v in values]
-    path = tmp_path / "suspects.csv"
-    write_csv(path, list(_SUSPECT_ROW), [list(r.values()) for r in rows], "utf-8")
+    sample = _SAMPLE_ROWS[dataset]
+    rows = [dict(sample, person_id=fake_id(RNG), **{column: v}) for v in values]
+    path = tmp_path / f"{dataset}.csv"
+    write_csv(path, list(sample), [list(r.values()) for r in rows], "utf-8")
     typed = parse_records(
-        read_dataset(path, DATASETS["suspects"]).frame.lazy(), DATASETS["suspects"], month="2024-03"
+        read_dataset(path, DATASETS[dataset]).frame.lazy(), DATASETS[dataset], month="2024-03"
     ).collect()
     assert typed[column].to_list() == list(values.values())
     assert typed["_reason"].null_count() == len(values)
