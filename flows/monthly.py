@@ -44,6 +44,7 @@ from features.suspects import open_suspects, suspect_answers, suspect_marks, sus
 from sentinel.artifacts import month_summary_markdown, top_cases_table
 from sentinel.audit_result import OutcomeLimits
 from sentinel.casestore import CaseStore, database_url
+from sentinel.casestore.chain import check_history
 from sentinel.config import SentinelConfig, load_config, month_end
 from sentinel.contract import SUSPECTS, ContractError, typed_schema
 from sentinel.detection import (
@@ -63,9 +64,11 @@ from sentinel.io.reports import (
 )
 from sentinel.io.runlock import LockHolder, run_lock
 from sentinel.io.store import (
+    HISTORY_FILE,
     CuratedStore,
     clear_stale_staging,
     discard_raw_copies,
+    history_anchors,
     latest_month_output,
     load_history,
     processed_months,
@@ -457,6 +460,11 @@ def emit_month(
             store_db, cases, carried, month, config, recipients=detected.recipients
         )
         audited = store_db.cases()
+        # After every run: the case events and the audit log still form their chains.
+        history = check_history(store_db.engine, history_anchors(out, before=month))
+    if not history.holds:
+        run_logger().error("history check failed: %s", history.broken)
+    write_json(staging / HISTORY_FILE, history.as_json())
     # A re-raised, carried or still-paid case says why at the head of its evidence.
     published = published.with_columns(
         pl.when(pl.col("note").is_not_null())
@@ -489,6 +497,7 @@ def emit_month(
         **({"suspect_replies": str(final / "suspect_replies.csv")} if replies is not None else {}),
         "data_docs": str(final / "data-docs" / "index.html"),
         "manifest": str(final / "manifest.json"),
+        "history": str(final / HISTORY_FILE),
     }
     manifest = build_manifest(
         month,

@@ -542,6 +542,34 @@ def outcomes_import(
         raise typer.Exit(EXIT_UNTRUSTED_DROP)
 
 
+audit_app = typer.Typer(help="The tamper-evident history of cases and reviews.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    out: Annotated[Path, typer.Option(help="Output folder holding the case store and the months' history.json.")],
+    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+) -> None:
+    """Check that the case events and the review audit log still form their hash chains,
+    and hold the chain heads every monthly run recorded. Exit code 1 names the first
+    broken link (table, row id, chain position).
+
+    Example: sentinel audit verify --out demo/out
+    """
+    from sentinel.casestore.chain import check_history
+    from sentinel.io.store import history_anchors
+
+    with _case_store(out, config) as store:
+        result = check_history(store.engine, history_anchors(out))
+    heads = ", ".join(f"{name} at {h['position']}" for name, h in result.heads.items())
+    if result.holds:
+        console.print(f"history holds: {result.rows_checked} rows checked ({heads})")
+        return
+    err.print(f"[bold red]history broken:[/] {result.broken}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
 @report_app.command("precision")
 def report_precision(
     out: Annotated[Path, typer.Option(help="Output folder holding the case store.")],

@@ -59,7 +59,8 @@ from sentinel.casestore.policy import (
     _status,
 )
 from sentinel.casestore.queries import CaseQueries
-from sentinel.casestore.schema import _case_months, _cases, _events
+from sentinel.casestore.chain import seal
+from sentinel.casestore.schema import EVENTS_CHAIN, _case_months, _cases, _events
 from sentinel.casestore.sql import _add_event, _chunks, _jsonable, _money, _one_case, _select_in
 from sentinel.config import load_config
 from sentinel.contract import OUTCOMES
@@ -313,6 +314,7 @@ class CaseStore(CaseQueries):
             conn.execute(insert(_case_months), month_rows)
         if new_events:
             conn.execute(insert(_events), new_events)
+            seal(conn, EVENTS_CHAIN)
         decided = pl.DataFrame(
             published,
             schema={
@@ -349,7 +351,13 @@ class CaseStore(CaseQueries):
                 )
             ).all()
             superseded = conn.execute(
-                select(_events.c.id, _events.c.case_id, _events.c.month, _events.c.detail)
+                select(
+                    _events.c.id,
+                    _events.c.case_id,
+                    _events.c.month,
+                    _events.c.detail,
+                    _events.c.chain_seq,
+                )
                 .where(_events.c.month >= month)
                 .where(_events.c.kind.in_(_MONTH_EVENT_KINDS))
             ).all()
@@ -369,6 +377,9 @@ class CaseStore(CaseQueries):
                         for e in superseded
                     ],
                 )
+                # The product's own rewrite: sealed again from the first row it changed.
+                sealed = [e[4] for e in superseded if e[4] is not None]
+                seal(conn, EVENTS_CHAIN, from_seq=min(sealed) if sealed else None)
             conn.execute(delete(_case_months).where(_case_months.c.month >= month))
             affected = sorted(months_of)
             for case in _select_in(conn, _cases, _cases.c.case_id, affected):

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -16,6 +17,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+
+from sentinel.casestore.chain import CHAINED, Chain
 
 _metadata = MetaData()
 
@@ -69,8 +72,14 @@ _events = Table(
     # Set for events of a monthly listing; NULLs are distinct, so hand-made events repeat.
     Column("month", String(7)),
     Column("detail", JSON),
+    # The event's place in the hash chain and its hash (sentinel.casestore.chain).
+    Column("chain_seq", Integer),
+    Column("row_hash", String(64)),
     UniqueConstraint("case_id", "month", "kind", name="uq_events_case_month_kind"),
 )
+_events_chain_seq = Index("ux_events_chain_seq", _events.c.chain_seq, unique=True)
+#: The case events' hash chain (every row).
+EVENTS_CHAIN = Chain(_events, CHAINED["events"][0])
 
 _CHUNK = 500
 

@@ -15,7 +15,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from sentinel.casestore.constants import CONFIRMED, CaseValidationError
-from sentinel.casestore.schema import _CHUNK, _cases, _events
+from sentinel.casestore.chain import seal
+from sentinel.casestore.schema import _CHUNK, EVENTS_CHAIN, _cases, _events
 
 
 def _precision(audited: pl.DataFrame, by: str) -> pl.DataFrame:
@@ -92,6 +93,7 @@ def _add_event(
             case_id=case_id, at=at, actor=actor, kind=kind, month=month, detail=detail
         )
     )
+    seal(conn, EVENTS_CHAIN)
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(values), _CHUNK):

@@ -379,3 +379,20 @@ def load_history(store: Path, month: str) -> MonthHistory:
         register_runs=curated.register_runs(month),
         ledger_runs=curated.ledger_runs(month),
     )
+
+
+#: A month's record of the history chains after its run (``sentinel.casestore.chain``).
+HISTORY_FILE = "history.json"
+
+
+def history_anchors(out: Path, before: str | None = None) -> list[dict[str, Any]]:
+    """The chain heads recorded by the processed months (before ``before``): each must
+    still be in its chain."""
+    anchors = []
+    for month in processed_months(out):
+        if before is not None and month >= before:
+            continue
+        path = Path(out) / month / HISTORY_FILE
+        if path.exists():
+            anchors.append(json.loads(path.read_text(encoding="utf-8"))["heads"])
+    return anchors

@@ -26,6 +26,8 @@ from starlette.exceptions import HTTPException
 
 from sentinel.audit_result import OutcomeLimits
 from sentinel.casestore import CaseStore, CaseValidationError, database_url
+from sentinel.casestore.chain import check_history
+from sentinel.io.store import history_anchors
 from sentinel.config import SentinelConfig
 from sentinel.contract import TYPOLOGIES
 from sentinel.masking import mask_account, mask_id, mask_text, short_name
@@ -96,6 +98,10 @@ def create_app(
         limits=OutcomeLimits.from_config(config),
     )
     review = ReviewStore(cases.engine)
+    # The history is checked on every start: a broken chain is said on every page.
+    history = check_history(cases.engine, history_anchors(out))
+    if not history.holds:
+        _log.error("history check failed: %s", history.broken)
     text, label = translator(config.review.language)
     env = Environment(
         loader=FileSystemLoader(_HERE / "templates"),
@@ -110,6 +116,7 @@ def create_app(
         percent=_percent,
         lang=config.review.language,
         bar_width=dashboard.BAR_WIDTH,
+        history_broken=None if history.holds else str(history.broken),
     )
     app = FastAPI(
         title="payout-sentinel case review", docs_url=None, redoc_url=None, openapi_url=None

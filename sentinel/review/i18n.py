@@ -19,6 +19,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "app_title": ("养老金疑点核查", "Pension case review"),
     "queue": ("案件队列", "Case queue"),
     "suspect_due": ("上级疑点反馈", "Suspect answer"),
+    "history_broken": (
+        "操作记录校验未通过（记录可能被改动），请联系管理员：",
+        "The history check failed (records may have been altered); tell an administrator:",
+    ),
     "suspect_due_in": ("批次 {batch}：{date} 前反馈，剩 {n} 天", "batch {batch}: due {date}, {n} days left"),
     "suspect_overdue": ("批次 {batch}：{date} 前反馈，已逾期 {n} 天", "batch {batch}: due {date}, {n} days overdue"),
     "dashboard": ("月度看板", "Month dashboard"),

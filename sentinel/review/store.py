@@ -53,6 +53,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from sentinel.casestore.chain import CHAINED, Chain, seal
 from sentinel.migrations import upgrade
 
 __all__ = ["ROLES", "AuditEntry", "ReviewStore", "Role", "Session", "User"]
@@ -105,9 +106,16 @@ _audit = Table(
     Column("count", Integer),
     # "action|user|YYYY-MM-DDTHH:MM" for the per-minute rows; NULL (never equal) otherwise.
     Column("bucket", String(160)),
+    # The row's place in the hash chain and its hash (sentinel.casestore.chain); the
+    # per-minute counters are outside it.
+    Column("chain_seq", Integer),
+    Column("row_hash", String(64)),
 )
 _audit_bucket = Index("ux_review_audit_bucket", _audit.c.bucket, unique=True)
 _audit_at = Index("ix_review_audit_at", _audit.c.at)
+_audit_chain_seq = Index("ux_review_audit_chain_seq", _audit.c.chain_seq, unique=True)
+#: The audit log's hash chain: every row but the per-minute counters.
+AUDIT_CHAIN = Chain(_audit, CHAINED["review_audit"][0], _audit.c.bucket.is_(None))
 
 #: Longest user name accepted (also the width of the column).
 MAX_USERNAME = 64
@@ -341,6 +349,7 @@ class ReviewStore:
                     detail=detail,
                 )
             )
+            seal(conn, AUDIT_CHAIN)
 
     def count_event(
         self,

@@ -15,6 +15,7 @@ from sqlalchemy import MetaData, create_engine, inspect, text
 
 from sentinel.casestore import CaseStore
 from sentinel.casestore import schema as casestore_schema
+from sentinel.casestore.chain import check_history
 from sentinel.migrations import _config, current_revision, head_revision
 from sentinel.review import ReviewStore
 from sentinel.review import store as review_store
@@ -123,6 +124,10 @@ def test_a_database_of_the_first_release_is_upgraded_with_its_cases_intact(store
             ("login_failed", 2),
             ("login_ok", 1),
         ]
+        # The earlier audit entry was sealed into the history chain by the upgrade.
+        history = check_history(store.engine)
+        assert history.holds, history.broken
+        assert history.heads["review_audit"]["position"] == 1
     assert schema_differences(store_url) == []
 
 
@@ -157,7 +162,7 @@ def test_opening_an_upgraded_database_again_changes_nothing(store_url: str) -> N
         assert current_revision(store.engine) == first == head_revision()
 
 
-@pytest.mark.parametrize("revision", ["0001", "0002", "0003"])
+@pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004"])
 def test_every_revision_is_in_the_chain_to_the_head(revision: str) -> None:
     from alembic.script import ScriptDirectory
 

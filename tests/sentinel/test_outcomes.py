@@ -55,7 +55,10 @@ def month_cases() -> pl.DataFrame:
             "last_paid_period": ["2020-01"] * 4,
             "audit_selection": ["priority"] * 4,
             "selection_probability": [1.0] * 4,
-        }
+            "suspect_batch": [None] * 4,
+            "suspect_due": [None] * 4,
+        },
+        schema_overrides={"suspect_batch": pl.String, "suspect_due": pl.Date},
     ).select(CASE_COLUMNS)
 
 

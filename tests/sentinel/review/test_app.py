@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from sentinel.casestore import CaseStore
 from sentinel.review import ReviewStore
@@ -1008,3 +1009,19 @@ def test_queue_and_case_page_count_down_to_a_suspect_due_date(
         assert 'id="suspect-due"' in page and "已逾期 3 天" in page
         other = client.get(f"/cases/{ranked['case_id'][2]}?month={review_data.month}").text
         assert 'id="suspect-due"' not in other
+
+
+def test_a_broken_history_is_said_on_every_page_after_start(
+    review_data, database_copy, client_on, login
+) -> None:  # type: ignore[no-untyped-def]
+    with CaseStore(database_copy) as opened, opened.engine.begin() as conn:
+        conn.execute(text("UPDATE events SET actor = 'mallory' WHERE chain_seq = 1"))
+    with client_on(review_data.out) as client:
+        login(client, "wang")
+        page = client.get("/queue").text
+        assert 'id="history-broken"' in page and "chain position 1" in page
+
+
+def test_an_intact_history_says_nothing(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
+    login(client, "wang")
+    assert 'id="history-broken"' not in client.get("/queue").text
