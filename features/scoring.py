@@ -299,10 +299,11 @@ def settled_without_visit(columns: list[str]) -> pl.Expr:
     """Listed cases the centre settles without a field visit: the register has since
     terminated the pension (``pension_terminated``: the termination procedure recovers what
     was overpaid), or an in-person certification since the listing refuted every reason of
-    the case (``certified_since``, :func:`sentinel.listing.carried_cases`). Absent columns
-    count as false."""
+    the case (``certified_since``), or an acquittal ended the detention the case is about
+    (``acquitted_since``, :func:`sentinel.listing.carried_cases`). Absent columns count as
+    false."""
     settled = pl.lit(False)
-    for column in ("pension_terminated", "certified_since"):
+    for column in ("pension_terminated", "certified_since", "acquitted_since"):
         if column in columns:
             settled = settled | pl.col(column).fill_null(False)
     return settled

@@ -328,7 +328,7 @@ def carry_open_cases(
         out,
         month,
         config,
-        lambda persons: last_paid(history, persons, config.policy.suspend_after_months).collect(),
+        lambda persons: last_paid(history, persons, config).collect(),
     )
 
 

@@ -492,9 +492,7 @@ def carry_province_cases(
         return (
             pl.concat(
                 [
-                    last_paid(
-                        _partition_history(out, p, month), persons, config.policy.suspend_after_months
-                    ).collect()
+                    last_paid(_partition_history(out, p, month), persons, config).collect()
                     for p in partitions
                 ]
             )
@@ -505,6 +503,7 @@ def carry_province_cases(
                 pl.col("pension_terminated").any(),
                 pl.col("last_pass_date").last(),
                 pl.col("last_pass_method").last(),
+                pl.col("acquitted_on").max(),
             )
         )
 

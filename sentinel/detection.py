@@ -81,7 +81,16 @@ from sentinel.evidence import render_evidence
 DETECTED_COLUMNS: tuple[str, ...] = tuple(
     c
     for c in CASE_COLUMNS
-    if c not in ("status", "first_flagged", "audit_selection", "selection_probability")
+    # Set when the month's list is published (listing, store, selection, suspect marks).
+    if c
+    not in (
+        "status",
+        "first_flagged",
+        "audit_selection",
+        "selection_probability",
+        "suspect_batch",
+        "suspect_due",
+    )
 )
 _TYPOLOGY_PREFIX = {
     "deceased_paid": "DP",
@@ -440,14 +449,18 @@ def _scored(
     return scored, base_rates, recipients
 
 
-def last_paid(history: MonthHistory, persons: pl.LazyFrame, cycle: int) -> pl.LazyFrame:
-    """``person_id, last_paid_index, pension_terminated, last_pass_date, last_pass_method``:
+def last_paid(history: MonthHistory, persons: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
+    """``person_id, last_paid_index, pension_terminated, last_pass_date, last_pass_method,
+    acquitted_on``:
     the latest period each of ``persons`` was paid a regular pension for, up to
     ``history.month`` (null when never); whether the register last showed their pension
     terminated (the centre knows: what was overpaid is settled by the termination
     procedure, not found by a visit); and their last certification pass as
-    :func:`features.certification.certification_state` (``cycle``: the certification
-    cycle in months) has it, the one the suspension list reads."""
+    :func:`features.certification.certification_state` (the certification cycle of
+    ``policy.suspend_after_months``) has it, the one the suspension list reads; and the day
+    an acquittal ended their pre-trial detention (null when none did: the detention's
+    pension is then paid back, nothing improper remains of it)."""
+    cycle = config.policy.suspend_after_months
     runs = month_ledger_runs(history).filter(pl.col("kind") == "regular")
     paid = runs.join(persons, on="person_id", how="semi").group_by("person_id").agg(
         pl.col("period_end").max().alias("last_paid_index")
@@ -470,7 +483,31 @@ def last_paid(history: MonthHistory, persons: pl.LazyFrame, cycle: int) -> pl.La
         .join(paid, on="person_id", how="left")
         .join(status, on="person_id", how="left")
         .join(certified, on="person_id", how="left")
+        .join(_acquitted(history, people, config), on="person_id", how="left")
         .with_columns(pl.col("pension_terminated").fill_null(False))
+    )
+
+
+def _acquitted(history: MonthHistory, people: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
+    """``person_id, acquitted_on``: the latest acquittal linked to a person that ended a
+    pre-trial detention of theirs."""
+    empty = pl.LazyFrame(schema={"person_id": pl.String, "acquitted_on": pl.Date})
+    if history.custody is None:
+        return empty
+    records = _upto(history.custody, history.month).collect()
+    if records.is_empty():
+        return empty
+    links = link_custody(records.lazy(), people, config)
+    spans = custody_spans(records.lazy(), links, history.month, config.policy)
+    acquitted = spans.filter((pl.col("kind") == "pretrial_detention") & pl.col("acquitted"))
+    return (
+        records.lazy()
+        .filter(pl.col("kind") == "acquittal")
+        .join(links, on="record_id", how="inner", suffix="_linked")
+        .select(pl.col("person_id_linked").alias("person_id"), pl.col("start_date"))
+        .join(acquitted.select("person_id").unique(), on="person_id", how="semi")
+        .group_by("person_id")
+        .agg(pl.col("start_date").max().alias("acquitted_on"))
     )
 
 

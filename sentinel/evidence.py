@@ -24,6 +24,9 @@ Language = Literal["zh", "en"]
 #: or by another method.
 CERTIFIED_SINCE_NOTE = "CERTIFIED_SINCE"
 CERTIFIED_REMOTELY_NOTE = "CERTIFIED_REMOTELY"
+#: The note on a carried case of pension paid in pre-trial detention once an acquittal
+#: ended the detention (the pension is paid back: nothing improper remains).
+ACQUITTED_NOTE = "ACQUITTED"
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,11 @@ TEMPLATES: dict[str, Template] = {
         ("pass_date", "method"),
         "列入清单后已于{pass_date}{method}认证通过，工作人员见到本人，怀疑的依据已不成立，可核销本案",
         "since listed, an in-person certification ({method}) passed on {pass_date}: staff saw the person, what raised the case no longer holds; it can be cleared",
+    ),
+    ACQUITTED_NOTE: Template(
+        ("acquitted_on",),
+        "{acquitted_on}宣告无罪，羁押期间的待遇应予补发，怀疑的依据已不成立，可核销本案",
+        "acquitted on {acquitted_on}: the pension of the detention is due after all, what raised the case no longer holds; it can be cleared",
     ),
     CERTIFIED_REMOTELY_NOTE: Template(
         ("pass_date", "method"),

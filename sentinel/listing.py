@@ -8,6 +8,8 @@ its last listing: its evidence, and the sum overpaid that is still to be recover
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from features.cases import month_number, period_of_index
@@ -17,6 +19,7 @@ from sentinel.casestore import CaseStore
 from sentinel.config import SentinelConfig
 from sentinel.contract import CASE_KEY_COLUMNS
 from sentinel.evidence import (
+    ACQUITTED_NOTE,
     CERTIFIED_REMOTELY_NOTE,
     CERTIFIED_SINCE_NOTE,
     TEMPLATES,
@@ -27,6 +30,9 @@ from sentinel.reasons import REFUTED_BY_PASS
 from sentinel.selection import audit_selection, takes_no_visit
 
 __all__ = ["carried_cases", "publish_listing"]
+
+#: Reasons an acquittal refutes: pension paid while detained before trial.
+DETENTION_ONLY: tuple[str, ...] = ("CP_PAID_IN_DETENTION",)
 
 
 def carried_cases(
@@ -57,6 +63,10 @@ def carried_cases(
     refutes (:data:`sentinel.reasons.REFUTED_BY_PASS`), the case is ``certified_since``:
     still listed until an auditor clears it, but like a terminated pension it needs no
     visit. A remote pass refutes nothing (a relative may pass a face check with a photo).
+    Likewise a case of pension paid in pre-trial detention whose detention an acquittal has
+    since ended (``acquitted_on`` of ``last_paid``) is ``acquitted_since``: the pension is
+    paid back after an acquittal, so nothing improper remains; it stays listed for an
+    auditor to clear and takes no visit.
     """
     if open_cases.height == 0:
         return pl.DataFrame()
@@ -74,7 +84,12 @@ def carried_cases(
             base = base.with_columns(pl.lit(None, dtype=pl.String).alias(column))
     if "amount_at_stake" not in base.columns:
         base = base.with_columns(pl.lit(None, dtype=pl.Float64).alias("amount_at_stake"))
-    for column, dtype in (("first_flagged", pl.String), ("last_pass_date", pl.Date), ("last_pass_method", pl.String)):
+    for column, dtype in (
+        ("first_flagged", pl.String),
+        ("last_pass_date", pl.Date),
+        ("last_pass_method", pl.String),
+        ("acquitted_on", pl.Date),
+    ):
         if column not in base.columns:
             base = base.with_columns(pl.lit(None, dtype=dtype).alias(column))
     passed_since = (
@@ -86,23 +101,39 @@ def carried_cases(
         & pl.col("reasons").is_not_null()
     )
     note_facts = pl.concat_list(pl.col("last_pass_date").cast(pl.String), pl.col("last_pass_method"))
-    note = pl.when(passed_since).then(
-        reason_sentence(
-            pl.when(in_person).then(pl.lit(CERTIFIED_SINCE_NOTE)).otherwise(pl.lit(CERTIFIED_REMOTELY_NOTE)),
-            note_facts,
-            language,
+    # Detention paid, and the detention ended by an acquittal: nothing improper remains.
+    acquitted = (
+        pl.col("reasons").fill_null("").str.split(",").list.eval(pl.element().is_in(DETENTION_ONLY)).list.all()
+        & pl.col("reasons").is_not_null()
+        & pl.col("acquitted_on").is_not_null()
+    )
+    note = (
+        pl.when(acquitted)
+        .then(reason_sentence(pl.lit(ACQUITTED_NOTE), pl.concat_list(pl.col("acquitted_on").cast(pl.String)), language))
+        .when(passed_since)
+        .then(
+            reason_sentence(
+                pl.when(in_person).then(pl.lit(CERTIFIED_SINCE_NOTE)).otherwise(pl.lit(CERTIFIED_REMOTELY_NOTE)),
+                note_facts,
+                language,
+            )
         )
     )
     separator = "；" if language == "zh" else "; "
     # The previous listing's evidence may hold last month's note: it is replaced, not repeated.
-    prefixes = [
-        getattr(TEMPLATES[code], language).split("{")[0]
-        for code in (CERTIFIED_SINCE_NOTE, CERTIFIED_REMOTELY_NOTE)
+    # A note is known by the longest fixed text of its sentence.
+    marks = [
+        max(re.split(r"\{\w+\}", getattr(TEMPLATES[code], language)), key=len)
+        for code in (CERTIFIED_SINCE_NOTE, CERTIFIED_REMOTELY_NOTE, ACQUITTED_NOTE)
     ]
     earlier = (
         pl.col("evidence")
         .str.split(separator)
-        .list.eval(pl.element().filter(~pl.any_horizontal(*[pl.element().str.starts_with(p) for p in prefixes])))
+        .list.eval(
+            pl.element().filter(
+                ~pl.any_horizontal(*[pl.element().str.contains(m, literal=True) for m in marks])
+            )
+        )
         .list.join(separator)
     )
     base = base.with_columns(
@@ -113,6 +144,7 @@ def carried_cases(
             ignore_nulls=True,
         ).alias("evidence"),
         (passed_since & in_person & refutable).alias("certified_since"),
+        acquitted.alias("acquitted_since"),
     )
     still_paid = (pl.col("last_paid_index") >= now).fill_null(False)
     monthly = (
@@ -143,6 +175,7 @@ def carried_cases(
             else pl.lit(False)
         ).alias("pension_terminated"),
         "certified_since",
+        "acquitted_since",
     ).with_columns(
         (pl.col("risk_score") * pl.col("amount_at_stake")).round(2).alias("expected_recovery")
     )

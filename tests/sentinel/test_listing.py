@@ -275,3 +275,31 @@ def test_an_in_person_pass_before_the_listing_or_against_other_reasons_refutes_n
     )
     carried = carried_cases(open_cases, None, paid, "2020-05", 3)
     assert carried["certified_since"].to_list() == [False, False]
+
+
+def test_a_detention_case_an_acquittal_ended_stays_listed_but_takes_no_visit(store: CaseStore):
+    """Regression: pension paid in pre-trial detention was raised as a signal; once the
+    court acquitted the person (the pension is then paid back), detection stopped raising
+    it, and the carried case kept its rank and a visit every month."""
+    detention = {
+        "case_id": "CP-1", "person_id": "P1", "typology": "custody_paid", "township": "城关镇",
+        "est_overpayment": 900.0, "reasons": "CP_PAID_IN_DETENTION", "first_flagged": "2020-03",
+        "last_listed": "2020-04", "risk_score": 0.9,
+    }  # fmt: skip
+    prison = detention | {"case_id": "CP-2", "person_id": "P2", "reasons": "CP_PAID_IN_PRISON"}
+    paid = pl.DataFrame(
+        {
+            "person_id": ["P1", "P2"],
+            "last_paid_index": [month_number("2020-05")] * 2,
+            "acquitted_on": [date(2020, 4, 28), date(2020, 4, 28)],
+        }
+    )
+    carried = carried_cases(pl.DataFrame([detention, prison]), None, paid, "2020-05", 3)
+    p1 = carried.filter(pl.col("person_id") == "P1").row(0, named=True)
+    assert p1["acquitted_since"]
+    assert p1["evidence"].endswith("2020-04-28宣告无罪，羁押期间的待遇应予补发，怀疑的依据已不成立，可核销本案")
+    # An acquittal refutes nothing of a sentence being served.
+    assert not carried.filter(pl.col("person_id") == "P2")["acquitted_since"].item()
+    listed = publish_listing(store, detected(), carried, "2020-05", CONFIG)
+    assert listed["case_id"].to_list() == ["CP-2", "CP-1"]
+    assert listed.filter(pl.col("case_id") == "CP-1")["audit_selection"].item() is None
