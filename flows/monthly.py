@@ -40,13 +40,12 @@ from features.custody import custody_spans, link_custody
 from features.records import REASON
 from features.survival import register_people
 from features.suspension import SUSPENSION_ORDER, custody_actions, suspension_list
-from features.suspects import open_suspects, suspect_answers, suspect_marks, suspect_replies
 from sentinel.artifacts import month_summary_markdown, top_cases_table
 from sentinel.audit_result import OutcomeLimits
 from sentinel.casestore import CaseStore, database_url
 from sentinel.casestore.chain import check_history
-from sentinel.config import SentinelConfig, load_config, month_end
-from sentinel.contract import SUSPECTS, ContractError, typed_schema
+from sentinel.config import SentinelConfig, load_config
+from sentinel.contract import ContractError
 from sentinel.detection import (
     MonthDetection,
     MonthHistory,
@@ -88,14 +87,12 @@ from sentinel.risk import (
     outcome_labels,
     training_rows,
 )
+from sentinel.suspects import REPLIES_FILE, answer_suspects
 from sentinel.validation import ValidationReport, validate_month
 
 #: The model inputs of each month's detected cases (what the learned model reads, and
 #: learns from once the case is audited): ``OUT/YYYY-MM/model_inputs.parquet``.
 MODEL_INPUTS_FILE = "model_inputs.parquet"
-#: The month's answers to upstream suspects in the contract's names, with each batch's due
-#: date (``suspect_replies.csv`` and ``.xlsx`` are the same rows in the upstream's template).
-SUSPECT_REPLIES_FILE = "suspect_replies.parquet"
 MONTH_FOLDER = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 CURATED_DATASETS = (
     "beneficiaries",
@@ -395,50 +392,6 @@ def list_suspensions(store: Path, month: str, config: SentinelConfig, staging: P
     return suspensions.height
 
 
-def answer_suspects(
-    published: pl.DataFrame,
-    register: pl.LazyFrame,
-    audited: pl.DataFrame,
-    out: Path,
-    month: str,
-    config: SentinelConfig,
-) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """The published list with each case's open upstream suspect marked (``suspect_batch``,
-    ``suspect_due``), and the month's reply rows (:func:`features.suspects.suspect_replies`;
-    None when no suspect list was ever delivered). ``audited``: the case store's cases
-    (closed ones answer suspects, whether closed by a drop's outcomes or in the review app)."""
-    curated = CuratedStore(Path(out) / "curated")
-    pushed = curated.scan("suspects", up_to=month, schema=typed_schema(SUSPECTS)).collect()
-    if pushed.is_empty():
-        return published.with_columns(
-            pl.lit(None, dtype=pl.String).alias("suspect_batch"),
-            pl.lit(None, dtype=pl.Date).alias("suspect_due"),
-        ), None
-    closed = audited.filter(
-        pl.col("outcome").is_not_null() & (pl.col("closed_on") <= month_end(month))
-    ).lazy()
-    answers = suspect_answers(pushed.lazy(), closed, config.cases.clear_months).collect()
-    people = register.select("person_id")
-    last = latest_month_output(out, SUSPECT_REPLIES_FILE, before=month)
-    still_open = (
-        []
-        if last is None
-        else last.filter(pl.col("result") == "verifying")["batch_id"].unique().to_list()
-    )
-    marks = suspect_marks(open_suspects(answers.lazy(), people)).collect()
-    marked = published.join(marks, on="person_id", how="left", maintain_order="left")
-    replies = suspect_replies(
-        answers.lazy(),
-        people,
-        marked.lazy(),
-        month,
-        month_end(month),
-        still_open,
-        config.detection.report_language,
-    ).collect()
-    return marked, replies
-
-
 @task(retries=2, retry_delay_seconds=[2, 10])
 def emit_month(
     detected: MonthDetection,
@@ -476,7 +429,7 @@ def emit_month(
         published, drops["beneficiaries"].scan_loaded(), audited, out, month, config
     )
     if replies is not None:
-        replies.write_parquet(staging / SUSPECT_REPLIES_FILE)
+        replies.write_parquet(staging / REPLIES_FILE)
         write_suspect_replies(
             replies, staging, config.suspects.reply_columns, config.suspects.reply_results
         )

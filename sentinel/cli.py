@@ -630,7 +630,7 @@ def report_suspects(
     from datetime import date
 
     from sentinel.config import load_config
-    from sentinel.suspect_report import suspect_status
+    from sentinel.suspects import suspect_status
 
     try:
         day = date.fromisoformat(as_of) if as_of else date.today()

@@ -36,7 +36,6 @@ from features.cases import (
 )
 from features.certification import certification_state
 from features.custody import custody_paid, custody_spans, link_custody
-from features.suspects import open_suspects, suspect_answers, suspect_reasons
 from features.history import register_runs, runs_up_to
 from features.ledger import ledger_runs, ledger_runs_up_to
 from features.network import receiver_changes, receiver_edges, shared_account
@@ -69,6 +68,7 @@ from features.survival import (
     survival_signals,
     suspected_unreported_death,
 )
+from features.suspects import open_suspects, suspect_answers, suspect_reasons
 from models.base import RiskModel
 from models.outcomes import PriorOffsetLogisticRegression
 from sentinel.config import SentinelConfig

@@ -40,6 +40,7 @@ from sqlalchemy import Engine, bindparam, create_engine, delete, func, insert, s
 from sqlalchemy.engine import Connection
 
 from sentinel.audit_result import OUTCOME_VALUES, OutcomeLimits
+from sentinel.casestore.chain import seal
 from sentinel.casestore.constants import (
     _MONTH_EVENT_KINDS,
     CASE_STATES,
@@ -59,7 +60,6 @@ from sentinel.casestore.policy import (
     _status,
 )
 from sentinel.casestore.queries import CaseQueries
-from sentinel.casestore.chain import seal
 from sentinel.casestore.schema import EVENTS_CHAIN, _case_months, _cases, _events
 from sentinel.casestore.sql import _add_event, _chunks, _jsonable, _money, _one_case, _select_in
 from sentinel.config import load_config

@@ -14,8 +14,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from sentinel.casestore.constants import CONFIRMED, CaseValidationError
 from sentinel.casestore.chain import seal
+from sentinel.casestore.constants import CONFIRMED, CaseValidationError
 from sentinel.casestore.schema import _CHUNK, EVENTS_CHAIN, _cases, _events
 
 

@@ -27,9 +27,9 @@ from starlette.exceptions import HTTPException
 from sentinel.audit_result import OutcomeLimits
 from sentinel.casestore import CaseStore, CaseValidationError, database_url
 from sentinel.casestore.chain import check_history
-from sentinel.io.store import history_anchors
 from sentinel.config import SentinelConfig
 from sentinel.contract import TYPOLOGIES
+from sentinel.io.store import history_anchors
 from sentinel.masking import mask_account, mask_id, mask_text, short_name
 from sentinel.outcomes import import_outcomes
 from sentinel.review import dashboard

@@ -3,7 +3,7 @@ change by hand found and named (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest

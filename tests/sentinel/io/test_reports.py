@@ -7,9 +7,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
-
 from openpyxl import load_workbook
+from polars.testing import assert_frame_equal
 
 from sentinel.config import REPLY_COLUMNS, SuspectsConfig
 from sentinel.io.reports import (

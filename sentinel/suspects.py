@@ -1,8 +1,11 @@
-"""Where the upstream suspect lists stand: each batch, what is answered, what is late.
+"""Upstream suspect lists at the month's end and between runs.
 
-Read from the curated suspects and the case store as it is now, so an outcome recorded in
-the review app after the last monthly run already counts; a suspect the last run answered
-without a visit (not a pensioner of this centre) keeps that answer.
+:func:`answer_suspects`: the monthly run marks each published case whose person an open
+suspect names and builds the month's reply (:mod:`features.suspects`).
+:func:`suspect_status`: where the lists stand now (``sentinel report suspects``), read from
+the curated suspects and the case store as it is now, so an outcome recorded in the review
+app after the last monthly run already counts; a suspect the last run answered without a
+visit (not a pensioner of this centre) keeps that answer.
 """
 
 from __future__ import annotations
@@ -12,14 +15,61 @@ from pathlib import Path
 
 import polars as pl
 
-from features.suspects import suspect_answers
+from features.suspects import open_suspects, suspect_answers, suspect_marks, suspect_replies
+from sentinel.config import SentinelConfig, month_end
 from sentinel.contract import SUSPECTS, typed_schema
 from sentinel.io.store import CuratedStore, latest_month_output, processed_months
 from sentinel.masking import mask_id_expr
 
-__all__ = ["REPLIES_FILE", "suspect_status"]
+__all__ = ["REPLIES_FILE", "answer_suspects", "suspect_status"]
 
+#: The month's answers to upstream suspects in the contract's names, with each batch's due
+#: date (``suspect_replies.csv`` and ``.xlsx`` are the same rows in the upstream's template).
 REPLIES_FILE = "suspect_replies.parquet"
+
+
+def answer_suspects(
+    published: pl.DataFrame,
+    register: pl.LazyFrame,
+    audited: pl.DataFrame,
+    out: Path,
+    month: str,
+    config: SentinelConfig,
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The published list with each case's open upstream suspect marked (``suspect_batch``,
+    ``suspect_due``), and the month's reply rows (:func:`features.suspects.suspect_replies`;
+    None when no suspect list was ever delivered). ``audited``: the case store's cases
+    (closed ones answer suspects, whether closed by a drop's outcomes or in the review app)."""
+    curated = CuratedStore(Path(out) / "curated")
+    pushed = curated.scan("suspects", up_to=month, schema=typed_schema(SUSPECTS)).collect()
+    if pushed.is_empty():
+        return published.with_columns(
+            pl.lit(None, dtype=pl.String).alias("suspect_batch"),
+            pl.lit(None, dtype=pl.Date).alias("suspect_due"),
+        ), None
+    closed = audited.filter(
+        pl.col("outcome").is_not_null() & (pl.col("closed_on") <= month_end(month))
+    ).lazy()
+    answers = suspect_answers(pushed.lazy(), closed, config.cases.clear_months).collect()
+    people = register.select("person_id")
+    last = latest_month_output(out, REPLIES_FILE, before=month)
+    still_open = (
+        []
+        if last is None
+        else last.filter(pl.col("result") == "verifying")["batch_id"].unique().to_list()
+    )
+    marks = suspect_marks(open_suspects(answers.lazy(), people)).collect()
+    marked = published.join(marks, on="person_id", how="left", maintain_order="left")
+    replies = suspect_replies(
+        answers.lazy(),
+        people,
+        marked.lazy(),
+        month,
+        month_end(month),
+        still_open,
+        config.detection.report_language,
+    ).collect()
+    return marked, replies
 
 
 def suspect_status(

@@ -9,7 +9,7 @@ import polars as pl
 from stdnum.cn import ric
 
 from sentinel.io.store import CuratedStore
-from sentinel.suspect_report import REPLIES_FILE, suspect_status
+from sentinel.suspects import REPLIES_FILE, suspect_status
 
 
 def gen_id(serial: int) -> str:
