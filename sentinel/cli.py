@@ -735,6 +735,8 @@ def users_add(
     name: Annotated[str, typer.Argument(help="User name (no spaces).")],
     role: Annotated[str, typer.Option(help="auditor (works the townships given), supervisor (all townships; assigns) or admin (users).")],
     township: Annotated[list[str] | None, typer.Option("--township", help="A township the auditor works; repeat for several.")] = None,
+    village: Annotated[str | None, typer.Option(help="The village the user lives in: not assigned its cases (recusal, review.recuse_own_village).")] = None,
+    relative: Annotated[list[str] | None, typer.Option("--relative", help="Identity number of a relative whose cases the user may not work (recusal); repeat for several.")] = None,
     out: Annotated[Path, typer.Option(help="Output folder holding the case store.")] = Path("demo/out"),
     config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
 ) -> None:
@@ -755,8 +757,14 @@ def users_add(
         password = typer.prompt(f"password for {name}", hide_input=True, confirmation_prompt=True)
     cases, users = _review_store(out, config)
     try:
-        user = users.add_user(name, role, hash_password(password), tuple(township or ()))  # type: ignore[arg-type]
-        users.log("cli", "user_added", None, {"user": user.username, "role": user.role})
+        user = users.add_user(
+            name, role, hash_password(password), tuple(township or ()),  # type: ignore[arg-type]
+            village=village, relatives=tuple(relative or ()),
+        )  # fmt: skip
+        users.log(
+            "cli", "user_added", None,
+            {"user": user.username, "role": user.role, "relatives": len(user.relatives)},
+        )  # fmt: skip
     except ValueError as exc:
         _fail(exc)
     finally:
@@ -784,6 +792,30 @@ def users_list(
     finally:
         cases.dispose()
     console.print(table)
+
+
+@users_app.command("recuse")
+def users_recuse(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    village: Annotated[str | None, typer.Option(help="The village the user lives in (empty: none).")] = None,
+    relative: Annotated[list[str] | None, typer.Option("--relative", help="Identity number of a relative; repeat for several. Replaces the list.")] = None,
+    out: Annotated[Path, typer.Option(help="Output folder holding the case store.")] = Path("demo/out"),
+    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+) -> None:
+    """Set whose cases a user may not work (回避): their village and their relatives.
+
+    Example: sentinel users recuse wang --village 一村 --relative 430923195001010011 --out demo/out
+    """
+    cases, users = _review_store(out, config)
+    try:
+        found = users.set_recusal(name, village=village, relatives=tuple(relative or ()))
+        if found:
+            users.log("cli", "user_recusal", None, {"user": name, "relatives": len(relative or ())})
+    finally:
+        cases.dispose()
+    if not found:
+        _fail(ValueError(f"no user {name}"))
+    console.print(f"user {name}: recusal set", highlight=False)
 
 
 @users_app.command("disable")

@@ -260,6 +260,10 @@ class ReviewConfig(_Section):
     # may wait for one; a login beyond that is answered 503 (busy), never queued unbounded.
     hash_workers: int = Field(default=2, ge=1)
     hash_queue: int = Field(default=8, ge=0)
+    # Recusal (回避): a user is not assigned, and may not record the outcome of, a case of a
+    # relative listed for them or of the village they live in.
+    recuse_relatives: bool = True
+    recuse_own_village: bool = True
 
 
 class LinkageConfig(_Section):

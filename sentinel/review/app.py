@@ -52,7 +52,7 @@ from sentinel.review.casefile import (
     withhold_names,
 )
 from sentinel.review.i18n import problem_text, translator
-from sentinel.review.store import ROLES, ReviewStore
+from sentinel.review.store import ROLES, ReviewStore, User
 
 __all__ = ["SESSION_COOKIE", "create_app"]
 
@@ -498,7 +498,11 @@ def assign_case(
     _check_csrf(ctx, me, csrf_token)
     case = _case_in_reach(ctx, me, case_id)
     _require(me.is_supervisor)
-    auditors = _auditors_for(ctx, case["township"])
+    recused = _recusal(ctx, assignee, case)
+    if recused is not None:
+        ctx.review.log(me.username, "assign_refused", case_id, {"assignee": assignee, "recusal": recused})
+        raise HTTPException(400, "!" + ctx.env.globals["t"](f"recused_{recused}", user=assignee))
+    auditors = _auditors_for(ctx, case)
     if assignee not in auditors:
         raise HTTPException(400, "!" + ctx.env.globals["t"]("no_auditor"))
     try:
@@ -526,6 +530,10 @@ def record_outcome(
     me = _principal(request)
     _check_csrf(ctx, me, csrf_token)
     case = _case_in_reach(ctx, me, case_id)
+    recused = _recusal(ctx, me.username, case)
+    if recused is not None:
+        ctx.review.log(me.username, "outcome_refused", case_id, {"recusal": recused})
+        raise HTTPException(403, "!" + ctx.env.globals["t"](f"recused_{recused}", user=me.username))
     form = {
         "outcome": outcome.strip(),
         "closed_on": closed_on.strip(),
@@ -755,13 +763,43 @@ def _set_cookie(ctx: _Context, response: Response, key: str, value: str, *, max_
     )
 
 
-def _auditors_for(ctx: _Context, township: str | None) -> list[str]:
-    """Active auditors who work ``township``."""
+def _auditors_for(ctx: _Context, case: dict[str, Any]) -> list[str]:
+    """Active auditors who work the case's township and are not recused from it."""
+    township = case["township"]
+    village = _case_village(ctx, case)
     return [
         u.username
         for u in ctx.review.users()
-        if u.active and u.role == "auditor" and township is not None and township in u.townships
+        if u.active
+        and u.role == "auditor"
+        and township is not None
+        and township in u.townships
+        and _recused(ctx, u, case, village) is None
     ]
+
+
+def _case_village(ctx: _Context, case: dict[str, Any]) -> str | None:
+    """The case's village on its latest list (the case store keeps only the township)."""
+    month = case.get("last_listed")
+    if not month:
+        return None
+    return month_case_details(ctx.out, month, [case["case_id"]]).get(case["case_id"], {}).get("village")
+
+
+def _recused(ctx: _Context, user: User, case: dict[str, Any], village: str | None) -> str | None:
+    return user.recused_from(
+        case["person_id"],
+        village,
+        own_village=ctx.config.review.recuse_own_village,
+        relatives=ctx.config.review.recuse_relatives,
+    )
+
+
+def _recusal(ctx: _Context, username: str, case: dict[str, Any]) -> str | None:
+    """Why ``username`` may not work ``case`` (回避: ``relative`` or ``own_village``, as
+    ``review.recuse_*`` asks), or None."""
+    user = ctx.review.user(username)
+    return None if user is None else _recused(ctx, user, case, _case_village(ctx, case))
 
 
 def _outcome_row(
@@ -960,7 +998,7 @@ def _case_response(
         sharing=sharing,
         elsewhere=elsewhere,
         events=events,
-        auditors=_auditors_for(ctx, case["township"]) if me.is_supervisor else [],
+        auditors=_auditors_for(ctx, case) if me.is_supervisor else [],
         outcomes=_OUTCOME_CHOICES,
         message=message,
         errors=errors or [],

@@ -19,6 +19,14 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "app_title": ("养老金疑点核查", "Pension case review"),
     "queue": ("案件队列", "Case queue"),
     "suspect_due": ("上级疑点反馈", "Suspect answer"),
+    "recused_relative": (
+        "{user} 与本案当事人有亲属关系，按回避规定不得核查本案。",
+        "{user} is a relative of this case's person and may not work it (recusal).",
+    ),
+    "recused_own_village": (
+        "{user} 居住在本案当事人所在村，按回避规定不得核查本案。",
+        "{user} lives in this case's village and may not work it (recusal).",
+    ),
     "history_broken": (
         "操作记录校验未通过（记录可能被改动），请联系管理员：",
         "The history check failed (records may have been altered); tell an administrator:",

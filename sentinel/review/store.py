@@ -72,6 +72,10 @@ _users = Table(
     Column("password_hash", Text, nullable=False),
     Column("active", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Recusal (回避): the village the user lives in, and the identity numbers of the
+    # relatives they may not audit.
+    Column("village", Text),
+    Column("relatives", JSON),
 )
 
 _sessions = Table(
@@ -130,6 +134,20 @@ class User:
     townships: tuple[str, ...]
     active: bool
     password_hash: str
+    village: str | None = None
+    relatives: tuple[str, ...] = ()
+
+    def recused_from(
+        self, person_id: str | None, village: str | None, *, own_village: bool, relatives: bool
+    ) -> str | None:
+        """Why this user may not audit a case of ``person_id`` in ``village`` (回避): a
+        relative's, or of their own village, as far as the configuration asks; None when
+        they may."""
+        if relatives and person_id is not None and person_id.strip().upper() in self.relatives:
+            return "relative"
+        if own_village and village is not None and self.village is not None and village == self.village:
+            return "own_village"
+        return None
 
 
 @dataclass(frozen=True)
@@ -169,6 +187,8 @@ class ReviewStore:
         password_hash: str,
         townships: tuple[str, ...] = (),
         *,
+        village: str | None = None,
+        relatives: tuple[str, ...] = (),
         now: datetime | None = None,
     ) -> User:
         """Create a user; raises ``ValueError`` for a taken or malformed name, an unknown
@@ -192,9 +212,23 @@ class ReviewStore:
                     password_hash=password_hash,
                     active=True,
                     created_at=now or datetime.now(UTC),
+                    village=(village or "").strip() or None,
+                    relatives=_relatives(relatives),
                 )
             )
-        return User(name, role, kept, True, password_hash)
+        return User(
+            name, role, kept, True, password_hash, (village or "").strip() or None, tuple(_relatives(relatives))
+        )
+
+    def set_recusal(self, username: str, *, village: str | None, relatives: tuple[str, ...]) -> bool:
+        """Replace a user's village and relatives (回避); False when the user is unknown."""
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(_users)
+                .where(_users.c.username == username)
+                .values(village=(village or "").strip() or None, relatives=_relatives(relatives))
+            ).rowcount
+        return bool(changed)
 
     def user(self, username: str) -> User | None:
         """The user of that name, active or not; None when unknown."""
@@ -458,7 +492,14 @@ def _user(row: Any) -> User:
         townships=tuple(row["townships"] or ()),
         active=bool(row["active"]),
         password_hash=row["password_hash"],
+        village=row.get("village"),
+        relatives=tuple(row.get("relatives") or ()),
     )
+
+
+def _relatives(ids: tuple[str, ...] | list[str]) -> list[str]:
+    """Identity numbers as compared: trimmed, upper-case X, each once."""
+    return list(dict.fromkeys(i.strip().upper() for i in ids if i and i.strip()))
 
 
 def _hash(token: str) -> str:

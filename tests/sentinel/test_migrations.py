@@ -162,7 +162,7 @@ def test_opening_an_upgraded_database_again_changes_nothing(store_url: str) -> N
         assert current_revision(store.engine) == first == head_revision()
 
 
-@pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004"])
+@pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004", "0005"])
 def test_every_revision_is_in_the_chain_to_the_head(revision: str) -> None:
     from alembic.script import ScriptDirectory
 

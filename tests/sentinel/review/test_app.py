@@ -1025,3 +1025,50 @@ def test_a_broken_history_is_said_on_every_page_after_start(
 def test_an_intact_history_says_nothing(client: TestClient, login) -> None:  # type: ignore[no-untyped-def]
     login(client, "wang")
     assert 'id="history-broken"' not in client.get("/queue").text
+
+
+# ---------------------------------------------------------------------- recusal
+
+
+def test_an_auditor_is_not_assigned_a_relative_s_case_nor_records_its_outcome(
+    client: TestClient, login, review_data, store: CaseStore
+) -> None:  # type: ignore[no-untyped-def]
+    case = case_of(review_data, review_data.township_a)
+    ReviewStore(store.engine).set_recusal("wang", village=None, relatives=(case["person_id"],))
+    token = login(client, "zhao")
+    page = client.get(f"/cases/{case['case_id']}")
+    assert '<option value="wang"' not in page.text
+    refused = client.post(f"/cases/{case['case_id']}/assign", data={"assignee": "wang", "csrf_token": token})
+    assert refused.status_code == 400 and "回避" in refused.text
+    assert store.case(case["case_id"])["assignee"] is None  # type: ignore[index]
+    # Another case of the township is theirs as before.
+    other = review_data.cases.filter(
+        (pl.col("township") == review_data.township_a) & (pl.col("person_id") != case["person_id"])
+    ).row(0, named=True)
+    ok = client.post(f"/cases/{other['case_id']}/assign", data={"assignee": "wang", "csrf_token": token})
+    assert ok.status_code == 303
+    # Nor may they record the outcome of the relative's case themselves.
+    client.post("/logout", data={"csrf_token": token})
+    token = login(client, "wang")
+    form = outcome_form(token, outcome="cleared", overpaid_amount="", recovered_amount="")
+    assert client.post(f"/cases/{case['case_id']}/outcome", data=form).status_code == 403
+    assert store.case(case["case_id"])["state"] != "closed"  # type: ignore[index]
+    actions = [e.action for e in ReviewStore(store.engine).audit_log(case_id=case["case_id"])]
+    assert "assign_refused" in actions and "outcome_refused" in actions
+
+
+def test_own_village_recusal_follows_the_configuration(
+    review_data, make_client, login, store: CaseStore
+) -> None:  # type: ignore[no-untyped-def]
+    case = review_data.cases.filter(
+        (pl.col("township") == review_data.township_a) & pl.col("village").is_not_null()
+    ).row(0, named=True)
+    ReviewStore(store.engine).set_recusal("wang", village=case["village"], relatives=())
+    with make_client() as client:
+        token = login(client, "zhao")
+        response = client.post(f"/cases/{case['case_id']}/assign", data={"assignee": "wang", "csrf_token": token})
+        assert response.status_code == 400
+    with make_client(recuse_own_village=False) as client:
+        token = login(client, "zhao")
+        response = client.post(f"/cases/{case['case_id']}/assign", data={"assignee": "wang", "csrf_token": token})
+        assert response.status_code == 303
