@@ -95,8 +95,9 @@ def visit_plan(
     if max_visits < 1:
         raise ValueError(f"max_visits must be at least 1, got {max_visits}")
     stops = _stops(cases).with_columns(
-        (pl.int_range(pl.len()).over("township", "village", order_by=_STOP_ORDER) // max_visits)
-        .alias("piece")
+        (
+            pl.int_range(pl.len()).over("township", "village", order_by=_STOP_ORDER) // max_visits
+        ).alias("piece")
     )
     packed = stops.map_batches(
         lambda frame: _pack_pieces(frame, max_visits, combine_villages),
@@ -113,7 +114,11 @@ def visit_plan_summary(plan: pl.LazyFrame) -> pl.LazyFrame:
         .agg(
             pl.col("trip").n_unique().cast(pl.Int64).alias("trips"),
             pl.len().cast(pl.Int64).alias("stops"),
-            pl.col("case_ids").str.split(_LIST_SEPARATOR).list.len().sum().cast(pl.Int64)
+            pl.col("case_ids")
+            .str.split(_LIST_SEPARATOR)
+            .list.len()
+            .sum()
+            .cast(pl.Int64)
             .alias("cases"),
             pl.col("expected_yuan").sum().round(2).alias("expected_yuan"),
             pl.col("trip").min().alias("_first_trip"),
@@ -197,9 +202,7 @@ def _pack_pieces(stops: pl.DataFrame, max_visits: int, combine: bool) -> pl.Data
     assigned = pieces.select("township", "village", "piece").with_columns(
         pl.Series("trip_local", trips, dtype=pl.Int64)
     )
-    return stops.join(
-        assigned, on=["township", "village", "piece"], how="left", nulls_equal=True
-    )
+    return stops.join(assigned, on=["township", "village", "piece"], how="left", nulls_equal=True)
 
 
 def _number_trips(stops: pl.LazyFrame) -> pl.LazyFrame:
@@ -212,8 +215,12 @@ def _number_trips(stops: pl.LazyFrame) -> pl.LazyFrame:
     trips = (
         stops.group_by(*trip_key)
         .agg(
-            pl.col("village").drop_nulls().unique(maintain_order=True).str.join(VILLAGE_SEPARATOR)
-            .replace("", None).alias("trip_villages"),
+            pl.col("village")
+            .drop_nulls()
+            .unique(maintain_order=True)
+            .str.join(VILLAGE_SEPARATOR)
+            .replace("", None)
+            .alias("trip_villages"),
             pl.len().cast(pl.Int64).alias("trip_stops"),
             pl.col("expected_yuan").sum().round(2).alias("trip_expected_yuan"),
             pl.col("priority_rank").min().alias("_trip_best"),
