@@ -39,6 +39,8 @@ from __future__ import annotations
 import polars as pl
 
 __all__ = [
+    "LIST_SEPARATOR",
+    "VILLAGE_SEPARATOR",
     "VISIT_PLAN_COLUMNS",
     "WITHIN_CAPACITY",
     "visit_plan",
@@ -67,9 +69,10 @@ VISIT_PLAN_COLUMNS: tuple[str, ...] = (
     "expected_yuan",
 )
 
-#: Joins the villages of a trip and the typologies and case ids of a stop.
+#: Joins the villages of a trip.
 VILLAGE_SEPARATOR = "、"
-_LIST_SEPARATOR = ", "
+#: Joins the case ids and the typologies of a stop.
+LIST_SEPARATOR = ", "
 # The case list joins a case's evidence sentences with "; ": a stop's cases are joined alike.
 _EVIDENCE_SEPARATOR = "; "
 
@@ -115,7 +118,7 @@ def visit_plan_summary(plan: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("trip").n_unique().cast(pl.Int64).alias("trips"),
             pl.len().cast(pl.Int64).alias("stops"),
             pl.col("case_ids")
-            .str.split(_LIST_SEPARATOR)
+            .str.split(LIST_SEPARATOR)
             .list.len()
             .sum()
             .cast(pl.Int64)
@@ -152,8 +155,8 @@ def _stops(cases: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("name").drop_nulls().first(),
             pl.col("township").first(),
             pl.col("village").first(),
-            pl.col("case_id").str.join(_LIST_SEPARATOR).alias("case_ids"),
-            pl.col("typology").unique(maintain_order=True).str.join(_LIST_SEPARATOR),
+            pl.col("case_id").str.join(LIST_SEPARATOR).alias("case_ids"),
+            pl.col("typology").unique(maintain_order=True).str.join(LIST_SEPARATOR),
             pl.col("priority_rank").min(),
             pl.col("evidence").drop_nulls().str.join(_EVIDENCE_SEPARATOR),
             pl.col("expected_yuan").max(),

@@ -19,7 +19,7 @@ from typing import Literal
 import polars as pl
 from jinja2 import Environment, select_autoescape
 
-from features.visits import visit_plan
+from features.visits import LIST_SEPARATOR, visit_plan
 from sentinel.config import VisitsConfig
 from sentinel.io.reports import write_csv_bom
 
@@ -115,8 +115,8 @@ _SHEET = """<!doctype html>
       <td class="nowrap">{{ s.address or '' }}{% if not s.village %}<br>{{ t('no_village') }}{% endif %}</td>
       <td class="nowrap">{{ s.name or '' }}</td>
       <td class="id">{{ s.person_id or '' }}</td>
-      <td class="id">{% for c in s.case_ids.split(', ') %}{{ c }}<br>{% endfor %}</td>
-      <td class="nowrap">{% for x in s.typology.split(', ') %}{{ label(x) }}<br>{% endfor %}</td>
+      <td class="id">{% for c in s.cases %}{{ c }}<br>{% endfor %}</td>
+      <td class="nowrap">{% for x in s.typologies %}{{ label(x) }}<br>{% endfor %}</td>
       <td><ul>{% for e in s.sentences %}<li>{{ e }}</li>{% endfor %}</ul></td>
       <td class="num">{{ money(s.expected_yuan) }}</td>
       <td class="record"></td>
@@ -183,7 +183,7 @@ def render_visit_sheet(
             "villages": rows["trip_villages"][0],
             "stops": rows["trip_stops"][0],
             "yuan": rows["trip_expected_yuan"][0],
-            "rows": [r | {"sentences": _sentences(r["evidence"])} for r in rows.to_dicts()],
+            "rows": [_sheet_row(r) for r in rows.to_dicts()],
         }
         for rows in plan.sort("trip", "stop").partition_by("trip", maintain_order=True)
     ]
@@ -239,9 +239,15 @@ def write_visit_plans(
     return files
 
 
-def _sentences(evidence: str | None) -> list[str]:
-    # A stop's evidence: its cases' sentences joined with "; ", as on the case list.
-    return [s.strip() for s in (evidence or "").split(";") if s.strip()]
+def _sheet_row(stop: dict[str, object]) -> dict[str, object]:
+    """A stop with its cases, typologies and evidence sentences (the case list joins a
+    case's sentences with "; ", and a stop its cases' alike) as lists."""
+    evidence = str(stop["evidence"] or "")
+    return stop | {
+        "cases": str(stop["case_ids"]).split(LIST_SEPARATOR),
+        "typologies": str(stop["typology"]).split(LIST_SEPARATOR),
+        "sentences": [s.strip() for s in evidence.split(";") if s.strip()],
+    }
 
 
 def _money(value: float | None) -> str:
