@@ -1,9 +1,10 @@
 """The case review web app in headless Chromium: sign in, filter the queue, open a case,
-record an outcome, and find it on the month dashboard.
+record an outcome, find it on the month dashboard, and go from the queue to the month's
+visit plan and from a stop to its case.
 
 Drives Debian's Chromium (/usr/bin/chromium; .ci/run installs it) with Playwright and a
-new, empty profile; never downloads a browser. Screenshots of the queue, a case page and
-the dashboard are written only when SENTINEL_SCREENSHOTS names a folder
+new, empty profile; never downloads a browser. Screenshots of the queue, a case page, the
+dashboard and the visit plan are written only when SENTINEL_SCREENSHOTS names a folder
 (``SENTINEL_SCREENSHOTS=docs/screenshots``), so a CI run leaves the tree clean."""
 
 from __future__ import annotations
@@ -128,6 +129,31 @@ def test_sign_in_filter_open_record_and_see_it_on_the_dashboard(served_app, tmp_
             page.click("header nav a[href='/audit']")
             expect(page.locator("table.audit")).to_contain_text("登记结果")
             expect(page.locator("table.audit")).to_contain_text("查看案件")
+
+            # From the queue to the month's visit plan: one row per person to see, in day
+            # trips; a stop opens its case.
+            page.click("header nav a[href='/queue']")
+            page.click("#plan-link")
+            expect(page).to_have_url(re.compile(rf"/plan\?month={served_app.month}"))
+            planned = served_app.cases.filter(pl.col("audit_selection").is_not_null())
+            stops = page.locator("section.trip table.plan tbody tr")
+            expect(stops).to_have_count(planned["person_id"].n_unique())
+            expect(page.locator("section.trip").first).to_contain_text("第 1 趟")
+            # A supervisor narrows it to one township: the one with the most people to see.
+            busiest = (
+                planned.group_by("township")
+                .agg(pl.col("person_id").n_unique())
+                .sort(["person_id", "township"], descending=[True, False])
+                .row(0, named=True)
+            )
+            page.select_option("#p-township", busiest["township"])
+            page.click("#p-submit")
+            expect(stops).to_have_count(busiest["person_id"])
+            shoot(page, "plan")
+            stop_case = page.locator("section.trip table.plan tbody tr td:nth-child(5) a").first
+            stop_case_id = stop_case.inner_text()
+            stop_case.click()
+            expect(page.locator("h1")).to_contain_text(stop_case_id)
             # Nothing was blocked by the Content-Security-Policy, nothing failed in the page.
             assert console_errors == []
         finally:
