@@ -677,6 +677,65 @@ def _print_frame(frame, title: str) -> None:  # type: ignore[no-untyped-def]
     console.print(table)
 
 
+# ---------------------------------------------------------------------- field-visit plans
+
+plan_app = typer.Typer(help="Plans for the audit unit's field work.", no_args_is_help=True)
+app.add_typer(plan_app, name="plan")
+
+
+@plan_app.command("visits")
+def plan_visits(
+    out: Annotated[Path, typer.Option(help="Output folder holding OUT/YYYY-MM/cases.parquet.")],
+    month: Annotated[str, typer.Option(help="Month whose cases within capacity are planned, YYYY-MM.")],
+    township: Annotated[list[str] | None, typer.Option("--township", help="Plan this township only; repeat for several (default: every township).")] = None,
+    max_visits: Annotated[int | None, typer.Option(min=1, help="People to see in one day trip at most (default: visits.max_visits_per_trip of the configuration).")] = None,
+    config: Annotated[Path | None, typer.Option(help="Site configuration TOML ([visits], detection.report_language).")] = None,
+) -> None:
+    """Day trips of the month's field visits: the cases within capacity grouped by township
+    and village, at most --max-visits people a trip, trips by expected yuan.
+
+    Writes OUT/YYYY-MM/visit_plans/visit_plan.csv (one row per person to see) and a
+    printable sheet per township, <township>.html (one page per trip), replacing the
+    folder's earlier plan. These files, like cases.xlsx, hold full identity numbers.
+
+    Example: sentinel plan visits --out demo/out --month 2020-12 --township 梅城镇 --max-visits 5
+    """
+    from features.visits import visit_plan_summary
+    from sentinel.config import load_config
+    from sentinel.io.visit_plans import VISIT_PLAN_FOLDER, read_visit_plan, write_visit_plans
+    from sentinel.review.i18n import translator
+
+    cfg = load_config(config)
+    try:
+        plan = read_visit_plan(out, month, cfg.visits, townships=township, max_visits=max_visits)
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(exc)
+    _private(out, cfg)
+    language = cfg.detection.report_language
+    files = write_visit_plans(
+        plan, out / month / VISIT_PLAN_FOLDER, month=month, language=language,
+        label=translator(language)[1],
+    )
+    summary = visit_plan_summary(plan.lazy()).collect()
+    limit = max_visits or cfg.visits.max_visits_per_trip
+    table = Table(title=f"{month} visit plan: day trips of at most {limit} visits")
+    for col in ("township", "trips", "stops", "cases", "expected yuan", "sheet"):
+        table.add_column(col, justify="left" if col in ("township", "sheet") else "right")
+    for r in summary.iter_rows(named=True):
+        table.add_row(
+            r["township"] or "(township unknown)", str(r["trips"]), str(r["stops"]), str(r["cases"]),
+            f"{r['expected_yuan']:,.2f}", files.sheets[r["township"]].name,
+        )
+    table.add_row(
+        "total", str(plan["trip"].n_unique()), str(plan.height), str(summary["cases"].sum()),
+        f"{summary['expected_yuan'].sum():,.2f}", "",
+    )
+    console.print(table)
+    for missing in sorted(set(township or ()) - set(summary["township"].drop_nulls())):
+        err.print(f"{missing}: no case within capacity in {month}", highlight=False)
+    console.print(f"visit plan: {files.csv} and {len(files.sheets)} township sheets in {files.csv.parent}", highlight=False)
+
+
 # ---------------------------------------------------------------------- case review web app
 
 REVIEW_PASSWORD_ENV = "SENTINEL_REVIEW_PASSWORD"

@@ -266,6 +266,16 @@ class ReviewConfig(_Section):
     recuse_own_village: bool = True
 
 
+class VisitsConfig(_Section):
+    """Field-visit plans (:mod:`features.visits`, ``sentinel plan visits``, the review
+    app's visit plan page): how many households one auditor sees in a day trip."""
+
+    # Stops (people to see) in one day trip at most: a planning assumption the site sets.
+    max_visits_per_trip: int = Field(default=6, ge=1)
+    # Small villages of one township share a day trip (first fit); false: one village a trip.
+    combine_villages: bool = True
+
+
 class LinkageConfig(_Section):
     """Record linkage (:mod:`features.linkage`): comparison levels, sampling, EM and the
     ambiguity rule. Reasons next to each value in ``default_config.toml``."""
@@ -299,6 +309,7 @@ class SentinelConfig(_Section):
     run: RunConfig = RunConfig()
     linkage: LinkageConfig = LinkageConfig()
     suspects: SuspectsConfig = SuspectsConfig()
+    visits: VisitsConfig = VisitsConfig()
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from sentinel.casestore.chain import check_history
 from sentinel.config import SentinelConfig
 from sentinel.contract import TYPOLOGIES
 from sentinel.io.store import history_anchors
+from sentinel.io.visit_plans import read_visit_plan
 from sentinel.masking import mask_account, mask_id, mask_text, short_name
 from sentinel.outcomes import import_outcomes
 from sentinel.review import dashboard
@@ -53,6 +54,7 @@ from sentinel.review.casefile import (
 )
 from sentinel.review.i18n import problem_text, translator
 from sentinel.review.store import ROLES, ReviewStore, User
+from sentinel.review.visit_page import plan_trips
 
 __all__ = ["SESSION_COOKIE", "create_app"]
 
@@ -466,6 +468,48 @@ def queue(
         filters=filters,
         prev_url="/queue?" + urlencode(base | {"page": page - 1}),
         next_url="/queue?" + urlencode(base | {"page": page + 1}),
+    )
+
+
+# --------------------------------------------------------------- visit plan
+
+
+@case_router.get("/plan", response_class=HTMLResponse)
+def visit_plan_page(
+    request: Request,
+    month: Annotated[str | None, Query(max_length=20)] = None,
+    township: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    ctx = _ctx(request)
+    me = _principal(request)
+    _require(me.sees_cases)
+    chosen = _month_or_latest(ctx, month)
+    reach = me.township_scope()
+    # The plan of the user's townships (every township for a supervisor), or of the one
+    # chosen among them: trips are numbered within what is planned.
+    planned = reach
+    if township:
+        planned = frozenset({township}) if reach is None else reach & {township}
+    trips: list[dict[str, Any]] = []
+    if chosen is not None:
+        try:
+            plan = read_visit_plan(ctx.out, chosen, ctx.config.visits, townships=planned)
+        except FileNotFoundError:
+            plan = None
+        if plan is not None and plan.height:
+            listed = ctx.listing.month_frame(chosen, reach).select("case_id", "state")
+            trips = plan_trips(plan, me, dict(listed.iter_rows()))
+    return _render(
+        ctx,
+        request,
+        "plan.html",
+        me,
+        trips=trips,
+        stops=sum(len(t["rows"]) for t in trips),
+        months=ctx.listing.months(),
+        townships=ctx.listing.townships(reach),
+        filters={"month": chosen, "township": township or None},
+        max_visits=ctx.config.visits.max_visits_per_trip,
     )
 
 

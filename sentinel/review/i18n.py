@@ -34,6 +34,28 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "suspect_due_in": ("批次 {batch}：{date} 前反馈，剩 {n} 天", "batch {batch}: due {date}, {n} days left"),
     "suspect_overdue": ("批次 {batch}：{date} 前反馈，已逾期 {n} 天", "batch {batch}: due {date}, {n} days overdue"),
     "dashboard": ("月度看板", "Month dashboard"),
+    "visit_plan": ("走访计划", "Visit plan"),
+    "visit_plan_of_month": ("本月走访计划 →", "This month's visit plan →"),
+    "plan_note": (
+        "本月核查名额内的案件（优先核查与随机抽查）按乡镇和村(社区)编成一天的走访行程，"
+        "每趟最多 {n} 户，同一人有多个案件只走访一次；行程按每趟预期金额（风险概率 × 涉及金额）"
+        "从高到低排列。地址为参保登记的乡镇和村(社区)，登记中没有门牌地址。"
+        "打印版走访单：sentinel plan visits。",
+        "The month's cases within capacity (priority and exploration) as day trips by township "
+        "and village, at most {n} visits a trip; a person with several cases is one visit; trips "
+        "by expected yuan (risk × amount at stake), highest first. Addresses are the township "
+        "and village the register holds: it has no street address. Printable sheets: "
+        "sentinel plan visits.",
+    ),
+    "plan_total": ("共 {trips} 趟，走访 {stops} 户", "{trips} trips, {stops} people to see"),
+    "trip_title": ("第 {trip} 趟", "Trip {trip}"),
+    "trip_stops": ("走访 {n} 户", "{n} people to see"),
+    "trip_yuan": ("预期金额 {yuan} 元", "expected {yuan} yuan"),
+    "stop": ("序号", "Stop"),
+    "address": ("地址", "Address"),
+    "expected_yuan": ("预期金额(元)", "Expected (yuan)"),
+    "no_village": ("村(社区)未登记", "no village on the register"),
+    "no_plan": ("本月核查名额内没有案件。", "No case within this month's capacity."),
     "audit_log": ("操作日志", "Audit log"),
     "users": ("用户", "Users"),
     "logout": ("退出", "Sign out"),

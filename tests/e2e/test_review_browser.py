@@ -1,15 +1,18 @@
 """The case review web app in headless Chromium: sign in, filter the queue, open a case,
-record an outcome, and find it on the month dashboard.
+record an outcome, find it on the month dashboard, and go from the queue to the month's
+visit plan and from a stop to its case.
 
 Drives Debian's Chromium (/usr/bin/chromium; .ci/run installs it) with Playwright and a
-new, empty profile; never downloads a browser. Screenshots of the queue, a case page and
-the dashboard are written only when SENTINEL_SCREENSHOTS names a folder
+new, empty profile; never downloads a browser. Screenshots of the queue, a case page, the
+dashboard and the visit plan are written only when SENTINEL_SCREENSHOTS names a folder
 (``SENTINEL_SCREENSHOTS=docs/screenshots``), so a CI run leaves the tree clean."""
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -132,3 +135,70 @@ def test_sign_in_filter_open_record_and_see_it_on_the_dashboard(served_app, tmp_
             assert console_errors == []
         finally:
             browser.close()
+
+
+@contextmanager
+def signed_in(served_app, tmp_path: Path) -> Iterator:  # type: ignore[no-untyped-def]
+    """A page of a new Chromium profile, signed in as the served app's user; yields the
+    page and the console errors seen so far."""
+    from playwright.sync_api import expect, sync_playwright
+
+    profile = tmp_path / "chromium-profile"
+    profile.mkdir()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1360, "height": 900},
+            locale="zh-CN",
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(20_000)
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(f"{served_app.url}/login")
+            page.fill("#username", served_app.username)
+            page.fill("#password", served_app.password)
+            page.click("button[type=submit]")
+            expect(page).to_have_url(f"{served_app.url}/queue")
+            yield page, errors
+        finally:
+            browser.close()
+
+
+def test_from_the_queue_to_the_visit_plan_and_a_stop_to_its_case(
+    served_app, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    planned = served_app.cases.filter(pl.col("audit_selection").is_not_null())
+    # The township with the most people to see: a supervisor narrows the plan to it.
+    busiest = (
+        planned.group_by("township")
+        .agg(pl.col("person_id").n_unique())
+        .sort(["person_id", "township"], descending=[True, False])
+        .row(0, named=True)
+    )
+    with signed_in(served_app, tmp_path) as (page, console_errors):
+        page.click("#plan-link")
+        expect(page).to_have_url(re.compile(rf"/plan\?month={served_app.month}"))
+        expect(page.locator("header nav a.on")).to_have_attribute("href", "/plan")
+        stops = page.locator("section.trip table.plan tbody tr")
+        # One row per person to see, in day trips numbered from the most valuable.
+        expect(stops).to_have_count(planned["person_id"].n_unique())
+        expect(page.locator("section.trip").first).to_contain_text("第 1 趟")
+
+        page.select_option("#p-township", busiest["township"])
+        page.click("#p-submit")
+        expect(stops).to_have_count(busiest["person_id"])
+        expect(page.locator("section.trip").first).to_contain_text(busiest["township"])
+        shoot(page, "plan")
+
+        stop_case = page.locator("section.trip table.plan tbody tr td:nth-child(5) a").first
+        case_id = stop_case.inner_text()
+        stop_case.click()
+        expect(page.locator("h1")).to_contain_text(case_id)
+        assert console_errors == []

@@ -49,6 +49,7 @@ def outcome_form(token: str, **fields: str) -> dict[str, str]:
         "/",
         "/queue",
         "/queue?month=2020-02",
+        "/plan?month=2020-02",
         "/dashboard",
         "/audit",
         "/users",
