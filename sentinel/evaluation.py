@@ -330,7 +330,10 @@ def world_metrics(
       error) who are on the list (1.0 when there are none);
     * ``yuan_top`` and ``yuan_best_baseline``: yuan overpaid to the persons in the top
       ``capacity``, by this list and by the best of the three baselines; ``yuan_ratio``;
-    * ``list_share``: cases over the month's recipients.
+    * ``list_share``: cases over the month's recipients; ``own_list_share`` the same
+      without the cases of typology ``upstream_suspect`` (listed only because an upstream
+      list names the person and no audit has answered it: work the centre owes the
+      upstream whatever the product lists).
     """
     month = history.month
     improper = improper_as_of(truth_dir, month)
@@ -366,4 +369,9 @@ def world_metrics(
         "cases": float(cases.height),
         "recipients": float(n_recipients),
         "list_share": cases.height / n_recipients if n_recipients else 0.0,
+        "own_list_share": (
+            cases.filter(pl.col("typology") != "upstream_suspect").height / n_recipients
+            if n_recipients
+            else 0.0
+        ),
     }

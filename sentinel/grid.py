@@ -37,6 +37,7 @@ GRID_COLUMNS: tuple[str, ...] = (
     "probation_listed_for_pay",
     "yuan_ratio",
     "max_list_share",
+    "max_own_list_share",
 )
 
 #: Months at the start of a history whose lists are not judged for the worst month: a
@@ -66,6 +67,7 @@ def evaluate_world_run(dest: Path, out: Path, capacity: int) -> dict[str, object
         "probation_listed_for_pay": int(max(m["probation_listed_for_pay"] for m in per_month)),
         "yuan_ratio": round(last["yuan_ratio"], 1),
         "max_list_share": round(max(m["list_share"] for m in per_month), 4),
+        "max_own_list_share": round(max(m["own_list_share"] for m in per_month), 4),
     }
 
 
