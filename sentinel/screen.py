@@ -3,8 +3,10 @@ says must not be made, before the money leaves.
 
 The draft pay file of the coming disbursement has the payouts columns (any reader format,
 Chinese headers and values included). It is checked against everything known up to the
-last month the monthly job processed (``OUT/curated``), plus any newer death records given
-with it. A payment is held only on hard evidence, never on a score:
+last month the monthly job processed (``OUT/curated``; after a partitioned run, a
+province's, every partition's store), plus any newer death and custody records given with
+it. The register and the paid ledger are read as their summaries per person (runs), cut to
+the periods the file pays. A payment is held only on hard evidence, never on a score:
 
 ``SH_DECEASED``
     a death record linked as proof (``detection.min_death_link_confidence``; mistyped IDs
@@ -43,18 +45,21 @@ from pathlib import Path
 
 import polars as pl
 
-from features.cases import date_month_index, month_index, period_of_index
+from features.cases import date_month_index, month_index, month_number, period_of_index
 from features.custody import custody_spans, link_custody
-from features.payments import id_checksum_ok, id_is_well_formed, paid_ledger
+from features.identity import _CHECK_CHARS, _WEIGHTS, _WELL_FORMED
+from features.ledger import ledger_runs, ledger_runs_up_to
+from features.payments import paid_ledger
 from features.records import parse_records
 from features.survival import linked_deaths, register_people
 from sentinel.config import SentinelConfig, month_end
-from sentinel.contract import CUSTODY, DEATHS, PAYOUTS, ContractError
+from sentinel.contract import CUSTODY, DEATHS, PAYOUTS, ContractError, typed_schema
 from sentinel.detection import MonthHistory, month_register_runs
 from sentinel.evidence import Language, Template, render_evidence
 from sentinel.io.readers import read_dataset
 from sentinel.io.reports import write_csv_bom, write_table_xlsx
 from sentinel.io.store import load_history, processed_months
+from sentinel.partition import global_store, partition_store, partitions_root
 
 #: Why a payment is held, the facts each sentence names, in the order rules emit them.
 HOLD_REASONS: Mapping[str, Template] = {
@@ -153,7 +158,7 @@ def screen_payroll(
         raise ContractError(
             str(out), None, f"no month before {period} was processed here: run the monthly job first"
         )
-    history = load_history(Path(out) / "curated", known[-1])
+    history = known_history(Path(out), known[-1])
     newer = None
     if deaths is not None:
         table = read_dataset(Path(deaths), DEATHS)
@@ -205,6 +210,42 @@ def screen_payroll(
     return result
 
 
+def known_history(out: Path, month: str) -> MonthHistory:
+    """What ``out`` knows at the end of ``month``: its curated store, or the stores of every
+    partition and the global one after a partitioned run (a province, ``flows.partitioned``;
+    each person's rows sit in one partition, so the partitions' register and ledger
+    summaries together are the province's)."""
+    root = partitions_root(out)
+    if not root.is_dir():
+        return load_history(out / "curated", month)
+    stores = [
+        partition_store(out, p.name)
+        for p in sorted(root.iterdir())
+        if p.is_dir() and not p.name.startswith(".")
+    ]
+    shared = global_store(out)
+
+    def rows(name: str) -> pl.LazyFrame:
+        return pl.concat([s.scan(name, up_to=month) for s in stores], how="diagonal_relaxed")
+
+    def summary(runs: list[pl.LazyFrame | None]) -> pl.LazyFrame | None:
+        kept = [r for r in runs if r is not None]
+        return pl.concat(kept, how="diagonal_relaxed") if kept and len(kept) == len(runs) else None
+
+    return MonthHistory(
+        month=month,
+        register=rows("beneficiaries"),
+        payouts=rows("payouts"),
+        quarantined_payouts=rows("quarantined_payouts"),
+        deaths=shared.scan("deaths", up_to=month),
+        certifications=rows("certifications"),
+        outcomes=shared.scan("outcomes", up_to=month),
+        custody=shared.scan("custody", up_to=month, schema=typed_schema(CUSTODY)),
+        register_runs=summary([s.register_runs(month) for s in stores]),
+        ledger_runs=summary([s.ledger_runs(month) for s in stores]),
+    )
+
+
 def hold_payments(
     rows: pl.DataFrame,
     history: MonthHistory,
@@ -220,7 +261,8 @@ def hold_payments(
     a quarantine reason are left out); ``period``: the pay period (by default the month
     after the history's)."""
     period = period or _next_month(history.month)
-    people = register_people(month_register_runs(history)).collect()
+    runs = month_register_runs(history)
+    people = register_people(runs).collect()
     deaths = history.deaths.select(DEATHS.column_names).collect()
     if newer_deaths is not None:
         deaths = pl.concat(
@@ -234,7 +276,7 @@ def hold_payments(
             _deceased(rows, deaths, people, config),
             _duplicates(rows),
             _already_paid(rows, history),
-            _terminated(rows, history.register, history.month),
+            _terminated(rows, runs, history.month),
             _in_custody(rows, history.custody, newer_custody, people, config, period),
         ],
         how="vertical_relaxed",
@@ -284,16 +326,54 @@ def _unreadable(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _bad_identity(rows: pl.DataFrame) -> pl.DataFrame:
-    pid = pl.col("person_id")
-    bad = rows.filter(pid.is_null() | ~id_is_well_formed(pid) | ~id_checksum_ok(pid))
+    """IDs that are empty, not 17 digits and a digit or ``X``, or fail the check character
+    (:func:`features.identity.id_checksum_ok`)."""
+    pid, text = pl.col("person_id"), pl.col("_id")
+    well_formed = text.str.contains(_WELL_FORMED).fill_null(False)
+    check = (_weighted_digit_sum(text) % 11).replace_strict(
+        list(range(11)), list(_CHECK_CHARS), return_dtype=pl.String
+    )
+    checksum_ok = (well_formed & (text.str.slice(17, 1) == check)).fill_null(False)
+    bad = (
+        rows.lazy()
+        .with_columns(pid.str.to_uppercase().alias("_id"))
+        .filter(pid.is_null() | ~checksum_ok)
+        .collect()
+    )
     return _hold(
         bad,
         "SH_BAD_IDENTITY",
         pl.when(pid.is_null())
         .then(pl.lit("empty"))
-        .when(~id_is_well_formed(pid))
+        .when(~well_formed)
         .then(pl.lit("malformed"))
         .otherwise(pl.lit("checksum")),
+    )
+
+
+def _digit_group(weights: tuple[int, ...]) -> pl.Series:
+    """The weighted sum of every number of ``len(weights)`` digits, by its value."""
+    width = len(weights)
+    return pl.Series(
+        [sum(int(d) * w for d, w in zip(f"{v:0{width}d}", weights, strict=True)) for v in range(10**width)],
+        dtype=pl.Int32,
+    )
+
+
+#: (start, width, weighted sums) of every three digits of an ID's first 17 (MOD 11-2).
+_DIGIT_GROUPS = tuple(
+    (start, len(_WEIGHTS[start : start + 3]), _digit_group(_WEIGHTS[start : start + 3]))
+    for start in range(0, 17, 3)
+)
+
+
+def _weighted_digit_sum(text: pl.Expr) -> pl.Expr:
+    """The MOD 11-2 weighted sum of the first 17 characters, looked up three digits at a
+    time (a province file has 19 million IDs; cutting out each digit costs several times
+    more); meaningless unless they are digits."""
+    return pl.sum_horizontal(
+        pl.lit(sums).gather(text.str.slice(start, width).cast(pl.UInt32, strict=False))
+        for start, width, sums in _DIGIT_GROUPS
     )
 
 
@@ -341,9 +421,11 @@ def _in_custody(
     spans = custody_spans(
         records.lazy(), link_custody(records.lazy(), people.lazy(), config), period, config.policy
     ).filter(pl.col("kind").is_in(list(config.policy.custody_suspends)) & ~pl.col("acquitted"))
+    # A payment two custodies suspend (a detention, then the sentence) names the latest.
     held = (
         rows.join(spans.collect(), on="person_id", how="inner")
         .filter(month_index(pl.col("period")).is_between(pl.col("first_index"), pl.col("last_index")))
+        .sort(["_row", "start_date", "record_id"], descending=[False, True, False], nulls_last=True)
         .unique("_row", keep="first", maintain_order=True)
     )
     return _hold(held, "SH_IN_CUSTODY", pl.col("source"), pl.col("kind_right"), pl.col("start_date"), pl.col("period"))
@@ -354,27 +436,48 @@ def _duplicates(rows: pl.DataFrame) -> pl.DataFrame:
     regular = rows.filter(
         (pl.col("kind") == "regular") & pl.col("person_id").is_not_null() & pl.col("period").is_not_null()
     )
-    ranked = regular.with_columns(
+    # Only the few persons paid twice for a period are ranked.
+    twice = regular.filter(pl.struct("person_id", "period").is_duplicated())
+    ranked = twice.with_columns(
         pl.len().over("person_id", "period").alias("_n"),
         pl.struct(-pl.col("amount").fill_null(0.0), pl.col("_row"))
         .rank("ordinal")
         .over("person_id", "period")
         .alias("_order"),
     )
-    extra = ranked.filter((pl.col("_n") > 1) & (pl.col("_order") > 1))
+    extra = ranked.filter(pl.col("_order") > 1)
     return _hold(extra, "SH_DUPLICATE", pl.col("period"), pl.col("_n"))
 
 
 def _already_paid(rows: pl.DataFrame, history: MonthHistory) -> pl.DataFrame:
-    """Regular payments for a person and period the ledger shows paid already."""
+    """Regular payments for a person and period the ledger shows paid already.
+
+    The ledger is read as its runs (:mod:`features.ledger`), cut to the periods this file
+    pays: a province's ledger has hundreds of millions of rows, the runs that pay one of the
+    file's periods a few million. A row of a run is the run's ``k``-th month
+    (:func:`features.ledger.ledger_rows`)."""
+    regular = rows.filter(pl.col("kind") == "regular")
+    periods = regular.select(month_index(pl.col("period")).alias("_p")).drop_nulls().unique()
+    k = pl.col("_p") - pl.col("period_index")
     ledger = (
-        paid_ledger(history.payouts, history.quarantined_payouts)
+        _ledger_runs(history)
         .filter((pl.col("kind") == "regular") & (pl.col("amount") > 0))
+        .select("person_id", "period", "period_index", "drop_index", "months")
+        .join_where(
+            periods.lazy(),
+            pl.col("_p") >= pl.col("period_index"),
+            pl.col("_p") < pl.col("period_index") + pl.col("months"),
+        )
+        .select(
+            "person_id",
+            pl.when(k == 0).then(pl.col("period")).otherwise(period_of_index(pl.col("_p"))).alias("period"),
+            (pl.col("drop_index") + k).alias("drop_index"),
+        )
         .group_by("person_id", "period")
         .agg(pl.col("drop_index").min().alias("_drop"))
         .collect()
     )
-    again = rows.filter(pl.col("kind") == "regular").join(ledger, on=["person_id", "period"], how="inner")
+    again = regular.join(ledger, on=["person_id", "period"], how="inner")
     return _hold(
         again,
         "SH_ALREADY_PAID",
@@ -383,29 +486,52 @@ def _already_paid(rows: pl.DataFrame, history: MonthHistory) -> pl.DataFrame:
     )
 
 
-def _terminated(rows: pl.DataFrame, register: pl.LazyFrame, month: str) -> pl.DataFrame:
+def _ledger_runs(history: MonthHistory) -> pl.LazyFrame:
+    """The paid ledger up to the history's month as runs: the stored summary when the
+    history has one, else summarised from the payouts (the same rows either way)."""
+    if history.ledger_runs is not None:
+        return ledger_runs_up_to(history.ledger_runs, history.month)
+    return ledger_runs(paid_ledger(history.payouts, history.quarantined_payouts))
+
+
+def _terminated(rows: pl.DataFrame, runs: pl.LazyFrame, month: str) -> pl.DataFrame:
     """Payments in a scheme the last register snapshot shows terminated for the person, for
     a period after the month it was terminated in (that month is due, as the month of a
-    death is; arrears for months it ran, such as an adjustment paid back, are owed)."""
+    death is; arrears for months it ran, such as an adjustment paid back, are owed).
+
+    ``runs``: the register up to ``month`` as runs (:mod:`features.history`), a run listing
+    its row in each month from ``first_index`` to ``last_index``."""
+    now = month_number(month)
+    terminated = pl.col("status") == "terminated"
+    # Only a pension shown terminated some month can be: the rest of the register is not read.
+    runs = runs.join(
+        runs.filter(terminated).select("person_id", "scheme").unique(),
+        on=["person_id", "scheme"],
+        how="semi",
+    )
     ended = (
-        register.filter(pl.col("month") == month)
+        runs.filter(pl.col("last_index") >= now)
         .group_by("person_id", "scheme")
-        .agg((pl.col("status") == "terminated").all().alias("_ended"))
+        .agg(terminated.all().alias("_ended"))
         .filter(pl.col("_ended"))
         .select("person_id", "scheme")
     )
-    snapshots = register.join(ended, on=["person_id", "scheme"], how="semi")
+    snapshots = runs.join(ended, on=["person_id", "scheme"], how="semi").select(
+        "person_id", "scheme", "status", "first_index", "last_index"
+    )
     ran = (
         snapshots.filter(pl.col("status") != "terminated")
         .group_by("person_id", "scheme")
-        .agg(pl.col("month").max().alias("_ran_until"))
+        .agg(pl.col("last_index").max().alias("_ran_until"))
     )
+    # The first terminated month after the last month it ran.
     since = (
-        snapshots.filter(pl.col("status") == "terminated")
+        snapshots.filter(terminated)
         .join(ran, on=["person_id", "scheme"], how="left")
-        .filter(pl.col("_ran_until").is_null() | (pl.col("month") > pl.col("_ran_until")))
+        .filter(pl.col("_ran_until").is_null() | (pl.col("last_index") > pl.col("_ran_until")))
         .group_by("person_id", "scheme")
-        .agg(pl.col("month").min().alias("_since"))
+        .agg(pl.max_horizontal("first_index", pl.col("_ran_until") + 1).min().alias("_since"))
+        .with_columns(period_of_index(pl.col("_since")).alias("_since"))
         .collect()
     )
     after = rows.join(since, on=["person_id", "scheme"], how="inner").filter(
@@ -454,7 +580,9 @@ def _render(table: pl.DataFrame, language: Language) -> pl.DataFrame:
         language,
         templates=HOLD_REASONS,
     ).collect()
-    return keyed.join(rendered.select(pl.col("person_id").alias("_key"), "evidence"), on="_key").drop("_key")
+    return keyed.join(
+        rendered.select(pl.col("person_id").alias("_key"), "evidence"), on="_key", maintain_order="left"
+    ).drop("_key")
 
 
 def _as_delivered(release: pl.DataFrame, header_language: str) -> pl.DataFrame:
@@ -482,4 +610,11 @@ def _held_by_reason(held: pl.DataFrame) -> dict[str, dict[str, float]]:
     }
 
 
-__all__ = ["HOLD_COLUMNS", "HOLD_REASONS", "ScreenResult", "hold_payments", "screen_payroll"]
+__all__ = [
+    "HOLD_COLUMNS",
+    "HOLD_REASONS",
+    "ScreenResult",
+    "hold_payments",
+    "known_history",
+    "screen_payroll",
+]

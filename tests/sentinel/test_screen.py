@@ -203,3 +203,63 @@ def test_a_custody_that_suspends_the_period_holds_it_and_probation_does_not(tmp_
     holds = hold_payments(rows, replace(_known(), custody=custody.lazy()), CONFIG, period="2020-12")
     assert _reasons(holds) == {1: "SH_IN_CUSTODY"}
     assert holds["evidence"].item() == "监狱记录本人自2020-11-20起服刑，按规定停发2020-12待遇"
+
+
+def test_the_id_check_agrees_with_the_identity_module() -> None:
+    """The screen looks the check character up three digits at a time; it holds exactly the
+    IDs ``features.identity`` finds empty, malformed or with a wrong check character."""
+    import random
+
+    from features.payments import id_checksum_ok, id_is_well_formed
+    from sentinel.screen import _bad_identity
+
+    rng = random.Random(7)
+    ids = ["".join(rng.choice("0123456789") for _ in range(17)) + rng.choice("0123456789Xx") for _ in range(3000)]
+    ids += [make_id("19500101", 11), make_id("19500101", 11).lower(), "", None, "12345", "+1010519491231002X",
+            "１１0105194912310021", "11010519491231002X ", "abcdefghijklmnopqr"]
+    rows = pl.DataFrame({"_row": range(len(ids)), "person_id": ids}, schema={"_row": pl.Int64, "person_id": pl.String})
+    pid = pl.col("person_id")
+    expected = rows.filter(pid.is_null() | ~id_is_well_formed(pid) | ~id_checksum_ok(pid))
+    held = _bad_identity(rows)
+    assert held["_row"].to_list() == expected["_row"].to_list()
+    assert 0 < held.height < rows.height
+
+
+def test_a_partitioned_out_is_screened_as_one_store(tmp_path: Path) -> None:
+    """After a partitioned run (a province) the screen reads every partition's store and
+    the global one, and holds what it holds when the same history sits in one store."""
+    from sentinel.io.store import CuratedStore
+    from sentinel.partition import global_store, partition_store
+    from sentinel.screen import known_history
+
+    known = _known(deaths=[_death(DEAD, date(2020, 10, 3), mistyped=True)])
+    frames = {
+        "beneficiaries": known.register.collect(),
+        "payouts": known.payouts.collect(),
+        "deaths": known.deaths.collect(),
+    }
+    whole = tmp_path / "whole"
+    split = tmp_path / "split"
+    east = {ALIVE["person_id"], DEAD["person_id"]}
+    for name, frame in frames.items():
+        for (month,), rows in frame.partition_by("month", as_dict=True).items():
+            CuratedStore(whole / "curated").write_month(name, month, rows)
+            if name == "deaths":
+                global_store(split).write_month(name, month, rows)
+                continue
+            in_east = pl.col("person_id").is_in(list(east))
+            partition_store(split, "east").write_month(name, month, rows.filter(in_east))
+            partition_store(split, "west").write_month(name, month, rows.filter(~in_east))
+    for store in (CuratedStore(whole / "curated"), partition_store(split, "east"), partition_store(split, "west")):
+        store.summarise_register("2020-11")
+        store.summarise_ledger("2020-11")
+    path = _pay_file(
+        tmp_path,
+        [_row(ALIVE), _row(DEAD), _row(ENDED), _row(TWICE), _row(TWICE, "100", scheme="企业职工"), _row(ALIVE, period="2020-11")],
+    )
+    rows = parse_records(read_dataset(path, PAYOUTS).frame.lazy(), PAYOUTS, month="2020-12").collect()
+    partitioned = known_history(split, "2020-11")
+    assert partitioned.register_runs is not None and partitioned.ledger_runs is not None
+    held = hold_payments(rows, partitioned, CONFIG)
+    assert held.equals(hold_payments(rows, known_history(whole, "2020-11"), CONFIG))
+    assert _reasons(held) == {2: "SH_DECEASED", 3: "SH_TERMINATED", 5: "SH_DUPLICATE", 6: "SH_ALREADY_PAID"}
