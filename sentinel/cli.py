@@ -863,7 +863,7 @@ def users_recuse(
 ) -> None:
     """Set whose cases a user may not work (回避): their village and their relatives.
 
-    Example: sentinel users recuse wang --village 一村 --relative 430923195001010011 --out demo/out
+    Example: sentinel users recuse wang --village 一村 --relative <身份证号> --out demo/out
     """
     cases, users = _review_store(out, config)
     try:

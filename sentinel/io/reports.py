@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 import xlsxwriter
@@ -101,19 +101,28 @@ def write_table_xlsx(
     with xlsxwriter.Workbook(str(path)) as book:
         bold = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
         sheet = book.add_worksheet(sheet_name)
-        for j, col in enumerate(frame.columns):
-            sheet.write_string(0, j, col, bold)
-            sheet.set_column(j, j, 60 if col == "evidence" else 16)
-        for i, row in enumerate(frame.iter_rows(), start=1):
-            for j, (col, value) in enumerate(zip(frame.columns, row, strict=True)):
-                if value is None:
-                    continue
-                if col in numbers:
-                    sheet.write_number(i, j, float(value))
-                else:
-                    sheet.write_string(i, j, str(value))
-        sheet.freeze_panes(1, 0)
+        _write_table(sheet, frame, bold, numbers=numbers, wide="evidence")
         sheet.autofilter(0, 0, frame.height, max(len(frame.columns) - 1, 0))
+
+
+def _write_table(
+    sheet: Any, frame: pl.DataFrame, bold: Any, *, numbers: tuple[str, ...], wide: str
+) -> None:
+    """``frame`` on ``sheet`` under a frozen bold header: the ``numbers`` columns as
+    numbers, every other value as text (no cell is ever a formula); ``wide``: the column
+    given room for sentences."""
+    for j, col in enumerate(frame.columns):
+        sheet.write_string(0, j, col, bold)
+        sheet.set_column(j, j, 60 if col == wide else 16)
+    for i, row in enumerate(frame.iter_rows(), start=1):
+        for j, (col, value) in enumerate(zip(frame.columns, row, strict=True)):
+            if value is None:
+                continue
+            if col in numbers:
+                sheet.write_number(i, j, float(value))
+            else:
+                sheet.write_string(i, j, str(value))
+    sheet.freeze_panes(1, 0)
 
 
 def write_suspect_replies(
@@ -138,18 +147,7 @@ def write_suspect_replies(
             rows = frame.filter(pl.col(batch) == name) if name is not None else frame
             title = _sheet_title(str(name or "replies"), k, used)
             sheet = book.add_worksheet(title)
-            for j, col in enumerate(frame.columns):
-                sheet.write_string(0, j, col, bold)
-                sheet.set_column(j, j, 60 if col == columns.get("evidence", "evidence") else 18)
-            for i, row in enumerate(rows.iter_rows(), start=1):
-                for j, (col, value) in enumerate(zip(frame.columns, row, strict=True)):
-                    if value is None:
-                        continue
-                    if col in numbers:
-                        sheet.write_number(i, j, float(value))
-                    else:
-                        sheet.write_string(i, j, str(value))
-            sheet.freeze_panes(1, 0)
+            _write_table(sheet, rows, bold, numbers=numbers, wide=columns.get("evidence", "evidence"))
     return paths
 
 
