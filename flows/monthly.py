@@ -54,7 +54,7 @@ from sentinel.detection import (
     month_register_runs,
 )
 from sentinel.engines import partition_engine
-from sentinel.ingest import StoredDrop, check_and_store_drop, drop_fingerprint
+from sentinel.ingest import INGEST_ORDER, StoredDrop, check_and_store_drop, drop_fingerprint
 from sentinel.io.reports import (
     write_case_list,
     write_csv_bom,
@@ -94,15 +94,8 @@ from sentinel.validation import ValidationReport, validate_month
 #: learns from once the case is audited): ``OUT/YYYY-MM/model_inputs.parquet``.
 MODEL_INPUTS_FILE = "model_inputs.parquet"
 MONTH_FOLDER = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-CURATED_DATASETS = (
-    "beneficiaries",
-    "payouts",
-    "deaths",
-    "certifications",
-    "custody",
-    "suspects",
-    "outcomes",
-)
+#: Every dataset of a drop is kept in the curated history, in ingest's order.
+CURATED_DATASETS = INGEST_ORDER
 
 
 @dataclass(frozen=True)
