@@ -15,6 +15,9 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 __all__ = [
+    "ID_CHECK_CHARS",
+    "ID_WEIGHTS",
+    "ID_WELL_FORMED",
     "id_birth_date",
     "id_edits",
     "id_check_char",
@@ -24,9 +27,11 @@ __all__ = [
     "id_sex",
 ]
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK_CHARS = "10X98765432"
-_WELL_FORMED = r"^[0-9]{17}[0-9X]$"
+#: GB 11643-1999: the weights of the first 17 digits, the check character of each
+#: remainder mod 11, and the shape of a well-formed number.
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARS = "10X98765432"
+ID_WELL_FORMED = r"^[0-9]{17}[0-9X]$"
 
 
 def _text(col: str | pl.Expr) -> pl.Expr:
@@ -39,7 +44,7 @@ def id_is_well_formed(col: str | pl.Expr) -> pl.Expr:
 
     Says nothing about the checksum or the birth date.
     """
-    return _text(col).str.contains(_WELL_FORMED)
+    return _text(col).str.contains(ID_WELL_FORMED)
 
 
 def id_check_char(col: str | pl.Expr) -> pl.Expr:
@@ -51,10 +56,10 @@ def id_check_char(col: str | pl.Expr) -> pl.Expr:
     prefix = text.str.slice(0, 17)
     total = pl.sum_horizontal(
         prefix.str.slice(i, 1).cast(pl.Int32, strict=False) * weight
-        for i, weight in enumerate(_WEIGHTS)
+        for i, weight in enumerate(ID_WEIGHTS)
     )
     check = (total % 11).replace_strict(
-        {i: c for i, c in enumerate(_CHECK_CHARS)}, return_dtype=pl.String
+        {i: c for i, c in enumerate(ID_CHECK_CHARS)}, return_dtype=pl.String
     )
     return pl.when(prefix.str.contains(r"^[0-9]{17}$")).then(check).otherwise(None).name.keep()
 

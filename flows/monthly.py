@@ -41,7 +41,7 @@ from features.records import REASON
 from features.survival import register_people
 from features.suspension import SUSPENSION_ORDER, custody_actions, suspension_list
 from sentinel.artifacts import month_summary_markdown, top_cases_table
-from sentinel.audit_result import OutcomeLimits
+from sentinel.audit_result import OutcomeLimits, SignOff
 from sentinel.casestore import CaseStore, database_url
 from sentinel.casestore.chain import check_history
 from sentinel.config import SentinelConfig, load_config
@@ -244,11 +244,17 @@ def record_drop_outcomes(drops: dict[str, StoredDrop], out: Path, config: Sentin
     if outcomes.height == 0:
         return 0
     limits = OutcomeLimits.from_config(config)
-    with CaseStore(case_store_url(out, config), limits=limits) as store_db:
+    signoff = SignOff.from_config(config)
+    with CaseStore(case_store_url(out, config), limits=limits, signoff=signoff) as store_db:
         report = import_outcomes(store_db, outcomes, actor="drop:outcomes")
     logger = run_logger()
     for error in report.errors:
         logger.warning("outcome not applied: %s", error)
+    if report.pending:
+        logger.warning(
+            "%d outcome(s) without a second signature wait for sign-off (cases.signoff_*)",
+            report.pending,
+        )
     return report.applied
 
 

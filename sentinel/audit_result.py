@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic_core import PydanticCustomError
 
 from sentinel.contract import OUTCOMES
+from sentinel.reasons import PROOF_CODES
 
-__all__ = ["AuditResult", "OutcomeLimits", "result_problems"]
+__all__ = ["AuditResult", "OutcomeLimits", "SignOff", "result_problems"]
 
 #: The contract's four audit outcomes (canonical spelling).
 OUTCOME_VALUES: tuple[str, ...] = tuple(dict.fromkeys(OUTCOMES.values()))
@@ -40,6 +41,35 @@ class OutcomeLimits:
         """From a :class:`sentinel.config.SentinelConfig` (``cases.max_outcome_amount``,
         ``policy.max_plausible_age``)."""
         return cls(config.cases.max_outcome_amount, config.policy.max_plausible_age)
+
+
+@dataclass(frozen=True)
+class SignOff:
+    """Which results wait for a second user (经办 / 复核): a confirmed overpayment above
+    ``above`` yuan, and clearing a case whose reasons include one of ``proof_codes`` (when
+    ``clearing_proof``)."""
+
+    above: float
+    clearing_proof: bool
+    proof_codes: frozenset[str]
+
+    @classmethod
+    def from_config(cls, config: Any) -> SignOff:
+        """From a :class:`sentinel.config.SentinelConfig` (``cases.signoff_above_yuan``,
+        ``cases.signoff_clearing_proof``) and the reason registry's proof codes."""
+        return cls(
+            config.cases.signoff_above_yuan, config.cases.signoff_clearing_proof, PROOF_CODES
+        )
+
+    def reason(self, outcome: str | None, overpaid: float | None, codes: set[str]) -> str | None:
+        """Why this result needs a second user's approval, or None when it does not."""
+        if outcome in ("confirmed_deceased", "confirmed_improper") and (overpaid or 0) > self.above:
+            return f"confirms more than {self.above:,.2f} yuan overpaid"
+        if outcome == "cleared" and self.clearing_proof:
+            proof = sorted(codes & self.proof_codes)
+            if proof:
+                return f"clears a case with proof ({', '.join(proof)})"
+        return None
 
 
 @dataclass(frozen=True)

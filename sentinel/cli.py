@@ -478,13 +478,17 @@ app.add_typer(report_app, name="report")
 
 def _case_store(out: Path, config: Path | None):  # type: ignore[no-untyped-def]
     from flows.monthly import case_store_url
-    from sentinel.audit_result import OutcomeLimits
+    from sentinel.audit_result import OutcomeLimits, SignOff
     from sentinel.casestore import CaseStore
     from sentinel.config import load_config
 
     cfg = load_config(config)
     _private(out, cfg)
-    return CaseStore(case_store_url(out, cfg), limits=OutcomeLimits.from_config(cfg))
+    return CaseStore(
+        case_store_url(out, cfg),
+        limits=OutcomeLimits.from_config(cfg),
+        signoff=SignOff.from_config(cfg),
+    )
 
 
 def _private(out: Path, cfg) -> None:  # type: ignore[no-untyped-def]
@@ -505,8 +509,10 @@ def outcomes_import(
     """Close cases with field-audit outcomes; every bad row gets a clear error.
 
     A workbook emitted by `sentinel run` is read sheet by sheet (the outcome columns the
-    auditors filled in). Re-importing the same file changes nothing. Exit code 2 when any
-    row was rejected.
+    auditors filled in). Re-importing the same file changes nothing. A result that needs
+    sign-off (经办 / 复核, ``cases.signoff_*``) closes its case only when the row names a
+    second person in ``reviewed_by`` (复核人); otherwise it waits for approval in the review
+    app. Exit code 2 when any row was rejected.
 
     Example: sentinel outcomes import demo/out/2020-12/cases.xlsx --out demo/out --actor 王审计
     """
@@ -529,7 +535,8 @@ def outcomes_import(
     with _case_store(out, config) as store:
         report = import_outcomes(store, rows, actor=actor)
     console.print(
-        f"{report.rows} rows: {report.applied} cases closed, {report.unchanged} already recorded, "
+        f"{report.rows} rows: {report.applied - report.pending} cases closed, "
+        f"{report.pending} waiting for sign-off, {report.unchanged} already recorded, "
         f"{report.rejected} rejected"
     )
     for error in report.errors:
@@ -792,7 +799,7 @@ def review(
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="User name (no spaces).")],
-    role: Annotated[str, typer.Option(help="auditor (works the townships given), supervisor (all townships; assigns) or admin (users).")],
+    role: Annotated[str, typer.Option(help="auditor (works the townships given), reviewer (all townships; signs off results), supervisor (all townships; assigns, signs off) or admin (users).")],
     township: Annotated[list[str] | None, typer.Option("--township", help="A township the auditor works; repeat for several.")] = None,
     village: Annotated[str | None, typer.Option(help="The village the user lives in: not assigned its cases (recusal, review.recuse_own_village).")] = None,
     relative: Annotated[list[str] | None, typer.Option("--relative", help="Identity number of a relative whose cases the user may not work (recusal); repeat for several.")] = None,

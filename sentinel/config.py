@@ -179,6 +179,12 @@ class CaseConfig(_Section):
     # An overpaid or recovered amount of one audit at or above this (yuan) is refused as a
     # typing error; see default_config.toml for the reckoning.
     max_outcome_amount: float = Field(default=2_000_000.0, gt=0)
+    # Sign-off (经办 / 复核): a result confirming more than this many yuan overpaid, or
+    # clearing a case with proof (``signoff_clearing_proof``), waits for a second user
+    # with one of ``signoff_roles``; see default_config.toml for the source.
+    signoff_above_yuan: float = Field(default=0.0, ge=0)
+    signoff_clearing_proof: bool = True
+    signoff_roles: list[Literal["reviewer", "supervisor"]] = ["reviewer", "supervisor"]
 
 
 #: Results of a suspect reply (``suspect_replies``), in the contract's vocabulary.
@@ -255,7 +261,11 @@ class ReviewConfig(_Section):
     # Cases per page of the queue.
     page_size: int = Field(default=100, ge=1)
     # Roles shown full identity numbers, names and accounts on the case page.
-    full_id_roles: list[Literal["auditor", "supervisor"]] = ["auditor", "supervisor"]
+    full_id_roles: list[Literal["auditor", "reviewer", "supervisor"]] = [
+        "auditor",
+        "reviewer",
+        "supervisor",
+    ]
     # Password checks (argon2, 64 MiB each) run at most this many at once; this many more
     # may wait for one; a login beyond that is answered 503 (busy), never queued unbounded.
     hash_workers: int = Field(default=2, ge=1)

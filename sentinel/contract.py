@@ -308,6 +308,10 @@ OUTCOMES_DATASET = Dataset(
         Column("death_date", "date", ("死亡日期",), nullable=True),
         Column("overpaid_amount", "amount", ("多发金额",), nullable=True),
         Column("recovered_amount", "amount", ("追回金额",), nullable=True),
+        # Sign-off (经办 / 复核): who recorded the result and the second person who
+        # verified it; a result that needs sign-off without a second name waits for it.
+        Column("audited_by", "text", ("经办人", "核查人"), required=False, nullable=True),
+        Column("reviewed_by", "text", ("复核人", "审核人"), required=False, nullable=True),
     ),
 )
 

@@ -21,7 +21,7 @@ import polars as pl
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 
-from sentinel.casestore import CaseStore
+from sentinel.casestore import CaseStore, CaseValidationError
 from sentinel.contract import OUTCOMES, OUTCOMES_DATASET
 from sentinel.io.reports import CASE_HEADERS_ZH, OUTCOME_HEADERS
 from sentinel.masking import mask_id
@@ -40,6 +40,8 @@ _SCHEMA: dict[str, pl.DataType] = {
     "death_date": pl.Date(),
     "overpaid_amount": pl.Float64(),
     "recovered_amount": pl.Float64(),
+    "audited_by": pl.String(),
+    "reviewed_by": pl.String(),
     "note": pl.String(),
     "_sheet": pl.String(),
     "_row": pl.Int64(),
@@ -132,6 +134,8 @@ def _sheet_outcomes(sheet: Any) -> Iterator[dict[str, Any]]:
             "person_id": _text(cell("person_id")),
             "outcome": OUTCOMES.get(str(outcome), str(outcome)) if outcome is not None else None,
             "note": _text(cell("note")),
+            "audited_by": _text(cell("audited_by")),
+            "reviewed_by": _text(cell("reviewed_by")),
             "_sheet": sheet.title,
             "_row": number,
         }
@@ -217,10 +221,12 @@ class OutcomeError:
 
 @dataclass
 class ImportReport:
-    """What an import did: rows read, cases closed, rows already recorded, rows rejected."""
+    """What an import did: rows read, cases closed (or proposed for sign-off: ``pending``,
+    counted in ``applied`` too), rows already recorded, rows rejected."""
 
     rows: int = 0
     applied: int = 0
+    pending: int = 0
     unchanged: int = 0
     rejected: int = 0
     errors: list[OutcomeError] = field(default_factory=list)
@@ -309,7 +315,29 @@ def import_outcomes(
             report.rejected += 1
             report.errors.extend(errors)
             continue
-        changed = store.close(case_id, **result, note=_text(row["note"]), actor=actor, now=now)
+        recorder = _text(row["audited_by"]) or actor
+        reviewer = _text(row["reviewed_by"])
+        try:
+            changed = store.close(
+                case_id,
+                **result,
+                note=_text(row["note"]),
+                actor=recorder,
+                reviewed_by=reviewer,
+                now=now,
+            )
+        except CaseValidationError as exc:
+            report.rejected += 1
+            report.errors.append(
+                OutcomeError(sheet, number, exc.field, exc.problem, mask_id(case_id))
+            )
+            continue
+        if (
+            changed
+            and reviewer is None
+            and store.signoff_needed(case_id, result["outcome"], result["overpaid_amount"])
+        ):
+            report.pending += 1
         if changed:
             report.applied += 1
         else:

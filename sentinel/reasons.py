@@ -408,6 +408,9 @@ REASONS: dict[str, Reason] = {
 REASON_CODES: tuple[str, ...] = tuple(REASONS)
 #: Reasons an in-person certification pass refutes.
 REFUTED_BY_PASS: frozenset[str] = frozenset(c for c, r in REASONS.items() if r.refuted_by_pass)
+#: Reasons that are proof (a linked death paid after, a double payment, paid in a
+#: terminated or suspended state): clearing a case with one needs sign-off.
+PROOF_CODES: frozenset[str] = frozenset(c for c, r in REASONS.items() if r.role == "proof")
 #: Reasons an upstream list asks to have answered: listed until answered.
 ANSWER_DUE: frozenset[str] = frozenset(c for c, r in REASONS.items() if r.answer_due)
 

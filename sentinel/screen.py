@@ -47,7 +47,7 @@ import polars as pl
 
 from features.cases import date_month_index, month_index, month_number, period_of_index
 from features.custody import custody_spans, link_custody
-from features.identity import _CHECK_CHARS, _WEIGHTS, _WELL_FORMED
+from features.identity import ID_CHECK_CHARS, ID_WEIGHTS, ID_WELL_FORMED
 from features.ledger import ledger_runs, ledger_runs_up_to
 from features.payments import paid_ledger
 from features.records import parse_records
@@ -329,9 +329,9 @@ def _bad_identity(rows: pl.DataFrame) -> pl.DataFrame:
     """IDs that are empty, not 17 digits and a digit or ``X``, or fail the check character
     (:func:`features.identity.id_checksum_ok`)."""
     pid, text = pl.col("person_id"), pl.col("_id")
-    well_formed = text.str.contains(_WELL_FORMED).fill_null(False)
+    well_formed = text.str.contains(ID_WELL_FORMED).fill_null(False)
     check = (_weighted_digit_sum(text) % 11).replace_strict(
-        list(range(11)), list(_CHECK_CHARS), return_dtype=pl.String
+        list(range(11)), list(ID_CHECK_CHARS), return_dtype=pl.String
     )
     checksum_ok = (well_formed & (text.str.slice(17, 1) == check)).fill_null(False)
     bad = (
@@ -362,7 +362,7 @@ def _digit_group(weights: tuple[int, ...]) -> pl.Series:
 
 #: (start, width, weighted sums) of every three digits of an ID's first 17 (MOD 11-2).
 _DIGIT_GROUPS = tuple(
-    (start, len(_WEIGHTS[start : start + 3]), _digit_group(_WEIGHTS[start : start + 3]))
+    (start, len(ID_WEIGHTS[start : start + 3]), _digit_group(ID_WEIGHTS[start : start + 3]))
     for start in range(0, 17, 3)
 )
 

@@ -68,6 +68,11 @@ SUSPECT_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: Who records the simulated results and who signs them off (two people, as sign-off asks).
+SIMULATED_AUDITOR = "simulated-auditor"
+SIMULATED_REVIEWER = "simulated-reviewer"
+
+
 def visit_outcomes(
     visits: pl.DataFrame, truth_dir: Path, month: str, closed_on: date
 ) -> pl.DataFrame:
@@ -76,7 +81,8 @@ def visit_outcomes(
     ``visits``: ``case_id, person_id``. A person with an improper payment made up to
     ``month`` is ``confirmed_deceased`` (when the truth holds a death before
     ``closed_on``) or ``confirmed_improper``, with the overpaid yuan to date; anyone else
-    is ``cleared``.
+    is ``cleared``. Each result is recorded by one simulated user and signed off by another
+    (``audited_by``, ``reviewed_by``).
     """
     truth_dir = Path(truth_dir)
     improper = improper_as_of(truth_dir, month).select("person_id", "overpaid")
@@ -104,6 +110,9 @@ def visit_outcomes(
         pl.when(is_improper & died).then(pl.col("true_death_date")).alias("death_date"),
         pl.when(is_improper).then(pl.col("overpaid").round(2)).alias("overpaid_amount"),
         pl.when(is_improper).then(pl.lit(0.0)).alias("recovered_amount"),
+        # Sign-off on the paper form (经办 / 复核): the visiting auditor and a second person.
+        pl.lit(SIMULATED_AUDITOR).alias("audited_by"),
+        pl.lit(SIMULATED_REVIEWER).alias("reviewed_by"),
     ).select(OUTCOMES_DATASET.column_names)
 
 

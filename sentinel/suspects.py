@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from features.suspects import open_suspects, suspect_answers, suspect_marks, suspect_replies
+from sentinel.casestore.constants import OPEN_STATES
 from sentinel.config import SentinelConfig, month_end
 from sentinel.contract import SUSPECTS, typed_schema
 from sentinel.io.store import CuratedStore, latest_month_output, processed_months
@@ -102,7 +103,7 @@ def suspect_status(
     waiting = pl.col("result").is_null()
     days_left = (pl.col("due_on") - pl.lit(as_of)).dt.total_days()
     if overdue:
-        open_cases = cases.filter(pl.col("state").is_in(["new", "assigned"])).select(
+        open_cases = cases.filter(pl.col("state").is_in(OPEN_STATES)).select(
             "person_id", "case_id"
         ).unique("person_id", keep="first")
         return (

@@ -39,7 +39,7 @@ import polars as pl
 from sqlalchemy import Engine, bindparam, create_engine, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from sentinel.audit_result import OUTCOME_VALUES, OutcomeLimits
+from sentinel.audit_result import OUTCOME_VALUES, OutcomeLimits, SignOff
 from sentinel.casestore.chain import seal
 from sentinel.casestore.constants import (
     _MONTH_EVENT_KINDS,
@@ -49,6 +49,7 @@ from sentinel.casestore.constants import (
     EVENT_KINDS,
     EXCULPATORY_REASONS,
     LISTING_STATUSES,
+    OPEN_STATES,
     SELECTIONS,
     CaseValidationError,
 )
@@ -56,6 +57,7 @@ from sentinel.casestore.policy import (
     _check_month,
     _checked_listing,
     _closure_problems,
+    _codes,
     _decide,
     _status,
 )
@@ -80,9 +82,52 @@ __all__ = [
     "database_url",
 ]
 
+#: Events that open or settle a sign-off: the last of them says whether one is waiting.
+_SIGNOFF_KINDS: tuple[str, ...] = ("proposed", "approved", "rejected", "closed")
+_PENDING_SCHEMA: dict[str, pl.DataType] = {
+    "case_id": pl.String(),
+    "person_id": pl.String(),
+    "typology": pl.String(),
+    "township": pl.String(),
+    "proposed_by": pl.String(),
+    "proposed_at": pl.Datetime("us"),
+    "outcome": pl.String(),
+    "closed_on": pl.Date(),
+    "overpaid_amount": pl.Float64(),
+    "recovered_amount": pl.Float64(),
+    "signoff": pl.String(),
+}
+
+
+def _pending_proposal(conn: Connection, case_id: str) -> dict[str, Any] | None:
+    """The case's proposed result waiting for sign-off (event id, actor, result), or None
+    when the last sign-off event is not a proposal."""
+    last = (
+        conn.execute(
+            select(_events.c.id, _events.c.at, _events.c.actor, _events.c.kind, _events.c.detail)
+            .where(_events.c.case_id == case_id)
+            .where(_events.c.kind.in_(_SIGNOFF_KINDS))
+            .order_by(_events.c.id.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    if last is None or last["kind"] != "proposed":
+        return None
+    return {
+        "id": last["id"],
+        "at": last["at"],
+        "actor": last["actor"],
+        "result": last["detail"]["result"],
+        "signoff": last["detail"]["signoff"],
+    }
+
+
 def database_url(default_path: Path | str = "sentinel-cases.sqlite") -> str:
     """The store URL: ``$SENTINEL_DATABASE_URL`` when set, else a SQLite file at ``default_path``."""
     return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{Path(default_path)}"
+
 
 class CaseStore(CaseQueries):
     """Cases across months in a SQL database (SQLite file or PostgreSQL by URL).
@@ -93,16 +138,26 @@ class CaseStore(CaseQueries):
     one gets every table, one an earlier release made gets what it lacks, cases kept.
     """
 
-    def __init__(self, url: str | Path, *, limits: OutcomeLimits | None = None) -> None:
+    def __init__(
+        self,
+        url: str | Path,
+        *,
+        limits: OutcomeLimits | None = None,
+        signoff: SignOff | None = None,
+    ) -> None:
         text = str(url)
         if "://" not in text:
             text = f"sqlite:///{text}"
         self.engine: Engine = create_engine(text, future=True)
         upgrade(self.engine)
-        if limits is None:
-            limits = OutcomeLimits.from_config(load_config())
+        if limits is None or signoff is None:
+            config = load_config()
+            limits = limits or OutcomeLimits.from_config(config)
+            signoff = signoff or SignOff.from_config(config)
         #: Bounds of an audit result (``cases.max_outcome_amount``, ``policy.max_plausible_age``).
         self.limits = limits
+        #: Which results wait for a second user (``cases.signoff_*``).
+        self.signoff = signoff
 
     def dispose(self) -> None:
         """Close the database connections."""
@@ -238,9 +293,7 @@ class CaseStore(CaseQueries):
         for row in rows:
             case_id = row["case_id"]
             known = existing.get(case_id)
-            decision = _decide(
-                row, known, audits.get(row["person_id"], []), month, clear_months
-            )
+            decision = _decide(row, known, audits.get(row["person_id"], []), month, clear_months)
             if not decision.listed:
                 event(case_id, "suppressed", {"note": decision.note, "reasons": row["reasons"]})
                 continue
@@ -305,9 +358,7 @@ class CaseStore(CaseQueries):
         if new_cases:
             conn.execute(insert(_cases), new_cases)
         if case_updates:
-            conn.execute(
-                update(_cases).where(_cases.c.case_id == bindparam("key")), case_updates
-            )
+            conn.execute(update(_cases).where(_cases.c.case_id == bindparam("key")), case_updates)
         # The month's list is replaced, not merged: a case dropped on a rerun leaves it.
         conn.execute(delete(_case_months).where(_case_months.c.month == month))
         if month_rows:
@@ -406,9 +457,7 @@ class CaseStore(CaseQueries):
                         )
                     )
                 elif (
-                    case["state"] == "new"
-                    and case["assignee"] is None
-                    and case["outcome"] is None
+                    case["state"] == "new" and case["assignee"] is None and case["outcome"] is None
                 ):
                     conn.execute(delete(_cases).where(where))
             for case_id in affected:
@@ -492,6 +541,17 @@ class CaseStore(CaseQueries):
             self.limits,
         )
 
+    def signoff_needed(
+        self, case_id: str, outcome: str | None, overpaid_amount: float | None
+    ) -> str | None:
+        """Why recording this result for the case needs a second user's approval
+        (:class:`sentinel.audit_result.SignOff`), or None when one user may record it."""
+        case = self.case(case_id)
+        if case is None:
+            return None
+        canonical = OUTCOMES.get(outcome.strip(), outcome) if isinstance(outcome, str) else outcome
+        return self.signoff.reason(canonical, overpaid_amount, set(_codes(case["reasons"])))
+
     def close(
         self,
         case_id: str,
@@ -503,6 +563,7 @@ class CaseStore(CaseQueries):
         recovered_amount: float | None = None,
         note: str | None = None,
         actor: str,
+        reviewed_by: str | None = None,
         now: datetime | None = None,
     ) -> bool:
         """Record the result of a field audit and close the case.
@@ -512,6 +573,12 @@ class CaseStore(CaseQueries):
         nothing, when the case is already closed with exactly this result (re-importing
         the same workbook); a different result for a closed case is recorded as a
         correction (a ``closed`` event whose detail holds the previous result).
+
+        Sign-off (经办 / 复核): when :meth:`signoff_needed` gives a reason, the result is
+        recorded only as a proposal (a ``proposed`` event; an open case becomes
+        ``pending``) unless ``reviewed_by`` names the second person who verified it on
+        the paper form; :meth:`approve` by another user closes the case. ``reviewed_by``
+        equal to ``actor`` is refused: nobody approves their own work.
         """
         at = now or datetime.now(UTC)
         canonical = OUTCOMES.get(outcome.strip(), outcome) if isinstance(outcome, str) else outcome
@@ -540,16 +607,173 @@ class CaseStore(CaseQueries):
             previous = {k: case[k] for k in result}
             if case["state"] == "closed" and previous == result:
                 return False
-            conn.execute(
-                update(_cases)
-                .where(_cases.c.case_id == case_id)
-                .values(state="closed", audited_reasons=case["reasons"], **result)
+            why = self.signoff.reason(canonical, overpaid_amount, set(_codes(case["reasons"])))
+            reviewer = reviewed_by.strip() if reviewed_by and reviewed_by.strip() else None
+            if why is not None and reviewer is not None and reviewer == actor:
+                raise CaseValidationError(
+                    case_id,
+                    "reviewed_by",
+                    "is the person who recorded the result; a second person signs off",
+                )
+            if why is not None and reviewer is None:
+                pending = _pending_proposal(conn, case_id)
+                if pending is not None and pending["result"] == _jsonable(result):
+                    return False
+                if case["state"] != "closed":
+                    conn.execute(
+                        update(_cases).where(_cases.c.case_id == case_id).values(state="pending")
+                    )
+                _add_event(
+                    conn,
+                    case_id,
+                    at,
+                    actor,
+                    "proposed",
+                    None,
+                    {"result": _jsonable(result), "signoff": why, "state": case["state"]},
+                )
+                return True
+            self._apply_close(
+                conn, case, result, actor, at, {"reviewed_by": reviewer} if reviewer else {}
             )
-            detail = _jsonable(result) | {"reasons": case["reasons"]}
-            if case["state"] == "closed":
-                detail["corrects"] = _jsonable(previous)
-            _add_event(conn, case_id, at, actor, "closed", None, detail)
         return True
+
+    def approve(self, case_id: str, *, actor: str, now: datetime | None = None) -> dict[str, Any]:
+        """Sign off the result proposed for the case and close it; returns that result.
+
+        Refused (:class:`CaseValidationError`) when nothing waits for sign-off or when
+        ``actor`` proposed it (nobody approves their own work). Whether ``actor`` holds a
+        sign-off role is the caller's check (the review app's users).
+        """
+        at = now or datetime.now(UTC)
+        with self.engine.begin() as conn:
+            case = _one_case(conn, case_id)
+            pending = _pending_proposal(conn, case_id)
+            if pending is None:
+                raise CaseValidationError(case_id, "state", "has no result waiting for sign-off")
+            if pending["actor"] == actor:
+                raise CaseValidationError(
+                    case_id, "approved_by", "proposed this result; a second user signs off"
+                )
+            result = pending["result"]
+            typed = {
+                **result,
+                "closed_on": date.fromisoformat(result["closed_on"]),
+                "death_date": (
+                    date.fromisoformat(result["death_date"]) if result["death_date"] else None
+                ),
+            }
+            _add_event(conn, case_id, at, actor, "approved", None, {"proposal": pending["id"]})
+            self._apply_close(
+                conn,
+                case,
+                typed,
+                actor,
+                at,
+                {"proposed_by": pending["actor"], "approved_by": actor},
+            )
+        return result
+
+    def reject(self, case_id: str, *, actor: str, note: str, now: datetime | None = None) -> None:
+        """Send a proposed result back to its auditor with ``note`` (why it is not signed
+        off): the case is open again (assigned to whoever had it) and nothing is closed."""
+        if not note or not note.strip():
+            raise CaseValidationError(case_id, "note", "is empty; say why the result is sent back")
+        at = now or datetime.now(UTC)
+        with self.engine.begin() as conn:
+            case = _one_case(conn, case_id)
+            pending = _pending_proposal(conn, case_id)
+            if pending is None:
+                raise CaseValidationError(case_id, "state", "has no result waiting for sign-off")
+            if case["state"] == "pending":
+                state = "assigned" if case["assignee"] else "new"
+                conn.execute(update(_cases).where(_cases.c.case_id == case_id).values(state=state))
+            _add_event(
+                conn,
+                case_id,
+                at,
+                actor,
+                "rejected",
+                None,
+                {"proposal": pending["id"], "note": note.strip()},
+            )
+
+    def proposal(self, case_id: str) -> dict[str, Any] | None:
+        """The result proposed for the case and waiting for sign-off (``actor``, ``at``,
+        ``result``, ``signoff``: why), or None."""
+        with self.engine.connect() as conn:
+            pending = _pending_proposal(conn, case_id)
+        return pending
+
+    def pending_signoffs(self) -> pl.DataFrame:
+        """Results waiting for sign-off: ``case_id, person_id, typology, township,
+        proposed_by, proposed_at, outcome, closed_on, overpaid_amount, recovered_amount,
+        signoff`` (why), oldest first."""
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    select(
+                        _events.c.id,
+                        _events.c.case_id,
+                        _events.c.at,
+                        _events.c.actor,
+                        _events.c.kind,
+                        _events.c.detail,
+                    )
+                    .where(_events.c.kind.in_(_SIGNOFF_KINDS))
+                    .order_by(_events.c.id)
+                )
+                .mappings()
+                .all()
+            )
+            last: dict[str, Any] = {}
+            for r in rows:
+                last[r["case_id"]] = r
+            waiting = [r for r in last.values() if r["kind"] == "proposed"]
+            cases = {
+                c["case_id"]: c
+                for c in _select_in(conn, _cases, _cases.c.case_id, [r["case_id"] for r in waiting])
+            }
+        return pl.DataFrame(
+            [
+                {
+                    "case_id": r["case_id"],
+                    "person_id": cases[r["case_id"]]["person_id"],
+                    "typology": cases[r["case_id"]]["typology"],
+                    "township": cases[r["case_id"]]["township"],
+                    "proposed_by": r["actor"],
+                    "proposed_at": r["at"],
+                    "outcome": r["detail"]["result"]["outcome"],
+                    "closed_on": date.fromisoformat(r["detail"]["result"]["closed_on"]),
+                    "overpaid_amount": r["detail"]["result"]["overpaid_amount"],
+                    "recovered_amount": r["detail"]["result"]["recovered_amount"],
+                    "signoff": r["detail"]["signoff"],
+                }
+                for r in sorted(waiting, key=lambda r: r["id"])
+            ],
+            schema=_PENDING_SCHEMA,
+        )
+
+    def _apply_close(
+        self,
+        conn: Connection,
+        case: dict[str, Any],
+        result: dict[str, Any],
+        actor: str,
+        at: datetime,
+        signed: dict[str, Any],
+    ) -> None:
+        case_id = case["case_id"]
+        previous = {k: case[k] for k in result}
+        conn.execute(
+            update(_cases)
+            .where(_cases.c.case_id == case_id)
+            .values(state="closed", audited_reasons=case["reasons"], **result)
+        )
+        detail = _jsonable(result) | {"reasons": case["reasons"]} | signed
+        if case["state"] == "closed":
+            detail["corrects"] = _jsonable(previous)
+        _add_event(conn, case_id, at, actor, "closed", None, detail)
 
     def case(self, case_id: str) -> dict[str, Any] | None:
         """One case as a dict, or None when unknown."""
@@ -582,7 +806,7 @@ class CaseStore(CaseQueries):
                         _cases.c.reasons,
                         _cases.c.first_flagged,
                     )
-                    .where(_cases.c.state.in_(["new", "assigned"]))
+                    .where(_cases.c.state.in_(OPEN_STATES))
                     .where(_cases.c.first_flagged < month)
                     .order_by(_cases.c.case_id)
                 ).mappings()
@@ -598,7 +822,11 @@ class CaseStore(CaseQueries):
                 ).mappings():
                     latest[r["case_id"]] = dict(r)
         rows = [
-            {**c, "last_listed": latest[c["case_id"]]["month"], "risk_score": latest[c["case_id"]]["risk_score"]}
+            {
+                **c,
+                "last_listed": latest[c["case_id"]]["month"],
+                "risk_score": latest[c["case_id"]]["risk_score"],
+            }
             for c in cases
             if c["case_id"] in latest
         ]

@@ -5,7 +5,11 @@ from __future__ import annotations
 #: Environment variable holding the store's SQLAlchemy URL (may carry a password).
 DATABASE_URL_ENV = "SENTINEL_DATABASE_URL"
 
-CASE_STATES: tuple[str, ...] = ("new", "assigned", "closed")
+#: ``pending``: a field audit's result is recorded but waits for a second user's sign-off
+#: (:meth:`sentinel.casestore.CaseStore.approve`); the case stays open until then.
+CASE_STATES: tuple[str, ...] = ("new", "assigned", "pending", "closed")
+#: States of a case not yet closed: carried on the list until an audit closes it.
+OPEN_STATES: tuple[str, ...] = ("new", "assigned", "pending")
 
 #: A listed case's status this month: first listed, still open from an earlier month,
 #: open while its payments have stopped (the sum overpaid is still to recover), or confirmed
@@ -22,6 +26,9 @@ EVENT_KINDS: tuple[str, ...] = (
     "reopened",
     "suppressed",
     "rederived",
+    "proposed",
+    "approved",
+    "rejected",
 )
 
 #: Events written by :meth:`CaseStore.record_month` for one month's listing.
@@ -32,6 +39,7 @@ CONFIRMED: tuple[str, ...] = ("confirmed_deceased", "confirmed_improper")
 #: Reason codes that speak for the person (an in-person certification passed): they are
 #: never new evidence against a person an audit cleared (sentinel/evidence.py TEMPLATES).
 EXCULPATORY_REASONS: frozenset[str] = frozenset({"SA_PROOF_OF_LIFE", "DP_ALIVE_AFTER_DEATH"})
+
 
 class CaseValidationError(ValueError):
     """A change to a case that cannot be right; names the case, the field and the problem."""

@@ -12,7 +12,7 @@ from sqlalchemy import (
     select,
 )
 
-from sentinel.casestore.constants import CONFIRMED
+from sentinel.casestore.constants import CONFIRMED, OPEN_STATES
 from sentinel.casestore.schema import _CASE_SCHEMA, _EVENT_SCHEMA, _case_months, _cases, _events
 from sentinel.casestore.sql import _naive_utc, _precision, _ratio
 
@@ -121,7 +121,7 @@ class CaseQueries:
         typology, township, state, assignee, first_flagged, opened_on, days_open; longest
         open first.
         """
-        open_cases = self.cases().filter(pl.col("state").is_in(["new", "assigned"]))
+        open_cases = self.cases().filter(pl.col("state").is_in(OPEN_STATES))
         return (
             open_cases.with_columns(pl.col("opened_at").dt.date().alias("opened_on"))
             .with_columns((pl.lit(today) - pl.col("opened_on")).dt.total_days().alias("days_open"))

@@ -48,6 +48,8 @@ OUTCOME_HEADERS: dict[str, str] = {
     "death_date": "死亡日期",
     "overpaid_amount": "核定多发金额",
     "recovered_amount": "追回金额",
+    "audited_by": "经办人",
+    "reviewed_by": "复核人",
     "note": "备注",
 }
 _WIDTHS = {

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,8 +23,8 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
-from sentinel.audit_result import OutcomeLimits
-from sentinel.casestore import CaseStore, CaseValidationError, database_url
+from sentinel.audit_result import OutcomeLimits, SignOff
+from sentinel.casestore import CASE_STATES, CaseStore, CaseValidationError, database_url
 from sentinel.casestore.chain import check_history
 from sentinel.config import SentinelConfig
 from sentinel.contract import TYPOLOGIES
@@ -53,35 +52,36 @@ from sentinel.review.casefile import (
     withhold_names,
 )
 from sentinel.review.i18n import problem_text, translator
-from sentinel.review.store import ROLES, ReviewStore, User
+from sentinel.review.signoff_routes import signoff_router
+from sentinel.review.store import ROLES, ReviewStore
 from sentinel.review.visit_page import plan_trips
+from sentinel.review.web import (
+    SESSION_COOKIE,
+    Context,
+    LoginRequired,
+    case_in_reach,
+    case_village,
+    check_csrf,
+    context,
+    money,
+    month_or_latest,
+    percent,
+    principal,
+    recusal_of,
+    recused,
+    render,
+    require,
+)
 
 __all__ = ["SESSION_COOKIE", "create_app"]
 
-SESSION_COOKIE = "sentinel_session"
 LOGIN_COOKIE = "sentinel_login"
 _HERE = Path(__file__).parent
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
 _MAX_NOTE = 2000
-_STATES = ("new", "assigned", "closed")
+_STATES = CASE_STATES
 _OUTCOME_CHOICES = ("confirmed_deceased", "confirmed_improper", "cleared", "unreachable")
 _log = logging.getLogger("sentinel.review")
-
-
-class LoginRequired(Exception):
-    """No live session: the browser is sent to the login page."""
-
-
-@dataclass
-class _Context:
-    out: Path
-    config: SentinelConfig
-    cases: CaseStore
-    review: ReviewStore
-    listing: CaseListing
-    env: Environment
-    curated: Path | None
-    hashing: HashingPool
 
 
 def create_app(
@@ -98,6 +98,7 @@ def create_app(
     cases = CaseStore(
         database or database_url(out / config.cases.database_file),
         limits=OutcomeLimits.from_config(config),
+        signoff=SignOff.from_config(config),
     )
     review = ReviewStore(cases.engine)
     # The history is checked on every start: a broken chain is said on every page.
@@ -114,8 +115,8 @@ def create_app(
     env.globals.update(
         t=text,
         label=label,
-        money=_money,
-        percent=_percent,
+        money=money,
+        percent=percent,
         lang=config.review.language,
         bar_width=dashboard.BAR_WIDTH,
         history_broken=None if history.holds else str(history.broken),
@@ -124,7 +125,7 @@ def create_app(
         title="payout-sentinel case review", docs_url=None, redoc_url=None, openapi_url=None
     )
     hashing = HashingPool(config.review.hash_workers, config.review.hash_queue)
-    app.state.ctx = _Context(
+    app.state.ctx = Context(
         out, config, cases, review, CaseListing(cases.engine), env, curated, hashing
     )
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
@@ -163,9 +164,9 @@ def create_app(
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         # FastAPI's own handler echoes the submitted values (a long password included):
         # only the names of the fields that were wrong are said.
-        ctx: _Context = request.app.state.ctx
+        ctx: Context = request.app.state.ctx
         fields = sorted({str(e.get("loc", ("?",))[-1])[:40] for e in exc.errors()})
-        return _render(
+        return render(
             ctx,
             request,
             "error.html",
@@ -177,12 +178,12 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def error_page(request: Request, exc: HTTPException) -> Response:
-        ctx: _Context = request.app.state.ctx
+        ctx: Context = request.app.state.ctx
         key = {403: "forbidden", 404: "not_found", 429: "login_throttled"}.get(
             exc.status_code, "bad_request"
         )
         message = exc.detail if isinstance(exc.detail, str) and exc.detail.startswith("!") else None
-        return _render(
+        return render(
             ctx,
             request,
             "error.html",
@@ -195,91 +196,14 @@ def create_app(
     return app
 
 
-# ---------------------------------------------------------------------- helpers
-
-
-def _ctx(request: Request) -> _Context:
-    ctx: _Context = request.app.state.ctx
-    return ctx
-
-
-def _principal(request: Request) -> Principal:
-    """The signed-in user, or :class:`LoginRequired`."""
-    ctx = _ctx(request)
-    session = ctx.review.session(request.cookies.get(SESSION_COOKIE))
-    if session is None:
-        raise LoginRequired()
-    user = ctx.review.user(session.username)
-    if user is None or not user.active:
-        raise LoginRequired()
-    return Principal(
-        username=user.username,
-        role=user.role,
-        townships=frozenset(user.townships),
-        csrf_token=session.csrf_token,
-        full_id_roles=frozenset(ctx.config.review.full_id_roles),
-    )
-
-
-def _check_csrf(ctx: _Context, principal: Principal, token: str | None) -> None:
-    """Every POST of a session carries the session's CSRF token, or is refused (403)."""
-    if not tokens_match(principal.csrf_token, token):
-        raise HTTPException(403, "!" + ctx.env.globals["t"]("csrf_failed"))
-
-
-def _render(
-    ctx: _Context,
-    request: Request,
-    template: str,
-    principal: Principal | None,
-    *,
-    status: int = 200,
-    **values: Any,
-) -> HTMLResponse:
-    html = ctx.env.get_template(template).render(
-        request=request, me=principal, path=request.url.path, **values
-    )
-    return HTMLResponse(html, status_code=status)
-
-
-def _money(value: float | None) -> str:
-    return "" if value is None else f"{value:,.2f}"
-
-
-def _percent(value: float | None) -> str:
-    return "" if value is None else f"{value * 100:.0f}%"
-
-
-def _month_or_latest(ctx: _Context, month: str | None) -> str | None:
-    months = ctx.listing.months()
-    if month and _MONTH.match(month) and month in months:
-        return month
-    return months[0] if months else None
+def _home(principal: Principal) -> str:
+    return "/users" if principal.is_admin else "/queue"
 
 
 def _safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
     return target
-
-
-def _case_in_reach(ctx: _Context, principal: Principal, case_id: str) -> dict[str, Any]:
-    """The case if this user may work it; 404 otherwise (its existence is not revealed)."""
-    if len(case_id) > 40:
-        raise HTTPException(404)
-    case = ctx.cases.case(case_id)
-    if case is None or not principal.may_work(case["township"]):
-        raise HTTPException(404)
-    return case
-
-
-def _require(condition: bool) -> None:
-    if not condition:
-        raise HTTPException(403)
-
-
-def _home(principal: Principal) -> str:
-    return "/users" if principal.is_admin else "/queue"
 
 
 # ---------------------------------------------------------------------- routes
@@ -290,12 +214,18 @@ login_router = APIRouter()
 case_router = APIRouter()
 report_router = APIRouter()
 admin_router = APIRouter()
-ROUTERS: tuple[APIRouter, ...] = (login_router, case_router, report_router, admin_router)
+ROUTERS: tuple[APIRouter, ...] = (
+    login_router,
+    case_router,
+    signoff_router,
+    report_router,
+    admin_router,
+)
 
 
 @login_router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> Response:
-    return RedirectResponse(_home(_principal(request)), status_code=303)
+    return RedirectResponse(_home(principal(request)), status_code=303)
 
 
 # --------------------------------------------------------------- login
@@ -303,9 +233,9 @@ def home(request: Request) -> Response:
 
 @login_router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/") -> Response:
-    ctx = _ctx(request)
+    ctx = context(request)
     token = secrets.token_urlsafe(32)
-    response = _render(ctx, request, "login.html", None, login_token=token, next=_safe_next(next))
+    response = render(ctx, request, "login.html", None, login_token=token, next=_safe_next(next))
     _set_cookie(ctx, response, LOGIN_COOKIE, token, max_age=3600)
     return response
 
@@ -318,7 +248,7 @@ def login_submit(
     csrf_token: Annotated[str | None, Form()] = None,
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    ctx = _ctx(request)
+    ctx = context(request)
     text = ctx.env.globals["t"]
     expected = request.cookies.get(LOGIN_COOKIE)
     if not expected or not tokens_match(expected, csrf_token):
@@ -330,7 +260,7 @@ def login_submit(
 
     def again(status: int, message: str) -> Response:
         token = secrets.token_urlsafe(32)
-        response = _render(
+        response = render(
             ctx,
             request,
             "login.html",
@@ -388,9 +318,9 @@ def login_submit(
 
 @login_router.post("/logout")
 def logout(request: Request, csrf_token: Annotated[str | None, Form()] = None) -> Response:
-    ctx = _ctx(request)
-    me = _principal(request)
-    _check_csrf(ctx, me, csrf_token)
+    ctx = context(request)
+    me = principal(request)
+    check_csrf(ctx, me, csrf_token)
     ctx.review.close_session(request.cookies.get(SESSION_COOKIE))
     ctx.review.log(me.username, "logout")
     response = RedirectResponse("/login", status_code=303)
@@ -411,10 +341,10 @@ def queue(
     mine: Annotated[str | None, Query(max_length=1)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    ctx = _ctx(request)
-    me = _principal(request)
-    _require(me.sees_cases)
-    chosen = _month_or_latest(ctx, month)
+    ctx = context(request)
+    me = principal(request)
+    require(me.sees_cases)
+    chosen = month_or_latest(ctx, month)
     size = ctx.config.review.page_size
     rows: list[dict[str, Any]] = []
     total = 0
@@ -452,7 +382,7 @@ def queue(
         "mine": "1" if mine == "1" else None,
     }
     base = {k: v for k, v in filters.items() if v}
-    return _render(
+    return render(
         ctx,
         request,
         "queue.html",
@@ -480,10 +410,10 @@ def visit_plan_page(
     month: Annotated[str | None, Query(max_length=20)] = None,
     township: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    ctx = _ctx(request)
-    me = _principal(request)
-    _require(me.sees_cases)
-    chosen = _month_or_latest(ctx, month)
+    ctx = context(request)
+    me = principal(request)
+    require(me.sees_cases)
+    chosen = month_or_latest(ctx, month)
     reach = me.township_scope()
     # The plan of the user's townships (every township for a supervisor), or of the one
     # chosen among them: trips are numbered within what is planned.
@@ -499,7 +429,7 @@ def visit_plan_page(
         if plan is not None and plan.height:
             listed = ctx.listing.month_frame(chosen, reach).select("case_id", "state")
             trips = plan_trips(plan, me, dict(listed.iter_rows()))
-    return _render(
+    return render(
         ctx,
         request,
         "plan.html",
@@ -523,9 +453,9 @@ def case_page(
     month: Annotated[str | None, Query(max_length=20)] = None,
     msg: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
-    ctx = _ctx(request)
-    me = _principal(request)
-    case = _case_in_reach(ctx, me, case_id)
+    ctx = context(request)
+    me = principal(request)
+    case = case_in_reach(ctx, me, case_id)
     ctx.review.log(me.username, "view_case", case_id, {"month": month or case["last_listed"]})
     return _case_response(ctx, request, me, case, month, message=msg)
 
@@ -537,14 +467,16 @@ def assign_case(
     assignee: Annotated[str, Form(max_length=100)] = "",
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
-    ctx = _ctx(request)
-    me = _principal(request)
-    _check_csrf(ctx, me, csrf_token)
-    case = _case_in_reach(ctx, me, case_id)
-    _require(me.is_supervisor)
-    recused = _recusal(ctx, assignee, case)
+    ctx = context(request)
+    me = principal(request)
+    check_csrf(ctx, me, csrf_token)
+    case = case_in_reach(ctx, me, case_id)
+    require(me.is_supervisor)
+    recused = recusal_of(ctx, assignee, case)
     if recused is not None:
-        ctx.review.log(me.username, "assign_refused", case_id, {"assignee": assignee, "recusal": recused})
+        ctx.review.log(
+            me.username, "assign_refused", case_id, {"assignee": assignee, "recusal": recused}
+        )
         raise HTTPException(400, "!" + ctx.env.globals["t"](f"recused_{recused}", user=assignee))
     auditors = _auditors_for(ctx, case)
     if assignee not in auditors:
@@ -570,11 +502,11 @@ def record_outcome(
     note: Annotated[str, Form(max_length=_MAX_NOTE)] = "",
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
-    ctx = _ctx(request)
-    me = _principal(request)
-    _check_csrf(ctx, me, csrf_token)
-    case = _case_in_reach(ctx, me, case_id)
-    recused = _recusal(ctx, me.username, case)
+    ctx = context(request)
+    me = principal(request)
+    check_csrf(ctx, me, csrf_token)
+    case = case_in_reach(ctx, me, case_id)
+    recused = recusal_of(ctx, me.username, case)
     if recused is not None:
         ctx.review.log(me.username, "outcome_refused", case_id, {"recusal": recused})
         raise HTTPException(403, "!" + ctx.env.globals["t"](f"recused_{recused}", user=me.username))
@@ -611,7 +543,7 @@ def record_outcome(
             "changed": report.applied == 1,
         },
     )
-    message = "saved" if report.applied else "unchanged"
+    message = "pending_saved" if report.pending else ("saved" if report.applied else "unchanged")
     return RedirectResponse(f"/cases/{case_id}?msg={message}", status_code=303)
 
 
@@ -622,10 +554,10 @@ def record_outcome(
 def month_dashboard(
     request: Request, month: Annotated[str | None, Query(max_length=20)] = None
 ) -> Response:
-    ctx = _ctx(request)
-    me = _principal(request)
-    _require(me.sees_cases)
-    chosen = _month_or_latest(ctx, month)
+    ctx = context(request)
+    me = principal(request)
+    require(me.sees_cases)
+    chosen = month_or_latest(ctx, month)
     reach = me.township_scope()
     month_cases = (
         ctx.listing.month_frame(chosen, reach)
@@ -671,7 +603,7 @@ def month_dashboard(
                 for r in recovery.to_dicts()
             ],
         }
-    return _render(
+    return render(
         ctx, request, "dashboard.html", me, month=chosen, months=ctx.listing.months(), f=figures
     )
 
@@ -688,9 +620,9 @@ def audit_log(
     day: Annotated[str | None, Query(max_length=10)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    ctx = _ctx(request)
-    me = _principal(request)
-    _require(me.is_supervisor)
+    ctx = context(request)
+    me = principal(request)
+    require(me.is_supervisor)
     size = 200
     try:
         on = date.fromisoformat(day) if day else None
@@ -706,7 +638,7 @@ def audit_log(
     )
     filters = {"user": user, "case": case, "kind": kind, "day": day}
     base = {k: v for k, v in filters.items() if v}
-    return _render(
+    return render(
         ctx,
         request,
         "audit.html",
@@ -729,10 +661,10 @@ def audit_log(
 
 @admin_router.get("/users", response_class=HTMLResponse)
 def users_page(request: Request) -> Response:
-    ctx = _ctx(request)
-    me = _principal(request)
-    _require(me.is_admin)
-    return _render(ctx, request, "users.html", me, users=ctx.review.users(), roles=ROLES)
+    ctx = context(request)
+    me = principal(request)
+    require(me.is_admin)
+    return render(ctx, request, "users.html", me, users=ctx.review.users(), roles=ROLES)
 
 
 @admin_router.post("/users", response_class=HTMLResponse)
@@ -744,17 +676,17 @@ def add_user(
     password: Annotated[str, Form(max_length=1000)] = "",
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
-    ctx = _ctx(request)
-    me = _principal(request)
-    _check_csrf(ctx, me, csrf_token)
-    _require(me.is_admin)
+    ctx = context(request)
+    me = principal(request)
+    check_csrf(ctx, me, csrf_token)
+    require(me.is_admin)
     places = tuple(t.strip() for t in re.split(r"[,，;；\n]", townships) if t.strip())
     try:
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
         added = ctx.review.add_user(username, role, hash_password(password), places)  # type: ignore[arg-type]
     except ValueError as exc:
-        return _render(
+        return render(
             ctx,
             request,
             "users.html",
@@ -776,10 +708,10 @@ def set_active(
     active: Annotated[str, Form(max_length=5)] = "",
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
-    ctx = _ctx(request)
-    me = _principal(request)
-    _check_csrf(ctx, me, csrf_token)
-    _require(me.is_admin)
+    ctx = context(request)
+    me = principal(request)
+    check_csrf(ctx, me, csrf_token)
+    require(me.is_admin)
     enable = active == "1"
     if username == me.username and not enable:
         raise HTTPException(400)
@@ -795,7 +727,7 @@ def _by_count(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     return frame.sort(["cases", column], descending=[True, False], nulls_last=True)
 
 
-def _set_cookie(ctx: _Context, response: Response, key: str, value: str, *, max_age: int) -> None:
+def _set_cookie(ctx: Context, response: Response, key: str, value: str, *, max_age: int) -> None:
     response.set_cookie(
         key,
         value,
@@ -807,10 +739,10 @@ def _set_cookie(ctx: _Context, response: Response, key: str, value: str, *, max_
     )
 
 
-def _auditors_for(ctx: _Context, case: dict[str, Any]) -> list[str]:
+def _auditors_for(ctx: Context, case: dict[str, Any]) -> list[str]:
     """Active auditors who work the case's township and are not recused from it."""
     township = case["township"]
-    village = _case_village(ctx, case)
+    village = case_village(ctx, case)
     return [
         u.username
         for u in ctx.review.users()
@@ -818,32 +750,8 @@ def _auditors_for(ctx: _Context, case: dict[str, Any]) -> list[str]:
         and u.role == "auditor"
         and township is not None
         and township in u.townships
-        and _recused(ctx, u, case, village) is None
+        and recused(ctx, u, case, village) is None
     ]
-
-
-def _case_village(ctx: _Context, case: dict[str, Any]) -> str | None:
-    """The case's village on its latest list (the case store keeps only the township)."""
-    month = case.get("last_listed")
-    if not month:
-        return None
-    return month_case_details(ctx.out, month, [case["case_id"]]).get(case["case_id"], {}).get("village")
-
-
-def _recused(ctx: _Context, user: User, case: dict[str, Any], village: str | None) -> str | None:
-    return user.recused_from(
-        case["person_id"],
-        village,
-        own_village=ctx.config.review.recuse_own_village,
-        relatives=ctx.config.review.recuse_relatives,
-    )
-
-
-def _recusal(ctx: _Context, username: str, case: dict[str, Any]) -> str | None:
-    """Why ``username`` may not work ``case`` (回避: ``relative`` or ``own_village``, as
-    ``review.recuse_*`` asks), or None."""
-    user = ctx.review.user(username)
-    return None if user is None else _recused(ctx, user, case, _case_village(ctx, case))
 
 
 def _outcome_row(
@@ -923,7 +831,7 @@ def _outcome_row(
 
 
 def _case_response(
-    ctx: _Context,
+    ctx: Context,
     request: Request,
     me: Principal,
     case: dict[str, Any],
@@ -1018,7 +926,7 @@ def _case_response(
         else f"{case['recovered_amount']:.2f}",
         "note": case.get("note") or "",
     }
-    return _render(
+    return render(
         ctx,
         request,
         "case.html",
@@ -1049,6 +957,7 @@ def _case_response(
         form=prefill,
         today=today,
         due=suspect_countdown(details, date.today()),
+        proposal=ctx.cases.proposal(case["case_id"]),
     )
 
 
@@ -1059,10 +968,15 @@ def suspect_countdown(details: dict[str, Any], today: date) -> dict[str, Any] | 
     if due is None:
         return None
     left = (due - today).days
-    return {"batch": details.get("suspect_batch"), "date": due.isoformat(), "left": left, "overdue": left < 0}
+    return {
+        "batch": details.get("suspect_batch"),
+        "date": due.isoformat(),
+        "left": left,
+        "overdue": left < 0,
+    }
 
 
-def _cases_of(ctx: _Context, me: Principal, persons: list[str]) -> dict[str, list[str]]:
+def _cases_of(ctx: Context, me: Principal, persons: list[str]) -> dict[str, list[str]]:
     """Case ids of these persons that this user may open."""
     frame = ctx.cases.cases().filter(pl.col("person_id").is_in(persons))
     found: dict[str, list[str]] = {}

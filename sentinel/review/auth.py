@@ -106,16 +106,23 @@ class Principal:
     role: Role
     townships: frozenset[str]
     csrf_token: str
-    full_id_roles: frozenset[str] = frozenset({"auditor", "supervisor"})
+    full_id_roles: frozenset[str] = frozenset({"auditor", "reviewer", "supervisor"})
+    signoff_roles: frozenset[str] = frozenset({"reviewer", "supervisor"})
 
     @property
     def sees_cases(self) -> bool:
-        """Auditors and supervisors work cases; admins do not."""
-        return self.role in ("auditor", "supervisor")
+        """Auditors, reviewers and supervisors work cases; admins do not."""
+        return self.role in ("auditor", "reviewer", "supervisor")
 
     @property
     def sees_all_townships(self) -> bool:
-        return self.role == "supervisor"
+        """Supervisors and reviewers (who sign off results of every township)."""
+        return self.role in ("supervisor", "reviewer")
+
+    @property
+    def signs_off(self) -> bool:
+        """Whether this user may approve another user's result (``cases.signoff_roles``)."""
+        return self.role in self.signoff_roles
 
     @property
     def is_supervisor(self) -> bool:

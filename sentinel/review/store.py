@@ -7,7 +7,7 @@ store's own tables are read and written only through :class:`sentinel.casestore.
 (assignments and outcomes) or read here (a month's listing).
 
 ``review_users``
-    user name, role (auditor / supervisor / admin), the townships an auditor works,
+    user name, role (auditor / reviewer / supervisor / admin), the townships an auditor works,
     argon2 password hash, active flag.
 ``review_sessions``
     one row per signed-in browser: the SHA-256 of the cookie token (the token itself is
@@ -58,8 +58,10 @@ from sentinel.migrations import upgrade
 
 __all__ = ["ROLES", "AuditEntry", "ReviewStore", "Role", "Session", "User"]
 
-Role = Literal["auditor", "supervisor", "admin"]
-ROLES: tuple[Role, ...] = ("auditor", "supervisor", "admin")
+#: auditor (经办: visits and records results), reviewer (复核: signs off another user's
+#: result), supervisor (assigns cases, may sign off too), admin (users only).
+Role = Literal["auditor", "reviewer", "supervisor", "admin"]
+ROLES: tuple[Role, ...] = ("auditor", "reviewer", "supervisor", "admin")
 
 _metadata = MetaData()
 

@@ -147,7 +147,7 @@ def test_returned_outcomes_hold_both_kinds(cycle: AuditCycle) -> None:
     assert (outcomes == "cleared").sum() >= 5
     assert outcomes.is_in(["confirmed_improper", "confirmed_deceased"]).sum() >= 5
     assert (
-        f"{cycle.audited.height} cases closed, 0 already recorded, 0 rejected"
+        f"{cycle.audited.height} cases closed, 0 waiting for sign-off, 0 already recorded, 0 rejected"
         in cycle.import_output
     )
 

@@ -115,6 +115,7 @@ def test_lifecycle_new_assigned_closed_with_events(store: CaseStore) -> None:
         recovered_amount=400.0,
         note="家属已退款部分",
         actor="auditor-li",
+        reviewed_by="reviewer-zhou",
         now=NOW,
     )
     assert changed
@@ -145,6 +146,7 @@ def test_lifecycle_new_assigned_closed_with_events(store: CaseStore) -> None:
         overpaid_amount=1200.0,
         recovered_amount=1200.0,
         actor="auditor-li",
+        reviewed_by="reviewer-zhou",
         now=NOW,
     )
     events = store.events(A[0])
@@ -325,6 +327,7 @@ def test_precision_and_recovery_reports(store: CaseStore) -> None:
         overpaid_amount=1000.0,
         recovered_amount=250.0,
         actor="a",
+        reviewed_by="b",
         now=NOW,
     )
     store.close(d[0], "cleared", date(2020, 2, 1), actor="a", now=NOW)
@@ -335,6 +338,7 @@ def test_precision_and_recovery_reports(store: CaseStore) -> None:
         overpaid_amount=800.0,
         recovered_amount=800.0,
         actor="a",
+        reviewed_by="b",
         now=NOW,
     )
     store.close(C[0], "unreachable", date(2020, 2, 1), actor="a", now=NOW)

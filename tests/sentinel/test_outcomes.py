@@ -95,6 +95,8 @@ def test_workbook_round_trip_closes_cases(store: CaseStore, tmp_path: Path, lang
                 "overpaid_amount": 1200,
                 "recovered_amount": "400.50",
                 "note": "家属退款",
+                "audited_by": "李核查",
+                "reviewed_by": "周复核",
             },
             PEOPLE[2][0]: {"outcome": "排除", "closed_on": "2020-02-20"},
             PEOPLE[3][0]: {"outcome": "unreachable", "closed_on": "2020年2月25日"},
@@ -113,6 +115,7 @@ def test_workbook_round_trip_closes_cases(store: CaseStore, tmp_path: Path, lang
         400.5,
     )
     assert first["note"] == "家属退款"
+    assert (first["audited_by"], first["reviewed_by"]) == ("李核查", "周复核")
     report = import_outcomes(store, outcomes, actor="auditor-li", now=NOW)
     assert (report.rows, report.applied, report.unchanged, report.rejected) == (3, 3, 0, 0)
     case = store.case(PEOPLE[0][0])
@@ -127,6 +130,29 @@ def test_workbook_round_trip_closes_cases(store: CaseStore, tmp_path: Path, lang
     again = import_outcomes(store, read_outcomes_workbook(path), actor="auditor-li", now=NOW)
     assert (again.applied, again.unchanged, again.rejected) == (0, 3, 0)
     assert store.events().height == events
+
+
+def test_a_row_without_a_second_signature_waits_and_one_signed_by_its_auditor_is_refused(
+    store: CaseStore, tmp_path: Path
+) -> None:
+    listed_store(store)
+    path = tmp_path / "cases.xlsx"
+    write_workbook(month_cases(), path, language="zh", month="2020-01")  # type: ignore[arg-type]
+    result = {"outcome": "确认违规", "closed_on": "2020-02-10", "overpaid_amount": 600}
+    fill_workbook(
+        path,
+        {
+            PEOPLE[0][0]: result,
+            PEOPLE[2][0]: result | {"audited_by": "李核查", "reviewed_by": "李核查"},
+        },
+    )
+    report = import_outcomes(store, read_outcomes_workbook(path), actor="auditor-li", now=NOW)
+    assert (report.applied, report.pending, report.rejected) == (1, 1, 1)
+    assert store.case(PEOPLE[0][0])["state"] == "pending"
+    assert store.case(PEOPLE[2][0])["state"] == "new"
+    (error,) = report.errors
+    assert error.column == "reviewed_by" and "second person" in error.problem
+    assert PEOPLE[2][0] not in str(error)
 
 
 def test_bad_rows_are_reported_with_place_and_column(store: CaseStore, tmp_path: Path) -> None:

@@ -62,6 +62,7 @@ def add_users(database: Path, township_a: str, township_b: str) -> None:
         users.add_user("wang", "auditor", hash_password(PASSWORD), (township_a,))
         users.add_user("li", "auditor", hash_password(PASSWORD), (township_b,))
         users.add_user("zhao", "supervisor", hash_password(PASSWORD))
+        users.add_user("qian", "reviewer", hash_password(PASSWORD))
         users.add_user("root", "admin", hash_password(PASSWORD))
 
 

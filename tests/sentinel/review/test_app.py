@@ -398,29 +398,94 @@ def test_every_case_view_is_in_the_audit_trail(
 
 
 def test_recording_an_outcome_closes_the_case_through_the_case_store(
-    client: TestClient, login, review_data, store: CaseStore
+    client: TestClient, make_client, login, review_data, store: CaseStore
 ) -> None:  # type: ignore[no-untyped-def]
     token = login(client, "wang")
     case = case_of(review_data, review_data.township_a)
     response = client.post(
         f"/cases/{case['case_id']}/outcome", data=outcome_form(token, note="visited 2 times")
     )
+    # A confirmed overpayment waits for a second user's sign-off (cases.signoff_above_yuan).
     assert response.status_code == 303
-    assert response.headers["location"].endswith("msg=saved")
+    assert response.headers["location"].endswith("msg=pending_saved")
+    assert store.case(case["case_id"])["state"] == "pending"  # type: ignore[index]
+    again = client.post(
+        f"/cases/{case['case_id']}/outcome", data=outcome_form(token, note="visited 2 times")
+    )
+    assert again.headers["location"].endswith("msg=unchanged")
+    reviewer = make_client()
+    reviewer_token = login(reviewer, "qian")
+    page = reviewer.get(f"/cases/{case['case_id']}")
+    assert 'id="approve"' in page.text and 'id="proposed-by">wang<' in page.text
+    approved = reviewer.post(f"/cases/{case['case_id']}/approve", data={"csrf_token": reviewer_token})
+    assert approved.status_code == 303 and approved.headers["location"].endswith("msg=approved")
     closed = store.case(case["case_id"])
     assert closed["state"] == "closed" and closed["outcome"] == "confirmed_improper"  # type: ignore[index]
     assert closed["overpaid_amount"] == 1200.5 and closed["recovered_amount"] == 300.0  # type: ignore[index]
     assert closed["note"] == "visited 2 times"  # type: ignore[index]
-    events = store.events(case["case_id"]).filter(pl.col("kind") == "closed")
-    assert events["actor"].to_list() == ["wang"]
+    events = store.events(case["case_id"])
+    assert events.filter(pl.col("kind") == "proposed")["actor"].to_list() == ["wang"]
+    assert events.filter(pl.col("kind") == "closed")["actor"].to_list() == ["qian"]
     trail = ReviewStore(store.engine).audit_log(case_id=case["case_id"])
     recorded = [e for e in trail if e.action == "record_outcome"]
     assert recorded and recorded[0].detail["outcome"] == "confirmed_improper"  # type: ignore[index]
+    assert [e.username for e in trail if e.action == "approve_outcome"] == ["qian"]
     assert case["person_id"] not in str([e.detail for e in trail])
     again = client.post(
         f"/cases/{case['case_id']}/outcome", data=outcome_form(token, note="visited 2 times")
     )
     assert again.headers["location"].endswith("msg=unchanged")
+
+
+def test_nobody_signs_off_their_own_result(
+    client: TestClient, login, review_data, store: CaseStore
+) -> None:  # type: ignore[no-untyped-def]
+    token = login(client, "zhao")
+    case_id = case_of(review_data, review_data.township_a)["case_id"]
+    client.post(f"/cases/{case_id}/outcome", data=outcome_form(token))
+    page = client.get(f"/cases/{case_id}")
+    assert 'id="approve"' not in page.text and 'id="proposed-by">zhao<' in page.text
+    refused = client.post(f"/cases/{case_id}/approve", data={"csrf_token": token})
+    assert refused.status_code == 400
+    assert store.case(case_id)["state"] == "pending"  # type: ignore[index]
+    trail = ReviewStore(store.engine).audit_log(case_id=case_id)
+    assert [e.action for e in trail if e.action == "signoff_refused"] == ["signoff_refused"]
+
+
+def test_an_auditor_may_not_sign_off_and_sees_no_signoff_page(
+    client: TestClient, make_client, login, review_data, store: CaseStore
+) -> None:  # type: ignore[no-untyped-def]
+    token = login(client, "zhao")
+    case_id = case_of(review_data, review_data.township_a)["case_id"]
+    client.post(f"/cases/{case_id}/outcome", data=outcome_form(token))
+    auditor = make_client()
+    auditor_token = login(auditor, "wang")
+    assert auditor.post(f"/cases/{case_id}/approve", data={"csrf_token": auditor_token}).status_code == 403
+    assert auditor.get("/signoff").status_code == 403
+    assert 'href="/signoff"' not in auditor.get("/queue").text
+    assert store.case(case_id)["state"] == "pending"  # type: ignore[index]
+
+
+def test_the_signoff_page_lists_what_waits_and_a_reviewer_sends_one_back(
+    client: TestClient, make_client, login, review_data, store: CaseStore
+) -> None:  # type: ignore[no-untyped-def]
+    token = login(client, "wang")
+    case = case_of(review_data, review_data.township_a)
+    client.post(f"/cases/{case['case_id']}/outcome", data=outcome_form(token))
+    reviewer = make_client()
+    reviewer_token = login(reviewer, "qian")
+    page = reviewer.get("/signoff")
+    assert page.status_code == 200 and case["case_id"] in page.text
+    assert case["person_id"] not in page.text  # list pages mask identity numbers
+    empty = reviewer.post(f"/cases/{case['case_id']}/reject", data={"csrf_token": reviewer_token})
+    assert empty.status_code == 400
+    back = reviewer.post(
+        f"/cases/{case['case_id']}/reject",
+        data={"csrf_token": reviewer_token, "note": "no bank record of the payments"},
+    )
+    assert back.headers["location"].endswith("msg=rejected")
+    assert store.case(case["case_id"])["state"] in ("new", "assigned")  # type: ignore[index]
+    assert 'id="signoff-empty"' in reviewer.get("/signoff").text
 
 
 @pytest.mark.parametrize(
@@ -495,7 +560,10 @@ def test_outcome_accepts_the_chinese_vocabulary_and_amount_text(
         ),
     )
     assert response.status_code == 303
-    assert store.case(case["case_id"])["outcome"] == "confirmed_improper"  # type: ignore[index]
+    proposal = store.proposal(case["case_id"])
+    assert proposal is not None
+    assert proposal["result"]["outcome"] == "confirmed_improper"
+    assert proposal["result"]["overpaid_amount"] == 1200.5
 
 
 @pytest.mark.parametrize("token", [None, "", "forged-token"])
@@ -584,7 +652,7 @@ def test_auditor_cannot_assign(client: TestClient, login, review_data) -> None: 
 
 
 def test_dashboard_shows_the_month_and_outcomes_so_far(
-    client: TestClient, login, review_data
+    client: TestClient, make_client, login, review_data
 ) -> None:  # type: ignore[no-untyped-def]
     token = login(client, "zhao")
     page = client.get("/dashboard")
@@ -593,6 +661,10 @@ def test_dashboard_shows_the_month_and_outcomes_so_far(
     assert '<b id="kpi-closed">0</b>' in page.text
     case_id = review_data.cases.sort("priority_rank")["case_id"][0]
     client.post(f"/cases/{case_id}/outcome", data=outcome_form(token))
+    page = client.get(f"/dashboard?month={review_data.month}")
+    assert '<b id="kpi-closed">0</b>' in page.text  # waiting for sign-off
+    reviewer = make_client()
+    reviewer.post(f"/cases/{case_id}/approve", data={"csrf_token": login(reviewer, "qian")})
     page = client.get(f"/dashboard?month={review_data.month}")
     assert '<b id="kpi-closed">1</b>' in page.text
     assert '<b id="kpi-recovered">300.00</b>' in page.text

@@ -1,0 +1,102 @@
+"""Sign-off (经办 / 复核) in the review app: the results waiting for a second user
+(``/signoff``) and approving or sending back one of them from its case page.
+
+A result that confirms an overpayment above ``cases.signoff_above_yuan`` or clears a case
+with proof is recorded as a proposal (:meth:`sentinel.casestore.CaseStore.close`); a user
+with a role in ``cases.signoff_roles`` who did not record it approves it (the case closes)
+or sends it back with a reason (the case is open again). Nobody approves their own result,
+and recusal (回避) holds for the one who signs off as for the one who audits.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
+
+from sentinel.casestore import CaseValidationError
+from sentinel.masking import mask_id
+from sentinel.review.web import (
+    case_in_reach,
+    check_csrf,
+    context,
+    principal,
+    recusal_of,
+    render,
+    require,
+)
+
+__all__ = ["signoff_router"]
+
+signoff_router = APIRouter()
+_MAX_NOTE = 2000
+
+
+@signoff_router.get("/signoff", response_class=HTMLResponse)
+def signoff_page(request: Request) -> Response:
+    """The results waiting for sign-off in the user's reach, oldest first (list pages
+    show identity numbers masked)."""
+    ctx = context(request)
+    me = principal(request)
+    require(me.signs_off)
+    waiting = [
+        r | {"person": mask_id(r["person_id"]), "own": r["proposed_by"] == me.username}
+        for r in ctx.cases.pending_signoffs().to_dicts()
+        if me.may_work(r["township"])
+    ]
+    return render(ctx, request, "signoff.html", me, waiting=waiting)
+
+
+@signoff_router.post("/cases/{case_id}/approve")
+def approve_result(
+    request: Request, case_id: str, csrf_token: Annotated[str | None, Form()] = None
+) -> Response:
+    ctx = context(request)
+    me = principal(request)
+    check_csrf(ctx, me, csrf_token)
+    case = case_in_reach(ctx, me, case_id)
+    require(me.signs_off)
+    _refuse_recused(request, me.username, case)
+    try:
+        result = ctx.cases.approve(case_id, actor=me.username)
+    except CaseValidationError as exc:
+        ctx.review.log(me.username, "signoff_refused", case_id, {"field": exc.field})
+        raise HTTPException(400, "!" + f"{exc.field}: {exc.problem}") from None
+    ctx.review.log(
+        me.username,
+        "approve_outcome",
+        case_id,
+        {"outcome": result["outcome"], "overpaid_amount": result["overpaid_amount"]},
+    )
+    return RedirectResponse(f"/cases/{case_id}?msg=approved", status_code=303)
+
+
+@signoff_router.post("/cases/{case_id}/reject")
+def reject_result(
+    request: Request,
+    case_id: str,
+    note: Annotated[str, Form(max_length=_MAX_NOTE)] = "",
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    ctx = context(request)
+    me = principal(request)
+    check_csrf(ctx, me, csrf_token)
+    case = case_in_reach(ctx, me, case_id)
+    require(me.signs_off)
+    _refuse_recused(request, me.username, case)
+    try:
+        ctx.cases.reject(case_id, actor=me.username, note=note)
+    except CaseValidationError as exc:
+        raise HTTPException(400, "!" + f"{exc.field}: {exc.problem}") from None
+    ctx.review.log(me.username, "reject_outcome", case_id, {"note_given": True})
+    return RedirectResponse(f"/cases/{case_id}?msg=rejected", status_code=303)
+
+
+def _refuse_recused(request: Request, username: str, case: dict[str, Any]) -> None:
+    ctx = context(request)
+    recused = recusal_of(ctx, username, case)
+    if recused is not None:
+        ctx.review.log(username, "signoff_refused", case["case_id"], {"recusal": recused})
+        raise HTTPException(403, "!" + ctx.env.globals["t"](f"recused_{recused}", user=username))

@@ -1,0 +1,168 @@
+"""What every page of the review app shares: the app's context, the signed-in user, the
+CSRF check, rendering, and the reach of a user (which cases they may open).
+
+The routes live in :mod:`sentinel.review.app` (signing in, cases, reports, users) and in
+one module per later area (:mod:`sentinel.review.signoff_routes`); each imports these.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment
+from starlette.exceptions import HTTPException
+
+from sentinel.casestore import CaseStore
+from sentinel.config import SentinelConfig
+from sentinel.review.auth import HashingPool, Principal, tokens_match
+from sentinel.review.casefile import CaseListing, month_case_details
+from sentinel.review.store import ReviewStore, User
+
+__all__ = [
+    "MONTH",
+    "SESSION_COOKIE",
+    "Context",
+    "LoginRequired",
+    "case_in_reach",
+    "case_village",
+    "check_csrf",
+    "context",
+    "money",
+    "month_or_latest",
+    "percent",
+    "principal",
+    "recusal_of",
+    "recused",
+    "render",
+    "require",
+]
+
+SESSION_COOKIE = "sentinel_session"
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class LoginRequired(Exception):
+    """No live session: the browser is sent to the login page."""
+
+
+@dataclass
+class Context:
+    """The app's state: output folder, configuration, stores and templates."""
+
+    out: Path
+    config: SentinelConfig
+    cases: CaseStore
+    review: ReviewStore
+    listing: CaseListing
+    env: Environment
+    curated: Path | None
+    hashing: HashingPool
+
+
+def context(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+def principal(request: Request) -> Principal:
+    """The signed-in user, or :class:`LoginRequired`."""
+    ctx = context(request)
+    session = ctx.review.session(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        raise LoginRequired()
+    user = ctx.review.user(session.username)
+    if user is None or not user.active:
+        raise LoginRequired()
+    return Principal(
+        username=user.username,
+        role=user.role,
+        townships=frozenset(user.townships),
+        csrf_token=session.csrf_token,
+        full_id_roles=frozenset(ctx.config.review.full_id_roles),
+        signoff_roles=frozenset(ctx.config.cases.signoff_roles),
+    )
+
+
+def check_csrf(ctx: Context, principal: Principal, token: str | None) -> None:
+    """Every POST of a session carries the session's CSRF token, or is refused (403)."""
+    if not tokens_match(principal.csrf_token, token):
+        raise HTTPException(403, "!" + ctx.env.globals["t"]("csrf_failed"))
+
+
+def render(
+    ctx: Context,
+    request: Request,
+    template: str,
+    principal: Principal | None,
+    *,
+    status: int = 200,
+    **values: Any,
+) -> HTMLResponse:
+    html = ctx.env.get_template(template).render(
+        request=request, me=principal, path=request.url.path, **values
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def money(value: float | None) -> str:
+    return "" if value is None else f"{value:,.2f}"
+
+
+def percent(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.0f}%"
+
+
+def month_or_latest(ctx: Context, month: str | None) -> str | None:
+    months = ctx.listing.months()
+    if month and MONTH.match(month) and month in months:
+        return month
+    return months[0] if months else None
+
+
+def case_in_reach(ctx: Context, principal: Principal, case_id: str) -> dict[str, Any]:
+    """The case if this user may work it; 404 otherwise (its existence is not revealed)."""
+    if len(case_id) > 40:
+        raise HTTPException(404)
+    case = ctx.cases.case(case_id)
+    if case is None or not principal.may_work(case["township"]):
+        raise HTTPException(404)
+    return case
+
+
+def require(condition: bool) -> None:
+    if not condition:
+        raise HTTPException(403)
+
+
+def case_village(ctx: Context, case: dict[str, Any]) -> str | None:
+    """The case's village on its latest list (the case store keeps only the township)."""
+    month = case.get("last_listed")
+    if not month:
+        return None
+    return (
+        month_case_details(ctx.out, month, [case["case_id"]])
+        .get(case["case_id"], {})
+        .get("village")
+    )
+
+
+def recused(ctx: Context, user: User, case: dict[str, Any], village: str | None) -> str | None:
+    """Why ``user`` may not work ``case`` of ``village`` (回避), or None."""
+    return user.recused_from(
+        case["person_id"],
+        village,
+        own_village=ctx.config.review.recuse_own_village,
+        relatives=ctx.config.review.recuse_relatives,
+    )
+
+
+def recusal_of(ctx: Context, username: str, case: dict[str, Any]) -> str | None:
+    """Why ``username`` may not work ``case`` (回避: ``relative`` or ``own_village``, as
+    ``review.recuse_*`` asks), or None."""
+    user = ctx.review.user(username)
+    return None if user is None else recused(ctx, user, case, case_village(ctx, case))
