@@ -957,8 +957,16 @@ def _case_response(
         form=prefill,
         today=today,
         due=suspect_countdown(details, date.today()),
-        proposal=ctx.cases.proposal(case["case_id"]),
+        proposal=_proposal_shown(ctx, case["case_id"]),
     )
+
+
+def _proposal_shown(ctx: Context, case_id: str) -> dict[str, Any] | None:
+    """The result waiting for sign-off, with why in the UI language."""
+    proposal = ctx.cases.proposal(case_id)
+    if proposal is None:
+        return None
+    return proposal | {"why": problem_text(proposal["signoff"], ctx.config.review.language)}
 
 
 def suspect_countdown(details: dict[str, Any], today: date) -> dict[str, Any] | None:

@@ -388,6 +388,12 @@ _PROBLEMS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(\S+) is before the person's birth \((.*)\)$"), r"\1 早于本人出生日期（\2）"),
     (re.compile(r"^(\S+) is more than (\d+) years ago .*$"), r"\1 早于 \2 年前，不合常理"),
     (re.compile(r"^holds a formula.*$"), "单元格含公式，不予接受，请直接填写数值"),
+    # Why a result waits for sign-off (sentinel.audit_result.SignOff.reason).
+    (re.compile(r"^confirms more than (\S+) yuan overpaid$"), r"确认多发金额超过 \1 元，须复核"),
+    (re.compile(r"^clears a case with proof \((.*)\)$"), r"排除一个有确凿证据（\1）的案件，须复核"),
+    (re.compile(r"^is the person who recorded the result.*$"), "与经办人为同一人；须由另一人复核"),
+    (re.compile(r"^proposed this result.*$"), "本结果由您登记；须由另一人复核"),
+    (re.compile(r"^has no result waiting for sign-off$"), "没有待复核的结果"),
 )
 
 

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 
 from sentinel.casestore import CaseValidationError
 from sentinel.masking import mask_id
+from sentinel.review.i18n import problem_text
 from sentinel.review.web import (
     case_in_reach,
     check_csrf,
@@ -41,8 +42,14 @@ def signoff_page(request: Request) -> Response:
     ctx = context(request)
     me = principal(request)
     require(me.signs_off)
+    language = ctx.config.review.language
     waiting = [
-        r | {"person": mask_id(r["person_id"]), "own": r["proposed_by"] == me.username}
+        r
+        | {
+            "person": mask_id(r["person_id"]),
+            "own": r["proposed_by"] == me.username,
+            "why": problem_text(r["signoff"], language),
+        }
         for r in ctx.cases.pending_signoffs().to_dicts()
         if me.may_work(r["township"])
     ]
@@ -63,7 +70,8 @@ def approve_result(
         result = ctx.cases.approve(case_id, actor=me.username)
     except CaseValidationError as exc:
         ctx.review.log(me.username, "signoff_refused", case_id, {"field": exc.field})
-        raise HTTPException(400, "!" + f"{exc.field}: {exc.problem}") from None
+        problem = problem_text(exc.problem, ctx.config.review.language)
+        raise HTTPException(400, "!" + f"{exc.field}: {problem}") from None
     ctx.review.log(
         me.username,
         "approve_outcome",

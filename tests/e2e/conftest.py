@@ -35,6 +35,8 @@ class ServedApp:
     url: str
     username: str
     password: str
+    #: A user with the reviewer role (复核), who signs off the supervisor's results.
+    reviewer: str
     out: Path
     month: str
     cases: pl.DataFrame
@@ -70,6 +72,12 @@ def served_app(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     env["SENTINEL_REVIEW_PASSWORD"] = PASSWORD
     subprocess.run(
         [*SENTINEL, "users", "add", "zhao", "--role", "supervisor", "--out", str(out)],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    subprocess.run(
+        [*SENTINEL, "users", "add", "qian", "--role", "reviewer", "--out", str(out)],
         check=True,
         env=env,
         capture_output=True,
@@ -116,7 +124,7 @@ def served_app(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> I
                 output = server.stdout.read().decode() if server.stdout else ""
                 raise RuntimeError(f"sentinel review did not start:\n{output}")
             time.sleep(0.3)
-        yield ServedApp(url, "zhao", PASSWORD, out, MONTHS[-1], cases)
+        yield ServedApp(url, "zhao", PASSWORD, "qian", out, MONTHS[-1], cases)
     finally:
         server.terminate()
         try:

@@ -1,10 +1,10 @@
 """The case review web app in headless Chromium: sign in, filter the queue, open a case,
-record an outcome, find it on the month dashboard, and go from the queue to the month's
+record an outcome, have a second user sign it off, find it on the month dashboard, and go from the queue to the month's
 visit plan and from a stop to its case.
 
 Drives Debian's Chromium (/usr/bin/chromium; .ci/run installs it) with Playwright and a
 new, empty profile; never downloads a browser. Screenshots of the queue, a case page, the
-dashboard and the visit plan are written only when SENTINEL_SCREENSHOTS names a folder
+sign-off page, the dashboard and the visit plan are written only when SENTINEL_SCREENSHOTS names a folder
 (``SENTINEL_SCREENSHOTS=docs/screenshots``), so a CI run leaves the tree clean."""
 
 from __future__ import annotations
@@ -115,7 +115,30 @@ def test_sign_in_filter_open_record_and_see_it_on_the_dashboard(served_app, tmp_
             page.fill("#recovered_amount", "100")
             page.fill("#note", "核查属实，已约谈家属 <b>不是标记</b>")
             page.click("#save-outcome")
-            expect(page.locator(".notice")).to_be_visible()
+            # A confirmed overpayment waits for a second user's sign-off (经办 / 复核).
+            expect(page.locator(".notice")).to_contain_text("待另一名复核人员")
+            expect(page.locator("#case-state")).to_contain_text("待复核")
+            expect(page.locator("#proposed-note")).to_have_text("核查属实，已约谈家属 <b>不是标记</b>")
+            expect(page.locator("#approve")).to_have_count(0)
+
+            # The supervisor finds the view and the change in the audit log.
+            page.click("header nav a[href='/audit']")
+            expect(page.locator("table.audit")).to_contain_text("登记结果")
+            expect(page.locator("table.audit")).to_contain_text("查看案件")
+
+            # The reviewer signs it off from the sign-off page.
+            page.click("form.who button")
+            expect(page).to_have_url(re.compile(r"/login"))
+            page.fill("#username", served_app.reviewer)
+            page.fill("#password", served_app.password)
+            page.click("button[type=submit]")
+            page.click("header nav a[href='/signoff']")
+            expect(page.locator("#signoff-table tbody tr")).to_have_count(1)
+            expect(page.locator("#signoff-table")).to_contain_text(served_app.username)
+            shoot(page, "signoff")
+            page.click(f"#signoff-table a[href='/cases/{case['case_id']}']")
+            page.click("#approve")
+            expect(page.locator(".notice")).to_contain_text("已复核通过")
             expect(page.locator("#case-state")).to_contain_text("确认死亡")
             expect(page.locator("#saved-note")).to_have_text("核查属实，已约谈家属 <b>不是标记</b>")
 
@@ -126,11 +149,6 @@ def test_sign_in_filter_open_record_and_see_it_on_the_dashboard(served_app, tmp_
             expect(page.locator("#outcomes")).to_contain_text("确认死亡")
             expect(page.locator("#precision")).to_contain_text("100%")
             shoot(page, "dashboard")
-
-            # The supervisor finds the view and the change in the audit log.
-            page.click("header nav a[href='/audit']")
-            expect(page.locator("table.audit")).to_contain_text("登记结果")
-            expect(page.locator("table.audit")).to_contain_text("查看案件")
             # Nothing was blocked by the Content-Security-Policy, nothing failed in the page.
             assert console_errors == []
         finally:
