@@ -381,6 +381,7 @@ RECOVERIES = Dataset(
         Column("operator", "text", ("经办人",), required=False, nullable=True),
         # A write-off signed off on the sheet: a second user, never the operator.
         Column("approved_by", "text", ("审核人", "复核人"), required=False, nullable=True),
+        Column("approved_on", "date", ("审核日期",), required=False, nullable=True),
     ),
 )
 

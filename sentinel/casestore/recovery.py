@@ -147,10 +147,11 @@ def approve_write_off(
     record_id: str,
     *,
     actor: str,
+    on: date | None = None,
     now: datetime | None = None,
 ) -> bool:
-    """Approve a proposed write-off (``record_id`` of the case): from its approval day on
-    it counts in the ledger. False when it is approved already.
+    """Approve a proposed write-off (``record_id`` of the case): from its approval day
+    ``on`` (default: today) it counts in the ledger. False when it is approved already.
 
     Refused (:class:`CaseValidationError`) when no such proposal exists, when ``actor`` is
     the user who proposed it (the person who proposes a write-off does not sign it off:
@@ -174,6 +175,13 @@ def approve_write_off(
             raise CaseValidationError(
                 shown, "actor", "the user who proposed a write-off cannot approve it"
             )
+        day = on or at.date()
+        if day > at.date():
+            raise CaseValidationError(shown, "approved_on", f"{day.isoformat()} is in the future")
+        if day < _day(proposal.get("on")):  # type: ignore[operator]
+            raise CaseValidationError(
+                shown, "approved_on", f"{day.isoformat()} is before the write-off was proposed"
+            )
         outstanding = _outstanding(case, events)
         if float(proposal.get("amount") or 0.0) > outstanding + _TOLERANCE:
             raise CaseValidationError(
@@ -186,7 +194,7 @@ def approve_write_off(
             "step": "write_off",
             "status": "approved",
             "record_id": record_id,
-            "on": at.date().isoformat(),
+            "on": day.isoformat(),
             "proposer": proposal.get("proposer"),
             "source": "app",
         }
@@ -310,8 +318,8 @@ def import_recoveries(
 
     Each row is :func:`record_recovery` with its ``operator`` as the actor (``actor`` when
     empty); a notice without a deadline gets ``on`` + ``notice_deadline_days``. A
-    write-off row with ``approved_by`` is proposed and then approved by that user (the
-    same user as the operator is refused). A row whose ``person_id`` is not the case's
+    write-off row with ``approved_by`` is proposed and then approved by that user on
+    ``approved_on`` (default: the row's date; the same user as the operator is refused). A row whose ``person_id`` is not the case's
     person is refused. Importing the same file again records nothing new.
     """
     now = now or datetime.now(UTC)

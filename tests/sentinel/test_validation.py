@@ -193,8 +193,14 @@ def good_frames() -> dict[str, pl.DataFrame]:
                 "reason": [None, None],
                 "operator": ["li", "li"],
                 "approved_by": [None, None],
+                "approved_on": [None, None],
             },
-            schema_overrides={"amount": pl.Float64, "reason": pl.String, "approved_by": pl.String},
+            schema_overrides={
+                "amount": pl.Float64,
+                "reason": pl.String,
+                "approved_by": pl.String,
+                "approved_on": pl.Date,
+            },
         ),
         ["person_id_well_formed", "person_id_checksum_ok"],
     ).with_columns(

@@ -366,3 +366,24 @@ def test_an_import_reports_each_bad_row_and_applies_the_rest(store: CaseStore) -
     # The write-off was proposed on the first import (its approval refused): unchanged now.
     assert (again.applied, again.unchanged) == (0, 2)
     assert recovery_events(store).height == 3
+
+
+def test_an_approval_is_dated_not_in_the_future_nor_before_the_proposal(store: CaseStore) -> None:
+    record_recovery(
+        store,
+        "DP-p2",
+        "write_off",
+        on=date(2020, 6, 1),
+        actor="li",
+        amount=600.0,
+        reason="死亡无遗产",
+        record_id="W-1",
+        now=NOW,
+    )
+    with pytest.raises(CaseValidationError, match="before the write-off was proposed"):
+        approve_write_off(store, "DP-p2", "W-1", actor="zhao", on=date(2020, 5, 31), now=NOW)
+    with pytest.raises(CaseValidationError, match="in the future"):
+        approve_write_off(store, "DP-p2", "W-1", actor="zhao", on=date(2020, 9, 2), now=NOW)
+    assert approve_write_off(store, "DP-p2", "W-1", actor="zhao", on=date(2020, 6, 10), now=NOW)
+    june = recovery_ledger(store, date(2020, 6, 10)).filter(pl.col("case_id") == "DP-p2")
+    assert june["status"][0] == "written_off"

@@ -550,6 +550,7 @@ _SAMPLE_ROWS = {
         "reason": "第一期",
         "operator": "李会计",
         "approved_by": "",
+        "approved_on": "",
     },
 }
 _TYPED = {
@@ -586,6 +587,7 @@ _TYPED = {
         "reason": "第一期",
         "operator": "李会计",
         "approved_by": None,
+        "approved_on": None,
     },
 }
 
