@@ -280,7 +280,9 @@ def evaluate(
       sentinel evaluate --truth demo/truth --out demo/out --month 2020-12
     Every world, two seeds, worst first:
       sentinel evaluate --grid --save docs/evaluation-grid.csv
-    The learning loop on three worlds:
+    The learning loop on three worlds (with --save, the year's recovery ledger per typology
+    goes to <save>-recovery.csv; `sentinel report recovery --out WORK/<world>-<seed>/audited/out`
+    shows it in full):
       sentinel evaluate --simulate-audits --world reference --world common_fraud --world late_certifiers --plot docs/audit-curve.png
     """
     import polars as pl
@@ -300,20 +302,27 @@ def evaluate(
         except ValueError as exc:
             _fail(exc)
         seeds = seed or ([7, 11] if grid else [7])
-        suspects = None
+        suspects = recoveries = None
         if grid:
             table = _evaluate_grid(names, seeds, scale, work, capacity, config)
         else:
-            table, suspects = _simulate(names, seeds[0], scale, work, capacity, config, plot)
+            table, suspects, recoveries = _simulate(names, seeds[0], scale, work, capacity, config, plot)
         _print_frame(table, "grid of worlds (worst first)" if grid else "simulated audits")
         if suspects is not None:
             _print_frame(suspects, "upstream suspects: answered and ranked")
+        if recoveries is not None:
+            _print_frame(
+                recoveries.select("world", "typology", "accounts", "due", "recovered", "written_off", "outstanding", "recovery_rate"),
+                "the year's recovery ledger (sentinel report recovery --out WORK/<world>-<seed>/audited/out)",
+            )
         if save is not None:
             from sentinel.io.reports import write_csv_bom
 
             write_csv_bom(table, save)
             if suspects is not None:
                 write_csv_bom(suspects, save.with_name(f"{save.stem}-suspects.csv"))
+            if recoveries is not None:
+                write_csv_bom(recoveries, save.with_name(f"{save.stem}-recovery.csv"))
         return
 
     from sentinel.evaluation import evaluate as evaluate_cases
@@ -368,11 +377,13 @@ def _simulate(names, seed, scale, work, capacity, config, plot):  # type: ignore
 
     from sentinel.demo import generate_county
     from sentinel.demo import world as named_world
-    from sentinel.simulation import plot_audit_curve, simulate_audits, suspect_ranking
+    from sentinel.config import month_end
+    from sentinel.simulation import plot_audit_curve, recovery_year, simulate_audits, suspect_ranking
 
     _, run_month = _monthly_runner(config)
     tables = {}
     suspects = {}
+    recoveries = {}
     with console.status("simulated audits…") as status:
         for name in names:
             chosen = named_world(name)
@@ -386,6 +397,8 @@ def _simulate(names, seed, scale, work, capacity, config, plot):  # type: ignore
                 progress=lambda message, name=name: status.update(f"{name}: {message}"),
             )
             suspects[name] = suspect_ranking(dest / "audited" / "out", dest / "truth")
+            last = tables[name]["month"][-1]
+            recoveries[name] = recovery_year(dest / "audited" / "out", month_end(last))
     if plot is not None:
         plot_audit_curve(tables, plot)
 
@@ -394,7 +407,7 @@ def _simulate(names, seed, scale, work, capacity, config, plot):  # type: ignore
             [t.with_columns(pl.lit(n).alias("world")).select("world", *t.columns) for n, t in frames.items()]
         )
 
-    return by_world(tables), by_world(suspects)
+    return by_world(tables), by_world(suspects), by_world(recoveries)
 
 
 @app.command()
