@@ -375,10 +375,15 @@ def _evaluate_grid(names, seeds, scale, work, capacity, config):  # type: ignore
 def _simulate(names, seed, scale, work, capacity, config, plot):  # type: ignore[no-untyped-def]
     import polars as pl
 
+    from sentinel.config import month_end
     from sentinel.demo import generate_county
     from sentinel.demo import world as named_world
-    from sentinel.config import month_end
-    from sentinel.simulation import plot_audit_curve, recovery_year, simulate_audits, suspect_ranking
+    from sentinel.simulation import (
+        plot_audit_curve,
+        recovery_year,
+        simulate_audits,
+        suspect_ranking,
+    )
 
     _, run_month = _monthly_runner(config)
     tables = {}
