@@ -474,7 +474,7 @@ def simulate_audits(
     visited: set[str] = set()
     oracle_visited: set[str] = set()
     rows: list[dict[str, object]] = []
-    ladder = pl.DataFrame(schema=recovery_steps(pl.DataFrame(schema=_ACCOUNTS)).schema)
+    ladder = recovery_steps(pl.DataFrame(schema=_ACCOUNTS), seed=0)
     store_url = database_url(out / load_config().cases.database_file)
     for i, month in enumerate(months):
         say(f"{month}: monthly job")
