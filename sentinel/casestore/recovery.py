@@ -102,6 +102,9 @@ def record_recovery(
     at = now or datetime.now(UTC)
     shown = mask_id(case_id) or ""
     canonical = _canonical_step(shown, step)
+    # A timestamp (an Excel date cell read as a datetime) is its day.
+    on = on.date() if isinstance(on, datetime) else on
+    deadline = deadline.date() if isinstance(deadline, datetime) else deadline
     if not actor or not actor.strip():
         raise CaseValidationError(shown, "actor", "is empty")
     if source not in SOURCES:
