@@ -613,7 +613,7 @@ def report_recovery(
     """The recovery ledger: yuan due, recovered and outstanding, the recovery rate, open
     accounts by age (days since the case was closed: 0-30, 31-90, 91-180, >180) and how far
     the ladder went (notice, administrative order, court, police), per township or
-    typology; then recovered vs estimated per typology. Writes OUT/reports/recovery.csv
+    typology; then the overpayment the audits found vs the list's estimate. Writes OUT/reports/recovery.csv
     and .xlsx (the summary) recovery_accounts.csv (one row per account, full IDs) and recoveries_template.xlsx
     (an empty recovery sheet to fill in and drop as recoveries.xlsx, open accounts beside).
 
@@ -647,7 +647,11 @@ def report_recovery(
         summary.select(by, *(c for c in summary.columns if c.startswith("step_"))),
         "how far the recovery ladder went (accounts)",
     )
-    _print_frame(estimated, "recovered vs estimated")
+    # What the audits found against what the list estimated; recovered is the ledger's above.
+    _print_frame(
+        estimated.select("typology", "confirmed", "est_overpayment", "overpaid_amount", "overpaid_per_estimated"),
+        "overpaid (found by the audits) vs estimated (on the case list)",
+    )
     folder = out / "reports"
     folder.mkdir(parents=True, exist_ok=True)
     write_csv_bom(summary, folder / "recovery.csv")
