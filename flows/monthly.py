@@ -44,6 +44,7 @@ from sentinel.artifacts import month_summary_markdown, top_cases_table
 from sentinel.audit_result import OutcomeLimits, SignOff
 from sentinel.casestore import CaseStore, database_url
 from sentinel.casestore.chain import check_history
+from sentinel.casestore.recovery import import_recoveries
 from sentinel.config import SentinelConfig, load_config
 from sentinel.contract import ContractError
 from sentinel.detection import (
@@ -255,6 +256,49 @@ def record_drop_outcomes(drops: dict[str, StoredDrop], out: Path, config: Sentin
             "%d outcome(s) without a second signature wait for sign-off (cases.signoff_*)",
             report.pending,
         )
+    return report.applied
+
+
+#: The recovery rows of a drop that could not be applied, and why (``OUT/YYYY-MM/``).
+RECOVERIES_REJECTED_FILE = "recoveries_rejected.csv"
+
+
+@task(retries=2, retry_delay_seconds=[2, 10])
+def apply_drop_recoveries(
+    drops: dict[str, StoredDrop], out: Path, config: SentinelConfig, staging: Path
+) -> int:
+    """Enter the recovery steps that arrived in this drop (``recoveries.*``: notices,
+    payments, escalations, write-offs) in the case store's recovery ledger, after the
+    month's outcomes opened the accounts. A row that cannot be applied is named with its
+    file, row, column and problem in the log and in ``recoveries_rejected.csv``."""
+    drop = drops["recoveries"]
+    rows = drop.loaded
+    if rows.height == 0:
+        return 0
+    file = drop.file.name if drop.file is not None else "recoveries"
+    # A filled-in recovery sheet comes as a workbook; an export from finance as a table.
+    source = "workbook" if file.lower().endswith(".xlsx") else "drop"
+    with CaseStore(case_store_url(out, config)) as store_db:
+        report = import_recoveries(
+            store_db,
+            rows,
+            actor="drop:recoveries",
+            source=source,
+            notice_deadline_days=config.recovery.notice_deadline_days,
+            file=file,
+        )
+    logger = run_logger()
+    for error in report.errors:
+        logger.warning("recovery step not applied: %s", error)
+    if report.errors:
+        write_csv_bom(report.errors_frame(), staging / RECOVERIES_REJECTED_FILE)
+    logger.info(
+        "recoveries: %d rows, %d applied, %d already recorded, %d rejected",
+        report.rows,
+        report.applied,
+        report.unchanged,
+        report.rejected,
+    )
     return report.applied
 
 
@@ -507,6 +551,7 @@ def monthly_audit(
         reports = validate_month_drop(drops, config, month, store, staging / "data-docs")
         curate_month(drops, store, month)
         record_drop_outcomes(drops, out, config)
+        apply_drop_recoveries(drops, out, config, staging)
         model = choose_model(store, out, month, config)
         detected = score_month(store, month, config, model)
         carried = carry_open_cases(detected.cases, store, out, month, config)

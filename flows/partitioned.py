@@ -49,6 +49,7 @@ from features.survival import (
 from features.suspension import SUSPENSION_ORDER
 from flows.monthly import (
     MonthSummary,
+    apply_drop_recoveries,
     checked_drop,
     emit_month,
     forget_raw_copies,
@@ -569,6 +570,7 @@ def partitioned_audit(
         reports = validate_province_drop(drops, config, month, out, staging / "data-docs")
         partitions = split_month(drops, out, month, region_digits)
         record_drop_outcomes(drops, out, config)
+        apply_drop_recoveries(drops, out, config, staging)
         _on_workers(summarise_partition_history, partitions, out, month, config)
         # A partition's suspensions read only its own register and certifications: the
         # workers list them while this process links the deaths and finds the halo.

@@ -280,7 +280,9 @@ def evaluate(
       sentinel evaluate --truth demo/truth --out demo/out --month 2020-12
     Every world, two seeds, worst first:
       sentinel evaluate --grid --save docs/evaluation-grid.csv
-    The learning loop on three worlds:
+    The learning loop on three worlds (with --save, the year's recovery ledger per typology
+    goes to <save>-recovery.csv; `sentinel report recovery --out WORK/<world>-<seed>/audited/out`
+    shows it in full):
       sentinel evaluate --simulate-audits --world reference --world common_fraud --world late_certifiers --plot docs/audit-curve.png
     """
     import polars as pl
@@ -300,20 +302,27 @@ def evaluate(
         except ValueError as exc:
             _fail(exc)
         seeds = seed or ([7, 11] if grid else [7])
-        suspects = None
+        suspects = recoveries = None
         if grid:
             table = _evaluate_grid(names, seeds, scale, work, capacity, config)
         else:
-            table, suspects = _simulate(names, seeds[0], scale, work, capacity, config, plot)
+            table, suspects, recoveries = _simulate(names, seeds[0], scale, work, capacity, config, plot)
         _print_frame(table, "grid of worlds (worst first)" if grid else "simulated audits")
         if suspects is not None:
             _print_frame(suspects, "upstream suspects: answered and ranked")
+        if recoveries is not None:
+            _print_frame(
+                recoveries.select("world", "typology", "accounts", "due", "recovered", "written_off", "outstanding", "recovery_rate"),
+                "the year's recovery ledger (sentinel report recovery --out WORK/<world>-<seed>/audited/out)",
+            )
         if save is not None:
             from sentinel.io.reports import write_csv_bom
 
             write_csv_bom(table, save)
             if suspects is not None:
                 write_csv_bom(suspects, save.with_name(f"{save.stem}-suspects.csv"))
+            if recoveries is not None:
+                write_csv_bom(recoveries, save.with_name(f"{save.stem}-recovery.csv"))
         return
 
     from sentinel.evaluation import evaluate as evaluate_cases
@@ -366,13 +375,20 @@ def _evaluate_grid(names, seeds, scale, work, capacity, config):  # type: ignore
 def _simulate(names, seed, scale, work, capacity, config, plot):  # type: ignore[no-untyped-def]
     import polars as pl
 
+    from sentinel.config import month_end
     from sentinel.demo import generate_county
     from sentinel.demo import world as named_world
-    from sentinel.simulation import plot_audit_curve, simulate_audits, suspect_ranking
+    from sentinel.simulation import (
+        plot_audit_curve,
+        recovery_year,
+        simulate_audits,
+        suspect_ranking,
+    )
 
     _, run_month = _monthly_runner(config)
     tables = {}
     suspects = {}
+    recoveries = {}
     with console.status("simulated audits…") as status:
         for name in names:
             chosen = named_world(name)
@@ -386,6 +402,8 @@ def _simulate(names, seed, scale, work, capacity, config, plot):  # type: ignore
                 progress=lambda message, name=name: status.update(f"{name}: {message}"),
             )
             suspects[name] = suspect_ranking(dest / "audited" / "out", dest / "truth")
+            last = tables[name]["month"][-1]
+            recoveries[name] = recovery_year(dest / "audited" / "out", month_end(last))
     if plot is not None:
         plot_audit_curve(tables, plot)
 
@@ -394,7 +412,7 @@ def _simulate(names, seed, scale, work, capacity, config, plot):  # type: ignore
             [t.with_columns(pl.lit(n).alias("world")).select("world", *t.columns) for n, t in frames.items()]
         )
 
-    return by_world(tables), by_world(suspects)
+    return by_world(tables), by_world(suspects), by_world(recoveries)
 
 
 @app.command()
@@ -595,14 +613,165 @@ def report_precision(
 @report_app.command("recovery")
 def report_recovery(
     out: Annotated[Path, typer.Option(help="Output folder holding the case store.")],
+    as_of: Annotated[str | None, typer.Option(help="The ledger on this day (YYYY-MM-DD; default today).")] = None,
+    by: Annotated[str, typer.Option(help="'township' or 'typology'.")] = "township",
     config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
 ) -> None:
-    """Recovered vs estimated overpayment of confirmed cases, per typology.
+    """The recovery ledger: yuan due, recovered and outstanding, the recovery rate, open
+    accounts by age (days since the case was closed: 0-30, 31-90, 91-180, >180) and how far
+    the ladder went (notice, administrative order, court, police), per township or
+    typology; then the overpayment the audits found vs the list's estimate. Writes OUT/reports/recovery.csv
+    and .xlsx (the summary) recovery_accounts.csv (one row per account, full IDs) and recoveries_template.xlsx
+    (an empty recovery sheet to fill in and drop as recoveries.xlsx, open accounts beside).
 
-    Example: sentinel report recovery --out demo/out
+    Example: sentinel report recovery --out demo/out --as-of 2020-12-31 --by typology
     """
+    from datetime import date
+
+    import polars as pl
+
+    from sentinel.casestore.recovery import recovery_ledger, recovery_summary
+    from sentinel.config import load_config
+    from sentinel.io.reports import write_csv_bom, write_recovery_template, write_table_xlsx
+
+    if by not in ("township", "typology"):
+        _fail(ValueError(f"--by {by!r}: expected 'township' or 'typology'"))
+    try:
+        day = date.fromisoformat(as_of) if as_of else date.today()
+    except ValueError:
+        _fail(ValueError(f"--as-of {as_of!r}: not a date YYYY-MM-DD"))
     with _case_store(out, config) as store:
-        _print_frame(store.recovered_vs_estimated(), "recovered vs estimated")
+        ledger = recovery_ledger(store, day)
+        summary = recovery_summary(ledger, by)  # type: ignore[arg-type]
+        estimated = store.recovered_vs_estimated()
+    money = [by, "accounts", "due", "recovered", "written_off", "outstanding", "recovery_rate"]
+    _print_frame(summary.select(money), f"recovery ledger on {day} by {by} (yuan)")
+    _print_frame(
+        summary.select(by, *(c for c in summary.columns if c.startswith(("aged_", "status_")))),
+        "open accounts by days since closing, and accounts by status",
+    )
+    _print_frame(
+        summary.select(by, *(c for c in summary.columns if c.startswith("step_"))),
+        "how far the recovery ladder went (accounts)",
+    )
+    # What the audits found against what the list estimated; recovered is the ledger's above.
+    _print_frame(
+        estimated.select("typology", "confirmed", "est_overpayment", "overpaid_amount", "overpaid_per_estimated"),
+        "overpaid (found by the audits) vs estimated (on the case list)",
+    )
+    folder = out / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv_bom(summary, folder / "recovery.csv")
+    numbers = tuple(c for c in summary.columns if c != by)
+    write_table_xlsx(summary, folder / "recovery.xlsx", "recovery", numbers=numbers)
+    write_csv_bom(ledger, folder / "recovery_accounts.csv")
+    language = load_config(config).detection.report_language
+    write_recovery_template(
+        ledger.filter(pl.col("status") == "open"), folder / "recoveries_template.xlsx",
+        language=language,
+    )
+    console.print(
+        f"written: {folder / 'recovery.csv'}, {folder / 'recovery.xlsx'}, "
+        f"{folder / 'recovery_accounts.csv'}; a recovery sheet to fill in and drop as "
+        f"recoveries.xlsx: {folder / 'recoveries_template.xlsx'}",
+        highlight=False,
+    )
+
+
+@app.command()
+def notices(
+    month: Annotated[str, typer.Option(help="Month whose accounts are notified, YYYY-MM: the notices go to OUT/YYYY-MM/notices/.")],
+    out: Annotated[Path, typer.Option(help="Output folder holding the case store and the month.")],
+    lang: Annotated[str, typer.Option("--lang", help="'zh' or 'en' (default: the report language).")] = "",
+    issued_on: Annotated[str | None, typer.Option(help="Issue day of the notices (YYYY-MM-DD; default today).")] = None,
+    actor: Annotated[str, typer.Option(help="Who issues the notices (kept in the audit trail).")] = "sentinel",
+    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+) -> None:
+    """Printable recovery notices (追回通知书) for every open recovery account closed by the
+    month's end that has no notice yet, each recorded in the ledger as a notice with a
+    deadline recovery.notice_deadline_days after the issue day. The notices hold the
+    person's name and ID (a document to serve, like the case workbook); nothing printed
+    here does.
+
+    Example: sentinel notices --month 2020-12 --out demo/out --lang zh
+    """
+    import re
+    from datetime import date, timedelta
+
+    import polars as pl
+
+    from sentinel.casestore.recovery import record_recovery, recovery_ledger
+    from sentinel.config import load_config, month_end
+    from sentinel.io.notices import (
+        NOTICE_FOLDER,
+        accounts_to_notify,
+        addressees,
+        notice_number,
+        render_notice,
+        write_notice,
+    )
+
+    if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", month):
+        _fail(ValueError(f"--month {month!r}: expected YYYY-MM"))
+    cfg = load_config(config)
+    language = lang or cfg.detection.report_language
+    if language not in ("zh", "en"):
+        _fail(ValueError(f"--lang {lang!r}: expected 'zh' or 'en'"))
+    try:
+        day = date.fromisoformat(issued_on) if issued_on else date.today()
+    except ValueError:
+        _fail(ValueError(f"--issued-on {issued_on!r}: not a date YYYY-MM-DD"))
+    deadline = day + timedelta(days=cfg.recovery.notice_deadline_days)
+    folder = out / month / NOTICE_FOLDER
+    written = 0
+    with _case_store(out, config) as store:
+        due = accounts_to_notify(recovery_ledger(store, day).lazy(), month_end(month)).collect()
+        deaths = store.cases().select("case_id", "death_date")
+        to = addressees(out, due["case_id"].to_list())
+        accounts = due.join(to, on=["case_id"], how="left", suffix="_listed").join(
+            deaths, on="case_id", how="left"
+        ).with_columns(pl.coalesce("township_listed", "township").alias("township"))
+        for account in accounts.iter_rows(named=True):
+            html = render_notice(account, issued_on=day, deadline=deadline, language=language)  # type: ignore[arg-type]
+            write_notice(html, folder, account["case_id"])
+            record_recovery(
+                store, account["case_id"], "notice", on=day, actor=actor, deadline=deadline,
+                record_id=notice_number(account["case_id"], day), source="app",
+            )
+            written += 1
+    console.print(
+        f"{written} notices written to {folder} (deadline {deadline}); "
+        f"{len(due) - written} accounts skipped",
+        highlight=False,
+    )
+
+
+recovery_app = typer.Typer(help="The recovery ledger: steps recorded by hand and write-offs signed off.", no_args_is_help=True)
+app.add_typer(recovery_app, name="recovery")
+
+
+@recovery_app.command("approve")
+def recovery_approve(
+    case_id: Annotated[str, typer.Argument(help="The case whose write-off is approved.")],
+    record_id: Annotated[str, typer.Argument(help="The write-off's record id (the proposal's).")],
+    out: Annotated[Path, typer.Option(help="Output folder holding the case store.")],
+    actor: Annotated[str, typer.Option(help="Who approves: never the user who proposed it.")],
+    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+) -> None:
+    """Approve a proposed write-off: from today it counts in the ledger. Exit code 2 when
+    it cannot be approved (unknown, or proposed by the same user).
+
+    Example: sentinel recovery approve DP-0a1b2c3d4e5f W-2020-017 --out demo/out --actor 审核-赵
+    """
+    from sentinel.casestore import CaseValidationError
+    from sentinel.casestore.recovery import approve_write_off
+
+    with _case_store(out, config) as store:
+        try:
+            changed = approve_write_off(store, case_id, record_id, actor=actor)
+        except CaseValidationError as exc:
+            _fail(exc)
+    console.print("write-off approved" if changed else "write-off was already approved")
 
 
 @report_app.command("prevented")

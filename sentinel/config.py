@@ -187,6 +187,14 @@ class CaseConfig(_Section):
     signoff_roles: list[Literal["reviewer", "supervisor"]] = ["reviewer", "supervisor"]
 
 
+class RecoveryConfig(_Section):
+    """The recovery ledger (:mod:`features.recovery`): notices and their deadlines."""
+
+    # Days a recovery notice gives to return the sum, from its issue day (a local choice;
+    # see default_config.toml). Also the deadline of a dropped notice that names none.
+    notice_deadline_days: int = Field(default=30, ge=1, le=365)
+
+
 #: Results of a suspect reply (``suspect_replies``), in the contract's vocabulary.
 REPLY_RESULTS: tuple[str, ...] = (
     "confirmed_deceased",
@@ -320,6 +328,7 @@ class SentinelConfig(_Section):
     linkage: LinkageConfig = LinkageConfig()
     suspects: SuspectsConfig = SuspectsConfig()
     visits: VisitsConfig = VisitsConfig()
+    recovery: RecoveryConfig = RecoveryConfig()
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

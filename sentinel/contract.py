@@ -126,6 +126,53 @@ OUTCOMES: Mapping[str, str] = {
     "无法核实": "unreachable",
 }
 
+#: Steps of the recovery ladder (DOMAIN.md: notice with a deadline -> order -> court or
+#: police; 人社部发〔2024〕74号): a written notice, a payment received, an escalation, a
+#: write-off (which counts only once a second user approved it).
+RECOVERY_STEPS: Mapping[str, str] = {
+    "notice": "notice",
+    "催缴通知": "notice",
+    "通知": "notice",
+    "追回通知": "notice",
+    "payment": "payment",
+    "退回": "payment",
+    "缴回": "payment",
+    "收款": "payment",
+    "escalation": "escalation",
+    "升级": "escalation",
+    "移送": "escalation",
+    "write_off": "write_off",
+    "核销": "write_off",
+}
+#: How a payment arrived.
+PAYMENT_METHODS: Mapping[str, str] = {
+    "full": "full",
+    "足额退回": "full",
+    "一次性退回": "full",
+    "instalment": "instalment",
+    "分期": "instalment",
+    "分期退回": "instalment",
+    "offset": "offset",
+    "抵扣": "offset",
+    "待遇抵扣": "offset",
+    "bank_return": "bank_return",
+    "银行退回": "bank_return",
+}
+#: Where an escalation sent the case.
+ESCALATION_METHODS: Mapping[str, str] = {
+    "administrative_order": "administrative_order",
+    "行政处理决定": "administrative_order",
+    "责令退回": "administrative_order",
+    "court": "court",
+    "法院": "court",
+    "申请法院强制执行": "court",
+    "police": "police",
+    "公安": "police",
+    "移送公安": "police",
+}
+#: The ``method`` of a recovery event: a payment's way in, or an escalation's channel.
+RECOVERY_METHODS: Mapping[str, str] = {**PAYMENT_METHODS, **ESCALATION_METHODS}
+
 
 @dataclass(frozen=True)
 class Column:
@@ -315,9 +362,45 @@ OUTCOMES_DATASET = Dataset(
     ),
 )
 
+RECOVERIES = Dataset(
+    name="recoveries",
+    description=(
+        "optional: steps of recovering what confirmed cases overpaid (notices, payments, "
+        "escalations, write-offs), from the finance office or the filled-in recovery sheet"
+    ),
+    required=False,
+    key=("case_id", "record_id"),
+    columns=(
+        # The receipt or document number: importing the same record of a case twice adds
+        # nothing.
+        Column("record_id", "text", ("单据号", "凭证号", "票据号", "记录号")),
+        Column("case_id", "text", ("案件编号",)),
+        Column("person_id", "id", ("身份证号", "公民身份号码"), required=False, nullable=True),
+        Column("step", "category", ("追回环节", "环节", "事项"), values=RECOVERY_STEPS),
+        Column("step_date", "date", ("日期", "办理日期", "发生日期")),
+        Column("amount", "amount", ("金额", "退回金额", "核销金额"), nullable=True),
+        Column("method", "category", ("方式", "追回方式"), nullable=True, values=RECOVERY_METHODS),
+        Column("deadline", "date", ("缴款期限", "限期"), required=False, nullable=True),
+        Column("reason", "text", ("原因", "说明", "核销原因"), required=False, nullable=True),
+        Column("operator", "text", ("经办人",), required=False, nullable=True),
+        # A write-off signed off on the sheet: a second user, never the operator.
+        Column("approved_by", "text", ("审核人", "复核人"), required=False, nullable=True),
+        Column("approved_on", "date", ("审核日期",), required=False, nullable=True),
+    ),
+)
+
 DATASETS: dict[str, Dataset] = {
     d.name: d
-    for d in (BENEFICIARIES, PAYOUTS, DEATHS, CERTIFICATIONS, CUSTODY, SUSPECTS, OUTCOMES_DATASET)
+    for d in (
+        BENEFICIARIES,
+        PAYOUTS,
+        DEATHS,
+        CERTIFICATIONS,
+        CUSTODY,
+        SUSPECTS,
+        OUTCOMES_DATASET,
+        RECOVERIES,
+    )
 }
 FILE_SUFFIXES: tuple[str, ...] = (".parquet", ".csv", ".xlsx")
 

@@ -39,6 +39,7 @@ INGEST_ORDER: tuple[str, ...] = (
     "custody",
     "suspects",
     "outcomes",
+    "recoveries",
 )
 
 

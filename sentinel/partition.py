@@ -30,7 +30,7 @@ PERSON_ROUTED: tuple[str, ...] = (
     "certifications",
 )
 #: Datasets kept once, in the global store ``OUT/curated``.
-GLOBAL_DATASETS: tuple[str, ...] = ("deaths", "custody", "suspects", "outcomes")
+GLOBAL_DATASETS: tuple[str, ...] = ("deaths", "custody", "suspects", "outcomes", "recoveries")
 OWNERS_FILE = "owners.parquet"
 
 

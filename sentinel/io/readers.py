@@ -155,9 +155,9 @@ class FormulaCell:
         return f"sheet {self.sheet}, row {self.row}, column {named}"
 
 
-#: Datasets whose xlsx cells are typed by people (audit outcomes): a formula there is
-#: refused, since its cached value may be stale, forged, or missing altogether.
-_NO_FORMULA_DATASETS = frozenset({"outcomes"})
+#: Datasets whose xlsx cells are typed by people (audit outcomes, recovery steps): a
+#: formula there is refused, since its cached value may be stale, forged, or missing.
+_NO_FORMULA_DATASETS = frozenset({"outcomes", "recoveries"})
 
 
 def formula_cells(source: Path | bytes, *, first_sheet_only: bool = False) -> list[FormulaCell]:

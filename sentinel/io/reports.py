@@ -14,7 +14,7 @@ import polars as pl
 import xlsxwriter
 
 from sentinel.config import REPLY_COLUMNS
-from sentinel.contract import CASE_COLUMNS
+from sentinel.contract import CASE_COLUMNS, RECOVERIES
 
 CSV_BOM = "\ufeff"
 
@@ -160,6 +160,30 @@ def _sheet_title(name: str, k: int, used: set[str]) -> str:
         title = f"{title[:26]}_{k}"
     used.add(title)
     return title
+
+
+def write_recovery_template(
+    accounts: pl.DataFrame, path: Path, *, language: Literal["zh", "en"]
+) -> None:
+    """An empty recovery sheet for the finance office or the auditors to fill in and drop
+    as ``recoveries.xlsx`` (the first sheet, headers in the contract's first Chinese alias
+    or its English name), then a sheet of the open ``accounts`` (case id, township,
+    outstanding yuan, next deadline) to copy case ids from. IDs and dates are text."""
+    zh = language == "zh"
+    headers = [c.aliases[0] if zh and c.aliases else c.name for c in RECOVERIES.columns]
+    reference = accounts.select(
+        "case_id", "township", "typology", "outstanding", "ladder_step", "next_deadline"
+    )
+    with xlsxwriter.Workbook(str(path)) as book:
+        bold = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+        text = book.add_format({"num_format": "@"})
+        sheet = book.add_worksheet("追回登记" if zh else "recoveries")
+        for j, title in enumerate(headers):
+            sheet.write_string(0, j, title, bold)
+            sheet.set_column(j, j, 16, text)
+        sheet.freeze_panes(1, 0)
+        open_sheet = book.add_worksheet("待追回账户" if zh else "open accounts")
+        _write_table(open_sheet, reference, bold, numbers=("outstanding",), wide="case_id")
 
 
 def write_quarantine(quarantined: dict[str, pl.DataFrame], folder: Path) -> dict[str, Path]:

@@ -179,6 +179,34 @@ def good_frames() -> dict[str, pl.DataFrame]:
         ),
         ["person_id_well_formed"],
     )
+    recoveries = _with_evidence(
+        pl.DataFrame(
+            {
+                "record_id": ["SJ1", "SJ2"],
+                "case_id": ["C1", "C1"],
+                "person_id": [ids[0], None],
+                "step": ["notice", "payment"],
+                "step_date": [date(2024, 3, 12), date(2024, 3, 25)],
+                "amount": [None, 2100.0],
+                "method": [None, "bank_return"],
+                "deadline": [date(2024, 4, 11), None],
+                "reason": [None, None],
+                "operator": ["li", "li"],
+                "approved_by": [None, None],
+                "approved_on": [None, None],
+            },
+            schema_overrides={
+                "amount": pl.Float64,
+                "reason": pl.String,
+                "approved_by": pl.String,
+                "approved_on": pl.Date,
+            },
+        ),
+        ["person_id_well_formed", "person_id_checksum_ok"],
+    ).with_columns(
+        pl.when(pl.col("person_id").is_not_null()).then(pl.col(c))
+        for c in ("person_id_well_formed", "person_id_checksum_ok")
+    )
     return {
         "beneficiaries": beneficiaries,
         "payouts": payouts,
@@ -187,6 +215,7 @@ def good_frames() -> dict[str, pl.DataFrame]:
         "custody": custody,
         "suspects": suspects,
         "outcomes": outcomes,
+        "recoveries": recoveries,
     }
 
 

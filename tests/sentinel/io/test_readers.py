@@ -513,7 +513,7 @@ def test_outcomes_drop_with_a_formula_is_refused_naming_sheet_row_and_column(
         read_dataset(path, DATASETS["outcomes"])
 
 
-# ------------------------------------------ custody records and upstream suspect lists
+# ------------------- custody records, upstream suspect lists and recovery steps
 
 #: One row of each dataset added for the pre-disbursement work, as text, and what it types to.
 _SAMPLE_ROWS = {
@@ -538,6 +538,20 @@ _SAMPLE_ROWS = {
         "source": "prison",
         "received_on": "20240310",
     },
+    "recoveries": {
+        "record_id": "SJ-2024-0031",
+        "case_id": "DP-0a1b2c3d4e5f",
+        "person_id": ID_A,
+        "step": "payment",
+        "step_date": "2024/3/12",
+        "amount": "1,200.50",
+        "method": "instalment",
+        "deadline": "",
+        "reason": "第一期",
+        "operator": "李会计",
+        "approved_by": "",
+        "approved_on": "",
+    },
 }
 _TYPED = {
     "suspects": {
@@ -561,6 +575,20 @@ _TYPED = {
         "source": "prison",
         "received_on": datetime.date(2024, 3, 10),
     },
+    "recoveries": {
+        "record_id": "SJ-2024-0031",
+        "case_id": "DP-0a1b2c3d4e5f",
+        "person_id": ID_A,
+        "step": "payment",
+        "step_date": datetime.date(2024, 3, 12),
+        "amount": 1200.5,
+        "method": "instalment",
+        "deadline": None,
+        "reason": "第一期",
+        "operator": "李会计",
+        "approved_by": None,
+        "approved_on": None,
+    },
 }
 
 
@@ -569,7 +597,7 @@ _TYPED = {
     ("dataset", "column", "alias"),
     [(d, c.name, a) for d in _SAMPLE_ROWS for c in DATASETS[d].columns for a in c.aliases],
 )
-def test_every_header_alias_of_custody_and_suspects_in_every_format(tmp_path, suffix, dataset, column, alias):
+def test_every_header_alias_of_custody_suspects_and_recoveries_in_every_format(tmp_path, suffix, dataset, column, alias):
     sample = _SAMPLE_ROWS[dataset]
     header = {c: (alias if c == column else c) for c in sample}
     frame = pl.DataFrame({header[c]: [v or None] for c, v in sample.items()}, schema={header[c]: pl.String for c in sample})
@@ -591,9 +619,16 @@ def test_every_header_alias_of_custody_and_suspects_in_every_format(tmp_path, su
 
 @pytest.mark.parametrize(
     ("dataset", "column"),
-    [("suspects", "suspect_type"), ("suspects", "source"), ("custody", "kind"), ("custody", "source")],
+    [
+        ("suspects", "suspect_type"),
+        ("suspects", "source"),
+        ("custody", "kind"),
+        ("custody", "source"),
+        ("recoveries", "step"),
+        ("recoveries", "method"),
+    ],
 )
-def test_every_value_alias_of_custody_and_suspects_is_read(tmp_path, dataset, column):
+def test_every_value_alias_of_custody_suspects_and_recoveries_is_read(tmp_path, dataset, column):
     values = DATASETS[dataset].column(column).values
     assert values is not None
     sample = _SAMPLE_ROWS[dataset]
