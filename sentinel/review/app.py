@@ -52,6 +52,7 @@ from sentinel.review.casefile import (
     withhold_names,
 )
 from sentinel.review.i18n import problem_text, translator
+from sentinel.review.recovery_routes import case_recovery, ledger_in_reach, recovery_router
 from sentinel.review.signoff_routes import signoff_router
 from sentinel.review.store import ROLES, ReviewStore
 from sentinel.review.visit_page import plan_trips
@@ -218,6 +219,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     login_router,
     case_router,
     signoff_router,
+    recovery_router,
     report_router,
     admin_router,
 )
@@ -603,8 +605,25 @@ def month_dashboard(
                 for r in recovery.to_dicts()
             ],
         }
+    ledger = ledger_in_reach(ctx, reach, datetime.now(UTC).date())
+    recovery_total = {
+        "due": float(ledger["due"].sum()),
+        "recovered": float(ledger["recovered"].sum()),
+        "outstanding": float(ledger["outstanding"].sum()),
+        "aged": int(ledger.filter(pl.col("ageing_bucket") == ">180").height),
+    }
+    recovery_total["rate"] = (
+        recovery_total["recovered"] / recovery_total["due"] if recovery_total["due"] else None
+    )
     return render(
-        ctx, request, "dashboard.html", me, month=chosen, months=ctx.listing.months(), f=figures
+        ctx,
+        request,
+        "dashboard.html",
+        me,
+        month=chosen,
+        months=ctx.listing.months(),
+        f=figures,
+        r=recovery_total,
     )
 
 
@@ -958,6 +977,7 @@ def _case_response(
         today=today,
         due=suspect_countdown(details, date.today()),
         proposal=_proposal_shown(ctx, case["case_id"]),
+        recovery=case_recovery(ctx, case, date.fromisoformat(today)),
     )
 
 

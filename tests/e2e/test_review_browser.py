@@ -4,7 +4,8 @@ visit plan and from a stop to its case.
 
 Drives Debian's Chromium (/usr/bin/chromium; .ci/run installs it) with Playwright and a
 new, empty profile; never downloads a browser. Screenshots of the queue, a case page, the
-sign-off page, the dashboard and the visit plan are written only when SENTINEL_SCREENSHOTS names a folder
+sign-off page, a recovery account, its printed notice, the recovery ledger, the dashboard
+and the visit plan are written only when SENTINEL_SCREENSHOTS names a folder
 (``SENTINEL_SCREENSHOTS=docs/screenshots``), so a CI run leaves the tree clean."""
 
 from __future__ import annotations
@@ -142,12 +143,40 @@ def test_sign_in_filter_open_record_and_see_it_on_the_dashboard(served_app, tmp_
             expect(page.locator("#case-state")).to_contain_text("确认死亡")
             expect(page.locator("#saved-note")).to_have_text("核查属实，已约谈家属 <b>不是标记</b>")
 
+            # The confirmed overpayment is a recovery account: a repayment by instalment,
+            # then the printable notice for what is still outstanding.
+            expect(page.locator("#r-outstanding")).to_have_text("46.40")
+            page.select_option("#r-step-choice", "payment")
+            page.fill("#r-amount", "20")
+            page.select_option("#r-method", "instalment")
+            page.fill("#r-record-id", "SJ-0001")
+            page.click("#save-recovery")
+            expect(page.locator("#r-outstanding")).to_have_text("26.40")
+            expect(page.locator("#recovery-steps")).to_contain_text("分期退回")
+            page.locator("#recovery").screenshot(
+                path=str(Path(os.environ[SCREENSHOTS_ENV]) / "case-recovery.png")
+            ) if os.environ.get(SCREENSHOTS_ENV) else None
+            with page.expect_popup() as popup:
+                page.click("#print-notice")
+            notice = popup.value
+            expect(notice.locator("body")).to_contain_text("26.40")
+            shoot(notice, "notice")
+            notice.close()
+
+            # The recovery ledger sums it by township.
+            page.click("header nav a[href='/recovery']")
+            expect(page.locator("#rk-accounts")).to_have_text("1")
+            expect(page.locator("#rk-recovered")).to_have_text("120.00")
+            expect(page.locator("#open-accounts tbody tr")).to_have_count(1)
+            shoot(page, "recovery")
+
             # The month dashboard counts it.
             page.click("header nav a[href='/dashboard']")
             expect(page.locator("#kpi-closed")).to_have_text("1")
             expect(page.locator("#kpi-recovered")).to_have_text("100.00")
             expect(page.locator("#outcomes")).to_contain_text("确认死亡")
             expect(page.locator("#precision")).to_contain_text("100%")
+            expect(page.locator("#kpi-rate")).to_have_text("82%")
             shoot(page, "dashboard")
             # Nothing was blocked by the Content-Security-Policy, nothing failed in the page.
             assert console_errors == []

@@ -58,6 +58,7 @@ def out(tmp_path: Path) -> Path:
             death_date=date(2019, 12, 3),
             overpaid_amount=1000.0,
             actor="wang",
+            reviewed_by="reviewer-li",
             now=NOW,
         )
         store.close(
@@ -67,6 +68,7 @@ def out(tmp_path: Path) -> Path:
             overpaid_amount=500.0,
             recovered_amount=100.0,
             actor="wang",
+            reviewed_by="reviewer-li",
             now=NOW,
         )
         store.close(
@@ -75,6 +77,7 @@ def out(tmp_path: Path) -> Path:
             date(2020, 4, 12),
             overpaid_amount=300.0,
             actor="wang",
+            reviewed_by="reviewer-li",
             now=NOW,
         )
         record_recovery(

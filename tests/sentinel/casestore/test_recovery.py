@@ -54,14 +54,27 @@ def store(store_url: str):  # type: ignore[no-untyped-def]
             overpaid_amount=1200.0,
             recovered_amount=200.0,
             actor="wang",
+            reviewed_by="reviewer-li",
             now=NOW,
         )
         opened.close(
-            "DP-p2", "confirmed_improper", CLOSED, overpaid_amount=600.0, actor="wang", now=NOW
+            "DP-p2",
+            "confirmed_improper",
+            CLOSED,
+            overpaid_amount=600.0,
+            actor="wang",
+            reviewed_by="reviewer-li",
+            now=NOW,
         )
-        opened.close("DP-p3", "cleared", CLOSED, actor="wang", now=NOW)
+        opened.close("DP-p3", "cleared", CLOSED, actor="wang", reviewed_by="reviewer-li", now=NOW)
         opened.close(
-            "DP-p4", "confirmed_improper", CLOSED, overpaid_amount=0.0, actor="wang", now=NOW
+            "DP-p4",
+            "confirmed_improper",
+            CLOSED,
+            overpaid_amount=0.0,
+            actor="wang",
+            reviewed_by="reviewer-li",
+            now=NOW,
         )
         yield opened
 

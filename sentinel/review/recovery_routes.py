@@ -1,0 +1,269 @@
+"""The recovery ledger in the review app: the ledger page (``/recovery``), a case's
+recovery account on its case page (steps, a form to record the next one, the printable
+notice) and write-offs waiting for a second user.
+
+Every confirmed case with a sum overpaid is an account
+(:func:`sentinel.casestore.recovery.recovery_ledger`): due, recovered, written off,
+outstanding, how far the ladder went (notice -> administrative order -> court or police)
+and how long the sum has been outstanding (0-30, 31-90, 91-180, >180 days). Steps entered
+here are the same chained events as those of a drop's ``recoveries.*`` file. A write-off
+counts only once a user with a sign-off role who did not propose it approves it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+import polars as pl
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
+
+from features.recovery import AGEING_BUCKETS, LADDER_STEPS
+from sentinel.casestore import CaseValidationError
+from sentinel.casestore.recovery import (
+    approve_write_off,
+    record_recovery,
+    recovery_events,
+    recovery_ledger,
+    recovery_summary,
+)
+from sentinel.contract import ESCALATION_METHODS, PAYMENT_METHODS
+from sentinel.io.notices import addressees, render_notice
+from sentinel.masking import mask_id
+from sentinel.review import dashboard
+from sentinel.review.i18n import problem_text
+from sentinel.review.web import (
+    Context,
+    case_in_reach,
+    check_csrf,
+    context,
+    principal,
+    recusal_of,
+    render,
+    require,
+)
+
+__all__ = ["case_recovery", "ledger_in_reach", "recovery_router"]
+
+recovery_router = APIRouter()
+_STEPS = ("notice", "payment", "escalation", "write_off")
+_PAYMENT_METHODS = tuple(dict.fromkeys(PAYMENT_METHODS.values()))
+_ESCALATION_METHODS = tuple(dict.fromkeys(ESCALATION_METHODS.values()))
+_MAX_TEXT = 500
+
+
+def ledger_in_reach(ctx: Context, townships: frozenset[str] | None, as_of: date) -> pl.DataFrame:
+    """The recovery accounts on ``as_of`` of the townships a user works (all for None)."""
+    ledger = recovery_ledger(ctx.cases, as_of)
+    if townships is None:
+        return ledger
+    return ledger.filter(pl.col("township").is_in(sorted(townships)))
+
+
+def case_recovery(ctx: Context, case: dict[str, Any], as_of: date) -> dict[str, Any] | None:
+    """A case's recovery account for its case page: the ledger row, its steps (newest
+    first) and the write-offs waiting for approval; None when the case is no account."""
+    ledger = recovery_ledger(ctx.cases, as_of).filter(pl.col("case_id") == case["case_id"])
+    if ledger.height == 0:
+        return None
+    steps = recovery_events(ctx.cases, case["case_id"])
+    waiting = steps.filter((pl.col("step") == "write_off") & pl.col("approved_on").is_null())
+    return {
+        "account": ledger.row(0, named=True),
+        "steps": steps.reverse().to_dicts(),
+        "waiting": waiting.to_dicts(),
+        "step_choices": _STEPS,
+        "payment_methods": _PAYMENT_METHODS,
+        "escalation_methods": _ESCALATION_METHODS,
+    }
+
+
+@recovery_router.get("/recovery", response_class=HTMLResponse)
+def recovery_page(
+    request: Request,
+    by: Annotated[str, Query(max_length=10)] = "township",
+    as_of: Annotated[str | None, Query(max_length=10)] = None,
+) -> Response:
+    """The ledger: per township or typology the yuan due, recovered, written off and
+    outstanding, the recovery rate, open accounts by age and by the ladder's step; then
+    the open accounts, longest outstanding first (identity numbers masked), and the
+    write-offs waiting for a second user."""
+    ctx = context(request)
+    me = principal(request)
+    require(me.sees_cases)
+    grouping = by if by in ("township", "typology") else "township"
+    day = _day_or_today(as_of)
+    ledger = ledger_in_reach(ctx, me.township_scope(), day)
+    summary = recovery_summary(ledger, grouping)  # type: ignore[arg-type]
+    total = summary.row(summary.height - 1, named=True)
+    ageing = pl.DataFrame(
+        {"label": list(AGEING_BUCKETS), "value": [total[f"aged_{b}"] for b in AGEING_BUCKETS]}
+    )
+    ladder = pl.DataFrame(
+        {"label": list(LADDER_STEPS), "value": [total[f"step_{s}"] for s in LADDER_STEPS]}
+    )
+    open_accounts = (
+        ledger.filter(pl.col("status") == "open")
+        .sort("days_outstanding", "outstanding", descending=[True, True])
+        .with_columns(pl.col("person_id").map_elements(mask_id, return_dtype=pl.String))
+        .to_dicts()
+    )
+    events = recovery_events(ctx.cases)
+    waiting = (
+        events.filter((pl.col("step") == "write_off") & pl.col("approved_on").is_null())
+        .join(ledger.select("case_id", "township", "outstanding"), on="case_id", how="inner")
+        .to_dicts()
+    )
+    return render(
+        ctx,
+        request,
+        "recovery.html",
+        me,
+        by=grouping,
+        as_of=day.isoformat(),
+        total=total,
+        rows=summary.to_dicts()[:-1],
+        ageing=_bars(ageing),
+        ladder=_bars(ladder),
+        open_accounts=open_accounts,
+        waiting=waiting,
+    )
+
+
+@recovery_router.post("/cases/{case_id}/recovery", response_class=HTMLResponse)
+def record_step(
+    request: Request,
+    case_id: str,
+    step: Annotated[str, Form(max_length=20)] = "",
+    on: Annotated[str, Form(max_length=20)] = "",
+    amount: Annotated[str, Form(max_length=40)] = "",
+    method: Annotated[str, Form(max_length=40)] = "",
+    deadline: Annotated[str, Form(max_length=20)] = "",
+    reason: Annotated[str, Form(max_length=_MAX_TEXT)] = "",
+    record_id: Annotated[str, Form(max_length=80)] = "",
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Record a recovery step of the case (a notice, a payment, an escalation, or a
+    write-off proposal); a problem is answered 400 naming the field."""
+    ctx = context(request)
+    me = principal(request)
+    check_csrf(ctx, me, csrf_token)
+    case = case_in_reach(ctx, me, case_id)
+    _refuse_recused(ctx, me.username, case)
+    try:
+        recorded = record_recovery(
+            ctx.cases,
+            case_id,
+            step.strip(),
+            on=_form_day(on, "on"),
+            actor=me.username,
+            amount=_form_amount(amount),
+            method=method.strip() or None,
+            deadline=_form_day(deadline, "deadline") if deadline.strip() else None,
+            reason=reason.strip() or None,
+            record_id=record_id.strip() or None,
+            source="app",
+        )
+    except CaseValidationError as exc:
+        ctx.review.log(me.username, "recovery_rejected", case_id, {"field": exc.field})
+        problem = problem_text(exc.problem, ctx.config.review.language)
+        raise HTTPException(400, "!" + f"{exc.field}: {problem}") from None
+    ctx.review.log(
+        me.username,
+        "record_recovery",
+        case_id,
+        {"step": step.strip(), "amount": _form_amount(amount), "changed": recorded},
+    )
+    return RedirectResponse(f"/cases/{case_id}?msg=recovery_saved#recovery", status_code=303)
+
+
+@recovery_router.post("/cases/{case_id}/write-offs/{record_id}/approve")
+def approve_case_write_off(
+    request: Request,
+    case_id: str,
+    record_id: str,
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Approve a write-off another user proposed (roles in ``cases.signoff_roles``)."""
+    ctx = context(request)
+    me = principal(request)
+    check_csrf(ctx, me, csrf_token)
+    case = case_in_reach(ctx, me, case_id)
+    require(me.signs_off)
+    _refuse_recused(ctx, me.username, case)
+    try:
+        approve_write_off(ctx.cases, case_id, record_id, actor=me.username)
+    except CaseValidationError as exc:
+        ctx.review.log(me.username, "signoff_refused", case_id, {"field": exc.field})
+        raise HTTPException(400, "!" + f"{exc.field}: {exc.problem}") from None
+    ctx.review.log(me.username, "approve_write_off", case_id, {"record_id": record_id})
+    return RedirectResponse(f"/cases/{case_id}?msg=write_off_approved#recovery", status_code=303)
+
+
+@recovery_router.get("/cases/{case_id}/notice", response_class=HTMLResponse)
+def case_notice(
+    request: Request,
+    case_id: str,
+    deadline: Annotated[str | None, Query(max_length=10)] = None,
+) -> Response:
+    """The printable recovery notice of an open account (追回通知书), in the app's
+    language, addressed by name: for the roles shown full identity numbers only."""
+    ctx = context(request)
+    me = principal(request)
+    case = case_in_reach(ctx, me, case_id)
+    require(me.sees_full_ids)
+    today = datetime.now(UTC).date()
+    ledger = recovery_ledger(ctx.cases, today).filter(pl.col("case_id") == case_id)
+    if ledger.height == 0:
+        raise HTTPException(404)
+    account = ledger.row(0, named=True) | {"death_date": case.get("death_date")}
+    found = addressees(ctx.out, [case_id])
+    if found.height:
+        account |= {k: v for k, v in found.row(0, named=True).items() if v is not None}
+    due_by = (
+        _form_day(deadline, "deadline")
+        if deadline
+        else date.fromordinal(today.toordinal() + ctx.config.recovery.notice_deadline_days)
+    )
+    ctx.review.log(me.username, "print_notice", case_id, {"deadline": due_by.isoformat()})
+    html = render_notice(account, issued_on=today, deadline=due_by, language=ctx.config.review.language)
+    return HTMLResponse(html)
+
+
+def _bars(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    return dashboard.bar_rows(frame, "label", "value")
+
+
+def _day_or_today(text: str | None) -> date:
+    if text:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise HTTPException(400, "!" + f"as_of: {text[:20]!r} is not a date (YYYY-MM-DD)") from None
+    return datetime.now(UTC).date()
+
+
+def _form_day(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise HTTPException(400, "!" + f"{field}: {text[:20]!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _form_amount(text: str) -> float | None:
+    cleaned = text.replace(",", "").replace("元", "").strip()
+    if not cleaned:
+        return None
+    try:
+        return float(cleaned)
+    except ValueError:
+        raise HTTPException(400, "!" + f"amount: {text[:20]!r} is not an amount") from None
+
+
+def _refuse_recused(ctx: Context, username: str, case: dict[str, Any]) -> None:
+    recused = recusal_of(ctx, username, case)
+    if recused is not None:
+        ctx.review.log(username, "recovery_refused", case["case_id"], {"recusal": recused})
+        raise HTTPException(403, "!" + ctx.env.globals["t"](f"recused_{recused}", user=username))
