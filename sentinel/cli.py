@@ -780,14 +780,19 @@ def report_prevented(
     config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
 ) -> None:
     """Yuan held by the pre-disbursement screen per pay period, and of it what audits later
-    confirmed, next to yuan recovered after payment.
+    confirmed, next to yuan recovered after payment (the recovery ledger).
 
     Example: sentinel report prevented --out demo/out
     """
+    from datetime import date
+
+    from sentinel.casestore.recovery import recovery_ledger
     from sentinel.prevented import prevented
 
     with _case_store(out, config) as store:
-        frame = prevented(out, store.cases(), store.recovered_vs_estimated())
+        # Recovered after payment: the recovery ledger (at closing and every payment since).
+        ledger = recovery_ledger(store, date.today())
+        frame = prevented(out, store.cases(), ledger.select(recovered_amount="recovered"))
     _print_frame(frame, "prevented (held before payment) and recovered (after)")
 
 

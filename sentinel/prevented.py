@@ -14,8 +14,8 @@ from sentinel.casestore.constants import CONFIRMED
 def prevented(out: Path, cases: pl.DataFrame, recovered: pl.DataFrame) -> pl.DataFrame:
     """Yuan prevented next to yuan recovered: one row per screened pay period and a total.
 
-    ``cases``: the case store's cases (``person_id``, ``outcome``); ``recovered``: its
-    :meth:`~sentinel.casestore.queries.CaseQueries.recovered_vs_estimated`. Columns:
+    ``cases``: the case store's cases (``person_id``, ``outcome``); ``recovered``: one row
+    per recovery account with ``recovered_amount`` (the ledger's recovered yuan). Columns:
     period, held_rows, held_yuan, held_yuan_confirmed (held from persons an audit later
     confirmed improper or deceased), recovered_yuan (the total row only: recoveries are
     not per pay period).
