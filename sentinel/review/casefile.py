@@ -224,7 +224,16 @@ def month_case_details(out: Path, month: str, case_ids: list[str]) -> dict[str, 
     path = Path(out) / month / "cases.parquet"
     if not case_ids or not path.exists():
         return {}
-    wanted = ("case_id", "name", "scheme", "village", "evidence", "status", "suspect_batch", "suspect_due")
+    wanted = (
+        "case_id",
+        "name",
+        "scheme",
+        "village",
+        "evidence",
+        "status",
+        "suspect_batch",
+        "suspect_due",
+    )
     frame = pl.scan_parquet(path)
     present = [c for c in wanted if c in frame.collect_schema().names()]
     rows = frame.filter(pl.col("case_id").is_in(case_ids)).select(present).collect()

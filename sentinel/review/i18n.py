@@ -228,7 +228,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "recovery_due": ("应追回(元)", "Due (yuan)"),
     "recovery_outstanding": ("未追回(元)", "Outstanding (yuan)"),
     "recovery_rate": ("追回率", "Recovery rate"),
-    "recovery_ageing": ("未追回账户账龄（天，自结案日）", "Open accounts by age (days since closing)"),
+    "recovery_ageing": (
+        "未追回账户账龄（天，自结案日）",
+        "Open accounts by age (days since closing)",
+    ),
     "recovery_ladder": ("追回进程（已到哪一步）", "How far the ladder went"),
     "recovery_step": ("追回环节", "Step"),
     "written_off": ("核销(元)", "Written off (yuan)"),

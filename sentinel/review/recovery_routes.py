@@ -228,7 +228,9 @@ def case_notice(
         else date.fromordinal(today.toordinal() + ctx.config.recovery.notice_deadline_days)
     )
     ctx.review.log(me.username, "print_notice", case_id, {"deadline": due_by.isoformat()})
-    html = render_notice(account, issued_on=today, deadline=due_by, language=ctx.config.review.language)
+    html = render_notice(
+        account, issued_on=today, deadline=due_by, language=ctx.config.review.language
+    )
     return HTMLResponse(html)
 
 
@@ -241,7 +243,9 @@ def _day_or_today(text: str | None) -> date:
         try:
             return date.fromisoformat(text)
         except ValueError:
-            raise HTTPException(400, "!" + f"as_of: {text[:20]!r} is not a date (YYYY-MM-DD)") from None
+            raise HTTPException(
+                400, "!" + f"as_of: {text[:20]!r} is not a date (YYYY-MM-DD)"
+            ) from None
     return datetime.now(UTC).date()
 
 
@@ -249,7 +253,9 @@ def _form_day(text: str, field: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise HTTPException(400, "!" + f"{field}: {text[:20]!r} is not a date (YYYY-MM-DD)") from None
+        raise HTTPException(
+            400, "!" + f"{field}: {text[:20]!r} is not a date (YYYY-MM-DD)"
+        ) from None
 
 
 def _form_amount(text: str) -> float | None:

@@ -147,7 +147,12 @@ class User:
         they may."""
         if relatives and person_id is not None and person_id.strip().upper() in self.relatives:
             return "relative"
-        if own_village and village is not None and self.village is not None and village == self.village:
+        if (
+            own_village
+            and village is not None
+            and self.village is not None
+            and village == self.village
+        ):
             return "own_village"
         return None
 
@@ -219,10 +224,18 @@ class ReviewStore:
                 )
             )
         return User(
-            name, role, kept, True, password_hash, (village or "").strip() or None, tuple(_relatives(relatives))
+            name,
+            role,
+            kept,
+            True,
+            password_hash,
+            (village or "").strip() or None,
+            tuple(_relatives(relatives)),
         )
 
-    def set_recusal(self, username: str, *, village: str | None, relatives: tuple[str, ...]) -> bool:
+    def set_recusal(
+        self, username: str, *, village: str | None, relatives: tuple[str, ...]
+    ) -> bool:
         """Replace a user's village and relatives (回避); False when the user is unknown."""
         with self.engine.begin() as conn:
             changed = conn.execute(
@@ -336,7 +349,9 @@ class ReviewStore:
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("LOCK TABLE review_login_failures IN SHARE ROW EXCLUSIVE MODE"))
-            conn.execute(delete(_login_failures).where(_login_failures.c.at < at - timedelta(days=1)))
+            conn.execute(
+                delete(_login_failures).where(_login_failures.c.at < at - timedelta(days=1))
+            )
             reserved = conn.execute(
                 insert(_login_failures)
                 .values(at=at, username=user, client=address)

@@ -1,8 +1,9 @@
 """What every page of the review app shares: the app's context, the signed-in user, the
 CSRF check, rendering, and the reach of a user (which cases they may open).
 
-The routes live in :mod:`sentinel.review.app` (signing in, cases, reports, users) and in
-one module per later area (:mod:`sentinel.review.signoff_routes`); each imports these.
+The routes live in one module per area (``login_routes``, ``case_routes``,
+``signoff_routes``, ``recovery_routes``, ``report_routes``, ``admin_routes``), each a
+router that :func:`sentinel.review.app.create_app` includes; each imports these.
 """
 
 from __future__ import annotations

@@ -968,7 +968,7 @@ def test_a_login_beyond_the_password_check_workers_is_answered_503(
     free the server answers 503 at once instead of starting another."""
     import threading
 
-    from sentinel.review import app as review_app
+    from sentinel.review import login_routes as review_app
 
     entered, release = threading.Event(), threading.Event()
     real = review_app.check_password

@@ -1,0 +1,527 @@
+"""The cases: the queue, the visit plan page, a case page (person, evidence, payouts,
+death records, certifications, people sharing an account, history), assignment and the
+outcome form."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import polars as pl
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
+
+from sentinel.casestore import CASE_STATES, CaseValidationError
+from sentinel.contract import TYPOLOGIES
+from sentinel.io.visit_plans import read_visit_plan
+from sentinel.masking import mask_account, mask_id, mask_text, short_name
+from sentinel.outcomes import import_outcomes
+from sentinel.review.auth import (
+    Principal,
+)
+from sentinel.review.casefile import (
+    QueueFilter,
+    evidence_sentences,
+    month_case_details,
+    read_person_file,
+    withhold_names,
+)
+from sentinel.review.i18n import problem_text
+from sentinel.review.recovery_routes import case_recovery
+from sentinel.review.visit_page import plan_trips
+from sentinel.review.web import (
+    Context,
+    case_in_reach,
+    case_village,
+    check_csrf,
+    context,
+    month_or_latest,
+    principal,
+    recusal_of,
+    recused,
+    render,
+    require,
+)
+
+_MAX_NOTE = 2000
+_STATES = CASE_STATES
+_OUTCOME_CHOICES = ("confirmed_deceased", "confirmed_improper", "cleared", "unreachable")
+
+case_router = APIRouter()
+
+
+# --------------------------------------------------------------- queue
+
+
+@case_router.get("/queue", response_class=HTMLResponse)
+def queue(
+    request: Request,
+    month: Annotated[str | None, Query(max_length=20)] = None,
+    township: Annotated[str | None, Query(max_length=100)] = None,
+    typology: Annotated[str | None, Query(max_length=100)] = None,
+    status: Annotated[str | None, Query(max_length=100)] = None,
+    mine: Annotated[str | None, Query(max_length=1)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    ctx = context(request)
+    me = principal(request)
+    require(me.sees_cases)
+    chosen = month_or_latest(ctx, month)
+    size = ctx.config.review.page_size
+    rows: list[dict[str, Any]] = []
+    total = 0
+    if chosen is not None:
+        rows, total = ctx.listing.queue(
+            QueueFilter(
+                month=chosen,
+                township=township or None,
+                typology=typology or None,
+                state=status or None,
+                assignee=me.username if mine == "1" else None,
+                townships=me.township_scope(),
+            ),
+            limit=size,
+            offset=(page - 1) * size,
+        )
+    details = month_case_details(ctx.out, chosen, [r["case_id"] for r in rows]) if chosen else {}
+    for r in rows:
+        d = details.get(r["case_id"], {})
+        sentences = evidence_sentences(d.get("evidence"))
+        r["person_masked"] = mask_id(r["person_id"])
+        r["name_short"] = short_name(d.get("name"))
+        first = sentences[0] if sentences else (r["reasons"] or "")
+        if not me.sees_all_townships:
+            # A list page does not know whose names a sentence lists: none are shown.
+            first = withhold_names(first, lambda _: False, "**")
+        r["reason"] = mask_text(first)
+        r["due"] = suspect_countdown(d, date.today())
+        del r["person_id"]
+    filters = {
+        "month": chosen,
+        "township": township,
+        "typology": typology,
+        "status": status,
+        "mine": "1" if mine == "1" else None,
+    }
+    base = {k: v for k, v in filters.items() if v}
+    return render(
+        ctx,
+        request,
+        "queue.html",
+        me,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // size)),
+        months=ctx.listing.months(),
+        townships=ctx.listing.townships(me.township_scope()),
+        typologies=TYPOLOGIES,
+        states=_STATES,
+        filters=filters,
+        prev_url="/queue?" + urlencode(base | {"page": page - 1}),
+        next_url="/queue?" + urlencode(base | {"page": page + 1}),
+    )
+
+
+# --------------------------------------------------------------- visit plan
+
+
+@case_router.get("/plan", response_class=HTMLResponse)
+def visit_plan_page(
+    request: Request,
+    month: Annotated[str | None, Query(max_length=20)] = None,
+    township: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    ctx = context(request)
+    me = principal(request)
+    require(me.sees_cases)
+    chosen = month_or_latest(ctx, month)
+    reach = me.township_scope()
+    # The plan of the user's townships (every township for a supervisor), or of the one
+    # chosen among them: trips are numbered within what is planned.
+    planned = reach
+    if township:
+        planned = frozenset({township}) if reach is None else reach & {township}
+    trips: list[dict[str, Any]] = []
+    if chosen is not None:
+        try:
+            plan = read_visit_plan(ctx.out, chosen, ctx.config.visits, townships=planned)
+        except FileNotFoundError:
+            plan = None
+        if plan is not None and plan.height:
+            listed = ctx.listing.month_frame(chosen, reach).select("case_id", "state")
+            trips = plan_trips(plan, me, dict(listed.iter_rows()))
+    return render(
+        ctx,
+        request,
+        "plan.html",
+        me,
+        trips=trips,
+        stops=sum(len(t["rows"]) for t in trips),
+        months=ctx.listing.months(),
+        townships=ctx.listing.townships(reach),
+        filters={"month": chosen, "township": township or None},
+        max_visits=ctx.config.visits.max_visits_per_trip,
+    )
+
+
+# --------------------------------------------------------------- case page
+
+
+@case_router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(
+    request: Request,
+    case_id: str,
+    month: Annotated[str | None, Query(max_length=20)] = None,
+    msg: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    ctx = context(request)
+    me = principal(request)
+    case = case_in_reach(ctx, me, case_id)
+    ctx.review.log(me.username, "view_case", case_id, {"month": month or case["last_listed"]})
+    return _case_response(ctx, request, me, case, month, message=msg)
+
+
+@case_router.post("/cases/{case_id}/assign")
+def assign_case(
+    request: Request,
+    case_id: str,
+    assignee: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    ctx = context(request)
+    me = principal(request)
+    check_csrf(ctx, me, csrf_token)
+    case = case_in_reach(ctx, me, case_id)
+    require(me.is_supervisor)
+    recused = recusal_of(ctx, assignee, case)
+    if recused is not None:
+        ctx.review.log(
+            me.username, "assign_refused", case_id, {"assignee": assignee, "recusal": recused}
+        )
+        raise HTTPException(400, "!" + ctx.env.globals["t"](f"recused_{recused}", user=assignee))
+    auditors = _auditors_for(ctx, case)
+    if assignee not in auditors:
+        raise HTTPException(400, "!" + ctx.env.globals["t"]("no_auditor"))
+    try:
+        changed = ctx.cases.assign(case_id, assignee, actor=me.username)
+    except CaseValidationError as exc:
+        raise HTTPException(400, "!" + f"{exc.field}: {exc.problem}") from None
+    if changed:
+        ctx.review.log(me.username, "assign_case", case_id, {"assignee": assignee})
+    return RedirectResponse(f"/cases/{case_id}?msg=assigned", status_code=303)
+
+
+@case_router.post("/cases/{case_id}/outcome", response_class=HTMLResponse)
+def record_outcome(
+    request: Request,
+    case_id: str,
+    outcome: Annotated[str, Form(max_length=40)] = "",
+    closed_on: Annotated[str, Form(max_length=40)] = "",
+    death_date: Annotated[str, Form(max_length=40)] = "",
+    overpaid_amount: Annotated[str, Form(max_length=40)] = "",
+    recovered_amount: Annotated[str, Form(max_length=40)] = "",
+    note: Annotated[str, Form(max_length=_MAX_NOTE)] = "",
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    ctx = context(request)
+    me = principal(request)
+    check_csrf(ctx, me, csrf_token)
+    case = case_in_reach(ctx, me, case_id)
+    recused = recusal_of(ctx, me.username, case)
+    if recused is not None:
+        ctx.review.log(me.username, "outcome_refused", case_id, {"recusal": recused})
+        raise HTTPException(403, "!" + ctx.env.globals["t"](f"recused_{recused}", user=me.username))
+    form = {
+        "outcome": outcome.strip(),
+        "closed_on": closed_on.strip(),
+        "death_date": death_date.strip(),
+        "overpaid_amount": overpaid_amount.strip(),
+        "recovered_amount": recovered_amount.strip(),
+        "note": note.strip(),
+    }
+    row, problems = _outcome_row(case, form)
+    report = import_outcomes(ctx.cases, row, actor=me.username)
+    errors = [(e.column, e.problem) for e in report.errors]
+    if not errors and report.rejected:
+        errors = problems or [("outcome", "not recorded")]
+    if errors:
+        ctx.review.log(
+            me.username, "outcome_rejected", case_id, {"fields": sorted({c for c, _ in errors})}
+        )
+        errors = [(c, problem_text(p, ctx.config.review.language)) for c, p in errors]
+        return _case_response(ctx, request, me, case, None, errors=errors, form=form, status=422)
+    ctx.review.log(
+        me.username,
+        "record_outcome",
+        case_id,
+        {
+            "outcome": row["outcome"][0],
+            "closed_on": form["closed_on"],
+            "death_date": form["death_date"] or None,
+            "overpaid_amount": row["overpaid_amount"][0],
+            "recovered_amount": row["recovered_amount"][0],
+            "note_given": bool(form["note"]),
+            "changed": report.applied == 1,
+        },
+    )
+    message = "pending_saved" if report.pending else ("saved" if report.applied else "unchanged")
+    return RedirectResponse(f"/cases/{case_id}?msg={message}", status_code=303)
+
+
+def _auditors_for(ctx: Context, case: dict[str, Any]) -> list[str]:
+    """Active auditors who work the case's township and are not recused from it."""
+    township = case["township"]
+    village = case_village(ctx, case)
+    return [
+        u.username
+        for u in ctx.review.users()
+        if u.active
+        and u.role == "auditor"
+        and township is not None
+        and township in u.townships
+        and recused(ctx, u, case, village) is None
+    ]
+
+
+def _outcome_row(
+    case: dict[str, Any], form: dict[str, str]
+) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+    """The form as a one-row outcomes frame for :func:`sentinel.outcomes.import_outcomes`,
+    with the cells that could not be read named in ``_problems``."""
+    problems: list[dict[str, str]] = []
+
+    def day(column: str) -> date | None:
+        value = form[column]
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            problems.append(
+                {"column": column, "problem": f"cannot read {value[:20]!r} as a date (YYYY-MM-DD)"}
+            )
+            return None
+
+    def amount(column: str) -> float | None:
+        value = (
+            form[column]
+            .replace(",", "")
+            .replace("，", "")
+            .replace("元", "")
+            .replace("¥", "")
+            .strip()
+        )
+        if not value:
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            problems.append(
+                {"column": column, "problem": f"cannot read {form[column][:20]!r} as an amount"}
+            )
+            return None
+        if number != number or number in (float("inf"), float("-inf")):
+            problems.append(
+                {"column": column, "problem": f"cannot read {form[column][:20]!r} as an amount"}
+            )
+            return None
+        return number
+
+    row = {
+        "case_id": case["case_id"],
+        "person_id": case["person_id"],
+        "closed_on": day("closed_on"),
+        "outcome": form["outcome"] or None,
+        "death_date": day("death_date"),
+        "overpaid_amount": amount("overpaid_amount"),
+        "recovered_amount": amount("recovered_amount"),
+        "note": form["note"] or None,
+        "_sheet": None,
+        "_row": 1,
+        "_problems": problems,
+    }
+    frame = pl.DataFrame(
+        [row],
+        schema={
+            "case_id": pl.String,
+            "person_id": pl.String,
+            "closed_on": pl.Date,
+            "outcome": pl.String,
+            "death_date": pl.Date,
+            "overpaid_amount": pl.Float64,
+            "recovered_amount": pl.Float64,
+            "note": pl.String,
+            "_sheet": pl.String,
+            "_row": pl.Int64,
+            "_problems": pl.List(pl.Struct({"column": pl.String, "problem": pl.String})),
+        },
+    )
+    return frame, [(p["column"], p["problem"]) for p in problems]
+
+
+def _case_response(
+    ctx: Context,
+    request: Request,
+    me: Principal,
+    case: dict[str, Any],
+    month: str | None,
+    *,
+    message: str | None = None,
+    errors: list[tuple[str, str]] | None = None,
+    form: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    case_id = case["case_id"]
+    listed = ctx.listing.months_of(case_id)
+    chosen = month if month in listed else (listed[-1] if listed else case["last_listed"])
+    listing = ctx.listing.listing_of(case_id, chosen) or {}
+    details = month_case_details(ctx.out, chosen, [case_id]).get(case_id, {})
+    person = read_person_file(ctx.out, chosen, case["person_id"], ctx.config, curated=ctx.curated)
+    latest = person.latest
+    accepted = person.deaths.filter(pl.col("accepted"))
+    death_month = accepted["death_date"].min().strftime("%Y-%m") if accepted.height else None  # type: ignore[union-attr]
+    top = max([abs(a) for a in person.payouts["amount"].drop_nulls().to_list()] + [0.0])
+    timeline = [
+        r
+        | {
+            "width": round(200 * abs(r["amount"] or 0.0) / top, 1) if top else 0.0,
+            "after_death": death_month is not None and r["period"] > death_month,
+            "account": mask_account(r["bank_account"]),
+        }
+        for r in person.payouts.to_dicts()
+    ]
+    full = me.sees_full_ids
+    shown_id = case["person_id"] if full else mask_id(case["person_id"])
+    registers = [
+        r
+        | {
+            "account": r.get("bank_account") if full else mask_account(r.get("bank_account")),
+            "collector": (r.get("collector_id") if full else mask_account(r.get("collector_id"))),
+        }
+        for r in person.register.to_dicts()
+    ]
+    # docs/review.md, "People sharing an account": outside the user's townships only how
+    # many share and where; no name, village, status or number of those people.
+    shared = person.sharing.to_dicts()
+    inside = [r for r in shared if me.may_see_person_of(r["township"])]
+    outside = [r for r in shared if not me.may_see_person_of(r["township"])]
+    their_cases = _cases_of(ctx, me, list({r["person_id"] for r in inside})) if inside else {}
+    sharing = [
+        {
+            "kind": r["kind"],
+            "receiver": r["receiver_masked"],
+            "person": r["person_masked"],
+            "name": r["name"],
+            "township": r["township"],
+            "village": r["village"],
+            "status": r["status"],
+            "cases": their_cases.get(r["person_id"], []),
+        }
+        for r in inside
+    ]
+    elsewhere = (
+        pl.DataFrame(outside, schema={"kind": pl.String, "receiver_masked": pl.String,
+                                      "township": pl.String, "person_id": pl.String})
+        .group_by("kind", "receiver_masked", "township")
+        .agg(pl.col("person_id").n_unique().alias("people"))
+        .sort("kind", "receiver_masked", "township", nulls_last=True)
+        .rename({"receiver_masked": "receiver"})
+        .to_dicts()
+        if outside
+        else []
+    )  # fmt: skip
+    shown_names = {r["name"] for r in inside if r["name"]} | {
+        details.get("name"),
+        latest.get("name"),
+    }
+    withheld = {r["name"] for r in outside if r["name"]} - shown_names
+    evidence = withhold_names(
+        details.get("evidence"),
+        lambda name: name not in withheld,
+        ctx.env.globals["t"]("elsewhere_person"),
+    )
+    sentences = evidence_sentences(evidence if full else mask_text(evidence))
+    events = ctx.cases.events(case_id).sort("id", descending=True).to_dicts()
+    today = datetime.now(UTC).date().isoformat()
+    prefill = form or {
+        "outcome": case.get("outcome") or "",
+        "closed_on": case["closed_on"].isoformat() if case.get("closed_on") else today,
+        "death_date": case["death_date"].isoformat() if case.get("death_date") else "",
+        "overpaid_amount": ""
+        if case.get("overpaid_amount") is None
+        else f"{case['overpaid_amount']:.2f}",
+        "recovered_amount": ""
+        if case.get("recovered_amount") is None
+        else f"{case['recovered_amount']:.2f}",
+        "note": case.get("note") or "",
+    }
+    return render(
+        ctx,
+        request,
+        "case.html",
+        me,
+        status=status,
+        case=case,
+        month=chosen,
+        listed=listed,
+        listing=listing,
+        details=details,
+        sentences=sentences,
+        reasons=[c for c in (listing.get("reasons") or case.get("reasons") or "").split(",") if c],
+        person=latest,
+        shown_id=shown_id,
+        full=full,
+        registers=registers,
+        timeline=timeline,
+        deaths=person.deaths.to_dicts(),
+        certifications=person.certifications.to_dicts(),
+        certification=person.certification,
+        sharing=sharing,
+        elsewhere=elsewhere,
+        events=events,
+        auditors=_auditors_for(ctx, case) if me.is_supervisor else [],
+        outcomes=_OUTCOME_CHOICES,
+        message=message,
+        errors=errors or [],
+        form=prefill,
+        today=today,
+        due=suspect_countdown(details, date.today()),
+        proposal=_proposal_shown(ctx, case["case_id"]),
+        recovery=case_recovery(ctx, case, date.fromisoformat(today)),
+    )
+
+
+def _proposal_shown(ctx: Context, case_id: str) -> dict[str, Any] | None:
+    """The result waiting for sign-off, with why in the UI language."""
+    proposal = ctx.cases.proposal(case_id)
+    if proposal is None:
+        return None
+    return proposal | {"why": problem_text(proposal["signoff"], ctx.config.review.language)}
+
+
+def suspect_countdown(details: dict[str, Any], today: date) -> dict[str, Any] | None:
+    """The open upstream suspect of a case as the pages show it: batch, due date, days
+    left (negative: overdue) and ``overdue``; None when the case answers no suspect."""
+    due = details.get("suspect_due")
+    if due is None:
+        return None
+    left = (due - today).days
+    return {
+        "batch": details.get("suspect_batch"),
+        "date": due.isoformat(),
+        "left": left,
+        "overdue": left < 0,
+    }
+
+
+def _cases_of(ctx: Context, me: Principal, persons: list[str]) -> dict[str, list[str]]:
+    """Case ids of these persons that this user may open."""
+    frame = ctx.cases.cases().filter(pl.col("person_id").is_in(persons))
+    found: dict[str, list[str]] = {}
+    for r in frame.iter_rows(named=True):
+        if me.may_work(r["township"]):
+            found.setdefault(r["person_id"], []).append(r["case_id"])
+    return found
