@@ -250,7 +250,10 @@ def prepare_month(
             if records.height:
                 custody = (
                     custody_spans(
-                        records.lazy(), link_custody(records.lazy(), people, config), month, config.policy
+                        records.lazy(),
+                        link_custody(records.lazy(), people, config),
+                        month,
+                        config.policy,
                     )
                     .collect()
                     .lazy()
@@ -266,9 +269,11 @@ def prepare_month(
                 suspects = open_suspects(answers, people).collect().lazy()
     if shares is None:
         with clock("prepare: survival signals"):
-            shares = signal_shares(
-                survival_signals(ledger, people, evidence, changes, month, config)
-            ).collect().lazy()
+            shares = (
+                signal_shares(survival_signals(ledger, people, evidence, changes, month, config))
+                .collect()
+                .lazy()
+            )
     return PreparedMonth(
         month,
         people,
@@ -462,11 +467,15 @@ def last_paid(history: MonthHistory, persons: pl.LazyFrame, config: SentinelConf
     pension is then paid back, nothing improper remains of it)."""
     cycle = config.policy.suspend_after_months
     runs = month_ledger_runs(history).filter(pl.col("kind") == "regular")
-    paid = runs.join(persons, on="person_id", how="semi").group_by("person_id").agg(
-        pl.col("period_end").max().alias("last_paid_index")
+    paid = (
+        runs.join(persons, on="person_id", how="semi")
+        .group_by("person_id")
+        .agg(pl.col("period_end").max().alias("last_paid_index"))
     )
     people = register_people(month_register_runs(history).join(persons, on="person_id", how="semi"))
-    status = people.select("person_id", (pl.col("status") == "terminated").alias("pension_terminated"))
+    status = people.select(
+        "person_id", (pl.col("status") == "terminated").alias("pension_terminated")
+    )
     certified = certification_state(
         people,
         history.certifications.join(persons, on="person_id", how="semi"),
@@ -475,7 +484,9 @@ def last_paid(history: MonthHistory, persons: pl.LazyFrame, config: SentinelConf
     ).select(
         "person_id",
         "last_pass_date",
-        pl.col("last_pass_method").fill_null(pl.when(pl.col("last_pass_date").is_not_null()).then(pl.lit("register"))),
+        pl.col("last_pass_method").fill_null(
+            pl.when(pl.col("last_pass_date").is_not_null()).then(pl.lit("register"))
+        ),
     )
     return (
         persons.select("person_id")
@@ -522,8 +533,10 @@ def person_features(history: MonthHistory, config: SentinelConfig) -> pl.LazyFra
     prep = prepare_month(history, config)
     scored, _, _ = _scored(prep, prepared_rule_reasons(prep, config), config)
     persons = pl.concat([prep.people.select("person_id"), scored.select("person_id")])
-    return prepared_person_features(prep, persons).join(scored, on="person_id", how="left").pipe(
-        fill_unscored
+    return (
+        prepared_person_features(prep, persons)
+        .join(scored, on="person_id", how="left")
+        .pipe(fill_unscored)
     )
 
 

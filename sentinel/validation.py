@@ -566,6 +566,8 @@ def _condition_columns(expectation: dict) -> set[str]:
 
     walk(expectation["kwargs"].get("row_condition"))
     return found
+
+
 #: Expectations about the columns themselves (the same verdict on any slice of rows).
 _SCHEMA_LEVEL = frozenset({"expect_column_to_exist", "expect_column_values_to_be_of_type"})
 #: Expectations whose unexpected values are the missing ones (no separate missing count).
@@ -764,4 +766,3 @@ def _count(value: Any) -> str:
 def _exception_summary(info: dict) -> str:
     message = str(info.get("exception_message") or "error").strip().splitlines()
     return message[0][:160] if message else "error"
-

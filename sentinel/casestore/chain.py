@@ -122,7 +122,9 @@ def _lock(conn: Connection) -> None:
 
 def _rows(conn: Connection, chain: Chain, condition: ColumnElement[bool]) -> list[dict[str, Any]]:
     t = chain.table
-    query = select(t.c.id, t.c.chain_seq, t.c.row_hash, *[t.c[c] for c in chain.columns]).where(condition)
+    query = select(t.c.id, t.c.chain_seq, t.c.row_hash, *[t.c[c] for c in chain.columns]).where(
+        condition
+    )
     if chain.where is not None:
         query = query.where(chain.where)
     return [dict(r) for r in conn.execute(query.order_by(t.c.chain_seq, t.c.id)).mappings()]
@@ -137,7 +139,10 @@ def seal(conn: Connection, chain: Chain, *, from_seq: int | None = None) -> int:
     start = from_seq if from_seq is not None else None
     if start is None:
         last = conn.execute(
-            select(t.c.chain_seq, t.c.row_hash).where(t.c.chain_seq.is_not(None)).order_by(t.c.chain_seq.desc()).limit(1)
+            select(t.c.chain_seq, t.c.row_hash)
+            .where(t.c.chain_seq.is_not(None))
+            .order_by(t.c.chain_seq.desc())
+            .limit(1)
         ).first()
         seq, previous = (last[0], last[1]) if last is not None else (0, GENESIS)
         again: list[dict[str, Any]] = []
@@ -153,7 +158,9 @@ def seal(conn: Connection, chain: Chain, *, from_seq: int | None = None) -> int:
         updates.append({"key": row["id"], "seq": seq, "hash": previous})
     if updates:
         conn.execute(
-            update(t).where(t.c.id == bindparam("key")).values(chain_seq=bindparam("seq"), row_hash=bindparam("hash")),
+            update(t)
+            .where(t.c.id == bindparam("key"))
+            .values(chain_seq=bindparam("seq"), row_hash=bindparam("hash")),
             updates,
         )
     return len(updates)
@@ -166,9 +173,15 @@ def chain_heads(engine: Engine, chains: Sequence[Chain]) -> dict[str, dict[str, 
         for chain in chains:
             t = chain.table
             last = conn.execute(
-                select(t.c.chain_seq, t.c.row_hash).where(t.c.chain_seq.is_not(None)).order_by(t.c.chain_seq.desc()).limit(1)
+                select(t.c.chain_seq, t.c.row_hash)
+                .where(t.c.chain_seq.is_not(None))
+                .order_by(t.c.chain_seq.desc())
+                .limit(1)
             ).first()
-            heads[chain.name] = {"position": last[0] if last else 0, "hash": last[1] if last else GENESIS}
+            heads[chain.name] = {
+                "position": last[0] if last else 0,
+                "hash": last[1] if last else GENESIS,
+            }
     return heads
 
 
@@ -185,29 +198,39 @@ def verify_chains(
             rows = _rows(conn, chain, t.c.id.is_not(None))
             hashes: dict[int, str] = {}
             previous = GENESIS
-            for expected, row in enumerate((r for r in rows if r["chain_seq"] is not None), start=1):
+            for expected, row in enumerate(
+                (r for r in rows if r["chain_seq"] is not None), start=1
+            ):
                 if row["chain_seq"] != expected:
-                    return checked, ChainBreak(chain.name, row["id"], expected, "a row before this one was removed")
+                    return checked, ChainBreak(
+                        chain.name, row["id"], expected, "a row before this one was removed"
+                    )
                 previous = row_hash(previous, row, chain.columns)
                 if previous != row["row_hash"]:
                     return checked, ChainBreak(
-                        chain.name, row["id"], expected, "its content does not give its hash: changed after it was written"
+                        chain.name,
+                        row["id"],
+                        expected,
+                        "its content does not give its hash: changed after it was written",
                     )
                 hashes[expected] = previous
                 checked += 1
             # A committed row is sealed by the transaction that wrote it.
             unsealed = [r for r in rows if r["chain_seq"] is None]
             if unsealed:
-                return checked, ChainBreak(chain.name, unsealed[0]["id"], None, "never sealed: written outside the product")
+                return checked, ChainBreak(
+                    chain.name, unsealed[0]["id"], None, "never sealed: written outside the product"
+                )
             for anchor in anchors:
                 head = anchor.get(chain.name)
                 if head and head["position"] and hashes.get(head["position"]) != head["hash"]:
                     return checked, ChainBreak(
-                        chain.name, None, head["position"],
+                        chain.name,
+                        None,
+                        head["position"],
                         "differs from the chain head a monthly run recorded: the history was rewritten",
                     )
     return checked, None
-
 
 
 @dataclass(frozen=True)
@@ -231,7 +254,9 @@ class HistoryCheck:
         }
 
 
-def check_history(engine: Engine, anchors: Sequence[dict[str, dict[str, Any]]] = ()) -> HistoryCheck:
+def check_history(
+    engine: Engine, anchors: Sequence[dict[str, dict[str, Any]]] = ()
+) -> HistoryCheck:
     """Verify the case events' and the audit log's chains against themselves and the
     ``anchors`` (heads recorded by earlier monthly runs); with the heads as they are now."""
     chains = history_chains(engine)
