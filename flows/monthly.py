@@ -213,16 +213,31 @@ def validate_against(
     docs_dir: Path,
 ) -> dict[str, ValidationReport]:
     """:func:`validate_month` of the checked drop; raises :class:`ContractError` on the first
-    critical failure (``previous_rows``: rows per dataset in the latest earlier month)."""
-    reports = validate_month(
+    critical failure (``previous_rows``: rows per dataset in the latest earlier month).
+
+    An optional dataset not delivered this month has no file to judge: it gets a report
+    with nothing evaluated and no Data Docs page, unless a row floor applies to it (then its
+    suite runs, and fails on the missing rows)."""
+    undelivered = [
+        name for name, drop in drops.items() if drop.file is None and not previous_rows.get(name)
+    ]
+    validated = validate_month(
         # Scanned when the dataset's turn comes: a large one is validated in chunks read
         # from its file, never held whole.
-        {name: (lambda drop=drop: drop.scan_checked()) for name, drop in drops.items()},
+        {
+            name: (lambda drop=drop: drop.scan_checked())
+            for name, drop in drops.items()
+            if name not in undelivered
+        },
         config,
         month,
         previous_rows,
         docs_dir,
     )
+    reports = {
+        name: validated[name] if name in validated else ValidationReport.nothing_delivered(name)
+        for name in drops
+    }
     for name, report in reports.items():
         if report.critical_failures:
             failure = report.critical_failures[0]

@@ -93,6 +93,12 @@ class ValidationReport:
     evaluated: int
     seconds: float
 
+    @classmethod
+    def nothing_delivered(cls, dataset: str) -> ValidationReport:
+        """The report of an optional dataset with no file this month: nothing to judge, so
+        nothing failed (its contract frame has no rows, and no row floor applies to it)."""
+        return cls(dataset, True, [], [], evaluated=0, seconds=0.0)
+
 
 def load_suite(dataset: str) -> dict:
     """The reviewed suite of ``dataset`` as stored in ``expectations/<dataset>.json``.

@@ -84,6 +84,20 @@ def test_validate_month_drop_stops_on_a_half_delivered_ledger(drop, tmp_path: Pa
         validate_month_drop.fn(drop, CONFIG, "2020-01", tmp_path, docs)
 
 
+def test_validate_month_drop_judges_no_dataset_that_was_not_delivered(drop, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Regression guard: an optional dataset without a file this month gets a passing report
+    with nothing evaluated and no Data Docs page; the delivered ones are validated."""
+    assert drop["outcomes"].file is None
+    docs = tmp_path / "docs"
+    reports = validate_month_drop.fn(drop, CONFIG, "2020-01", tmp_path, docs)
+    assert list(reports) == list(drop)
+    absent = reports["outcomes"]
+    assert absent.success and absent.evaluated == 0 and not absent.failed_expectations
+    assert reports["payouts"].evaluated > 0
+    pages = {p.parent.parent.parent.name for p in (docs / "validations").rglob("*.html")}
+    assert "payouts" in pages and "outcomes" not in pages
+
+
 def test_list_suspensions_writes_both_files(drop, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     curate_month.fn(drop, tmp_path / "store", "2020-01")
     staging = tmp_path / "staging"
