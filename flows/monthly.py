@@ -323,17 +323,23 @@ def score_month(
 
 @task
 def carry_open_cases(
-    cases: pl.DataFrame, store: Path, out: Path, month: str, config: SentinelConfig
+    cases: pl.DataFrame,
+    store: Path,
+    out: Path,
+    month: str,
+    config: SentinelConfig,
+    custody_links: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Open cases detection did not raise this month, with their last listing: a case stays
-    on the list until an audit closes it."""
+    on the list until an audit closes it (``custody_links``: detection's, for acquittals)."""
     history = load_history(store, month)
+    links = custody_links.lazy() if custody_links is not None else None
     return open_cases_carried(
         cases,
         out,
         month,
         config,
-        lambda persons: last_paid(history, persons, config).collect(),
+        lambda persons: last_paid(history, persons, config, links).collect(),
     )
 
 
@@ -364,11 +370,17 @@ def open_cases_carried(
 
 
 def month_suspensions(
-    curated: CuratedStore, history: MonthHistory, month: str, config: SentinelConfig
+    curated: CuratedStore,
+    history: MonthHistory,
+    month: str,
+    config: SentinelConfig,
+    custody_links: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """:func:`features.suspension.suspension_list` of ``month`` over one curated store: a
     county's, or one partition's (a person's register rows and certifications are all in
-    their owner's partition)."""
+    their owner's partition). ``custody_links``: the custody records detection linked to the
+    same register (:attr:`sentinel.detection.MonthDetection.custody_links`), else they are
+    linked here."""
     with partition_engine():
         register = curated.scan("beneficiaries", months=[month])
         people = register_people(month_register_runs(history))
@@ -382,9 +394,12 @@ def month_suspensions(
         custody = curated.scan("custody", up_to=month).collect()
         if custody.is_empty():
             return lapsed
-        spans = custody_spans(
-            custody.lazy(), link_custody(custody.lazy(), people, config), month, config.policy
+        links = (
+            custody_links.lazy()
+            if custody_links is not None
+            else link_custody(custody.lazy(), people, config)
         )
+        spans = custody_spans(custody.lazy(), links, month, config.policy)
         held = custody_actions(
             register, spans, month=month, suspends=config.policy.custody_suspends
         ).collect()
@@ -392,9 +407,18 @@ def month_suspensions(
 
 
 @task(retries=2, retry_delay_seconds=[2, 10])
-def list_suspensions(store: Path, month: str, config: SentinelConfig, staging: Path) -> int:
-    """Pensions to suspend (no certification pass for a full cycle) or restore this month."""
-    suspensions = month_suspensions(CuratedStore(store), load_history(store, month), month, config)
+def list_suspensions(
+    store: Path,
+    month: str,
+    config: SentinelConfig,
+    staging: Path,
+    custody_links: pl.DataFrame | None = None,
+) -> int:
+    """Pensions to suspend (no certification pass for a full cycle) or restore this month
+    (``custody_links``: detection's, not linked again)."""
+    suspensions = month_suspensions(
+        CuratedStore(store), load_history(store, month), month, config, custody_links
+    )
     suspensions.write_parquet(staging / "suspensions.parquet")
     write_csv_bom(suspensions, staging / "suspensions.csv")
     return suspensions.height
@@ -518,8 +542,10 @@ def monthly_audit(
         record_drop_outcomes(drops, out, config)
         model = choose_model(store, out, month, config)
         detected = score_month(store, month, config, model)
-        carried = carry_open_cases(detected.cases, store, out, month, config)
-        list_suspensions(store, month, config, staging)
+        carried = carry_open_cases(
+            detected.cases, store, out, month, config, detected.custody_links
+        )
+        list_suspensions(store, month, config, staging, detected.custody_links)
         summary = emit_month(detected, carried, drops, reports, config, out, month, staging, model)
     forget_raw_copies(out, config)
     publish_artifacts(summary, reports, out, config)

@@ -60,3 +60,20 @@ def test_detection_is_repeatable(small_county: Path, cases: pl.DataFrame):
 
     again = detect_cases(demo_history(small_county, "2020-12"), load_config()).collect()
     assert_frame_equal(cases, again)
+
+
+def test_last_paid_reuses_the_custody_links_detection_made(small_county: Path):
+    """Regression guard: the carried cases' acquittals read the custody records detection
+    linked to the register (linked once a month) and find what linking them again finds."""
+    from polars.testing import assert_frame_equal
+
+    from sentinel.detection import detect_month, last_paid
+
+    history = demo_history(small_county, "2020-12")
+    config = load_config()
+    links = detect_month(history, config).custody_links
+    assert links is not None and links.height > 0
+    persons = links.lazy().select("person_id")
+    reused = last_paid(history, persons, config, links.lazy()).collect().sort("person_id")
+    linked_again = last_paid(history, persons, config).collect().sort("person_id")
+    assert_frame_equal(reused, linked_again)
