@@ -35,12 +35,16 @@ def test_case_columns_and_unique_ranks(cases: pl.DataFrame):
 
 
 def test_case_id_is_deterministic():
-    assert case_id("430923194001010115", "deceased_paid") == case_id("430923194001010115", "deceased_paid")
+    assert case_id("430923194001010115", "deceased_paid") == case_id(
+        "430923194001010115", "deceased_paid"
+    )
     assert case_id("430923194001010115", "deceased_paid").startswith("DP-")
 
 
 def test_top_of_the_list_is_mostly_improper(small_county: Path, cases: pl.DataFrame):
-    truth = pl.read_parquet(small_county / "truth" / "improper.parquet").filter(pl.col("first_period") <= "2020-12")
+    truth = pl.read_parquet(small_county / "truth" / "improper.parquet").filter(
+        pl.col("first_period") <= "2020-12"
+    )
     top = cases.head(20)
     precision = top["person_id"].is_in(truth["person_id"].implode()).mean()
     assert precision >= 0.7
