@@ -62,7 +62,11 @@ def test_a_hand_edited_event_row_is_found_and_named(store: CaseStore) -> None:
         conn.execute(text("UPDATE events SET actor = 'mallory' WHERE id = :id"), {"id": target})
     result = check_history(store.engine)
     assert result.broken is not None
-    assert (result.broken.table, result.broken.row_id, result.broken.position) == ("events", target, 3)
+    assert (result.broken.table, result.broken.row_id, result.broken.position) == (
+        "events",
+        target,
+        3,
+    )
     assert "changed after it was written" in str(result.broken)
 
 
@@ -75,7 +79,9 @@ def test_a_removed_row_and_a_row_slipped_in_by_hand_are_found(store: CaseStore) 
     # Put back by hand without a seal: still not the history the product wrote.
     with store.engine.begin() as conn:
         conn.execute(
-            text("INSERT INTO review_audit (at, username, action) VALUES (:at, 'mallory', 'view_case')"),
+            text(
+                "INSERT INTO review_audit (at, username, action) VALUES (:at, 'mallory', 'view_case')"
+            ),
             {"at": AT},
         )
     broken = check_history(store.engine).broken
@@ -85,11 +91,15 @@ def test_a_removed_row_and_a_row_slipped_in_by_hand_are_found(store: CaseStore) 
 def test_an_unsealed_row_is_named(store: CaseStore) -> None:
     with store.engine.begin() as conn:
         conn.execute(
-            text("INSERT INTO review_audit (at, username, action) VALUES (:at, 'mallory', 'view_case')"),
+            text(
+                "INSERT INTO review_audit (at, username, action) VALUES (:at, 'mallory', 'view_case')"
+            ),
             {"at": AT},
         )
     broken = check_history(store.engine).broken
-    assert broken is not None and broken.table == "review_audit" and "never sealed" in broken.problem
+    assert (
+        broken is not None and broken.table == "review_audit" and "never sealed" in broken.problem
+    )
 
 
 def test_a_chain_recomputed_by_hand_differs_from_the_heads_a_run_recorded(store: CaseStore) -> None:
@@ -101,7 +111,10 @@ def test_a_chain_recomputed_by_hand_differs_from_the_heads_a_run_recorded(store:
         previous = GENESIS
         for row in rows:
             previous = row_hash(previous, dict(row), chain.columns)
-            conn.execute(text("UPDATE events SET row_hash = :h WHERE id = :id"), {"h": previous, "id": row["id"]})
+            conn.execute(
+                text("UPDATE events SET row_hash = :h WHERE id = :id"),
+                {"h": previous, "id": row["id"]},
+            )
     assert check_history(store.engine).holds  # consistent in itself ...
     broken = check_history(store.engine, [recorded]).broken  # ... but not the recorded history
     assert broken is not None and "rewritten" in broken.problem
