@@ -175,9 +175,11 @@ def run_month_stages(inbox: Path, out: Path, month: str, meter: StageMeter) -> d
         with partition_engine():
             detected = _detect(history, config, estimator, meter.detection_clock)
         with meter.stage("carry"):
-            carried = carry_open_cases.fn(detected.cases, store, out, month, config)
+            carried = carry_open_cases.fn(
+                detected.cases, store, out, month, config, detected.custody_links
+            )
         with meter.stage("suspensions"):
-            list_suspensions.fn(store, month, config, staging)
+            list_suspensions.fn(store, month, config, staging, detected.custody_links)
         with meter.stage("emit"):
             summary = emit_month.fn(
                 detected, carried, drops, reports, config, out, month, staging, model

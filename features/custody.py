@@ -56,8 +56,12 @@ def link_custody(
     links = link_records(
         custody.select("record_id", "person_id", "name", "birth_date"),
         people,
-        records_cols=LinkColumns(key="record_id", person_id="person_id", name="name", birth_date="birth_date"),
-        register_cols=LinkColumns(key="person_id", person_id="person_id", name="name", birth_date="birth_date"),
+        records_cols=LinkColumns(
+            key="record_id", person_id="person_id", name="name", birth_date="birth_date"
+        ),
+        register_cols=LinkColumns(
+            key="person_id", person_id="person_id", name="name", birth_date="birth_date"
+        ),
         min_confidence=config.detection.min_death_link_confidence,
     )
     return (
@@ -84,7 +88,9 @@ def custody_spans(
     """
     now = month_number(month)
     suspends, freezes = list(policy.custody_suspends), list(policy.custody_freezes)
-    linked = custody.join(links.select("record_id", "person_id"), on="record_id", how="inner", suffix="_record")
+    linked = custody.join(
+        links.select("record_id", "person_id"), on="record_id", how="inner", suffix="_record"
+    )
     linked = linked.select(
         pl.col("person_id_record").alias("person_id"),
         "record_id",
@@ -144,9 +150,7 @@ def custody_spans(
     )
 
 
-def custody_paid(
-    ledger: pl.LazyFrame, spans: pl.LazyFrame, config: SentinelConfig
-) -> pl.LazyFrame:
+def custody_paid(ledger: pl.LazyFrame, spans: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
     """Reason rows of pensions paid against the custody policy (see the module).
 
     ``ledger``: the paid ledger as runs (:mod:`features.ledger`); ``spans``:
@@ -156,9 +160,7 @@ def custody_paid(
     rows = rows_of(ledger, spans).filter(pl.col("period_index").is_not_null())
     suspending = spans.filter(
         pl.col("kind").is_in(list(config.policy.custody_suspends)) & ~pl.col("acquitted")
-    ).rename(
-        {"kind": "custody_kind"}
-    )
+    ).rename({"kind": "custody_kind"})
     paid = (
         rows.filter(pl.col("kind").is_in(["regular", "arrears"]) & (pl.col("amount") > 0))
         .join(suspending, on="person_id", how="inner")
@@ -171,7 +173,10 @@ def custody_paid(
         )
         # One row per person and reason: the custody that covers the most paid months (a
         # detention and the sentence that followed it cover the same months).
-        .sort(["person_id", "convicted", "paid", "months", "record_id"], descending=[False, False, True, True, False])
+        .sort(
+            ["person_id", "convicted", "paid", "months", "record_id"],
+            descending=[False, False, True, True, False],
+        )
         .unique(["person_id", "convicted"], keep="first", maintain_order=True)
     )
     # A sentence makes the paid months proof; an undecided detention, a signal.
@@ -222,11 +227,19 @@ def _raised(rows: pl.LazyFrame, spans: pl.LazyFrame, config: SentinelConfig) -> 
         (pl.col("amount") - pl.col("frozen")).clip(0.0).alias("excess"),
     )
     # Arrears for a period of the custody that was already paid: an increase paid back.
-    paid_periods = during.select("person_id", "record_id", "kind_custody", "period_index", "scheme").unique()
+    paid_periods = during.select(
+        "person_id", "record_id", "kind_custody", "period_index", "scheme"
+    ).unique()
     raised_back = (
         rows.filter((pl.col("kind") == "arrears") & (pl.col("amount") > 0))
         .join(paid_periods, on=["person_id", "period_index", "scheme"], how="inner")
-        .select("person_id", "record_id", "kind_custody", "period_index", pl.col("amount").alias("excess"))
+        .select(
+            "person_id",
+            "record_id",
+            "kind_custody",
+            "period_index",
+            pl.col("amount").alias("excess"),
+        )
     )
     raised = (
         pl.concat([raised_regular, raised_back])

@@ -75,6 +75,7 @@ from sentinel.io.store import (
     restrict_permissions,
     scan_month_outputs,
     staged_month,
+    verified_history_heads,
     write_json,
 )
 from sentinel.listing import carried_cases, publish_listing
@@ -214,16 +215,31 @@ def validate_against(
     docs_dir: Path,
 ) -> dict[str, ValidationReport]:
     """:func:`validate_month` of the checked drop; raises :class:`ContractError` on the first
-    critical failure (``previous_rows``: rows per dataset in the latest earlier month)."""
-    reports = validate_month(
+    critical failure (``previous_rows``: rows per dataset in the latest earlier month).
+
+    An optional dataset not delivered this month has no file to judge: it gets a report
+    with nothing evaluated and no Data Docs page, unless a row floor applies to it (then its
+    suite runs, and fails on the missing rows)."""
+    undelivered = [
+        name for name, drop in drops.items() if drop.file is None and not previous_rows.get(name)
+    ]
+    validated = validate_month(
         # Scanned when the dataset's turn comes: a large one is validated in chunks read
         # from its file, never held whole.
-        {name: (lambda drop=drop: drop.scan_checked()) for name, drop in drops.items()},
+        {
+            name: (lambda drop=drop: drop.scan_checked())
+            for name, drop in drops.items()
+            if name not in undelivered
+        },
         config,
         month,
         previous_rows,
         docs_dir,
     )
+    reports = {
+        name: validated[name] if name in validated else ValidationReport.nothing_delivered(name)
+        for name in drops
+    }
     for name, report in reports.items():
         if report.critical_failures:
             failure = report.critical_failures[0]
@@ -358,17 +374,23 @@ def score_month(
 
 @task
 def carry_open_cases(
-    cases: pl.DataFrame, store: Path, out: Path, month: str, config: SentinelConfig
+    cases: pl.DataFrame,
+    store: Path,
+    out: Path,
+    month: str,
+    config: SentinelConfig,
+    custody_links: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Open cases detection did not raise this month, with their last listing: a case stays
-    on the list until an audit closes it."""
+    on the list until an audit closes it (``custody_links``: detection's, for acquittals)."""
     history = load_history(store, month)
+    links = custody_links.lazy() if custody_links is not None else None
     return open_cases_carried(
         cases,
         out,
         month,
         config,
-        lambda persons: last_paid(history, persons, config).collect(),
+        lambda persons: last_paid(history, persons, config, links).collect(),
     )
 
 
@@ -399,11 +421,17 @@ def open_cases_carried(
 
 
 def month_suspensions(
-    curated: CuratedStore, history: MonthHistory, month: str, config: SentinelConfig
+    curated: CuratedStore,
+    history: MonthHistory,
+    month: str,
+    config: SentinelConfig,
+    custody_links: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """:func:`features.suspension.suspension_list` of ``month`` over one curated store: a
     county's, or one partition's (a person's register rows and certifications are all in
-    their owner's partition)."""
+    their owner's partition). ``custody_links``: the custody records detection linked to the
+    same register (:attr:`sentinel.detection.MonthDetection.custody_links`), else they are
+    linked here."""
     with partition_engine():
         register = curated.scan("beneficiaries", months=[month])
         people = register_people(month_register_runs(history))
@@ -417,9 +445,12 @@ def month_suspensions(
         custody = curated.scan("custody", up_to=month).collect()
         if custody.is_empty():
             return lapsed
-        spans = custody_spans(
-            custody.lazy(), link_custody(custody.lazy(), people, config), month, config.policy
+        links = (
+            custody_links.lazy()
+            if custody_links is not None
+            else link_custody(custody.lazy(), people, config)
         )
+        spans = custody_spans(custody.lazy(), links, month, config.policy)
         held = custody_actions(
             register, spans, month=month, suspends=config.policy.custody_suspends
         ).collect()
@@ -427,9 +458,18 @@ def month_suspensions(
 
 
 @task(retries=2, retry_delay_seconds=[2, 10])
-def list_suspensions(store: Path, month: str, config: SentinelConfig, staging: Path) -> int:
-    """Pensions to suspend (no certification pass for a full cycle) or restore this month."""
-    suspensions = month_suspensions(CuratedStore(store), load_history(store, month), month, config)
+def list_suspensions(
+    store: Path,
+    month: str,
+    config: SentinelConfig,
+    staging: Path,
+    custody_links: pl.DataFrame | None = None,
+) -> int:
+    """Pensions to suspend (no certification pass for a full cycle) or restore this month
+    (``custody_links``: detection's, not linked again)."""
+    suspensions = month_suspensions(
+        CuratedStore(store), load_history(store, month), month, config, custody_links
+    )
     suspensions.write_parquet(staging / "suspensions.parquet")
     write_csv_bom(suspensions, staging / "suspensions.csv")
     return suspensions.height
@@ -456,8 +496,14 @@ def emit_month(
             store_db, cases, carried, month, config, recipients=detected.recipients
         )
         audited = store_db.cases()
-        # After every run: the case events and the audit log still form their chains.
-        history = check_history(store_db.engine, history_anchors(out, before=month))
+        # After every run: the case events and the audit log still form their chains. The
+        # rows the month before verified are not hashed again (``sentinel audit verify``
+        # recomputes them all).
+        history = check_history(
+            store_db.engine,
+            history_anchors(out, before=month),
+            since=verified_history_heads(out, before=month),
+        )
     if not history.holds:
         run_logger().error("history check failed: %s", history.broken)
     write_json(staging / HISTORY_FILE, history.as_json())
@@ -554,8 +600,10 @@ def monthly_audit(
         apply_drop_recoveries(drops, out, config, staging)
         model = choose_model(store, out, month, config)
         detected = score_month(store, month, config, model)
-        carried = carry_open_cases(detected.cases, store, out, month, config)
-        list_suspensions(store, month, config, staging)
+        carried = carry_open_cases(
+            detected.cases, store, out, month, config, detected.custody_links
+        )
+        list_suspensions(store, month, config, staging, detected.custody_links)
         summary = emit_month(detected, carried, drops, reports, config, out, month, staging, model)
     forget_raw_copies(out, config)
     publish_artifacts(summary, reports, out, config)

@@ -153,6 +153,10 @@ class PreparedMonth:
     #: The custodies of register persons (:func:`features.custody.custody_spans`); None
     #: when no custody record was delivered.
     custody: pl.LazyFrame | None = None
+    #: ``record_id, person_id`` of the custody records linked as proof to the month's
+    #: register (:func:`features.custody.link_custody`); None when no custody record was
+    #: delivered.
+    custody_links: pl.LazyFrame | None = None
     #: Upstream suspects still to be answered, of register persons
     #: (:func:`features.suspects.open_suspects`); None when no suspect list was delivered.
     suspects: pl.LazyFrame | None = None
@@ -243,15 +247,14 @@ def prepare_month(
                 ]
             )
         )
-    custody = None
+    custody = custody_links = None
     if history.custody is not None:
         with clock("linkage: custody"):
             records = _upto(history.custody, month).collect()
             if records.height:
+                custody_links = link_custody(records.lazy(), people, config).collect().lazy()
                 custody = (
-                    custody_spans(
-                        records.lazy(), link_custody(records.lazy(), people, config), month, config.policy
-                    )
+                    custody_spans(records.lazy(), custody_links, month, config.policy)
                     .collect()
                     .lazy()
                 )
@@ -266,9 +269,11 @@ def prepare_month(
                 suspects = open_suspects(answers, people).collect().lazy()
     if shares is None:
         with clock("prepare: survival signals"):
-            shares = signal_shares(
-                survival_signals(ledger, people, evidence, changes, month, config)
-            ).collect().lazy()
+            shares = (
+                signal_shares(survival_signals(ledger, people, evidence, changes, month, config))
+                .collect()
+                .lazy()
+            )
     return PreparedMonth(
         month,
         people,
@@ -281,6 +286,7 @@ def prepare_month(
         death_leads,
         shares,
         custody,
+        custody_links,
         suspects,
     )
 
@@ -449,7 +455,12 @@ def _scored(
     return scored, base_rates, recipients
 
 
-def last_paid(history: MonthHistory, persons: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
+def last_paid(
+    history: MonthHistory,
+    persons: pl.LazyFrame,
+    config: SentinelConfig,
+    custody_links: pl.LazyFrame | None = None,
+) -> pl.LazyFrame:
     """``person_id, last_paid_index, pension_terminated, last_pass_date, last_pass_method,
     acquitted_on``:
     the latest period each of ``persons`` was paid a regular pension for, up to
@@ -459,14 +470,22 @@ def last_paid(history: MonthHistory, persons: pl.LazyFrame, config: SentinelConf
     :func:`features.certification.certification_state` (the certification cycle of
     ``policy.suspend_after_months``) has it, the one the suspension list reads; and the day
     an acquittal ended their pre-trial detention (null when none did: the detention's
-    pension is then paid back, nothing improper remains of it)."""
+    pension is then paid back, nothing improper remains of it).
+
+    ``custody_links``: the month's custody records linked to its whole register
+    (:attr:`MonthDetection.custody_links`), so that they are not linked again; without
+    them the records are linked to ``persons`` here."""
     cycle = config.policy.suspend_after_months
     runs = month_ledger_runs(history).filter(pl.col("kind") == "regular")
-    paid = runs.join(persons, on="person_id", how="semi").group_by("person_id").agg(
-        pl.col("period_end").max().alias("last_paid_index")
+    paid = (
+        runs.join(persons, on="person_id", how="semi")
+        .group_by("person_id")
+        .agg(pl.col("period_end").max().alias("last_paid_index"))
     )
     people = register_people(month_register_runs(history).join(persons, on="person_id", how="semi"))
-    status = people.select("person_id", (pl.col("status") == "terminated").alias("pension_terminated"))
+    status = people.select(
+        "person_id", (pl.col("status") == "terminated").alias("pension_terminated")
+    )
     certified = certification_state(
         people,
         history.certifications.join(persons, on="person_id", how="semi"),
@@ -475,7 +494,9 @@ def last_paid(history: MonthHistory, persons: pl.LazyFrame, config: SentinelConf
     ).select(
         "person_id",
         "last_pass_date",
-        pl.col("last_pass_method").fill_null(pl.when(pl.col("last_pass_date").is_not_null()).then(pl.lit("register"))),
+        pl.col("last_pass_method").fill_null(
+            pl.when(pl.col("last_pass_date").is_not_null()).then(pl.lit("register"))
+        ),
     )
     return (
         persons.select("person_id")
@@ -483,21 +504,31 @@ def last_paid(history: MonthHistory, persons: pl.LazyFrame, config: SentinelConf
         .join(paid, on="person_id", how="left")
         .join(status, on="person_id", how="left")
         .join(certified, on="person_id", how="left")
-        .join(_acquitted(history, people, config), on="person_id", how="left")
+        .join(_acquitted(history, people, config, custody_links), on="person_id", how="left")
         .with_columns(pl.col("pension_terminated").fill_null(False))
     )
 
 
-def _acquitted(history: MonthHistory, people: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
-    """``person_id, acquitted_on``: the latest acquittal linked to a person that ended a
-    pre-trial detention of theirs."""
+def _acquitted(
+    history: MonthHistory,
+    people: pl.LazyFrame,
+    config: SentinelConfig,
+    links: pl.LazyFrame | None = None,
+) -> pl.LazyFrame:
+    """``person_id, acquitted_on``: the latest acquittal linked to one of ``people`` that
+    ended a pre-trial detention of theirs (``links``: the records already linked to the
+    register, else linked to ``people`` here)."""
     empty = pl.LazyFrame(schema={"person_id": pl.String, "acquitted_on": pl.Date})
     if history.custody is None:
         return empty
     records = _upto(history.custody, history.month).collect()
     if records.is_empty():
         return empty
-    links = link_custody(records.lazy(), people, config)
+    if links is None:
+        links = link_custody(records.lazy(), people, config)
+    else:
+        # A person's custodies are all theirs: the spans of these persons need only their links.
+        links = links.join(people.select("person_id"), on="person_id", how="semi")
     spans = custody_spans(records.lazy(), links, history.month, config.policy)
     acquitted = spans.filter((pl.col("kind") == "pretrial_detention") & pl.col("acquitted"))
     return (
@@ -522,8 +553,10 @@ def person_features(history: MonthHistory, config: SentinelConfig) -> pl.LazyFra
     prep = prepare_month(history, config)
     scored, _, _ = _scored(prep, prepared_rule_reasons(prep, config), config)
     persons = pl.concat([prep.people.select("person_id"), scored.select("person_id")])
-    return prepared_person_features(prep, persons).join(scored, on="person_id", how="left").pipe(
-        fill_unscored
+    return (
+        prepared_person_features(prep, persons)
+        .join(scored, on="person_id", how="left")
+        .pipe(fill_unscored)
     )
 
 
@@ -562,6 +595,10 @@ class MonthDetection:
     events: list[dict[str, object]]
     #: Persons paid a regular pension for the month (every scheme).
     recipients: int
+    #: ``record_id, person_id`` of the custody records linked as proof to the month's
+    #: register, for the suspension list and the carried cases' acquittals (linked once a
+    #: month); None when none was delivered, or when detection did not link them.
+    custody_links: pl.DataFrame | None = None
 
 
 def detect_month(
@@ -585,7 +622,8 @@ def _detect(
         candidates = features.join(scored, on="person_id", how="inner").sort("person_id")
     cases = rank_candidates(candidates, model, history.month, config, clock).collect()
     events = policy_events(counts, recipients, base_rates, history.month, config)
-    return MonthDetection(cases, events, int(recipients["recipients"].sum()))
+    custody_links = prep.custody_links.collect() if prep.custody_links is not None else None
+    return MonthDetection(cases, events, int(recipients["recipients"].sum()), custody_links)
 
 
 def rank_candidates(

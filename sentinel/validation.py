@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from jinja2.bccache import Bucket, BytecodeCache
 
 from sentinel.config import SentinelConfig
 from sentinel.contract import DATASETS
@@ -91,6 +92,12 @@ class ValidationReport:
     failed_expectations: list[ExpectationFailure]
     evaluated: int
     seconds: float
+
+    @classmethod
+    def nothing_delivered(cls, dataset: str) -> ValidationReport:
+        """The report of an optional dataset with no file this month: nothing to judge, so
+        nothing failed (its contract frame has no rows, and no row floor applies to it)."""
+        return cls(dataset, True, [], [], evaluated=0, seconds=0.0)
 
 
 def load_suite(dataset: str) -> dict:
@@ -450,10 +457,11 @@ class _ValidationSession:
             batch_identifier=f"{name}-{chunks}-chunks",
         )
         context.validation_results_store.set(identifier, suite_result)
-        context.build_data_docs(
-            site_names=[DATA_DOCS_SITE],
-            resource_identifiers=[identifier, ExpectationSuiteIdentifier(name=name)],
-        )
+        with _shared_page_templates():
+            context.build_data_docs(
+                site_names=[DATA_DOCS_SITE],
+                resource_identifiers=[identifier, ExpectationSuiteIdentifier(name=name)],
+            )
 
     def _schema_holds(self, name: str, frame: pl.DataFrame, suite: dict, parameters: dict) -> bool:
         """Whether the columns exist with their contract types (checked on no rows).
@@ -538,9 +546,10 @@ class _ValidationSession:
                 result_format=_RESULT_FORMAT,
             )
         )
-        outcome = checkpoint.run(
-            batch_parameters=batch_parameters, expectation_parameters=parameters
-        )
+        with _shared_page_templates():
+            outcome = checkpoint.run(
+                batch_parameters=batch_parameters, expectation_parameters=parameters
+            )
         ((_, result),) = outcome.run_results.items()
         return result
 
@@ -566,6 +575,8 @@ def _condition_columns(expectation: dict) -> set[str]:
 
     walk(expectation["kwargs"].get("row_condition"))
     return found
+
+
 #: Expectations about the columns themselves (the same verdict on any slice of rows).
 _SCHEMA_LEVEL = frozenset({"expect_column_to_exist", "expect_column_values_to_be_of_type"})
 #: Expectations whose unexpected values are the missing ones (no separate missing count).
@@ -613,6 +624,53 @@ def _no_batch_fingerprint() -> Iterator[None]:
         yield
     finally:
         engine.HASH_THRESHOLD = threshold
+
+
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled Data Docs templates, kept in memory for the life of the process.
+
+    Each Data Docs build makes new GE views, each with its own Jinja environment, and so
+    would parse and compile every page template again (most of the cost of a small
+    dataset's page). The cache key includes a checksum of the template's source, so a
+    changed template is compiled anew.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_PAGE_TEMPLATES = _CompiledTemplates()
+
+
+@contextlib.contextmanager
+def _shared_page_templates() -> Iterator[None]:
+    """GE's Data Docs views with :data:`_PAGE_TEMPLATES` as their Jinja bytecode cache.
+
+    GE builds its views (and their Jinja environments) inside each Data Docs build, with no
+    way to pass a cache in: the views made while this is entered get the shared cache; the
+    view class is set back on leaving. The pages are the same, only compiled once.
+    """
+    from great_expectations.render.view.view import DefaultJinjaView
+
+    original = DefaultJinjaView.__init__
+
+    def with_shared_cache(view: Any, *args: Any, **kwargs: Any) -> None:
+        original(view, *args, **kwargs)
+        view.env.bytecode_cache = _PAGE_TEMPLATES
+
+    DefaultJinjaView.__init__ = with_shared_cache  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DefaultJinjaView.__init__ = original  # type: ignore[method-assign]
 
 
 def _read_chunk(files: list[Path], schema: pl.Schema) -> pl.DataFrame:
@@ -764,4 +822,3 @@ def _count(value: Any) -> str:
 def _exception_summary(info: dict) -> str:
     message = str(info.get("exception_message") or "error").strip().splitlines()
     return message[0][:160] if message else "error"
-

@@ -12,6 +12,12 @@ removed), a row never sealed (slipped in by hand), or a hash that differs from t
 head a monthly run wrote into its manifest (the whole chain recomputed by someone who knows
 the algorithm).
 
+A monthly run checks from the head the month before it verified (``since``): the rows
+written since are recomputed from that head's hash, the head must still be the row it was,
+and every recorded head must still be there. A row already verified that is edited later is
+found by the full check (``sentinel audit verify``, the review app), which recomputes every
+chain from its first row.
+
 The one rewrite the product itself makes, moving the listings of re-derived months out of
 their month (``CaseStore.rederive_from``), seals the chain again from the first row it
 changed, and says so in a ``rederived`` event. The review app's per-minute counters of
@@ -23,8 +29,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -122,7 +128,9 @@ def _lock(conn: Connection) -> None:
 
 def _rows(conn: Connection, chain: Chain, condition: ColumnElement[bool]) -> list[dict[str, Any]]:
     t = chain.table
-    query = select(t.c.id, t.c.chain_seq, t.c.row_hash, *[t.c[c] for c in chain.columns]).where(condition)
+    query = select(t.c.id, t.c.chain_seq, t.c.row_hash, *[t.c[c] for c in chain.columns]).where(
+        condition
+    )
     if chain.where is not None:
         query = query.where(chain.where)
     return [dict(r) for r in conn.execute(query.order_by(t.c.chain_seq, t.c.id)).mappings()]
@@ -137,7 +145,10 @@ def seal(conn: Connection, chain: Chain, *, from_seq: int | None = None) -> int:
     start = from_seq if from_seq is not None else None
     if start is None:
         last = conn.execute(
-            select(t.c.chain_seq, t.c.row_hash).where(t.c.chain_seq.is_not(None)).order_by(t.c.chain_seq.desc()).limit(1)
+            select(t.c.chain_seq, t.c.row_hash)
+            .where(t.c.chain_seq.is_not(None))
+            .order_by(t.c.chain_seq.desc())
+            .limit(1)
         ).first()
         seq, previous = (last[0], last[1]) if last is not None else (0, GENESIS)
         again: list[dict[str, Any]] = []
@@ -153,7 +164,9 @@ def seal(conn: Connection, chain: Chain, *, from_seq: int | None = None) -> int:
         updates.append({"key": row["id"], "seq": seq, "hash": previous})
     if updates:
         conn.execute(
-            update(t).where(t.c.id == bindparam("key")).values(chain_seq=bindparam("seq"), row_hash=bindparam("hash")),
+            update(t)
+            .where(t.c.id == bindparam("key"))
+            .values(chain_seq=bindparam("seq"), row_hash=bindparam("hash")),
             updates,
         )
     return len(updates)
@@ -166,57 +179,109 @@ def chain_heads(engine: Engine, chains: Sequence[Chain]) -> dict[str, dict[str, 
         for chain in chains:
             t = chain.table
             last = conn.execute(
-                select(t.c.chain_seq, t.c.row_hash).where(t.c.chain_seq.is_not(None)).order_by(t.c.chain_seq.desc()).limit(1)
+                select(t.c.chain_seq, t.c.row_hash)
+                .where(t.c.chain_seq.is_not(None))
+                .order_by(t.c.chain_seq.desc())
+                .limit(1)
             ).first()
-            heads[chain.name] = {"position": last[0] if last else 0, "hash": last[1] if last else GENESIS}
+            heads[chain.name] = {
+                "position": last[0] if last else 0,
+                "hash": last[1] if last else GENESIS,
+            }
     return heads
 
 
 def verify_chains(
-    engine: Engine, chains: Sequence[Chain], anchors: Sequence[dict[str, dict[str, Any]]] = ()
+    engine: Engine,
+    chains: Sequence[Chain],
+    anchors: Sequence[dict[str, dict[str, Any]]] = (),
+    since: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[int, ChainBreak | None]:
     """Recompute every chain; returns the rows checked and the first broken link (None when
     every chain holds). ``anchors``: chain heads written earlier (:func:`chain_heads`), each
-    of which must still be in its chain."""
+    of which must still be in its chain.
+
+    ``since``: chain heads verified earlier (a month's heads whose check held): each chain is
+    recomputed only after its head, from the head's hash; the head's row must still carry
+    that hash, and an anchor at or before it is compared with the stored hash of its row.
+    Without it (or at position 0) every chain is recomputed from its first row."""
     checked = 0
     with engine.connect() as conn:
         for chain in chains:
             t = chain.table
-            rows = _rows(conn, chain, t.c.id.is_not(None))
-            hashes: dict[int, str] = {}
-            previous = GENESIS
-            for expected, row in enumerate((r for r in rows if r["chain_seq"] is not None), start=1):
+            verified = (since or {}).get(chain.name) or {}
+            start = int(verified.get("position") or 0)
+            previous = str(verified.get("hash") or GENESIS)
+            stored: dict[int, str] = {}
+            if start:
+                earlier = {start} | {
+                    int(a[chain.name]["position"])
+                    for a in anchors
+                    if a.get(chain.name) and 0 < a[chain.name]["position"] <= start
+                }
+                stored = {
+                    seq: digest
+                    for seq, digest in conn.execute(
+                        select(t.c.chain_seq, t.c.row_hash).where(t.c.chain_seq.in_(earlier))
+                    )
+                }
+                if stored.get(start) != previous:
+                    return checked, ChainBreak(
+                        chain.name,
+                        None,
+                        start,
+                        "differs from the chain head a monthly run verified: the history was rewritten",
+                    )
+            after = (
+                (t.c.chain_seq > start) | t.c.chain_seq.is_(None) if start else t.c.id.is_not(None)
+            )
+            rows = _rows(conn, chain, after)
+            hashes: dict[int, str] = dict(stored)
+            for expected, row in enumerate(
+                (r for r in rows if r["chain_seq"] is not None), start=start + 1
+            ):
                 if row["chain_seq"] != expected:
-                    return checked, ChainBreak(chain.name, row["id"], expected, "a row before this one was removed")
+                    return checked, ChainBreak(
+                        chain.name, row["id"], expected, "a row before this one was removed"
+                    )
                 previous = row_hash(previous, row, chain.columns)
                 if previous != row["row_hash"]:
                     return checked, ChainBreak(
-                        chain.name, row["id"], expected, "its content does not give its hash: changed after it was written"
+                        chain.name,
+                        row["id"],
+                        expected,
+                        "its content does not give its hash: changed after it was written",
                     )
                 hashes[expected] = previous
                 checked += 1
             # A committed row is sealed by the transaction that wrote it.
             unsealed = [r for r in rows if r["chain_seq"] is None]
             if unsealed:
-                return checked, ChainBreak(chain.name, unsealed[0]["id"], None, "never sealed: written outside the product")
+                return checked, ChainBreak(
+                    chain.name, unsealed[0]["id"], None, "never sealed: written outside the product"
+                )
             for anchor in anchors:
                 head = anchor.get(chain.name)
                 if head and head["position"] and hashes.get(head["position"]) != head["hash"]:
                     return checked, ChainBreak(
-                        chain.name, None, head["position"],
+                        chain.name,
+                        None,
+                        head["position"],
                         "differs from the chain head a monthly run recorded: the history was rewritten",
                     )
     return checked, None
 
 
-
 @dataclass(frozen=True)
 class HistoryCheck:
-    """What :func:`check_history` found: rows checked, the first broken link, the heads."""
+    """What :func:`check_history` found: rows checked, the first broken link, the heads;
+    ``checked_after``: per chain, the position of the verified head the check started from
+    (0: the whole chain was recomputed)."""
 
     rows_checked: int
     broken: ChainBreak | None
     heads: dict[str, dict[str, Any]]
+    checked_after: dict[str, int] = field(default_factory=dict)
 
     @property
     def holds(self) -> bool:
@@ -226,14 +291,24 @@ class HistoryCheck:
         return {
             "holds": self.holds,
             "rows_checked": self.rows_checked,
+            "checked_after": self.checked_after,
             "first_broken_link": None if self.broken is None else str(self.broken),
             "heads": self.heads,
         }
 
 
-def check_history(engine: Engine, anchors: Sequence[dict[str, dict[str, Any]]] = ()) -> HistoryCheck:
+def check_history(
+    engine: Engine,
+    anchors: Sequence[dict[str, dict[str, Any]]] = (),
+    since: Mapping[str, Mapping[str, Any]] | None = None,
+) -> HistoryCheck:
     """Verify the case events' and the audit log's chains against themselves and the
-    ``anchors`` (heads recorded by earlier monthly runs); with the heads as they are now."""
+    ``anchors`` (heads recorded by earlier monthly runs); with the heads as they are now.
+
+    ``since``: the heads a check that held verified (a monthly run passes the month
+    before's): only the rows written after them are recomputed (:func:`verify_chains`).
+    Without it the whole history is recomputed, as ``sentinel audit verify`` does."""
     chains = history_chains(engine)
-    checked, broken = verify_chains(engine, chains, anchors)
-    return HistoryCheck(checked, broken, chain_heads(engine, chains))
+    checked, broken = verify_chains(engine, chains, anchors, since)
+    after = {c.name: int(((since or {}).get(c.name) or {}).get("position") or 0) for c in chains}
+    return HistoryCheck(checked, broken, chain_heads(engine, chains), after)

@@ -385,6 +385,20 @@ def load_history(store: Path, month: str) -> MonthHistory:
 HISTORY_FILE = "history.json"
 
 
+def verified_history_heads(out: Path, before: str) -> dict[str, Any] | None:
+    """The chain heads the latest processed month before ``before`` recorded, when its
+    history check held: the rows up to them were verified then (None when that month's check
+    failed, recorded nothing, or there is no such month)."""
+    earlier = [month for month in processed_months(out) if month < before]
+    if not earlier:
+        return None
+    path = Path(out) / earlier[-1] / HISTORY_FILE
+    if not path.exists():
+        return None
+    recorded = json.loads(path.read_text(encoding="utf-8"))
+    return recorded["heads"] if recorded.get("holds") else None
+
+
 def history_anchors(out: Path, before: str | None = None) -> list[dict[str, Any]]:
     """The chain heads recorded by the processed months (before ``before``): each must
     still be in its chain."""

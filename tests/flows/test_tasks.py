@@ -33,7 +33,9 @@ def test_read_and_check_drop_hands_on_paths_and_counts(tiny_county: Path, tmp_pa
     stored = read_and_check_drop.fn(tiny_county / "inbox", "2020-01", tmp_path, CONFIG)
     direct = check_drop(read_drop(tiny_county / "inbox" / "2020-01"), CONFIG, month="2020-01")
     for name, handle in stored.items():
-        assert handle.checked_path.exists() and handle.checked_path.is_relative_to(tmp_path / ".work")
+        assert handle.checked_path.exists() and handle.checked_path.is_relative_to(
+            tmp_path / ".work"
+        )
         assert handle.rows_in == direct[name].rows_in
         assert handle.loaded.equals(direct[name].loaded)
         assert handle.quarantined.equals(direct[name].quarantined)
@@ -50,7 +52,9 @@ def test_drop_fingerprint_changes_with_a_file_and_not_otherwise(county_copy: Pat
     assert drop_fingerprint(county_copy / "inbox" / "1999-01", "v1") is None
 
 
-def test_read_and_check_drop_of_a_missing_month_names_the_folder(tiny_county: Path, tmp_path: Path) -> None:
+def test_read_and_check_drop_of_a_missing_month_names_the_folder(
+    tiny_county: Path, tmp_path: Path
+) -> None:
     with pytest.raises(ContractError, match="2019-12: drop folder not found"):
         read_and_check_drop.fn(tiny_county / "inbox", "2019-12", tmp_path, CONFIG)
 
@@ -84,6 +88,20 @@ def test_validate_month_drop_stops_on_a_half_delivered_ledger(drop, tmp_path: Pa
         validate_month_drop.fn(drop, CONFIG, "2020-01", tmp_path, docs)
 
 
+def test_validate_month_drop_judges_no_dataset_that_was_not_delivered(drop, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Regression guard: an optional dataset without a file this month gets a passing report
+    with nothing evaluated and no Data Docs page; the delivered ones are validated."""
+    assert drop["outcomes"].file is None
+    docs = tmp_path / "docs"
+    reports = validate_month_drop.fn(drop, CONFIG, "2020-01", tmp_path, docs)
+    assert list(reports) == list(drop)
+    absent = reports["outcomes"]
+    assert absent.success and absent.evaluated == 0 and not absent.failed_expectations
+    assert reports["payouts"].evaluated > 0
+    pages = {p.parent.parent.parent.name for p in (docs / "validations").rglob("*.html")}
+    assert "payouts" in pages and "outcomes" not in pages
+
+
 def test_list_suspensions_writes_both_files(drop, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     curate_month.fn(drop, tmp_path / "store", "2020-01")
     staging = tmp_path / "staging"
@@ -93,7 +111,13 @@ def test_list_suspensions_writes_both_files(drop, tmp_path: Path) -> None:  # ty
     assert pl.read_parquet(staging / "suspensions.parquet").height == count
 
 
-def test_months_to_run_puts_unprocessed_earlier_months_first(tiny_county: Path, tmp_path: Path) -> None:
-    assert months_to_run(tiny_county / "inbox", tmp_path, "2020-03") == ["2020-01", "2020-02", "2020-03"]
+def test_months_to_run_puts_unprocessed_earlier_months_first(
+    tiny_county: Path, tmp_path: Path
+) -> None:
+    assert months_to_run(tiny_county / "inbox", tmp_path, "2020-03") == [
+        "2020-01",
+        "2020-02",
+        "2020-03",
+    ]
     with pytest.raises(ValueError, match="YYYY-MM"):
         months_to_run(tiny_county / "inbox", tmp_path, "2020-3")

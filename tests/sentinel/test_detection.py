@@ -35,12 +35,16 @@ def test_case_columns_and_unique_ranks(cases: pl.DataFrame):
 
 
 def test_case_id_is_deterministic():
-    assert case_id("430923194001010115", "deceased_paid") == case_id("430923194001010115", "deceased_paid")
+    assert case_id("430923194001010115", "deceased_paid") == case_id(
+        "430923194001010115", "deceased_paid"
+    )
     assert case_id("430923194001010115", "deceased_paid").startswith("DP-")
 
 
 def test_top_of_the_list_is_mostly_improper(small_county: Path, cases: pl.DataFrame):
-    truth = pl.read_parquet(small_county / "truth" / "improper.parquet").filter(pl.col("first_period") <= "2020-12")
+    truth = pl.read_parquet(small_county / "truth" / "improper.parquet").filter(
+        pl.col("first_period") <= "2020-12"
+    )
     top = cases.head(20)
     precision = top["person_id"].is_in(truth["person_id"].implode()).mean()
     assert precision >= 0.7
@@ -60,3 +64,20 @@ def test_detection_is_repeatable(small_county: Path, cases: pl.DataFrame):
 
     again = detect_cases(demo_history(small_county, "2020-12"), load_config()).collect()
     assert_frame_equal(cases, again)
+
+
+def test_last_paid_reuses_the_custody_links_detection_made(small_county: Path):
+    """Regression guard: the carried cases' acquittals read the custody records detection
+    linked to the register (linked once a month) and find what linking them again finds."""
+    from polars.testing import assert_frame_equal
+
+    from sentinel.detection import detect_month, last_paid
+
+    history = demo_history(small_county, "2020-12")
+    config = load_config()
+    links = detect_month(history, config).custody_links
+    assert links is not None and links.height > 0
+    persons = links.lazy().select("person_id")
+    reused = last_paid(history, persons, config, links.lazy()).collect().sort("person_id")
+    linked_again = last_paid(history, persons, config).collect().sort("person_id")
+    assert_frame_equal(reused, linked_again)

@@ -62,7 +62,11 @@ def test_a_hand_edited_event_row_is_found_and_named(store: CaseStore) -> None:
         conn.execute(text("UPDATE events SET actor = 'mallory' WHERE id = :id"), {"id": target})
     result = check_history(store.engine)
     assert result.broken is not None
-    assert (result.broken.table, result.broken.row_id, result.broken.position) == ("events", target, 3)
+    assert (result.broken.table, result.broken.row_id, result.broken.position) == (
+        "events",
+        target,
+        3,
+    )
     assert "changed after it was written" in str(result.broken)
 
 
@@ -75,7 +79,9 @@ def test_a_removed_row_and_a_row_slipped_in_by_hand_are_found(store: CaseStore) 
     # Put back by hand without a seal: still not the history the product wrote.
     with store.engine.begin() as conn:
         conn.execute(
-            text("INSERT INTO review_audit (at, username, action) VALUES (:at, 'mallory', 'view_case')"),
+            text(
+                "INSERT INTO review_audit (at, username, action) VALUES (:at, 'mallory', 'view_case')"
+            ),
             {"at": AT},
         )
     broken = check_history(store.engine).broken
@@ -85,11 +91,15 @@ def test_a_removed_row_and_a_row_slipped_in_by_hand_are_found(store: CaseStore) 
 def test_an_unsealed_row_is_named(store: CaseStore) -> None:
     with store.engine.begin() as conn:
         conn.execute(
-            text("INSERT INTO review_audit (at, username, action) VALUES (:at, 'mallory', 'view_case')"),
+            text(
+                "INSERT INTO review_audit (at, username, action) VALUES (:at, 'mallory', 'view_case')"
+            ),
             {"at": AT},
         )
     broken = check_history(store.engine).broken
-    assert broken is not None and broken.table == "review_audit" and "never sealed" in broken.problem
+    assert (
+        broken is not None and broken.table == "review_audit" and "never sealed" in broken.problem
+    )
 
 
 def test_a_chain_recomputed_by_hand_differs_from_the_heads_a_run_recorded(store: CaseStore) -> None:
@@ -101,7 +111,10 @@ def test_a_chain_recomputed_by_hand_differs_from_the_heads_a_run_recorded(store:
         previous = GENESIS
         for row in rows:
             previous = row_hash(previous, dict(row), chain.columns)
-            conn.execute(text("UPDATE events SET row_hash = :h WHERE id = :id"), {"h": previous, "id": row["id"]})
+            conn.execute(
+                text("UPDATE events SET row_hash = :h WHERE id = :id"),
+                {"h": previous, "id": row["id"]},
+            )
     assert check_history(store.engine).holds  # consistent in itself ...
     broken = check_history(store.engine, [recorded]).broken  # ... but not the recorded history
     assert broken is not None and "rewritten" in broken.problem
@@ -133,3 +146,42 @@ def test_audit_verify_names_the_first_broken_link(tmp_path) -> None:  # type: ig
     bad = runner.invoke(app, ["audit", "verify", "--out", str(out)])
     assert bad.exit_code == 1
     assert "events row id" in bad.output and "chain position 2" in bad.output
+
+
+def test_a_check_from_a_verified_head_hashes_only_the_rows_written_since(
+    store: CaseStore,
+) -> None:
+    """Regression guard: a monthly run's check starts from the heads the month before
+    verified; an edit after them is still found, one before them only by the full check."""
+    verified = check_history(store.engine).heads
+    store.record_month("2020-04", listing("p1", "p4"), clear_months=12)
+    since = check_history(store.engine, [verified], since=verified)
+    assert since.holds, since.broken
+    assert since.rows_checked == store.events().height - verified["events"]["position"] > 0
+    assert since.checked_after == {"events": verified["events"]["position"], "review_audit": 1}
+    assert since.heads == check_history(store.engine).heads
+    position = verified["events"]["position"]
+    # Before the head first: an edit after it would break both checks from then on.
+    for edited, found_from_head in ((position - 1, False), (position + 1, True)):
+        with store.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE events SET actor = 'mallory' WHERE chain_seq = :seq"), {"seq": edited}
+            )
+        broken = check_history(store.engine, [verified], since=verified).broken
+        assert (broken is not None) == found_from_head
+        full = check_history(store.engine, [verified]).broken
+        assert full is not None and "changed after it was written" in full.problem
+
+
+def test_a_check_from_a_head_no_longer_in_the_chain_says_the_history_was_rewritten(
+    store: CaseStore,
+) -> None:
+    verified = check_history(store.engine).heads
+    position = verified["events"]["position"]
+    with store.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE events SET row_hash = :h WHERE chain_seq = :seq"),
+            {"h": GENESIS, "seq": position},
+        )
+    broken = check_history(store.engine, [verified], since=verified).broken
+    assert broken is not None and broken.position == position and "rewritten" in broken.problem

@@ -5,7 +5,13 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from sentinel.io.store import CuratedStore, processed_months, staged_month, write_json
+from sentinel.io.store import (
+    CuratedStore,
+    processed_months,
+    staged_month,
+    verified_history_heads,
+    write_json,
+)
 
 
 def test_write_month_replaces_partition_never_duplicates(tmp_path: Path) -> None:
@@ -267,3 +273,14 @@ def test_superseded_months_count_as_not_processed(tmp_path: Path) -> None:
         write_json(tmp_path / month / "manifest.json", {"month": month})
     assert supersede_months(tmp_path, "2020-02") == ["2020-02", "2020-03"]
     assert processed_months(tmp_path) == ["2020-01"]
+
+
+def test_verified_history_heads_are_the_latest_earlier_month_whose_check_held(tmp_path: Path):
+    heads = {"events": {"position": 3, "hash": "ab"}}
+    for month, holds in (("2020-01", True), ("2020-02", True), ("2020-03", False)):
+        (tmp_path / month).mkdir()
+        write_json(tmp_path / month / "manifest.json", {})
+        write_json(tmp_path / month / "history.json", {"holds": holds, "heads": {**heads}})
+    assert verified_history_heads(tmp_path, "2020-03") == heads
+    assert verified_history_heads(tmp_path, "2020-04") is None  # March's check failed
+    assert verified_history_heads(tmp_path, "2020-01") is None  # nothing before
