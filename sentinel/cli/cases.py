@@ -1,0 +1,212 @@
+"""Cases after the list: audit outcomes in, the history check, field-visit plans."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from sentinel.cli.common import (
+    EXIT_UNTRUSTED_DROP,
+    app,
+    case_store,
+    console,
+    err,
+    fail,
+    private,
+)
+
+outcomes_app = typer.Typer(
+    help="Audit outcomes back in: the filled-in workbook or an outcomes file.", no_args_is_help=True
+)
+app.add_typer(outcomes_app, name="outcomes")
+
+
+@outcomes_app.command("import")
+def outcomes_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The filled-in cases.xlsx, or an outcomes .csv/.parquet/.xlsx in the contract's columns."
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option(help="Output folder whose case store receives the outcomes.")
+    ],
+    actor: Annotated[
+        str, typer.Option(help="Who reports these outcomes (kept in the audit trail).")
+    ] = "auditor",
+    errors: Annotated[
+        Path | None, typer.Option(help="Write the rejected rows and why to this CSV.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")
+    ] = None,
+) -> None:
+    """Close cases with field-audit outcomes; every bad row gets a clear error.
+
+    A workbook emitted by `sentinel run` is read sheet by sheet (the outcome columns the
+    auditors filled in). Re-importing the same file changes nothing. A result that needs
+    sign-off (经办 / 复核, ``cases.signoff_*``) closes its case only when the row names a
+    second person in ``reviewed_by`` (复核人); otherwise it waits for approval in the review
+    app. Exit code 2 when any row was rejected.
+
+    Example: sentinel outcomes import demo/out/2020-12/cases.xlsx --out demo/out --actor 王审计
+    """
+    from sentinel.contract import DATASETS, ContractError
+    from sentinel.io.readers import read_dataset
+    from sentinel.outcomes import import_outcomes, read_outcomes_workbook
+
+    if not file.exists():
+        fail(FileNotFoundError(f"{file}: no such file"))
+    try:
+        if file.suffix.lower() == ".xlsx" and file.name.startswith("cases"):
+            rows = read_outcomes_workbook(file)
+        else:
+            from features.records import parse_records
+
+            raw = read_dataset(file, DATASETS["outcomes"]).frame
+            rows = parse_records(raw.lazy(), DATASETS["outcomes"], month="0000-00").collect()
+    except ContractError as exc:
+        fail(exc)
+    with case_store(out, config) as store:
+        report = import_outcomes(store, rows, actor=actor)
+    console.print(
+        f"{report.rows} rows: {report.applied - report.pending} cases closed, "
+        f"{report.pending} waiting for sign-off, {report.unchanged} already recorded, "
+        f"{report.rejected} rejected"
+    )
+    for error in report.errors:
+        err.print(f"  {error}", highlight=False)
+    if errors is not None:
+        from sentinel.io.reports import write_csv_bom
+
+        write_csv_bom(report.errors_frame(), errors)
+    if report.rejected:
+        raise typer.Exit(EXIT_UNTRUSTED_DROP)
+
+
+audit_app = typer.Typer(
+    help="The tamper-evident history of cases and reviews.", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    out: Annotated[
+        Path,
+        typer.Option(help="Output folder holding the case store and the months' history.json."),
+    ],
+    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+) -> None:
+    """Check that the case events and the review audit log still form their hash chains,
+    and hold the chain heads every monthly run recorded. Exit code 1 names the first
+    broken link (table, row id, chain position).
+
+    Example: sentinel audit verify --out demo/out
+    """
+    from sentinel.casestore.chain import check_history
+    from sentinel.io.store import history_anchors
+
+    with case_store(out, config) as store:
+        result = check_history(store.engine, history_anchors(out))
+    heads = ", ".join(f"{name} at {h['position']}" for name, h in result.heads.items())
+    if result.holds:
+        console.print(f"history holds: {result.rows_checked} rows checked ({heads})")
+        return
+    err.print(f"[bold red]history broken:[/] {result.broken}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+plan_app = typer.Typer(help="Plans for the audit unit's field work.", no_args_is_help=True)
+app.add_typer(plan_app, name="plan")
+
+
+@plan_app.command("visits")
+def plan_visits(
+    out: Annotated[Path, typer.Option(help="Output folder holding OUT/YYYY-MM/cases.parquet.")],
+    month: Annotated[
+        str, typer.Option(help="Month whose cases within capacity are planned, YYYY-MM.")
+    ],
+    township: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--township",
+            help="Plan this township only; repeat for several (default: every township).",
+        ),
+    ] = None,
+    max_visits: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="People to see in one day trip at most (default: visits.max_visits_per_trip of the configuration).",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Site configuration TOML ([visits], detection.report_language)."),
+    ] = None,
+) -> None:
+    """Day trips of the month's field visits: the cases within capacity grouped by township
+    and village, at most --max-visits people a trip, trips by expected yuan.
+
+    Writes OUT/YYYY-MM/visit_plans/visit_plan.csv (one row per person to see) and a
+    printable sheet per township, <township>.html (one page per trip), replacing the
+    folder's earlier plan. These files, like cases.xlsx, hold full identity numbers.
+
+    Example: sentinel plan visits --out demo/out --month 2020-12 --township 梅城镇 --max-visits 5
+    """
+    from features.visits import visit_plan_summary
+    from sentinel.config import load_config
+    from sentinel.io.visit_plans import VISIT_PLAN_FOLDER, read_visit_plan, write_visit_plans
+    from sentinel.review.i18n import translator
+
+    cfg = load_config(config)
+    try:
+        plan = read_visit_plan(out, month, cfg.visits, townships=township, max_visits=max_visits)
+    except (ValueError, FileNotFoundError) as exc:
+        fail(exc)
+    private(out, cfg)
+    language = cfg.detection.report_language
+    files = write_visit_plans(
+        plan,
+        out / month / VISIT_PLAN_FOLDER,
+        month=month,
+        language=language,
+        label=translator(language)[1],
+    )
+    summary = visit_plan_summary(plan.lazy()).collect()
+    limit = max_visits or cfg.visits.max_visits_per_trip
+    table = Table(title=f"{month} visit plan: day trips of at most {limit} visits")
+    for col in ("township", "trips", "stops", "cases", "expected yuan", "sheet"):
+        table.add_column(col, justify="left" if col in ("township", "sheet") else "right")
+    for r in summary.iter_rows(named=True):
+        table.add_row(
+            r["township"] or "(township unknown)",
+            str(r["trips"]),
+            str(r["stops"]),
+            str(r["cases"]),
+            f"{r['expected_yuan']:,.2f}",
+            files.sheets[r["township"]].name,
+        )
+    table.add_row(
+        "total",
+        str(plan["trip"].n_unique()),
+        str(plan.height),
+        str(summary["cases"].sum()),
+        f"{summary['expected_yuan'].sum():,.2f}",
+        "",
+    )
+    console.print(table)
+    for missing in sorted(set(township or ()) - set(summary["township"].drop_nulls())):
+        err.print(f"{missing}: no case within capacity in {month}", highlight=False)
+    console.print(
+        f"visit plan: {files.csv} and {len(files.sheets)} township sheets in {files.csv.parent}",
+        highlight=False,
+    )
+
+
+# ---------------------------------------------------------------------- case review web app

@@ -1,0 +1,89 @@
+"""What every command of the ``sentinel`` command line shares: the application, the
+consoles, the exit code of a refused input, and opening the case store of an output folder
+with the site configuration."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+# Prefect's console handler stays quiet (the CLI prints its own progress and summary, and a
+# failure must end in one clear line); flow and task logs still reach the Prefect API and UI.
+# Set PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL=INFO to see them in the terminal too.
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+
+app = typer.Typer(
+    name="sentinel",
+    help="payout-sentinel: find improper pension payments and rank the cases worth a field audit.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=False)
+err = Console(stderr=True)
+
+EXIT_UNTRUSTED_DROP = 2
+
+
+def fail(exc: Exception) -> None:
+    """Print one clear error line and exit with :data:`EXIT_UNTRUSTED_DROP`."""
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_UNTRUSTED_DROP)
+
+
+def case_store(out: Path, config: Path | None):  # type: ignore[no-untyped-def]
+    """The case store of ``out`` with the site configuration's outcome limits and sign-off."""
+    from flows.monthly import case_store_url
+    from sentinel.audit_result import OutcomeLimits, SignOff
+    from sentinel.casestore import CaseStore
+    from sentinel.config import load_config
+
+    cfg = load_config(config)
+    private(out, cfg)
+    return CaseStore(
+        case_store_url(out, cfg),
+        limits=OutcomeLimits.from_config(cfg),
+        signoff=SignOff.from_config(cfg),
+    )
+
+
+def private(out: Path, cfg) -> None:  # type: ignore[no-untyped-def]
+    """What this command creates under OUT (the case store) is its owner's only (run.umask)."""
+    from sentinel.io.store import restrict_permissions
+
+    restrict_permissions(out, cfg.run.umask_bits())
+
+
+def print_frame(frame, title: str) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title=title)
+    for col in frame.columns:
+        table.add_column(col)
+    for row in frame.iter_rows():
+        table.add_row(
+            *("" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in row)
+        )
+    console.print(table)
+
+
+# ---------------------------------------------------------------------- field-visit plans
+
+REVIEW_PASSWORD_ENV = "SENTINEL_REVIEW_PASSWORD"
+
+
+def review_store(out: Path, config: Path | None):  # type: ignore[no-untyped-def]
+    """The case store of ``out`` and the review app's users beside it."""
+    from sentinel.casestore import CaseStore, database_url
+    from sentinel.config import load_config
+    from sentinel.review import ReviewStore
+
+    cfg = load_config(config)
+    private(out, cfg)
+    cases = CaseStore(database_url(out / cfg.cases.database_file))
+    return cases, ReviewStore(cases.engine)

@@ -1,0 +1,258 @@
+"""Evaluating detection across worlds: the grid and the simulated audit year."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from sentinel.cli.common import (
+    app,
+    console,
+    fail,
+    print_frame,
+)
+
+
+@app.command()
+def evaluate(
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            help="Ground-truth folder of a demo county (DEMO/truth); with --out and --month."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output folder of the runs (holds OUT/YYYY-MM/cases.parquet)."),
+    ] = None,
+    month: Annotated[
+        str | None, typer.Option(help="Month whose case list is evaluated, YYYY-MM.")
+    ] = None,
+    store: Annotated[
+        Path | None, typer.Option(help="Curated history (default OUT/curated).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")
+    ] = None,
+    save: Annotated[Path | None, typer.Option(help="Also write the table as CSV here.")] = None,
+    grid: Annotated[
+        bool,
+        typer.Option(
+            "--grid",
+            help="Run the monthly job on every named world (or --world, repeatable) at each seed and tabulate the worst world first.",
+        ),
+    ] = False,
+    simulate_audits: Annotated[
+        bool,
+        typer.Option(
+            "--simulate-audits",
+            help="Play the audit unit month by month on --world (repeatable): visits, true outcomes back through outcomes.csv, found vs an all-knowing auditor.",
+        ),
+    ] = False,
+    world: Annotated[
+        list[str] | None,
+        typer.Option("--world", help="A named world (sentinel demo --world); repeat for several."),
+    ] = None,
+    seed: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--seed",
+            help="Seed of the generated worlds; repeat for several (default 7 and 11 for --grid, 7 otherwise).",
+        ),
+    ] = None,
+    scale: Annotated[
+        float,
+        typer.Option(
+            help="World size: 0.1 = about 18,800 pensioners (the size of the independent test county)."
+        ),
+    ] = 0.1,
+    work: Annotated[
+        Path, typer.Option(help="Folder for the generated worlds and their runs (replaced).")
+    ] = Path("evaluation-work"),
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="With --simulate-audits: write the found-per-month curves as PNG here."),
+    ] = None,
+) -> None:
+    """Judge detection against demo ground truth: one month's list, the grid of worlds, or
+    the simulated audit loop.
+
+    One month (three baselines beside: random, oldest first, longest uncertified):
+      sentinel evaluate --truth demo/truth --out demo/out --month 2020-12
+    Every world, two seeds, worst first:
+      sentinel evaluate --grid --save docs/evaluation-grid.csv
+    The learning loop on three worlds (with --save, the year's recovery ledger per typology
+    goes to <save>-recovery.csv; `sentinel report recovery --out WORK/<world>-<seed>/audited/out`
+    shows it in full):
+      sentinel evaluate --simulate-audits --world reference --world common_fraud --world late_certifiers --plot docs/audit-curve.png
+    """
+    import polars as pl
+
+    from sentinel.config import load_config
+
+    cfg = load_config(config)
+    capacity = cfg.detection.audit_capacity
+    if grid or simulate_audits:
+        from sentinel.demo import WORLDS
+
+        names = world or (list(WORLDS) if grid else ["reference"])
+        try:
+            for name in names:
+                if name not in WORLDS:
+                    raise ValueError(f"unknown world {name!r}; known: {', '.join(WORLDS)}")
+        except ValueError as exc:
+            fail(exc)
+        seeds = seed or ([7, 11] if grid else [7])
+        suspects = recoveries = None
+        if grid:
+            table = _evaluate_grid(names, seeds, scale, work, capacity, config)
+        else:
+            table, suspects, recoveries = _simulate(
+                names, seeds[0], scale, work, capacity, config, plot
+            )
+        print_frame(table, "grid of worlds (worst first)" if grid else "simulated audits")
+        if suspects is not None:
+            print_frame(suspects, "upstream suspects: answered and ranked")
+        if recoveries is not None:
+            print_frame(
+                recoveries.select(
+                    "world",
+                    "typology",
+                    "accounts",
+                    "due",
+                    "recovered",
+                    "written_off",
+                    "outstanding",
+                    "recovery_rate",
+                ),
+                "the year's recovery ledger (sentinel report recovery --out WORK/<world>-<seed>/audited/out)",
+            )
+        if save is not None:
+            from sentinel.io.reports import write_csv_bom
+
+            write_csv_bom(table, save)
+            if suspects is not None:
+                write_csv_bom(suspects, save.with_name(f"{save.stem}-suspects.csv"))
+            if recoveries is not None:
+                write_csv_bom(recoveries, save.with_name(f"{save.stem}-recovery.csv"))
+        return
+
+    from sentinel.evaluation import evaluate as evaluate_cases
+    from sentinel.io.store import load_history
+
+    if truth is None or out is None or month is None:
+        fail(ValueError("give --truth, --out and --month (or --grid / --simulate-audits)"))
+    cases_file = out / month / "cases.parquet"
+    if not cases_file.exists():
+        fail(FileNotFoundError(f"{cases_file}: no case list for {month} (run the month first)"))
+    history = load_history(store or out / "curated", month)
+    with console.status("evaluating against the ground truth…"):
+        table = evaluate_cases(pl.read_parquet(cases_file), truth, month, history, capacity, cfg)
+    grid_table = Table(title=f"evaluation {month} (capacity {capacity})")
+    for col in table.columns:
+        grid_table.add_column(
+            col, justify="left" if col == "metric" else "right", no_wrap=col == "metric"
+        )
+    for row in table.iter_rows():
+        grid_table.add_row(
+            escape(row[0]),
+            *(
+                ""
+                if v is None
+                else f"{v:.3f}".rstrip("0").rstrip(".")
+                if v != int(v)
+                else f"{int(v)}"
+                for v in row[1:]
+            ),
+        )
+    console.print(grid_table)
+    if save is not None:
+        from sentinel.io.reports import write_csv_bom
+
+        write_csv_bom(table, save)
+
+
+def _monthly_runner(config: Path | None):  # type: ignore[no-untyped-def]
+    """``run(inbox, out, month)``: the monthly job for every month up to ``month``."""
+    from flows.monthly import catch_up, monthly_audit
+
+    def run_months(inbox: Path, out: Path, month: str):  # type: ignore[no-untyped-def]
+        return catch_up(inbox=inbox, out=out, month=month, config_file=config)
+
+    def run_month(inbox: Path, out: Path, month: str):  # type: ignore[no-untyped-def]
+        return monthly_audit(inbox=inbox, out=out, month=month, config_file=config)
+
+    return run_months, run_month
+
+
+def _evaluate_grid(names, seeds, scale, work, capacity, config):  # type: ignore[no-untyped-def]
+    from sentinel.grid import evaluate_grid
+
+    run_months, _ = _monthly_runner(config)
+    with console.status("grid of worlds…") as status:
+        return evaluate_grid(
+            names,
+            seeds,
+            scale,
+            work,
+            capacity,
+            run_months,
+            progress=lambda message: status.update(f"grid: {message}"),
+        )
+
+
+def _simulate(names, seed, scale, work, capacity, config, plot):  # type: ignore[no-untyped-def]
+    import polars as pl
+
+    from sentinel.config import month_end
+    from sentinel.demo import generate_county
+    from sentinel.demo import world as named_world
+    from sentinel.simulation import (
+        plot_audit_curve,
+        recovery_year,
+        simulate_audits,
+        suspect_ranking,
+    )
+
+    _, run_month = _monthly_runner(config)
+    tables = {}
+    suspects = {}
+    recoveries = {}
+    with console.status("simulated audits…") as status:
+        for name in names:
+            chosen = named_world(name)
+            dest = work / f"{name}-{seed}"
+            generate_county(
+                dest,
+                seed=seed,
+                scale=scale,
+                rates=chosen.rates,
+                phenomena=chosen.phenomena,
+                world_name=name,
+            )
+            tables[name] = simulate_audits(
+                dest,
+                dest / "audited",
+                capacity,
+                run_month,
+                progress=lambda message, name=name: status.update(f"{name}: {message}"),
+            )
+            suspects[name] = suspect_ranking(dest / "audited" / "out", dest / "truth")
+            last = tables[name]["month"][-1]
+            recoveries[name] = recovery_year(dest / "audited" / "out", month_end(last))
+    if plot is not None:
+        plot_audit_curve(tables, plot)
+
+    def by_world(frames):  # type: ignore[no-untyped-def]
+        return pl.concat(
+            [
+                t.with_columns(pl.lit(n).alias("world")).select("world", *t.columns)
+                for n, t in frames.items()
+            ]
+        )
+
+    return by_world(tables), by_world(suspects), by_world(recoveries)

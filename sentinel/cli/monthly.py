@@ -1,0 +1,439 @@
+"""The monthly job and its inputs: the demo county, a month's run, validating a drop,
+the schedule, and the pre-disbursement screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sentinel.cli.common import (
+    app,
+    console,
+    err,
+    fail,
+)
+
+
+@app.command()
+def demo(
+    dest: Annotated[
+        Path, typer.Option(help="Folder for the demo county (inbox/ and truth/).")
+    ] = Path("demo"),
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed gives the same county.")
+    ] = 7,
+    scale: Annotated[
+        float, typer.Option(help="1.0 = the full reference county (~188k pensioners).")
+    ] = 1.0,
+    months: Annotated[int, typer.Option(help="Number of monthly drops from 2020-01.")] = 12,
+    alternative_rates: Annotated[
+        bool,
+        typer.Option(
+            "--alternative-rates",
+            help="Use the alternative typology rates (a second, different county).",
+        ),
+    ] = False,
+    world: Annotated[
+        str | None,
+        typer.Option(
+            help="A named world (sentinel.demo.worlds): the reference county under one real phenomenon, e.g. 'lagging_standard', 'common_fraud'. Lists the names when unknown."
+        ),
+    ] = None,
+    formats: Annotated[
+        str,
+        typer.Option(
+            help="'mixed' (parquet, CSV UTF-8/BOM/GB18030, xlsx; messy rows) or 'parquet'."
+        ),
+    ] = "mixed",
+) -> None:
+    """Generate a demo county: monthly drops in DEST/inbox and ground truth in DEST/truth.
+
+    Without --world the county is the reference world. Example:
+    sentinel demo --dest demo --seed 7 --scale 1.0 --world lagging_standard
+    """
+    from sentinel.demo import TypologyRates, generate_county
+    from sentinel.demo import world as named_world
+
+    try:
+        chosen = named_world(world or "reference")
+    except ValueError as exc:
+        fail(exc)
+    rates = TypologyRates.alternative() if alternative_rates else chosen.rates
+    with console.status("generating the demo county…") as status:
+        summary = generate_county(
+            dest,
+            seed=seed,
+            scale=scale,
+            months=months,
+            rates=rates,
+            phenomena=chosen.phenomena,
+            world_name=chosen.name,
+            formats=formats,  # type: ignore[arg-type]
+            progress=lambda message: status.update(f"demo county: {message}"),
+        )
+    pensioners = sum(summary.pensioners.values())
+    console.print(
+        f"demo county written: {pensioners:,} pensioners, {len(summary.months)} months "
+        f"({summary.months[0]}..{summary.months[-1]}); inbox [bold]{summary.inbox}[/], "
+        f"ground truth [bold]{summary.truth}[/] (kept outside the inbox)",
+        highlight=False,
+    )
+
+
+@app.command()
+def run(
+    inbox: Annotated[Path, typer.Option(help="Folder of monthly drops INBOX/YYYY-MM/.")],
+    month: Annotated[
+        str, typer.Option(help="Month to run, YYYY-MM. Earlier unprocessed months run first.")
+    ],
+    out: Annotated[Path, typer.Option(help="Output folder: OUT/YYYY-MM/ per month.")],
+    store: Annotated[
+        Path | None, typer.Option(help="Curated history folder (default OUT/curated).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")
+    ] = None,
+    partition_by: Annotated[
+        str | None,
+        typer.Option(
+            "--partition-by",
+            help="'region': one partition per region, run on Dask (docs/operations.md, Partitioned runs). Absent: one process.",
+        ),
+    ] = None,
+    region_digits: Annotated[
+        int,
+        typer.Option(
+            help="With --partition-by region: leading digits of region_code per partition (2 province, 4 prefecture, 6 county)."
+        ),
+    ] = 4,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="With --partition-by: workers of the local Dask cluster (processes, 1 thread each)."
+        ),
+    ] = 2,
+    dask_address: Annotated[
+        str | None,
+        typer.Option(
+            help="With --partition-by: an existing Dask scheduler (tcp://host:8786) instead of a local cluster."
+        ),
+    ] = None,
+    reprocess_from: Annotated[
+        str | None,
+        typer.Option(
+            "--reprocess-from",
+            help="Run this month (YYYY-MM) and every later one again, e.g. after an input file of it changed; the case store's listings of those months are derived again.",
+        ),
+    ] = None,
+) -> None:
+    """Run the monthly audit flow for MONTH (and any earlier month not yet processed).
+
+    Exit code 2 when a drop cannot be trusted (missing file or column, undecodable bytes,
+    critical validation failure); nothing under OUT/YYYY-MM is then written. Exit code 2
+    too when an input file of a processed month changed since (run again with
+    --reprocess-from that month), or when another run holds OUT for longer than
+    run.lock_wait_seconds (one run per output folder at a time).
+
+    Example: sentinel run --inbox demo/inbox --month 2020-12 --out demo/out
+    Changed input: sentinel run --inbox demo/inbox --month 2020-12 --out demo/out --reprocess-from 2020-11
+    Province: sentinel run --inbox prov/inbox --month 2020-12 --out prov/out --partition-by region --workers 2
+    """
+    from flows.monthly import (
+        case_store_url,
+        check_processed_inputs,
+        guard_output,
+        monthly_audit,
+        months_to_run,
+    )
+    from sentinel.casestore import CaseStore
+    from sentinel.config import load_config
+    from sentinel.contract import ContractError
+    from sentinel.io.runlock import RunLocked
+    from sentinel.io.store import processed_months, supersede_months
+    from sentinel.manifest import changed_inputs
+
+    try:
+        cfg = load_config(config)
+        months_to_run(inbox, out, month, reprocess_from)
+        if partition_by not in (None, "region"):
+            raise ValueError(f"--partition-by must be 'region', got {partition_by!r}")
+        if partition_by is not None and store is not None:
+            raise ValueError(
+                "--store does not apply to a partitioned run (its history is OUT/partitions)"
+            )
+    except (ValueError, FileNotFoundError) as exc:
+        fail(exc)
+
+    def run_month(m: str):  # type: ignore[no-untyped-def]
+        if partition_by is None:
+            return monthly_audit(inbox=inbox, out=out, month=m, store=store, config_file=config)
+        from flows.partitioned import dask_runner, partitioned_audit
+
+        audit = partitioned_audit.with_options(task_runner=dask_runner(workers, dask_address))
+        return audit(inbox=inbox, out=out, month=m, region_digits=region_digits, config_file=config)
+
+    def waiting(holder) -> None:  # type: ignore[no-untyped-def]
+        who = holder.describe() if holder is not None else "another process"
+        err.print(
+            f"{out} is in use by {who}: waiting up to {cfg.run.lock_wait_seconds:g} s",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    def stale(holder) -> None:  # type: ignore[no-untyped-def]
+        err.print(
+            f"took over the lock of {holder.describe()}, which is no longer running",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    summaries = []
+    try:
+        with guard_output(out, cfg, on_wait=waiting, on_stale=stale):
+            check_processed_inputs(inbox, out, month, reprocess_from)
+            if reprocess_from is not None:
+                again = [m for m in processed_months(out) if m >= reprocess_from]
+                if again:
+                    changed = sorted({str(e.file) for _, e in changed_inputs(inbox, out, again)})
+                    reason = f"--reprocess-from {reprocess_from}" + (
+                        f"; changed: {', '.join(changed)}" if changed else ""
+                    )
+                    with CaseStore(case_store_url(out, cfg)) as cases:
+                        cases.rederive_from(reprocess_from, reason=reason)
+                    supersede_months(out, reprocess_from)
+            todo = months_to_run(inbox, out, month, reprocess_from)
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total} months"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as progress:
+                bar = progress.add_task("monthly audit", total=len(todo))
+                for m in todo:
+                    progress.update(bar, description=f"month {m}")
+                    try:
+                        summaries.append(run_month(m))
+                    except ContractError as exc:
+                        progress.stop()
+                        fail(exc)
+                    progress.advance(bar)
+    except (ContractError, RunLocked) as exc:
+        fail(exc)
+    _print_summary(summaries)
+
+
+def _print_summary(summaries) -> None:  # type: ignore[no-untyped-def]
+    if not summaries:
+        return
+    table = Table(title="monthly audit", show_lines=False)
+    for col in ("month", "dataset", "rows in", "loaded", "quarantined"):
+        table.add_column(col, justify="right" if col not in ("month", "dataset") else "left")
+    for s in summaries:
+        for i, (dataset, (rows_in, loaded, quarantined)) in enumerate(s.rows.items()):
+            table.add_row(
+                s.month if i == 0 else "",
+                dataset,
+                f"{rows_in:,}",
+                f"{loaded:,}",
+                f"{quarantined:,}",
+            )
+    console.print(table)
+    last = summaries[-1]
+    console.print(
+        f"{last.month}: [bold]{last.cases}[/] cases, est. overpayment "
+        f"{last.est_overpayment:,.2f} yuan (model {last.model_version})"
+    )
+    for label, key in (
+        ("case list", "cases"),
+        ("case list (CSV)", "cases_csv"),
+        ("workbook", "workbook"),
+        ("quarantine", "quarantine"),
+        ("suspension list", "suspensions"),
+        ("suspect replies", "suspect_replies"),
+        ("manifest", "manifest"),
+        ("data docs", "data_docs"),
+    ):
+        if key in last.outputs:
+            console.print(f"  {label:16} {last.outputs[key]}", highlight=False)
+
+
+@app.command()
+def validate(
+    inbox: Annotated[Path, typer.Option(help="Folder of monthly drops INBOX/YYYY-MM/.")],
+    month: Annotated[str, typer.Option(help="Month to validate, YYYY-MM.")],
+    docs: Annotated[Path, typer.Option(help="Where to write the Data Docs HTML.")] = Path(
+        "data-docs"
+    ),
+    store: Annotated[
+        Path | None,
+        typer.Option(help="Curated history, for the row-count check against the previous month."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")
+    ] = None,
+) -> None:
+    """Validate one drop without running the month: quarantine counts and expectation results.
+
+    Example: sentinel validate --inbox demo/inbox --month 2020-03 --docs /tmp/docs
+    """
+    from sentinel.config import load_config
+    from sentinel.contract import ContractError
+    from sentinel.ingest import check_drop, read_drop
+    from sentinel.io.store import CuratedStore
+    from sentinel.validation import validate_month
+
+    cfg = load_config(config)
+    try:
+        with console.status(f"reading and checking {inbox / month}…"):
+            drops = check_drop(read_drop(inbox / month), cfg, month=month)
+        previous = (
+            CuratedStore(store).previous_rows(cfg.ingest.row_count_datasets, month)
+            if store is not None
+            else {}
+        )
+        with console.status("validating with Great Expectations…"):
+            reports = validate_month(
+                {n: d.checked for n, d in drops.items()}, cfg, month, previous, docs
+            )
+    except ContractError as exc:
+        fail(exc)
+    table = Table(title=f"validation {month}")
+    for col in ("dataset", "rows in", "loaded", "quarantined", "critical", "warnings"):
+        table.add_column(col, justify="left" if col == "dataset" else "right")
+    for name, drop in drops.items():
+        rep = reports[name]
+        table.add_row(
+            name,
+            f"{drop.rows_in:,}",
+            f"{drop.loaded.height:,}",
+            f"{drop.quarantined.height:,}",
+            str(len(rep.critical_failures)),
+            str(len(rep.failed_expectations) - len(rep.critical_failures)),
+        )
+    console.print(table)
+    problems = Table(title="failed expectations", show_lines=False)
+    for col in ("dataset", "severity", "column", "problem"):
+        problems.add_column(col)
+    for name, rep in reports.items():
+        for failure in rep.failed_expectations:
+            problems.add_row(name, failure.severity, failure.column or "", failure.problem)
+    if problems.row_count:
+        console.print(problems)
+    console.print(f"data docs: {docs / 'index.html'}", highlight=False)
+    critical = [(n, r) for n, r in reports.items() if r.critical_failures]
+    if critical:
+        name, rep = critical[0]
+        file = drops[name].file or name
+        fail(
+            ContractError(
+                str(file), rep.critical_failures[0].column, rep.critical_failures[0].problem
+            )
+        )
+
+
+@app.command()
+def serve(
+    inbox: Annotated[Path, typer.Option(help="Folder of monthly drops INBOX/YYYY-MM/.")],
+    out: Annotated[Path, typer.Option(help="Output folder: OUT/YYYY-MM/ per month.")],
+    store: Annotated[
+        Path | None, typer.Option(help="Curated history folder (default OUT/curated).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")
+    ] = None,
+) -> None:
+    """Run the monthly audit on its schedule: 02:00 on the 5th, Asia/Shanghai time.
+
+    Registers the deployment scheduled-audit/monthly-audit and keeps running, starting each
+    scheduled run (last month, after any earlier month not yet processed) until Ctrl-C,
+    which pauses the schedule. Needs a Prefect server: start one with `prefect server start`
+    and set PREFECT_API_URL (see docs/operations.md). `sentinel run` needs no server.
+
+    Example: PREFECT_API_URL=http://127.0.0.1:4200/api sentinel serve --inbox /data/inbox --out /data/out
+    """
+    from prefect.settings import get_current_settings
+
+    from flows.deployment import serve_monthly
+
+    if not get_current_settings().api.url:
+        # Without it Prefect would serve against a throwaway in-process API: no scheduler, no UI.
+        err.print(
+            "[bold red]error:[/] no Prefect API: start one with `prefect server start` and set "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api (see docs/operations.md)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    serve_monthly(inbox, out, store=store, config_file=config)
+
+
+@app.command()
+def screen(
+    payroll: Annotated[
+        Path,
+        typer.Option(
+            help="The draft pay file of the coming disbursement (payouts columns; parquet, CSV or xlsx)."
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Output folder of the monthly job (what is known so far); holds go to OUT/screen/<period>/."
+        ),
+    ],
+    deaths: Annotated[
+        Path | None,
+        typer.Option(help="Death records newer than the last processed month (deaths columns)."),
+    ] = None,
+    custody: Annotated[
+        Path | None,
+        typer.Option(help="Custody records newer than the last processed month (custody columns)."),
+    ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(help="Pay period YYYY-MM (default: the one most regular rows name)."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")
+    ] = None,
+) -> None:
+    """Hold the payments of a draft pay file that hard evidence says must not be made.
+
+    Holds only on a death or custody linked as proof, a duplicate, a period already paid, an
+    ID that fails its checksum, a terminated pension or an unreadable row; writes holds.{csv,xlsx},
+    release.csv (the pay file less the holds) and summary.json to OUT/screen/<period>/.
+
+    Example: sentinel screen --payroll drafts/2021-01.csv --out demo/out --deaths new_deaths.csv
+    """
+    from sentinel.config import load_config
+    from sentinel.contract import ContractError
+    from sentinel.screen import screen_payroll
+
+    try:
+        result = screen_payroll(
+            payroll, out, load_config(config), deaths=deaths, custody=custody, period=period
+        )
+    except ContractError as exc:
+        fail(exc)
+    held_yuan = sum(v["yuan"] for v in result.held_by_reason.values())
+    table = Table(
+        title=f"{result.period}: {result.holds.height:,} of {result.rows:,} payments held (known through {result.known_through})"
+    )
+    for col in ("reason", "rows", "yuan"):
+        table.add_column(col)
+    for reason, figures in result.held_by_reason.items():
+        table.add_row(reason, f"{int(figures['rows']):,}", f"{figures['yuan']:,.2f}")
+    console.print(table)
+    console.print(
+        f"held {float(result.holds['amount'].fill_null(0.0).sum()):,.2f} of {result.yuan:,.2f} yuan "
+        f"(by reason, a row held twice counts twice: {held_yuan:,.2f}); "
+        f"holds, release and summary in [bold]{result.folder}[/] ({result.seconds:.1f} s)",
+        highlight=False,
+    )
