@@ -41,6 +41,7 @@ from sentinel.review.web import (
     principal,
     recusal_of,
     recused,
+    refuse_recused,
     render,
     require,
 )
@@ -230,10 +231,7 @@ def record_outcome(
     me = principal(request)
     check_csrf(ctx, me, csrf_token)
     case = case_in_reach(ctx, me, case_id)
-    recused = recusal_of(ctx, me.username, case)
-    if recused is not None:
-        ctx.review.log(me.username, "outcome_refused", case_id, {"recusal": recused})
-        raise HTTPException(403, "!" + ctx.env.globals["t"](f"recused_{recused}", user=me.username))
+    refuse_recused(ctx, me.username, case, "outcome_refused")
     form = {
         "outcome": outcome.strip(),
         "closed_on": closed_on.strip(),

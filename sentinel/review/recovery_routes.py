@@ -40,7 +40,7 @@ from sentinel.review.web import (
     check_csrf,
     context,
     principal,
-    recusal_of,
+    refuse_recused,
     render,
     require,
 )
@@ -151,7 +151,7 @@ def record_step(
     me = principal(request)
     check_csrf(ctx, me, csrf_token)
     case = case_in_reach(ctx, me, case_id)
-    _refuse_recused(ctx, me.username, case)
+    refuse_recused(ctx, me.username, case, "recovery_refused")
     try:
         recorded = record_recovery(
             ctx.cases,
@@ -192,7 +192,7 @@ def approve_case_write_off(
     check_csrf(ctx, me, csrf_token)
     case = case_in_reach(ctx, me, case_id)
     require(me.signs_off)
-    _refuse_recused(ctx, me.username, case)
+    refuse_recused(ctx, me.username, case, "recovery_refused")
     try:
         approve_write_off(ctx.cases, case_id, record_id, actor=me.username)
     except CaseValidationError as exc:
@@ -266,10 +266,3 @@ def _form_amount(text: str) -> float | None:
         return float(cleaned)
     except ValueError:
         raise HTTPException(400, "!" + f"amount: {text[:20]!r} is not an amount") from None
-
-
-def _refuse_recused(ctx: Context, username: str, case: dict[str, Any]) -> None:
-    recused = recusal_of(ctx, username, case)
-    if recused is not None:
-        ctx.review.log(username, "recovery_refused", case["case_id"], {"recusal": recused})
-        raise HTTPException(403, "!" + ctx.env.globals["t"](f"recused_{recused}", user=username))

@@ -10,7 +10,7 @@ and recusal (回避) holds for the one who signs off as for the one who audits.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,7 +24,7 @@ from sentinel.review.web import (
     check_csrf,
     context,
     principal,
-    recusal_of,
+    refuse_recused,
     render,
     require,
 )
@@ -65,7 +65,7 @@ def approve_result(
     check_csrf(ctx, me, csrf_token)
     case = case_in_reach(ctx, me, case_id)
     require(me.signs_off)
-    _refuse_recused(request, me.username, case)
+    refuse_recused(ctx, me.username, case, "signoff_refused")
     try:
         result = ctx.cases.approve(case_id, actor=me.username)
     except CaseValidationError as exc:
@@ -93,18 +93,10 @@ def reject_result(
     check_csrf(ctx, me, csrf_token)
     case = case_in_reach(ctx, me, case_id)
     require(me.signs_off)
-    _refuse_recused(request, me.username, case)
+    refuse_recused(ctx, me.username, case, "signoff_refused")
     try:
         ctx.cases.reject(case_id, actor=me.username, note=note)
     except CaseValidationError as exc:
         raise HTTPException(400, "!" + f"{exc.field}: {exc.problem}") from None
     ctx.review.log(me.username, "reject_outcome", case_id, {"note_given": True})
     return RedirectResponse(f"/cases/{case_id}?msg=rejected", status_code=303)
-
-
-def _refuse_recused(request: Request, username: str, case: dict[str, Any]) -> None:
-    ctx = context(request)
-    recused = recusal_of(ctx, username, case)
-    if recused is not None:
-        ctx.review.log(username, "signoff_refused", case["case_id"], {"recusal": recused})
-        raise HTTPException(403, "!" + ctx.env.globals["t"](f"recused_{recused}", user=username))

@@ -38,6 +38,7 @@ __all__ = [
     "percent",
     "principal",
     "recusal_of",
+    "refuse_recused",
     "recused",
     "render",
     "require",
@@ -167,3 +168,11 @@ def recusal_of(ctx: Context, username: str, case: dict[str, Any]) -> str | None:
     ``review.recuse_*`` asks), or None."""
     user = ctx.review.user(username)
     return None if user is None else recused(ctx, user, case, case_village(ctx, case))
+
+
+def refuse_recused(ctx: Context, username: str, case: dict[str, Any], action: str) -> None:
+    """403 when ``username`` may not work ``case`` (回避), logged as ``action`` with why."""
+    recused = recusal_of(ctx, username, case)
+    if recused is not None:
+        ctx.review.log(username, action, case["case_id"], {"recusal": recused})
+        raise HTTPException(403, "!" + ctx.env.globals["t"](f"recused_{recused}", user=username))
