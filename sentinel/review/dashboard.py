@@ -72,8 +72,12 @@ def precision_by_typology(audited: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def recovery_by_typology(audited: pl.DataFrame) -> pl.DataFrame:
-    """Per typology over confirmed cases: estimated, overpaid and recovered yuan."""
+def recovery_by_typology(audited: pl.DataFrame, ledger: pl.DataFrame) -> pl.DataFrame:
+    """Per typology over confirmed cases: estimated and overpaid yuan, and recovered yuan
+    from the recovery ledger (what was recovered at closing and every payment since)."""
+    recovered = ledger.group_by("typology").agg(
+        pl.col("recovered").sum().round(2).alias("recovered")
+    )
     return (
         audited.filter(pl.col("outcome").is_in(CONFIRMED))
         .group_by("typology")
@@ -81,8 +85,9 @@ def recovery_by_typology(audited: pl.DataFrame) -> pl.DataFrame:
             pl.len().cast(pl.Int64).alias("confirmed"),
             pl.col("est_overpayment").fill_null(0.0).sum().round(2).alias("estimated"),
             pl.col("overpaid_amount").fill_null(0.0).sum().round(2).alias("overpaid"),
-            pl.col("recovered_amount").fill_null(0.0).sum().round(2).alias("recovered"),
         )
+        .join(recovered, on="typology", how="left")
+        .with_columns(pl.col("recovered").fill_null(0.0))
         .sort("typology")
     )
 

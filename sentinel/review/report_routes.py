@@ -42,13 +42,17 @@ def month_dashboard(
         else pl.DataFrame(schema={"est_overpayment": pl.Float64})
     )
     audited = ctx.listing.audited(reach)
+    # The recovery ledger today: like the outcomes of the month's cases, what has been
+    # recovered of them so far.
+    as_of = datetime.now(UTC).date()
+    ledger = ledger_in_reach(ctx, reach, as_of)
     figures: dict[str, Any] = {}
     if chosen is not None:
         typ = dashboard.by_column(month_cases, "typology")
         town = dashboard.by_column(month_cases, "township")
         outcomes = dashboard.outcome_counts(month_cases)
         precision = dashboard.precision_by_typology(audited)
-        recovery = dashboard.recovery_by_typology(audited)
+        recovery = dashboard.recovery_by_typology(audited, ledger)
         top = max(
             [
                 *recovery["estimated"].to_list(),
@@ -61,7 +65,11 @@ def month_dashboard(
             "cases": month_cases.height,
             "amount": float(month_cases["est_overpayment"].fill_null(0.0).sum()),
             "closed": int(month_cases.filter(pl.col("state") == "closed").height),
-            "recovered": float(month_cases["recovered_amount"].fill_null(0.0).sum()),
+            "recovered": float(
+                ledger.filter(pl.col("case_id").is_in(month_cases["case_id"].to_list()))[
+                    "recovered"
+                ].sum()
+            ),
             "typology_cases": dashboard.bar_rows(_by_count(typ, "typology"), "typology", "cases"),
             "typology_amount": dashboard.bar_rows(typ, "typology", "amount"),
             "township_cases": dashboard.bar_rows(_by_count(town, "township"), "township", "cases"),
@@ -80,8 +88,8 @@ def month_dashboard(
                 for r in recovery.to_dicts()
             ],
         }
-    ledger = ledger_in_reach(ctx, reach, datetime.now(UTC).date())
-    recovery_total = {
+    recovery_total: dict[str, Any] = {
+        "as_of": as_of.isoformat(),
         "due": float(ledger["due"].sum()),
         "recovered": float(ledger["recovered"].sum()),
         "outstanding": float(ledger["outstanding"].sum()),

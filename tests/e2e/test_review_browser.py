@@ -173,7 +173,7 @@ def test_sign_in_filter_open_record_and_see_it_on_the_dashboard(served_app, tmp_
             # The month dashboard counts it.
             page.click("header nav a[href='/dashboard']")
             expect(page.locator("#kpi-closed")).to_have_text("1")
-            expect(page.locator("#kpi-recovered")).to_have_text("100.00")
+            expect(page.locator("#kpi-recovered")).to_have_text("120.00")
             expect(page.locator("#outcomes")).to_contain_text("确认死亡")
             expect(page.locator("#precision")).to_contain_text("100%")
             expect(page.locator("#kpi-rate")).to_have_text("82%")
