@@ -14,9 +14,9 @@ from sentinel.review.auth import (
 )
 from sentinel.review.store import ROLES
 from sentinel.review.web import (
-    check_csrf,
-    context,
-    principal,
+    Ctx,
+    Me,
+    Writer,
     render,
     require,
 )
@@ -28,9 +28,11 @@ admin_router = APIRouter()
 
 
 @admin_router.get("/users", response_class=HTMLResponse)
-def users_page(request: Request) -> Response:
-    ctx = context(request)
-    me = principal(request)
+def users_page(
+    request: Request,
+    ctx: Ctx,
+    me: Me,
+) -> Response:
     require(me.is_admin)
     return render(ctx, request, "users.html", me, users=ctx.review.users(), roles=ROLES)
 
@@ -38,15 +40,13 @@ def users_page(request: Request) -> Response:
 @admin_router.post("/users", response_class=HTMLResponse)
 def add_user(
     request: Request,
+    ctx: Ctx,
+    me: Writer,
     username: Annotated[str, Form(max_length=100)] = "",
     role: Annotated[str, Form(max_length=20)] = "",
     townships: Annotated[str, Form(max_length=2000)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
-    csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
-    ctx = context(request)
-    me = principal(request)
-    check_csrf(ctx, me, csrf_token)
     require(me.is_admin)
     places = tuple(t.strip() for t in re.split(r"[,，;；\n]", townships) if t.strip())
     try:
@@ -71,14 +71,11 @@ def add_user(
 
 @admin_router.post("/users/{username}/active")
 def set_active(
-    request: Request,
     username: str,
+    ctx: Ctx,
+    me: Writer,
     active: Annotated[str, Form(max_length=5)] = "",
-    csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
-    ctx = context(request)
-    me = principal(request)
-    check_csrf(ctx, me, csrf_token)
     require(me.is_admin)
     enable = active == "1"
     if username == me.username and not enable:

@@ -33,12 +33,12 @@ from sentinel.review.recovery_routes import case_recovery
 from sentinel.review.visit_page import plan_trips
 from sentinel.review.web import (
     Context,
+    Ctx,
+    Me,
+    Writer,
     case_in_reach,
     case_village,
-    check_csrf,
-    context,
     month_or_latest,
-    principal,
     recusal_of,
     recused,
     refuse_recused,
@@ -59,6 +59,8 @@ case_router = APIRouter()
 @case_router.get("/queue", response_class=HTMLResponse)
 def queue(
     request: Request,
+    ctx: Ctx,
+    me: Me,
     month: Annotated[str | None, Query(max_length=20)] = None,
     township: Annotated[str | None, Query(max_length=100)] = None,
     typology: Annotated[str | None, Query(max_length=100)] = None,
@@ -66,8 +68,6 @@ def queue(
     mine: Annotated[str | None, Query(max_length=1)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    ctx = context(request)
-    me = principal(request)
     require(me.sees_cases)
     chosen = month_or_latest(ctx, month)
     size = ctx.config.review.page_size
@@ -132,11 +132,11 @@ def queue(
 @case_router.get("/plan", response_class=HTMLResponse)
 def visit_plan_page(
     request: Request,
+    ctx: Ctx,
+    me: Me,
     month: Annotated[str | None, Query(max_length=20)] = None,
     township: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    ctx = context(request)
-    me = principal(request)
     require(me.sees_cases)
     chosen = month_or_latest(ctx, month)
     reach = me.township_scope()
@@ -175,11 +175,11 @@ def visit_plan_page(
 def case_page(
     request: Request,
     case_id: str,
+    ctx: Ctx,
+    me: Me,
     month: Annotated[str | None, Query(max_length=20)] = None,
     msg: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
-    ctx = context(request)
-    me = principal(request)
     case = case_in_reach(ctx, me, case_id)
     ctx.review.log(me.username, "view_case", case_id, {"month": month or case["last_listed"]})
     return _case_response(ctx, request, me, case, month, message=msg)
@@ -187,14 +187,11 @@ def case_page(
 
 @case_router.post("/cases/{case_id}/assign")
 def assign_case(
-    request: Request,
     case_id: str,
+    ctx: Ctx,
+    me: Writer,
     assignee: Annotated[str, Form(max_length=100)] = "",
-    csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
-    ctx = context(request)
-    me = principal(request)
-    check_csrf(ctx, me, csrf_token)
     case = case_in_reach(ctx, me, case_id)
     require(me.is_supervisor)
     recused = recusal_of(ctx, assignee, case)
@@ -219,17 +216,15 @@ def assign_case(
 def record_outcome(
     request: Request,
     case_id: str,
+    ctx: Ctx,
+    me: Writer,
     outcome: Annotated[str, Form(max_length=40)] = "",
     closed_on: Annotated[str, Form(max_length=40)] = "",
     death_date: Annotated[str, Form(max_length=40)] = "",
     overpaid_amount: Annotated[str, Form(max_length=40)] = "",
     recovered_amount: Annotated[str, Form(max_length=40)] = "",
     note: Annotated[str, Form(max_length=_MAX_NOTE)] = "",
-    csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
-    ctx = context(request)
-    me = principal(request)
-    check_csrf(ctx, me, csrf_token)
     case = case_in_reach(ctx, me, case_id)
     refuse_recused(ctx, me.username, case, "outcome_refused")
     form = {

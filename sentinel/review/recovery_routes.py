@@ -36,10 +36,10 @@ from sentinel.review import dashboard
 from sentinel.review.i18n import problem_text
 from sentinel.review.web import (
     Context,
+    Ctx,
+    Me,
+    Writer,
     case_in_reach,
-    check_csrf,
-    context,
-    principal,
     refuse_recused,
     render,
     require,
@@ -83,6 +83,8 @@ def case_recovery(ctx: Context, case: dict[str, Any], as_of: date) -> dict[str, 
 @recovery_router.get("/recovery", response_class=HTMLResponse)
 def recovery_page(
     request: Request,
+    ctx: Ctx,
+    me: Me,
     by: Annotated[str, Query(max_length=10)] = "township",
     as_of: Annotated[str | None, Query(max_length=10)] = None,
 ) -> Response:
@@ -90,8 +92,6 @@ def recovery_page(
     outstanding, the recovery rate, open accounts by age and by the ladder's step; then
     the open accounts, longest outstanding first (identity numbers masked), and the
     write-offs waiting for a second user."""
-    ctx = context(request)
-    me = principal(request)
     require(me.sees_cases)
     grouping = by if by in ("township", "typology") else "township"
     day = _day_or_today(as_of)
@@ -134,8 +134,9 @@ def recovery_page(
 
 @recovery_router.post("/cases/{case_id}/recovery", response_class=HTMLResponse)
 def record_step(
-    request: Request,
     case_id: str,
+    ctx: Ctx,
+    me: Writer,
     step: Annotated[str, Form(max_length=20)] = "",
     on: Annotated[str, Form(max_length=20)] = "",
     amount: Annotated[str, Form(max_length=40)] = "",
@@ -143,13 +144,9 @@ def record_step(
     deadline: Annotated[str, Form(max_length=20)] = "",
     reason: Annotated[str, Form(max_length=_MAX_TEXT)] = "",
     record_id: Annotated[str, Form(max_length=80)] = "",
-    csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
     """Record a recovery step of the case (a notice, a payment, an escalation, or a
     write-off proposal); a problem is answered 400 naming the field."""
-    ctx = context(request)
-    me = principal(request)
-    check_csrf(ctx, me, csrf_token)
     case = case_in_reach(ctx, me, case_id)
     refuse_recused(ctx, me.username, case, "recovery_refused")
     try:
@@ -181,15 +178,12 @@ def record_step(
 
 @recovery_router.post("/cases/{case_id}/write-offs/{record_id}/approve")
 def approve_case_write_off(
-    request: Request,
     case_id: str,
     record_id: str,
-    csrf_token: Annotated[str | None, Form()] = None,
+    ctx: Ctx,
+    me: Writer,
 ) -> Response:
     """Approve a write-off another user proposed (roles in ``cases.signoff_roles``)."""
-    ctx = context(request)
-    me = principal(request)
-    check_csrf(ctx, me, csrf_token)
     case = case_in_reach(ctx, me, case_id)
     require(me.signs_off)
     refuse_recused(ctx, me.username, case, "recovery_refused")
@@ -204,14 +198,13 @@ def approve_case_write_off(
 
 @recovery_router.get("/cases/{case_id}/notice", response_class=HTMLResponse)
 def case_notice(
-    request: Request,
     case_id: str,
+    ctx: Ctx,
+    me: Me,
     deadline: Annotated[str | None, Query(max_length=10)] = None,
 ) -> Response:
     """The printable recovery notice of an open account (追回通知书), in the app's
     language, addressed by name: for the roles shown full identity numbers only."""
-    ctx = context(request)
-    me = principal(request)
     case = case_in_reach(ctx, me, case_id)
     require(me.sees_full_ids)
     today = datetime.now(UTC).date()

@@ -14,9 +14,9 @@ from starlette.exceptions import HTTPException
 from sentinel.review import dashboard
 from sentinel.review.recovery_routes import ledger_in_reach
 from sentinel.review.web import (
-    context,
+    Ctx,
+    Me,
     month_or_latest,
-    principal,
     render,
     require,
 )
@@ -29,10 +29,11 @@ report_router = APIRouter()
 
 @report_router.get("/dashboard", response_class=HTMLResponse)
 def month_dashboard(
-    request: Request, month: Annotated[str | None, Query(max_length=20)] = None
+    request: Request,
+    ctx: Ctx,
+    me: Me,
+    month: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
-    ctx = context(request)
-    me = principal(request)
     require(me.sees_cases)
     chosen = month_or_latest(ctx, month)
     reach = me.township_scope()
@@ -116,14 +117,14 @@ def month_dashboard(
 @report_router.get("/audit", response_class=HTMLResponse)
 def audit_log(
     request: Request,
+    ctx: Ctx,
+    me: Me,
     user: Annotated[str | None, Query(max_length=100)] = None,
     case: Annotated[str | None, Query(max_length=100)] = None,
     kind: Annotated[str | None, Query(max_length=40)] = None,
     day: Annotated[str | None, Query(max_length=10)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    ctx = context(request)
-    me = principal(request)
     require(me.is_supervisor)
     size = 200
     try:

@@ -20,10 +20,10 @@ from sentinel.casestore import CaseValidationError
 from sentinel.masking import mask_id
 from sentinel.review.i18n import problem_text
 from sentinel.review.web import (
+    Ctx,
+    Me,
+    Writer,
     case_in_reach,
-    check_csrf,
-    context,
-    principal,
     refuse_recused,
     render,
     require,
@@ -36,11 +36,13 @@ _MAX_NOTE = 2000
 
 
 @signoff_router.get("/signoff", response_class=HTMLResponse)
-def signoff_page(request: Request) -> Response:
+def signoff_page(
+    request: Request,
+    ctx: Ctx,
+    me: Me,
+) -> Response:
     """The results waiting for sign-off in the user's reach, oldest first (list pages
     show identity numbers masked)."""
-    ctx = context(request)
-    me = principal(request)
     require(me.signs_off)
     language = ctx.config.review.language
     waiting = [
@@ -58,11 +60,10 @@ def signoff_page(request: Request) -> Response:
 
 @signoff_router.post("/cases/{case_id}/approve")
 def approve_result(
-    request: Request, case_id: str, csrf_token: Annotated[str | None, Form()] = None
+    case_id: str,
+    ctx: Ctx,
+    me: Writer,
 ) -> Response:
-    ctx = context(request)
-    me = principal(request)
-    check_csrf(ctx, me, csrf_token)
     case = case_in_reach(ctx, me, case_id)
     require(me.signs_off)
     refuse_recused(ctx, me.username, case, "signoff_refused")
@@ -83,14 +84,11 @@ def approve_result(
 
 @signoff_router.post("/cases/{case_id}/reject")
 def reject_result(
-    request: Request,
     case_id: str,
+    ctx: Ctx,
+    me: Writer,
     note: Annotated[str, Form(max_length=_MAX_NOTE)] = "",
-    csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
-    ctx = context(request)
-    me = principal(request)
-    check_csrf(ctx, me, csrf_token)
     case = case_in_reach(ctx, me, case_id)
     require(me.signs_off)
     refuse_recused(ctx, me.username, case, "signoff_refused")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment
 from starlette.exceptions import HTTPException
@@ -28,10 +28,14 @@ __all__ = [
     "MONTH",
     "SESSION_COOKIE",
     "Context",
+    "Ctx",
+    "Me",
+    "Writer",
     "LoginRequired",
     "case_in_reach",
     "case_village",
     "check_csrf",
+    "csrf_checked",
     "context",
     "money",
     "month_or_latest",
@@ -176,3 +180,18 @@ def refuse_recused(ctx: Context, username: str, case: dict[str, Any], action: st
     if recused is not None:
         ctx.review.log(username, action, case["case_id"], {"recusal": recused})
         raise HTTPException(403, "!" + ctx.env.globals["t"](f"recused_{recused}", user=username))
+
+
+def csrf_checked(request: Request, csrf_token: Annotated[str | None, Form()] = None) -> Principal:
+    """The signed-in user of a POST whose form carries the session's CSRF token (403 when
+    it does not; :class:`LoginRequired` without a session)."""
+    me = principal(request)
+    check_csrf(context(request), me, csrf_token)
+    return me
+
+
+#: Route parameters: the app's context, the signed-in user, and the signed-in user of a
+#: form checked against the session's CSRF token.
+Ctx = Annotated[Context, Depends(context)]
+Me = Annotated[Principal, Depends(principal)]
+Writer = Annotated[Principal, Depends(csrf_checked)]
