@@ -42,6 +42,7 @@ from sentinel.review.web import (
     recusal_of,
     recused,
     refuse_recused,
+    refused,
     render,
     require,
 )
@@ -206,7 +207,7 @@ def assign_case(
     try:
         changed = ctx.cases.assign(case_id, assignee, actor=me.username)
     except CaseValidationError as exc:
-        raise HTTPException(400, "!" + f"{exc.field}: {exc.problem}") from None
+        raise refused(ctx, me.username, case_id, exc, None) from None
     if changed:
         ctx.review.log(me.username, "assign_case", case_id, {"assignee": assignee})
     return RedirectResponse(f"/cases/{case_id}?msg=assigned", status_code=303)

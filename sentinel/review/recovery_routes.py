@@ -33,7 +33,6 @@ from sentinel.contract import ESCALATION_METHODS, PAYMENT_METHODS
 from sentinel.io.notices import addressees, render_notice
 from sentinel.masking import mask_id
 from sentinel.review import dashboard
-from sentinel.review.i18n import problem_text
 from sentinel.review.web import (
     Context,
     Ctx,
@@ -41,6 +40,7 @@ from sentinel.review.web import (
     Writer,
     case_in_reach,
     refuse_recused,
+    refused,
     render,
     require,
 )
@@ -164,9 +164,7 @@ def record_step(
             source="app",
         )
     except CaseValidationError as exc:
-        ctx.review.log(me.username, "recovery_rejected", case_id, {"field": exc.field})
-        problem = problem_text(exc.problem, ctx.config.review.language)
-        raise HTTPException(400, "!" + f"{exc.field}: {problem}") from None
+        raise refused(ctx, me.username, case_id, exc, "recovery_rejected") from None
     ctx.review.log(
         me.username,
         "record_recovery",
@@ -190,8 +188,7 @@ def approve_case_write_off(
     try:
         approve_write_off(ctx.cases, case_id, record_id, actor=me.username)
     except CaseValidationError as exc:
-        ctx.review.log(me.username, "signoff_refused", case_id, {"field": exc.field})
-        raise HTTPException(400, "!" + f"{exc.field}: {exc.problem}") from None
+        raise refused(ctx, me.username, case_id, exc, "signoff_refused") from None
     ctx.review.log(me.username, "approve_write_off", case_id, {"record_id": record_id})
     return RedirectResponse(f"/cases/{case_id}?msg=write_off_approved#recovery", status_code=303)
 

@@ -14,7 +14,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.exceptions import HTTPException
 
 from sentinel.casestore import CaseValidationError
 from sentinel.masking import mask_id
@@ -25,6 +24,7 @@ from sentinel.review.web import (
     Writer,
     case_in_reach,
     refuse_recused,
+    refused,
     render,
     require,
 )
@@ -70,9 +70,7 @@ def approve_result(
     try:
         result = ctx.cases.approve(case_id, actor=me.username)
     except CaseValidationError as exc:
-        ctx.review.log(me.username, "signoff_refused", case_id, {"field": exc.field})
-        problem = problem_text(exc.problem, ctx.config.review.language)
-        raise HTTPException(400, "!" + f"{exc.field}: {problem}") from None
+        raise refused(ctx, me.username, case_id, exc, "signoff_refused") from None
     ctx.review.log(
         me.username,
         "approve_outcome",
@@ -95,6 +93,6 @@ def reject_result(
     try:
         ctx.cases.reject(case_id, actor=me.username, note=note)
     except CaseValidationError as exc:
-        raise HTTPException(400, "!" + f"{exc.field}: {exc.problem}") from None
+        raise refused(ctx, me.username, case_id, exc, None) from None
     ctx.review.log(me.username, "reject_outcome", case_id, {"note_given": True})
     return RedirectResponse(f"/cases/{case_id}?msg=rejected", status_code=303)

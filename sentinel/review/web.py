@@ -18,10 +18,11 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment
 from starlette.exceptions import HTTPException
 
-from sentinel.casestore import CaseStore
+from sentinel.casestore import CaseStore, CaseValidationError
 from sentinel.config import SentinelConfig
 from sentinel.review.auth import HashingPool, Principal, tokens_match
 from sentinel.review.casefile import CaseListing, month_case_details
+from sentinel.review.i18n import problem_text
 from sentinel.review.store import ReviewStore, User
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "principal",
     "recusal_of",
     "refuse_recused",
+    "refused",
     "recused",
     "render",
     "require",
@@ -195,3 +197,14 @@ def csrf_checked(request: Request, csrf_token: Annotated[str | None, Form()] = N
 Ctx = Annotated[Context, Depends(context)]
 Me = Annotated[Principal, Depends(principal)]
 Writer = Annotated[Principal, Depends(csrf_checked)]
+
+
+def refused(
+    ctx: Context, username: str, case_id: str, exc: CaseValidationError, action: str | None
+) -> HTTPException:
+    """The 400 answer to a change the case store refused, naming the field and the problem
+    in the UI language; logged as ``action`` (with the field) when one is given."""
+    if action is not None:
+        ctx.review.log(username, action, case_id, {"field": exc.field})
+    problem = problem_text(exc.problem, ctx.config.review.language)
+    return HTTPException(400, "!" + f"{exc.field}: {problem}")
