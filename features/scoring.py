@@ -19,6 +19,7 @@ from __future__ import annotations
 import polars as pl
 
 from features.cases import merge_reasons, month_number
+from features.suspects import SUSPECT_TYPOLOGIES
 from sentinel.reasons import ANSWER_DUE, reason_table
 
 #: Tiers of a case, best first in the ranking.
@@ -190,16 +191,116 @@ def case_tiers(
 
 
 
+_SUSPECT_PREFIX = "US_SUSPECT_"
+
+
+def _suspect_kinds() -> pl.LazyFrame:
+    return pl.LazyFrame(
+        [(kind, typology) for kind, typologies in SUSPECT_TYPOLOGIES.items() for typology in typologies],
+        schema={"suspect_type": pl.String, "typology": pl.String},
+        orient="row",
+    )
+
+
+def _suspected(reasons: pl.LazyFrame) -> pl.LazyFrame:
+    """``suspect_type, person_id``: the persons an open upstream suspect names, per kind."""
+    return (
+        reasons.filter(pl.col("reason").str.starts_with(_SUSPECT_PREFIX))
+        .select(
+            pl.col("reason").str.strip_prefix(_SUSPECT_PREFIX).str.to_lowercase().alias("suspect_type"),
+            "person_id",
+        )
+        .unique()
+    )
+
+
+def suspect_lifts(reasons: pl.LazyFrame, recipients: int) -> pl.LazyFrame:
+    """How much likelier each kind of upstream suspect is to be improper than any recipient,
+    from how often the product's own rules find them: ``suspect_type, suspects,
+    corroborated, evidence_persons, lift``.
+
+    A suspect is corroborated when its person has a proof or signal reason in a typology that
+    speaks to its kind (:data:`features.suspects.SUSPECT_TYPOLOGIES`). If the upstream list
+    and the rules err independently given the truth, the share of the list's suspects the
+    rules find is ``pi * r`` (``pi`` the list's precision, ``r`` the rules' recall) and the
+    share of all ``recipients`` they find is ``b * r`` (``b`` the county's improper rate):
+    their ratio is ``pi / b``, the rules' recall cancels. Estimated at the lower end of the
+    corroborated share's 95% Wilson interval (a handful of suspects proves little), never
+    below 1: a list the rules do not corroborate is no evidence, for or against.
+    """
+    kinds = _suspect_kinds()
+    evidence = (
+        reasons.join(reason_table().select("reason", "role"), on="reason", how="left")
+        .filter(pl.col("role").is_in(_EVIDENCE_ROLES))
+        .join(kinds, on="typology", how="inner")
+        .select("suspect_type", "person_id")
+        .unique()
+    )
+    suspected = _suspected(reasons)
+    corroborated = suspected.join(evidence, on=["suspect_type", "person_id"], how="semi")
+
+    def count(frame: pl.LazyFrame, name: str) -> pl.LazyFrame:
+        return frame.group_by("suspect_type").agg(pl.len().alias(name))
+
+    base = pl.lit(max(recipients, 1), dtype=pl.Float64)
+    share = (pl.col("evidence_persons") / base).clip(lower_bound=1.0 / base)
+    return (
+        kinds.select("suspect_type")
+        .unique(maintain_order=True)
+        .join(count(suspected, "suspects"), on="suspect_type", how="left")
+        .join(count(corroborated, "corroborated"), on="suspect_type", how="left")
+        .join(count(evidence, "evidence_persons"), on="suspect_type", how="left")
+        .with_columns(pl.col("suspects", "corroborated", "evidence_persons").fill_null(0).cast(pl.Int64))
+        .with_columns(
+            pl.when(pl.col("suspects") > 0)
+            .then(
+                (_wilson_low(pl.col("corroborated"), pl.col("suspects").clip(1)) / share).clip(
+                    lower_bound=1.0
+                )
+            )
+            .otherwise(1.0)
+            .alias("lift")
+        )
+    )
+
+
+def corroborate_suspects(reasons: pl.LazyFrame, lifts: pl.LazyFrame) -> pl.LazyFrame:
+    """``reasons`` with the own evidence of each upstream suspect weighed by its kind's lift
+    (:func:`suspect_lifts`): in a typology that speaks to the suspect, the probability's
+    odds times the lift (the list and the rules are two independent witnesses of the same
+    fact). The suspect's own reason, and any evidence of a person no list names, are left
+    as they are."""
+    marks = (
+        _suspected(reasons)
+        .join(lifts.select("suspect_type", "lift"), on="suspect_type", how="inner")
+        .join(_suspect_kinds(), on="suspect_type", how="inner")
+        .group_by("person_id", "typology")
+        .agg(pl.col("lift").max())
+    )
+    p, lift = pl.col("probability"), pl.col("lift").fill_null(1.0)
+    return (
+        reasons.join(marks, on=["person_id", "typology"], how="left", maintain_order="left")
+        .with_columns(
+            pl.when(lift > 1.0).then(p * lift / (1.0 - p + p * lift)).otherwise(p).alias("probability")
+        )
+        .drop("lift")
+    )
+
+
 def score_reasons(
     reasons: pl.LazyFrame,
     people: pl.LazyFrame,
     base_rates: pl.LazyFrame,
     common_share: float,
     lead_below: float = 0.0,
+    *,
+    recipients: int,
 ) -> pl.LazyFrame:
     """One row per person with a reason: :func:`features.cases.merge_reasons` of the
-    reasons with common ones discounted (:func:`discount_common_reasons`), and the
-    person's ``tier`` and ``common_only`` (:func:`case_tiers`).
+    reasons with the evidence upstream suspects corroborate weighed up
+    (:func:`corroborate_suspects`, against the county's ``recipients``) and common ones
+    discounted (:func:`discount_common_reasons`), and the person's ``tier`` and
+    ``common_only`` (:func:`case_tiers`).
 
     ``people``: ``person_id, scheme``; ``base_rates``: :func:`reason_base_rates` of the
     whole county (a partitioned run passes every partition's reasons and recipients). A
@@ -231,7 +332,8 @@ def score_reasons(
         .filter(~(below_floor & pl.col("_other").is_not_null()))
         .drop("_other")
     )
-    discounted = discount_common_reasons(reasons, people, base_rates, common_share)
+    corroborated = corroborate_suspects(reasons, suspect_lifts(reasons, recipients))
+    discounted = discount_common_reasons(corroborated, people, base_rates, common_share)
     tiers = case_tiers(reasons, people, base_rates, common_share)
     merged = merge_reasons(discounted).join(tiers, on="person_id", how="left")
     below = (
@@ -366,6 +468,7 @@ __all__ = [
     "TIER_SIGNAL",
     "answer_due",
     "case_tiers",
+    "corroborate_suspects",
     "rank_cases",
     "discount_common_reasons",
     "listable",
@@ -374,5 +477,6 @@ __all__ = [
     "score_reasons",
     "settled_without_visit",
     "strength_of",
+    "suspect_lifts",
     "tier_of",
 ]

@@ -30,12 +30,24 @@ from features.cases import reason_rows
 from sentinel.config import REPLY_COLUMNS
 
 __all__ = [
+    "SUSPECT_TYPOLOGIES",
     "open_suspects",
     "suspect_answers",
     "suspect_marks",
     "suspect_reasons",
     "suspect_replies",
 ]
+
+#: The typologies of the product's own evidence that speak to each kind of suspect: a
+#: suspect of that kind whose person shows one is corroborated
+#: (:func:`features.scoring.corroborate_suspects`).
+SUSPECT_TYPOLOGIES: dict[str, tuple[str, ...]] = {
+    "death": ("deceased_paid", "suspected_unreported_death"),
+    "custody": ("custody_paid",),
+    "duplicate": ("duplicate_receipt",),
+    "account": ("shared_account",),
+    "other": ("amount_anomaly", "identity_anomaly"),
+}
 
 #: Outcomes that confirmed an improper payment.
 _CONFIRMED = ("confirmed_deceased", "confirmed_improper")

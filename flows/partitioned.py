@@ -458,6 +458,7 @@ def rank_province(
                 base_rates.lazy(),
                 config.detection.common_reason_share,
                 config.detection.min_suspected_death_probability,
+                recipients=int(recipients["recipients"].sum()),
             )
             .filter(listable(config.detection.audit_capacity))
             .collect()

@@ -451,6 +451,7 @@ def _scored(
         base_rates.lazy(),
         config.detection.common_reason_share,
         config.detection.min_suspected_death_probability,
+        recipients=int(recipients["recipients"].sum()),
     )
     return scored, base_rates, recipients
 

@@ -11,11 +11,13 @@ from features.scoring import (
     TIER_REOPENED,
     TIER_SIGNAL,
     case_tiers,
+    corroborate_suspects,
     discount_common_reasons,
     rank_cases,
     reason_base_rates,
     recipients_by_scheme,
     score_reasons,
+    suspect_lifts,
 )
 
 SHARE = 0.01
@@ -140,11 +142,66 @@ def test_score_reasons_gives_one_row_per_person_with_its_tier():
     )
     who = people(("dead", "resident"))
     rates = reason_base_rates(rows, who, recipients(resident=1000))
-    got = score_reasons(rows, who, rates, SHARE).collect()
+    got = score_reasons(rows, who, rates, SHARE, recipients=1000).collect()
     assert got.height == 1
     row = got.row(0, named=True)
     assert (row["typology"], row["tier"]) == ("deceased_paid", TIER_PROOF)
     assert row["rule_probability"] == pytest.approx(1 - 0.1 * 0.65)
+
+
+def death_list(corroborated: int, suspects: int) -> list[tuple[str, str, str, float]]:
+    """An upstream death list of ``suspects`` persons, ``corroborated`` of whom the rules
+    also suspect (a lapsed certification), and 10 lapsed persons no list names."""
+    rows = [(f"s{i}", "upstream_suspect", "US_SUSPECT_DEATH", 0.006) for i in range(suspects)]
+    rows += [(f"s{i}", "suspected_unreported_death", "SD_CERT_LAPSED", 0.2) for i in range(corroborated)]
+    rows += [(f"x{i}", "suspected_unreported_death", "SD_CERT_LAPSED", 0.2) for i in range(10)]
+    return rows
+
+
+def test_a_list_the_rules_corroborate_far_above_chance_weighs_its_suspects_evidence_up():
+    # 10 of 40 death suspects lapsed, against 20 lapsed persons in 10,000 recipients: the
+    # suspects are far likelier than anyone (lift at the Wilson lower end, ~0.14 / 0.002).
+    rows = reasons(*death_list(corroborated=10, suspects=40))
+    lifts = suspect_lifts(rows, 10_000).collect()
+    death = lifts.filter(pl.col("suspect_type") == "death").row(0, named=True)
+    assert (death["suspects"], death["corroborated"], death["evidence_persons"]) == (40, 10, 20)
+    assert death["lift"] == pytest.approx(0.1419 / 0.002, rel=0.01)
+    # Kinds no list names this month stay neutral.
+    assert lifts.filter(pl.col("suspect_type") != "death")["lift"].to_list() == [1.0] * 4
+    got = corroborate_suspects(rows, lifts.lazy()).collect()
+    p = dict(
+        got.filter(pl.col("typology") == "suspected_unreported_death")
+        .select("person_id", "probability")
+        .iter_rows()
+    )
+    odds = 0.2 / 0.8 * death["lift"]
+    assert p["s0"] == pytest.approx(odds / (1 + odds))
+    assert p["x0"] == 0.2  # no list names them
+    # The suspect's own reason is not evidence of itself; the rows keep their order.
+    assert got.filter(pl.col("reason") == "US_SUSPECT_DEATH")["probability"].unique().to_list() == [0.006]
+    assert got["person_id"].to_list() == rows.collect()["person_id"].to_list()
+
+
+def test_a_list_the_rules_do_not_corroborate_is_no_evidence_either_way():
+    # 1 of 300 suspects lapsed, no more often than anyone (11 lapsed in 5,000): lift 1.
+    rows = reasons(*death_list(corroborated=1, suspects=300))
+    lifts = suspect_lifts(rows, 5_000).collect()
+    assert lifts.filter(pl.col("suspect_type") == "death")["lift"].item() == 1.0
+    got = corroborate_suspects(rows, lifts.lazy()).collect()
+    assert got["probability"].to_list() == rows.collect()["probability"].to_list()
+
+
+def test_score_reasons_ranks_a_corroborated_suspect_above_the_same_evidence_alone():
+    rows = reasons(*death_list(corroborated=10, suspects=40))
+    who = people(*[(f"s{i}", "resident") for i in range(40)], *[(f"x{i}", "resident") for i in range(10)])
+    rates = reason_base_rates(rows, who, recipients(resident=10_000))
+    got = dict(
+        score_reasons(rows, who, rates, SHARE, recipients=10_000)
+        .collect()
+        .select("person_id", "rule_probability")
+        .iter_rows()
+    )
+    assert got["s0"] > 0.9 > 0.2 == pytest.approx(got["x0"])
 
 
 def test_audit_order_reopened_then_proof_and_likely_signals_by_yuan_then_soft_signals():
