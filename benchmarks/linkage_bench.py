@@ -226,7 +226,8 @@ def build(n_register: int, n_records: int, seed: int = 7) -> tuple[pl.DataFrame,
 
 def time_county_step(store: Path, month: str, repeat: int) -> None:
     """The linkage step of ``sentinel.detection.prepare_month`` on a curated month, timed alone."""
-    from features.survival import link_deaths, linked_deaths, register_people
+    from features.deaths import link_deaths, linked_deaths
+    from features.history import register_people
     from sentinel.config import load_config
     from sentinel.detection import month_register_runs
     from sentinel.io.store import load_history

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import polars as pl
 
-from features.survival import linked_deaths, register_people
+from features.deaths import linked_deaths
+from features.history import register_people
 from sentinel.config import load_config
 from sentinel.demo.worlds import WORLDS
 from sentinel.detection import month_register_runs

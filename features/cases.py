@@ -1,7 +1,9 @@
 """Reason rows, their merge into one case per person, and the per-person feature frame.
 
-Every rule family (``features/payments.py``, ``features/survival.py``, ``features/network.py``)
-returns *reason rows* with the columns of :data:`REASON_SCHEMA`:
+Every rule family (:mod:`features.duplicate_receipt`, :mod:`features.amount_anomaly`,
+:mod:`features.identity_anomaly`, :mod:`features.deaths`, :mod:`features.survival`,
+:mod:`features.network`, ...) returns *reason rows* (:func:`reason_rows`) with the columns
+of :data:`REASON_SCHEMA`:
 
 ``person_id``
     the register identity (or the raw payee text for a payee not on the register);
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from sentinel.contract import TYPOLOGIES
+from sentinel.contract import SCHEMES, TYPOLOGIES
 from sentinel.reasons import REASON_CODES, REASONS
 
 REASON_SCHEMA: dict[str, pl.DataType] = {
@@ -156,6 +158,15 @@ def person_scheme_key() -> pl.Expr:
     return person * 2**32 + scheme
 
 
+def scheme_rank() -> pl.Expr:
+    """An integer per canonical scheme of the ``scheme`` column (1, 2, … in alphabetical
+    order; 0 for none or an unknown one), to order a person's rows of one month repeatably."""
+    schemes = sorted(set(SCHEMES.values()))
+    return pl.col("scheme").replace_strict(
+        schemes, list(range(1, len(schemes) + 1)), default=0, return_dtype=pl.Int64
+    )
+
+
 def per_person(frame: pl.LazyFrame, *aggs: pl.Expr) -> pl.LazyFrame:
     """``frame.group_by("person_id").agg(*aggs)``: one row per person.
 
@@ -248,6 +259,13 @@ def reason_rows(
             facts(*fact_values),
         )
     )
+
+
+def choose_code(condition: pl.Expr, then: str, otherwise: str) -> tuple[pl.Expr, tuple[str, ...]]:
+    """The ``code`` of :func:`reason_rows` that names ``then`` where ``condition`` holds and
+    ``otherwise`` elsewhere (two codes of one typology, with the same facts)."""
+    chosen = pl.when(condition).then(pl.lit(then)).otherwise(pl.lit(otherwise))
+    return chosen, (then, otherwise)
 
 
 def merge_reasons(reasons: pl.LazyFrame) -> pl.LazyFrame:

@@ -11,7 +11,7 @@ the configuration):
   last.
 
 A custody record is linked to a register person like a death record
-(:func:`features.survival.link_deaths`: a mistyped or missing ID is matched on name and
+(:func:`features.deaths.link_deaths`: a mistyped or missing ID is matched on name and
 birth date) and counts only as proof (``detection.min_death_link_confidence``). A
 ``release`` or ``acquittal`` record ends the person's open imprisonment or detention that
 started before it; an ``end_date`` on the record ends it too.

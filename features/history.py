@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.cases import month_index, month_number
+from features.cases import month_index, month_number, period_of_index, scheme_rank
+from sentinel.contract import SCHEMES
 
 #: Register columns a run keeps (those present); ``person_id`` and ``scheme`` are its key.
 RUN_STATE_COLUMNS: tuple[str, ...] = (
@@ -132,9 +133,88 @@ def run_months(runs: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def register_people(runs: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per person from the latest snapshot that lists them (any scheme).
+
+    ``runs`` is the register history summarised per person
+    (:func:`features.history.register_runs`). ``benefit_start`` is the earliest start across
+    schemes (the person applied, alive, then). A person listed in two schemes in one snapshot
+    takes the alphabetically last scheme's row (repeatable); ``first_status`` is the status
+    of the earliest row, likewise. ``last_listed`` and ``first_listed`` are ``YYYY-MM``.
+    ``last_cert_date`` and ``cert_due_date``: the latest the register carried (null when the
+    source system does not deliver them).
+    """
+    names = runs.collect_schema().names()
+    runs = runs.with_columns(
+        *[
+            pl.lit(None, dtype=pl.Date).alias(c)
+            for c in ("last_cert_date", "cert_due_date")
+            if c not in names
+        ]
+    )
+    latest = ("name", "sex", "birth_date", "scheme", "township", "village", "status")
+    columns = (
+        "person_id",
+        *latest[:-1],
+        "benefit_start",
+        "status",
+        "last_listed",
+        "first_listed",
+        "first_status",
+        "last_cert_date",
+        "cert_due_date",
+    )
+    # Most persons have one run, which is their row: only the others need ordering.
+    several = pl.col("person_id").is_duplicated()
+    single = (
+        runs.filter(~several)
+        .with_columns(
+            period_of_index(pl.col("last_index")).alias("last_listed"),
+            period_of_index(pl.col("first_index")).alias("first_listed"),
+            pl.col("status").alias("first_status"),
+        )
+        .select(columns)
+    )
+    # Two rows of one scheme in one month (a register error) are told apart by a hash of the
+    # whole row, so that the pick does not depend on row order.
+    keyed = runs.filter(several).with_columns(
+        _snapshot_order(pl.col("last_index")).alias("_last"),
+        _snapshot_order(pl.col("first_index")).alias("_first"),
+        pl.struct(pl.all().exclude("first_index", "last_index")).hash().alias("_row"),
+    )
+    newest = (
+        keyed.sort("_last", "_row").unique("person_id", keep="last").select("person_id", *latest)
+    )
+    earliest = (
+        keyed.sort("_first", "_row")
+        .unique("person_id", keep="first")
+        .select("person_id", pl.col("status").alias("first_status"))
+    )
+    spans = keyed.group_by("person_id").agg(
+        pl.col("benefit_start").min(),
+        pl.col("last_cert_date").max(),
+        pl.col("cert_due_date").max(),
+        period_of_index(pl.col("last_index").max()).alias("last_listed"),
+        period_of_index(pl.col("first_index").min()).alias("first_listed"),
+    )
+    multiple = (
+        newest.join(spans, on="person_id", how="left")
+        .join(earliest, on="person_id", how="left")
+        .select(columns)
+    )
+    return pl.concat([single, multiple])
+
+
+def _snapshot_order(index: pl.Expr) -> pl.Expr:
+    """An integer ordering register rows by month index, then scheme (canonical names)."""
+    schemes = set(SCHEMES.values())
+    return index.cast(pl.Int64) * (len(schemes) + 1) + scheme_rank()
+
+
 __all__ = [
     "RUN_STATE_COLUMNS",
     "extend_register_runs",
+    "register_people",
     "register_runs",
     "run_months",
     "runs_up_to",

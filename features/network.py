@@ -16,6 +16,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as scipy_components
 
 from features.cases import (
+    choose_code,
     fmt_account,
     fmt_yuan,
     month_number,
@@ -23,11 +24,11 @@ from features.cases import (
     period_of_index,
     person_scheme_key,
     reason_rows,
+    scheme_rank,
     surname,
 )
 from features.ledger import rows_of
-from sentinel.config import SentinelConfig
-from sentinel.contract import SCHEMES
+from sentinel.config import DetectionConfig, SentinelConfig
 
 
 def receiver_changes(runs: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFrame:
@@ -51,54 +52,13 @@ def receiver_changes(runs: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFrame:
         if has_collector
         else pl.lit(None, dtype=pl.String).alias("collector_id"),
     )
-    paid_runs = ledger.filter(
-        (pl.col("kind") == "regular")
-        & pl.col("bank_account").is_not_null()
-        & pl.col("scheme").is_not_null()
-    )
-    # Only a payee-scheme paid into more than one account can have changed it: their rows.
-    paid_into_several = (
-        paid_runs.group_by("payee_scheme")
-        .agg(pl.col("bank_account").n_unique().alias("_accounts"))
-        .filter(pl.col("_accounts") > 1)
-    )
-    paid_accounts = rows_of(paid_runs, paid_into_several, on="payee_scheme").select(
-        "person_id",
-        pl.col("payee_scheme").alias("_key"),
-        pl.col("period_index").alias("m"),
-        pl.col("bank_account").alias("paid_account"),
-    )
-
-    def last_change(frame: pl.LazyFrame, value: str, out: str) -> pl.LazyFrame:
-        # Only a person-scheme seen with more than one value (null counts as one) can have
-        # changed; most keep one account for years, so the ordered windows run on few rows.
-        # Values are counted by their 64-bit hash (cheaper than text; a collision would need
-        # two accounts of one person to hash alike); the hash also orders two values of one
-        # month (a register error) so that the answer does not depend on row order.
-        # (The ledger carries its person-scheme key; the register runs get one here.)
-        if "_key" not in frame.collect_schema().names():
-            frame = frame.with_columns(person_scheme_key().alias("_key"))
-        frame = frame.with_columns(pl.col(value).hash().alias("_value"))
-        varying = frame.filter(pl.col("_value").n_unique().over("_key") > 1)
-        prev = pl.col(value).shift(1).over("_key", order_by=["m", "_value"])
-        first = pl.int_range(pl.len()).over("_key", order_by=["m", "_value"]) == 0
-        changed = (
-            (pl.col(value) != prev) | (prev.is_null() & pl.col(value).is_not_null())
-        ) & ~first
-        return (
-            varying.with_columns(changed.fill_null(False).alias("_changed"))
-            .filter(pl.col("_changed"))
-            .group_by("person_id")
-            .agg(pl.col("m").max().alias(out))
-        )
-
-    account = last_change(snaps, "bank_account", "account_change_index")
-    paid = last_change(paid_accounts, "paid_account", "paid_account_change_index")
-    collector = last_change(snaps, "collector_id", "collector_change_index")
+    account = _last_change(snaps, "bank_account", "account_change_index")
+    paid = _last_change(_paid_accounts(ledger), "paid_account", "paid_account_change_index")
+    collector = _last_change(snaps, "collector_id", "collector_change_index")
     current = per_person(
         snaps,
         pl.col("collector_id")
-        .sort_by(pl.col("last_index"), _scheme_rank(), pl.col("collector_id").hash())
+        .sort_by(pl.col("last_index"), scheme_rank(), pl.col("collector_id").hash())
         .last(),
     )
     return (
@@ -116,10 +76,49 @@ def receiver_changes(runs: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _scheme_rank() -> pl.Expr:
-    schemes = sorted(set(SCHEMES.values()))
-    return pl.col("scheme").replace_strict(
-        schemes, list(range(1, len(schemes) + 1)), default=0, return_dtype=pl.Int64
+def _last_change(frame: pl.LazyFrame, value: str, out: str) -> pl.LazyFrame:
+    """Per person, the latest month ``m`` the ``value`` of a person-scheme differed from
+    the one before (``out``); the first value seen is no change."""
+    # Only a person-scheme seen with more than one value (null counts as one) can have
+    # changed; most keep one account for years, so the ordered windows run on few rows.
+    # Values are counted by their 64-bit hash (cheaper than text; a collision would need
+    # two accounts of one person to hash alike); the hash also orders two values of one
+    # month (a register error) so that the answer does not depend on row order.
+    # (The ledger carries its person-scheme key; the register runs get one here.)
+    if "_key" not in frame.collect_schema().names():
+        frame = frame.with_columns(person_scheme_key().alias("_key"))
+    frame = frame.with_columns(pl.col(value).hash().alias("_value"))
+    varying = frame.filter(pl.col("_value").n_unique().over("_key") > 1)
+    prev = pl.col(value).shift(1).over("_key", order_by=["m", "_value"])
+    first = pl.int_range(pl.len()).over("_key", order_by=["m", "_value"]) == 0
+    changed = ((pl.col(value) != prev) | (prev.is_null() & pl.col(value).is_not_null())) & ~first
+    return (
+        varying.with_columns(changed.fill_null(False).alias("_changed"))
+        .filter(pl.col("_changed"))
+        .group_by("person_id")
+        .agg(pl.col("m").max().alias(out))
+    )
+
+
+def _paid_accounts(ledger: pl.LazyFrame) -> pl.LazyFrame:
+    """The accounts regular payments went into, month by month (``person_id, _key, m,
+    paid_account``), of the payee-schemes paid into more than one."""
+    paid_runs = ledger.filter(
+        (pl.col("kind") == "regular")
+        & pl.col("bank_account").is_not_null()
+        & pl.col("scheme").is_not_null()
+    )
+    # Only a payee-scheme paid into more than one account can have changed it: their rows.
+    paid_into_several = (
+        paid_runs.group_by("payee_scheme")
+        .agg(pl.col("bank_account").n_unique().alias("_accounts"))
+        .filter(pl.col("_accounts") > 1)
+    )
+    return rows_of(paid_runs, paid_into_several, on="payee_scheme").select(
+        "person_id",
+        pl.col("payee_scheme").alias("_key"),
+        pl.col("period_index").alias("m"),
+        pl.col("bank_account").alias("paid_account"),
     )
 
 
@@ -236,15 +235,47 @@ def shared_account(
     The overpayment is what was paid to the person since joining the receiver and since
     the last in-person proof of life (within the lookback window): money the person may
     not have received. ``evidence`` (``strong_cert_index`` per person, from
-    :func:`features.survival.survival_evidence`) lowers the base probability by
+    :func:`features.certification.survival_evidence`) lowers the base probability by
     ``detection.shared_alive_factor`` when the person passed an on-site or home-visit
     certification within the certification cycle (``SA_PROOF_OF_LIFE``): a village agent
-    collecting for people the centre sees in person is the normal case. ``edges`` is :func:`receiver_edges` of the same inputs when the caller
-    already has it (detection computes it once for the rule and the features).
+    collecting for people the centre sees in person is the normal case. ``edges`` is
+    :func:`receiver_edges` of the same inputs when the caller already has it (detection
+    computes it once for the rule and the features).
     """
     det = config.detection
     if edges is None:
         edges = receiver_edges(runs, ledger, month, config)
+    # Collected once: the ring's components are found eagerly (scipy) and the persons'
+    # receivers below read the members again.
+    per_member = _unrelated_sharers(edges, people, det).collect().lazy()
+    ring_dead = _dead_in_ring(per_member, dead_probability)
+    per_person = _shared_receivers(per_member, ring_dead, people, dead_probability, evidence)
+    now = month_number(month)
+    seen_alive = (
+        (pl.lit(now) - pl.col("strong_cert_index")) <= config.policy.certification_cycle_months
+    ).fill_null(False)
+    paid = _paid_since_joining(ledger, per_person, now - det.lookback_months + 1)
+    base = (
+        pl.when(pl.col("joined_later"))
+        .then(det.shared_account_joined_probability)
+        .when(pl.col("via_account"))
+        .then(det.shared_account_probability)
+        .otherwise(det.shared_collector_probability)
+    ) * pl.when(seen_alive).then(det.shared_alive_factor).otherwise(1.0)
+    ring_term = det.ring_with_dead_probability * pl.col("ring_dead").fill_null(0.0)
+    scored = per_person.join(paid, on="person_id", how="left").with_columns(
+        (1.0 - (1.0 - base) * (1.0 - ring_term)).alias("probability"),
+        pl.col("paid").fill_null(0.0).alias("est_overpayment"),
+    )
+    return _shared_account_reasons(scored, seen_alive)
+
+
+def _unrelated_sharers(
+    edges: pl.LazyFrame, people: pl.LazyFrame, det: DetectionConfig
+) -> pl.LazyFrame:
+    """Per person and receiver shared with at most ``max_group_size`` persons, the unrelated
+    others on it: ``n_unrelated``, ``n_others``, ``first_index``, ``joined_later`` (after an
+    unrelated person was already on it) and ``others`` (up to three names)."""
     sizes = edges.group_by("receiver", "kind").agg(pl.col("person_id").n_unique().alias("size"))
     shared = edges.join(
         sizes.filter((pl.col("size") >= 2) & (pl.col("size") <= det.max_group_size)),
@@ -269,7 +300,7 @@ def shared_account(
     ).fill_null(False)
     family = (pl.col("surname") == pl.col("surname_o")).fill_null(False)
     pairs = pairs.with_columns((~(spouse | family)).alias("unrelated"))
-    per_member = (
+    return (
         pairs.group_by("person_id", "receiver", "kind")
         .agg(
             pl.col("unrelated").sum().alias("n_unrelated"),
@@ -292,14 +323,16 @@ def shared_account(
         .filter(pl.col("n_unrelated") > 0)
     )
 
-    per_member = per_member.collect().lazy()
-    ring_edges = per_member.select("person_id", "receiver", "kind")
-    components = connected_components(ring_edges)
+
+def _dead_in_ring(per_member: pl.LazyFrame, dead_probability: pl.LazyFrame) -> pl.LazyFrame:
+    """Per person, the largest death probability among the *other* members of the ring
+    (the connected component of unrelated sharers): ``ring_dead``, ``dead_member``,
+    ``ring_others``."""
+    components = connected_components(per_member.select("person_id", "receiver", "kind"))
     deadness = components.join(dead_probability, on="person_id", how="left").with_columns(
         pl.col("p_dead").fill_null(0.0)
     )
-    # Per person: the largest death probability among *other* members of the component.
-    ring_dead = (
+    return (
         deadness.join(deadness, on="component", suffix="_o")
         .filter(pl.col("person_id") != pl.col("person_id_o"))
         .sort(["p_dead_o", "person_id_o"], descending=[True, False])
@@ -310,11 +343,22 @@ def shared_account(
             pl.len().alias("ring_others"),
         )
     )
+
+
+def _shared_receivers(
+    per_member: pl.LazyFrame,
+    ring_dead: pl.LazyFrame,
+    people: pl.LazyFrame,
+    dead_probability: pl.LazyFrame,
+    evidence: pl.LazyFrame | None,
+) -> pl.LazyFrame:
+    """One row per person: the receiver shared with the most unrelated others, whether any
+    was joined later or is an account, the ring's dead member (``dead_name``), the person's
+    own ``p_dead`` and last in-person pass (``strong_cert_index``, null without
+    ``evidence``)."""
     names = people.select(
         pl.col("person_id").alias("dead_member"), pl.col("name").alias("dead_name")
     )
-
-    start = month_number(month) - det.lookback_months + 1
     per_person = (
         per_member.sort(["n_unrelated", "kind", "receiver"], descending=[True, False, False])
         .group_by("person_id")
@@ -331,19 +375,17 @@ def shared_account(
         .join(names, on="dead_member", how="left")
         .join(dead_probability, on="person_id", how="left")
     )
-    now = month_number(month)
-    if evidence is not None:
-        per_person = per_person.join(
-            evidence.select("person_id", "strong_cert_index"), on="person_id", how="left"
-        )
-    else:
-        per_person = per_person.with_columns(
-            pl.lit(None, dtype=pl.Int64).alias("strong_cert_index")
-        )
-    seen_alive = (
-        (pl.lit(now) - pl.col("strong_cert_index")) <= config.policy.certification_cycle_months
-    ).fill_null(False)
-    paid = (
+    if evidence is None:
+        return per_person.with_columns(pl.lit(None, dtype=pl.Int64).alias("strong_cert_index"))
+    return per_person.join(
+        evidence.select("person_id", "strong_cert_index"), on="person_id", how="left"
+    )
+
+
+def _paid_since_joining(ledger: pl.LazyFrame, per_person: pl.LazyFrame, start: int) -> pl.LazyFrame:
+    """What each person was paid since joining the receiver, since the last in-person
+    proof of life and since month index ``start`` (the lookback window): ``paid``."""
+    return (
         rows_of(ledger, per_person)
         .join(per_person.select("person_id", "first_index", "strong_cert_index"), on="person_id")
         .filter(
@@ -355,19 +397,6 @@ def shared_account(
         .group_by("person_id")
         .agg(pl.col("amount").fill_null(0.0).sum().alias("paid"))
     )
-    base = (
-        pl.when(pl.col("joined_later"))
-        .then(det.shared_account_joined_probability)
-        .when(pl.col("via_account"))
-        .then(det.shared_account_probability)
-        .otherwise(det.shared_collector_probability)
-    ) * pl.when(seen_alive).then(det.shared_alive_factor).otherwise(1.0)
-    ring_term = det.ring_with_dead_probability * pl.col("ring_dead").fill_null(0.0)
-    scored = per_person.join(paid, on="person_id", how="left").with_columns(
-        (1.0 - (1.0 - base) * (1.0 - ring_term)).alias("probability"),
-        pl.col("paid").fill_null(0.0).alias("est_overpayment"),
-    )
-    return _shared_account_reasons(scored, seen_alive)
 
 
 def _shared_account_reasons(scored: pl.LazyFrame, seen_alive: pl.Expr) -> pl.LazyFrame:
@@ -378,12 +407,7 @@ def _shared_account_reasons(scored: pl.LazyFrame, seen_alive: pl.Expr) -> pl.Laz
     account = pl.col("kind") == "account"
     receiver_rows = reason_rows(
         scored,
-        (
-            pl.when(account)
-            .then(pl.lit("SA_SHARED_ACCOUNT"))
-            .otherwise(pl.lit("SA_SHARED_COLLECTOR")),
-            ("SA_SHARED_ACCOUNT", "SA_SHARED_COLLECTOR"),
-        ),
+        choose_code(account, "SA_SHARED_ACCOUNT", "SA_SHARED_COLLECTOR"),
         p,
         paid,
         pl.when(account)

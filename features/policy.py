@@ -6,8 +6,8 @@ recipients in one drop), a standard that changes (most recipients' regular amoun
 the same step), a payroll that applies a configured standard late (most of a scheme paid
 off the standard): each is a fact about the county that the rules must not read as evidence
 against the persons it touches. The rules are built not to (arrears are judged against what
-a period was worth, :func:`features.payments.amount_anomaly`; a reason that fires for more
-than ``detection.common_reason_share`` of a scheme is discounted,
+a period was worth, :func:`features.amount_anomaly.amount_anomaly`; a reason that fires for
+more than ``detection.common_reason_share`` of a scheme is discounted,
 :mod:`features.scoring`); the events are named in the month's manifest so that the audit
 unit sees what the month held and why no case came of it.
 
@@ -86,7 +86,10 @@ def event_counts(ledger: pl.LazyFrame, month: str) -> pl.LazyFrame:
         )
     )
     return pl.concat(
-        [f.select([pl.col(c).cast(t) for c, t in EVENT_COUNT_SCHEMA.items()]) for f in (arrears, steps)]
+        [
+            f.select([pl.col(c).cast(t) for c, t in EVENT_COUNT_SCHEMA.items()])
+            for f in (arrears, steps)
+        ]
     )
 
 
@@ -112,7 +115,21 @@ def policy_events(
       late, a data habit, a wrong setting), which then counts as evidence only scaled down.
     """
     share = config.detection.common_reason_share
-    per_scheme = dict(zip(recipients["scheme"].to_list(), recipients["recipients"].to_list(), strict=True))
+    per_scheme = dict(
+        zip(recipients["scheme"].to_list(), recipients["recipients"].to_list(), strict=True)
+    )
+    summed = _summed_counts(counts, per_scheme, share)
+    configured = month in {s.effective_from for s in config.policy.resident_standards}
+    return [
+        *_ledger_events(summed, per_scheme, share, configured),
+        *_common_reason_events(base_rates, share),
+    ]
+
+
+def _summed_counts(counts: pl.DataFrame, per_scheme: dict[str, int], share: float) -> pl.DataFrame:
+    """The :func:`event_counts` of the county summed: per scheme, the arrears batch (its
+    periods paid to more than ``share`` of the recipients; the most persons paid for one of
+    them, the yuan) and each amount step."""
     paid = pl.col("scheme").replace_strict(per_scheme, default=None, return_dtype=pl.Float64)
     per_period = (
         counts.filter(pl.col("kind") == "arrears")
@@ -138,10 +155,17 @@ def policy_events(
             pl.col("last_index").max(),
         )
     )
-    summed = pl.concat([batches, steps], how="diagonal_relaxed").sort(
+    return pl.concat([batches, steps], how="diagonal_relaxed").sort(
         "kind", "scheme", "step", nulls_last=True
     )
-    configured = {s.effective_from for s in config.policy.resident_standards}
+
+
+def _ledger_events(
+    summed: pl.DataFrame, per_scheme: dict[str, int], share: float, configured: bool
+) -> list[dict[str, object]]:
+    """The ``back_pay`` and ``standard_change`` events of the :func:`_summed_counts` that
+    touch more than ``share`` of their scheme's recipients (``configured``: the
+    configuration holds a resident standard taking effect this month)."""
     events: list[dict[str, object]] = []
     for row in summed.iter_rows(named=True):
         paid = per_scheme.get(row["scheme"]) or 0
@@ -164,26 +188,31 @@ def policy_events(
                     **common,
                     "step_yuan": row["step"],
                     "period": first,
-                    "configured": row["scheme"] == "resident" and month in configured,
+                    "configured": row["scheme"] == "resident" and configured,
                 }
             )
+    return events
+
+
+def _common_reason_events(base_rates: pl.DataFrame, share: float) -> list[dict[str, object]]:
+    """A ``common_reason`` event per reason code and scheme whose lower share bound exceeds
+    ``share``: the weight it then counts with."""
     # Reasons the rule family already weighs by their observed share are not discounted.
     discounted = [code for code, reason in REASONS.items() if not reason.observed]
     common_reasons = base_rates.filter(
         (pl.col("share_low") > share) & pl.col("reason").is_in(discounted)
     )
-    for row in common_reasons.sort("reason", "scheme", nulls_last=True).iter_rows(named=True):
-        events.append(
-            {
-                "event": "common_reason",
-                "reason": row["reason"],
-                "scheme": row["scheme"],
-                "persons": int(row["persons"]),
-                "share_of_recipients": round(float(row["share"]), 4),
-                "weight": round(share / float(row["share"]), 4),
-            }
-        )
-    return events
+    return [
+        {
+            "event": "common_reason",
+            "reason": row["reason"],
+            "scheme": row["scheme"],
+            "persons": int(row["persons"]),
+            "share_of_recipients": round(float(row["share"]), 4),
+            "weight": round(share / float(row["share"]), 4),
+        }
+        for row in common_reasons.sort("reason", "scheme", nulls_last=True).iter_rows(named=True)
+    ]
 
 
 def _period(index: int | None) -> str | None:

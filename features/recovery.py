@@ -139,7 +139,21 @@ def recovery_accounts(cases: pl.LazyFrame, events: pl.LazyFrame, as_of: date) ->
     accounts only) count from ``closed_on``. ``status``: ``open``, ``repaid`` (nothing
     written off) or ``written_off`` (the rest written off).
     """
-    accounts = cases.filter(
+    accounts = _confirmed_accounts(cases, as_of)
+    sums = _event_sums(events, accounts, as_of)
+    due = pl.col("due")
+    recovered = (pl.col("_at_closing") + pl.col("_paid").fill_null(0.0)).clip(upper_bound=due)
+    with_sums = accounts.join(sums, on="case_id", how="left").with_columns(
+        recovered.round(2).alias("recovered"),
+        pl.col("written_off").fill_null(0.0).round(2),
+    )
+    return _account_state(with_sums, as_of).select(LEDGER_COLUMNS).sort("case_id")
+
+
+def _confirmed_accounts(cases: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
+    """The cases that are recovery accounts on ``as_of``: ``due`` (the overpayment, to the
+    fen) and ``_at_closing`` (recovered when the case was closed)."""
+    return cases.filter(
         pl.col("outcome").is_in(_CONFIRMED)
         & pl.col("closed_on").is_not_null()
         & (pl.col("closed_on") <= as_of)
@@ -154,6 +168,13 @@ def recovery_accounts(cases: pl.LazyFrame, events: pl.LazyFrame, as_of: date) ->
         pl.col("overpaid_amount").round(2).alias("due"),
         pl.col("recovered_amount").fill_null(0.0).alias("_at_closing"),
     )
+
+
+def _event_sums(events: pl.LazyFrame, accounts: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
+    """Per account, its events up to ``as_of``: ``_paid``, ``written_off`` (approved by
+    then), ``notice_on``, the latest escalation's method (``_escalated``), the latest
+    deadline set (``_deadline``) and the latest step (``_last``: ``on``, ``order``,
+    ``step``)."""
     # In date order: the group's rows keep it, so ``last`` is the latest.
     live = (
         events.filter(pl.col("on") <= as_of)
@@ -162,7 +183,7 @@ def recovery_accounts(cases: pl.LazyFrame, events: pl.LazyFrame, as_of: date) ->
     )
     written = pl.col("approved_on").is_not_null() & (pl.col("approved_on") <= as_of)
     step = pl.col("step")
-    sums = live.group_by("case_id").agg(
+    return live.group_by("case_id").agg(
         pl.col("amount").filter(step == "payment").sum().alias("_paid"),
         pl.col("amount").filter((step == "write_off") & written).sum().alias("written_off"),
         pl.col("on").filter(step == "notice").min().alias("notice_on"),
@@ -189,13 +210,15 @@ def recovery_accounts(cases: pl.LazyFrame, events: pl.LazyFrame, as_of: date) ->
         .last()
         .alias("_last"),
     )
-    due = pl.col("due")
-    recovered = (pl.col("_at_closing") + pl.col("_paid").fill_null(0.0)).clip(upper_bound=due)
-    with_sums = accounts.join(sums, on="case_id", how="left").with_columns(
-        recovered.round(2).alias("recovered"),
-        pl.col("written_off").fill_null(0.0).round(2),
+
+
+def _account_state(with_sums: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
+    """The accounts with their sums (``due``, ``recovered``, ``written_off``) and where
+    they stand on ``as_of``: ``outstanding``, ``last_step``, ``ladder_step``,
+    ``next_deadline``, ``overdue``, ``days_outstanding``, ``ageing_bucket``, ``status``."""
+    outstanding = (pl.col("due") - pl.col("recovered") - pl.col("written_off")).clip(
+        lower_bound=0.0
     )
-    outstanding = (due - pl.col("recovered") - pl.col("written_off")).clip(lower_bound=0.0)
     is_open = pl.col("outstanding") > _SETTLED
     days = (pl.lit(as_of) - pl.col("closed_on")).dt.total_days()
     return (
@@ -224,8 +247,6 @@ def recovery_accounts(cases: pl.LazyFrame, events: pl.LazyFrame, as_of: date) ->
             (pl.col("next_deadline") < as_of).fill_null(False).alias("overdue"),
             ageing_bucket(pl.col("days_outstanding")).alias("ageing_bucket"),
         )
-        .select(LEDGER_COLUMNS)
-        .sort("case_id")
     )
 
 

@@ -46,7 +46,7 @@ def suspension_list(
     ``register``: the month's register snapshot. ``certifications``: every certification
     received up to ``month``. ``people``: one row per person with ``benefit_start``,
     ``first_listed`` and the register's ``last_cert_date`` / ``cert_due_date`` when it
-    carries them (:func:`features.survival.register_people`). The certification state is
+    carries them (:func:`features.history.register_people`). The certification state is
     :func:`features.certification.certification_state`, the one detection reads: a person
     with no pass recorded has lapsed once the months recorded without one exceed
     ``suspend_after_months`` (``bounded``: the months are a lower bound), never on a guess
@@ -71,11 +71,7 @@ def suspension_list(
     action = (
         pl.when((pl.col("register_status") == "active") & pl.col("lapsed"))
         .then(pl.lit("suspend"))
-        .when(
-            (pl.col("register_status") == "suspended")
-            & ~pl.col("lapsed")
-            & pl.col("pass_known")
-        )
+        .when((pl.col("register_status") == "suspended") & ~pl.col("lapsed") & pl.col("pass_known"))
         .then(pl.lit("restore"))
     )
     return (
@@ -105,7 +101,11 @@ def custody_actions(
     """
     now = month_number(month)
     suspending = spans.filter(pl.col("kind").is_in(list(suspends)))
-    ongoing = suspending.filter(~pl.col("acquitted") & (pl.col("last_index") >= now)).select("person_id").unique()
+    ongoing = (
+        suspending.filter(~pl.col("acquitted") & (pl.col("last_index") >= now))
+        .select("person_id")
+        .unique()
+    )
     ended = suspending.filter(pl.col("last_index") < now).select("person_id").unique()
     rows = register.group_by("person_id", "scheme").agg(
         pl.col("name").first(),
@@ -113,9 +113,11 @@ def custody_actions(
         pl.col("village").first(),
         pl.col("status").first().alias("register_status"),
     )
-    suspend = rows.join(ongoing, on="person_id", how="semi").filter(
-        pl.col("register_status") == "active"
-    ).with_columns(pl.lit("suspend_custody").alias("action"))
+    suspend = (
+        rows.join(ongoing, on="person_id", how="semi")
+        .filter(pl.col("register_status") == "active")
+        .with_columns(pl.lit("suspend_custody").alias("action"))
+    )
     restore = (
         rows.join(ended, on="person_id", how="semi")
         .join(ongoing, on="person_id", how="anti")

@@ -37,8 +37,8 @@ from prefect.logging import get_logger
 
 from features.cases import MODEL_FEATURES
 from features.custody import custody_spans, link_custody
+from features.history import register_people
 from features.records import REASON
-from features.survival import register_people
 from features.suspension import SUSPENSION_ORDER, custody_actions, suspension_list
 from sentinel.artifacts import month_summary_markdown, top_cases_table
 from sentinel.audit_result import OutcomeLimits, SignOff

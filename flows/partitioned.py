@@ -31,6 +31,9 @@ from typing import Any
 import polars as pl
 from prefect import flow, task
 
+from features.certification import survival_evidence
+from features.deaths import link_deaths
+from features.history import register_people
 from features.network import receiver_changes, receiver_edges
 from features.policy import event_counts, policy_events
 from features.scoring import (
@@ -39,13 +42,7 @@ from features.scoring import (
     recipients_by_scheme,
     score_reasons,
 )
-from features.survival import (
-    link_deaths,
-    register_people,
-    signal_shares,
-    survival_evidence,
-    survival_signals,
-)
+from features.survival import signal_shares, survival_signals
 from features.suspension import SUSPENSION_ORDER
 from flows.monthly import (
     MonthSummary,

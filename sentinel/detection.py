@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from features.amount_anomaly import amount_anomaly
 from features.cases import (
     MODEL_FEATURES,
     date_month_index,
@@ -34,21 +35,15 @@ from features.cases import (
     month_number,
     period_of_index,
 )
-from features.certification import certification_state
+from features.certification import certification_state, survival_evidence
 from features.custody import custody_paid, custody_spans, link_custody
-from features.history import register_runs, runs_up_to
+from features.deaths import deceased_paid, link_deaths, linked_deaths
+from features.duplicate_receipt import duplicate_receipt
+from features.history import register_people, register_runs, runs_up_to
+from features.identity_anomaly import identity_anomaly
 from features.ledger import ledger_runs, ledger_runs_up_to
 from features.network import receiver_changes, receiver_edges, shared_account
-from features.payments import (
-    PAYOUT_KIND,
-    amount_anomaly,
-    duplicate_receipt,
-    identity_anomaly,
-    ledger_keys,
-    monthly_amount,
-    months_paid,
-    paid_ledger,
-)
+from features.payments import PAYOUT_KIND, ledger_keys, monthly_amount, months_paid, paid_ledger
 from features.policy import event_counts, policy_events
 from features.scoring import (
     listable,
@@ -58,16 +53,7 @@ from features.scoring import (
     score_reasons,
     strength_of,
 )
-from features.survival import (
-    deceased_paid,
-    link_deaths,
-    linked_deaths,
-    register_people,
-    signal_shares,
-    survival_evidence,
-    survival_signals,
-    suspected_unreported_death,
-)
+from features.survival import signal_shares, survival_signals, suspected_unreported_death
 from features.suspects import open_suspects, suspect_answers, suspect_reasons
 from models.base import RiskModel
 from models.outcomes import PriorOffsetLogisticRegression

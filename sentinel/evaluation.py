@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from features.survival import linked_deaths, register_people
+from features.deaths import linked_deaths
+from features.history import register_people
 from sentinel.config import SentinelConfig, load_config, month_end
 from sentinel.contract import DATASETS
 from sentinel.detection import MonthHistory, month_register_runs

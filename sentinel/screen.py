@@ -47,11 +47,12 @@ import polars as pl
 
 from features.cases import date_month_index, month_index, month_number, period_of_index
 from features.custody import custody_spans, link_custody
+from features.deaths import linked_deaths
+from features.history import register_people
 from features.identity import ID_CHECK_CHARS, ID_WEIGHTS, ID_WELL_FORMED
 from features.ledger import ledger_runs, ledger_runs_up_to
 from features.payments import paid_ledger
 from features.records import parse_records
-from features.survival import linked_deaths, register_people
 from sentinel.config import SentinelConfig, month_end
 from sentinel.contract import CUSTODY, DEATHS, PAYOUTS, ContractError, typed_schema
 from sentinel.detection import MonthHistory, month_register_runs

@@ -7,13 +7,14 @@ from typing import Final
 
 import polars as pl
 
+from features.identity import ID_CHECK_CHARS, ID_WEIGHTS
 from features.linkage.model import _SLOTS, Comparison, FieldKind, LinkColumns
 from sentinel.contract import SEXES
 
 _NAME_SEPARATORS: Final = r"[·•・．.\-_,，]"
-_ID_WEIGHTS: Final = tuple(pow(2, 17 - i, 11) for i in range(17))
-_ID_CHECK_CHARS: Final = "10X98765432"
 _LN2: Final = math.log(2.0)
+
+
 def _prepare_sides(
     records: pl.LazyFrame,
     register: pl.LazyFrame,
@@ -42,6 +43,8 @@ def _prepare_sides(
             )
     recs, reg = (f.drop("id_text").with_row_index("_row") for f in frames)
     return _confirmed_ids(recs, reg), reg.drop("pid_trusted")
+
+
 def _confirmed_ids(recs: pl.DataFrame, reg: pl.DataFrame) -> pl.DataFrame:
     """``pid_trusted`` also for a record whose valid ID contradicts the birth date it
     states when the ID is a register person's of the record's name: the birth date is
@@ -55,8 +58,12 @@ def _confirmed_ids(recs: pl.DataFrame, reg: pl.DataFrame) -> pl.DataFrame:
     holders = reg.filter(pl.col("pid").is_in(doubtful["pid"].implode())).select("pid", "name")
     confirmed = doubtful.join(holders, on=["pid", "name"], how="semi")["_row"]
     return recs.with_columns(pl.col("pid_trusted") | pl.col("_row").is_in(confirmed.implode()))
+
+
 def _text(col: str | None) -> pl.Expr:
     return pl.col(col).cast(pl.String) if col else pl.lit(None, dtype=pl.String)
+
+
 def _prepare_side(
     frame: pl.LazyFrame, cols: LinkColumns, comps: tuple[Comparison, ...], side: str
 ) -> pl.LazyFrame:
@@ -68,13 +75,7 @@ def _prepare_side(
         raise ValueError(f"{side}: columns {missing} not found; available: {list(schema.names())}")
     id_text = _nfkc(_text(cols.person_id)).str.replace_all(r"[\s\-]", "").str.to_uppercase()
     id_text = pl.when(id_text != "").then(id_text)
-    if isinstance(cols.name, tuple):
-        raw_name = pl.concat_str(
-            [_text(c).str.strip_chars() for c in cols.name], separator=" ", ignore_nulls=True
-        )
-    else:
-        raw_name = _text(cols.name)
-    name = _name_text(_nfkc(raw_name).str.replace_all(_NAME_SEPARATORS, " "))
+    name = _name_of(cols.name)
     sex = (
         _text(cols.sex)
         .str.strip_chars()
@@ -101,8 +102,25 @@ def _prepare_side(
             pl.lit(False).alias("pid_trusted"),
             pl.lit(None, dtype=pl.String).alias("id_birth"),
         )
+    return _filled_from_id(_citizen_id(prepared, side), side)
+
+
+def _name_of(name: str | tuple[str, ...] | None) -> pl.Expr:
+    """The name column(s) as one normalised text (parts joined by a blank)."""
+    if isinstance(name, tuple):
+        raw_name = pl.concat_str(
+            [_text(c).str.strip_chars() for c in name], separator=" ", ignore_nulls=True
+        )
+    else:
+        raw_name = _text(name)
+    return _name_text(_nfkc(raw_name).str.replace_all(_NAME_SEPARATORS, " "))
+
+
+def _citizen_id(prepared: pl.LazyFrame, side: str) -> pl.LazyFrame:
+    """``pid`` (a GB 11643 number, a 15-digit one widened, the check character its own when
+    it has 18 characters), ``id_birth``, ``pid_valid`` and ``pid_trusted`` from ``id_text``."""
     pid = pl.col("pid")
-    prepared = (
+    return (
         prepared.with_columns(_id_body(pl.col("id_text")).alias("id_body"))
         .with_columns(_check_char(pl.col("id_body")).alias("id_check"))
         .with_columns(
@@ -139,6 +157,11 @@ def _prepare_side(
         )
         .drop("id_body", "id_check")
     )
+
+
+def _filled_from_id(prepared: pl.LazyFrame, side: str) -> pl.LazyFrame:
+    """``sex`` (and on the register ``birth``) taken from the ID where the field is empty."""
+    pid = pl.col("pid")
     id_sex = (
         pl.when(pid.str.slice(16, 1).cast(pl.Int8, strict=False) % 2 == 1)
         .then(pl.lit("M"))
@@ -151,6 +174,8 @@ def _prepare_side(
     if side == "register":
         filled.append(pl.coalesce("birth", "id_birth").alias("birth"))
     return prepared.with_columns(filled)
+
+
 def _normalised(col: str | tuple[str, ...] | None, kind: FieldKind, schema: pl.Schema) -> pl.Expr:
     if col is None:
         return pl.lit(None, dtype=pl.String)
@@ -176,9 +201,13 @@ def _normalised(col: str | tuple[str, ...] | None, kind: FieldKind, schema: pl.S
         return values.replace_strict(unique, text, default=None, return_dtype=pl.String)
 
     return _text(col).map_batches(per_value, return_dtype=pl.String, is_elementwise=True)
+
+
 _NFKC_STABLE: Final = r"^[\x00-\x7F\x{4E00}-\x{9FFF}]*$"
 """Text NFKC leaves as it is: ASCII and CJK unified ideographs have no compatibility
 decomposition, and canonical composition joins neither to anything."""
+
+
 def _nfkc(values: pl.Expr) -> pl.Expr:
     """NFKC normal form (full-width digits and letters, compatibility ideographs, ...),
     computed only for values it could change: a register's IDs and names are nearly all
@@ -191,6 +220,8 @@ def _nfkc(values: pl.Expr) -> pl.Expr:
         return text
 
     return values.map_batches(batch, return_dtype=pl.String, is_elementwise=True)
+
+
 def _name_text(names: pl.Expr) -> pl.Expr:
     """Blanks collapsed, none between Han characters (王  丽 is 王丽), lower case. The Han
     pattern runs only on names holding a blank: over a register it is the slowest step."""
@@ -204,6 +235,8 @@ def _name_text(names: pl.Expr) -> pl.Expr:
         return values.str.to_lowercase()
 
     return names.map_batches(batch, return_dtype=pl.String, is_elementwise=True)
+
+
 def _id_body(id_text: pl.Expr) -> pl.Expr:
     """The 17 digits before the check character (a 15-digit first-generation number
     widened with ``19``), or null when the value cannot be an ID."""
@@ -213,16 +246,20 @@ def _id_body(id_text: pl.Expr) -> pl.Expr:
         .when(id_text.str.contains(r"^\d{15}$"))
         .then(id_text.str.slice(0, 6) + "19" + id_text.str.slice(6, 9))
     )
+
+
 def _check_char(body: pl.Expr) -> pl.Expr:
     """ISO 7064 MOD 11-2 check character of 17 digits (integer arithmetic: 17 digits fit
     an Int64, and division is far cheaper than 17 string slices)."""
     number = body.cast(pl.Int64, strict=False)
     total = pl.sum_horizontal(
-        [(number // 10 ** (16 - i)) % 10 * w for i, w in enumerate(_ID_WEIGHTS)]
+        [(number // 10 ** (16 - i)) % 10 * w for i, w in enumerate(ID_WEIGHTS)]
     )
     return (total % 11).replace_strict(
-        dict(enumerate(_ID_CHECK_CHARS)), default=None, return_dtype=pl.String
+        dict(enumerate(ID_CHECK_CHARS)), default=None, return_dtype=pl.String
     )
+
+
 def _field_column(comp: Comparison) -> str:
     return {
         "person_id": "pid",

@@ -9,8 +9,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from features.cases import per_person, person_scheme_key, reason_rows
-from features.history import register_runs
-from features.survival import register_people
+from features.history import register_people, register_runs
 
 
 def test_per_person_matches_group_by_on_text():
@@ -58,14 +57,32 @@ def test_register_people_takes_latest_snapshot_then_last_scheme():
     people = register_people(register_runs(register)).collect().sort("person_id")
     a = people.row(0, named=True)
     assert (a["scheme"], a["status"], a["village"]) == ("resident", "terminated", "V3")
-    assert (a["first_listed"], a["last_listed"], a["first_status"]) == ("2020-01", "2020-02", "suspended")
+    assert (a["first_listed"], a["last_listed"], a["first_status"]) == (
+        "2020-01",
+        "2020-02",
+        "suspended",
+    )
 
 
 def test_reason_rows_take_the_typology_from_the_registry_and_refuse_missing_facts():
     frame = pl.LazyFrame({"person_id": ["a"], "paid": [120.0]})
-    rows = reason_rows(frame, "DR_REPEAT_PERIOD", 0.9, pl.col("paid"), pl.lit(1), pl.lit("2020-02"), pl.lit("120"))
-    assert rows.collect().row(0) == ("a", "duplicate_receipt", "DR_REPEAT_PERIOD", 0.9, 120.0, ["1", "2020-02", "120"])
+    rows = reason_rows(
+        frame, "DR_REPEAT_PERIOD", 0.9, pl.col("paid"), pl.lit(1), pl.lit("2020-02"), pl.lit("120")
+    )
+    assert rows.collect().row(0) == (
+        "a",
+        "duplicate_receipt",
+        "DR_REPEAT_PERIOD",
+        0.9,
+        120.0,
+        ["1", "2020-02", "120"],
+    )
     with pytest.raises(ValueError, match="DR_REPEAT_PERIOD names"):
         reason_rows(frame, "DR_REPEAT_PERIOD", 0.9, pl.col("paid"), pl.lit(1))
     with pytest.raises(ValueError, match="several typologies"):
-        reason_rows(frame, (pl.lit("DR_REPEAT_PERIOD"), ("DR_REPEAT_PERIOD", "AA_JUMP")), 0.9, pl.col("paid"))
+        reason_rows(
+            frame,
+            (pl.lit("DR_REPEAT_PERIOD"), ("DR_REPEAT_PERIOD", "AA_JUMP")),
+            0.9,
+            pl.col("paid"),
+        )

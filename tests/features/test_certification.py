@@ -11,7 +11,7 @@ import pytest
 
 from features.cases import month_number, period_of_index
 from features.certification import certification_state
-from features.survival import register_people
+from features.history import register_people
 from features.suspension import suspension_list
 from sentinel.config import load_config
 from sentinel.demo import WORLDS, generate_county, world
@@ -21,7 +21,9 @@ from sentinel.evaluation import demo_history
 CONFIG = load_config()
 CYCLE = CONFIG.policy.suspend_after_months
 EVERY_SENTENCE = CONFIG.model_copy(
-    update={"detection": CONFIG.detection.model_copy(update={"min_suspected_death_probability": 0.0})}
+    update={
+        "detection": CONFIG.detection.model_copy(update={"min_suspected_death_probability": 0.0})
+    }
 )
 
 
@@ -37,7 +39,12 @@ def state(people: list[dict], passes: list[tuple[str, date]], month: str) -> dic
             "method": ["face_app"] * len(passes),
             "result": ["pass"] * len(passes),
         },
-        schema={"person_id": pl.String, "cert_date": pl.Date, "method": pl.String, "result": pl.String},
+        schema={
+            "person_id": pl.String,
+            "cert_date": pl.Date,
+            "method": pl.String,
+            "result": pl.String,
+        },
     )
     got = certification_state(frame, certs, month, CYCLE).collect()
     return {r["person_id"]: r for r in got.iter_rows(named=True)}
@@ -50,20 +57,30 @@ def test_a_pass_in_the_history_is_known_and_counted_exactly():
         "2021-03",
     )["A"]
     assert (got["pass_known"], got["bounded"], got["months_since_verified"], got["lapsed"]) == (
-        True, False, 13, True,
+        True,
+        False,
+        13,
+        True,
     )
 
 
 def test_without_a_pass_recorded_the_months_are_a_lower_bound():
     got = state(
-        [{"person_id": "B", "benefit_start": date(2010, 1, 1), "first_listed": "2020-01"}], [], "2020-07"
+        [{"person_id": "B", "benefit_start": date(2010, 1, 1), "first_listed": "2020-01"}],
+        [],
+        "2020-07",
     )["B"]
     assert (got["bounded"], got["months_since_verified"], got["recorded_since"], got["lapsed"]) == (
-        True, 7, "2020-01", False,
+        True,
+        7,
+        "2020-01",
+        False,
     )
     # The claim itself, made in person within the history, is a known verification.
     new = state(
-        [{"person_id": "C", "benefit_start": date(2020, 3, 1), "first_listed": "2020-03"}], [], "2020-07"
+        [{"person_id": "C", "benefit_start": date(2020, 3, 1), "first_listed": "2020-03"}],
+        [],
+        "2020-07",
     )["C"]
     assert (new["bounded"], new["months_since_verified"]) == (False, 4)
 
@@ -72,7 +89,12 @@ def _world(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
     chosen = world(name)
     dest = tmp_path_factory.mktemp(f"cert-{name}")
     generate_county(
-        dest, seed=2, scale=0.01, months=14, rates=chosen.rates, phenomena=chosen.phenomena,
+        dest,
+        seed=2,
+        scale=0.01,
+        months=14,
+        rates=chosen.rates,
+        phenomena=chosen.phenomena,
         formats="parquet",
     )
     return dest
@@ -97,7 +119,9 @@ def test_the_suspension_list_and_detection_agree_in_every_world(
             month=month,
             suspend_after_months=CYCLE,
         ).collect()
-        active = snapshot.filter(pl.col("status") == "active").select("person_id").unique().collect()
+        active = (
+            snapshot.filter(pl.col("status") == "active").select("person_id").unique().collect()
+        )
         lapsed = evidence.filter(pl.col("lapsed")).join(active, on="person_id", how="semi")
         to_suspend = suspended.filter(pl.col("action") == "suspend")
         assert set(lapsed["person_id"]) == set(to_suspend["person_id"]), month
