@@ -486,7 +486,7 @@ def test_a_truncated_line_after_termination_is_no_payment_while_terminated():
 
 
 def _record_linked_at(confidence: float) -> pl.LazyFrame:
-    """The linker's verdict on record GA7 (:func:`features.survival.link_deaths`): its best
+    """The linker's verdict on record GA7 (:func:`features.deaths.link_deaths`): its best
     candidate is 王秀兰 with ``confidence``; her ID and name were typed wrong in it."""
     return pl.LazyFrame(
         [{"record_id": "GA7", "person_id": make_id("19380404", 24), "confidence": confidence,
