@@ -18,7 +18,7 @@ from sentinel.casestore import schema as casestore_schema
 from sentinel.casestore.chain import check_history
 from sentinel.migrations import _config, current_revision, head_revision
 from sentinel.review import ReviewStore
-from sentinel.review import store as review_store
+from sentinel.review import tables as review_tables
 
 NOW = datetime(2020, 12, 20, 9, 0, tzinfo=UTC)
 # A generated person (valid-looking shape, not a real one).
@@ -28,7 +28,7 @@ PERSON = "430101195001010012"
 def product_metadata() -> MetaData:
     """Every table the product reads and writes, as its code declares them."""
     combined = MetaData()
-    for metadata in (casestore_schema._metadata, review_store._metadata):
+    for metadata in (casestore_schema._metadata, review_tables._metadata):
         for table in metadata.tables.values():
             table.to_metadata(combined)
     return combined

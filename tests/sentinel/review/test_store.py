@@ -14,7 +14,7 @@ from sentinel.casestore import CaseStore
 from sentinel.masking import mask_account, short_name
 from sentinel.review import ReviewStore, hash_password
 from sentinel.review.auth import Principal, check_password
-from sentinel.review.casefile import CaseListing, QueueFilter
+from sentinel.review.case_listing import CaseListing, QueueFilter
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
