@@ -42,7 +42,11 @@ def schema_differences(url: str) -> list[object]:
             return [
                 d
                 for d in compare_metadata(context, product_metadata())
-                if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")
+                if not (
+                    isinstance(d, tuple)
+                    and d[0] == "remove_table"
+                    and d[1].name == "alembic_version"
+                )
             ]
     finally:
         engine.dispose()
@@ -150,7 +154,9 @@ def test_a_database_made_before_versioning_with_every_column_is_taken_as_it_is(
         assert current_revision(store.engine) == head_revision()
         ReviewStore(store.engine)
         with store.engine.connect() as connection:
-            rows = connection.execute(text("SELECT case_id, status, selection FROM case_months")).all()
+            rows = connection.execute(
+                text("SELECT case_id, status, selection FROM case_months")
+            ).all()
         assert [tuple(r) for r in rows] == [("SU-1", "new", "priority")]
     assert schema_differences(store_url) == []
 
