@@ -22,6 +22,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 
 from sentinel.casestore import CaseStore, CaseValidationError
+from sentinel.casestore.rejected_rows import rejected_row_text, rejected_rows_frame
 from sentinel.contract import OUTCOMES, OUTCOMES_DATASET
 from sentinel.io.reports import CASE_HEADERS_ZH, OUTCOME_HEADERS
 from sentinel.masking import mask_id
@@ -206,17 +207,8 @@ class OutcomeError:
     case: str | None = None
 
     def __str__(self) -> str:
-        where = ", ".join(
-            part
-            for part in (
-                f"sheet {self.sheet}" if self.sheet else None,
-                f"row {self.row}" if self.row is not None else None,
-                f"case {self.case}" if self.case else None,
-                f"column {self.column}",
-            )
-            if part
-        )
-        return f"{where}: {self.problem}"
+        place = f"sheet {self.sheet}" if self.sheet else None
+        return rejected_row_text(place, self.row, self.case, self.column, self.problem)
 
 
 @dataclass
@@ -233,24 +225,8 @@ class ImportReport:
 
     def errors_frame(self) -> pl.DataFrame:
         """The errors as a table (sheet, row, case, column, problem) for a reply to auditors."""
-        return pl.DataFrame(
-            [
-                {
-                    "sheet": e.sheet,
-                    "row": e.row,
-                    "case": e.case,
-                    "column": e.column,
-                    "problem": e.problem,
-                }
-                for e in self.errors
-            ],
-            schema={
-                "sheet": pl.String,
-                "row": pl.Int64,
-                "case": pl.String,
-                "column": pl.String,
-                "problem": pl.String,
-            },
+        return rejected_rows_frame(
+            "sheet", ((e.sheet, e.row, e.case, e.column, e.problem) for e in self.errors)
         )
 
 
@@ -277,14 +253,8 @@ def import_outcomes(
             frame = frame.with_columns(pl.lit(None, dtype).alias(col))
     seen: dict[str, tuple[tuple[Any, ...], str]] = {}
     for index, row in enumerate(frame.iter_rows(named=True)):
-        sheet = row["_sheet"]
         number = row["_row"] if row["_row"] is not None else index + 1
         case_id = _text(row["case_id"])
-        errors = [
-            OutcomeError(sheet, number, p["column"], p["problem"], mask_id(case_id))
-            for p in row["_problems"] or []
-        ]
-        unreadable = {e.column for e in errors}
         canonical = OUTCOMES.get(row["outcome"].strip()) if row["outcome"] else None
         result = {
             "outcome": canonical or row["outcome"],
@@ -293,56 +263,92 @@ def import_outcomes(
             "overpaid_amount": row["overpaid_amount"],
             "recovered_amount": row["recovered_amount"],
         }
-        for column, problem in _row_problems(store, case_id, row["person_id"], result, now):
-            if column in unreadable:
-                continue  # reported already: the cell was filled but unreadable
-            errors.append(OutcomeError(sheet, number, column, problem, mask_id(case_id)))
-        if not errors and case_id is not None:
-            key = (*result.values(), _text(row["note"]))
-            where = f"sheet {sheet} row {number}" if sheet else f"row {number}"
-            earlier = seen.setdefault(case_id, (key, where))
-            if earlier[0] != key:
-                errors.append(
-                    OutcomeError(
-                        sheet,
-                        number,
-                        "case_id",
-                        f"also reported with a different result at {earlier[1]}",
-                        mask_id(case_id),
-                    )
-                )
+        errors = _outcome_errors(store, row, number, case_id, result, now, seen)
         if errors or case_id is None:
             report.rejected += 1
             report.errors.extend(errors)
             continue
-        recorder = _text(row["audited_by"]) or actor
-        reviewer = _text(row["reviewed_by"])
-        try:
-            changed = store.close(
-                case_id,
-                **result,
-                note=_text(row["note"]),
-                actor=recorder,
-                reviewed_by=reviewer,
-                now=now,
-            )
-        except CaseValidationError as exc:
-            report.rejected += 1
-            report.errors.append(
-                OutcomeError(sheet, number, exc.field, exc.problem, mask_id(case_id))
-            )
-            continue
-        if (
-            changed
-            and reviewer is None
-            and store.signoff_needed(case_id, result["outcome"], result["overpaid_amount"])
-        ):
-            report.pending += 1
-        if changed:
-            report.applied += 1
-        else:
-            report.unchanged += 1
+        _close_case(store, report, row, number, case_id, result, actor, now)
     return report
+
+
+def _outcome_errors(
+    store: CaseStore,
+    row: dict[str, Any],
+    number: int,
+    case_id: str | None,
+    result: dict[str, Any],
+    now: datetime,
+    seen: dict[str, tuple[tuple[Any, ...], str]],
+) -> list[OutcomeError]:
+    """Every problem of one outcome row: its unreadable cells, what the case store refuses,
+    and a different result for a case reported earlier (``seen``: each case's first result
+    and where it was, filled in as rows pass)."""
+    sheet = row["_sheet"]
+    errors = [
+        OutcomeError(sheet, number, p["column"], p["problem"], mask_id(case_id))
+        for p in row["_problems"] or []
+    ]
+    unreadable = {e.column for e in errors}
+    for column, problem in _row_problems(store, case_id, row["person_id"], result, now):
+        if column in unreadable:
+            continue  # reported already: the cell was filled but unreadable
+        errors.append(OutcomeError(sheet, number, column, problem, mask_id(case_id)))
+    if not errors and case_id is not None:
+        key = (*result.values(), _text(row["note"]))
+        where = f"sheet {sheet} row {number}" if sheet else f"row {number}"
+        earlier = seen.setdefault(case_id, (key, where))
+        if earlier[0] != key:
+            errors.append(
+                OutcomeError(
+                    sheet,
+                    number,
+                    "case_id",
+                    f"also reported with a different result at {earlier[1]}",
+                    mask_id(case_id),
+                )
+            )
+    return errors
+
+
+def _close_case(
+    store: CaseStore,
+    report: ImportReport,
+    row: dict[str, Any],
+    number: int,
+    case_id: str,
+    result: dict[str, Any],
+    actor: str,
+    now: datetime,
+) -> None:
+    """Close the case with a row's result (:meth:`CaseStore.close`), counted in ``report``."""
+    recorder = _text(row["audited_by"]) or actor
+    reviewer = _text(row["reviewed_by"])
+    try:
+        changed = store.close(
+            case_id,
+            **result,
+            note=_text(row["note"]),
+            actor=recorder,
+            reviewed_by=reviewer,
+            now=now,
+        )
+    except CaseValidationError as exc:
+        report.rejected += 1
+        report.errors.append(
+            OutcomeError(row["_sheet"], number, exc.field, exc.problem, mask_id(case_id))
+        )
+        return
+    if (
+        changed
+        and reviewer is None
+        and store.signoff_needed(case_id, result["outcome"], result["overpaid_amount"])
+    ):
+        report.pending += 1
+    if changed:
+        report.applied += 1
+    else:
+        report.unchanged += 1
 
 
 def _row_problems(

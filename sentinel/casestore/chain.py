@@ -144,13 +144,7 @@ def seal(conn: Connection, chain: Chain, *, from_seq: int | None = None) -> int:
     t = chain.table
     start = from_seq if from_seq is not None else None
     if start is None:
-        last = conn.execute(
-            select(t.c.chain_seq, t.c.row_hash)
-            .where(t.c.chain_seq.is_not(None))
-            .order_by(t.c.chain_seq.desc())
-            .limit(1)
-        ).first()
-        seq, previous = (last[0], last[1]) if last is not None else (0, GENESIS)
+        seq, previous = _head(conn, t)
         again: list[dict[str, Any]] = []
     else:
         before = conn.execute(select(t.c.row_hash).where(t.c.chain_seq == start - 1)).scalar()
@@ -177,18 +171,20 @@ def chain_heads(engine: Engine, chains: Sequence[Chain]) -> dict[str, dict[str, 
     heads: dict[str, dict[str, Any]] = {}
     with engine.connect() as conn:
         for chain in chains:
-            t = chain.table
-            last = conn.execute(
-                select(t.c.chain_seq, t.c.row_hash)
-                .where(t.c.chain_seq.is_not(None))
-                .order_by(t.c.chain_seq.desc())
-                .limit(1)
-            ).first()
-            heads[chain.name] = {
-                "position": last[0] if last else 0,
-                "hash": last[1] if last else GENESIS,
-            }
+            position, head = _head(conn, chain.table)
+            heads[chain.name] = {"position": position, "hash": head}
     return heads
+
+
+def _head(conn: Connection, table: Table) -> tuple[int, str]:
+    """The position and hash of the table's last sealed row; (0, :data:`GENESIS`) when none."""
+    last = conn.execute(
+        select(table.c.chain_seq, table.c.row_hash)
+        .where(table.c.chain_seq.is_not(None))
+        .order_by(table.c.chain_seq.desc())
+        .limit(1)
+    ).first()
+    return (last[0], last[1]) if last is not None else (0, GENESIS)
 
 
 def verify_chains(

@@ -10,8 +10,9 @@ from typing import Any
 import polars as pl
 
 from features.identity import id_birth_date
-from sentinel.audit_result import OutcomeLimits, result_problems
+from sentinel.audit_result import OutcomeLimits, SignOff, result_problems
 from sentinel.casestore.constants import CONFIRMED, EXCULPATORY_REASONS
+from sentinel.contract import OUTCOMES
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class _Decision:
     listed: bool
     note: str | None = None
     reopen: bool = False
+
 
 def _decide(
     row: dict[str, Any],
@@ -71,10 +73,12 @@ def _decide(
         )
     return _Decision(listed=True, note=f"unreachable {audited}, listed again", reopen=True)
 
+
 def _paid_after(row: dict[str, Any], month: str) -> bool:
     """A period after ``month`` was paid (unknown counts as paid: better listed than lost)."""
     last = row.get("last_paid_period")
     return last is None or last > month
+
 
 def _status(
     row: dict[str, Any],
@@ -99,6 +103,7 @@ def _status(
     if last is not None and last < month:
         return "payments_stopped"
     return "carried"
+
 
 def _closure_problems(
     case: dict[str, Any],
@@ -125,10 +130,26 @@ def _closure_problems(
         limits=limits,
     )
 
+
+def _canonical_outcome(outcome: str | None) -> str | None:
+    """The contract's value of an outcome as typed (Chinese spellings accepted); an
+    unknown one as typed, for the checks to name."""
+    return OUTCOMES.get(outcome.strip(), outcome) if isinstance(outcome, str) else outcome
+
+
+def _signoff_reason(
+    signoff: SignOff, case: dict[str, Any], outcome: str | None, overpaid: float | None
+) -> str | None:
+    """Why recording ``outcome`` (already canonical) for ``case`` needs a second user's
+    sign-off, judged on the case's reason codes; None when one user may record it."""
+    return signoff.reason(outcome, overpaid, set(_codes(case["reasons"])))
+
+
 def _birth_date(person_id: str) -> date | None:
     """The birth date written in an identity number; None when it holds none."""
     frame = pl.DataFrame({"person_id": [person_id]}, schema={"person_id": pl.String})
     return frame.select(id_birth_date("person_id")).item()
+
 
 def _listing_rows(cases: pl.DataFrame) -> list[dict[str, Any]]:
     needed = (
@@ -172,6 +193,7 @@ def _listing_rows(cases: pl.DataFrame) -> list[dict[str, Any]]:
         r["reasons"] = ",".join(_codes(r["reasons"]))
     return rows
 
+
 def _checked_listing(month: str, cases: pl.DataFrame, clear_months: int) -> list[dict[str, Any]]:
     """The listing rows of ``cases`` (:func:`_listing_rows`) once the month, the clearing
     window and the uniqueness of case ids are checked."""
@@ -184,10 +206,12 @@ def _checked_listing(month: str, cases: pl.DataFrame, clear_months: int) -> list
         raise ValueError(f"{month}: the case list repeats a case_id")
     return rows
 
+
 def _codes(reasons: str | None) -> list[str]:
     if not reasons:
         return []
     return list(dict.fromkeys(c.strip() for c in reasons.split(",") if c.strip()))
+
 
 def _check_month(month: str) -> None:
     try:
@@ -197,8 +221,10 @@ def _check_month(month: str) -> None:
     if not ok:
         raise ValueError(f"month must be YYYY-MM, got {month!r}")
 
+
 def _month_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
+
 
 def _months_between(earlier: str, later: str) -> int:
     return (int(later[:4]) - int(earlier[:4])) * 12 + int(later[5:7]) - int(earlier[5:7])

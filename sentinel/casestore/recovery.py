@@ -27,19 +27,25 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import polars as pl
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from features.recovery import (
-    RECOVERY_EVENT_SCHEMA,
-    recovery_accounts,
-    summarise_recoveries,
-)
-from sentinel.casestore.chain import seal
-from sentinel.casestore.constants import CONFIRMED, CaseValidationError
+from features.recovery import recovery_accounts, summarise_recoveries
+from sentinel.casestore.constants import CaseValidationError
 from sentinel.casestore.queries import CaseQueries
-from sentinel.casestore.schema import EVENTS_CHAIN, _cases, _events
-from sentinel.contract import ESCALATION_METHODS, PAYMENT_METHODS, RECOVERY_STEPS
+from sentinel.casestore.recovery_rules import (
+    _TOLERANCE,
+    _canonical_method,
+    _canonical_step,
+    _check_step,
+    _day,
+    _event_frame,
+    _outstanding,
+    _recoverable_case,
+)
+from sentinel.casestore.rejected_rows import rejected_row_text, rejected_rows_frame
+from sentinel.casestore.schema import _cases, _events
+from sentinel.casestore.sql import _add_event
 from sentinel.masking import mask_id
 
 __all__ = [
@@ -60,9 +66,6 @@ RECOVERY_KIND = "recovery"
 #: Where a recovery step was entered: the review app, a drop's ``recoveries.*`` file, the
 #: filled-in recovery sheet of a workbook, or the simulated audit year.
 SOURCES: tuple[str, ...] = ("app", "drop", "workbook", "simulation")
-#: Half a fen: sums of instalments are floats.
-_TOLERANCE = 0.005
-_FAR_FUTURE = date(9999, 12, 31)
 
 
 def record_recovery(
@@ -135,12 +138,7 @@ def record_recovery(
                 "step, date, amount or method",
             )
         _check_step(shown, case, events, detail, on, deadline, amount, at.date())
-        conn.execute(
-            insert(_events).values(
-                case_id=case_id, at=at, actor=actor, kind=RECOVERY_KIND, month=None, detail=detail
-            )
-        )
-        seal(conn, EVENTS_CHAIN)
+        _add_event(conn, case_id, at, actor, RECOVERY_KIND, None, detail)
     return True
 
 
@@ -201,12 +199,7 @@ def approve_write_off(
             "proposer": proposal.get("proposer"),
             "source": "app",
         }
-        conn.execute(
-            insert(_events).values(
-                case_id=case_id, at=at, actor=actor, kind=RECOVERY_KIND, month=None, detail=detail
-            )
-        )
-        seal(conn, EVENTS_CHAIN)
+        _add_event(conn, case_id, at, actor, RECOVERY_KIND, None, detail)
     return True
 
 
@@ -256,17 +249,7 @@ class RecoveryError:
     case: str | None = None
 
     def __str__(self) -> str:
-        where = ", ".join(
-            part
-            for part in (
-                self.file,
-                f"row {self.row}" if self.row is not None else None,
-                f"case {self.case}" if self.case else None,
-                f"column {self.column}",
-            )
-            if part
-        )
-        return f"{where}: {self.problem}"
+        return rejected_row_text(self.file, self.row, self.case, self.column, self.problem)
 
 
 @dataclass
@@ -281,24 +264,8 @@ class RecoveryImportReport:
 
     def errors_frame(self) -> pl.DataFrame:
         """The rejected rows and why (file, row, case, column, problem)."""
-        return pl.DataFrame(
-            [
-                {
-                    "file": e.file,
-                    "row": e.row,
-                    "case": e.case,
-                    "column": e.column,
-                    "problem": e.problem,
-                }
-                for e in self.errors
-            ],
-            schema={
-                "file": pl.String,
-                "row": pl.Int64,
-                "case": pl.String,
-                "column": pl.String,
-                "problem": pl.String,
-            },
+        return rejected_rows_frame(
+            "file", ((e.file, e.row, e.case, e.column, e.problem) for e in self.errors)
         )
 
 
@@ -383,70 +350,11 @@ def import_recoveries(
 # ----------------------------------------------------------------------------- internals
 
 
-def _canonical_step(shown: str, step: str) -> str:
-    canonical = RECOVERY_STEPS.get((step or "").strip())
-    if canonical is None:
-        raise CaseValidationError(
-            shown, "step", f"{step!r} is not one of {sorted(set(RECOVERY_STEPS.values()))}"
-        )
-    return canonical
-
-
-def _canonical_method(shown: str, step: str, method: str | None) -> str | None:
-    given = (method or "").strip() or None
-    allowed = {"payment": PAYMENT_METHODS, "escalation": ESCALATION_METHODS}.get(step)
-    if allowed is None:
-        if given is not None:
-            raise CaseValidationError(
-                shown, "method", f"is only for payments and escalations, not a {step}"
-            )
-        return None
-    if given is None:
-        raise CaseValidationError(
-            shown, "method", f"is empty; a {step} needs one of {sorted(set(allowed.values()))}"
-        )
-    canonical = allowed.get(given)
-    if canonical is None:
-        raise CaseValidationError(
-            shown,
-            "method",
-            f"{given!r} is not one of the {step} methods {sorted(set(allowed.values()))}",
-        )
-    return canonical
-
-
-def _recoverable_case(conn: Connection, case_id: str, shown: str) -> dict[str, Any]:
-    case = conn.execute(select(_cases).where(_cases.c.case_id == case_id)).mappings().first()
-    if case is None:
-        raise CaseValidationError(shown, "case_id", "unknown case")
-    if case["state"] == "pending":
-        # A closure that waits for a reviewer's sign-off opens no account yet.
-        raise CaseValidationError(shown, "state", "the closure awaits sign-off")
-    if case["outcome"] not in CONFIRMED or case["closed_on"] is None:
-        raise CaseValidationError(shown, "outcome", "the case is not closed as confirmed")
-    if not (case["overpaid_amount"] or 0.0) > 0:
-        raise CaseValidationError(shown, "overpaid_amount", "nothing overpaid to recover")
-    return dict(case)
-
-
 def _person_of(store: CaseQueries, case_id: str) -> str | None:
     with store.engine.connect() as conn:
         return conn.execute(
             select(_cases.c.person_id).where(_cases.c.case_id == case_id)
         ).scalar_one_or_none()
-
-
-#: The case columns an account is built from.
-_ACCOUNT_SCHEMA: dict[str, pl.DataType] = {
-    "case_id": pl.String(),
-    "person_id": pl.String(),
-    "township": pl.String(),
-    "typology": pl.String(),
-    "outcome": pl.String(),
-    "closed_on": pl.Date(),
-    "overpaid_amount": pl.Float64(),
-    "recovered_amount": pl.Float64(),
-}
 
 
 def _case_events(conn: Connection, case_id: str) -> list[dict[str, Any]]:
@@ -468,89 +376,3 @@ def _same_record(events: list[dict[str, Any]], record_id: str) -> dict[str, Any]
 
 def _content(detail: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(detail.get(k) for k in ("step", "on", "amount", "method", "deadline", "reason"))
-
-
-def _outstanding(case: dict[str, Any], events: list[dict[str, Any]]) -> float:
-    """What the account still owes over every step recorded, whatever its date."""
-    frame = pl.DataFrame([{k: case[k] for k in _ACCOUNT_SCHEMA}], schema=_ACCOUNT_SCHEMA).lazy()
-    rows = [{"case_id": case["case_id"], **e} for e in events]
-    accounts = recovery_accounts(frame, _event_frame(rows).lazy(), _FAR_FUTURE).collect()
-    return float(accounts["outstanding"][0]) if accounts.height else 0.0
-
-
-def _check_step(
-    shown: str,
-    case: dict[str, Any],
-    events: list[dict[str, Any]],
-    detail: dict[str, Any],
-    on: date,
-    deadline: date | None,
-    amount: float | None,
-    today: date,
-) -> None:
-    if not isinstance(on, date):
-        raise CaseValidationError(shown, "on", "is empty or not a date")
-    if on > today:
-        raise CaseValidationError(shown, "on", f"{on.isoformat()} is in the future")
-    if on < case["closed_on"]:
-        raise CaseValidationError(
-            shown, "on", f"{on.isoformat()} is before the case was closed ({case['closed_on']})"
-        )
-    if deadline is not None:
-        if detail["step"] not in ("notice", "escalation"):
-            raise CaseValidationError(shown, "deadline", "is only for notices and escalations")
-        if not isinstance(deadline, date) or deadline < on:
-            raise CaseValidationError(shown, "deadline", "is before the step's date")
-    step = detail["step"]
-    outstanding = _outstanding(case, events)
-    if step in ("payment", "write_off"):
-        if amount is None or not amount > 0:
-            raise CaseValidationError(shown, "amount", f"a {step} needs an amount above 0")
-        if amount > outstanding + _TOLERANCE:
-            raise CaseValidationError(
-                shown,
-                "amount",
-                f"{amount:.2f} is more than the {outstanding:.2f} still outstanding",
-            )
-    elif amount is not None:
-        raise CaseValidationError(shown, "amount", f"a {step} has no amount")
-    if step == "write_off" and not detail["reason"]:
-        raise CaseValidationError(shown, "reason", "a write-off needs a reason")
-    if step in ("notice", "escalation") and outstanding <= _TOLERANCE:
-        raise CaseValidationError(shown, "step", f"nothing outstanding: no {step} to send")
-
-
-def _event_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    """Recovery event details as :data:`RECOVERY_EVENT_SCHEMA` rows: approvals folded into
-    the write-offs they approve."""
-    approvals = {
-        (r["case_id"], r.get("record_id")): r for r in rows if r.get("status") == "approved"
-    }
-    steps = []
-    for r in rows:
-        if r.get("status") == "approved":
-            continue
-        approval = approvals.get((r["case_id"], r.get("record_id")))
-        steps.append(
-            {
-                "case_id": r["case_id"],
-                "record_id": r.get("record_id"),
-                "step": r.get("step"),
-                "on": _day(r.get("on")),
-                "amount": r.get("amount"),
-                "method": r.get("method"),
-                "deadline": _day(r.get("deadline")),
-                "reason": r.get("reason"),
-                "source": r.get("source"),
-                "actor": r.get("actor"),
-                "approved_on": _day(approval.get("on")) if approval else None,
-                "approved_by": approval.get("actor") if approval else None,
-            }
-        )
-    return pl.DataFrame(steps, schema=RECOVERY_EVENT_SCHEMA)
-
-
-def _day(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))

@@ -18,10 +18,9 @@ from sqlalchemy.engine import Connection
 
 from sentinel.audit_result import SignOff
 from sentinel.casestore.constants import CaseValidationError
-from sentinel.casestore.policy import _codes
+from sentinel.casestore.policy import _canonical_outcome, _signoff_reason
 from sentinel.casestore.schema import _cases, _events
 from sentinel.casestore.sql import _add_event, _jsonable, _one_case, _select_in
-from sentinel.contract import OUTCOMES
 
 __all__ = ["SignOffs"]
 
@@ -67,6 +66,43 @@ def _pending_proposal(conn: Connection, case_id: str) -> dict[str, Any] | None:
     }
 
 
+def _case_and_proposal(conn: Connection, case_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The case and its result waiting for sign-off; refused when nothing waits."""
+    case = _one_case(conn, case_id)
+    pending = _pending_proposal(conn, case_id)
+    if pending is None:
+        raise CaseValidationError(case_id, "state", "has no result waiting for sign-off")
+    return case, pending
+
+
+def _propose_result(
+    conn: Connection,
+    case: dict[str, Any],
+    result: dict[str, Any],
+    why: str,
+    actor: str,
+    at: datetime,
+) -> bool:
+    """Record ``result`` as a proposal waiting for sign-off (``why`` it needs one): an open
+    case becomes ``pending``. False, recording nothing, when the same result waits already."""
+    case_id = case["case_id"]
+    pending = _pending_proposal(conn, case_id)
+    if pending is not None and pending["result"] == _jsonable(result):
+        return False
+    if case["state"] != "closed":
+        conn.execute(update(_cases).where(_cases.c.case_id == case_id).values(state="pending"))
+    _add_event(
+        conn,
+        case_id,
+        at,
+        actor,
+        "proposed",
+        None,
+        {"result": _jsonable(result), "signoff": why, "state": case["state"]},
+    )
+    return True
+
+
 class SignOffs:
     """The sign-off side of :class:`sentinel.casestore.CaseStore` (it has these methods)."""
 
@@ -84,8 +120,9 @@ class SignOffs:
             )
         if case is None:
             return None
-        canonical = OUTCOMES.get(outcome.strip(), outcome) if isinstance(outcome, str) else outcome
-        return self.signoff.reason(canonical, overpaid_amount, set(_codes(case["reasons"])))
+        return _signoff_reason(
+            self.signoff, dict(case), _canonical_outcome(outcome), overpaid_amount
+        )
 
     def approve(self, case_id: str, *, actor: str, now: datetime | None = None) -> dict[str, Any]:
         """Sign off the result proposed for the case and close it; returns that result.
@@ -96,10 +133,7 @@ class SignOffs:
         """
         at = now or datetime.now(UTC)
         with self.engine.begin() as conn:
-            case = _one_case(conn, case_id)
-            pending = _pending_proposal(conn, case_id)
-            if pending is None:
-                raise CaseValidationError(case_id, "state", "has no result waiting for sign-off")
+            case, pending = _case_and_proposal(conn, case_id)
             if pending["actor"] == actor:
                 raise CaseValidationError(
                     case_id, "approved_by", "proposed this result; a second user signs off"
@@ -130,10 +164,7 @@ class SignOffs:
             raise CaseValidationError(case_id, "note", "is empty; say why the result is sent back")
         at = now or datetime.now(UTC)
         with self.engine.begin() as conn:
-            case = _one_case(conn, case_id)
-            pending = _pending_proposal(conn, case_id)
-            if pending is None:
-                raise CaseValidationError(case_id, "state", "has no result waiting for sign-off")
+            case, pending = _case_and_proposal(conn, case_id)
             if case["state"] == "pending":
                 state = "assigned" if case["assignee"] else "new"
                 conn.execute(update(_cases).where(_cases.c.case_id == case_id).values(state=state))

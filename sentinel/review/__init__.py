@@ -6,6 +6,7 @@ Public API: :func:`create_app` (the FastAPI app on an output folder's case store
 
 from sentinel.review.app import create_app
 from sentinel.review.auth import hash_password
-from sentinel.review.store import ROLES, ReviewStore
+from sentinel.review.store import ReviewStore
+from sentinel.review.tables import ROLES
 
 __all__ = ["ROLES", "ReviewStore", "create_app", "hash_password"]

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from sentinel.review.auth import (
     hash_password,
 )
-from sentinel.review.store import ROLES
+from sentinel.review.tables import ROLES
 from sentinel.review.web import (
     Ctx,
     Me,

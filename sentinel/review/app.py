@@ -26,13 +26,9 @@ from sentinel.config import SentinelConfig
 from sentinel.io.store import history_anchors
 from sentinel.review import dashboard
 from sentinel.review.admin_routes import admin_router
-from sentinel.review.auth import (
-    HashingPool,
-)
+from sentinel.review.auth import HashingPool
+from sentinel.review.case_listing import CaseListing
 from sentinel.review.case_routes import case_router
-from sentinel.review.casefile import (
-    CaseListing,
-)
 from sentinel.review.i18n import translator
 from sentinel.review.login_routes import login_router
 from sentinel.review.recovery_routes import recovery_router
@@ -76,6 +72,27 @@ def create_app(
     history = check_history(cases.engine, history_anchors(out))
     if not history.holds:
         _log.error("history check failed: %s", history.broken)
+    env = _templates(config, None if history.holds else str(history.broken))
+    app = FastAPI(
+        title="payout-sentinel case review", docs_url=None, redoc_url=None, openapi_url=None
+    )
+    hashing = HashingPool(config.review.hash_workers, config.review.hash_queue)
+    app.state.ctx = Context(
+        out, config, cases, review, CaseListing(cases.engine), env, curated, hashing
+    )
+    app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
+    for router in ROUTERS:
+        app.include_router(router)
+    app.middleware("http")(_security_headers)
+    app.exception_handler(LoginRequired)(_to_login)
+    app.exception_handler(RequestValidationError)(_invalid_request)
+    app.exception_handler(HTTPException)(_error_page)
+    return app
+
+
+def _templates(config: SentinelConfig, history_broken: str | None) -> Environment:
+    """The pages' templates, with the texts of the UI language and whether the history
+    check failed (said on every page)."""
     text, label = translator(config.review.language)
     env = Environment(
         loader=FileSystemLoader(_HERE / "templates"),
@@ -90,81 +107,76 @@ def create_app(
         percent=percent,
         lang=config.review.language,
         bar_width=dashboard.BAR_WIDTH,
-        history_broken=None if history.holds else str(history.broken),
+        history_broken=history_broken,
     )
-    app = FastAPI(
-        title="payout-sentinel case review", docs_url=None, redoc_url=None, openapi_url=None
+    return env
+
+
+async def _security_headers(request: Request, call_next: Any) -> Response:
+    """Every answer forbids other origins' content and framing, and pages are not cached."""
+    response: Response = await call_next(request)
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     )
-    hashing = HashingPool(config.review.hash_workers, config.review.hash_queue)
-    app.state.ctx = Context(
-        out, config, cases, review, CaseListing(cases.engine), env, curated, hashing
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if not request.url.path.startswith("/static/"):
+        # Pages hold personal data: never kept in a browser or proxy cache.
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+async def _to_login(request: Request, exc: LoginRequired) -> Response:
+    """No session: to the login page, which comes back to the page asked for (a GET)."""
+    target = request.url.path if request.method == "GET" else "/"
+    if request.method == "GET" and request.url.query:
+        target += "?" + request.url.query
+    login = "/login?" + urlencode({"next": target})
+    if request.headers.get("HX-Request") == "true":
+        # An htmx request would swap the login page into a fragment: send the whole
+        # browser to the login page instead.
+        return Response(status_code=204, headers={"HX-Redirect": login})
+    return RedirectResponse(login, status_code=303)
+
+
+async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
+    """A request whose fields are wrong: the error page names the fields."""
+    # FastAPI's own handler echoes the submitted values (a long password included):
+    # only the names of the fields that were wrong are said.
+    ctx: Context = request.app.state.ctx
+    text = ctx.env.globals["t"]
+    fields = sorted({str(e.get("loc", ("?",))[-1])[:40] for e in exc.errors()})
+    return render(
+        ctx,
+        request,
+        "error.html",
+        None,
+        status=422,
+        message=f"{text('bad_request')} ({', '.join(fields)})",
+        code=422,
     )
-    app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
-    for router in ROUTERS:
-        app.include_router(router)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if not request.url.path.startswith("/static/"):
-            # Pages hold personal data: never kept in a browser or proxy cache.
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
 
-    @app.exception_handler(LoginRequired)
-    async def to_login(request: Request, exc: LoginRequired) -> Response:
-        target = request.url.path if request.method == "GET" else "/"
-        if request.method == "GET" and request.url.query:
-            target += "?" + request.url.query
-        login = "/login?" + urlencode({"next": target})
-        if request.headers.get("HX-Request") == "true":
-            # An htmx request would swap the login page into a fragment: send the whole
-            # browser to the login page instead.
-            return Response(status_code=204, headers={"HX-Redirect": login})
-        return RedirectResponse(login, status_code=303)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        # FastAPI's own handler echoes the submitted values (a long password included):
-        # only the names of the fields that were wrong are said.
-        ctx: Context = request.app.state.ctx
-        fields = sorted({str(e.get("loc", ("?",))[-1])[:40] for e in exc.errors()})
-        return render(
-            ctx,
-            request,
-            "error.html",
-            None,
-            status=422,
-            message=f"{text('bad_request')} ({', '.join(fields)})",
-            code=422,
-        )
-
-    @app.exception_handler(HTTPException)
-    async def error_page(request: Request, exc: HTTPException) -> Response:
-        ctx: Context = request.app.state.ctx
-        key = {403: "forbidden", 404: "not_found", 429: "login_throttled"}.get(
-            exc.status_code, "bad_request"
-        )
-        message = exc.detail if isinstance(exc.detail, str) and exc.detail.startswith("!") else None
-        return render(
-            ctx,
-            request,
-            "error.html",
-            None,
-            status=exc.status_code,
-            message=message[1:] if message else text(key),
-            code=exc.status_code,
-        )
-
-    return app
+async def _error_page(request: Request, exc: HTTPException) -> Response:
+    """The error page: the message a route gave (``!``-prefixed), else the status's."""
+    ctx: Context = request.app.state.ctx
+    text = ctx.env.globals["t"]
+    key = {403: "forbidden", 404: "not_found", 429: "login_throttled"}.get(
+        exc.status_code, "bad_request"
+    )
+    message = exc.detail if isinstance(exc.detail, str) and exc.detail.startswith("!") else None
+    return render(
+        ctx,
+        request,
+        "error.html",
+        None,
+        status=exc.status_code,
+        message=message[1:] if message else text(key),
+        code=exc.status_code,
+    )
 
 
 #: The routes by what they serve: signing in, the cases, sign-off, recovery, the month's

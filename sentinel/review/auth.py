@@ -19,7 +19,8 @@ from typing import TypeVar
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from sentinel.review.store import Role, User
+from sentinel.review.store import User
+from sentinel.review.tables import Role
 
 __all__ = [
     "HashingBusy",

@@ -18,17 +18,12 @@ from sentinel.contract import TYPOLOGIES
 from sentinel.io.visit_plans import read_visit_plan
 from sentinel.masking import mask_account, mask_id, mask_text, short_name
 from sentinel.outcomes import import_outcomes
-from sentinel.review.auth import (
-    Principal,
-)
-from sentinel.review.casefile import (
-    QueueFilter,
-    evidence_sentences,
-    month_case_details,
-    read_person_file,
-    withhold_names,
-)
+from sentinel.review.auth import Principal
+from sentinel.review.case_listing import QueueFilter, month_case_details
+from sentinel.review.casefile import PersonFile, read_person_file
+from sentinel.review.evidence_text import evidence_sentences, withhold_names
 from sentinel.review.i18n import problem_text
+from sentinel.review.outcome_form import outcome_form_frame
 from sentinel.review.recovery_routes import case_recovery
 from sentinel.review.visit_page import plan_trips
 from sentinel.review.web import (
@@ -236,7 +231,7 @@ def record_outcome(
         "recovered_amount": recovered_amount.strip(),
         "note": note.strip(),
     }
-    row, problems = _outcome_row(case, form)
+    row, problems = outcome_form_frame(case, form)
     report = import_outcomes(ctx.cases, row, actor=me.username)
     errors = [(e.column, e.problem) for e in report.errors]
     if not errors and report.rejected:
@@ -280,82 +275,6 @@ def _auditors_for(ctx: Context, case: dict[str, Any]) -> list[str]:
     ]
 
 
-def _outcome_row(
-    case: dict[str, Any], form: dict[str, str]
-) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
-    """The form as a one-row outcomes frame for :func:`sentinel.outcomes.import_outcomes`,
-    with the cells that could not be read named in ``_problems``."""
-    problems: list[dict[str, str]] = []
-
-    def day(column: str) -> date | None:
-        value = form[column]
-        if not value:
-            return None
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            problems.append(
-                {"column": column, "problem": f"cannot read {value[:20]!r} as a date (YYYY-MM-DD)"}
-            )
-            return None
-
-    def amount(column: str) -> float | None:
-        value = (
-            form[column]
-            .replace(",", "")
-            .replace("，", "")
-            .replace("元", "")
-            .replace("¥", "")
-            .strip()
-        )
-        if not value:
-            return None
-        try:
-            number = float(value)
-        except ValueError:
-            problems.append(
-                {"column": column, "problem": f"cannot read {form[column][:20]!r} as an amount"}
-            )
-            return None
-        if number != number or number in (float("inf"), float("-inf")):
-            problems.append(
-                {"column": column, "problem": f"cannot read {form[column][:20]!r} as an amount"}
-            )
-            return None
-        return number
-
-    row = {
-        "case_id": case["case_id"],
-        "person_id": case["person_id"],
-        "closed_on": day("closed_on"),
-        "outcome": form["outcome"] or None,
-        "death_date": day("death_date"),
-        "overpaid_amount": amount("overpaid_amount"),
-        "recovered_amount": amount("recovered_amount"),
-        "note": form["note"] or None,
-        "_sheet": None,
-        "_row": 1,
-        "_problems": problems,
-    }
-    frame = pl.DataFrame(
-        [row],
-        schema={
-            "case_id": pl.String,
-            "person_id": pl.String,
-            "closed_on": pl.Date,
-            "outcome": pl.String,
-            "death_date": pl.Date,
-            "overpaid_amount": pl.Float64,
-            "recovered_amount": pl.Float64,
-            "note": pl.String,
-            "_sheet": pl.String,
-            "_row": pl.Int64,
-            "_problems": pl.List(pl.Struct({"column": pl.String, "problem": pl.String})),
-        },
-    )
-    return frame, [(p["column"], p["problem"]) for p in problems]
-
-
 def _case_response(
     ctx: Context,
     request: Request,
@@ -368,17 +287,65 @@ def _case_response(
     form: dict[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
+    """The case page as of ``month`` (default: the latest month it was listed), with the
+    outcome form as ``form`` holds it (default: the case's audit) and its ``errors``."""
     case_id = case["case_id"]
     listed = ctx.listing.months_of(case_id)
     chosen = month if month in listed else (listed[-1] if listed else case["last_listed"])
     listing = ctx.listing.listing_of(case_id, chosen) or {}
     details = month_case_details(ctx.out, chosen, [case_id]).get(case_id, {})
     person = read_person_file(ctx.out, chosen, case["person_id"], ctx.config, curated=ctx.curated)
-    latest = person.latest
+    full = me.sees_full_ids
+    sharing, elsewhere, withheld = _account_sharers(ctx, me, person, details)
+    evidence = withhold_names(
+        details.get("evidence"),
+        lambda name: name not in withheld,
+        ctx.env.globals["t"]("elsewhere_person"),
+    )
+    today = datetime.now(UTC).date().isoformat()
+    return render(
+        ctx,
+        request,
+        "case.html",
+        me,
+        status=status,
+        case=case,
+        month=chosen,
+        listed=listed,
+        listing=listing,
+        details=details,
+        sentences=evidence_sentences(evidence if full else mask_text(evidence)),
+        reasons=[c for c in (listing.get("reasons") or case.get("reasons") or "").split(",") if c],
+        person=person.latest,
+        shown_id=case["person_id"] if full else mask_id(case["person_id"]),
+        full=full,
+        registers=_registers_shown(person, full),
+        timeline=_payout_bars(person),
+        deaths=person.deaths.to_dicts(),
+        certifications=person.certifications.to_dicts(),
+        certification=person.certification,
+        sharing=sharing,
+        elsewhere=elsewhere,
+        events=ctx.cases.events(case_id).sort("id", descending=True).to_dicts(),
+        auditors=_auditors_for(ctx, case) if me.is_supervisor else [],
+        outcomes=_OUTCOME_CHOICES,
+        message=message,
+        errors=errors or [],
+        form=form or _recorded_outcome(case, today),
+        today=today,
+        due=suspect_countdown(details, date.today()),
+        proposal=_proposal_shown(ctx, case["case_id"]),
+        recovery=case_recovery(ctx, case, date.fromisoformat(today)),
+    )
+
+
+def _payout_bars(person: PersonFile) -> list[dict[str, Any]]:
+    """The person's payouts by period with a bar width (the largest payout 200 pixels),
+    whether the period is after the first accepted death and the account masked."""
     accepted = person.deaths.filter(pl.col("accepted"))
     death_month = accepted["death_date"].min().strftime("%Y-%m") if accepted.height else None  # type: ignore[union-attr]
     top = max([abs(a) for a in person.payouts["amount"].drop_nulls().to_list()] + [0.0])
-    timeline = [
+    return [
         r
         | {
             "width": round(200 * abs(r["amount"] or 0.0) / top, 1) if top else 0.0,
@@ -387,9 +354,11 @@ def _case_response(
         }
         for r in person.payouts.to_dicts()
     ]
-    full = me.sees_full_ids
-    shown_id = case["person_id"] if full else mask_id(case["person_id"])
-    registers = [
+
+
+def _registers_shown(person: PersonFile, full: bool) -> list[dict[str, Any]]:
+    """The person's register rows, accounts and collectors masked unless ``full``."""
+    return [
         r
         | {
             "account": r.get("bank_account") if full else mask_account(r.get("bank_account")),
@@ -397,6 +366,14 @@ def _case_response(
         }
         for r in person.register.to_dicts()
     ]
+
+
+def _account_sharers(
+    ctx: Context, me: Principal, person: PersonFile, details: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], set[str]]:
+    """The people sharing the person's accounts or collectors as this user may see them:
+    those of the user's townships in full (with the cases they may open), those elsewhere
+    only counted per account and township, and the names to withhold from the evidence."""
     # docs/review.md, "People sharing an account": outside the user's townships only how
     # many share and where; no name, village, status or number of those people.
     shared = person.sharing.to_dicts()
@@ -429,18 +406,15 @@ def _case_response(
     )  # fmt: skip
     shown_names = {r["name"] for r in inside if r["name"]} | {
         details.get("name"),
-        latest.get("name"),
+        person.latest.get("name"),
     }
     withheld = {r["name"] for r in outside if r["name"]} - shown_names
-    evidence = withhold_names(
-        details.get("evidence"),
-        lambda name: name not in withheld,
-        ctx.env.globals["t"]("elsewhere_person"),
-    )
-    sentences = evidence_sentences(evidence if full else mask_text(evidence))
-    events = ctx.cases.events(case_id).sort("id", descending=True).to_dicts()
-    today = datetime.now(UTC).date().isoformat()
-    prefill = form or {
+    return sharing, elsewhere, withheld
+
+
+def _recorded_outcome(case: dict[str, Any], today: str) -> dict[str, str]:
+    """The outcome form filled in with the case's audit (closed today when it has none)."""
+    return {
         "outcome": case.get("outcome") or "",
         "closed_on": case["closed_on"].isoformat() if case.get("closed_on") else today,
         "death_date": case["death_date"].isoformat() if case.get("death_date") else "",
@@ -452,40 +426,6 @@ def _case_response(
         else f"{case['recovered_amount']:.2f}",
         "note": case.get("note") or "",
     }
-    return render(
-        ctx,
-        request,
-        "case.html",
-        me,
-        status=status,
-        case=case,
-        month=chosen,
-        listed=listed,
-        listing=listing,
-        details=details,
-        sentences=sentences,
-        reasons=[c for c in (listing.get("reasons") or case.get("reasons") or "").split(",") if c],
-        person=latest,
-        shown_id=shown_id,
-        full=full,
-        registers=registers,
-        timeline=timeline,
-        deaths=person.deaths.to_dicts(),
-        certifications=person.certifications.to_dicts(),
-        certification=person.certification,
-        sharing=sharing,
-        elsewhere=elsewhere,
-        events=events,
-        auditors=_auditors_for(ctx, case) if me.is_supervisor else [],
-        outcomes=_OUTCOME_CHOICES,
-        message=message,
-        errors=errors or [],
-        form=prefill,
-        today=today,
-        due=suspect_countdown(details, date.today()),
-        proposal=_proposal_shown(ctx, case["case_id"]),
-        recovery=case_recovery(ctx, case, date.fromisoformat(today)),
-    )
 
 
 def _proposal_shown(ctx: Context, case_id: str) -> dict[str, Any] | None:

@@ -1,17 +1,13 @@
-"""What the review app shows about cases: a month's queue from the case store, and a
-person's file from the curated history under OUT.
+"""A person's file for the case page, from the curated history under OUT.
 
-The queue is SQL over the case store's ``case_months`` and ``cases`` tables (every filter
-a bound parameter). The person's file reads only that person's rows of the curated
-history (lazy polars filters on ``person_id``, pushed down into the Parquet scans) and of
-the month's ``cases.parquet``; the people sharing an account or collector are found by
-filtering on those receivers only.
+It reads only that person's rows of the curated history (lazy polars filters on
+``person_id``, pushed down into the Parquet scans); the death records that could be
+theirs are linked as the monthly run links them, and the people sharing an account or
+collector are found by filtering on those receivers only.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -19,287 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, MetaData, Table, and_, func, select
 
 from features.certification import certification_state
 from features.linkage import LinkColumns, LinkModel, estimate_link_model, link_records
 from sentinel.config import SentinelConfig
-from sentinel.evidence import TEMPLATES
 from sentinel.io.store import CuratedStore
 from sentinel.masking import mask_account, mask_id
 
-__all__ = [
-    "CaseListing",
-    "PersonFile",
-    "QueueFilter",
-    "month_case_details",
-    "read_person_file",
-    "withhold_names",
-]
-
-
-@dataclass(frozen=True)
-class QueueFilter:
-    """The queue's filters; None means any. ``townships`` is the user's reach."""
-
-    month: str
-    township: str | None = None
-    typology: str | None = None
-    state: str | None = None
-    assignee: str | None = None
-    townships: frozenset[str] | None = None
-
-
-class CaseListing:
-    """Read-only SQL over the case store's tables: months, a month's listed cases."""
-
-    def __init__(self, engine: Engine) -> None:
-        meta = MetaData()
-        self._cases = Table("cases", meta, autoload_with=engine)
-        self._months = Table("case_months", meta, autoload_with=engine)
-        self.engine = engine
-
-    def months(self) -> list[str]:
-        """Months with a listing, newest first."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(self._months.c.month).distinct().order_by(self._months.c.month.desc())
-            ).scalars()
-            return list(rows)
-
-    def townships(self, reach: frozenset[str] | None) -> list[str]:
-        """Townships with cases, limited to ``reach`` when given."""
-        query = select(self._cases.c.township).distinct().where(self._cases.c.township.is_not(None))
-        if reach is not None:
-            query = query.where(self._cases.c.township.in_(sorted(reach)))
-        with self.engine.connect() as conn:
-            return sorted(conn.execute(query).scalars())
-
-    def _where(self, f: QueueFilter) -> Any:
-        c, m = self._cases.c, self._months.c
-        conditions = [m.month == f.month]
-        if f.townships is not None:
-            conditions.append(c.township.in_(sorted(f.townships)))
-        if f.township:
-            conditions.append(c.township == f.township)
-        if f.typology:
-            conditions.append(c.typology == f.typology)
-        if f.state:
-            conditions.append(c.state == f.state)
-        if f.assignee:
-            conditions.append(c.assignee == f.assignee)
-        return and_(*conditions)
-
-    def queue(
-        self, f: QueueFilter, *, limit: int, offset: int = 0
-    ) -> tuple[list[dict[str, Any]], int]:
-        """One page of the month's cases in priority order, and how many match in all."""
-        c, m = self._cases.c, self._months.c
-        joined = self._months.join(self._cases, m.case_id == c.case_id)
-        query = (
-            select(
-                m.case_id,
-                m.priority_rank,
-                m.risk_score,
-                m.est_overpayment,
-                m.reasons,
-                m.note,
-                c.person_id,
-                c.typology,
-                c.township,
-                c.state,
-                c.assignee,
-                c.outcome,
-                c.first_flagged,
-            )
-            .select_from(joined)
-            .where(self._where(f))
-            .order_by(m.priority_rank, m.case_id)
-            .limit(limit)
-            .offset(offset)
-        )
-        count = select(func.count()).select_from(joined).where(self._where(f))
-        with self.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
-            total = int(conn.execute(count).scalar_one())
-        return rows, total
-
-    def month_frame(self, month: str, reach: frozenset[str] | None) -> pl.DataFrame:
-        """Every case listed in ``month`` within ``reach``, with its listing and audit."""
-        rows, _ = self.queue(QueueFilter(month=month, townships=reach), limit=1_000_000)
-        ids = [r["case_id"] for r in rows]
-        audits: dict[str, dict[str, Any]] = {}
-        c = self._cases.c
-        with self.engine.connect() as conn:
-            for start in range(0, len(ids), 500):
-                for r in conn.execute(
-                    select(c.case_id, c.overpaid_amount, c.recovered_amount, c.closed_on).where(
-                        c.case_id.in_(ids[start : start + 500])
-                    )
-                ).mappings():
-                    audits[r["case_id"]] = dict(r)
-        return pl.DataFrame(
-            [r | audits.get(r["case_id"], {}) for r in rows],
-            schema=_MONTH_SCHEMA,
-        )
-
-    def audited(self, reach: frozenset[str] | None) -> pl.DataFrame:
-        """Every case with an audit outcome within ``reach`` (all months): typology,
-        township, outcome, est_overpayment, overpaid_amount, recovered_amount."""
-        c = self._cases.c
-        query = select(
-            c.case_id,
-            c.typology,
-            c.township,
-            c.outcome,
-            c.est_overpayment,
-            c.overpaid_amount,
-            c.recovered_amount,
-        ).where(c.outcome.is_not(None))
-        if reach is not None:
-            query = query.where(c.township.in_(sorted(reach)))
-        with self.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
-        return pl.DataFrame(
-            rows,
-            schema={
-                "case_id": pl.String,
-                "typology": pl.String,
-                "township": pl.String,
-                "outcome": pl.String,
-                "est_overpayment": pl.Float64,
-                "overpaid_amount": pl.Float64,
-                "recovered_amount": pl.Float64,
-            },
-        )
-
-    def listing_of(self, case_id: str, month: str) -> dict[str, Any] | None:
-        """The case as listed in ``month`` (rank, score, estimate, reasons, note)."""
-        m = self._months.c
-        with self.engine.connect() as conn:
-            row = (
-                conn.execute(
-                    select(self._months).where(and_(m.case_id == case_id, m.month == month))
-                )
-                .mappings()
-                .first()
-            )
-        return dict(row) if row is not None else None
-
-    def months_of(self, case_id: str) -> list[str]:
-        """Months the case was listed, oldest first."""
-        m = self._months.c
-        with self.engine.connect() as conn:
-            return list(
-                conn.execute(
-                    select(m.month).where(m.case_id == case_id).order_by(m.month)
-                ).scalars()
-            )
-
-
-_MONTH_SCHEMA: dict[str, Any] = {
-    "case_id": pl.String,
-    "priority_rank": pl.Int64,
-    "risk_score": pl.Float64,
-    "est_overpayment": pl.Float64,
-    "reasons": pl.String,
-    "note": pl.String,
-    "person_id": pl.String,
-    "typology": pl.String,
-    "township": pl.String,
-    "state": pl.String,
-    "assignee": pl.String,
-    "outcome": pl.String,
-    "first_flagged": pl.String,
-    "overpaid_amount": pl.Float64,
-    "recovered_amount": pl.Float64,
-    "closed_on": pl.Date,
-}
-
-
-def month_case_details(out: Path, month: str, case_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Name, scheme, village, evidence and the open upstream suspect (batch, due date) of
-    these cases from ``OUT/month/cases.parquet``
-    (only their rows are read); empty when the month has no case list."""
-    path = Path(out) / month / "cases.parquet"
-    if not case_ids or not path.exists():
-        return {}
-    wanted = (
-        "case_id",
-        "name",
-        "scheme",
-        "village",
-        "evidence",
-        "status",
-        "suspect_batch",
-        "suspect_due",
-    )
-    frame = pl.scan_parquet(path)
-    present = [c for c in wanted if c in frame.collect_schema().names()]
-    rows = frame.filter(pl.col("case_id").is_in(case_ids)).select(present).collect()
-    return {r["case_id"]: r for r in rows.to_dicts()}
-
-
-#: Facts of an evidence sentence that are names of *other* people (the shared account's
-#: other receivers, the dead member of a ring): what a user outside their township may
-#: not read.
-_NAME_FACTS = ("others", "dead_name")
-_NAME_SEPARATOR = "、"
-
-
-def _name_fact_patterns() -> list[re.Pattern[str]]:
-    """One pattern per evidence template (zh and en) holding a name fact; the name facts
-    are named groups, the other facts match any text within one sentence."""
-    patterns = []
-    for template in TEMPLATES.values():
-        for text in (template.zh, template.en):
-            parts = re.split(r"(\{\w+\})", text)
-            if not any(p.strip("{}") in _NAME_FACTS for p in parts if p.startswith("{")):
-                continue
-            regex = ""
-            for part in parts:
-                name = part[1:-1] if part.startswith("{") and part.endswith("}") else None
-                if name in _NAME_FACTS:
-                    regex += f"(?P<{name}>[^；;（）()]+?)"
-                elif name is not None:
-                    regex += "[^；;]*?"
-                else:
-                    regex += re.escape(part)
-            patterns.append(re.compile(regex))
-    return patterns
-
-
-_NAME_PATTERNS = _name_fact_patterns()
-
-
-def withhold_names(evidence: str | None, shown: Callable[[str], bool], marker: str) -> str:
-    """The evidence text with the names of other people replaced by ``marker`` unless
-    ``shown(name)``: the names listed in a shared-account, shared-collector or ring
-    sentence (the only sentences naming anyone but the case's person)."""
-    if not evidence:
-        return evidence or ""
-    text = evidence
-    for pattern in _NAME_PATTERNS:
-        pieces: list[str] = []
-        at = 0
-        for found in pattern.finditer(text):
-            for group in _NAME_FACTS:
-                if group not in pattern.groupindex or found.group(group) is None:
-                    continue
-                start, end = found.span(group)
-                names = found.group(group).split(_NAME_SEPARATOR)
-                pieces.append(text[at:start])
-                pieces.append(_NAME_SEPARATOR.join(n if shown(n) else marker for n in names))
-                at = end
-        text = "".join(pieces) + text[at:]
-    return text
-
-
-def evidence_sentences(evidence: str | None) -> list[str]:
-    """The evidence text of a case as its sentences (the case list joins them with '; ')."""
-    if not evidence:
-        return []
-    return [s.strip() for s in evidence.split(";") if s.strip()]
+__all__ = ["PersonFile", "read_person_file"]
 
 
 @dataclass
@@ -496,6 +219,19 @@ def _month_link_model(root: str, month: str) -> LinkModel:
     )
 
 
+#: The death records of a person's file (:func:`_linked_death_records`).
+_DEATH_SCHEMA: dict[str, pl.DataType] = {
+    "record_id": pl.String(),
+    "death_date": pl.Date(),
+    "source": pl.String(),
+    "recorded_on": pl.Date(),
+    "confidence": pl.Float64(),
+    "method": pl.String(),
+    "agreed": pl.List(pl.String()),
+    "accepted": pl.Boolean(),
+}
+
+
 def _linked_death_records(
     store: CuratedStore, month: str, person_id: str, register: pl.DataFrame, config: SentinelConfig
 ) -> pl.DataFrame:
@@ -507,53 +243,17 @@ def _linked_death_records(
     people who could equally be theirs (same ID, birth date or name), so a record two
     people could have written is left unlinked here as it is in the monthly run.
     """
-    empty = pl.DataFrame(
-        schema={
-            "record_id": pl.String,
-            "death_date": pl.Date,
-            "source": pl.String,
-            "recorded_on": pl.Date,
-            "confidence": pl.Float64,
-            "method": pl.String,
-            "agreed": pl.List(pl.String),
-            "accepted": pl.Boolean,
-        }
-    )
+    empty = pl.DataFrame(schema=_DEATH_SCHEMA)
     if not store.months("deaths") or register.height == 0:
         return empty
     person = register.sort("month").row(-1, named=True)
-    birth: date | None = person.get("birth_date")
-    name: str | None = person.get("name")
-    birth_digits = birth.strftime("%Y%m%d") if birth is not None else None
-    records = store.scan("deaths", up_to=month).unique("record_id", keep="last")
-    maybe_theirs = pl.col("person_id") == person_id
-    if birth is not None:
-        maybe_theirs |= (pl.col("birth_date") == birth) | (
-            pl.col("person_id").str.slice(6, 8) == birth_digits
-        )
-    if name:
-        maybe_theirs |= pl.col("name") == name
-    candidates = records.filter(maybe_theirs.fill_null(False)).collect()
+    candidates = _death_record_candidates(store, month, person_id, person)
     if candidates.height == 0:
         return empty
-    births = set(candidates["birth_date"].drop_nulls().to_list()) | ({birth} if birth else set())
-    names = set(candidates["name"].drop_nulls().to_list()) | ({name} if name else set())
-    ids = set(candidates["person_id"].drop_nulls().to_list()) | {person_id}
-    neighbours = (
-        _scan(store, "beneficiaries", month)
-        .filter(
-            pl.col("person_id").is_in(list(ids))
-            | pl.col("birth_date").is_in(list(births))
-            | pl.col("name").is_in(list(names))
-        )
-        .sort("month")
-        .group_by("person_id")
-        .agg(pl.col("name", "birth_date", "sex").last())
-    )
     links = (
         link_records(
             candidates.lazy(),
-            neighbours,
+            _register_neighbours(store, month, person_id, person, candidates),
             records_cols=_DEATH_COLUMNS,
             register_cols=_PERSON_COLUMNS,
             # the month's parameters, as the run estimated them over the whole county: a
@@ -582,6 +282,53 @@ def _linked_death_records(
         )
         .sort("death_date", "record_id")
         .select(empty.columns)
+    )
+
+
+def _death_record_candidates(
+    store: CuratedStore, month: str, person_id: str, person: dict[str, Any]
+) -> pl.DataFrame:
+    """The death records up to ``month`` that could be the person's: their ID, their birth
+    date (in the record or in its ID) or their name."""
+    birth: date | None = person.get("birth_date")
+    name: str | None = person.get("name")
+    birth_digits = birth.strftime("%Y%m%d") if birth is not None else None
+    records = store.scan("deaths", up_to=month).unique("record_id", keep="last")
+    maybe_theirs = pl.col("person_id") == person_id
+    if birth is not None:
+        maybe_theirs |= (pl.col("birth_date") == birth) | (
+            pl.col("person_id").str.slice(6, 8) == birth_digits
+        )
+    if name:
+        maybe_theirs |= pl.col("name") == name
+    return records.filter(maybe_theirs.fill_null(False)).collect()
+
+
+def _register_neighbours(
+    store: CuratedStore,
+    month: str,
+    person_id: str,
+    person: dict[str, Any],
+    candidates: pl.DataFrame,
+) -> pl.LazyFrame:
+    """The register people who could equally have written one of the candidate records
+    (same ID, birth date or name as a record or the person), each with their latest name,
+    birth date and sex."""
+    birth: date | None = person.get("birth_date")
+    name: str | None = person.get("name")
+    births = set(candidates["birth_date"].drop_nulls().to_list()) | ({birth} if birth else set())
+    names = set(candidates["name"].drop_nulls().to_list()) | ({name} if name else set())
+    ids = set(candidates["person_id"].drop_nulls().to_list()) | {person_id}
+    return (
+        _scan(store, "beneficiaries", month)
+        .filter(
+            pl.col("person_id").is_in(list(ids))
+            | pl.col("birth_date").is_in(list(births))
+            | pl.col("name").is_in(list(names))
+        )
+        .sort("month")
+        .group_by("person_id")
+        .agg(pl.col("name", "birth_date", "sex").last())
     )
 
 

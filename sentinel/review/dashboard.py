@@ -7,6 +7,7 @@ Precision counts a case's latest audit as the case store's reports do
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -17,9 +18,11 @@ __all__ = [
     "BAR_WIDTH",
     "bar_rows",
     "by_column",
+    "month_figures",
     "outcome_counts",
     "precision_by_typology",
     "recovery_by_typology",
+    "recovery_totals",
 ]
 
 #: Width in pixels of the longest bar of a chart.
@@ -107,3 +110,69 @@ def bar_rows(
         }
         for lab, v in zip(frame.get_column(label).to_list(), values, strict=True)
     ]
+
+
+def month_figures(
+    month_cases: pl.DataFrame, audited: pl.DataFrame, ledger: pl.DataFrame
+) -> dict[str, Any]:
+    """The month dashboard's figures: the month's cases, yuan at stake, closed and
+    recovered so far (from the recovery ledger), and the bars per typology, township,
+    outcome, precision and recovery (``audited``: every audited case in reach)."""
+    typ = by_column(month_cases, "typology")
+    town = by_column(month_cases, "township")
+    outcomes = outcome_counts(month_cases)
+    precision = precision_by_typology(audited)
+    recovery = recovery_by_typology(audited, ledger)
+    top = max(
+        [
+            *recovery["estimated"].to_list(),
+            *recovery["overpaid"].to_list(),
+            *recovery["recovered"].to_list(),
+            0.0,
+        ]
+    )
+    return {
+        "cases": month_cases.height,
+        "amount": float(month_cases["est_overpayment"].fill_null(0.0).sum()),
+        "closed": int(month_cases.filter(pl.col("state") == "closed").height),
+        "recovered": float(
+            ledger.filter(pl.col("case_id").is_in(month_cases["case_id"].to_list()))[
+                "recovered"
+            ].sum()
+        ),
+        "typology_cases": bar_rows(_by_count(typ, "typology"), "typology", "cases"),
+        "typology_amount": bar_rows(typ, "typology", "amount"),
+        "township_cases": bar_rows(_by_count(town, "township"), "township", "cases"),
+        "township_amount": bar_rows(town, "township", "amount"),
+        "outcomes": bar_rows(outcomes, "outcome", "cases"),
+        "precision": [
+            r | {"width": round(BAR_WIDTH * (r["precision"] or 0.0), 1)}
+            for r in precision.to_dicts()
+        ],
+        "recovery": [
+            r
+            | {
+                k + "_width": round(BAR_WIDTH * r[k] / top, 1) if top else 0.0
+                for k in ("estimated", "overpaid", "recovered")
+            }
+            for r in recovery.to_dicts()
+        ],
+    }
+
+
+def recovery_totals(ledger: pl.DataFrame, as_of: date) -> dict[str, Any]:
+    """The recovery ledger on ``as_of`` in sums: yuan due, recovered and outstanding, the
+    accounts open more than 180 days and the recovery rate (None when nothing is due)."""
+    totals: dict[str, Any] = {
+        "as_of": as_of.isoformat(),
+        "due": float(ledger["due"].sum()),
+        "recovered": float(ledger["recovered"].sum()),
+        "outstanding": float(ledger["outstanding"].sum()),
+        "aged": int(ledger.filter(pl.col("ageing_bucket") == ">180").height),
+    }
+    totals["rate"] = totals["recovered"] / totals["due"] if totals["due"] else None
+    return totals
+
+
+def _by_count(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    return frame.sort(["cases", column], descending=[True, False], nulls_last=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 
 import polars as pl
@@ -47,58 +47,8 @@ def month_dashboard(
     # recovered of them so far.
     as_of = datetime.now(UTC).date()
     ledger = ledger_in_reach(ctx, reach, as_of)
-    figures: dict[str, Any] = {}
-    if chosen is not None:
-        typ = dashboard.by_column(month_cases, "typology")
-        town = dashboard.by_column(month_cases, "township")
-        outcomes = dashboard.outcome_counts(month_cases)
-        precision = dashboard.precision_by_typology(audited)
-        recovery = dashboard.recovery_by_typology(audited, ledger)
-        top = max(
-            [
-                *recovery["estimated"].to_list(),
-                *recovery["overpaid"].to_list(),
-                *recovery["recovered"].to_list(),
-                0.0,
-            ]
-        )
-        figures = {
-            "cases": month_cases.height,
-            "amount": float(month_cases["est_overpayment"].fill_null(0.0).sum()),
-            "closed": int(month_cases.filter(pl.col("state") == "closed").height),
-            "recovered": float(
-                ledger.filter(pl.col("case_id").is_in(month_cases["case_id"].to_list()))[
-                    "recovered"
-                ].sum()
-            ),
-            "typology_cases": dashboard.bar_rows(_by_count(typ, "typology"), "typology", "cases"),
-            "typology_amount": dashboard.bar_rows(typ, "typology", "amount"),
-            "township_cases": dashboard.bar_rows(_by_count(town, "township"), "township", "cases"),
-            "township_amount": dashboard.bar_rows(town, "township", "amount"),
-            "outcomes": dashboard.bar_rows(outcomes, "outcome", "cases"),
-            "precision": [
-                r | {"width": round(dashboard.BAR_WIDTH * (r["precision"] or 0.0), 1)}
-                for r in precision.to_dicts()
-            ],
-            "recovery": [
-                r
-                | {
-                    k + "_width": round(dashboard.BAR_WIDTH * r[k] / top, 1) if top else 0.0
-                    for k in ("estimated", "overpaid", "recovered")
-                }
-                for r in recovery.to_dicts()
-            ],
-        }
-    recovery_total: dict[str, Any] = {
-        "as_of": as_of.isoformat(),
-        "due": float(ledger["due"].sum()),
-        "recovered": float(ledger["recovered"].sum()),
-        "outstanding": float(ledger["outstanding"].sum()),
-        "aged": int(ledger.filter(pl.col("ageing_bucket") == ">180").height),
-    }
-    recovery_total["rate"] = (
-        recovery_total["recovered"] / recovery_total["due"] if recovery_total["due"] else None
-    )
+    figures = dashboard.month_figures(month_cases, audited, ledger) if chosen is not None else {}
+    recovery_total = dashboard.recovery_totals(ledger, as_of)
     return render(
         ctx,
         request,
@@ -157,7 +107,3 @@ def audit_log(
         prev_url="/audit?" + urlencode(base | {"page": page - 1}),
         next_url="/audit?" + urlencode(base | {"page": page + 1}),
     )
-
-
-def _by_count(frame: pl.DataFrame, column: str) -> pl.DataFrame:
-    return frame.sort(["cases", column], descending=[True, False], nulls_last=True)

@@ -1,25 +1,12 @@
 """What the review app keeps next to the case store: users, sessions, failed logins and
 the audit trail of who looked at or changed which case.
 
-The tables live in the case store's database (the SQLite file under OUT, or the
-PostgreSQL database named by ``$SENTINEL_DATABASE_URL``), prefixed ``review_``; the case
-store's own tables are read and written only through :class:`sentinel.casestore.CaseStore`
-(assignments and outcomes) or read here (a month's listing).
-
-``review_users``
-    user name, role (auditor / reviewer / supervisor / admin), the townships an auditor works,
-    argon2 password hash, active flag.
-``review_sessions``
-    one row per signed-in browser: the SHA-256 of the cookie token (the token itself is
-    never stored), the per-session CSRF token and when the session ends.
-``review_login_failures``
-    login attempts (user name as typed, client address, time) for login throttling: a row
-    is reserved before the password is checked and kept when it was wrong.
-``review_audit``
-    who did what when: every view of a case page and every change. The detail never holds
-    a full identity number, name or account. Failed and throttled logins are counted, one
-    row per user and minute (``count``, keyed by ``bucket``), so a flood of them cannot
-    push the real entries off the page.
+The tables (:mod:`sentinel.review.tables`) live in the case store's database (the SQLite
+file under OUT, or the PostgreSQL database named by ``$SENTINEL_DATABASE_URL``), prefixed
+``review_``; the case store's own tables are read and written only through
+:class:`sentinel.casestore.CaseStore` (assignments and outcomes) or read here (a month's
+listing). The detail of an audit-trail line never holds a full identity number, name or
+account.
 """
 
 from __future__ import annotations
@@ -28,103 +15,26 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import polars as pl
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    DateTime,
-    Engine,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    and_,
-    delete,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import Engine, and_, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from sentinel.casestore.chain import CHAINED, Chain, seal
+from sentinel.casestore.chain import seal
 from sentinel.migrations import upgrade
-
-__all__ = ["ROLES", "AuditEntry", "ReviewStore", "Role", "Session", "User"]
-
-#: auditor (经办: visits and records results), reviewer (复核: signs off another user's
-#: result), supervisor (assigns cases, may sign off too), admin (users only).
-Role = Literal["auditor", "reviewer", "supervisor", "admin"]
-ROLES: tuple[Role, ...] = ("auditor", "reviewer", "supervisor", "admin")
-
-_metadata = MetaData()
-
-_users = Table(
-    "review_users",
-    _metadata,
-    Column("username", String(64), primary_key=True),
-    Column("role", String(12), nullable=False),
-    Column("townships", JSON, nullable=False),
-    Column("password_hash", Text, nullable=False),
-    Column("active", Boolean, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    # Recusal (回避): the village the user lives in, and the identity numbers of the
-    # relatives they may not audit.
-    Column("village", Text),
-    Column("relatives", JSON),
+from sentinel.review.tables import (
+    AUDIT_CHAIN,
+    MAX_USERNAME,
+    ROLES,
+    Role,
+    _audit,
+    _login_failures,
+    _sessions,
+    _users,
 )
 
-_sessions = Table(
-    "review_sessions",
-    _metadata,
-    Column("token_hash", String(64), primary_key=True),
-    Column("username", String(64), nullable=False, index=True),
-    Column("csrf_token", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-)
-
-_login_failures = Table(
-    "review_login_failures",
-    _metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
-    Column("username", String(64), nullable=False),
-    Column("client", String(64), nullable=False),
-)
-
-_audit = Table(
-    "review_audit",
-    _metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("username", String(64), nullable=False, index=True),
-    Column("action", String(24), nullable=False),
-    Column("case_id", String(40), index=True),
-    Column("detail", JSON),
-    # How many times this happened (> 1 only for the per-minute rows of failed logins).
-    Column("count", Integer),
-    # "action|user|YYYY-MM-DDTHH:MM" for the per-minute rows; NULL (never equal) otherwise.
-    Column("bucket", String(160)),
-    # The row's place in the hash chain and its hash (sentinel.casestore.chain); the
-    # per-minute counters are outside it.
-    Column("chain_seq", Integer),
-    Column("row_hash", String(64)),
-)
-_audit_bucket = Index("ux_review_audit_bucket", _audit.c.bucket, unique=True)
-_audit_at = Index("ix_review_audit_at", _audit.c.at)
-_audit_chain_seq = Index("ux_review_audit_chain_seq", _audit.c.chain_seq, unique=True)
-#: The audit log's hash chain: every row but the per-minute counters.
-AUDIT_CHAIN = Chain(_audit, CHAINED["review_audit"][0], _audit.c.bucket.is_(None))
-
-#: Longest user name accepted (also the width of the column).
-MAX_USERNAME = 64
+__all__ = ["AuditEntry", "ReviewStore", "Session", "User"]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import polars as pl
 from features.visits import LIST_SEPARATOR
 from sentinel.masking import mask_id, mask_text, short_name
 from sentinel.review.auth import Principal
-from sentinel.review.casefile import evidence_sentences, withhold_names
+from sentinel.review.evidence_text import evidence_sentences, withhold_names
 
 __all__ = ["plan_trips"]
 

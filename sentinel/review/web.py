@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from sentinel.casestore import CaseStore, CaseValidationError
 from sentinel.config import SentinelConfig
 from sentinel.review.auth import HashingPool, Principal, tokens_match
-from sentinel.review.casefile import CaseListing, month_case_details
+from sentinel.review.case_listing import CaseListing, month_case_details
 from sentinel.review.i18n import problem_text
 from sentinel.review.store import ReviewStore, User
 

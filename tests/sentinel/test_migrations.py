@@ -18,7 +18,7 @@ from sentinel.casestore import schema as casestore_schema
 from sentinel.casestore.chain import check_history
 from sentinel.migrations import _config, current_revision, head_revision
 from sentinel.review import ReviewStore
-from sentinel.review import store as review_store
+from sentinel.review import tables as review_tables
 
 NOW = datetime(2020, 12, 20, 9, 0, tzinfo=UTC)
 # A generated person (valid-looking shape, not a real one).
@@ -28,7 +28,7 @@ PERSON = "430101195001010012"
 def product_metadata() -> MetaData:
     """Every table the product reads and writes, as its code declares them."""
     combined = MetaData()
-    for metadata in (casestore_schema._metadata, review_store._metadata):
+    for metadata in (casestore_schema._metadata, review_tables._metadata):
         for table in metadata.tables.values():
             table.to_metadata(combined)
     return combined
@@ -42,7 +42,11 @@ def schema_differences(url: str) -> list[object]:
             return [
                 d
                 for d in compare_metadata(context, product_metadata())
-                if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")
+                if not (
+                    isinstance(d, tuple)
+                    and d[0] == "remove_table"
+                    and d[1].name == "alembic_version"
+                )
             ]
     finally:
         engine.dispose()
@@ -150,7 +154,9 @@ def test_a_database_made_before_versioning_with_every_column_is_taken_as_it_is(
         assert current_revision(store.engine) == head_revision()
         ReviewStore(store.engine)
         with store.engine.connect() as connection:
-            rows = connection.execute(text("SELECT case_id, status, selection FROM case_months")).all()
+            rows = connection.execute(
+                text("SELECT case_id, status, selection FROM case_months")
+            ).all()
         assert [tuple(r) for r in rows] == [("SU-1", "new", "priority")]
     assert schema_differences(store_url) == []
 

@@ -17,6 +17,12 @@ depends_on = None
 
 def upgrade() -> None:
     # IF NOT EXISTS: a database made before versioning already holds some or all of them.
+    _create_case_tables()
+    _create_review_tables()
+
+
+def _create_case_tables() -> None:
+    """The case store's tables: cases, their monthly listings, their events."""
     op.create_table(
         "cases",
         sa.Column("case_id", sa.String(40), primary_key=True),
@@ -64,6 +70,10 @@ def upgrade() -> None:
         if_not_exists=True,
     )
     op.create_index("ix_events_case_id", "events", ["case_id"], if_not_exists=True)
+
+
+def _create_review_tables() -> None:
+    """The review app's tables: users, sessions, failed logins, the audit trail."""
     op.create_table(
         "review_users",
         sa.Column("username", sa.String(64), primary_key=True),
@@ -83,7 +93,9 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         if_not_exists=True,
     )
-    op.create_index("ix_review_sessions_username", "review_sessions", ["username"], if_not_exists=True)
+    op.create_index(
+        "ix_review_sessions_username", "review_sessions", ["username"], if_not_exists=True
+    )
     op.create_table(
         "review_login_failures",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -92,7 +104,9 @@ def upgrade() -> None:
         sa.Column("client", sa.String(64), nullable=False),
         if_not_exists=True,
     )
-    op.create_index("ix_review_login_failures_at", "review_login_failures", ["at"], if_not_exists=True)
+    op.create_index(
+        "ix_review_login_failures_at", "review_login_failures", ["at"], if_not_exists=True
+    )
     op.create_table(
         "review_audit",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

@@ -14,7 +14,7 @@ from sentinel.casestore import CaseStore
 from sentinel.masking import mask_account, short_name
 from sentinel.review import ReviewStore, hash_password
 from sentinel.review.auth import Principal, check_password
-from sentinel.review.casefile import CaseListing, QueueFilter
+from sentinel.review.case_listing import CaseListing, QueueFilter
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -119,7 +119,9 @@ def test_login_reservations_count_per_user_and_address_in_the_window(cases: Case
 def test_failed_logins_are_counted_one_audit_row_per_user_and_minute(cases: CaseStore) -> None:
     store = ReviewStore(cases.engine)
     for seconds in (0, 20, 59, 61):
-        store.count_event("wang", "login_failed", {"client": "10.0.0.1"}, now=NOW + timedelta(seconds=seconds))
+        store.count_event(
+            "wang", "login_failed", {"client": "10.0.0.1"}, now=NOW + timedelta(seconds=seconds)
+        )
     store.count_event("li", "login_failed", None, now=NOW)
     rows = [(e.username, e.count, e.at) for e in store.audit_log(action="login_failed")]
     assert rows == [
@@ -211,5 +213,8 @@ def test_an_audit_table_of_an_earlier_version_gets_the_counting_columns(tmp_path
     store = ReviewStore(engine)
     store.count_event("wang", "login_failed", None, now=NOW)
     store.count_event("wang", "login_failed", None, now=NOW)
-    assert [(e.action, e.count) for e in store.audit_log()] == [("login_failed", 2), ("login_ok", 1)]
+    assert [(e.action, e.count) for e in store.audit_log()] == [
+        ("login_failed", 2),
+        ("login_ok", 1),
+    ]
     engine.dispose()
