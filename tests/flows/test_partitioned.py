@@ -91,7 +91,9 @@ def _comparable(path: Path) -> bytes:
         return path.read_bytes()
     check = json.loads(path.read_text(encoding="utf-8"))
     lengths = {name: head["position"] for name, head in check["heads"].items()}
-    return json.dumps([check["holds"], check["first_broken_link"], lengths], sort_keys=True).encode()
+    return json.dumps(
+        [check["holds"], check["first_broken_link"], lengths], sort_keys=True
+    ).encode()
 
 
 @pytest.fixture(scope="module")
@@ -280,8 +282,7 @@ def test_local_workers_report_to_the_flows_temporary_api(tmp_path: Path) -> None
 def test_a_halo_without_its_rows_or_a_summary_is_an_error_naming_the_file(tmp_path: Path) -> None:
     """A partition whose halo owner sent neither the rows nor runs for them must not be
     scored on part of its persons' history: the error names the missing file."""
-    from flows.partitioned import _partition_history
-    from sentinel.partition import partition_store
+    from sentinel.partition import partition_history, partition_store
 
     store = partition_store(tmp_path, "430101")
     store.write_month(
@@ -289,4 +290,4 @@ def test_a_halo_without_its_rows_or_a_summary_is_an_error_naming_the_file(tmp_pa
     )
     halo = pl.DataFrame({"person_id": ["P9"], "partition": ["430101"], "owner": ["430102"]})
     with pytest.raises(FileNotFoundError, match=r"430101: the beneficiaries rows .*430102"):
-        _partition_history(tmp_path, "430101", "2020-01", halo)
+        partition_history(tmp_path, "430101", "2020-01", halo)
