@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 
-from flows.monthly import validate_against
+from flows.intake import validate_against
 from sentinel.config import load_config
 from sentinel.ingest import check_and_store_drop
 

@@ -60,9 +60,9 @@ def _run_month(prov: Path, out: Path, month: str, workers: int, digits: int) -> 
 
 def _per_partition(out: Path, month: str) -> list[dict[str, float]]:
     """Time each partition's two worker steps in this process, one after the other."""
-    from flows.partitioned import detect_partition, project_partition
+    from flows.partitioned import detect_partition
     from sentinel.config import load_config
-    from sentinel.partition import OWNERS_FILE
+    from sentinel.partition import OWNERS_FILE, project_partition
 
     config = load_config(None)
     owners = pl.read_parquet(out / "partitions" / OWNERS_FILE)
@@ -87,7 +87,9 @@ def main() -> None:
     parser.add_argument("--month", default="2020-12")
     parser.add_argument("--region-digits", type=int, default=4)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--save", type=Path, default=ROOT / "benchmarks" / "results" / "dask_scaling.json")
+    parser.add_argument(
+        "--save", type=Path, default=ROOT / "benchmarks" / "results" / "dask_scaling.json"
+    )
     args = parser.parse_args()
 
     from sentinel.demo.province import build_province
@@ -113,9 +115,18 @@ def main() -> None:
     partitions = _per_partition(out, args.month)
     total_s = sum(p["seconds"] for p in partitions)
     summary = {
-        "machine": {"cpus": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1)},
-        "province": {"counties": args.counties, "persons": persons, "owners": owners.height,
-                     "partitions": len(partitions), "region_digits": args.region_digits, "month": args.month},  # fmt: skip
+        "machine": {
+            "cpus": os.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        },
+        "province": {
+            "counties": args.counties,
+            "persons": persons,
+            "owners": owners.height,
+            "partitions": len(partitions),
+            "region_digits": args.region_digits,
+            "month": args.month,
+        },  # fmt: skip
         "runs": runs,
         "per_partition": partitions,
         "partition_steps_total_s": round(total_s, 1),

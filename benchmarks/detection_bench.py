@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from sentinel.config import load_config
-from sentinel.detection import MonthHistory, _detect
+from sentinel.detection import MonthHistory, detect_month
 from sentinel.io.store import load_history
 
 
@@ -30,7 +30,9 @@ def curated_history(store: Path, month: str) -> MonthHistory:
     return load_history(store, month)
 
 
-def time_stages(history: MonthHistory) -> tuple[dict[str, tuple[float, float]], tuple[float, float], pl.DataFrame]:
+def time_stages(
+    history: MonthHistory,
+) -> tuple[dict[str, tuple[float, float]], tuple[float, float], pl.DataFrame]:
     """(wall, CPU) seconds per stage and in total, and the cases of one detection run.
 
     CPU seconds (all threads of this process) stay comparable on a busy machine, where
@@ -45,10 +47,13 @@ def time_stages(history: MonthHistory) -> tuple[dict[str, tuple[float, float]], 
             yield
         finally:
             before = seconds.get(stage, (0.0, 0.0))
-            seconds[stage] = (before[0] + time.perf_counter() - wall, before[1] + time.process_time() - cpu)
+            seconds[stage] = (
+                before[0] + time.perf_counter() - wall,
+                before[1] + time.process_time() - cpu,
+            )
 
     wall, cpu = time.perf_counter(), time.process_time()
-    cases = _detect(history, load_config(), None, clock).cases
+    cases = detect_month(history, load_config(), None, clock=clock).cases
     return seconds, (time.perf_counter() - wall, time.process_time() - cpu), cases
 
 
@@ -56,8 +61,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=Path("/tmp/full/out/curated"))
     parser.add_argument("--month", default="2020-12")
-    parser.add_argument("--repeat", type=int, default=1, help="runs; the table shows the fastest per stage")
-    parser.add_argument("--out", type=Path, default=None, help="write the cases of the last run here")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs; the table shows the fastest per stage"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="write the cases of the last run here"
+    )
     args = parser.parse_args()
 
     history = curated_history(args.store, args.month)
@@ -68,7 +77,10 @@ def main() -> None:
     sklearn_import = (time.perf_counter() - wall, time.process_time() - cpu)
     runs = [time_stages(history) for _ in range(args.repeat)]
     stages = list(runs[0][0])
-    best = {s: min((run[0].get(s, (float("nan"),) * 2) for run in runs), key=lambda t: t[0]) for s in stages}
+    best = {
+        s: min((run[0].get(s, (float("nan"),) * 2) for run in runs), key=lambda t: t[0])
+        for s in stages
+    }
     total = min((run[1] for run in runs), key=lambda t: t[0])
     cases = runs[-1][2]
     width = max(len(s) for s in [*stages, "total"])

@@ -96,7 +96,7 @@ class StageMeter:
             self._current = outer
 
     def detection_clock(self, stage: str):  # type: ignore[no-untyped-def]
-        """A ``StageClock`` for ``sentinel.detection._detect`` filing its stages into ours."""
+        """A ``StageClock`` for ``sentinel.detection.detect_month`` filing its stages into ours."""
         head = stage.split(":")[0].strip()
         return self.stage(DETECTION_STAGES.get(head, "score"))
 
@@ -134,18 +134,12 @@ def read_floor(month_dir: Path) -> tuple[float, int]:
 
 def run_month_stages(inbox: Path, out: Path, month: str, meter: StageMeter) -> dict[str, int]:
     """One month through the flow's task functions, each timed; returns row counts."""
-    from flows.monthly import (
-        _work_folder,
-        carry_open_cases,
-        choose_model,
-        curate_month,
-        emit_month,
-        list_suspensions,
-        record_drop_outcomes,
-        validate_month_drop,
-    )
+    from flows.intake import curate_month, record_drop_outcomes, validate_month_drop, work_folder
+    from flows.publishing import emit_month
+    from flows.scoring import carry_open_cases, choose_model
+    from flows.suspensions import list_suspensions, suspend
     from sentinel.config import load_config
-    from sentinel.detection import _detect
+    from sentinel.detection import detect_month
     from sentinel.engines import partition_engine
     from sentinel.ingest import check_drop, drop_fingerprint, read_drop, store_drops
     from sentinel.io.store import load_history, staged_month
@@ -160,7 +154,7 @@ def run_month_stages(inbox: Path, out: Path, month: str, meter: StageMeter) -> d
         with meter.stage("check"):
             fingerprint = drop_fingerprint(month_dir, code_version() + config.model_dump_json())
             drops = store_drops(
-                check_drop(raw, config, month=month), _work_folder(out, month, str(fingerprint))
+                check_drop(raw, config, month=month), work_folder(out, month, str(fingerprint))
             )
         del raw
         with meter.stage("validate"):
@@ -173,13 +167,14 @@ def run_month_stages(inbox: Path, out: Path, month: str, meter: StageMeter) -> d
             estimator = model.load()
         history = load_history(store, month)
         with partition_engine():
-            detected = _detect(history, config, estimator, meter.detection_clock)
+            detected = detect_month(history, config, estimator, clock=meter.detection_clock)
         with meter.stage("carry"):
             carried = carry_open_cases.fn(
                 detected.cases, store, out, month, config, detected.custody_links
             )
         with meter.stage("suspensions"):
-            list_suspensions.fn(store, month, config, staging, detected.custody_links)
+            parts = [suspend.fn(store, month, config, detected.custody_links)]
+            list_suspensions.fn(parts, staging)
         with meter.stage("emit"):
             summary = emit_month.fn(
                 detected, carried, drops, reports, config, out, month, staging, model

@@ -42,14 +42,14 @@ TASK_STAGES = {
     "split_month": "curate",
     "record_drop_outcomes": "curate",
     "summarise_partition_history": "curate",
-    "choose_province_model": "model",
+    "choose_model": "model",
     "link_deaths_across": "linkage",
     "find_halo": "features",
     "gather_halo_rows": "features",
     "detect_partition": "score",
     "rank_province": "score",
-    "suspend_partition": "suspensions",
-    "list_province_suspensions": "suspensions",
+    "suspend": "suspensions",
+    "list_suspensions": "suspensions",
     "emit_month": "emit",
     "publish_artifacts": "emit",
 }
@@ -57,7 +57,7 @@ PER_PARTITION = {
     "summarise_partition_history",
     "gather_halo_rows",
     "detect_partition",
-    "suspend_partition",
+    "suspend",
 }
 
 

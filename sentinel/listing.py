@@ -9,6 +9,7 @@ its last listing: its evidence, and the sum overpaid that is still to be recover
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 import polars as pl
 
@@ -70,7 +71,19 @@ def carried_cases(
     """
     if open_cases.height == 0:
         return pl.DataFrame()
-    now = month_number(month)
+    base = _last_listing(open_cases, previous, last_paid).with_columns(
+        _carried_evidence(language).alias("evidence"),
+        (_passed_since() & _in_person() & _only_reasons(REFUTED_BY_PASS)).alias("certified_since"),
+        _acquitted_since().alias("acquitted_since"),
+    )
+    return _carried_rows(base, month_number(month), forward_months)
+
+
+def _last_listing(
+    open_cases: pl.DataFrame, previous: pl.DataFrame | None, last_paid: pl.DataFrame
+) -> pl.DataFrame:
+    """The open cases with their persons' ``last_paid`` state and what ``previous`` listed
+    of them; a column neither holds is null."""
     base = open_cases.join(last_paid, on="person_id", how="left")
     if previous is not None and previous.height:
         keep = [
@@ -92,28 +105,60 @@ def carried_cases(
     ):
         if column not in base.columns:
             base = base.with_columns(pl.lit(None, dtype=dtype).alias(column))
-    passed_since = (
-        pl.col("last_pass_date") >= pl.concat_str(pl.col("first_flagged"), pl.lit("-01")).str.to_date()
+    return base
+
+
+def _passed_since() -> pl.Expr:
+    """The person passed a certification after the case was first listed."""
+    return (
+        pl.col("last_pass_date")
+        >= pl.concat_str(pl.col("first_flagged"), pl.lit("-01")).str.to_date()
     ).fill_null(False)
-    in_person = pl.col("last_pass_method").is_in(IN_PERSON_METHODS).fill_null(False)
-    refutable = (
-        pl.col("reasons").fill_null("").str.split(",").list.eval(pl.element().is_in(REFUTED_BY_PASS)).list.all()
+
+
+def _in_person() -> pl.Expr:
+    """The last certification pass was in person."""
+    return pl.col("last_pass_method").is_in(IN_PERSON_METHODS).fill_null(False)
+
+
+def _only_reasons(codes: Collection[str]) -> pl.Expr:
+    """Every reason of the case is one of ``codes`` (a case without reasons: false)."""
+    return (
+        pl.col("reasons")
+        .fill_null("")
+        .str.split(",")
+        .list.eval(pl.element().is_in(codes))
+        .list.all()
         & pl.col("reasons").is_not_null()
     )
-    note_facts = pl.concat_list(pl.col("last_pass_date").cast(pl.String), pl.col("last_pass_method"))
-    # Detention paid, and the detention ended by an acquittal: nothing improper remains.
-    acquitted = (
-        pl.col("reasons").fill_null("").str.split(",").list.eval(pl.element().is_in(DETENTION_ONLY)).list.all()
-        & pl.col("reasons").is_not_null()
-        & pl.col("acquitted_on").is_not_null()
+
+
+def _acquitted_since() -> pl.Expr:
+    """Detention paid, and the detention ended by an acquittal: nothing improper remains."""
+    return _only_reasons(DETENTION_ONLY) & pl.col("acquitted_on").is_not_null()
+
+
+def _carried_evidence(language: Language) -> pl.Expr:
+    """The previous listing's evidence (or when the case was last listed), with a note of
+    an acquittal or a certification pass since."""
+    note_facts = pl.concat_list(
+        pl.col("last_pass_date").cast(pl.String), pl.col("last_pass_method")
     )
     note = (
-        pl.when(acquitted)
-        .then(reason_sentence(pl.lit(ACQUITTED_NOTE), pl.concat_list(pl.col("acquitted_on").cast(pl.String)), language))
-        .when(passed_since)
+        pl.when(_acquitted_since())
         .then(
             reason_sentence(
-                pl.when(in_person).then(pl.lit(CERTIFIED_SINCE_NOTE)).otherwise(pl.lit(CERTIFIED_REMOTELY_NOTE)),
+                pl.lit(ACQUITTED_NOTE),
+                pl.concat_list(pl.col("acquitted_on").cast(pl.String)),
+                language,
+            )
+        )
+        .when(_passed_since())
+        .then(
+            reason_sentence(
+                pl.when(_in_person())
+                .then(pl.lit(CERTIFIED_SINCE_NOTE))
+                .otherwise(pl.lit(CERTIFIED_REMOTELY_NOTE)),
                 note_facts,
                 language,
             )
@@ -136,16 +181,17 @@ def carried_cases(
         )
         .list.join(separator)
     )
-    base = base.with_columns(
-        pl.concat_str(
-            earlier.fill_null(pl.format("listed until {}", pl.col("last_listed"))),
-            note,
-            separator=separator,
-            ignore_nulls=True,
-        ).alias("evidence"),
-        (passed_since & in_person & refutable).alias("certified_since"),
-        acquitted.alias("acquitted_since"),
+    return pl.concat_str(
+        earlier.fill_null(pl.format("listed until {}", pl.col("last_listed"))),
+        note,
+        separator=separator,
+        ignore_nulls=True,
     )
+
+
+def _carried_rows(base: pl.DataFrame, now: int, forward_months: int) -> pl.DataFrame:
+    """``base`` in detection's columns: amount at stake is what was overpaid, plus
+    ``forward_months`` of payments when the person is still paid in month ``now``."""
     still_paid = (pl.col("last_paid_index") >= now).fill_null(False)
     monthly = (
         (pl.col("amount_at_stake") - pl.col("est_overpayment")) / max(forward_months, 1)
@@ -165,9 +211,11 @@ def carried_cases(
         .round(2)
         .alias("amount_at_stake"),
         period_of_index(pl.col("last_paid_index")).alias("last_paid_period"),
-        pl.col("reasons").fill_null("").str.split(",").list.eval(
-            pl.element().filter(pl.element() != "")
-        ).alias("reason_codes"),
+        pl.col("reasons")
+        .fill_null("")
+        .str.split(",")
+        .list.eval(pl.element().filter(pl.element() != ""))
+        .alias("reason_codes"),
         tier_of(pl.col("strength").fill_null("signal")).alias("tier"),
         (
             pl.col("pension_terminated").fill_null(False)

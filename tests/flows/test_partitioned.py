@@ -3,8 +3,7 @@ included; the partition logic on small hand-made frames."""
 
 from __future__ import annotations
 
-import hashlib
-import json
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -14,6 +13,9 @@ from typer.testing import CliRunner
 
 from sentinel.cli import app
 from sentinel.partition import cross_partition_halo, update_owners
+
+sys.path.insert(0, str(Path(__file__).parent))  # the flow tests' shared helpers (importlib mode)
+from month_runs import month_digest  # noqa: E402
 
 runner = CliRunner()
 MONTHS = ("2020-01", "2020-02", "2020-03")
@@ -74,24 +76,6 @@ def test_no_halo_when_no_receiver_crosses_partitions() -> None:
 
 
 # --------------------------------------------------------------------------- end to end
-
-
-def _digest(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(_comparable(p)).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and "data-docs" not in p.parts and p.suffix != ".xlsx"
-    }
-
-
-def _comparable(path: Path) -> bytes:
-    """The file's bytes; of ``history.json`` what does not depend on when the events were
-    written (their hashes cover their times): whether the chains hold, and their lengths."""
-    if path.name != "history.json":
-        return path.read_bytes()
-    check = json.loads(path.read_text(encoding="utf-8"))
-    lengths = {name: head["position"] for name, head in check["heads"].items()}
-    return json.dumps([check["holds"], check["first_broken_link"], lengths], sort_keys=True).encode()
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +148,9 @@ def test_partitioned_run_on_dask_equals_the_single_process_run(province: Path) -
         expected = pl.read_parquet(province / "single" / month / "cases.parquet")
         assert_frame_equal(pl.read_parquet(province / "parted" / month / "cases.parquet"), expected)
         # Every other output too: CSV, quarantine, suspensions, manifest.
-        assert _digest(province / "parted" / month) == _digest(province / "single" / month)
+        assert month_digest(province / "parted" / month) == month_digest(
+            province / "single" / month
+        )
 
     # The cross-region facts are found: one person paid in two regions, one account in two.
     cases = pl.read_parquet(province / "parted" / MONTHS[-1] / "cases.parquet")
@@ -280,8 +266,7 @@ def test_local_workers_report_to_the_flows_temporary_api(tmp_path: Path) -> None
 def test_a_halo_without_its_rows_or_a_summary_is_an_error_naming_the_file(tmp_path: Path) -> None:
     """A partition whose halo owner sent neither the rows nor runs for them must not be
     scored on part of its persons' history: the error names the missing file."""
-    from flows.partitioned import _partition_history
-    from sentinel.partition import partition_store
+    from sentinel.partition import partition_history, partition_store
 
     store = partition_store(tmp_path, "430101")
     store.write_month(
@@ -289,4 +274,4 @@ def test_a_halo_without_its_rows_or_a_summary_is_an_error_naming_the_file(tmp_pa
     )
     halo = pl.DataFrame({"person_id": ["P9"], "partition": ["430101"], "owner": ["430102"]})
     with pytest.raises(FileNotFoundError, match=r"430101: the beneficiaries rows .*430102"):
-        _partition_history(tmp_path, "430101", "2020-01", halo)
+        partition_history(tmp_path, "430101", "2020-01", halo)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -19,16 +20,12 @@ from sentinel.cli import app
 from sentinel.demo import generate_county
 from sentinel.simulation import visit_outcomes
 
+sys.path.insert(0, str(Path(__file__).parent))  # the flow tests' shared helpers (importlib mode)
+from month_runs import run_month  # noqa: E402
+
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 runner = CliRunner()
 FULL_ID = re.compile(r"\d{17}[\dX]")
-
-
-def run(dest: Path, month: str) -> None:
-    result = runner.invoke(
-        app, ["run", "--inbox", str(dest / "inbox"), "--month", month, "--out", str(dest / "out")]
-    )
-    assert result.exit_code == 0, result.output
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +34,7 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pl.DataFrame
     recovery sheet (Chinese headers, xlsx) holding good and bad rows; February run."""
     dest = tmp_path_factory.mktemp("recoveries")
     generate_county(dest, seed=5, scale=0.005, months=3, formats="parquet")
-    run(dest, "2020-01")
+    run_month(dest, "2020-01")
     cases = pl.read_parquet(dest / "out" / "2020-01" / "cases.parquet")
     visits = cases.sort("priority_rank").head(25).select("case_id", "person_id")
     outcomes = visit_outcomes(visits, dest / "truth", "2020-01", date(2020, 2, 15))
@@ -58,7 +55,7 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pl.DataFrame
         schema_overrides={"金额": pl.String, "追回方式": pl.String},
     )
     sheet.write_excel(dest / "inbox" / "2020-02" / "recoveries.xlsx")
-    run(dest, "2020-02")
+    run_month(dest, "2020-02")
     return dest, confirmed
 
 

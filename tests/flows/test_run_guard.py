@@ -3,7 +3,6 @@ of a processed month that changed since (issue 18)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -21,30 +20,13 @@ from typer.testing import CliRunner
 from sentinel.casestore import CaseStore
 from sentinel.cli import app
 
+sys.path.insert(0, str(Path(__file__).parent))  # the flow tests' shared helpers (importlib mode)
+from month_runs import month_digest  # noqa: E402
+
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 MONTH = "2020-02"
 RACED = "2020-01"  # two runs racing on one month: one month is enough to race on
-
-
-def month_digest(folder: Path) -> dict[str, str]:
-    """Content hash of every output file of a month (Data Docs stamp run times, the
-    workbook its creation time)."""
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(_comparable(p)).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and "data-docs" not in p.parts and p.suffix != ".xlsx"
-    }
-
-
-def _comparable(path: Path) -> bytes:
-    """The file's bytes; of ``history.json`` what does not depend on when the events were
-    written (their hashes cover their times): whether the chains hold, and their lengths."""
-    if path.name != "history.json":
-        return path.read_bytes()
-    check = json.loads(path.read_text(encoding="utf-8"))
-    lengths = {name: head["position"] for name, head in check["heads"].items()}
-    return json.dumps([check["holds"], check["first_broken_link"], lengths], sort_keys=True).encode()
 
 
 def start_run(

@@ -4,6 +4,7 @@ one reply row per suspect, answers from audit outcomes, and what is overdue."""
 from __future__ import annotations
 
 import re
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -16,17 +17,13 @@ from sentinel.config import REPLY_COLUMNS
 from sentinel.demo import TypologyRates, generate_county
 from sentinel.simulation import visit_outcomes
 
+sys.path.insert(0, str(Path(__file__).parent))  # the flow tests' shared helpers (importlib mode)
+from month_runs import run_month  # noqa: E402
+
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 runner = CliRunner()
 MONTHS = ["2020-01", "2020-02", "2020-03", "2020-04", "2020-05"]
 FULL_ID = re.compile(r"\d{17}[\dX]")
-
-
-def run(dest: Path, month: str) -> None:
-    result = runner.invoke(
-        app, ["run", "--inbox", str(dest / "inbox"), "--month", month, "--out", str(dest / "out")]
-    )
-    assert result.exit_code == 0, result.output
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +36,13 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
         dest, seed=5, scale=0.005, months=5, formats="parquet",
         rates=TypologyRates(suspect_batch_every=1, suspects_per_1000=6.0),
     )  # fmt: skip
-    run(dest, "2020-02")
+    run_month(dest, "2020-02")
     cases = pl.read_parquet(dest / "out" / "2020-02" / "cases.parquet")
     named = cases.filter(pl.col("suspect_batch").is_not_null()).select("case_id", "person_id")
     visit_outcomes(named, dest / "truth", "2020-02", date(2020, 3, 15)).write_csv(
         dest / "inbox" / "2020-03" / "outcomes.csv", date_format="%Y-%m-%d"
     )
-    run(dest, "2020-03")
+    run_month(dest, "2020-03")
     return dest
 
 
@@ -59,7 +56,9 @@ def reply(dest: Path, month: str) -> pl.DataFrame:
 
 
 def test_every_suspect_on_the_register_is_on_the_list_marked_with_its_batch(county: Path) -> None:
-    (feb,) = truth(county)["batch_id"].filter(truth(county)["batch_id"].str.contains("202002")).unique()
+    (feb,) = (
+        truth(county)["batch_id"].filter(truth(county)["batch_id"].str.contains("202002")).unique()
+    )
     named = truth(county, feb).filter("on_register")
     cases = pl.read_parquet(county / "out" / "2020-02" / "cases.parquet")
     marked = cases.filter(pl.col("suspect_batch") == feb)
@@ -92,16 +91,20 @@ def test_answers_arrive_by_the_due_date_and_an_answered_batch_is_not_repeated(co
         assert row["result"].startswith("confirmed") == row["is_improper"]
         assert date.fromisoformat(row["checked_on"]) <= row["due_on"]
     # March's own batch is new in March's reply.
-    assert mar.filter(pl.col("batch_id").str.contains("202003")).height == truth(
-        county
-    ).filter(pl.col("batch_id").str.contains("202003")).height
+    assert (
+        mar.filter(pl.col("batch_id").str.contains("202003")).height
+        == truth(county).filter(pl.col("batch_id").str.contains("202003")).height
+    )
 
 
 def test_overdue_lists_the_unanswered_after_their_due_date_with_ids_masked(county: Path) -> None:
-    ok = runner.invoke(app, ["report", "suspects", "--out", str(county / "out"), "--as-of", "2020-04-10"])
+    ok = runner.invoke(
+        app, ["report", "suspects", "--out", str(county / "out"), "--as-of", "2020-04-10"]
+    )
     assert ok.exit_code == 0, ok.output
     late = runner.invoke(
-        app, ["report", "suspects", "--out", str(county / "out"), "--overdue", "--as-of", "2020-05-05"]
+        app,
+        ["report", "suspects", "--out", str(county / "out"), "--overdue", "--as-of", "2020-05-05"],
     )
     # March's batch (due 2020-04-30) is still being verified; February's is answered.
     assert late.exit_code == 1, late.output

@@ -8,13 +8,9 @@ import polars as pl
 import pytest
 
 from features.history import RUN_STATE_COLUMNS
-from flows.monthly import (
-    curate_month,
-    list_suspensions,
-    months_to_run,
-    read_and_check_drop,
-    validate_month_drop,
-)
+from flows.intake import curate_month, read_and_check_drop, validate_month_drop
+from flows.monthly import months_to_run
+from flows.suspensions import list_suspensions, suspend
 from sentinel.config import load_config
 from sentinel.contract import ContractError
 from sentinel.ingest import check_drop, drop_fingerprint, read_drop
@@ -106,7 +102,8 @@ def test_list_suspensions_writes_both_files(drop, tmp_path: Path) -> None:  # ty
     curate_month.fn(drop, tmp_path / "store", "2020-01")
     staging = tmp_path / "staging"
     staging.mkdir()
-    count = list_suspensions.fn(tmp_path / "store", "2020-01", CONFIG, staging)
+    parts = [suspend.fn(tmp_path / "store", "2020-01", CONFIG)]
+    count = list_suspensions.fn(parts, staging)
     assert (staging / "suspensions.csv").exists()
     assert pl.read_parquet(staging / "suspensions.parquet").height == count
 

@@ -27,8 +27,7 @@ def test_partition_engine_holds_inside_the_block_and_is_restored_after() -> None
 def test_the_partitioned_suspension_step_runs_on_the_in_memory_engine(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import flows.monthly as monthly
-    import flows.partitioned as partitioned
+    import flows.suspensions as suspensions
     from sentinel.config import load_config
     from sentinel.partition import partition_store
 
@@ -38,15 +37,21 @@ def test_the_partitioned_suspension_step_runs_on_the_in_memory_engine(
         seen.append(_affinity())
         return pl.LazyFrame({"person_id": ["P1"]})
 
-    # The county and each partition share the step (flows.monthly.month_suspensions).
-    monkeypatch.setattr(monthly, "suspension_list", recording)
+    # The county and each partition share the step (flows.suspensions.suspend).
+    monkeypatch.setattr(suspensions, "suspension_list", recording)
     store = partition_store(tmp_path, "430101")
     register = {
-        "person_id": ["P1"], "name": ["某"], "sex": ["M"], "birth_date": [date(1940, 1, 1)],
-        "scheme": ["resident"], "township": ["东坪镇"], "village": ["一村"],
-        "benefit_start": [date(2010, 1, 1)], "status": ["active"], "bank_account": ["6217"],
+        "person_id": ["P1"],
+        "name": ["某"],
+        "sex": ["M"],
+        "birth_date": [date(1940, 1, 1)],
+        "scheme": ["resident"],
+        "township": ["东坪镇"],
+        "village": ["一村"],
+        "benefit_start": [date(2010, 1, 1)],
+        "status": ["active"],
+        "bank_account": ["6217"],
     }
     store.write_month("beneficiaries", "2020-01", pl.DataFrame(register))
-    (partitioned._work(tmp_path, "2020-01") / "430101").mkdir(parents=True)
-    partitioned.suspend_partition.fn(tmp_path, "430101", "2020-01", load_config())
+    suspensions.suspend.fn(store.root, "2020-01", load_config())
     assert seen == ["in-memory"]

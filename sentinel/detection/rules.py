@@ -1,0 +1,101 @@
+"""The rule families of a prepared month: every reason row they find, one family at a time."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from features.amount_anomaly import amount_anomaly
+from features.cases import empty_reasons
+from features.custody import custody_paid
+from features.deaths import deceased_paid
+from features.duplicate_receipt import duplicate_receipt
+from features.identity_anomaly import identity_anomaly
+from features.network import shared_account
+from features.survival import suspected_unreported_death
+from features.suspects import suspect_reasons
+from sentinel.config import SentinelConfig
+from sentinel.detection.history import MonthHistory
+from sentinel.detection.preparation import PreparedMonth, StageClock, no_clock, prepare_month
+
+
+def prepared_rule_reasons(
+    prep: PreparedMonth, config: SentinelConfig, clock: StageClock = no_clock
+) -> pl.LazyFrame:
+    """All reason rows (``features.cases.REASON_SCHEMA``) of the rule families over a
+    prepared month (:func:`sentinel.detection.prepare_month`)."""
+    month = prep.month
+    with clock("deceased_paid"):
+        dead = deceased_paid(
+            prep.ledger, prep.deaths_linked, prep.evidence, config, prep.people, month
+        ).collect()
+    with clock("suspected_unreported_death"):
+        suspected = suspected_unreported_death(
+            prep.ledger,
+            prep.people,
+            prep.evidence,
+            prep.changes,
+            prep.deaths_linked,
+            month,
+            config,
+            leads=prep.death_leads,
+            shares=prep.shares,
+            keep_top=config.detection.audit_capacity,
+        ).collect()
+    with clock("duplicate_receipt"):
+        duplicate = duplicate_receipt(prep.ledger, config).collect()
+    with clock("shared_account"):
+        shared = shared_account(
+            prep.runs,
+            prep.ledger,
+            prep.people,
+            _death_probability(prep, suspected, config),
+            month,
+            config,
+            edges=prep.edges,
+            evidence=prep.evidence,
+        ).collect()
+    with clock("amount_anomaly"):
+        amount = amount_anomaly(prep.ledger, prep.runs, config).collect()
+    with clock("identity_anomaly"):
+        identity = identity_anomaly(
+            prep.ledger,
+            prep.people,
+            month,
+            config,
+            accounts=prep.runs.select("person_id", "bank_account"),
+        ).collect()
+    parts = [dead, suspected, duplicate, shared, amount, identity]
+    if prep.custody is not None:
+        with clock("custody_paid"):
+            parts.append(custody_paid(prep.ledger, prep.custody, config).collect())
+    if prep.suspects is not None:
+        parts.append(
+            suspect_reasons(prep.suspects, config.detection.upstream_suspect_probability).collect()
+        )
+    return pl.concat([empty_reasons(), *[part.lazy() for part in parts]])
+
+
+def _death_probability(
+    prep: PreparedMonth, suspected: pl.DataFrame, config: SentinelConfig
+) -> pl.LazyFrame:
+    """``person_id, p_dead``: how dead each person probably is, for the ring rule."""
+    # A linked record counts fully.
+    return (
+        pl.concat(
+            [
+                prep.deaths_linked.select("person_id", pl.col("confidence").alias("p_dead")),
+                # Leads below the floor are kept to fill visits, not as evidence about others.
+                suspected.lazy()
+                .filter(pl.col("probability") >= config.detection.min_suspected_death_probability)
+                .group_by("person_id")
+                .agg(pl.col("probability").max().alias("p_dead")),
+            ]
+        )
+        .group_by("person_id")
+        .agg(pl.col("p_dead").max())
+    )
+
+
+def rule_reasons(history: MonthHistory, config: SentinelConfig) -> pl.LazyFrame:
+    """All reason rows (``features.cases.REASON_SCHEMA``) of the rule families."""
+    return prepared_rule_reasons(prepare_month(history, config), config)
