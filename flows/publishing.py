@@ -92,6 +92,7 @@ def emit_month(
         cases=published.height,
         model_version=model.version,
         policy_events=detected.events,
+        upstream_corroboration=detected.corroboration,
     )
     write_json(staging / "manifest.json", manifest)
     return MonthSummary(

@@ -46,12 +46,15 @@ def build_manifest(
     cases: int,
     model_version: str | None,
     policy_events: list[dict[str, Any]] | None = None,
+    upstream_corroboration: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Assemble the manifest exactly as the data contract lays it out.
 
     ``policy_events``: what touched a whole scheme this month
     (:func:`features.policy.policy_events`): back-pay, standard changes, reasons too common
-    to be evidence alone.
+    to be evidence alone. ``upstream_corroboration``: per kind of open upstream suspect,
+    how often the rules found the list's suspects and the lift their own evidence was
+    weighed by (:func:`features.scoring.suspect_lifts`).
 
     ``rows_in == rows_loaded + rows_quarantined`` holds for every dataset by construction
     and is asserted here, so a manifest that does not reconcile is never written.
@@ -85,6 +88,7 @@ def build_manifest(
         "code_version": code_version(),
         "model_version": model_version,
         "policy_events": list(policy_events or []),
+        "upstream_corroboration": list(upstream_corroboration or []),
     }
 
 

@@ -10,13 +10,19 @@ province's, and the list is the one a single run would make.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
 from features.cases import fill_unscored
 from features.policy import event_counts, policy_events
-from features.scoring import listable, reason_base_rates, recipients_by_scheme, score_reasons
+from features.scoring import (
+    listable,
+    reason_base_rates,
+    recipients_by_scheme,
+    score_reasons,
+    suspect_lifts,
+)
 from models.base import RiskModel
 from sentinel.config import SentinelConfig
 from sentinel.detection.history import MonthHistory
@@ -59,6 +65,10 @@ class MonthDetection:
     #: register, for the suspension list and the carried cases' acquittals (linked once a
     #: month); None when none was delivered, or when detection did not link them.
     custody_links: pl.DataFrame | None = None
+    #: Per kind of open upstream suspect, how often the rules corroborate them and the lift
+    #: their own evidence was weighed by (:func:`features.scoring.suspect_lifts`, for the
+    #: manifest); kinds no open suspect names are left out.
+    corroboration: list[dict[str, object]] = field(default_factory=list)
 
 
 def find_candidates(
@@ -110,12 +120,15 @@ def rank_findings(
         candidates = features.join(scored, on="person_id", how="inner").sort("person_id")
     cases = rank_candidates(candidates, model, month, config, clock).collect()
     events = policy_events(counts, recipients, base_rates, month, config)
+    total = int(recipients["recipients"].sum())
+    lifts = suspect_lifts(findings.reasons, total).filter(pl.col("suspects") > 0).collect()
     links = findings.custody_links
     return MonthDetection(
         cases,
         events,
-        int(recipients["recipients"].sum()),
+        total,
         links.collect() if links is not None else None,
+        [{**row, "lift": round(row["lift"], 2)} for row in lifts.iter_rows(named=True)],
     )
 
 

@@ -63,6 +63,7 @@ def test_every_manifest_reconciles(processed: tuple[Path, str, dict[str, str]]) 
         manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
         assert set(manifest) == {
             "month", "inputs", "validation", "cases", "code_version", "model_version", "policy_events",
+            "upstream_corroboration",
         }
         for dataset, entry in manifest["inputs"].items():
             assert entry["rows_in"] == entry["rows_loaded"] + entry["rows_quarantined"], dataset
