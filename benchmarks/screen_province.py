@@ -162,7 +162,8 @@ def lay_out(base: Path, prov: Path, month: str, counties: int, view: Path) -> di
     return layout
 
 
-#: ``sentinel.screen``'s steps timed with ``--stages`` (its own functions, wrapped).
+#: The screen's steps timed with ``--stages`` (its own functions, wrapped): the run's in
+#: ``sentinel.screen``, the hold rules' in ``sentinel.holds``.
 STEPS = {
     "read_dataset": "read (pay file, newer records)",
     "parse_records": "type the rows",
@@ -185,6 +186,7 @@ def _time_steps() -> dict[str, list[float]]:
     """Wrap the screen's steps (:data:`STEPS`) so each adds its wall and CPU seconds."""
     import functools
 
+    import sentinel.holds as holds
     import sentinel.screen as screen
 
     spent: dict[str, list[float]] = {}
@@ -204,7 +206,8 @@ def _time_steps() -> dict[str, list[float]]:
         return run
 
     for name in STEPS:
-        setattr(screen, name, timed(name, getattr(screen, name)))
+        module = screen if hasattr(screen, name) else holds
+        setattr(module, name, timed(name, getattr(module, name)))
     return spent
 
 
