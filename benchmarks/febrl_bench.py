@@ -36,12 +36,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from bench_host import cpu_model, git_commit
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("ours", "splink", "recordlinkage")
@@ -207,18 +208,10 @@ def score(pairs: list[tuple[str, str]]) -> dict[str, float]:
 
 
 def machine() -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
+    return (
+        f"{cpu_model()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; "
+        f"commit {git_commit()}"
     )
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    ).stdout.strip()
-    return f"{model}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; commit {commit}"
 
 
 def main() -> None:

@@ -279,25 +279,40 @@ def main() -> None:
         return
     register, records = build(args.register, args.records)
     if args.model:
-        from features.linkage import estimate_link_model
-
-        model = estimate_link_model(
-            records.lazy().drop(*TRUTH_COLUMNS),
-            register.lazy(),
-            records_cols=RECORD_COLUMNS,
-            register_cols=REGISTER_COLUMNS,
-        )
-        print(f"reference_match_share = {model.match_share:.4g}")
-        for name, table in (("reference_m", model.m), ("reference_u", model.u)):
-            print(f"[linkage.{name}]")
-            for comparison, values in zip(model.comparisons, table, strict=True):
-                print(f"{comparison.field} = [{', '.join(f'{v:.4g}' for v in values)}]")
+        print_model(register, records)
         return
     from sentinel.config import load_config
 
     threshold = load_config().detection.min_death_link_confidence
+    links = time_link(register, records, args.repeat)
+    if "confidence" in links.columns:
+        print(f"links at detection.min_death_link_confidence = {threshold}:")
+        links = links.filter(pl.col("confidence") >= threshold)
+    print_quality(records, links)
+
+
+def print_model(register: pl.DataFrame, records: pl.DataFrame) -> None:
+    """The estimated m and u as the [linkage] reference_m / reference_u of
+    sentinel/default_config.toml."""
+    from features.linkage import estimate_link_model
+
+    model = estimate_link_model(
+        records.lazy().drop(*TRUTH_COLUMNS),
+        register.lazy(),
+        records_cols=RECORD_COLUMNS,
+        register_cols=REGISTER_COLUMNS,
+    )
+    print(f"reference_match_share = {model.match_share:.4g}")
+    for name, table in (("reference_m", model.m), ("reference_u", model.u)):
+        print(f"[linkage.{name}]")
+        for comparison, values in zip(model.comparisons, table, strict=True):
+            print(f"{comparison.field} = [{', '.join(f'{v:.4g}' for v in values)}]")
+
+
+def time_link(register: pl.DataFrame, records: pl.DataFrame, repeat: int) -> pl.DataFrame:
+    """``link_records`` timed ``repeat`` times (wall and CPU seconds printed); its links."""
     timings, cpu = [], []
-    for _ in range(args.repeat):
+    for _ in range(repeat):
         # timed from the call: the linker estimates and decides when called, lazily or not
         start, start_cpu = time.perf_counter(), time.process_time()
         links = link_records(
@@ -310,13 +325,15 @@ def main() -> None:
         cpu.append(time.process_time() - start_cpu)
     # CPU seconds (all threads) as well: on a shared box they move less with the load
     print(
-        f"link: best {min(timings):.2f} s of {args.repeat} "
+        f"link: best {min(timings):.2f} s of {repeat} "
         f"({', '.join(f'{t:.2f}' for t in timings)}; cpu {', '.join(f'{t:.2f}' for t in cpu)}; "
         f"register {len(register):,}, records {len(records):,})"
     )
-    if "confidence" in links.columns:
-        print(f"links at detection.min_death_link_confidence = {threshold}:")
-        links = links.filter(pl.col("confidence") >= threshold)
+    return links
+
+
+def print_quality(records: pl.DataFrame, links: pl.DataFrame) -> None:
+    """Precision and recall of ``links`` against the records' truth, and by kind of record."""
     scored = records.join(links, left_on="record_id", right_on="record_key", how="left")
     correct = scored.filter(pl.col("register_key") == pl.col("truth")).height
     linked = scored.filter(pl.col("register_key").is_not_null()).height

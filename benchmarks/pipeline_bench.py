@@ -33,8 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -48,6 +46,7 @@ import sentinel  # noqa: F401  (before polars: it sets polars' allocator setting
 # isort: on
 import polars as pl
 import psutil
+from bench_host import cpu_model, git_commit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -199,22 +198,11 @@ def time_flow(inbox: Path, out: Path, month: str) -> float:
 
 
 def machine() -> dict[str, object]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
     return {
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-        "commit": commit,
+        "commit": git_commit(),
         "polars": pl.__version__,
         "load_average_1m": round(os.getloadavg()[0], 2),
     }

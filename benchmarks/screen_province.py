@@ -23,7 +23,7 @@ manifest (no month was run) and clones no custody records. So the script first l
 ``OUT`` for the screen (``--view``, default ``PROV/screen-out``; untimed, reused when
 present): the province's partitions and global death records and outcomes linked; the base
 county's custody records of the months before, cloned as the generator clones the other
-datasets (``sentinel.demo.province.relabel``; record numbers tagged per clone); and
+datasets (``sentinel.demo.clones.relabel``; record numbers tagged per clone); and
 ``OUT/<month before>/manifest.json``, the mark that the history through that month is in.
 
 The newer records given with the draft, as ``screen_worlds.py`` gives them: the drop's
@@ -73,20 +73,22 @@ def _earliest_pay_date(pay_file: Path) -> Any:
     return pl.scan_parquet(pay_file).select(pl.col("pay_date").cast(pl.Date).min()).collect().item()
 
 
-def _clone_custody(base: Path, month: str, counties: int, view: Path, first_pay: Any) -> tuple[int, int]:
+def _clone_custody(
+    base: Path, month: str, counties: int, view: Path, first_pay: Any
+) -> tuple[int, int]:
     """The base county's custody records cloned per county: its curated months before
     ``month`` into the view's store, and ``month``'s records received before ``first_pay``
     into ``view/newer/custody-<month>.parquet``. Returns (history rows, newer rows)."""
-    from sentinel.demo.province import (  # the generator's own clone plan and relabelling
-        _base_region,
-        _register_prefixes,
+    from sentinel.demo.clones import (  # the generator's own clone plan and relabelling
         id_maps,
         plan_clones,
+        register_prefixes,
+        register_region,
         relabel,
     )
 
     register = pl.read_parquet(base / "inbox" / month / "beneficiaries.parquet")
-    clones = plan_clones(_base_region(register), _register_prefixes(register), counties)
+    clones = plan_clones(register_region(register), register_prefixes(register), counties)
     codes = [c.region_code for c in clones]
     store = CuratedStore(base / "out" / "curated")
     months = [m for m in store.months("custody") if m < month]
@@ -98,7 +100,9 @@ def _clone_custody(base: Path, month: str, counties: int, view: Path, first_pay:
         return pl.concat(
             [
                 relabel(frame.lazy(), "custody", c, maps.get(c.index), codes).with_columns(
-                    (pl.col("record_id") + pl.lit(f"-{c.index:03d}")) if c.index else pl.col("record_id")
+                    (pl.col("record_id") + pl.lit(f"-{c.index:03d}"))
+                    if c.index
+                    else pl.col("record_id")
                 )
                 for c in clones
             ]
@@ -110,7 +114,9 @@ def _clone_custody(base: Path, month: str, counties: int, view: Path, first_pay:
         rows = cloned(frame)
         history_rows += rows.height
         target.write_month("custody", m, rows)
-    received = cloned(newer).filter(pl.col("received_on").is_null() | (pl.col("received_on") < first_pay))
+    received = cloned(newer).filter(
+        pl.col("received_on").is_null() | (pl.col("received_on") < first_pay)
+    )
     (view / "newer").mkdir(parents=True, exist_ok=True)
     received.write_parquet(view / "newer" / f"custody-{month}.parquet")
     return history_rows, received.height
@@ -122,7 +128,9 @@ def lay_out(base: Path, prov: Path, month: str, counties: int, view: Path) -> di
     prov_out = prov / "out"
     view.mkdir(parents=True, exist_ok=True)
     if not (view / "partitions").exists():
-        (view / "partitions").symlink_to(partitions_root(prov_out).resolve(), target_is_directory=True)
+        (view / "partitions").symlink_to(
+            partitions_root(prov_out).resolve(), target_is_directory=True
+        )
     curated = view / "curated"
     curated.mkdir(exist_ok=True)
     for dataset in GLOBAL_DATASETS:
@@ -154,7 +162,8 @@ def lay_out(base: Path, prov: Path, month: str, counties: int, view: Path) -> di
     return layout
 
 
-#: ``sentinel.screen``'s steps timed with ``--stages`` (its own functions, wrapped).
+#: The screen's steps timed with ``--stages`` (its own functions, wrapped): the run's in
+#: ``sentinel.screen``, the hold rules' in ``sentinel.holds``.
 STEPS = {
     "read_dataset": "read (pay file, newer records)",
     "parse_records": "type the rows",
@@ -177,6 +186,7 @@ def _time_steps() -> dict[str, list[float]]:
     """Wrap the screen's steps (:data:`STEPS`) so each adds its wall and CPU seconds."""
     import functools
 
+    import sentinel.holds as holds
     import sentinel.screen as screen
 
     spent: dict[str, list[float]] = {}
@@ -196,7 +206,8 @@ def _time_steps() -> dict[str, list[float]]:
         return run
 
     for name in STEPS:
-        setattr(screen, name, timed(name, getattr(screen, name)))
+        module = screen if hasattr(screen, name) else holds
+        setattr(module, name, timed(name, getattr(module, name)))
     return spent
 
 
@@ -243,7 +254,15 @@ def screen_once(pay_file: Path, view: Path, month: str, stages: bool = False) ->
         "held_by_reason": result.held_by_reason,
         "known_through": result.known_through,
         "load_average_1m": round(os.getloadavg()[0], 2),
-        **({"steps": {k: {"wall_s": round(w, 2), "cpu_s": round(c, 2)} for k, (w, c) in spent.items()}} if spent else {}),
+        **(
+            {
+                "steps": {
+                    k: {"wall_s": round(w, 2), "cpu_s": round(c, 2)} for k, (w, c) in spent.items()
+                }
+            }
+            if spent
+            else {}
+        ),
     }
 
 
@@ -258,7 +277,9 @@ def history_size(view: Path, known: str) -> dict[str, int]:
 
     register = history.register_runs
     return {
-        "registered_persons": 0 if register is None else int(register.select(pl.col("person_id").n_unique()).collect().item()),
+        "registered_persons": 0
+        if register is None
+        else int(register.select(pl.col("person_id").n_unique()).collect().item()),
         "register_runs": rows(register),
         "ledger_runs": rows(history.ledger_runs),
         "payout_rows": rows(history.payouts),
@@ -317,9 +338,13 @@ def markdown(figures: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", type=Path, required=True, help="the base county (its inbox and out)")
+    parser.add_argument(
+        "--base", type=Path, required=True, help="the base county (its inbox and out)"
+    )
     parser.add_argument("--prov", type=Path, required=True, help="the province built from it")
-    parser.add_argument("--month", default="2020-12", help="the pay period: its payouts file is the draft")
+    parser.add_argument(
+        "--month", default="2020-12", help="the pay period: its payouts file is the draft"
+    )
     parser.add_argument("--counties", type=int, default=106, help="as the province was built")
     parser.add_argument("--view", type=Path, help="the screen's OUT (default PROV/screen-out)")
     parser.add_argument("--repeat", type=int, default=1, help="screens, each in its own process")
@@ -338,9 +363,13 @@ def main() -> None:
         print(f"laying out {view} ...", flush=True)
         lay_out(args.base, args.prov, args.month, args.counties, view)
     layout = json.loads((view / "layout.json").read_text(encoding="utf-8"))
+
     def run(flag: str) -> dict[str, Any]:
         done = subprocess.run(
-            [sys.executable, __file__, *sys.argv[1:], flag], check=True, capture_output=True, text=True
+            [sys.executable, __file__, *sys.argv[1:], flag],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -359,7 +388,8 @@ def main() -> None:
         "label": "province screen",
         "target_s": TARGET_S,
         "machine": machine(),
-        "command": "PYTHONPATH=. .venv/bin/python benchmarks/screen_province.py " + " ".join(sys.argv[1:]),
+        "command": "PYTHONPATH=. .venv/bin/python benchmarks/screen_province.py "
+        + " ".join(sys.argv[1:]),
         "month": args.month,
         "pay_file_rows": runs[0]["rows_screened"],
         "history": history_size(view, layout["known_through"]),
@@ -372,7 +402,9 @@ def main() -> None:
     }
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        args.json.write_text(
+            json.dumps(figures, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
     if args.md:
         args.md.write_text(markdown(figures), encoding="utf-8")
 

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow
 
-from flows.context import case_store_url, run_logger
+from flows.context import run_logger
 from flows.intake import (
     apply_drop_recoveries,
     checked_drop,
@@ -204,7 +204,6 @@ def scheduled_audit(
 __all__ = [
     "SCHEDULE_TIMEZONE",
     "MonthSummary",
-    "case_store_url",
     "catch_up",
     "check_processed_inputs",
     "guard_output",

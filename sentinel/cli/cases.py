@@ -10,6 +10,8 @@ from rich.table import Table
 
 from sentinel.cli.common import (
     EXIT_UNTRUSTED_DROP,
+    ConfigOption,
+    StoreConfigOption,
     app,
     case_store,
     console,
@@ -41,9 +43,7 @@ def outcomes_import(
     errors: Annotated[
         Path | None, typer.Option(help="Write the rejected rows and why to this CSV.")
     ] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")
-    ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Close cases with field-audit outcomes; every bad row gets a clear error.
 
@@ -100,7 +100,7 @@ def audit_verify(
         Path,
         typer.Option(help="Output folder holding the case store and the months' history.json."),
     ],
-    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+    config: StoreConfigOption = None,
 ) -> None:
     """Check that the case events and the review audit log still form their hash chains,
     and hold the chain heads every monthly run recorded. Exit code 1 names the first
@@ -179,7 +179,18 @@ def plan_visits(
         label=translator(language)[1],
     )
     summary = visit_plan_summary(plan.lazy()).collect()
-    limit = max_visits or cfg.visits.max_visits_per_trip
+    _print_visit_plan(plan, summary, files, month, max_visits or cfg.visits.max_visits_per_trip)
+    for missing in sorted(set(township or ()) - set(summary["township"].drop_nulls())):
+        err.print(f"{missing}: no case within capacity in {month}", highlight=False)
+    console.print(
+        f"visit plan: {files.csv} and {len(files.sheets)} township sheets in {files.csv.parent}",
+        highlight=False,
+    )
+
+
+def _print_visit_plan(plan, summary, files, month: str, limit: int) -> None:  # type: ignore[no-untyped-def]
+    """The plan's day trips per township (``summary``), with the expected yuan and each
+    township's sheet."""
     table = Table(title=f"{month} visit plan: day trips of at most {limit} visits")
     for col in ("township", "trips", "stops", "cases", "expected yuan", "sheet"):
         table.add_column(col, justify="left" if col in ("township", "sheet") else "right")
@@ -201,12 +212,6 @@ def plan_visits(
         "",
     )
     console.print(table)
-    for missing in sorted(set(township or ()) - set(summary["township"].drop_nulls())):
-        err.print(f"{missing}: no case within capacity in {month}", highlight=False)
-    console.print(
-        f"visit plan: {files.csv} and {len(files.sheets)} township sheets in {files.csv.parent}",
-        highlight=False,
-    )
 
 
 # ---------------------------------------------------------------------- case review web app

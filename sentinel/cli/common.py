@@ -1,11 +1,13 @@
 """What every command of the ``sentinel`` command line shares: the application, the
-consoles, the exit code of a refused input, and opening the case store of an output folder
-with the site configuration."""
+consoles, the exit code of a refused input, the options many commands take, and opening the
+case store of an output folder with the site configuration."""
 
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -31,16 +33,39 @@ err = Console(stderr=True)
 
 EXIT_UNTRUSTED_DROP = 2
 
+# The options several commands take, each with its one help text.
+#: ``--config`` of the commands that run the product on a month's drop.
+ConfigOption = Annotated[
+    Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")
+]
+#: ``--config`` of the commands that work on an output folder's case store.
+StoreConfigOption = Annotated[Path | None, typer.Option(help="Site configuration TOML.")]
+InboxOption = Annotated[Path, typer.Option(help="Folder of monthly drops INBOX/YYYY-MM/.")]
+RunOutOption = Annotated[Path, typer.Option(help="Output folder: OUT/YYYY-MM/ per month.")]
+CaseStoreOutOption = Annotated[Path, typer.Option(help="Output folder holding the case store.")]
+CuratedOption = Annotated[
+    Path | None, typer.Option(help="Curated history folder (default OUT/curated).")
+]
 
-def fail(exc: Exception) -> None:
+
+def fail(exc: Exception) -> NoReturn:
     """Print one clear error line and exit with :data:`EXIT_UNTRUSTED_DROP`."""
     err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_UNTRUSTED_DROP)
 
 
+def day_or_today(text: str | None, option: str) -> date:
+    """The day ``text`` names (YYYY-MM-DD), today when none is given; a refused input for
+    anything else, naming the ``option`` it came from."""
+    try:
+        return date.fromisoformat(text) if text else date.today()
+    except ValueError:
+        fail(ValueError(f"{option} {text!r}: not a date YYYY-MM-DD"))
+
+
 def case_store(out: Path, config: Path | None):  # type: ignore[no-untyped-def]
     """The case store of ``out`` with the site configuration's outcome limits and sign-off."""
-    from flows.monthly import case_store_url
+    from flows.context import case_store_url
     from sentinel.audit_result import OutcomeLimits, SignOff
     from sentinel.casestore import CaseStore
     from sentinel.config import load_config

@@ -3,80 +3,94 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from sentinel.cli.common import (
+    ConfigOption,
     app,
     console,
     fail,
     print_frame,
 )
 
+if TYPE_CHECKING:
+    import polars as pl
+
+    from sentinel.config import SentinelConfig
+
+# The options of ``sentinel evaluate``.
+TruthOption = Annotated[
+    Path | None,
+    typer.Option(help="Ground-truth folder of a demo county (DEMO/truth); with --out and --month."),
+]
+RunsOutOption = Annotated[
+    Path | None,
+    typer.Option(help="Output folder of the runs (holds OUT/YYYY-MM/cases.parquet)."),
+]
+MonthOption = Annotated[
+    str | None, typer.Option(help="Month whose case list is evaluated, YYYY-MM.")
+]
+HistoryOption = Annotated[Path | None, typer.Option(help="Curated history (default OUT/curated).")]
+SaveOption = Annotated[Path | None, typer.Option(help="Also write the table as CSV here.")]
+GridFlag = Annotated[
+    bool,
+    typer.Option(
+        "--grid",
+        help="Run the monthly job on every named world (or --world, repeatable) at each seed and tabulate the worst world first.",
+    ),
+]
+SimulateAuditsFlag = Annotated[
+    bool,
+    typer.Option(
+        "--simulate-audits",
+        help="Play the audit unit month by month on --world (repeatable): visits, true outcomes back through outcomes.csv, found vs an all-knowing auditor.",
+    ),
+]
+WorldsOption = Annotated[
+    list[str] | None,
+    typer.Option("--world", help="A named world (sentinel demo --world); repeat for several."),
+]
+SeedsOption = Annotated[
+    list[int] | None,
+    typer.Option(
+        "--seed",
+        help="Seed of the generated worlds; repeat for several (default 7 and 11 for --grid, 7 otherwise).",
+    ),
+]
+ScaleOption = Annotated[
+    float,
+    typer.Option(
+        help="World size: 0.1 = about 18,800 pensioners (the size of the independent test county)."
+    ),
+]
+WorkOption = Annotated[
+    Path, typer.Option(help="Folder for the generated worlds and their runs (replaced).")
+]
+PlotOption = Annotated[
+    Path | None,
+    typer.Option(help="With --simulate-audits: write the found-per-month curves as PNG here."),
+]
+
 
 @app.command()
 def evaluate(
-    truth: Annotated[
-        Path | None,
-        typer.Option(
-            help="Ground-truth folder of a demo county (DEMO/truth); with --out and --month."
-        ),
-    ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(help="Output folder of the runs (holds OUT/YYYY-MM/cases.parquet)."),
-    ] = None,
-    month: Annotated[
-        str | None, typer.Option(help="Month whose case list is evaluated, YYYY-MM.")
-    ] = None,
-    store: Annotated[
-        Path | None, typer.Option(help="Curated history (default OUT/curated).")
-    ] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")
-    ] = None,
-    save: Annotated[Path | None, typer.Option(help="Also write the table as CSV here.")] = None,
-    grid: Annotated[
-        bool,
-        typer.Option(
-            "--grid",
-            help="Run the monthly job on every named world (or --world, repeatable) at each seed and tabulate the worst world first.",
-        ),
-    ] = False,
-    simulate_audits: Annotated[
-        bool,
-        typer.Option(
-            "--simulate-audits",
-            help="Play the audit unit month by month on --world (repeatable): visits, true outcomes back through outcomes.csv, found vs an all-knowing auditor.",
-        ),
-    ] = False,
-    world: Annotated[
-        list[str] | None,
-        typer.Option("--world", help="A named world (sentinel demo --world); repeat for several."),
-    ] = None,
-    seed: Annotated[
-        list[int] | None,
-        typer.Option(
-            "--seed",
-            help="Seed of the generated worlds; repeat for several (default 7 and 11 for --grid, 7 otherwise).",
-        ),
-    ] = None,
-    scale: Annotated[
-        float,
-        typer.Option(
-            help="World size: 0.1 = about 18,800 pensioners (the size of the independent test county)."
-        ),
-    ] = 0.1,
-    work: Annotated[
-        Path, typer.Option(help="Folder for the generated worlds and their runs (replaced).")
-    ] = Path("evaluation-work"),
-    plot: Annotated[
-        Path | None,
-        typer.Option(help="With --simulate-audits: write the found-per-month curves as PNG here."),
-    ] = None,
+    truth: TruthOption = None,
+    out: RunsOutOption = None,
+    month: MonthOption = None,
+    store: HistoryOption = None,
+    config: ConfigOption = None,
+    save: SaveOption = None,
+    grid: GridFlag = False,
+    simulate_audits: SimulateAuditsFlag = False,
+    world: WorldsOption = None,
+    seed: SeedsOption = None,
+    scale: ScaleOption = 0.1,
+    work: WorkOption = Path("evaluation-work"),
+    plot: PlotOption = None,
 ) -> None:
     """Judge detection against demo ground truth: one month's list, the grid of worlds, or
     the simulated audit loop.
@@ -90,62 +104,94 @@ def evaluate(
     shows it in full):
       sentinel evaluate --simulate-audits --world reference --world common_fraud --world late_certifiers --plot docs/audit-curve.png
     """
-    import polars as pl
-
     from sentinel.config import load_config
 
     cfg = load_config(config)
     capacity = cfg.detection.audit_capacity
     if grid or simulate_audits:
-        from sentinel.demo import WORLDS
-
-        names = world or (list(WORLDS) if grid else ["reference"])
-        try:
-            for name in names:
-                if name not in WORLDS:
-                    raise ValueError(f"unknown world {name!r}; known: {', '.join(WORLDS)}")
-        except ValueError as exc:
-            fail(exc)
         seeds = seed or ([7, 11] if grid else [7])
-        suspects = recoveries = None
+        names = _world_names(world, grid)
         if grid:
             table = _evaluate_grid(names, seeds, scale, work, capacity, config)
+            print_frame(table, "grid of worlds (worst first)")
+            _save(save, table)
         else:
-            table, suspects, recoveries = _simulate(
-                names, seeds[0], scale, work, capacity, config, plot
-            )
-        print_frame(table, "grid of worlds (worst first)" if grid else "simulated audits")
-        if suspects is not None:
-            print_frame(suspects, "upstream suspects: answered and ranked")
-        if recoveries is not None:
-            print_frame(
-                recoveries.select(
-                    "world",
-                    "typology",
-                    "accounts",
-                    "due",
-                    "recovered",
-                    "written_off",
-                    "outstanding",
-                    "recovery_rate",
-                ),
-                "the year's recovery ledger (sentinel report recovery --out WORK/<world>-<seed>/audited/out)",
-            )
-        if save is not None:
-            from sentinel.io.reports import write_csv_bom
-
-            write_csv_bom(table, save)
-            if suspects is not None:
-                write_csv_bom(suspects, save.with_name(f"{save.stem}-suspects.csv"))
-            if recoveries is not None:
-                write_csv_bom(recoveries, save.with_name(f"{save.stem}-recovery.csv"))
+            _report_simulated_audits(names, seeds[0], scale, work, capacity, config, plot, save)
         return
+    if truth is None or out is None or month is None:
+        fail(ValueError("give --truth, --out and --month (or --grid / --simulate-audits)"))
+    _evaluate_month(truth, out, month, store, capacity, cfg, save)
+
+
+def _world_names(world: list[str] | None, grid: bool) -> list[str]:
+    """The worlds asked for (every named world for the grid, else the reference world)."""
+    from sentinel.demo import WORLDS
+
+    names = world or (list(WORLDS) if grid else ["reference"])
+    for name in names:
+        if name not in WORLDS:
+            fail(ValueError(f"unknown world {name!r}; known: {', '.join(WORLDS)}"))
+    return names
+
+
+def _save(save: Path | None, table: pl.DataFrame, **beside: pl.DataFrame) -> None:
+    """``table`` as CSV at ``save`` (when given), and each frame ``beside`` next to it as
+    ``<save>-<name>.csv``."""
+    if save is None:
+        return
+    from sentinel.io.reports import write_csv_bom
+
+    write_csv_bom(table, save)
+    for name, frame in beside.items():
+        write_csv_bom(frame, save.with_name(f"{save.stem}-{name}.csv"))
+
+
+def _report_simulated_audits(
+    names: list[str],
+    seed: int,
+    scale: float,
+    work: Path,
+    capacity: int,
+    config: Path | None,
+    plot: Path | None,
+    save: Path | None,
+) -> None:
+    """The simulated audit year on each world: its table, the upstream suspects answered
+    and ranked, and the year's recovery ledger; saved beside ``save`` when given."""
+    table, suspects, recoveries = _simulate(names, seed, scale, work, capacity, config, plot)
+    print_frame(table, "simulated audits")
+    print_frame(suspects, "upstream suspects: answered and ranked")
+    print_frame(
+        recoveries.select(
+            "world",
+            "typology",
+            "accounts",
+            "due",
+            "recovered",
+            "written_off",
+            "outstanding",
+            "recovery_rate",
+        ),
+        "the year's recovery ledger (sentinel report recovery --out WORK/<world>-<seed>/audited/out)",
+    )
+    _save(save, table, suspects=suspects, recovery=recoveries)
+
+
+def _evaluate_month(
+    truth: Path,
+    out: Path,
+    month: str,
+    store: Path | None,
+    capacity: int,
+    cfg: SentinelConfig,
+    save: Path | None,
+) -> None:
+    """One month's case list against the ground truth, beside three baselines."""
+    import polars as pl
 
     from sentinel.evaluation import evaluate as evaluate_cases
     from sentinel.io.store import load_history
 
-    if truth is None or out is None or month is None:
-        fail(ValueError("give --truth, --out and --month (or --grid / --simulate-audits)"))
     cases_file = out / month / "cases.parquet"
     if not cases_file.exists():
         fail(FileNotFoundError(f"{cases_file}: no case list for {month} (run the month first)"))
@@ -170,10 +216,7 @@ def evaluate(
             ),
         )
     console.print(grid_table)
-    if save is not None:
-        from sentinel.io.reports import write_csv_bom
-
-        write_csv_bom(table, save)
+    _save(save, table)
 
 
 def _monthly_runner(config: Path | None):  # type: ignore[no-untyped-def]

@@ -3,19 +3,30 @@ the schedule, and the pre-disbursement screen."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sentinel.cli.common import (
+    ConfigOption,
+    CuratedOption,
+    InboxOption,
+    RunOutOption,
     app,
     console,
     err,
     fail,
 )
+
+if TYPE_CHECKING:
+    from sentinel.config import SentinelConfig
+
+#: The monthly job for one month (the flow, in this process or partitioned on Dask).
+MonthRunner = Callable[[str], Any]
 
 
 @app.command()
@@ -86,17 +97,13 @@ def demo(
 
 @app.command()
 def run(
-    inbox: Annotated[Path, typer.Option(help="Folder of monthly drops INBOX/YYYY-MM/.")],
+    inbox: InboxOption,
     month: Annotated[
         str, typer.Option(help="Month to run, YYYY-MM. Earlier unprocessed months run first.")
     ],
-    out: Annotated[Path, typer.Option(help="Output folder: OUT/YYYY-MM/ per month.")],
-    store: Annotated[
-        Path | None, typer.Option(help="Curated history folder (default OUT/curated).")
-    ] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")
-    ] = None,
+    out: RunOutOption,
+    store: CuratedOption = None,
+    config: ConfigOption = None,
     partition_by: Annotated[
         str | None,
         typer.Option(
@@ -142,19 +149,26 @@ def run(
     Changed input: sentinel run --inbox demo/inbox --month 2020-12 --out demo/out --reprocess-from 2020-11
     Province: sentinel run --inbox prov/inbox --month 2020-12 --out prov/out --partition-by region --workers 2
     """
-    from flows.monthly import (
-        case_store_url,
-        check_processed_inputs,
-        guard_output,
-        monthly_audit,
-        months_to_run,
-    )
-    from sentinel.casestore import CaseStore
+    cfg = _checked_run_options(inbox, month, out, store, config, partition_by, reprocess_from)
+    if partition_by is None:
+        run_month = _monthly_runner(inbox, out, store, config)
+    else:
+        run_month = _partitioned_runner(inbox, out, config, region_digits, workers, dask_address)
+    _print_summary(_run_months(inbox, month, out, cfg, reprocess_from, run_month))
+
+
+def _checked_run_options(
+    inbox: Path,
+    month: str,
+    out: Path,
+    store: Path | None,
+    config: Path | None,
+    partition_by: str | None,
+    reprocess_from: str | None,
+) -> SentinelConfig:
+    """The site configuration, once the options of ``sentinel run`` make sense together."""
+    from flows.monthly import months_to_run
     from sentinel.config import load_config
-    from sentinel.contract import ContractError
-    from sentinel.io.runlock import RunLocked
-    from sentinel.io.store import processed_months, supersede_months
-    from sentinel.manifest import changed_inputs
 
     try:
         cfg = load_config(config)
@@ -167,14 +181,52 @@ def run(
             )
     except (ValueError, FileNotFoundError) as exc:
         fail(exc)
+    return cfg
+
+
+def _monthly_runner(inbox: Path, out: Path, store: Path | None, config: Path | None) -> MonthRunner:
+    """``run_month(m)``: the monthly audit flow, in this process."""
+    from flows.monthly import monthly_audit
 
     def run_month(m: str):  # type: ignore[no-untyped-def]
-        if partition_by is None:
-            return monthly_audit(inbox=inbox, out=out, month=m, store=store, config_file=config)
+        return monthly_audit(inbox=inbox, out=out, month=m, store=store, config_file=config)
+
+    return run_month
+
+
+def _partitioned_runner(
+    inbox: Path,
+    out: Path,
+    config: Path | None,
+    region_digits: int,
+    workers: int,
+    dask_address: str | None,
+) -> MonthRunner:
+    """``run_month(m)``: the partitioned audit flow on a Dask cluster (one partition per
+    region)."""
+
+    def run_month(m: str):  # type: ignore[no-untyped-def]
         from flows.partitioned import dask_runner, partitioned_audit
 
         audit = partitioned_audit.with_options(task_runner=dask_runner(workers, dask_address))
         return audit(inbox=inbox, out=out, month=m, region_digits=region_digits, config_file=config)
+
+    return run_month
+
+
+def _run_months(
+    inbox: Path,
+    month: str,
+    out: Path,
+    cfg: SentinelConfig,
+    reprocess_from: str | None,
+    run_month: MonthRunner,
+) -> list[Any]:
+    """Every month to run up to ``month``, one at a time under the output folder's lock
+    (after deriving again what ``--reprocess-from`` supersedes); their summaries."""
+    from flows.monthly import check_processed_inputs, guard_output, months_to_run
+    from sentinel.contract import ContractError
+    from sentinel.io.runlock import RunLocked
 
     def waiting(holder) -> None:  # type: ignore[no-untyped-def]
         who = holder.describe() if holder is not None else "another process"
@@ -196,15 +248,7 @@ def run(
         with guard_output(out, cfg, on_wait=waiting, on_stale=stale):
             check_processed_inputs(inbox, out, month, reprocess_from)
             if reprocess_from is not None:
-                again = [m for m in processed_months(out) if m >= reprocess_from]
-                if again:
-                    changed = sorted({str(e.file) for _, e in changed_inputs(inbox, out, again)})
-                    reason = f"--reprocess-from {reprocess_from}" + (
-                        f"; changed: {', '.join(changed)}" if changed else ""
-                    )
-                    with CaseStore(case_store_url(out, cfg)) as cases:
-                        cases.rederive_from(reprocess_from, reason=reason)
-                    supersede_months(out, reprocess_from)
+                _supersede(inbox, out, cfg, reprocess_from)
             todo = months_to_run(inbox, out, month, reprocess_from)
             with Progress(
                 SpinnerColumn(),
@@ -226,7 +270,27 @@ def run(
                     progress.advance(bar)
     except (ContractError, RunLocked) as exc:
         fail(exc)
-    _print_summary(summaries)
+    return summaries
+
+
+def _supersede(inbox: Path, out: Path, cfg: SentinelConfig, reprocess_from: str) -> None:
+    """Derive the case store's listings again from ``reprocess_from`` on (naming the
+    changed inputs) and supersede the processed months from it."""
+    from flows.context import case_store_url
+    from sentinel.casestore import CaseStore
+    from sentinel.io.store import processed_months, supersede_months
+    from sentinel.manifest import changed_inputs
+
+    again = [m for m in processed_months(out) if m >= reprocess_from]
+    if not again:
+        return
+    changed = sorted({str(e.file) for _, e in changed_inputs(inbox, out, again)})
+    reason = f"--reprocess-from {reprocess_from}" + (
+        f"; changed: {', '.join(changed)}" if changed else ""
+    )
+    with CaseStore(case_store_url(out, cfg)) as cases:
+        cases.rederive_from(reprocess_from, reason=reason)
+    supersede_months(out, reprocess_from)
 
 
 def _print_summary(summaries) -> None:  # type: ignore[no-untyped-def]
@@ -266,7 +330,7 @@ def _print_summary(summaries) -> None:  # type: ignore[no-untyped-def]
 
 @app.command()
 def validate(
-    inbox: Annotated[Path, typer.Option(help="Folder of monthly drops INBOX/YYYY-MM/.")],
+    inbox: InboxOption,
     month: Annotated[str, typer.Option(help="Month to validate, YYYY-MM.")],
     docs: Annotated[Path, typer.Option(help="Where to write the Data Docs HTML.")] = Path(
         "data-docs"
@@ -275,9 +339,7 @@ def validate(
         Path | None,
         typer.Option(help="Curated history, for the row-count check against the previous month."),
     ] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")
-    ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Validate one drop without running the month: quarantine counts and expectation results.
 
@@ -340,14 +402,10 @@ def validate(
 
 @app.command()
 def serve(
-    inbox: Annotated[Path, typer.Option(help="Folder of monthly drops INBOX/YYYY-MM/.")],
-    out: Annotated[Path, typer.Option(help="Output folder: OUT/YYYY-MM/ per month.")],
-    store: Annotated[
-        Path | None, typer.Option(help="Curated history folder (default OUT/curated).")
-    ] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")
-    ] = None,
+    inbox: InboxOption,
+    out: RunOutOption,
+    store: CuratedOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Run the monthly audit on its schedule: 02:00 on the 5th, Asia/Shanghai time.
 
@@ -400,9 +458,7 @@ def screen(
         str | None,
         typer.Option(help="Pay period YYYY-MM (default: the one most regular rows name)."),
     ] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="Site configuration TOML overriding the defaults.")
-    ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Hold the payments of a draft pay file that hard evidence says must not be made.
 

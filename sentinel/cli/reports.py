@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sentinel.cli.common import (
+    CaseStoreOutOption,
+    StoreConfigOption,
     app,
     case_store,
     console,
+    day_or_today,
     fail,
     print_frame,
 )
+
+if TYPE_CHECKING:
+    from sentinel.casestore import CaseStore
 
 report_app = typer.Typer(help="Reports from the case store.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
@@ -21,9 +29,9 @@ app.add_typer(report_app, name="report")
 
 @report_app.command("precision")
 def report_precision(
-    out: Annotated[Path, typer.Option(help="Output folder holding the case store.")],
+    out: CaseStoreOutOption,
     by: Annotated[str, typer.Option(help="'typology' or 'reason'.")] = "typology",
-    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+    config: StoreConfigOption = None,
 ) -> None:
     """Precision of closed cases (confirmed vs cleared) per typology or reason code.
 
@@ -36,12 +44,12 @@ def report_precision(
 
 @report_app.command("recovery")
 def report_recovery(
-    out: Annotated[Path, typer.Option(help="Output folder holding the case store.")],
+    out: CaseStoreOutOption,
     as_of: Annotated[
         str | None, typer.Option(help="The ledger on this day (YYYY-MM-DD; default today).")
     ] = None,
     by: Annotated[str, typer.Option(help="'township' or 'typology'.")] = "township",
-    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+    config: StoreConfigOption = None,
 ) -> None:
     """The recovery ledger: yuan due, recovered and outstanding, the recovery rate, open
     accounts by age (days since the case was closed: 0-30, 31-90, 91-180, >180) and how far
@@ -52,7 +60,6 @@ def report_recovery(
 
     Example: sentinel report recovery --out demo/out --as-of 2020-12-31 --by typology
     """
-    from datetime import date
 
     import polars as pl
 
@@ -62,10 +69,7 @@ def report_recovery(
 
     if by not in ("township", "typology"):
         fail(ValueError(f"--by {by!r}: expected 'township' or 'typology'"))
-    try:
-        day = date.fromisoformat(as_of) if as_of else date.today()
-    except ValueError:
-        fail(ValueError(f"--as-of {as_of!r}: not a date YYYY-MM-DD"))
+    day = day_or_today(as_of, "--as-of")
     with case_store(out, config) as store:
         ledger = recovery_ledger(store, day)
         summary = recovery_summary(ledger, by)  # type: ignore[arg-type]
@@ -125,7 +129,7 @@ def notices(
     actor: Annotated[
         str, typer.Option(help="Who issues the notices (kept in the audit trail).")
     ] = "sentinel",
-    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+    config: StoreConfigOption = None,
 ) -> None:
     """Printable recovery notices (追回通知书) for every open recovery account closed by the
     month's end that has no notice yet, each recorded in the ledger as a notice with a
@@ -135,21 +139,8 @@ def notices(
 
     Example: sentinel notices --month 2020-12 --out demo/out --lang zh
     """
-    import re
-    from datetime import date, timedelta
-
-    import polars as pl
-
-    from sentinel.casestore.recovery import record_recovery, recovery_ledger
-    from sentinel.config import load_config, month_end
-    from sentinel.io.notices import (
-        NOTICE_FOLDER,
-        accounts_to_notify,
-        addressees,
-        notice_number,
-        render_notice,
-        write_notice,
-    )
+    from sentinel.config import load_config
+    from sentinel.io.notices import NOTICE_FOLDER
 
     if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", month):
         fail(ValueError(f"--month {month!r}: expected YYYY-MM"))
@@ -157,41 +148,66 @@ def notices(
     language = lang or cfg.detection.report_language
     if language not in ("zh", "en"):
         fail(ValueError(f"--lang {lang!r}: expected 'zh' or 'en'"))
-    try:
-        day = date.fromisoformat(issued_on) if issued_on else date.today()
-    except ValueError:
-        fail(ValueError(f"--issued-on {issued_on!r}: not a date YYYY-MM-DD"))
+    day = day_or_today(issued_on, "--issued-on")
     deadline = day + timedelta(days=cfg.recovery.notice_deadline_days)
     folder = out / month / NOTICE_FOLDER
-    written = 0
     with case_store(out, config) as store:
-        due = accounts_to_notify(recovery_ledger(store, day).lazy(), month_end(month)).collect()
-        deaths = store.cases().select("case_id", "death_date")
-        to = addressees(out, due["case_id"].to_list())
-        accounts = (
-            due.join(to, on=["case_id"], how="left", suffix="_listed")
-            .join(deaths, on="case_id", how="left")
-            .with_columns(pl.coalesce("township_listed", "township").alias("township"))
-        )
-        for account in accounts.iter_rows(named=True):
-            html = render_notice(account, issued_on=day, deadline=deadline, language=language)  # type: ignore[arg-type]
-            write_notice(html, folder, account["case_id"])
-            record_recovery(
-                store,
-                account["case_id"],
-                "notice",
-                on=day,
-                actor=actor,
-                deadline=deadline,
-                record_id=notice_number(account["case_id"], day),
-                source="app",
-            )
-            written += 1
+        written, due = _issue_notices(store, out, month, day, deadline, language, actor, folder)
     console.print(
         f"{written} notices written to {folder} (deadline {deadline}); "
-        f"{len(due) - written} accounts skipped",
+        f"{due - written} accounts skipped",
         highlight=False,
     )
+
+
+def _issue_notices(
+    store: CaseStore,
+    out: Path,
+    month: str,
+    day: date,
+    deadline: date,
+    language: str,
+    actor: str,
+    folder: Path,
+) -> tuple[int, int]:
+    """A notice written for every account to notify, each recorded in the ledger; returns
+    the notices written and the accounts due one."""
+    import polars as pl
+
+    from sentinel.casestore.recovery import record_recovery, recovery_ledger
+    from sentinel.config import month_end
+    from sentinel.io.notices import (
+        accounts_to_notify,
+        addressees,
+        notice_number,
+        render_notice,
+        write_notice,
+    )
+
+    due = accounts_to_notify(recovery_ledger(store, day).lazy(), month_end(month)).collect()
+    deaths = store.cases().select("case_id", "death_date")
+    to = addressees(out, due["case_id"].to_list())
+    accounts = (
+        due.join(to, on=["case_id"], how="left", suffix="_listed")
+        .join(deaths, on="case_id", how="left")
+        .with_columns(pl.coalesce("township_listed", "township").alias("township"))
+    )
+    written = 0
+    for account in accounts.iter_rows(named=True):
+        html = render_notice(account, issued_on=day, deadline=deadline, language=language)  # type: ignore[arg-type]
+        write_notice(html, folder, account["case_id"])
+        record_recovery(
+            store,
+            account["case_id"],
+            "notice",
+            on=day,
+            actor=actor,
+            deadline=deadline,
+            record_id=notice_number(account["case_id"], day),
+            source="app",
+        )
+        written += 1
+    return written, len(due)
 
 
 recovery_app = typer.Typer(
@@ -205,9 +221,9 @@ app.add_typer(recovery_app, name="recovery")
 def recovery_approve(
     case_id: Annotated[str, typer.Argument(help="The case whose write-off is approved.")],
     record_id: Annotated[str, typer.Argument(help="The write-off's record id (the proposal's).")],
-    out: Annotated[Path, typer.Option(help="Output folder holding the case store.")],
+    out: CaseStoreOutOption,
     actor: Annotated[str, typer.Option(help="Who approves: never the user who proposed it.")],
-    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+    config: StoreConfigOption = None,
 ) -> None:
     """Approve a proposed write-off: from today it counts in the ledger. Exit code 2 when
     it cannot be approved (unknown, or proposed by the same user).
@@ -230,15 +246,13 @@ def report_prevented(
     out: Annotated[
         Path, typer.Option(help="Output folder holding the case store and OUT/screen/.")
     ],
-    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+    config: StoreConfigOption = None,
 ) -> None:
     """Yuan held by the pre-disbursement screen per pay period, and of it what audits later
     confirmed, next to yuan recovered after payment (the recovery ledger).
 
     Example: sentinel report prevented --out demo/out
     """
-    from datetime import date
-
     from sentinel.casestore.recovery import recovery_ledger
     from sentinel.prevented import prevented
 
@@ -263,22 +277,18 @@ def report_suspects(
     as_of: Annotated[
         str | None, typer.Option(help="Count days against this date (YYYY-MM-DD; default today).")
     ] = None,
-    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+    config: StoreConfigOption = None,
 ) -> None:
     """Upstream suspect batches: answered, still verifying, days to the due date; with
     --overdue, what is late. Exit code 1 when anything is overdue.
 
     Example: sentinel report suspects --out demo/out --overdue
     """
-    from datetime import date
 
     from sentinel.config import load_config
     from sentinel.suspects import suspect_status
 
-    try:
-        day = date.fromisoformat(as_of) if as_of else date.today()
-    except ValueError:
-        fail(ValueError(f"--as-of {as_of!r}: not a date YYYY-MM-DD"))
+    day = day_or_today(as_of, "--as-of")
     cfg = load_config(config)
     with case_store(out, config) as store:
         frame = suspect_status(out, store.cases(), day, cfg.cases.clear_months, overdue=overdue)
@@ -292,16 +302,14 @@ def report_suspects(
 
 @report_app.command("open")
 def report_open(
-    out: Annotated[Path, typer.Option(help="Output folder holding the case store.")],
+    out: CaseStoreOutOption,
     days: Annotated[int, typer.Option(help="List cases open longer than this many days.")] = 30,
-    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+    config: StoreConfigOption = None,
 ) -> None:
     """Cases open longer than N days.
 
     Example: sentinel report open --out demo/out --days 45
     """
-    from datetime import date
-
     from sentinel.masking import mask_id_expr
 
     with case_store(out, config) as store:

@@ -11,6 +11,9 @@ from rich.table import Table
 
 from sentinel.cli.common import (
     REVIEW_PASSWORD_ENV,
+    CaseStoreOutOption,
+    CuratedOption,
+    StoreConfigOption,
     app,
     console,
     fail,
@@ -39,9 +42,7 @@ def review(
             help="Address to listen on (127.0.0.1: this machine only; put HTTPS in front for others)."
         ),
     ] = "127.0.0.1",
-    store: Annotated[
-        Path | None, typer.Option(help="Curated history folder (default OUT/curated).")
-    ] = None,
+    store: CuratedOption = None,
     config: Annotated[
         Path | None,
         typer.Option(help="Site configuration TOML ([review]: language, sessions, throttling)."),
@@ -110,10 +111,8 @@ def users_add(
             help="Identity number of a relative whose cases the user may not work (recusal); repeat for several.",
         ),
     ] = None,
-    out: Annotated[Path, typer.Option(help="Output folder holding the case store.")] = Path(
-        "demo/out"
-    ),
-    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+    out: CaseStoreOutOption = Path("demo/out"),
+    config: StoreConfigOption = None,
 ) -> None:
     """Create a user of the case review web app.
 
@@ -150,10 +149,8 @@ def users_add(
 
 @users_app.command("list")
 def users_list(
-    out: Annotated[Path, typer.Option(help="Output folder holding the case store.")] = Path(
-        "demo/out"
-    ),
-    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+    out: CaseStoreOutOption = Path("demo/out"),
+    config: StoreConfigOption = None,
 ) -> None:
     """List the users of the case review web app (never their passwords).
 
@@ -184,10 +181,8 @@ def users_recuse(
             help="Identity number of a relative; repeat for several. Replaces the list.",
         ),
     ] = None,
-    out: Annotated[Path, typer.Option(help="Output folder holding the case store.")] = Path(
-        "demo/out"
-    ),
-    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+    out: CaseStoreOutOption = Path("demo/out"),
+    config: StoreConfigOption = None,
 ) -> None:
     """Set whose cases a user may not work (回避): their village and their relatives.
 
@@ -208,10 +203,8 @@ def users_recuse(
 @users_app.command("disable")
 def users_disable(
     name: Annotated[str, typer.Argument(help="User name.")],
-    out: Annotated[Path, typer.Option(help="Output folder holding the case store.")] = Path(
-        "demo/out"
-    ),
-    config: Annotated[Path | None, typer.Option(help="Site configuration TOML.")] = None,
+    out: CaseStoreOutOption = Path("demo/out"),
+    config: StoreConfigOption = None,
 ) -> None:
     """Disable a user: their sessions end and they can no longer sign in.
 

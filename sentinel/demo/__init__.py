@@ -98,7 +98,9 @@ Rates (per 100,000 pensioners) and injected counts are in `truth.json`.
 """
 
 
-def _write_truth(truth: Path, county: County, malformed: list[dict[str, object]], meta: dict[str, object]) -> None:
+def _write_truth(
+    truth: Path, county: County, malformed: list[dict[str, object]], meta: dict[str, object]
+) -> None:
     truth.mkdir(parents=True, exist_ok=True)
     county.improper.write_parquet(truth / "improper.parquet")
     county.overpayments.write_parquet(truth / "overpayments.parquet")
@@ -109,14 +111,23 @@ def _write_truth(truth: Path, county: County, malformed: list[dict[str, object]]
     county.shared_accounts.write_parquet(truth / "shared_accounts.parquet")
     pl.DataFrame(
         malformed,
-        schema={"month": pl.String, "dataset": pl.String, "kind": pl.String, "person_id": pl.String},
+        schema={
+            "month": pl.String,
+            "dataset": pl.String,
+            "kind": pl.String,
+            "person_id": pl.String,
+        },
     ).write_parquet(truth / "malformed.parquet")
-    (truth / "truth.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    (truth / "truth.json").write_text(
+        json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
     rates = meta["rates"]
     assert isinstance(rates, dict)
     (truth / "README.md").write_text(
         _README.format(
-            seed=meta["seed"], scale=meta["scale"], typologies=", ".join(county.injected),
+            seed=meta["seed"],
+            scale=meta["scale"],
+            typologies=", ".join(county.injected),
             lapse=rates["certification_lapse_share"],
         ),
         encoding="utf-8",
@@ -169,13 +180,63 @@ def generate_county(
     phenomena = phenomena or Phenomena()
     say = progress or (lambda _msg: None)
     dest = Path(dest)
-    inbox, truth = dest / "inbox", dest / "truth"
-    policy = load_config().policy
-    county = simulate_county(
-        seed=seed, scale=scale, start=start, months=months, rates=rates, policy=policy,
-        phenomena=phenomena, progress=say,
+    county = _simulated_county(seed, scale, start, months, rates, phenomena, say)
+    # A separate stream for file mess, so format choices never change the county itself.
+    rows, malformed, files = _write_drops(
+        county, dest, formats, np.random.default_rng([seed, 1]), say
+    )
+    meta: dict[str, object] = {
+        "seed": seed,
+        "scale": scale,
+        "start": start,
+        "months": list(county.months),
+        "formats": formats,
+        "files": files,
+        "rates_unit": "cases per 100,000 pensioners (shared_account: rings); shares are fractions",
+        "rates": rates.as_dict(),
+        "world": world_name,
+        "phenomena": phenomena.as_dict(),
+        **_county_facts(county, rows),
+    }
+    _write_truth(dest / "truth", county, malformed, meta)
+    say("done")
+    return CountySummary(
+        dest=dest,
+        inbox=dest / "inbox",
+        truth=dest / "truth",
+        months=tuple(county.months),
+        pensioners=dict(county.pensioners),
+        rows=rows,
+        injected=dict(county.injected),
     )
 
+
+def _simulated_county(
+    seed: int,
+    scale: float,
+    start: str,
+    months: int,
+    rates: TypologyRates,
+    phenomena: Phenomena,
+    say: Callable[[str], None],
+) -> County:
+    """The county simulated month by month, with its upstream suspect batches."""
+    county = simulate_county(
+        seed=seed,
+        scale=scale,
+        start=start,
+        months=months,
+        rates=rates,
+        policy=load_config().policy,
+        phenomena=phenomena,
+        progress=say,
+    )
+    _add_suspect_batches(county, seed, rates)
+    return county
+
+
+def _add_suspect_batches(county: County, seed: int, rates: TypologyRates) -> None:
+    """The upstream suspect batches into the drops that deliver them, and their truth."""
     # Suspect batches from a stream of their own: the county stays as it was.
     batches, county.suspects = suspect_batches(
         np.random.default_rng([seed, 4]),
@@ -184,7 +245,10 @@ def generate_county(
         county.overpayments,
         county.people,
         pl.concat(
-            [frames["beneficiaries"].select("person_id", "name") for frames in county.drops.values()]
+            [
+                frames["beneficiaries"].select("person_id", "name")
+                for frames in county.drops.values()
+            ]
         ).unique("person_id", keep="first"),
         per_1000=rates.suspects_per_1000,
         true_share=rates.suspect_true_share,
@@ -192,8 +256,18 @@ def generate_county(
     )
     for month, frame in batches.items():
         county.drops[month]["suspects"] = frame
-    # A separate stream for file mess, so format choices never change the county itself.
-    mess_rng = np.random.default_rng([seed, 1])
+
+
+def _write_drops(
+    county: County,
+    dest: Path,
+    formats: Literal["mixed", "parquet"],
+    mess_rng: np.random.Generator,
+    say: Callable[[str], None],
+) -> tuple[dict[str, int], list[dict[str, object]], dict[str, str]]:
+    """Each month's drop under ``dest/inbox`` and its draft pay file under ``dest/drafts``
+    (the drops are taken out of ``county`` as they are written). Returns the rows written
+    per dataset, the malformed rows injected and the files of each month."""
     protected = set(county.improper["person_id"].to_list())
     rows = dict.fromkeys(DATASET_NAMES, 0)
     malformed: list[dict[str, object]] = []
@@ -205,40 +279,31 @@ def generate_county(
         # is about to pay that month (the drop's payouts, as generated, before any mess).
         (dest / "drafts" / month).mkdir(parents=True, exist_ok=True)
         frames["payouts"].write_parquet(dest / "drafts" / month / "payroll.parquet")
-        written, log = write_drop(inbox / month, i, month, frames, formats, mess_rng, protected)
+        written, log = write_drop(
+            dest / "inbox" / month, i, month, frames, formats, mess_rng, protected
+        )
         malformed += log
         for name, frame in frames.items():
-            rows[name] += frame.height + sum(1 for x in log if x["dataset"] == name and x["kind"] == "duplicate_row")
+            rows[name] += frame.height + sum(
+                1 for x in log if x["dataset"] == name and x["kind"] == "duplicate_row"
+            )
         formats_used[month] = ", ".join(p.name for p in written.values())
+    return rows, malformed, formats_used
 
-    meta: dict[str, object] = {
-        "seed": seed,
-        "scale": scale,
-        "start": start,
-        "months": list(county.months),
-        "formats": formats,
-        "files": formats_used,
-        "rates_unit": "cases per 100,000 pensioners (shared_account: rings); shares are fractions",
-        "rates": rates.as_dict(),
-        "world": world_name,
-        "phenomena": phenomena.as_dict(),
+
+def _county_facts(county: County, rows: dict[str, int]) -> dict[str, object]:
+    """What ``truth.json`` records of the county itself: pensioners, injected cases,
+    confounders, rows written and yuan overpaid per typology (reporting lags included)."""
+    return {
         "pensioners": county.pensioners,
         "injected": county.injected,
         "confounders": county.notes,
         "rows": rows,
         "overpaid_yuan": {
             str(k): float(v)
-            for k, v in county.overpayments.group_by("typology").agg(pl.col("amount").sum()).sort("typology").iter_rows()
+            for k, v in county.overpayments.group_by("typology")
+            .agg(pl.col("amount").sum())
+            .sort("typology")
+            .iter_rows()
         },
     }
-    _write_truth(truth, county, malformed, meta)
-    say("done")
-    return CountySummary(
-        dest=dest,
-        inbox=inbox,
-        truth=truth,
-        months=tuple(county.months),
-        pensioners=dict(county.pensioners),
-        rows=rows,
-        injected=dict(county.injected),
-    )

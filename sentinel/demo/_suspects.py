@@ -11,6 +11,7 @@ pensioners of the county at all (a suspect list is matched province-wide).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -80,53 +81,20 @@ def suspect_batches(
     drops: dict[str, pl.DataFrame] = {}
     truth: list[pl.DataFrame] = []
     honest = people.filter(~pl.col("is_improper") & pl.col("true_death_date").is_null())
-    honest_ids = honest["person_id"].unique().sort().to_list()
-    name_of = dict(zip(names["person_id"].to_list(), names["name"].to_list(), strict=False))
-    overpaid = (
-        overpayments.filter((pl.col("typology") != "reporting_lag") & (pl.col("amount") > 0))
-        .group_by("person_id")
-        .agg(pl.col("pay_month").min().alias("first_paid"))
-    )
-    first = (
-        improper.group_by("person_id")
-        .agg(pl.col("typology").sort_by("first_period").first())
-        .join(overpaid, on="person_id", how="inner")
+    pool = _SuspectPool(
+        first=_first_overpaid(improper, overpayments),
+        honest_ids=honest["person_id"].unique().sort().to_list(),
+        name_of=dict(zip(names["person_id"].to_list(), names["name"].to_list(), strict=False)),
+        size=size,
+        true_share=true_share,
     )
     for k, month in enumerate(months[1:-1], start=1):
         if k % every:
             continue
-        known = first.filter(
-            (pl.col("first_paid") <= month) & ~pl.col("person_id").is_in(sorted(named))
-        ).sort("person_id")
-        n_true = min(known.height, int(round(size * true_share)))
-        picked = known.sample(n_true, seed=int(rng.integers(2**31))) if n_true else known.clear()
-        n_false = size - n_true
-        n_outside = max(1, int(round(0.05 * n_false)))
-        pool = [p for p in honest_ids if p not in named]
-        false_ids = list(rng.choice(pool, min(len(pool), n_false - n_outside), replace=False))
-        outside = [_outside_id(rng) for _ in range(n_outside)]
-        ids = picked["person_id"].to_list() + false_ids + outside
-        types = [SUSPECT_TYPE[t] for t in picked["typology"].to_list()] + list(
-            rng.choice(_FALSE_TYPES, len(false_ids) + n_outside, p=_FALSE_TYPE_SHARES)
-        )
-        pushed = date.fromisoformat(f"{month}-01") + timedelta(days=int(rng.integers(2, 20)))
         due = month_end(months[months.index(month) + 1])
-        batch_id = f"YZ{month.replace('-', '')}{k:02d}"
-        frame = pl.DataFrame(
-            {
-                "batch_id": [batch_id] * len(ids),
-                "pushed_on": [pushed] * len(ids),
-                "due_on": [due] * len(ids),
-                "person_id": ids,
-                "name": [name_of.get(p) for p in ids],
-                "suspect_type": types,
-                "source": list(rng.choice(_SOURCES, len(ids), p=_SOURCE_SHARES)),
-                "detail": [_DETAIL[t] for t in types],
-            },
-            schema_overrides={"pushed_on": pl.Date, "due_on": pl.Date, "name": pl.String},
-        ).sample(fraction=1.0, shuffle=True, seed=int(rng.integers(2**31)))
+        frame, picked = _batch(rng, pool, named, month, k, due)
         drops[month] = frame.select(SUSPECT_COLUMNS)
-        named |= set(ids)
+        named |= set(frame["person_id"].to_list())
         truth.append(
             frame.select(
                 "batch_id",
@@ -146,6 +114,77 @@ def suspect_batches(
         "on_register": pl.Boolean,
     }
     return drops, (pl.concat(truth) if truth else pl.DataFrame(schema=schema))
+
+
+@dataclass(frozen=True)
+class _SuspectPool:
+    """Whom a batch can name: improper persons by when they were first overpaid (``first``:
+    ``person_id, typology, first_paid``), living pensioners paid properly, and their names;
+    ``size`` suspects a batch, ``true_share`` of them true."""
+
+    first: pl.DataFrame
+    honest_ids: list[str]
+    name_of: dict[str, str | None]
+    size: int
+    true_share: float
+
+
+def _first_overpaid(improper: pl.DataFrame, overpayments: pl.DataFrame) -> pl.DataFrame:
+    """Each improper person's first typology and the first drop month that overpaid them."""
+    overpaid = (
+        overpayments.filter((pl.col("typology") != "reporting_lag") & (pl.col("amount") > 0))
+        .group_by("person_id")
+        .agg(pl.col("pay_month").min().alias("first_paid"))
+    )
+    return (
+        improper.group_by("person_id")
+        .agg(pl.col("typology").sort_by("first_period").first())
+        .join(overpaid, on="person_id", how="inner")
+    )
+
+
+def _batch(
+    rng: np.random.Generator,
+    pool: _SuspectPool,
+    named: set[str],
+    month: str,
+    k: int,
+    due: date,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The ``k``-th batch, pushed in ``month`` and due on ``due``: its rows (shuffled) and
+    the true suspects picked for it (``person_id, typology``); no one named before."""
+    known = pool.first.filter(
+        (pl.col("first_paid") <= month) & ~pl.col("person_id").is_in(sorted(named))
+    ).sort("person_id")
+    n_true = min(known.height, int(round(pool.size * pool.true_share)))
+    picked = known.sample(n_true, seed=int(rng.integers(2**31))) if n_true else known.clear()
+    n_false = pool.size - n_true
+    n_outside = max(1, int(round(0.05 * n_false)))
+    candidates = [p for p in pool.honest_ids if p not in named]
+    false_ids = list(
+        rng.choice(candidates, min(len(candidates), n_false - n_outside), replace=False)
+    )
+    outside = [_outside_id(rng) for _ in range(n_outside)]
+    ids = picked["person_id"].to_list() + false_ids + outside
+    types = [SUSPECT_TYPE[t] for t in picked["typology"].to_list()] + list(
+        rng.choice(_FALSE_TYPES, len(false_ids) + n_outside, p=_FALSE_TYPE_SHARES)
+    )
+    pushed = date.fromisoformat(f"{month}-01") + timedelta(days=int(rng.integers(2, 20)))
+    batch_id = f"YZ{month.replace('-', '')}{k:02d}"
+    frame = pl.DataFrame(
+        {
+            "batch_id": [batch_id] * len(ids),
+            "pushed_on": [pushed] * len(ids),
+            "due_on": [due] * len(ids),
+            "person_id": ids,
+            "name": [pool.name_of.get(p) for p in ids],
+            "suspect_type": types,
+            "source": list(rng.choice(_SOURCES, len(ids), p=_SOURCE_SHARES)),
+            "detail": [_DETAIL[t] for t in types],
+        },
+        schema_overrides={"pushed_on": pl.Date, "due_on": pl.Date, "name": pl.String},
+    ).sample(fraction=1.0, shuffle=True, seed=int(rng.integers(2**31)))
+    return frame, picked
 
 
 def _outside_id(rng: np.random.Generator) -> str:

@@ -2,15 +2,8 @@
 
 A province has ~20M pensioners in ~106 counties; generating that many people is slow, so
 the province is built by *relabelling* one base county (``sentinel demo --formats parquet``)
-N times. Clone ``k`` gets
-
-* region codes and the region part of every identity number moved by a per-clone digit
-  offset on digits 3-6 (prefecture + county; the province digits stay), chosen so that no
-  two clones share a code; clone 0 is the base county unchanged;
-* birth dates shifted by ``k`` days (in the register, the death records and in ID digits
-  7-14), so that namesakes of different clones differ as namesakes of one county do;
-* the ID check character recomputed (a wrong check character stays exactly as wrong);
-* bank accounts (digits 7-10) and death record numbers made distinct per clone.
+N times: each clone's region codes, identity numbers, birth dates, bank accounts and record
+numbers are moved as :mod:`sentinel.demo.clones` describes.
 
 Cross-region facts are injected into the new month's drop (:data:`CROSS_REGION_FACTS`):
 one pensioner of clone 0 also registered and paid in clone 1, and one bank account of
@@ -34,13 +27,21 @@ or from Python: ``build_province(Path("base"), Path("PROV"), counties=106, month
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from features.identity import id_check_char
+from sentinel.demo.clones import (
+    Clone,
+    id_maps,
+    plan_clones,
+    register_prefixes,
+    register_region,
+    relabel,
+    relabel_account,
+    resident_code,
+)
 from sentinel.io.store import CuratedStore
 from sentinel.partition import (
     OWNERS_FILE,
@@ -53,17 +54,13 @@ from sentinel.partition import (
 
 __all__ = [
     "CROSS_REGION_FACTS",
-    "Clone",
     "build_province",
     "build_province_drop",
     "build_province_history",
-    "plan_clones",
-    "relabel",
-    "resident_code",
 ]
 
-_CHECK_CHARS = "10X98765432"
 DROP_DATASETS = ("beneficiaries", "payouts", "deaths", "certifications")
+
 
 #: What :func:`build_province_drop` injects (with ``cross_facts=True``), for tests to find.
 CROSS_REGION_FACTS = {
@@ -74,273 +71,7 @@ CROSS_REGION_FACTS = {
 }
 
 
-@dataclass(frozen=True)
-class Clone:
-    """One relabelled copy of the base county.
-
-    ``region_delta``: digit-wise offset (mod 10) added to digits 3-6 of region codes and ID
-    region parts; ``birth_shift_days``: days added to every birth date; ``index`` also
-    offsets digits 7-10 of bank accounts and tags death record numbers.
-    """
-
-    index: int
-    region_code: str
-    region_delta: str
-    birth_shift_days: int
-
-
-def _digit_sub(a: str, b: str) -> str:
-    return "".join(str((int(x) - int(y)) % 10) for x, y in zip(a, b, strict=True))
-
-
-def _digit_add(a: str, b: str) -> str:
-    return "".join(str((int(x) + int(y)) % 10) for x, y in zip(a, b, strict=True))
-
-
-def plan_clones(
-    base_region: str, base_prefixes: Iterable[str], counties: int, *, per_prefecture: int = 8
-) -> list[Clone]:
-    """Region codes for ``counties`` clones of a county whose own code is ``base_region``.
-
-    ``base_prefixes`` are the 6-digit region parts of the base county's register IDs (its
-    own code and its migrants'). Codes are taken prefecture by prefecture (at most
-    ``per_prefecture`` counties each) so that the images of the base prefixes of two clones
-    never meet: no identity number can occur in two clones.
-    """
-    tails = sorted(
-        {p[2:6] for p in base_prefixes if len(p) >= 6 and p[:6].isdigit()} | {base_region[2:6]}
-    )
-    base_tail = base_region[2:6]
-    clones = [Clone(0, base_region, "0000", 0)]
-    taken = {_digit_add(t, "0000") for t in tails}
-    per_pref: dict[str, int] = {base_tail[:2]: 1}
-    for prefecture in range(1, 100):
-        pref = f"{prefecture:02d}"
-        for county in range(1, 100):
-            if len(clones) >= counties:
-                return clones
-            if per_pref.get(pref, 0) >= per_prefecture:
-                break
-            tail = f"{pref}{county:02d}"
-            delta = _digit_sub(tail, base_tail)
-            images = {_digit_add(t, delta) for t in tails}
-            if images & taken:
-                continue
-            taken |= images
-            per_pref[pref] = per_pref.get(pref, 0) + 1
-            k = len(clones)
-            clones.append(Clone(k, base_region[:2] + tail, delta, k))
-    if len(clones) < counties:
-        raise ValueError(f"cannot place {counties} clones without colliding codes")
-    return clones
-
-
-# --------------------------------------------------------------------------- relabelling
-
-
-def _add_digits(text: pl.Expr, delta: str) -> pl.Expr:
-    """Digit-wise ``text + delta`` (mod 10) of a digit string as long as ``delta``."""
-    if set(delta) == {"0"}:
-        return text
-    return pl.concat_str(
-        [
-            ((text.str.slice(i, 1).cast(pl.Int32, strict=False) + int(d)) % 10).cast(pl.String)
-            for i, d in enumerate(delta)
-        ]
-    )
-
-
-def _region(code: pl.Expr, clone: Clone) -> pl.Expr:
-    """A 6-digit region code (or the region part of an ID) moved to the clone's area."""
-    return (
-        pl.when(code.str.contains(r"^[0-9]{6}"))
-        .then(
-            code.str.slice(0, 2)
-            + _add_digits(code.str.slice(2, 4), clone.region_delta)
-            + code.str.slice(6)
-        )
-        .otherwise(code)
-    )
-
-
-def resident_code(code: str, clone: Clone, counties: Sequence[str]) -> str:
-    """A 6-digit ``region_code`` of the base register as clone ``clone`` has it.
-
-    ``counties``: every clone's own code, clone 0 (the base county) first. The base
-    county's code becomes the clone's; a neighbouring county's code (persons the county
-    pays who are registered there) becomes another clone's code, picked from the code
-    itself, so that the province has one region per county as a real one has - not a
-    region per clone and neighbour that no county covers.
-    """
-    n = len(counties)
-    if n == 1 or code == counties[0]:
-        return clone.region_code
-    return counties[(clone.index + 1 + int(code) % (n - 1)) % n]
-
-
-def _resident_region(code: pl.Expr, clone: Clone, counties: Sequence[str]) -> pl.Expr:
-    """:func:`resident_code` on a column (codes that are not 6 digits are left as they are)."""
-    n = len(counties)
-    head = code.str.slice(0, 6)
-    if n == 1:
-        other: pl.Expr = pl.lit(clone.region_code)
-    else:
-        other = (
-            (clone.index + 1 + head.cast(pl.Int64, strict=False) % (n - 1)) % n
-        ).replace_strict(list(range(n)), list(counties), return_dtype=pl.String)
-    moved = (
-        pl.when(head == counties[0])
-        .then(pl.lit(clone.region_code))
-        .when(head.str.contains(r"^[0-9]{6}$"))
-        .then(other)
-    )
-    return pl.when(moved.is_not_null()).then(moved + code.str.slice(6)).otherwise(code)
-
-
-def _check_index(char: pl.Expr) -> pl.Expr:
-    return char.replace_strict(
-        list(_CHECK_CHARS), list(range(11)), default=None, return_dtype=pl.Int32
-    )
-
-
-def relabel_id(column: str, clone: Clone) -> pl.Expr:
-    """An identity number of the base county as clone ``clone`` has it.
-
-    Region part moved, birth digits shifted by ``birth_shift_days``, and the check character
-    recomputed so that a valid ID stays valid and a wrong check character stays exactly as
-    wrong (same MOD 11-2 offset). Text that is not an ID is left as it is, except its first
-    six characters when they are digits.
-    """
-    text = pl.col(column)
-    if clone.index == 0:
-        return text
-    upper = text.str.to_uppercase()
-    well_formed = upper.str.contains(r"^[0-9]{17}[0-9X]$")
-    birth = upper.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
-    shifted = (birth + pl.duration(days=clone.birth_shift_days)).dt.strftime("%Y%m%d")
-    body = (
-        _region(upper.str.slice(0, 6), clone)
-        + shifted.fill_null(upper.str.slice(6, 8))
-        + upper.str.slice(14, 3)
-    )
-    offset = _check_index(upper.str.slice(17, 1)) - _check_index(id_check_char(upper))
-    check_index = (_check_index(id_check_char(body)) + offset) % 11
-    check = check_index.replace_strict(
-        list(range(11)), list(_CHECK_CHARS), default=None, return_dtype=pl.String
-    )
-    return pl.when(well_formed).then(body + check).otherwise(_region(text, clone)).alias(column)
-
-
-def _relabel_account(column: str, clone: Clone) -> pl.Expr:
-    text = pl.col(column)
-    if clone.index == 0:
-        return text
-    digits = text.str.contains(r"^[0-9]{10,}$")
-    moved = (
-        text.str.slice(0, 6)
-        + _add_digits(text.str.slice(6, 4), f"{clone.index:04d}")
-        + text.str.slice(10)
-    )
-    return pl.when(digits).then(moved).otherwise(text).alias(column)
-
-
-_ID_COLUMNS = ("person_id", "collector_id")
-
-
-def id_maps(frames: Iterable[pl.LazyFrame], clones: list[Clone]) -> dict[int, pl.DataFrame]:
-    """``_base`` → ``_clone`` identity text per clone, for every ID text in ``frames``.
-
-    Relabelling a column by joining this map costs far less than recomputing the check
-    character on every row of every month (a person appears in 12 register snapshots, 12
-    ledgers, ...): each distinct ID is relabelled once per clone.
-    """
-    values = (
-        pl.concat(
-            [
-                frame.select(pl.col(column).cast(pl.String).alias("_base"))
-                for frame in frames
-                for column in _ID_COLUMNS
-                if column in frame.collect_schema()
-            ]
-        )
-        .drop_nulls()
-        .unique()
-        .collect()
-    )
-    return {
-        clone.index: values.select("_base", relabel_id("_base", clone).alias("_clone"))
-        for clone in clones
-        if clone.index
-    }
-
-
-def relabel(
-    frame: pl.LazyFrame,
-    dataset: str,
-    clone: Clone,
-    ids: pl.DataFrame | None = None,
-    counties: Sequence[str] | None = None,
-) -> pl.LazyFrame:
-    """Rows of ``dataset`` (a drop file or a curated partition) as clone ``clone`` has them.
-
-    ``ids``: this clone's :func:`id_maps` entry covering every ID in ``frame`` (faster);
-    without it, IDs are relabelled by :func:`relabel_id`. ``counties``: every clone's code
-    (clone 0 first); with it, ``region_code`` follows :func:`resident_code`, else the
-    region part of the code moves as an ID's does.
-    """
-    names = frame.collect_schema()
-    if clone.index == 0:
-        if counties is None or "region_code" not in names:
-            return frame
-        return frame.with_columns(
-            _resident_region(pl.col("region_code"), clone, counties).alias("region_code")
-        )
-    exprs: list[pl.Expr] = []
-    for column in _ID_COLUMNS:
-        if column not in names:
-            continue
-        if ids is None:
-            exprs.append(relabel_id(column, clone))
-            continue
-        new = f"_{column}_relabelled"
-        frame = frame.join(
-            ids.lazy().rename({"_base": column, "_clone": new}),
-            on=column,
-            how="left",
-            maintain_order="left",
-        )
-        exprs.append(pl.col(new).alias(column))
-    if "bank_account" in names:
-        exprs.append(_relabel_account("bank_account", clone))
-    if "region_code" in names:
-        region = (
-            _region(pl.col("region_code"), clone)
-            if counties is None
-            else _resident_region(pl.col("region_code"), clone, counties)
-        )
-        exprs.append(region.alias("region_code"))
-    if "birth_date" in names and names["birth_date"] == pl.Date:
-        exprs.append(pl.col("birth_date") + pl.duration(days=clone.birth_shift_days))
-    if dataset == "deaths" and "record_id" in names:
-        exprs.append(pl.col("record_id") + pl.lit(f"-{clone.index:03d}"))
-    if dataset == "outcomes" and "case_id" in names:
-        exprs.append(pl.col("case_id") + pl.lit(f"-{clone.index:03d}"))
-    relabelled = [f"_{c}_relabelled" for c in _ID_COLUMNS if c in names]
-    return frame.with_columns(exprs).drop(relabelled if ids is not None else [])
-
-
 # --------------------------------------------------------------------------- drops
-
-
-def _base_region(register: pl.DataFrame) -> str:
-    return str(register["region_code"].mode().sort()[0])
-
-
-def _register_prefixes(register: pl.DataFrame) -> list[str]:
-    return (
-        register["person_id"].str.slice(0, 6).unique().to_list()
-        + register["region_code"].unique().to_list()
-    )
 
 
 def _cross_region_rows(
@@ -379,14 +110,14 @@ def _cross_region_rows(
             pl.lit(host["region_code"]).alias("region_code"),
             pl.lit(host["township"]).alias("township"),
             pl.lit(host["village"]).alias("village"),
-            _relabel_account("bank_account", clones[1]),
+            relabel_account("bank_account", clones[1]),
         )
     )
     twin_paid = (
         rows("payouts", first, clones[0])
         .filter(pl.col("kind") == "regular")
         .head(1)
-        .with_columns(_relabel_account("bank_account", clones[1]))
+        .with_columns(relabel_account("bank_account", clones[1]))
     )
     # Fact 2: clone 2's pensioner paid into clone 3's account of another pensioner.
     account = rows("beneficiaries", second, clones[3])["bank_account"][0]
@@ -463,6 +194,35 @@ def _owner_prefixes(base_store: CuratedStore, up_to: str) -> pl.DataFrame:
     return owners.rename({"partition": "region"}).collect()
 
 
+@dataclass(frozen=True)
+class _ProvinceHistory:
+    """How the base county's history becomes the province's: the clones (their codes and ID
+    maps), and the partition each clone's rows land in by the base region owning them
+    (``image``: (clone, base region prefix) to partition key; an unknown region goes to the
+    first partition)."""
+
+    clones: list[Clone]
+    maps: dict[int, pl.DataFrame]
+    image: dict[tuple[int, str], str]
+    prefixes: list[str]
+    partitions: list[str]
+
+    @property
+    def counties(self) -> list[str]:
+        return [c.region_code for c in self.clones]
+
+    def relabelled(self, frame: pl.LazyFrame, dataset: str, clone: Clone) -> pl.LazyFrame:
+        return relabel(frame, dataset, clone, self.maps.get(clone.index), self.counties)
+
+    def partition_of(self, clone: Clone) -> pl.Expr:
+        """The partition of a row of ``clone``, by its base ``region``."""
+        return pl.col("region").replace_strict(
+            {p: self.image[(clone.index, p)] for p in self.prefixes},
+            default=self.partitions[0],
+            return_dtype=pl.String,
+        )
+
+
 def build_province_history(
     base_out: Path, dest_out: Path, clones: list[Clone], *, up_to: str, region_digits: int = 4
 ) -> list[str]:
@@ -476,7 +236,41 @@ def build_province_history(
     """
     base_store = CuratedStore(Path(base_out) / "curated")
     owners = _owner_prefixes(base_store, up_to)
-    # Which base region prefix lands in which partition, per clone.
+    names = (*PERSON_ROUTED, "deaths", "outcomes")
+    monthly = [base_store.scan(name, up_to=up_to) for name in names if base_store.months(name)]
+    plan = _history_plan(owners, clones, id_maps([owners.lazy(), *monthly], clones), region_digits)
+    dest_out = Path(dest_out)
+    (dest_out / "partitions").mkdir(parents=True, exist_ok=True)
+    owner_frames = [
+        plan.relabelled(owners.lazy(), "owners", clone).select(
+            "person_id", plan.partition_of(clone).alias("partition")
+        )
+        for clone in clones
+    ]
+    pl.concat(owner_frames).sink_parquet(dest_out / "partitions" / OWNERS_FILE)
+    for name in names:
+        for month in [m for m in base_store.months(name) if m <= up_to]:
+            frame = pl.read_parquet(base_store.partition(name, month) / "part-0.parquet")
+            if name not in PERSON_ROUTED:
+                target = global_store(dest_out).partition(name, month)
+                target.mkdir(parents=True, exist_ok=True)
+                pl.concat([plan.relabelled(frame.lazy(), name, c) for c in clones]).sink_parquet(
+                    target / "part-0.parquet"
+                )
+                continue
+            _write_partitioned_month(frame, name, month, owners, plan, dest_out)
+    # Each partition's register and paid ledger summarised per person, as its monthly runs
+    # keep them: the next month extends these summaries instead of reading every month.
+    for partition in plan.partitions:
+        partition_store(dest_out, partition).summarise_register(up_to)
+        partition_store(dest_out, partition).summarise_ledger(up_to)
+    return plan.partitions
+
+
+def _history_plan(
+    owners: pl.DataFrame, clones: list[Clone], maps: dict[int, pl.DataFrame], region_digits: int
+) -> _ProvinceHistory:
+    """Which base region prefix lands in which partition, per clone."""
     prefixes = owners["region"].drop_nulls().unique().to_list()
     counties = [c.region_code for c in clones]
     image = {
@@ -484,78 +278,42 @@ def build_province_history(
         for clone in clones
         for p in prefixes
     }
-    partitions = sorted(set(image.values()))
-    fallback = partitions[0]
-    dest_out = Path(dest_out)
-    (dest_out / "partitions").mkdir(parents=True, exist_ok=True)
-    monthly = [
-        base_store.scan(name, up_to=up_to)
-        for name in (*PERSON_ROUTED, "deaths", "outcomes")
-        if base_store.months(name)
-    ]
-    maps = id_maps([owners.lazy(), *monthly], clones)
-    owner_frames = [
-        relabel(owners.lazy(), "owners", clone, maps.get(clone.index), counties).select(
-            "person_id",
-            pl.col("region")
-            .replace_strict(
-                {p: image[(clone.index, p)] for p in prefixes},
-                default=fallback,
-                return_dtype=pl.String,
+    return _ProvinceHistory(clones, maps, image, prefixes, sorted(set(image.values())))
+
+
+def _write_partitioned_month(
+    frame: pl.DataFrame,
+    name: str,
+    month: str,
+    owners: pl.DataFrame,
+    plan: _ProvinceHistory,
+    dest_out: Path,
+) -> None:
+    """One month of a person-routed dataset, every clone's rows in its partition's store
+    (an empty part for a partition with none)."""
+    keyed = frame.with_columns(person_key(pl.col("person_id")).alias("_key")).join(
+        owners.rename({"person_id": "_key"}), on="_key", how="left"
+    )
+    # Each clone is relabelled once and tagged with its rows' partitions; the
+    # month is then cut by partition (work grows with clones, not clones x parts).
+    province = pl.concat(
+        [
+            plan.relabelled(keyed.lazy(), name, clone).with_columns(
+                plan.partition_of(clone).fill_null(plan.partitions[0]).alias("_partition")
             )
-            .alias("partition"),
-        )
-        for clone in clones
-    ]
-    pl.concat(owner_frames).sink_parquet(dest_out / "partitions" / OWNERS_FILE)
-    for name in (*PERSON_ROUTED, "deaths", "outcomes"):
-        for month in [m for m in base_store.months(name) if m <= up_to]:
-            frame = pl.read_parquet(base_store.partition(name, month) / "part-0.parquet")
-            if name not in PERSON_ROUTED:
-                target = global_store(dest_out).partition(name, month)
-                target.mkdir(parents=True, exist_ok=True)
-                pl.concat(
-                    [relabel(frame.lazy(), name, c, maps.get(c.index), counties) for c in clones]
-                ).sink_parquet(target / "part-0.parquet")
-                continue
-            keyed = frame.with_columns(person_key(pl.col("person_id")).alias("_key")).join(
-                owners.rename({"person_id": "_key"}), on="_key", how="left"
-            )
-            # Each clone is relabelled once and tagged with its rows' partitions; the
-            # month is then cut by partition (work grows with clones, not clones x parts).
-            province = pl.concat(
-                [
-                    relabel(
-                        keyed.lazy(), name, clone, maps.get(clone.index), counties
-                    ).with_columns(
-                        pl.col("region")
-                        .replace_strict(
-                            {p: image[(clone.index, p)] for p in prefixes},
-                            default=fallback,
-                            return_dtype=pl.String,
-                        )
-                        .fill_null(fallback)
-                        .alias("_partition")
-                    )
-                    for clone in clones
-                ]
-            ).drop("_key", "region")
-            cut = province.collect().partition_by("_partition", as_dict=True)
-            for partition in partitions:
-                rows = cut.pop((partition,), None)
-                if rows is None:
-                    rows = province.drop("_partition").clear().collect()
-                else:
-                    rows = rows.drop("_partition")
-                target = partition_store(dest_out, partition).partition(name, month)
-                target.mkdir(parents=True, exist_ok=True)
-                rows.write_parquet(target / "part-0.parquet")
-    # Each partition's register and paid ledger summarised per person, as its monthly runs
-    # keep them: the next month extends these summaries instead of reading every month.
-    for partition in partitions:
-        partition_store(dest_out, partition).summarise_register(up_to)
-        partition_store(dest_out, partition).summarise_ledger(up_to)
-    return partitions
+            for clone in plan.clones
+        ]
+    ).drop("_key", "region")
+    cut = province.collect().partition_by("_partition", as_dict=True)
+    for partition in plan.partitions:
+        rows = cut.pop((partition,), None)
+        if rows is None:
+            rows = province.drop("_partition").clear().collect()
+        else:
+            rows = rows.drop("_partition")
+        target = partition_store(dest_out, partition).partition(name, month)
+        target.mkdir(parents=True, exist_ok=True)
+        rows.write_parquet(target / "part-0.parquet")
 
 
 def build_province(
@@ -579,8 +337,8 @@ def build_province(
     base = Path(base)
     register = pl.read_parquet(base / "inbox" / month / "beneficiaries.parquet")
     clones = plan_clones(
-        _base_region(register),
-        _register_prefixes(register),
+        register_region(register),
+        register_prefixes(register),
         counties,
         per_prefecture=per_prefecture,
     )

@@ -82,17 +82,15 @@ def test_no_halo_when_no_receiver_crosses_partitions() -> None:
 def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """4 clones of a small county (one prefecture each), cross-region facts in every month."""
     from sentinel.demo import generate_county
-    from sentinel.demo.province import (
-        _base_region,
-        _register_prefixes,
-        build_province_drop,
-        plan_clones,
-    )
+    from sentinel.demo.clones import plan_clones, register_prefixes, register_region
+    from sentinel.demo.province import build_province_drop
 
     base = tmp_path_factory.mktemp("base")
     generate_county(base, seed=11, scale=0.01, months=len(MONTHS), formats="parquet")
     register = pl.read_parquet(base / "inbox" / MONTHS[0] / "beneficiaries.parquet")
-    clones = plan_clones(_base_region(register), _register_prefixes(register), 4, per_prefecture=1)
+    clones = plan_clones(
+        register_region(register), register_prefixes(register), 4, per_prefecture=1
+    )
     dest = tmp_path_factory.mktemp("province")
     for month in MONTHS:
         build_province_drop(base / "inbox" / month, dest / "inbox" / month, clones)

@@ -9,15 +9,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from features.identity import id_birth_date, id_checksum_ok
-from sentinel.demo.province import (
-    build_province,
-    build_province_history,
-    id_maps,
-    plan_clones,
-    relabel,
-    relabel_id,
-    resident_code,
-)
+from sentinel.demo.clones import id_maps, plan_clones, relabel, relabel_id, resident_code
+from sentinel.demo.province import build_province, build_province_history
 from sentinel.io.store import CuratedStore
 from sentinel.partition import OWNERS_FILE, partition_store
 

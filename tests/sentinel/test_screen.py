@@ -26,8 +26,8 @@ from features.records import parse_records  # noqa: E402
 from sentinel.cli import app  # noqa: E402
 from sentinel.config import load_config  # noqa: E402
 from sentinel.contract import DEATHS, PAYOUTS  # noqa: E402
+from sentinel.holds import HOLD_COLUMNS, HOLD_REASONS, hold_payments  # noqa: E402
 from sentinel.io.readers import read_dataset  # noqa: E402
-from sentinel.screen import HOLD_COLUMNS, HOLD_REASONS, hold_payments  # noqa: E402
 
 KNOWN = months("2020-01", "2020-11")
 CONFIG = load_config()
@@ -44,33 +44,59 @@ def _bad_checksum(pid: str) -> str:
     return pid[:-1] + ("0" if pid[-1] != "0" else "1")
 
 
-def _pay_file(tmp_path: Path, lines: list[str], header: str = "身份证号,险种,所属期,发放日期,发放金额,银行账号,发放类型") -> Path:
+def _pay_file(
+    tmp_path: Path,
+    lines: list[str],
+    header: str = "身份证号,险种,所属期,发放日期,发放金额,银行账号,发放类型",
+) -> Path:
     path = tmp_path / "payroll.csv"
     path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
     return path
 
 
-def _row(p: dict, amount: str = "120", period: str = "2020-12", kind: str = "正常", scheme: str = "城乡居民") -> str:
+def _row(
+    p: dict,
+    amount: str = "120",
+    period: str = "2020-12",
+    kind: str = "正常",
+    scheme: str = "城乡居民",
+) -> str:
     return f"{p['person_id']},{scheme},{period},2020-12-10,{amount},{p['bank_account']},{kind}"
 
 
 def _death(p: dict, died: date, record: str = "GA1", mistyped: bool = False) -> dict:
     pid = p["person_id"]
-    return {"record_id": record, "person_id": pid[:5] + "9" + pid[6:] if mistyped else pid, "name": p["name"],
-            "sex": p["sex"], "birth_date": p["birth_date"], "death_date": died, "source": "police",
-            "recorded_on": died, "month": f"{died:%Y-%m}"}
+    return {
+        "record_id": record,
+        "person_id": pid[:5] + "9" + pid[6:] if mistyped else pid,
+        "name": p["name"],
+        "sex": p["sex"],
+        "birth_date": p["birth_date"],
+        "death_date": died,
+        "source": "police",
+        "recorded_on": died,
+        "month": f"{died:%Y-%m}",
+    }
 
 
 def _known(deaths: list[dict] | None = None):  # type: ignore[no-untyped-def]
-    register = register_over([p for p in PEOPLE if p is not ENDED], KNOWN).vstack(
-        register_over([{**ENDED, "status": "active"}], KNOWN[:-1])
-    ).vstack(register_over([ENDED], KNOWN[-1:]))
+    register = (
+        register_over([p for p in PEOPLE if p is not ENDED], KNOWN)
+        .vstack(register_over([{**ENDED, "status": "active"}], KNOWN[:-1]))
+        .vstack(register_over([ENDED], KNOWN[-1:]))
+    )
     paid = regular_payouts([p for p in PEOPLE if p is not ENDED], KNOWN)
-    return history("2020-11", register, paid, deaths=pl.DataFrame(deaths or [], schema=DEATH_SCHEMA))
+    return history(
+        "2020-11", register, paid, deaths=pl.DataFrame(deaths or [], schema=DEATH_SCHEMA)
+    )
 
 
-def _holds(path: Path, deaths: list[dict] | None = None, newer: pl.DataFrame | None = None) -> pl.DataFrame:
-    rows = parse_records(read_dataset(path, PAYOUTS).frame.lazy(), PAYOUTS, month="2020-12").collect()
+def _holds(
+    path: Path, deaths: list[dict] | None = None, newer: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    rows = parse_records(
+        read_dataset(path, PAYOUTS).frame.lazy(), PAYOUTS, month="2020-12"
+    ).collect()
     return hold_payments(rows, _known(deaths), CONFIG, newer_deaths=newer)
 
 
@@ -105,7 +131,11 @@ def test_each_hold_reason_on_its_row_and_nothing_else_held(tmp_path: Path) -> No
     assert "SH_UNREADABLE" in reasons.pop(9)
     assert "SH_ALREADY_PAID" in reasons.pop(10)
     assert reasons == {}  # rows 1, 4 and 6 are released
-    assert holds.filter(pl.col("row") == 2)["evidence"].item().startswith("公安死亡记录（死亡日期2020-10-03")
+    assert (
+        holds.filter(pl.col("row") == 2)["evidence"]
+        .item()
+        .startswith("公安死亡记录（死亡日期2020-10-03")
+    )
 
 
 def test_the_month_of_death_is_paid_and_a_newer_record_holds_the_next(tmp_path: Path) -> None:
@@ -113,9 +143,18 @@ def test_the_month_of_death_is_paid_and_a_newer_record_holds_the_next(tmp_path: 
     assert _holds(path, deaths=[_death(DEAD, date(2020, 12, 2))]).is_empty()
     newer = parse_records(
         pl.LazyFrame(
-            {"record_id": ["MZ7"], "person_id": [DEAD["person_id"]], "name": [DEAD["name"]], "sex": ["男"],
-             "birth_date": ["1940-01-01"], "death_date": ["2020-11-20"], "source": ["民政"],
-             "recorded_on": ["2020-12-03"], "_row": [1], "_malformed": [None]},
+            {
+                "record_id": ["MZ7"],
+                "person_id": [DEAD["person_id"]],
+                "name": [DEAD["name"]],
+                "sex": ["男"],
+                "birth_date": ["1940-01-01"],
+                "death_date": ["2020-11-20"],
+                "source": ["民政"],
+                "recorded_on": ["2020-12-03"],
+                "_row": [1],
+                "_malformed": [None],
+            },
             schema_overrides={"_row": pl.Int64, "_malformed": pl.String},
         ),
         DEATHS,
@@ -141,20 +180,28 @@ def test_every_hold_reason_has_a_sentence_in_both_languages() -> None:
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_harness")
-def test_screen_writes_holds_and_a_release_with_the_files_own_header(tiny_county: Path, tmp_path: Path) -> None:
+def test_screen_writes_holds_and_a_release_with_the_files_own_header(
+    tiny_county: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     runner = CliRunner()
-    ran = runner.invoke(app, ["run", "--inbox", str(tiny_county / "inbox"), "--month", "2020-03", "--out", str(out)])
+    ran = runner.invoke(
+        app, ["run", "--inbox", str(tiny_county / "inbox"), "--month", "2020-03", "--out", str(out)]
+    )
     assert ran.exit_code == 0, ran.output
     draft = next((tiny_county / "inbox" / "2020-04").glob("payouts.*"))
     pay = read_dataset(draft, PAYOUTS).frame
     dead = pay.filter(pl.col("kind").is_in(["regular", "正常"])).row(0, named=True)
     # The draft as the payroll office writes it: Chinese headers, one line sent twice.
     header = [c.aliases[0] for c in PAYOUTS.columns]
-    lines = [",".join(str(v or "") for v in r) for r in pay.select(PAYOUTS.column_names).iter_rows()]
+    lines = [
+        ",".join(str(v or "") for v in r) for r in pay.select(PAYOUTS.column_names).iter_rows()
+    ]
     path = tmp_path / "draft.csv"
     path.write_text("\n".join([",".join(header), *lines, lines[0]]) + "\n", encoding="utf-8")
-    screened = runner.invoke(app, ["screen", "--payroll", str(path), "--out", str(out), "--period", "2020-04"])
+    screened = runner.invoke(
+        app, ["screen", "--payroll", str(path), "--out", str(out), "--period", "2020-04"]
+    )
     assert screened.exit_code == 0, screened.output
     folder = out / "screen" / "2020-04"
     holds = pl.read_csv(folder / "holds.csv", infer_schema_length=0)
@@ -168,7 +215,9 @@ def test_screen_writes_holds_and_a_release_with_the_files_own_header(tiny_county
 
 def test_screen_without_a_processed_month_names_the_folder(tmp_path: Path) -> None:
     path = _pay_file(tmp_path, [_row(ALIVE)])
-    result = CliRunner().invoke(app, ["screen", "--payroll", str(path), "--out", str(tmp_path / "empty")])
+    result = CliRunner().invoke(
+        app, ["screen", "--payroll", str(path), "--out", str(tmp_path / "empty")]
+    )
     assert result.exit_code == 2
     assert "no month before 2020-12 was processed here" in result.output
 
@@ -178,10 +227,13 @@ def test_arrears_for_months_a_terminated_pension_ran_are_released(tmp_path: Path
     month it ended in), are owed; December is not."""
     path = _pay_file(
         tmp_path,
-        [_row(ENDED, period="2020-06", kind="补发"), _row(ENDED, period="2020-11", kind="补发"), _row(ENDED)],
+        [
+            _row(ENDED, period="2020-06", kind="补发"),
+            _row(ENDED, period="2020-11", kind="补发"),
+            _row(ENDED),
+        ],
     )
     assert _reasons(_holds(path)) == {3: "SH_TERMINATED"}
-
 
 
 def test_a_custody_that_suspends_the_period_holds_it_and_probation_does_not(tmp_path: Path) -> None:
@@ -190,16 +242,30 @@ def test_a_custody_that_suspends_the_period_holds_it_and_probation_does_not(tmp_
     from sentinel.contract import CUSTODY, typed_schema
 
     def record(p: dict, kind: str, start: date, rid: str) -> dict:
-        return {"record_id": rid, "person_id": p["person_id"], "name": p["name"], "birth_date": p["birth_date"],
-                "kind": kind, "start_date": start, "end_date": None, "source": "prison", "received_on": start,
-                "month": f"{start:%Y-%m}"}
+        return {
+            "record_id": rid,
+            "person_id": p["person_id"],
+            "name": p["name"],
+            "birth_date": p["birth_date"],
+            "kind": kind,
+            "start_date": start,
+            "end_date": None,
+            "source": "prison",
+            "received_on": start,
+            "month": f"{start:%Y-%m}",
+        }
 
     custody = pl.DataFrame(
-        [record(DEAD, "imprisonment", date(2020, 11, 20), "JY1"), record(TWICE, "probation", date(2020, 6, 1), "FY1")],
+        [
+            record(DEAD, "imprisonment", date(2020, 11, 20), "JY1"),
+            record(TWICE, "probation", date(2020, 6, 1), "FY1"),
+        ],
         schema={**typed_schema(CUSTODY), "month": pl.String},
     )
     path = _pay_file(tmp_path, [_row(DEAD), _row(TWICE), _row(ALIVE)])
-    rows = parse_records(read_dataset(path, PAYOUTS).frame.lazy(), PAYOUTS, month="2020-12").collect()
+    rows = parse_records(
+        read_dataset(path, PAYOUTS).frame.lazy(), PAYOUTS, month="2020-12"
+    ).collect()
     holds = hold_payments(rows, replace(_known(), custody=custody.lazy()), CONFIG, period="2020-12")
     assert _reasons(holds) == {1: "SH_IN_CUSTODY"}
     assert holds["evidence"].item() == "监狱记录本人自2020-11-20起服刑，按规定停发2020-12待遇"
@@ -211,13 +277,28 @@ def test_the_id_check_agrees_with_the_identity_module() -> None:
     import random
 
     from features.payments import id_checksum_ok, id_is_well_formed
-    from sentinel.screen import _bad_identity
+    from sentinel.holds import _bad_identity
 
     rng = random.Random(7)
-    ids = ["".join(rng.choice("0123456789") for _ in range(17)) + rng.choice("0123456789Xx") for _ in range(3000)]
-    ids += [make_id("19500101", 11), make_id("19500101", 11).lower(), "", None, "12345", "+1010519491231002X",
-            "１１0105194912310021", "11010519491231002X ", "abcdefghijklmnopqr"]
-    rows = pl.DataFrame({"_row": range(len(ids)), "person_id": ids}, schema={"_row": pl.Int64, "person_id": pl.String})
+    ids = [
+        "".join(rng.choice("0123456789") for _ in range(17)) + rng.choice("0123456789Xx")
+        for _ in range(3000)
+    ]
+    ids += [
+        make_id("19500101", 11),
+        make_id("19500101", 11).lower(),
+        "",
+        None,
+        "12345",
+        "+1010519491231002X",
+        "１１0105194912310021",
+        "11010519491231002X ",
+        "abcdefghijklmnopqr",
+    ]
+    rows = pl.DataFrame(
+        {"_row": range(len(ids)), "person_id": ids},
+        schema={"_row": pl.Int64, "person_id": pl.String},
+    )
     pid = pl.col("person_id")
     expected = rows.filter(pid.is_null() | ~id_is_well_formed(pid) | ~id_checksum_ok(pid))
     held = _bad_identity(rows)
@@ -250,16 +331,34 @@ def test_a_partitioned_out_is_screened_as_one_store(tmp_path: Path) -> None:
             in_east = pl.col("person_id").is_in(list(east))
             partition_store(split, "east").write_month(name, month, rows.filter(in_east))
             partition_store(split, "west").write_month(name, month, rows.filter(~in_east))
-    for store in (CuratedStore(whole / "curated"), partition_store(split, "east"), partition_store(split, "west")):
+    for store in (
+        CuratedStore(whole / "curated"),
+        partition_store(split, "east"),
+        partition_store(split, "west"),
+    ):
         store.summarise_register("2020-11")
         store.summarise_ledger("2020-11")
     path = _pay_file(
         tmp_path,
-        [_row(ALIVE), _row(DEAD), _row(ENDED), _row(TWICE), _row(TWICE, "100", scheme="企业职工"), _row(ALIVE, period="2020-11")],
+        [
+            _row(ALIVE),
+            _row(DEAD),
+            _row(ENDED),
+            _row(TWICE),
+            _row(TWICE, "100", scheme="企业职工"),
+            _row(ALIVE, period="2020-11"),
+        ],
     )
-    rows = parse_records(read_dataset(path, PAYOUTS).frame.lazy(), PAYOUTS, month="2020-12").collect()
+    rows = parse_records(
+        read_dataset(path, PAYOUTS).frame.lazy(), PAYOUTS, month="2020-12"
+    ).collect()
     partitioned = known_history(split, "2020-11")
     assert partitioned.register_runs is not None and partitioned.ledger_runs is not None
     held = hold_payments(rows, partitioned, CONFIG)
     assert held.equals(hold_payments(rows, known_history(whole, "2020-11"), CONFIG))
-    assert _reasons(held) == {2: "SH_DECEASED", 3: "SH_TERMINATED", 5: "SH_DUPLICATE", 6: "SH_ALREADY_PAID"}
+    assert _reasons(held) == {
+        2: "SH_DECEASED",
+        3: "SH_TERMINATED",
+        5: "SH_DUPLICATE",
+        6: "SH_ALREADY_PAID",
+    }

@@ -19,14 +19,13 @@ from sentinel.grid import GRID_COLUMNS
 from sentinel.simulation import (
     AUDIT_COLUMNS,
     SUSPECT_COLUMNS,
-    WRITE_OFF_APPROVER,
-    WRITE_OFF_PROPOSER,
     RecoveryLadder,
-    _visits,
     plot_audit_curve,
     recovery_steps,
     visit_outcomes,
 )
+from sentinel.simulation.audits import _visits
+from sentinel.simulation.users import WRITE_OFF_APPROVER, WRITE_OFF_PROPOSER
 
 runner = CliRunner()
 
@@ -85,7 +84,9 @@ def simulated_accounts(n: int, seed: int = 3) -> pl.DataFrame:
         {
             "case_id": [f"DP-{i:012x}" for i in range(n)],
             "outcome": [rng.choice(["confirmed_deceased", "confirmed_improper"]) for _ in range(n)],
-            "closed_on": [date(2020, 1, 15) + timedelta(days=rng.randint(0, 300)) for _ in range(n)],
+            "closed_on": [
+                date(2020, 1, 15) + timedelta(days=rng.randint(0, 300)) for _ in range(n)
+            ],
             "overpaid_amount": [round(rng.lognormvariate(7.5, 1.0), 2) for _ in range(n)],
         }
     )
@@ -107,8 +108,10 @@ def test_the_simulated_ladder_recovers_what_published_programmes_recover():
     accounts = simulated_accounts(3000)
     steps = recovery_steps(accounts, seed=11)
     cases = accounts.with_columns(
-        pl.lit("p").alias("person_id"), pl.lit("t").alias("township"),
-        pl.lit("deceased_paid").alias("typology"), pl.lit(None, pl.Float64).alias("recovered_amount"),
+        pl.lit("p").alias("person_id"),
+        pl.lit("t").alias("township"),
+        pl.lit("deceased_paid").alias("typology"),
+        pl.lit(None, pl.Float64).alias("recovered_amount"),
     )
     ledger = recovery_accounts(cases.lazy(), _as_events(steps), date(2030, 1, 1)).collect()
     assert ledger.height == accounts.height
@@ -122,7 +125,13 @@ def test_the_simulated_ladder_recovers_what_published_programmes_recover():
     counts = steps.group_by("step").len().to_dict(as_series=False)
     assert set(counts["step"]) == {"notice", "payment", "escalation", "write_off"}
     assert set(steps.drop_nulls("method")["method"]) == {
-        "full", "instalment", "offset", "bank_return", "administrative_order", "court", "police",
+        "full",
+        "instalment",
+        "offset",
+        "bank_return",
+        "administrative_order",
+        "court",
+        "police",
     }
     write_offs = steps.filter(pl.col("step") == "write_off")
     assert (write_offs["operator"] == WRITE_OFF_PROPOSER).all()
@@ -143,13 +152,13 @@ def test_the_simulated_ladder_is_seeded_per_account():
     # A ladder that never lets anyone off: nothing written off, all paid in full at once.
     keen = RecoveryLadder(bank_return=0.0, deceased_full=1.0, living_full=1.0)
     paid = recovery_steps(accounts, seed=5, ladder=keen)
-    assert set(paid["step"]) == {"notice", "payment"} and set(paid.drop_nulls("method")["method"]) == {"full"}
+    assert set(paid["step"]) == {"notice", "payment"} and set(
+        paid.drop_nulls("method")["method"]
+    ) == {"full"}
 
 
 def test_the_plot_has_a_panel_per_world(tmp_path: Path):
-    table = pl.DataFrame(
-        {"month": ["2020-01", "2020-02"], "found": [3, 2], "oracle": [5, 2]}
-    )
+    table = pl.DataFrame({"month": ["2020-01", "2020-02"], "found": [3, 2], "oracle": [5, 2]})
     path = plot_audit_curve({"a": table, "b": table, "c": table, "d": table}, tmp_path / "c.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -161,8 +170,18 @@ def test_the_simulated_unit_learns_through_the_outcomes_path(tmp_path: Path):
     result = runner.invoke(
         app,
         [
-            "evaluate", "--simulate-audits", "--world", "reference", "--scale", "0.01",
-            "--work", str(work), "--save", str(table_csv), "--plot", str(png),
+            "evaluate",
+            "--simulate-audits",
+            "--world",
+            "reference",
+            "--scale",
+            "0.01",
+            "--work",
+            str(work),
+            "--save",
+            str(table_csv),
+            "--plot",
+            str(png),
         ],
     )
     assert result.exit_code == 0, result.output
@@ -215,8 +234,20 @@ def test_the_grid_writes_one_row_per_world_and_seed_worst_first(tmp_path: Path):
     result = runner.invoke(
         app,
         [
-            "evaluate", "--grid", "--world", "reference", "--world", "rare_fraud",
-            "--seed", "3", "--scale", "0.01", "--work", str(tmp_path / "work"), "--save", str(save),
+            "evaluate",
+            "--grid",
+            "--world",
+            "reference",
+            "--world",
+            "rare_fraud",
+            "--seed",
+            "3",
+            "--scale",
+            "0.01",
+            "--work",
+            str(tmp_path / "work"),
+            "--save",
+            str(save),
         ],
     )
     assert result.exit_code == 0, result.output

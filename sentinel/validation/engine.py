@@ -1,0 +1,168 @@
+"""Great Expectations as validation runs it: an in-memory context, quiet logs, one pandas
+conversion per frame, no batch fingerprint for chunks, and Data Docs templates compiled
+once per process.
+
+Reports and Data Docs carry counts only: :data:`RESULT_FORMAT` is set so that GE never
+collects unexpected values (identity numbers, names, bank accounts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from jinja2.bccache import Bucket, BytecodeCache
+
+DATA_DOCS_SITE = "sentinel"
+
+# Counts only: no unexpected values, no value counts, no index lists. This keeps personal data
+# out of results and Data Docs and avoids building large lists on a full county month.
+RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "BASIC",
+    "partial_unexpected_count": 0,
+    "exclude_unexpected_values": True,
+    "include_unexpected_rows": False,
+    "return_unexpected_index_query": False,
+}
+
+
+@contextlib.contextmanager
+def quiet_great_expectations() -> Iterator[None]:
+    """Silence GE's INFO/WARNING logs and warnings for the duration of a validation."""
+    logger = logging.getLogger("great_expectations")
+    previous_level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(previous_level)
+
+
+def ephemeral_context(docs_dir: Path | None) -> Any:
+    """An in-memory GE context: no gx/ folder, no analytics, no progress bars.
+
+    The only files it can write are the Data Docs under ``docs_dir``.
+    """
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    sites: dict[str, Any] = {}
+    if docs_dir is not None:
+        docs_dir = Path(docs_dir).resolve()
+        docs_dir.mkdir(parents=True, exist_ok=True)
+        sites[DATA_DOCS_SITE] = {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(docs_dir),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        data_docs_sites=sites,
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def to_pandas(frame: pl.DataFrame) -> Any:
+    """One conversion to pandas with Arrow-backed columns (GE has no polars engine).
+
+    Dates become numpy ``datetime64[ms]`` because GE's pandas type check cannot name Arrow
+    date types; everything else stays Arrow-backed (no copy of strings to Python objects).
+    """
+    dates = [name for name, dtype in frame.schema.items() if dtype == pl.Date]
+    floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
+    pdf = frame.to_pandas(use_pyarrow_extension_array=True)
+    if dates or floats:
+        # Numpy columns for these: GE's range checks are vectorised only on numpy numbers
+        # (on Arrow-backed ones they call Python per row), and pandas' own astype of an
+        # Arrow date column goes through Python objects, row by row. Missing
+        # amounts become NaN, which GE counts as missing like before.
+        numpy_columns = frame.select(
+            pl.col(dates).cast(pl.Datetime("ms")), pl.col(floats).cast(pl.Float64)
+        ).to_pandas()
+        for name in [*dates, *floats]:
+            pdf[name] = numpy_columns[name].to_numpy()
+    return pdf
+
+
+@contextlib.contextmanager
+def no_batch_fingerprint() -> Iterator[None]:
+    """GE's pandas engine without its batch fingerprint, for one chunk's validation.
+
+    GE marks every pandas batch under ``HASH_THRESHOLD`` bytes (1 GB) with an MD5 of
+    every value (``pandas_data_fingerprint``), about as much work as the validation of the
+    chunk itself. A chunk's marker is read by nobody: its row-level results are summed
+    into the dataset's page, and the month's manifest holds the SHA-256 of every input
+    file. The threshold is GE's module constant; it is set back on leaving.
+    """
+    from great_expectations.execution_engine import pandas_execution_engine as engine
+
+    threshold = engine.HASH_THRESHOLD
+    engine.HASH_THRESHOLD = 0
+    try:
+        yield
+    finally:
+        engine.HASH_THRESHOLD = threshold
+
+
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled Data Docs templates, kept in memory for the life of the process.
+
+    Each Data Docs build makes new GE views, each with its own Jinja environment, and so
+    would parse and compile every page template again (most of the cost of a small
+    dataset's page). The cache key includes a checksum of the template's source, so a
+    changed template is compiled anew.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_PAGE_TEMPLATES = _CompiledTemplates()
+
+
+@contextlib.contextmanager
+def shared_page_templates() -> Iterator[None]:
+    """GE's Data Docs views with :data:`_PAGE_TEMPLATES` as their Jinja bytecode cache.
+
+    GE builds its views (and their Jinja environments) inside each Data Docs build, with no
+    way to pass a cache in: the views made while this is entered get the shared cache; the
+    view class is set back on leaving. The pages are the same, only compiled once.
+    """
+    from great_expectations.render.view.view import DefaultJinjaView
+
+    original = DefaultJinjaView.__init__
+
+    def with_shared_cache(view: Any, *args: Any, **kwargs: Any) -> None:
+        original(view, *args, **kwargs)
+        view.env.bytecode_cache = _PAGE_TEMPLATES
+
+    DefaultJinjaView.__init__ = with_shared_cache  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DefaultJinjaView.__init__ = original  # type: ignore[method-assign]
