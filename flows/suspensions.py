@@ -45,7 +45,11 @@ def month_suspensions(
             month=month,
             suspend_after_months=config.policy.suspend_after_months,
         ).collect()
-        custody = curated.scan("custody", up_to=month).collect()
+        # The history's custody records: a partition's come from the province's global store,
+        # where the records of every partition's persons are kept.
+        if history.custody is None:
+            return lapsed
+        custody = history.custody.collect()
         if custody.is_empty():
             return lapsed
         links = (
