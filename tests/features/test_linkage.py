@@ -68,23 +68,19 @@ WANG = make_id("430521", date(1952, 11, 2), 246)
 ZHAO = make_id("430522", date(1939, 7, 30), 17)
 
 
+#: Who a register row or a death record says the person is.
+IDENTITY = {
+    "person_id": pl.String,
+    "name": pl.String,
+    "birth_date": pl.Date,
+    "sex": pl.String,
+    "region_code": pl.String,
+}
+
+
 def register_of(*people: tuple[str, str, date, str, str]) -> pl.LazyFrame:
-    return pl.LazyFrame(
-        {
-            "person_id": [p[0] for p in people],
-            "name": [p[1] for p in people],
-            "birth_date": [p[2] for p in people],
-            "sex": [p[3] for p in people],
-            "region_code": [p[4] for p in people],
-        },
-        schema={
-            "person_id": pl.String,
-            "name": pl.String,
-            "birth_date": pl.Date,
-            "sex": pl.String,
-            "region_code": pl.String,
-        },
-    )
+    """Register rows of (person_id, name, birth_date, sex, region_code)."""
+    return pl.LazyFrame(list(people), schema=IDENTITY, orient="row")
 
 
 REGISTER = register_of(
@@ -95,23 +91,9 @@ REGISTER = register_of(
 
 
 def deaths_of(*rows: tuple[str, str | None, str | None, date | None, str | None]) -> pl.LazyFrame:
+    """Death records of (record_id, person_id, name, birth_date, sex), no region."""
     return pl.LazyFrame(
-        {
-            "record_id": [r[0] for r in rows],
-            "person_id": [r[1] for r in rows],
-            "name": [r[2] for r in rows],
-            "birth_date": [r[3] for r in rows],
-            "sex": [r[4] for r in rows],
-            "region_code": [None for _ in rows],
-        },
-        schema={
-            "record_id": pl.String,
-            "person_id": pl.String,
-            "name": pl.String,
-            "birth_date": pl.Date,
-            "sex": pl.String,
-            "region_code": pl.String,
-        },
+        [(*r, None) for r in rows], schema={"record_id": pl.String, **IDENTITY}, orient="row"
     )
 
 
