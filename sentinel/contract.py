@@ -268,22 +268,34 @@ PAYOUTS = Dataset(
     ),
 )
 
-DEATHS = Dataset(
-    name="deaths",
-    description="death records received that month, all sources",
-    required=False,
-    key=("record_id",),
-    columns=(
-        Column("record_id", "text", ("记录号",)),
-        # Mistyped or missing IDs are the point of death linkage: never quarantined for that.
-        Column("person_id", "text", ("身份证号", "公民身份号码"), nullable=True),
-        Column("name", "text", ("姓名",), nullable=True),
-        Column("sex", "category", ("性别",), nullable=True, values=SEXES),
-        Column("birth_date", "date", ("出生日期",), nullable=True),
-        Column("death_date", "date", ("死亡日期",)),
-        Column("source", "category", ("来源",), values=DEATH_SOURCES),
-        Column("recorded_on", "date", ("登记日期",)),
-    ),
+
+def _linked_records(name: str, description: str, *columns: Column) -> Dataset:
+    """An optional dataset of records from outside the register that death and custody
+    linkage match to pensioners: keyed by the source's record number, then the ID and the
+    name as the source wrote them, then ``columns``. Mistyped or missing IDs are the point
+    of linkage: a record is never quarantined for its ID."""
+    return Dataset(
+        name=name,
+        description=description,
+        required=False,
+        key=("record_id",),
+        columns=(
+            Column("record_id", "text", ("记录号",)),
+            Column("person_id", "text", ("身份证号", "公民身份号码"), nullable=True),
+            Column("name", "text", ("姓名",), nullable=True),
+            *columns,
+        ),
+    )
+
+
+DEATHS = _linked_records(
+    "deaths",
+    "death records received that month, all sources",
+    Column("sex", "category", ("性别",), nullable=True, values=SEXES),
+    Column("birth_date", "date", ("出生日期",), nullable=True),
+    Column("death_date", "date", ("死亡日期",)),
+    Column("source", "category", ("来源",), values=DEATH_SOURCES),
+    Column("recorded_on", "date", ("登记日期",)),
 )
 
 CERTIFICATIONS = Dataset(
@@ -300,23 +312,15 @@ CERTIFICATIONS = Dataset(
     ),
 )
 
-CUSTODY = Dataset(
-    name="custody",
-    description="optional: custody records received that month (prisons, detention centres, courts, police)",
-    required=False,
-    key=("record_id",),
-    columns=(
-        Column("record_id", "text", ("记录号",)),
-        # Mistyped or missing IDs are linked like death records: never quarantined for that.
-        Column("person_id", "text", ("身份证号", "公民身份号码"), nullable=True),
-        Column("name", "text", ("姓名",), nullable=True),
-        Column("birth_date", "date", ("出生日期",), nullable=True),
-        Column("kind", "category", ("类别", "羁押服刑类别"), values=CUSTODY_KINDS),
-        Column("start_date", "date", ("开始日期",)),
-        Column("end_date", "date", ("结束日期",), nullable=True),
-        Column("source", "category", ("来源",), values=CUSTODY_SOURCES),
-        Column("received_on", "date", ("接收日期",)),
-    ),
+CUSTODY = _linked_records(
+    "custody",
+    "optional: custody records received that month (prisons, detention centres, courts, police)",
+    Column("birth_date", "date", ("出生日期",), nullable=True),
+    Column("kind", "category", ("类别", "羁押服刑类别"), values=CUSTODY_KINDS),
+    Column("start_date", "date", ("开始日期",)),
+    Column("end_date", "date", ("结束日期",), nullable=True),
+    Column("source", "category", ("来源",), values=CUSTODY_SOURCES),
+    Column("received_on", "date", ("接收日期",)),
 )
 
 SUSPECTS = Dataset(

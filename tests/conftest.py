@@ -37,9 +37,7 @@ def tiny_county(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def county_copy(tiny_county: Path, tmp_path: Path) -> Path:
     """A private copy of the tiny county that a test may damage."""
-    dest = tmp_path / "county"
-    shutil.copytree(tiny_county, dest)
-    return dest
+    return shutil.copytree(tiny_county, tmp_path / "county")
 
 
 #: A PostgreSQL server URL for the case-store tests (`.ci/run` starts one and sets it).

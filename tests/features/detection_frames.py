@@ -6,67 +6,35 @@ from datetime import date
 
 import polars as pl
 
+from sentinel.contract import (
+    BENEFICIARIES,
+    CERTIFICATIONS,
+    DEATHS,
+    OUTCOMES_DATASET,
+    PAYOUTS,
+    Dataset,
+    typed_schema,
+)
 from sentinel.detection import MonthHistory
 
-REGISTER_SCHEMA = {
-    "person_id": pl.String,
-    "name": pl.String,
-    "sex": pl.String,
-    "birth_date": pl.Date,
-    "scheme": pl.String,
-    "region_code": pl.String,
-    "township": pl.String,
-    "village": pl.String,
-    "benefit_start": pl.Date,
-    "status": pl.String,
-    "bank_account": pl.String,
-    "collector_id": pl.String,
-    "month": pl.String,
-}
-PAYOUT_SCHEMA = {
-    "person_id": pl.String,
-    "scheme": pl.String,
-    "period": pl.String,
-    "pay_date": pl.Date,
-    "amount": pl.Float64,
-    "bank_account": pl.String,
-    "kind": pl.String,
-    "month": pl.String,
-}
+
+def _partition(dataset: Dataset, *, leaving_out: tuple[str, ...] = ()) -> dict[str, pl.DataType]:
+    """A dataset's columns as ingest types them, then the ``month`` of the drop."""
+    typed = typed_schema(dataset)
+    return {**{c: t for c, t in typed.items() if c not in leaving_out}, "month": pl.String()}
+
+
+# The optional columns a rule family does not read are left out of these small frames.
+REGISTER_SCHEMA = _partition(BENEFICIARIES, leaving_out=("last_cert_date", "cert_due_date"))
+PAYOUT_SCHEMA = _partition(PAYOUTS)
 QUARANTINE_SCHEMA = {
-    **{c: pl.String for c in PAYOUT_SCHEMA if c != "month"},
-    "_reason": pl.String,
-    "month": pl.String,
+    **{c: pl.String() for c in PAYOUT_SCHEMA if c != "month"},
+    "_reason": pl.String(),
+    "month": pl.String(),
 }
-DEATH_SCHEMA = {
-    "record_id": pl.String,
-    "person_id": pl.String,
-    "name": pl.String,
-    "sex": pl.String,
-    "birth_date": pl.Date,
-    "death_date": pl.Date,
-    "source": pl.String,
-    "recorded_on": pl.Date,
-    "month": pl.String,
-}
-CERT_SCHEMA = {
-    "person_id": pl.String,
-    "cert_date": pl.Date,
-    "method": pl.String,
-    "result": pl.String,
-    "operator": pl.String,
-    "month": pl.String,
-}
-OUTCOME_SCHEMA = {
-    "case_id": pl.String,
-    "person_id": pl.String,
-    "closed_on": pl.Date,
-    "outcome": pl.String,
-    "death_date": pl.Date,
-    "overpaid_amount": pl.Float64,
-    "recovered_amount": pl.Float64,
-    "month": pl.String,
-}
+DEATH_SCHEMA = _partition(DEATHS)
+CERT_SCHEMA = _partition(CERTIFICATIONS)
+OUTCOME_SCHEMA = _partition(OUTCOMES_DATASET, leaving_out=("audited_by", "reviewed_by"))
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -120,9 +88,7 @@ def person(
 
 def register_over(rows: list[dict], span: list[str]) -> pl.DataFrame:
     """The same register rows in every month of ``span``."""
-    return pl.DataFrame(
-        [{**r, "month": m} for m in span for r in rows], schema=REGISTER_SCHEMA
-    )
+    return pl.DataFrame([{**r, "month": m} for m in span for r in rows], schema=REGISTER_SCHEMA)
 
 
 def regular_payouts(rows: list[dict], span: list[str], amount: float = 120.0) -> pl.DataFrame:
@@ -146,6 +112,54 @@ def regular_payouts(rows: list[dict], span: list[str], amount: float = 120.0) ->
     )
 
 
+def quarantined_line(person_id: str, period: str, reason: str, **raw: str | None) -> dict:
+    """A payout line that quarantine kept, as the text it held, for ``period`` and dropped
+    that month: a regular resident payment of 120 yuan on the 10th into account 6217
+    unless ``raw`` says otherwise; ``reason``, why it was kept out."""
+    return {
+        "person_id": person_id,
+        "scheme": "resident",
+        "period": period,
+        "pay_date": f"{period}-10",
+        "amount": "120",
+        "bank_account": "6217",
+        "kind": "regular",
+        **raw,
+        "_reason": reason,
+        "month": period,
+    }
+
+
+def death_record(p: dict, died: date, recorded: date, **record: object) -> dict:
+    """A death record naming register row ``p`` as registered, received in the month it was
+    recorded; ``record`` sets what it holds besides or otherwise (``record_id``, ``source``,
+    a mistyped ``person_id``, no ``birth_date``)."""
+    return {
+        "record_id": "GA1",
+        "person_id": p["person_id"],
+        "name": p["name"],
+        "sex": p["sex"],
+        "birth_date": p["birth_date"],
+        "death_date": died,
+        "source": "police",
+        "recorded_on": recorded,
+        "month": f"{recorded:%Y-%m}",
+        **record,
+    }
+
+
+def certification(p: dict, on: date, method: str = "on_site", result: str = "pass") -> dict:
+    """A survival certification of register row ``p``, in the month it was done."""
+    return {
+        "person_id": p["person_id"],
+        "cert_date": on,
+        "method": method,
+        "result": result,
+        "operator": None,
+        "month": f"{on:%Y-%m}",
+    }
+
+
 def history(
     month: str,
     register: pl.DataFrame,
@@ -160,8 +174,18 @@ def history(
         month=month,
         register=register.lazy(),
         payouts=payouts.lazy(),
-        quarantined_payouts=(quarantined if quarantined is not None else pl.DataFrame(schema=QUARANTINE_SCHEMA)).lazy(),
+        quarantined_payouts=(
+            quarantined if quarantined is not None else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+        ).lazy(),
         deaths=(deaths if deaths is not None else pl.DataFrame(schema=DEATH_SCHEMA)).lazy(),
-        certifications=(certifications if certifications is not None else pl.DataFrame(schema=CERT_SCHEMA)).lazy(),
+        certifications=(
+            certifications if certifications is not None else pl.DataFrame(schema=CERT_SCHEMA)
+        ).lazy(),
         outcomes=pl.DataFrame(schema=OUTCOME_SCHEMA).lazy(),
     )
+
+
+def paid_throughout(people: list[dict], span: list[str], **records: pl.DataFrame) -> MonthHistory:
+    """``people`` on the register and paid regularly every month of ``span``: the history as
+    of its last month, with ``records`` as for :func:`history`."""
+    return history(span[-1], register_over(people, span), regular_payouts(people, span), **records)

@@ -15,6 +15,7 @@ from detection_frames import (  # noqa: E402
     history,
     make_id,
     months,
+    paid_throughout,
     person,
     register_over,
     regular_payouts,
@@ -28,21 +29,46 @@ SPAN = months("2020-01", "2020-12")
 CONFIG = load_config()
 
 
-def _record(p: dict | None, kind: str, start: date, end: date | None = None, *, record: str, mistyped: bool = False,
-            name: str | None = None) -> dict:
+def _record(
+    p: dict | None,
+    kind: str,
+    start: date,
+    end: date | None = None,
+    *,
+    record: str,
+    mistyped: bool = False,
+    name: str | None = None,
+) -> dict:
     pid = None if p is None else p["person_id"]
     if mistyped and pid:
         pid = pid[:8] + ("1" if pid[8] != "1" else "2") + pid[9:]
-    return {"record_id": record, "person_id": pid, "name": name or (p or {}).get("name"),
-            "birth_date": None if p is None else p["birth_date"], "kind": kind, "start_date": start,
-            "end_date": end, "source": "prison" if kind == "imprisonment" else "court",
-            "received_on": start, "month": f"{start:%Y-%m}"}
+    return {
+        "record_id": record,
+        "person_id": pid,
+        "name": name or (p or {}).get("name"),
+        "birth_date": None if p is None else p["birth_date"],
+        "kind": kind,
+        "start_date": start,
+        "end_date": end,
+        "source": "prison" if kind == "imprisonment" else "court",
+        "received_on": start,
+        "month": f"{start:%Y-%m}",
+    }
 
 
-def _reasons(people: list[dict], records: list[dict], payouts: pl.DataFrame | None = None) -> pl.DataFrame:
-    h = history("2020-12", register_over(people, SPAN), payouts if payouts is not None else regular_payouts(people, SPAN))
+def _reasons(
+    people: list[dict], records: list[dict], payouts: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    if payouts is None:
+        h = paid_throughout(people, SPAN)
+    else:
+        h = history(SPAN[-1], register_over(people, SPAN), payouts)
     custody = pl.DataFrame(records, schema={**typed_schema(CUSTODY), "month": pl.String})
-    return rule_reasons(replace(h, custody=custody.lazy()), CONFIG).collect().filter(pl.col("typology") == "custody_paid")
+    return (
+        rule_reasons(replace(h, custody=custody.lazy()), CONFIG)
+        .collect()
+        .filter(pl.col("typology") == "custody_paid")
+    )
 
 
 PRISONER = person(make_id("19550101", 11), "王建国", "M", date(1955, 1, 1))
@@ -64,7 +90,9 @@ def test_paid_in_prison_from_the_month_after_it_began_to_the_month_of_release() 
     rows = {r["person_id"]: r for r in reasons.iter_rows(named=True)}
     assert set(rows) == {PRISONER["person_id"], RELEASED["person_id"]}
     assert rows[PRISONER["person_id"]]["reason"] == "CP_PAID_IN_PRISON"
-    assert rows[PRISONER["person_id"]]["est_overpayment"] == pytest.approx(9 * 120.0)  # April..December
+    assert rows[PRISONER["person_id"]]["est_overpayment"] == pytest.approx(
+        9 * 120.0
+    )  # April..December
     assert rows[RELEASED["person_id"]]["est_overpayment"] == pytest.approx(4 * 120.0)  # March..June
     assert rows[PRISONER["person_id"]]["facts"][2] == "9"
 
@@ -92,7 +120,10 @@ def test_detention_is_a_signal_unless_acquitted_and_proof_once_sentenced() -> No
 def test_probation_keeps_the_pension_but_not_the_increase() -> None:
     flat = regular_payouts([ON_PROBATION], SPAN, amount=2000.0)
     raised = flat.with_columns(
-        pl.when(pl.col("period") >= "2020-07").then(2060.0).otherwise(pl.col("amount")).alias("amount")
+        pl.when(pl.col("period") >= "2020-07")
+        .then(2060.0)
+        .otherwise(pl.col("amount"))
+        .alias("amount")
     )
     records = [_record(ON_PROBATION, "probation", date(2020, 3, 1), date(2021, 2, 28), record="H1")]
     assert _reasons([ON_PROBATION], records, flat).is_empty()  # paid, unchanged: nothing to say

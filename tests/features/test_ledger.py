@@ -26,17 +26,8 @@ MONTHS = ["2020-01", "2020-02", "2020-03", "2020-04", "2020-05", "2020-06"]
 def _ledger(rows: list[tuple]) -> pl.LazyFrame:
     """(person_id, scheme, period, drop month, pay day, amount, account, kind, quarantined)."""
     frame = pl.DataFrame(
-        {
-            "person_id": [r[0] for r in rows],
-            "scheme": [r[1] for r in rows],
-            "period": [r[2] for r in rows],
-            "month": [r[3] for r in rows],
-            "pay_day": [r[4] for r in rows],
-            "amount": [r[5] for r in rows],
-            "bank_account": [r[6] for r in rows],
-            "kind": [r[7] for r in rows],
-            "quarantined": [r[8] for r in rows],
-        },
+        rows,
+        orient="row",
         schema={
             "person_id": pl.String,
             "scheme": pl.String,

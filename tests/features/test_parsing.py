@@ -12,89 +12,74 @@ def _parsed(expr: pl.Expr, values: list[str | None]) -> pl.DataFrame:
     return pl.DataFrame({"v": values}, schema={"v": pl.String}).select(expr)
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("2020-01-05", datetime.date(2020, 1, 5)),
-        ("2020/1/5", datetime.date(2020, 1, 5)),
-        ("2020-1-5", datetime.date(2020, 1, 5)),
-        ("2020.01.05", datetime.date(2020, 1, 5)),
-        ("20200105", datetime.date(2020, 1, 5)),
-        ("2020-01-05 00:00:00", datetime.date(2020, 1, 5)),
-        ("2020年1月5日", datetime.date(2020, 1, 5)),
-        (" 2020-01-05 ", datetime.date(2020, 1, 5)),
-        ("43835", datetime.date(2020, 1, 5)),  # Excel serial
-        ("43835.0", datetime.date(2020, 1, 5)),
-        ("1", datetime.date(1899, 12, 31)),
-        ("60000", datetime.date(2064, 4, 8)),
-        ("60001", None),  # beyond the serial range
-        ("0", None),
-        ("2023-02-30", None),
-        ("2023-13-01", None),
-        ("0202-01-05", None),  # typo'd year
-        ("20200150", None),
-        ("2020-01", None),  # a period is not a date
-        ("05/01/2020", None),  # ambiguous day/month order is refused
-        ("yesterday", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_parse_date(text, expected):
-    result = _parsed(parse_date("v"), [text])
-    assert_frame_equal(result, pl.DataFrame({"v": [expected]}, schema={"v": pl.Date}))
+#: What each parser gives: its dtype (a text it cannot read gives null).
+DTYPES = {parse_date: pl.Date, parse_period: pl.String, parse_amount: pl.Float64}
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("parse", "text", "expected"),
     [
-        ("2020-01", "2020-01"),
-        ("2020/01", "2020-01"),
-        ("202001", "2020-01"),
-        ("2020-1", "2020-01"),
-        ("2020.1", "2020-01"),
-        ("2020年1月", "2020-01"),
-        ("2020年12月", "2020-12"),
-        ("2020-01-01", "2020-01"),  # Excel turned a typed '2020-01' into a date
-        ("2020-01-01 00:00:00", "2020-01"),
-        ("2020-01-05", None),
-        ("2020-13", None),
-        ("2020-00", None),
-        ("20201", None),
-        ("2020", None),
-        ("abc", None),
-        (None, None),
+        (parse_date, "2020-01-05", datetime.date(2020, 1, 5)),
+        (parse_date, "2020/1/5", datetime.date(2020, 1, 5)),
+        (parse_date, "2020-1-5", datetime.date(2020, 1, 5)),
+        (parse_date, "2020.01.05", datetime.date(2020, 1, 5)),
+        (parse_date, "20200105", datetime.date(2020, 1, 5)),
+        (parse_date, "2020-01-05 00:00:00", datetime.date(2020, 1, 5)),
+        (parse_date, "2020年1月5日", datetime.date(2020, 1, 5)),
+        (parse_date, " 2020-01-05 ", datetime.date(2020, 1, 5)),
+        (parse_date, "43835", datetime.date(2020, 1, 5)),  # Excel serial
+        (parse_date, "43835.0", datetime.date(2020, 1, 5)),
+        (parse_date, "1", datetime.date(1899, 12, 31)),
+        (parse_date, "60000", datetime.date(2064, 4, 8)),
+        (parse_date, "60001", None),  # beyond the serial range
+        (parse_date, "0", None),
+        (parse_date, "2023-02-30", None),
+        (parse_date, "2023-13-01", None),
+        (parse_date, "0202-01-05", None),  # typo'd year
+        (parse_date, "20200150", None),
+        (parse_date, "2020-01", None),  # a period is not a date
+        (parse_date, "05/01/2020", None),  # ambiguous day/month order is refused
+        (parse_date, "yesterday", None),
+        (parse_date, "", None),
+        (parse_date, None, None),
+        (parse_period, "2020-01", "2020-01"),
+        (parse_period, "2020/01", "2020-01"),
+        (parse_period, "202001", "2020-01"),
+        (parse_period, "2020-1", "2020-01"),
+        (parse_period, "2020.1", "2020-01"),
+        (parse_period, "2020年1月", "2020-01"),
+        (parse_period, "2020年12月", "2020-12"),
+        (parse_period, "2020-01-01", "2020-01"),  # Excel turned a typed '2020-01' into a date
+        (parse_period, "2020-01-01 00:00:00", "2020-01"),
+        (parse_period, "2020-01-05", None),
+        (parse_period, "2020-13", None),
+        (parse_period, "2020-00", None),
+        (parse_period, "20201", None),
+        (parse_period, "2020", None),
+        (parse_period, "abc", None),
+        (parse_period, None, None),
+        (parse_amount, "2093.50", 2093.5),
+        (parse_amount, "2,093.50", 2093.5),
+        (parse_amount, "¥2093.5", 2093.5),
+        (parse_amount, "￥2,093.5", 2093.5),
+        (parse_amount, "2093.5元", 2093.5),
+        (parse_amount, "2093", 2093.0),
+        (parse_amount, "-120.00", -120.0),
+        (parse_amount, "1,234,567.891", 1234567.89),
+        (parse_amount, " 12.5 ", 12.5),
+        (parse_amount, "1,2O3.5", None),  # letter O for zero: never read as 123.5
+        (parse_amount, "1,23.5", None),  # misplaced thousands comma
+        (parse_amount, "12.5.1", None),
+        (parse_amount, "1e3", None),
+        (parse_amount, "元", None),
+        (parse_amount, "", None),
+        (parse_amount, None, None),
     ],
+    ids=lambda value: value.__name__ if callable(value) else None,
 )
-def test_parse_period(text, expected):
-    result = _parsed(parse_period("v"), [text])
-    assert_frame_equal(result, pl.DataFrame({"v": [expected]}, schema={"v": pl.String}))
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("2093.50", 2093.5),
-        ("2,093.50", 2093.5),
-        ("¥2093.5", 2093.5),
-        ("￥2,093.5", 2093.5),
-        ("2093.5元", 2093.5),
-        ("2093", 2093.0),
-        ("-120.00", -120.0),
-        ("1,234,567.891", 1234567.89),
-        (" 12.5 ", 12.5),
-        ("1,2O3.5", None),  # letter O for zero: never read as 123.5
-        ("1,23.5", None),  # misplaced thousands comma
-        ("12.5.1", None),
-        ("1e3", None),
-        ("元", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_parse_amount(text, expected):
-    result = _parsed(parse_amount("v"), [text])
-    assert_frame_equal(result, pl.DataFrame({"v": [expected]}, schema={"v": pl.Float64}))
+def test_parse(parse, text, expected):
+    result = _parsed(parse("v"), [text])
+    assert_frame_equal(result, pl.DataFrame({"v": [expected]}, schema={"v": DTYPES[parse]}))
 
 
 def test_map_category_accepts_both_languages_and_nulls_unknowns():
@@ -137,7 +122,7 @@ def test_typed_column_types_each_kind():
     assert_frame_equal(result, expected)
 
 
-@pytest.mark.parametrize("parse", [parse_date, parse_period, parse_amount])
+@pytest.mark.parametrize("parse", list(DTYPES))
 def test_parsers_keep_the_column_name(parse):
     assert _parsed(parse("v"), ["x"]).columns == ["v"]
 

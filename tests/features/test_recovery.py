@@ -41,6 +41,15 @@ def events(*rows: dict) -> pl.LazyFrame:
     return pl.DataFrame([base | r for r in rows], schema=RECOVERY_EVENT_SCHEMA).lazy()
 
 
+def event(case_id: str, record_id: str, step: str, on: date, **details: object) -> dict:
+    """One step of recovering ``case_id`` (a notice, a payment...), recorded as ``record_id``."""
+    return {"case_id": case_id, "record_id": record_id, "step": step, "on": on, **details}
+
+
+#: Case C2's remaining 300 yuan written off, not yet signed off.
+UNAPPROVED_WRITE_OFF = event("C2", "W1", "write_off", date(2020, 3, 10), amount=300.0, reason="x")
+
+
 @pytest.mark.parametrize(
     ("days", "bucket"),
     [
@@ -93,46 +102,18 @@ def test_only_confirmed_cases_with_an_overpayment_closed_by_then_open_an_account
 
 def test_payments_notices_and_escalations_as_of_a_day() -> None:
     steps = events(
-        {
-            "case_id": "C1",
-            "record_id": "N1",
-            "step": "notice",
-            "on": date(2020, 3, 5),
-            "deadline": date(2020, 4, 4),
-        },
-        {
-            "case_id": "C1",
-            "record_id": "P1",
-            "step": "payment",
-            "on": date(2020, 3, 20),
-            "amount": 300.0,
-            "method": "instalment",
-        },
-        {
-            "case_id": "C1",
-            "record_id": "E1",
-            "step": "escalation",
-            "on": date(2020, 4, 10),
-            "method": "administrative_order",
-            "deadline": date(2020, 5, 10),
-        },
-        {
-            "case_id": "C1",
-            "record_id": "P2",
-            "step": "payment",
-            "on": date(2020, 6, 1),
-            "amount": 700.0,
-            "method": "full",
-        },
-        {
-            "case_id": "C2",
-            "record_id": "W1",
-            "step": "write_off",
-            "on": date(2020, 3, 10),
-            "amount": 300.0,
-            "reason": "x",
-            "approved_on": date(2020, 3, 12),
-        },
+        event("C1", "N1", "notice", date(2020, 3, 5), deadline=date(2020, 4, 4)),
+        event("C1", "P1", "payment", date(2020, 3, 20), amount=300.0, method="instalment"),
+        event(
+            "C1",
+            "E1",
+            "escalation",
+            date(2020, 4, 10),
+            method="administrative_order",
+            deadline=date(2020, 5, 10),
+        ),
+        event("C1", "P2", "payment", date(2020, 6, 1), amount=700.0, method="full"),
+        UNAPPROVED_WRITE_OFF | {"approved_on": date(2020, 3, 12)},
     )
     april = recovery_accounts(cases(), steps, date(2020, 4, 20)).collect()
     expected = pl.DataFrame(
@@ -165,17 +146,7 @@ def test_payments_notices_and_escalations_as_of_a_day() -> None:
 
 
 def test_an_unapproved_write_off_counts_nothing() -> None:
-    steps = events(
-        {
-            "case_id": "C2",
-            "record_id": "W1",
-            "step": "write_off",
-            "on": date(2020, 3, 10),
-            "amount": 300.0,
-            "reason": "x",
-        }
-    )
-    ledger = recovery_accounts(cases(), steps, date(2020, 9, 1)).collect()
+    ledger = recovery_accounts(cases(), events(UNAPPROVED_WRITE_OFF), date(2020, 9, 1)).collect()
     assert ledger.filter(pl.col("case_id") == "C2").select(
         "written_off", "outstanding", "last_step"
     ).row(0) == (0.0, 300.0, "closed")
@@ -183,15 +154,8 @@ def test_an_unapproved_write_off_counts_nothing() -> None:
 
 def test_recovery_rate_and_counts_per_group_and_in_all() -> None:
     steps = events(
-        {"case_id": "C1", "record_id": "N1", "step": "notice", "on": date(2020, 3, 5)},
-        {
-            "case_id": "C1",
-            "record_id": "P1",
-            "step": "payment",
-            "on": date(2020, 3, 20),
-            "amount": 250.0,
-            "method": "offset",
-        },
+        event("C1", "N1", "notice", date(2020, 3, 5)),
+        event("C1", "P1", "payment", date(2020, 3, 20), amount=250.0, method="offset"),
     )
     ledger = recovery_accounts(cases(), steps, date(2020, 4, 15)).collect()
     summary = summarise_recoveries(ledger.lazy(), "typology").collect()

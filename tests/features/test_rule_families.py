@@ -15,10 +15,14 @@ from detection_frames import (  # noqa: E402
     CERT_SCHEMA,
     DEATH_SCHEMA,
     QUARANTINE_SCHEMA,
+    certification,
+    death_record,
     history,
     make_id,
     months,
+    paid_throughout,
     person,
+    quarantined_line,
     register_over,
     regular_payouts,
 )
@@ -30,6 +34,8 @@ from sentinel.detection import prepare_month, prepared_rule_reasons, rule_reason
 
 SPAN = months("2020-01", "2020-12")
 CONFIG = load_config()
+#: What a payout line cut short still holds: its ID, scheme and period, nothing paid.
+CUT_SHORT = {"pay_date": None, "amount": None, "bank_account": None, "kind": None}
 
 
 def _reasons(h) -> pl.DataFrame:
@@ -44,22 +50,9 @@ def test_deceased_paid_flags_payment_after_linked_death_not_before():
     dead = person(make_id("19400101", 11), "王建国", "M", date(1940, 1, 1))
     alive = person(make_id("19420202", 22), "李秀英", "F", date(1942, 2, 2))
     deaths = pl.DataFrame(
-        [
-            {
-                "record_id": "GA1",
-                "person_id": dead["person_id"],
-                "name": "王建国",
-                "sex": "M",
-                "birth_date": date(1940, 1, 1),
-                "death_date": date(2020, 3, 5),
-                "source": "police",
-                "recorded_on": date(2020, 4, 1),
-                "month": "2020-04",
-            }
-        ],
-        schema=DEATH_SCHEMA,
+        [death_record(dead, date(2020, 3, 5), date(2020, 4, 1))], schema=DEATH_SCHEMA
     )
-    h = history("2020-12", register_over([dead, alive], SPAN), regular_payouts([dead, alive], SPAN), deaths=deaths)
+    h = paid_throughout([dead, alive], SPAN, deaths=deaths)
     reasons = _reasons(h)
     assert _flagged(reasons, "deceased_paid") == {dead["person_id"]}
     row = reasons.filter(pl.col("reason") == "DP_PAID_AFTER_DEATH").row(0, named=True)
@@ -71,23 +64,13 @@ def test_deceased_paid_ignores_routine_reporting_lag():
     # Died in March, record received after the April payroll cut-off, April paid, then stopped.
     dead = person(make_id("19400101", 11), "王建国", "M", date(1940, 1, 1))
     deaths = pl.DataFrame(
-        [
-            {
-                "record_id": "GA1",
-                "person_id": dead["person_id"],
-                "name": "王建国",
-                "sex": "M",
-                "birth_date": date(1940, 1, 1),
-                "death_date": date(2020, 3, 5),
-                "source": "police",
-                "recorded_on": date(2020, 4, 20),
-                "month": "2020-04",
-            }
-        ],
-        schema=DEATH_SCHEMA,
+        [death_record(dead, date(2020, 3, 5), date(2020, 4, 20))], schema=DEATH_SCHEMA
     )
     register = register_over([dead], SPAN).with_columns(
-        pl.when(pl.col("month") >= "2020-05").then(pl.lit("terminated")).otherwise(pl.col("status")).alias("status")
+        pl.when(pl.col("month") >= "2020-05")
+        .then(pl.lit("terminated"))
+        .otherwise(pl.col("status"))
+        .alias("status")
     )
     h = history("2020-12", register, regular_payouts([dead], SPAN[:4]), deaths=deaths)
     # The register terminated the pension: recovered by procedure, not a field visit.
@@ -98,17 +81,21 @@ def test_deceased_paid_mistyped_record_unacted_although_suspended_is_flagged():
     """Regression: the record's ID was mistyped, nobody terminated the pension, and payment
     stopped only because certification lapsed (suspension recovers nothing)."""
     dead = person(make_id("19400101", 11), "王建国", "M", date(1940, 1, 1))
-    mistyped = dead["person_id"][:8] + dead["person_id"][9] + dead["person_id"][8] + dead["person_id"][10:]
-    deaths = pl.DataFrame(
-        [{"record_id": "MZ1", "person_id": mistyped, "name": "王建国", "sex": "M",
-          "birth_date": date(1940, 1, 1), "death_date": date(2020, 3, 5), "source": "civil_affairs",
-          "recorded_on": date(2020, 5, 17), "month": "2020-05"}],
-        schema=DEATH_SCHEMA,
+    pid = dead["person_id"]
+    mistyped = {**dead, "person_id": pid[:8] + pid[9] + pid[8] + pid[10:]}
+    record = death_record(
+        mistyped, date(2020, 3, 5), date(2020, 5, 17), record_id="MZ1", source="civil_affairs"
     )
+    deaths = pl.DataFrame([record], schema=DEATH_SCHEMA)
     register = register_over([dead], SPAN).with_columns(
-        pl.when(pl.col("month") >= "2020-06").then(pl.lit("suspended")).otherwise(pl.col("status")).alias("status")
+        pl.when(pl.col("month") >= "2020-06")
+        .then(pl.lit("suspended"))
+        .otherwise(pl.col("status"))
+        .alias("status")
     )
-    reasons = _reasons(history("2020-12", register, regular_payouts([dead], SPAN[:5]), deaths=deaths))
+    reasons = _reasons(
+        history("2020-12", register, regular_payouts([dead], SPAN[:5]), deaths=deaths)
+    )
     row = reasons.filter(pl.col("reason") == "DP_PAID_AFTER_DEATH").row(0, named=True)
     assert row["person_id"] == dead["person_id"] and row["probability"] > 0.9
     assert row["est_overpayment"] == pytest.approx(2 * 120.0)  # April and May
@@ -117,13 +104,12 @@ def test_deceased_paid_mistyped_record_unacted_although_suspended_is_flagged():
 def test_deceased_paid_record_after_this_months_payroll_waits_for_next_month():
     dead = person(make_id("19400101", 11), "王建国", "M", date(1940, 1, 1))
     deaths = pl.DataFrame(
-        [{"record_id": "GA1", "person_id": dead["person_id"], "name": "王建国", "sex": "M",
-          "birth_date": date(1940, 1, 1), "death_date": date(2020, 11, 2), "source": "police",
-          "recorded_on": date(2020, 12, 20), "month": "2020-12"}],
-        schema=DEATH_SCHEMA,
+        [death_record(dead, date(2020, 11, 2), date(2020, 12, 20))], schema=DEATH_SCHEMA
     )
-    reasons = _reasons(history("2020-12", register_over([dead], SPAN), regular_payouts([dead], SPAN), deaths=deaths))
-    assert set(reasons.filter(pl.col("reason") == "DP_RECORD_JUST_ARRIVED")["person_id"]) == {dead["person_id"]}
+    reasons = _reasons(paid_throughout([dead], SPAN, deaths=deaths))
+    assert set(reasons.filter(pl.col("reason") == "DP_RECORD_JUST_ARRIVED")["person_id"]) == {
+        dead["person_id"]
+    }
     assert reasons.filter(pl.col("typology") == "deceased_paid")["probability"].max() < 0.3
 
 
@@ -132,7 +118,12 @@ def test_duplicate_receipt_two_schemes_flagged_single_scheme_not():
     twice_ent = {**twice, "scheme": "enterprise"}
     once = person(make_id("19500202", 22), "赵四", "M", date(1950, 2, 2))
     reg = register_over([twice, twice_ent, once], SPAN)
-    pay = pl.concat([regular_payouts([twice, once], SPAN), regular_payouts([twice_ent], SPAN[-3:], amount=2000.0)])
+    pay = pl.concat(
+        [
+            regular_payouts([twice, once], SPAN),
+            regular_payouts([twice_ent], SPAN[-3:], amount=2000.0),
+        ]
+    )
     reasons = _reasons(history("2020-12", reg, pay))
     assert _flagged(reasons, "duplicate_receipt") == {twice["person_id"]}
     row = reasons.filter(pl.col("typology") == "duplicate_receipt").row(0, named=True)
@@ -142,12 +133,20 @@ def test_duplicate_receipt_two_schemes_flagged_single_scheme_not():
 def test_shared_account_unrelated_flagged_couple_not():
     account = "6217000011112222"
     a = person(make_id("19400101", 11), "王建国", "M", date(1940, 1, 1), account=account)
-    b = person(make_id("19380303", 22), "刘秀英", "F", date(1938, 3, 3), account=account, village="青山村")
-    c = person(make_id("19450505", 33), "陈明", "M", date(1945, 5, 5), account=account, village="白沙村")
-    husband = person(make_id("19410101", 51), "周国华", "M", date(1941, 1, 1), account="6217000099990000")
-    wife = person(make_id("19430202", 62), "吴桂英", "F", date(1943, 2, 2), account="6217000099990000")
+    b = person(
+        make_id("19380303", 22), "刘秀英", "F", date(1938, 3, 3), account=account, village="青山村"
+    )
+    c = person(
+        make_id("19450505", 33), "陈明", "M", date(1945, 5, 5), account=account, village="白沙村"
+    )
+    husband = person(
+        make_id("19410101", 51), "周国华", "M", date(1941, 1, 1), account="6217000099990000"
+    )
+    wife = person(
+        make_id("19430202", 62), "吴桂英", "F", date(1943, 2, 2), account="6217000099990000"
+    )
     rows = [a, b, c, husband, wife]
-    reasons = _reasons(history("2020-12", register_over(rows, SPAN), regular_payouts(rows, SPAN)))
+    reasons = _reasons(paid_throughout(rows, SPAN))
     flagged = _flagged(reasons, "shared_account")
     assert {a["person_id"], b["person_id"], c["person_id"]} <= flagged
     assert husband["person_id"] not in flagged and wife["person_id"] not in flagged
@@ -161,24 +160,48 @@ def test_amount_anomaly_repeat_arrears_flagged_single_arrears_after_reinstatemen
     pay_reinstated = regular_payouts([reinstated], paid_months)
     arrears = pl.DataFrame(
         [
-            {"person_id": reinstated["person_id"], "scheme": "resident", "period": p, "pay_date": date(2020, 5, 10),
-             "amount": 120.0, "bank_account": reinstated["bank_account"], "kind": "arrears", "month": "2020-05"}
+            {
+                "person_id": reinstated["person_id"],
+                "scheme": "resident",
+                "period": p,
+                "pay_date": date(2020, 5, 10),
+                "amount": 120.0,
+                "bank_account": reinstated["bank_account"],
+                "kind": "arrears",
+                "month": "2020-05",
+            }
             for p in ("2020-03", "2020-04")
         ]
         + [
-            {"person_id": repeat["person_id"], "scheme": "resident", "period": "2020-02", "pay_date": date(2020, m, 10),
-             "amount": 120.0, "bank_account": repeat["bank_account"], "kind": "arrears", "month": f"2020-{m:02d}"}
+            {
+                "person_id": repeat["person_id"],
+                "scheme": "resident",
+                "period": "2020-02",
+                "pay_date": date(2020, m, 10),
+                "amount": 120.0,
+                "bank_account": repeat["bank_account"],
+                "kind": "arrears",
+                "month": f"2020-{m:02d}",
+            }
             for m in (6, 7, 8)
         ],
         schema=pay.schema,
     )
-    reasons = _reasons(history("2020-12", register_over([repeat, reinstated], SPAN), pl.concat([pay, pay_reinstated, arrears])))
+    reasons = _reasons(
+        history(
+            "2020-12",
+            register_over([repeat, reinstated], SPAN),
+            pl.concat([pay, pay_reinstated, arrears]),
+        )
+    )
     assert _flagged(reasons, "amount_anomaly") == {repeat["person_id"]}
 
 
 def test_amount_anomaly_paid_while_terminated():
     gone = person(make_id("19300101", 11), "张三", "M", date(1930, 1, 1))
-    reg = register_over([gone], SPAN[:6]).vstack(register_over([{**gone, "status": "terminated"}], SPAN[6:]))
+    reg = register_over([gone], SPAN[:6]).vstack(
+        register_over([{**gone, "status": "terminated"}], SPAN[6:])
+    )
     reasons = _reasons(history("2020-12", reg, regular_payouts([gone], SPAN)))
     row = reasons.filter(pl.col("reason") == "AA_PAID_WHILE_TERMINATED").row(0, named=True)
     assert row["person_id"] == gone["person_id"]
@@ -192,21 +215,26 @@ def test_identity_anomaly_bad_checksum_and_quarantined_malformed_payee():
     ghost = person(wrong_check, "赵四", "M", date(1950, 2, 2))
     quarantined = pl.DataFrame(
         [
-            {"person_id": "43092319501", "scheme": "城乡居民", "period": "2020-12", "pay_date": "2020-12-10",
-             "amount": "¥1,200.00", "bank_account": "6217", "kind": "正常", "_reason": "person_id malformed", "month": "2020-12"},
-            {"person_id": good["person_id"], "scheme": "resident", "period": "2020-12", "pay_date": "2020-12-10",
-             "amount": "120", "bank_account": "6217", "kind": "regular", "_reason": "duplicate row", "month": "2020-12"},
+            quarantined_line(
+                "43092319501",
+                "2020-12",
+                "person_id malformed",
+                scheme="城乡居民",
+                amount="¥1,200.00",
+                kind="正常",
+            ),
+            quarantined_line(good["person_id"], "2020-12", "duplicate row"),
         ],
         schema=QUARANTINE_SCHEMA,
     )
     rows = [good, ghost]
-    reasons = _reasons(
-        history("2020-12", register_over(rows, SPAN), regular_payouts(rows, SPAN), quarantined=quarantined)
-    )
+    reasons = _reasons(paid_throughout(rows, SPAN, quarantined=quarantined))
     assert _flagged(reasons, "identity_anomaly") == {wrong_check, "43092319501"}
     malformed = reasons.filter(pl.col("reason") == "IA_MALFORMED_PAYEE").row(0, named=True)
     assert malformed["est_overpayment"] == pytest.approx(1200.0)
-    assert _flagged(reasons, "duplicate_receipt") == set()  # a duplicate delivery is not a second payment
+    assert (
+        _flagged(reasons, "duplicate_receipt") == set()
+    )  # a duplicate delivery is not a second payment
 
 
 def _certified_neighbours(n: int) -> tuple[list[dict], pl.DataFrame]:
@@ -214,11 +242,7 @@ def _certified_neighbours(n: int) -> tuple[list[dict], pl.DataFrame]:
     county a lapse or a new collector is rare in."""
     rows = [person(make_id("19400101", 100 + i), f"邻{i}", "F", date(1940, 1, 1)) for i in range(n)]
     certs = pl.DataFrame(
-        [
-            {"person_id": r["person_id"], "cert_date": date(2020, 1 + i % 12, 15), "method": "on_site",
-             "result": "pass", "operator": None, "month": f"2020-{1 + i % 12:02d}"}
-            for i, r in enumerate(rows)
-        ],
+        [certification(r, date(2020, 1 + i % 12, 15)) for i, r in enumerate(rows)],
         schema=CERT_SCHEMA,
     )
     return rows, certs
@@ -229,13 +253,13 @@ def test_suspected_death_old_lapsed_with_new_collector_flagged_recent_on_site_no
     certified = person(make_id("19250202", 22), "赵四", "M", date(1925, 2, 2))
     neighbours, neighbour_certs = _certified_neighbours(40)
     reg = register_over([old, certified, *neighbours], SPAN[:8]).vstack(
-        register_over([{**old, "collector_id": make_id("19700101", 33)}, certified, *neighbours], SPAN[8:])
+        register_over(
+            [{**old, "collector_id": make_id("19700101", 33)}, certified, *neighbours], SPAN[8:]
+        )
     )
-    certs = pl.DataFrame(
-        [{"person_id": certified["person_id"], "cert_date": date(2020, 11, 20), "method": "on_site",
-          "result": "pass", "operator": None, "month": "2020-11"}],
-        schema=CERT_SCHEMA,
-    ).vstack(neighbour_certs)
+    certs = pl.DataFrame([certification(certified, date(2020, 11, 20))], schema=CERT_SCHEMA).vstack(
+        neighbour_certs
+    )
     payouts = regular_payouts([old, certified, *neighbours], SPAN)
     reasons = _reasons(history("2020-12", reg, payouts, certifications=certs))
     # Evidence, not the life table alone (which lists the most probable as leads).
@@ -278,7 +302,9 @@ def life_table(age: float, years: float, a: float = 2.2e-5, b: float = 0.098) ->
 
 def test_gompertz_probability_matches_python_twin_and_rises_with_age():
     frame = pl.DataFrame({"age": [70.0, 95.0], "years": [1.0, 1.0]})
-    p = frame.select(gompertz_death_probability(pl.col("age"), pl.col("years"), 2.2e-5, 0.098).alias("p"))["p"].to_list()
+    p = frame.select(
+        gompertz_death_probability(pl.col("age"), pl.col("years"), 2.2e-5, 0.098).alias("p")
+    )["p"].to_list()
     assert p[0] == pytest.approx(life_table(70.0, 1.0))
     assert p[0] < 0.05 < p[1] < 0.5
 
@@ -304,11 +330,6 @@ def test_merge_reasons_one_row_per_person_strongest_typology_first():
 def test_deceased_paid_already_terminated_is_not_a_field_case_still_active_is():
     """Regression: a death the register already terminated is recovered administratively;
     the same payments to a pension still active need a field visit."""
-    def death(pid: str, name: str) -> dict:
-        return {"record_id": f"GA-{pid[-4:]}", "person_id": pid, "name": name, "sex": "M",
-                "birth_date": date(1940, 1, 1), "death_date": date(2020, 3, 5), "source": "police",
-                "recorded_on": date(2020, 4, 1), "month": "2020-04"}
-
     terminated = person(make_id("19400101", 11), "王建国", "M", date(1940, 1, 1))
     active = person(make_id("19400101", 31), "王建军", "M", date(1940, 1, 1))
     register = register_over([terminated, active], SPAN).with_columns(
@@ -318,9 +339,21 @@ def test_deceased_paid_already_terminated_is_not_a_field_case_still_active_is():
         .alias("status")
     )
     pay = regular_payouts([terminated], SPAN[:7]).vstack(regular_payouts([active], SPAN))
-    deaths = pl.DataFrame([death(terminated["person_id"], "王建国"), death(active["person_id"], "王建军")], schema=DEATH_SCHEMA)
+    deaths = pl.DataFrame(
+        [
+            death_record(
+                p, date(2020, 3, 5), date(2020, 4, 1), record_id=f"GA-{p['person_id'][-4:]}"
+            )
+            for p in (terminated, active)
+        ],
+        schema=DEATH_SCHEMA,
+    )
     reasons = _reasons(history("2020-12", register, pay, deaths=deaths))
-    p = dict(reasons.filter(pl.col("reason") == "DP_PAID_AFTER_DEATH").select("person_id", "probability").iter_rows())
+    p = dict(
+        reasons.filter(pl.col("reason") == "DP_PAID_AFTER_DEATH")
+        .select("person_id", "probability")
+        .iter_rows()
+    )
     assert p[active["person_id"]] > 0.9
     assert terminated["person_id"] not in p
 
@@ -331,23 +364,31 @@ def test_shared_collector_member_seen_in_person_is_weak_evidence():
     b = person(make_id("19380303", 22), "刘秀英", "F", date(1938, 3, 3), village="青山村")
     c = person(make_id("19450505", 33), "陈明", "M", date(1945, 5, 5), village="白沙村")
     rows = [{**r, "collector_id": collector} for r in (a, b, c)]
-    certs = pl.DataFrame(
-        [{"person_id": a["person_id"], "cert_date": date(2020, 9, 10), "method": "on_site", "result": "pass",
-          "operator": None, "month": "2020-09"}],
-        schema=CERT_SCHEMA,
-    )
-    reasons = _reasons(history("2020-12", register_over(rows, SPAN), regular_payouts(rows, SPAN), certifications=certs))
+    certs = pl.DataFrame([certification(a, date(2020, 9, 10))], schema=CERT_SCHEMA)
+    reasons = _reasons(paid_throughout(rows, SPAN, certifications=certs))
     shared = reasons.filter(pl.col("reason") == "SA_SHARED_COLLECTOR")
     p = dict(shared.select("person_id", "probability").iter_rows())
     assert p[a["person_id"]] < p[b["person_id"]]
     paid = dict(shared.select("person_id", "est_overpayment").iter_rows())
-    assert paid[a["person_id"]] == pytest.approx(3 * 120.0)  # only what was paid since the on-site pass
+    assert paid[a["person_id"]] == pytest.approx(
+        3 * 120.0
+    )  # only what was paid since the on-site pass
 
 
-def _name_only_death(name: str) -> pl.DataFrame:
+def _name_only_death(p: dict) -> pl.DataFrame:
+    """A death record with only the name of ``p``: no ID, sex or birth date."""
     return pl.DataFrame(
-        [{"record_id": "GA9", "person_id": None, "name": name, "sex": None, "birth_date": None,
-          "death_date": date(2020, 6, 8), "source": "police", "recorded_on": date(2020, 6, 25), "month": "2020-06"}],
+        [
+            death_record(
+                p,
+                date(2020, 6, 8),
+                date(2020, 6, 25),
+                record_id="GA9",
+                person_id=None,
+                sex=None,
+                birth_date=None,
+            )
+        ],
         schema=DEATH_SCHEMA,
     )
 
@@ -355,8 +396,7 @@ def _name_only_death(name: str) -> pl.DataFrame:
 def test_name_only_death_record_is_a_lead_not_proof():
     """A record with only a name is never a death link, but raises a suspected death."""
     rare = person(make_id("19360312", 22), "何霞翠", "F", date(1936, 3, 12))
-    reasons = _reasons(history("2020-12", register_over([rare], SPAN), regular_payouts([rare], SPAN),
-                               deaths=_name_only_death("何霞翠")))
+    reasons = _reasons(paid_throughout([rare], SPAN, deaths=_name_only_death(rare)))
     assert _flagged(reasons, "deceased_paid") == set()
     lead = reasons.filter(pl.col("reason") == "SD_SAME_NAME_DEATH_RECORD")
     assert lead["person_id"].to_list() == [rare["person_id"]]
@@ -366,8 +406,7 @@ def test_name_only_death_record_is_a_lead_not_proof():
 def test_name_only_death_record_matching_two_pensioners_raises_nobody():
     one = person(make_id("19360312", 22), "何霞翠", "F", date(1936, 3, 12))
     two = person(make_id("19400101", 42), "何霞翠", "F", date(1940, 1, 1), village="白沙村")
-    reasons = _reasons(history("2020-12", register_over([one, two], SPAN), regular_payouts([one, two], SPAN),
-                               deaths=_name_only_death("何霞翠")))
+    reasons = _reasons(paid_throughout([one, two], SPAN, deaths=_name_only_death(one)))
     assert reasons.filter(pl.col("reason") == "SD_SAME_NAME_DEATH_RECORD").height == 0
 
 
@@ -389,9 +428,11 @@ def test_rules_read_a_run_of_months_as_those_months_rows():
     twice_ent = {**twice, "scheme": "enterprise"}
     gone = person(make_id("19300404", 44), "孙六", "M", date(1930, 4, 4))
     moved = person(make_id("19450505", 55), "李七", "F", date(1945, 5, 5))
-    register = register_over([old_standard, jumped, twice, twice_ent, moved], SPAN).vstack(
-        register_over([gone], SPAN[:6])
-    ).vstack(register_over([{**gone, "status": "terminated"}], SPAN[6:]))
+    register = (
+        register_over([old_standard, jumped, twice, twice_ent, moved], SPAN)
+        .vstack(register_over([gone], SPAN[:6]))
+        .vstack(register_over([{**gone, "status": "terminated"}], SPAN[6:]))
+    )
     payouts = pl.concat(
         [
             # The old resident standard paid all year: below the floor from 2020-07 only.
@@ -430,19 +471,29 @@ def test_a_truncated_line_for_a_paid_period_is_no_second_payment():
     twice = person(make_id("19520404", 44), "李明", "M", date(1952, 4, 4))
     quarantined = pl.DataFrame(
         [
-            {"person_id": paid["person_id"], "scheme": "机关事业", "period": "2020-02", "pay_date": None,
-             "amount": None, "bank_account": None, "kind": None,
-             "_reason": "malformed row: 3 fields, expected 7; pay_date empty; amount empty", "month": "2020-02"},
-            {"person_id": twice["person_id"], "scheme": "resident", "period": "2020-02", "pay_date": "2020-02-20",
-             "amount": "120", "bank_account": twice["bank_account"], "kind": "regular",
-             "_reason": "bank_account malformed", "month": "2020-02"},
+            quarantined_line(
+                paid["person_id"],
+                "2020-02",
+                "malformed row: 3 fields, expected 7; pay_date empty; amount empty",
+                scheme="机关事业",
+                **CUT_SHORT,
+            ),
+            quarantined_line(
+                twice["person_id"],
+                "2020-02",
+                "bank_account malformed",
+                pay_date="2020-02-20",
+                bank_account=twice["bank_account"],
+            ),
         ],
         schema=QUARANTINE_SCHEMA,
     )
     rows = [paid, twice]
-    reasons = _reasons(history("2020-12", register_over(rows, SPAN), regular_payouts(rows, SPAN), quarantined=quarantined))
+    reasons = _reasons(paid_throughout(rows, SPAN, quarantined=quarantined))
     assert _flagged(reasons, "duplicate_receipt") == {twice["person_id"]}
-    assert reasons.filter(pl.col("typology") == "duplicate_receipt")["est_overpayment"].to_list() == [120.0]
+    assert reasons.filter(pl.col("typology") == "duplicate_receipt")[
+        "est_overpayment"
+    ].to_list() == [120.0]
 
 
 def test_a_short_id_paid_into_a_couples_account_is_the_spouse_it_resembles_not_a_ghost():
@@ -451,15 +502,15 @@ def test_a_short_id_paid_into_a_couples_account_is_the_spouse_it_resembles_not_a
     account = "6217997279352263709"
     husband = person(make_id("19400222", 65), "王建国", "M", date(1940, 2, 22), account=account)
     wife = person(make_id("19440904", 16), "刘秀英", "F", date(1944, 9, 4), account=account)
-    stranger = person(make_id("19450505", 33), "陈明", "M", date(1945, 5, 5), account="6217000011112222")
+    stranger = person(
+        make_id("19450505", 33), "陈明", "M", date(1945, 5, 5), account="6217000011112222"
+    )
     shared = pl.DataFrame(
         [
-            {"person_id": husband["person_id"][:-1], "scheme": "resident", "period": "2020-07",
-             "pay_date": "2020/7/13", "amount": "120", "bank_account": account, "kind": "regular",
-             "_reason": "person_id malformed", "month": "2020-07"},
-            {"person_id": "4309231945050", "scheme": "resident", "period": "2020-07",
-             "pay_date": "2020/7/13", "amount": "120", "bank_account": account, "kind": "regular",
-             "_reason": "person_id malformed", "month": "2020-07"},
+            quarantined_line(
+                payee, "2020-07", "person_id malformed", pay_date="2020/7/13", bank_account=account
+            )
+            for payee in (husband["person_id"][:-1], "4309231945050")
         ],
         schema=QUARANTINE_SCHEMA,
     )
@@ -474,14 +525,20 @@ def test_a_short_id_paid_into_a_couples_account_is_the_spouse_it_resembles_not_a
 
 def test_a_truncated_line_after_termination_is_no_payment_while_terminated():
     gone = person(make_id("19420218", 33), "黄庆林", "M", date(1942, 2, 18))
-    reg = register_over([gone], SPAN[:6]).vstack(register_over([{**gone, "status": "terminated"}], SPAN[6:]))
+    reg = register_over([gone], SPAN[:6]).vstack(
+        register_over([{**gone, "status": "terminated"}], SPAN[6:])
+    )
     cut_short = pl.DataFrame(
-        [{"person_id": gone["person_id"], "scheme": "resident", "period": "2020-09", "pay_date": None,
-          "amount": None, "bank_account": None, "kind": None,
-          "_reason": "malformed row: 3 fields, expected 7", "month": "2020-09"}],
+        [
+            quarantined_line(
+                gone["person_id"], "2020-09", "malformed row: 3 fields, expected 7", **CUT_SHORT
+            )
+        ],
         schema=QUARANTINE_SCHEMA,
     )
-    reasons = _reasons(history("2020-12", reg, regular_payouts([gone], SPAN[:6]), quarantined=cut_short))
+    reasons = _reasons(
+        history("2020-12", reg, regular_payouts([gone], SPAN[:6]), quarantined=cut_short)
+    )
     assert reasons.filter(pl.col("person_id") == gone["person_id"]).height == 0
 
 
@@ -489,26 +546,40 @@ def _record_linked_at(confidence: float) -> pl.LazyFrame:
     """The linker's verdict on record GA7 (:func:`features.deaths.link_deaths`): its best
     candidate is 王秀兰 with ``confidence``; her ID and name were typed wrong in it."""
     return pl.LazyFrame(
-        [{"record_id": "GA7", "person_id": make_id("19380404", 24), "confidence": confidence,
-          "method": "probabilistic", "disagreed": ["person_id"]}],
-        schema={"record_id": pl.String, "person_id": pl.String, "confidence": pl.Float64,
-                "method": pl.String, "disagreed": pl.List(pl.String)},
+        [
+            {
+                "record_id": "GA7",
+                "person_id": make_id("19380404", 24),
+                "confidence": confidence,
+                "method": "probabilistic",
+                "disagreed": ["person_id"],
+            }
+        ],
+        schema={
+            "record_id": pl.String,
+            "person_id": pl.String,
+            "confidence": pl.Float64,
+            "method": pl.String,
+            "disagreed": pl.List(pl.String),
+        },
     )
 
 
-@pytest.mark.parametrize(("confidence", "expected"), [(0.97, "proof"), (0.8, "lead"), (0.3, "nothing")])
+@pytest.mark.parametrize(
+    ("confidence", "expected"), [(0.97, "proof"), (0.8, "lead"), (0.3, "nothing")]
+)
 def test_a_record_more_likely_a_pensioner_than_not_is_a_lead_below_proof(confidence, expected):
     """Proof at ``min_death_link_confidence``; from even odds (``min_death_lead_confidence``)
     a lead whose probability is the link's, topped up by what the person shows without it."""
     her = person(make_id("19380404", 24), "王秀兰", "F", date(1938, 4, 4))
-    record = pl.DataFrame(
-        [{"record_id": "GA7", "person_id": make_id("19380404", 24)[:-3] + "999", "name": "王秀岚", "sex": "F",
-          "birth_date": date(1938, 4, 4), "death_date": date(2020, 6, 8), "source": "health",
-          "recorded_on": date(2020, 6, 25), "month": "2020-06"}],
-        schema=DEATH_SCHEMA,
+    typed_wrong = {**her, "person_id": her["person_id"][:-3] + "999", "name": "王秀岚"}
+    record = death_record(
+        typed_wrong, date(2020, 6, 8), date(2020, 6, 25), record_id="GA7", source="health"
     )
-    h = history("2020-12", register_over([her], SPAN), regular_payouts([her], SPAN), deaths=record)
-    reasons = prepared_rule_reasons(prepare_month(h, CONFIG, links=_record_linked_at(confidence)), CONFIG).collect()
+    h = paid_throughout([her], SPAN, deaths=pl.DataFrame([record], schema=DEATH_SCHEMA))
+    reasons = prepared_rule_reasons(
+        prepare_month(h, CONFIG, links=_record_linked_at(confidence)), CONFIG
+    ).collect()
     lead = reasons.filter(pl.col("reason") == "SD_PROBABLE_DEATH_RECORD")
     if expected == "proof":
         assert _flagged(reasons, "deceased_paid") == {her["person_id"]} and lead.height == 0

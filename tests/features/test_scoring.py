@@ -26,19 +26,21 @@ SHARE = 0.01
 def reasons(*rows: tuple[str, str, str, float]) -> pl.LazyFrame:
     """Reason rows from (person_id, typology, reason, probability)."""
     return pl.LazyFrame(
-        {
-            "person_id": [r[0] for r in rows],
-            "typology": [r[1] for r in rows],
-            "reason": [r[2] for r in rows],
-            "probability": [r[3] for r in rows],
-            "est_overpayment": [100.0] * len(rows),
-            "facts": [["-"]] * len(rows),
-        }
+        [(*r, 100.0, ["-"]) for r in rows],
+        schema={
+            "person_id": pl.String,
+            "typology": pl.String,
+            "reason": pl.String,
+            "probability": pl.Float64,
+            "est_overpayment": pl.Float64,
+            "facts": pl.List(pl.String),
+        },
+        orient="row",
     )
 
 
 def people(*persons: tuple[str, str]) -> pl.LazyFrame:
-    return pl.LazyFrame({"person_id": [p[0] for p in persons], "scheme": [p[1] for p in persons]})
+    return pl.LazyFrame(list(persons), schema=["person_id", "scheme"], orient="row")
 
 
 def recipients(**counts: int) -> pl.LazyFrame:
@@ -96,7 +98,9 @@ def test_a_common_reason_is_discounted_by_its_share_and_a_rare_one_stands():
 
 
 def test_reasons_weighed_by_their_observed_share_are_not_discounted_again():
-    rows = reasons(*[(f"r{i}", "suspected_unreported_death", "SD_CERT_LAPSED", 0.2) for i in range(50)])
+    rows = reasons(
+        *[(f"r{i}", "suspected_unreported_death", "SD_CERT_LAPSED", 0.2) for i in range(50)]
+    )
     who = people(*[(f"r{i}", "resident") for i in range(50)])
     rates = reason_base_rates(rows, who, recipients(resident=100))
     got = discount_common_reasons(rows, who, rates, SHARE).collect()
@@ -122,7 +126,9 @@ def test_proof_outranks_signals_unless_doubted_or_common():
         *[(f"low{i}", "resident") for i in range(30)],
     )
     rates = reason_base_rates(rows, who, recipients(resident=1000, enterprise=100))
-    tiers = dict(case_tiers(rows, who, rates, SHARE).collect().select("person_id", "tier").iter_rows())
+    tiers = dict(
+        case_tiers(rows, who, rates, SHARE).collect().select("person_id", "tier").iter_rows()
+    )
     assert tiers["dead"] == TIER_PROOF
     assert tiers["doubted"] == tiers["pending"] == tiers["ring"] == TIER_SIGNAL
     assert tiers["old"] == TIER_NONE  # context alone is not a case
@@ -153,7 +159,9 @@ def death_list(corroborated: int, suspects: int) -> list[tuple[str, str, str, fl
     """An upstream death list of ``suspects`` persons, ``corroborated`` of whom the rules
     also suspect (a lapsed certification), and 10 lapsed persons no list names."""
     rows = [(f"s{i}", "upstream_suspect", "US_SUSPECT_DEATH", 0.006) for i in range(suspects)]
-    rows += [(f"s{i}", "suspected_unreported_death", "SD_CERT_LAPSED", 0.2) for i in range(corroborated)]
+    rows += [
+        (f"s{i}", "suspected_unreported_death", "SD_CERT_LAPSED", 0.2) for i in range(corroborated)
+    ]
     rows += [(f"x{i}", "suspected_unreported_death", "SD_CERT_LAPSED", 0.2) for i in range(10)]
     return rows
 
@@ -178,7 +186,9 @@ def test_a_list_the_rules_corroborate_far_above_chance_weighs_its_suspects_evide
     assert p["s0"] == pytest.approx(odds / (1 + odds))
     assert p["x0"] == 0.2  # no list names them
     # The suspect's own reason is not evidence of itself; the rows keep their order.
-    assert got.filter(pl.col("reason") == "US_SUSPECT_DEATH")["probability"].unique().to_list() == [0.006]
+    assert got.filter(pl.col("reason") == "US_SUSPECT_DEATH")["probability"].unique().to_list() == [
+        0.006
+    ]
     assert got["person_id"].to_list() == rows.collect()["person_id"].to_list()
 
 
@@ -193,7 +203,9 @@ def test_a_list_the_rules_do_not_corroborate_is_no_evidence_either_way():
 
 def test_score_reasons_ranks_a_corroborated_suspect_above_the_same_evidence_alone():
     rows = reasons(*death_list(corroborated=10, suspects=40))
-    who = people(*[(f"s{i}", "resident") for i in range(40)], *[(f"x{i}", "resident") for i in range(10)])
+    who = people(
+        *[(f"s{i}", "resident") for i in range(40)], *[(f"x{i}", "resident") for i in range(10)]
+    )
     rates = reason_base_rates(rows, who, recipients(resident=10_000))
     got = dict(
         score_reasons(rows, who, rates, SHARE, recipients=10_000)
@@ -206,27 +218,39 @@ def test_score_reasons_ranks_a_corroborated_suspect_above_the_same_evidence_alon
 
 def test_audit_order_reopened_then_proof_and_likely_signals_by_yuan_then_soft_signals():
     cases = pl.LazyFrame(
-        {
-            "person_id": [
-                "soft_rich", "likely_rich", "proof_small", "proof_unlikely", "reopened", "soft_b",
-                "soft_a", "soft_likely", "lead",
-            ],
-            "tier": [
-                TIER_SIGNAL, TIER_SIGNAL, TIER_PROOF, TIER_PROOF, TIER_SIGNAL, TIER_SIGNAL,
-                TIER_SIGNAL, TIER_SIGNAL, TIER_NONE,
-            ],
-            "status": ["new", "new", "new", "new", "reopened", "new", "new", "new", "new"],
-            "risk_score": [0.3, 0.7, 0.9, 0.05, 0.2, 0.3, 0.3, 0.45, 0.49],
-            "expected_recovery": [9000.0, 700.0, 10.0, 1.0, 5.0, 50.0, 50.0, 4.5, 90.0],
+        [
+            ("soft_rich", TIER_SIGNAL, "new", 0.3, 9000.0),
+            ("likely_rich", TIER_SIGNAL, "new", 0.7, 700.0),
+            ("proof_small", TIER_PROOF, "new", 0.9, 10.0),
+            ("proof_unlikely", TIER_PROOF, "new", 0.05, 1.0),
+            ("reopened", TIER_SIGNAL, "reopened", 0.2, 5.0),
+            ("soft_b", TIER_SIGNAL, "new", 0.3, 50.0),
+            ("soft_a", TIER_SIGNAL, "new", 0.3, 50.0),
+            ("soft_likely", TIER_SIGNAL, "new", 0.45, 4.5),
+            ("lead", TIER_NONE, "new", 0.49, 90.0),
+        ],
+        schema={
+            "person_id": pl.String,
+            "tier": pl.Int8,
+            "status": pl.String,
+            "risk_score": pl.Float64,
+            "expected_recovery": pl.Float64,
         },
-        schema_overrides={"tier": pl.Int8},
+        orient="row",
     )
     got = rank_cases(cases).collect()
     assert got["person_id"].to_list() == [
         # A model that learned to doubt a proof never drops it below the soft signals; soft
         # signals go most probable first, the yuan deciding only between equals.
-        "reopened", "likely_rich", "proof_small", "proof_unlikely",
-        "soft_likely", "soft_rich", "soft_a", "soft_b", "lead",
+        "reopened",
+        "likely_rich",
+        "proof_small",
+        "proof_unlikely",
+        "soft_likely",
+        "soft_rich",
+        "soft_a",
+        "soft_b",
+        "lead",
     ]
     assert got["priority_rank"].to_list() == list(range(1, 10))
     assert got["tier"][0] == TIER_REOPENED

@@ -16,6 +16,7 @@ from features.suspects import (
     suspect_replies,
 )
 from sentinel.config import REPLY_COLUMNS
+from sentinel.contract import OUTCOMES_DATASET, SUSPECTS, typed_schema
 from sentinel.reasons import ANSWER_DUE, REASONS
 
 
@@ -30,33 +31,35 @@ A, B, C, D, OUTSIDER = (gen_id(k) for k in range(1, 6))
 def suspects(*rows: tuple[str, str, str, date, date], month: str = "2024-03") -> pl.LazyFrame:
     """Rows of (batch_id, person_id, suspect_type, pushed_on, due_on)."""
     return pl.LazyFrame(
-        {
-            "batch_id": [r[0] for r in rows],
-            "pushed_on": [r[3] for r in rows],
-            "due_on": [r[4] for r in rows],
-            "person_id": [r[1] for r in rows],
-            "name": [None] * len(rows),
-            "suspect_type": [r[2] for r in rows],
-            "source": ["ministry"] * len(rows),
-            "detail": ["疑似死亡"] * len(rows),
-            "month": [month] * len(rows),
-        },
-        schema_overrides={"name": pl.String},
+        [
+            (batch, pushed, due, pid, None, kind, "ministry", "疑似死亡", month)
+            for batch, pid, kind, pushed, due in rows
+        ],
+        schema={**typed_schema(SUSPECTS), "month": pl.String},
+        orient="row",
     )
+
+
+#: A closed audit: the outcome columns that answer a suspect, typed as ingest types them.
+CLOSED_CASE = {
+    column: typed_schema(OUTCOMES_DATASET)[column]
+    for column in (
+        "case_id",
+        "person_id",
+        "closed_on",
+        "outcome",
+        "overpaid_amount",
+        "recovered_amount",
+    )
+}
 
 
 def outcomes(*rows: tuple[str, str, date, str]) -> pl.LazyFrame:
     """Rows of (case_id, person_id, closed_on, outcome)."""
     return pl.LazyFrame(
-        {
-            "case_id": [r[0] for r in rows],
-            "person_id": [r[1] for r in rows],
-            "closed_on": [r[2] for r in rows],
-            "outcome": [r[3] for r in rows],
-            "overpaid_amount": [1200.0 if r[3].startswith("confirmed") else None for r in rows],
-            "recovered_amount": [None] * len(rows),
-        },
-        schema_overrides={"recovered_amount": pl.Float64, "closed_on": pl.Date},
+        [(*r, 1200.0 if r[3].startswith("confirmed") else None, None) for r in rows],
+        schema=CLOSED_CASE,
+        orient="row",
     )
 
 

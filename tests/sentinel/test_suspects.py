@@ -52,21 +52,17 @@ def out_with_batch(tmp_path: Path) -> Path:
 def store_cases(*rows: tuple[str, str, str, str | None, date | None]) -> pl.DataFrame:
     """Case store rows of (case_id, person_id, state, outcome, closed_on)."""
     return pl.DataFrame(
-        {
-            "case_id": [r[0] for r in rows],
-            "person_id": [r[1] for r in rows],
-            "state": [r[2] for r in rows],
-            "outcome": [r[3] for r in rows],
-            "closed_on": [r[4] for r in rows],
-            "overpaid_amount": [None] * len(rows),
-            "recovered_amount": [None] * len(rows),
-        },
-        schema_overrides={
+        [(*r, None, None) for r in rows],
+        schema={
+            "case_id": pl.String,
+            "person_id": pl.String,
+            "state": pl.String,
             "outcome": pl.String,
             "closed_on": pl.Date,
             "overpaid_amount": pl.Float64,
             "recovered_amount": pl.Float64,
         },
+        orient="row",
     )
 
 
