@@ -31,6 +31,7 @@ __all__ = [
     "AGEING_BUCKETS",
     "LADDER_STEPS",
     "LEDGER_COLUMNS",
+    "LEDGER_TOTALS",
     "RECOVERY_EVENT_SCHEMA",
     "SUMMARY_COLUMNS",
     "ageing_bucket",
@@ -67,14 +68,18 @@ RECOVERY_EVENT_SCHEMA: dict[str, pl.DataType] = {
     "approved_by": pl.String(),
 }
 
-#: Columns of :func:`recovery_accounts`, one row per account.
-LEDGER_COLUMNS: tuple[str, ...] = (
+#: What an account keeps of its case.
+_CASE_FIELDS: tuple[str, ...] = (
     "case_id",
     "person_id",
     "township",
     "typology",
     "outcome",
     "closed_on",
+)
+#: Columns of :func:`recovery_accounts`, one row per account.
+LEDGER_COLUMNS: tuple[str, ...] = (
+    *_CASE_FIELDS,
     "due",
     "recovered",
     "written_off",
@@ -90,14 +95,19 @@ LEDGER_COLUMNS: tuple[str, ...] = (
     "status",
 )
 
-#: Columns of :func:`summarise_recoveries` after the grouping column.
-SUMMARY_COLUMNS: tuple[str, ...] = (
+#: The money of a group of accounts: how many, the yuan due, recovered, written off and
+#: outstanding, and the share recovered.
+LEDGER_TOTALS: tuple[str, ...] = (
     "accounts",
     "due",
     "recovered",
     "written_off",
     "outstanding",
     "recovery_rate",
+)
+#: Columns of :func:`summarise_recoveries` after the grouping column.
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    *LEDGER_TOTALS,
     *(f"aged_{b}" for b in AGEING_BUCKETS),
     *(f"step_{s}" for s in LADDER_STEPS),
     *(f"status_{s}" for s in ACCOUNT_STATUSES),
@@ -159,12 +169,7 @@ def _confirmed_accounts(cases: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
         & (pl.col("closed_on") <= as_of)
         & (pl.col("overpaid_amount").fill_null(0.0) > 0)
     ).select(
-        "case_id",
-        "person_id",
-        "township",
-        "typology",
-        "outcome",
-        "closed_on",
+        *_CASE_FIELDS,
         pl.col("overpaid_amount").round(2).alias("due"),
         pl.col("recovered_amount").fill_null(0.0).alias("_at_closing"),
     )

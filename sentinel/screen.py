@@ -45,13 +45,14 @@ import polars as pl
 
 from features.records import parse_records
 from sentinel.config import SentinelConfig
-from sentinel.contract import CUSTODY, DEATHS, PAYOUTS, ContractError, typed_schema
+from sentinel.contract import CUSTODY, DEATHS, PAYOUTS, ContractError
 from sentinel.detection import MonthHistory
 from sentinel.holds import hold_payments
 from sentinel.io.readers import read_dataset
 from sentinel.io.reports import write_csv_bom, write_table_xlsx
 from sentinel.io.store import load_history, processed_months
 from sentinel.partition import global_store, partition_store, partitions_root
+from sentinel.partition.history import history_of_stores
 
 __all__ = ["ScreenResult", "known_history", "screen_payroll"]
 
@@ -171,17 +172,14 @@ def known_history(out: Path, month: str) -> MonthHistory:
         kept = [r for r in runs if r is not None]
         return pl.concat(kept, how="diagonal_relaxed") if kept and len(kept) == len(runs) else None
 
-    return MonthHistory(
-        month=month,
-        register=rows("beneficiaries"),
-        payouts=rows("payouts"),
-        quarantined_payouts=rows("quarantined_payouts"),
-        deaths=shared.scan("deaths", up_to=month),
-        certifications=rows("certifications"),
-        outcomes=shared.scan("outcomes", up_to=month),
-        custody=shared.scan("custody", up_to=month, schema=typed_schema(CUSTODY)),
+    # The screen reads no upstream suspects.
+    return history_of_stores(
+        month,
+        rows,
+        shared,
         register_runs=summary([s.register_runs(month) for s in stores]),
         ledger_runs=summary([s.ledger_runs(month) for s in stores]),
+        with_suspects=False,
     )
 
 

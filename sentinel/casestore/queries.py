@@ -14,7 +14,15 @@ from sqlalchemy import (
 
 from sentinel.casestore.constants import CONFIRMED, OPEN_STATES
 from sentinel.casestore.schema import _CASE_SCHEMA, _EVENT_SCHEMA, _case_months, _cases, _events
-from sentinel.casestore.sql import _naive_utc, _precision, _ratio
+from sentinel.casestore.sql import _naive_utc, _precision, _ratio, rows_of
+
+_SELECTION_SCHEMA: dict[str, pl.DataType] = {
+    "case_id": pl.String,
+    "person_id": pl.String,
+    "month": pl.String,
+    "selection": pl.String,
+    "selection_probability": pl.Float64,
+}
 
 
 class CaseQueries:
@@ -39,18 +47,7 @@ class CaseQueries:
         )
         if up_to is not None:
             query = query.where(_case_months.c.month <= up_to)
-        with self.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
-        return pl.DataFrame(
-            rows,
-            schema={
-                "case_id": pl.String,
-                "person_id": pl.String,
-                "month": pl.String,
-                "selection": pl.String,
-                "selection_probability": pl.Float64,
-            },
-        )
+        return pl.DataFrame(rows_of(self.engine, query), schema=_SELECTION_SCHEMA)
 
     def cases(self) -> pl.DataFrame:
         """Every case, one row each, ordered by ``case_id``."""
@@ -62,8 +59,7 @@ class CaseQueries:
         query = select(_events).order_by(_events.c.id)
         if case_id is not None:
             query = query.where(_events.c.case_id == case_id)
-        with self.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
+        rows = rows_of(self.engine, query)
         for r in rows:
             r["detail"] = json.dumps(r["detail"], ensure_ascii=False, sort_keys=True)
             r["at"] = _naive_utc(r["at"])
@@ -160,8 +156,7 @@ class CaseQueries:
         )
 
     def _frame(self, query: Any, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-        with self.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
+        rows = rows_of(self.engine, query)
         for r in rows:
             if "opened_at" in r:
                 r["opened_at"] = _naive_utc(r["opened_at"])

@@ -8,6 +8,8 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import (
+    Engine,
+    Executable,
     Table,
     insert,
     select,
@@ -17,6 +19,12 @@ from sqlalchemy.engine import Connection
 from sentinel.casestore.chain import seal
 from sentinel.casestore.constants import CONFIRMED, CaseValidationError
 from sentinel.casestore.schema import _CHUNK, EVENTS_CHAIN, _cases, _events
+
+
+def rows_of(engine: Engine, query: Executable) -> list[dict[str, Any]]:
+    """The rows ``query`` returns, each a dict by column name."""
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
 
 
 def _precision(audited: pl.DataFrame, by: str) -> pl.DataFrame:
@@ -54,6 +62,7 @@ def _precision(audited: pl.DataFrame, by: str) -> pl.DataFrame:
         .sort(by)
     )
 
+
 def _ratio(numerator: str, denominator: str) -> pl.Expr:
     return (
         pl.when(pl.col(denominator) > 0)
@@ -62,22 +71,27 @@ def _ratio(numerator: str, denominator: str) -> pl.Expr:
         .cast(pl.Float64)
     )
 
+
 def _money(amount: float | None) -> float | None:
     return None if amount is None else round(float(amount), 2)
 
+
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in values.items()}
+
 
 def _naive_utc(at: datetime | None) -> datetime | None:
     if at is None or at.tzinfo is None:
         return at
     return at.astimezone(UTC).replace(tzinfo=None)
 
+
 def _one_case(conn: Connection, case_id: str) -> dict[str, Any]:
     found = conn.execute(select(_cases).where(_cases.c.case_id == case_id)).mappings().first()
     if found is None:
         raise CaseValidationError(case_id, "case_id", "unknown case")
     return dict(found)
+
 
 def _add_event(
     conn: Connection,
@@ -95,9 +109,11 @@ def _add_event(
     )
     seal(conn, EVENTS_CHAIN)
 
+
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
+
 
 def _select_in(
     conn: Connection, table: Table, column: Any, values: Iterable[str]

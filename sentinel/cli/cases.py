@@ -12,18 +12,17 @@ from sentinel.cli.common import (
     EXIT_UNTRUSTED_DROP,
     ConfigOption,
     StoreConfigOption,
-    app,
     case_store,
+    command_group,
     console,
     err,
     fail,
     private,
 )
 
-outcomes_app = typer.Typer(
-    help="Audit outcomes back in: the filled-in workbook or an outcomes file.", no_args_is_help=True
+outcomes_app = command_group(
+    "outcomes", "Audit outcomes back in: the filled-in workbook or an outcomes file."
 )
-app.add_typer(outcomes_app, name="outcomes")
 
 
 @outcomes_app.command("import")
@@ -88,10 +87,7 @@ def outcomes_import(
         raise typer.Exit(EXIT_UNTRUSTED_DROP)
 
 
-audit_app = typer.Typer(
-    help="The tamper-evident history of cases and reviews.", no_args_is_help=True
-)
-app.add_typer(audit_app, name="audit")
+audit_app = command_group("audit", "The tamper-evident history of cases and reviews.")
 
 
 @audit_app.command("verify")
@@ -121,8 +117,7 @@ def audit_verify(
     raise typer.Exit(1)
 
 
-plan_app = typer.Typer(help="Plans for the audit unit's field work.", no_args_is_help=True)
-app.add_typer(plan_app, name="plan")
+plan_app = command_group("plan", "Plans for the audit unit's field work.")
 
 
 @plan_app.command("visits")

@@ -31,6 +31,14 @@ app = typer.Typer(
 console = Console(stderr=False)
 err = Console(stderr=True)
 
+
+def command_group(name: str, help: str) -> typer.Typer:
+    """The commands under ``sentinel <name>``, listed by ``--help`` (and when none is given)."""
+    group = typer.Typer(help=help, no_args_is_help=True)
+    app.add_typer(group, name=name)
+    return group
+
+
 EXIT_UNTRUSTED_DROP = 2
 
 # The options several commands take, each with its one help text.

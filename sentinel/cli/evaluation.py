@@ -158,20 +158,13 @@ def _report_simulated_audits(
 ) -> None:
     """The simulated audit year on each world: its table, the upstream suspects answered
     and ranked, and the year's recovery ledger; saved beside ``save`` when given."""
+    from features.recovery import LEDGER_TOTALS
+
     table, suspects, recoveries = _simulate(names, seed, scale, work, capacity, config, plot)
     print_frame(table, "simulated audits")
     print_frame(suspects, "upstream suspects: answered and ranked")
     print_frame(
-        recoveries.select(
-            "world",
-            "typology",
-            "accounts",
-            "due",
-            "recovered",
-            "written_off",
-            "outstanding",
-            "recovery_rate",
-        ),
+        recoveries.select("world", "typology", *LEDGER_TOTALS),
         "the year's recovery ledger (sentinel report recovery --out WORK/<world>-<seed>/audited/out)",
     )
     _save(save, table, suspects=suspects, recovery=recoveries)

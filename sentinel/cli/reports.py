@@ -14,6 +14,7 @@ from sentinel.cli.common import (
     StoreConfigOption,
     app,
     case_store,
+    command_group,
     console,
     day_or_today,
     fail,
@@ -23,8 +24,7 @@ from sentinel.cli.common import (
 if TYPE_CHECKING:
     from sentinel.casestore import CaseStore
 
-report_app = typer.Typer(help="Reports from the case store.", no_args_is_help=True)
-app.add_typer(report_app, name="report")
+report_app = command_group("report", "Reports from the case store.")
 
 
 @report_app.command("precision")
@@ -210,11 +210,9 @@ def _issue_notices(
     return written, len(due)
 
 
-recovery_app = typer.Typer(
-    help="The recovery ledger: steps recorded by hand and write-offs signed off.",
-    no_args_is_help=True,
+recovery_app = command_group(
+    "recovery", "The recovery ledger: steps recorded by hand and write-offs signed off."
 )
-app.add_typer(recovery_app, name="recovery")
 
 
 @recovery_app.command("approve")

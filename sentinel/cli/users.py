@@ -15,16 +15,14 @@ from sentinel.cli.common import (
     CuratedOption,
     StoreConfigOption,
     app,
+    command_group,
     console,
     fail,
     private,
     review_store,
 )
 
-users_app = typer.Typer(
-    help="Users of the case review web app (`sentinel review`).", no_args_is_help=True
-)
-app.add_typer(users_app, name="users")
+users_app = command_group("users", "Users of the case review web app (`sentinel review`).")
 
 
 @app.command()

@@ -3,13 +3,14 @@ summaries) its halo persons' owners sent, and the global datasets."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 
 from sentinel.contract import CUSTODY, SUSPECTS, typed_schema
 from sentinel.detection import MonthHistory
-from sentinel.io.store import LEDGER_RUNS, REGISTER_RUNS
+from sentinel.io.store import LEDGER_RUNS, REGISTER_RUNS, CuratedStore
 from sentinel.partition.layout import global_store, halo_rows_folder, partition_store
 from sentinel.partition.owners import person_key
 
@@ -47,17 +48,42 @@ def partition_history(
             )
         return _with_halo(own, [file for file in files if file.exists()], halo)
 
-    shared = global_store(out)
+    return history_of_stores(
+        month,
+        scan,
+        global_store(out),
+        register_runs=register_runs,
+        ledger_runs=ledger_runs,
+    )
+
+
+def history_of_stores(
+    month: str,
+    rows: Callable[[str], pl.LazyFrame],
+    shared: CuratedStore,
+    *,
+    register_runs: pl.LazyFrame | None,
+    ledger_runs: pl.LazyFrame | None,
+    with_suspects: bool = True,
+) -> MonthHistory:
+    """A month's history as a partitioned run keeps it: the datasets kept in the partition
+    of each person (register, payouts, quarantined payouts, certifications) read through
+    ``rows``; deaths, outcomes, custody and, ``with_suspects``, the upstream suspects
+    from the ``shared`` global store; the register and ledger summaries as given."""
     return MonthHistory(
         month=month,
-        register=scan("beneficiaries"),
-        payouts=scan("payouts"),
-        quarantined_payouts=scan("quarantined_payouts"),
+        register=rows("beneficiaries"),
+        payouts=rows("payouts"),
+        quarantined_payouts=rows("quarantined_payouts"),
         deaths=shared.scan("deaths", up_to=month),
-        certifications=scan("certifications"),
+        certifications=rows("certifications"),
         outcomes=shared.scan("outcomes", up_to=month),
         custody=shared.scan("custody", up_to=month, schema=typed_schema(CUSTODY)),
-        suspects=shared.scan("suspects", up_to=month, schema=typed_schema(SUSPECTS)),
+        suspects=(
+            shared.scan("suspects", up_to=month, schema=typed_schema(SUSPECTS))
+            if with_suspects
+            else None
+        ),
         register_runs=register_runs,
         ledger_runs=ledger_runs,
     )

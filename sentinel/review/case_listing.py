@@ -12,6 +12,8 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine, MetaData, Table, and_, func, select
 
+from sentinel.casestore.sql import rows_of
+
 __all__ = ["CaseListing", "QueueFilter", "month_case_details"]
 
 
@@ -135,20 +137,7 @@ class CaseListing:
         ).where(c.outcome.is_not(None))
         if reach is not None:
             query = query.where(c.township.in_(sorted(reach)))
-        with self.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
-        return pl.DataFrame(
-            rows,
-            schema={
-                "case_id": pl.String,
-                "typology": pl.String,
-                "township": pl.String,
-                "outcome": pl.String,
-                "est_overpayment": pl.Float64,
-                "overpaid_amount": pl.Float64,
-                "recovered_amount": pl.Float64,
-            },
-        )
+        return pl.DataFrame(rows_of(self.engine, query), schema=_AUDITED_SCHEMA)
 
     def listing_of(self, case_id: str, month: str) -> dict[str, Any] | None:
         """The case as listed in ``month`` (rank, score, estimate, reasons, note)."""
@@ -174,6 +163,15 @@ class CaseListing:
             )
 
 
+_AUDITED_SCHEMA: dict[str, Any] = {
+    "case_id": pl.String,
+    "typology": pl.String,
+    "township": pl.String,
+    "outcome": pl.String,
+    "est_overpayment": pl.Float64,
+    "overpaid_amount": pl.Float64,
+    "recovered_amount": pl.Float64,
+}
 _MONTH_SCHEMA: dict[str, Any] = {
     "case_id": pl.String,
     "priority_rank": pl.Int64,

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from sentinel.casestore import CASE_STATES, CaseValidationError
+from sentinel.casestore import CASE_STATES
 from sentinel.contract import TYPOLOGIES
 from sentinel.io.visit_plans import read_visit_plan
 from sentinel.masking import mask_account, mask_id, mask_text, short_name
@@ -36,8 +36,8 @@ from sentinel.review.web import (
     month_or_latest,
     recusal_of,
     recused,
+    refusals_answered,
     refuse_recused,
-    refused,
     render,
     require,
 )
@@ -199,10 +199,8 @@ def assign_case(
     auditors = _auditors_for(ctx, case)
     if assignee not in auditors:
         raise HTTPException(400, "!" + ctx.env.globals["t"]("no_auditor"))
-    try:
+    with refusals_answered(ctx, me.username, case_id, None):
         changed = ctx.cases.assign(case_id, assignee, actor=me.username)
-    except CaseValidationError as exc:
-        raise refused(ctx, me.username, case_id, exc, None) from None
     if changed:
         ctx.review.log(me.username, "assign_case", case_id, {"assignee": assignee})
     return RedirectResponse(f"/cases/{case_id}?msg=assigned", status_code=303)

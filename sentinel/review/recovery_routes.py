@@ -21,7 +21,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from features.recovery import AGEING_BUCKETS, LADDER_STEPS
-from sentinel.casestore import CaseValidationError
 from sentinel.casestore.recovery import (
     approve_write_off,
     record_recovery,
@@ -39,8 +38,9 @@ from sentinel.review.web import (
     Me,
     Writer,
     case_in_reach,
+    case_to_sign_off,
+    refusals_answered,
     refuse_recused,
-    refused,
     render,
     require,
 )
@@ -149,7 +149,7 @@ def record_step(
     write-off proposal); a problem is answered 400 naming the field."""
     case = case_in_reach(ctx, me, case_id)
     refuse_recused(ctx, me.username, case, "recovery_refused")
-    try:
+    with refusals_answered(ctx, me.username, case_id, "recovery_rejected"):
         recorded = record_recovery(
             ctx.cases,
             case_id,
@@ -163,8 +163,6 @@ def record_step(
             record_id=record_id.strip() or None,
             source="app",
         )
-    except CaseValidationError as exc:
-        raise refused(ctx, me.username, case_id, exc, "recovery_rejected") from None
     ctx.review.log(
         me.username,
         "record_recovery",
@@ -182,13 +180,9 @@ def approve_case_write_off(
     me: Writer,
 ) -> Response:
     """Approve a write-off another user proposed (roles in ``cases.signoff_roles``)."""
-    case = case_in_reach(ctx, me, case_id)
-    require(me.signs_off)
-    refuse_recused(ctx, me.username, case, "recovery_refused")
-    try:
+    case_to_sign_off(ctx, me, case_id, "recovery_refused")
+    with refusals_answered(ctx, me.username, case_id, "signoff_refused"):
         approve_write_off(ctx.cases, case_id, record_id, actor=me.username)
-    except CaseValidationError as exc:
-        raise refused(ctx, me.username, case_id, exc, "signoff_refused") from None
     ctx.review.log(me.username, "approve_write_off", case_id, {"record_id": record_id})
     return RedirectResponse(f"/cases/{case_id}?msg=write_off_approved#recovery", status_code=303)
 

@@ -15,16 +15,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sentinel.casestore import CaseValidationError
 from sentinel.masking import mask_id
 from sentinel.review.i18n import problem_text
 from sentinel.review.web import (
     Ctx,
     Me,
     Writer,
-    case_in_reach,
-    refuse_recused,
-    refused,
+    case_to_sign_off,
+    refusals_answered,
     render,
     require,
 )
@@ -64,13 +62,9 @@ def approve_result(
     ctx: Ctx,
     me: Writer,
 ) -> Response:
-    case = case_in_reach(ctx, me, case_id)
-    require(me.signs_off)
-    refuse_recused(ctx, me.username, case, "signoff_refused")
-    try:
+    case_to_sign_off(ctx, me, case_id, "signoff_refused")
+    with refusals_answered(ctx, me.username, case_id, "signoff_refused"):
         result = ctx.cases.approve(case_id, actor=me.username)
-    except CaseValidationError as exc:
-        raise refused(ctx, me.username, case_id, exc, "signoff_refused") from None
     ctx.review.log(
         me.username,
         "approve_outcome",
@@ -87,12 +81,8 @@ def reject_result(
     me: Writer,
     note: Annotated[str, Form(max_length=_MAX_NOTE)] = "",
 ) -> Response:
-    case = case_in_reach(ctx, me, case_id)
-    require(me.signs_off)
-    refuse_recused(ctx, me.username, case, "signoff_refused")
-    try:
+    case_to_sign_off(ctx, me, case_id, "signoff_refused")
+    with refusals_answered(ctx, me.username, case_id, None):
         ctx.cases.reject(case_id, actor=me.username, note=note)
-    except CaseValidationError as exc:
-        raise refused(ctx, me.username, case_id, exc, None) from None
     ctx.review.log(me.username, "reject_outcome", case_id, {"note_given": True})
     return RedirectResponse(f"/cases/{case_id}?msg=rejected", status_code=303)

@@ -9,6 +9,8 @@ router that :func:`sentinel.review.app.create_app` includes; each imports these.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,6 +36,7 @@ __all__ = [
     "Writer",
     "LoginRequired",
     "case_in_reach",
+    "case_to_sign_off",
     "case_village",
     "check_csrf",
     "csrf_checked",
@@ -43,8 +46,8 @@ __all__ = [
     "percent",
     "principal",
     "recusal_of",
+    "refusals_answered",
     "refuse_recused",
-    "refused",
     "recused",
     "render",
     "require",
@@ -184,6 +187,15 @@ def refuse_recused(ctx: Context, username: str, case: dict[str, Any], action: st
         raise HTTPException(403, "!" + ctx.env.globals["t"](f"recused_{recused}", user=username))
 
 
+def case_to_sign_off(ctx: Context, me: Principal, case_id: str, action: str) -> dict[str, Any]:
+    """The case a second user signs off: in their reach (404), their role one that signs
+    off (403), and they not recused from it (403, logged as ``action``)."""
+    case = case_in_reach(ctx, me, case_id)
+    require(me.signs_off)
+    refuse_recused(ctx, me.username, case, action)
+    return case
+
+
 def csrf_checked(request: Request, csrf_token: Annotated[str | None, Form()] = None) -> Principal:
     """The signed-in user of a POST whose form carries the session's CSRF token (403 when
     it does not; :class:`LoginRequired` without a session)."""
@@ -199,12 +211,17 @@ Me = Annotated[Principal, Depends(principal)]
 Writer = Annotated[Principal, Depends(csrf_checked)]
 
 
-def refused(
-    ctx: Context, username: str, case_id: str, exc: CaseValidationError, action: str | None
-) -> HTTPException:
-    """The 400 answer to a change the case store refused, naming the field and the problem
-    in the UI language; logged as ``action`` (with the field) when one is given."""
-    if action is not None:
-        ctx.review.log(username, action, case_id, {"field": exc.field})
-    problem = problem_text(exc.problem, ctx.config.review.language)
-    return HTTPException(400, "!" + f"{exc.field}: {problem}")
+@contextmanager
+def refusals_answered(
+    ctx: Context, username: str, case_id: str, action: str | None
+) -> Iterator[None]:
+    """Answer a change the case store refuses (:class:`CaseValidationError`) with 400,
+    naming the field and the problem in the UI language; logged as ``action`` (with the
+    field) when one is given."""
+    try:
+        yield
+    except CaseValidationError as exc:
+        if action is not None:
+            ctx.review.log(username, action, case_id, {"field": exc.field})
+        problem = problem_text(exc.problem, ctx.config.review.language)
+        raise HTTPException(400, "!" + f"{exc.field}: {problem}") from None

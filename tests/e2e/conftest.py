@@ -17,13 +17,10 @@ import httpx
 import polars as pl
 import pytest
 
-from sentinel.casestore import CaseStore
 from sentinel.config import load_config
-from sentinel.detection import detect_cases
-from sentinel.ingest import check_drop, read_drop
-from sentinel.io.reports import write_case_list
-from sentinel.io.store import CuratedStore, load_history
-from sentinel.listing import publish_listing
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "sentinel" / "review"))
+from review_output import build_output  # noqa: E402  the review tests' output folder
 
 MONTHS = ("2020-01", "2020-02")
 PASSWORD = "correct horse battery"  # a generated test user
@@ -48,58 +45,27 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _build_output(inbox: Path, out: Path) -> None:
-    config = load_config()
-    curated = CuratedStore(out / "curated")
-    for month in MONTHS:
-        drops = check_drop(read_drop(inbox / month), config, month=month)
-        for name in ("beneficiaries", "payouts", "deaths", "certifications", "outcomes"):
-            curated.write_month(name, month, drops[name].loaded)
-        curated.write_month("quarantined_payouts", month, drops["payouts"].quarantined)
-        cases = detect_cases(load_history(out / "curated", month), config).collect()
-        with CaseStore(out / config.cases.database_file) as store:
-            cases = publish_listing(store, cases, pl.DataFrame(), month, config)
-        (out / month).mkdir(parents=True, exist_ok=True)
-        write_case_list(cases, out / month, language=config.detection.report_language, month=month)
-
-
 @pytest.fixture(scope="module")
 def served_app(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
     root = tmp_path_factory.mktemp("e2e")
     out = root / "out"
-    _build_output(tiny_county / "inbox", out)
+    build_output(tiny_county / "inbox", out, load_config(), MONTHS)
     env = {k: v for k, v in os.environ.items() if k != "SENTINEL_DATABASE_URL"}
     env["SENTINEL_REVIEW_PASSWORD"] = PASSWORD
-    subprocess.run(
-        [*SENTINEL, "users", "add", "zhao", "--role", "supervisor", "--out", str(out)],
-        check=True,
-        env=env,
-        capture_output=True,
-    )
-    subprocess.run(
-        [*SENTINEL, "users", "add", "qian", "--role", "reviewer", "--out", str(out)],
-        check=True,
-        env=env,
-        capture_output=True,
-    )
     cases = pl.read_parquet(out / MONTHS[-1] / "cases.parquet")
     townships = sorted(cases["township"].drop_nulls().unique())
-    subprocess.run(
-        [
-            *SENTINEL,
-            "users",
-            "add",
-            "wang",
-            "--role",
-            "auditor",
-            "--out",
-            str(out),
-            *(arg for t in townships for arg in ("--township", t)),
-        ],
-        check=True,
-        env=env,
-        capture_output=True,
-    )
+    users = {
+        "zhao": ["--role", "supervisor"],
+        "qian": ["--role", "reviewer"],
+        "wang": ["--role", "auditor", *(arg for t in townships for arg in ("--township", t))],
+    }
+    for username, options in users.items():
+        subprocess.run(
+            [*SENTINEL, "users", "add", username, "--out", str(out), *options],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
     site = root / "site.toml"
     # Plain http on localhost: the session cookie cannot be Secure here.
     site.write_text('[review]\nlanguage = "zh"\nsecure_cookies = false\n', encoding="utf-8")

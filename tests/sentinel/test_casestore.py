@@ -106,19 +106,10 @@ def test_lifecycle_new_assigned_closed_with_events(store: CaseStore) -> None:
     assert store.assign(A[0], "auditor-li", actor="supervisor-wang", now=NOW)
     assert not store.assign(A[0], "auditor-li", actor="supervisor-wang", now=NOW)
     assert store.case(A[0])["state"] == "assigned"
-    changed = store.close(
-        A[0],
-        "confirmed_deceased",
-        date(2020, 2, 10),
-        death_date=date(2019, 11, 3),
-        overpaid_amount=1200.0,
-        recovered_amount=400.0,
-        note="家属已退款部分",
-        actor="auditor-li",
-        reviewed_by="reviewer-zhou",
-        now=NOW,
-    )
-    assert changed
+    found = {"death_date": date(2019, 11, 3), "overpaid_amount": 1200.0}
+    first = found | {"recovered_amount": 400.0, "note": "家属已退款部分"}
+    signed = {"actor": "auditor-li", "reviewed_by": "reviewer-zhou", "now": NOW}
+    assert store.close(A[0], "confirmed_deceased", date(2020, 2, 10), **first, **signed)
     case = store.case(A[0])
     assert (case["state"], case["outcome"], case["closed_on"]) == (
         "closed",
@@ -127,28 +118,9 @@ def test_lifecycle_new_assigned_closed_with_events(store: CaseStore) -> None:
     )
     assert case["audited_reasons"] == "SU_NO_CERT"
     # The same result again records nothing; a different one is a correction.
-    assert not store.close(
-        A[0],
-        "确认死亡",
-        date(2020, 2, 10),
-        death_date=date(2019, 11, 3),
-        overpaid_amount=1200.0,
-        recovered_amount=400.0,
-        note="家属已退款部分",
-        actor="x",
-        now=NOW,
-    )
-    assert store.close(
-        A[0],
-        "confirmed_deceased",
-        date(2020, 2, 10),
-        death_date=date(2019, 11, 3),
-        overpaid_amount=1200.0,
-        recovered_amount=1200.0,
-        actor="auditor-li",
-        reviewed_by="reviewer-zhou",
-        now=NOW,
-    )
+    assert not store.close(A[0], "确认死亡", date(2020, 2, 10), **first, actor="x", now=NOW)
+    corrected = found | {"recovered_amount": 1200.0}
+    assert store.close(A[0], "confirmed_deceased", date(2020, 2, 10), **corrected, **signed)
     events = store.events(A[0])
     assert events["kind"].to_list() == ["listed", "assigned", "closed", "closed"]
     assert events["actor"].to_list() == ["sentinel", "supervisor-wang", "auditor-li", "auditor-li"]
@@ -279,9 +251,7 @@ def test_confirmed_case_whose_payments_stopped_leaves_the_list(store: CaseStore)
 def test_open_case_whose_payments_stopped_is_carried_with_that_status(store: CaseStore) -> None:
     store.record_month("2020-01", case_list(A, B), clear_months=6, now=NOW)
     assert store.open_cases("2020-02", [B[0]])["case_id"].to_list() == [A[0]]
-    stopped = case_list(A, B).with_columns(
-        pl.Series("last_paid_period", ["2020-01", "2020-02"])
-    )
+    stopped = case_list(A, B).with_columns(pl.Series("last_paid_period", ["2020-01", "2020-02"]))
     feb = store.record_month("2020-02", stopped, clear_months=6, now=NOW)
     assert feb.select("case_id", "status").rows() == [(A[0], "payments_stopped"), (B[0], "carried")]
     # Closing the case takes it off the open cases.
@@ -320,44 +290,28 @@ def test_precision_and_recovery_reports(store: CaseStore) -> None:
         "SU_NO_CERT,SU_ACCOUNT_CHANGED",
     )
     store.record_month("2020-01", case_list(A, B, C, d), clear_months=6, now=NOW)
-    store.close(
-        A[0],
-        "confirmed_deceased",
-        date(2020, 2, 1),
-        overpaid_amount=1000.0,
-        recovered_amount=250.0,
-        actor="a",
-        reviewed_by="b",
-        now=NOW,
-    )
-    store.close(d[0], "cleared", date(2020, 2, 1), actor="a", now=NOW)
-    store.close(
-        B[0],
-        "confirmed_improper",
-        date(2020, 2, 1),
-        overpaid_amount=800.0,
-        recovered_amount=800.0,
-        actor="a",
-        reviewed_by="b",
-        now=NOW,
-    )
-    store.close(C[0], "unreachable", date(2020, 2, 1), actor="a", now=NOW)
+    closings = [
+        (A[0], "confirmed_deceased", {"overpaid_amount": 1000.0, "recovered_amount": 250.0}),
+        (d[0], "cleared", {}),
+        (B[0], "confirmed_improper", {"overpaid_amount": 800.0, "recovered_amount": 800.0}),
+        (C[0], "unreachable", {}),
+    ]
+    for case_id, outcome, amounts in closings:
+        # A confirmed result carries the reviewer's sign-off.
+        signoff = {"reviewed_by": "b"} if amounts else {}
+        store.close(case_id, outcome, date(2020, 2, 1), actor="a", now=NOW, **amounts, **signoff)
     by_typology = store.precision_by_typology()
     assert by_typology.drop("weighted_audited", "weighted_precision").rows() == [
         ("amount_anomaly", 0, 0, 0, 1, None),
         ("duplicate_receipt", 1, 1, 0, 0, 1.0),
         ("suspected_unreported_death", 2, 1, 1, 0, 0.5),
     ]
-    assert by_typology.columns == [
-        "typology",
-        "audited",
-        "confirmed",
-        "cleared",
-        "unreachable",
-        "precision",
-        "weighted_audited",
-        "weighted_precision",
-    ]
+    assert (
+        by_typology.columns
+        == (
+            "typology audited confirmed cleared unreachable precision weighted_audited weighted_precision"
+        ).split()
+    )
     by_reason = store.precision_by_reason()
     assert by_reason.select("reason", "audited", "precision").rows() == [
         ("AA_ABOVE_STANDARD", 0, None),
@@ -448,7 +402,10 @@ def test_weighted_precision_lets_an_exploration_draw_speak_for_the_cases_like_it
     """Two priority visits of a reason, both cleared, and one exploration draw of the same
     reason (chosen with probability 1/8), confirmed: the plain share is 1/3, the weighted
     one 8/10."""
-    rows = [(f"SU-{i:012d}", f"P{i}", "suspected_unreported_death", 100.0, "SU_NO_CERT") for i in range(3)]
+    rows = [
+        (f"SU-{i:012d}", f"P{i}", "suspected_unreported_death", 100.0, "SU_NO_CERT")
+        for i in range(3)
+    ]
     chosen = case_list(*rows).with_columns(
         pl.Series("audit_selection", ["priority", "priority", "exploration"]),
         pl.Series("selection_probability", [1.0, 1.0, 0.125]),

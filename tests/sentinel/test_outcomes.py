@@ -67,6 +67,13 @@ def listed_store(store: CaseStore) -> CaseStore:
     return store
 
 
+def month_workbook(tmp_path: Path, language: str = "zh") -> Path:
+    """The January case list written as the workbook the auditors fill in."""
+    path = tmp_path / "cases.xlsx"
+    write_workbook(month_cases(), path, language=language, month="2020-01")  # type: ignore[arg-type]
+    return path
+
+
 def fill_workbook(path: Path, fills: dict[str, dict[str, object]]) -> None:
     """Type outcome cells into the workbook as an auditor would (by case id)."""
     book = openpyxl.load_workbook(path)
@@ -83,8 +90,7 @@ def fill_workbook(path: Path, fills: dict[str, dict[str, object]]) -> None:
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_workbook_round_trip_closes_cases(store: CaseStore, tmp_path: Path, language: str) -> None:
     listed_store(store)
-    path = tmp_path / "cases.xlsx"
-    write_workbook(month_cases(), path, language=language, month="2020-01")  # type: ignore[arg-type]
+    path = month_workbook(tmp_path, language)
     fill_workbook(
         path,
         {
@@ -136,8 +142,7 @@ def test_a_row_without_a_second_signature_waits_and_one_signed_by_its_auditor_is
     store: CaseStore, tmp_path: Path
 ) -> None:
     listed_store(store)
-    path = tmp_path / "cases.xlsx"
-    write_workbook(month_cases(), path, language="zh", month="2020-01")  # type: ignore[arg-type]
+    path = month_workbook(tmp_path)
     result = {"outcome": "确认违规", "closed_on": "2020-02-10", "overpaid_amount": 600}
     fill_workbook(
         path,
@@ -157,8 +162,7 @@ def test_a_row_without_a_second_signature_waits_and_one_signed_by_its_auditor_is
 
 def test_bad_rows_are_reported_with_place_and_column(store: CaseStore, tmp_path: Path) -> None:
     listed_store(store)
-    path = tmp_path / "cases.xlsx"
-    write_workbook(month_cases(), path, language="zh", month="2020-01")
+    path = month_workbook(tmp_path)
     fill_workbook(
         path,
         {
@@ -244,8 +248,7 @@ def test_same_case_twice_with_different_results_is_rejected(store: CaseStore) ->
 
 
 def test_summary_sheet_and_rows_without_outcome_are_skipped(tmp_path: Path) -> None:
-    path = tmp_path / "cases.xlsx"
-    write_workbook(month_cases(), path, language="zh", month="2020-01")
+    path = month_workbook(tmp_path)
     assert read_outcomes_workbook(path).height == 0
     fill_workbook(path, {PEOPLE[1][0]: {"note": "未入户", "closed_on": "2020-02-01"}})
     assert read_outcomes_workbook(path).height == 0
@@ -264,8 +267,7 @@ def test_summary_sheet_and_rows_without_outcome_are_skipped(tmp_path: Path) -> N
     ],
 )
 def test_dates_as_auditors_type_them(tmp_path: Path, typed: object, expected: date) -> None:
-    path = tmp_path / "cases.xlsx"
-    write_workbook(month_cases(), path, language="zh", month="2020-01")
+    path = month_workbook(tmp_path)
     fill_workbook(path, {PEOPLE[0][0]: {"outcome": "排除", "closed_on": typed}})
     got = read_outcomes_workbook(path)
     assert got["closed_on"].to_list() == [expected]
@@ -275,8 +277,7 @@ def test_dates_as_auditors_type_them(tmp_path: Path, typed: object, expected: da
 def test_formula_cells_are_refused_with_sheet_row_and_column(tmp_path: Path) -> None:
     """Regression (issue 18): a formula without a cached value was dropped silently and a
     forged cached value was trusted; both are now refused by sheet, row and column."""
-    path = tmp_path / "cases.xlsx"
-    write_workbook(month_cases(), path, language="zh", month="2020-01")
+    path = month_workbook(tmp_path)
     book = openpyxl.load_workbook(path)
     sheet = book.worksheets[1]
     header = [c.value for c in sheet[1]]
@@ -307,8 +308,7 @@ def test_formula_cells_are_refused_with_sheet_row_and_column(tmp_path: Path) -> 
 
 def test_formula_cells_make_the_import_reject_the_rows(store: CaseStore, tmp_path: Path) -> None:
     listed_store(store)
-    path = tmp_path / "cases.xlsx"
-    write_workbook(month_cases(), path, language="en", month="2020-01")
+    path = month_workbook(tmp_path, "en")
     book = openpyxl.load_workbook(path)
     sheet = book.worksheets[1]
     header = [c.value for c in sheet[1]]
@@ -323,16 +323,25 @@ def test_formula_cells_make_the_import_reject_the_rows(store: CaseStore, tmp_pat
     ]
 
 
-def test_the_workbook_import_refuses_implausible_amounts_and_dates(store: CaseStore, tmp_path: Path) -> None:
+def test_the_workbook_import_refuses_implausible_amounts_and_dates(
+    store: CaseStore, tmp_path: Path
+) -> None:
     """Regression (issue 18): overpaid 1e308 and a death on 0001-01-01 were accepted."""
     listed_store(store)
-    path = tmp_path / "cases.xlsx"
-    write_workbook(month_cases(), path, language="zh", month="2020-01")
+    path = month_workbook(tmp_path)
     fill_workbook(
         path,
         {
-            PEOPLE[0][0]: {"outcome": "确认死亡", "closed_on": "2020-02-10", "death_date": "0001-01-01"},
-            PEOPLE[1][0]: {"outcome": "确认违规", "closed_on": "2020-02-10", "overpaid_amount": 1e308},
+            PEOPLE[0][0]: {
+                "outcome": "确认死亡",
+                "closed_on": "2020-02-10",
+                "death_date": "0001-01-01",
+            },
+            PEOPLE[1][0]: {
+                "outcome": "确认违规",
+                "closed_on": "2020-02-10",
+                "overpaid_amount": 1e308,
+            },
         },
     )
     report = import_outcomes(store, read_outcomes_workbook(path), actor="a", now=NOW)

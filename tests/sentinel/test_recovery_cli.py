@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -13,8 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from sentinel.casestore import CaseStore
-from sentinel.casestore.recovery import record_recovery, recovery_events
+from sentinel.casestore.recovery import recovery_events
 from sentinel.cli import app
+
+sys.path.insert(0, str(Path(__file__).parent))  # the shared case builders
+from case_builders import close_reviewed, record_step  # noqa: E402
 
 runner = CliRunner()
 NOW = datetime(2020, 6, 1, tzinfo=UTC)
@@ -51,52 +55,42 @@ def out(tmp_path: Path) -> Path:
     (out / "2020-03" / "manifest.json").write_text(json.dumps({"month": "2020-03"}))
     with CaseStore(out / "cases.sqlite") as store:
         store.record_month("2020-03", listing, clear_months=12)
-        store.close(
-            "DP-000000000001",
-            "confirmed_deceased",
-            date(2020, 4, 10),
-            death_date=date(2019, 12, 3),
-            overpaid_amount=1000.0,
-            actor="wang",
-            reviewed_by="reviewer-li",
-            now=NOW,
-        )
-        store.close(
-            "DP-000000000002",
-            "confirmed_improper",
-            date(2020, 4, 12),
-            overpaid_amount=500.0,
-            recovered_amount=100.0,
-            actor="wang",
-            reviewed_by="reviewer-li",
-            now=NOW,
-        )
-        store.close(
-            "DP-000000000003",
-            "confirmed_improper",
-            date(2020, 4, 12),
-            overpaid_amount=300.0,
-            actor="wang",
-            reviewed_by="reviewer-li",
-            now=NOW,
-        )
-        record_recovery(
+        close_reviewed(
             store,
-            "DP-000000000003",
-            "payment",
-            on=date(2020, 4, 20),
-            actor="li",
-            amount=300.0,
-            method="offset",
+            [
+                (
+                    "DP-000000000001",
+                    "confirmed_deceased",
+                    date(2020, 4, 10),
+                    {"death_date": date(2019, 12, 3), "overpaid_amount": 1000.0},
+                ),
+                (
+                    "DP-000000000002",
+                    "confirmed_improper",
+                    date(2020, 4, 12),
+                    {"overpaid_amount": 500.0, "recovered_amount": 100.0},
+                ),
+                (
+                    "DP-000000000003",
+                    "confirmed_improper",
+                    date(2020, 4, 12),
+                    {"overpaid_amount": 300.0},
+                ),
+            ],
             now=NOW,
         )
+        repaid = {"amount": 300.0, "method": "offset"}
+        record_step(store, "DP-000000000003", "payment", date(2020, 4, 20), now=NOW, **repaid)
     return out
 
 
+def write_notices(out: Path, month: str, *options: str):  # type: ignore[no-untyped-def]
+    """The notices command for ``month`` on the output folder ``out``."""
+    return runner.invoke(app, ["notices", "--month", month, "--out", str(out), *options])
+
+
 def test_notices_for_open_accounts_without_one_in_either_language(out: Path) -> None:
-    result = runner.invoke(
-        app, ["notices", "--month", "2020-04", "--out", str(out), "--issued-on", "2020-05-04"]
-    )
+    result = write_notices(out, "2020-04", "--issued-on", "2020-05-04")
     assert result.exit_code == 0, result.output
     assert "2 notices written" in result.output and not FULL_ID.search(result.output)
     folder = out / "2020-04" / "notices"
@@ -115,36 +109,21 @@ def test_notices_for_open_accounts_without_one_in_either_language(out: Path) -> 
         ("DP-000000000001", date(2020, 6, 3)),
         ("DP-000000000002", date(2020, 6, 3)),
     ]
-    again = runner.invoke(app, ["notices", "--month", "2020-04", "--out", str(out), "--lang", "en"])
+    again = write_notices(out, "2020-04", "--lang", "en")
     assert again.exit_code == 0 and "0 notices written" in again.output
 
 
 def test_an_english_notice_and_a_bad_language(out: Path) -> None:
-    result = runner.invoke(
-        app,
-        [
-            "notices",
-            "--month",
-            "2020-04",
-            "--out",
-            str(out),
-            "--issued-on",
-            "2020-05-04",
-            "--lang",
-            "en",
-        ],
-    )
+    result = write_notices(out, "2020-04", "--issued-on", "2020-05-04", "--lang", "en")
     assert result.exit_code == 0, result.output
     page = (out / "2020-04" / "notices" / "DP-000000000001.html").read_text(encoding="utf-8")
     assert "To the heirs or family of 王一" in page and "2020-06-03" in page
-    bad = runner.invoke(app, ["notices", "--month", "2020-04", "--out", str(out), "--lang", "fr"])
+    bad = write_notices(out, "2020-04", "--lang", "fr")
     assert bad.exit_code == 2 and "--lang 'fr'" in bad.output
 
 
 def test_notices_only_for_accounts_closed_by_the_month_end(out: Path) -> None:
-    result = runner.invoke(
-        app, ["notices", "--month", "2020-03", "--out", str(out), "--issued-on", "2020-05-04"]
-    )
+    result = write_notices(out, "2020-03", "--issued-on", "2020-05-04")
     assert result.exit_code == 0 and "0 notices written" in result.output
 
 
@@ -174,17 +153,8 @@ def test_report_recovery_tables_and_files(out: Path) -> None:
 
 def test_a_write_off_is_approved_by_another_user_only(out: Path) -> None:
     with CaseStore(out / "cases.sqlite") as store:
-        record_recovery(
-            store,
-            "DP-000000000002",
-            "write_off",
-            on=date(2020, 5, 1),
-            actor="li",
-            amount=400.0,
-            reason="无力偿还",
-            record_id="W-1",
-            now=NOW,
-        )
+        proposal = {"amount": 400.0, "reason": "无力偿还", "record_id": "W-1"}
+        record_step(store, "DP-000000000002", "write_off", date(2020, 5, 1), now=NOW, **proposal)
     args = ["recovery", "approve", "DP-000000000002", "W-1", "--out", str(out)]
     refused = runner.invoke(app, [*args, "--actor", "li"])
     assert refused.exit_code == 2 and "cannot approve it" in refused.output

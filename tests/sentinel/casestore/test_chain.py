@@ -3,9 +3,10 @@ change by hand found and named (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
-import polars as pl
 import pytest
 from sqlalchemy import select, text
 from typer.testing import CliRunner
@@ -15,37 +16,34 @@ from sentinel.casestore.chain import GENESIS, check_history, history_chains, row
 from sentinel.cli import app
 from sentinel.review.store import ReviewStore
 
+sys.path.insert(0, str(Path(__file__).parents[1]))  # the shared case builders
+from case_builders import deceased_paid_listing  # noqa: E402
+
 runner = CliRunner()
 AT = datetime(2020, 3, 5, 9, 30, tzinfo=UTC)
-
-
-def listing(*persons: str) -> pl.DataFrame:
-    n = len(persons)
-    return pl.DataFrame(
-        {
-            "case_id": [f"DP-{p}" for p in persons],
-            "person_id": list(persons),
-            "typology": ["deceased_paid"] * n,
-            "township": ["城关镇"] * n,
-            "priority_rank": list(range(1, n + 1)),
-            "risk_score": [0.9] * n,
-            "est_overpayment": [1000.0] * n,
-            "reasons": ["DP_PAID_AFTER_DEATH"] * n,
-            "last_paid_period": ["2020-03"] * n,
-            "tier": [2] * n,
-        },
-        schema_overrides={"priority_rank": pl.Int64, "tier": pl.Int8},
-    )
 
 
 @pytest.fixture
 def store(store_url: str):  # type: ignore[no-untyped-def]
     with CaseStore(store_url) as opened:
-        opened.record_month("2020-02", listing("p1", "p2", "p3"), clear_months=12)
-        opened.record_month("2020-03", listing("p1", "p2"), clear_months=12)
+        opened.record_month(
+            "2020-02", deceased_paid_listing("p1", "p2", "p3", tier=2), clear_months=12
+        )
+        opened.record_month("2020-03", deceased_paid_listing("p1", "p2", tier=2), clear_months=12)
         opened.assign("DP-p1", "wang", "zhao", now=AT)
         ReviewStore(opened.engine).log("wang", "view_case", "DP-p1", {"month": "2020-03"}, now=AT)
         yield opened
+
+
+def slip_in_unsealed_audit_row(store: CaseStore) -> None:
+    """An audit-log row written by hand, past the product's seal."""
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO review_audit (at, username, action) VALUES (:at, 'mallory', 'view_case')"
+            ),
+            {"at": AT},
+        )
 
 
 def test_every_write_is_sealed_and_the_history_holds(store: CaseStore) -> None:
@@ -77,25 +75,13 @@ def test_a_removed_row_and_a_row_slipped_in_by_hand_are_found(store: CaseStore) 
     broken = check_history(store.engine).broken
     assert broken is not None and broken.position == 2 and "removed" in broken.problem
     # Put back by hand without a seal: still not the history the product wrote.
-    with store.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO review_audit (at, username, action) VALUES (:at, 'mallory', 'view_case')"
-            ),
-            {"at": AT},
-        )
+    slip_in_unsealed_audit_row(store)
     broken = check_history(store.engine).broken
     assert broken is not None and broken.table == "events"
 
 
 def test_an_unsealed_row_is_named(store: CaseStore) -> None:
-    with store.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO review_audit (at, username, action) VALUES (:at, 'mallory', 'view_case')"
-            ),
-            {"at": AT},
-        )
+    slip_in_unsealed_audit_row(store)
     broken = check_history(store.engine).broken
     assert (
         broken is not None and broken.table == "review_audit" and "never sealed" in broken.problem
@@ -122,7 +108,7 @@ def test_a_chain_recomputed_by_hand_differs_from_the_heads_a_run_recorded(store:
 
 def test_re_deriving_months_keeps_the_chain(store: CaseStore) -> None:
     store.rederive_from("2020-03", reason="payouts.csv of 2020-03 changed", now=AT)
-    store.record_month("2020-03", listing("p1", "p2"), clear_months=12)
+    store.record_month("2020-03", deceased_paid_listing("p1", "p2", tier=2), clear_months=12)
     assert check_history(store.engine).holds
 
 
@@ -137,7 +123,7 @@ def test_audit_verify_names_the_first_broken_link(tmp_path) -> None:  # type: ig
     out = tmp_path / "out"
     out.mkdir()
     with CaseStore(out / "cases.sqlite") as opened:
-        opened.record_month("2020-02", listing("p1", "p2"), clear_months=12)
+        opened.record_month("2020-02", deceased_paid_listing("p1", "p2", tier=2), clear_months=12)
     ok = runner.invoke(app, ["audit", "verify", "--out", str(out)])
     assert ok.exit_code == 0, ok.output
     assert "history holds" in ok.output
@@ -154,7 +140,7 @@ def test_a_check_from_a_verified_head_hashes_only_the_rows_written_since(
     """Regression guard: a monthly run's check starts from the heads the month before
     verified; an edit after them is still found, one before them only by the full check."""
     verified = check_history(store.engine).heads
-    store.record_month("2020-04", listing("p1", "p4"), clear_months=12)
+    store.record_month("2020-04", deceased_paid_listing("p1", "p4", tier=2), clear_months=12)
     since = check_history(store.engine, [verified], since=verified)
     assert since.holds, since.broken
     assert since.rows_checked == store.events().height - verified["events"]["position"] > 0

@@ -3,7 +3,9 @@ write-offs signed off by a second user, every step in the events' hash chain."""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -21,62 +23,46 @@ from sentinel.casestore.recovery import (
 )
 from sentinel.masking import mask_id
 
+sys.path.insert(0, str(Path(__file__).parents[1]))  # the shared case builders
+from case_builders import close_reviewed, deceased_paid_listing, record_step  # noqa: E402
+
 NOW = datetime(2020, 9, 1, 10, 0, tzinfo=UTC)
 CLOSED = date(2020, 4, 10)
-
-
-def listing(*persons: str) -> pl.DataFrame:
-    n = len(persons)
-    return pl.DataFrame(
-        {
-            "case_id": [f"DP-{p}" for p in persons],
-            "person_id": list(persons),
-            "typology": ["deceased_paid"] * n,
-            "township": ["城关镇", "梅城镇", "城关镇", "梅城镇"][:n],
-            "priority_rank": list(range(1, n + 1)),
-            "risk_score": [0.9] * n,
-            "est_overpayment": [1000.0] * n,
-            "reasons": ["DP_PAID_AFTER_DEATH"] * n,
-            "last_paid_period": ["2020-03"] * n,
-        },
-        schema_overrides={"priority_rank": pl.Int64},
-    )
 
 
 @pytest.fixture
 def store(store_url: str):  # type: ignore[no-untyped-def]
     with CaseStore(store_url) as opened:
-        opened.record_month("2020-03", listing("p1", "p2", "p3", "p4"), clear_months=12)
-        opened.close(
-            "DP-p1",
-            "confirmed_deceased",
-            CLOSED,
-            overpaid_amount=1200.0,
-            recovered_amount=200.0,
-            actor="wang",
-            reviewed_by="reviewer-li",
-            now=NOW,
-        )
-        opened.close(
-            "DP-p2",
-            "confirmed_improper",
-            CLOSED,
-            overpaid_amount=600.0,
-            actor="wang",
-            reviewed_by="reviewer-li",
-            now=NOW,
-        )
-        opened.close("DP-p3", "cleared", CLOSED, actor="wang", reviewed_by="reviewer-li", now=NOW)
-        opened.close(
-            "DP-p4",
-            "confirmed_improper",
-            CLOSED,
-            overpaid_amount=0.0,
-            actor="wang",
-            reviewed_by="reviewer-li",
+        listing = deceased_paid_listing("p1", "p2", "p3", "p4", townships=("城关镇", "梅城镇"))
+        opened.record_month("2020-03", listing, clear_months=12)
+        close_reviewed(
+            opened,
+            [
+                (
+                    "DP-p1",
+                    "confirmed_deceased",
+                    CLOSED,
+                    {"overpaid_amount": 1200.0, "recovered_amount": 200.0},
+                ),
+                ("DP-p2", "confirmed_improper", CLOSED, {"overpaid_amount": 600.0}),
+                ("DP-p3", "cleared", CLOSED, {}),
+                ("DP-p4", "confirmed_improper", CLOSED, {"overpaid_amount": 0.0}),
+            ],
             now=NOW,
         )
         yield opened
+
+
+def record(store: CaseStore, case_id: str, step: str, on: date, **details) -> bool:  # type: ignore[no-untyped-def]
+    """One recovery step recorded by the recovery officer li, today being NOW."""
+    return record_step(store, case_id, step, on, now=NOW, **details)
+
+
+def propose_write_off(store: CaseStore, reason: str, step: str = "write_off") -> bool:
+    """li proposes writing off the 600.00 DP-p2 owes, on 2020-06-01, as record W-1."""
+    return record(
+        store, "DP-p2", step, date(2020, 6, 1), amount=600.0, reason=reason, record_id="W-1"
+    )
 
 
 def test_an_account_opens_with_what_was_recovered_at_closing(store: CaseStore) -> None:
@@ -89,37 +75,20 @@ def test_an_account_opens_with_what_was_recovered_at_closing(store: CaseStore) -
 
 
 def test_a_notice_and_payments_settle_the_account(store: CaseStore) -> None:
-    assert record_recovery(
-        store,
-        "DP-p1",
-        "催缴通知",
-        on=date(2020, 4, 15),
-        actor="li",
-        deadline=date(2020, 5, 15),
-        record_id="N-1",
-        now=NOW,
+    assert record(
+        store, "DP-p1", "催缴通知", date(2020, 4, 15), deadline=date(2020, 5, 15), record_id="N-1"
     )
-    assert record_recovery(
+    assert record(
+        store, "DP-p1", "payment", date(2020, 5, 1), amount=400.0, method="分期", record_id="R-1"
+    )
+    assert record(
         store,
         "DP-p1",
         "payment",
-        on=date(2020, 5, 1),
-        actor="li",
-        amount=400.0,
-        method="分期",
-        record_id="R-1",
-        now=NOW,
-    )
-    assert record_recovery(
-        store,
-        "DP-p1",
-        "payment",
-        on=date(2020, 6, 1),
-        actor="li",
+        date(2020, 6, 1),
         amount=600.0,
         method="instalment",
         record_id="R-2",
-        now=NOW,
     )
     may = recovery_ledger(store, date(2020, 5, 20)).row(0, named=True)
     assert (may["recovered"], may["outstanding"], may["ladder_step"]) == (600.0, 600.0, "notified")
@@ -196,32 +165,13 @@ def test_a_step_that_cannot_be_right_is_refused_naming_case_field_and_problem(
 
 
 def test_a_settled_account_takes_no_notice(store: CaseStore) -> None:
-    record_recovery(
-        store,
-        "DP-p2",
-        "payment",
-        on=date(2020, 5, 1),
-        actor="li",
-        amount=600.0,
-        method="bank_return",
-        now=NOW,
-    )
+    record(store, "DP-p2", "payment", date(2020, 5, 1), amount=600.0, method="bank_return")
     with pytest.raises(CaseValidationError, match="nothing outstanding"):
-        record_recovery(store, "DP-p2", "notice", on=date(2020, 5, 2), actor="li", now=NOW)
+        record(store, "DP-p2", "notice", date(2020, 5, 2))
 
 
 def test_a_write_off_counts_only_once_another_user_approves_it(store: CaseStore) -> None:
-    assert record_recovery(
-        store,
-        "DP-p2",
-        "核销",
-        on=date(2020, 6, 1),
-        actor="li",
-        amount=600.0,
-        reason="死亡无遗产",
-        record_id="W-1",
-        now=NOW,
-    )
+    assert propose_write_off(store, "死亡无遗产", step="核销")
     proposed = recovery_ledger(store, date(2020, 8, 1)).filter(pl.col("case_id") == "DP-p2")
     assert (proposed["written_off"][0], proposed["status"][0]) == (0.0, "open")
     with pytest.raises(CaseValidationError, match="proposed a write-off cannot approve it"):
@@ -244,44 +194,17 @@ def test_a_write_off_counts_only_once_another_user_approves_it(store: CaseStore)
 
 
 def test_an_approval_above_what_is_still_owed_is_refused(store: CaseStore) -> None:
-    record_recovery(
-        store,
-        "DP-p2",
-        "write_off",
-        on=date(2020, 6, 1),
-        actor="li",
-        amount=600.0,
-        reason="无力偿还",
-        record_id="W-1",
-        now=NOW,
-    )
-    record_recovery(
-        store,
-        "DP-p2",
-        "payment",
-        on=date(2020, 6, 5),
-        actor="li",
-        amount=100.0,
-        method="offset",
-        now=NOW,
-    )
+    propose_write_off(store, "无力偿还")
+    record(store, "DP-p2", "payment", date(2020, 6, 5), amount=100.0, method="offset")
     with pytest.raises(CaseValidationError, match="more than the 500.00 still outstanding"):
         approve_write_off(store, "DP-p2", "W-1", actor="zhao", now=NOW)
 
 
 def test_a_hand_edited_recovery_event_breaks_the_chain(store: CaseStore) -> None:
-    record_recovery(
-        store,
-        "DP-p1",
-        "payment",
-        on=date(2020, 5, 1),
-        actor="li",
-        amount=500.0,
-        method="full",
-        record_id="R-1",
-        now=NOW,
+    record(
+        store, "DP-p1", "payment", date(2020, 5, 1), amount=500.0, method="full", record_id="R-1"
     )
-    record_recovery(store, "DP-p1", "notice", on=date(2020, 5, 2), actor="li", now=NOW)
+    record(store, "DP-p1", "notice", date(2020, 5, 2))
     assert check_history(store.engine).holds
     target = int(store.events().filter(pl.col("kind") == "recovery")["id"][0])
     with store.engine.begin() as conn:
@@ -297,26 +220,9 @@ def test_a_hand_edited_recovery_event_breaks_the_chain(store: CaseStore) -> None
 
 
 def test_the_summary_adds_up_per_township(store: CaseStore) -> None:
-    record_recovery(
-        store,
-        "DP-p1",
-        "payment",
-        on=date(2020, 5, 1),
-        actor="li",
-        amount=1000.0,
-        method="full",
-        now=NOW,
-    )
-    record_recovery(store, "DP-p2", "notice", on=date(2020, 4, 20), actor="li", now=NOW)
-    record_recovery(
-        store,
-        "DP-p2",
-        "escalation",
-        on=date(2020, 6, 1),
-        actor="li",
-        method="申请法院强制执行",
-        now=NOW,
-    )
+    record(store, "DP-p1", "payment", date(2020, 5, 1), amount=1000.0, method="full")
+    record(store, "DP-p2", "notice", date(2020, 4, 20))
+    record(store, "DP-p2", "escalation", date(2020, 6, 1), method="申请法院强制执行")
     summary = recovery_summary(recovery_ledger(store, date(2020, 8, 1)), "township")
     assert summary["township"].to_list() == ["城关镇", "梅城镇", "all"]
     total = summary.row(2, named=True)
@@ -324,6 +230,19 @@ def test_the_summary_adds_up_per_township(store: CaseStore) -> None:
     assert total["recovery_rate"] == round(1200 / 1800, 4)
     assert (total["step_court"], total["step_none"], total["aged_91-180"]) == (1, 1, 1)
     assert (total["status_repaid"], total["status_open"]) == (1, 1)
+
+
+def import_drop(store: CaseStore, rows: pl.DataFrame):  # type: ignore[no-untyped-def]
+    """The rows of a recoveries.csv drop imported with a 30-day notice deadline."""
+    return import_recoveries(
+        store,
+        rows,
+        actor="drop:recoveries",
+        source="drop",
+        notice_deadline_days=30,
+        file="recoveries.csv",
+        now=NOW,
+    )
 
 
 def test_an_import_reports_each_bad_row_and_applies_the_rest(store: CaseStore) -> None:
@@ -350,15 +269,7 @@ def test_an_import_reports_each_bad_row_and_applies_the_rest(store: CaseStore) -
         },
         schema_overrides={"deadline": pl.Date},
     )
-    report = import_recoveries(
-        store,
-        rows,
-        actor="drop:recoveries",
-        source="drop",
-        notice_deadline_days=30,
-        file="recoveries.csv",
-        now=NOW,
-    )
+    report = import_drop(store, rows)
     assert (report.applied, report.rejected) == (2, 3)
     problems = {(e.row, e.column): e.problem for e in report.errors}
     assert "is not the case's person" in problems[(3, "person_id")]
@@ -367,32 +278,14 @@ def test_an_import_reports_each_bad_row_and_applies_the_rest(store: CaseStore) -
     assert str(report.errors[0]).startswith("recoveries.csv, row 3, case ")
     notice = recovery_events(store, "DP-p1").filter(pl.col("step") == "notice").row(0, named=True)
     assert notice["deadline"] == date(2020, 5, 31) and notice["actor"] == "li"
-    again = import_recoveries(
-        store,
-        rows,
-        actor="drop:recoveries",
-        source="drop",
-        notice_deadline_days=30,
-        file="recoveries.csv",
-        now=NOW,
-    )
+    again = import_drop(store, rows)
     # The write-off was proposed on the first import (its approval refused): unchanged now.
     assert (again.applied, again.unchanged) == (0, 2)
     assert recovery_events(store).height == 3
 
 
 def test_an_approval_is_dated_not_in_the_future_nor_before_the_proposal(store: CaseStore) -> None:
-    record_recovery(
-        store,
-        "DP-p2",
-        "write_off",
-        on=date(2020, 6, 1),
-        actor="li",
-        amount=600.0,
-        reason="死亡无遗产",
-        record_id="W-1",
-        now=NOW,
-    )
+    propose_write_off(store, "死亡无遗产")
     with pytest.raises(CaseValidationError, match="before the write-off was proposed"):
         approve_write_off(store, "DP-p2", "W-1", actor="zhao", on=date(2020, 5, 31), now=NOW)
     with pytest.raises(CaseValidationError, match="in the future"):

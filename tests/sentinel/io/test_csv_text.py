@@ -82,20 +82,22 @@ def test_csv_extra_column_is_kept_under_its_header(tmp_path):
     assert frame["备注"].to_list() == ["note 0", "note 1", "note 2"]
 
 
-def test_csv_ragged_rows_are_marked_not_lost(tmp_path):
+def payout_lines(tmp_path: Path, *lines: str) -> Path:
+    """payouts.csv in UTF-8: the English header, then the lines as typed, each ended by \\n."""
     path = tmp_path / "payouts.csv"
-    path.write_text(
-        ",".join(EN_HEADER)
-        + "\n"
-        + ",".join(ROWS[2])
-        + "\n"
-        + f"{ID_A},enterprise,2024-01\n"  # short
-        + "\n"  # blank line: skipped, still counted
-        + ",".join(ROWS[2])
-        + ",surplus,fields\n"  # long
-        + ",".join(ROWS[2])
-        + "\n",
-        encoding="utf-8",
+    path.write_text("\n".join([",".join(EN_HEADER), *lines]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_csv_ragged_rows_are_marked_not_lost(tmp_path):
+    good = ",".join(ROWS[2])
+    path = payout_lines(
+        tmp_path,
+        good,
+        f"{ID_A},enterprise,2024-01",  # short
+        "",  # blank line: skipped, still counted
+        good + ",surplus,fields",  # long
+        good,
     )
     frame = read_dataset(path, PAYOUTS).frame
     assert frame["_row"].to_list() == [1, 2, 4, 5]
@@ -284,16 +286,8 @@ def test_county_sized_csv_reads_in_well_under_a_second(tmp_path):
 
 
 def test_rows_of_bare_separators_are_dropped_but_ragged_empty_rows_kept(tmp_path):
-    path = tmp_path / "payouts.csv"
-    path.write_text(
-        ",".join(EN_HEADER)
-        + "\n"
-        + ",".join(ROWS[2])
-        + "\n,,,,,,\n , ,\n"
-        + ",".join(ROWS[2])
-        + "\n",
-        encoding="utf-8",
-    )
+    good = ",".join(ROWS[2])
+    path = payout_lines(tmp_path, good, ",,,,,,", " , ,", good)
     frame = read_dataset(path, PAYOUTS).frame
     assert frame["_row"].to_list() == [1, 3, 4]
     assert frame["_malformed"].to_list() == [None, "malformed row: 3 fields, expected 7", None]

@@ -230,39 +230,22 @@ _SAMPLE_ROWS = {
         "approved_on": "",
     },
 }
+#: The same rows typed: the text columns stay as they are, empty text becomes null.
 _TYPED = {
-    "suspects": {
-        "batch_id": "YZ2024031",
-        "pushed_on": datetime.date(2024, 3, 5),
-        "due_on": datetime.date(2024, 4, 30),
-        "person_id": ID_A,
-        "name": "张三",
-        "suspect_type": "death",
-        "source": "ministry",
-        "detail": "比对疑似死亡",
-    },
-    "custody": {
-        "record_id": "JY-1",
-        "person_id": ID_B,
-        "name": "李四",
+    "suspects": _SAMPLE_ROWS["suspects"]
+    | {"pushed_on": datetime.date(2024, 3, 5), "due_on": datetime.date(2024, 4, 30)},
+    "custody": _SAMPLE_ROWS["custody"]
+    | {
         "birth_date": datetime.date(1950, 2, 3),
-        "kind": "imprisonment",
         "start_date": datetime.date(2024, 3, 1),
         "end_date": None,
-        "source": "prison",
         "received_on": datetime.date(2024, 3, 10),
     },
-    "recoveries": {
-        "record_id": "SJ-2024-0031",
-        "case_id": "DP-0a1b2c3d4e5f",
-        "person_id": ID_A,
-        "step": "payment",
+    "recoveries": _SAMPLE_ROWS["recoveries"]
+    | {
         "step_date": datetime.date(2024, 3, 12),
         "amount": 1200.5,
-        "method": "instalment",
         "deadline": None,
-        "reason": "第一期",
-        "operator": "李会计",
         "approved_by": None,
         "approved_on": None,
     },

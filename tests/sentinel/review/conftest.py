@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +17,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sentinel.casestore import CaseStore
-from sentinel.config import SentinelConfig, load_config
-from sentinel.detection import detect_cases
-from sentinel.ingest import check_drop, read_drop
-from sentinel.io.reports import write_case_list
-from sentinel.io.store import CuratedStore, load_history
-from sentinel.listing import publish_listing
+from sentinel.config import load_config
 from sentinel.review import ReviewStore, create_app, hash_password
+
+sys.path.insert(0, str(Path(__file__).parent))  # the output folder builder
+from review_output import build_output  # noqa: E402
 
 MONTHS = ("2020-01", "2020-02")
 PASSWORD = "correct horse battery"  # generated test users only
@@ -38,22 +37,6 @@ class ReviewData:
     township_a: str
     township_b: str
     cases: pl.DataFrame  # the last month's case list (cases.parquet)
-
-
-def build_output(inbox: Path, out: Path, config: SentinelConfig, months: tuple[str, ...]) -> None:
-    """The monthly procedure's data steps without Prefect: check, curate, score, record,
-    write the case list."""
-    curated = CuratedStore(out / "curated")
-    for month in months:
-        drops = check_drop(read_drop(inbox / month), config, month=month)
-        for name in ("beneficiaries", "payouts", "deaths", "certifications", "outcomes"):
-            curated.write_month(name, month, drops[name].loaded)
-        curated.write_month("quarantined_payouts", month, drops["payouts"].quarantined)
-        cases = detect_cases(load_history(out / "curated", month), config).collect()
-        with CaseStore(out / config.cases.database_file) as store:
-            cases = publish_listing(store, cases, pl.DataFrame(), month, config)
-        (out / month).mkdir(parents=True, exist_ok=True)
-        write_case_list(cases, out / month, language=config.detection.report_language, month=month)
 
 
 def add_users(database: Path, township_a: str, township_b: str) -> None:
@@ -172,6 +155,17 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
 def login():  # type: ignore[no-untyped-def]
     """``login(client, username)`` signs in and returns the session's CSRF token."""
     return sign_in
+
+
+@pytest.fixture
+def signed_in(client: TestClient):  # type: ignore[no-untyped-def]
+    """``signed_in(username)``: the test client, signed in as that user."""
+
+    def browser(username: str) -> TestClient:
+        sign_in(client, username)
+        return client
+
+    return browser
 
 
 @pytest.fixture

@@ -166,31 +166,33 @@ def test_case_page_masks_full_ids_for_roles_not_allowed(review_data, make_client
     assert case["person_id"][:6] + "********" + case["person_id"][-4:] in page.text
 
 
-def test_case_page_shows_death_records_with_link_confidence_and_agreeing_fields(
-    client: TestClient, login, review_data
-) -> None:  # type: ignore[no-untyped-def]
-    login(client, "zhao")
-    deceased = review_data.cases.filter(pl.col("typology") == "deceased_paid")
-    if deceased.height == 0:
-        pytest.skip("no deceased_paid case in the tiny county")
-    case = deceased.row(0, named=True)
-    page = client.get(f"/cases/{case['case_id']}")
-    section = page.text.split("死亡记录</h2>")[1].split("</section>")[0]
+def first_case_page(signed_in, review_data, typology: str) -> str:  # type: ignore[no-untyped-def]
+    """The page of the month's first case of ``typology`` as the supervisor sees it; the
+    test is skipped when the tiny county has no such case."""
+    cases = review_data.cases.filter(pl.col("typology") == typology)
+    if cases.height == 0:
+        pytest.skip(f"no {typology} case in the tiny county")
+    return signed_in("zhao").get(f"/cases/{cases['case_id'][0]}").text
+
+
+def section_of(page: str, heading: str) -> str:
+    return page.split(f"{heading}</h2>")[1].split("</section>")[0]
+
+
+def test_case_page_shows_death_records_with_link_confidence_and_agreeing_fields(  # type: ignore[no-untyped-def]
+    signed_in, review_data
+) -> None:
+    page = first_case_page(signed_in, review_data, "deceased_paid")
+    section = section_of(page, "死亡记录")
     assert "关联置信度" in section and "一致的字段" in section
     assert re.search(r'<td class="num">0\.\d\d</td>', section) or ">1.00<" in section
-    assert "after-death" in page.text
+    assert "after-death" in page
 
 
-def test_case_page_lists_people_sharing_the_account_masked(
-    client: TestClient, login, review_data
-) -> None:  # type: ignore[no-untyped-def]
-    login(client, "zhao")
-    shared = review_data.cases.filter(pl.col("typology") == "shared_account")
-    if shared.height == 0:
-        pytest.skip("no shared_account case in the tiny county")
-    case = shared.row(0, named=True)
-    page = client.get(f"/cases/{case['case_id']}")
-    section = page.text.split("共用账户或代领人的人员</h2>")[1].split("</section>")[0]
+def test_case_page_lists_people_sharing_the_account_masked(signed_in, review_data) -> None:  # type: ignore[no-untyped-def]
+    section = section_of(
+        first_case_page(signed_in, review_data, "shared_account"), "共用账户或代领人的人员"
+    )
     rows = re.findall(r"<tr><td>(?:银行账户|代领人)</td>", section)
     assert rows, section
     masked = re.findall(r"\d{6}\*{8}[\dX]{4}", section)

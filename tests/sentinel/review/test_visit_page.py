@@ -31,12 +31,10 @@ def linked_cases(html: str, month: str) -> list[str]:
     return sorted(c for c, _ in found)
 
 
-def test_a_supervisor_sees_every_case_within_capacity_once_with_masked_ids(
-    client: TestClient,
-    login,
-    review_data,  # type: ignore[no-untyped-def]
+def test_a_supervisor_sees_every_case_within_capacity_once_with_masked_ids(  # type: ignore[no-untyped-def]
+    signed_in, review_data
 ) -> None:
-    login(client, "zhao")
+    client = signed_in("zhao")
     page = client.get(f"/plan?month={review_data.month}")
     assert page.status_code == 200
     assert linked_cases(page.text, review_data.month) == within_capacity(review_data)
@@ -47,12 +45,8 @@ def test_a_supervisor_sees_every_case_within_capacity_once_with_masked_ids(
         assert person[:6] + "*" * 8 + person[-4:] in page.text
 
 
-def test_an_auditor_sees_only_the_trips_of_their_townships(
-    client: TestClient,
-    login,
-    review_data,  # type: ignore[no-untyped-def]
-) -> None:
-    login(client, "wang")
+def test_an_auditor_sees_only_the_trips_of_their_townships(signed_in, review_data) -> None:  # type: ignore[no-untyped-def]
+    client = signed_in("wang")
     page = client.get(f"/plan?month={review_data.month}")
     assert page.status_code == 200
     assert linked_cases(page.text, review_data.month) == within_capacity(
@@ -67,12 +61,8 @@ def test_an_auditor_sees_only_the_trips_of_their_townships(
     assert 'id="plan-empty"' in other.text
 
 
-def test_an_auditor_reads_no_full_name_on_the_plan(
-    client: TestClient,
-    login,
-    review_data,  # type: ignore[no-untyped-def]
-) -> None:
-    login(client, "wang")
+def test_an_auditor_reads_no_full_name_on_the_plan(signed_in, review_data) -> None:  # type: ignore[no-untyped-def]
+    client = signed_in("wang")
     page = client.get(f"/plan?month={review_data.month}").text
     for name in review_data.cases["name"].drop_nulls():
         if len(name) > 1:
@@ -84,12 +74,8 @@ def test_an_auditor_reads_no_full_name_on_the_plan(
         assert name[0] + "**" in page
 
 
-def test_a_supervisor_narrows_the_plan_to_one_township(
-    client: TestClient,
-    login,
-    review_data,  # type: ignore[no-untyped-def]
-) -> None:
-    login(client, "zhao")
+def test_a_supervisor_narrows_the_plan_to_one_township(signed_in, review_data) -> None:  # type: ignore[no-untyped-def]
+    client = signed_in("zhao")
     page = client.get(f"/plan?month={review_data.month}&township={review_data.township_b}")
     assert linked_cases(page.text, review_data.month) == within_capacity(
         review_data, review_data.township_b
@@ -97,36 +83,24 @@ def test_a_supervisor_narrows_the_plan_to_one_township(
     assert TRIP.findall(page.text)[0] == "1"  # trips numbered within what is planned
 
 
-def test_trips_hold_at_most_the_configured_visits(
-    client: TestClient,
-    login,
-    review_data,  # type: ignore[no-untyped-def]
-) -> None:
-    login(client, "zhao")
+def test_trips_hold_at_most_the_configured_visits(signed_in, review_data) -> None:  # type: ignore[no-untyped-def]
+    client = signed_in("zhao")
     page = client.get(f"/plan?month={review_data.month}").text
     limit = 6  # visits.max_visits_per_trip of the committed configuration
     for section in page.split('<section class="card trip"')[1:]:
         assert 0 < section.split("</section>")[0].count("<tr>") - 1 <= limit
 
 
-def test_each_stop_links_to_its_case_page_which_opens(
-    client: TestClient,
-    login,
-    review_data,  # type: ignore[no-untyped-def]
-) -> None:
-    login(client, "wang")
+def test_each_stop_links_to_its_case_page_which_opens(signed_in, review_data) -> None:  # type: ignore[no-untyped-def]
+    client = signed_in("wang")
     page = client.get(f"/plan?month={review_data.month}").text
     case_id = linked_cases(page, review_data.month)[0]
     opened = client.get(f"/cases/{case_id}?month={review_data.month}")
     assert opened.status_code == 200 and case_id in opened.text
 
 
-def test_the_queue_and_the_nav_lead_to_the_plan(
-    client: TestClient,
-    login,
-    review_data,  # type: ignore[no-untyped-def]
-) -> None:
-    login(client, "wang")
+def test_the_queue_and_the_nav_lead_to_the_plan(signed_in, review_data) -> None:  # type: ignore[no-untyped-def]
+    client = signed_in("wang")
     queue = client.get(f"/queue?month={review_data.month}").text
     assert f'href="/plan?month={review_data.month}&amp;township="' in queue
     assert '<a href="/plan"' in queue
