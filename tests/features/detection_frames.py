@@ -1,4 +1,5 @@
-"""Small hand-made typed frames for rule-family tests (contract columns and dtypes)."""
+"""Small hand-made typed frames for rule-family tests (contract columns and dtypes), and the
+rule families' reasons on them."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import date
 
 import polars as pl
 
+from sentinel.config import load_config
 from sentinel.contract import (
     BENEFICIARIES,
     CERTIFICATIONS,
@@ -15,7 +17,7 @@ from sentinel.contract import (
     Dataset,
     typed_schema,
 )
-from sentinel.detection import MonthHistory
+from sentinel.detection import MonthHistory, rule_reasons
 
 
 def _partition(dataset: Dataset, *, leaving_out: tuple[str, ...] = ()) -> dict[str, pl.DataType]:
@@ -189,3 +191,19 @@ def paid_throughout(people: list[dict], span: list[str], **records: pl.DataFrame
     """``people`` on the register and paid regularly every month of ``span``: the history as
     of its last month, with ``records`` as for :func:`history`."""
     return history(span[-1], register_over(people, span), regular_payouts(people, span), **records)
+
+
+# What the rule-family tests read: the year they span, the committed configuration, a payout
+# line cut short, and the reasons the rule families give.
+SPAN = months("2020-01", "2020-12")
+CONFIG = load_config()
+#: What a payout line cut short still holds: its ID, scheme and period, nothing paid.
+CUT_SHORT = {"pay_date": None, "amount": None, "bank_account": None, "kind": None}
+
+
+def _reasons(h) -> pl.DataFrame:
+    return rule_reasons(h, CONFIG).collect()
+
+
+def _flagged(reasons: pl.DataFrame, typology: str) -> set[str]:
+    return set(reasons.filter(pl.col("typology") == typology)["person_id"].to_list())

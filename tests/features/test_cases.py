@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from features.cases import per_person, person_scheme_key, reason_rows
+from features.cases import merge_reasons, per_person, person_scheme_key, reason_rows
 from features.history import register_people, register_runs
 
 
@@ -86,3 +86,21 @@ def test_reason_rows_take_the_typology_from_the_registry_and_refuse_missing_fact
             0.9,
             pl.col("paid"),
         )
+
+
+def test_merge_reasons_one_row_per_person_strongest_typology_first():
+    reasons = pl.LazyFrame(
+        {
+            "person_id": ["p", "p"],
+            "typology": ["shared_account", "deceased_paid"],
+            "reason": ["SA_SHARED_ACCOUNT", "DP_PAID_AFTER_DEATH"],
+            "probability": [0.3, 0.98],
+            "est_overpayment": [100.0, 1000.0],
+            "facts": [["a"], ["b"]],
+        }
+    )
+    merged = merge_reasons(reasons).collect()
+    assert merged.height == 1
+    assert merged["typology"][0] == "deceased_paid"
+    assert merged["reasons"][0].to_list() == ["DP_PAID_AFTER_DEATH", "SA_SHARED_ACCOUNT"]
+    assert merged["rule_probability"][0] == pytest.approx(1 - 0.02 * 0.7)

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from features.cases import month_index, month_number
-from features.ledger import (
+sys.path.insert(0, str(Path(__file__).parent))  # the shared hand-made frames (importlib mode)
+from detection_frames import (  # noqa: E402
+    SPAN,
+    _reasons,
+    history,
+    make_id,
+    person,
+    register_over,
+    regular_payouts,
+)
+
+from features.cases import month_index, month_number  # noqa: E402
+from features.ledger import (  # noqa: E402
     LEDGER_COLUMNS,
     extend_ledger_runs,
     ledger_rows,
@@ -18,7 +31,7 @@ from features.ledger import (
     ledger_runs_up_to,
     overlapping,
 )
-from features.payments import PAYOUT_KIND, ledger_keys, months_paid
+from features.payments import PAYOUT_KIND, ledger_keys, months_paid  # noqa: E402
 
 MONTHS = ["2020-01", "2020-02", "2020-03", "2020-04", "2020-05", "2020-06"]
 
@@ -170,3 +183,57 @@ def test_pay_dates_move_with_the_period() -> None:
     assert runs.height == 1
     dates = ledger_rows(runs.lazy()).collect().sort("period_index")["pay_date"].to_list()
     assert dates[1] == date(2020, 2, 28) and dates[-1] == date(2020, 6, 28)
+
+
+def test_rules_read_a_run_of_months_as_those_months_rows():
+    """The rule families read the paid ledger summarised as runs (``features.ledger``): a
+    run of twelve unchanged payments must count exactly as the twelve rows, whether a rule
+    reads the run or expands it. Every rule on a ledger cut into one-row runs gives the
+    same reasons as on its runs."""
+    from dataclasses import replace
+
+    from polars.testing import assert_frame_equal
+
+    from features.ledger import ledger_runs
+    from features.payments import paid_ledger
+
+    old_standard = person(make_id("19500101", 11), "张三", "M", date(1950, 1, 1))
+    jumped = person(make_id("19500202", 22), "赵四", "M", date(1950, 2, 2))
+    twice = person(make_id("19500303", 33), "钱五", "M", date(1950, 3, 3))
+    twice_ent = {**twice, "scheme": "enterprise"}
+    gone = person(make_id("19300404", 44), "孙六", "M", date(1930, 4, 4))
+    moved = person(make_id("19450505", 55), "李七", "F", date(1945, 5, 5))
+    register = (
+        register_over([old_standard, jumped, twice, twice_ent, moved], SPAN)
+        .vstack(register_over([gone], SPAN[:6]))
+        .vstack(register_over([{**gone, "status": "terminated"}], SPAN[6:]))
+    )
+    payouts = pl.concat(
+        [
+            # The old resident standard paid all year: below the floor from 2020-07 only.
+            regular_payouts([old_standard], SPAN, amount=103.0),
+            regular_payouts([jumped], SPAN[:8], amount=120.0),
+            regular_payouts([jumped], SPAN[8:], amount=600.0),
+            regular_payouts([twice], SPAN),
+            regular_payouts([twice_ent], SPAN[4:9], amount=2000.0),
+            regular_payouts([gone], SPAN),
+            regular_payouts([moved], SPAN[:5]),
+            regular_payouts([{**moved, "bank_account": "6217000055556666"}], SPAN[5:]),
+        ]
+    )
+    h = history("2020-12", register, payouts)
+    as_runs = _reasons(h)
+    rows_ledger = paid_ledger(h.payouts, h.quarantined_payouts)
+    one_row_runs = rows_ledger.with_columns(
+        pl.col("kind").cast(pl.String), pl.lit(1, dtype=pl.Int32).alias("months")
+    )
+    as_rows = _reasons(replace(h, ledger_runs=one_row_runs))
+    # The runs really are runs: far fewer than the rows.
+    assert ledger_runs(rows_ledger).collect().height < rows_ledger.collect().height / 4
+    order = ["person_id", "typology", "reason"]
+    assert_frame_equal(as_runs.sort(order), as_rows.sort(order))
+    assert {"AA_OFF_STANDARD", "AA_JUMP", "AA_PAID_WHILE_TERMINATED", "DR_TWO_SCHEMES"} <= set(
+        as_runs["reason"].to_list()
+    )
+    off = as_runs.filter(pl.col("reason") == "AA_OFF_STANDARD").row(0, named=True)
+    assert off["person_id"] == old_standard["person_id"] and off["facts"][1] == "6"  # Jul..Dec

@@ -1,10 +1,28 @@
-"""Rings of persons and receivers (features/network.py)."""
+"""Rings of persons and receivers (features/network.py), and the shared_account rule family
+on small hand-made frames."""
 
 from __future__ import annotations
 
-import polars as pl
+import sys
+from datetime import date
+from pathlib import Path
 
-from features.network import connected_components
+import polars as pl
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # the shared hand-made frames (importlib mode)
+from detection_frames import (  # noqa: E402
+    CERT_SCHEMA,
+    SPAN,
+    _flagged,
+    _reasons,
+    certification,
+    make_id,
+    paid_throughout,
+    person,
+)
+
+from features.network import connected_components  # noqa: E402
 
 
 def components(edges: list[tuple[str, str, str]]) -> dict[str, str]:
@@ -27,5 +45,53 @@ def test_an_account_and_a_collector_with_the_same_text_are_different_receivers()
 
 
 def test_separate_rings_keep_separate_labels_and_row_order_does_not_matter():
-    edges = [("P9", "A", "account"), ("P4", "A", "account"), ("P7", "B", "collector"), ("P5", "B", "collector")]
-    assert components(edges) == components(edges[::-1]) == {"P9": "P4", "P4": "P4", "P7": "P5", "P5": "P5"}
+    edges = [
+        ("P9", "A", "account"),
+        ("P4", "A", "account"),
+        ("P7", "B", "collector"),
+        ("P5", "B", "collector"),
+    ]
+    assert (
+        components(edges)
+        == components(edges[::-1])
+        == {"P9": "P4", "P4": "P4", "P7": "P5", "P5": "P5"}
+    )
+
+
+def test_shared_account_unrelated_flagged_couple_not():
+    account = "6217000011112222"
+    a = person(make_id("19400101", 11), "王建国", "M", date(1940, 1, 1), account=account)
+    b = person(
+        make_id("19380303", 22), "刘秀英", "F", date(1938, 3, 3), account=account, village="青山村"
+    )
+    c = person(
+        make_id("19450505", 33), "陈明", "M", date(1945, 5, 5), account=account, village="白沙村"
+    )
+    husband = person(
+        make_id("19410101", 51), "周国华", "M", date(1941, 1, 1), account="6217000099990000"
+    )
+    wife = person(
+        make_id("19430202", 62), "吴桂英", "F", date(1943, 2, 2), account="6217000099990000"
+    )
+    rows = [a, b, c, husband, wife]
+    reasons = _reasons(paid_throughout(rows, SPAN))
+    flagged = _flagged(reasons, "shared_account")
+    assert {a["person_id"], b["person_id"], c["person_id"]} <= flagged
+    assert husband["person_id"] not in flagged and wife["person_id"] not in flagged
+
+
+def test_shared_collector_member_seen_in_person_is_weak_evidence():
+    collector = make_id("19700101", 91)
+    a = person(make_id("19400101", 11), "王建国", "M", date(1940, 1, 1))
+    b = person(make_id("19380303", 22), "刘秀英", "F", date(1938, 3, 3), village="青山村")
+    c = person(make_id("19450505", 33), "陈明", "M", date(1945, 5, 5), village="白沙村")
+    rows = [{**r, "collector_id": collector} for r in (a, b, c)]
+    certs = pl.DataFrame([certification(a, date(2020, 9, 10))], schema=CERT_SCHEMA)
+    reasons = _reasons(paid_throughout(rows, SPAN, certifications=certs))
+    shared = reasons.filter(pl.col("reason") == "SA_SHARED_COLLECTOR")
+    p = dict(shared.select("person_id", "probability").iter_rows())
+    assert p[a["person_id"]] < p[b["person_id"]]
+    paid = dict(shared.select("person_id", "est_overpayment").iter_rows())
+    assert paid[a["person_id"]] == pytest.approx(
+        3 * 120.0
+    )  # only what was paid since the on-site pass

@@ -1,0 +1,99 @@
+"""Survival signals and suspected unreported deaths (features/survival.py) on small
+hand-made frames."""
+
+from __future__ import annotations
+
+import math
+import sys
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # the shared hand-made frames (importlib mode)
+from detection_frames import (  # noqa: E402
+    CERT_SCHEMA,
+    SPAN,
+    _reasons,
+    certification,
+    history,
+    make_id,
+    person,
+    register_over,
+    regular_payouts,
+)
+
+from features.survival import gompertz_death_probability  # noqa: E402
+
+
+def _certified_neighbours(n: int) -> tuple[list[dict], pl.DataFrame]:
+    """``n`` living pensioners of the same scheme, each with an on-site pass in 2020: the
+    county a lapse or a new collector is rare in."""
+    rows = [person(make_id("19400101", 100 + i), f"邻{i}", "F", date(1940, 1, 1)) for i in range(n)]
+    certs = pl.DataFrame(
+        [certification(r, date(2020, 1 + i % 12, 15)) for i, r in enumerate(rows)],
+        schema=CERT_SCHEMA,
+    )
+    return rows, certs
+
+
+def test_suspected_death_old_lapsed_with_new_collector_flagged_recent_on_site_not():
+    old = person(make_id("19260101", 11), "张三", "M", date(1926, 1, 1))
+    certified = person(make_id("19250202", 22), "赵四", "M", date(1925, 2, 2))
+    neighbours, neighbour_certs = _certified_neighbours(40)
+    reg = register_over([old, certified, *neighbours], SPAN[:8]).vstack(
+        register_over(
+            [{**old, "collector_id": make_id("19700101", 33)}, certified, *neighbours], SPAN[8:]
+        )
+    )
+    certs = pl.DataFrame([certification(certified, date(2020, 11, 20))], schema=CERT_SCHEMA).vstack(
+        neighbour_certs
+    )
+    payouts = regular_payouts([old, certified, *neighbours], SPAN)
+    reasons = _reasons(history("2020-12", reg, payouts, certifications=certs))
+    # Evidence, not the life table alone (which lists the most probable as leads).
+    flagged = reasons.filter(
+        (pl.col("typology") == "suspected_unreported_death")
+        & ~pl.col("reason").is_in(["SD_MORTALITY", "SD_MORTALITY_UNRECORDED"])
+    )
+    assert set(flagged["person_id"].to_list()) == {old["person_id"]}
+    assert "SD_COLLECTOR_ADDED" in flagged["reason"].to_list()
+
+
+def test_a_survival_signal_most_paid_persons_show_weighs_less_than_a_rare_one():
+    """Base rate: a new collector is evidence when few pensioners got one, none when the
+    whole county did (an administrative wave)."""
+    old = person(make_id("19260101", 11), "张三", "M", date(1926, 1, 1))
+    neighbours, certs = _certified_neighbours(40)
+
+    def probability(wave: bool) -> float:
+        later = [{**old, "collector_id": make_id("19700101", 33)}] + [
+            {**r, "collector_id": make_id("19700101", 40 + i)} if wave else r
+            for i, r in enumerate(neighbours)
+        ]
+        reg = register_over([old, *neighbours], SPAN[:8]).vstack(register_over(later, SPAN[8:]))
+        payouts = regular_payouts([old, *neighbours], SPAN)
+        reasons = _reasons(history("2020-12", reg, payouts, certifications=certs))
+        mine = reasons.filter(
+            (pl.col("person_id") == old["person_id"])
+            & (pl.col("typology") == "suspected_unreported_death")
+        )
+        return float(mine["probability"].max() or 0.0)
+
+    rare, common = probability(wave=False), probability(wave=True)
+    assert rare > 2 * common
+
+
+def life_table(age: float, years: float, a: float = 2.2e-5, b: float = 0.098) -> float:
+    """Gompertz: the probability of dying within ``years`` of ``age``, written out."""
+    return 1.0 - math.exp(-(a / b) * math.exp(b * age) * (math.exp(b * years) - 1.0))
+
+
+def test_gompertz_probability_matches_python_twin_and_rises_with_age():
+    frame = pl.DataFrame({"age": [70.0, 95.0], "years": [1.0, 1.0]})
+    p = frame.select(
+        gompertz_death_probability(pl.col("age"), pl.col("years"), 2.2e-5, 0.098).alias("p")
+    )["p"].to_list()
+    assert p[0] == pytest.approx(life_table(70.0, 1.0))
+    assert p[0] < 0.05 < p[1] < 0.5
