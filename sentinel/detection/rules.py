@@ -26,7 +26,13 @@ def prepared_rule_reasons(
     month = prep.month
     with clock("deceased_paid"):
         dead = deceased_paid(
-            prep.ledger, prep.deaths_linked, prep.evidence, config, prep.people, month
+            prep.ledger,
+            prep.deaths_linked,
+            prep.evidence,
+            config.detection,
+            prep.people,
+            month,
+            death_payment_lag_months=config.policy.death_payment_lag_months,
         ).collect()
     with clock("suspected_unreported_death"):
         suspected = suspected_unreported_death(
@@ -36,13 +42,16 @@ def prepared_rule_reasons(
             prep.changes,
             prep.deaths_linked,
             month,
-            config,
+            config.detection,
+            certification_cycle_months=config.policy.certification_cycle_months,
             leads=prep.death_leads,
             shares=prep.shares,
             keep_top=config.detection.audit_capacity,
         ).collect()
     with clock("duplicate_receipt"):
-        duplicate = duplicate_receipt(prep.ledger, config).collect()
+        duplicate = duplicate_receipt(
+            prep.ledger, probability=config.detection.duplicate_receipt_probability
+        ).collect()
     with clock("shared_account"):
         shared = shared_account(
             prep.runs,
@@ -50,24 +59,28 @@ def prepared_rule_reasons(
             prep.people,
             _death_probability(prep, suspected, config),
             month,
-            config,
+            config.detection,
+            certification_cycle_months=config.policy.certification_cycle_months,
             edges=prep.edges,
             evidence=prep.evidence,
         ).collect()
     with clock("amount_anomaly"):
-        amount = amount_anomaly(prep.ledger, prep.runs, config).collect()
+        amount = amount_anomaly(prep.ledger, prep.runs, config.detection, config.policy).collect()
     with clock("identity_anomaly"):
         identity = identity_anomaly(
             prep.ledger,
             prep.people,
             month,
-            config,
+            config.detection,
+            config.policy,
             accounts=prep.runs.select("person_id", "bank_account"),
         ).collect()
     parts = [dead, suspected, duplicate, shared, amount, identity]
     if prep.custody is not None:
         with clock("custody_paid"):
-            parts.append(custody_paid(prep.ledger, prep.custody, config).collect())
+            parts.append(
+                custody_paid(prep.ledger, prep.custody, config.detection, config.policy).collect()
+            )
     if prep.suspects is not None:
         parts.append(
             suspect_reasons(prep.suspects, config.detection.upstream_suspect_probability).collect()
