@@ -10,7 +10,7 @@ from features.cases import fmt_yuan, period_of_index, reason_rows
 from features.ledger import overlapping, rows_of
 
 
-def duplicate_receipt(ledger: pl.LazyFrame, *, probability: float) -> pl.LazyFrame:
+def duplicate_receipt(ledger: pl.LazyFrame, probability: float) -> pl.LazyFrame:
     """One person paid more than one regular pension for the same period, with
     ``probability`` (``detection.duplicate_receipt_probability``).
 

@@ -16,6 +16,13 @@ from sentinel.config import load_config
 from sentinel.contract import CUSTODY, CUSTODY_KINDS, CUSTODY_SOURCES, DEATHS, PAYOUTS
 
 CONFIG = load_config()
+#: The column types of a raw custody file whose optional columns hold no value.
+CUSTODY_TYPES = {
+    "_row": pl.Int64,
+    "_malformed": pl.String,
+    "birth_date": pl.String,
+    "end_date": pl.String,
+}
 
 
 def fake_id(region: str = "430923", birth: str = "19400101", seq: str = "001") -> str:
@@ -155,12 +162,7 @@ def test_every_custody_kind_and_source_spelling_loads_canonical(kind: str) -> No
             "_row": list(range(1, len(sources) + 1)),
             "_malformed": [None] * len(sources),
         },
-        schema_overrides={
-            "_row": pl.Int64,
-            "_malformed": pl.String,
-            "birth_date": pl.String,
-            "end_date": pl.String,
-        },
+        schema_overrides=CUSTODY_TYPES,
     )
     got = parse_records(raw.lazy(), CUSTODY, month="2020-03").collect()
     assert got["_reason"].to_list() == [None] * len(sources)  # a mistyped ID is for linkage
@@ -183,12 +185,7 @@ def test_a_custody_record_without_its_start_or_kind_is_quarantined() -> None:
             "_row": [1, 2],
             "_malformed": [None, None],
         },
-        schema_overrides={
-            "_row": pl.Int64,
-            "_malformed": pl.String,
-            "birth_date": pl.String,
-            "end_date": pl.String,
-        },
+        schema_overrides=CUSTODY_TYPES,
     )
     reasons = parse_records(raw.lazy(), CUSTODY, month="2020-03").collect()["_reason"].to_list()
     assert "start_date" in reasons[0] and "kind" in reasons[1]
