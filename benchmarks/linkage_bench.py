@@ -242,8 +242,8 @@ def time_county_step(store: Path, month: str, repeat: int) -> None:
         links = link_deaths(deaths, people.lazy()).collect().lazy()
         proof, leads = pl.collect_all(
             [
-                linked_deaths(deaths, people.lazy(), config, links=links),
-                linked_deaths(deaths, people.lazy(), config, links=links, leads=True),
+                linked_deaths(deaths, people.lazy(), config.detection, links=links),
+                linked_deaths(deaths, people.lazy(), config.detection, links=links, leads=True),
             ]
         )
         timings.append(time.perf_counter() - start)

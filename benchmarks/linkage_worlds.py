@@ -74,8 +74,8 @@ def check(dest: Path, variant: str) -> dict[str, object]:
     deaths = history.deaths.filter(pl.col("month") <= MONTH).collect()
     if variant == "dates mistyped":
         deaths = mistyped_dates(deaths)
-    links = linked_deaths(deaths.lazy(), people, config).collect()
-    leads = linked_deaths(deaths.lazy(), people, config, leads=True).collect()
+    links = linked_deaths(deaths.lazy(), people, config.detection).collect()
+    leads = linked_deaths(deaths.lazy(), people, config.detection, leads=True).collect()
     truth = pl.read_parquet(dest / "truth" / "death_records.parquet")
     wrong = pl.col("true_person_id").is_null() | (pl.col("true_person_id") != pl.col("person_id"))
     false = links.join(truth, on="record_id", how="left").filter(wrong)

@@ -17,14 +17,15 @@ from features.cases import (
 )
 from features.history import run_months
 from features.ledger import ledger_rows, rows_of
-from sentinel.config import SentinelConfig
+from sentinel.config import DetectionConfig, PolicyConfig
 
 
 def amount_anomaly(
-    ledger: pl.LazyFrame, runs: pl.LazyFrame, config: SentinelConfig
+    ledger: pl.LazyFrame, runs: pl.LazyFrame, detection: DetectionConfig, policy: PolicyConfig
 ) -> pl.LazyFrame:
     """Payments whose amount or occasion breaks policy (``runs``: the register history
-    summarised per person, :func:`features.history.register_runs`).
+    summarised per person, :func:`features.history.register_runs`). Standards and bounds
+    come from the ``policy`` section, thresholds and probabilities from ``detection``.
 
     * ``AA_OFF_STANDARD``: a regular amount outside the scheme's plausible bounds for the
       period (the resident floor is the basic pension in force, e.g. 113 yuan from 2020-07).
@@ -44,10 +45,10 @@ def amount_anomaly(
     ledger = ledger.filter(pl.col("well_formed") & pl.col("period_index").is_not_null())
     regular_runs = ledger.filter(pl.col("kind") == "regular")
     rules = (
-        _off_standard(regular_runs, config),
-        _amount_jumps(regular_runs, config),
-        _repeat_arrears(ledger, config),
-        _paid_while_inactive(regular_runs, runs, config),
+        _off_standard(regular_runs, detection, policy),
+        _amount_jumps(regular_runs, detection),
+        _repeat_arrears(ledger, detection),
+        _paid_while_inactive(regular_runs, runs, detection),
     )
     # One probability/overpayment per person for the typology: the strongest rule's.
     rows = pl.concat([conform_reasons(f) for f in rules])
@@ -66,17 +67,19 @@ def _typology_level(rows: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _off_standard(regular_runs: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
+def _off_standard(
+    regular_runs: pl.LazyFrame, detection: DetectionConfig, policy: PolicyConfig
+) -> pl.LazyFrame:
     """``AA_OFF_STANDARD`` (:func:`amount_anomaly`)."""
-    det = config.detection
+    det = detection
     # Each rule reads row by row only the runs that can break it.
-    outside = (pl.col("amount") < _run_low(config) - 0.5) | (
-        pl.col("amount") > _standard_high(config) + 0.5
+    outside = (pl.col("amount") < _run_low(policy) - 0.5) | (
+        pl.col("amount") > _standard_high(policy) + 0.5
     )
     off_rows = ledger_rows(regular_runs.filter(pl.col("amount").is_not_null() & outside))
     off = (
         off_rows.with_columns(
-            _standard_low(config).alias("low"), _standard_high(config).alias("high")
+            _standard_low(policy).alias("low"), _standard_high(policy).alias("high")
         )
         .filter(
             pl.col("amount").is_not_null()
@@ -115,10 +118,9 @@ def _off_standard(regular_runs: pl.LazyFrame, config: SentinelConfig) -> pl.Lazy
     return off
 
 
-def _standard_low(config: SentinelConfig, resident: pl.Expr | None = None) -> pl.Expr:
+def _standard_low(policy: PolicyConfig, resident: pl.Expr | None = None) -> pl.Expr:
     """Lowest plausible regular amount of the row's scheme and period (resident: the standard
     in force, or ``resident``)."""
-    policy = config.policy
     if resident is None:
         standards = sorted(policy.resident_standards, key=lambda s: s.effective_from)
         resident = pl.lit(None, dtype=pl.Float64)
@@ -139,19 +141,19 @@ def _standard_low(config: SentinelConfig, resident: pl.Expr | None = None) -> pl
     )
 
 
-def _run_low(config: SentinelConfig) -> pl.Expr:
+def _run_low(policy: PolicyConfig) -> pl.Expr:
     """The largest :func:`_standard_low` of any period of a ledger run: the floor only moves
     when a resident standard takes effect, so at the run's first period or at a standard
     taking effect within the run. (Periods compared as month indices: cheaper than text.)"""
     first, last = pl.col("period_index"), pl.col("period_end")
-    standards = sorted(config.policy.resident_standards, key=lambda s: s.effective_from)
+    standards = sorted(policy.resident_standards, key=lambda s: s.effective_from)
     starts = [month_number(s.effective_from) for s in standards]
 
     def low_at(index: pl.Expr) -> pl.Expr:
         resident = pl.lit(None, dtype=pl.Float64)
         for s, start in zip(standards, starts, strict=True):
             resident = pl.when(index >= start).then(pl.lit(s.basic_pension)).otherwise(resident)
-        return _standard_low(config, resident=resident)
+        return _standard_low(policy, resident=resident)
 
     floors = [low_at(first)]
     for start in starts:
@@ -159,8 +161,8 @@ def _run_low(config: SentinelConfig) -> pl.Expr:
     return pl.max_horizontal(floors)
 
 
-def _standard_high(config: SentinelConfig) -> pl.Expr:
-    bounds = config.policy.amount_bounds
+def _standard_high(policy: PolicyConfig) -> pl.Expr:
+    bounds = policy.amount_bounds
     return (
         pl.when(pl.col("scheme") == "resident")
         .then(pl.lit(bounds["resident"].high))
@@ -171,9 +173,9 @@ def _standard_high(config: SentinelConfig) -> pl.Expr:
     )
 
 
-def _amount_jumps(regular_runs: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
+def _amount_jumps(regular_runs: pl.LazyFrame, detection: DetectionConfig) -> pl.LazyFrame:
     """``AA_JUMP`` (:func:`amount_anomaly`)."""
-    det = config.detection
+    det = detection
     # A jump needs amount > baseline·ratio and amount − baseline > min yuan, and the baseline
     # (a median of earlier amounts) is at least the smallest amount: person-schemes whose
     # largest amount fails both against their smallest cannot jump, and most never vary.
@@ -237,9 +239,9 @@ def _amount_jumps(regular_runs: pl.LazyFrame, config: SentinelConfig) -> pl.Lazy
     return jump_rows
 
 
-def _repeat_arrears(ledger: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
+def _repeat_arrears(ledger: pl.LazyFrame, detection: DetectionConfig) -> pl.LazyFrame:
     """``AA_REPEAT_ARREARS`` (:func:`amount_anomaly`)."""
-    det = config.detection
+    det = detection
     # Arrears that pay a period again: what a period received (its regular payment and any
     # arrears) against what it was worth, the highest regular amount paid for that period
     # or a later one (an adjustment paid back raises later amounts too). An annual
@@ -296,10 +298,10 @@ def _repeat_arrears(ledger: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFram
 
 
 def _paid_while_inactive(
-    regular_runs: pl.LazyFrame, runs: pl.LazyFrame, config: SentinelConfig
+    regular_runs: pl.LazyFrame, runs: pl.LazyFrame, detection: DetectionConfig
 ) -> pl.LazyFrame:
     """``AA_PAID_WHILE_TERMINATED`` / ``AA_PAID_WHILE_SUSPENDED`` (:func:`amount_anomaly`)."""
-    det = config.detection
+    det = detection
     # Only months a person-scheme was listed with some status other than active can make the
     # rule (both the drop's and the previous snapshot must be inactive): the few runs of those
     # person-schemes are taken back month by month. Two rows of one scheme in one month (a

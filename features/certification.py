@@ -19,7 +19,6 @@ from __future__ import annotations
 import polars as pl
 
 from features.cases import date_month_index, month_index, month_number
-from sentinel.config import SentinelConfig
 
 __all__ = [
     "CERTIFICATION_STATE_COLUMNS",
@@ -148,7 +147,7 @@ def _last_pass(
 
 
 def survival_evidence(
-    certifications: pl.LazyFrame, people: pl.LazyFrame, month: str, config: SentinelConfig
+    certifications: pl.LazyFrame, people: pl.LazyFrame, month: str, *, suspend_after_months: int
 ) -> pl.LazyFrame:
     """Per person: the proof-of-life timeline as month indexes and counts.
 
@@ -197,7 +196,7 @@ def survival_evidence(
     )
     # The certification state (known or bounded by the history's start) is the one the
     # suspension list reads: the register's own last certification date counts as a pass.
-    state = certification_state(people, certifications, month, config.policy.suspend_after_months)
+    state = certification_state(people, certifications, month, suspend_after_months)
     return (
         people.select("person_id", "birth_date", "benefit_start", "first_listed")
         .join(per_pass, on="person_id", how="left")

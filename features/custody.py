@@ -40,7 +40,7 @@ from features.cases import (
 )
 from features.ledger import rows_of
 from features.linkage import LinkColumns, link_records
-from sentinel.config import PolicyConfig, SentinelConfig
+from sentinel.config import DetectionConfig, PolicyConfig
 
 #: Custody kinds that end an earlier custody of the person.
 ENDING = ("release", "acquittal")
@@ -49,10 +49,11 @@ _OPEN = 10**6  # a month index no custody reaches: "not ended yet"
 
 
 def link_custody(
-    custody: pl.LazyFrame, people: pl.LazyFrame, config: SentinelConfig
+    custody: pl.LazyFrame, people: pl.LazyFrame, *, min_confidence: float
 ) -> pl.LazyFrame:
     """``record_id, person_id`` of the custody records linked as proof to a register person
-    (the death records' linker and standard; the records carry no sex)."""
+    (the death records' linker and standard, ``min_confidence`` being
+    ``detection.min_death_link_confidence``; the records carry no sex)."""
     links = link_records(
         custody.select("record_id", "person_id", "name", "birth_date"),
         people,
@@ -62,7 +63,7 @@ def link_custody(
         register_cols=LinkColumns(
             key="person_id", person_id="person_id", name="name", birth_date="birth_date"
         ),
-        min_confidence=config.detection.min_death_link_confidence,
+        min_confidence=min_confidence,
     )
     return (
         links.filter(pl.col("method") != "name_only")
@@ -150,16 +151,19 @@ def custody_spans(
     )
 
 
-def custody_paid(ledger: pl.LazyFrame, spans: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
+def custody_paid(
+    ledger: pl.LazyFrame, spans: pl.LazyFrame, detection: DetectionConfig, policy: PolicyConfig
+) -> pl.LazyFrame:
     """Reason rows of pensions paid against the custody policy (see the module).
 
     ``ledger``: the paid ledger as runs (:mod:`features.ledger`); ``spans``:
-    :func:`custody_spans`.
+    :func:`custody_spans`. The custody kinds that suspend or freeze come from the ``policy``
+    section, the probabilities from ``detection``.
     """
-    det = config.detection
+    det = detection
     rows = rows_of(ledger, spans).filter(pl.col("period_index").is_not_null())
     suspending = spans.filter(
-        pl.col("kind").is_in(list(config.policy.custody_suspends)) & ~pl.col("acquitted")
+        pl.col("kind").is_in(list(policy.custody_suspends)) & ~pl.col("acquitted")
     ).rename({"kind": "custody_kind"})
     paid = (
         rows.filter(pl.col("kind").is_in(["regular", "arrears"]) & (pl.col("amount") > 0))
@@ -197,12 +201,14 @@ def custody_paid(ledger: pl.LazyFrame, spans: pl.LazyFrame, config: SentinelConf
             (False, "CP_PAID_IN_DETENTION", det.custody_detention_probability),
         )
     ]
-    return pl.concat([*rows_by_reason, _raised(rows, spans, config)])
+    return pl.concat([*rows_by_reason, _raised(rows, spans, detection, policy)])
 
 
-def _raised(rows: pl.LazyFrame, spans: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
+def _raised(
+    rows: pl.LazyFrame, spans: pl.LazyFrame, detection: DetectionConfig, policy: PolicyConfig
+) -> pl.LazyFrame:
     """``CP_RAISED_ON_PROBATION``: increases paid for periods of a freezing custody."""
-    frozen_spans = spans.filter(pl.col("kind").is_in(list(config.policy.custody_freezes)))
+    frozen_spans = spans.filter(pl.col("kind").is_in(list(policy.custody_freezes)))
     regular = rows.filter(pl.col("kind") == "regular").join(
         frozen_spans.select("person_id", "record_id", "kind", "first_index", "last_index"),
         on="person_id",
@@ -256,7 +262,7 @@ def _raised(rows: pl.LazyFrame, spans: pl.LazyFrame, config: SentinelConfig) -> 
     return reason_rows(
         raised,
         "CP_RAISED_ON_PROBATION",
-        config.detection.custody_raise_probability,
+        detection.custody_raise_probability,
         pl.col("excess"),
         pl.col("kind_custody"),
         pl.col("months"),

@@ -21,7 +21,7 @@ from features.cases import (
 )
 from features.ledger import rows_of
 from features.linkage import LinkColumns, link_records
-from sentinel.config import DetectionConfig, SentinelConfig
+from sentinel.config import DetectionConfig
 
 
 def link_deaths(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
@@ -60,12 +60,13 @@ def link_deaths(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
 def linked_deaths(
     deaths: pl.LazyFrame,
     people: pl.LazyFrame,
-    config: SentinelConfig,
+    detection: DetectionConfig,
     *,
     links: pl.LazyFrame | None = None,
     leads: bool = False,
 ) -> pl.LazyFrame:
-    """Per person, the earliest death linked at or above ``min_death_link_confidence``.
+    """Per person, the earliest death linked at or above ``min_death_link_confidence`` (of
+    the ``detection`` section).
 
     Returns ``person_id, death_date, source, confidence, link_method, record_id,
     recorded_on``. A record with neither ID nor birth date matches a name, not a person: a
@@ -88,7 +89,7 @@ def linked_deaths(
     links = links if links is not None else link_deaths(deaths, people)
     if "disagreed" not in links.collect_schema().names():
         links = links.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("disagreed"))
-    det = config.detection
+    det = detection
     if leads:
         name_only = (pl.col("method") == "name_only") & (pl.col("disagreed").list.len() == 0)
         probable = (
@@ -126,15 +127,18 @@ def deceased_paid(
     ledger: pl.LazyFrame,
     deaths_linked: pl.LazyFrame,
     evidence: pl.LazyFrame,
-    config: SentinelConfig,
+    detection: DetectionConfig,
     people: pl.LazyFrame | None = None,
     month: str | None = None,
+    *,
+    death_payment_lag_months: int,
 ) -> pl.LazyFrame:
     """Payments for periods after a linked death that the centre has not acted on
     (``DP_PAID_AFTER_DEATH``).
 
-    Improper periods start ``policy.death_payment_lag_months`` months after the death month;
-    the overpayment is everything paid for them (regular, arrears, adjustments). Whether a
+    Improper periods start ``death_payment_lag_months`` (``policy.death_payment_lag_months``)
+    months after the death month; the overpayment is everything paid for them (regular,
+    arrears, adjustments); probabilities come from the ``detection`` section. Whether a
     field visit is needed depends on whether the centre has acted on the death:
 
     * register shows the pension terminated: it has; the overpayment is recovered through
@@ -152,10 +156,8 @@ def deceased_paid(
     ``people`` gives the latest register ``status`` per person; ``month`` is the month
     being scored.
     """
-    det = config.detection
-    after = _paid_after_death(
-        ledger, deaths_linked, evidence, config.policy.death_payment_lag_months
-    )
+    det = detection
+    after = _paid_after_death(ledger, deaths_linked, evidence, death_payment_lag_months)
     after = _not_acted_on(after, people, month, det)
     contradicted = (pl.col("strong_cert_index") > date_month_index(pl.col("death_date"))).fill_null(
         False

@@ -8,11 +8,11 @@ import polars as pl
 
 from features.cases import fmt_yuan, period_of_index, reason_rows
 from features.ledger import overlapping, rows_of
-from sentinel.config import SentinelConfig
 
 
-def duplicate_receipt(ledger: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
-    """One person paid more than one regular pension for the same period.
+def duplicate_receipt(ledger: pl.LazyFrame, probability: float) -> pl.LazyFrame:
+    """One person paid more than one regular pension for the same period, with
+    ``probability`` (``detection.duplicate_receipt_probability``).
 
     Two schemes paying the same person for one period (an old-age pension may be drawn from
     one scheme only), or a scheme paying its regular pension twice for one period (a second
@@ -52,7 +52,7 @@ def duplicate_receipt(ledger: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFr
         pl.col("schemes").filter(pl.col("n_schemes") > 1).first().alias("schemes"),
         period_of_index(pl.col("period_index").min()).alias("first_period"),
     )
-    p = config.detection.duplicate_receipt_probability
+    p = probability
     two_schemes = reason_rows(
         per_person.filter(pl.col("cross_periods") > 0),
         "DR_TWO_SCHEMES",

@@ -11,7 +11,7 @@ from features import identity
 from features.cases import fmt_yuan, month_number, per_person, period_of_index, reason_rows
 from features.ledger import rows_of
 from features.payments import id_birth_date, id_checksum_ok, id_is_well_formed
-from sentinel.config import PolicyConfig, SentinelConfig
+from sentinel.config import DetectionConfig, PolicyConfig
 
 #: A payee ID this many edits from a registered ID is that ID mistyped: a character lost,
 #: added, changed, or two swapped, once or twice. Two persons of one county share the region
@@ -26,10 +26,12 @@ def identity_anomaly(
     ledger: pl.LazyFrame,
     people: pl.LazyFrame,
     month: str,
-    config: SentinelConfig,
+    detection: DetectionConfig,
+    policy: PolicyConfig,
     accounts: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
-    """Payments to identities that cannot be a living, registered pensioner.
+    """Payments to identities that cannot be a living, registered pensioner (window and
+    probabilities from the ``detection`` section, age bounds from ``policy``).
 
     ``people`` is one row per register person with their latest ``name`` and ``birth_date``
     (:func:`features.history.register_people`).
@@ -49,18 +51,17 @@ def identity_anomaly(
     unregistered payee paid only into accounts that belong to one registered person is that
     person under a mistyped ID (a data error the quarantine reports), not a ghost.
     """
-    det = config.detection
-    window_start = month_number(month) - det.lookback_months + 1
+    window_start = month_number(month) - detection.lookback_months + 1
     # Every check reads one row per payee (the latest period paid in the window, from the
     # runs); the sums are then taken over the rows of the payees a check flags.
     in_window = ledger.filter(pl.col("period_end").fill_null(pl.col("drop_index")) >= window_start)
-    payees = _payee_defects(in_window, people, config.policy, accounts)
+    payees = _payee_defects(in_window, people, policy, accounts)
     # (Read twice below: cached, else the optimiser plans the payees again for every reason.)
     flagged = payees.filter(pl.any_horizontal(*_DEFECTS)).cache()
     checks = flagged.join(
         _paid_in_window(in_window, flagged, window_start), on="person_id", how="inner"
     )
-    rows = _identity_reasons(checks, config)
+    rows = _identity_reasons(checks, detection, policy)
     # Several identity defects on one record are more convincing together: noisy-or.
     return rows.with_columns(
         (1.0 - (1.0 - pl.col("probability")).product().over("person_id")).alias("probability"),
@@ -121,33 +122,39 @@ def _paid_in_window(
     )
 
 
-def _identity_reasons(checks: pl.LazyFrame, config: SentinelConfig) -> pl.LazyFrame:
+def _identity_reasons(
+    checks: pl.LazyFrame, detection: DetectionConfig, policy: PolicyConfig
+) -> pl.LazyFrame:
     """The reason rows of the flagged payees: one per defect (:data:`_DEFECTS`), each with
     its code, probability and facts; the overpayment is everything paid to the payee."""
-    det = config.detection
     paid = pl.col("paid")
     # A payee that is no register person: the ID paid, how often, since when, how much.
     off_register = (pl.col("person_id"), pl.col("n_paid"), pl.col("first_period"), fmt_yuan(paid))
-    too_old = pl.lit(str(config.policy.max_plausible_age))
+    too_old = pl.lit(str(policy.max_plausible_age))
     rules = (
-        ("malformed", "IA_MALFORMED_PAYEE", det.malformed_payee_probability, off_register),
-        ("unregistered", "IA_UNREGISTERED_PAYEE", det.unregistered_payee_probability, off_register),
+        ("malformed", "IA_MALFORMED_PAYEE", detection.malformed_payee_probability, off_register),
+        (
+            "unregistered",
+            "IA_UNREGISTERED_PAYEE",
+            detection.unregistered_payee_probability,
+            off_register,
+        ),
         (
             "bad_checksum",
             "IA_BAD_CHECKSUM",
-            det.bad_checksum_probability,
+            detection.bad_checksum_probability,
             (pl.col("person_id"), fmt_yuan(paid)),
         ),
         (
             "birth_mismatch",
             "IA_BIRTH_MISMATCH",
-            det.birth_mismatch_probability,
+            detection.birth_mismatch_probability,
             (pl.col("birth_date"), pl.col("id_birth")),
         ),
         (
             "impossible_age",
             "IA_IMPOSSIBLE_AGE",
-            det.impossible_age_probability,
+            detection.impossible_age_probability,
             (pl.col("age_at_last"), pl.col("last_period"), too_old),
         ),
     )

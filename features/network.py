@@ -28,7 +28,7 @@ from features.cases import (
     surname,
 )
 from features.ledger import rows_of
-from sentinel.config import DetectionConfig, SentinelConfig
+from sentinel.config import DetectionConfig
 
 
 def receiver_changes(runs: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFrame:
@@ -123,15 +123,17 @@ def _paid_accounts(ledger: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def receiver_edges(
-    runs: pl.LazyFrame, ledger: pl.LazyFrame, month: str, config: SentinelConfig
+    runs: pl.LazyFrame, ledger: pl.LazyFrame, month: str, *, lookback_months: int
 ) -> pl.LazyFrame:
     """Person–receiver edges within the lookback window: ``person_id, receiver, kind, first_index``.
+
+    The window is the last ``lookback_months`` (``detection.lookback_months``) up to ``month``.
 
     ``runs`` is the register history summarised per person
     (:func:`features.history.register_runs`). ``kind`` is ``account`` or ``collector``;
     ``first_index`` the first month (within the window) the person was seen with that receiver.
     """
-    start = month_number(month) - config.detection.lookback_months + 1
+    start = month_number(month) - lookback_months + 1
     snaps = runs.filter(pl.col("last_index") >= start).with_columns(
         pl.max_horizontal(pl.col("first_index"), pl.lit(start, dtype=pl.Int32)).alias("m")
     )
@@ -214,8 +216,9 @@ def shared_account(
     people: pl.LazyFrame,
     dead_probability: pl.LazyFrame,
     month: str,
-    config: SentinelConfig,
+    detection: DetectionConfig,
     *,
+    certification_cycle_months: int,
     edges: pl.LazyFrame | None = None,
     evidence: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
@@ -241,10 +244,13 @@ def shared_account(
     collecting for people the centre sees in person is the normal case. ``edges`` is
     :func:`receiver_edges` of the same inputs when the caller already has it (detection
     computes it once for the rule and the features).
+
+    Probabilities and the window come from the ``detection`` section;
+    ``certification_cycle_months`` is ``policy.certification_cycle_months``.
     """
-    det = config.detection
+    det = detection
     if edges is None:
-        edges = receiver_edges(runs, ledger, month, config)
+        edges = receiver_edges(runs, ledger, month, lookback_months=det.lookback_months)
     # Collected once: the ring's components are found eagerly (scipy) and the persons'
     # receivers below read the members again.
     per_member = _unrelated_sharers(edges, people, det).collect().lazy()
@@ -252,7 +258,7 @@ def shared_account(
     per_person = _shared_receivers(per_member, ring_dead, people, dead_probability, evidence)
     now = month_number(month)
     seen_alive = (
-        (pl.lit(now) - pl.col("strong_cert_index")) <= config.policy.certification_cycle_months
+        (pl.lit(now) - pl.col("strong_cert_index")) <= certification_cycle_months
     ).fill_null(False)
     paid = _paid_since_joining(ledger, per_person, now - det.lookback_months + 1)
     base = (

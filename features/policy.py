@@ -20,7 +20,7 @@ from __future__ import annotations
 import polars as pl
 
 from features.cases import month_number, period_of_index
-from sentinel.config import SentinelConfig
+from sentinel.config import PolicyConfig
 from sentinel.reasons import REASONS
 
 __all__ = ["EVENT_COUNT_SCHEMA", "event_counts", "policy_events"]
@@ -98,28 +98,31 @@ def policy_events(
     recipients: pl.DataFrame,
     base_rates: pl.DataFrame,
     month: str,
-    config: SentinelConfig,
+    policy: PolicyConfig,
+    *,
+    common_reason_share: float,
 ) -> list[dict[str, object]]:
     """The month's policy events, for the manifest.
 
     ``counts``: :func:`event_counts` (summed over partitions); ``recipients``:
     :func:`features.scoring.recipients_by_scheme`; ``base_rates``:
     :func:`features.scoring.reason_base_rates`. An event is anything that touches more
-    than ``detection.common_reason_share`` of a scheme's recipients:
+    than ``common_reason_share`` (``detection.common_reason_share``) of a scheme's
+    recipients:
 
     * ``back_pay``: arrears in one drop for the same periods (an adjustment paid back:
       the periods paid to that many, the most persons paid for one of them, the yuan);
     * ``standard_change``: the regular amount moving by one step (named ``configured``
-      when the configuration holds a standard taking effect this month);
+      when the ``policy`` section holds a standard taking effect this month);
     * ``common_reason``: a reason code firing that widely (a payroll applying a standard
       late, a data habit, a wrong setting), which then counts as evidence only scaled down.
     """
-    share = config.detection.common_reason_share
+    share = common_reason_share
     per_scheme = dict(
         zip(recipients["scheme"].to_list(), recipients["recipients"].to_list(), strict=True)
     )
     summed = _summed_counts(counts, per_scheme, share)
-    configured = month in {s.effective_from for s in config.policy.resident_standards}
+    configured = month in {s.effective_from for s in policy.resident_standards}
     return [
         *_ledger_events(summed, per_scheme, share, configured),
         *_common_reason_events(base_rates, share),

@@ -20,7 +20,7 @@ import polars as pl
 from features.identity import id_birth_date, id_checksum_ok, id_is_well_formed
 from features.parsing import map_category, parse_amount, parse_date, parse_period
 from features.regions import region_table
-from sentinel.config import SentinelConfig, month_end
+from sentinel.config import PolicyConfig, month_end
 from sentinel.contract import Column, Dataset
 
 REASON = "_reason"
@@ -81,9 +81,7 @@ def parse_records(
             # Parse each distinct text once: a county month has ~190k rows but only a few
             # thousand distinct dates, periods, amounts or category spellings.
             target = f"__typed_{column.name}"
-            distinct = raw.select(text).unique().with_columns(
-                parser(column)(text).alias(target)
-            )
+            distinct = raw.select(text).unique().with_columns(parser(column)(text).alias(target))
             parsed = parsed.join(
                 distinct, on=column.name, how="left", nulls_equal=True, maintain_order="left"
             )
@@ -155,17 +153,22 @@ def add_id_evidence(records: pl.LazyFrame, column: str = "person_id") -> pl.Lazy
     """Add ``person_id_well_formed`` and ``person_id_checksum_ok`` (null when the ID is empty)."""
     ident = pl.col(column)
     return records.with_columns(
-        pl.when(ident.is_null()).then(None).otherwise(id_is_well_formed(ident))
+        pl.when(ident.is_null())
+        .then(None)
+        .otherwise(id_is_well_formed(ident))
         .alias("person_id_well_formed"),
-        pl.when(ident.is_null() | ~id_is_well_formed(ident)).then(None)
-        .otherwise(id_checksum_ok(ident)).alias("person_id_checksum_ok"),
+        pl.when(ident.is_null() | ~id_is_well_formed(ident))
+        .then(None)
+        .otherwise(id_checksum_ok(ident))
+        .alias("person_id_checksum_ok"),
     )
 
 
 def add_register_evidence(
-    register: pl.LazyFrame, config: SentinelConfig, *, month: str
+    register: pl.LazyFrame, policy: PolicyConfig, *, region_prefixes: list[str], month: str
 ) -> pl.LazyFrame:
-    """Evidence columns of the register snapshot.
+    """Evidence columns of the register snapshot, against the ``policy`` section and the
+    served provinces (``ingest.region_prefixes``).
 
     ``birth_date_matches_id``: the registered birth date equals ID digits 7–14.
     ``region_known``: the region code is a current code in a served province (an abolished
@@ -175,8 +178,6 @@ def add_register_evidence(
     regions = region_table().lazy().select("region_code", "region_current")
     end = month_end(month)
     age = (pl.lit(end) - pl.col("birth_date")).dt.total_days() / 365.25
-    policy = config.policy
-    prefixes = config.ingest.region_prefixes
     return (
         register.pipe(add_id_evidence)
         .join(regions, on="region_code", how="left", maintain_order="left")
@@ -186,20 +187,24 @@ def add_register_evidence(
             ),
             (
                 pl.col("region_current").fill_null(False)
-                & pl.col("region_code").str.slice(0, 2).is_in(prefixes)
+                & pl.col("region_code").str.slice(0, 2).is_in(region_prefixes)
             ).alias("region_known"),
-            age.is_between(policy.min_pension_age, policy.max_plausible_age).alias(
-                "age_plausible"
-            ),
+            age.is_between(policy.min_pension_age, policy.max_plausible_age).alias("age_plausible"),
         )
         .drop("region_current")
     )
 
 
 def add_payout_evidence(
-    payouts: pl.LazyFrame, register: pl.LazyFrame, config: SentinelConfig, *, month: str
+    payouts: pl.LazyFrame,
+    register: pl.LazyFrame,
+    policy: PolicyConfig,
+    *,
+    max_pay_date_lag_days: int,
+    month: str,
 ) -> pl.LazyFrame:
-    """Evidence columns of the payout ledger against this month's register.
+    """Evidence columns of the payout ledger against this month's register, the scheme
+    bounds of the ``policy`` section and the pay-date lag (``ingest.max_pay_date_lag_days``).
 
     ``in_register``: person and scheme present in the register snapshot.
     ``amount_within_bounds``: a regular payment within the scheme's configured bounds
@@ -207,25 +212,27 @@ def add_payout_evidence(
     ``period_matches_drop``: for regular payments, the period is the drop's month.
     ``pay_date_plausible``: paid no later than month end + the configured lag.
     """
-    known = register.select("person_id", "scheme").unique().with_columns(
-        pl.lit(True).alias("in_register")
+    known = (
+        register.select("person_id", "scheme")
+        .unique()
+        .with_columns(pl.lit(True).alias("in_register"))
     )
-    bounds = config.policy.amount_bounds
+    bounds = policy.amount_bounds
     low = pl.lit(None, dtype=pl.Float64)
     high = pl.lit(None, dtype=pl.Float64)
     for scheme, b in bounds.items():
         low = pl.when(pl.col("scheme") == scheme).then(pl.lit(b.low)).otherwise(low)
         high = pl.when(pl.col("scheme") == scheme).then(pl.lit(b.high)).otherwise(high)
-    latest = month_end(month) + timedelta(days=config.ingest.max_pay_date_lag_days)
+    latest = month_end(month) + timedelta(days=max_pay_date_lag_days)
     regular = pl.col("kind") == "regular"
     return (
         payouts.pipe(add_id_evidence)
         .join(known, on=["person_id", "scheme"], how="left", maintain_order="left")
         .with_columns(
             pl.col("in_register").fill_null(False),
-            pl.when(regular).then(pl.col("amount").is_between(low, high)).alias(
-                "amount_within_bounds"
-            ),
+            pl.when(regular)
+            .then(pl.col("amount").is_between(low, high))
+            .alias("amount_within_bounds"),
             pl.when(regular).then(pl.col("period") == month).alias("period_matches_drop"),
             (pl.col("pay_date") <= pl.lit(latest)).alias("pay_date_plausible"),
         )
@@ -250,8 +257,8 @@ def add_certification_evidence(
         .join(known, on="person_id", how="left", maintain_order="left")
         .with_columns(
             pl.col("in_register").fill_null(False),
-            pl.col("cert_date").is_between(pl.lit(first), pl.lit(month_end(month))).alias(
-                "cert_date_in_month"
-            ),
+            pl.col("cert_date")
+            .is_between(pl.lit(first), pl.lit(month_end(month)))
+            .alias("cert_date_in_month"),
         )
     )

@@ -24,7 +24,7 @@ from features.cases import (
     reason_rows,
 )
 from features.ledger import rows_of
-from sentinel.config import DetectionConfig, SentinelConfig
+from sentinel.config import DetectionConfig
 
 
 def gompertz_death_probability(age: pl.Expr, years: pl.Expr, a: float, b: float) -> pl.Expr:
@@ -54,10 +54,13 @@ def survival_signals(
     evidence: pl.LazyFrame,
     changes: pl.LazyFrame,
     month: str,
-    config: SentinelConfig,
+    detection: DetectionConfig,
+    *,
+    certification_cycle_months: int,
 ) -> pl.LazyFrame:
-    """One row per person paid within the certification cycle: their survival signals
-    (:data:`OBSERVED_SIGNALS`, Booleans) and the mortality prior.
+    """One row per person paid within the certification cycle
+    (``policy.certification_cycle_months``): their survival signals
+    (:data:`OBSERVED_SIGNALS`, Booleans) and the mortality prior (``detection`` section).
 
     * ``lapsed``: the certification cycle has run out, as far as the data holds it
       (:func:`features.certification.certification_state`, the suspension list's answer);
@@ -73,8 +76,8 @@ def survival_signals(
     before the history began, the latest a pass can have been); ``p_died``: the Gompertz
     probability of dying since then.
     """
-    det = config.detection
-    cycle = config.policy.certification_cycle_months
+    det = detection
+    cycle = certification_cycle_months
     now = month_number(month)
     base = _mortality_clock(
         _paid_within_cycle(ledger, people, evidence, changes, now, cycle), now, cycle, det
@@ -182,7 +185,9 @@ def suspected_unreported_death(
     changes: pl.LazyFrame,
     deaths_linked: pl.LazyFrame,
     month: str,
-    config: SentinelConfig,
+    detection: DetectionConfig,
+    *,
+    certification_cycle_months: int,
     leads: pl.LazyFrame | None = None,
     shares: pl.LazyFrame | None = None,
     keep_top: int = 0,
@@ -212,9 +217,19 @@ def suspected_unreported_death(
 
     Persons below ``detection.min_suspected_death_probability`` are left out, but for the
     ``keep_top`` most probable of them: the list may need them to fill a month's visits.
+    Rates and likelihood ratios come from the ``detection`` section;
+    ``certification_cycle_months`` is ``policy.certification_cycle_months``.
     """
-    det = config.detection
-    signals = survival_signals(ledger, people, evidence, changes, month, config)
+    det = detection
+    signals = survival_signals(
+        ledger,
+        people,
+        evidence,
+        changes,
+        month,
+        detection,
+        certification_cycle_months=certification_cycle_months,
+    )
     if shares is None:
         shares = signal_shares(signals)
     base = signals.join(deaths_linked.select("person_id"), on="person_id", how="anti")
@@ -224,7 +239,7 @@ def suspected_unreported_death(
     scored = scored.cache()
     overpaid = _overpaid_after_likely_death(ledger, scored)
     scored = scored.join(overpaid, on="person_id", how="inner").filter(pl.col("overpaid") > 0)
-    return _suspected_death_reasons(scored, config.policy.certification_cycle_months)
+    return _suspected_death_reasons(scored, certification_cycle_months)
 
 
 def _with_leads(base: pl.LazyFrame, leads: pl.LazyFrame | None) -> pl.LazyFrame:

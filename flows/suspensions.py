@@ -55,7 +55,9 @@ def month_suspensions(
         links = (
             custody_links.lazy()
             if custody_links is not None
-            else link_custody(custody.lazy(), people, config)
+            else link_custody(
+                custody.lazy(), people, min_confidence=config.detection.min_death_link_confidence
+            )
         )
         spans = custody_spans(custody.lazy(), links, month, config.policy)
         held = custody_actions(

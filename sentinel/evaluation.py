@@ -49,7 +49,11 @@ def demo_history(dest: Path, month: str) -> MonthHistory:
         return pl.concat(frames, how="diagonal_relaxed")
 
     payouts = DATASETS["payouts"]
-    quarantine_schema = {**{c: pl.String for c in payouts.column_names}, "_reason": pl.String, "month": pl.String}
+    quarantine_schema = {
+        **{c: pl.String for c in payouts.column_names},
+        "_reason": pl.String,
+        "month": pl.String,
+    }
     return MonthHistory(
         month=month,
         register=scan("beneficiaries"),
@@ -67,7 +71,9 @@ def _dtype(kind: str) -> pl.DataType:
 
 
 def _truth(truth_dir: Path, month: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    improper = pl.read_parquet(truth_dir / "improper.parquet").filter(pl.col("first_period") <= month)
+    improper = pl.read_parquet(truth_dir / "improper.parquet").filter(
+        pl.col("first_period") <= month
+    )
     overpaid = (
         pl.read_parquet(truth_dir / "overpayments.parquet")
         .filter(pl.col("pay_month") <= month)
@@ -131,7 +137,7 @@ def death_link_check(
     config = config or load_config()
     people = register_people(month_register_runs(history))
     deaths = history.deaths.filter(pl.col("month") <= history.month)
-    links = linked_deaths(deaths, people, config).collect()
+    links = linked_deaths(deaths, people, config.detection).collect()
     truth = pl.read_parquet(truth_dir / "death_records.parquet")
     return links.join(truth, on="record_id", how="left").with_columns(
         (pl.col("true_person_id") == pl.col("person_id")).fill_null(False).alias("correct")
@@ -159,13 +165,16 @@ def evaluate(
     truth_dir = Path(truth_dir)
     improper, overpaid = _truth(truth_dir, month)
     positives = set(improper["person_id"].to_list())
-    overpaid_map = dict(zip(overpaid["person_id"].to_list(), overpaid["overpaid"].to_list(), strict=True))
+    overpaid_map = dict(
+        zip(overpaid["person_id"].to_list(), overpaid["overpaid"].to_list(), strict=True)
+    )
     ks = sorted({25, 50, capacity, 200})
     ranked_cases = cases.sort("priority_rank")["person_id"].to_list()
 
     rankings = {"detection": ranked_cases, **baseline_rankings(history)}
     table: dict[str, dict[str, float | None]] = {
-        method: dict(_ranking_metrics(order, positives, overpaid_map, ks)) for method, order in rankings.items()
+        method: dict(_ranking_metrics(order, positives, overpaid_map, ks))
+        for method, order in rankings.items()
     }
 
     records = pl.read_parquet(truth_dir / "death_records.parquet")
@@ -181,10 +190,14 @@ def evaluate(
     ).with_columns(pl.col("person_id").is_in(ranked_cases).alias("found"))
     detection = table["detection"]
     detection["deceased_paid_persons"] = float(dp.height)
-    detection["deceased_paid_recall"] = float(dp_errors["found"].mean()) if dp.height else float("nan")
+    detection["deceased_paid_recall"] = (
+        float(dp_errors["found"].mean()) if dp.height else float("nan")
+    )
     for error in ("none", "digit", "swap", "missing"):
         part = dp_errors.filter(pl.col("id_error") == error)
-        detection[f"deceased_paid_recall[{error}]"] = float(part["found"].mean()) if part.height else None
+        detection[f"deceased_paid_recall[{error}]"] = (
+            float(part["found"].mean()) if part.height else None
+        )
     links = death_link_check(history, truth_dir, config)
     detection["death_links"] = float(links.height)
     detection["false_death_links"] = float((~links["correct"]).sum())
@@ -301,18 +314,23 @@ def custody_check(cases: pl.DataFrame, truth_dir: Path, month: str) -> dict[str,
         .group_by("person_id")
         .agg(pl.col("amount").sum().alias("overpaid"))
     )
-    listed = cases.filter(pl.col("typology") == "custody_paid").select("person_id", "est_overpayment")
+    listed = cases.filter(pl.col("typology") == "custody_paid").select(
+        "person_id", "est_overpayment"
+    )
     right = due.join(listed, on="person_id", how="inner").filter(
         (pl.col("est_overpayment") - pl.col("overpaid")).abs() <= 1.0
     )
     kept = pl.read_parquet(records).filter(
-        pl.col("kind").is_in(["probation", "parole", "supervised_release"]) & pl.col("true_person_id").is_not_null()
+        pl.col("kind").is_in(["probation", "parole", "supervised_release"])
+        & pl.col("true_person_id").is_not_null()
     )
     reasons = cases["reasons"]
     paid_reason = (
         reasons.list.join(",") if reasons.dtype == pl.List(pl.String) else reasons.cast(pl.String)
     ).str.contains("CP_PAID_")
-    wrongly = cases.filter(paid_reason & pl.col("person_id").is_in(kept["true_person_id"].implode()))
+    wrongly = cases.filter(
+        paid_reason & pl.col("person_id").is_in(kept["true_person_id"].implode())
+    )
     return {
         "custody_listed": right.height / due.height if due.height else 1.0,
         "probation_listed_for_pay": float(wrongly.height),
@@ -339,7 +357,9 @@ def world_metrics(
     month = history.month
     improper = improper_as_of(truth_dir, month)
     positives = set(improper["person_id"].to_list())
-    overpaid = dict(zip(improper["person_id"].to_list(), improper["overpaid"].to_list(), strict=True))
+    overpaid = dict(
+        zip(improper["person_id"].to_list(), improper["overpaid"].to_list(), strict=True)
+    )
     ranked = cases.sort("priority_rank")["person_id"].to_list()
     top = list(dict.fromkeys(ranked))[:capacity]
     hits = sum(p in positives for p in top)

@@ -216,7 +216,7 @@ def _deceased(
     """Payments for a period after a death linked as proof (the month of death is due)."""
     if deaths.is_empty():
         return _hold(rows.clear(), "SH_DECEASED", *[pl.lit(None)] * 4)
-    linked = linked_deaths(deaths.lazy(), people.lazy(), config).collect()
+    linked = linked_deaths(deaths.lazy(), people.lazy(), config.detection).collect()
     paid_after = rows.join(linked, on="person_id", how="inner").filter(
         month_index(pl.col("period")) > date_month_index(pl.col("death_date"))
     )
@@ -251,7 +251,12 @@ def _in_custody(
     if records.is_empty():
         return _hold(rows.clear(), "SH_IN_CUSTODY", *[pl.lit(None)] * 4)
     spans = custody_spans(
-        records.lazy(), link_custody(records.lazy(), people.lazy(), config), period, config.policy
+        records.lazy(),
+        link_custody(
+            records.lazy(), people.lazy(), min_confidence=config.detection.min_death_link_confidence
+        ),
+        period,
+        config.policy,
     ).filter(pl.col("kind").is_in(list(config.policy.custody_suspends)) & ~pl.col("acquitted"))
     # A payment two custodies suspend (a detention, then the sentence) names the latest.
     held = (

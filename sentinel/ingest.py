@@ -396,10 +396,18 @@ def _checked(
     (``duplicates``: the exact duplicates of the whole file when ``raw`` is a chunk)."""
     parsed = parse_records(raw.lazy(), DATASETS[name], month=month, duplicates=duplicates)
     if name == "beneficiaries":
-        checked = add_register_evidence(parsed, config, month=month)
+        checked = add_register_evidence(
+            parsed, config.policy, region_prefixes=config.ingest.region_prefixes, month=month
+        )
     elif name == "payouts":
         assert register_loaded is not None
-        checked = add_payout_evidence(parsed, register_loaded, config, month=month)
+        checked = add_payout_evidence(
+            parsed,
+            register_loaded,
+            config.policy,
+            max_pay_date_lag_days=config.ingest.max_pay_date_lag_days,
+            month=month,
+        )
     elif name == "deaths":
         checked = add_death_evidence(parsed)
     elif name == "certifications":

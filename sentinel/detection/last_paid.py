@@ -89,7 +89,9 @@ def _acquitted(
     if records.is_empty():
         return empty
     if links is None:
-        links = link_custody(records.lazy(), people, config)
+        links = link_custody(
+            records.lazy(), people, min_confidence=config.detection.min_death_link_confidence
+        )
     else:
         # A person's custodies are all theirs: the spans of these persons need only their links.
         links = links.join(people.select("person_id"), on="person_id", how="semi")

@@ -119,7 +119,14 @@ def rank_findings(
         features = findings.features.collect()
         candidates = features.join(scored, on="person_id", how="inner").sort("person_id")
     cases = rank_candidates(candidates, model, month, config, clock).collect()
-    events = policy_events(counts, recipients, base_rates, month, config)
+    events = policy_events(
+        counts,
+        recipients,
+        base_rates,
+        month,
+        config.policy,
+        common_reason_share=config.detection.common_reason_share,
+    )
     total = int(recipients["recipients"].sum())
     lifts = suspect_lifts(findings.reasons, total).filter(pl.col("suspects") > 0).collect()
     links = findings.custody_links

@@ -93,7 +93,16 @@ def month_persons(
         ledger = month_ledger_runs(history).collect().lazy()
     with clock("prepare: evidence"):
         certifications = delivered_up_to(history.certifications, month)
-        evidence = survival_evidence(certifications, people, month, config).collect().lazy()
+        evidence = (
+            survival_evidence(
+                certifications,
+                people,
+                month,
+                suspend_after_months=config.policy.suspend_after_months,
+            )
+            .collect()
+            .lazy()
+        )
     with clock("prepare: receivers"):
         # Independent plans over the same frames: collected together, they run side by side.
         changes, edges = (
@@ -101,7 +110,9 @@ def month_persons(
             for frame in pl.collect_all(
                 [
                     receiver_changes(runs, ledger),
-                    receiver_edges(runs, ledger, month, config),
+                    receiver_edges(
+                        runs, ledger, month, lookback_months=config.detection.lookback_months
+                    ),
                 ]
             )
         )
@@ -119,7 +130,8 @@ def survival_shares(persons: MonthPersons, config: SentinelConfig) -> pl.LazyFra
             persons.evidence,
             persons.changes,
             persons.month,
-            config,
+            config.detection,
+            certification_cycle_months=config.policy.certification_cycle_months,
         )
     )
 
@@ -167,8 +179,8 @@ def _linked_deaths(
     links = links.collect().lazy()
     linked, leads = pl.collect_all(
         [
-            linked_deaths(deaths, people, config, links=links),
-            linked_deaths(deaths, people, config, links=links, leads=True),
+            linked_deaths(deaths, people, config.detection, links=links),
+            linked_deaths(deaths, people, config.detection, links=links, leads=True),
         ]
     )
     return linked.lazy(), leads.lazy()
@@ -185,7 +197,13 @@ def _custody(
         records = delivered_up_to(history.custody, history.month).collect()
         if not records.height:
             return None, None
-        links = link_custody(records.lazy(), people, config).collect().lazy()
+        links = (
+            link_custody(
+                records.lazy(), people, min_confidence=config.detection.min_death_link_confidence
+            )
+            .collect()
+            .lazy()
+        )
         spans = custody_spans(records.lazy(), links, history.month, config.policy)
         return spans.collect().lazy(), links
 

@@ -23,10 +23,16 @@ def prepared_rule_reasons(
 ) -> pl.LazyFrame:
     """All reason rows (``features.cases.REASON_SCHEMA``) of the rule families over a
     prepared month (:func:`sentinel.detection.prepare_month`)."""
-    month = prep.month
+    month, det = prep.month, config.detection
     with clock("deceased_paid"):
         dead = deceased_paid(
-            prep.ledger, prep.deaths_linked, prep.evidence, config, prep.people, month
+            prep.ledger,
+            prep.deaths_linked,
+            prep.evidence,
+            det,
+            people=prep.people,
+            month=month,
+            death_payment_lag_months=config.policy.death_payment_lag_months,
         ).collect()
     with clock("suspected_unreported_death"):
         suspected = suspected_unreported_death(
@@ -36,13 +42,14 @@ def prepared_rule_reasons(
             prep.changes,
             prep.deaths_linked,
             month,
-            config,
+            det,
+            certification_cycle_months=config.policy.certification_cycle_months,
             leads=prep.death_leads,
             shares=prep.shares,
-            keep_top=config.detection.audit_capacity,
+            keep_top=det.audit_capacity,
         ).collect()
     with clock("duplicate_receipt"):
-        duplicate = duplicate_receipt(prep.ledger, config).collect()
+        duplicate = duplicate_receipt(prep.ledger, det.duplicate_receipt_probability).collect()
     with clock("shared_account"):
         shared = shared_account(
             prep.runs,
@@ -50,28 +57,28 @@ def prepared_rule_reasons(
             prep.people,
             _death_probability(prep, suspected, config),
             month,
-            config,
+            det,
+            certification_cycle_months=config.policy.certification_cycle_months,
             edges=prep.edges,
             evidence=prep.evidence,
         ).collect()
     with clock("amount_anomaly"):
-        amount = amount_anomaly(prep.ledger, prep.runs, config).collect()
+        amount = amount_anomaly(prep.ledger, prep.runs, det, config.policy).collect()
     with clock("identity_anomaly"):
         identity = identity_anomaly(
             prep.ledger,
             prep.people,
             month,
-            config,
+            det,
+            config.policy,
             accounts=prep.runs.select("person_id", "bank_account"),
         ).collect()
     parts = [dead, suspected, duplicate, shared, amount, identity]
     if prep.custody is not None:
         with clock("custody_paid"):
-            parts.append(custody_paid(prep.ledger, prep.custody, config).collect())
+            parts.append(custody_paid(prep.ledger, prep.custody, det, config.policy).collect())
     if prep.suspects is not None:
-        parts.append(
-            suspect_reasons(prep.suspects, config.detection.upstream_suspect_probability).collect()
-        )
+        parts.append(suspect_reasons(prep.suspects, det.upstream_suspect_probability).collect())
     return pl.concat([empty_reasons(), *[part.lazy() for part in parts]])
 
 

@@ -42,13 +42,31 @@ def back_pay_month(retirees: int, back_paid: int) -> pl.LazyFrame:
     return ledger_runs(rows)
 
 
-def _events(ledger: pl.LazyFrame, base_rates: pl.DataFrame | None = None) -> list[dict]:
+#: The base rates of a month in which no reason fired.
+NO_BASE_RATES = pl.DataFrame(
+    schema=dict.fromkeys(["reason", "scheme"], pl.String)
+    | dict.fromkeys(["persons", "recipients"], pl.UInt32)
+    | dict.fromkeys(["share", "share_low"], pl.Float64)
+)
+
+
+def _events(
+    ledger: pl.LazyFrame,
+    base_rates: pl.DataFrame | None = None,
+    *,
+    scheme: str = "enterprise",
+    recipients: int = 100,
+) -> list[dict]:
     counts = event_counts(ledger, "2020-07").collect()
-    recipients = pl.DataFrame({"scheme": ["enterprise"], "recipients": [100]})
-    rates = base_rates if base_rates is not None else pl.DataFrame(
-        schema={"reason": pl.String, "scheme": pl.String, "persons": pl.UInt32, "recipients": pl.UInt32, "share": pl.Float64, "share_low": pl.Float64}
+    per_scheme = pl.DataFrame({"scheme": [scheme], "recipients": [recipients]})
+    return policy_events(
+        counts,
+        per_scheme,
+        base_rates if base_rates is not None else NO_BASE_RATES,
+        "2020-07",
+        CONFIG.policy,
+        common_reason_share=CONFIG.detection.common_reason_share,
     )
-    return policy_events(counts, recipients, rates, "2020-07", CONFIG)
 
 
 def test_an_adjustment_paid_back_to_a_scheme_is_a_back_pay_event():
@@ -80,11 +98,12 @@ def test_the_resident_standard_configured_for_july_is_named_configured():
     for i in range(50):
         rows.append((f"r{i}", "resident", "regular", JUL - 1, 1, 103.0 + i, JUL - 1))
         rows.append((f"r{i}", "resident", "regular", JUL, 1, 113.0 + i, JUL))
-    counts = event_counts(ledger_runs(rows), "2020-07").collect()
-    recipients = pl.DataFrame({"scheme": ["resident"], "recipients": [50]})
-    empty = pl.DataFrame(schema={"reason": pl.String, "scheme": pl.String, "persons": pl.UInt32, "recipients": pl.UInt32, "share": pl.Float64, "share_low": pl.Float64})
-    (event,) = policy_events(counts, recipients, empty, "2020-07", CONFIG)
-    assert (event["event"], event["step_yuan"], event["configured"]) == ("standard_change", 10.0, True)
+    (event,) = _events(ledger_runs(rows), scheme="resident", recipients=50)
+    assert (event["event"], event["step_yuan"], event["configured"]) == (
+        "standard_change",
+        10.0,
+        True,
+    )
 
 
 def test_a_reason_firing_for_much_of_a_scheme_is_named_with_its_weight_unless_observed():
