@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sentinel.demo import generate_county, world
+from sentinel.demo import generate_world
 from sentinel.evaluation import world_metrics
 from sentinel.io.store import load_history
 
@@ -52,7 +52,9 @@ def evaluate_world_run(dest: Path, out: Path, capacity: int) -> dict[str, object
     for month in months:
         history = load_history(Path(out) / "curated", month)
         cases = pl.read_parquet(Path(out) / month / "cases.parquet")
-        per_month.append({"month": month, **world_metrics(cases, Path(dest) / "truth", history, capacity)})  # type: ignore[dict-item]
+        per_month.append(
+            {"month": month, **world_metrics(cases, Path(dest) / "truth", history, capacity)}
+        )  # type: ignore[dict-item]
     last = per_month[-1]
     judged = per_month[_WARM_UP_MONTHS:] or per_month
     worst = min(judged, key=lambda m: m["precision_at_capacity"])
@@ -86,24 +88,18 @@ def evaluate_grid(
     say = progress or (lambda _msg: None)
     rows = []
     for name in worlds:
-        chosen = world(name)
         for seed in seeds:
             dest = Path(work) / f"{name}-{seed}"
             # Replaced, not reused: the monthly job skips months already under OUT, so a
             # run left by an earlier version would be judged as this one's.
             shutil.rmtree(dest, ignore_errors=True)
             say(f"{name} seed {seed}: generating")
-            summary = generate_county(
-                dest,
-                seed=seed,
-                scale=scale,
-                rates=chosen.rates,
-                phenomena=chosen.phenomena,
-                world_name=name,
-            )
+            summary = generate_world(dest, name, seed=seed, scale=scale)
             say(f"{name} seed {seed}: monthly job")
             run_months(summary.inbox, dest / "out", summary.months[-1])
-            rows.append({"world": name, "seed": seed, **evaluate_world_run(dest, dest / "out", capacity)})
+            rows.append(
+                {"world": name, "seed": seed, **evaluate_world_run(dest, dest / "out", capacity)}
+            )
     return (
         pl.DataFrame(rows)
         .select(GRID_COLUMNS)

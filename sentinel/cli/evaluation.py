@@ -245,8 +245,7 @@ def _simulate(names, seed, scale, work, capacity, config, plot):  # type: ignore
     import polars as pl
 
     from sentinel.config import month_end
-    from sentinel.demo import generate_county
-    from sentinel.demo import world as named_world
+    from sentinel.demo import generate_world
     from sentinel.simulation import (
         plot_audit_curve,
         recovery_year,
@@ -260,16 +259,8 @@ def _simulate(names, seed, scale, work, capacity, config, plot):  # type: ignore
     recoveries = {}
     with console.status("simulated audits…") as status:
         for name in names:
-            chosen = named_world(name)
             dest = work / f"{name}-{seed}"
-            generate_county(
-                dest,
-                seed=seed,
-                scale=scale,
-                rates=chosen.rates,
-                phenomena=chosen.phenomena,
-                world_name=name,
-            )
+            generate_world(dest, name, seed=seed, scale=scale)
             tables[name] = simulate_audits(
                 dest,
                 dest / "audited",

@@ -41,6 +41,7 @@ __all__ = [
     "TypologyRates",
     "World",
     "generate_county",
+    "generate_world",
     "world",
 ]
 
@@ -208,6 +209,24 @@ def generate_county(
         pensioners=dict(county.pensioners),
         rows=rows,
         injected=dict(county.injected),
+    )
+
+
+def generate_world(
+    dest: Path, name: str, *, seed: int, scale: float, **options: object
+) -> CountySummary:
+    """:func:`generate_county` of the named world (:func:`sentinel.demo.worlds.world`): its
+    typology rates and phenomena, its name in the truth; ``options`` are
+    :func:`generate_county`'s other keywords (``months``, ``formats``, ``progress``)."""
+    chosen = world(name)
+    return generate_county(
+        dest,
+        seed=seed,
+        scale=scale,
+        rates=chosen.rates,
+        phenomena=chosen.phenomena,
+        world_name=name,
+        **options,  # type: ignore[arg-type]
     )
 
 

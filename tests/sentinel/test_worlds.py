@@ -8,17 +8,16 @@ import polars as pl
 import pytest
 
 from sentinel.config import load_config
-from sentinel.demo import WORLDS, CountySummary, generate_county, world
+from sentinel.demo import WORLDS, CountySummary, generate_world, world
 from sentinel.demo.worlds import REFERENCE_BACKPAY
 
 SCALE = 0.01
 
 
 def make(tmp_path_factory: pytest.TempPathFactory, name: str, months: int = 10) -> CountySummary:
-    chosen = world(name)
-    return generate_county(
-        tmp_path_factory.mktemp(name), seed=3, scale=SCALE, months=months,
-        rates=chosen.rates, phenomena=chosen.phenomena, world_name=name, formats="parquet",
+    """The named world as `sentinel demo --world` and the grid generate it."""
+    return generate_world(
+        tmp_path_factory.mktemp(name), name, seed=3, scale=SCALE, months=months, formats="parquet"
     )
 
 
