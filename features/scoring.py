@@ -132,7 +132,11 @@ def discount_common_reasons(
     Codes whose family weighs them by their observed share are left as they are.
     """
     rated = _with_rates(reasons, people, base_rates).with_columns(
-        pl.when(pl.col("role").is_in(_EVIDENCE_ROLES) & ~pl.col("observed") & (pl.col("share_low") > common_share))
+        pl.when(
+            pl.col("role").is_in(_EVIDENCE_ROLES)
+            & ~pl.col("observed")
+            & (pl.col("share_low") > common_share)
+        )
         .then((pl.lit(common_share) / pl.col("share")).clip(upper_bound=1.0))
         .when(pl.col("role").is_in(_EVIDENCE_ROLES))
         .then(1.0)
@@ -189,14 +193,16 @@ def case_tiers(
     )
 
 
-
-
 _SUSPECT_PREFIX = "US_SUSPECT_"
 
 
 def _suspect_kinds() -> pl.LazyFrame:
     return pl.LazyFrame(
-        [(kind, typology) for kind, typologies in SUSPECT_TYPOLOGIES.items() for typology in typologies],
+        [
+            (kind, typology)
+            for kind, typologies in SUSPECT_TYPOLOGIES.items()
+            for typology in typologies
+        ],
         schema={"suspect_type": pl.String, "typology": pl.String},
         orient="row",
     )
@@ -207,14 +213,17 @@ def _suspected(reasons: pl.LazyFrame) -> pl.LazyFrame:
     return (
         reasons.filter(pl.col("reason").str.starts_with(_SUSPECT_PREFIX))
         .select(
-            pl.col("reason").str.strip_prefix(_SUSPECT_PREFIX).str.to_lowercase().alias("suspect_type"),
+            pl.col("reason")
+            .str.strip_prefix(_SUSPECT_PREFIX)
+            .str.to_lowercase()
+            .alias("suspect_type"),
             "person_id",
         )
         .unique()
     )
 
 
-def suspect_lifts(reasons: pl.LazyFrame, recipients: int) -> pl.LazyFrame:
+def suspect_lifts(reasons: pl.LazyFrame, recipients: int, lead_below: float = 0.0) -> pl.LazyFrame:
     """How much likelier each kind of upstream suspect is to be improper than any recipient,
     from how often the product's own rules find them: ``suspect_type, suspects,
     corroborated, evidence_persons, lift``.
@@ -227,10 +236,16 @@ def suspect_lifts(reasons: pl.LazyFrame, recipients: int) -> pl.LazyFrame:
     their ratio is ``pi / b``, the rules' recall cancels. Estimated at the lower end of the
     corroborated share's 95% Wilson interval (a handful of suspects proves little), never
     below 1: a list the rules do not corroborate is no evidence, for or against.
+
+    A suspected unreported death below ``lead_below`` (the rule's floor) is no finding of
+    the rules: the survival rule scores every death suspect, and the lift must not count
+    the probability it is about to weigh.
     """
     kinds = _suspect_kinds()
+    below_floor = (pl.col("typology") == LEAD_TYPOLOGY) & (pl.col("probability") < lead_below)
     evidence = (
-        reasons.join(reason_table().select("reason", "role"), on="reason", how="left")
+        reasons.filter(~below_floor)
+        .join(reason_table().select("reason", "role"), on="reason", how="left")
         .filter(pl.col("role").is_in(_EVIDENCE_ROLES))
         .join(kinds, on="typology", how="inner")
         .select("suspect_type", "person_id")
@@ -250,7 +265,9 @@ def suspect_lifts(reasons: pl.LazyFrame, recipients: int) -> pl.LazyFrame:
         .join(count(suspected, "suspects"), on="suspect_type", how="left")
         .join(count(corroborated, "corroborated"), on="suspect_type", how="left")
         .join(count(evidence, "evidence_persons"), on="suspect_type", how="left")
-        .with_columns(pl.col("suspects", "corroborated", "evidence_persons").fill_null(0).cast(pl.Int64))
+        .with_columns(
+            pl.col("suspects", "corroborated", "evidence_persons").fill_null(0).cast(pl.Int64)
+        )
         .with_columns(
             pl.when(pl.col("suspects") > 0)
             .then(
@@ -281,7 +298,10 @@ def corroborate_suspects(reasons: pl.LazyFrame, lifts: pl.LazyFrame) -> pl.LazyF
     return (
         reasons.join(marks, on=["person_id", "typology"], how="left", maintain_order="left")
         .with_columns(
-            pl.when(lift > 1.0).then(p * lift / (1.0 - p + p * lift)).otherwise(p).alias("probability")
+            pl.when(lift > 1.0)
+            .then(p * lift / (1.0 - p + p * lift))
+            .otherwise(p)
+            .alias("probability")
         )
         .drop("lift")
     )
@@ -312,16 +332,21 @@ def score_reasons(
     # Leads are the most probable suspected deaths of the county: ranked on the rule's own
     # probability before anything else (a partition keeps its own most probable, the county
     # its own; the county's are among them).
-    p_death = reasons.filter(pl.col("typology") == LEAD_TYPOLOGY).group_by("person_id").agg(
-        pl.col("probability").max().alias("_p_death")
+    p_death = (
+        reasons.filter(pl.col("typology") == LEAD_TYPOLOGY)
+        .group_by("person_id")
+        .agg(pl.col("probability").max().alias("_p_death"))
     )
     lead_rank = p_death.with_columns(
         pl.struct(-pl.col("_p_death"), pl.col("person_id")).rank("ordinal").alias("lead_rank")
     ).drop("_p_death")
     # Below the floor a suspected death only makes a lead: beside another typology's reasons
-    # it adds nothing.
+    # it adds nothing. Beside a list that suspects the same death it is what the list's lift
+    # weighs (corroborate_suspects).
     others = (
-        reasons.filter(pl.col("typology") != LEAD_TYPOLOGY)
+        reasons.filter(
+            (pl.col("typology") != LEAD_TYPOLOGY) & (pl.col("reason") != "US_SUSPECT_DEATH")
+        )
         .select("person_id")
         .unique()
         .with_columns(pl.lit(True).alias("_other"))
@@ -332,7 +357,7 @@ def score_reasons(
         .filter(~(below_floor & pl.col("_other").is_not_null()))
         .drop("_other")
     )
-    corroborated = corroborate_suspects(reasons, suspect_lifts(reasons, recipients))
+    corroborated = corroborate_suspects(reasons, suspect_lifts(reasons, recipients, lead_below))
     discounted = discount_common_reasons(corroborated, people, base_rates, common_share)
     tiers = case_tiers(reasons, people, base_rates, common_share)
     merged = merge_reasons(discounted).join(tiers, on="person_id", how="left")
@@ -342,7 +367,10 @@ def score_reasons(
         & (pl.col("rule_probability") < lead_below)
     )
     return merged.with_columns(
-        pl.when(below).then(pl.lit(TIER_NONE, dtype=pl.Int8)).otherwise(pl.col("tier").cast(pl.Int8)).alias("tier")
+        pl.when(below)
+        .then(pl.lit(TIER_NONE, dtype=pl.Int8))
+        .otherwise(pl.col("tier").cast(pl.Int8))
+        .alias("tier")
     ).join(lead_rank, on="person_id", how="left")
 
 
@@ -358,7 +386,9 @@ def listable(keep_leads: int) -> pl.Expr:
     whoever has a reason an upstream list asks to have answered (:func:`answer_due`)."""
     return (
         (pl.col("tier") > TIER_NONE)
-        | ((pl.col("typology") == LEAD_TYPOLOGY) & (pl.col("lead_rank") <= keep_leads)).fill_null(False)
+        | ((pl.col("typology") == LEAD_TYPOLOGY) & (pl.col("lead_rank") <= keep_leads)).fill_null(
+            False
+        )
         | answer_due("reasons")
     )
 
@@ -367,10 +397,7 @@ def answer_due(column: str = "reason_codes") -> pl.Expr:
     """Whether the list of reason codes in ``column`` holds one an upstream list asks to
     have answered (:data:`sentinel.reasons.ANSWER_DUE`): such a case is never left off."""
     return (
-        pl.col(column)
-        .list.eval(pl.element().is_in(sorted(ANSWER_DUE)))
-        .list.any()
-        .fill_null(False)
+        pl.col(column).list.eval(pl.element().is_in(sorted(ANSWER_DUE))).list.any().fill_null(False)
     )
 
 
@@ -424,7 +451,9 @@ def rank_cases(cases: pl.LazyFrame) -> pl.LazyFrame:
     never depends on row order.
     """
     names = cases.collect_schema().names()
-    reopened = (pl.col("status") == "reopened").fill_null(False) if "status" in names else pl.lit(False)
+    reopened = (
+        (pl.col("status") == "reopened").fill_null(False) if "status" in names else pl.lit(False)
+    )
     terminated = settled_without_visit(names)
     band = (
         pl.when(reopened)

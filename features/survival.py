@@ -191,6 +191,7 @@ def suspected_unreported_death(
     leads: pl.LazyFrame | None = None,
     shares: pl.LazyFrame | None = None,
     keep_top: int = 0,
+    scored_anyway: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Paid persons without a death record who are probably dead, with a probability.
 
@@ -216,7 +217,9 @@ def suspected_unreported_death(
     the conditional death time is near it for the short gaps that matter).
 
     Persons below ``detection.min_suspected_death_probability`` are left out, but for the
-    ``keep_top`` most probable of them: the list may need them to fill a month's visits.
+    ``keep_top`` most probable of them (the list may need them to fill a month's visits) and
+    the persons of ``scored_anyway`` (``person_id``: an upstream list suspects them dead, and
+    their own probability is what that list's lift weighs, :func:`features.scoring.corroborate_suspects`).
     Rates and likelihood ratios come from the ``detection`` section;
     ``certification_cycle_months`` is ``policy.certification_cycle_months``.
     """
@@ -234,7 +237,9 @@ def suspected_unreported_death(
         shares = signal_shares(signals)
     base = signals.join(deaths_linked.select("person_id"), on="person_id", how="anti")
     base = _with_signal_shares(_with_leads(base, leads), shares)
-    scored = _probable_enough(_death_probability(base, det, month_number(month)), det, keep_top)
+    scored = _probable_enough(
+        _death_probability(base, det, month_number(month)), det, keep_top, scored_anyway
+    )
     # (Read three times below: cached, else every read plans the persons' joins again.)
     scored = scored.cache()
     overpaid = _overpaid_after_likely_death(ledger, scored)
@@ -311,10 +316,15 @@ def _death_probability(base: pl.LazyFrame, det: DetectionConfig, now: int) -> pl
     )
 
 
-def _probable_enough(scored: pl.LazyFrame, det: DetectionConfig, keep_top: int) -> pl.LazyFrame:
+def _probable_enough(
+    scored: pl.LazyFrame,
+    det: DetectionConfig,
+    keep_top: int,
+    scored_anyway: pl.LazyFrame | None = None,
+) -> pl.LazyFrame:
     """The persons at or above ``min_suspected_death_probability``, or among the
     ``keep_top`` most probable of those paid after their likely death (nothing else could be
-    overpaid)."""
+    overpaid), or in ``scored_anyway``."""
     threshold = scored.filter(pl.col("last_paid_index") > pl.col("likely_death_index")).select(
         pl.col("probability")
         .sort(descending=True)
@@ -323,13 +333,22 @@ def _probable_enough(scored: pl.LazyFrame, det: DetectionConfig, keep_top: int) 
         if keep_top > 0
         else pl.lit(None, dtype=pl.Float64).alias("_top")
     )
+    anyway = pl.lit(False)
+    if scored_anyway is not None:
+        scored = scored.join(
+            scored_anyway.select("person_id").unique().with_columns(pl.lit(True).alias("_anyway")),
+            on="person_id",
+            how="left",
+        )
+        anyway = pl.col("_anyway").fill_null(False)
     return (
         scored.join(threshold, how="cross")
         .filter(
             (pl.col("probability") >= det.min_suspected_death_probability)
             | (pl.col("probability") >= pl.col("_top")).fill_null(False)
+            | anyway
         )
-        .drop("_top")
+        .drop("_top", "_anyway", strict=False)
     )
 
 

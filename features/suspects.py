@@ -31,6 +31,7 @@ from sentinel.config import REPLY_COLUMNS
 
 __all__ = [
     "SUSPECT_TYPOLOGIES",
+    "death_suspects",
     "open_suspects",
     "suspect_answers",
     "suspect_marks",
@@ -80,7 +81,13 @@ def suspect_answers(
         pl.col("closed_on") >= pl.col("pushed_on").dt.offset_by(f"-{clear_months}mo")
     )
     rank = (
-        pl.when(after_push).then(0).when(confirmed).then(1).when(recent_clear).then(2).otherwise(None)
+        pl.when(after_push)
+        .then(0)
+        .when(confirmed)
+        .then(1)
+        .when(recent_clear)
+        .then(2)
+        .otherwise(None)
     )
     answers = (
         unique.select(*_SUSPECT_KEY, "pushed_on")
@@ -109,6 +116,15 @@ def open_suspects(answers: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def death_suspects(open_: pl.LazyFrame | None) -> pl.LazyFrame | None:
+    """``person_id`` of the open suspects an upstream list suspects dead (None without a
+    list): the survival rule scores them whatever their probability, for the list's lift to
+    weigh (:func:`features.scoring.corroborate_suspects`)."""
+    if open_ is None:
+        return None
+    return open_.filter(pl.col("suspect_type") == "death").select("person_id").unique()
+
+
 def suspect_reasons(open_: pl.LazyFrame, probability: float) -> pl.LazyFrame:
     """Reason rows (``features.cases.REASON_SCHEMA``) of the open suspects: one per suspect,
     ``US_SUSPECT_<TYPE>``, weighed ``probability`` (the prior of a suspect alone), no
@@ -134,7 +150,10 @@ def suspect_marks(open_: pl.LazyFrame) -> pl.LazyFrame:
     return (
         open_.sort("due_on", "batch_id")
         .group_by("person_id", maintain_order=True)
-        .agg(pl.col("batch_id").first().alias("suspect_batch"), pl.col("due_on").first().alias("suspect_due"))
+        .agg(
+            pl.col("batch_id").first().alias("suspect_batch"),
+            pl.col("due_on").first().alias("suspect_due"),
+        )
     )
 
 
@@ -157,9 +176,15 @@ def suspect_replies(
     on_register = people.select("person_id").unique().with_columns(pl.lit(True).alias("_known"))
     evidence = cases.select("person_id", "evidence").unique("person_id", keep="first")
     zh = language == "zh"
-    not_ours = "不是本中心参保人（名册中无此身份证号）" if zh else "not a pensioner of this centre (no such ID on the register)"
+    not_ours = (
+        "不是本中心参保人（名册中无此身份证号）"
+        if zh
+        else "not a pensioner of this centre (no such ID on the register)"
+    )
     answered = pl.format(
-        "核查结果{}（{}）" if zh else "audit result {} ({})", pl.col("result"), pl.col("checked_on").cast(pl.String)
+        "核查结果{}（{}）" if zh else "audit result {} ({})",
+        pl.col("result"),
+        pl.col("checked_on").cast(pl.String),
     )
     known = pl.col("_known").fill_null(False)
     rows = (

@@ -337,6 +337,15 @@ def custody_check(cases: pl.DataFrame, truth_dir: Path, month: str) -> dict[str,
     }
 
 
+def _owed_upstream(cases: pl.DataFrame) -> pl.Series:
+    """Cases listed only for the answer an upstream list is owed (:func:`world_metrics`)."""
+    reasons = cases["reasons"]
+    text = reasons.list.join(",") if reasons.dtype == pl.List(pl.String) else reasons.cast(pl.String)
+    named = text.fill_null("").str.contains("US_SUSPECT_")
+    lead = (cases["strength"] == "lead").fill_null(False) if "strength" in cases.columns else False
+    return (cases["typology"] == "upstream_suspect") | (named & lead)
+
+
 def world_metrics(
     cases: pl.DataFrame, truth_dir: Path, history: MonthHistory, capacity: int
 ) -> dict[str, float]:
@@ -350,9 +359,10 @@ def world_metrics(
     * ``yuan_top`` and ``yuan_best_baseline``: yuan overpaid to the persons in the top
       ``capacity``, by this list and by the best of the three baselines; ``yuan_ratio``;
     * ``list_share``: cases over the month's recipients; ``own_list_share`` the same
-      without the cases of typology ``upstream_suspect`` (listed only because an upstream
-      list names the person and no audit has answered it: work the centre owes the
-      upstream whatever the product lists).
+      without the cases listed only because an upstream list names the person and no audit
+      has answered it (typology ``upstream_suspect``, or a lead, ``strength`` ``lead``,
+      that an upstream list names: the product's own evidence is below a finding). That is
+      work the centre owes the upstream whatever the product lists.
     """
     month = history.month
     improper = improper_as_of(truth_dir, month)
@@ -391,8 +401,6 @@ def world_metrics(
         "recipients": float(n_recipients),
         "list_share": cases.height / n_recipients if n_recipients else 0.0,
         "own_list_share": (
-            cases.filter(pl.col("typology") != "upstream_suspect").height / n_recipients
-            if n_recipients
-            else 0.0
+            cases.filter(~_owed_upstream(cases)).height / n_recipients if n_recipients else 0.0
         ),
     }

@@ -128,7 +128,11 @@ def rank_findings(
         common_reason_share=config.detection.common_reason_share,
     )
     total = int(recipients["recipients"].sum())
-    lifts = suspect_lifts(findings.reasons, total).filter(pl.col("suspects") > 0).collect()
+    lifts = (
+        suspect_lifts(findings.reasons, total, config.detection.min_suspected_death_probability)
+        .filter(pl.col("suspects") > 0)
+        .collect()
+    )
     links = findings.custody_links
     return MonthDetection(
         cases,

@@ -12,7 +12,7 @@ from features.duplicate_receipt import duplicate_receipt
 from features.identity_anomaly import identity_anomaly
 from features.network import shared_account
 from features.survival import suspected_unreported_death
-from features.suspects import suspect_reasons
+from features.suspects import death_suspects, suspect_reasons
 from sentinel.config import SentinelConfig
 from sentinel.detection.history import MonthHistory
 from sentinel.detection.preparation import PreparedMonth, StageClock, no_clock, prepare_month
@@ -47,6 +47,7 @@ def prepared_rule_reasons(
             leads=prep.death_leads,
             shares=prep.shares,
             keep_top=det.audit_capacity,
+            scored_anyway=death_suspects(prep.suspects),
         ).collect()
     with clock("duplicate_receipt"):
         duplicate = duplicate_receipt(prep.ledger, det.duplicate_receipt_probability).collect()

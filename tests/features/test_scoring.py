@@ -216,6 +216,63 @@ def test_score_reasons_ranks_a_corroborated_suspect_above_the_same_evidence_alon
     assert got["s0"] > 0.9 > 0.2 == pytest.approx(got["x0"])
 
 
+def test_a_death_suspects_own_life_table_probability_below_the_floor_is_what_the_lift_weighs():
+    # The survival rule scores every death suspect (0.01: no recent pass, below the 0.05
+    # floor). Those rows are no finding of the rules: the lift counts only the 10 lapsed
+    # suspects against the 20 lapsed persons, and it weighs the 0.01 of the others.
+    rows = reasons(
+        *death_list(corroborated=10, suspects=40),
+        *[
+            (f"s{i}", "suspected_unreported_death", "SD_NO_RECENT_PASS", 0.01)
+            for i in range(10, 40)
+        ],
+    )
+    lifts = suspect_lifts(rows, 10_000, lead_below=0.05).collect()
+    death = lifts.filter(pl.col("suspect_type") == "death").row(0, named=True)
+    assert (death["suspects"], death["corroborated"], death["evidence_persons"]) == (40, 10, 20)
+    # Counted as findings they would corroborate every suspect.
+    assert (
+        suspect_lifts(rows, 10_000)
+        .collect()
+        .filter(pl.col("suspect_type") == "death")["corroborated"]
+        .item()
+        == 40
+    )
+    who = people(
+        *[(f"s{i}", "resident") for i in range(40)], *[(f"x{i}", "resident") for i in range(10)]
+    )
+    rates = reason_base_rates(rows, who, recipients(resident=10_000))
+    got = (
+        score_reasons(rows, who, rates, SHARE, 0.05, recipients=10_000)
+        .collect()
+        .select("person_id", "rule_probability", "tier")
+    )
+    p = dict(got.select("person_id", "rule_probability").iter_rows())
+    odds = 0.01 / 0.99 * death["lift"]
+    # Kept beside the suspect's own reason (below the floor it would otherwise be dropped
+    # beside another typology), weighed up, and no more than that: noisy-or with the 0.006.
+    assert p["s20"] == pytest.approx(1 - (1 - odds / (1 + odds)) * (1 - 0.006))
+    assert p["s20"] > p["x0"] == pytest.approx(0.2)
+
+
+def test_without_a_corroborating_list_a_death_suspect_below_the_floor_stays_a_lead():
+    # 1 of 300 suspects lapsed: lift 1, so the suspect's 0.01 is what it was, below the
+    # floor; the person is listed for the answer the list is owed, not as a case of the rules.
+    rows = reasons(
+        *death_list(corroborated=1, suspects=300),
+        ("s5", "suspected_unreported_death", "SD_NO_RECENT_PASS", 0.01),
+    )
+    who = people(
+        *[(f"s{i}", "resident") for i in range(300)], *[(f"x{i}", "resident") for i in range(10)]
+    )
+    rates = reason_base_rates(rows, who, recipients(resident=5_000))
+    got = score_reasons(rows, who, rates, SHARE, 0.05, recipients=5_000).collect()
+    s5 = got.filter(pl.col("person_id") == "s5").row(0, named=True)
+    # (The list names 6% of the recipients: its own reason is discounted as common.)
+    assert 0.01 < s5["rule_probability"] < 0.05
+    assert s5["tier"] == TIER_NONE
+
+
 def test_audit_order_reopened_then_proof_and_likely_signals_by_yuan_then_soft_signals():
     cases = pl.LazyFrame(
         [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # the shared hand-made frames (importlib mode)
 from detection_frames import (  # noqa: E402
     CERT_SCHEMA,
+    CONFIG,
     SPAN,
     _reasons,
     certification,
@@ -97,3 +99,44 @@ def test_gompertz_probability_matches_python_twin_and_rises_with_age():
     )["p"].to_list()
     assert p[0] == pytest.approx(life_table(70.0, 1.0))
     assert p[0] < 0.05 < p[1] < 0.5
+
+
+def test_a_person_an_upstream_list_suspects_dead_is_scored_below_the_floor():
+    # 40 neighbours certified on site in 2020; the suspect certified on site in November:
+    # the life table alone says little, far below the rule's floor. Named by a death list,
+    # the rule scores the person all the same, for the list's lift to weigh.
+    suspect = person(make_id("19400303", 44), "钱五", "F", date(1940, 3, 3))
+    neighbours, neighbour_certs = _certified_neighbours(40)
+    everyone = [suspect, *neighbours]
+    certs = pl.DataFrame([certification(suspect, date(2020, 11, 20))], schema=CERT_SCHEMA).vstack(
+        neighbour_certs
+    )
+    h = history(
+        "2020-12",
+        register_over(everyone, SPAN),
+        regular_payouts(everyone, SPAN),
+        certifications=certs,
+    )
+    listed = pl.LazyFrame(
+        {
+            "batch_id": ["B1"],
+            "pushed_on": [date(2020, 12, 1)],
+            "due_on": [date(2021, 1, 31)],
+            "person_id": [suspect["person_id"]],
+            "name": [suspect["name"]],
+            "suspect_type": ["death"],
+            "source": ["ministry"],
+            "detail": ["-"],
+            "month": ["2020-12"],
+        }
+    )
+    floor = CONFIG.detection.min_suspected_death_probability
+    without = _reasons(h).filter(pl.col("person_id") == suspect["person_id"])
+    assert without.height == 0
+    named = _reasons(replace(h, suspects=listed)).filter(
+        pl.col("person_id") == suspect["person_id"]
+    )
+    death = named.filter(pl.col("typology") == "suspected_unreported_death")
+    assert death.height > 0
+    assert 0.0 < death["probability"].max() < floor
+    assert "US_SUSPECT_DEATH" in named["reason"].to_list()
