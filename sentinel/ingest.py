@@ -95,6 +95,21 @@ class StoredDrop:
     raw_path: Path
     checked_path: Path
 
+    @classmethod
+    def in_folder(
+        cls, folder: Path, dataset: str, *, file: Path | None, sha256: str | None, rows_in: int
+    ) -> StoredDrop:
+        """The handle of ``dataset`` stored in ``folder``: its raw text at
+        ``<dataset>.raw.parquet``, its checked rows at ``<dataset>.checked.parquet``."""
+        return cls(
+            dataset=dataset,
+            file=file,
+            sha256=sha256,
+            rows_in=rows_in,
+            raw_path=folder / f"{dataset}.raw.parquet",
+            checked_path=folder / f"{dataset}.checked.parquet",
+        )
+
     @property
     def raw(self) -> pl.DataFrame:
         return pl.read_parquet(self.raw_path)
@@ -164,21 +179,17 @@ def store_drops(drops: dict[str, DatasetDrop], folder: Path) -> dict[str, Stored
 
 
 def _store_drop(drop: DatasetDrop, folder: Path) -> StoredDrop:
-    paths = {}
-    for part, frame in (("raw", drop.raw), ("checked", drop.checked)):
-        path = folder / f"{drop.dataset}.{part}.parquet"
+    stored = StoredDrop.in_folder(
+        folder, drop.dataset, file=drop.file, sha256=drop.sha256, rows_in=drop.rows_in
+    )
+    for part, frame, path in (
+        ("raw", drop.raw, stored.raw_path),
+        ("checked", drop.checked, stored.checked_path),
+    ):
         tmp = folder / f".{drop.dataset}.{part}.{os.getpid()}.parquet"
         frame.write_parquet(tmp)
         os.replace(tmp, path)
-        paths[part] = path
-    return StoredDrop(
-        dataset=drop.dataset,
-        file=drop.file,
-        sha256=drop.sha256,
-        rows_in=drop.rows_in,
-        raw_path=paths["raw"],
-        checked_path=paths["checked"],
-    )
+    return stored
 
 
 def drop_fingerprint(month_dir: Path, extra: str) -> str | None:
@@ -257,7 +268,6 @@ def check_and_store_drop(
     register_loaded: pl.LazyFrame | None = None
     for name, path in files.items():
         dataset = DATASETS[name]
-        raw_path = folder / f"{name}.raw.parquet"
         tmp = folder / f".{name}.raw.{os.getpid()}.parquet"
         if path is not None:
             raw = sink_raw_dataset(path, dataset, tmp)
@@ -265,17 +275,12 @@ def check_and_store_drop(
         else:
             empty_raw(dataset).write_parquet(tmp)
             rows_in, sha256 = 0, None
-        os.replace(tmp, raw_path)
-        checked_path = folder / f"{name}.checked.parquet"
-        _check_stored(name, raw_path, rows_in, register_loaded, config, month, checked_path)
-        stored[name] = StoredDrop(
-            dataset=name,
-            file=path,
-            sha256=sha256,
-            rows_in=rows_in,
-            raw_path=raw_path,
-            checked_path=checked_path,
+        drop = StoredDrop.in_folder(folder, name, file=path, sha256=sha256, rows_in=rows_in)
+        os.replace(tmp, drop.raw_path)
+        _check_stored(
+            name, drop.raw_path, rows_in, register_loaded, config, month, drop.checked_path
         )
+        stored[name] = drop
         if name == "beneficiaries":
             register_loaded = stored[name].scan_loaded()
     return stored

@@ -32,6 +32,7 @@ from sentinel.io.workbooks import NO_FORMULA_DATASETS, read_xlsx_cells, refuse_f
 
 __all__ = [
     "RawFile",
+    "RawSource",
     "RawTable",
     "find_dataset_file",
     "read_dataset",
@@ -40,7 +41,19 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class RawTable:
+class RawSource:
+    """Where a dataset's text was read from: the file, its sha256 and how its text was
+    written (``encoding`` is ``None`` for parquet and xlsx)."""
+
+    dataset: str
+    file: Path
+    sha256: str
+    encoding: str | None
+    header_language: HeaderLanguage
+
+
+@dataclass(frozen=True)
+class RawTable(RawSource):
     """One dataset file read as text.
 
     ``frame`` holds every column as ``pl.String``: the contract columns under their
@@ -51,12 +64,16 @@ class RawTable:
     ``encoding`` is ``None`` for parquet and xlsx.
     """
 
-    dataset: str
-    file: Path
-    sha256: str
-    encoding: str | None
-    header_language: HeaderLanguage
     frame: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class RawFile(RawSource):
+    """One dataset file stored as its all-text Parquet copy (the :class:`RawTable` frame,
+    on disk at ``path``); ``rows`` is its row count."""
+
+    path: Path
+    rows: int
 
 
 def find_dataset_file(month_dir: Path, dataset: Dataset) -> Path | None:
@@ -125,20 +142,6 @@ def read_dataset(path: Path, dataset: Dataset) -> RawTable:
     )
 
 
-@dataclass(frozen=True)
-class RawFile:
-    """One dataset file stored as its all-text Parquet copy (the :class:`RawTable` frame,
-    on disk at ``path``); ``rows`` is its row count."""
-
-    dataset: str
-    file: Path
-    sha256: str
-    encoding: str | None
-    header_language: HeaderLanguage
-    path: Path
-    rows: int
-
-
 def sink_raw_dataset(path: Path, dataset: Dataset, raw_path: Path) -> RawFile:
     """:func:`read_dataset`, written to ``raw_path`` as Parquet instead of returned.
 
@@ -172,7 +175,6 @@ def sink_raw_dataset(path: Path, dataset: Dataset, raw_path: Path) -> RawFile:
         frame.sink_parquet(raw_path)
     except pl.exceptions.PolarsError as exc:  # a page that cannot be decoded
         raise ContractError(file, None, f"unreadable parquet: {exc}") from None
-    rows = pl.scan_parquet(raw_path).select(pl.len()).collect().item()
     return RawFile(
         dataset=dataset.name,
         file=path,
@@ -180,7 +182,7 @@ def sink_raw_dataset(path: Path, dataset: Dataset, raw_path: Path) -> RawFile:
         encoding=None,
         header_language=language,
         path=raw_path,
-        rows=rows,
+        rows=pl.scan_parquet(raw_path).select(pl.len()).collect().item(),
     )
 
 

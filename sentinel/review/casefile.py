@@ -112,17 +112,15 @@ def read_person_file(
         .sort("cert_date")
         .collect()
     )
-    deaths = _linked_death_records(store, month, person_id, register, config)
     receivers, sharing = _shared_receivers(store, month, person_id, config)
-    state = _certification(register, certifications, month, config)
     return PersonFile(
         person_id=person_id,
         month=month,
         register=latest_by_scheme,
         payouts=payouts,
-        deaths=deaths,
+        deaths=_linked_death_records(store, month, person_id, register, config),
         certifications=certifications,
-        certification=state,
+        certification=_certification(register, certifications, month, config),
         sharing=sharing,
         receivers=receivers,
     )

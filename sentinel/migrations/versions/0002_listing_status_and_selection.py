@@ -7,7 +7,8 @@ Revises: 0001
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from sentinel.migrations.columns import add_missing_columns, drop_columns
 
 revision = "0002"
 down_revision = "0001"
@@ -22,13 +23,8 @@ _COLUMNS = (
 
 
 def upgrade() -> None:
-    present = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("case_months")}
-    for column in _COLUMNS:
-        if column.name not in present:
-            op.add_column("case_months", column.copy())
+    add_missing_columns("case_months", _COLUMNS)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("case_months") as batch:
-        for column in _COLUMNS:
-            batch.drop_column(column.name)
+    drop_columns("case_months", _COLUMNS)

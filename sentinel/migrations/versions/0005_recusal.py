@@ -8,7 +8,8 @@ Revises: 0004
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from sentinel.migrations.columns import add_missing_columns, drop_columns
 
 revision = "0005"
 down_revision = "0004"
@@ -19,13 +20,8 @@ _COLUMNS = (sa.Column("village", sa.Text), sa.Column("relatives", sa.JSON))
 
 
 def upgrade() -> None:
-    present = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("review_users")}
-    for column in _COLUMNS:
-        if column.name not in present:
-            op.add_column("review_users", column.copy())
+    add_missing_columns("review_users", _COLUMNS)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("review_users") as batch:
-        for column in _COLUMNS:
-            batch.drop_column(column.name)
+    drop_columns("review_users", _COLUMNS)
