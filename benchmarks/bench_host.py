@@ -1,7 +1,10 @@
-"""The machine a benchmark ran on, as its reports name it: the CPU model and the commit."""
+"""The machine a benchmark ran on, as its reports name it: the CPU model and the commit;
+and the internal ``child`` command through which a benchmark runs each method in a process
+of its own."""
 
 from __future__ import annotations
 
+import argparse
 import platform
 import subprocess
 from pathlib import Path
@@ -18,6 +21,14 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def add_child_command(commands: argparse._SubParsersAction, methods: tuple[str, ...]) -> None:
+    """``child METHOD DATA OUT``: run one method on the data in ``DATA``, results to ``OUT``."""
+    child = commands.add_parser("child", help="internal: run one method")
+    child.add_argument("method", choices=methods)
+    child.add_argument("data", type=Path)
+    child.add_argument("out", type=Path)
 
 
 def git_commit() -> str:

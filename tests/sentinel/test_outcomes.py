@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -23,13 +22,6 @@ PEOPLE = [
     ("DR-333333333333", "430102193803030048", "王五", "河西乡", "duplicate_receipt"),
     ("AA-444444444444", "43010219600606005X", "赵六", "河西乡", "amount_anomaly"),
 ]
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[CaseStore]:
-    """A fresh case store (SQLite, or PostgreSQL when the test server is set)."""
-    with CaseStore(store_url) as opened:
-        yield opened
 
 
 def month_cases() -> pl.DataFrame:
@@ -62,9 +54,9 @@ def month_cases() -> pl.DataFrame:
     ).select(CASE_COLUMNS)
 
 
-def listed_store(store: CaseStore) -> CaseStore:
-    store.record_month("2020-01", month_cases(), clear_months=6, now=NOW)
-    return store
+def listed_store(case_store: CaseStore) -> CaseStore:
+    case_store.record_month("2020-01", month_cases(), clear_months=6, now=NOW)
+    return case_store
 
 
 def month_workbook(tmp_path: Path, language: str = "zh") -> Path:
@@ -88,8 +80,10 @@ def fill_workbook(path: Path, fills: dict[str, dict[str, object]]) -> None:
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
-def test_workbook_round_trip_closes_cases(store: CaseStore, tmp_path: Path, language: str) -> None:
-    listed_store(store)
+def test_workbook_round_trip_closes_cases(
+    case_store: CaseStore, tmp_path: Path, language: str
+) -> None:
+    listed_store(case_store)
     path = month_workbook(tmp_path, language)
     fill_workbook(
         path,
@@ -122,26 +116,26 @@ def test_workbook_round_trip_closes_cases(store: CaseStore, tmp_path: Path, lang
     )
     assert first["note"] == "家属退款"
     assert (first["audited_by"], first["reviewed_by"]) == ("李核查", "周复核")
-    report = import_outcomes(store, outcomes, actor="auditor-li", now=NOW)
+    report = import_outcomes(case_store, outcomes, actor="auditor-li", now=NOW)
     assert (report.rows, report.applied, report.unchanged, report.rejected) == (3, 3, 0, 0)
-    case = store.case(PEOPLE[0][0])
+    case = case_store.case(PEOPLE[0][0])
     assert (case["state"], case["outcome"], case["overpaid_amount"]) == (
         "closed",
         "confirmed_deceased",
         1200.0,
     )
-    assert store.case(PEOPLE[1][0])["state"] == "new"
+    assert case_store.case(PEOPLE[1][0])["state"] == "new"
     # Importing the same file again changes nothing.
-    events = store.events().height
-    again = import_outcomes(store, read_outcomes_workbook(path), actor="auditor-li", now=NOW)
+    events = case_store.events().height
+    again = import_outcomes(case_store, read_outcomes_workbook(path), actor="auditor-li", now=NOW)
     assert (again.applied, again.unchanged, again.rejected) == (0, 3, 0)
-    assert store.events().height == events
+    assert case_store.events().height == events
 
 
 def test_a_row_without_a_second_signature_waits_and_one_signed_by_its_auditor_is_refused(
-    store: CaseStore, tmp_path: Path
+    case_store: CaseStore, tmp_path: Path
 ) -> None:
-    listed_store(store)
+    listed_store(case_store)
     path = month_workbook(tmp_path)
     result = {"outcome": "确认违规", "closed_on": "2020-02-10", "overpaid_amount": 600}
     fill_workbook(
@@ -151,17 +145,17 @@ def test_a_row_without_a_second_signature_waits_and_one_signed_by_its_auditor_is
             PEOPLE[2][0]: result | {"audited_by": "李核查", "reviewed_by": "李核查"},
         },
     )
-    report = import_outcomes(store, read_outcomes_workbook(path), actor="auditor-li", now=NOW)
+    report = import_outcomes(case_store, read_outcomes_workbook(path), actor="auditor-li", now=NOW)
     assert (report.applied, report.pending, report.rejected) == (1, 1, 1)
-    assert store.case(PEOPLE[0][0])["state"] == "pending"
-    assert store.case(PEOPLE[2][0])["state"] == "new"
+    assert case_store.case(PEOPLE[0][0])["state"] == "pending"
+    assert case_store.case(PEOPLE[2][0])["state"] == "new"
     (error,) = report.errors
     assert error.column == "reviewed_by" and "second person" in error.problem
     assert PEOPLE[2][0] not in str(error)
 
 
-def test_bad_rows_are_reported_with_place_and_column(store: CaseStore, tmp_path: Path) -> None:
-    listed_store(store)
+def test_bad_rows_are_reported_with_place_and_column(case_store: CaseStore, tmp_path: Path) -> None:
+    listed_store(case_store)
     path = month_workbook(tmp_path)
     fill_workbook(
         path,
@@ -177,7 +171,7 @@ def test_bad_rows_are_reported_with_place_and_column(store: CaseStore, tmp_path:
             PEOPLE[3][0]: {"outcome": "确认违规", "closed_on": "2020-02-01", "overpaid_amount": -5},
         },
     )
-    report = import_outcomes(store, read_outcomes_workbook(path), actor="auditor-li", now=NOW)
+    report = import_outcomes(case_store, read_outcomes_workbook(path), actor="auditor-li", now=NOW)
     assert (report.applied, report.rejected) == (0, 4)
     problems = [(e.sheet, e.row, e.column) for e in report.errors]
     assert problems == [
@@ -200,11 +194,11 @@ def test_bad_rows_are_reported_with_place_and_column(store: CaseStore, tmp_path:
         for case_id, *_ in PEOPLE:
             assert case_id not in message
     assert report.errors_frame().height == 5
-    assert all(store.case(p[0])["state"] == "new" for p in PEOPLE)
+    assert all(case_store.case(p[0])["state"] == "new" for p in PEOPLE)
 
 
-def test_unknown_case_and_wrong_person_are_rejected(store: CaseStore) -> None:
-    listed_store(store)
+def test_unknown_case_and_wrong_person_are_rejected(case_store: CaseStore) -> None:
+    listed_store(case_store)
     outcomes = pl.DataFrame(
         {
             "case_id": ["XX-999999999999", PEOPLE[0][0], PEOPLE[1][0]],
@@ -221,7 +215,7 @@ def test_unknown_case_and_wrong_person_are_rejected(store: CaseStore) -> None:
             "recovered_amount": pl.Float64,
         },
     )
-    report = import_outcomes(store, outcomes, actor="auditor-li", now=NOW)
+    report = import_outcomes(case_store, outcomes, actor="auditor-li", now=NOW)
     assert (report.applied, report.rejected) == (1, 2)
     assert [(e.row, e.column) for e in report.errors] == [(1, "case_id"), (2, "person_id")]
     assert str(report.errors[0]) == "row 1, case XX-999*****9999, column case_id: unknown case"
@@ -231,8 +225,8 @@ def test_unknown_case_and_wrong_person_are_rejected(store: CaseStore) -> None:
     )
 
 
-def test_same_case_twice_with_different_results_is_rejected(store: CaseStore) -> None:
-    listed_store(store)
+def test_same_case_twice_with_different_results_is_rejected(case_store: CaseStore) -> None:
+    listed_store(case_store)
     outcomes = pl.DataFrame(
         {
             "case_id": [PEOPLE[2][0], PEOPLE[2][0]],
@@ -242,7 +236,7 @@ def test_same_case_twice_with_different_results_is_rejected(store: CaseStore) ->
         },
         schema_overrides={"person_id": pl.String},
     )
-    report = import_outcomes(store, outcomes, actor="auditor-li", now=NOW)
+    report = import_outcomes(case_store, outcomes, actor="auditor-li", now=NOW)
     assert (report.applied, report.rejected) == (1, 1)
     assert report.errors[0].problem == "also reported with a different result at row 1"
 
@@ -306,8 +300,10 @@ def test_formula_cells_are_refused_with_sheet_row_and_column(tmp_path: Path) -> 
     assert outcomes["overpaid_amount"].is_null().all()
 
 
-def test_formula_cells_make_the_import_reject_the_rows(store: CaseStore, tmp_path: Path) -> None:
-    listed_store(store)
+def test_formula_cells_make_the_import_reject_the_rows(
+    case_store: CaseStore, tmp_path: Path
+) -> None:
+    listed_store(case_store)
     path = month_workbook(tmp_path, "en")
     book = openpyxl.load_workbook(path)
     sheet = book.worksheets[1]
@@ -315,7 +311,7 @@ def test_formula_cells_make_the_import_reject_the_rows(store: CaseStore, tmp_pat
     sheet.cell(2, header.index("outcome") + 1).value = "cleared"
     sheet.cell(2, header.index("closed_on") + 1).value = "=TODAY()"
     book.save(path)
-    report = import_outcomes(store, read_outcomes_workbook(path), actor="a", now=NOW)
+    report = import_outcomes(case_store, read_outcomes_workbook(path), actor="a", now=NOW)
     assert report.rejected == 1 and report.applied == 0
     assert [str(e) for e in report.errors] == [
         f"sheet {sheet.title}, row 2, case {report.errors[0].case}, column closed_on: "
@@ -324,10 +320,10 @@ def test_formula_cells_make_the_import_reject_the_rows(store: CaseStore, tmp_pat
 
 
 def test_the_workbook_import_refuses_implausible_amounts_and_dates(
-    store: CaseStore, tmp_path: Path
+    case_store: CaseStore, tmp_path: Path
 ) -> None:
     """Regression (issue 18): overpaid 1e308 and a death on 0001-01-01 were accepted."""
-    listed_store(store)
+    listed_store(case_store)
     path = month_workbook(tmp_path)
     fill_workbook(
         path,
@@ -344,7 +340,7 @@ def test_the_workbook_import_refuses_implausible_amounts_and_dates(
             },
         },
     )
-    report = import_outcomes(store, read_outcomes_workbook(path), actor="a", now=NOW)
+    report = import_outcomes(case_store, read_outcomes_workbook(path), actor="a", now=NOW)
     assert (report.applied, report.rejected) == (0, 2)
     assert [(e.row, e.column) for e in report.errors] == [(2, "death_date"), (3, "overpaid_amount")]
     assert "before the person's birth (1950-01-01)" in report.errors[0].problem

@@ -248,13 +248,6 @@ def test_two_headers_for_one_column_is_an_error(tmp_path):
     assert err.value.column == "person_id"
 
 
-def test_empty_csv_is_an_error(tmp_path):
-    path = tmp_path / "payouts.csv"
-    path.write_bytes(b"\r\n")
-    with pytest.raises(ContractError, match="empty file"):
-        read_dataset(path, PAYOUTS)
-
-
 def test_header_only_csv_gives_an_empty_frame(tmp_path):
     path = write_csv(tmp_path / "payouts.csv", EN_HEADER, [], "utf-8")
     frame = read_dataset(path, PAYOUTS).frame

@@ -1,5 +1,6 @@
 """Reading a drop's dataset files: parquet and xlsx cells as text, finding the file, refusing
-formulas, and every header and value alias of the newer datasets in every format."""
+unreadable files and formulas, and every header and value alias of the newer datasets in
+every format."""
 
 import datetime
 import sys
@@ -73,13 +74,6 @@ def test_parquet_missing_required_column(tmp_path):
     with pytest.raises(ContractError, match="required column missing") as err:
         read_dataset(path, PAYOUTS)
     assert err.value.column == "kind"
-
-
-def test_unreadable_parquet(tmp_path):
-    path = tmp_path / "payouts.parquet"
-    path.write_bytes(b"not a parquet file")
-    with pytest.raises(ContractError, match="unreadable parquet"):
-        read_dataset(path, PAYOUTS)
 
 
 # ----------------------------------------------------------------------------- xlsx
@@ -163,10 +157,18 @@ def test_find_dataset_file(tmp_path):
         find_dataset_file(tmp_path, PAYOUTS)
 
 
-def test_unsupported_suffix(tmp_path):
-    path = tmp_path / "payouts.xls"
-    path.write_bytes(b"")
-    with pytest.raises(ContractError, match="unsupported file type"):
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("payouts.csv", b"\r\n", "empty file"),
+        ("payouts.parquet", b"not a parquet file", "unreadable parquet"),
+        ("payouts.xls", b"", "unsupported file type"),
+    ],
+)
+def test_a_file_that_cannot_be_read_is_refused(tmp_path, name, content, problem):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ContractError, match=problem):
         read_dataset(path, PAYOUTS)
 
 

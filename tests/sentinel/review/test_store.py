@@ -3,7 +3,6 @@ SQLite always and on PostgreSQL when SENTINEL_TEST_POSTGRES_URL is set."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -17,13 +16,6 @@ from sentinel.review.auth import Principal, check_password
 from sentinel.review.case_listing import CaseListing, QueueFilter
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def cases(store_url: str) -> Iterator[CaseStore]:
-    """A fresh case store (SQLite, or PostgreSQL when the test server is set)."""
-    with CaseStore(store_url) as store:
-        yield store
 
 
 def case_list() -> pl.DataFrame:
@@ -42,8 +34,8 @@ def case_list() -> pl.DataFrame:
     )
 
 
-def test_users_are_kept_with_an_argon2_hash_only(cases: CaseStore) -> None:
-    store = ReviewStore(cases.engine)
+def test_users_are_kept_with_an_argon2_hash_only(case_store: CaseStore) -> None:
+    store = ReviewStore(case_store.engine)
     store.add_user(
         "wang", "auditor", hash_password("a long password"), ("城关镇", "城关镇", " "), now=NOW
     )
@@ -66,14 +58,16 @@ def test_users_are_kept_with_an_argon2_hash_only(cases: CaseStore) -> None:
     ],
 )
 def test_bad_users_are_refused(
-    cases: CaseStore, name: str, role: str, townships: tuple[str, ...], problem: str
+    case_store: CaseStore, name: str, role: str, townships: tuple[str, ...], problem: str
 ) -> None:
     with pytest.raises(ValueError, match=problem):
-        ReviewStore(cases.engine).add_user(name, role, hash_password("a long password"), townships)  # type: ignore[arg-type]
+        ReviewStore(case_store.engine).add_user(
+            name, role, hash_password("a long password"), townships
+        )  # type: ignore[arg-type]
 
 
-def test_a_user_name_is_taken_once(cases: CaseStore) -> None:
-    store = ReviewStore(cases.engine)
+def test_a_user_name_is_taken_once(case_store: CaseStore) -> None:
+    store = ReviewStore(case_store.engine)
     store.add_user("zhao", "supervisor", hash_password("a long password"))
     with pytest.raises(ValueError, match="exists already"):
         store.add_user("zhao", "admin", hash_password("a long password"))
@@ -84,8 +78,8 @@ def test_short_passwords_are_refused() -> None:
         hash_password("short")
 
 
-def test_sessions_expire_end_on_logout_and_when_the_user_is_disabled(cases: CaseStore) -> None:
-    store = ReviewStore(cases.engine)
+def test_sessions_expire_end_on_logout_and_when_the_user_is_disabled(case_store: CaseStore) -> None:
+    store = ReviewStore(case_store.engine)
     store.add_user("zhao", "supervisor", hash_password("a long password"))
     token = store.open_session("zhao", timedelta(hours=8), now=NOW)
     session = store.session(token, now=NOW + timedelta(hours=1))
@@ -100,8 +94,8 @@ def test_sessions_expire_end_on_logout_and_when_the_user_is_disabled(cases: Case
     assert store.session(other, now=NOW) is None
 
 
-def test_login_reservations_count_per_user_and_address_in_the_window(cases: CaseStore) -> None:
-    store = ReviewStore(cases.engine)
+def test_login_reservations_count_per_user_and_address_in_the_window(case_store: CaseStore) -> None:
+    store = ReviewStore(case_store.engine)
     window = timedelta(seconds=60)
 
     def reserve(name: str, client: str, seconds: int, limit: int = 3) -> int | None:
@@ -116,8 +110,8 @@ def test_login_reservations_count_per_user_and_address_in_the_window(cases: Case
     assert reserve("wang", "10.0.0.1", 90) is not None  # the window has passed
 
 
-def test_failed_logins_are_counted_one_audit_row_per_user_and_minute(cases: CaseStore) -> None:
-    store = ReviewStore(cases.engine)
+def test_failed_logins_are_counted_one_audit_row_per_user_and_minute(case_store: CaseStore) -> None:
+    store = ReviewStore(case_store.engine)
     for seconds in (0, 20, 59, 61):
         store.count_event(
             "wang", "login_failed", {"client": "10.0.0.1"}, now=NOW + timedelta(seconds=seconds)
@@ -131,8 +125,8 @@ def test_failed_logins_are_counted_one_audit_row_per_user_and_minute(cases: Case
     ]
 
 
-def test_audit_trail_newest_first_by_user_and_case(cases: CaseStore) -> None:
-    store = ReviewStore(cases.engine)
+def test_audit_trail_newest_first_by_user_and_case(case_store: CaseStore) -> None:
+    store = ReviewStore(case_store.engine)
     store.log("wang", "view_case", "SU-aaaaaaaaaaaa", {"month": "2020-02"}, now=NOW)
     store.log(
         "zhao",
@@ -154,9 +148,11 @@ def test_audit_trail_newest_first_by_user_and_case(cases: CaseStore) -> None:
     assert store.audit_frame().height == 3
 
 
-def test_queue_is_filtered_by_bound_parameters_and_sorted_by_priority(cases: CaseStore) -> None:
-    cases.record_month("2020-02", case_list(), clear_months=6)
-    listing = CaseListing(cases.engine)
+def test_queue_is_filtered_by_bound_parameters_and_sorted_by_priority(
+    case_store: CaseStore,
+) -> None:
+    case_store.record_month("2020-02", case_list(), clear_months=6)
+    listing = CaseListing(case_store.engine)
     assert listing.months() == ["2020-02"]
     rows, total = listing.queue(QueueFilter(month="2020-02"), limit=10)
     assert [r["case_id"] for r in rows] == [
@@ -170,7 +166,7 @@ def test_queue_is_filtered_by_bound_parameters_and_sorted_by_priority(cases: Cas
     assert [r["case_id"] for r in page] == ["SU-aaaaaaaaaaaa"] and total == 3
     for hostile in ("' OR '1'='1", "城关镇'; DROP TABLE cases; --"):
         assert listing.queue(QueueFilter(month="2020-02", township=hostile), limit=10) == ([], 0)
-    assert cases.cases().height == 3
+    assert case_store.cases().height == 3
     assert listing.townships(frozenset({"梅城镇", "nowhere"})) == ["梅城镇"]
     assert listing.month_frame("2020-02", None).height == 3
 
