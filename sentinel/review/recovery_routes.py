@@ -173,12 +173,7 @@ def record_step(
 
 
 @recovery_router.post("/cases/{case_id}/write-offs/{record_id}/approve")
-def approve_case_write_off(
-    case_id: str,
-    record_id: str,
-    ctx: Ctx,
-    me: Writer,
-) -> Response:
+def approve_case_write_off(case_id: str, record_id: str, ctx: Ctx, me: Writer) -> Response:
     """Approve a write-off another user proposed (roles in ``cases.signoff_roles``)."""
     case_to_sign_off(ctx, me, case_id, "recovery_refused")
     with refusals_answered(ctx, me.username, case_id, "signoff_refused"):

@@ -13,13 +13,7 @@ from starlette.exceptions import HTTPException
 
 from sentinel.review import dashboard
 from sentinel.review.recovery_routes import ledger_in_reach
-from sentinel.review.web import (
-    Ctx,
-    Me,
-    month_or_latest,
-    render,
-    require,
-)
+from sentinel.review.web import Ctx, Me, month_or_latest, render, require
 
 report_router = APIRouter()
 
