@@ -16,23 +16,15 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
 from playwright.sync_api import sync_playwright
 
+from sentinel.review.local_server import SENTINEL, review_served
+
 CHROMIUM = "/usr/bin/chromium"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> None:
@@ -45,51 +37,28 @@ def main() -> None:
     args = parser.parse_args()
     password = secrets.token_urlsafe(16)
     env = dict(os.environ, SENTINEL_REVIEW_PASSWORD=password)
-    cli = [sys.executable, "-m", "sentinel.cli"]
     subprocess.run(
-        [*cli, "users", "add", "screenshots", "--role", "reviewer", "--out", str(args.out)],
+        [*SENTINEL, "users", "add", "screenshots", "--role", "reviewer", "--out", str(args.out)],
         env=env,
         check=True,
         capture_output=True,
     )
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        site = Path(tmp) / "site.toml"
-        # Plain http on localhost: the session cookie cannot be Secure here.
-        site.write_text('[review]\nlanguage = "zh"\nsecure_cookies = false\n', encoding="utf-8")
-        server = subprocess.Popen(
-            [*cli, "review", "--out", str(args.out), "--port", str(port), "--config", str(site)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{url}/login", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.3)
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(
-                    executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-                )
-                page = browser.new_page(viewport={"width": 1360, "height": 900}, locale="zh-CN")
-                page.goto(f"{url}/login")
-                page.fill("#username", "screenshots")
-                page.fill("#password", password)
-                page.click("button[type=submit]")
-                args.dest.mkdir(parents=True, exist_ok=True)
-                page.goto(f"{url}/recovery?as_of={args.as_of}")
-                page.screenshot(path=str(args.dest / f"recovery-{args.suffix}.png"), full_page=True)
-                page.goto(f"{url}/dashboard?month={args.month}")
-                page.screenshot(path=str(args.dest / f"dashboard-{args.suffix}.png"), full_page=True)
-                browser.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with tempfile.TemporaryDirectory() as tmp, review_served(args.out, env, Path(tmp)) as url:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+            )
+            page = browser.new_page(viewport={"width": 1360, "height": 900}, locale="zh-CN")
+            page.goto(f"{url}/login")
+            page.fill("#username", "screenshots")
+            page.fill("#password", password)
+            page.click("button[type=submit]")
+            args.dest.mkdir(parents=True, exist_ok=True)
+            page.goto(f"{url}/recovery?as_of={args.as_of}")
+            page.screenshot(path=str(args.dest / f"recovery-{args.suffix}.png"), full_page=True)
+            page.goto(f"{url}/dashboard?month={args.month}")
+            page.screenshot(path=str(args.dest / f"dashboard-{args.suffix}.png"), full_page=True)
+            browser.close()
 
 
 if __name__ == "__main__":

@@ -9,17 +9,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from sentinel.review.auth import (
-    hash_password,
-)
+from sentinel.review.auth import hash_password
 from sentinel.review.tables import ROLES
-from sentinel.review.web import (
-    Ctx,
-    Me,
-    Writer,
-    render,
-    require,
-)
+from sentinel.review.web import Ctx, Me, Writer, render, require
 
 admin_router = APIRouter()
 
@@ -28,11 +20,7 @@ admin_router = APIRouter()
 
 
 @admin_router.get("/users", response_class=HTMLResponse)
-def users_page(
-    request: Request,
-    ctx: Ctx,
-    me: Me,
-) -> Response:
+def users_page(request: Request, ctx: Ctx, me: Me) -> Response:
     require(me.is_admin)
     return render(ctx, request, "users.html", me, users=ctx.review.users(), roles=ROLES)
 

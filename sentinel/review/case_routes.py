@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 import polars as pl
 from fastapi import APIRouter, Form, Query, Request
@@ -30,10 +29,12 @@ from sentinel.review.web import (
     Context,
     Ctx,
     Me,
+    MonthQuery,
     Writer,
     case_in_reach,
     case_village,
-    month_or_latest,
+    month_of_cases,
+    page_links,
     recusal_of,
     recused,
     refusals_answered,
@@ -49,23 +50,28 @@ _OUTCOME_CHOICES = ("confirmed_deceased", "confirmed_improper", "cleared", "unre
 case_router = APIRouter()
 
 
+class PlanQuery(MonthQuery):
+    """The visit plan's query string: the month and one of the user's townships."""
+
+    township: Annotated[str | None, Query(max_length=100)] = None
+
+
+class QueueQuery(PlanQuery):
+    """The queue's query string: besides the month and the township, the typology, the
+    state (``status``), only the cases assigned to the user (``mine=1``) and the page."""
+
+    typology: Annotated[str | None, Query(max_length=100)] = None
+    status: Annotated[str | None, Query(max_length=100)] = None
+    mine: Annotated[str | None, Query(max_length=1)] = None
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1
+
+
 # --------------------------------------------------------------- queue
 
 
 @case_router.get("/queue", response_class=HTMLResponse)
-def queue(
-    request: Request,
-    ctx: Ctx,
-    me: Me,
-    month: Annotated[str | None, Query(max_length=20)] = None,
-    township: Annotated[str | None, Query(max_length=100)] = None,
-    typology: Annotated[str | None, Query(max_length=100)] = None,
-    status: Annotated[str | None, Query(max_length=100)] = None,
-    mine: Annotated[str | None, Query(max_length=1)] = None,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-) -> Response:
-    require(me.sees_cases)
-    chosen = month_or_latest(ctx, month)
+def queue(request: Request, ctx: Ctx, me: Me, query: Annotated[QueueQuery, Query()]) -> Response:
+    chosen = month_of_cases(ctx, me, query.month)
     size = ctx.config.review.page_size
     rows: list[dict[str, Any]] = []
     total = 0
@@ -73,14 +79,14 @@ def queue(
         rows, total = ctx.listing.queue(
             QueueFilter(
                 month=chosen,
-                township=township or None,
-                typology=typology or None,
-                state=status or None,
-                assignee=me.username if mine == "1" else None,
+                township=query.township or None,
+                typology=query.typology or None,
+                state=query.status or None,
+                assignee=me.username if query.mine == "1" else None,
                 townships=me.township_scope(),
             ),
             limit=size,
-            offset=(page - 1) * size,
+            offset=(query.page - 1) * size,
         )
     details = month_case_details(ctx.out, chosen, [r["case_id"] for r in rows]) if chosen else {}
     for r in rows:
@@ -97,12 +103,11 @@ def queue(
         del r["person_id"]
     filters = {
         "month": chosen,
-        "township": township,
-        "typology": typology,
-        "status": status,
-        "mine": "1" if mine == "1" else None,
+        "township": query.township,
+        "typology": query.typology,
+        "status": query.status,
+        "mine": "1" if query.mine == "1" else None,
     }
-    base = {k: v for k, v in filters.items() if v}
     return render(
         ctx,
         request,
@@ -110,15 +115,14 @@ def queue(
         me,
         rows=rows,
         total=total,
-        page=page,
+        page=query.page,
         pages=max(1, -(-total // size)),
         months=ctx.listing.months(),
         townships=ctx.listing.townships(me.township_scope()),
         typologies=TYPOLOGIES,
         states=_STATES,
         filters=filters,
-        prev_url="/queue?" + urlencode(base | {"page": page - 1}),
-        next_url="/queue?" + urlencode(base | {"page": page + 1}),
+        **page_links("/queue", filters, query.page),
     )
 
 
@@ -127,14 +131,10 @@ def queue(
 
 @case_router.get("/plan", response_class=HTMLResponse)
 def visit_plan_page(
-    request: Request,
-    ctx: Ctx,
-    me: Me,
-    month: Annotated[str | None, Query(max_length=20)] = None,
-    township: Annotated[str | None, Query(max_length=100)] = None,
+    request: Request, ctx: Ctx, me: Me, query: Annotated[PlanQuery, Query()]
 ) -> Response:
-    require(me.sees_cases)
-    chosen = month_or_latest(ctx, month)
+    chosen = month_of_cases(ctx, me, query.month)
+    township = query.township
     reach = me.township_scope()
     # The plan of the user's townships (every township for a supervisor), or of the one
     # chosen among them: trips are numbered within what is planned.

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import polars as pl
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from features.recovery import AGEING_BUCKETS, LADDER_STEPS
@@ -54,6 +55,14 @@ _ESCALATION_METHODS = tuple(dict.fromkeys(ESCALATION_METHODS.values()))
 _MAX_TEXT = 500
 
 
+class LedgerQuery(BaseModel):
+    """The ledger page's query string: summed ``by`` township or typology, ``as_of`` a day
+    (YYYY-MM-DD, default today)."""
+
+    by: Annotated[str, Query(max_length=10)] = "township"
+    as_of: Annotated[str | None, Query(max_length=10)] = None
+
+
 def ledger_in_reach(ctx: Context, townships: frozenset[str] | None, as_of: date) -> pl.DataFrame:
     """The recovery accounts on ``as_of`` of the townships a user works (all for None)."""
     ledger = recovery_ledger(ctx.cases, as_of)
@@ -82,19 +91,15 @@ def case_recovery(ctx: Context, case: dict[str, Any], as_of: date) -> dict[str, 
 
 @recovery_router.get("/recovery", response_class=HTMLResponse)
 def recovery_page(
-    request: Request,
-    ctx: Ctx,
-    me: Me,
-    by: Annotated[str, Query(max_length=10)] = "township",
-    as_of: Annotated[str | None, Query(max_length=10)] = None,
+    request: Request, ctx: Ctx, me: Me, query: Annotated[LedgerQuery, Query()]
 ) -> Response:
     """The ledger: per township or typology the yuan due, recovered, written off and
     outstanding, the recovery rate, open accounts by age and by the ladder's step; then
     the open accounts, longest outstanding first (identity numbers masked), and the
     write-offs waiting for a second user."""
     require(me.sees_cases)
-    grouping = by if by in ("township", "typology") else "township"
-    day = _day_or_today(as_of)
+    grouping = query.by if query.by in ("township", "typology") else "township"
+    day = _day_or_today(query.as_of)
     ledger = ledger_in_reach(ctx, me.township_scope(), day)
     summary = recovery_summary(ledger, grouping)  # type: ignore[arg-type]
     total = summary.row(summary.height - 1, named=True)
@@ -173,12 +178,7 @@ def record_step(
 
 
 @recovery_router.post("/cases/{case_id}/write-offs/{record_id}/approve")
-def approve_case_write_off(
-    case_id: str,
-    record_id: str,
-    ctx: Ctx,
-    me: Writer,
-) -> Response:
+def approve_case_write_off(case_id: str, record_id: str, ctx: Ctx, me: Writer) -> Response:
     """Approve a write-off another user proposed (roles in ``cases.signoff_roles``)."""
     case_to_sign_off(ctx, me, case_id, "recovery_refused")
     with refusals_answered(ctx, me.username, case_id, "signoff_refused"):
@@ -189,10 +189,7 @@ def approve_case_write_off(
 
 @recovery_router.get("/cases/{case_id}/notice", response_class=HTMLResponse)
 def case_notice(
-    case_id: str,
-    ctx: Ctx,
-    me: Me,
-    deadline: Annotated[str | None, Query(max_length=10)] = None,
+    case_id: str, ctx: Ctx, me: Me, deadline: Annotated[str | None, Query(max_length=10)] = None
 ) -> Response:
     """The printable recovery notice of an open account (追回通知书), in the app's
     language, addressed by name: for the roles shown full identity numbers only."""

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Annotated
-from urllib.parse import urlencode
 
 import polars as pl
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from sentinel.review import dashboard
 from sentinel.review.recovery_routes import ledger_in_reach
-from sentinel.review.web import (
-    Ctx,
-    Me,
-    month_or_latest,
-    render,
-    require,
-)
+from sentinel.review.web import Ctx, Me, MonthQuery, month_of_cases, page_links, render, require
 
 report_router = APIRouter()
 
@@ -29,13 +23,9 @@ report_router = APIRouter()
 
 @report_router.get("/dashboard", response_class=HTMLResponse)
 def month_dashboard(
-    request: Request,
-    ctx: Ctx,
-    me: Me,
-    month: Annotated[str | None, Query(max_length=20)] = None,
+    request: Request, ctx: Ctx, me: Me, query: Annotated[MonthQuery, Query()]
 ) -> Response:
-    require(me.sees_cases)
-    chosen = month_or_latest(ctx, month)
+    chosen = month_of_cases(ctx, me, query.month)
     reach = me.township_scope()
     month_cases = (
         ctx.listing.month_frame(chosen, reach)
@@ -64,46 +54,48 @@ def month_dashboard(
 # --------------------------------------------------------------- audit log
 
 
+class AuditQuery(BaseModel):
+    """The audit log's query string: the user, the case, the action (``kind``), the day
+    (YYYY-MM-DD) and the page shown."""
+
+    user: Annotated[str | None, Query(max_length=100)] = None
+    case: Annotated[str | None, Query(max_length=100)] = None
+    kind: Annotated[str | None, Query(max_length=40)] = None
+    day: Annotated[str | None, Query(max_length=10)] = None
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1
+
+
 @report_router.get("/audit", response_class=HTMLResponse)
 def audit_log(
-    request: Request,
-    ctx: Ctx,
-    me: Me,
-    user: Annotated[str | None, Query(max_length=100)] = None,
-    case: Annotated[str | None, Query(max_length=100)] = None,
-    kind: Annotated[str | None, Query(max_length=40)] = None,
-    day: Annotated[str | None, Query(max_length=10)] = None,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    request: Request, ctx: Ctx, me: Me, query: Annotated[AuditQuery, Query()]
 ) -> Response:
     require(me.is_supervisor)
     size = 200
     try:
-        on = date.fromisoformat(day) if day else None
+        on = date.fromisoformat(query.day) if query.day else None
     except ValueError:
         raise HTTPException(400) from None
     entries = ctx.review.audit_log(
-        username=user or None,
-        case_id=case or None,
-        action=kind or None,
+        username=query.user or None,
+        case_id=query.case or None,
+        action=query.kind or None,
         day=on,
         limit=size + 1,
-        offset=(page - 1) * size,
+        offset=(query.page - 1) * size,
     )
-    filters = {"user": user, "case": case, "kind": kind, "day": day}
-    base = {k: v for k, v in filters.items() if v}
+    filters = {"user": query.user, "case": query.case, "kind": query.kind, "day": query.day}
     return render(
         ctx,
         request,
         "audit.html",
         me,
         entries=entries[:size],
-        user=user or "",
-        case=case or "",
-        kind=kind or "",
-        day=day or "",
+        user=query.user or "",
+        case=query.case or "",
+        kind=query.kind or "",
+        day=query.day or "",
         kinds=ctx.review.audit_actions(),
-        page=page,
+        page=query.page,
         has_next=len(entries) > size,
-        prev_url="/audit?" + urlencode(base | {"page": page - 1}),
-        next_url="/audit?" + urlencode(base | {"page": page + 1}),
+        **page_links("/audit", filters, query.page),
     )

@@ -34,11 +34,7 @@ _MAX_NOTE = 2000
 
 
 @signoff_router.get("/signoff", response_class=HTMLResponse)
-def signoff_page(
-    request: Request,
-    ctx: Ctx,
-    me: Me,
-) -> Response:
+def signoff_page(request: Request, ctx: Ctx, me: Me) -> Response:
     """The results waiting for sign-off in the user's reach, oldest first (list pages
     show identity numbers masked)."""
     require(me.signs_off)
@@ -57,11 +53,7 @@ def signoff_page(
 
 
 @signoff_router.post("/cases/{case_id}/approve")
-def approve_result(
-    case_id: str,
-    ctx: Ctx,
-    me: Writer,
-) -> Response:
+def approve_result(case_id: str, ctx: Ctx, me: Writer) -> Response:
     case_to_sign_off(ctx, me, case_id, "signoff_refused")
     with refusals_answered(ctx, me.username, case_id, "signoff_refused"):
         result = ctx.cases.approve(case_id, actor=me.username)

@@ -14,10 +14,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import Depends, Form, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from sentinel.casestore import CaseStore, CaseValidationError
@@ -33,6 +35,7 @@ __all__ = [
     "Context",
     "Ctx",
     "Me",
+    "MonthQuery",
     "Writer",
     "LoginRequired",
     "case_in_reach",
@@ -42,7 +45,9 @@ __all__ = [
     "csrf_checked",
     "context",
     "money",
+    "month_of_cases",
     "month_or_latest",
+    "page_links",
     "percent",
     "principal",
     "recusal_of",
@@ -128,11 +133,35 @@ def percent(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.0f}%"
 
 
+class MonthQuery(BaseModel):
+    """The query string of a month's page: ``month`` (YYYY-MM), the latest listed month
+    when it is missing or not listed (:func:`month_or_latest`)."""
+
+    month: Annotated[str | None, Query(max_length=20)] = None
+
+
 def month_or_latest(ctx: Context, month: str | None) -> str | None:
     months = ctx.listing.months()
     if month and MONTH.match(month) and month in months:
         return month
     return months[0] if months else None
+
+
+def month_of_cases(ctx: Context, me: Principal, month: str | None) -> str | None:
+    """The month a page of the month's cases shows (:func:`month_or_latest`), for a user
+    who sees cases (403 for the others)."""
+    require(me.sees_cases)
+    return month_or_latest(ctx, month)
+
+
+def page_links(path: str, filters: dict[str, Any], page: int) -> dict[str, str]:
+    """``prev_url`` and ``next_url`` of a paged list at ``path``: the filters that are set
+    and the page before or after ``page``."""
+    base = {k: v for k, v in filters.items() if v}
+    return {
+        "prev_url": f"{path}?" + urlencode(base | {"page": page - 1}),
+        "next_url": f"{path}?" + urlencode(base | {"page": page + 1}),
+    }
 
 
 def case_in_reach(ctx: Context, principal: Principal, case_id: str) -> dict[str, Any]:

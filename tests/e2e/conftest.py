@@ -5,26 +5,21 @@ running in a subprocess on a free localhost port."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import polars as pl
 import pytest
 
 from sentinel.config import load_config
+from sentinel.review.local_server import SENTINEL, review_served
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "sentinel" / "review"))
-from review_output import build_output  # noqa: E402  the review tests' output folder
-
-MONTHS = ("2020-01", "2020-02")
-PASSWORD = "correct horse battery"  # a generated test user
-SENTINEL = [sys.executable, "-m", "sentinel.cli"]
+# The review tests' output folder, its months and the test users' password.
+from review_output import MONTHS, PASSWORD, build_output  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -37,12 +32,6 @@ class ServedApp:
     out: Path
     month: str
     cases: pl.DataFrame
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -66,34 +55,6 @@ def served_app(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             env=env,
             capture_output=True,
         )
-    site = root / "site.toml"
-    # Plain http on localhost: the session cookie cannot be Secure here.
-    site.write_text('[review]\nlanguage = "zh"\nsecure_cookies = false\n', encoding="utf-8")
-    port = _free_port()
     env.pop("SENTINEL_REVIEW_PASSWORD")
-    server = subprocess.Popen(
-        [*SENTINEL, "review", "--out", str(out), "--port", str(port), "--config", str(site)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/login", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                output = server.stdout.read().decode() if server.stdout else ""
-                raise RuntimeError(f"sentinel review did not start:\n{output}")
-            time.sleep(0.3)
+    with review_served(out, env, root) as url:
         yield ServedApp(url, "zhao", PASSWORD, "qian", out, MONTHS[-1], cases)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()

@@ -21,10 +21,7 @@ from sentinel.config import load_config
 from sentinel.review import ReviewStore, create_app, hash_password
 
 sys.path.insert(0, str(Path(__file__).parent))  # the output folder builder
-from review_output import build_output  # noqa: E402
-
-MONTHS = ("2020-01", "2020-02")
-PASSWORD = "correct horse battery"  # generated test users only
+from review_output import MONTHS, PASSWORD, build_output  # noqa: E402
 
 
 @dataclass(frozen=True)

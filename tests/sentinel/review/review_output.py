@@ -15,6 +15,10 @@ from sentinel.io.reports import write_case_list
 from sentinel.io.store import CuratedStore, load_history
 from sentinel.listing import publish_listing
 
+#: The months of the shared output folder: the tiny county's first two.
+MONTHS = ("2020-01", "2020-02")
+PASSWORD = "correct horse battery"  # generated test users only
+
 
 def build_output(inbox: Path, out: Path, config: SentinelConfig, months: tuple[str, ...]) -> None:
     """The monthly procedure's data steps without Prefect: check, curate, score, record,
