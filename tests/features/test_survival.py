@@ -117,18 +117,22 @@ def test_a_person_an_upstream_list_suspects_dead_is_scored_below_the_floor():
         regular_payouts(everyone, SPAN),
         certifications=certs,
     )
+    batch = ("B1", date(2020, 12, 1), date(2021, 1, 31))
+    named_dead = (suspect["person_id"], suspect["name"], "death", "ministry", "-", "2020-12")
     listed = pl.LazyFrame(
-        {
-            "batch_id": ["B1"],
-            "pushed_on": [date(2020, 12, 1)],
-            "due_on": [date(2021, 1, 31)],
-            "person_id": [suspect["person_id"]],
-            "name": [suspect["name"]],
-            "suspect_type": ["death"],
-            "source": ["ministry"],
-            "detail": ["-"],
-            "month": ["2020-12"],
-        }
+        [(*batch, *named_dead)],
+        schema=[
+            "batch_id",
+            "pushed_on",
+            "due_on",
+            "person_id",
+            "name",
+            "suspect_type",
+            "source",
+            "detail",
+            "month",
+        ],
+        orient="row",
     )
     floor = CONFIG.detection.min_suspected_death_probability
     without = _reasons(h).filter(pl.col("person_id") == suspect["person_id"])
