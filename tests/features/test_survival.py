@@ -27,6 +27,7 @@ from detection_frames import (  # noqa: E402
 )
 
 from features.survival import gompertz_death_probability  # noqa: E402
+from sentinel.contract import SUSPECTS  # noqa: E402
 
 
 def _certified_neighbours(n: int) -> tuple[list[dict], pl.DataFrame]:
@@ -121,17 +122,7 @@ def test_a_person_an_upstream_list_suspects_dead_is_scored_below_the_floor():
     named_dead = (suspect["person_id"], suspect["name"], "death", "ministry", "-", "2020-12")
     listed = pl.LazyFrame(
         [(*batch, *named_dead)],
-        schema=[
-            "batch_id",
-            "pushed_on",
-            "due_on",
-            "person_id",
-            "name",
-            "suspect_type",
-            "source",
-            "detail",
-            "month",
-        ],
+        schema=[*SUSPECTS.column_names, "month"],
         orient="row",
     )
     floor = CONFIG.detection.min_suspected_death_probability
