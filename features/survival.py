@@ -219,7 +219,9 @@ def suspected_unreported_death(
     Persons below ``detection.min_suspected_death_probability`` are left out, but for the
     ``keep_top`` most probable of them (the list may need them to fill a month's visits) and
     the persons of ``scored_anyway`` (``person_id``: an upstream list suspects them dead, and
-    their own probability is what that list's lift weighs, :func:`features.scoring.corroborate_suspects`).
+    their own probability is what that list's lift weighs, :func:`features.scoring.corroborate_suspects`),
+    these even when nothing was paid after the likely death (``est_overpayment`` 0: the list
+    is owed an answer whatever the product estimates was overpaid).
     Rates and likelihood ratios come from the ``detection`` section;
     ``certification_cycle_months`` is ``policy.certification_cycle_months``.
     """
@@ -243,7 +245,14 @@ def suspected_unreported_death(
     # (Read three times below: cached, else every read plans the persons' joins again.)
     scored = scored.cache()
     overpaid = _overpaid_after_likely_death(ledger, scored)
-    scored = scored.join(overpaid, on="person_id", how="inner").filter(pl.col("overpaid") > 0)
+    # A person an upstream list suspects dead is scored even if nothing was paid after the
+    # likely death: the list is owed an answer, and the probability is what its lift weighs.
+    scored = (
+        scored.join(overpaid, on="person_id", how="left")
+        .with_columns(pl.col("overpaid").fill_null(0.0), pl.col("months_overpaid").fill_null(0))
+        .filter((pl.col("overpaid") > 0) | pl.col("_anyway"))
+        .drop("_anyway")
+    )
     return _suspected_death_reasons(scored, certification_cycle_months)
 
 
@@ -348,7 +357,8 @@ def _probable_enough(
             | (pl.col("probability") >= pl.col("_top")).fill_null(False)
             | anyway
         )
-        .drop("_top", "_anyway", strict=False)
+        .drop("_top")
+        .with_columns(anyway.alias("_anyway"))
     )
 
 

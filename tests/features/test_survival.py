@@ -135,3 +135,41 @@ def test_a_person_an_upstream_list_suspects_dead_is_scored_below_the_floor():
     assert death.height > 0
     assert 0.0 < death["probability"].max() < floor
     assert "US_SUSPECT_DEATH" in named["reason"].to_list()
+
+
+def test_a_death_suspect_nothing_was_paid_to_after_the_likely_death_is_scored_all_the_same():
+    # Paid January to March only (suspended since), no pass recorded: the likely death, half
+    # way from the history's start to December, falls after the last payment, so the rule
+    # finds nothing overpaid. Named by a death list, the person is scored, overpayment 0.
+    stopped = person(make_id("19300404", 55), "孙六", "M", date(1930, 4, 4))
+    neighbours, neighbour_certs = _certified_neighbours(40)
+    payouts = regular_payouts([stopped], SPAN[:3]).vstack(regular_payouts(neighbours, SPAN))
+    h = history(
+        "2020-12",
+        register_over([stopped, *neighbours], SPAN),
+        payouts,
+        certifications=neighbour_certs,
+    )
+    listed = pl.LazyFrame(
+        [
+            (
+                "B2",
+                date(2020, 12, 1),
+                date(2021, 1, 31),
+                stopped["person_id"],
+                stopped["name"],
+                "death",
+                "ministry",
+                "-",
+                "2020-12",
+            )
+        ],
+        schema=[*SUSPECTS.column_names, "month"],
+        orient="row",
+    )
+    mine = pl.col("person_id") == stopped["person_id"]
+    death = pl.col("typology") == "suspected_unreported_death"
+    assert _reasons(h).filter(mine & death).height == 0
+    named = _reasons(replace(h, suspects=listed)).filter(mine & death)
+    assert named.height > 0
+    assert named["est_overpayment"].max() == 0.0
