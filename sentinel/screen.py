@@ -47,14 +47,14 @@ from features.records import parse_records
 from sentinel.config import SentinelConfig
 from sentinel.contract import CUSTODY, DEATHS, PAYOUTS, ContractError
 from sentinel.detection import MonthHistory
-from sentinel.holds import hold_payments
+from sentinel.holds import RegisterFacts, hold_payments
 from sentinel.io.readers import read_dataset
 from sentinel.io.reports import write_csv_bom, write_table_xlsx
-from sentinel.io.store import load_history, processed_months
+from sentinel.io.store import CuratedStore, load_history, processed_months
 from sentinel.partition import global_store, partition_store, partitions_root
 from sentinel.partition.history import history_of_stores
 
-__all__ = ["ScreenResult", "known_history", "screen_payroll"]
+__all__ = ["ScreenResult", "known_facts", "known_history", "screen_payroll"]
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,13 @@ def screen_payroll(
         newer_custody = parse_records(table.frame.lazy(), CUSTODY, month=period).collect()
     rows = parse_records(frame.lazy(), PAYOUTS, month=period).collect()
     held = hold_payments(
-        rows, history, config, newer_deaths=newer, newer_custody=newer_custody, period=period
+        rows,
+        history,
+        config,
+        newer_deaths=newer,
+        newer_custody=newer_custody,
+        period=period,
+        facts=known_facts(Path(out), known[-1]),
     )
     folder = Path(out) / "screen" / period
     folder.mkdir(parents=True, exist_ok=True)
@@ -180,6 +186,30 @@ def known_history(out: Path, month: str) -> MonthHistory:
         register_runs=summary([s.register_runs(month) for s in stores]),
         ledger_runs=summary([s.ledger_runs(month) for s in stores]),
         with_suspects=False,
+    )
+
+
+def known_facts(out: Path, month: str) -> RegisterFacts | None:
+    """The register persons and terminations the monthly run kept for ``month`` in ``out``
+    (every partition's, after a partitioned run: each person sits in one partition), or
+    None when a store lacks them (written by a release that did not keep them): the
+    screen then derives them from the register runs."""
+    root = partitions_root(out)
+    if root.is_dir():
+        stores = [
+            partition_store(out, p.name)
+            for p in sorted(root.iterdir())
+            if p.is_dir() and not p.name.startswith(".")
+        ]
+    else:
+        stores = [CuratedStore(out / "curated")]
+    kept = [s.screen_facts(month) for s in stores]
+    if not kept or any(k is None for k in kept):
+        return None
+    facts = [k for k in kept if k is not None]
+    return RegisterFacts(
+        persons=pl.concat([f[0] for f in facts], how="vertical_relaxed"),
+        terminations=pl.concat([f[1] for f in facts], how="vertical_relaxed"),
     )
 
 
