@@ -43,6 +43,7 @@ from pathlib import Path
 
 import polars as pl
 
+from features.parsing import map_category, parse_period
 from features.records import parse_records
 from sentinel.config import SentinelConfig
 from sentinel.contract import CUSTODY, DEATHS, PAYOUTS, ContractError
@@ -214,12 +215,20 @@ def known_facts(out: Path, month: str) -> RegisterFacts | None:
 
 
 def _pay_period(frame: pl.DataFrame, file: str) -> str:
-    """The period most regular rows name (a pay file pays one month)."""
+    """The period most regular rows name (a pay file pays one month). Each distinct pair of
+    period and kind texts is read once, as :func:`features.records.parse_records` reads
+    them: the rest of the file is typed once, for the pay period found."""
+    kinds = PAYOUTS.column("kind").values or {}
     periods = (
-        parse_records(frame.lazy(), PAYOUTS, month="0000-00")
-        .filter((pl.col("kind") == "regular") & pl.col("period").is_not_null())
-        .group_by("period")
+        frame.lazy()
+        .group_by("period", "kind")
         .len()
+        .filter(
+            (map_category(pl.col("kind"), kinds) == "regular")
+            & parse_period(pl.col("period")).is_not_null()
+        )
+        .group_by(parse_period(pl.col("period")).alias("period"))
+        .agg(pl.col("len").sum())
         .sort(["len", "period"], descending=True)
         .collect()
     )

@@ -169,3 +169,33 @@ def test_a_newer_death_record_is_linked_on_top_of_the_kept_facts(tmp_path: Path)
     held = hold_payments(rows, history, CONFIG, newer_deaths=newer, facts=facts)
     assert _reasons(held) == {2: "SH_DECEASED"}
     assert_frame_equal(held, hold_payments(rows, history, CONFIG, newer_deaths=newer))
+
+
+def test_the_pay_period_is_the_one_most_regular_rows_name_as_typed(tmp_path: Path) -> None:
+    """The period is found from the distinct period and kind texts, as typed rows name it."""
+    from sentinel.screen import _pay_period
+
+    path = _pay_file(
+        tmp_path,
+        [
+            _row(ALIVE, period="2020/12"),
+            _row(DEAD, period="202012"),
+            _row(TWICE, period="2020-11"),
+            _row(ENDED, period="2020-11", kind="补发"),
+            _row(ENDED, period="2020-11", kind="补发"),
+            _row(ENDED, period="2020-11", kind="补发"),
+            _row(ALIVE, period="2020-13"),
+            _row(DEAD, period="2020-13"),
+            _row(TWICE, period="2020-13"),
+        ],
+    )
+    frame = read_dataset(path, PAYOUTS).frame
+    typed = (
+        parse_records(frame.lazy(), PAYOUTS, month="0000-00")
+        .filter((pl.col("kind") == "regular") & pl.col("period").is_not_null())
+        .group_by("period")
+        .len()
+        .sort(["len", "period"], descending=True)
+        .collect()
+    )
+    assert _pay_period(frame, str(path)) == typed["period"][0] == "2020-12"
