@@ -8,17 +8,19 @@ row per held payment (:data:`HOLD_COLUMNS`) with its reasons and evidence.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 import polars as pl
 
 from features.cases import date_month_index, month_index, period_of_index
 from features.custody import custody_spans, link_custody
-from features.deaths import linked_deaths
+from features.deaths import DEATH_REGISTER_COLUMNS, link_deaths, linked_deaths
 from features.identity import ID_CHECK_CHARS, ID_WEIGHTS, ID_WELL_FORMED
 from features.ledger import ledger_runs, ledger_runs_up_to
+from features.linkage import PreparedRegister, prepare_register
 from features.payments import paid_ledger
 from features.screening import register_persons, terminated_since
 from sentinel.config import SentinelConfig, month_end
@@ -37,6 +39,9 @@ class RegisterFacts:
 
     persons: pl.LazyFrame
     terminations: pl.LazyFrame
+    #: ``persons`` normalised for linkage with :data:`features.deaths.DEATH_REGISTER_COLUMNS`;
+    #: prepared from ``persons`` when None.
+    linkage: PreparedRegister | None = None
 
 
 #: Why a payment is held, the facts each sentence names, in the order rules emit them.
@@ -125,6 +130,13 @@ def hold_payments(
         runs = month_register_runs(history)
         facts = RegisterFacts(register_persons(runs), terminated_since(runs, history.month))
     people = facts.persons.collect()
+    kept = facts.linkage
+
+    @cache
+    def prepared() -> PreparedRegister:
+        # One normalised register for the death and the custody records.
+        return kept or prepare_register(people.lazy(), DEATH_REGISTER_COLUMNS)
+
     deaths = history.deaths.select(DEATHS.column_names).collect()
     if newer_deaths is not None:
         deaths = pl.concat(
@@ -135,11 +147,11 @@ def hold_payments(
         [
             _unreadable(rows),
             _bad_identity(rows),
-            _deceased(rows, deaths, people, config),
+            _deceased(rows, deaths, people, config, prepared),
             _duplicates(rows),
             _already_paid(rows, history),
             _terminated(rows, facts.terminations),
-            _in_custody(rows, history.custody, newer_custody, people, config, period),
+            _in_custody(rows, history.custody, newer_custody, people, config, period, prepared),
         ],
         how="vertical_relaxed",
     )
@@ -228,12 +240,17 @@ def _weighted_digit_sum(text: pl.Expr) -> pl.Expr:
 
 
 def _deceased(
-    rows: pl.DataFrame, deaths: pl.DataFrame, people: pl.DataFrame, config: SentinelConfig
+    rows: pl.DataFrame,
+    deaths: pl.DataFrame,
+    people: pl.DataFrame,
+    config: SentinelConfig,
+    prepared: Callable[[], PreparedRegister],
 ) -> pl.DataFrame:
     """Payments for a period after a death linked as proof (the month of death is due)."""
     if deaths.is_empty():
         return _hold(rows.clear(), "SH_DECEASED", *[pl.lit(None)] * 4)
-    linked = linked_deaths(deaths.lazy(), people.lazy(), config.detection).collect()
+    links = link_deaths(deaths.lazy(), people.lazy(), prepared=prepared())
+    linked = linked_deaths(deaths.lazy(), people.lazy(), config.detection, links=links).collect()
     paid_after = rows.join(linked, on="person_id", how="inner").filter(
         month_index(pl.col("period")) > date_month_index(pl.col("death_date"))
     )
@@ -258,6 +275,7 @@ def _in_custody(
     people: pl.DataFrame,
     config: SentinelConfig,
     period: str,
+    prepared: Callable[[], PreparedRegister],
 ) -> pl.DataFrame:
     """Payments for a period a linked custody suspends (see :mod:`features.custody`)."""
     columns = CUSTODY.column_names
@@ -270,7 +288,10 @@ def _in_custody(
     spans = custody_spans(
         records.lazy(),
         link_custody(
-            records.lazy(), people.lazy(), min_confidence=config.detection.min_death_link_confidence
+            records.lazy(),
+            people.lazy(),
+            min_confidence=config.detection.min_death_link_confidence,
+            prepared=prepared(),
         ),
         period,
         config.policy,

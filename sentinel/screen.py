@@ -43,6 +43,8 @@ from pathlib import Path
 
 import polars as pl
 
+from features.deaths import DEATH_REGISTER_COLUMNS
+from features.linkage import PreparedRegister
 from features.parsing import map_category, parse_period
 from features.records import parse_records
 from sentinel.config import SentinelConfig
@@ -51,7 +53,14 @@ from sentinel.detection import MonthHistory
 from sentinel.holds import RegisterFacts, hold_payments
 from sentinel.io.readers import read_dataset
 from sentinel.io.reports import write_csv_bom, write_table_xlsx
-from sentinel.io.store import CuratedStore, load_history, processed_months
+from sentinel.io.store import (
+    LINKAGE_REGISTER,
+    REGISTER_PERSONS,
+    REGISTER_TERMINATIONS,
+    CuratedStore,
+    load_history,
+    processed_months,
+)
 from sentinel.partition import global_store, partition_store, partitions_root
 from sentinel.partition.history import history_of_stores
 
@@ -191,10 +200,11 @@ def known_history(out: Path, month: str) -> MonthHistory:
 
 
 def known_facts(out: Path, month: str) -> RegisterFacts | None:
-    """The register persons and terminations the monthly run kept for ``month`` in ``out``
-    (every partition's, after a partitioned run: each person sits in one partition), or
-    None when a store lacks them (written by a release that did not keep them): the
-    screen then derives them from the register runs."""
+    """The register persons, terminations and linkage register the monthly run kept for
+    ``month`` in ``out`` (every partition's, after a partitioned run: each person sits in
+    one partition), or None when a store lacks them (written by a release that did not
+    keep them): the screen then derives them from the register runs (and normalises the
+    persons for linkage itself when only the linkage register is missing)."""
     root = partitions_root(out)
     if root.is_dir():
         stores = [
@@ -205,13 +215,18 @@ def known_facts(out: Path, month: str) -> RegisterFacts | None:
     else:
         stores = [CuratedStore(out / "curated")]
     kept = [s.screen_facts(month) for s in stores]
-    if not kept or any(k is None for k in kept):
-        return None
     facts = [k for k in kept if k is not None]
-    return RegisterFacts(
-        persons=pl.concat([f[0] for f in facts], how="vertical_relaxed"),
-        terminations=pl.concat([f[1] for f in facts], how="vertical_relaxed"),
-    )
+    if not kept or len(facts) < len(kept):
+        return None
+
+    def joined(name: str) -> pl.LazyFrame:
+        return pl.concat([f[name] for f in facts], how="vertical_relaxed")
+
+    linkage = None
+    if all(LINKAGE_REGISTER in f for f in facts):
+        frame = joined(LINKAGE_REGISTER).collect()
+        linkage = PreparedRegister(frame, DEATH_REGISTER_COLUMNS)
+    return RegisterFacts(joined(REGISTER_PERSONS), joined(REGISTER_TERMINATIONS), linkage)
 
 
 def _pay_period(frame: pl.DataFrame, file: str) -> str:

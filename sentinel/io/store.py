@@ -9,8 +9,9 @@ Layout (``STORE`` defaults to ``OUT/curated``)::
                                                    summarised per person (derived)
     STORE/register_persons/month=YYYY-MM/...       per person, what the screen links to
     STORE/register_terminations/month=YYYY-MM/...  the pensions terminated, and since when
-                                                   (both derived from the register runs,
-                                                   for ``sentinel.screen``)
+    STORE/linkage_register/month=YYYY-MM/...       the persons normalised for linkage
+                                                   (the three derived from the register
+                                                   runs, for ``sentinel.screen``)
     OUT/YYYY-MM/                                   cases, quarantine, manifest, data-docs
 
 Every write is atomic: files are written under a temporary name in the same folder and
@@ -31,8 +32,10 @@ from typing import Any
 
 import polars as pl
 
+from features.deaths import DEATH_REGISTER_COLUMNS
 from features.history import extend_register_runs, register_runs, runs_up_to
 from features.ledger import LEDGER_COLUMNS, extend_ledger_runs, ledger_runs
+from features.linkage import prepare_register
 from features.payments import paid_ledger
 from features.screening import SCREEN_RUN_COLUMNS, register_persons, terminated_since
 from sentinel.contract import CUSTODY, SUSPECTS, typed_schema
@@ -51,9 +54,12 @@ REGISTER_PERSONS = "register_persons"
 #: The derived dataset holding, per month, the pensions the last snapshot up to that month
 #: shows terminated and since when (``features.screening.terminated_since``).
 REGISTER_TERMINATIONS = "register_terminations"
+#: The derived dataset holding, per month, the register persons normalised for linkage
+#: (``features.linkage.prepare_register`` with ``features.deaths.DEATH_REGISTER_COLUMNS``).
+LINKAGE_REGISTER = "linkage_register"
 #: Which derived datasets read which stored one (a new month of it makes them stale).
 _DERIVED = {
-    "beneficiaries": (REGISTER_RUNS, REGISTER_PERSONS, REGISTER_TERMINATIONS),
+    "beneficiaries": (REGISTER_RUNS, REGISTER_PERSONS, REGISTER_TERMINATIONS, LINKAGE_REGISTER),
     "payouts": (LEDGER_RUNS,),
     "quarantined_payouts": (LEDGER_RUNS,),
 }
@@ -175,19 +181,26 @@ class CuratedStore:
             return
         runs = runs_up_to(runs, month)
         persons, ended = pl.collect_all([register_persons(runs), terminated_since(runs, month)])
-        self.write_month(REGISTER_PERSONS, month, persons.sort("person_id"))
+        persons = persons.sort("person_id")
+        self.write_month(REGISTER_PERSONS, month, persons)
         self.write_month(REGISTER_TERMINATIONS, month, ended.sort("person_id", "scheme"))
+        try:
+            linkage = prepare_register(persons.lazy(), DEATH_REGISTER_COLUMNS)
+        except ValueError:
+            return  # no citizen number at all: the screen's own linkage says why
+        self.write_month(LINKAGE_REGISTER, month, linkage.frame)
 
-    def screen_facts(self, month: str) -> tuple[pl.LazyFrame, pl.LazyFrame] | None:
-        """The register persons and terminations kept for ``month``, or None when either
-        is not (a store written before they were kept)."""
-        paths = [
-            self.partition(name, month) / "part-0.parquet"
-            for name in (REGISTER_PERSONS, REGISTER_TERMINATIONS)
-        ]
-        if not all(p.exists() for p in paths):
+    def screen_facts(self, month: str) -> dict[str, pl.LazyFrame] | None:
+        """The register persons, terminations and (when kept) linkage register of
+        ``month`` by dataset name, or None when the persons or terminations are not kept
+        (a store written before they were)."""
+        paths = {
+            name: self.partition(name, month) / "part-0.parquet"
+            for name in (REGISTER_PERSONS, REGISTER_TERMINATIONS, LINKAGE_REGISTER)
+        }
+        if not (paths[REGISTER_PERSONS].exists() and paths[REGISTER_TERMINATIONS].exists()):
             return None
-        return pl.scan_parquet(paths[0]), pl.scan_parquet(paths[1])
+        return {name: pl.scan_parquet(path) for name, path in paths.items() if path.exists()}
 
     def ledger_runs(self, month: str) -> pl.LazyFrame | None:
         """The paid ledger up to ``month`` summarised per person, or None when not kept."""

@@ -92,7 +92,7 @@ def test_the_register_summary_keeps_the_screens_persons_and_terminations(
     runs = runs_up_to(store.register_runs("2020-11"), "2020-11")  # type: ignore[arg-type]
     kept = store.screen_facts("2020-11")
     assert kept is not None
-    persons, ended = (frame.collect() for frame in kept)
+    persons, ended = (kept[name].collect() for name in (REGISTER_PERSONS, REGISTER_TERMINATIONS))
     assert_frame_equal(persons, register_persons(runs).collect(), check_row_order=False)
     assert_frame_equal(ended, terminated_since(runs, "2020-11").collect(), check_row_order=False)
     assert ended.select("person_id", "since").rows() == [(ENDED["person_id"], "2020-11")]
@@ -199,3 +199,46 @@ def test_the_pay_period_is_the_one_most_regular_rows_name_as_typed(tmp_path: Pat
         .collect()
     )
     assert _pay_period(frame, str(path)) == typed["period"][0] == "2020-12"
+
+
+def test_the_kept_linkage_register_is_the_persons_normalised_for_death_records(
+    tmp_path: Path,
+) -> None:
+    from features.custody import _REGISTER_COLUMNS as CUSTODY_REGISTER
+    from features.deaths import DEATH_REGISTER_COLUMNS
+    from features.linkage import prepare_register
+    from sentinel.io.store import LINKAGE_REGISTER
+
+    whole, _ = _stores(tmp_path)
+    kept = CuratedStore(whole / "curated").screen_facts("2020-11")
+    assert kept is not None
+    persons = kept[REGISTER_PERSONS].collect()
+    linkage = kept[LINKAGE_REGISTER].collect()
+    expected = prepare_register(persons.lazy(), DEATH_REGISTER_COLUMNS)
+    assert_frame_equal(linkage, expected.frame)
+    # For custody records (no sex stated) the register's sex is its IDs'.
+    without = expected.without_sex()
+    assert without.cols == CUSTODY_REGISTER
+    assert_frame_equal(without.frame, prepare_register(persons.lazy(), CUSTODY_REGISTER).frame)
+    facts = known_facts(whole, "2020-11")
+    assert facts is not None and facts.linkage is not None
+    assert_frame_equal(facts.linkage.frame, linkage)
+
+
+def test_a_store_without_the_linkage_register_normalises_the_persons_itself(
+    tmp_path: Path,
+) -> None:
+    from sentinel.io.store import LINKAGE_REGISTER
+
+    whole, _ = _stores(tmp_path)
+    rows = _rows(tmp_path)
+    store = CuratedStore(whole / "curated")
+    with_it = hold_payments(
+        rows, known_history(whole, "2020-11"), CONFIG, facts=known_facts(whole, "2020-11")
+    )
+    for file in store.partition(LINKAGE_REGISTER, "2020-11").iterdir():
+        file.unlink()
+    facts = known_facts(whole, "2020-11")
+    assert facts is not None and facts.linkage is None
+    held = hold_payments(rows, known_history(whole, "2020-11"), CONFIG, facts=facts)
+    assert_frame_equal(held, with_it)
