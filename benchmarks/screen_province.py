@@ -168,7 +168,9 @@ STEPS = {
     "read_dataset": "read (pay file, newer records)",
     "parse_records": "type the rows",
     "known_history": "history",
-    "register_people": "register persons",
+    "known_facts": "register facts kept by the monthly run (read)",
+    "register_persons": "register persons (derived: no kept facts)",
+    "prepare_register": "normalise the register for linkage (no kept one)",
     "_unreadable": "unreadable",
     "_bad_identity": "bad identity",
     "_deceased": "deceased (death linkage)",
@@ -196,7 +198,7 @@ def _time_steps() -> dict[str, list[float]]:
         def run(*args: Any, **kwargs: Any) -> Any:
             wall, cpu = time.perf_counter(), time.process_time()
             result = step(*args, **kwargs)
-            if isinstance(result, pl.LazyFrame) and name in ("register_people", "parse_records"):
+            if isinstance(result, pl.LazyFrame) and name in ("register_persons", "parse_records"):
                 result = result.collect().lazy()  # the step's work, not the caller's
             total = spent.setdefault(STEPS[name], [0.0, 0.0])
             total[0] += time.perf_counter() - wall

@@ -226,7 +226,9 @@ def known_facts(out: Path, month: str) -> RegisterFacts | None:
     if all(LINKAGE_REGISTER in f for f in facts):
         frame = joined(LINKAGE_REGISTER).collect()
         linkage = PreparedRegister(frame, DEATH_REGISTER_COLUMNS)
-    return RegisterFacts(joined(REGISTER_PERSONS), joined(REGISTER_TERMINATIONS), linkage)
+    # Read here, whole: every screen links to them and names its payees from them.
+    persons, ended = pl.collect_all([joined(REGISTER_PERSONS), joined(REGISTER_TERMINATIONS)])
+    return RegisterFacts(persons.lazy(), ended.lazy(), linkage)
 
 
 def _pay_period(frame: pl.DataFrame, file: str) -> str:
