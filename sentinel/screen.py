@@ -145,25 +145,27 @@ def screen_payroll(
         folder=folder,
         seconds=round(time.perf_counter() - started, 2),
     )
-    (folder / "summary.json").write_text(
-        json.dumps(
-            {
-                "period": period,
-                "known_through": result.known_through,
-                "pay_file": Path(payroll).name,
-                "rows": result.rows,
-                "yuan": result.yuan,
-                "held_rows": held.height,
-                "held_yuan": round(float(held["amount"].fill_null(0.0).sum()), 2),
-                "held_by_reason": by_reason,
-                "seconds": result.seconds,
-            },
-            ensure_ascii=False,
-            indent=2,
-        ),
-        encoding="utf-8",
-    )
+    _write_summary(result, Path(payroll).name)
     return result
+
+
+def _write_summary(result: ScreenResult, pay_file: str) -> None:
+    """``summary.json``: what the file paid and what was held, by reason."""
+    held = result.holds
+    summary = {
+        "period": result.period,
+        "known_through": result.known_through,
+        "pay_file": pay_file,
+        "rows": result.rows,
+        "yuan": result.yuan,
+        "held_rows": held.height,
+        "held_yuan": round(float(held["amount"].fill_null(0.0).sum()), 2),
+        "held_by_reason": result.held_by_reason,
+        "seconds": result.seconds,
+    }
+    (result.folder / "summary.json").write_text(
+        json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
 
 
 def known_history(out: Path, month: str) -> MonthHistory:
