@@ -25,6 +25,10 @@ present): the province's partitions and global death records and outcomes linked
 county's custody records of the months before, cloned as the generator clones the other
 datasets (``sentinel.demo.clones.relabel``; record numbers tagged per clone); and
 ``OUT/<month before>/manifest.json``, the mark that the history through that month is in.
+The partitions are linked, not copied: the register facts each partition's register
+summary keeps for the screen (``register_persons``, ``register_terminations``,
+``linkage_register``; ``sentinel.io.store``) come with them when the province was built by
+a release that keeps them, and the screen derives them otherwise.
 
 The newer records given with the draft, as ``screen_worlds.py`` gives them: the drop's
 death records and the cloned custody records of ``--month`` received before the file's
