@@ -9,9 +9,11 @@ row per held payment (:data:`HOLD_COLUMNS`) with its reasons and evidence.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
+from threading import Lock
 
 import polars as pl
 
@@ -132,10 +134,16 @@ def hold_payments(
     people = facts.persons.collect()
     kept = facts.linkage
 
+    lock = Lock()
+
     @cache
+    def _prepared() -> PreparedRegister:
+        return kept or prepare_register(people.lazy(), DEATH_REGISTER_COLUMNS)
+
     def prepared() -> PreparedRegister:
         # One normalised register for the death and the custody records.
-        return kept or prepare_register(people.lazy(), DEATH_REGISTER_COLUMNS)
+        with lock:
+            return _prepared()
 
     deaths = history.deaths.select(DEATHS.column_names).collect()
     if newer_deaths is not None:
@@ -143,18 +151,19 @@ def hold_payments(
             [deaths, newer_deaths.filter(pl.col("_reason").is_null()).select(deaths.columns)],
             how="vertical_relaxed",
         )
-    holds = pl.concat(
-        [
+    # The death linkage beside the other rules: its Python parts leave a core to polars.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        deceased = pool.submit(_deceased, rows, deaths, people, config, prepared)
+        others = [
             _unreadable(rows),
             _bad_identity(rows),
-            _deceased(rows, deaths, people, config, prepared),
             _duplicates(rows),
             _already_paid(rows, history),
             _terminated(rows, facts.terminations),
             _in_custody(rows, history.custody, newer_custody, people, config, period, prepared),
-        ],
-        how="vertical_relaxed",
-    )
+        ]
+        found = deceased.result()
+    holds = pl.concat([*others[:2], found, *others[2:]], how="vertical_relaxed")
     return _hold_table(holds, rows, people, config.detection.report_language)
 
 
