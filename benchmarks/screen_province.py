@@ -25,6 +25,10 @@ present): the province's partitions and global death records and outcomes linked
 county's custody records of the months before, cloned as the generator clones the other
 datasets (``sentinel.demo.clones.relabel``; record numbers tagged per clone); and
 ``OUT/<month before>/manifest.json``, the mark that the history through that month is in.
+The partitions are linked, not copied: the register facts each partition's register
+summary keeps for the screen (``register_persons``, ``register_terminations``,
+``linkage_register``; ``sentinel.io.store``) come with them when the province was built by
+a release that keeps them, and the screen derives them otherwise.
 
 The newer records given with the draft, as ``screen_worlds.py`` gives them: the drop's
 death records and the cloned custody records of ``--month`` received before the file's
@@ -168,7 +172,9 @@ STEPS = {
     "read_dataset": "read (pay file, newer records)",
     "parse_records": "type the rows",
     "known_history": "history",
-    "register_people": "register persons",
+    "known_facts": "register facts kept by the monthly run (read)",
+    "register_persons": "register persons (derived: no kept facts)",
+    "prepare_register": "normalise the register for linkage (no kept one)",
     "_unreadable": "unreadable",
     "_bad_identity": "bad identity",
     "_deceased": "deceased (death linkage)",
@@ -196,7 +202,7 @@ def _time_steps() -> dict[str, list[float]]:
         def run(*args: Any, **kwargs: Any) -> Any:
             wall, cpu = time.perf_counter(), time.process_time()
             result = step(*args, **kwargs)
-            if isinstance(result, pl.LazyFrame) and name in ("register_people", "parse_records"):
+            if isinstance(result, pl.LazyFrame) and name in ("register_persons", "parse_records"):
                 result = result.collect().lazy()  # the step's work, not the caller's
             total = spent.setdefault(STEPS[name], [0.0, 0.0])
             total[0] += time.perf_counter() - wall

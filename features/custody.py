@@ -39,7 +39,7 @@ from features.cases import (
     reason_rows,
 )
 from features.ledger import rows_of
-from features.linkage import LinkColumns, link_records
+from features.linkage import LinkColumns, PreparedRegister, link_records
 from sentinel.config import DetectionConfig, PolicyConfig
 
 #: Custody kinds that end an earlier custody of the person.
@@ -48,22 +48,33 @@ ENDING = ("release", "acquittal")
 _OPEN = 10**6  # a month index no custody reaches: "not ended yet"
 
 
+#: The register persons' columns custody records are linked to.
+_REGISTER_COLUMNS = LinkColumns(
+    key="person_id", person_id="person_id", name="name", birth_date="birth_date"
+)
+
+
 def link_custody(
-    custody: pl.LazyFrame, people: pl.LazyFrame, *, min_confidence: float
+    custody: pl.LazyFrame,
+    people: pl.LazyFrame,
+    *,
+    min_confidence: float,
+    prepared: PreparedRegister | None = None,
 ) -> pl.LazyFrame:
     """``record_id, person_id`` of the custody records linked as proof to a register person
     (the death records' linker and standard, ``min_confidence`` being
-    ``detection.min_death_link_confidence``; the records carry no sex)."""
+    ``detection.min_death_link_confidence``; the records carry no sex, and the register's
+    sex is its IDs'). ``prepared``: ``people`` already normalised for death records
+    (:data:`features.deaths.DEATH_REGISTER_COLUMNS`)."""
     links = link_records(
         custody.select("record_id", "person_id", "name", "birth_date"),
         people,
         records_cols=LinkColumns(
             key="record_id", person_id="person_id", name="name", birth_date="birth_date"
         ),
-        register_cols=LinkColumns(
-            key="person_id", person_id="person_id", name="name", birth_date="birth_date"
-        ),
+        register_cols=_REGISTER_COLUMNS,
         min_confidence=min_confidence,
+        prepared=None if prepared is None else prepared.without_sex(),
     )
     return (
         links.filter(pl.col("method") != "name_only")

@@ -20,18 +20,26 @@ from features.cases import (
     reason_rows,
 )
 from features.ledger import rows_of
-from features.linkage import LinkColumns, link_records
+from features.linkage import LinkColumns, PreparedRegister, link_records
 from sentinel.config import DetectionConfig
 
+#: The register persons' columns death records are linked to (``features.history.register_people``).
+DEATH_REGISTER_COLUMNS = LinkColumns(
+    key="person_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex"
+)
 
-def link_deaths(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
+
+def link_deaths(
+    deaths: pl.LazyFrame, people: pl.LazyFrame, *, prepared: PreparedRegister | None = None
+) -> pl.LazyFrame:
     """Link death records to register persons: ``record_id, person_id, confidence, method,
     disagreed``.
 
     :func:`features.linkage.link_records`: every record's best candidate whatever its
     probability, unless another register person is as likely (:func:`linked_deaths` decides
     what counts). A record with two equally good candidates is not linked (a wrong death
-    link stops a living person's pension).
+    link stops a living person's pension). ``prepared``: ``people`` already normalised
+    (:func:`features.linkage.prepare_register` with :data:`DEATH_REGISTER_COLUMNS`).
     """
     links = link_records(
         deaths,
@@ -39,10 +47,9 @@ def link_deaths(deaths: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
         records_cols=LinkColumns(
             key="record_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex"
         ),
-        register_cols=LinkColumns(
-            key="person_id", person_id="person_id", name="name", birth_date="birth_date", sex="sex"
-        ),
+        register_cols=DEATH_REGISTER_COLUMNS,
         min_confidence=0.0,
+        prepared=prepared,
     )
     return (
         links.select(

@@ -8,24 +8,43 @@ row per held payment (:data:`HOLD_COLUMNS`) with its reasons and evidence.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
+from threading import Lock
 
 import polars as pl
 
-from features.cases import date_month_index, month_index, month_number, period_of_index
+from features.cases import date_month_index, month_index, period_of_index
 from features.custody import custody_spans, link_custody
-from features.deaths import linked_deaths
-from features.history import register_people
+from features.deaths import DEATH_REGISTER_COLUMNS, link_deaths, linked_deaths
 from features.identity import ID_CHECK_CHARS, ID_WEIGHTS, ID_WELL_FORMED
 from features.ledger import ledger_runs, ledger_runs_up_to
+from features.linkage import PreparedRegister, prepare_register
 from features.payments import paid_ledger
+from features.screening import register_persons, terminated_since
 from sentinel.config import SentinelConfig, month_end
 from sentinel.contract import CUSTODY, DEATHS
 from sentinel.detection import MonthHistory, month_register_runs
 from sentinel.evidence import Language, Template, render_evidence
 
-__all__ = ["HOLD_COLUMNS", "HOLD_REASONS", "hold_payments"]
+__all__ = ["HOLD_COLUMNS", "HOLD_REASONS", "RegisterFacts", "hold_payments"]
+
+
+@dataclass(frozen=True)
+class RegisterFacts:
+    """What the screen reads of the register up to the history's month:
+    ``persons`` (:func:`features.screening.register_persons`) and ``terminations``
+    (:func:`features.screening.terminated_since`)."""
+
+    persons: pl.LazyFrame
+    terminations: pl.LazyFrame
+    #: ``persons`` normalised for linkage with :data:`features.deaths.DEATH_REGISTER_COLUMNS`;
+    #: prepared from ``persons`` when None.
+    linkage: PreparedRegister | None = None
+
 
 #: Why a payment is held, the facts each sentence names, in the order rules emit them.
 HOLD_REASONS: Mapping[str, Template] = {
@@ -99,33 +118,52 @@ def hold_payments(
     newer_deaths: pl.DataFrame | None = None,
     newer_custody: pl.DataFrame | None = None,
     period: str | None = None,
+    facts: RegisterFacts | None = None,
 ) -> pl.DataFrame:
     """The held payments (:data:`HOLD_COLUMNS`) of a pay file's ``rows`` (typed by
     :func:`features.records.parse_records`, with ``_row`` and ``_reason``), against what
     ``history`` knows and ``newer_deaths`` and ``newer_custody`` (typed records; those with
     a quarantine reason are left out); ``period``: the pay period (by default the month
-    after the history's)."""
+    after the history's). ``facts``: the register persons and terminations of the
+    history's month as the monthly run kept them; derived from the history's register
+    runs when None (the same holds either way)."""
     period = period or _next_month(history.month)
-    runs = month_register_runs(history)
-    people = register_people(runs).collect()
+    if facts is None:
+        runs = month_register_runs(history)
+        facts = RegisterFacts(register_persons(runs), terminated_since(runs, history.month))
+    people = facts.persons.collect()
+    kept = facts.linkage
+
+    lock = Lock()
+
+    @cache
+    def _prepared() -> PreparedRegister:
+        return kept or prepare_register(people.lazy(), DEATH_REGISTER_COLUMNS)
+
+    def prepared() -> PreparedRegister:
+        # One normalised register for the death and the custody records.
+        with lock:
+            return _prepared()
+
     deaths = history.deaths.select(DEATHS.column_names).collect()
     if newer_deaths is not None:
         deaths = pl.concat(
             [deaths, newer_deaths.filter(pl.col("_reason").is_null()).select(deaths.columns)],
             how="vertical_relaxed",
         )
-    holds = pl.concat(
-        [
+    # The death linkage beside the other rules: its Python parts leave a core to polars.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        deceased = pool.submit(_deceased, rows, deaths, people, config, prepared)
+        others = [
             _unreadable(rows),
             _bad_identity(rows),
-            _deceased(rows, deaths, people, config),
             _duplicates(rows),
             _already_paid(rows, history),
-            _terminated(rows, runs, history.month),
-            _in_custody(rows, history.custody, newer_custody, people, config, period),
-        ],
-        how="vertical_relaxed",
-    )
+            _terminated(rows, facts.terminations),
+            _in_custody(rows, history.custody, newer_custody, people, config, period, prepared),
+        ]
+        found = deceased.result()
+    holds = pl.concat([*others[:2], found, *others[2:]], how="vertical_relaxed")
     return _hold_table(holds, rows, people, config.detection.report_language)
 
 
@@ -211,12 +249,17 @@ def _weighted_digit_sum(text: pl.Expr) -> pl.Expr:
 
 
 def _deceased(
-    rows: pl.DataFrame, deaths: pl.DataFrame, people: pl.DataFrame, config: SentinelConfig
+    rows: pl.DataFrame,
+    deaths: pl.DataFrame,
+    people: pl.DataFrame,
+    config: SentinelConfig,
+    prepared: Callable[[], PreparedRegister],
 ) -> pl.DataFrame:
     """Payments for a period after a death linked as proof (the month of death is due)."""
     if deaths.is_empty():
         return _hold(rows.clear(), "SH_DECEASED", *[pl.lit(None)] * 4)
-    linked = linked_deaths(deaths.lazy(), people.lazy(), config.detection).collect()
+    links = link_deaths(deaths.lazy(), people.lazy(), prepared=prepared())
+    linked = linked_deaths(deaths.lazy(), people.lazy(), config.detection, links=links).collect()
     paid_after = rows.join(linked, on="person_id", how="inner").filter(
         month_index(pl.col("period")) > date_month_index(pl.col("death_date"))
     )
@@ -241,6 +284,7 @@ def _in_custody(
     people: pl.DataFrame,
     config: SentinelConfig,
     period: str,
+    prepared: Callable[[], PreparedRegister],
 ) -> pl.DataFrame:
     """Payments for a period a linked custody suspends (see :mod:`features.custody`)."""
     columns = CUSTODY.column_names
@@ -253,7 +297,10 @@ def _in_custody(
     spans = custody_spans(
         records.lazy(),
         link_custody(
-            records.lazy(), people.lazy(), min_confidence=config.detection.min_death_link_confidence
+            records.lazy(),
+            people.lazy(),
+            min_confidence=config.detection.min_death_link_confidence,
+            prepared=prepared(),
         ),
         period,
         config.policy,
@@ -345,46 +392,11 @@ def _ledger_runs(history: MonthHistory) -> pl.LazyFrame:
     return ledger_runs(paid_ledger(history.payouts, history.quarantined_payouts))
 
 
-def _terminated(rows: pl.DataFrame, runs: pl.LazyFrame, month: str) -> pl.DataFrame:
+def _terminated(rows: pl.DataFrame, terminations: pl.LazyFrame) -> pl.DataFrame:
     """Payments in a scheme the last register snapshot shows terminated for the person, for
-    a period after the month it was terminated in (that month is due, as the month of a
-    death is; arrears for months it ran, such as an adjustment paid back, are owed).
-
-    ``runs``: the register up to ``month`` as runs (:mod:`features.history`), a run listing
-    its row in each month from ``first_index`` to ``last_index``."""
-    now = month_number(month)
-    terminated = pl.col("status") == "terminated"
-    # Only a pension shown terminated some month can be: the rest of the register is not read.
-    runs = runs.join(
-        runs.filter(terminated).select("person_id", "scheme").unique(),
-        on=["person_id", "scheme"],
-        how="semi",
-    )
-    ended = (
-        runs.filter(pl.col("last_index") >= now)
-        .group_by("person_id", "scheme")
-        .agg(terminated.all().alias("_ended"))
-        .filter(pl.col("_ended"))
-        .select("person_id", "scheme")
-    )
-    snapshots = runs.join(ended, on=["person_id", "scheme"], how="semi").select(
-        "person_id", "scheme", "status", "first_index", "last_index"
-    )
-    ran = (
-        snapshots.filter(pl.col("status") != "terminated")
-        .group_by("person_id", "scheme")
-        .agg(pl.col("last_index").max().alias("_ran_until"))
-    )
-    # The first terminated month after the last month it ran.
-    since = (
-        snapshots.filter(terminated)
-        .join(ran, on=["person_id", "scheme"], how="left")
-        .filter(pl.col("_ran_until").is_null() | (pl.col("last_index") > pl.col("_ran_until")))
-        .group_by("person_id", "scheme")
-        .agg(pl.max_horizontal("first_index", pl.col("_ran_until") + 1).min().alias("_since"))
-        .with_columns(period_of_index(pl.col("_since")).alias("_since"))
-        .collect()
-    )
+    a period after the month it was terminated in (``terminations``:
+    :func:`features.screening.terminated_since`)."""
+    since = terminations.select("person_id", "scheme", pl.col("since").alias("_since")).collect()
     after = rows.join(since, on=["person_id", "scheme"], how="inner").filter(
         pl.col("period") > pl.col("_since")
     )

@@ -43,18 +43,28 @@ from pathlib import Path
 
 import polars as pl
 
+from features.deaths import DEATH_REGISTER_COLUMNS
+from features.linkage import PreparedRegister
+from features.parsing import map_category, parse_period
 from features.records import parse_records
 from sentinel.config import SentinelConfig
 from sentinel.contract import CUSTODY, DEATHS, PAYOUTS, ContractError
 from sentinel.detection import MonthHistory
-from sentinel.holds import hold_payments
+from sentinel.holds import RegisterFacts, hold_payments
 from sentinel.io.readers import read_dataset
 from sentinel.io.reports import write_csv_bom, write_table_xlsx
-from sentinel.io.store import load_history, processed_months
+from sentinel.io.store import (
+    LINKAGE_REGISTER,
+    REGISTER_PERSONS,
+    REGISTER_TERMINATIONS,
+    CuratedStore,
+    load_history,
+    processed_months,
+)
 from sentinel.partition import global_store, partition_store, partitions_root
 from sentinel.partition.history import history_of_stores
 
-__all__ = ["ScreenResult", "known_history", "screen_payroll"]
+__all__ = ["ScreenResult", "known_facts", "known_history", "screen_payroll"]
 
 
 @dataclass(frozen=True)
@@ -109,7 +119,13 @@ def screen_payroll(
         newer_custody = parse_records(table.frame.lazy(), CUSTODY, month=period).collect()
     rows = parse_records(frame.lazy(), PAYOUTS, month=period).collect()
     held = hold_payments(
-        rows, history, config, newer_deaths=newer, newer_custody=newer_custody, period=period
+        rows,
+        history,
+        config,
+        newer_deaths=newer,
+        newer_custody=newer_custody,
+        period=period,
+        facts=known_facts(Path(out), known[-1]),
     )
     folder = Path(out) / "screen" / period
     folder.mkdir(parents=True, exist_ok=True)
@@ -129,25 +145,27 @@ def screen_payroll(
         folder=folder,
         seconds=round(time.perf_counter() - started, 2),
     )
-    (folder / "summary.json").write_text(
-        json.dumps(
-            {
-                "period": period,
-                "known_through": result.known_through,
-                "pay_file": Path(payroll).name,
-                "rows": result.rows,
-                "yuan": result.yuan,
-                "held_rows": held.height,
-                "held_yuan": round(float(held["amount"].fill_null(0.0).sum()), 2),
-                "held_by_reason": by_reason,
-                "seconds": result.seconds,
-            },
-            ensure_ascii=False,
-            indent=2,
-        ),
-        encoding="utf-8",
-    )
+    _write_summary(result, Path(payroll).name)
     return result
+
+
+def _write_summary(result: ScreenResult, pay_file: str) -> None:
+    """``summary.json``: what the file paid and what was held, by reason."""
+    held = result.holds
+    summary = {
+        "period": result.period,
+        "known_through": result.known_through,
+        "pay_file": pay_file,
+        "rows": result.rows,
+        "yuan": result.yuan,
+        "held_rows": held.height,
+        "held_yuan": round(float(held["amount"].fill_null(0.0).sum()), 2),
+        "held_by_reason": result.held_by_reason,
+        "seconds": result.seconds,
+    }
+    (result.folder / "summary.json").write_text(
+        json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
 
 
 def known_history(out: Path, month: str) -> MonthHistory:
@@ -183,13 +201,53 @@ def known_history(out: Path, month: str) -> MonthHistory:
     )
 
 
+def known_facts(out: Path, month: str) -> RegisterFacts | None:
+    """The register persons, terminations and linkage register the monthly run kept for
+    ``month`` in ``out`` (every partition's, after a partitioned run: each person sits in
+    one partition), or None when a store lacks them (written by a release that did not
+    keep them): the screen then derives them from the register runs (and normalises the
+    persons for linkage itself when only the linkage register is missing)."""
+    root = partitions_root(out)
+    if root.is_dir():
+        stores = [
+            partition_store(out, p.name)
+            for p in sorted(root.iterdir())
+            if p.is_dir() and not p.name.startswith(".")
+        ]
+    else:
+        stores = [CuratedStore(out / "curated")]
+    kept = [s.screen_facts(month) for s in stores]
+    facts = [k for k in kept if k is not None]
+    if not kept or len(facts) < len(kept):
+        return None
+
+    def joined(name: str) -> pl.LazyFrame:
+        return pl.concat([f[name] for f in facts], how="vertical_relaxed")
+
+    linkage = None
+    if all(LINKAGE_REGISTER in f for f in facts):
+        frame = joined(LINKAGE_REGISTER).collect()
+        linkage = PreparedRegister(frame, DEATH_REGISTER_COLUMNS)
+    # Read here, whole: every screen links to them and names its payees from them.
+    persons, ended = pl.collect_all([joined(REGISTER_PERSONS), joined(REGISTER_TERMINATIONS)])
+    return RegisterFacts(persons.lazy(), ended.lazy(), linkage)
+
+
 def _pay_period(frame: pl.DataFrame, file: str) -> str:
-    """The period most regular rows name (a pay file pays one month)."""
+    """The period most regular rows name (a pay file pays one month). Each distinct pair of
+    period and kind texts is read once, as :func:`features.records.parse_records` reads
+    them: the rest of the file is typed once, for the pay period found."""
+    kinds = PAYOUTS.column("kind").values or {}
     periods = (
-        parse_records(frame.lazy(), PAYOUTS, month="0000-00")
-        .filter((pl.col("kind") == "regular") & pl.col("period").is_not_null())
-        .group_by("period")
+        frame.lazy()
+        .group_by("period", "kind")
         .len()
+        .filter(
+            (map_category(pl.col("kind"), kinds) == "regular")
+            & parse_period(pl.col("period")).is_not_null()
+        )
+        .group_by(parse_period(pl.col("period")).alias("period"))
+        .agg(pl.col("len").sum())
         .sort(["len", "period"], descending=True)
         .collect()
     )

@@ -96,6 +96,7 @@ figures in ``docs/benchmarks.md``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -114,7 +115,7 @@ from features.linkage.model import (
     _committed_settings,
     default_comparisons,
 )
-from features.linkage.prepare import _prepare_sides
+from features.linkage.prepare import _prepare_register, _prepare_sides, _sex_from_id_only
 from sentinel.config import LinkageConfig
 
 __all__ = [
@@ -124,10 +125,38 @@ __all__ = [
     "LinkColumns",
     "LinkMethod",
     "LinkModel",
+    "PreparedRegister",
     "default_comparisons",
     "estimate_link_model",
     "link_records",
+    "prepare_register",
 ]
+
+
+@dataclass(frozen=True)
+class PreparedRegister:
+    """A register normalised for linkage once (:func:`prepare_register`), to link several
+    record lists to, or kept by the monthly run for the screen: ``frame`` is what
+    :func:`link_records` would prepare from a register with columns ``cols``."""
+
+    frame: pl.DataFrame
+    cols: LinkColumns
+
+    def without_sex(self) -> PreparedRegister:
+        """The register as prepared with no sex column mapped (the ID's sex, where the
+        register has an ID): for records that state none."""
+        return PreparedRegister(_sex_from_id_only(self.frame), replace(self.cols, sex=None))
+
+
+def prepare_register(register: pl.LazyFrame, cols: LinkColumns) -> PreparedRegister:
+    """``register`` normalised as :func:`link_records` normalises it for comparisons of the
+    fields every side has a slot for (ID, name, birth date, sex, place): the work over the
+    whole register, done once.
+
+    Raises ``ValueError`` as :func:`link_records` does for the register side."""
+    return PreparedRegister(_prepare_register(register, cols, ()), cols)
+
+
 def link_records(
     records: pl.LazyFrame,
     register: pl.LazyFrame,
@@ -139,6 +168,7 @@ def link_records(
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     model: LinkModel | None = None,
     settings: LinkageConfig | None = None,
+    prepared: PreparedRegister | None = None,
 ) -> pl.LazyFrame:
     """Link each record to at most one register person.
 
@@ -146,7 +176,9 @@ def link_records(
     a ``fields`` comparison needs its column mapped on both sides. ``blocking``: further
     candidate rules, each a list of fields that must agree exactly. ``model``: parameters
     estimated elsewhere (:func:`estimate_link_model` on a whole month, for a page that
-    links a handful of records); estimated from these inputs when ``None``.
+    links a handful of records); estimated from these inputs when ``None``. ``prepared``:
+    ``register`` already normalised (:func:`prepare_register`, with ``register_cols``);
+    the links are those of ``register`` itself.
 
     Returns one row per accepted link: ``record_key``, ``register_key``, ``confidence``
     (probability that the record is this person, given all its candidates),
@@ -176,11 +208,21 @@ def link_records(
     comps = (
         model.comparisons if model else _comparisons(records_cols, register_cols, comparisons, s)
     )
-    recs, reg = _prepare_sides(records, register, records_cols, register_cols, comps)
+    side: pl.LazyFrame | pl.DataFrame = register
+    if prepared is not None:
+        if prepared.cols != register_cols or any(c.field not in _SLOTS for c in comps):
+            raise ValueError(
+                "prepared register: prepared for other register columns, or the comparisons "
+                "name a further field (prepare_register covers the slot fields only)"
+            )
+        side = prepared.frame
+    recs, reg = _prepare_sides(records, side, records_cols, register_cols, comps)
     pairs = _with_levels(_candidates(recs, reg, records_cols, comps, blocking, s), comps)
     if model is None:
         model = _estimate(recs, reg, pairs, comps, s)
     return _decide(pairs, model, s, min_confidence).lazy()
+
+
 def estimate_link_model(
     records: pl.LazyFrame,
     register: pl.LazyFrame,
@@ -197,6 +239,8 @@ def estimate_link_model(
     recs, reg = _prepare_sides(records, register, records_cols, register_cols, comps)
     pairs = _with_levels(_candidates(recs, reg, records_cols, comps, blocking, s), comps)
     return _estimate(recs, reg, pairs, comps, s)
+
+
 def _comparisons(
     records_cols: LinkColumns,
     register_cols: LinkColumns,
@@ -225,6 +269,8 @@ def _comparisons(
         for c in chosen
         if _available(records_cols, c.field) and _available(register_cols, c.field)
     )
+
+
 def _available(cols: LinkColumns, name: str) -> bool:
     """Whether a side can speak for a field: its column, or (birth date and sex) its GB
     11643 ID, which carries both."""

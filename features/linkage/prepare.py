@@ -17,32 +17,66 @@ _LN2: Final = math.log(2.0)
 
 def _prepare_sides(
     records: pl.LazyFrame,
-    register: pl.LazyFrame,
+    register: pl.LazyFrame | pl.DataFrame,
     records_cols: LinkColumns,
     register_cols: LinkColumns,
     comps: tuple[Comparison, ...],
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    frames = pl.collect_all(
-        [
-            _prepare_side(records, records_cols, comps, "records"),
-            _prepare_side(register, register_cols, comps, "register"),
-        ]
-    )
-    for frame, cols, side in zip(
-        frames, (records_cols, register_cols), ("records", "register"), strict=True
-    ):
-        if (
-            cols.person_id
-            and cols.id_format == "gb11643"
-            and frame["pid"].null_count() == frame.height
-            and frame["id_text"].null_count() < frame.height
-        ):
-            raise ValueError(
-                f"{side} column {cols.person_id!r}: no value is a GB 11643 citizen number "
-                "(18 characters, or 15 digits); pass id_format='text' for another identifier"
-            )
-    recs, reg = (f.drop("id_text").with_row_index("_row") for f in frames)
+    """Both sides prepared; ``register`` a frame :func:`_prepare_register` already
+    prepared when it is a ``DataFrame``."""
+    if isinstance(register, pl.DataFrame):
+        (recs,) = pl.collect_all([_prepare_side(records, records_cols, comps, "records")])
+        _check_ids(recs, records_cols, "records")
+        reg = register
+    else:
+        recs, reg = pl.collect_all(
+            [
+                _prepare_side(records, records_cols, comps, "records"),
+                _prepare_side(register, register_cols, comps, "register"),
+            ]
+        )
+        _check_ids(recs, records_cols, "records")
+        _check_ids(reg, register_cols, "register")
+        reg = reg.drop("id_text")
+    recs, reg = recs.drop("id_text").with_row_index("_row"), reg.with_row_index("_row")
     return _confirmed_ids(recs, reg), reg.drop("pid_trusted")
+
+
+def _prepare_register(
+    register: pl.LazyFrame, cols: LinkColumns, comps: tuple[Comparison, ...]
+) -> pl.DataFrame:
+    """The register side as :func:`_prepare_sides` prepares it (without its row numbers)."""
+    reg = _prepare_side(register, cols, comps, "register").collect()
+    _check_ids(reg, cols, "register")
+    return reg.drop("id_text")
+
+
+def _check_ids(frame: pl.DataFrame, cols: LinkColumns, side: str) -> None:
+    if (
+        cols.person_id
+        and cols.id_format == "gb11643"
+        and frame["pid"].null_count() == frame.height
+        and frame["id_text"].null_count() < frame.height
+    ):
+        raise ValueError(
+            f"{side} column {cols.person_id!r}: no value is a GB 11643 citizen number "
+            "(18 characters, or 15 digits); pass id_format='text' for another identifier"
+        )
+
+
+def _sex_from_id_only(reg: pl.DataFrame) -> pl.DataFrame:
+    """A prepared register's ``sex`` as it is prepared with no sex column mapped: the ID's
+    (:func:`_filled_from_id` on the register side)."""
+    return reg.with_columns(_id_sex(pl.col("pid")).alias("sex"))
+
+
+def _id_sex(pid: pl.Expr) -> pl.Expr:
+    """The sex the ID's 17th digit states (odd: male), where there is an ID."""
+    return pl.when(pid.is_not_null()).then(
+        pl.when(pid.str.slice(16, 1).cast(pl.Int8, strict=False) % 2 == 1)
+        .then(pl.lit("M"))
+        .otherwise(pl.lit("F"))
+    )
 
 
 def _confirmed_ids(recs: pl.DataFrame, reg: pl.DataFrame) -> pl.DataFrame:
@@ -162,15 +196,10 @@ def _citizen_id(prepared: pl.LazyFrame, side: str) -> pl.LazyFrame:
 def _filled_from_id(prepared: pl.LazyFrame, side: str) -> pl.LazyFrame:
     """``sex`` (and on the register ``birth``) taken from the ID where the field is empty."""
     pid = pl.col("pid")
-    id_sex = (
-        pl.when(pid.str.slice(16, 1).cast(pl.Int8, strict=False) % 2 == 1)
-        .then(pl.lit("M"))
-        .otherwise(pl.lit("F"))
-    )
     # The register's own ID speaks for what its fields leave empty; a record's ID may be
     # the mistyped part, so only a checksum-valid one does.
     known = pid.is_not_null() if side == "register" else pl.col("pid_trusted")
-    filled = [pl.coalesce("sex", pl.when(known).then(id_sex)).alias("sex")]
+    filled = [pl.coalesce("sex", pl.when(known).then(_id_sex(pid))).alias("sex")]
     if side == "register":
         filled.append(pl.coalesce("birth", "id_birth").alias("birth"))
     return prepared.with_columns(filled)

@@ -7,13 +7,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, fields
+from functools import cache
 
 import polars as pl
 
 from features.certification import survival_evidence
 from features.custody import custody_spans, link_custody
-from features.deaths import link_deaths, linked_deaths
+from features.deaths import DEATH_REGISTER_COLUMNS, link_deaths, linked_deaths
 from features.history import register_people
+from features.linkage import PreparedRegister, prepare_register
 from features.network import receiver_changes, receiver_edges
 from features.survival import signal_shares, survival_signals
 from features.suspects import open_suspects, suspect_answers
@@ -148,9 +150,16 @@ def prepare_month(
     done elsewhere, over a larger register (a partitioned run links against the province),
     and ``shares`` (:func:`signal_shares`) when counted elsewhere over a larger county."""
     persons = month_persons(history, config, clock)
+    people = persons.people
+
+    @cache
+    def register() -> PreparedRegister:
+        # One normalised register for the death and the custody records.
+        return prepare_register(people, DEATH_REGISTER_COLUMNS)
+
     with clock("linkage"):
-        deaths_linked, death_leads = _linked_deaths(history, persons.people, config, links)
-    custody, custody_links = _custody(history, persons.people, config, clock)
+        deaths_linked, death_leads = _linked_deaths(history, people, config, links, register)
+    custody, custody_links = _custody(history, people, config, clock, register)
     suspects = _open_suspects(history, persons.people, config, clock)
     if shares is None:
         with clock("prepare: survival signals"):
@@ -171,11 +180,13 @@ def _linked_deaths(
     people: pl.LazyFrame,
     config: SentinelConfig,
     links: pl.LazyFrame | None,
+    register: Callable[[], PreparedRegister],
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """The death records linked to ``people``, and the leads below a link."""
+    """The death records linked to ``people`` (``register``: them normalised for linkage),
+    and the leads below a link."""
     deaths = delivered_up_to(history.deaths, history.month)
     if links is None:
-        links = link_deaths(deaths, people)
+        links = link_deaths(deaths, people, prepared=register())
     links = links.collect().lazy()
     linked, leads = pl.collect_all(
         [
@@ -187,7 +198,11 @@ def _linked_deaths(
 
 
 def _custody(
-    history: MonthHistory, people: pl.LazyFrame, config: SentinelConfig, clock: StageClock
+    history: MonthHistory,
+    people: pl.LazyFrame,
+    config: SentinelConfig,
+    clock: StageClock,
+    register: Callable[[], PreparedRegister],
 ) -> tuple[pl.LazyFrame | None, pl.LazyFrame | None]:
     """The custodies of register persons and the custody records linked to them (both
     None when no custody record was delivered)."""
@@ -199,7 +214,10 @@ def _custody(
             return None, None
         links = (
             link_custody(
-                records.lazy(), people, min_confidence=config.detection.min_death_link_confidence
+                records.lazy(),
+                people,
+                min_confidence=config.detection.min_death_link_confidence,
+                prepared=register(),
             )
             .collect()
             .lazy()

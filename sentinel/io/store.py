@@ -7,6 +7,11 @@ Layout (``STORE`` defaults to ``OUT/curated``)::
                                                    summarised per person (derived)
     STORE/ledger_runs/month=YYYY-MM/part-0.parquet    the paid ledger up to that month,
                                                    summarised per person (derived)
+    STORE/register_persons/month=YYYY-MM/...       per person, what the screen links to
+    STORE/register_terminations/month=YYYY-MM/...  the pensions terminated, and since when
+    STORE/linkage_register/month=YYYY-MM/...       the persons normalised for linkage
+                                                   (the three derived from the register
+                                                   runs, for ``sentinel.screen``)
     OUT/YYYY-MM/                                   cases, quarantine, manifest, data-docs
 
 Every write is atomic: files are written under a temporary name in the same folder and
@@ -27,9 +32,12 @@ from typing import Any
 
 import polars as pl
 
-from features.history import extend_register_runs, register_runs
+from features.deaths import DEATH_REGISTER_COLUMNS
+from features.history import extend_register_runs, register_runs, runs_up_to
 from features.ledger import LEDGER_COLUMNS, extend_ledger_runs, ledger_runs
+from features.linkage import prepare_register
 from features.payments import paid_ledger
+from features.screening import SCREEN_RUN_COLUMNS, register_persons, terminated_since
 from sentinel.contract import CUSTODY, SUSPECTS, typed_schema
 from sentinel.detection import MonthHistory
 
@@ -40,11 +48,20 @@ REGISTER_RUNS = "register_runs"
 #: The derived dataset holding, per month, the paid ledger (payouts and the quarantined
 #: payout rows still paid) up to that month summarised per person (``features.ledger``).
 LEDGER_RUNS = "ledger_runs"
-#: Which derived dataset reads which stored one (a new month of it makes them stale).
+#: The derived dataset holding, per month, one row per register person up to that month
+#: (``features.screening.register_persons``): what the screen links records to.
+REGISTER_PERSONS = "register_persons"
+#: The derived dataset holding, per month, the pensions the last snapshot up to that month
+#: shows terminated and since when (``features.screening.terminated_since``).
+REGISTER_TERMINATIONS = "register_terminations"
+#: The derived dataset holding, per month, the register persons normalised for linkage
+#: (``features.linkage.prepare_register`` with ``features.deaths.DEATH_REGISTER_COLUMNS``).
+LINKAGE_REGISTER = "linkage_register"
+#: Which derived datasets read which stored one (a new month of it makes them stale).
 _DERIVED = {
-    "beneficiaries": REGISTER_RUNS,
-    "payouts": LEDGER_RUNS,
-    "quarantined_payouts": LEDGER_RUNS,
+    "beneficiaries": (REGISTER_RUNS, REGISTER_PERSONS, REGISTER_TERMINATIONS, LINKAGE_REGISTER),
+    "payouts": (LEDGER_RUNS,),
+    "quarantined_payouts": (LEDGER_RUNS,),
 }
 
 
@@ -74,8 +91,7 @@ class CuratedStore:
         so it must be on the store's file system (a streamed sink writes it there)."""
         final = self.partition(dataset, month)
         final.parent.mkdir(parents=True, exist_ok=True)
-        derived = _DERIVED.get(dataset)
-        if derived is not None:
+        for derived in _DERIVED.get(dataset, ()):
             # The summary of this month and of every later one read the old rows.
             for stale in self.months(derived):
                 if stale >= month:
@@ -152,9 +168,39 @@ class CuratedStore:
             runs = extend_register_runs(before.collect().lazy(), snapshot.lazy(), month)
         else:
             runs = register_runs(self.scan("beneficiaries", up_to=month))
-        return self.write_month(
-            REGISTER_RUNS, month, runs.collect().sort("person_id", "scheme", "first_index")
-        )
+        kept = runs.collect().sort("person_id", "scheme", "first_index")
+        written = self.write_month(REGISTER_RUNS, month, kept)
+        self._keep_screen_facts(kept.lazy(), month)
+        return written
+
+    def _keep_screen_facts(self, runs: pl.LazyFrame, month: str) -> None:
+        """The register persons and terminations of ``month`` (``features.screening``),
+        from its register ``runs``, in one fixed order; not kept for a register without
+        the columns a person is read from (the screen then reads the runs)."""
+        if not set(SCREEN_RUN_COLUMNS) <= set(runs.collect_schema().names()):
+            return
+        runs = runs_up_to(runs, month)
+        persons, ended = pl.collect_all([register_persons(runs), terminated_since(runs, month)])
+        persons = persons.sort("person_id")
+        self.write_month(REGISTER_PERSONS, month, persons)
+        self.write_month(REGISTER_TERMINATIONS, month, ended.sort("person_id", "scheme"))
+        try:
+            linkage = prepare_register(persons.lazy(), DEATH_REGISTER_COLUMNS)
+        except ValueError:
+            return  # no citizen number at all: the screen's own linkage says why
+        self.write_month(LINKAGE_REGISTER, month, linkage.frame)
+
+    def screen_facts(self, month: str) -> dict[str, pl.LazyFrame] | None:
+        """The register persons, terminations and (when kept) linkage register of
+        ``month`` by dataset name, or None when the persons or terminations are not kept
+        (a store written before they were)."""
+        paths = {
+            name: self.partition(name, month) / "part-0.parquet"
+            for name in (REGISTER_PERSONS, REGISTER_TERMINATIONS, LINKAGE_REGISTER)
+        }
+        if not (paths[REGISTER_PERSONS].exists() and paths[REGISTER_TERMINATIONS].exists()):
+            return None
+        return {name: pl.scan_parquet(path) for name, path in paths.items() if path.exists()}
 
     def ledger_runs(self, month: str) -> pl.LazyFrame | None:
         """The paid ledger up to ``month`` summarised per person, or None when not kept."""
