@@ -138,28 +138,26 @@ def test_each_hold_reason_on_its_row_and_nothing_else_held(tmp_path: Path) -> No
     )
 
 
+def _newer_death(record: str, p: dict, person_id: str, born: str) -> pl.DataFrame:
+    """A death record received after the last processed month (civil affairs, 2020-11-20,
+    received 2020-12-03), parsed as the screen parses a ``--deaths`` file."""
+    raw = pl.LazyFrame(
+        [(record, person_id, p["name"], "男", born, "2020-11-20", "民政", "2020-12-03", 1, None)],
+        schema={
+            **{c: pl.String for c in ("record_id", "person_id", "name", "sex", "birth_date")},
+            **{c: pl.String for c in ("death_date", "source", "recorded_on")},
+            "_row": pl.Int64,
+            "_malformed": pl.String,
+        },
+        orient="row",
+    )
+    return parse_records(raw, DEATHS, month="2020-12").collect()
+
+
 def test_the_month_of_death_is_paid_and_a_newer_record_holds_the_next(tmp_path: Path) -> None:
     path = _pay_file(tmp_path, [_row(DEAD, period="2020-12"), _row(ALIVE)])
     assert _holds(path, deaths=[_death(DEAD, date(2020, 12, 2))]).is_empty()
-    newer = parse_records(
-        pl.LazyFrame(
-            {
-                "record_id": ["MZ7"],
-                "person_id": [DEAD["person_id"]],
-                "name": [DEAD["name"]],
-                "sex": ["男"],
-                "birth_date": ["1940-01-01"],
-                "death_date": ["2020-11-20"],
-                "source": ["民政"],
-                "recorded_on": ["2020-12-03"],
-                "_row": [1],
-                "_malformed": [None],
-            },
-            schema_overrides={"_row": pl.Int64, "_malformed": pl.String},
-        ),
-        DEATHS,
-        month="2020-12",
-    ).collect()
+    newer = _newer_death("MZ7", DEAD, DEAD["person_id"], "1940-01-01")
     holds = _holds(path, newer=newer)
     assert _reasons(holds) == {1: "SH_DECEASED"}
 

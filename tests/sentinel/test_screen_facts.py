@@ -19,6 +19,7 @@ from test_screen import (  # noqa: E402
     TWICE,
     _death,
     _known,
+    _newer_death,
     _pay_file,
     _reasons,
     _row,
@@ -27,7 +28,7 @@ from test_screen import (  # noqa: E402
 from features.history import runs_up_to  # noqa: E402
 from features.records import parse_records  # noqa: E402
 from features.screening import register_persons, terminated_since  # noqa: E402
-from sentinel.contract import DEATHS, PAYOUTS  # noqa: E402
+from sentinel.contract import PAYOUTS  # noqa: E402
 from sentinel.holds import hold_payments  # noqa: E402
 from sentinel.io.readers import read_dataset  # noqa: E402
 from sentinel.io.store import REGISTER_PERSONS, REGISTER_TERMINATIONS, CuratedStore  # noqa: E402
@@ -145,25 +146,8 @@ def test_a_newer_death_record_is_linked_on_top_of_the_kept_facts(tmp_path: Path)
     rows = parse_records(
         read_dataset(path, PAYOUTS).frame.lazy(), PAYOUTS, month="2020-12"
     ).collect()
-    newer = parse_records(
-        pl.LazyFrame(
-            {
-                "record_id": ["MZ9"],
-                "person_id": [TWICE["person_id"][:5] + "9" + TWICE["person_id"][6:]],
-                "name": [TWICE["name"]],
-                "sex": ["男"],
-                "birth_date": ["1945-05-05"],
-                "death_date": ["2020-11-20"],
-                "source": ["民政"],
-                "recorded_on": ["2020-12-03"],
-                "_row": [1],
-                "_malformed": [None],
-            },
-            schema_overrides={"_row": pl.Int64, "_malformed": pl.String},
-        ),
-        DEATHS,
-        month="2020-12",
-    ).collect()
+    mistyped = TWICE["person_id"][:5] + "9" + TWICE["person_id"][6:]
+    newer = _newer_death("MZ9", TWICE, mistyped, "1945-05-05")
     facts = known_facts(whole, "2020-11")
     history = known_history(whole, "2020-11")
     held = hold_payments(rows, history, CONFIG, newer_deaths=newer, facts=facts)
