@@ -28,6 +28,9 @@ from sentinel.config import load_config  # noqa: E402
 from sentinel.contract import DEATHS, PAYOUTS  # noqa: E402
 from sentinel.holds import HOLD_COLUMNS, HOLD_REASONS, hold_payments  # noqa: E402
 from sentinel.io.readers import read_dataset  # noqa: E402
+from sentinel.io.store import CuratedStore  # noqa: E402
+from sentinel.partition import global_store, partition_store  # noqa: E402
+from sentinel.screen import known_history  # noqa: E402
 
 KNOWN = months("2020-01", "2020-11")
 CONFIG = load_config()
@@ -304,38 +307,39 @@ def test_the_id_check_agrees_with_the_identity_module() -> None:
     assert 0 < held.height < rows.height
 
 
-def test_a_partitioned_out_is_screened_as_one_store(tmp_path: Path) -> None:
-    """After a partitioned run (a province) the screen reads every partition's store and
-    the global one, and holds what it holds when the same history sits in one store."""
-    from sentinel.io.store import CuratedStore
-    from sentinel.partition import global_store, partition_store
-    from sentinel.screen import known_history
-
+def _stores(tmp_path: Path) -> tuple[Path, Path]:
+    """The same history in one store (``whole``) and split over two partitions."""
     known = _known(deaths=[_death(DEAD, date(2020, 10, 3), mistyped=True)])
     frames = {
         "beneficiaries": known.register.collect(),
         "payouts": known.payouts.collect(),
         "deaths": known.deaths.collect(),
     }
-    whole = tmp_path / "whole"
-    split = tmp_path / "split"
-    east = {ALIVE["person_id"], DEAD["person_id"]}
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    east = pl.col("person_id").is_in([ALIVE["person_id"], DEAD["person_id"]])
     for name, frame in frames.items():
         for (month,), rows in frame.partition_by("month", as_dict=True).items():
             CuratedStore(whole / "curated").write_month(name, month, rows)
             if name == "deaths":
                 global_store(split).write_month(name, month, rows)
                 continue
-            in_east = pl.col("person_id").is_in(list(east))
-            partition_store(split, "east").write_month(name, month, rows.filter(in_east))
-            partition_store(split, "west").write_month(name, month, rows.filter(~in_east))
-    for store in (
+            partition_store(split, "east").write_month(name, month, rows.filter(east))
+            partition_store(split, "west").write_month(name, month, rows.filter(~east))
+    for store in _all_stores(whole, split):
+        store.summarise_register("2020-11")
+        store.summarise_ledger("2020-11")
+    return whole, split
+
+
+def _all_stores(whole: Path, split: Path) -> list[CuratedStore]:
+    return [
         CuratedStore(whole / "curated"),
         partition_store(split, "east"),
         partition_store(split, "west"),
-    ):
-        store.summarise_register("2020-11")
-        store.summarise_ledger("2020-11")
+    ]
+
+
+def _rows(tmp_path: Path) -> pl.DataFrame:
     path = _pay_file(
         tmp_path,
         [
@@ -347,9 +351,16 @@ def test_a_partitioned_out_is_screened_as_one_store(tmp_path: Path) -> None:
             _row(ALIVE, period="2020-11"),
         ],
     )
-    rows = parse_records(
+    return parse_records(
         read_dataset(path, PAYOUTS).frame.lazy(), PAYOUTS, month="2020-12"
     ).collect()
+
+
+def test_a_partitioned_out_is_screened_as_one_store(tmp_path: Path) -> None:
+    """After a partitioned run (a province) the screen reads every partition's store and
+    the global one, and holds what it holds when the same history sits in one store."""
+    whole, split = _stores(tmp_path)
+    rows = _rows(tmp_path)
     partitioned = known_history(split, "2020-11")
     assert partitioned.register_runs is not None and partitioned.ledger_runs is not None
     held = hold_payments(rows, partitioned, CONFIG)

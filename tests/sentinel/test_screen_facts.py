@@ -4,7 +4,6 @@ with the register runs, read by the screen, and the same holds as deriving them.
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -17,12 +16,13 @@ from test_screen import (  # noqa: E402
     DEAD,
     ENDED,
     TWICE,
-    _death,
-    _known,
+    _all_stores,
     _newer_death,
     _pay_file,
     _reasons,
     _row,
+    _rows,
+    _stores,
 )
 
 from features.history import runs_up_to  # noqa: E402
@@ -32,57 +32,7 @@ from sentinel.contract import PAYOUTS  # noqa: E402
 from sentinel.holds import hold_payments  # noqa: E402
 from sentinel.io.readers import read_dataset  # noqa: E402
 from sentinel.io.store import REGISTER_PERSONS, REGISTER_TERMINATIONS, CuratedStore  # noqa: E402
-from sentinel.partition import global_store, partition_store  # noqa: E402
 from sentinel.screen import known_facts, known_history  # noqa: E402
-
-
-def _stores(tmp_path: Path) -> tuple[Path, Path]:
-    """The same history in one store (``whole``) and split over two partitions."""
-    known = _known(deaths=[_death(DEAD, date(2020, 10, 3), mistyped=True)])
-    frames = {
-        "beneficiaries": known.register.collect(),
-        "payouts": known.payouts.collect(),
-        "deaths": known.deaths.collect(),
-    }
-    whole, split = tmp_path / "whole", tmp_path / "split"
-    east = pl.col("person_id").is_in([ALIVE["person_id"], DEAD["person_id"]])
-    for name, frame in frames.items():
-        for (month,), rows in frame.partition_by("month", as_dict=True).items():
-            CuratedStore(whole / "curated").write_month(name, month, rows)
-            if name == "deaths":
-                global_store(split).write_month(name, month, rows)
-                continue
-            partition_store(split, "east").write_month(name, month, rows.filter(east))
-            partition_store(split, "west").write_month(name, month, rows.filter(~east))
-    for store in _all_stores(whole, split):
-        store.summarise_register("2020-11")
-        store.summarise_ledger("2020-11")
-    return whole, split
-
-
-def _all_stores(whole: Path, split: Path) -> list[CuratedStore]:
-    return [
-        CuratedStore(whole / "curated"),
-        partition_store(split, "east"),
-        partition_store(split, "west"),
-    ]
-
-
-def _rows(tmp_path: Path) -> pl.DataFrame:
-    path = _pay_file(
-        tmp_path,
-        [
-            _row(ALIVE),
-            _row(DEAD),
-            _row(ENDED),
-            _row(TWICE),
-            _row(TWICE, "100", scheme="企业职工"),
-            _row(ALIVE, period="2020-11"),
-        ],
-    )
-    return parse_records(
-        read_dataset(path, PAYOUTS).frame.lazy(), PAYOUTS, month="2020-12"
-    ).collect()
 
 
 def test_the_register_summary_keeps_the_screens_persons_and_terminations(
