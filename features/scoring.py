@@ -28,6 +28,8 @@ TIER_SIGNAL = 1
 TIER_NONE = 0
 #: The typology of leads: persons with nothing but the life table against them.
 LEAD_TYPOLOGY = "suspected_unreported_death"
+#: The typology of a case an upstream list asks to have answered (:mod:`features.suspects`).
+SUSPECT_TYPOLOGY = "upstream_suspect"
 
 _EVIDENCE_ROLES = ("proof", "signal")
 
@@ -366,11 +368,19 @@ def score_reasons(
         & (pl.col("typology") == LEAD_TYPOLOGY)
         & (pl.col("rule_probability") < lead_below)
     )
+    # A death suspect whose own probability stays below the floor is the list's case, not a
+    # finding of the rules: it keeps the suspect's typology, so that its case is the same
+    # from month to month whatever the life table adds.
+    named_dead = pl.col("reasons").list.contains("US_SUSPECT_DEATH")
     return merged.with_columns(
         pl.when(below)
         .then(pl.lit(TIER_NONE, dtype=pl.Int8))
         .otherwise(pl.col("tier").cast(pl.Int8))
-        .alias("tier")
+        .alias("tier"),
+        pl.when(below & named_dead)
+        .then(pl.lit(SUSPECT_TYPOLOGY))
+        .otherwise(pl.col("typology"))
+        .alias("typology"),
     ).join(lead_rank, on="person_id", how="left")
 
 

@@ -271,6 +271,8 @@ def test_without_a_corroborating_list_a_death_suspect_below_the_floor_stays_a_le
     # (The list names 6% of the recipients: its own reason is discounted as common.)
     assert 0.01 < s5["rule_probability"] < 0.05
     assert s5["tier"] == TIER_NONE
+    # The list's case, not a finding: the same case next month whatever the life table adds.
+    assert s5["typology"] == "upstream_suspect"
 
 
 def test_audit_order_reopened_then_proof_and_likely_signals_by_yuan_then_soft_signals():
