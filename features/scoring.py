@@ -368,20 +368,31 @@ def score_reasons(
         & (pl.col("typology") == LEAD_TYPOLOGY)
         & (pl.col("rule_probability") < lead_below)
     )
-    # A death suspect whose own probability stays below the floor is the list's case, not a
-    # finding of the rules: it keeps the suspect's typology, so that its case is the same
-    # from month to month whatever the life table adds.
+    # A death suspect whose own probability, before the list's lift, is below the floor is
+    # the list's case, not a finding of the rules: it keeps the suspect's typology, so that
+    # its case is one case from month to month however the lift moves.
     named_dead = pl.col("reasons").list.contains("US_SUSPECT_DEATH")
-    return merged.with_columns(
-        pl.when(below)
-        .then(pl.lit(TIER_NONE, dtype=pl.Int8))
-        .otherwise(pl.col("tier").cast(pl.Int8))
-        .alias("tier"),
-        pl.when(below & named_dead)
-        .then(pl.lit(SUSPECT_TYPOLOGY))
-        .otherwise(pl.col("typology"))
-        .alias("typology"),
-    ).join(lead_rank, on="person_id", how="left")
+    own_below = (pl.col("_own_p_death").fill_null(0.0) < lead_below) & named_dead
+    own_p_death = (
+        reasons.filter(pl.col("typology") == LEAD_TYPOLOGY)
+        .group_by("person_id")
+        .agg(pl.col("probability").max().alias("_own_p_death"))
+    )
+    return (
+        merged.join(own_p_death, on="person_id", how="left")
+        .with_columns(
+            pl.when(below)
+            .then(pl.lit(TIER_NONE, dtype=pl.Int8))
+            .otherwise(pl.col("tier").cast(pl.Int8))
+            .alias("tier"),
+            pl.when((pl.col("typology") == LEAD_TYPOLOGY) & own_below)
+            .then(pl.lit(SUSPECT_TYPOLOGY))
+            .otherwise(pl.col("typology"))
+            .alias("typology"),
+        )
+        .drop("_own_p_death")
+        .join(lead_rank, on="person_id", how="left")
+    )
 
 
 #: A case confirmed improper by an audit and paid again after it: above proof.

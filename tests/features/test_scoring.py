@@ -245,9 +245,11 @@ def test_a_death_suspects_own_life_table_probability_below_the_floor_is_what_the
     got = (
         score_reasons(rows, who, rates, SHARE, 0.05, recipients=10_000)
         .collect()
-        .select("person_id", "rule_probability", "tier")
+        .select("person_id", "rule_probability", "tier", "typology")
     )
     p = dict(got.select("person_id", "rule_probability").iter_rows())
+    # Above the floor by the list's lift alone: still the list's case (one case a person).
+    assert got.filter(pl.col("person_id") == "s20")["typology"].item() == "upstream_suspect"
     odds = 0.01 / 0.99 * death["lift"]
     # Kept beside the suspect's own reason (below the floor it would otherwise be dropped
     # beside another typology), weighed up, and no more than that: noisy-or with the 0.006.
