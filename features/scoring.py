@@ -372,14 +372,9 @@ def score_reasons(
     # the list's case, not a finding of the rules: it keeps the suspect's typology, so that
     # its case is one case from month to month however the lift moves.
     named_dead = pl.col("reasons").list.contains("US_SUSPECT_DEATH")
-    own_below = (pl.col("_own_p_death").fill_null(0.0) < lead_below) & named_dead
-    own_p_death = (
-        reasons.filter(pl.col("typology") == LEAD_TYPOLOGY)
-        .group_by("person_id")
-        .agg(pl.col("probability").max().alias("_own_p_death"))
-    )
+    own_below = (pl.col("_p_death").fill_null(0.0) < lead_below) & named_dead
     return (
-        merged.join(own_p_death, on="person_id", how="left")
+        merged.join(p_death, on="person_id", how="left")
         .with_columns(
             pl.when(below)
             .then(pl.lit(TIER_NONE, dtype=pl.Int8))
@@ -390,7 +385,7 @@ def score_reasons(
             .otherwise(pl.col("typology"))
             .alias("typology"),
         )
-        .drop("_own_p_death")
+        .drop("_p_death")
         .join(lead_rank, on="person_id", how="left")
     )
 
