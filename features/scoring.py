@@ -20,7 +20,7 @@ import polars as pl
 
 from features.cases import merge_reasons, month_number
 from features.suspects import SUSPECT_TYPOLOGIES
-from sentinel.reasons import ANSWER_DUE, reason_table
+from sentinel.reasons import ANSWER_DUE, REFUTED_BY_PASS, reason_table
 
 #: Tiers of a case, best first in the ranking.
 TIER_PROOF = 2
@@ -445,13 +445,32 @@ def settled_without_visit(columns: list[str]) -> pl.Expr:
     terminated the pension (``pension_terminated``: the termination procedure recovers what
     was overpaid), or an in-person certification since the listing refuted every reason of
     the case (``certified_since``), or an acquittal ended the detention the case is about
-    (``acquitted_since``, :func:`sentinel.listing.carried_cases`). Absent columns count as
-    false."""
-    settled = pl.lit(False)
+    (``acquitted_since``, :func:`sentinel.listing.carried_cases`), or the payments stopped
+    with nothing against the person but not being seen alive (:func:`awaiting_certification`).
+    Absent columns count as false."""
+    settled = awaiting_certification(columns)
     for column in ("pension_terminated", "certified_since", "acquitted_since"):
         if column in columns:
             settled = settled | pl.col(column).fill_null(False)
     return settled
+
+
+def awaiting_certification(columns: list[str]) -> pl.Expr:
+    """Listed cases (``status``, ``reason_codes``) whose payments have stopped and whose every
+    reason only says the person was not seen alive recently (``refuted_by_pass``): the
+    certification procedure already acts on exactly that evidence. Policy suspends a pension
+    from the 13th month without a pass and restores it after one, so a living pensioner
+    answers the case at the counter, and with the payments stopped no loss runs while the
+    procedure does its work; a field visit would add nothing a pass does not. Listed until
+    closed, like every case. False when either column is absent."""
+    if "status" not in columns or "reason_codes" not in columns:
+        return pl.lit(False)
+    codes = pl.col("reason_codes")
+    return (
+        (pl.col("status") == "payments_stopped")
+        & (codes.list.len() > 0)
+        & codes.list.eval(pl.element().is_in(sorted(REFUTED_BY_PASS))).list.all()
+    ).fill_null(False)
 
 
 def rank_cases(cases: pl.LazyFrame) -> pl.LazyFrame:
@@ -512,6 +531,7 @@ __all__ = [
     "TIER_REOPENED",
     "TIER_SIGNAL",
     "answer_due",
+    "awaiting_certification",
     "case_tiers",
     "corroborate_suspects",
     "rank_cases",

@@ -27,6 +27,9 @@ CERTIFIED_REMOTELY_NOTE = "CERTIFIED_REMOTELY"
 #: The note on a carried case of pension paid in pre-trial detention once an acquittal
 #: ended the detention (the pension is paid back: nothing improper remains).
 ACQUITTED_NOTE = "ACQUITTED"
+#: The note on a carried case whose payments stopped with nothing against the person but
+#: not being seen alive (:func:`features.scoring.awaiting_certification`).
+AWAITING_CERTIFICATION_NOTE = "AWAITING_CERTIFICATION"
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,11 @@ TEMPLATES: dict[str, Template] = {
         ("acquitted_on",),
         "{acquitted_on}宣告无罪，羁押期间的待遇应予补发，怀疑的依据已不成立，可核销本案",
         "acquitted on {acquitted_on}: the pension of the detention is due after all, what raised the case no longer holds; it can be cleared",
+    ),
+    AWAITING_CERTIFICATION_NOTE: Template(
+        ("last_paid",),
+        "{last_paid}之后已停发，怀疑的依据只是未见本人认证，由资格认证程序处理（本人认证即恢复发放），无需走访，期间多发的待遇仍待核实",
+        "payments stopped after {last_paid}: nothing is against the person but not being seen alive, which the certification procedure answers (a pass restores the pension); no visit needed, what was paid meanwhile is still to be settled",
     ),
     CERTIFIED_REMOTELY_NOTE: Template(
         ("pass_date", "method"),

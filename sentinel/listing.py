@@ -21,6 +21,7 @@ from sentinel.config import SentinelConfig
 from sentinel.contract import CASE_KEY_COLUMNS
 from sentinel.evidence import (
     ACQUITTED_NOTE,
+    AWAITING_CERTIFICATION_NOTE,
     CERTIFIED_REMOTELY_NOTE,
     CERTIFIED_SINCE_NOTE,
     TEMPLATES,
@@ -71,12 +72,13 @@ def carried_cases(
     """
     if open_cases.height == 0:
         return pl.DataFrame()
+    now = month_number(month)
     base = _last_listing(open_cases, previous, last_paid).with_columns(
-        _carried_evidence(language).alias("evidence"),
+        _carried_evidence(language, now).alias("evidence"),
         (_passed_since() & _in_person() & _only_reasons(REFUTED_BY_PASS)).alias("certified_since"),
         _acquitted_since().alias("acquitted_since"),
     )
-    return _carried_rows(base, month_number(month), forward_months)
+    return _carried_rows(base, now, forward_months)
 
 
 def _last_listing(
@@ -138,9 +140,16 @@ def _acquitted_since() -> pl.Expr:
     return _only_reasons(DETENTION_ONLY) & pl.col("acquitted_on").is_not_null()
 
 
-def _carried_evidence(language: Language) -> pl.Expr:
+def _stopped_unseen(now: int) -> pl.Expr:
+    """Nothing paid for month ``now`` or later, and every reason of the case one a pass
+    refutes (:func:`features.scoring.awaiting_certification`, as the listing will see it)."""
+    return (pl.col("last_paid_index") < now).fill_null(False) & _only_reasons(REFUTED_BY_PASS)
+
+
+def _carried_evidence(language: Language, now: int) -> pl.Expr:
     """The previous listing's evidence (or when the case was last listed), with a note of
-    an acquittal or a certification pass since."""
+    an acquittal or a certification pass since, or of payments stopped on a case a pass
+    answers (month ``now``)."""
     note_facts = pl.concat_list(
         pl.col("last_pass_date").cast(pl.String), pl.col("last_pass_method")
     )
@@ -163,13 +172,26 @@ def _carried_evidence(language: Language) -> pl.Expr:
                 language,
             )
         )
+        .when(_stopped_unseen(now))
+        .then(
+            reason_sentence(
+                pl.lit(AWAITING_CERTIFICATION_NOTE),
+                pl.concat_list(period_of_index(pl.col("last_paid_index"))),
+                language,
+            )
+        )
     )
     separator = "；" if language == "zh" else "; "
     # The previous listing's evidence may hold last month's note: it is replaced, not repeated.
     # A note is known by the longest fixed text of its sentence.
     marks = [
         max(re.split(r"\{\w+\}", getattr(TEMPLATES[code], language)), key=len)
-        for code in (CERTIFIED_SINCE_NOTE, CERTIFIED_REMOTELY_NOTE, ACQUITTED_NOTE)
+        for code in (
+            CERTIFIED_SINCE_NOTE,
+            CERTIFIED_REMOTELY_NOTE,
+            ACQUITTED_NOTE,
+            AWAITING_CERTIFICATION_NOTE,
+        )
     ]
     earlier = (
         pl.col("evidence")

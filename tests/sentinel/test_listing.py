@@ -123,7 +123,7 @@ def test_a_case_missing_from_the_last_list_is_carried_from_the_store_alone():
     open_cases = pl.DataFrame(
         {
             "case_id": ["SD-1"], "person_id": ["P1"], "typology": ["suspected_unreported_death"],
-            "township": ["城关镇"], "est_overpayment": [900.0], "reasons": ["SD_CERT_LAPSED"],
+            "township": ["城关镇"], "est_overpayment": [900.0], "reasons": ["SD_ACCOUNT_CHANGED"],
             "last_listed": ["2020-02"], "risk_score": [0.3],
         }
     )
@@ -303,3 +303,43 @@ def test_a_detention_case_an_acquittal_ended_stays_listed_but_takes_no_visit(sto
     listed = publish_listing(store, detected(), carried, "2020-05", CONFIG)
     assert listed["case_id"].to_list() == ["CP-2", "CP-1"]
     assert listed.filter(pl.col("case_id") == "CP-1")["audit_selection"].item() is None
+
+
+def test_a_case_a_pass_answers_whose_payments_stopped_stays_listed_but_takes_no_visit(
+    store: CaseStore,
+):
+    """Regression: lapsed-certification cases whose pensions the suspension had since stopped
+    were carried at the probability of the month they were raised and filled a fifth of
+    the visits; the certification procedure answers them (a pass restores the pension) and
+    no loss runs meanwhile."""
+    lapsed = suspected("SD-1", "P1", 0.4)
+    shared = suspected("SA-1", "P2", 0.2) | {"typology": "shared_account", "reasons": "SA_SHARED_ACCOUNT"}
+    still_paid = suspected("SD-3", "P3", 0.1)
+    paid = pl.DataFrame(
+        {
+            "person_id": ["P1", "P2", "P3"],
+            "last_paid_index": [month_number(m) for m in ("2020-03", "2020-03", "2020-06")],
+        }
+    )
+    previous = pl.DataFrame({"case_id": ["SD-1"], "evidence": ["已13个月无通过的资格认证"]})
+    carried = carried_cases(pl.DataFrame([lapsed, shared, still_paid]), previous, paid, "2020-05", 3)
+    p1 = carried.filter(pl.col("person_id") == "P1").row(0, named=True)
+    assert p1["evidence"] == (
+        "已13个月无通过的资格认证；2020-03之后已停发，怀疑的依据只是未见本人认证，"
+        "由资格认证程序处理（本人认证即恢复发放），无需走访，期间多发的待遇仍待核实"
+    )
+    # A stopped case with other evidence keeps its note-free evidence and its visit.
+    assert "停发" not in carried.filter(pl.col("person_id") == "P2")["evidence"].item()
+    listed = publish_listing(store, detected(), carried, "2020-05", CONFIG)
+    # New to this store in May; carried (P3 still paid) or payments_stopped in June.
+    june = carried_cases(pl.DataFrame([lapsed, shared, still_paid]), listed, paid, "2020-06", 3)
+    listed = publish_listing(store, detected(), june, "2020-06", CONFIG)
+    order = listed["case_id"].to_list()
+    assert order[-1] == "SD-1", "the stopped lapse case goes after every case needing a visit"
+    row = listed.filter(pl.col("case_id") == "SD-1").row(0, named=True)
+    assert row["status"] == "payments_stopped"
+    assert row["audit_selection"] is None
+    assert listed.filter(pl.col("case_id") == "SA-1")["audit_selection"].item() == "priority"
+    # The note is replaced, not repeated, when the case is carried again.
+    again = carried_cases(pl.DataFrame([lapsed]), listed, paid, "2020-07", 3)
+    assert again["evidence"].item().count("之后已停发") == 1
