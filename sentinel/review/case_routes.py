@@ -4,11 +4,12 @@ outcome form."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import polars as pl
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
@@ -64,6 +65,22 @@ class QueueQuery(PlanQuery):
     status: Annotated[str | None, Query(max_length=100)] = None
     mine: Annotated[str | None, Query(max_length=1)] = None
     page: Annotated[int, Query(ge=1, le=100_000)] = 1
+
+
+@dataclass(frozen=True)
+class OutcomeForm:
+    """The case page's outcome form as posted: each field text, empty when not filled in."""
+
+    outcome: Annotated[str, Form(max_length=40)] = ""
+    closed_on: Annotated[str, Form(max_length=40)] = ""
+    death_date: Annotated[str, Form(max_length=40)] = ""
+    overpaid_amount: Annotated[str, Form(max_length=40)] = ""
+    recovered_amount: Annotated[str, Form(max_length=40)] = ""
+    note: Annotated[str, Form(max_length=_MAX_NOTE)] = ""
+
+    def stripped(self) -> dict[str, str]:
+        """The fields by name, without surrounding white space."""
+        return {name: value.strip() for name, value in asdict(self).items()}
 
 
 # --------------------------------------------------------------- queue
@@ -212,23 +229,11 @@ def record_outcome(
     case_id: str,
     ctx: Ctx,
     me: Writer,
-    outcome: Annotated[str, Form(max_length=40)] = "",
-    closed_on: Annotated[str, Form(max_length=40)] = "",
-    death_date: Annotated[str, Form(max_length=40)] = "",
-    overpaid_amount: Annotated[str, Form(max_length=40)] = "",
-    recovered_amount: Annotated[str, Form(max_length=40)] = "",
-    note: Annotated[str, Form(max_length=_MAX_NOTE)] = "",
+    posted: Annotated[OutcomeForm, Depends()],
 ) -> Response:
     case = case_in_reach(ctx, me, case_id)
     refuse_recused(ctx, me.username, case, "outcome_refused")
-    form = {
-        "outcome": outcome.strip(),
-        "closed_on": closed_on.strip(),
-        "death_date": death_date.strip(),
-        "overpaid_amount": overpaid_amount.strip(),
-        "recovered_amount": recovered_amount.strip(),
-        "note": note.strip(),
-    }
+    form = posted.stripped()
     row, problems = outcome_form_frame(case, form)
     report = import_outcomes(ctx.cases, row, actor=me.username)
     errors = [(e.column, e.problem) for e in report.errors]

@@ -12,11 +12,12 @@ counts only once a user with a sign-off role who did not propose it approves it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import polars as pl
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
@@ -61,6 +62,20 @@ class LedgerQuery(BaseModel):
 
     by: Annotated[str, Query(max_length=10)] = "township"
     as_of: Annotated[str | None, Query(max_length=10)] = None
+
+
+@dataclass(frozen=True)
+class RecoveryStepForm:
+    """A recovery step as the case page's form posts it: each field text, empty when not
+    filled in (``record_id``: the receipt or document number)."""
+
+    step: Annotated[str, Form(max_length=20)] = ""
+    on: Annotated[str, Form(max_length=20)] = ""
+    amount: Annotated[str, Form(max_length=40)] = ""
+    method: Annotated[str, Form(max_length=40)] = ""
+    deadline: Annotated[str, Form(max_length=20)] = ""
+    reason: Annotated[str, Form(max_length=_MAX_TEXT)] = ""
+    record_id: Annotated[str, Form(max_length=80)] = ""
 
 
 def ledger_in_reach(ctx: Context, townships: frozenset[str] | None, as_of: date) -> pl.DataFrame:
@@ -142,13 +157,7 @@ def record_step(
     case_id: str,
     ctx: Ctx,
     me: Writer,
-    step: Annotated[str, Form(max_length=20)] = "",
-    on: Annotated[str, Form(max_length=20)] = "",
-    amount: Annotated[str, Form(max_length=40)] = "",
-    method: Annotated[str, Form(max_length=40)] = "",
-    deadline: Annotated[str, Form(max_length=20)] = "",
-    reason: Annotated[str, Form(max_length=_MAX_TEXT)] = "",
-    record_id: Annotated[str, Form(max_length=80)] = "",
+    form: Annotated[RecoveryStepForm, Depends()],
 ) -> Response:
     """Record a recovery step of the case (a notice, a payment, an escalation, or a
     write-off proposal); a problem is answered 400 naming the field."""
@@ -158,21 +167,21 @@ def record_step(
         recorded = record_recovery(
             ctx.cases,
             case_id,
-            step.strip(),
-            on=_form_day(on, "on"),
+            form.step.strip(),
+            on=_form_day(form.on, "on"),
             actor=me.username,
-            amount=_form_amount(amount),
-            method=method.strip() or None,
-            deadline=_form_day(deadline, "deadline") if deadline.strip() else None,
-            reason=reason.strip() or None,
-            record_id=record_id.strip() or None,
+            amount=_form_amount(form.amount),
+            method=form.method.strip() or None,
+            deadline=_form_day(form.deadline, "deadline") if form.deadline.strip() else None,
+            reason=form.reason.strip() or None,
+            record_id=form.record_id.strip() or None,
             source="app",
         )
     ctx.review.log(
         me.username,
         "record_recovery",
         case_id,
-        {"step": step.strip(), "amount": _form_amount(amount), "changed": recorded},
+        {"step": form.step.strip(), "amount": _form_amount(form.amount), "changed": recorded},
     )
     return RedirectResponse(f"/cases/{case_id}?msg=recovery_saved#recovery", status_code=303)
 
