@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 
 from sentinel.casestore import CaseStore, CaseValidationError
-from sentinel.casestore.rejected_rows import rejected_row_text, rejected_rows_frame
+from sentinel.casestore.rejected_rows import ImportRowError, ImportTally, rejected_row_text
 from sentinel.contract import OUTCOMES, OUTCOMES_DATASET
 from sentinel.io.reports import CASE_HEADERS_ZH, OUTCOME_HEADERS
 from sentinel.masking import mask_id
@@ -196,38 +196,23 @@ def _parse_amount(value: Any) -> float:
     return float(text.strip())
 
 
-@dataclass(frozen=True)
-class OutcomeError:
-    """One problem with one outcome row: where it is and what is wrong (IDs masked)."""
-
-    sheet: str | None
-    row: int | None
-    column: str
-    problem: str
-    case: str | None = None
+class OutcomeError(ImportRowError):
+    """One problem with one outcome row: where it is (``place``: the workbook's sheet) and
+    what is wrong (IDs masked)."""
 
     def __str__(self) -> str:
-        place = f"sheet {self.sheet}" if self.sheet else None
+        place = f"sheet {self.place}" if self.place else None
         return rejected_row_text(place, self.row, self.case, self.column, self.problem)
 
 
 @dataclass
-class ImportReport:
+class ImportReport(ImportTally[OutcomeError]):
     """What an import did: rows read, cases closed (or proposed for sign-off: ``pending``,
     counted in ``applied`` too), rows already recorded, rows rejected."""
 
-    rows: int = 0
-    applied: int = 0
-    pending: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    errors: list[OutcomeError] = field(default_factory=list)
+    place_column = "sheet"
 
-    def errors_frame(self) -> pl.DataFrame:
-        """The errors as a table (sheet, row, case, column, problem) for a reply to auditors."""
-        return rejected_rows_frame(
-            "sheet", ((e.sheet, e.row, e.case, e.column, e.problem) for e in self.errors)
-        )
+    pending: int = 0
 
 
 def import_outcomes(

@@ -22,7 +22,7 @@ and the problem. Who may approve (a role) is the web app's business, not this mo
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -43,7 +43,7 @@ from sentinel.casestore.recovery_rules import (
     _outstanding,
     _recoverable_case,
 )
-from sentinel.casestore.rejected_rows import rejected_row_text, rejected_rows_frame
+from sentinel.casestore.rejected_rows import ImportRowError, ImportTally
 from sentinel.casestore.schema import _cases, _events
 from sentinel.casestore.sql import _add_event
 from sentinel.masking import mask_id
@@ -238,35 +238,16 @@ def recovery_summary(
     return summarise_recoveries(ledger.lazy(), by).collect()
 
 
-@dataclass(frozen=True)
-class RecoveryError:
-    """One recovery row that was not recorded: where it is and what is wrong."""
-
-    file: str | None
-    row: int | None
-    column: str
-    problem: str
-    case: str | None = None
-
-    def __str__(self) -> str:
-        return rejected_row_text(self.file, self.row, self.case, self.column, self.problem)
+class RecoveryError(ImportRowError):
+    """One recovery row that was not recorded: where it is (``place``: the file) and what
+    is wrong."""
 
 
 @dataclass
-class RecoveryImportReport:
+class RecoveryImportReport(ImportTally[RecoveryError]):
     """What an import of recovery rows did."""
 
-    rows: int = 0
-    applied: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    errors: list[RecoveryError] = field(default_factory=list)
-
-    def errors_frame(self) -> pl.DataFrame:
-        """The rejected rows and why (file, row, case, column, problem)."""
-        return rejected_rows_frame(
-            "file", ((e.file, e.row, e.case, e.column, e.problem) for e in self.errors)
-        )
+    place_column = "file"
 
 
 #: The dataset's column names that are not the event detail's.

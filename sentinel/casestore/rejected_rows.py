@@ -10,10 +10,18 @@ here, for the reply to whoever filled the rows in.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import ClassVar, Generic, TypeVar
 
 import polars as pl
 
-__all__ = ["RejectedRow", "rejected_row_text", "rejected_rows_frame"]
+__all__ = [
+    "ImportRowError",
+    "ImportTally",
+    "RejectedRow",
+    "rejected_row_text",
+    "rejected_rows_frame",
+]
 
 #: Where a rejected row is (a sheet or a file, or None), its row number, its case
 #: (masked), the column and the problem.
@@ -54,3 +62,45 @@ def rejected_rows_frame(place_column: str, rows: Iterable[RejectedRow]) -> pl.Da
             "problem": pl.String,
         },
     ).rename({"place": place_column})
+
+
+@dataclass(frozen=True)
+class ImportRowError:
+    """One row an import did not record: where it is (``place``: a workbook's sheet or a
+    file, None when not known), its row number, the column, the problem and its case
+    (masked)."""
+
+    place: str | None
+    row: int | None
+    column: str
+    problem: str
+    case: str | None = None
+
+    def __str__(self) -> str:
+        return rejected_row_text(self.place, self.row, self.case, self.column, self.problem)
+
+
+ErrorT = TypeVar("ErrorT", bound=ImportRowError)
+
+
+@dataclass
+class ImportTally(Generic[ErrorT]):
+    """What an import did: rows read, rows recorded (``applied``), rows already recorded
+    (``unchanged``, a re-import) and rows rejected, with why (``errors``)."""
+
+    #: What the errors' place is, as :meth:`errors_frame` names its column (sheet, file).
+    place_column: ClassVar[str]
+
+    rows: int = 0
+    applied: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[ErrorT] = field(default_factory=list)
+
+    def errors_frame(self) -> pl.DataFrame:
+        """The rejected rows as a table (:attr:`place_column`, row, case, column, problem)
+        for the reply to whoever filled them in."""
+        return rejected_rows_frame(
+            self.place_column,
+            ((e.place, e.row, e.case, e.column, e.problem) for e in self.errors),
+        )

@@ -83,26 +83,18 @@ EVENTS_CHAIN = Chain(_events, CHAINED["events"][0])
 
 _CHUNK = 500
 
-_CASE_SCHEMA: dict[str, pl.DataType] = {
-    "case_id": pl.String(),
-    "person_id": pl.String(),
-    "typology": pl.String(),
-    "township": pl.String(),
-    "first_flagged": pl.String(),
-    "state": pl.String(),
-    "assignee": pl.String(),
-    "opened_at": pl.Datetime("us"),
-    "outcome": pl.String(),
-    "closed_on": pl.Date(),
-    "death_date": pl.Date(),
-    "overpaid_amount": pl.Float64(),
-    "recovered_amount": pl.Float64(),
-    "audited_reasons": pl.String(),
-    "est_overpayment": pl.Float64(),
-    "reasons": pl.String(),
-    "last_listed": pl.String(),
-    "note": pl.String(),
+#: The frame type of each column type of the store's tables, as
+#: :class:`sentinel.casestore.queries.CaseQueries` reads them back (times as naive UTC).
+_FRAME_TYPES: dict[type, pl.DataType] = {
+    String: pl.String(),
+    Text: pl.String(),
+    Date: pl.Date(),
+    DateTime: pl.Datetime("us"),
+    Float: pl.Float64(),
+    Integer: pl.Int64(),
 }
+#: A frame of :data:`_cases` rows.
+_CASE_SCHEMA: dict[str, pl.DataType] = {c.name: _FRAME_TYPES[type(c.type)] for c in _cases.columns}
 
 _EVENT_SCHEMA: dict[str, pl.DataType] = {
     "id": pl.Int64(),

@@ -173,7 +173,7 @@ def test_bad_rows_are_reported_with_place_and_column(case_store: CaseStore, tmp_
     )
     report = import_outcomes(case_store, read_outcomes_workbook(path), actor="auditor-li", now=NOW)
     assert (report.applied, report.rejected) == (0, 4)
-    problems = [(e.sheet, e.row, e.column) for e in report.errors]
+    problems = [(e.place, e.row, e.column) for e in report.errors]
     assert problems == [
         ("城关镇", 2, "closed_on"),
         ("城关镇", 3, "outcome"),

@@ -21,9 +21,17 @@ def upgrade() -> None:
     _create_review_tables()
 
 
+def _create_table(name: str, *columns: sa.SchemaItem, indexed: tuple[str, ...] = ()) -> None:
+    """Create the table ``name`` unless it exists, then an index ``ix_<name>_<column>`` on
+    each column named in ``indexed`` (likewise unless it exists)."""
+    op.create_table(name, *columns, if_not_exists=True)
+    for column in indexed:
+        op.create_index(f"ix_{name}_{column}", name, [column], if_not_exists=True)
+
+
 def _create_case_tables() -> None:
     """The case store's tables: cases, their monthly listings, their events."""
-    op.create_table(
+    _create_table(
         "cases",
         sa.Column("case_id", sa.String(40), primary_key=True),
         sa.Column("person_id", sa.String(40), nullable=False),
@@ -43,10 +51,9 @@ def _create_case_tables() -> None:
         sa.Column("reasons", sa.Text),
         sa.Column("last_listed", sa.String(7), nullable=False),
         sa.Column("note", sa.Text),
-        if_not_exists=True,
+        indexed=("person_id",),
     )
-    op.create_index("ix_cases_person_id", "cases", ["person_id"], if_not_exists=True)
-    op.create_table(
+    _create_table(
         "case_months",
         sa.Column("case_id", sa.String(40), primary_key=True),
         sa.Column("month", sa.String(7), primary_key=True),
@@ -55,9 +62,8 @@ def _create_case_tables() -> None:
         sa.Column("est_overpayment", sa.Float),
         sa.Column("reasons", sa.Text),
         sa.Column("note", sa.Text),
-        if_not_exists=True,
     )
-    op.create_table(
+    _create_table(
         "events",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("case_id", sa.String(40), nullable=False),
@@ -67,14 +73,13 @@ def _create_case_tables() -> None:
         sa.Column("month", sa.String(7)),
         sa.Column("detail", sa.JSON),
         sa.UniqueConstraint("case_id", "month", "kind", name="uq_events_case_month_kind"),
-        if_not_exists=True,
+        indexed=("case_id",),
     )
-    op.create_index("ix_events_case_id", "events", ["case_id"], if_not_exists=True)
 
 
 def _create_review_tables() -> None:
     """The review app's tables: users, sessions, failed logins, the audit trail."""
-    op.create_table(
+    _create_table(
         "review_users",
         sa.Column("username", sa.String(64), primary_key=True),
         sa.Column("role", sa.String(12), nullable=False),
@@ -82,43 +87,40 @@ def _create_review_tables() -> None:
         sa.Column("password_hash", sa.Text, nullable=False),
         sa.Column("active", sa.Boolean, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        if_not_exists=True,
     )
-    op.create_table(
+    _create_table(
         "review_sessions",
         sa.Column("token_hash", sa.String(64), primary_key=True),
         sa.Column("username", sa.String(64), nullable=False),
         sa.Column("csrf_token", sa.String(64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        if_not_exists=True,
+        indexed=("username",),
     )
-    op.create_index(
-        "ix_review_sessions_username", "review_sessions", ["username"], if_not_exists=True
-    )
-    op.create_table(
+    _create_table(
         "review_login_failures",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("username", sa.String(64), nullable=False),
+        *_log_columns(),
         sa.Column("client", sa.String(64), nullable=False),
-        if_not_exists=True,
+        indexed=("at",),
     )
-    op.create_index(
-        "ix_review_login_failures_at", "review_login_failures", ["at"], if_not_exists=True
-    )
-    op.create_table(
+    _create_table(
         "review_audit",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("username", sa.String(64), nullable=False),
+        *_log_columns(),
         sa.Column("action", sa.String(24), nullable=False),
         sa.Column("case_id", sa.String(40)),
         sa.Column("detail", sa.JSON),
-        if_not_exists=True,
+        indexed=("username", "case_id"),
     )
-    op.create_index("ix_review_audit_username", "review_audit", ["username"], if_not_exists=True)
-    op.create_index("ix_review_audit_case_id", "review_audit", ["case_id"], if_not_exists=True)
+
+
+def _log_columns() -> tuple[sa.Column, ...]:
+    """The columns the review app's logs (failed logins, the audit trail) start with: the
+    row's number, when and the user name (as typed, for a failed login)."""
+    return (
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("username", sa.String(64), nullable=False),
+    )
 
 
 def downgrade() -> None:
