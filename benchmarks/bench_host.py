@@ -5,6 +5,7 @@ of its own."""
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -29,6 +30,14 @@ def add_child_command(commands: argparse._SubParsersAction, methods: tuple[str, 
     child.add_argument("method", choices=methods)
     child.add_argument("data", type=Path)
     child.add_argument("out", type=Path)
+
+
+def host_line() -> str:
+    """The CPU, its cores, the load now and the commit, in one line for a report's header."""
+    return (
+        f"{cpu_model()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; "
+        f"commit {git_commit()}"
+    )
 
 
 def git_commit() -> str:

@@ -42,7 +42,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_host import add_child_command, cpu_model, git_commit
+from bench_host import add_child_command, host_line
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("ours", "splink", "recordlinkage")
@@ -207,13 +207,6 @@ def score(pairs: list[tuple[str, str]]) -> dict[str, float]:
     }
 
 
-def machine() -> str:
-    return (
-        f"{cpu_model()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; "
-        f"commit {git_commit()}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command")
@@ -235,7 +228,7 @@ def main() -> None:
         subprocess.run(
             [args.recordlinkage_python, __file__, "export", str(data)], check=True, cwd=ROOT
         )
-    print(f"machine: {machine()}")
+    print(f"machine: {host_line()}")
     print("| method | link s (best of runs) | links | correct | precision | recall | F1 |")
     print("|---|---|---|---|---|---|---|")
     for method in METHODS:

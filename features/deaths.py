@@ -120,9 +120,7 @@ def linked_deaths(
         .sort(["death_date", "confidence", "record_id"], descending=[False, True, False])
         .group_by("person_id")
         .agg(
-            pl.col("death_date").first(),
-            pl.col("source").first(),
-            pl.col("confidence").first(),
+            pl.col("death_date", "source", "confidence").first(),
             pl.col("method").first().alias("link_method"),
             pl.col("record_id").first(),
             pl.col("recorded_on").min(),
@@ -197,10 +195,7 @@ def _paid_after_death(
             pl.col("period_index").n_unique().alias("months"),
             pl.col("amount").fill_null(0.0).sum().alias("paid"),
             period_of_index(pl.col("period_index").min()).alias("first_period"),
-            pl.col("death_date").first(),
-            pl.col("source").first(),
-            pl.col("confidence").first(),
-            pl.col("link_method").first(),
+            pl.col("death_date", "source", "confidence", "link_method").first(),
             pl.col("recorded_on").min(),
         )
     ).join(evidence.select("person_id", "strong_cert_index"), on="person_id", how="left")

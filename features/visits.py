@@ -171,17 +171,24 @@ def _stops(cases: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _worth(stops: str, yuan: str, best: str, first_person: str) -> tuple[pl.Expr, ...]:
+    """What a group of stops (a village piece, a trip) is worth, under the names given: its
+    stops, expected yuan, best priority rank and least person id (the last tie-breaker).
+    Pieces and trips are ranked on the same figures."""
+    return (
+        pl.len().cast(pl.Int64).alias(stops),
+        pl.col("expected_yuan").sum().round(2).alias(yuan),
+        pl.col("priority_rank").min().alias(best),
+        pl.col("person_id").min().alias(first_person),
+    )
+
+
 def _pack_pieces(stops: pl.DataFrame, max_visits: int, combine: bool) -> pl.DataFrame:
     """``stops`` with ``trip_local``: the trip of its township each village piece joins
     (first fit, most valuable piece first; a piece without a village never shares)."""
     pieces = (
         stops.group_by("township", "village", "piece")
-        .agg(
-            pl.len().alias("size"),
-            pl.col("expected_yuan").sum().round(2).alias("yuan"),
-            pl.col("priority_rank").min().alias("best"),
-            pl.col("person_id").min().alias("first_person"),
-        )
+        .agg(*_worth("size", "yuan", "best", "first_person"))
         .sort(
             ["township", "yuan", "best", "first_person"],
             descending=[False, True, False, False],
@@ -224,10 +231,7 @@ def _number_trips(stops: pl.LazyFrame) -> pl.LazyFrame:
             .str.join(VILLAGE_SEPARATOR)
             .replace("", None)
             .alias("trip_villages"),
-            pl.len().cast(pl.Int64).alias("trip_stops"),
-            pl.col("expected_yuan").sum().round(2).alias("trip_expected_yuan"),
-            pl.col("priority_rank").min().alias("_trip_best"),
-            pl.col("person_id").min().alias("_trip_person"),
+            *_worth("trip_stops", "trip_expected_yuan", "_trip_best", "_trip_person"),
         )
         .sort(
             ["trip_expected_yuan", "_trip_best", "township", "_trip_person"],
