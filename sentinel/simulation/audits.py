@@ -25,7 +25,8 @@ from sentinel.casestore import CaseStore, database_url
 from sentinel.casestore.recovery import recovery_ledger
 from sentinel.config import load_config, month_end
 from sentinel.contract import OUTCOMES_DATASET
-from sentinel.evaluation import improper_as_of
+from sentinel.evaluation import improper_as_of, recipients
+from sentinel.io.store import load_history
 from sentinel.simulation.recovery import recovery_steps
 from sentinel.simulation.users import AUDITORS, REVIEWERS, pick_user
 
@@ -45,6 +46,9 @@ AUDIT_COLUMNS: tuple[str, ...] = (
     # confirmed so far, and its share.
     "recovered_to_date",
     "recovery_rate_to_date",
+    # The month's list over the month's recipients: with a unit that answers the suspects
+    # and closes what it visits, how long the list stays.
+    "list_share",
 )
 
 
@@ -167,7 +171,10 @@ def simulate_audits(
             if nxt is not None
             else visits.clear()
         )
-        rows.append(_month_row(out, month, visits, improper, oracle, checks, money))
+        row = _month_row(out, month, visits, improper, oracle, checks, money)
+        paid = recipients(load_history(out / "curated", month))
+        row["list_share"] = round(cases.height / paid, 4) if paid else None
+        rows.append(row)
         visited |= set(visits["person_id"].to_list()) | set(checks["person_id"].to_list())
         if nxt is not None:
             found = visit_outcomes(

@@ -190,6 +190,8 @@ def test_the_simulated_unit_learns_through_the_outcomes_path(tmp_path: Path):
     assert table.height == 12
     assert (table["found"] <= table["visits"]).all()
     assert (table["visits"] <= 56).all()
+    # The list's length each month, over the month's recipients.
+    assert table["list_share"].is_not_null().all() and (table["list_share"] > 0).all()
     # The oracle visits each improper person once: over the year it finds them all.
     truth = work / "reference-7" / "truth"
     assert table["oracle"].sum() == improper_as_of(truth, "2020-12").height
