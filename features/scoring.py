@@ -344,7 +344,8 @@ def score_reasons(
     ).drop("_p_death")
     # Below the floor a suspected death only makes a lead: beside another typology's reasons
     # it adds nothing. Beside a list that suspects the same death it is what the list's lift
-    # weighs (corroborate_suspects).
+    # weighs (corroborate_suspects), whatever else the person shows: a reason common in the
+    # county (a standard the payroll has not caught up with) must not silence the list.
     others = (
         reasons.filter(
             (pl.col("typology") != LEAD_TYPOLOGY) & (pl.col("reason") != "US_SUSPECT_DEATH")
@@ -353,11 +354,18 @@ def score_reasons(
         .unique()
         .with_columns(pl.lit(True).alias("_other"))
     )
+    named = (
+        reasons.filter(pl.col("reason") == "US_SUSPECT_DEATH")
+        .select("person_id")
+        .unique()
+        .with_columns(pl.lit(True).alias("_named"))
+    )
     below_floor = (pl.col("typology") == LEAD_TYPOLOGY) & (pl.col("probability") < lead_below)
     reasons = (
         reasons.join(others, on="person_id", how="left", maintain_order="left")
-        .filter(~(below_floor & pl.col("_other").is_not_null()))
-        .drop("_other")
+        .join(named, on="person_id", how="left", maintain_order="left")
+        .filter(~(below_floor & pl.col("_other").is_not_null() & pl.col("_named").is_null()))
+        .drop("_other", "_named")
     )
     corroborated = corroborate_suspects(reasons, suspect_lifts(reasons, recipients, lead_below))
     discounted = discount_common_reasons(corroborated, people, base_rates, common_share)

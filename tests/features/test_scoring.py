@@ -257,6 +257,34 @@ def test_a_death_suspects_own_life_table_probability_below_the_floor_is_what_the
     assert p["s20"] > p["x0"] == pytest.approx(0.2)
 
 
+def test_a_death_suspects_own_probability_is_weighed_even_beside_a_common_reason_of_another_typology():
+    """Regression: in a county whose payroll lagged a standard change, every resident had an
+    off-standard reason; a death suspect's own life-table row, below the floor, was dropped
+    beside it, so the list's lift never weighed it and the suspect sank to the common
+    reason's discounted prior."""
+    rows = reasons(
+        *death_list(corroborated=10, suspects=40),
+        ("s20", "suspected_unreported_death", "SD_NO_RECENT_PASS", 0.01),
+        ("s20", "amount_anomaly", "AA_OFF_STANDARD", 0.3),
+        # Below the floor beside another typology, no list naming the person: still dropped.
+        ("x9", "suspected_unreported_death", "SD_NO_RECENT_PASS", 0.01),
+        ("x9", "amount_anomaly", "AA_OFF_STANDARD", 0.3),
+    )
+    who = people(
+        *[(f"s{i}", "resident") for i in range(40)], *[(f"x{i}", "resident") for i in range(10)]
+    )
+    rates = reason_base_rates(rows, who, recipients(resident=10_000))
+    got = score_reasons(rows, who, rates, SHARE, 0.05, recipients=10_000).collect()
+    s20 = got.filter(pl.col("person_id") == "s20").row(0, named=True)
+    assert "SD_NO_RECENT_PASS" in s20["reasons"]
+    lift = suspect_lifts(reasons(*death_list(10, 40)), 10_000, lead_below=0.05).collect()
+    odds = 0.01 / 0.99 * lift.filter(pl.col("suspect_type") == "death")["lift"].item()
+    assert s20["rule_probability"] >= odds / (1 + odds)
+    assert s20["typology"] == "upstream_suspect"
+    x9 = got.filter(pl.col("person_id") == "x9").row(0, named=True)
+    assert "SD_NO_RECENT_PASS" not in x9["reasons"]
+
+
 def test_without_a_corroborating_list_a_death_suspect_below_the_floor_stays_a_lead():
     # 1 of 300 suspects lapsed: lift 1, so the suspect's 0.01 is what it was, below the
     # floor; the person is listed for the answer the list is owed, not as a case of the rules.
