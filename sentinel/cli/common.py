@@ -54,6 +54,14 @@ CaseStoreOutOption = Annotated[Path, typer.Option(help="Output folder holding th
 CuratedOption = Annotated[
     Path | None, typer.Option(help="Curated history folder (default OUT/curated).")
 ]
+#: ``--relative`` of the commands that set whose cases a review user may not work (回避).
+RelativesOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--relative",
+        help="Identity number of a relative whose cases the user may not work (recusal); repeat for several.",
+    ),
+]
 
 
 def fail(exc: Exception) -> NoReturn:

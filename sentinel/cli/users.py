@@ -13,6 +13,7 @@ from sentinel.cli.common import (
     REVIEW_PASSWORD_ENV,
     CaseStoreOutOption,
     CuratedOption,
+    RelativesOption,
     StoreConfigOption,
     app,
     command_group,
@@ -102,13 +103,7 @@ def users_add(
             help="The village the user lives in: not assigned its cases (recusal, review.recuse_own_village)."
         ),
     ] = None,
-    relative: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--relative",
-            help="Identity number of a relative whose cases the user may not work (recusal); repeat for several.",
-        ),
-    ] = None,
+    relative: RelativesOption = None,
     out: CaseStoreOutOption = Path("demo/out"),
     config: StoreConfigOption = None,
 ) -> None:
@@ -172,17 +167,13 @@ def users_recuse(
     village: Annotated[
         str | None, typer.Option(help="The village the user lives in (empty: none).")
     ] = None,
-    relative: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--relative",
-            help="Identity number of a relative; repeat for several. Replaces the list.",
-        ),
-    ] = None,
+    relative: RelativesOption = None,
     out: CaseStoreOutOption = Path("demo/out"),
     config: StoreConfigOption = None,
 ) -> None:
     """Set whose cases a user may not work (回避): their village and their relatives.
+
+    Both replace what was set before: without --relative the user has no relatives on record.
 
     Example: sentinel users recuse wang --village 一村 --relative <身份证号> --out demo/out
     """
