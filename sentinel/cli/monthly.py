@@ -432,6 +432,14 @@ def serve(
     serve_monthly(inbox, out, store=store, config_file=config)
 
 
+def _newer_records_option(records: str, dataset: str) -> Any:
+    """The option of ``screen`` naming a file of ``dataset`` records (``records``: their name
+    in the help) that came in after the last processed month, as hard evidence for holds."""
+    return typer.Option(
+        help=f"{records} records newer than the last processed month ({dataset} columns)."
+    )
+
+
 @app.command()
 def screen(
     payroll: Annotated[
@@ -446,14 +454,8 @@ def screen(
             help="Output folder of the monthly job (what is known so far); holds go to OUT/screen/<period>/."
         ),
     ],
-    deaths: Annotated[
-        Path | None,
-        typer.Option(help="Death records newer than the last processed month (deaths columns)."),
-    ] = None,
-    custody: Annotated[
-        Path | None,
-        typer.Option(help="Custody records newer than the last processed month (custody columns)."),
-    ] = None,
+    deaths: Annotated[Path | None, _newer_records_option("Death", "deaths")] = None,
+    custody: Annotated[Path | None, _newer_records_option("Custody", "custody")] = None,
     period: Annotated[
         str | None,
         typer.Option(help="Pay period YYYY-MM (default: the one most regular rows name)."),
