@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import polars as pl
@@ -24,6 +24,7 @@ from sentinel.contract import FILE_SUFFIXES, ContractError, Dataset
 from sentinel.io.conform import (
     MALFORMED_COLUMN,
     ROW_COLUMN,
+    Frame,
     HeaderLanguage,
     conform_to_contract,
 )
@@ -131,15 +132,8 @@ def read_dataset(path: Path, dataset: Dataset) -> RawTable:
         raise ContractError(
             file, None, f"unsupported file type {suffix!r} (expected one of {FILE_SUFFIXES})"
         )
-    frame, language = conform_to_contract(headers, cells, dataset, file)
-    return RawTable(
-        dataset=dataset.name,
-        file=path,
-        sha256=sha256,
-        encoding=encoding,
-        header_language=language,
-        frame=frame,
-    )
+    source, frame = _conformed(path, dataset, headers, cells, sha256=sha256, encoding=encoding)
+    return RawTable(**_source_fields(source), frame=frame)
 
 
 def sink_raw_dataset(path: Path, dataset: Dataset, raw_path: Path) -> RawFile:
@@ -155,35 +149,48 @@ def sink_raw_dataset(path: Path, dataset: Dataset, raw_path: Path) -> RawFile:
     if path.suffix.lower() != ".parquet":
         table = read_dataset(path, dataset)
         table.frame.write_parquet(raw_path)
-        return RawFile(
-            dataset=dataset.name,
-            file=path,
-            sha256=table.sha256,
-            encoding=table.encoding,
-            header_language=table.header_language,
-            path=raw_path,
-            rows=table.frame.height,
-        )
+        return RawFile(**_source_fields(table), path=raw_path, rows=table.frame.height)
     try:
-        with path.open("rb") as source:
-            sha256 = hashlib.file_digest(source, "sha256").hexdigest()
+        with path.open("rb") as stream:
+            sha256 = hashlib.file_digest(stream, "sha256").hexdigest()
     except OSError as exc:
         raise ContractError(file, None, f"cannot read file: {exc.strerror or exc}") from exc
     headers, cells = _scan_parquet_cells(path, file)
-    frame, language = conform_to_contract(headers, cells, dataset, file)
+    source, frame = _conformed(path, dataset, headers, cells, sha256=sha256, encoding=None)
     try:
         frame.sink_parquet(raw_path)
     except pl.exceptions.PolarsError as exc:  # a page that cannot be decoded
         raise ContractError(file, None, f"unreadable parquet: {exc}") from None
-    return RawFile(
+    rows = pl.scan_parquet(raw_path).select(pl.len()).collect().item()
+    return RawFile(**_source_fields(source), path=raw_path, rows=rows)
+
+
+def _conformed(
+    path: Path,
+    dataset: Dataset,
+    headers: list[str],
+    cells: Frame,
+    *,
+    sha256: str,
+    encoding: str | None,
+) -> tuple[RawSource, Frame]:
+    """``cells`` conformed to the contract (:func:`conform_to_contract`), and where they
+    were read from: the one place a :class:`RawSource` is made."""
+    frame, language = conform_to_contract(headers, cells, dataset, str(path))
+    source = RawSource(
         dataset=dataset.name,
         file=path,
         sha256=sha256,
-        encoding=None,
+        encoding=encoding,
         header_language=language,
-        path=raw_path,
-        rows=pl.scan_parquet(raw_path).select(pl.len()).collect().item(),
     )
+    return source, frame
+
+
+def _source_fields(source: RawSource) -> dict[str, object]:
+    """The :class:`RawSource` fields of ``source``, by name: a table or a file read from
+    it keeps them."""
+    return {field.name: getattr(source, field.name) for field in fields(RawSource)}
 
 
 # ---------------------------------------------------------------------------- parquet
