@@ -21,18 +21,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-)
+from sqlalchemy.schema import Column, Index, MetaData, Table
+from sqlalchemy.types import JSON, Boolean, DateTime, Integer, String, Text
 
 from sentinel.casestore.chain import CHAINED, Chain
 
@@ -43,12 +33,15 @@ __all__ = ["AUDIT_CHAIN", "MAX_USERNAME", "ROLES", "Role"]
 Role = Literal["auditor", "reviewer", "supervisor", "admin"]
 ROLES: tuple[Role, ...] = ("auditor", "reviewer", "supervisor", "admin")
 
+#: Longest user name accepted (also the width of the user name columns).
+MAX_USERNAME = 64
+
 _metadata = MetaData()
 
 _users = Table(
     "review_users",
     _metadata,
-    Column("username", String(64), primary_key=True),
+    Column("username", String(MAX_USERNAME), primary_key=True),
     Column("role", String(12), nullable=False),
     Column("townships", JSON, nullable=False),
     Column("password_hash", Text, nullable=False),
@@ -64,7 +57,7 @@ _sessions = Table(
     "review_sessions",
     _metadata,
     Column("token_hash", String(64), primary_key=True),
-    Column("username", String(64), nullable=False, index=True),
+    Column("username", String(MAX_USERNAME), nullable=False, index=True),
     Column("csrf_token", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
@@ -75,7 +68,7 @@ _login_failures = Table(
     _metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", DateTime(timezone=True), nullable=False, index=True),
-    Column("username", String(64), nullable=False),
+    Column("username", String(MAX_USERNAME), nullable=False),
     Column("client", String(64), nullable=False),
 )
 
@@ -84,7 +77,7 @@ _audit = Table(
     _metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", DateTime(timezone=True), nullable=False),
-    Column("username", String(64), nullable=False, index=True),
+    Column("username", String(MAX_USERNAME), nullable=False, index=True),
     Column("action", String(24), nullable=False),
     Column("case_id", String(40), index=True),
     Column("detail", JSON),
@@ -102,6 +95,3 @@ _audit_at = Index("ix_review_audit_at", _audit.c.at)
 _audit_chain_seq = Index("ux_review_audit_chain_seq", _audit.c.chain_seq, unique=True)
 #: The audit log's hash chain: every row but the per-minute counters.
 AUDIT_CHAIN = Chain(_audit, CHAINED["review_audit"][0], _audit.c.bucket.is_(None))
-
-#: Longest user name accepted (also the width of the column).
-MAX_USERNAME = 64
