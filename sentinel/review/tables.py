@@ -26,7 +26,16 @@ from sqlalchemy.types import JSON, Boolean, DateTime, Integer, String, Text
 
 from sentinel.casestore.chain import CHAINED, Chain
 
-__all__ = ["AUDIT_CHAIN", "MAX_USERNAME", "ROLES", "Role"]
+__all__ = [
+    "AUDIT_CHAIN",
+    "MAX_USERNAME",
+    "ROLES",
+    "Role",
+    "audit",
+    "login_failures",
+    "sessions",
+    "users",
+]
 
 #: auditor (经办: visits and records results), reviewer (复核: signs off another user's
 #: result), supervisor (assigns cases, may sign off too), admin (users only).
@@ -38,7 +47,7 @@ MAX_USERNAME = 64
 
 _metadata = MetaData()
 
-_users = Table(
+users = Table(
     "review_users",
     _metadata,
     Column("username", String(MAX_USERNAME), primary_key=True),
@@ -53,7 +62,7 @@ _users = Table(
     Column("relatives", JSON),
 )
 
-_sessions = Table(
+sessions = Table(
     "review_sessions",
     _metadata,
     Column("token_hash", String(64), primary_key=True),
@@ -63,7 +72,7 @@ _sessions = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
-_login_failures = Table(
+login_failures = Table(
     "review_login_failures",
     _metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -72,7 +81,7 @@ _login_failures = Table(
     Column("client", String(64), nullable=False),
 )
 
-_audit = Table(
+audit = Table(
     "review_audit",
     _metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -90,8 +99,8 @@ _audit = Table(
     Column("chain_seq", Integer),
     Column("row_hash", String(64)),
 )
-_audit_bucket = Index("ux_review_audit_bucket", _audit.c.bucket, unique=True)
-_audit_at = Index("ix_review_audit_at", _audit.c.at)
-_audit_chain_seq = Index("ux_review_audit_chain_seq", _audit.c.chain_seq, unique=True)
+_audit_bucket = Index("ux_review_audit_bucket", audit.c.bucket, unique=True)
+_audit_at = Index("ix_review_audit_at", audit.c.at)
+_audit_chain_seq = Index("ux_review_audit_chain_seq", audit.c.chain_seq, unique=True)
 #: The audit log's hash chain: every row but the per-minute counters.
-AUDIT_CHAIN = Chain(_audit, CHAINED["review_audit"][0], _audit.c.bucket.is_(None))
+AUDIT_CHAIN = Chain(audit, CHAINED["review_audit"][0], audit.c.bucket.is_(None))
