@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from sentinel.casestore import CaseStore
+from sentinel.casestore import AuditOutcome, CaseStore
 from sentinel.casestore.recovery import record_recovery
 
 
@@ -48,7 +48,11 @@ def close_reviewed(
     reviewer-li; ``details`` are the closing's amounts and dates."""
     for case_id, outcome, closed_on, details in closings:
         store.close(
-            case_id, outcome, closed_on, actor="wang", reviewed_by="reviewer-li", now=now, **details
+            case_id,
+            AuditOutcome(outcome, closed_on, **details),
+            actor="wang",
+            reviewed_by="reviewer-li",
+            now=now,
         )
 
 
