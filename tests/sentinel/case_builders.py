@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 
 from sentinel.casestore import AuditOutcome, CaseStore
-from sentinel.casestore.recovery import record_recovery
+from sentinel.casestore.recovery import RecoveryEntry, record_recovery
 
 
 def deceased_paid_listing(
@@ -59,5 +59,6 @@ def close_reviewed(
 def record_step(
     store: CaseStore, case_id: str, step: str, on: date, *, now: datetime, **details: Any
 ) -> bool:
-    """One recovery step on ``on`` recorded by the recovery officer li."""
-    return record_recovery(store, case_id, step, on=on, actor="li", now=now, **details)
+    """One recovery step on ``on`` recorded by the recovery officer li; ``details`` are the
+    rest of the :class:`RecoveryEntry` (amount, method, deadline, reason, record_id)."""
+    return record_recovery(store, case_id, RecoveryEntry(step, on, **details), actor="li", now=now)
