@@ -21,7 +21,7 @@ import polars as pl
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 
-from sentinel.casestore import CaseStore, CaseValidationError
+from sentinel.casestore import AuditOutcome, CaseStore, CaseValidationError
 from sentinel.casestore.rejected_rows import ImportRowError, ImportTally, rejected_row_text
 from sentinel.contract import OUTCOMES, OUTCOMES_DATASET
 from sentinel.io.reports import CASE_HEADERS_ZH, OUTCOME_HEADERS
@@ -236,18 +236,19 @@ def import_outcomes(
     for col, dtype in _SCHEMA.items():
         if col not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype).alias(col))
-    seen: dict[str, tuple[tuple[Any, ...], str]] = {}
+    seen: dict[str, tuple[AuditOutcome, str]] = {}
     for index, row in enumerate(frame.iter_rows(named=True)):
         number = row["_row"] if row["_row"] is not None else index + 1
         case_id = _text(row["case_id"])
         canonical = OUTCOMES.get(row["outcome"].strip()) if row["outcome"] else None
-        result = {
-            "outcome": canonical or row["outcome"],
-            "closed_on": row["closed_on"],
-            "death_date": row["death_date"],
-            "overpaid_amount": row["overpaid_amount"],
-            "recovered_amount": row["recovered_amount"],
-        }
+        result = AuditOutcome(
+            outcome=canonical or row["outcome"],
+            closed_on=row["closed_on"],
+            death_date=row["death_date"],
+            overpaid_amount=row["overpaid_amount"],
+            recovered_amount=row["recovered_amount"],
+            note=_text(row["note"]),
+        )
         errors = _outcome_errors(store, row, number, case_id, result, now, seen)
         if errors or case_id is None:
             report.rejected += 1
@@ -262,13 +263,13 @@ def _outcome_errors(
     row: dict[str, Any],
     number: int,
     case_id: str | None,
-    result: dict[str, Any],
+    result: AuditOutcome,
     now: datetime,
-    seen: dict[str, tuple[tuple[Any, ...], str]],
+    seen: dict[str, tuple[AuditOutcome, str]],
 ) -> list[OutcomeError]:
     """Every problem of one outcome row: its unreadable cells, what the case store refuses,
-    and a different result for a case reported earlier (``seen``: each case's first result
-    and where it was, filled in as rows pass)."""
+    and a different result (note included) for a case reported earlier (``seen``: each
+    case's first result and where it was, filled in as rows pass)."""
     sheet = row["_sheet"]
     errors = [
         OutcomeError(sheet, number, p["column"], p["problem"], mask_id(case_id))
@@ -280,10 +281,9 @@ def _outcome_errors(
             continue  # reported already: the cell was filled but unreadable
         errors.append(OutcomeError(sheet, number, column, problem, mask_id(case_id)))
     if not errors and case_id is not None:
-        key = (*result.values(), _text(row["note"]))
         where = f"sheet {sheet} row {number}" if sheet else f"row {number}"
-        earlier = seen.setdefault(case_id, (key, where))
-        if earlier[0] != key:
+        earlier = seen.setdefault(case_id, (result, where))
+        if earlier[0] != result:
             errors.append(
                 OutcomeError(
                     sheet,
@@ -302,7 +302,7 @@ def _close_case(
     row: dict[str, Any],
     number: int,
     case_id: str,
-    result: dict[str, Any],
+    result: AuditOutcome,
     actor: str,
     now: datetime,
 ) -> None:
@@ -310,14 +310,7 @@ def _close_case(
     recorder = _text(row["audited_by"]) or actor
     reviewer = _text(row["reviewed_by"])
     try:
-        changed = store.close(
-            case_id,
-            **result,
-            note=_text(row["note"]),
-            actor=recorder,
-            reviewed_by=reviewer,
-            now=now,
-        )
+        changed = store.close(case_id, result, actor=recorder, reviewed_by=reviewer, now=now)
     except CaseValidationError as exc:
         report.rejected += 1
         report.errors.append(
@@ -327,7 +320,7 @@ def _close_case(
     if (
         changed
         and reviewer is None
-        and store.signoff_needed(case_id, result["outcome"], result["overpaid_amount"])
+        and store.signoff_needed(case_id, result.outcome, result.overpaid_amount)
     ):
         report.pending += 1
     if changed:
@@ -340,7 +333,7 @@ def _row_problems(
     store: CaseStore,
     case_id: str | None,
     person_id: str | None,
-    result: dict[str, Any],
+    result: AuditOutcome,
     now: datetime,
 ) -> list[tuple[str, str]]:
     if case_id is None:
@@ -357,7 +350,7 @@ def _row_problems(
                 f"{mask_id(person)} is not the case's person ({mask_id(case['person_id'])})",
             )
         )
-    problems.extend(store.closure_problems(case_id, **result, today=now.date()))
+    problems.extend(store.closure_problems(case_id, result, today=now.date()))
     return problems
 
 

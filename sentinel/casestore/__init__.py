@@ -38,6 +38,7 @@ reports (:mod:`~sentinel.casestore.queries`); the recovery ledger
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,12 @@ from sentinel.casestore.constants import (
     CaseValidationError,
 )
 from sentinel.casestore.listings import MonthListings
-from sentinel.casestore.policy import _canonical_outcome, _closure_problems, _signoff_reason
+from sentinel.casestore.policy import (
+    AuditOutcome,
+    _canonical_outcome,
+    _closure_problems,
+    _signoff_reason,
+)
 from sentinel.casestore.queries import CaseQueries
 from sentinel.casestore.schema import _cases
 from sentinel.casestore.signoff import SignOffs, _propose_result
@@ -73,6 +79,7 @@ __all__ = [
     "LISTING_STATUSES",
     "OUTCOME_VALUES",
     "SELECTIONS",
+    "AuditOutcome",
     "CaseStore",
     "CaseValidationError",
     "database_url",
@@ -157,15 +164,7 @@ class CaseStore(MonthListings, SignOffs, CaseQueries):
         return True
 
     def closure_problems(
-        self,
-        case_id: str,
-        outcome: str | None,
-        closed_on: date | None,
-        *,
-        death_date: date | None = None,
-        overpaid_amount: float | None = None,
-        recovered_amount: float | None = None,
-        today: date,
+        self, case_id: str, result: AuditOutcome, *, today: date
     ) -> list[tuple[str, str]]:
         """Every reason why this audit result cannot be recorded, as (field, problem).
 
@@ -182,32 +181,18 @@ class CaseStore(MonthListings, SignOffs, CaseQueries):
             )
         if case is None:
             return [("case_id", "unknown case")]
-        return _closure_problems(
-            dict(case),
-            outcome,
-            closed_on,
-            death_date,
-            overpaid_amount,
-            recovered_amount,
-            today,
-            self.limits,
-        )
+        return _closure_problems(dict(case), result, today, self.limits)
 
     def close(
         self,
         case_id: str,
-        outcome: str,
-        closed_on: date,
+        result: AuditOutcome,
         *,
-        death_date: date | None = None,
-        overpaid_amount: float | None = None,
-        recovered_amount: float | None = None,
-        note: str | None = None,
         actor: str,
         reviewed_by: str | None = None,
         now: datetime | None = None,
     ) -> bool:
-        """Record the result of a field audit and close the case.
+        """Record the result of a field audit (``result``) and close the case.
 
         Raises :class:`CaseValidationError` (a ``ValueError``) naming the case and the field
         for the first problem :meth:`closure_problems` finds. Returns False, and records
@@ -222,33 +207,26 @@ class CaseStore(MonthListings, SignOffs, CaseQueries):
         equal to ``actor`` is refused: nobody approves their own work.
         """
         at = now or datetime.now(UTC)
-        canonical = _canonical_outcome(outcome)
+        canonical = _canonical_outcome(result.outcome)
         with self.engine.begin() as conn:
             case = _one_case(conn, case_id)
             problems = _closure_problems(
-                case,
-                canonical,
-                closed_on,
-                death_date,
-                overpaid_amount,
-                recovered_amount,
-                at.date(),
-                self.limits,
+                case, replace(result, outcome=canonical), at.date(), self.limits
             )
             if problems:
                 raise CaseValidationError(case_id, *problems[0])
-            result = {
+            recorded = {
                 "outcome": canonical,
-                "closed_on": closed_on,
-                "death_date": death_date,
-                "overpaid_amount": _money(overpaid_amount),
-                "recovered_amount": _money(recovered_amount),
-                "note": note or None,
+                "closed_on": result.closed_on,
+                "death_date": result.death_date,
+                "overpaid_amount": _money(result.overpaid_amount),
+                "recovered_amount": _money(result.recovered_amount),
+                "note": result.note or None,
             }
-            previous = {k: case[k] for k in result}
-            if case["state"] == "closed" and previous == result:
+            previous = {k: case[k] for k in recorded}
+            if case["state"] == "closed" and previous == recorded:
                 return False
-            why = _signoff_reason(self.signoff, case, canonical, overpaid_amount)
+            why = _signoff_reason(self.signoff, case, canonical, result.overpaid_amount)
             reviewer = reviewed_by.strip() if reviewed_by and reviewed_by.strip() else None
             if why is not None and reviewer is not None and reviewer == actor:
                 raise CaseValidationError(
@@ -257,9 +235,9 @@ class CaseStore(MonthListings, SignOffs, CaseQueries):
                     "is the person who recorded the result; a second person signs off",
                 )
             if why is not None and reviewer is None:
-                return _propose_result(conn, case, result, why, actor, at)
+                return _propose_result(conn, case, recorded, why, actor, at)
             self._apply_close(
-                conn, case, result, actor, at, {"reviewed_by": reviewer} if reviewer else {}
+                conn, case, recorded, actor, at, {"reviewed_by": reviewer} if reviewer else {}
             )
         return True
 

@@ -16,6 +16,22 @@ from sentinel.contract import OUTCOMES
 
 
 @dataclass(frozen=True)
+class AuditOutcome:
+    """The result of a field audit of a case as reported (a workbook row, the case page's
+    form): ``outcome`` (one of the contract's four values, Chinese spellings accepted), the
+    day the audit closed the case (``closed_on``), the ``death_date`` it found, the yuan
+    overpaid and recovered, and the auditor's ``note``. Nothing is checked on making one:
+    :meth:`sentinel.casestore.CaseStore.closure_problems` names what is wrong with it."""
+
+    outcome: str | None
+    closed_on: date | None
+    death_date: date | None = None
+    overpaid_amount: float | None = None
+    recovered_amount: float | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class _Decision:
     listed: bool
     note: str | None = None
@@ -106,23 +122,16 @@ def _status(
 
 
 def _closure_problems(
-    case: dict[str, Any],
-    outcome: str | None,
-    closed_on: date | None,
-    death_date: date | None,
-    overpaid: float | None,
-    recovered: float | None,
-    today: date,
-    limits: OutcomeLimits,
+    case: dict[str, Any], result: AuditOutcome, today: date, limits: OutcomeLimits
 ) -> list[tuple[str, str]]:
     """:func:`sentinel.audit_result.result_problems` for this case."""
     return result_problems(
         {
-            "outcome": outcome,
-            "closed_on": closed_on,
-            "death_date": death_date,
-            "overpaid_amount": overpaid,
-            "recovered_amount": recovered,
+            "outcome": result.outcome,
+            "closed_on": result.closed_on,
+            "death_date": result.death_date,
+            "overpaid_amount": result.overpaid_amount,
+            "recovered_amount": result.recovered_amount,
         },
         first_listed=date.fromisoformat(f"{case['first_flagged']}-01"),
         birth_date=_birth_date(case["person_id"]),

@@ -13,10 +13,11 @@ The event's ``detail`` holds ``step``, ``on`` (ISO date), ``amount``, ``method``
 the same case is recorded once, however often it is imported), ``source`` (:data:`SOURCES`)
 and, for write-offs, ``status`` (``proposed`` / ``approved``) and ``proposer``.
 
-Public face: :func:`record_recovery`, :func:`approve_write_off`, :func:`import_recoveries`
-(rows of the ``recoveries`` dataset), :func:`recovery_events`, :func:`recovery_ledger` and
-:func:`recovery_summary`. Errors name the case masked (:mod:`sentinel.masking`), the field
-and the problem. Who may approve (a role) is the web app's business, not this module's.
+Public face: :func:`record_recovery` (of a :class:`RecoveryEntry`), :func:`approve_write_off`,
+:func:`import_recoveries` (rows of the ``recoveries`` dataset), :func:`recovery_events`,
+:func:`recovery_ledger` and :func:`recovery_summary`. Errors name the case masked
+(:mod:`sentinel.masking`), the field and the problem. Who may approve (a role) is the web
+app's business, not this module's.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from sentinel.casestore.constants import CaseValidationError
 from sentinel.casestore.queries import CaseQueries
 from sentinel.casestore.recovery_rules import (
     _TOLERANCE,
+    RecoveryEntry,
     _canonical_method,
     _canonical_step,
     _check_step,
@@ -51,6 +53,7 @@ from sentinel.masking import mask_id
 __all__ = [
     "RECOVERY_KIND",
     "SOURCES",
+    "RecoveryEntry",
     "RecoveryError",
     "RecoveryImportReport",
     "approve_write_off",
@@ -71,20 +74,15 @@ SOURCES: tuple[str, ...] = ("app", "drop", "workbook", "simulation")
 def record_recovery(
     store: CaseQueries,
     case_id: str,
-    step: str,
+    entry: RecoveryEntry,
     *,
-    on: date,
     actor: str,
-    amount: float | None = None,
-    method: str | None = None,
-    deadline: date | None = None,
-    reason: str | None = None,
-    record_id: str | None = None,
     source: str = "app",
     now: datetime | None = None,
 ) -> bool:
-    """Record one step of recovering a confirmed case's overpayment; False when the same
-    ``record_id`` of the case is already recorded with the same content (a re-import).
+    """Record one step of recovering a confirmed case's overpayment (``entry``); False when
+    the same ``record_id`` of the case is already recorded with the same content (a
+    re-import).
 
     ``step``: ``notice`` (``deadline`` optional, not before ``on``), ``payment`` (``amount``
     yuan > 0, at most what is still outstanding, and ``method`` full / instalment / offset /
@@ -104,10 +102,10 @@ def record_recovery(
     """
     at = now or datetime.now(UTC)
     shown = mask_id(case_id) or ""
-    canonical = _canonical_step(shown, step)
+    canonical = _canonical_step(shown, entry.step)
     # A timestamp (an Excel date cell read as a datetime) is its day.
-    on = on.date() if isinstance(on, datetime) else on
-    deadline = deadline.date() if isinstance(deadline, datetime) else deadline
+    on = entry.on.date() if isinstance(entry.on, datetime) else entry.on
+    deadline = entry.deadline.date() if isinstance(entry.deadline, datetime) else entry.deadline
     if not actor or not actor.strip():
         raise CaseValidationError(shown, "actor", "is empty")
     if source not in SOURCES:
@@ -115,11 +113,11 @@ def record_recovery(
     detail = {
         "step": canonical,
         "on": on.isoformat() if isinstance(on, date) else on,
-        "amount": None if amount is None else round(float(amount), 2),
-        "method": _canonical_method(shown, canonical, method),
+        "amount": None if entry.amount is None else round(float(entry.amount), 2),
+        "method": _canonical_method(shown, canonical, entry.method),
         "deadline": deadline.isoformat() if isinstance(deadline, date) else deadline,
-        "reason": (reason or "").strip() or None,
-        "record_id": (record_id or "").strip() or f"{canonical}-{uuid.uuid4().hex[:12]}",
+        "reason": (entry.reason or "").strip() or None,
+        "record_id": (entry.record_id or "").strip() or f"{canonical}-{uuid.uuid4().hex[:12]}",
         "source": source,
     }
     if canonical == "write_off":
@@ -137,7 +135,7 @@ def record_recovery(
                 f"{detail['record_id']!r} is already recorded for this case with another "
                 "step, date, amount or method",
             )
-        _check_step(shown, case, events, detail, on, deadline, amount, at.date())
+        _check_step(shown, case, events, detail, on, deadline, entry.amount, at.date())
         _add_event(conn, case_id, at, actor, RECOVERY_KIND, None, detail)
     return True
 
@@ -298,20 +296,16 @@ def import_recoveries(
             deadline = on + timedelta(days=notice_deadline_days)
         operator = (row.get("operator") or "").strip() or actor
         try:
-            changed = record_recovery(
-                store,
-                case_id,
-                row.get("step") or "",
+            entry = RecoveryEntry(
+                step=row.get("step") or "",
                 on=on,
-                actor=operator,
                 amount=row.get("amount"),
                 method=row.get("method"),
                 deadline=deadline,
                 reason=row.get("reason"),
                 record_id=row.get("record_id"),
-                source=source,
-                now=now,
             )
+            changed = record_recovery(store, case_id, entry, actor=operator, source=source, now=now)
             approver = (row.get("approved_by") or "").strip()
             if row.get("step") == "write_off" and approver:
                 changed = (

@@ -9,6 +9,7 @@ given (``shown``: masked by the caller), the field and the problem.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -24,6 +25,25 @@ from sentinel.contract import ESCALATION_METHODS, PAYMENT_METHODS, RECOVERY_STEP
 #: Half a fen: sums of instalments are floats.
 _TOLERANCE = 0.005
 _FAR_FUTURE = date(9999, 12, 31)
+
+
+@dataclass(frozen=True)
+class RecoveryEntry:
+    """One step of recovering a case's overpayment as entered (in the review app, a drop's
+    ``recoveries.*`` file, the notices the CLI writes): the ``step`` (notice / payment /
+    escalation / write_off, Chinese spellings accepted), the day it happened (``on``) and,
+    as the step needs them, the ``amount`` (yuan), the ``method``, the ``deadline``, the
+    ``reason`` and the ``record_id`` (the receipt or document number). Nothing is checked
+    on making one: :func:`sentinel.casestore.recovery.record_recovery` refuses what is
+    wrong with it."""
+
+    step: str
+    on: date
+    amount: float | None = None
+    method: str | None = None
+    deadline: date | None = None
+    reason: str | None = None
+    record_id: str | None = None
 
 
 def _canonical_step(shown: str, step: str) -> str:

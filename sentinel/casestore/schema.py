@@ -3,20 +3,8 @@
 from __future__ import annotations
 
 import polars as pl
-from sqlalchemy import (
-    JSON,
-    Column,
-    Date,
-    DateTime,
-    Float,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy.schema import Column, Index, MetaData, Table, UniqueConstraint
+from sqlalchemy.types import JSON, Date, DateTime, Float, Integer, String, Text
 
 from sentinel.casestore.chain import CHAINED, Chain
 

@@ -174,7 +174,7 @@ def _issue_notices(
     the notices written and the accounts due one."""
     import polars as pl
 
-    from sentinel.casestore.recovery import record_recovery, recovery_ledger
+    from sentinel.casestore.recovery import RecoveryEntry, record_recovery, recovery_ledger
     from sentinel.config import month_end
     from sentinel.io.notices import (
         accounts_to_notify,
@@ -196,16 +196,10 @@ def _issue_notices(
     for account in accounts.iter_rows(named=True):
         html = render_notice(account, issued_on=day, deadline=deadline, language=language)  # type: ignore[arg-type]
         write_notice(html, folder, account["case_id"])
-        record_recovery(
-            store,
-            account["case_id"],
-            "notice",
-            on=day,
-            actor=actor,
-            deadline=deadline,
-            record_id=notice_number(account["case_id"], day),
-            source="app",
+        notice = RecoveryEntry(
+            "notice", day, deadline=deadline, record_id=notice_number(account["case_id"], day)
         )
+        record_recovery(store, account["case_id"], notice, actor=actor, source="app")
         written += 1
     return written, len(due)
 

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 
 from features.recovery import AGEING_BUCKETS, LADDER_STEPS
 from sentinel.casestore.recovery import (
+    RecoveryEntry,
     approve_write_off,
     record_recovery,
     recovery_events,
@@ -164,19 +165,16 @@ def record_step(
     case = case_in_reach(ctx, me, case_id)
     refuse_recused(ctx, me.username, case, "recovery_refused")
     with refusals_answered(ctx, me.username, case_id, "recovery_rejected"):
-        recorded = record_recovery(
-            ctx.cases,
-            case_id,
-            form.step.strip(),
+        entry = RecoveryEntry(
+            step=form.step.strip(),
             on=_form_day(form.on, "on"),
-            actor=me.username,
             amount=_form_amount(form.amount),
             method=form.method.strip() or None,
             deadline=_form_day(form.deadline, "deadline") if form.deadline.strip() else None,
             reason=form.reason.strip() or None,
             record_id=form.record_id.strip() or None,
-            source="app",
         )
+        recorded = record_recovery(ctx.cases, case_id, entry, actor=me.username, source="app")
     ctx.review.log(
         me.username,
         "record_recovery",

@@ -23,16 +23,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from sentinel.casestore.chain import seal
 from sentinel.migrations import upgrade
-from sentinel.review.tables import (
-    AUDIT_CHAIN,
-    MAX_USERNAME,
-    ROLES,
-    Role,
-    _audit,
-    _login_failures,
-    _sessions,
-    _users,
-)
+from sentinel.review import tables
+from sentinel.review.tables import AUDIT_CHAIN, MAX_USERNAME, ROLES, Role
 
 __all__ = ["AuditEntry", "ReviewStore", "Session", "User"]
 
@@ -122,7 +114,7 @@ class ReviewStore:
             raise ValueError(f"user {name} exists already")
         with self.engine.begin() as conn:
             conn.execute(
-                insert(_users).values(
+                insert(tables.users).values(
                     username=name,
                     role=role,
                     townships=list(kept),
@@ -149,8 +141,8 @@ class ReviewStore:
         """Replace a user's village and relatives (回避); False when the user is unknown."""
         with self.engine.begin() as conn:
             changed = conn.execute(
-                update(_users)
-                .where(_users.c.username == username)
+                update(tables.users)
+                .where(tables.users.c.username == username)
                 .values(village=(village or "").strip() or None, relatives=_relatives(relatives))
             ).rowcount
         return bool(changed)
@@ -159,32 +151,40 @@ class ReviewStore:
         """The user of that name, active or not; None when unknown."""
         with self.engine.connect() as conn:
             row = (
-                conn.execute(select(_users).where(_users.c.username == username)).mappings().first()
+                conn.execute(select(tables.users).where(tables.users.c.username == username))
+                .mappings()
+                .first()
             )
         return _user(row) if row is not None else None
 
     def users(self) -> list[User]:
         """Every user, by name."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(_users).order_by(_users.c.username)).mappings().all()
+            rows = (
+                conn.execute(select(tables.users).order_by(tables.users.c.username))
+                .mappings()
+                .all()
+            )
         return [_user(r) for r in rows]
 
     def set_active(self, username: str, active: bool) -> bool:
         """Enable or disable a user; disabling ends their sessions. False when unknown."""
         with self.engine.begin() as conn:
             changed = conn.execute(
-                update(_users).where(_users.c.username == username).values(active=active)
+                update(tables.users)
+                .where(tables.users.c.username == username)
+                .values(active=active)
             ).rowcount
             if not active:
-                conn.execute(delete(_sessions).where(_sessions.c.username == username))
+                conn.execute(delete(tables.sessions).where(tables.sessions.c.username == username))
         return bool(changed)
 
     def set_password_hash(self, username: str, password_hash: str) -> None:
         """Replace a password hash (after a rehash with stronger parameters)."""
         with self.engine.begin() as conn:
             conn.execute(
-                update(_users)
-                .where(_users.c.username == username)
+                update(tables.users)
+                .where(tables.users.c.username == username)
                 .values(password_hash=password_hash)
             )
 
@@ -197,9 +197,9 @@ class ReviewStore:
         at = now or datetime.now(UTC)
         token = secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
-            conn.execute(delete(_sessions).where(_sessions.c.expires_at < at))
+            conn.execute(delete(tables.sessions).where(tables.sessions.c.expires_at < at))
             conn.execute(
-                insert(_sessions).values(
+                insert(tables.sessions).values(
                     token_hash=_hash(token),
                     username=username,
                     csrf_token=secrets.token_urlsafe(32),
@@ -215,9 +215,15 @@ class ReviewStore:
             return None
         at = now or datetime.now(UTC)
         query = (
-            select(_sessions.c.username, _sessions.c.csrf_token, _sessions.c.expires_at)
-            .join(_users, _users.c.username == _sessions.c.username)
-            .where(and_(_sessions.c.token_hash == _hash(token), _users.c.active.is_(True)))
+            select(
+                tables.sessions.c.username,
+                tables.sessions.c.csrf_token,
+                tables.sessions.c.expires_at,
+            )
+            .join(tables.users, tables.users.c.username == tables.sessions.c.username)
+            .where(
+                and_(tables.sessions.c.token_hash == _hash(token), tables.users.c.active.is_(True))
+            )
         )
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
@@ -232,7 +238,9 @@ class ReviewStore:
         """End a session (logout)."""
         if token:
             with self.engine.begin() as conn:
-                conn.execute(delete(_sessions).where(_sessions.c.token_hash == _hash(token)))
+                conn.execute(
+                    delete(tables.sessions).where(tables.sessions.c.token_hash == _hash(token))
+                )
 
     # ------------------------------------------------------------------ login throttling
 
@@ -260,33 +268,39 @@ class ReviewStore:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("LOCK TABLE review_login_failures IN SHARE ROW EXCLUSIVE MODE"))
             conn.execute(
-                delete(_login_failures).where(_login_failures.c.at < at - timedelta(days=1))
+                delete(tables.login_failures).where(
+                    tables.login_failures.c.at < at - timedelta(days=1)
+                )
             )
             reserved = conn.execute(
-                insert(_login_failures)
+                insert(tables.login_failures)
                 .values(at=at, username=user, client=address)
-                .returning(_login_failures.c.id)
+                .returning(tables.login_failures.c.id)
             ).scalar_one()
             counts = [
                 conn.execute(
                     select(func.count())
-                    .select_from(_login_failures)
-                    .where(and_(_login_failures.c.at > since, column == value))
+                    .select_from(tables.login_failures)
+                    .where(and_(tables.login_failures.c.at > since, column == value))
                 ).scalar_one()
                 for column, value in (
-                    (_login_failures.c.username, user),
-                    (_login_failures.c.client, address),
+                    (tables.login_failures.c.username, user),
+                    (tables.login_failures.c.client, address),
                 )
             ]
             if max(counts) > max_failures:
-                conn.execute(delete(_login_failures).where(_login_failures.c.id == reserved))
+                conn.execute(
+                    delete(tables.login_failures).where(tables.login_failures.c.id == reserved)
+                )
                 return None
         return int(reserved)
 
     def release_login(self, reservation: int) -> None:
         """Forget a reserved attempt (the password was right, or it was never checked)."""
         with self.engine.begin() as conn:
-            conn.execute(delete(_login_failures).where(_login_failures.c.id == reservation))
+            conn.execute(
+                delete(tables.login_failures).where(tables.login_failures.c.id == reservation)
+            )
 
     # ------------------------------------------------------------------ audit trail
 
@@ -302,7 +316,7 @@ class ReviewStore:
         """Add a line to the audit trail (callers pass no full IDs, names or accounts)."""
         with self.engine.begin() as conn:
             conn.execute(
-                insert(_audit).values(
+                insert(tables.audit).values(
                     at=now or datetime.now(UTC),
                     username=username[:MAX_USERNAME],
                     action=action,
@@ -338,10 +352,10 @@ class ReviewStore:
         if dialect not in ("sqlite", "postgresql"):
             raise NotImplementedError(f"no counted audit rows on {dialect}")
         insert_on = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        statement = insert_on(_audit).values(**values)
+        statement = insert_on(tables.audit).values(**values)
         statement = statement.on_conflict_do_update(
-            index_elements=[_audit.c.bucket],
-            set_={"count": _audit.c.count + 1, "detail": statement.excluded.detail},
+            index_elements=[tables.audit.c.bucket],
+            set_={"count": tables.audit.c.count + 1, "detail": statement.excluded.detail},
         )
         with self.engine.begin() as conn:
             conn.execute(statement)
@@ -358,16 +372,18 @@ class ReviewStore:
     ) -> list[AuditEntry]:
         """The audit trail, newest first, optionally for one user, one case, one kind of
         action and one day (UTC)."""
-        query = select(_audit).order_by(_audit.c.at.desc(), _audit.c.id.desc())
+        query = select(tables.audit).order_by(tables.audit.c.at.desc(), tables.audit.c.id.desc())
         if username:
-            query = query.where(_audit.c.username == username)
+            query = query.where(tables.audit.c.username == username)
         if case_id:
-            query = query.where(_audit.c.case_id == case_id)
+            query = query.where(tables.audit.c.case_id == case_id)
         if action:
-            query = query.where(_audit.c.action == action)
+            query = query.where(tables.audit.c.action == action)
         if day is not None:
             start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            query = query.where(_audit.c.at >= start, _audit.c.at < start + timedelta(days=1))
+            query = query.where(
+                tables.audit.c.at >= start, tables.audit.c.at < start + timedelta(days=1)
+            )
         with self.engine.connect() as conn:
             rows = conn.execute(query.limit(limit).offset(offset)).mappings().all()
         return [
@@ -386,7 +402,9 @@ class ReviewStore:
         """The kinds of action in the audit trail, for the filter."""
         with self.engine.connect() as conn:
             return list(
-                conn.execute(select(_audit.c.action).distinct().order_by(_audit.c.action)).scalars()
+                conn.execute(
+                    select(tables.audit.c.action).distinct().order_by(tables.audit.c.action)
+                ).scalars()
             )
 
     def audit_frame(self) -> pl.DataFrame:
@@ -395,8 +413,11 @@ class ReviewStore:
             rows = (
                 conn.execute(
                     select(
-                        _audit.c.at, _audit.c.username, _audit.c.action, _audit.c.case_id
-                    ).order_by(_audit.c.id)
+                        tables.audit.c.at,
+                        tables.audit.c.username,
+                        tables.audit.c.action,
+                        tables.audit.c.case_id,
+                    ).order_by(tables.audit.c.id)
                 )
                 .mappings()
                 .all()

@@ -21,34 +21,36 @@ from __future__ import annotations
 
 from typing import Literal
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-)
+from sqlalchemy.schema import Column, Index, MetaData, Table
+from sqlalchemy.types import JSON, Boolean, DateTime, Integer, String, Text
 
 from sentinel.casestore.chain import CHAINED, Chain
 
-__all__ = ["AUDIT_CHAIN", "MAX_USERNAME", "ROLES", "Role"]
+__all__ = [
+    "AUDIT_CHAIN",
+    "MAX_USERNAME",
+    "ROLES",
+    "Role",
+    "audit",
+    "login_failures",
+    "sessions",
+    "users",
+]
 
 #: auditor (经办: visits and records results), reviewer (复核: signs off another user's
 #: result), supervisor (assigns cases, may sign off too), admin (users only).
 Role = Literal["auditor", "reviewer", "supervisor", "admin"]
 ROLES: tuple[Role, ...] = ("auditor", "reviewer", "supervisor", "admin")
 
+#: Longest user name accepted (also the width of the user name columns).
+MAX_USERNAME = 64
+
 _metadata = MetaData()
 
-_users = Table(
+users = Table(
     "review_users",
     _metadata,
-    Column("username", String(64), primary_key=True),
+    Column("username", String(MAX_USERNAME), primary_key=True),
     Column("role", String(12), nullable=False),
     Column("townships", JSON, nullable=False),
     Column("password_hash", Text, nullable=False),
@@ -60,31 +62,31 @@ _users = Table(
     Column("relatives", JSON),
 )
 
-_sessions = Table(
+sessions = Table(
     "review_sessions",
     _metadata,
     Column("token_hash", String(64), primary_key=True),
-    Column("username", String(64), nullable=False, index=True),
+    Column("username", String(MAX_USERNAME), nullable=False, index=True),
     Column("csrf_token", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
-_login_failures = Table(
+login_failures = Table(
     "review_login_failures",
     _metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", DateTime(timezone=True), nullable=False, index=True),
-    Column("username", String(64), nullable=False),
+    Column("username", String(MAX_USERNAME), nullable=False),
     Column("client", String(64), nullable=False),
 )
 
-_audit = Table(
+audit = Table(
     "review_audit",
     _metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", DateTime(timezone=True), nullable=False),
-    Column("username", String(64), nullable=False, index=True),
+    Column("username", String(MAX_USERNAME), nullable=False, index=True),
     Column("action", String(24), nullable=False),
     Column("case_id", String(40), index=True),
     Column("detail", JSON),
@@ -97,11 +99,8 @@ _audit = Table(
     Column("chain_seq", Integer),
     Column("row_hash", String(64)),
 )
-_audit_bucket = Index("ux_review_audit_bucket", _audit.c.bucket, unique=True)
-_audit_at = Index("ix_review_audit_at", _audit.c.at)
-_audit_chain_seq = Index("ux_review_audit_chain_seq", _audit.c.chain_seq, unique=True)
+_audit_bucket = Index("ux_review_audit_bucket", audit.c.bucket, unique=True)
+_audit_at = Index("ix_review_audit_at", audit.c.at)
+_audit_chain_seq = Index("ux_review_audit_chain_seq", audit.c.chain_seq, unique=True)
 #: The audit log's hash chain: every row but the per-minute counters.
-AUDIT_CHAIN = Chain(_audit, CHAINED["review_audit"][0], _audit.c.bucket.is_(None))
-
-#: Longest user name accepted (also the width of the column).
-MAX_USERNAME = 64
+AUDIT_CHAIN = Chain(audit, CHAINED["review_audit"][0], audit.c.bucket.is_(None))

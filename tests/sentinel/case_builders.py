@@ -9,8 +9,8 @@ from typing import Any
 
 import polars as pl
 
-from sentinel.casestore import CaseStore
-from sentinel.casestore.recovery import record_recovery
+from sentinel.casestore import AuditOutcome, CaseStore
+from sentinel.casestore.recovery import RecoveryEntry, record_recovery
 
 
 def deceased_paid_listing(
@@ -48,12 +48,17 @@ def close_reviewed(
     reviewer-li; ``details`` are the closing's amounts and dates."""
     for case_id, outcome, closed_on, details in closings:
         store.close(
-            case_id, outcome, closed_on, actor="wang", reviewed_by="reviewer-li", now=now, **details
+            case_id,
+            AuditOutcome(outcome, closed_on, **details),
+            actor="wang",
+            reviewed_by="reviewer-li",
+            now=now,
         )
 
 
 def record_step(
     store: CaseStore, case_id: str, step: str, on: date, *, now: datetime, **details: Any
 ) -> bool:
-    """One recovery step on ``on`` recorded by the recovery officer li."""
-    return record_recovery(store, case_id, step, on=on, actor="li", now=now, **details)
+    """One recovery step on ``on`` recorded by the recovery officer li; ``details`` are the
+    rest of the :class:`RecoveryEntry` (amount, method, deadline, reason, record_id)."""
+    return record_recovery(store, case_id, RecoveryEntry(step, on, **details), actor="li", now=now)

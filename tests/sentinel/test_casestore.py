@@ -11,13 +11,15 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from sentinel.casestore import CaseStore, CaseValidationError
+from sentinel.casestore import AuditOutcome, CaseStore, CaseValidationError
 
 NOW = datetime(2020, 12, 20, 9, 0, tzinfo=UTC)
 # Generated fake people (valid-looking shape, not real persons).
 ALICE = "430101195001010012"
 BOB = "430101194505050021"
 CAROL = "430102193803030048"
+#: An audit that found the person deceased, closing the case on 2020-02-03.
+DECEASED_IN_FEBRUARY = AuditOutcome("confirmed_deceased", date(2020, 2, 3))
 
 
 @pytest.fixture
@@ -109,7 +111,9 @@ def test_lifecycle_new_assigned_closed_with_events(store: CaseStore) -> None:
     found = {"death_date": date(2019, 11, 3), "overpaid_amount": 1200.0}
     first = found | {"recovered_amount": 400.0, "note": "家属已退款部分"}
     signed = {"actor": "auditor-li", "reviewed_by": "reviewer-zhou", "now": NOW}
-    assert store.close(A[0], "confirmed_deceased", date(2020, 2, 10), **first, **signed)
+    assert store.close(
+        A[0], AuditOutcome("confirmed_deceased", date(2020, 2, 10), **first), **signed
+    )
     case = store.case(A[0])
     assert (case["state"], case["outcome"], case["closed_on"]) == (
         "closed",
@@ -118,9 +122,13 @@ def test_lifecycle_new_assigned_closed_with_events(store: CaseStore) -> None:
     )
     assert case["audited_reasons"] == "SU_NO_CERT"
     # The same result again records nothing; a different one is a correction.
-    assert not store.close(A[0], "确认死亡", date(2020, 2, 10), **first, actor="x", now=NOW)
+    assert not store.close(
+        A[0], AuditOutcome("确认死亡", date(2020, 2, 10), **first), actor="x", now=NOW
+    )
     corrected = found | {"recovered_amount": 1200.0}
-    assert store.close(A[0], "confirmed_deceased", date(2020, 2, 10), **corrected, **signed)
+    assert store.close(
+        A[0], AuditOutcome("confirmed_deceased", date(2020, 2, 10), **corrected), **signed
+    )
     events = store.events(A[0])
     assert events["kind"].to_list() == ["listed", "assigned", "closed", "closed"]
     assert events["actor"].to_list() == ["sentinel", "supervisor-wang", "auditor-li", "auditor-li"]
@@ -162,18 +170,20 @@ def test_close_rejects_impossible_results(
         "recovered_amount": None,
     } | changes
     with pytest.raises(CaseValidationError, match=f"case {A[0]}: {field}: .*{problem}"):
-        store.close(A[0], **result, actor="auditor-li", now=NOW)  # type: ignore[arg-type]
+        store.close(A[0], AuditOutcome(**result), actor="auditor-li", now=NOW)  # type: ignore[arg-type]
     assert store.case(A[0])["state"] == "new"
 
 
 def test_close_of_unknown_case_names_it(store: CaseStore) -> None:
     with pytest.raises(ValueError, match="case XX-000000000000: case_id: unknown case"):
-        store.close("XX-000000000000", "cleared", date(2020, 1, 1), actor="a", now=NOW)
+        store.close(
+            "XX-000000000000", AuditOutcome("cleared", date(2020, 1, 1)), actor="a", now=NOW
+        )
 
 
 def test_cleared_person_is_suppressed_for_clear_months(store: CaseStore) -> None:
     store.record_month("2020-01", case_list(A, B), clear_months=3, now=NOW)
-    store.close(A[0], "cleared", date(2020, 2, 12), actor="auditor-li", now=NOW)
+    store.close(A[0], AuditOutcome("cleared", date(2020, 2, 12)), actor="auditor-li", now=NOW)
     # Cleared in February: not listed in February, March or April ...
     for month in ("2020-02", "2020-03", "2020-04"):
         got = store.record_month(month, case_list(A, B), clear_months=3, now=NOW)
@@ -194,7 +204,7 @@ def test_cleared_person_is_suppressed_for_clear_months(store: CaseStore) -> None
 
 def test_new_evidence_relists_a_cleared_person(store: CaseStore) -> None:
     store.record_month("2020-01", case_list(A), clear_months=6, now=NOW)
-    store.close(A[0], "cleared", date(2020, 2, 12), actor="auditor-li", now=NOW)
+    store.close(A[0], AuditOutcome("cleared", date(2020, 2, 12)), actor="auditor-li", now=NOW)
     with_death = (A[0], ALICE, A[2], 2100.0, "SU_NO_CERT,DP_PAID_AFTER_DEATH")
     mar = store.record_month("2020-03", case_list(with_death), clear_months=6, now=NOW)
     assert mar.select("status", "note").row(0) == (
@@ -218,7 +228,7 @@ def test_proof_of_life_is_not_new_evidence_against_a_cleared_person(store: CaseS
     # audit had just cleared, as if it were new evidence of an improper payment.
     shared = ("SA-eeeeeeeeeeee", ALICE, "shared_account", 900.0, "SA_SHARED_COLLECTOR")
     store.record_month("2020-01", case_list(shared), clear_months=6, now=NOW)
-    store.close(shared[0], "cleared", date(2020, 2, 12), actor="auditor-li", now=NOW)
+    store.close(shared[0], AuditOutcome("cleared", date(2020, 2, 12)), actor="auditor-li", now=NOW)
     seen_alive = (*shared[:4], "SA_SHARED_COLLECTOR,SA_PROOF_OF_LIFE")
     feb = store.record_month("2020-02", case_list(seen_alive), clear_months=6, now=NOW)
     assert feb.height == 0
@@ -228,7 +238,7 @@ def test_proof_of_life_is_not_new_evidence_against_a_cleared_person(store: CaseS
 
 def test_confirmed_case_paid_after_the_audit_is_reopened(store: CaseStore) -> None:
     store.record_month("2020-01", case_list(A), clear_months=6, now=NOW)
-    store.close(A[0], "confirmed_deceased", date(2020, 2, 3), actor="auditor-li", now=NOW)
+    store.close(A[0], DECEASED_IN_FEBRUARY, actor="auditor-li", now=NOW)
     still_paid = case_list(A).with_columns(pl.lit("2020-03").alias("last_paid_period"))
     mar = store.record_month("2020-03", still_paid, clear_months=6, now=NOW)
     assert mar.select("status", "note").row(0) == ("reopened", "confirmed 2020-02, still paid")
@@ -241,7 +251,7 @@ def test_confirmed_case_paid_after_the_audit_is_reopened(store: CaseStore) -> No
 
 def test_confirmed_case_whose_payments_stopped_leaves_the_list(store: CaseStore) -> None:
     store.record_month("2020-01", case_list(A), clear_months=6, now=NOW)
-    store.close(A[0], "confirmed_deceased", date(2020, 2, 3), actor="auditor-li", now=NOW)
+    store.close(A[0], DECEASED_IN_FEBRUARY, actor="auditor-li", now=NOW)
     stopped = case_list(A).with_columns(pl.lit("2020-02").alias("last_paid_period"))
     mar = store.record_month("2020-03", stopped, clear_months=6, now=NOW)
     assert mar.height == 0
@@ -255,7 +265,9 @@ def test_open_case_whose_payments_stopped_is_carried_with_that_status(store: Cas
     feb = store.record_month("2020-02", stopped, clear_months=6, now=NOW)
     assert feb.select("case_id", "status").rows() == [(A[0], "payments_stopped"), (B[0], "carried")]
     # Closing the case takes it off the open cases.
-    store.close(A[0], "confirmed_deceased", date(2020, 3, 3), actor="auditor-li", now=NOW)
+    store.close(
+        A[0], AuditOutcome("confirmed_deceased", date(2020, 3, 3)), actor="auditor-li", now=NOW
+    )
     assert store.open_cases("2020-04", [])["case_id"].to_list() == [B[0]]
 
 
@@ -275,7 +287,7 @@ def test_selections_are_kept_per_month_with_their_probability(store: CaseStore) 
 
 def test_unreachable_case_is_reopened_next_listing(store: CaseStore) -> None:
     store.record_month("2020-01", case_list(A), clear_months=6, now=NOW)
-    store.close(A[0], "unreachable", date(2020, 2, 3), actor="auditor-li", now=NOW)
+    store.close(A[0], AuditOutcome("unreachable", date(2020, 2, 3)), actor="auditor-li", now=NOW)
     mar = store.record_month("2020-03", case_list(A), clear_months=6, now=NOW)
     assert mar["note"].to_list() == ["unreachable 2020-02, listed again"]
     assert store.case(A[0])["state"] == "new"
@@ -299,7 +311,13 @@ def test_precision_and_recovery_reports(store: CaseStore) -> None:
     for case_id, outcome, amounts in closings:
         # A confirmed result carries the reviewer's sign-off.
         signoff = {"reviewed_by": "b"} if amounts else {}
-        store.close(case_id, outcome, date(2020, 2, 1), actor="a", now=NOW, **amounts, **signoff)
+        store.close(
+            case_id,
+            AuditOutcome(outcome, date(2020, 2, 1), **amounts),
+            actor="a",
+            now=NOW,
+            **signoff,
+        )
     by_typology = store.precision_by_typology()
     assert by_typology.drop("weighted_audited", "weighted_precision").rows() == [
         ("amount_anomaly", 0, 0, 0, 1, None),
@@ -341,7 +359,7 @@ def test_open_longer_than(store: CaseStore) -> None:
         (A[0], None, 44),
         (B[0], "auditor-li", 15),
     ]
-    store.close(A[0], "cleared", date(2020, 3, 1), actor="a", now=NOW)
+    store.close(A[0], AuditOutcome("cleared", date(2020, 3, 1)), actor="a", now=NOW)
     assert store.open_longer_than(30, today=date(2020, 3, 20)).height == 0
 
 
@@ -411,9 +429,11 @@ def test_weighted_precision_lets_an_exploration_draw_speak_for_the_cases_like_it
         pl.Series("selection_probability", [1.0, 1.0, 0.125]),
     )
     store.record_month("2020-01", chosen, clear_months=6, now=NOW)
-    store.close(rows[0][0], "cleared", date(2020, 2, 1), actor="a", now=NOW)
-    store.close(rows[1][0], "cleared", date(2020, 2, 1), actor="a", now=NOW)
-    store.close(rows[2][0], "confirmed_improper", date(2020, 2, 1), actor="a", now=NOW)
+    store.close(rows[0][0], AuditOutcome("cleared", date(2020, 2, 1)), actor="a", now=NOW)
+    store.close(rows[1][0], AuditOutcome("cleared", date(2020, 2, 1)), actor="a", now=NOW)
+    store.close(
+        rows[2][0], AuditOutcome("confirmed_improper", date(2020, 2, 1)), actor="a", now=NOW
+    )
     row = store.precision_by_reason().row(0, named=True)
     assert row["precision"] == pytest.approx(1 / 3)
     assert row["weighted_audited"] == pytest.approx(10.0)

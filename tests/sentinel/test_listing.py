@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from features.cases import month_number
-from sentinel.casestore import CaseStore
+from sentinel.casestore import AuditOutcome, CaseStore
 from sentinel.config import load_config
 from sentinel.listing import carried_cases, publish_listing
 
@@ -69,7 +69,11 @@ def test_a_case_whose_payments_stopped_is_carried_with_its_unrecovered_sum(store
     # Still carried a month later; gone once the audit closes it.
     mar_open = store.open_cases("2020-03", [])
     assert mar_open["case_id"].to_list() == ["DP-1", "DP-2"]
-    store.close("DP-1", "confirmed_deceased", date(2020, 3, 5), actor="auditor", death_date=date(2019, 12, 1))
+    store.close(
+        "DP-1",
+        AuditOutcome("confirmed_deceased", date(2020, 3, 5), death_date=date(2019, 12, 1)),
+        actor="auditor",
+    )
     assert store.open_cases("2020-04", [])["case_id"].to_list() == ["DP-2"]
 
 

@@ -4,6 +4,7 @@ write-offs signed off by a second user, every step in the events' hash chain."""
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from sentinel.casestore import CaseStore, CaseValidationError
 from sentinel.casestore.chain import check_history
 from sentinel.casestore.recovery import (
+    RecoveryEntry,
     approve_write_off,
     import_recoveries,
     record_recovery,
@@ -101,16 +103,16 @@ def test_a_notice_and_payments_settle_the_account(store: CaseStore) -> None:
 
 
 def test_the_same_record_is_recorded_once(store: CaseStore) -> None:
-    kwargs = dict(
-        on=date(2020, 5, 1), actor="li", amount=300.0, method="full", record_id="R-9", now=NOW
+    payment = RecoveryEntry(
+        "payment", date(2020, 5, 1), amount=300.0, method="full", record_id="R-9"
     )
-    assert record_recovery(store, "DP-p2", "payment", **kwargs)
-    assert not record_recovery(store, "DP-p2", "payment", **kwargs)
+    assert record_recovery(store, "DP-p2", payment, actor="li", now=NOW)
+    assert not record_recovery(store, "DP-p2", payment, actor="li", now=NOW)
     assert recovery_events(store, "DP-p2").height == 1
     with pytest.raises(CaseValidationError, match="record_id: 'R-9' is already recorded"):
-        record_recovery(store, "DP-p2", "payment", **(kwargs | {"amount": 200.0}))
+        record_recovery(store, "DP-p2", replace(payment, amount=200.0), actor="li", now=NOW)
     # The same receipt number on another case is another record.
-    assert record_recovery(store, "DP-p1", "payment", **kwargs)
+    assert record_recovery(store, "DP-p1", payment, actor="li", now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -156,9 +158,11 @@ def test_the_same_record_is_recorded_once(store: CaseStore) -> None:
 def test_a_step_that_cannot_be_right_is_refused_naming_case_field_and_problem(
     store: CaseStore, case_id, step, kwargs, field, problem
 ) -> None:
-    args = {"on": date(2020, 5, 2), "actor": "li", "now": NOW} | kwargs
+    fields = {"on": date(2020, 5, 2)} | kwargs
+    source = fields.pop("source", "app")  # the call's, not the entry's
+    entry = RecoveryEntry(step, **fields)
     with pytest.raises(CaseValidationError, match=problem) as raised:
-        record_recovery(store, case_id, step, **args)
+        record_recovery(store, case_id, entry, actor="li", source=source, now=NOW)
     assert raised.value.field == field
     assert raised.value.case_id == mask_id(case_id)
     assert recovery_events(store).height == 0

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from sentinel.audit_result import OutcomeLimits, SignOff
-from sentinel.casestore import CaseStore, CaseValidationError
+from sentinel.casestore import AuditOutcome, CaseStore, CaseValidationError
 from sentinel.config import load_config
 from sentinel.reasons import PROOF_CODES
 from tests.sentinel.test_casestore import ALICE, BOB, case_list
@@ -39,10 +39,9 @@ def store(store_url: str) -> Iterator[CaseStore]:
 def confirm(store: CaseStore, case_id: str, actor: str, **more: object) -> bool:
     return store.close(
         case_id,
-        "confirmed_improper",
-        date(2020, 2, 10),
-        overpaid_amount=1200.0,
-        recovered_amount=0.0,
+        AuditOutcome(
+            "confirmed_improper", date(2020, 2, 10), overpaid_amount=1200.0, recovered_amount=0.0
+        ),
         actor=actor,
         now=NOW,
         **more,  # type: ignore[arg-type]
@@ -115,9 +114,9 @@ def test_clearing_a_case_with_proof_needs_sign_off_and_a_soft_one_does_not(
     assert store.signoff_needed(PROOF[0], "cleared", None) == (
         "clears a case with proof (DP_PAID_AFTER_DEATH)"
     )
-    store.close(PROOF[0], "cleared", date(2020, 2, 10), actor="auditor-li", now=NOW)
+    store.close(PROOF[0], AuditOutcome("cleared", date(2020, 2, 10)), actor="auditor-li", now=NOW)
     assert store.case(PROOF[0])["state"] == "pending"  # type: ignore[index]
-    store.close(SOFT[0], "cleared", date(2020, 2, 10), actor="auditor-li", now=NOW)
+    store.close(SOFT[0], AuditOutcome("cleared", date(2020, 2, 10)), actor="auditor-li", now=NOW)
     assert store.case(SOFT[0])["state"] == "closed"  # type: ignore[index]
 
 
