@@ -149,8 +149,9 @@ def deceased_paid(
     * register shows the pension terminated: it has; the overpayment is recovered through
       the termination procedure, not a field visit, so the person is not a case here;
     * the record arrived after the latest payroll (``payroll_cutoff_day`` of ``month``):
-      the centre has had no payroll to act on it yet (``DP_RECORD_JUST_ARRIVED``, same
-      scaling; next month decides);
+      the centre has had no payroll to act on it yet (``DP_RECORD_JUST_ARRIVED``); its
+      probability is scaled by how often the centre left such a record unacted on before
+      (:func:`unacted_shares`, the county's own history); next month decides;
     * otherwise a payroll has passed since the record arrived and the pension is still
       not terminated — typically the ID in the record was mistyped and nobody matched it,
       even if the pension was meanwhile suspended for a lapsed certification (suspension
@@ -167,9 +168,11 @@ def deceased_paid(
     contradicted = (pl.col("strong_cert_index") > date_month_index(pl.col("death_date"))).fill_null(
         False
     )
-    p = pl.when(contradicted).then(det.deceased_paid_contradicted_probability).otherwise(
-        det.deceased_paid_probability * pl.col("confidence")
-    ) * pl.when(pl.col("just_arrived")).then(det.deceased_paid_pending_factor).otherwise(1.0)
+    p = (
+        pl.when(contradicted)
+        .then(det.deceased_paid_contradicted_probability)
+        .otherwise(det.deceased_paid_probability * pl.col("confidence"))
+    )
     return pl.concat(
         [
             _paid_after_death_reason(after, p),
@@ -177,6 +180,146 @@ def deceased_paid(
             _record_just_arrived_reason(after.filter(pl.col("just_arrived")), p),
         ]
     )
+
+
+#: ``record_kind`` of a linked death record: it carried the pensioner's exact ID, which the
+#: centre's own matching finds, or a mistyped or missing one, which it misses.
+RECORD_KINDS: tuple[str, ...] = ("exact_id", "inexact_id")
+#: Columns of :func:`unacted_counts`.
+UNACTED_COLUMNS: tuple[str, ...] = ("record_kind", "records", "unacted")
+
+
+def _record_kind() -> pl.Expr:
+    """``record_kind`` (:data:`RECORD_KINDS`) from a death link's ``link_method``."""
+    return (
+        pl.when(pl.col("link_method") == "exact_id")
+        .then(pl.lit(RECORD_KINDS[0]))
+        .otherwise(pl.lit(RECORD_KINDS[1]))
+        .alias("record_kind")
+    )
+
+
+def unacted_records(
+    ledger: pl.LazyFrame,
+    deaths_linked: pl.LazyFrame,
+    people: pl.LazyFrame,
+    month: str,
+    *,
+    payroll_cutoff_day: int,
+    death_payment_lag_months: int,
+) -> pl.LazyFrame:
+    """The linked death records whose first payroll has come by ``month``, and whether the
+    centre left each unacted on: ``person_id, record_kind, unacted``.
+
+    A record's first payroll is its month when it arrived before ``payroll_cutoff_day``,
+    else the next month. A record counts once that payroll is in the history, with the
+    person on the payroll of the month before it (so both are seen: the earliest month of
+    the history counts no record). Unacted: paid, at that payroll or later, for a period
+    beyond ``death_payment_lag_months`` after the death, and not terminated on the
+    register since — what :func:`deceased_paid` raises as a case.
+    """
+    records = deaths_linked.select(
+        "person_id",
+        _record_kind(),
+        date_month_index(pl.col("death_date")).alias("death_index"),
+        (
+            date_month_index(pl.col("recorded_on"))
+            + (pl.col("recorded_on").dt.day() >= payroll_cutoff_day).cast(pl.Int32)
+        ).alias("acting_index"),
+    ).filter(pl.col("acting_index") <= month_number(month))
+    first_drop = ledger.select(pl.col("drop_index").min().alias("first_drop"))
+    acting = pl.col("acting_index")
+    terminated = people.filter(pl.col("status") == "terminated").select(
+        "person_id", pl.lit(True).alias("terminated")
+    )
+    return (
+        rows_of(ledger, records)
+        .join(records, on="person_id", how="inner")
+        .join(first_drop, how="cross")
+        .filter(acting - 1 >= pl.col("first_drop"))
+        .group_by("person_id", "record_kind")
+        .agg(
+            (pl.col("drop_index") == acting - 1).any().alias("on_payroll"),
+            (
+                (pl.col("drop_index") >= acting)
+                & (pl.col("period_index") > pl.col("death_index") + death_payment_lag_months)
+            )
+            .any()
+            .alias("paid_after"),
+        )
+        .filter(pl.col("on_payroll"))
+        .join(terminated, on="person_id", how="left")
+        .select(
+            "person_id",
+            "record_kind",
+            (pl.col("paid_after") & ~pl.col("terminated").fill_null(False)).alias("unacted"),
+        )
+    )
+
+
+def unacted_counts(records: pl.LazyFrame) -> pl.LazyFrame:
+    """:data:`UNACTED_COLUMNS` of :func:`unacted_records`: per record kind, how many
+    records and how many left unacted (a province sums its partitions' counts)."""
+    return records.group_by("record_kind").agg(
+        pl.len().cast(pl.Int64).alias("records"),
+        pl.col("unacted").sum().cast(pl.Int64).alias("unacted"),
+    )
+
+
+def unacted_shares(counts: pl.LazyFrame) -> pl.LazyFrame:
+    """``record_kind, records, unacted, unacted_share`` for every kind of
+    :data:`RECORD_KINDS`: the counts summed, and the share left unacted as the posterior
+    mean under the uninformative Jeffreys prior (one half where the county has no record of
+    the kind yet)."""
+    kinds = pl.LazyFrame({"record_kind": list(RECORD_KINDS)})
+    summed = counts.group_by("record_kind").agg(pl.col("records", "unacted").sum())
+    return (
+        kinds.join(summed, on="record_kind", how="left")
+        .with_columns(pl.col("records", "unacted").fill_null(0).cast(pl.Int64))
+        .with_columns(
+            ((pl.col("unacted") + 0.5) / (pl.col("records") + 1.0)).alias("unacted_share")
+        )
+    )
+
+
+def scale_just_arrived(reasons: pl.LazyFrame, shares: pl.LazyFrame) -> pl.LazyFrame:
+    """``reasons`` with the ``deceased_paid`` probability of each person whose death record
+    has only just arrived (``DP_RECORD_JUST_ARRIVED``) scaled by the share of earlier
+    records of its kind the centre left unacted on (:func:`unacted_shares`), and those
+    counts written into the reason's facts.
+
+    The county's own history says what the next payroll will do with the record: a centre
+    that stops every ID-matched pension at once leaves little to visit, one whose matching
+    never sees a mistyped ID leaves a case as sure as any other paid after death.
+    """
+    arrived = (
+        reasons.filter(pl.col("reason") == "DP_RECORD_JUST_ARRIVED")
+        .select("person_id", pl.col("facts").list.get(1).alias("record_kind"))
+        .join(shares, on="record_kind", how="left")
+    )
+    scaled = reasons.join(
+        arrived.select("person_id", "records", "unacted", "unacted_share"),
+        on="person_id",
+        how="left",
+    )
+    arrived_row = pl.col("reason") == "DP_RECORD_JUST_ARRIVED"
+    return scaled.with_columns(
+        pl.when((pl.col("typology") == "deceased_paid") & pl.col("unacted_share").is_not_null())
+        .then(pl.col("probability") * pl.col("unacted_share"))
+        .otherwise(pl.col("probability"))
+        .alias("probability"),
+        pl.when(arrived_row)
+        .then(
+            pl.concat_list(
+                pl.col("facts").list.slice(0, 2),
+                pl.concat_list(
+                    pl.col("records").cast(pl.String), pl.col("unacted").cast(pl.String)
+                ),
+            )
+        )
+        .otherwise(pl.col("facts"))
+        .alias("facts"),
+    ).drop("records", "unacted", "unacted_share")
 
 
 def _paid_after_death(
@@ -266,5 +409,17 @@ def _alive_after_death_reason(contradicted: pl.LazyFrame, det: DetectionConfig) 
 
 
 def _record_just_arrived_reason(arrived: pl.LazyFrame, p: pl.Expr) -> pl.LazyFrame:
-    """``DP_RECORD_JUST_ARRIVED`` (:func:`deceased_paid`): no payroll could act on it yet."""
-    return reason_rows(arrived, "DP_RECORD_JUST_ARRIVED", p, pl.col("paid"), pl.col("recorded_on"))
+    """``DP_RECORD_JUST_ARRIVED`` (:func:`deceased_paid`): no payroll could act on it yet.
+    Its probability and its last two facts (the county's earlier records of its kind, and
+    how many of them were left unacted on) are set once the whole county's records are
+    counted (:func:`scale_just_arrived`)."""
+    return reason_rows(
+        arrived,
+        "DP_RECORD_JUST_ARRIVED",
+        p,
+        pl.col("paid"),
+        pl.col("recorded_on"),
+        _record_kind(),
+        pl.lit(None, dtype=pl.String),
+        pl.lit(None, dtype=pl.String),
+    )

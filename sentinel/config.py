@@ -101,7 +101,6 @@ class DetectionConfig(_Section):
     min_death_lead_confidence: float = 0.5
     payroll_cutoff_day: int = 10
     deceased_paid_probability: float = 0.98
-    deceased_paid_pending_factor: float = 0.2
     deceased_paid_contradicted_probability: float = 0.3
     duplicate_receipt_probability: float = 0.97
     # Gompertz mortality hazard mu(x) = a * exp(b * x) per year (China life table 2020 fit).

@@ -96,10 +96,14 @@ _CERT_METHOD_ZH = {
     "data_match": "数据比对",
     "register": "系统记录",
 }
+#: How a death record was linked (features.linkage.LinkMethod), and the kinds of records
+#: the centre's own matching does or does not find (features.deaths.RECORD_KINDS).
 _METHOD_ZH = {
     "exact_id": "身份证号一致",
-    "typo_id": "身份证号近似+姓名出生日期",
-    "name_birth": "姓名+出生日期",
+    "id_typo": "身份证号误录+姓名出生日期",
+    "demographic": "姓名+出生日期",
+    "name_only": "仅姓名",
+    "inexact_id": "身份证号有误或缺失",
 }
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -107,7 +111,14 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 def _translate(language: Language) -> dict[str, str]:
     if language == "en":
         return {}
-    return {**_SOURCE_ZH, **_SCHEME_ZH, **_STATUS_ZH, **_METHOD_ZH, **_CERT_METHOD_ZH, **_CUSTODY_ZH}
+    return {
+        **_SOURCE_ZH,
+        **_SCHEME_ZH,
+        **_STATUS_ZH,
+        **_METHOD_ZH,
+        **_CERT_METHOD_ZH,
+        **_CUSTODY_ZH,
+    }
 
 
 def reason_sentence(
@@ -145,7 +156,9 @@ def render_evidence(
         .with_columns(pl.int_range(pl.len()).alias("_i"))
         .explode(["reasons", "reason_facts"])
         .with_columns(
-            reason_sentence(pl.col("reasons"), pl.col("reason_facts"), language, templates).alias("_sentence")
+            reason_sentence(pl.col("reasons"), pl.col("reason_facts"), language, templates).alias(
+                "_sentence"
+            )
         )
         .group_by("_i", maintain_order=True)
         .agg(pl.col("person_id").first(), pl.col("_sentence").str.join(separator).alias("evidence"))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from features.cases import fill_unscored
+from features.deaths import scale_just_arrived, unacted_counts, unacted_records, unacted_shares
 from features.policy import event_counts, policy_events
 from features.scoring import (
     listable,
@@ -48,6 +49,9 @@ class MonthFindings:
     event_counts: pl.LazyFrame
     #: :func:`sentinel.detection.prepared_person_features` of the persons with a reason.
     features: pl.LazyFrame
+    #: How many linked death records the centre left unacted on, per record kind
+    #: (:func:`features.deaths.unacted_counts`).
+    unacted: pl.LazyFrame
     #: The custody records linked to the register (``PreparedMonth.custody_links``).
     custody_links: pl.LazyFrame | None = None
 
@@ -86,9 +90,18 @@ def find_candidates(
     """
     reasons = prepared_rule_reasons(prep, config, clock)
     ledger = prep.ledger
+    unacted = unacted_records(
+        prep.ledger,
+        prep.deaths_linked,
+        prep.people,
+        prep.month,
+        payroll_cutoff_day=config.detection.payroll_cutoff_day,
+        death_payment_lag_months=config.policy.death_payment_lag_months,
+    )
     if owned is not None:
         reasons = reasons.join(owned, on="person_id", how="semi")
         ledger = ledger.join(owned, on="person_id", how="semi")
+        unacted = unacted.join(owned, on="person_id", how="semi")
     reasons = reasons.collect().lazy()
     persons = reasons.select("person_id").unique()
     return MonthFindings(
@@ -97,6 +110,7 @@ def find_candidates(
         recipients=recipients_by_scheme(ledger, prep.month),
         event_counts=event_counts(ledger, prep.month),
         features=prepared_person_features(prep, persons),
+        unacted=unacted_counts(unacted),
         custody_links=prep.custody_links,
     )
 
@@ -155,9 +169,10 @@ def _scored(
         .sort("scheme")
         .collect()
     )
-    base_rates = reason_base_rates(findings.reasons, findings.schemes, recipients.lazy()).collect()
+    reasons = scale_just_arrived(findings.reasons, unacted_shares(findings.unacted))
+    base_rates = reason_base_rates(reasons, findings.schemes, recipients.lazy()).collect()
     scored = score_reasons(
-        findings.reasons,
+        reasons,
         findings.schemes,
         base_rates.lazy(),
         config.detection.common_reason_share,

@@ -35,6 +35,7 @@ FINDINGS_FILES = {
     "recipients": "recipients.parquet",
     "event_counts": "event_counts.parquet",
     "features": "candidates.parquet",
+    "unacted": "unacted.parquet",
 }
 
 

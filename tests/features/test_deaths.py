@@ -26,7 +26,8 @@ from detection_frames import (  # noqa: E402
     regular_payouts,
 )
 
-from sentinel.detection import prepare_month, prepared_rule_reasons  # noqa: E402
+from features.deaths import scale_just_arrived, unacted_shares  # noqa: E402
+from sentinel.detection import find_candidates, prepare_month, prepared_rule_reasons  # noqa: E402
 
 
 def test_deceased_paid_flags_payment_after_linked_death_not_before():
@@ -84,16 +85,83 @@ def test_deceased_paid_mistyped_record_unacted_although_suspended_is_flagged():
     assert row["est_overpayment"] == pytest.approx(2 * 120.0)  # April and May
 
 
-def test_deceased_paid_record_after_this_months_payroll_waits_for_next_month():
+def _just_arrived(h) -> dict[str, float]:
+    """``DP_RECORD_JUST_ARRIVED`` persons of the month and the probability of their case,
+    once the county's records are counted (as the ranking step scales them)."""
+    findings = find_candidates(prepare_month(h, CONFIG), CONFIG)
+    reasons = scale_just_arrived(findings.reasons, unacted_shares(findings.unacted)).collect()
+    arrived = reasons.filter(pl.col("reason") == "DP_RECORD_JUST_ARRIVED")["person_id"]
+    rows = reasons.filter(
+        (pl.col("reason") == "DP_PAID_AFTER_DEATH") & pl.col("person_id").is_in(arrived.implode())
+    )
+    return dict(zip(rows["person_id"], rows["probability"], strict=True))
+
+
+def _mistyped(p: dict) -> dict:
+    """``p`` with two digits of the ID swapped, as a death record may carry it."""
+    pid = p["person_id"]
+    return {**p, "person_id": pid[:8] + pid[9] + pid[8] + pid[10:]}
+
+
+#: A death record received after the December payroll of SPAN: no payroll could act on it.
+LATE = (date(2020, 11, 2), date(2020, 12, 20))
+#: An earlier death, its record received before the April payroll.
+EARLIER = (date(2020, 3, 5), date(2020, 4, 3))
+
+
+def test_deceased_paid_record_after_this_months_payroll_waits_at_even_odds_without_history():
+    """With no earlier record to learn from, whether the centre will act is even odds."""
+    dead = person(make_id("19400101", 11), "王建国", "M", date(1940, 1, 1))
+    deaths = pl.DataFrame([death_record(dead, *LATE)], schema=DEATH_SCHEMA)
+    arrived = _just_arrived(paid_throughout([dead], SPAN, deaths=deaths))
+    assert arrived == {
+        dead["person_id"]: pytest.approx(CONFIG.detection.deceased_paid_probability * 0.5)
+    }
+
+
+def test_a_just_arrived_record_waits_low_where_the_centre_acted_on_earlier_ones():
+    """Three earlier ID-matched records stopped at the next payroll: a fourth that has just
+    arrived will most likely be acted on too, so it waits far below proof."""
+    earlier = [
+        person(make_id("19380101", 10 + i), f"张{i}", "M", date(1938, 1, 1)) for i in range(3)
+    ]
     dead = person(make_id("19400101", 11), "王建国", "M", date(1940, 1, 1))
     deaths = pl.DataFrame(
-        [death_record(dead, date(2020, 11, 2), date(2020, 12, 20))], schema=DEATH_SCHEMA
+        [death_record(p, *EARLIER, record_id=f"GA{i}") for i, p in enumerate(earlier)]
+        + [death_record(dead, *LATE, record_id="GA9")],
+        schema=DEATH_SCHEMA,
     )
-    reasons = _reasons(paid_throughout([dead], SPAN, deaths=deaths))
-    assert set(reasons.filter(pl.col("reason") == "DP_RECORD_JUST_ARRIVED")["person_id"]) == {
-        dead["person_id"]
+    register = register_over([*earlier, dead], SPAN)
+    pay = regular_payouts(earlier, SPAN[:3]).vstack(regular_payouts([dead], SPAN))
+    arrived = _just_arrived(history("2020-12", register, pay, deaths=deaths))
+    share = (0 + 0.5) / (3 + 1)  # none of three unacted, Jeffreys prior
+    assert arrived == {
+        dead["person_id"]: pytest.approx(CONFIG.detection.deceased_paid_probability * share)
     }
-    assert reasons.filter(pl.col("typology") == "deceased_paid")["probability"].max() < 0.3
+
+
+def test_a_just_arrived_mistyped_record_ranks_high_where_the_centre_missed_earlier_ones():
+    """Two earlier records with mistyped IDs were never acted on (the centre's matching did
+    not see them): a new mistyped record will not be either, while an ID-matched one keeps
+    the even odds of its own kind, which the county has no history of."""
+    missed = [
+        person(make_id("19380101", 10 + i), f"张{i}", "M", date(1938, 1, 1)) for i in range(2)
+    ]
+    typo_dead = person(make_id("19400101", 11), "王建国", "M", date(1940, 1, 1))
+    id_dead = person(make_id("19410101", 31), "李秀英", "F", date(1941, 1, 1))
+    deaths = pl.DataFrame(
+        [death_record(_mistyped(p), *EARLIER, record_id=f"MZ{i}") for i, p in enumerate(missed)]
+        + [
+            death_record(_mistyped(typo_dead), *LATE, record_id="MZ9"),
+            death_record(id_dead, *LATE, record_id="GA9"),
+        ],
+        schema=DEATH_SCHEMA,
+    )
+    arrived = _just_arrived(paid_throughout([*missed, typo_dead, id_dead], SPAN, deaths=deaths))
+    p = CONFIG.detection.deceased_paid_probability
+    assert arrived[id_dead["person_id"]] == pytest.approx(p * 0.5)
+    assert arrived[typo_dead["person_id"]] > 0.6  # (2 + 0.5) / (2 + 1) of its link confidence
+    assert arrived[typo_dead["person_id"]] > arrived[id_dead["person_id"]]
 
 
 def test_deceased_paid_already_terminated_is_not_a_field_case_still_active_is():
