@@ -28,7 +28,7 @@ CERTIFIED_REMOTELY_NOTE = "CERTIFIED_REMOTELY"
 #: ended the detention (the pension is paid back: nothing improper remains).
 ACQUITTED_NOTE = "ACQUITTED"
 #: The note on a carried case whose payments stopped with nothing against the person but
-#: not being seen alive (:func:`features.scoring.awaiting_certification`).
+#: not being seen alive (:func:`features.audit_order.awaiting_certification`).
 AWAITING_CERTIFICATION_NOTE = "AWAITING_CERTIFICATION"
 
 

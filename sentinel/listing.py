@@ -13,9 +13,10 @@ from collections.abc import Collection
 
 import polars as pl
 
+from features.audit_order import answer_due, rank_cases, tier_of
 from features.cases import month_number, period_of_index
 from features.certification import IN_PERSON_METHODS
-from features.scoring import TIER_NONE, TIER_PROOF, answer_due, rank_cases, tier_of
+from features.scoring import TIER_NONE, TIER_PROOF
 from sentinel.casestore import CaseStore
 from sentinel.config import SentinelConfig
 from sentinel.contract import CASE_KEY_COLUMNS
@@ -56,7 +57,7 @@ def carried_cases(
     payments when the person is still paid. A case whose pension the register has since
     terminated keeps ``pension_terminated``: the centre knows, and settles what was
     overpaid in the termination procedure; the case stays listed, below every case that
-    needs a visit, until it is closed (:func:`features.scoring.rank_cases`).
+    needs a visit, until it is closed (:func:`features.audit_order.rank_cases`).
 
     A person who passed a certification after the case was first listed
     (``last_pass_date`` and ``last_pass_method`` of ``last_paid``, the state the suspension
@@ -142,7 +143,7 @@ def _acquitted_since() -> pl.Expr:
 
 def _stopped_unseen(now: int) -> pl.Expr:
     """Nothing paid for month ``now`` or later, and every reason of the case one a pass
-    refutes (:func:`features.scoring.awaiting_certification`, as the listing will see it)."""
+    refutes (:func:`features.audit_order.awaiting_certification`, as the listing will see it)."""
     return (pl.col("last_paid_index") < now).fill_null(False) & _only_reasons(REFUTED_BY_PASS)
 
 
@@ -261,7 +262,7 @@ def publish_listing(
 ) -> pl.DataFrame:
     """Record ``month``'s list in the case store and return it as published: detections and
     carried cases, less those an audit cleared (:meth:`CaseStore.record_month`), in audit
-    order (:func:`features.scoring.rank_cases`) with the month's field visits chosen
+    order (:func:`features.audit_order.rank_cases`) with the month's field visits chosen
     (:func:`sentinel.selection.audit_selection`).
 
     New leads (nothing but the life table against them) are listed only as far as the other

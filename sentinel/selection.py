@@ -18,7 +18,7 @@ import hashlib
 import numpy as np
 import polars as pl
 
-from features.scoring import settled_without_visit
+from features.audit_order import settled_without_visit
 
 __all__ = ["audit_selection", "takes_no_visit"]
 
@@ -26,8 +26,10 @@ __all__ = ["audit_selection", "takes_no_visit"]
 def takes_no_visit(columns: list[str]) -> pl.Expr:
     """Listed cases that are the centre's to act on, not a field visit: reopened cases
     (confirmed by an audit, still paid: the payroll office stops them) and the cases
-    :func:`features.scoring.settled_without_visit` names."""
-    reopened = (pl.col("status") == "reopened").fill_null(False) if "status" in columns else pl.lit(False)
+    :func:`features.audit_order.settled_without_visit` names."""
+    reopened = (
+        (pl.col("status") == "reopened").fill_null(False) if "status" in columns else pl.lit(False)
+    )
     return reopened | settled_without_visit(columns)
 
 

@@ -14,16 +14,11 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from features.audit_order import listable
 from features.cases import fill_unscored
 from features.deaths import scale_just_arrived, unacted_counts, unacted_records, unacted_shares
 from features.policy import event_counts, policy_events
-from features.scoring import (
-    listable,
-    reason_base_rates,
-    recipients_by_scheme,
-    score_reasons,
-    suspect_lifts,
-)
+from features.scoring import reason_base_rates, recipients_by_scheme, score_reasons, suspect_lifts
 from models.base import RiskModel
 from sentinel.config import SentinelConfig
 from sentinel.detection.history import MonthHistory

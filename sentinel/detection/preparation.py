@@ -17,7 +17,7 @@ from features.deaths import DEATH_REGISTER_COLUMNS, link_deaths, linked_deaths
 from features.history import register_people
 from features.linkage import PreparedRegister, prepare_register
 from features.network import receiver_changes, receiver_edges
-from features.survival import signal_shares, survival_signals
+from features.survival_signals import signal_shares, survival_signals
 from features.suspects import open_suspects, suspect_answers
 from sentinel.config import SentinelConfig
 from sentinel.detection.history import (
@@ -67,7 +67,7 @@ class PreparedMonth(MonthPersons):
     deaths_linked: pl.LazyFrame
     death_leads: pl.LazyFrame
     #: How many persons paid within the cycle show each survival signal, per scheme
-    #: (:func:`features.survival.signal_shares`), over the whole county.
+    #: (:func:`features.survival_signals.signal_shares`), over the whole county.
     shares: pl.LazyFrame
     #: The custodies of register persons (:func:`features.custody.custody_spans`); None
     #: when no custody record was delivered.
@@ -122,7 +122,7 @@ def month_persons(
 
 
 def survival_shares(persons: MonthPersons, config: SentinelConfig) -> pl.LazyFrame:
-    """:func:`features.survival.signal_shares` of the persons: how many of those paid
+    """:func:`features.survival_signals.signal_shares` of the persons: how many of those paid
     within the cycle show each survival signal, per scheme (a partitioned run sums its
     partitions' counts)."""
     return signal_shares(

@@ -8,8 +8,8 @@ import hashlib
 import numpy as np
 import polars as pl
 
+from features.audit_order import rank_cases, strength_of
 from features.cases import MODEL_FEATURES, model_features, month_number, period_of_index
-from features.scoring import rank_cases, strength_of
 from models.base import RiskModel
 from sentinel.config import SentinelConfig
 from sentinel.contract import CASE_COLUMNS, CASE_KEY_COLUMNS

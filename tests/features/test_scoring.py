@@ -5,15 +5,14 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from features.audit_order import TIER_REOPENED, rank_cases
 from features.scoring import (
     TIER_NONE,
     TIER_PROOF,
-    TIER_REOPENED,
     TIER_SIGNAL,
     case_tiers,
     corroborate_suspects,
     discount_common_reasons,
-    rank_cases,
     reason_base_rates,
     recipients_by_scheme,
     score_reasons,

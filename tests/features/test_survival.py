@@ -26,7 +26,7 @@ from detection_frames import (  # noqa: E402
     regular_payouts,
 )
 
-from features.survival import gompertz_death_probability  # noqa: E402
+from features.survival_signals import gompertz_death_probability  # noqa: E402
 from sentinel.contract import SUSPECTS  # noqa: E402
 
 
