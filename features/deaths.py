@@ -297,10 +297,12 @@ def scale_just_arrived(reasons: pl.LazyFrame, shares: pl.LazyFrame) -> pl.LazyFr
         .select("person_id", pl.col("facts").list.get(1).alias("record_kind"))
         .join(shares, on="record_kind", how="left")
     )
+    # The reasons' order decides ties downstream (merge_reasons): the join must keep it.
     scaled = reasons.join(
         arrived.select("person_id", "records", "unacted", "unacted_share"),
         on="person_id",
         how="left",
+        maintain_order="left",
     )
     arrived_row = pl.col("reason") == "DP_RECORD_JUST_ARRIVED"
     return scaled.with_columns(
