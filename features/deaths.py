@@ -185,8 +185,6 @@ def deceased_paid(
 #: ``record_kind`` of a linked death record: it carried the pensioner's exact ID, which the
 #: centre's own matching finds, or a mistyped or missing one, which it misses.
 RECORD_KINDS: tuple[str, ...] = ("exact_id", "inexact_id")
-#: Columns of :func:`unacted_counts`.
-UNACTED_COLUMNS: tuple[str, ...] = ("record_kind", "records", "unacted")
 
 
 def _record_kind() -> pl.Expr:
@@ -213,8 +211,9 @@ def unacted_records(
 
     A record's first payroll is its month when it arrived before ``payroll_cutoff_day``,
     else the next month. A record counts once that payroll is in the history, with the
-    person on the payroll of the month before it (so both are seen: the earliest month of
-    the history counts no record). Unacted: paid, at that payroll or later, for a period
+    person paid in the drop of the month before it: both payrolls are then seen (a record
+    whose month before lies before the history cannot show it, so it is not counted, in a
+    county or in any of a province's partitions alike). Unacted: paid, at that payroll or later, for a period
     beyond ``death_payment_lag_months`` after the death, and not terminated on the
     register since — what :func:`deceased_paid` raises as a case.
     """
@@ -227,7 +226,6 @@ def unacted_records(
             + (pl.col("recorded_on").dt.day() >= payroll_cutoff_day).cast(pl.Int32)
         ).alias("acting_index"),
     ).filter(pl.col("acting_index") <= month_number(month))
-    first_drop = ledger.select(pl.col("drop_index").min().alias("first_drop"))
     acting = pl.col("acting_index")
     terminated = people.filter(pl.col("status") == "terminated").select(
         "person_id", pl.lit(True).alias("terminated")
@@ -235,8 +233,6 @@ def unacted_records(
     return (
         rows_of(ledger, records)
         .join(records, on="person_id", how="inner")
-        .join(first_drop, how="cross")
-        .filter(acting - 1 >= pl.col("first_drop"))
         .group_by("person_id", "record_kind")
         .agg(
             (pl.col("drop_index") == acting - 1).any().alias("on_payroll"),
@@ -258,8 +254,8 @@ def unacted_records(
 
 
 def unacted_counts(records: pl.LazyFrame) -> pl.LazyFrame:
-    """:data:`UNACTED_COLUMNS` of :func:`unacted_records`: per record kind, how many
-    records and how many left unacted (a province sums its partitions' counts)."""
+    """``record_kind, records, unacted`` of :func:`unacted_records`: per record kind, how
+    many records and how many left unacted (a province sums its partitions' counts)."""
     return records.group_by("record_kind").agg(
         pl.len().cast(pl.Int64).alias("records"),
         pl.col("unacted").sum().cast(pl.Int64).alias("unacted"),
