@@ -25,6 +25,10 @@ _MAX_YEAR = 2199
 _EXCEL_EPOCH = pl.date(1899, 12, 30)
 _EXCEL_SERIAL_MIN = 1
 _EXCEL_SERIAL_MAX = 60000
+# A bare four-digit number within the plausible years is a date cut down to its year
+# ('2020', '1950'), not a serial: serials 1800-2199 fall in 1904-1906, before the birth of
+# anyone a pension centre pays, so reading them as dates would only hide the clerk's error.
+_YEAR_ONLY = r"^\d{4}(?:\.0+)?$"
 
 _SEPARATED_DATE = (
     r"^(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})"
@@ -67,12 +71,16 @@ def parse_date(col: str | pl.Expr) -> pl.Expr:
     Accepts '2020-01-05', '2020/1/5', '2020-1-5', '2020.1.5', '20200105',
     '2020年1月5日', a trailing time ('2020-01-05 00:00:00', dropped) and Excel serial
     day numbers ('43835' or '43835.0'; 1–60000, epoch 1899-12-30, any fraction of a day
-    dropped). Years outside 1800–2199 and impossible days (2023-02-30) give null.
+    dropped). Years outside 1800–2199, impossible days (2023-02-30) and a bare year
+    ('2020': a date cut down to its year, not serial 2020) give null.
     """
     text = _expr(col)
     serial = text.cast(pl.Float64, strict=False).floor().cast(pl.Int64, strict=False)
+    year_only = text.str.contains(_YEAR_ONLY) & serial.is_between(_MIN_YEAR, _MAX_YEAR)
     from_serial = pl.when(
-        text.str.contains(_EXCEL_SERIAL) & serial.is_between(_EXCEL_SERIAL_MIN, _EXCEL_SERIAL_MAX)
+        text.str.contains(_EXCEL_SERIAL)
+        & serial.is_between(_EXCEL_SERIAL_MIN, _EXCEL_SERIAL_MAX)
+        & ~year_only
     ).then(_EXCEL_EPOCH + pl.duration(days=serial))
     date = pl.coalesce(
         _ymd_to_date(text, _SEPARATED_DATE),

@@ -32,6 +32,11 @@ DTYPES = {parse_date: pl.Date, parse_period: pl.String, parse_amount: pl.Float64
         (parse_date, "1", datetime.date(1899, 12, 31)),
         (parse_date, "60000", datetime.date(2064, 4, 8)),
         (parse_date, "60001", None),  # beyond the serial range
+        (parse_date, "2020", None),  # a year alone, not the serial of 1905-07-12
+        (parse_date, "1950", None),
+        (parse_date, "1950.0", None),
+        (parse_date, "1799", datetime.date(1904, 12, 3)),  # no year of this domain: a serial
+        (parse_date, "3653", datetime.date(1909, 12, 31)),
         (parse_date, "0", None),
         (parse_date, "2023-02-30", None),
         (parse_date, "2023-13-01", None),
