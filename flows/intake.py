@@ -164,7 +164,7 @@ def validate_against(
             failure = report.critical_failures[0]
             drop = drops[name]
             file = str(drop.file) if drop.file is not None else name
-            raise ContractError(file, failure.column, failure.problem)
+            raise ContractError(file, failure.named_column, failure.problem)
     return reports
 
 

@@ -385,7 +385,7 @@ def validate(
         problems.add_column(col)
     for name, rep in reports.items():
         for failure in rep.failed_expectations:
-            problems.add_row(name, failure.severity, failure.column or "", failure.problem)
+            problems.add_row(name, failure.severity, failure.named_column or "", failure.problem)
     if problems.row_count:
         console.print(problems)
     console.print(f"data docs: {docs / 'index.html'}", highlight=False)
@@ -393,11 +393,8 @@ def validate(
     if critical:
         name, rep = critical[0]
         file = drops[name].file or name
-        fail(
-            ContractError(
-                str(file), rep.critical_failures[0].column, rep.critical_failures[0].problem
-            )
-        )
+        failure = rep.critical_failures[0]
+        fail(ContractError(str(file), failure.named_column, failure.problem))
 
 
 @app.command()

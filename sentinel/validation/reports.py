@@ -22,6 +22,9 @@ class ExpectationFailure:
     ``problem`` is a short sentence with counts only, never personal data.
     ``unexpected_count`` is the number of offending rows for row-level expectations and
     ``None`` for table- or column-level ones (row count, column exists, type).
+    ``column`` is the column the expectation checks, which may be an evidence flag derived
+    at ingest (``period_matches_drop``); ``file_column`` is the file's column that flag
+    judges (``period``, the suite's ``meta.file_column``), the one an error names.
     """
 
     expectation: str
@@ -29,6 +32,12 @@ class ExpectationFailure:
     severity: str
     unexpected_count: int | None
     problem: str
+    file_column: str | None = None
+
+    @property
+    def named_column(self) -> str | None:
+        """The file's column to name to the person who sent the file."""
+        return self.file_column or self.column
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,7 @@ def _failure(result: Any) -> ExpectationFailure:
         severity=severity,
         unexpected_count=unexpected,
         problem=mask_text(sentence),
+        file_column=(config.meta or {}).get("file_column"),
     )
 
 

@@ -36,7 +36,9 @@ def suite_parameters(
     """Values of the suite parameters of ``dataset`` for ``month``, from the typed config.
 
     - ``min_row_count``: previous month's loaded rows x ``ingest.min_row_ratio_vs_previous``
-      rounded up; 0 when there is no previous month (``previous_rows`` None or 0).
+      rounded up; with no previous month (``previous_rows`` None or 0), 1 for a dataset
+      every drop must deliver (a register or a ledger without rows is no month: a county's
+      first month has no other guard) and 0 for the others.
     - ``min_parsed_share``: 1 - ``ingest.max_unparseable_share`` (``mostly`` of not-null checks).
     - ``min_on_period_share``: 1 - ``ingest.max_off_period_share`` (payouts only).
     - ``<scheme>_low`` / ``<scheme>_high``: ``policy.amount_bounds`` in yuan (payouts only).
@@ -45,9 +47,9 @@ def suite_parameters(
     accepted so month-dependent parameters can be added without changing callers.
     """
     ingest = config.ingest
-    min_rows = 0
+    min_rows = 1 if DATASETS[dataset].required else 0
     if previous_rows:
-        min_rows = math.ceil(previous_rows * ingest.min_row_ratio_vs_previous)
+        min_rows = max(min_rows, math.ceil(previous_rows * ingest.min_row_ratio_vs_previous))
     available: dict[str, Any] = {
         "month": month,
         "min_row_count": min_rows,

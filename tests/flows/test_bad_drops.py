@@ -43,8 +43,9 @@ def assert_stopped(result, county: Path, month: str, *needles: str) -> None:  # 
     assert len(lines) == 1, result.stderr
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
-    assert not (county / "out" / month).exists()
-    assert not any(p.name.startswith(".staging") for p in (county / "out").iterdir())
+    out = county / "out"
+    assert not (out / month).exists()
+    assert not out.exists() or not any(p.name.startswith(".staging") for p in out.iterdir())
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +94,20 @@ def test_amounts_all_text(county: Path) -> None:
 
 def test_regular_payouts_for_another_period(county: Path) -> None:
     replace_with_csv(county, MONTH_2, "payouts", lambda f: f.with_columns(pl.lit(MONTH_1).alias("period")))
-    assert_stopped(run(county, MONTH_2), county, MONTH_2, "payouts.csv", "period")
+    # The file's own column, not the evidence flag ingest derives from it.
+    assert_stopped(run(county, MONTH_2), county, MONTH_2, "payouts.csv", "column 'period'")
 
 
 def test_half_delivered_ledger(county: Path) -> None:
     replace_with_csv(county, MONTH_2, "payouts", lambda f: f.head(f.height // 2))
     assert_stopped(run(county, MONTH_2), county, MONTH_2, "payouts.csv", "rows")
+
+
+def test_a_ledger_without_rows_stops_even_a_countys_first_month(
+    tiny_county: Path, tmp_path: Path
+) -> None:
+    """No previous month to compare with: a header-only ledger is still no month."""
+    dest = tmp_path / "county"
+    shutil.copytree(tiny_county, dest)
+    replace_with_csv(dest, MONTH_1, "payouts", lambda f: f.head(0))
+    assert_stopped(run(dest, MONTH_1), dest, MONTH_1, "payouts.csv", "0 rows, minimum 1")
