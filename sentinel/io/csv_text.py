@@ -10,11 +10,15 @@ import codecs
 import csv
 import io
 import re
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from sentinel.contract import ContractError
 from sentinel.io.conform import MALFORMED_COLUMN, ROW_COLUMN
+
+if TYPE_CHECKING:
+    from _csv import Reader as CsvReader
 
 # A CSV that fails UTF-8 is still read as (corrupted) UTF-8 when at most one in this many
 # of its non-ASCII bytes is invalid UTF-8 (GB18030 Chinese text measures about one in three).
@@ -110,14 +114,18 @@ def split_csv_text(
     first = int(blank.arg_min() or 0)  # blank lines above the header are tolerated
     header_count = int(field_counts[first])
     width = max(header_count, int(field_counts.max() or 0))
-    body = pl.read_csv(
-        utf8_bytes if utf8_bytes is not None else text.encode("utf-8"),
-        has_header=False,
-        schema={f"c{i}": pl.String for i in range(width)},
-        truncate_ragged_lines=True,
-        missing_columns="insert",
-        raise_if_empty=False,
-    )
+    try:
+        body = pl.read_csv(
+            utf8_bytes if utf8_bytes is not None else text.encode("utf-8"),
+            has_header=False,
+            schema={f"c{i}": pl.String for i in range(width)},
+            truncate_ragged_lines=True,
+            missing_columns="insert",
+            raise_if_empty=False,
+        )
+    except pl.exceptions.ComputeError:
+        # A quote polars will not read ('"2"x'): the standard library reads it leniently.
+        return _split_csv_records(text, file)
     if body.height != len(lines):
         # Polars and the line split disagree (e.g. a stray carriage return): trust the
         # slower, exact parser rather than misalign rows.
@@ -154,8 +162,52 @@ def _keep_overflow(overflow: list[str]) -> pl.Expr:
 
 
 def _split_csv_records(text: str, file: str) -> tuple[list[str], pl.DataFrame]:
-    """Exact but slower CSV split (standard library), for quoted multi-line fields."""
-    records = iter(csv.reader(io.StringIO(text, newline="")))
+    """Exact but slower CSV split (standard library), for quoted multi-line fields.
+
+    A quote opened and never closed would swallow every line after it into one field
+    (or overflow the parser): that stops the run, naming the line and the column where the
+    quote opens. A record joined over several lines whose field count is wrong says which
+    lines it joined, so a pair of stray quotes cannot hide rows in a quarantined cell.
+    """
+    try:
+        return _split_records(csv.reader(io.StringIO(text, newline=""), strict=True), file)
+    except csv.Error as exc:
+        if "expected after" in str(exc):
+            # Text after a closing quote ('"2"x'): read leniently, as spreadsheets do.
+            return _split_records(csv.reader(io.StringIO(text, newline="")), file)
+        raise _unclosed_quote(text, file, exc) from None
+
+
+def _unclosed_quote(text: str, file: str, exc: csv.Error) -> ContractError:
+    """The error for a quote that is never closed: where it opens (line and column)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    headers: list[str] = []
+    begun = last = 0  # lines read before the current record, and before the last one
+    while True:
+        begun = reader.line_num
+        try:
+            record = next(reader)
+        except StopIteration:
+            begun = last  # leniently read, the open quote's record runs to the end
+            break
+        except csv.Error:
+            break  # the field overflowed: its record began after ``begun`` lines
+        headers = headers or record
+        last = begun
+    lines = text.splitlines()
+    line = lines[begun] if begun < len(lines) else ""
+    opened = next(csv.reader([line]), [""])
+    column = headers[len(opened) - 1] if 0 < len(opened) <= len(headers) else None
+    return ContractError(
+        file,
+        column,
+        f"line {begun + 1}: a quote opens here and is never closed, so every line after it "
+        f"would be read as one value ({exc}); close or remove the quote",
+    )
+
+
+def _split_records(records: CsvReader, file: str) -> tuple[list[str], pl.DataFrame]:
+    """Header and text columns of parsed CSV ``records``."""
     headers: list[str] | None = None
     for record in records:
         if not _is_blank(record):
@@ -167,8 +219,10 @@ def _split_csv_records(text: str, file: str) -> tuple[list[str], pl.DataFrame]:
     columns: list[list[str | None]] = [[] for _ in range(width)]
     row_numbers: list[int] = []
     counts: list[int] = []
-    extras: list[str | None] = []
+    notes: list[str | None] = []
+    last_line = records.line_num
     for number, record in enumerate(records, start=1):
+        first_line, last_line = last_line + 1, records.line_num
         if _is_blank(record):
             continue
         padded = (record + [None] * width)[:width] if len(record) != width else record
@@ -176,7 +230,10 @@ def _split_csv_records(text: str, file: str) -> tuple[list[str], pl.DataFrame]:
             column.append(value)
         row_numbers.append(number)
         counts.append(len(record))
-        extras.append(",".join(record[width:]) if len(record) > width else None)
+        note = [f"extra fields: {','.join(record[width:])}"] if len(record) > width else []
+        if len(record) != width and last_line > first_line:
+            note.append(f"lines {first_line}-{last_line} joined by a quoted field")
+        notes.append("; ".join(note) or None)
     cells = (
         pl.DataFrame(
             {f"c{i}": pl.Series(values, dtype=pl.String) for i, values in enumerate(columns)}
@@ -184,15 +241,15 @@ def _split_csv_records(text: str, file: str) -> tuple[list[str], pl.DataFrame]:
         .with_columns(
             pl.Series(ROW_COLUMN, row_numbers, dtype=pl.Int64),
             _malformed_message(pl.Series("n", counts, dtype=pl.Int64), width),
-            pl.Series("_overflow", extras, dtype=pl.String),
+            pl.Series("_note", notes, dtype=pl.String),
         )
         .with_columns(
-            pl.when(pl.col("_overflow").is_not_null())
-            .then(pl.format("{}; extra fields: {}", pl.col(MALFORMED_COLUMN), pl.col("_overflow")))
+            pl.when(pl.col("_note").is_not_null())
+            .then(pl.format("{}; {}", pl.col(MALFORMED_COLUMN), pl.col("_note")))
             .otherwise(pl.col(MALFORMED_COLUMN))
             .alias(MALFORMED_COLUMN)
         )
-        .drop("_overflow")
+        .drop("_note")
     )
     return headers, cells
 
