@@ -27,6 +27,10 @@ __all__ = [
 
 # How far down an Excel sheet to look for the header row (exports often start with a title).
 _XLSX_HEADER_SEARCH_ROWS = 10
+# Excel keeps 15 significant digits of a number: an identity or account number typed or
+# exported as a number cell (18 or 19 digits) is already altered in the file.
+_EXACT_DIGITS = 15
+_LONG_NUMBER = rf"^\d{{{_EXACT_DIGITS + 1},}}(?:\.0*)?$"
 
 
 @dataclass(frozen=True)
@@ -105,9 +109,8 @@ def refuse_formulas(data: bytes, file: str) -> None:
 def read_xlsx_cells(data: bytes, file: str, dataset: Dataset) -> tuple[list[str], pl.DataFrame]:
     """First sheet, every cell as text; the header is the first row naming contract columns."""
     try:
-        sheet = (
-            fastexcel.read_excel(data).load_sheet(0, header_row=None, dtypes="string").to_polars()
-        )
+        reader = fastexcel.read_excel(data)
+        sheet = reader.load_sheet(0, header_row=None, dtypes="string").to_polars()
     except Exception as exc:  # fastexcel raises its own error classes
         raise ContractError(file, None, f"unreadable xlsx: {exc}") from None
     if sheet.height == 0:
@@ -120,6 +123,7 @@ def read_xlsx_cells(data: bytes, file: str, dataset: Dataset) -> tuple[list[str]
             header_at = i
             break
     headers = [clean_header(v) if v is not None else "" for v in sheet.row(header_at)]
+    _refuse_long_numbers(reader, sheet, headers, header_at, file)
     rows = sheet.slice(header_at + 1)
     # Date cells come out as 'YYYY-MM-DD 00:00:00'; a date is all the contract wants.
     cells = (
@@ -131,3 +135,42 @@ def read_xlsx_cells(data: bytes, file: str, dataset: Dataset) -> tuple[list[str]
         .filter(~pl.all_horizontal(pl.col(rows.columns).is_null()))
     )
     return headers, cells
+
+
+def _refuse_long_numbers(
+    reader: fastexcel.ExcelReader,
+    sheet: pl.DataFrame,
+    headers: list[str],
+    header_at: int,
+    file: str,
+) -> None:
+    """Stop on a number cell below the header with more than 15 digits: Excel has already
+    rounded it (an ID typed as a number), so reading it would change a person's ID.
+
+    The text view cannot tell a number cell from a text cell of digits, so the columns
+    holding such digit runs are read again as booleans: fastexcel makes a number cell true
+    or false there and leaves a text cell empty.
+    """
+    body = sheet.slice(header_at + 1)
+    suspects = [
+        i for i, name in enumerate(body.columns) if body[name].str.contains(_LONG_NUMBER).any()
+    ]
+    if not suspects:
+        return
+    numbers = reader.load_sheet(
+        0, header_row=None, dtypes="boolean", use_columns=suspects
+    ).to_polars()
+    for i, name in zip(suspects, numbers.columns, strict=True):
+        long_number = numbers[name].slice(header_at + 1).is_not_null() & body[
+            body.columns[i]
+        ].str.contains(_LONG_NUMBER)
+        count = int(long_number.sum())
+        if count:
+            first = int(long_number.arg_true()[0]) + header_at + 2
+            raise ContractError(
+                file,
+                headers[i] if i < len(headers) and headers[i] else None,
+                f"{count} number cell(s) of more than {_EXACT_DIGITS} digits, the first in "
+                f"row {first}: Excel keeps only {_EXACT_DIGITS} digits of a number, so these "
+                "identity or account numbers are already altered; export the column as text",
+            )

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import xlsxwriter
+from openpyxl import load_workbook
 from polars.testing import assert_frame_equal
 
 sys.path.insert(0, str(Path(__file__).parent))  # the hand-made payout files
@@ -135,6 +136,32 @@ def test_xlsx_title_rows_above_the_header_are_skipped(tmp_path):
     path = write_xlsx(tmp_path / "payouts.xlsx", ZH_HEADER, title="某县2024年1月养老金发放明细")
     frame = read_dataset(path, PAYOUTS).frame
     assert frame["person_id"].to_list() == [ID_X, ID_A]
+
+
+@pytest.mark.parametrize("title", [None, "某县2024年1月养老金发放明细"])
+def test_xlsx_ids_stored_as_numbers_stop_the_run_naming_column_and_row(tmp_path, title):
+    """Excel keeps 15 digits of a number: an 18-digit ID typed as one is already altered, and
+    read as text it would silently become another person's ID."""
+    path = write_xlsx(tmp_path / "payouts.xlsx", ZH_HEADER, title=title)
+    book = load_workbook(path)
+    book.active.cell(row=(4 if title else 2) + 1, column=1, value=int(ID_A))
+    book.save(path)
+    with pytest.raises(ContractError, match="1 number cell") as err:
+        read_dataset(path, PAYOUTS)
+    assert err.value.column == "身份证号"
+    assert f"row {(4 if title else 2) + 1}" in err.value.problem
+    assert ID_A[:15] not in str(err.value)
+
+
+def test_xlsx_long_digit_text_and_short_numbers_are_read(tmp_path):
+    """Digits typed as text (IDs, accounts) and numbers Excel holds exactly pass."""
+    path = write_xlsx(tmp_path / "payouts.xlsx", EN_HEADER)
+    book = load_workbook(path)
+    book.active.cell(row=2, column=6, value="6217000012345678901")  # a 19-digit account, text
+    book.active.cell(row=3, column=6, value=621700001234567)  # 15 digits: exact
+    book.save(path)
+    frame = read_dataset(path, PAYOUTS).frame
+    assert frame["bank_account"].to_list() == ["6217000012345678901", "621700001234567"]
 
 
 def test_xlsx_missing_required_column(tmp_path):
