@@ -109,7 +109,10 @@ class AuditResult(BaseModel):
     def _known_outcome(cls, value: str | None) -> str:
         canonical = OUTCOMES.get(value.strip()) if isinstance(value, str) else None
         if canonical is None:
-            raise _problem(f"{value!r} is not one of {', '.join(OUTCOME_VALUES)}")
+            if not (isinstance(value, str) and value.strip()):
+                raise _problem("is empty")
+            # What was typed is not repeated: a note typed in this cell may hold names and IDs.
+            raise _problem(f"is not one of {', '.join(OUTCOME_VALUES)}")
         return canonical
 
     @field_validator("closed_on")

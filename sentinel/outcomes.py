@@ -27,7 +27,13 @@ from sentinel.contract import OUTCOMES, OUTCOMES_DATASET
 from sentinel.io.reports import CASE_HEADERS_ZH, OUTCOME_HEADERS
 from sentinel.masking import mask_id
 
-__all__ = ["ImportReport", "OutcomeError", "import_outcomes", "read_outcomes_workbook"]
+__all__ = [
+    "ImportReport",
+    "OutcomeError",
+    "import_outcomes",
+    "read_outcomes_workbook",
+    "with_reasons_as_problems",
+]
 
 #: Columns of :func:`read_outcomes_workbook`: the contract's, the auditor's note, and where
 #: each row came from (``_sheet``, ``_row`` as Excel shows it) with the cells that could
@@ -148,15 +154,44 @@ def _sheet_outcomes(sheet: Any) -> Iterator[dict[str, Any]]:
         yield row
 
 
+def with_reasons_as_problems(rows: pl.DataFrame) -> pl.DataFrame:
+    """Outcome rows typed by the contract reader (:func:`features.records.parse_records`)
+    with each quarantine reason of ``_reason`` (``"closed_on unparseable; ..."``) as a
+    ``_problems`` entry, so that :func:`import_outcomes` rejects the row naming the column:
+    an unreadable cell is null once typed, and closing the case without it would lose what
+    the auditor wrote. A reason naming no column (a malformed or duplicate row) is the
+    row's."""
+    columns = set(OUTCOMES_DATASET.column_names)
+
+    def problems(reason: str | None) -> list[dict[str, str]]:
+        found = []
+        for part in (reason or "").split("; "):
+            column, _, problem = part.partition(" ")
+            if column in columns and problem:
+                found.append({"column": column, "problem": problem})
+            elif part:
+                found.append({"column": "row", "problem": part})
+        return found
+
+    return rows.with_columns(
+        pl.Series(
+            "_problems",
+            [problems(r) for r in rows["_reason"].to_list()],
+            dtype=_SCHEMA["_problems"],
+        )
+    )
+
+
 def _read_cell(value: Any, column: str, parse: Any, problems: list[dict[str, str]]) -> Any:
     if value is None:
         return None
     try:
         return parse(value)
     except (TypeError, ValueError, OverflowError):
-        shown = str(value)[:20]
+        # The cell's text is not repeated: an auditor's note typed here may hold a name,
+        # an ID or an account, and this message goes to the log and the errors file.
         kind = "a date" if column in _DATE_COLUMNS else "an amount"
-        problems.append({"column": column, "problem": f"cannot read {shown!r} as {kind}"})
+        problems.append({"column": column, "problem": f"cannot be read as {kind}"})
         return None
 
 

@@ -145,7 +145,7 @@ def _check_step(
             raise CaseValidationError(
                 shown,
                 "amount",
-                f"{amount:.2f} is more than the {outstanding:.2f} still outstanding",
+                f"more than the {outstanding:.2f} still outstanding",
             )
     elif amount is not None:
         raise CaseValidationError(shown, "amount", f"a {step} has no amount")

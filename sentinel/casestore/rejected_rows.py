@@ -15,6 +15,8 @@ from typing import ClassVar, Generic, TypeVar
 
 import polars as pl
 
+from sentinel.masking import mask_text
+
 __all__ = [
     "ImportRowError",
     "ImportTally",
@@ -43,7 +45,7 @@ def rejected_row_text(
         )
         if part
     )
-    return f"{where}: {problem}"
+    return f"{where}: {mask_text(problem)}"
 
 
 def rejected_rows_frame(place_column: str, rows: Iterable[RejectedRow]) -> pl.DataFrame:
@@ -51,7 +53,13 @@ def rejected_rows_frame(place_column: str, rows: Iterable[RejectedRow]) -> pl.Da
     column, problem."""
     return pl.DataFrame(
         [
-            {"place": place, "row": row, "case": case, "column": column, "problem": problem}
+            {
+                "place": place,
+                "row": row,
+                "case": case,
+                "column": column,
+                "problem": mask_text(problem),
+            }
             for place, row, case, column, problem in rows
         ],
         schema={

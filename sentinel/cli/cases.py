@@ -56,7 +56,11 @@ def outcomes_import(
     """
     from sentinel.contract import DATASETS, ContractError
     from sentinel.io.readers import read_dataset
-    from sentinel.outcomes import import_outcomes, read_outcomes_workbook
+    from sentinel.outcomes import (
+        import_outcomes,
+        read_outcomes_workbook,
+        with_reasons_as_problems,
+    )
 
     if not file.exists():
         fail(FileNotFoundError(f"{file}: no such file"))
@@ -67,7 +71,8 @@ def outcomes_import(
             from features.records import parse_records
 
             raw = read_dataset(file, DATASETS["outcomes"]).frame
-            rows = parse_records(raw.lazy(), DATASETS["outcomes"], month="0000-00").collect()
+            typed = parse_records(raw.lazy(), DATASETS["outcomes"], month="0000-00").collect()
+            rows = with_reasons_as_problems(typed)
     except ContractError as exc:
         fail(exc)
     with case_store(out, config) as store:

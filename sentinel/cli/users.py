@@ -182,6 +182,8 @@ def users_recuse(
         found = users.set_recusal(name, village=village, relatives=tuple(relative or ()))
         if found:
             users.log("cli", "user_recusal", None, {"user": name, "relatives": len(relative or ())})
+    except ValueError as exc:
+        fail(exc)
     finally:
         cases.dispose()
     if not found:

@@ -52,8 +52,8 @@ def translator(language: Language) -> tuple[Callable[..., str], Callable[[object
 # _closure_problems, sentinel/outcomes.py), in Chinese. Unknown texts stay in English.
 _PROBLEMS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (
-        re.compile(r"^(.*) is not one of .*$"),
-        r"\1 不是有效的核查结果（确认死亡 / 确认违规 / 排除 / 无法核实）",
+        re.compile(r"^(.*?) ?is not one of .*$"),
+        r"\1不是有效的核查结果（确认死亡 / 确认违规 / 排除 / 无法核实）",
     ),
     (re.compile(r"^is empty$"), "未填写"),
     (re.compile(r"^(.*) is not a date$"), r"\1 不是日期"),
@@ -73,6 +73,8 @@ _PROBLEMS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(\S+) but the outcome is cleared$"), r"\1：核查结果为“排除”的案件没有多发金额"),
     (re.compile(r"^cannot read (.*) as a date.*$"), r"无法把 \1 识别为日期（年-月-日）"),
     (re.compile(r"^cannot read (.*) as an amount$"), r"无法把 \1 识别为金额"),
+    (re.compile(r"^cannot be read as a date$"), "无法识别为日期（年-月-日）"),
+    (re.compile(r"^cannot be read as an amount$"), "无法识别为金额"),
     (re.compile(r"^(.*) is not an amount$"), r"\1 不是金额"),
     (
         re.compile(r"^(\S+) is not below (\S+) yuan .*$"),

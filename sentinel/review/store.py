@@ -12,6 +12,7 @@ account.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -21,7 +22,9 @@ import polars as pl
 from sqlalchemy import Engine, and_, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from features.identity import ID_WELL_FORMED
 from sentinel.casestore.chain import seal
+from sentinel.masking import mask_id
 from sentinel.migrations import upgrade
 from sentinel.review import tables
 from sentinel.review.tables import AUDIT_CHAIN, MAX_USERNAME, ROLES, Role
@@ -446,8 +449,18 @@ def _user(row: Any) -> User:
 
 
 def _relatives(ids: tuple[str, ...] | list[str]) -> list[str]:
-    """Identity numbers as compared: trimmed, upper-case X, each once."""
-    return list(dict.fromkeys(i.strip().upper() for i in ids if i and i.strip()))
+    """Identity numbers as compared: trimmed, upper-case X, each once. ``ValueError`` for
+    one not shaped as a resident identity number (a typo would leave the recusal without
+    effect, and nobody would know). The check character is not required: a register holds
+    some numbers that fail it, and a recusal must reach those people too."""
+    numbers = list(dict.fromkeys(i.strip().upper() for i in ids if i and i.strip()))
+    for number in numbers:
+        if not re.fullmatch(ID_WELL_FORMED, number):
+            raise ValueError(
+                f"relative {mask_id(number) or '?'}: not a resident identity number "
+                "(17 digits and a digit or X)"
+            )
+    return numbers
 
 
 def _hash(token: str) -> str:

@@ -66,7 +66,11 @@ class ValidationReport:
 
 def report_of(dataset: str, result: Any, seconds: float) -> ValidationReport:
     """The report of a GE suite result (or one merged over chunks) for ``dataset``."""
-    failures = [_failure(r) for r in result.results if not r.success]
+    # A column's failure before the table's: a file whose every payout kind is empty also
+    # has no regular payouts, and the column is what to name first (stable otherwise).
+    failures = sorted(
+        (_failure(r) for r in result.results if not r.success), key=lambda f: f.column is None
+    )
     critical = [f for f in failures if f.severity == "critical"]
     return ValidationReport(
         dataset=dataset,

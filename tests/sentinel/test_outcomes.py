@@ -9,10 +9,12 @@ import openpyxl
 import polars as pl
 import pytest
 
+from features.records import parse_records
 from sentinel.casestore import CaseStore
-from sentinel.contract import CASE_COLUMNS
+from sentinel.contract import CASE_COLUMNS, OUTCOMES_DATASET
+from sentinel.io.readers import read_dataset
 from sentinel.io.reports import OUTCOME_HEADERS, write_workbook
-from sentinel.outcomes import import_outcomes, read_outcomes_workbook
+from sentinel.outcomes import import_outcomes, read_outcomes_workbook, with_reasons_as_problems
 
 NOW = datetime(2020, 3, 15, 8, 0, tzinfo=UTC)
 # Generated fake people.
@@ -183,8 +185,7 @@ def test_bad_rows_are_reported_with_place_and_column(case_store: CaseStore, tmp_
     ]
     messages = [str(e) for e in report.errors]
     assert messages[0] == (
-        "sheet 城关镇, row 2, case SU-111*****1111, column closed_on: "
-        "cannot read '2020-13-45' as a date"
+        "sheet 城关镇, row 2, case SU-111*****1111, column closed_on: cannot be read as a date"
     )
     assert "in the future" in messages[2] and "more than overpaid" in messages[3]
     assert "negative" in messages[4]
@@ -195,6 +196,64 @@ def test_bad_rows_are_reported_with_place_and_column(case_store: CaseStore, tmp_
             assert case_id not in message
     assert report.errors_frame().height == 5
     assert all(case_store.case(p[0])["state"] == "new" for p in PEOPLE)
+
+
+def test_a_note_typed_in_the_wrong_cell_is_not_repeated_in_the_errors(
+    case_store: CaseStore, tmp_path: Path
+) -> None:
+    """Errors go to the log and the errors file: the names, IDs and accounts an auditor may
+    type into a cell that wants a value from a list, a date or an amount stay out of them."""
+    listed_store(case_store)
+    path = month_workbook(tmp_path)
+    note = f"已死亡，由{PEOPLE[2][2]}之子代领，账号6228453076623684，身份证{PEOPLE[2][1]}"
+    fill_workbook(
+        path,
+        {
+            PEOPLE[0][0]: {"outcome": note, "closed_on": "2020-02-01"},
+            PEOPLE[1][0]: {
+                "outcome": "确认死亡",
+                "closed_on": "2020-02-01",
+                "death_date": PEOPLE[1][1],
+            },
+            PEOPLE[2][0]: {
+                "outcome": "确认违规",
+                "closed_on": "2020-02-01",
+                "recovered_amount": f"{PEOPLE[2][2]}退回",
+            },
+        },
+    )
+    report = import_outcomes(case_store, read_outcomes_workbook(path), actor="auditor-li", now=NOW)
+    assert report.rejected == 3
+    text = "\n".join(str(e) for e in report.errors) + report.errors_frame().write_csv()
+    for secret in (PEOPLE[1][1], PEOPLE[2][1], PEOPLE[2][2], "6228453076623684"):
+        assert secret not in text
+    assert [e.column for e in report.errors] == ["outcome", "death_date", "recovered_amount"]
+
+
+def test_an_outcomes_file_with_an_unreadable_cell_rejects_the_row_naming_the_column(
+    case_store: CaseStore, tmp_path: Path
+) -> None:
+    """Typed, an unreadable cell is null: closing the case without it would lose what the
+    auditor wrote (a recovered sum stored as nothing)."""
+    listed_store(case_store)
+    path = tmp_path / "outcomes.csv"
+    path.write_text(
+        "case_id,person_id,closed_on,outcome,death_date,overpaid_amount,recovered_amount\n"
+        f"{PEOPLE[1][0]},{PEOPLE[1][1]},2020-02-01,confirmed_deceased,2020-02-30,900,三百\n"
+        f"{PEOPLE[2][0]},{PEOPLE[2][1]},2020-02-01,confirmed_improper,,800,800\n",
+        encoding="utf-8",
+    )
+    raw = read_dataset(path, OUTCOMES_DATASET).frame
+    typed = parse_records(raw.lazy(), OUTCOMES_DATASET, month="0000-00").collect()
+    rows = with_reasons_as_problems(typed)
+    report = import_outcomes(case_store, rows, actor="auditor-li", now=NOW)
+    assert (report.applied, report.rejected) == (1, 1)
+    assert [(e.row, e.column, e.problem) for e in report.errors] == [
+        (1, "death_date", "unparseable"),
+        (1, "recovered_amount", "unparseable"),
+    ]
+    assert case_store.case(PEOPLE[1][0])["state"] == "new"
+    assert case_store.case(PEOPLE[2][0])["state"] != "new"
 
 
 def test_unknown_case_and_wrong_person_are_rejected(case_store: CaseStore) -> None:

@@ -66,6 +66,21 @@ def test_bad_users_are_refused(
         )  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("typo", ["43010219500101001", "4301011950010100121", "43010119500101001Y"])
+def test_a_relative_who_is_no_resident_id_is_refused_masked(
+    case_store: CaseStore, typo: str
+) -> None:
+    """A mistyped relative would leave the recusal without effect, and nobody would know."""
+    store = ReviewStore(case_store.engine)
+    store.add_user("wang", "auditor", hash_password("a long password"), ("城关镇",))
+    with pytest.raises(ValueError, match="not a resident identity number") as refused:
+        store.set_recusal("wang", village=None, relatives=("430101195001010012", typo))
+    assert typo not in str(refused.value)
+    assert store.set_recusal("wang", village=None, relatives=(" 430101195001010012 ",))
+    user = store.user("wang")
+    assert user is not None and user.relatives == ("430101195001010012",)
+
+
 def test_a_user_name_is_taken_once(case_store: CaseStore) -> None:
     store = ReviewStore(case_store.engine)
     store.add_user("zhao", "supervisor", hash_password("a long password"))
