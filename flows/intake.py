@@ -168,19 +168,37 @@ def validate_against(
     return reports
 
 
+#: The outcome rows of a drop the case store refused, and why (``OUT/YYYY-MM/``).
+OUTCOMES_REJECTED_FILE = "outcomes_rejected.csv"
+
+
 @task(retries=2, retry_delay_seconds=[2, 10])
-def record_drop_outcomes(drops: dict[str, StoredDrop], out: Path, config: SentinelConfig) -> int:
-    """Close the cases whose field-audit outcomes arrived in this drop (``outcomes.*``)."""
-    outcomes = drops["outcomes"].loaded
+def record_drop_outcomes(
+    drops: dict[str, StoredDrop], out: Path, config: SentinelConfig, staging: Path
+) -> int:
+    """Close the cases whose field-audit outcomes arrived in this drop (``outcomes.*``). A
+    row the case store refuses (an unknown case, a wrong person, a result it cannot take)
+    is named with its file, row, column and problem in the log and in
+    ``outcomes_rejected.csv``, for the reply to the unit that sent it."""
+    drop = drops["outcomes"]
+    outcomes = drop.loaded
     if outcomes.height == 0:
         return 0
+    file = drop.file.name if drop.file is not None else "outcomes"
     limits = OutcomeLimits.from_config(config)
     signoff = SignOff.from_config(config)
     with CaseStore(case_store_url(out, config), limits=limits, signoff=signoff) as store_db:
         report = import_outcomes(store_db, outcomes, actor="drop:outcomes")
     logger = run_logger()
     for error in report.errors:
-        logger.warning("outcome not applied: %s", error)
+        logger.warning("outcome not applied: %s, %s", file, error)
+    if report.errors:
+        write_csv_bom(
+            report.errors_frame()
+            .with_columns(pl.lit(file).alias("sheet"))
+            .rename({"sheet": "file"}),
+            staging / OUTCOMES_REJECTED_FILE,
+        )
     if report.pending:
         logger.warning(
             "%d outcome(s) without a second signature wait for sign-off (cases.signoff_*)",

@@ -62,7 +62,7 @@ def monthly_audit(
         drops = checked_drop(inbox, month, out, config)
         reports = validate_month_drop(drops, config, month, store, staging / "data-docs")
         curate_month(drops, store, month)
-        record_drop_outcomes(drops, out, config)
+        record_drop_outcomes(drops, out, config, staging)
         apply_drop_recoveries(drops, out, config, staging)
         model = choose_model(store, out, month, config)
         detected = score_month(store, month, config, model)

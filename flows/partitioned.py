@@ -84,7 +84,7 @@ def partitioned_audit(
         drops = checked_drop(inbox, month, out, config)
         reports = validate_province_drop(drops, config, month, out, staging / "data-docs")
         partitions = split_month(drops, out, month, region_digits)
-        record_drop_outcomes(drops, out, config)
+        record_drop_outcomes(drops, out, config, staging)
         apply_drop_recoveries(drops, out, config, staging)
         _on_workers(summarise_partition_history, partitions, out, month, config)
         # A partition's suspensions read only its own register and certifications: the

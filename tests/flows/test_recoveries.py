@@ -38,7 +38,10 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pl.DataFrame
     cases = pl.read_parquet(dest / "out" / "2020-01" / "cases.parquet")
     visits = cases.sort("priority_rank").head(25).select("case_id", "person_id")
     outcomes = visit_outcomes(visits, dest / "truth", "2020-01", date(2020, 2, 15))
-    outcomes.write_csv(dest / "inbox" / "2020-02" / "outcomes.csv", date_format="%Y-%m-%d")
+    unknown = outcomes.head(1).with_columns(pl.lit("DP-000000000000").alias("case_id"))
+    pl.concat([outcomes, unknown]).write_csv(
+        dest / "inbox" / "2020-02" / "outcomes.csv", date_format="%Y-%m-%d"
+    )
     confirmed = outcomes.filter(pl.col("overpaid_amount") > 0).sort("case_id")
     assert confirmed.height >= 2
     first, second = confirmed.row(0, named=True), confirmed.row(1, named=True)
@@ -83,6 +86,12 @@ def test_bad_rows_are_named_with_file_row_column_and_kept(county) -> None:  # ty
     ]
     assert "still outstanding" in rejected["problem"][0]
     assert not FULL_ID.search(rejected.write_csv())
+    refused = pl.read_csv(dest / "out" / "2020-02" / "outcomes_rejected.csv")
+    last_row = pl.read_csv(dest / "inbox" / "2020-02" / "outcomes.csv").height
+    assert refused.select("file", "row", "column", "problem").rows() == [
+        ("outcomes.csv", last_row, "case_id", "unknown case")
+    ]
+    assert not FULL_ID.search(refused.write_csv())
     manifest = json.loads((dest / "out" / "2020-02" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["inputs"]["recoveries"]["rows_loaded"] == 4
     history = json.loads((dest / "out" / "2020-02" / "history.json").read_text(encoding="utf-8"))
