@@ -8,6 +8,7 @@ names contract columns, so an export's title rows above it are skipped.
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,11 +109,15 @@ def refuse_formulas(data: bytes, file: str) -> None:
 
 def read_xlsx_cells(data: bytes, file: str, dataset: Dataset) -> tuple[list[str], pl.DataFrame]:
     """First sheet, every cell as text; the header is the first row naming contract columns."""
-    try:
-        reader = fastexcel.read_excel(data)
-        sheet = reader.load_sheet(0, header_row=None, dtypes="string").to_polars()
-    except Exception as exc:  # fastexcel raises its own error classes
-        raise ContractError(file, None, f"unreadable xlsx: {exc}") from None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Which cells are numbers, read beside the text (its own reader: a reader loads one
+        # sheet at a time): on two cores the check costs no wall time.
+        kinds = pool.submit(_first_sheet, data, "boolean")
+        try:
+            sheet = _first_sheet(data, "string")
+            number_cells = kinds.result()
+        except Exception as exc:  # fastexcel raises its own error classes
+            raise ContractError(file, None, f"unreadable xlsx: {exc}") from None
     if sheet.height == 0:
         raise ContractError(file, None, "empty sheet: no header row")
     sheet = sheet.rename({name: f"c{i}" for i, name in enumerate(sheet.columns)})
@@ -123,7 +128,7 @@ def read_xlsx_cells(data: bytes, file: str, dataset: Dataset) -> tuple[list[str]
             header_at = i
             break
     headers = [clean_header(v) if v is not None else "" for v in sheet.row(header_at)]
-    _refuse_long_numbers(reader, sheet, headers, header_at, file)
+    _refuse_long_numbers(number_cells, sheet, headers, header_at, file)
     rows = sheet.slice(header_at + 1)
     # Date cells come out as 'YYYY-MM-DD 00:00:00'; a date is all the contract wants.
     cells = (
@@ -137,8 +142,14 @@ def read_xlsx_cells(data: bytes, file: str, dataset: Dataset) -> tuple[list[str]
     return headers, cells
 
 
+def _first_sheet(data: bytes, dtype: str) -> pl.DataFrame:
+    """The first sheet's cells, every column read as ``dtype``, no header row taken."""
+    sheet = fastexcel.read_excel(data).load_sheet(0, header_row=None, dtypes=dtype)  # type: ignore[arg-type]
+    return sheet.to_polars()
+
+
 def _refuse_long_numbers(
-    reader: fastexcel.ExcelReader,
+    number_cells: pl.DataFrame,
     sheet: pl.DataFrame,
     headers: list[str],
     header_at: int,
@@ -147,23 +158,14 @@ def _refuse_long_numbers(
     """Stop on a number cell below the header with more than 15 digits: Excel has already
     rounded it (an ID typed as a number), so reading it would change a person's ID.
 
-    The text view cannot tell a number cell from a text cell of digits, so the columns
-    holding such digit runs are read again as booleans: fastexcel makes a number cell true
-    or false there and leaves a text cell empty.
+    ``sheet`` is the text of every cell, ``number_cells`` the same sheet read as booleans:
+    the text cannot tell a number cell from a text cell of digits, but fastexcel makes a
+    number cell true or false there and leaves a text cell empty.
     """
     body = sheet.slice(header_at + 1)
-    suspects = [
-        i for i, name in enumerate(body.columns) if body[name].str.contains(_LONG_NUMBER).any()
-    ]
-    if not suspects:
-        return
-    numbers = reader.load_sheet(
-        0, header_row=None, dtypes="boolean", use_columns=suspects
-    ).to_polars()
-    for i, name in zip(suspects, numbers.columns, strict=True):
-        long_number = numbers[name].slice(header_at + 1).is_not_null() & body[
-            body.columns[i]
-        ].str.contains(_LONG_NUMBER)
+    numbers = number_cells.slice(header_at + 1)
+    for i, (name, kind) in enumerate(zip(body.columns, numbers.columns, strict=True)):
+        long_number = numbers[kind].is_not_null() & body[name].str.contains(_LONG_NUMBER)
         count = int(long_number.sum())
         if count:
             first = int(long_number.arg_true()[0]) + header_at + 2
