@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 DEFAULT_CONFIG_FILE = Path(__file__).with_name("default_config.toml")
 
@@ -232,7 +232,9 @@ class SuspectsConfig(_Section):
         ):
             unknown = sorted(set(key) - set(known))
             if unknown:
-                raise ValueError(f"suspects.{what}: unknown {unknown}; expected some of {list(known)}")
+                raise ValueError(
+                    f"suspects.{what}: unknown {unknown}; expected some of {list(known)}"
+                )
         return self
 
 
@@ -340,12 +342,38 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+class ConfigError(ValueError):
+    """A site configuration that cannot be used: the file, the key and what is wrong, in one
+    line (``site.toml: detection.audit_capacty: unknown key``)."""
+
+
 def load_config(path: Path | None = None) -> SentinelConfig:
-    """Load the committed defaults, overlaid with ``path`` when given."""
+    """Load the committed defaults, overlaid with ``path`` when given.
+
+    Raises :class:`ConfigError` for a file that cannot be read or is not TOML, and for an
+    unknown key or a value out of range, naming each."""
     data = tomllib.loads(DEFAULT_CONFIG_FILE.read_text(encoding="utf-8"))
+    source = Path(path) if path is not None else DEFAULT_CONFIG_FILE
     if path is not None:
-        data = _merge(data, tomllib.loads(Path(path).read_text(encoding="utf-8")))
-    return SentinelConfig.model_validate(data)
+        try:
+            site = tomllib.loads(source.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot be read ({exc.strerror or exc})") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{source}: not a TOML file ({exc})") from None
+        data = _merge(data, site)
+    try:
+        return SentinelConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(_problem(error) for error in exc.errors())
+        raise ConfigError(f"{source}: {problems}") from None
+
+
+def _problem(error: Any) -> str:
+    """``detection.audit_capacity: Input should be greater than or equal to 0``."""
+    key = ".".join(str(part) for part in error["loc"])
+    what = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+    return f"{key}: {what}" if key else what
 
 
 def month_end(month: str) -> date:

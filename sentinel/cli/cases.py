@@ -18,6 +18,7 @@ from sentinel.cli.common import (
     err,
     fail,
     private,
+    site_config,
 )
 
 outcomes_app = command_group(
@@ -160,11 +161,10 @@ def plan_visits(
     Example: sentinel plan visits --out demo/out --month 2020-12 --township 梅城镇 --max-visits 5
     """
     from features.visits import visit_plan_summary
-    from sentinel.config import load_config
     from sentinel.io.visit_plans import VISIT_PLAN_FOLDER, read_visit_plan, write_visit_plans
     from sentinel.review.i18n import translator
 
-    cfg = load_config(config)
+    cfg = site_config(config)
     try:
         plan = read_visit_plan(out, month, cfg.visits, townships=township, max_visits=max_visits)
     except (ValueError, FileNotFoundError) as exc:

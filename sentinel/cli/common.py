@@ -79,14 +79,24 @@ def day_or_today(text: str | None, option: str) -> date:
         fail(ValueError(f"{option} {text!r}: not a date YYYY-MM-DD"))
 
 
+def site_config(path: Path | None):  # type: ignore[no-untyped-def]
+    """The site configuration of ``--config`` over the defaults; a refused input, in one
+    line naming the file, the key and the problem, when it cannot be used."""
+    from sentinel.config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        fail(exc)
+
+
 def case_store(out: Path, config: Path | None):  # type: ignore[no-untyped-def]
     """The case store of ``out`` with the site configuration's outcome limits and sign-off."""
     from flows.context import case_store_url
     from sentinel.audit_result import OutcomeLimits, SignOff
     from sentinel.casestore import CaseStore
-    from sentinel.config import load_config
 
-    cfg = load_config(config)
+    cfg = site_config(config)
     private(out, cfg)
     return CaseStore(
         case_store_url(out, cfg),
@@ -121,10 +131,9 @@ REVIEW_PASSWORD_ENV = "SENTINEL_REVIEW_PASSWORD"
 def review_store(out: Path, config: Path | None):  # type: ignore[no-untyped-def]
     """The case store of ``out`` and the review app's users beside it."""
     from sentinel.casestore import CaseStore, database_url
-    from sentinel.config import load_config
     from sentinel.review import ReviewStore
 
-    cfg = load_config(config)
+    cfg = site_config(config)
     private(out, cfg)
     cases = CaseStore(database_url(out / cfg.cases.database_file))
     return cases, ReviewStore(cases.engine)

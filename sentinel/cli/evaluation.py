@@ -15,6 +15,7 @@ from sentinel.cli.common import (
     console,
     fail,
     print_frame,
+    site_config,
 )
 
 if TYPE_CHECKING:
@@ -104,9 +105,8 @@ def evaluate(
     shows it in full):
       sentinel evaluate --simulate-audits --world reference --world common_fraud --world late_certifiers --plot docs/audit-curve.png
     """
-    from sentinel.config import load_config
 
-    cfg = load_config(config)
+    cfg = site_config(config)
     capacity = cfg.detection.audit_capacity
     if grid or simulate_audits:
         seeds = seed or ([7, 11] if grid else [7])

@@ -20,6 +20,7 @@ from sentinel.cli.common import (
     console,
     err,
     fail,
+    site_config,
 )
 
 if TYPE_CHECKING:
@@ -168,10 +169,9 @@ def _checked_run_options(
 ) -> SentinelConfig:
     """The site configuration, once the options of ``sentinel run`` make sense together."""
     from flows.monthly import months_to_run
-    from sentinel.config import load_config
 
     try:
-        cfg = load_config(config)
+        cfg = site_config(config)
         months_to_run(inbox, out, month, reprocess_from)
         if partition_by not in (None, "region"):
             raise ValueError(f"--partition-by must be 'region', got {partition_by!r}")
@@ -345,13 +345,12 @@ def validate(
 
     Example: sentinel validate --inbox demo/inbox --month 2020-03 --docs /tmp/docs
     """
-    from sentinel.config import load_config
     from sentinel.contract import ContractError
     from sentinel.ingest import check_drop, read_drop
     from sentinel.io.store import CuratedStore
     from sentinel.validation import validate_month
 
-    cfg = load_config(config)
+    cfg = site_config(config)
     try:
         with console.status(f"reading and checking {inbox / month}…"):
             drops = check_drop(read_drop(inbox / month), cfg, month=month)
@@ -467,13 +466,12 @@ def screen(
 
     Example: sentinel screen --payroll drafts/2021-01.csv --out demo/out --deaths new_deaths.csv
     """
-    from sentinel.config import load_config
     from sentinel.contract import ContractError
     from sentinel.screen import screen_payroll
 
     try:
         result = screen_payroll(
-            payroll, out, load_config(config), deaths=deaths, custody=custody, period=period
+            payroll, out, site_config(config), deaths=deaths, custody=custody, period=period
         )
     except ContractError as exc:
         fail(exc)

@@ -19,6 +19,7 @@ from sentinel.cli.common import (
     day_or_today,
     fail,
     print_frame,
+    site_config,
 )
 
 if TYPE_CHECKING:
@@ -64,7 +65,6 @@ def report_recovery(
     import polars as pl
 
     from sentinel.casestore.recovery import recovery_ledger, recovery_summary
-    from sentinel.config import load_config
     from sentinel.io.reports import write_csv_bom, write_recovery_template, write_table_xlsx
 
     if by not in ("township", "typology"):
@@ -97,7 +97,7 @@ def report_recovery(
     numbers = tuple(c for c in summary.columns if c != by)
     write_table_xlsx(summary, folder / "recovery.xlsx", "recovery", numbers=numbers)
     write_csv_bom(ledger, folder / "recovery_accounts.csv")
-    language = load_config(config).detection.report_language
+    language = site_config(config).detection.report_language
     write_recovery_template(
         ledger.filter(pl.col("status") == "open"),
         folder / "recoveries_template.xlsx",
@@ -139,12 +139,11 @@ def notices(
 
     Example: sentinel notices --month 2020-12 --out demo/out --lang zh
     """
-    from sentinel.config import load_config
     from sentinel.io.notices import NOTICE_FOLDER
 
     if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", month):
         fail(ValueError(f"--month {month!r}: expected YYYY-MM"))
-    cfg = load_config(config)
+    cfg = site_config(config)
     language = lang or cfg.detection.report_language
     if language not in ("zh", "en"):
         fail(ValueError(f"--lang {lang!r}: expected 'zh' or 'en'"))
@@ -277,11 +276,10 @@ def report_suspects(
     Example: sentinel report suspects --out demo/out --overdue
     """
 
-    from sentinel.config import load_config
     from sentinel.suspects import suspect_status
 
     day = day_or_today(as_of, "--as-of")
-    cfg = load_config(config)
+    cfg = site_config(config)
     with case_store(out, config) as store:
         frame = suspect_status(out, store.cases(), day, cfg.cases.clear_months, overdue=overdue)
     if overdue:

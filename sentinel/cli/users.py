@@ -21,6 +21,7 @@ from sentinel.cli.common import (
     fail,
     private,
     review_store,
+    site_config,
 )
 
 users_app = command_group("users", "Users of the case review web app (`sentinel review`).")
@@ -62,10 +63,9 @@ def review(
     """
     import uvicorn
 
-    from sentinel.config import load_config
     from sentinel.review import create_app
 
-    cfg = load_config(config)
+    cfg = site_config(config)
     private(out, cfg)
     web = create_app(out, cfg, curated=store)
     scheme = "https" if cfg.review.secure_cookies else "http"
