@@ -108,6 +108,17 @@ def evaluate(
 
     cfg = site_config(config)
     capacity = cfg.detection.audit_capacity
+    if grid and simulate_audits:
+        fail(ValueError("--grid and --simulate-audits are two evaluations: give one"))
+    one_month = {"--truth": truth, "--out": out, "--month": month, "--store": store}
+    given = [name for name, value in one_month.items() if value is not None]
+    if (grid or simulate_audits) and given:
+        fail(
+            ValueError(
+                f"{', '.join(given)} judge one month's list; --grid and --simulate-audits "
+                "generate and run their own worlds in --work"
+            )
+        )
     if grid or simulate_audits:
         seeds = seed or ([7, 11] if grid else [7])
         names = _world_names(world, grid)
@@ -188,7 +199,11 @@ def _evaluate_month(
     cases_file = out / month / "cases.parquet"
     if not cases_file.exists():
         fail(FileNotFoundError(f"{cases_file}: no case list for {month} (run the month first)"))
+    people_file = truth / "people.parquet"
+    if not people_file.is_file():
+        fail(FileNotFoundError(f"{people_file}: no ground truth here (give DEMO/truth)"))
     history = load_history(store or out / "curated", month)
+    _same_county(people_file, history, out)
     with console.status("evaluating against the ground truth…"):
         table = evaluate_cases(pl.read_parquet(cases_file), truth, month, history, capacity, cfg)
     grid_table = Table(title=f"evaluation {month} (capacity {capacity})")
@@ -210,6 +225,22 @@ def _evaluate_month(
         )
     console.print(grid_table)
     _save(save, table)
+
+
+def _same_county(people_file: Path, history, out: Path) -> None:  # type: ignore[no-untyped-def]
+    """Refuse a ground truth of another county: judged against it, every list scores zero."""
+    import polars as pl
+
+    people = pl.scan_parquet(people_file).select("person_id")
+    registered = history.register.select("person_id").unique()
+    shared = people.join(registered, on="person_id", how="semi").select(pl.len()).collect()
+    if shared.item() == 0:
+        fail(
+            ValueError(
+                f"{people_file.parent}: none of its people is on the register of {out}; "
+                "the ground truth is of another county"
+            )
+        )
 
 
 def _monthly_runner(config: Path | None):  # type: ignore[no-untyped-def]

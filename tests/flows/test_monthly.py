@@ -146,3 +146,23 @@ def test_removed_checked_files_are_rebuilt_not_trusted_from_the_cache(
     assert again.exit_code == 0, again.output
     assert any((county / "out" / ".work" / LAST).rglob("payouts.checked.parquet"))
     assert digest(county / "out") == before
+
+
+def test_a_month_is_judged_against_its_own_county_s_ground_truth_only(
+    processed: tuple[Path, str, dict[str, str]], tmp_path: Path
+) -> None:
+    """Another county's truth would score every list zero: refused, naming the folder."""
+    from sentinel.demo import generate_county
+
+    county, _, _ = processed
+    judged = runner.invoke(
+        app, ["evaluate", "--truth", str(county / "truth"), "--out", str(county / "out"), "--month", LAST]
+    )
+    assert judged.exit_code == 0, judged.output
+    other = tmp_path / "other"
+    generate_county(other, seed=3, scale=0.005, months=3, formats="parquet")
+    refused = runner.invoke(
+        app, ["evaluate", "--truth", str(other / "truth"), "--out", str(county / "out"), "--month", LAST]
+    )
+    assert refused.exit_code == 2, refused.output
+    assert "ground truth is of another county" in refused.stderr
