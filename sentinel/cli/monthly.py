@@ -454,7 +454,9 @@ def screen(
     custody: Annotated[Path | None, _newer_records_option("Custody", "custody")] = None,
     period: Annotated[
         str | None,
-        typer.Option(help="Pay period YYYY-MM (default: the one most regular rows name)."),
+        typer.Option(
+            help="Pay period YYYY-MM (default: the one most regular rows name); one some regular row names."
+        ),
     ] = None,
     config: ConfigOption = None,
 ) -> None:
