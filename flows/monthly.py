@@ -45,6 +45,7 @@ from sentinel.io.store import (
     restrict_permissions,
     staged_month,
 )
+from sentinel.io.work import work_cleared_on_failure
 from sentinel.manifest import changed_inputs
 
 MONTH_FOLDER = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -58,7 +59,7 @@ def monthly_audit(
     config = load_config(config_file)
     store = Path(store) if store is not None else Path(out) / "curated"
     clear_stale_staging(Path(out))
-    with staged_month(Path(out), month) as staging:
+    with work_cleared_on_failure(Path(out), month), staged_month(Path(out), month) as staging:
         drops = checked_drop(inbox, month, out, config)
         reports = validate_month_drop(drops, config, month, store, staging / "data-docs")
         curate_month(drops, store, month)

@@ -380,32 +380,6 @@ def restrict_permissions(out: Path, umask: int) -> None:
         out.chmod(0o777 & ~umask)
 
 
-#: Raw text copies of a drop's files, under ``OUT/.work/YYYY-MM/<fingerprint>/``.
-RAW_COPY_GLOB = "*.raw.parquet"
-
-
-def discard_raw_copies(out: Path, keep_months: int) -> list[Path]:
-    """Delete the raw copies of committed months but the last ``keep_months`` of them.
-
-    A raw copy (``OUT/.work/YYYY-MM/<fingerprint>/<dataset>.raw.parquet``) is the whole
-    drop as text, personal data and all; once its month is committed the inbox still
-    holds the drop, and re-running the month reads it again. The checked rows next to it
-    are kept (the quarantine and the curated history came from them). Returns what was
-    deleted.
-    """
-    committed = processed_months(out)
-    keep = set(committed[-keep_months:]) if keep_months > 0 else set()
-    work = Path(out) / ".work"
-    removed: list[Path] = []
-    for month in committed:
-        if month in keep or not (work / month).is_dir():
-            continue
-        for raw in sorted((work / month).glob(f"*/{RAW_COPY_GLOB}")):
-            raw.unlink(missing_ok=True)
-            removed.append(raw)
-    return removed
-
-
 def load_history(store: Path, month: str) -> MonthHistory:
     """The :class:`sentinel.detection.MonthHistory` of ``month`` from a curated store.
 

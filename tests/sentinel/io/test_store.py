@@ -220,30 +220,6 @@ def test_detection_reads_the_stored_summary_with_the_same_cases(
     )
 
 
-def test_raw_copies_of_committed_months_are_deleted_but_the_kept_ones(tmp_path: Path) -> None:
-    from sentinel.io.store import discard_raw_copies
-
-    for month in ("2020-01", "2020-02", "2020-03"):
-        folder = tmp_path / ".work" / month / "f1"
-        folder.mkdir(parents=True)
-        (folder / "payouts.raw.parquet").write_bytes(b"raw")
-        (folder / "payouts.checked.parquet").write_bytes(b"checked")
-        if month != "2020-03":  # 2020-03 is not committed (its run failed)
-            (tmp_path / month).mkdir()
-            write_json(tmp_path / month / "manifest.json", {"month": month})
-    removed = discard_raw_copies(tmp_path, keep_months=1)
-    assert removed == [tmp_path / ".work" / "2020-01" / "f1" / "payouts.raw.parquet"]
-    assert sorted(p.relative_to(tmp_path / ".work").as_posix()
-                  for p in (tmp_path / ".work").rglob("*.parquet")) == [
-        "2020-01/f1/payouts.checked.parquet",
-        "2020-02/f1/payouts.checked.parquet",
-        "2020-02/f1/payouts.raw.parquet",
-        "2020-03/f1/payouts.checked.parquet",
-        "2020-03/f1/payouts.raw.parquet",
-    ]  # fmt: skip
-    assert len(discard_raw_copies(tmp_path, keep_months=0)) == 1
-
-
 def test_outputs_are_created_owner_only(tmp_path: Path) -> None:
     import os
     import stat
@@ -284,3 +260,4 @@ def test_verified_history_heads_are_the_latest_earlier_month_whose_check_held(tm
     assert verified_history_heads(tmp_path, "2020-03") == heads
     assert verified_history_heads(tmp_path, "2020-04") is None  # March's check failed
     assert verified_history_heads(tmp_path, "2020-01") is None  # nothing before
+
