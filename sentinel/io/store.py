@@ -401,6 +401,36 @@ def load_history(store: Path, month: str) -> MonthHistory:
     )
 
 
+#: Which curated history OUT's months were kept in (``sentinel run --store``), at OUT's top.
+HISTORY_STORE_FILE = "history_store.json"
+#: Every month's drop has these, so a store holding a month holds their partitions.
+_MONTH_DATASETS = ("beneficiaries", "payouts")
+
+
+def record_history_store(out: Path, store: Path) -> None:
+    """Note in ``OUT/history_store.json`` the curated history OUT's months are kept in."""
+    path = Path(out) / HISTORY_STORE_FILE
+    payload = {"store": str(Path(store).resolve())}
+    if not path.exists() or json.loads(path.read_text(encoding="utf-8")) != payload:
+        write_json(path, payload)
+
+
+def recorded_history_store(out: Path) -> Path | None:
+    """The curated history OUT recorded its months in, or None when it recorded none."""
+    path = Path(out) / HISTORY_STORE_FILE
+    if not path.exists():
+        return None
+    return Path(json.loads(path.read_text(encoding="utf-8"))["store"])
+
+
+def months_missing_from_store(out: Path, store: Path, before: str) -> list[str]:
+    """The months OUT processed before ``before`` whose validated drop the curated history
+    at ``store`` does not hold: a month run on it would miss their history."""
+    curated = CuratedStore(store)
+    held = set.intersection(*(set(curated.months(d)) for d in _MONTH_DATASETS))
+    return [m for m in processed_months(out) if m < before and m not in held]
+
+
 #: A month's record of the history chains after its run (``sentinel.casestore.chain``).
 HISTORY_FILE = "history.json"
 

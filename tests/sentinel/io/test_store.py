@@ -7,7 +7,10 @@ from polars.testing import assert_frame_equal
 
 from sentinel.io.store import (
     CuratedStore,
+    months_missing_from_store,
     processed_months,
+    record_history_store,
+    recorded_history_store,
     staged_month,
     verified_history_heads,
     write_json,
@@ -261,3 +264,25 @@ def test_verified_history_heads_are_the_latest_earlier_month_whose_check_held(tm
     assert verified_history_heads(tmp_path, "2020-04") is None  # March's check failed
     assert verified_history_heads(tmp_path, "2020-01") is None  # nothing before
 
+
+def test_months_missing_from_a_store_are_the_processed_ones_it_does_not_hold(
+    tmp_path: Path,
+) -> None:
+    out, store = tmp_path / "out", tmp_path / "history"
+    for month in ("2020-01", "2020-02", "2020-03"):
+        (out / month).mkdir(parents=True)
+        write_json(out / month / "manifest.json", {"month": month})
+    for dataset in ("beneficiaries", "payouts"):
+        CuratedStore(store).write_month(dataset, "2020-01", pl.DataFrame({"amount": [1.0]}))
+    CuratedStore(store).write_month("beneficiaries", "2020-02", pl.DataFrame({"amount": [1.0]}))
+    assert months_missing_from_store(out, store, "2020-03") == ["2020-02"]
+    assert months_missing_from_store(out, store, "2020-04") == ["2020-02", "2020-03"]
+    assert months_missing_from_store(out, store, "2020-01") == []
+    assert months_missing_from_store(out, tmp_path / "nowhere", "2020-02") == ["2020-01"]
+
+
+def test_the_recorded_history_store_is_the_last_one_recorded(tmp_path: Path) -> None:
+    assert recorded_history_store(tmp_path) is None
+    record_history_store(tmp_path, tmp_path / "a")
+    record_history_store(tmp_path, tmp_path / "b")
+    assert recorded_history_store(tmp_path) == (tmp_path / "b").resolve()
