@@ -184,6 +184,8 @@ def _checked_run_options(
     try:
         cfg = site_config(config)
         check_folder_option(out, "--out")
+        if store is not None:
+            check_folder_option(store, "--store")
         if not inbox.is_dir():
             raise ValueError(f"--inbox {inbox}: not a folder")
         months_to_run(inbox, out, month, reprocess_from)

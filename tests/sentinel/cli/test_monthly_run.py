@@ -102,6 +102,14 @@ def test_run_into_an_out_that_is_a_file_is_refused(inbox: Path, tmp_path: Path) 
     )
 
 
+def test_run_with_a_store_that_is_a_file_is_refused(inbox: Path, tmp_path: Path) -> None:
+    store = tmp_path / "history"
+    store.write_text("not a folder", encoding="utf-8")
+    command = ["run", "--inbox", str(inbox), "--month", "2020-01", "--out", str(tmp_path / "out")]
+    refused([*command, "--store", str(store)], f"--store {store}: not a folder")
+    assert not (tmp_path / "out").exists()
+
+
 def test_validate_with_docs_that_is_a_file_is_refused(inbox: Path, tmp_path: Path) -> None:
     """Regression: a traceback once the drop was read and validated."""
     docs = tmp_path / "docs.html"
