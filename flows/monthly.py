@@ -41,11 +41,16 @@ from sentinel.contract import ContractError
 from sentinel.io.runlock import LockHolder, run_lock
 from sentinel.io.store import (
     clear_stale_staging,
+    months_missing_from_store,
     processed_months,
+    record_history_store,
+    recorded_history_store,
     restrict_permissions,
     staged_month,
 )
+from sentinel.io.work import work_cleared_on_failure
 from sentinel.manifest import changed_inputs
+from sentinel.partition import partitions_root
 
 MONTH_FOLDER = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -57,8 +62,9 @@ def monthly_audit(
     """Run the monthly procedure for one drop ``INBOX/YYYY-MM`` into ``OUT/YYYY-MM``."""
     config = load_config(config_file)
     store = Path(store) if store is not None else Path(out) / "curated"
+    check_history_store(out, store, month)
     clear_stale_staging(Path(out))
-    with staged_month(Path(out), month) as staging:
+    with work_cleared_on_failure(Path(out), month), staged_month(Path(out), month) as staging:
         drops = checked_drop(inbox, month, out, config)
         reports = validate_month_drop(drops, config, month, store, staging / "data-docs")
         curate_month(drops, store, month)
@@ -71,9 +77,33 @@ def monthly_audit(
         )
         list_suspensions([suspend(store, month, config, detected.custody_links)], staging)
         summary = emit_month(detected, carried, drops, reports, config, out, month, staging, model)
+    record_history_store(out, store)
     forget_raw_copies(out, config)
     publish_artifacts(summary, reports, out, config)
     return summary
+
+
+def check_history_store(out: Path, store: Path, month: str) -> None:
+    """Refuse to run ``month`` on a curated history that lacks months OUT processed before
+    it (a forgotten or wrong ``--store``): its detection would miss their history and list
+    other cases. Raises :class:`ContractError` naming the store, the months and, when OUT
+    recorded it, the store they were kept in."""
+    missing = months_missing_from_store(out, store, month)
+    if not missing:
+        return
+    span = missing[0] if len(missing) == 1 else f"{missing[0]}..{missing[-1]}"
+    kept = recorded_history_store(out)
+    if kept is not None and kept != Path(store).resolve():
+        where = f"their history is in {kept}: run with --store {kept}"
+    elif partitions_root(out).is_dir():
+        where = "they were run partitioned: run with --partition-by region"
+    else:
+        where = "give --store the curated history they were kept in"
+    raise ContractError(
+        str(store),
+        None,
+        f"the curated history lacks {len(missing)} month(s) {out} has processed ({span}); {where}",
+    )
 
 
 def inbox_months(inbox: Path) -> list[str]:
@@ -205,6 +235,7 @@ __all__ = [
     "SCHEDULE_TIMEZONE",
     "MonthSummary",
     "catch_up",
+    "check_history_store",
     "check_processed_inputs",
     "guard_output",
     "inbox_months",

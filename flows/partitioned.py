@@ -49,11 +49,13 @@ from sentinel.detection import MonthDetection, rank_findings
 from sentinel.engines import partition_engine
 from sentinel.ingest import StoredDrop
 from sentinel.io.store import clear_stale_staging, staged_month
+from sentinel.io.work import work_cleared_on_failure
 from sentinel.partition import (
     find_partition_candidates,
     global_store,
     keep_findings,
     link_province_deaths,
+    month_work,
     partition_history,
     partition_names,
     partition_store,
@@ -80,7 +82,8 @@ def partitioned_audit(
     config = load_config(config_file)
     out = Path(out)
     clear_stale_staging(out)
-    with staged_month(out, month) as staging:
+    work = work_cleared_on_failure(out, month, month_work(out, month))
+    with work, staged_month(out, month) as staging:
         drops = checked_drop(inbox, month, out, config)
         reports = validate_province_drop(drops, config, month, out, staging / "data-docs")
         partitions = split_month(drops, out, month, region_digits)

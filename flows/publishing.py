@@ -26,11 +26,11 @@ from sentinel.ingest import StoredDrop
 from sentinel.io.reports import write_case_list, write_quarantine, write_suspect_replies
 from sentinel.io.store import (
     HISTORY_FILE,
-    discard_raw_copies,
     history_anchors,
     verified_history_heads,
     write_json,
 )
+from sentinel.io.work import discard_raw_copies
 from sentinel.listing import publish_listing
 from sentinel.manifest import build_manifest
 from sentinel.risk import ModelChoice

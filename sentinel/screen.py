@@ -37,6 +37,7 @@ held by reason).
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,9 @@ from sentinel.partition.history import history_of_stores
 
 __all__ = ["ScreenResult", "known_facts", "known_history", "screen_payroll"]
 
+#: A pay period as ``--period`` gives it.
+_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
 
 @dataclass(frozen=True)
 class ScreenResult:
@@ -94,13 +98,17 @@ def screen_payroll(
     """Screen the draft pay file ``payroll`` against what ``out`` knows (see the module).
 
     ``period``: the pay period (``YYYY-MM``); by default the period most regular rows of
-    the file name. Raises ``ContractError`` for a file that cannot be read, and when ``out``
-    holds no processed month before the period.
+    the file name. Raises ``ContractError`` for a file that cannot be read, a ``period``
+    that is not ``YYYY-MM`` or that no regular row of the file names (checked against the
+    wrong month, every payment would look paid already), and when ``out`` holds no
+    processed month before the period. Nothing is written then.
     """
     started = time.perf_counter()
+    if period is not None and not _PERIOD.match(period):
+        raise ContractError("--period", None, f"{period!r} is not a month YYYY-MM")
     raw = read_dataset(Path(payroll), PAYOUTS)
     frame = raw.frame
-    period = period or _pay_period(frame, str(payroll))
+    period = _pay_period(frame, str(payroll), period)
     known = [m for m in processed_months(Path(out)) if m < period]
     if not known:
         raise ContractError(
@@ -233,10 +241,11 @@ def known_facts(out: Path, month: str) -> RegisterFacts | None:
     return RegisterFacts(persons.lazy(), ended.lazy(), linkage)
 
 
-def _pay_period(frame: pl.DataFrame, file: str) -> str:
-    """The period most regular rows name (a pay file pays one month). Each distinct pair of
-    period and kind texts is read once, as :func:`features.records.parse_records` reads
-    them: the rest of the file is typed once, for the pay period found."""
+def _pay_period(frame: pl.DataFrame, file: str, given: str | None = None) -> str:
+    """The period most regular rows name (a pay file pays one month), or ``given`` when
+    some regular row names it (or none names any period). Each distinct pair of period and
+    kind texts is read once, as :func:`features.records.parse_records` reads them: the rest
+    of the file is typed once, for the pay period found."""
     kinds = PAYOUTS.column("kind").values or {}
     periods = (
         frame.lazy()
@@ -252,8 +261,20 @@ def _pay_period(frame: pl.DataFrame, file: str) -> str:
         .collect()
     )
     if periods.is_empty():
-        raise ContractError(file, "period", "no regular payment names a pay period: give --period")
-    return str(periods["period"][0])
+        if given is None:
+            raise ContractError(
+                file, "period", "no regular payment names a pay period: give --period"
+            )
+        return given
+    named = periods["period"].to_list()
+    if given is not None and given not in named:
+        raise ContractError(
+            file,
+            "period",
+            f"no regular payment is for --period {given} (the file pays {named[0]}"
+            f"{f' and {len(named) - 1} other period(s)' if len(named) > 1 else ''})",
+        )
+    return given or str(named[0])
 
 
 def _as_delivered(release: pl.DataFrame, header_language: str) -> pl.DataFrame:

@@ -24,6 +24,7 @@ from sentinel.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from sentinel.cli.monthly_run import PartitionOptions
     from sentinel.config import SentinelConfig
 
 #: The monthly job for one month (the flow, in this process or partitioned on Dask).
@@ -41,7 +42,9 @@ def demo(
     scale: Annotated[
         float, typer.Option(help="1.0 = the full reference county (~188k pensioners).")
     ] = 1.0,
-    months: Annotated[int, typer.Option(help="Number of monthly drops from 2020-01.")] = 12,
+    months: Annotated[
+        int, typer.Option(help="Number of monthly drops from 2020-01 (at least 3).")
+    ] = 12,
     alternative_rates: Annotated[
         bool,
         typer.Option(
@@ -58,7 +61,7 @@ def demo(
     formats: Annotated[
         str,
         typer.Option(
-            help="'mixed' (parquet, CSV UTF-8/BOM/GB18030, xlsx; messy rows) or 'parquet'."
+            help="'mixed' (parquet, CSV UTF-8/BOM/GB18030, xlsx; messy rows) or 'parquet' (clean parquet); nothing else."
         ),
     ] = "mixed",
 ) -> None:
@@ -67,10 +70,11 @@ def demo(
     Without --world the county is the reference world. Example:
     sentinel demo --dest demo --seed 7 --scale 1.0 --world lagging_standard
     """
-    from sentinel.demo import TypologyRates, generate_county
+    from sentinel.demo import TypologyRates, check_demo_options, generate_county
     from sentinel.demo import world as named_world
 
     try:
+        check_demo_options(dest, scale=scale, months=months, formats=formats)
         chosen = named_world(world or "reference")
     except ValueError as exc:
         fail(exc)
@@ -113,21 +117,21 @@ def run(
         ),
     ] = None,
     region_digits: Annotated[
-        int,
+        int | None,
         typer.Option(
-            help="With --partition-by region: leading digits of region_code per partition (2 province, 4 prefecture, 6 county)."
+            help="With --partition-by region: leading digits of region_code per partition (2 province, 4 prefecture (default), 6 county)."
         ),
-    ] = 4,
+    ] = None,
     workers: Annotated[
-        int,
+        int | None,
         typer.Option(
-            help="With --partition-by: workers of the local Dask cluster (processes, 1 thread each)."
+            help="With --partition-by: workers of the local Dask cluster (processes, 1 thread each; default 2). Not with --dask-address."
         ),
-    ] = 2,
+    ] = None,
     dask_address: Annotated[
         str | None,
         typer.Option(
-            help="With --partition-by: an existing Dask scheduler (tcp://host:8786) instead of a local cluster."
+            help="With --partition-by: an existing Dask scheduler (tcp://host:8786) instead of a local cluster; it must answer."
         ),
     ] = None,
     reprocess_from: Annotated[
@@ -150,12 +154,18 @@ def run(
     Changed input: sentinel run --inbox demo/inbox --month 2020-12 --out demo/out --reprocess-from 2020-11
     Province: sentinel run --inbox prov/inbox --month 2020-12 --out prov/out --partition-by region --workers 2
     """
+    from sentinel.cli.monthly_run import partition_options, print_summary
+
     cfg = _checked_run_options(inbox, month, out, store, config, partition_by, reprocess_from)
-    if partition_by is None:
+    try:
+        parted = partition_options(partition_by, region_digits, workers, dask_address)
+    except ValueError as exc:
+        fail(exc)
+    if parted is None:
         run_month = _monthly_runner(inbox, out, store, config)
     else:
-        run_month = _partitioned_runner(inbox, out, config, region_digits, workers, dask_address)
-    _print_summary(_run_months(inbox, month, out, cfg, reprocess_from, run_month))
+        run_month = _partitioned_runner(inbox, out, config, parted)
+    print_summary(_run_months(inbox, month, out, cfg, reprocess_from, run_month))
 
 
 def _checked_run_options(
@@ -169,12 +179,16 @@ def _checked_run_options(
 ) -> SentinelConfig:
     """The site configuration, once the options of ``sentinel run`` make sense together."""
     from flows.monthly import months_to_run
+    from sentinel.cli.monthly_run import check_folder_option
 
     try:
         cfg = site_config(config)
+        check_folder_option(out, "--out")
+        if store is not None:
+            check_folder_option(store, "--store")
+        if not inbox.is_dir():
+            raise ValueError(f"--inbox {inbox}: not a folder")
         months_to_run(inbox, out, month, reprocess_from)
-        if partition_by not in (None, "region"):
-            raise ValueError(f"--partition-by must be 'region', got {partition_by!r}")
         if partition_by is not None and store is not None:
             raise ValueError(
                 "--store does not apply to a partitioned run (its history is OUT/partitions)"
@@ -195,12 +209,7 @@ def _monthly_runner(inbox: Path, out: Path, store: Path | None, config: Path | N
 
 
 def _partitioned_runner(
-    inbox: Path,
-    out: Path,
-    config: Path | None,
-    region_digits: int,
-    workers: int,
-    dask_address: str | None,
+    inbox: Path, out: Path, config: Path | None, options: PartitionOptions
 ) -> MonthRunner:
     """``run_month(m)``: the partitioned audit flow on a Dask cluster (one partition per
     region)."""
@@ -208,8 +217,11 @@ def _partitioned_runner(
     def run_month(m: str):  # type: ignore[no-untyped-def]
         from flows.partitioned import dask_runner, partitioned_audit
 
-        audit = partitioned_audit.with_options(task_runner=dask_runner(workers, dask_address))
-        return audit(inbox=inbox, out=out, month=m, region_digits=region_digits, config_file=config)
+        runner = dask_runner(options.workers, options.dask_address)
+        audit = partitioned_audit.with_options(task_runner=runner)
+        return audit(
+            inbox=inbox, out=out, month=m, region_digits=options.region_digits, config_file=config
+        )
 
     return run_month
 
@@ -293,41 +305,6 @@ def _supersede(inbox: Path, out: Path, cfg: SentinelConfig, reprocess_from: str)
     supersede_months(out, reprocess_from)
 
 
-def _print_summary(summaries) -> None:  # type: ignore[no-untyped-def]
-    if not summaries:
-        return
-    table = Table(title="monthly audit", show_lines=False)
-    for col in ("month", "dataset", "rows in", "loaded", "quarantined"):
-        table.add_column(col, justify="right" if col not in ("month", "dataset") else "left")
-    for s in summaries:
-        for i, (dataset, (rows_in, loaded, quarantined)) in enumerate(s.rows.items()):
-            table.add_row(
-                s.month if i == 0 else "",
-                dataset,
-                f"{rows_in:,}",
-                f"{loaded:,}",
-                f"{quarantined:,}",
-            )
-    console.print(table)
-    last = summaries[-1]
-    console.print(
-        f"{last.month}: [bold]{last.cases}[/] cases, est. overpayment "
-        f"{last.est_overpayment:,.2f} yuan (model {last.model_version})"
-    )
-    for label, key in (
-        ("case list", "cases"),
-        ("case list (CSV)", "cases_csv"),
-        ("workbook", "workbook"),
-        ("quarantine", "quarantine"),
-        ("suspension list", "suspensions"),
-        ("suspect replies", "suspect_replies"),
-        ("manifest", "manifest"),
-        ("data docs", "data_docs"),
-    ):
-        if key in last.outputs:
-            console.print(f"  {label:16} {last.outputs[key]}", highlight=False)
-
-
 @app.command()
 def validate(
     inbox: InboxOption,
@@ -345,12 +322,17 @@ def validate(
 
     Example: sentinel validate --inbox demo/inbox --month 2020-03 --docs /tmp/docs
     """
+    from sentinel.cli.monthly_run import check_folder_option
     from sentinel.contract import ContractError
     from sentinel.ingest import check_drop, read_drop
     from sentinel.io.store import CuratedStore
     from sentinel.validation import validate_month
 
     cfg = site_config(config)
+    try:
+        check_folder_option(docs, "--docs")
+    except ValueError as exc:
+        fail(exc)
     try:
         with console.status(f"reading and checking {inbox / month}…"):
             drops = check_drop(read_drop(inbox / month), cfg, month=month)
@@ -454,7 +436,9 @@ def screen(
     custody: Annotated[Path | None, _newer_records_option("Custody", "custody")] = None,
     period: Annotated[
         str | None,
-        typer.Option(help="Pay period YYYY-MM (default: the one most regular rows name)."),
+        typer.Option(
+            help="Pay period YYYY-MM (default: the one most regular rows name); one some regular row names."
+        ),
     ] = None,
     config: ConfigOption = None,
 ) -> None:

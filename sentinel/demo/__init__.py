@@ -18,6 +18,7 @@ The truth sits outside the inbox so a pipeline pointed at ``inbox/`` never sees 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,12 +41,17 @@ __all__ = [
     "Phenomena",
     "TypologyRates",
     "World",
+    "check_demo_options",
     "generate_county",
     "generate_world",
     "world",
 ]
 
 DATASET_NAMES = ("beneficiaries", "payouts", "deaths", "certifications", "custody", "suspects")
+#: What ``formats`` may be (see :func:`generate_county`).
+FORMATS = ("mixed", "parquet")
+#: The fewest months a demo county has: detection compares a month with the ones before.
+MIN_MONTHS = 3
 
 
 @dataclass(frozen=True)
@@ -175,8 +181,7 @@ def generate_county(
     progress
         Called with short progress messages (the CLI prints them).
     """
-    if scale <= 0:
-        raise ValueError("scale must be positive")
+    check_demo_options(dest, scale=scale, months=months, formats=formats)
     rates = rates or TypologyRates()
     phenomena = phenomena or Phenomena()
     say = progress or (lambda _msg: None)
@@ -210,6 +215,23 @@ def generate_county(
         rows=rows,
         injected=dict(county.injected),
     )
+
+
+def check_demo_options(dest: Path, *, scale: float, months: int, formats: str) -> None:
+    """Refuse, before anything is written, what :func:`generate_county` cannot make:
+    raises ``ValueError`` naming the option (``dest``, ``scale``, ``months``, ``formats``)
+    and the problem."""
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale {scale}: must be a positive number (1.0 = the reference county)")
+    if months < MIN_MONTHS:
+        raise ValueError(f"months {months}: a demo county needs at least {MIN_MONTHS}")
+    if formats not in FORMATS:
+        raise ValueError(f"formats {formats!r}: must be one of {', '.join(map(repr, FORMATS))}")
+    dest = Path(dest)
+    folders = (dest / "inbox", dest / "drafts", dest / "truth", dest, *dest.parents)
+    for folder in folders:
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"dest {dest}: {folder} is a file, not a folder")
 
 
 def generate_world(

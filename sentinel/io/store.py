@@ -380,32 +380,6 @@ def restrict_permissions(out: Path, umask: int) -> None:
         out.chmod(0o777 & ~umask)
 
 
-#: Raw text copies of a drop's files, under ``OUT/.work/YYYY-MM/<fingerprint>/``.
-RAW_COPY_GLOB = "*.raw.parquet"
-
-
-def discard_raw_copies(out: Path, keep_months: int) -> list[Path]:
-    """Delete the raw copies of committed months but the last ``keep_months`` of them.
-
-    A raw copy (``OUT/.work/YYYY-MM/<fingerprint>/<dataset>.raw.parquet``) is the whole
-    drop as text, personal data and all; once its month is committed the inbox still
-    holds the drop, and re-running the month reads it again. The checked rows next to it
-    are kept (the quarantine and the curated history came from them). Returns what was
-    deleted.
-    """
-    committed = processed_months(out)
-    keep = set(committed[-keep_months:]) if keep_months > 0 else set()
-    work = Path(out) / ".work"
-    removed: list[Path] = []
-    for month in committed:
-        if month in keep or not (work / month).is_dir():
-            continue
-        for raw in sorted((work / month).glob(f"*/{RAW_COPY_GLOB}")):
-            raw.unlink(missing_ok=True)
-            removed.append(raw)
-    return removed
-
-
 def load_history(store: Path, month: str) -> MonthHistory:
     """The :class:`sentinel.detection.MonthHistory` of ``month`` from a curated store.
 
@@ -425,6 +399,36 @@ def load_history(store: Path, month: str) -> MonthHistory:
         register_runs=curated.register_runs(month),
         ledger_runs=curated.ledger_runs(month),
     )
+
+
+#: Which curated history OUT's months were kept in (``sentinel run --store``), at OUT's top.
+HISTORY_STORE_FILE = "history_store.json"
+#: Every month's drop has these, so a store holding a month holds their partitions.
+_MONTH_DATASETS = ("beneficiaries", "payouts")
+
+
+def record_history_store(out: Path, store: Path) -> None:
+    """Note in ``OUT/history_store.json`` the curated history OUT's months are kept in."""
+    path = Path(out) / HISTORY_STORE_FILE
+    payload = {"store": str(Path(store).resolve())}
+    if not path.exists() or json.loads(path.read_text(encoding="utf-8")) != payload:
+        write_json(path, payload)
+
+
+def recorded_history_store(out: Path) -> Path | None:
+    """The curated history OUT recorded its months in, or None when it recorded none."""
+    path = Path(out) / HISTORY_STORE_FILE
+    if not path.exists():
+        return None
+    return Path(json.loads(path.read_text(encoding="utf-8"))["store"])
+
+
+def months_missing_from_store(out: Path, store: Path, before: str) -> list[str]:
+    """The months OUT processed before ``before`` whose validated drop the curated history
+    at ``store`` does not hold: a month run on it would miss their history."""
+    curated = CuratedStore(store)
+    held = set.intersection(*(set(curated.months(d)) for d in _MONTH_DATASETS))
+    return [m for m in processed_months(out) if m < before and m not in held]
 
 
 #: A month's record of the history chains after its run (``sentinel.casestore.chain``).

@@ -46,6 +46,8 @@ def assert_stopped(result, county: Path, month: str, *needles: str) -> None:  # 
     out = county / "out"
     assert not (out / month).exists()
     assert not out.exists() or not any(p.name.startswith(".staging") for p in out.iterdir())
+    # Regression: the refused drop's raw copy (the register as text) stayed in OUT/.work.
+    assert not (out / ".work" / month).exists(), sorted((out / ".work" / month).rglob("*"))
 
 
 @pytest.fixture(scope="module")

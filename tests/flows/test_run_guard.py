@@ -175,3 +175,28 @@ def test_a_changed_processed_input_is_refused_then_reprocessed_like_a_clean_run(
         assert all(str(payouts) in d for d in rederived["detail"])
     # Run again: nothing changed since, nothing refused.
     assert run().exit_code == 0
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_later_month_without_the_store_its_history_is_in_is_refused(
+    county_copy: Path, tmp_path: Path
+) -> None:
+    """Regression: forgetting --store on a later month ran it on an empty history (exit 0,
+    another case list)."""
+    runner = CliRunner()
+    inbox, out, store = county_copy / "inbox", county_copy / "out", tmp_path / "history"
+
+    def run(month: str, *extra: str):  # type: ignore[no-untyped-def]
+        command = ["run", "--inbox", str(inbox), "--month", month, "--out", str(out), *extra]
+        return runner.invoke(app, command)
+
+    first = run(RACED, "--store", str(store))
+    assert first.exit_code == 0, first.output
+    refused = run(MONTH)
+    assert refused.exit_code == 2, refused.output
+    lines = [line for line in refused.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, refused.stderr
+    assert f"lacks 1 month(s) {out} has processed ({RACED})" in lines[0]
+    assert f"run with --store {store.resolve()}" in lines[0]
+    assert not (out / MONTH).exists() and not (out / ".work" / MONTH).exists()
+    assert run(MONTH, "--store", str(store)).exit_code == 0

@@ -223,6 +223,31 @@ def test_screen_without_a_processed_month_names_the_folder(tmp_path: Path) -> No
     assert "no month before 2020-12 was processed here" in result.output
 
 
+@pytest.mark.parametrize(
+    ("period", "problem"),
+    [
+        ("2020-3", "'2020-3' is not a month YYYY-MM"),
+        ("2021-01", "no regular payment is for --period 2021-01 (the file pays 2020-12)"),
+    ],
+)
+def test_a_period_the_pay_file_does_not_pay_is_refused_before_anything_is_written(
+    tmp_path: Path, period: str, problem: str
+) -> None:
+    """Regression: a mistyped or wrong --period screened every payment as already paid and
+    wrote holds under OUT/screen/<that text>/."""
+    path = _pay_file(tmp_path, [_row(ALIVE), _row(TWICE)])
+    out = tmp_path / "out"
+    (out / "2020-11").mkdir(parents=True)
+    (out / "2020-11" / "manifest.json").write_text("{}", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["screen", "--payroll", str(path), "--out", str(out), "--period", period]
+    )
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and problem in lines[0], result.stderr
+    assert not (out / "screen").exists()
+
+
 def test_arrears_for_months_a_terminated_pension_ran_are_released(tmp_path: Path) -> None:
     """Terminated in November: an adjustment paid back for June, and November itself (the
     month it ended in), are owed; December is not."""

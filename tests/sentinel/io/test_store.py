@@ -7,7 +7,10 @@ from polars.testing import assert_frame_equal
 
 from sentinel.io.store import (
     CuratedStore,
+    months_missing_from_store,
     processed_months,
+    record_history_store,
+    recorded_history_store,
     staged_month,
     verified_history_heads,
     write_json,
@@ -220,30 +223,6 @@ def test_detection_reads_the_stored_summary_with_the_same_cases(
     )
 
 
-def test_raw_copies_of_committed_months_are_deleted_but_the_kept_ones(tmp_path: Path) -> None:
-    from sentinel.io.store import discard_raw_copies
-
-    for month in ("2020-01", "2020-02", "2020-03"):
-        folder = tmp_path / ".work" / month / "f1"
-        folder.mkdir(parents=True)
-        (folder / "payouts.raw.parquet").write_bytes(b"raw")
-        (folder / "payouts.checked.parquet").write_bytes(b"checked")
-        if month != "2020-03":  # 2020-03 is not committed (its run failed)
-            (tmp_path / month).mkdir()
-            write_json(tmp_path / month / "manifest.json", {"month": month})
-    removed = discard_raw_copies(tmp_path, keep_months=1)
-    assert removed == [tmp_path / ".work" / "2020-01" / "f1" / "payouts.raw.parquet"]
-    assert sorted(p.relative_to(tmp_path / ".work").as_posix()
-                  for p in (tmp_path / ".work").rglob("*.parquet")) == [
-        "2020-01/f1/payouts.checked.parquet",
-        "2020-02/f1/payouts.checked.parquet",
-        "2020-02/f1/payouts.raw.parquet",
-        "2020-03/f1/payouts.checked.parquet",
-        "2020-03/f1/payouts.raw.parquet",
-    ]  # fmt: skip
-    assert len(discard_raw_copies(tmp_path, keep_months=0)) == 1
-
-
 def test_outputs_are_created_owner_only(tmp_path: Path) -> None:
     import os
     import stat
@@ -284,3 +263,26 @@ def test_verified_history_heads_are_the_latest_earlier_month_whose_check_held(tm
     assert verified_history_heads(tmp_path, "2020-03") == heads
     assert verified_history_heads(tmp_path, "2020-04") is None  # March's check failed
     assert verified_history_heads(tmp_path, "2020-01") is None  # nothing before
+
+
+def test_months_missing_from_a_store_are_the_processed_ones_it_does_not_hold(
+    tmp_path: Path,
+) -> None:
+    out, store = tmp_path / "out", tmp_path / "history"
+    for month in ("2020-01", "2020-02", "2020-03"):
+        (out / month).mkdir(parents=True)
+        write_json(out / month / "manifest.json", {"month": month})
+    for dataset in ("beneficiaries", "payouts"):
+        CuratedStore(store).write_month(dataset, "2020-01", pl.DataFrame({"amount": [1.0]}))
+    CuratedStore(store).write_month("beneficiaries", "2020-02", pl.DataFrame({"amount": [1.0]}))
+    assert months_missing_from_store(out, store, "2020-03") == ["2020-02"]
+    assert months_missing_from_store(out, store, "2020-04") == ["2020-02", "2020-03"]
+    assert months_missing_from_store(out, store, "2020-01") == []
+    assert months_missing_from_store(out, tmp_path / "nowhere", "2020-02") == ["2020-01"]
+
+
+def test_the_recorded_history_store_is_the_last_one_recorded(tmp_path: Path) -> None:
+    assert recorded_history_store(tmp_path) is None
+    record_history_store(tmp_path, tmp_path / "a")
+    record_history_store(tmp_path, tmp_path / "b")
+    assert recorded_history_store(tmp_path) == (tmp_path / "b").resolve()
