@@ -148,7 +148,7 @@ def plan_visits(
     ] = None,
     config: Annotated[
         Path | None,
-        typer.Option(help="Site configuration TOML ([visits], detection.report_language)."),
+        typer.Option(help="Site configuration TOML (\\[visits], detection.report_language)."),
     ] = None,
 ) -> None:
     """Day trips of the month's field visits: the cases within capacity grouped by township

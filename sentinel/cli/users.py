@@ -18,6 +18,7 @@ from sentinel.cli.common import (
     app,
     command_group,
     console,
+    existing_store_url,
     fail,
     private,
     review_store,
@@ -45,7 +46,7 @@ def review(
     store: CuratedOption = None,
     config: Annotated[
         Path | None,
-        typer.Option(help="Site configuration TOML ([review]: language, sessions, throttling)."),
+        typer.Option(help="Site configuration TOML (\\[review]: language, sessions, throttling)."),
     ] = None,
     trusted_proxy: Annotated[
         str | None,
@@ -66,10 +67,16 @@ def review(
     from sentinel.review import create_app
 
     cfg = site_config(config)
+    url = existing_store_url(out, cfg)
     private(out, cfg)
-    web = create_app(out, cfg, curated=store)
-    scheme = "https" if cfg.review.secure_cookies else "http"
-    console.print(f"case review on {scheme}://{host}:{port}/ (Ctrl-C stops)", highlight=False)
+    web = create_app(out, cfg, database=url, curated=store)
+    # uvicorn serves plain HTTP: Secure cookies then need the HTTPS proxy in front.
+    address = f"[{host}]" if ":" in host else host
+    cookies = ", Secure cookies: HTTPS in front for others" if cfg.review.secure_cookies else ""
+    console.print(
+        f"case review on http://{address}:{port}/ (plain HTTP{cookies}; Ctrl-C stops)",
+        highlight=False,
+    )
     # Access logs are off: paths hold case ids and filters, and the audit trail is the record.
     # Forwarded headers are believed only from the named proxy: anyone else could forge them
     # to escape the per-address login throttling.
