@@ -18,6 +18,7 @@ from sentinel.cli.common import (
     app,
     command_group,
     console,
+    err,
     existing_store_url,
     fail,
     private,
@@ -131,6 +132,7 @@ def users_add(
         password = typer.prompt(f"password for {name}", hide_input=True, confirmation_prompt=True)
     cases, users = review_store(out, config)
     try:
+        _refuse_unlisted_townships(cases, township or ())
         user = users.add_user(
             name, role, hash_password(password), tuple(township or ()),  # type: ignore[arg-type]
             village=village, relatives=tuple(relative or ()),
@@ -145,6 +147,43 @@ def users_add(
         cases.dispose()
     places = f" ({', '.join(user.townships)})" if user.townships else ""
     console.print(f"user {user.username} added: {user.role}{places}", highlight=False)
+    _warn_check_characters(relative or ())
+
+
+def _refuse_unlisted_townships(cases, townships: list[str] | tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    """A refused input for a township no case list of the store has named (a typo such as
+    梅城 for 梅城镇 would leave the auditor's queue empty), naming the closest known ones;
+    nothing to check against while the store holds no case."""
+    from difflib import get_close_matches
+
+    from sentinel.review.case_listing import CaseListing
+
+    known = CaseListing(cases.engine).townships(None)
+    if not known:
+        return
+    for name in townships:
+        if name.strip() and name.strip() not in known:
+            close = get_close_matches(name.strip(), known, n=3, cutoff=0.5) or known[:3]
+            fail(
+                ValueError(
+                    f"--township {name}: no case list names it (closest: {', '.join(close)})"
+                )
+            )
+
+
+def _warn_check_characters(relatives: list[str] | tuple[str, ...]) -> None:
+    """One warning line per relative whose GB 11643 check character does not match (kept:
+    a register holds such numbers, and the recusal must reach them)."""
+    from sentinel.masking import mask_id
+    from sentinel.review.store import relatives_failing_check
+
+    for number in relatives_failing_check(relatives):
+        err.print(
+            f"warning: relative {mask_id(number)}: the check character does not match "
+            "(kept; check the number against the register)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @users_app.command("list")
@@ -196,6 +235,7 @@ def users_recuse(
     if not found:
         fail(ValueError(f"no user {name}"))
     console.print(f"user {name}: recusal set", highlight=False)
+    _warn_check_characters(relative or ())
 
 
 @users_app.command("disable")

@@ -132,3 +132,64 @@ def test_review_prints_the_plain_http_address_it_serves(
     assert "case review on http://127.0.0.1:8123/" in result.output
     assert "https://" not in result.output
     assert served["port"] == 8123 and "ssl_certfile" not in served
+
+
+@pytest.fixture
+def listed(out: Path) -> Path:
+    """An output folder whose case store has listed generated cases in 梅城镇 and 城关镇."""
+    import polars as pl
+
+    cases = pl.DataFrame(
+        {
+            "case_id": ["SU-aaaaaaaaaaaa", "AA-cccccccccccc"],
+            "person_id": ["430101195001010011", "430102193803030046"],
+            "township": ["城关镇", "梅城镇"],
+            "typology": ["suspected_unreported_death", "amount_anomaly"],
+            "priority_rank": [1, 2],
+            "risk_score": [0.9, 0.7],
+            "est_overpayment": [1500.0, 300.0],
+            "reasons": ["SU_NO_CERT", "AA_ABOVE_STANDARD"],
+        }
+    )
+    with CaseStore(out / "cases.sqlite") as store:
+        store.record_month("2020-02", cases, clear_months=6)
+    return out
+
+
+def test_users_add_refuses_a_township_no_case_list_names(listed: Path) -> None:
+    """Regression: 梅城 (for 梅城镇) was accepted, and the auditor's queue stayed empty."""
+    env = {"SENTINEL_REVIEW_PASSWORD": "a long password"}
+    args = ["users", "add", "zhao", "--role", "auditor", "--out", str(listed)]
+    result = runner.invoke(app, [*args, "--township", "梅城"], env=env)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: --township 梅城: no case list names it (closest: 梅城镇)"
+    ]
+    assert users_of(listed).user("zhao") is None
+    assert runner.invoke(app, [*args, "--township", "梅城镇"], env=env).exit_code == 0
+
+
+def test_users_add_takes_any_township_while_the_store_holds_no_case(out: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["users", "add", "zhao", "--role", "auditor", "--township", "梅城", "--out", str(out)],
+        env={"SENTINEL_REVIEW_PASSWORD": "a long password"},
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_a_relative_with_a_wrong_check_character_is_kept_with_a_masked_warning(
+    out: Path,
+) -> None:
+    env = {"SENTINEL_REVIEW_PASSWORD": "a long password"}
+    runner.invoke(app, ["users", "add", "zhao", "--role", "supervisor", "--out", str(out)], env=env)
+    wrong, right = "430101195001010012", "430102193803030046"
+    args = ["users", "recuse", "zhao", "--relative", wrong, "--relative", right]
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "warning: relative 430101********0012: the check character does not match "
+        "(kept; check the number against the register)"
+    ]
+    assert wrong not in result.output
+    assert users_of(out).user("zhao").relatives == (wrong, right)  # type: ignore[union-attr]
