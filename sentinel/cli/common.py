@@ -70,6 +70,20 @@ def fail(exc: Exception) -> NoReturn:
     raise typer.Exit(EXIT_UNTRUSTED_DROP)
 
 
+def known_names_hint(name: str, known: list[str]) -> str:
+    """What to say after refusing ``name`` (a township, say) that is not among ``known``:
+    the closest known names, else the first few; empty when nothing is known."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(name, known, n=3, cutoff=0.5)
+    if close:
+        return f" (closest: {', '.join(close)})"
+    if not known:
+        return ""
+    more = ", …" if len(known) > 3 else ""
+    return f" (known: {', '.join(known[:3])}{more})"
+
+
 def day_or_today(text: str | None, option: str) -> date:
     """The day ``text`` names (YYYY-MM-DD), today when none is given; a refused input for
     anything else, naming the ``option`` it came from."""

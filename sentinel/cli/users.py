@@ -21,6 +21,7 @@ from sentinel.cli.common import (
     err,
     existing_store_url,
     fail,
+    known_names_hint,
     private,
     review_store,
     site_config,
@@ -154,8 +155,6 @@ def _refuse_unlisted_townships(cases, townships: list[str] | tuple[str, ...]) ->
     """A refused input for a township no case list of the store has named (a typo such as
     梅城 for 梅城镇 would leave the auditor's queue empty), naming the closest known ones;
     nothing to check against while the store holds no case."""
-    from difflib import get_close_matches
-
     from sentinel.review.case_listing import CaseListing
 
     known = CaseListing(cases.engine).townships(None)
@@ -163,12 +162,8 @@ def _refuse_unlisted_townships(cases, townships: list[str] | tuple[str, ...]) ->
         return
     for name in townships:
         if name.strip() and name.strip() not in known:
-            close = get_close_matches(name.strip(), known, n=3, cutoff=0.5) or known[:3]
-            fail(
-                ValueError(
-                    f"--township {name}: no case list names it (closest: {', '.join(close)})"
-                )
-            )
+            hint = known_names_hint(name.strip(), known)
+            fail(ValueError(f"--township {name}: no case list names it{hint}"))
 
 
 def _warn_check_characters(relatives: list[str] | tuple[str, ...]) -> None:
