@@ -11,6 +11,7 @@ Error messages never hold a full identity number or case id.
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -20,6 +21,7 @@ from typing import Any
 import polars as pl
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
+from openpyxl.utils.exceptions import InvalidFileException
 
 from sentinel.casestore import AuditOutcome, CaseStore, CaseValidationError
 from sentinel.casestore.rejected_rows import ImportRowError, ImportTally, rejected_row_text
@@ -31,6 +33,7 @@ __all__ = [
     "ImportReport",
     "OutcomeError",
     "import_outcomes",
+    "is_case_workbook",
     "read_outcomes_workbook",
     "with_reasons_as_problems",
 ]
@@ -74,6 +77,31 @@ def _header_names() -> dict[str, str]:
 
 
 _HEADERS = _header_names()
+#: Columns only a case list has, never the outcomes contract: a sheet with the case-id and
+#: outcome headers and at least :data:`_CASE_LIST_MARKS` of these is a workbook's township
+#: sheet (an outcomes table with a column or two more is not).
+_CASE_LIST_ONLY = frozenset(CASE_HEADERS_ZH) - frozenset(OUTCOMES_DATASET.column_names)
+_CASE_LIST_MARKS = 3
+
+
+def is_case_workbook(path: Path) -> bool:
+    """True when ``path`` is a case workbook as ``sentinel run`` writes it (``cases.xlsx``,
+    whatever it was renamed to): some sheet's first row holds the case-id and outcome
+    headers and the case list's own columns, Chinese or English. False for any other file,
+    an outcomes table in the contract's columns or one that is no workbook at all."""
+    try:
+        book = load_workbook(Path(path), read_only=True, data_only=False)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, InvalidFileException):
+        return False
+    try:
+        for sheet in book.worksheets:
+            first = next(sheet.iter_rows(max_row=1, values_only=True), ())
+            names = {_HEADERS.get(str(v).strip()) for v in first if v is not None}
+            if {"case_id", "outcome"} <= names and len(names & _CASE_LIST_ONLY) >= _CASE_LIST_MARKS:
+                return True
+        return False
+    finally:
+        book.close()
 
 
 def read_outcomes_workbook(path: Path) -> pl.DataFrame:

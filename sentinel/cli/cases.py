@@ -17,6 +17,7 @@ from sentinel.cli.common import (
     console,
     err,
     fail,
+    known_names_hint,
     private,
     site_config,
 )
@@ -59,14 +60,18 @@ def outcomes_import(
     from sentinel.io.readers import read_dataset
     from sentinel.outcomes import (
         import_outcomes,
+        is_case_workbook,
         read_outcomes_workbook,
         with_reasons_as_problems,
     )
 
     if not file.exists():
         fail(FileNotFoundError(f"{file}: no such file"))
+    if errors is not None:
+        _check_errors_path(errors)
     try:
-        if file.suffix.lower() == ".xlsx" and file.name.startswith("cases"):
+        # The workbook by its sheets' headers, not its name: auditors rename their copies.
+        if file.suffix.lower() == ".xlsx" and is_case_workbook(file):
             rows = read_outcomes_workbook(file)
         else:
             from features.records import parse_records
@@ -91,6 +96,21 @@ def outcomes_import(
         write_csv_bom(report.errors_frame(), errors)
     if report.rejected:
         raise typer.Exit(EXIT_UNTRUSTED_DROP)
+
+
+def _check_errors_path(path: Path) -> None:
+    """A refused input, before anything is imported, when the rejected rows could not be
+    written to ``path`` (--errors): a folder, or in a folder that does not exist or that
+    this user may not write."""
+    import os
+
+    if path.is_dir():
+        fail(ValueError(f"--errors {path}: a folder; give the path of a CSV file"))
+    folder = path.parent
+    if not folder.is_dir():
+        fail(ValueError(f"--errors {path}: no folder {folder}"))
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        fail(ValueError(f"--errors {path}: not writable"))
 
 
 audit_app = command_group("audit", "The tamper-evident history of cases and reviews.")
@@ -148,7 +168,7 @@ def plan_visits(
     ] = None,
     config: Annotated[
         Path | None,
-        typer.Option(help="Site configuration TOML ([visits], detection.report_language)."),
+        typer.Option(help="Site configuration TOML (\\[visits], detection.report_language)."),
     ] = None,
 ) -> None:
     """Day trips of the month's field visits: the cases within capacity grouped by township
@@ -169,6 +189,7 @@ def plan_visits(
         plan = read_visit_plan(out, month, cfg.visits, townships=township, max_visits=max_visits)
     except (ValueError, FileNotFoundError) as exc:
         fail(exc)
+    _refuse_unlisted_townships(out, month, township or ())
     private(out, cfg)
     language = cfg.detection.report_language
     files = write_visit_plans(
@@ -186,6 +207,22 @@ def plan_visits(
         f"visit plan: {files.csv} and {len(files.sheets)} township sheets in {files.csv.parent}",
         highlight=False,
     )
+
+
+def _refuse_unlisted_townships(
+    out: Path, month: str, townships: list[str] | tuple[str, ...]
+) -> None:
+    """A refused input, before the month's plan files are replaced, for a --township the
+    month's case list does not name (a typo would otherwise leave an empty plan in place of
+    the month's), naming the closest listed ones."""
+    import polars as pl
+
+    cases = pl.scan_parquet(out / month / "cases.parquet").select("township").unique()
+    listed = sorted(cases.collect()["township"].drop_nulls())
+    for name in dict.fromkeys(townships):
+        if name not in listed:
+            hint = known_names_hint(name, listed)
+            fail(ValueError(f"--township {name}: not in the {month} case list{hint}"))
 
 
 def _print_visit_plan(plan, summary, files, month: str, limit: int) -> None:  # type: ignore[no-untyped-def]

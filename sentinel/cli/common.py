@@ -70,6 +70,20 @@ def fail(exc: Exception) -> NoReturn:
     raise typer.Exit(EXIT_UNTRUSTED_DROP)
 
 
+def known_names_hint(name: str, known: list[str]) -> str:
+    """What to say after refusing ``name`` (a township, say) that is not among ``known``:
+    the closest known names, else the first few; empty when nothing is known."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(name, known, n=3, cutoff=0.5)
+    if close:
+        return f" (closest: {', '.join(close)})"
+    if not known:
+        return ""
+    more = ", …" if len(known) > 3 else ""
+    return f" (known: {', '.join(known[:3])}{more})"
+
+
 def day_or_today(text: str | None, option: str) -> date:
     """The day ``text`` names (YYYY-MM-DD), today when none is given; a refused input for
     anything else, naming the ``option`` it came from."""
@@ -91,18 +105,49 @@ def site_config(path: Path | None):  # type: ignore[no-untyped-def]
 
 
 def case_store(out: Path, config: Path | None):  # type: ignore[no-untyped-def]
-    """The case store of ``out`` with the site configuration's outcome limits and sign-off."""
-    from flows.context import case_store_url
+    """The case store of ``out`` with the site configuration's outcome limits and sign-off;
+    a refused input when ``out`` holds none (:func:`existing_store_url`)."""
     from sentinel.audit_result import OutcomeLimits, SignOff
     from sentinel.casestore import CaseStore
 
     cfg = site_config(config)
+    url = existing_store_url(out, cfg)
     private(out, cfg)
     return CaseStore(
-        case_store_url(out, cfg),
+        url,
         limits=OutcomeLimits.from_config(cfg),
         signoff=SignOff.from_config(cfg),
     )
+
+
+def existing_store_url(out: Path, cfg) -> str:  # type: ignore[no-untyped-def]
+    """The URL of the case store that ``sentinel run`` made for the output folder ``out``.
+
+    A refused input, in one line, when ``out`` is a file, or when the store is a SQLite
+    file (``OUT/cases.sqlite`` by default) that does not exist: a mistyped ``--out`` must
+    not create an empty store and report on it as if nothing were wrong. A database server
+    (``$SENTINEL_DATABASE_URL``) is taken as given: its tables are made by the first run.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from flows.context import case_store_url
+    from sentinel.casestore import DATABASE_URL_ENV
+
+    if out.exists() and not out.is_dir():
+        fail(ValueError(f"--out {out}: a file, not an output folder"))
+    url = case_store_url(out, cfg)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        fail(ValueError(f"${DATABASE_URL_ENV}: not a database URL"))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return url
+    if not Path(parsed.database).is_file():
+        if os.environ.get(DATABASE_URL_ENV):
+            fail(ValueError(f"no case store at {parsed.database} (${DATABASE_URL_ENV})"))
+        fail(ValueError(f"no case store in {out}: give the output folder of `sentinel run`"))
+    return url
 
 
 def private(out: Path, cfg) -> None:  # type: ignore[no-untyped-def]
@@ -129,11 +174,13 @@ REVIEW_PASSWORD_ENV = "SENTINEL_REVIEW_PASSWORD"
 
 
 def review_store(out: Path, config: Path | None):  # type: ignore[no-untyped-def]
-    """The case store of ``out`` and the review app's users beside it."""
-    from sentinel.casestore import CaseStore, database_url
+    """The case store of ``out`` and the review app's users beside it; a refused input when
+    ``out`` holds no case store (:func:`existing_store_url`)."""
+    from sentinel.casestore import CaseStore
     from sentinel.review import ReviewStore
 
     cfg = site_config(config)
+    url = existing_store_url(out, cfg)
     private(out, cfg)
-    cases = CaseStore(database_url(out / cfg.cases.database_file))
+    cases = CaseStore(url)
     return cases, ReviewStore(cases.engine)

@@ -38,6 +38,8 @@ def report_precision(
 
     Example: sentinel report precision --out demo/out --by reason
     """
+    if by not in ("typology", "reason"):
+        fail(ValueError(f"--by {by!r}: expected 'typology' or 'reason'"))
     with case_store(out, config) as store:
         frame = store.precision_by_reason() if by == "reason" else store.precision_by_typology()
     print_frame(frame, f"precision by {by}")
@@ -140,6 +142,7 @@ def notices(
     Example: sentinel notices --month 2020-12 --out demo/out --lang zh
     """
     from sentinel.io.notices import NOTICE_FOLDER
+    from sentinel.io.store import processed_months
 
     if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", month):
         fail(ValueError(f"--month {month!r}: expected YYYY-MM"))
@@ -151,7 +154,12 @@ def notices(
     deadline = day + timedelta(days=cfg.recovery.notice_deadline_days)
     folder = out / month / NOTICE_FOLDER
     with case_store(out, config) as store:
+        if month not in processed_months(out):
+            fail(ValueError(f"--month {month}: no case list in {out} (run the month first)"))
         written, due = _issue_notices(store, out, month, day, deadline, language, actor, folder)
+    if not written:
+        console.print(f"0 notices written: no account of {month} needs one", highlight=False)
+        return
     console.print(
         f"{written} notices written to {folder} (deadline {deadline}); "
         f"{due - written} accounts skipped",
@@ -293,15 +301,25 @@ def report_suspects(
 @report_app.command("open")
 def report_open(
     out: CaseStoreOutOption,
-    days: Annotated[int, typer.Option(help="List cases open longer than this many days.")] = 30,
+    days: Annotated[
+        int,
+        typer.Option(
+            help="List cases open longer than this many days (0 or more), counted from the day the run that listed (or reopened) the case recorded it."
+        ),
+    ] = 30,
     config: StoreConfigOption = None,
 ) -> None:
-    """Cases open longer than N days.
+    """Cases open (new or assigned) longer than N days: days from the day the case store
+    recorded the case opening (the wall-clock day of the run that first listed or reopened
+    it, not the month it was listed for) to today. Months run today, as in a demo or a
+    catch-up of past months, are 0 days open.
 
     Example: sentinel report open --out demo/out --days 45
     """
     from sentinel.masking import mask_id_expr
 
+    if days < 0:
+        fail(ValueError(f"--days {days}: expected 0 or more"))
     with case_store(out, config) as store:
         frame = store.open_longer_than(days, date.today())
     if "person_id" in frame.columns:

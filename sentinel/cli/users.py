@@ -18,7 +18,10 @@ from sentinel.cli.common import (
     app,
     command_group,
     console,
+    err,
+    existing_store_url,
     fail,
+    known_names_hint,
     private,
     review_store,
     site_config,
@@ -45,7 +48,7 @@ def review(
     store: CuratedOption = None,
     config: Annotated[
         Path | None,
-        typer.Option(help="Site configuration TOML ([review]: language, sessions, throttling)."),
+        typer.Option(help="Site configuration TOML (\\[review]: language, sessions, throttling)."),
     ] = None,
     trusted_proxy: Annotated[
         str | None,
@@ -66,10 +69,16 @@ def review(
     from sentinel.review import create_app
 
     cfg = site_config(config)
+    url = existing_store_url(out, cfg)
     private(out, cfg)
-    web = create_app(out, cfg, curated=store)
-    scheme = "https" if cfg.review.secure_cookies else "http"
-    console.print(f"case review on {scheme}://{host}:{port}/ (Ctrl-C stops)", highlight=False)
+    web = create_app(out, cfg, database=url, curated=store)
+    # uvicorn serves plain HTTP: Secure cookies then need the HTTPS proxy in front.
+    address = f"[{host}]" if ":" in host else host
+    cookies = ", Secure cookies: HTTPS in front for others" if cfg.review.secure_cookies else ""
+    console.print(
+        f"case review on http://{address}:{port}/ (plain HTTP{cookies}; Ctrl-C stops)",
+        highlight=False,
+    )
     # Access logs are off: paths hold case ids and filters, and the audit trail is the record.
     # Forwarded headers are believed only from the named proxy: anyone else could forge them
     # to escape the per-address login throttling.
@@ -124,6 +133,7 @@ def users_add(
         password = typer.prompt(f"password for {name}", hide_input=True, confirmation_prompt=True)
     cases, users = review_store(out, config)
     try:
+        _refuse_unlisted_townships(cases, township or ())
         user = users.add_user(
             name, role, hash_password(password), tuple(township or ()),  # type: ignore[arg-type]
             village=village, relatives=tuple(relative or ()),
@@ -138,6 +148,37 @@ def users_add(
         cases.dispose()
     places = f" ({', '.join(user.townships)})" if user.townships else ""
     console.print(f"user {user.username} added: {user.role}{places}", highlight=False)
+    _warn_check_characters(relative or ())
+
+
+def _refuse_unlisted_townships(cases, townships: list[str] | tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    """A refused input for a township no case list of the store has named (a typo such as
+    梅城 for 梅城镇 would leave the auditor's queue empty), naming the closest known ones;
+    nothing to check against while the store holds no case."""
+    from sentinel.review.case_listing import CaseListing
+
+    known = CaseListing(cases.engine).townships(None)
+    if not known:
+        return
+    for name in townships:
+        if name.strip() and name.strip() not in known:
+            hint = known_names_hint(name.strip(), known)
+            fail(ValueError(f"--township {name}: no case list names it{hint}"))
+
+
+def _warn_check_characters(relatives: list[str] | tuple[str, ...]) -> None:
+    """One warning line per relative whose GB 11643 check character does not match (kept:
+    a register holds such numbers, and the recusal must reach them)."""
+    from sentinel.masking import mask_id
+    from sentinel.review.store import relatives_failing_check
+
+    for number in relatives_failing_check(relatives):
+        err.print(
+            f"warning: relative {mask_id(number)}: the check character does not match "
+            "(kept; check the number against the register)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @users_app.command("list")
@@ -189,6 +230,7 @@ def users_recuse(
     if not found:
         fail(ValueError(f"no user {name}"))
     console.print(f"user {name}: recusal set", highlight=False)
+    _warn_check_characters(relative or ())
 
 
 @users_app.command("disable")

@@ -22,14 +22,14 @@ import polars as pl
 from sqlalchemy import Engine, and_, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from features.identity import ID_WELL_FORMED
+from features.identity import ID_WELL_FORMED, id_checksum_ok
 from sentinel.casestore.chain import seal
 from sentinel.masking import mask_id
 from sentinel.migrations import upgrade
 from sentinel.review import tables
 from sentinel.review.tables import AUDIT_CHAIN, MAX_USERNAME, ROLES, Role
 
-__all__ = ["AuditEntry", "ReviewStore", "Session", "User"]
+__all__ = ["AuditEntry", "ReviewStore", "Session", "User", "relatives_failing_check"]
 
 
 @dataclass(frozen=True)
@@ -461,6 +461,18 @@ def _relatives(ids: tuple[str, ...] | list[str]) -> list[str]:
                 "(17 digits and a digit or X)"
             )
     return numbers
+
+
+def relatives_failing_check(ids: tuple[str, ...] | list[str]) -> list[str]:
+    """The well-formed identity numbers among ``ids`` (trimmed, upper-case X, each once)
+    whose check character does not match GB 11643's: kept for the recusal (a register holds
+    such numbers), but worth a second look, since a typo leaves the recusal without effect."""
+    unique = dict.fromkeys(i.strip().upper() for i in ids if i and i.strip())
+    numbers = [n for n in unique if re.fullmatch(ID_WELL_FORMED, n)]
+    if not numbers:
+        return []
+    ok = pl.DataFrame({"id": numbers}).select(id_checksum_ok("id"))["id"]
+    return [n for n, good in zip(numbers, ok, strict=True) if not good]
 
 
 def _hash(token: str) -> str:

@@ -14,7 +14,12 @@ from sentinel.casestore import CaseStore
 from sentinel.contract import CASE_COLUMNS, OUTCOMES_DATASET
 from sentinel.io.readers import read_dataset
 from sentinel.io.reports import OUTCOME_HEADERS, write_workbook
-from sentinel.outcomes import import_outcomes, read_outcomes_workbook, with_reasons_as_problems
+from sentinel.outcomes import (
+    import_outcomes,
+    is_case_workbook,
+    read_outcomes_workbook,
+    with_reasons_as_problems,
+)
 
 NOW = datetime(2020, 3, 15, 8, 0, tzinfo=UTC)
 # Generated fake people.
@@ -404,3 +409,17 @@ def test_the_workbook_import_refuses_implausible_amounts_and_dates(
     assert [(e.row, e.column) for e in report.errors] == [(2, "death_date"), (3, "overpaid_amount")]
     assert "before the person's birth (1950-01-01)" in report.errors[0].problem
     assert "is not below 2,000,000 yuan" in report.errors[1].problem
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_case_workbook_is_known_by_its_sheets_not_its_name(tmp_path: Path, language: str) -> None:
+    workbook = month_workbook(tmp_path, language).rename(tmp_path / "2020-01-returned.xlsx")
+    assert is_case_workbook(workbook)
+    table = tmp_path / "cases-outcomes.xlsx"
+    pl.DataFrame(
+        {"case_id": [PEOPLE[0][0]], "outcome": ["cleared"], "township": ["城关镇"]}
+    ).write_excel(table)
+    assert not is_case_workbook(table)
+    broken = tmp_path / "cases.xlsx"
+    broken.write_text("not a workbook", encoding="utf-8")
+    assert not is_case_workbook(broken)

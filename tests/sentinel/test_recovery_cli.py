@@ -50,9 +50,10 @@ def out(tmp_path: Path) -> Path:
             "last_paid_period": ["2020-03"] * 3,
         }
     )
-    (out / "2020-03").mkdir(parents=True)
-    listing.write_parquet(out / "2020-03" / "cases.parquet")
-    (out / "2020-03" / "manifest.json").write_text(json.dumps({"month": "2020-03"}))
+    for month in ("2020-03", "2020-04"):  # notices go out for months that were run
+        (out / month).mkdir(parents=True)
+        listing.write_parquet(out / month / "cases.parquet")
+        (out / month / "manifest.json").write_text(json.dumps({"month": month}))
     with CaseStore(out / "cases.sqlite") as store:
         store.record_month("2020-03", listing, clear_months=12)
         close_reviewed(
@@ -110,7 +111,10 @@ def test_notices_for_open_accounts_without_one_in_either_language(out: Path) -> 
         ("DP-000000000002", date(2020, 6, 3)),
     ]
     again = write_notices(out, "2020-04", "--lang", "en")
-    assert again.exit_code == 0 and "0 notices written" in again.output
+    assert (
+        again.exit_code == 0
+        and "0 notices written: no account of 2020-04 needs one" in again.output
+    )
 
 
 def test_an_english_notice_and_a_bad_language(out: Path) -> None:
@@ -124,7 +128,19 @@ def test_an_english_notice_and_a_bad_language(out: Path) -> None:
 
 def test_notices_only_for_accounts_closed_by_the_month_end(out: Path) -> None:
     result = write_notices(out, "2020-03", "--issued-on", "2020-05-04")
-    assert result.exit_code == 0 and "0 notices written" in result.output
+    assert result.exit_code == 0 and "0 notices written: no account" in result.output
+    assert not (out / "2020-03" / "notices").exists()
+
+
+def test_notices_refuse_a_month_that_was_not_run(out: Path) -> None:
+    """Regression: a month not run yet said its notices were written to a folder that
+    does not exist."""
+    result = write_notices(out, "2020-09")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: --month 2020-09: no case list in {out} (run the month first)"
+    ]
+    assert not (out / "2020-09").exists()
 
 
 def test_report_recovery_tables_and_files(out: Path) -> None:
@@ -149,6 +165,21 @@ def test_report_recovery_tables_and_files(out: Path) -> None:
     assert header[:5] == ["单据号", "案件编号", "身份证号", "追回环节", "日期"]
     bad = runner.invoke(app, ["report", "recovery", "--out", str(out), "--as-of", "May"])
     assert bad.exit_code == 2 and "not a date" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["precision", "--by", "village"], "--by 'village': expected 'typology' or 'reason'"),
+        (["open", "--days", "-5"], "--days -5: expected 0 or more"),
+    ],
+)
+def test_reports_refuse_a_bad_option_in_one_line(out: Path, args: list[str], problem: str) -> None:
+    """Regression: precision --by village printed the typology table; open --days -5 ran."""
+    result = runner.invoke(app, ["report", *args, "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [f"error: {problem}"]
+    assert result.stdout == ""
 
 
 def test_a_write_off_is_approved_by_another_user_only(out: Path) -> None:

@@ -180,13 +180,37 @@ def test_plan_visits_writes_the_files_and_prints_no_full_id(out: Path) -> None:
     assert "测试" not in result.output  # nor names
 
 
-def test_plan_visits_says_which_township_has_nothing_to_visit(out: Path) -> None:
+def test_plan_visits_says_which_township_has_nothing_to_visit(tmp_path: Path) -> None:
+    out = write_month(
+        tmp_path / "out",
+        [case_row(1, "梅城镇", "北溪村"), case_row(2, "乐安镇", "一村", audit_selection=None)],
+    )
     result = runner.invoke(
-        app, ["plan", "visits", "--out", str(out), "--month", MONTH, "--township", "无此镇"]
+        app, ["plan", "visits", "--out", str(out), "--month", MONTH, "--township", "乐安镇"]
     )
     assert result.exit_code == 0, result.output
-    assert "无此镇: no case within capacity in 2020-02" in result.output
+    assert "乐安镇: no case within capacity in 2020-02" in result.output
     assert read_back(out / MONTH / VISIT_PLAN_FOLDER / "visit_plan.csv") == []
+
+
+def test_plan_visits_refuses_a_township_the_case_list_does_not_name(out: Path) -> None:
+    """Regression: an unknown township exited 0 and replaced the month's plan with an
+    empty one."""
+    assert (
+        runner.invoke(app, ["plan", "visits", "--out", str(out), "--month", MONTH]).exit_code == 0
+    )
+    folder = out / MONTH / VISIT_PLAN_FOLDER
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    result = runner.invoke(
+        app,
+        ["plan", "visits", "--out", str(out), "--month", MONTH, "--township", "梅城镇",
+         "--township", "梅城"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: --township 梅城: not in the 2020-02 case list (closest: 梅城镇)"
+    ]
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
 
 
 @pytest.mark.parametrize(

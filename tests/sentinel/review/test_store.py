@@ -229,3 +229,12 @@ def test_an_audit_table_of_an_earlier_version_gets_the_counting_columns(tmp_path
         ("login_ok", 1),
     ]
     engine.dispose()
+
+
+def test_relatives_failing_check_names_those_whose_check_character_is_wrong() -> None:
+    """Generated numbers: ...0011 carries the GB 11643 check character, ...0012 does not."""
+    from sentinel.review.store import relatives_failing_check
+
+    ids = ["430101195001010011", " 430101195001010012 ", "430101195001010012", "4301"]
+    assert relatives_failing_check(ids) == ["430101195001010012"]
+    assert relatives_failing_check(["430102193803030046"]) == []
