@@ -160,7 +160,7 @@ def run_month_stages(inbox: Path, out: Path, month: str, meter: StageMeter) -> d
             reports = validate_month_drop.fn(drops, config, month, store, staging / "data-docs")
         with meter.stage("curate"):
             curate_month.fn(drops, store, month)
-            record_drop_outcomes.fn(drops, out, config)
+            record_drop_outcomes.fn(drops, out, config, staging)
         with meter.stage("model"):
             model = choose_model.fn(store, out, month, config)
             estimator = model.load()
