@@ -266,11 +266,15 @@ def publish_listing(
     (:func:`sentinel.selection.audit_selection`).
 
     New leads (nothing but the life table against them) are listed only as far as the other
-    cases leave visits of the month's capacity. With ``recipients`` (the month's
-    recipients), new soft signals — neither proof nor more
-    likely improper than not — beyond ``detection.max_list_share`` of them are left off,
-    the least promising first: a list the unit could never work is no list. Carried cases
-    and proof are never left off.
+    cases leave visits of the month's capacity. A new soft signal — neither proof nor more
+    likely improper than not — is listed only when the month's selection visits it (the top
+    of the list or an exploration draw, chosen among all of them): one below the cut is
+    mostly a living pensioner, and once listed a case stays until an audit closes it, so
+    listing it would fill the list with cases nobody is sent to. Detection raises it again
+    next month from the same data, and it is listed when it ranks within the visits. With
+    ``recipients`` (the month's recipients), new soft signals beyond
+    ``detection.max_list_share`` of them are not drawn from either, the least promising
+    first. Carried cases, proof and upstream suspects are never left off.
     """
     listing = pl.concat([detected, carried], how="diagonal_relaxed") if carried.height else detected
     clear_months = config.cases.clear_months
@@ -284,7 +288,9 @@ def publish_listing(
         config.detection.exploration_share,
         month,
     )
-    return store.record_month(month, selected, clear_months=clear_months)
+    carried_ids = carried["case_id"] if carried.height else pl.Series("case_id", [], pl.String)
+    listed = _visited_soft_signals(selected, carried_ids)
+    return store.record_month(month, listed, clear_months=clear_months)
 
 
 def _leads_to_fill(ranked: pl.DataFrame, capacity: int) -> pl.DataFrame:
@@ -300,17 +306,36 @@ def _leads_to_fill(ranked: pl.DataFrame, capacity: int) -> pl.DataFrame:
     return kept.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("priority_rank"))
 
 
-def _within_list_share(ranked: pl.DataFrame, most: int) -> pl.DataFrame:
-    """``ranked`` less its lowest new soft signals beyond ``most`` cases, re-ranked."""
-    soft_new = (
+def _soft_new() -> pl.Expr:
+    """New cases that are neither proof, nor more likely improper than not, nor owed an
+    answer upstream."""
+    return (
         (pl.col("status") == "new")
         & (pl.col("tier") < TIER_PROOF)
         & (pl.col("risk_score") < 0.5)
         & ~answer_due()
     )
+
+
+def _within_list_share(ranked: pl.DataFrame, most: int) -> pl.DataFrame:
+    """``ranked`` less its lowest new soft signals beyond ``most`` cases, re-ranked."""
     excess = ranked.height - most
     if excess <= 0:
         return ranked
-    drop = ranked.filter(soft_new).sort("priority_rank").tail(excess)["case_id"]
+    drop = ranked.filter(_soft_new()).sort("priority_rank").tail(excess)["case_id"]
     kept = ranked.filter(~pl.col("case_id").is_in(drop.implode()))
+    return kept.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("priority_rank"))
+
+
+def _visited_soft_signals(selected: pl.DataFrame, carried: pl.Series) -> pl.DataFrame:
+    """``selected`` (:func:`sentinel.selection.audit_selection`) less the new soft signals
+    the month does not visit, re-ranked; the ``carried`` case IDs stay whatever they are."""
+    unvisited = (
+        _soft_new()
+        & pl.col("audit_selection").is_null()
+        & ~pl.col("case_id").is_in(carried.implode())
+    ).fill_null(False)
+    if selected.select(unvisited.any()).item() is not True:
+        return selected
+    kept = selected.filter(~unvisited).sort("priority_rank")
     return kept.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("priority_rank"))

@@ -164,6 +164,30 @@ def test_new_soft_signals_beyond_the_list_share_are_left_off_never_proof(store: 
     assert published["priority_rank"].to_list() == list(range(1, 21))
 
 
+def test_new_soft_signals_are_listed_only_when_the_month_visits_them(store: CaseStore):
+    proof = detected(*[(f"DP-{i}", f"P{i}", 500.0, "2020-01", 2) for i in range(10)])
+    soft = detected(*[(f"SD-{i}", f"Q{i}", 100.0 + i, "2020-01", 1) for i in range(100)]).with_columns(
+        pl.lit(0.2).alias("risk_score"), pl.lit("signal").alias("strength")
+    )
+    published = publish_listing(store, pl.concat([proof, soft]), pl.DataFrame(), "2020-01", CONFIG)
+    capacity = CONFIG.detection.audit_capacity
+    explore = round(capacity * CONFIG.detection.exploration_share)
+    assert explore > 0
+    listed_soft = published.filter(pl.col("strength") == "signal")
+    # Every soft signal listed is a visit: the top of the list, or drawn from all below it.
+    assert listed_soft["audit_selection"].null_count() == 0
+    assert listed_soft.height == capacity - 10
+    drawn = published.filter(pl.col("audit_selection") == "exploration")
+    assert drawn.height == explore
+    assert drawn["selection_probability"].to_list() == [explore / (110 - (capacity - explore))] * explore
+    assert published.filter(pl.col("strength") == "proof").height == 10
+    assert published["priority_rank"].to_list() == list(range(1, published.height + 1))
+    # Listed once, a soft signal stays while open, visited or not; the others wait for a month
+    # that visits them.
+    carried = store.open_cases("2020-02", [])
+    assert set(carried["case_id"]) == set(published["case_id"])
+
+
 def test_leads_only_fill_the_visits_the_cases_leave(store: CaseStore):
     cases = detected(*[(f"DP-{i}", f"P{i}", 500.0, "2020-01", 2) for i in range(50)])
     leads = detected(*[(f"SD-{i}", f"Q{i}", 100.0 + i, "2020-01", 0) for i in range(20)]).with_columns(
