@@ -149,7 +149,8 @@ class DetectionConfig(_Section):
     # A reason firing for more than this share of a scheme's recipients in a month is a
     # fact about the county, not the person: its prior is scaled down by the ratio.
     common_reason_share: float = Field(default=0.01, gt=0, le=1)
-    # New soft signals are left off a list longer than this share of the recipients.
+    # New soft signals are listed only when visited, and beyond this share of the recipients
+    # the least promising are not drawn from either (sentinel.listing).
     max_list_share: float = Field(default=0.02, gt=0, le=1)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Collection
 
 import polars as pl
 
-from features.audit_order import answer_due, rank_cases, tier_of
+from features.audit_order import UNPAID_THIS_MONTH, answer_due, rank_cases, tier_of
 from features.cases import month_number, period_of_index
 from features.certification import IN_PERSON_METHODS
 from features.scoring import TIER_NONE, TIER_PROOF
@@ -268,17 +268,24 @@ def publish_listing(
     New leads (nothing but the life table against them) are listed only as far as the other
     cases leave visits of the month's capacity. A new soft signal — neither proof nor more
     likely improper than not — is listed only when the month's selection visits it (the top
-    of the list or an exploration draw, chosen among all of them): one below the cut is
-    mostly a living pensioner, and once listed a case stays until an audit closes it, so
-    listing it would fill the list with cases nobody is sent to. Detection raises it again
-    next month from the same data, and it is listed when it ranks within the visits. With
-    ``recipients`` (the month's recipients), new soft signals beyond
+    of the list or an exploration draw among them): one below the cut is mostly a living
+    pensioner, and once listed a case stays until an audit closes it, so listing it would
+    fill the list with cases nobody is sent to. Detection raises it again next month from
+    the same data, and it is listed when it ranks within the visits. So is a soft signal an
+    audit cleared that is raised again; one an auditor holds stays listed. A case raised
+    after its payments stopped whose every reason only says the person was not seen alive
+    takes no visit, as a carried one does (:data:`features.audit_order.UNPAID_THIS_MONTH`).
+    With ``recipients`` (the month's recipients), new soft signals beyond
     ``detection.max_list_share`` of them are not drawn from either, the least promising
     first. Carried cases, proof and upstream suspects are never left off.
     """
     listing = pl.concat([detected, carried], how="diagonal_relaxed") if carried.height else detected
     clear_months = config.cases.clear_months
-    preview = store.preview_month(month, listing, clear_months=clear_months)
+    preview = store.preview_month(month, listing, clear_months=clear_months).with_columns(
+        (pl.col("last_paid_period") < month).fill_null(False).alias(UNPAID_THIS_MONTH)
+        if "last_paid_period" in listing.columns
+        else pl.lit(False).alias(UNPAID_THIS_MONTH)
+    )
     ranked = _leads_to_fill(rank_cases(preview.lazy()).collect(), config.detection.audit_capacity)
     if recipients is not None:
         ranked = _within_list_share(ranked, int(recipients * config.detection.max_list_share))
@@ -289,7 +296,7 @@ def publish_listing(
         month,
     )
     carried_ids = carried["case_id"] if carried.height else pl.Series("case_id", [], pl.String)
-    listed = _visited_soft_signals(selected, carried_ids)
+    listed = _visited_soft_signals(store, selected, carried_ids)
     return store.record_month(month, listed, clear_months=clear_months)
 
 
@@ -306,15 +313,15 @@ def _leads_to_fill(ranked: pl.DataFrame, capacity: int) -> pl.DataFrame:
     return kept.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("priority_rank"))
 
 
+def _soft() -> pl.Expr:
+    """Cases that are neither proof, nor more likely improper than not, nor owed an answer
+    upstream."""
+    return (pl.col("tier") < TIER_PROOF) & (pl.col("risk_score") < 0.5) & ~answer_due()
+
+
 def _soft_new() -> pl.Expr:
-    """New cases that are neither proof, nor more likely improper than not, nor owed an
-    answer upstream."""
-    return (
-        (pl.col("status") == "new")
-        & (pl.col("tier") < TIER_PROOF)
-        & (pl.col("risk_score") < 0.5)
-        & ~answer_due()
-    )
+    """New soft cases (:func:`_soft`)."""
+    return (pl.col("status") == "new") & _soft()
 
 
 def _within_list_share(ranked: pl.DataFrame, most: int) -> pl.DataFrame:
@@ -327,15 +334,30 @@ def _within_list_share(ranked: pl.DataFrame, most: int) -> pl.DataFrame:
     return kept.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("priority_rank"))
 
 
-def _visited_soft_signals(selected: pl.DataFrame, carried: pl.Series) -> pl.DataFrame:
-    """``selected`` (:func:`sentinel.selection.audit_selection`) less the new soft signals
-    the month does not visit, re-ranked; the ``carried`` case IDs stay whatever they are."""
+def _visited_soft_signals(
+    store: CaseStore, selected: pl.DataFrame, carried: pl.Series
+) -> pl.DataFrame:
+    """``selected`` (:func:`sentinel.selection.audit_selection`) less the soft signals
+    (:func:`_soft`) the month does not visit that would enter the list afresh, re-ranked:
+    new ones, and closed ones an audit cleared that are listed again. One an auditor
+    already holds (the store has it ``assigned`` or ``pending``: a re-derived month forgot
+    its listings) stays, and the ``carried`` case IDs stay whatever they are."""
     unvisited = (
-        _soft_new()
+        _soft()
         & pl.col("audit_selection").is_null()
+        & pl.col("status").is_in(["new", "carried", "payments_stopped"])
         & ~pl.col("case_id").is_in(carried.implode())
     ).fill_null(False)
-    if selected.select(unvisited.any()).item() is not True:
+    candidates = selected.filter(unvisited)["case_id"]
+    if candidates.len() == 0:
         return selected
-    kept = selected.filter(~unvisited).sort("priority_rank")
+    states = store.case_states(candidates.to_list())
+    held = [c for c, state in states.items() if state in ("assigned", "pending")]
+    closed = [c for c, state in states.items() if state == "closed"]
+    afresh = (pl.col("status") == "new") & ~pl.col("case_id").is_in(held)
+    cleared_again = (pl.col("status") != "new") & pl.col("case_id").is_in(closed)
+    off = unvisited & (afresh | cleared_again)
+    kept = selected.filter(~off).sort("priority_rank")
+    if kept.height == selected.height:
+        return selected
     return kept.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("priority_rank"))

@@ -2,8 +2,8 @@
 the field audits found so far (:class:`models.outcomes.PriorOffsetLogisticRegression`).
 
 An audited case teaches the model what its evidence was worth *when the auditors saw it*:
-each outcome is joined to the case's model inputs of the latest month it was listed before
-the audit closed (``OUT/YYYY-MM/model_inputs.parquet``), and weighted by the inverse of the
+each outcome is joined to the person's model inputs of the latest month detection raised
+them up to the audit's month (``OUT/YYYY-MM/model_inputs.parquet``), and weighted by the inverse of the
 probability that the case was selected for a visit (priority visits 1, exploration draws
 more; :mod:`sentinel.selection`), so the few random visits below the cut speak for all the
 cases like them.
@@ -91,11 +91,11 @@ def training_rows(
     selections: pl.LazyFrame,
     max_weight: float,
 ) -> pl.DataFrame:
-    """One row per labelled person: the model inputs of the latest month the person was
-    listed up to the audit's month, the ``label`` and an inverse-propensity ``weight``.
+    """One row per labelled person: the model inputs of the latest month detection raised
+    the person up to the audit's month, the ``label`` and an inverse-propensity ``weight``.
 
     ``model_inputs``: ``person_id, month`` and :data:`features.cases.MODEL_FEATURES` of every
-    listed case of every month; ``selections``: ``person_id, month,
+    case detected in every month (listed or not); ``selections``: ``person_id, month,
     selection_probability`` of the cases chosen for a visit (absent: 1). Weights are
     ``1 / probability`` clipped to ``[1, max_weight]``. Sorted by ``person_id``.
 

@@ -135,6 +135,13 @@ class MonthListings:
                 )
         return affected
 
+    def case_states(self, case_ids: Iterable[str]) -> dict[str, str]:
+        """The state (``new``, ``assigned``, ``pending`` or ``closed``) of each of
+        ``case_ids`` the store holds; a case it does not hold is absent."""
+        with self.engine.connect() as conn:
+            rows = _select_in(conn, _cases, _cases.c.case_id, sorted(set(case_ids)))
+        return {r["case_id"]: r["state"] for r in rows}
+
     def open_cases(self, month: str, listed: Iterable[str]) -> pl.DataFrame:
         """Open cases (new or assigned) listed before ``month`` but not in ``listed``
         (this month's detected case ids): they stay on the list until an audit closes it.

@@ -188,6 +188,64 @@ def test_new_soft_signals_are_listed_only_when_the_month_visits_them(store: Case
     assert set(carried["case_id"]) == set(published["case_id"])
 
 
+def _unseen(*rows: tuple[str, str, float], last_paid: str = "2020-01") -> pl.DataFrame:
+    """Suspected deaths whose only reason is a lapsed certification, from (case_id,
+    person_id, risk_score)."""
+    return detected(*[(r[0], r[1], 300.0, last_paid, 1) for r in rows]).with_columns(
+        pl.Series("risk_score", [r[2] for r in rows], pl.Float64),
+        pl.lit("signal").alias("strength"),
+        pl.lit("suspected_unreported_death").alias("typology"),
+        pl.lit("SD_CERT_LAPSED").alias("reasons"),
+        pl.lit(["SD_CERT_LAPSED"]).alias("reason_codes"),
+    )
+
+
+def test_a_case_first_raised_after_its_payments_stopped_awaits_certification(store: CaseStore):
+    """Regression: a lapsed pensioner the suspension had already stopped was raised as new
+    every month and took field visits, though the certification procedure answers it."""
+    proof = detected(*[(f"DP-{i}", f"P{i}", 500.0, "2020-02", 2) for i in range(10)])
+    unseen = _unseen(*[(f"SD-{i}", f"Q{i}", 0.2) for i in range(80)], ("SD-L", "QL", 0.6))
+    published = publish_listing(store, pl.concat([proof, unseen]), pl.DataFrame(), "2020-02", CONFIG)
+    # No visit for any of them; the weak ones are left off, the likely one listed last.
+    assert published.filter(pl.col("case_id").str.starts_with("SD"))["case_id"].to_list() == ["SD-L"]
+    assert published.filter(pl.col("case_id") == "SD-L")["audit_selection"].item() is None
+    assert published["case_id"][-1] == "SD-L"
+    # Still paid, the same signals are visits.
+    paid = publish_listing(store, _unseen(("SD-P", "QP", 0.2), last_paid="2020-03"), pl.DataFrame(), "2020-03", CONFIG)
+    assert paid["audit_selection"].to_list() == ["priority"]
+
+
+def test_a_soft_case_an_auditor_holds_stays_listed_when_its_month_is_derived_again(
+    store: CaseStore,
+):
+    proof = detected(*[(f"DP-{i}", f"P{i}", 500.0, "2020-01", 2) for i in range(10)])
+    soft = _unseen(*[(f"SD-{i}", f"Q{i}", 0.2) for i in range(100)], last_paid="2020-01")
+    first = publish_listing(store, pl.concat([proof, soft]), pl.DataFrame(), "2020-01", CONFIG)
+    drawn = first.filter(pl.col("audit_selection") == "exploration")["case_id"].to_list()
+    assert store.assign(drawn[-1], "auditor1", actor="lead")
+    store.rederive_from("2020-01", reason="payouts of 2020-01 changed")
+    # One case fewer raised: the draw falls on other cases.
+    again = publish_listing(
+        store, pl.concat([proof, soft]).filter(pl.col("case_id") != "SD-50"), pl.DataFrame(),
+        "2020-01", CONFIG,
+    )  # fmt: skip
+    assert drawn[-1] in again["case_id"].to_list()
+    assert drawn[-1] in store.open_cases("2020-02", [])["case_id"].to_list()
+
+
+def test_a_cleared_soft_case_raised_again_is_listed_only_when_visited(store: CaseStore):
+    publish_listing(store, _unseen(("SD-X", "QX", 0.2)), pl.DataFrame(), "2020-01", CONFIG)
+    assert store.close("SD-X", AuditOutcome("cleared", date(2020, 1, 20)), actor="auditor")
+    proof = detected(*[(f"DP-{i}", f"P{i}", 500.0, "2021-02", 2) for i in range(60)])
+    stronger = _unseen(*[(f"SD-Z{i}", f"QZ{i}", 0.3) for i in range(50)], last_paid="2021-02")
+    raised = pl.concat([proof, stronger, _unseen(("SD-X", "QX", 0.2), last_paid="2021-02")])
+    published = publish_listing(store, raised, pl.DataFrame(), "2021-02", CONFIG)
+    listed = published.filter(pl.col("case_id") == "SD-X")
+    # Past the clearing's quiet months it may come back, but only as a visit.
+    assert listed.height == 0 or listed["audit_selection"].item() is not None
+    assert published.filter(pl.col("audit_selection").is_null() & (pl.col("strength") != "proof")).height == 0
+
+
 def test_leads_only_fill_the_visits_the_cases_leave(store: CaseStore):
     cases = detected(*[(f"DP-{i}", f"P{i}", 500.0, "2020-01", 2) for i in range(50)])
     leads = detected(*[(f"SD-{i}", f"Q{i}", 100.0 + i, "2020-01", 0) for i in range(20)]).with_columns(
