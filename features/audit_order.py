@@ -17,9 +17,6 @@ from sentinel.reasons import ANSWER_DUE, REFUTED_BY_PASS
 
 #: A case confirmed improper by an audit and paid again after it: above proof.
 TIER_REOPENED = 3
-#: A listing's boolean column: nothing was paid for the listing month or later (whatever the
-#: case's ``status``; a case raised for the first time may already be unpaid).
-UNPAID_THIS_MONTH = "unpaid_this_month"
 
 
 def listable(keep_leads: int) -> pl.Expr:
@@ -90,17 +87,12 @@ def awaiting_certification(columns: list[str]) -> pl.Expr:
     from the 13th month without a pass and restores it after one, so a living pensioner
     answers the case at the counter, and with the payments stopped no loss runs while the
     procedure does its work; a field visit would add nothing a pass does not. Listed until
-    closed, like every case. A case first raised after its payments stopped (``status``
-    ``new``) counts too when the listing marks it (:data:`UNPAID_THIS_MONTH`). False when
-    either column is absent."""
+    closed, like every case. False when either column is absent."""
     if "status" not in columns or "reason_codes" not in columns:
         return pl.lit(False)
     codes = pl.col("reason_codes")
-    stopped = pl.col("status") == "payments_stopped"
-    if UNPAID_THIS_MONTH in columns:
-        stopped = stopped | pl.col(UNPAID_THIS_MONTH).fill_null(False)
     return (
-        stopped
+        (pl.col("status") == "payments_stopped")
         & (codes.list.len() > 0)
         & codes.list.eval(pl.element().is_in(sorted(REFUTED_BY_PASS))).list.all()
     ).fill_null(False)
@@ -159,7 +151,6 @@ def rank_cases(cases: pl.LazyFrame) -> pl.LazyFrame:
 
 __all__ = [
     "TIER_REOPENED",
-    "UNPAID_THIS_MONTH",
     "answer_due",
     "awaiting_certification",
     "listable",

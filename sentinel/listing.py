@@ -13,7 +13,7 @@ from collections.abc import Collection
 
 import polars as pl
 
-from features.audit_order import UNPAID_THIS_MONTH, answer_due, rank_cases, tier_of
+from features.audit_order import answer_due, rank_cases, tier_of
 from features.cases import month_number, period_of_index
 from features.certification import IN_PERSON_METHODS
 from features.scoring import TIER_NONE, TIER_PROOF
@@ -273,19 +273,16 @@ def publish_listing(
     fill the list with cases nobody is sent to. Detection raises it again next month from
     the same data, and it is listed when it ranks within the visits. So is a soft signal an
     audit cleared that is raised again; one an auditor holds stays listed. A case raised
-    after its payments stopped whose every reason only says the person was not seen alive
-    takes no visit, as a carried one does (:data:`features.audit_order.UNPAID_THIS_MONTH`).
+    for the first time after the suspension stopped its payments may still take a visit: a
+    visit is what finds a death the family never reports (once listed and carried, it
+    awaits the certification procedure instead, :func:`features.audit_order.awaiting_certification`).
     With ``recipients`` (the month's recipients), new soft signals beyond
     ``detection.max_list_share`` of them are not drawn from either, the least promising
     first. Carried cases, proof and upstream suspects are never left off.
     """
     listing = pl.concat([detected, carried], how="diagonal_relaxed") if carried.height else detected
     clear_months = config.cases.clear_months
-    preview = store.preview_month(month, listing, clear_months=clear_months).with_columns(
-        (pl.col("last_paid_period") < month).fill_null(False).alias(UNPAID_THIS_MONTH)
-        if "last_paid_period" in listing.columns
-        else pl.lit(False).alias(UNPAID_THIS_MONTH)
-    )
+    preview = store.preview_month(month, listing, clear_months=clear_months)
     ranked = _leads_to_fill(rank_cases(preview.lazy()).collect(), config.detection.audit_capacity)
     if recipients is not None:
         ranked = _within_list_share(ranked, int(recipients * config.detection.max_list_share))

@@ -200,19 +200,24 @@ def _unseen(*rows: tuple[str, str, float], last_paid: str = "2020-01") -> pl.Dat
     )
 
 
-def test_a_case_first_raised_after_its_payments_stopped_awaits_certification(store: CaseStore):
-    """Regression: a lapsed pensioner the suspension had already stopped was raised as new
-    every month and took field visits, though the certification procedure answers it."""
+def test_a_case_first_raised_after_its_payments_stopped_may_take_a_visit_once(store: CaseStore):
+    """A lapsed pensioner the suspension already stopped is a visit when first raised (a
+    visit finds the death a family never reports); once listed, it awaits the certification
+    procedure and takes no visit."""
     proof = detected(*[(f"DP-{i}", f"P{i}", 500.0, "2020-02", 2) for i in range(10)])
-    unseen = _unseen(*[(f"SD-{i}", f"Q{i}", 0.2) for i in range(80)], ("SD-L", "QL", 0.6))
-    published = publish_listing(store, pl.concat([proof, unseen]), pl.DataFrame(), "2020-02", CONFIG)
-    # No visit for any of them; the weak ones are left off, the likely one listed last.
-    assert published.filter(pl.col("case_id").str.starts_with("SD"))["case_id"].to_list() == ["SD-L"]
-    assert published.filter(pl.col("case_id") == "SD-L")["audit_selection"].item() is None
-    assert published["case_id"][-1] == "SD-L"
-    # Still paid, the same signals are visits.
-    paid = publish_listing(store, _unseen(("SD-P", "QP", 0.2), last_paid="2020-03"), pl.DataFrame(), "2020-03", CONFIG)
-    assert paid["audit_selection"].to_list() == ["priority"]
+    unseen = _unseen(*[(f"SD-{i}", f"Q{i}", 0.2) for i in range(80)])
+    feb = publish_listing(store, pl.concat([proof, unseen]), pl.DataFrame(), "2020-02", CONFIG)
+    listed = feb.filter(pl.col("case_id").str.starts_with("SD"))
+    assert listed.height == CONFIG.detection.audit_capacity - 10
+    assert listed["audit_selection"].null_count() == 0
+    mar = publish_listing(store, pl.concat([proof, unseen]), pl.DataFrame(), "2020-03", CONFIG)
+    again = mar.filter(pl.col("case_id").is_in(listed["case_id"].implode()))
+    assert set(again["status"]) == {"payments_stopped"}
+    assert again["audit_selection"].null_count() == again.height
+    # The month's visits go to the ones not yet listed.
+    fresh = mar.filter(pl.col("case_id").str.starts_with("SD") & (pl.col("status") == "new"))
+    assert fresh.height == 80 - listed.height
+    assert fresh["audit_selection"].null_count() == 0
 
 
 def test_a_soft_case_an_auditor_holds_stays_listed_when_its_month_is_derived_again(
