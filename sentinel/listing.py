@@ -275,7 +275,8 @@ def publish_listing(
     audit cleared that is raised again; one an auditor holds stays listed. A case raised
     for the first time after the suspension stopped its payments may still take a visit: a
     visit is what finds a death the family never reports (once listed and carried, it
-    awaits the certification procedure instead, :func:`features.audit_order.awaiting_certification`).
+    awaits the certification procedure instead,
+    :func:`features.audit_order.awaiting_certification`).
     With ``recipients`` (the month's recipients), new soft signals beyond
     ``detection.max_list_share`` of them are not drawn from either, the least promising
     first. Carried cases, proof and upstream suspects are never left off.
@@ -307,6 +308,11 @@ def _leads_to_fill(ranked: pl.DataFrame, capacity: int) -> pl.DataFrame:
     if drop.len() == 0:
         return ranked
     kept = ranked.filter(~pl.col("case_id").is_in(drop.implode()))
+    return _reranked(kept)
+
+
+def _reranked(kept: pl.DataFrame) -> pl.DataFrame:
+    """``kept`` (in audit order, some cases left off) with ``priority_rank`` 1, 2, ... again."""
     return kept.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("priority_rank"))
 
 
@@ -328,7 +334,7 @@ def _within_list_share(ranked: pl.DataFrame, most: int) -> pl.DataFrame:
         return ranked
     drop = ranked.filter(_soft_new()).sort("priority_rank").tail(excess)["case_id"]
     kept = ranked.filter(~pl.col("case_id").is_in(drop.implode()))
-    return kept.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("priority_rank"))
+    return _reranked(kept)
 
 
 def _visited_soft_signals(
@@ -357,4 +363,4 @@ def _visited_soft_signals(
     kept = selected.filter(~off).sort("priority_rank")
     if kept.height == selected.height:
         return selected
-    return kept.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("priority_rank"))
+    return _reranked(kept)

@@ -3,10 +3,10 @@ the field audits found so far (:class:`models.outcomes.PriorOffsetLogisticRegres
 
 An audited case teaches the model what its evidence was worth *when the auditors saw it*:
 each outcome is joined to the person's model inputs of the latest month detection raised
-them up to the audit's month (``OUT/YYYY-MM/model_inputs.parquet``), and weighted by the inverse of the
-probability that the case was selected for a visit (priority visits 1, exploration draws
-more; :mod:`sentinel.selection`), so the few random visits below the cut speak for all the
-cases like them.
+them up to the audit's month (``OUT/YYYY-MM/model_inputs.parquet``), and weighted by the
+inverse of the probability that the case was selected for a visit (priority visits 1,
+exploration draws more; :mod:`sentinel.selection`), so the few random visits below the cut
+speak for all the cases like them.
 
 Models are versioned folders under ``OUT/models/<version>/`` (joblib file + model card).
 The version is derived from the training rows, so re-running a month reuses the same model
