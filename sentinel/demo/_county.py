@@ -1025,6 +1025,10 @@ def simulate_county(
     for r, first_period, what in custody_notes:
         note_improper(r, "custody_paid", first_period, what)
 
+    if phenomena.unit_payment_move is not None:
+        # A stream of its own, like custody: the rest of the county stays as it was.
+        rings.extend(_pay_units(np.random.default_rng([seed, 4]), reg, plan, phenomena.unit_payment_move))
+
     say("simulating months")
     county = _run_months(rng, reg, plan, records, term_day, start_m, months, policy, places, phenomena, custody)
     county.improper = pl.DataFrame(
@@ -1062,6 +1066,41 @@ def simulate_county(
         str(SCHEME_NAMES[s]): int(((reg.scheme == s) & (reg.entry_m < 0) & (reg.row_typ == 0)).sum()) for s in range(3)
     }
     return county
+
+
+#: Retirees per employer unit: 10,576 institution retirees in 206 units (DOMAIN.md).
+UNIT_RETIREES = (10, 93)
+
+
+def _pay_units(
+    rng: np.random.Generator, reg: _Register, plan: _Plan, move: tuple[int, int]
+) -> list[dict[str, object]]:
+    """Institution retirees paid through their employer unit's account until the centre
+    pays them directly (社会化发放): each unit's retirees share the unit's account until
+    the unit's drop within ``move``, then each is paid into their own account. Rows of an
+    injected typology keep their own accounts. Returns the units for the truth."""
+    rows = rng.permutation(
+        np.flatnonzero(
+            (reg.scheme == INSTITUTION) & (reg.entry_m < 0) & (reg.row_typ == 0) & ~reg.used
+        )
+    )
+    units: list[dict[str, object]] = []
+    start, unit_no = 0, 0
+    while start < rows.size:
+        size = int(rng.integers(*UNIT_RETIREES))
+        members = rows[start : start + size]
+        start += size
+        unit_no += 1
+        account = str(ident.make_bank_accounts(rng, 1)[0])
+        moved_in = int(rng.integers(move[0], move[1] + 1))
+        for r in members:
+            r = int(r)
+            plan.bank_change.setdefault(moved_in, []).append((r, reg.bank[r]))
+            reg.bank[r] = account
+            units.append({"group_id": f"U{unit_no:03d}", "kind": "pay_unit", "person_id": reg.pid[r],
+                          "scheme": "institution", "bank_account": account,
+                          "collector_id": reg.collector[r], "is_improper": False})
+    return units
 
 
 def _run_months(

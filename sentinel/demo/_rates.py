@@ -148,6 +148,11 @@ class Phenomena:
         False: those people certify like everyone else (mostly by face app).
     register_cert_dates
         The register carries each pensioner's last certification date (``last_cert_date``).
+    unit_payment_move
+        Institution retirees are paid through their employer unit's account (one account
+        for all of a unit's retirees) until the centre pays each one directly, unit by
+        unit, in drops ``first`` to ``last`` (offsets from the first drop); None: paid
+        directly throughout.
     """
 
     backpay: tuple[BackPay, ...] = ()
@@ -156,6 +161,7 @@ class Phenomena:
     death_record_delay_months: int = 0
     agents_certify_on_site: bool = True
     register_cert_dates: bool = False
+    unit_payment_move: tuple[int, int] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict (for ``truth.json``)."""

@@ -149,6 +149,16 @@ WORLDS: dict[str, World] = {
             phenomena=Phenomena(backpay=REFERENCE_BACKPAY, register_cert_dates=True),
         ),
         World(
+            "pay_units",
+            "Institution retirees are paid through their employer unit's account, one account "
+            "for every retiree of a unit, until the centre pays each person directly: unit by "
+            "unit, from March to June, each retiree then paid into an account of their own.",
+            "The reference county's report (DOMAIN.md): institution pensions moved to direct "
+            "bank payment (社会化发放) from 2020-03 in 206 units with 10,576 retirees; manual "
+            "payment ended in June. A wave of new accounts that is administrative.",
+            phenomena=Phenomena(backpay=REFERENCE_BACKPAY, unit_payment_move=(2, 5)),
+        ),
+        World(
             "in_migrants",
             "One pensioner in seven holds an ID issued in another region, most of them in "
             "another province (people who worked elsewhere and retired home).",

@@ -114,3 +114,29 @@ def test_the_world_is_recorded_in_the_truth(reference: CountySummary):
 def test_rare_and_common_fraud_differ_by_their_improper_share(tmp_path: Path):
     rare, common = world("rare_fraud").rates, world("common_fraud").rates
     assert common.suspected_unreported_death / rare.suspected_unreported_death == pytest.approx(20.0)
+
+
+def test_pay_units_move_institution_retirees_from_unit_accounts_to_their_own(
+    tmp_path_factory: pytest.TempPathFactory,
+):
+    summary = make(tmp_path_factory, "pay_units", months=7)
+
+    def institution(month: str) -> pl.DataFrame:
+        return payouts(summary, month).filter(
+            (pl.col("kind") == "regular") & (pl.col("scheme") == "institution")
+        )
+
+    def shared_share(month: str) -> float:
+        paid = institution(month)
+        per_account = paid.group_by("bank_account").agg(pl.col("person_id").n_unique().alias("n"))
+        shared = paid.join(per_account.filter(pl.col("n") >= 10), on="bank_account", how="semi")
+        return shared["person_id"].n_unique() / paid["person_id"].n_unique()
+
+    # Paid through units until March, directly from June (issue 17: the administrative wave).
+    assert shared_share("2020-01") > 0.8
+    assert shared_share("2020-02") > 0.8
+    assert shared_share("2020-06") == 0.0
+    units = pl.read_parquet(summary.truth / "shared_accounts.parquet").filter(
+        pl.col("kind") == "pay_unit"
+    )
+    assert units.height and not units["is_improper"].any()
