@@ -3,8 +3,9 @@ a person.
 
 An annual adjustment paid back (arrears for the same periods to most of a scheme's
 recipients in one drop), a standard that changes (most recipients' regular amount moving by
-the same step), a payroll that applies a configured standard late (most of a scheme paid
-off the standard): each is a fact about the county that the rules must not read as evidence
+the same step), an adjustment partly proportional to the pension (most recipients' amount
+rising by a step of their own), a payroll that applies a configured standard late (most of
+a scheme paid off the standard): each is a fact about the county that the rules must not read as evidence
 against the persons it touches. The rules are built not to (arrears are judged against what
 a period was worth, :func:`features.amount_anomaly.amount_anomaly`; a reason that fires for
 more than ``detection.common_reason_share`` of a scheme is discounted,
@@ -16,6 +17,8 @@ into events once for the county (:func:`policy_events`).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import polars as pl
 
@@ -114,6 +117,9 @@ def policy_events(
       the periods paid to that many, the most persons paid for one of them, the yuan);
     * ``standard_change``: the regular amount moving by one step (named ``configured``
       when the ``policy`` section holds a standard taking effect this month);
+    * ``adjustment``: regular amounts moving the same way by steps that differ from
+      person to person (an annual adjustment partly proportional to the pension;
+      ``steps_yuan`` the smallest and the largest, ``median_step_yuan`` the median person's);
     * ``common_reason``: a reason code firing that widely (a payroll applying a standard
       late, a data habit, a wrong setting), which then counts as evidence only scaled down.
     """
@@ -166,35 +172,80 @@ def _summed_counts(counts: pl.DataFrame, per_scheme: dict[str, int], share: floa
 def _ledger_events(
     summed: pl.DataFrame, per_scheme: dict[str, int], share: float, configured: bool
 ) -> list[dict[str, object]]:
-    """The ``back_pay`` and ``standard_change`` events of the :func:`_summed_counts` that
-    touch more than ``share`` of their scheme's recipients (``configured``: the
-    configuration holds a resident standard taking effect this month)."""
+    """The ``back_pay``, ``standard_change`` and ``adjustment`` events of the
+    :func:`_summed_counts` that touch more than ``share`` of their scheme's recipients
+    (``configured``: the configuration holds a resident standard taking effect this month)."""
     events: list[dict[str, object]] = []
-    for row in summed.iter_rows(named=True):
+    for row in summed.filter(pl.col("kind") == "arrears").iter_rows(named=True):
         paid = per_scheme.get(row["scheme"]) or 0
-        if not paid or row["persons"] / paid <= share:
-            continue
-        first = _period(row["first_index"])
-        last = _period(row["last_index"])
-        common = {
-            "scheme": row["scheme"],
-            "persons": int(row["persons"]),
-            "share_of_recipients": round(row["persons"] / paid, 4),
-            "yuan": round(float(row["yuan"]), 2),
-        }
-        if row["kind"] == "arrears":
-            events.append({"event": "back_pay", **common, "periods": f"{first}..{last}"})
-        else:
-            events.append(
-                {
-                    "event": "standard_change",
-                    **common,
-                    "step_yuan": row["step"],
-                    "period": first,
-                    "configured": row["scheme"] == "resident" and configured,
-                }
-            )
+        if paid and row["persons"] / paid > share:
+            periods = f"{_period(row['first_index'])}..{_period(row['last_index'])}"
+            events.append({"event": "back_pay", **_touched(row, paid), "periods": periods})
+    steps = summed.filter(pl.col("kind") == "amount_step")
+    for (scheme, _direction), moved in steps.group_by(
+        "scheme", pl.col("step").sign(), maintain_order=True
+    ):
+        paid = per_scheme.get(str(scheme)) or 0
+        if paid:
+            events += _step_events(moved, paid, share, configured)
     return events
+
+
+def _step_events(
+    moved: pl.DataFrame, paid: int, share: float, configured: bool
+) -> list[dict[str, object]]:
+    """The events of one scheme's regular amounts moving the same way (rising, or falling)
+    this month, ``paid`` its recipients: a ``standard_change`` when one step holds more than
+    ``share`` of them and at least half of those moving (a standard is the same yuan for
+    everyone), and an ``adjustment`` for the other steps together when they hold more than
+    ``share`` (an adjustment partly proportional to the pension moves each person by a step
+    of their own, so that no one step need touch many)."""
+    events: list[dict[str, object]] = []
+    moved = moved.sort(["persons", "step"], descending=[True, False])
+    top = moved.row(0, named=True)
+    period = _period(top["first_index"])
+    if top["persons"] / paid > share and 2 * top["persons"] >= moved["persons"].sum():
+        events.append(
+            {
+                "event": "standard_change",
+                **_touched(top, paid),
+                "step_yuan": top["step"],
+                "period": period,
+                "configured": top["scheme"] == "resident" and configured,
+            }
+        )
+        moved = moved.slice(1)
+    rest = {"scheme": top["scheme"], "persons": moved["persons"].sum(), "yuan": moved["yuan"].sum()}
+    if rest["persons"] / paid > share:
+        events.append(
+            {
+                "event": "adjustment",
+                **_touched(rest, paid),
+                "steps_yuan": [moved["step"].min(), moved["step"].max()],
+                "median_step_yuan": _median_step(moved),
+                "period": period,
+            }
+        )
+    return events
+
+
+def _median_step(moved: pl.DataFrame) -> float:
+    """The step of the median person of ``moved`` (steps with their persons)."""
+    ordered = moved.sort("step")
+    half = ordered["persons"].sum() / 2
+    return float(ordered.filter(ordered["persons"].cum_sum() >= half)["step"][0])
+
+
+def _touched(row: dict[str, Any], paid: int) -> dict[str, object]:
+    """What every ledger event says: the scheme, the persons and their share of the
+    scheme's ``paid`` recipients, and the yuan."""
+    persons = int(row["persons"])
+    return {
+        "scheme": row["scheme"],
+        "persons": persons,
+        "share_of_recipients": round(persons / paid, 4),
+        "yuan": round(float(row["yuan"]), 2),
+    }
 
 
 def _common_reason_events(base_rates: pl.DataFrame, share: float) -> list[dict[str, object]]:

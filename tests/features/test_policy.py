@@ -119,3 +119,39 @@ def test_a_reason_firing_for_much_of_a_scheme_is_named_with_its_weight_unless_ob
     )
     common = [e for e in _events(back_pay_month(100, 0), rates) if e["event"] == "common_reason"]
     assert [(e["reason"], e["weight"]) for e in common] == [("AA_OFF_STANDARD", 0.025)]
+
+
+def test_an_adjustment_proportional_to_the_pension_is_one_event_though_no_step_is_common():
+    # Each retiree's pension rises by 1 % plus a fixed 50 yuan: 100 persons, 100 steps, none
+    # of them reaching 1 % of the scheme by itself.
+    rows = []
+    for i in range(100):
+        before = 1500.0 + 10 * i
+        rows.append((f"e{i:03d}", "enterprise", "regular", JUL - 1, 1, before, JUL - 1))
+        rows.append((f"e{i:03d}", "enterprise", "regular", JUL, 1, before * 1.01 + 50, JUL))
+    (event,) = _events(ledger_runs(rows))
+    assert event == {
+        "event": "adjustment",
+        "scheme": "enterprise",
+        "persons": 100,
+        "share_of_recipients": 1.0,
+        "yuan": pytest.approx(sum(15 + 0.1 * i + 50 for i in range(100)), abs=0.01),
+        "steps_yuan": [65.0, 75.0],
+        "median_step_yuan": 70.0,
+        "period": "2020-07",
+    }
+
+
+def test_a_standard_beside_a_supplement_for_some_is_a_standard_change_and_an_adjustment():
+    # The resident standard rises 10 yuan; 5 of the 100 also receive a 20-yuan supplement.
+    rows = []
+    for i in range(100):
+        step = 30.0 if i < 5 else 10.0
+        rows.append((f"r{i:03d}", "resident", "regular", JUL - 1, 1, 103.0, JUL - 1))
+        rows.append((f"r{i:03d}", "resident", "regular", JUL, 1, 103.0 + step, JUL))
+    events = _events(ledger_runs(rows), scheme="resident", recipients=100)
+    assert [(e["event"], e["persons"], e.get("step_yuan"), e.get("steps_yuan")) for e in events] == [
+        ("standard_change", 95, 10.0, None),
+        ("adjustment", 5, None, [30.0, 30.0]),
+    ]
+    assert events[1]["median_step_yuan"] == 30.0
