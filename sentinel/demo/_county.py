@@ -1068,7 +1068,8 @@ def simulate_county(
     return county
 
 
-#: Retirees per employer unit: 10,576 institution retirees in 206 units (DOMAIN.md).
+#: Retirees per employer unit, drawn from 10 to 92: 51 on average, as 10,576 institution
+#: retirees in 206 units (DOMAIN.md).
 UNIT_RETIREES = (10, 93)
 
 
