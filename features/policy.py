@@ -6,11 +6,11 @@ recipients in one drop), a standard that changes (most recipients' regular amoun
 the same step), an adjustment partly proportional to the pension (most recipients' amount
 rising by a step of their own), a payroll that applies a configured standard late (most of
 a scheme paid off the standard): each is a fact about the county that the rules must not
-read as evidence against the persons it touches. The rules are built not to (arrears are judged against what
-a period was worth, :func:`features.amount_anomaly.amount_anomaly`; a reason that fires for
-more than ``detection.common_reason_share`` of a scheme is discounted,
-:mod:`features.scoring`); the events are named in the month's manifest so that the audit
-unit sees what the month held and why no case came of it.
+read as evidence against the persons it touches. The rules are built not to (arrears are
+judged against what a period was worth, :func:`features.amount_anomaly.amount_anomaly`; a
+reason that fires for more than ``detection.common_reason_share`` of a scheme is
+discounted, :mod:`features.scoring`); the events are named in the month's manifest so that
+the audit unit sees what the month held and why no case came of it.
 
 Counts are taken so that partitions of a county add up (:func:`event_counts`), then read
 into events once for the county (:func:`policy_events`).
