@@ -356,6 +356,20 @@ def _simulate_natural_deaths(rng: np.random.Generator, reg: _Register, months: i
         reg.death_day[idx[dies]] = first + rng.integers(0, days, int(dies.sum()))
 
 
+def _die_naturally(
+    rng: np.random.Generator, reg: _Register, rows: np.ndarray, months: int, start_m: np.datetime64
+) -> None:
+    """Gompertz monthly deaths of ``rows`` (in place): recorded later like every natural
+    death, for persons the typologies had taken from those who live through the year."""
+    for m in range(months):
+        first = int(_month_start_day(start_m, m))
+        days = int(_month_start_day(start_m, m + 1)) - first
+        idx = rows[reg.death_day[rows] >= NEVER]
+        age = (first + 15 - reg.birth[idx]) / 365.25
+        dies = rng.random(idx.size) < _monthly_death_probability(age)
+        reg.death_day[idx[dies]] = first + rng.integers(0, days, int(dies.sum()))
+
+
 @dataclass
 class _Records:
     """Death records (one row per record) before IDs are assigned."""
@@ -853,6 +867,7 @@ def simulate_county(
     n_legit = _count(rates.legit_agent_rings, n_initial, 2)
     by_village = pool(65)
     made, attempts = 0, 0
+    clients: list[np.ndarray] = []
     while made < n_legit and attempts < 50 * n_legit and by_village.size:
         attempts += 1
         v = reg.village_idx[int(rng.choice(by_village))]
@@ -862,6 +877,7 @@ def simulate_county(
         made += 1
         mem = rng.choice(here, min(here.size, int(rng.integers(3, 7))), replace=False)
         reg.used[mem] = True
+        clients.append(mem)
         reg.collector[mem] = fresh_id()
         if phenomena.agents_certify_on_site:
             reg.method_pref[mem] = ON_SITE
@@ -870,6 +886,9 @@ def simulate_county(
             rings.append({"group_id": f"G{group_no:03d}", "kind": "village_agent", "person_id": reg.pid[r],
                           "scheme": str(SCHEME_NAMES[reg.scheme[r]]), "bank_account": reg.bank[r],
                           "collector_id": reg.collector[r], "is_improper": False})
+    if phenomena.agent_clients_die and clients:
+        # A stream of its own: the rest of the county stays as it was.
+        _die_naturally(np.random.default_rng([seed, 5]), reg, np.concatenate(clients), months, start_m)
     for h, w in couples:
         group_no += 1
         for r in (h, w):

@@ -153,6 +153,10 @@ class Phenomena:
         for all of a unit's retirees) until the centre pays each one directly, unit by
         unit, in drops ``first`` to ``last`` (offsets from the first drop); None: paid
         directly throughout.
+    agent_clients_die
+        The elderly a village agent collects for die during the year at the county's rate,
+        their deaths recorded and their pensions stopped like anyone's; False: all of them
+        live through the year.
     """
 
     backpay: tuple[BackPay, ...] = ()
@@ -162,6 +166,7 @@ class Phenomena:
     agents_certify_on_site: bool = True
     register_cert_dates: bool = False
     unit_payment_move: tuple[int, int] | None = None
+    agent_clients_die: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict (for ``truth.json``)."""

@@ -124,7 +124,9 @@ WORLDS: dict[str, World] = {
             "DOMAIN.md: 1,966 authorised township/village staff certify at home or by app; "
             "agents help the very old, so a shared collector alone is no evidence.",
             rates=replace(TypologyRates(), legit_agent_rings=120.0, collector_share_85plus=0.3),
-            phenomena=Phenomena(backpay=REFERENCE_BACKPAY, agents_certify_on_site=False),
+            phenomena=Phenomena(
+                backpay=REFERENCE_BACKPAY, agents_certify_on_site=False, agent_clients_die=True
+            ),
         ),
         World(
             "rare_fraud",

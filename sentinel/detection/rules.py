@@ -56,7 +56,7 @@ def prepared_rule_reasons(
             prep.runs,
             prep.ledger,
             prep.people,
-            _death_probability(prep, suspected, config),
+            _death_probability(dead, suspected, config),
             month,
             det,
             certification_cycle_months=config.policy.certification_cycle_months,
@@ -84,14 +84,24 @@ def prepared_rule_reasons(
 
 
 def _death_probability(
-    prep: PreparedMonth, suspected: pl.DataFrame, config: SentinelConfig
+    dead: pl.DataFrame, suspected: pl.DataFrame, config: SentinelConfig
 ) -> pl.LazyFrame:
-    """``person_id, p_dead``: how dead each person probably is, for the ring rule."""
-    # A linked record counts fully.
+    """``person_id, p_dead``: how probably each person is dead and still paid, for the ring
+    rule (``dead``: the ``deceased_paid`` reasons; ``suspected``: the
+    ``suspected_unreported_death`` reasons). A member whose death was recorded and whose
+    pension stopped with it says nothing against the others: the elderly a village agent
+    collects for die like everyone. A member paid after a death the centre has not acted on
+    does; one whose record only just arrived waits for the next payroll."""
+    just_arrived = dead.filter(pl.col("reason") == "DP_RECORD_JUST_ARRIVED").select("person_id")
+    paid_after_death = (
+        dead.join(just_arrived, on="person_id", how="anti")
+        .group_by("person_id")
+        .agg(pl.col("probability").max().alias("p_dead"))
+    )
     return (
         pl.concat(
             [
-                prep.deaths_linked.select("person_id", pl.col("confidence").alias("p_dead")),
+                paid_after_death.lazy(),
                 # Leads below the floor are kept to fill visits, not as evidence about others.
                 suspected.lazy()
                 .filter(pl.col("probability") >= config.detection.min_suspected_death_probability)

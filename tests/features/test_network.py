@@ -13,13 +13,18 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # the shared hand-made frames (importlib mode)
 from detection_frames import (  # noqa: E402
     CERT_SCHEMA,
+    DEATH_SCHEMA,
     SPAN,
     _flagged,
     _reasons,
     certification,
+    death_record,
+    history,
     make_id,
     paid_throughout,
     person,
+    register_over,
+    regular_payouts,
 )
 
 from features.network import connected_components  # noqa: E402
@@ -95,3 +100,34 @@ def test_shared_collector_member_seen_in_person_is_weak_evidence():
     assert paid[a["person_id"]] == pytest.approx(
         3 * 120.0
     )  # only what was paid since the on-site pass
+
+
+def _agent_clients(paid_after_death: bool) -> pl.DataFrame:
+    """Three unrelated elderly whose pensions one village agent collects; the third died on
+    2020-05-03, recorded by the police on 05-20, and was paid until May or, when
+    ``paid_after_death``, all year."""
+    collector = make_id("19700101", 91)
+    a = person(make_id("19400101", 11), "王建国", "M", date(1940, 1, 1))
+    b = person(make_id("19380303", 22), "刘秀英", "F", date(1938, 3, 3), village="青山村")
+    c = person(make_id("19300505", 33), "陈明", "M", date(1930, 5, 5), village="白沙村")
+    rows = [{**r, "collector_id": collector} for r in (a, b, c)]
+    paid = regular_payouts(rows, SPAN)
+    if not paid_after_death:
+        paid = paid.filter((pl.col("person_id") != c["person_id"]) | (pl.col("period") <= "2020-05"))
+    deaths = pl.DataFrame(
+        [death_record(c, date(2020, 5, 3), date(2020, 5, 20))], schema=DEATH_SCHEMA
+    )
+    h = history(SPAN[-1], register_over(rows, SPAN), paid, deaths=deaths)
+    return _reasons(h)
+
+
+def test_a_member_whose_recorded_death_stopped_the_pension_is_no_evidence_against_the_others():
+    # The elderly an agent collects for die like everyone: only a member paid after a death
+    # the centre has not acted on makes the others' payments suspect.
+    stopped = _agent_clients(paid_after_death=False)
+    assert stopped.filter(pl.col("reason") == "SA_RING_WITH_DEAD").is_empty()
+    assert not stopped.filter(pl.col("reason") == "SA_SHARED_COLLECTOR").is_empty()
+    still_paid = _agent_clients(paid_after_death=True)
+    ring = still_paid.filter(pl.col("reason") == "SA_RING_WITH_DEAD")
+    assert ring["person_id"].n_unique() == 2
+    assert ring["probability"].min() > 0.8

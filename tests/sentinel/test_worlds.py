@@ -140,3 +140,26 @@ def test_pay_units_move_institution_retirees_from_unit_accounts_to_their_own(
         pl.col("kind") == "pay_unit"
     )
     assert units.height and not units["is_improper"].any()
+
+
+def test_the_elderly_village_agents_collect_for_die_like_everyone(tmp_path: Path):
+    summary = generate_world(
+        tmp_path, "village_agents", seed=3, scale=0.02, months=10, formats="parquet"
+    )
+    clients = (
+        pl.read_parquet(summary.truth / "shared_accounts.parquet")
+        .filter(pl.col("kind") == "village_agent")
+        .select("person_id")
+    )
+    died = (
+        pl.read_parquet(summary.truth / "people.parquet")
+        .join(clients, on="person_id", how="semi")
+        .filter(pl.col("true_death_date").is_not_null())
+    )
+    recorded = pl.read_parquet(summary.truth / "death_records.parquet").filter(
+        pl.col("true_person_id").is_in(died["person_id"].to_list())
+    )
+    # Deaths recorded like anyone's, and no one of them improper (the agent is legitimate).
+    assert died.height >= 1
+    assert set(recorded["true_person_id"]) == set(died["person_id"])
+    assert not died["is_improper"].any()
