@@ -225,15 +225,17 @@ def shared_account(
     """Persons whose pension goes to a receiver shared with unrelated people.
 
     ``dead_probability`` (``person_id, p_dead``) gives each person's probability of being
-    dead (a linked death record, or the suspected-death probability). Rows:
+    dead and still paid (paid after a linked death the centre has not acted on, or the
+    suspected-death probability; :mod:`sentinel.detection.rules` builds it). Rows:
 
     * ``SA_SHARED_ACCOUNT`` / ``SA_SHARED_COLLECTOR``: the receiver serves this person and at
       least one unrelated person. Base probability ``shared_account_probability`` (or
       ``shared_collector_probability``: village agents legitimately collect for several
       elderly), raised to ``shared_account_joined_probability`` when the person moved onto
       an account already serving someone unrelated.
-    * ``SA_RING_WITH_DEAD``: another member of the connected ring is dead or probably dead;
-      adds ``ring_with_dead_probability`` × that probability (noisy-or).
+    * ``SA_RING_WITH_DEAD``: another member of the connected ring is dead and still paid,
+      or probably dead (``dead_probability``); adds ``ring_with_dead_probability`` × that
+      probability (noisy-or).
 
     The overpayment is what was paid to the person since joining the receiver and since
     the last in-person proof of life (within the lookback window): money the person may

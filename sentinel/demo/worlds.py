@@ -120,7 +120,8 @@ WORLDS: dict[str, World] = {
         World(
             "village_agents",
             "Legitimate proxy collectors are common: village agents collect for many living "
-            "elderly in remote villages, and those people certify by face app like everyone.",
+            "elderly in remote villages; those people certify by face app and die like "
+            "everyone, their deaths recorded and their pensions stopped.",
             "DOMAIN.md: 1,966 authorised township/village staff certify at home or by app; "
             "agents help the very old, so a shared collector alone is no evidence.",
             rates=replace(TypologyRates(), legit_agent_rings=120.0, collector_share_85plus=0.3),
