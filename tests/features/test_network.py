@@ -11,20 +11,16 @@ import polars as pl
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # the shared hand-made frames (importlib mode)
+import detection_frames as frames  # noqa: E402
 from detection_frames import (  # noqa: E402
     CERT_SCHEMA,
-    DEATH_SCHEMA,
     SPAN,
     _flagged,
     _reasons,
     certification,
-    death_record,
-    history,
     make_id,
     paid_throughout,
     person,
-    register_over,
-    regular_payouts,
 )
 
 from features.network import connected_components  # noqa: E402
@@ -111,14 +107,13 @@ def _agent_clients(paid_after_death: bool) -> pl.DataFrame:
     b = person(make_id("19380303", 22), "刘秀英", "F", date(1938, 3, 3), village="青山村")
     c = person(make_id("19300505", 33), "陈明", "M", date(1930, 5, 5), village="白沙村")
     rows = [{**r, "collector_id": collector} for r in (a, b, c)]
-    paid = regular_payouts(rows, SPAN)
+    paid = frames.regular_payouts(rows, SPAN)
     if not paid_after_death:
         paid = paid.filter((pl.col("person_id") != c["person_id"]) | (pl.col("period") <= "2020-05"))
     deaths = pl.DataFrame(
-        [death_record(c, date(2020, 5, 3), date(2020, 5, 20))], schema=DEATH_SCHEMA
+        [frames.death_record(c, date(2020, 5, 3), date(2020, 5, 20))], schema=frames.DEATH_SCHEMA
     )
-    h = history(SPAN[-1], register_over(rows, SPAN), paid, deaths=deaths)
-    return _reasons(h)
+    return _reasons(frames.history(SPAN[-1], frames.register_over(rows, SPAN), paid, deaths=deaths))
 
 
 def test_a_member_whose_recorded_death_stopped_the_pension_is_no_evidence_against_the_others():
