@@ -344,27 +344,21 @@ def _fresh_ids(
 # --------------------------------------------------------------------------- deaths
 
 
-def _simulate_natural_deaths(rng: np.random.Generator, reg: _Register, months: int, start_m: np.datetime64) -> None:
-    """Gompertz monthly deaths of everyone in the register (in place)."""
+def _simulate_natural_deaths(
+    rng: np.random.Generator,
+    reg: _Register,
+    months: int,
+    start_m: np.datetime64,
+    rows: np.ndarray | None = None,
+) -> None:
+    """Gompertz monthly deaths of everyone in the register, or of ``rows`` only (persons
+    the typologies had taken from those who live through the year), in place; recorded
+    later like every natural death."""
     for m in range(months):
         first = int(_month_start_day(start_m, m))
         days = int(_month_start_day(start_m, m + 1)) - first
         alive = (reg.death_day >= NEVER) & (reg.entry_m <= m)
-        idx = np.flatnonzero(alive)
-        age = (first + 15 - reg.birth[idx]) / 365.25
-        dies = rng.random(idx.size) < _monthly_death_probability(age)
-        reg.death_day[idx[dies]] = first + rng.integers(0, days, int(dies.sum()))
-
-
-def _die_naturally(
-    rng: np.random.Generator, reg: _Register, rows: np.ndarray, months: int, start_m: np.datetime64
-) -> None:
-    """Gompertz monthly deaths of ``rows`` (in place): recorded later like every natural
-    death, for persons the typologies had taken from those who live through the year."""
-    for m in range(months):
-        first = int(_month_start_day(start_m, m))
-        days = int(_month_start_day(start_m, m + 1)) - first
-        idx = rows[reg.death_day[rows] >= NEVER]
+        idx = np.flatnonzero(alive) if rows is None else rows[alive[rows]]
         age = (first + 15 - reg.birth[idx]) / 365.25
         dies = rng.random(idx.size) < _monthly_death_probability(age)
         reg.death_day[idx[dies]] = first + rng.integers(0, days, int(dies.sum()))
@@ -888,7 +882,9 @@ def simulate_county(
                           "collector_id": reg.collector[r], "is_improper": False})
     if phenomena.agent_clients_die and clients:
         # A stream of its own: the rest of the county stays as it was.
-        _die_naturally(np.random.default_rng([seed, 5]), reg, np.concatenate(clients), months, start_m)
+        _simulate_natural_deaths(
+            np.random.default_rng([seed, 5]), reg, months, start_m, np.concatenate(clients)
+        )
     for h, w in couples:
         group_no += 1
         for r in (h, w):
