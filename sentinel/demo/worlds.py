@@ -1,10 +1,11 @@
-"""Named demo worlds: the reference county under one real phenomenon each.
+"""Named demo worlds: the reference county under one real phenomenon each, and all at once.
 
 Detection is judged on counties it has never seen, so it is evaluated over many worlds,
 never on one. Each world below is the reference county (``shared/DOMAIN.md``: Anhua
 county, 2020) with one phenomenon a real centre meets, pushed to the end of its plausible
-range, and the source or reasoning for it. Every world pays the 2020 annual adjustments
-back as arrears, because every real year has such batches.
+range, and the source or reasoning for it; the last two hold all of them at once. Every
+world pays the 2020 annual adjustments back as arrears, because every real year has such
+batches.
 
 ``sentinel demo --world NAME`` writes one; ``sentinel evaluate --grid`` runs the monthly
 job on each world and seed and tabulates the results (``docs/evaluation.md``).
@@ -173,6 +174,56 @@ WORLDS: dict[str, World] = {
         ),
     )
 }
+
+
+def _every_confounder(name: str, summary: str, rates: TypologyRates) -> World:
+    """A world holding every benign phenomenon of the single-phenomenon worlds at once, each
+    at the value its own world gives it, and ``rates``' improper payments."""
+    w = WORLDS
+    agents, dirty, late = w["village_agents"], w["dirty_death_ids"], w["late_certifiers"]
+    return World(
+        name,
+        summary,
+        "An independent county need not hold one phenomenon at a time: late certifiers, "
+        "village agents, slow death feeds with mistyped IDs, a lagging standard, unit "
+        "accounts, in-migrants and exported certification dates, as in the worlds named "
+        "after each (their sources). No county is likely to be this hard.",
+        rates=replace(
+            rates,
+            certification_lapse_share=late.rates.certification_lapse_share,
+            legit_agent_rings=agents.rates.legit_agent_rings,
+            collector_share_85plus=agents.rates.collector_share_85plus,
+            death_id_errors=dirty.rates.death_id_errors,
+        ),
+        phenomena=replace(
+            agents.phenomena,
+            backpay=w["lagging_standard"].phenomena.backpay,
+            death_record_delay_months=w["slow_death_feeds"].phenomena.death_record_delay_months,
+            register_cert_dates=w["certification_dates"].phenomena.register_cert_dates,
+            unit_payment_move=w["pay_units"].phenomena.unit_payment_move,
+            migrant_share=w["in_migrants"].phenomena.migrant_share,
+            migrant_other_province=w["in_migrants"].phenomena.migrant_other_province,
+        ),
+    )
+
+
+WORLDS.update(
+    (w.name, w)
+    for w in (
+        _every_confounder(
+            "every_confounder",
+            "Every benign phenomenon of the worlds above at once, improper payments as in the "
+            "reference county.",
+            TypologyRates(),
+        ),
+        _every_confounder(
+            "rare_fraud_every_confounder",
+            "Every benign phenomenon at once, improper payments rare (about 0.1%): the fewest "
+            "true findings among the most look-alikes.",
+            WORLDS["rare_fraud"].rates,
+        ),
+    )
+)
 
 
 def world(name: str) -> World:

@@ -9,7 +9,7 @@ import pytest
 
 from sentinel.config import load_config
 from sentinel.demo import WORLDS, CountySummary, generate_world, world
-from sentinel.demo.worlds import REFERENCE_BACKPAY
+from sentinel.demo.worlds import _IMPROPER_FIELDS, REFERENCE_BACKPAY
 
 SCALE = 0.01
 
@@ -163,3 +163,33 @@ def test_the_elderly_village_agents_collect_for_die_like_everyone(tmp_path: Path
     assert died.height >= 1
     assert set(recorded["true_person_id"]) == set(died["person_id"])
     assert not died["is_improper"].any()
+
+
+def test_the_every_confounder_worlds_hold_every_benign_phenomenon_of_the_others():
+    # A benign setting is one a single-phenomenon world changes from the reference county,
+    # other than how many improper payments there are (where two worlds set one apart, as
+    # late and prompt certifiers do, either value will do): a world added later is caught
+    # here until the combined worlds hold its phenomenon too.
+    combined = ("every_confounder", "rare_fraud_every_confounder")
+    base = world("reference")
+    settings: dict[str, set[object]] = {}
+    for single in WORLDS.values():
+        if single.name in combined:
+            continue
+        for part in ("rates", "phenomena"):
+            for field, value in vars(getattr(single, part)).items():
+                if field not in (*_IMPROPER_FIELDS, "backpay") and value != getattr(
+                    getattr(base, part), field
+                ):
+                    settings.setdefault(f"{part}.{field}", set()).add(value)
+        for name in combined:
+            assert set(single.phenomena.backpay) <= set(world(name).phenomena.backpay)
+    assert len(settings) >= 8
+    for name in combined:
+        chosen = world(name)
+        for key, values in settings.items():
+            part, field = key.split(".")
+            assert getattr(getattr(chosen, part), field) in values, (name, key)
+    rare = world("rare_fraud_every_confounder").rates
+    assert rare.deceased_paid == world("rare_fraud").rates.deceased_paid
+    assert world("every_confounder").rates.deceased_paid == base.rates.deceased_paid
