@@ -21,7 +21,7 @@ from sentinel.demo import generate_world
 from sentinel.evaluation import world_metrics
 from sentinel.io.store import load_history
 
-__all__ = ["GRID_COLUMNS", "evaluate_grid", "evaluate_world_run"]
+__all__ = ["GRID_COLUMNS", "GRID_TARGETS", "evaluate_grid", "evaluate_world_run", "grid_targets"]
 
 #: Columns of :func:`evaluate_grid`, one row per world and seed.
 GRID_COLUMNS: tuple[str, ...] = (
@@ -38,6 +38,19 @@ GRID_COLUMNS: tuple[str, ...] = (
     "yuan_ratio",
     "max_list_share",
     "max_own_list_share",
+)
+
+#: What the audit unit is promised in every world (issue 17's acceptance, issue 21's custody
+#: policy): the target's name, the grid column, the bound, and whether the column must be at
+#: least (True) or at most (False) the bound.
+GRID_TARGETS: tuple[tuple[str, str, float, bool], ...] = (
+    ("precision at capacity >= 0.8", "precision_at_capacity", 0.8, True),
+    ("everyone paid after a linked death listed, every month", "deceased_paid_listed", 1.0, True),
+    ("everyone paid against the custody policy listed, every month", "custody_listed", 1.0, True),
+    ("nobody on probation listed for being paid", "probation_listed_for_pay", 0.0, False),
+    ("top-capacity yuan >= 5x the best baseline", "yuan_ratio", 5.0, True),
+    ("the whole list <= 2% of recipients, every month", "max_list_share", 0.02, False),
+    ("the product's own list <= 2% of recipients, every month", "max_own_list_share", 0.02, False),
 )
 
 #: Months at the start of a history whose lists are not judged for the worst month: a
@@ -105,3 +118,26 @@ def evaluate_grid(
         .select(GRID_COLUMNS)
         .sort(["precision_at_capacity", "worst_month_precision", "world", "seed"])
     )
+
+
+def grid_targets(table: pl.DataFrame) -> pl.DataFrame:
+    """Each of :data:`GRID_TARGETS` against a grid table (:data:`GRID_COLUMNS`): ``target``,
+    ``met`` (world-seeds meeting it), ``of`` (world-seeds), and the worst world-seed with its
+    value (``worst``, ``worst_value``), so the verdict is read off the same run as the table."""
+    rows = []
+    for name, column, bound, at_least in GRID_TARGETS:
+        values = pl.col(column)
+        meets = values >= bound if at_least else values <= bound
+        worst = table.sort([column, "world", "seed"], descending=[not at_least, False, False]).row(
+            0, named=True
+        )
+        rows.append(
+            {
+                "target": name,
+                "met": table.filter(meets).height,
+                "of": table.height,
+                "worst": f"{worst['world']}-{worst['seed']}",
+                "worst_value": float(worst[column]),
+            }
+        )
+    return pl.DataFrame(rows)

@@ -123,8 +123,11 @@ def evaluate(
         seeds = seed or ([7, 11] if grid else [7])
         names = _world_names(world, grid)
         if grid:
+            from sentinel.grid import grid_targets
+
             table = _evaluate_grid(names, seeds, scale, work, capacity, config)
             print_frame(table, "grid of worlds (worst first)")
+            print_frame(grid_targets(table), "targets: world-seeds meeting each, and the worst")
             _save(save, table)
         else:
             _report_simulated_audits(names, seeds[0], scale, work, capacity, config, plot, save)

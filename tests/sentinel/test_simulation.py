@@ -253,6 +253,8 @@ def test_the_grid_writes_one_row_per_world_and_seed_worst_first(tmp_path: Path):
         ],
     )
     assert result.exit_code == 0, result.output
+    # The verdict against the targets follows the table, from the same run.
+    assert "targets: world-seeds meeting each" in result.output
     table = pl.read_csv(save)
     assert table.columns == list(GRID_COLUMNS)
     assert sorted(table["world"].to_list()) == ["rare_fraud", "reference"]
