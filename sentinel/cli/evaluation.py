@@ -100,8 +100,9 @@ def evaluate(
       sentinel evaluate --truth demo/truth --out demo/out --month 2020-12
     Every world, two seeds, worst first:
       sentinel evaluate --grid --save docs/evaluation-grid.csv
-    The learning loop on three worlds (with --save, the year's recovery ledger per typology
-    goes to <save>-recovery.csv; `sentinel report recovery --out WORK/<world>-<seed>/audited/out`
+    The learning loop on three worlds (with --save, the year per world goes to
+    <save>-year.csv, the suspects to <save>-suspects.csv and the recovery ledger per typology
+    to <save>-recovery.csv; `sentinel report recovery --out WORK/<world>-<seed>/audited/out`
     shows it in full):
       sentinel evaluate --simulate-audits --world reference --world common_fraud --world late_certifiers --plot docs/audit-curve.png
     """
@@ -170,18 +171,26 @@ def _report_simulated_audits(
     plot: Path | None,
     save: Path | None,
 ) -> None:
-    """The simulated audit year on each world: its table, the upstream suspects answered
-    and ranked, and the year's recovery ledger; saved beside ``save`` when given."""
+    """The simulated audit year on each world: its table month by month, the year per world
+    against issue 17's targets, the upstream suspects answered and ranked, and the year's
+    recovery ledger; saved beside ``save`` when given."""
     from features.recovery import LEDGER_TOTALS
+    from sentinel.simulation import year_summary
 
     table, suspects, recoveries = _simulate(names, seed, scale, work, capacity, config, plot)
+    year = year_summary(table)
     print_frame(table, "simulated audits")
+    print_frame(
+        year,
+        "the year per world, worst first (meets: found >= 0.7 of the oracle's, "
+        "the last three months not below the first three)",
+    )
     print_frame(suspects, "upstream suspects: answered and ranked")
     print_frame(
         recoveries.select("world", "typology", *LEDGER_TOTALS),
         "the year's recovery ledger (sentinel report recovery --out WORK/<world>-<seed>/audited/out)",
     )
-    _save(save, table, suspects=suspects, recovery=recoveries)
+    _save(save, table, year=year, suspects=suspects, recovery=recoveries)
 
 
 def _evaluate_month(

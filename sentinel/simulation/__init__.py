@@ -41,10 +41,12 @@ from sentinel.simulation.audits import (
 )
 from sentinel.simulation.recovery import RecoveryLadder, recovery_steps, recovery_year
 from sentinel.simulation.suspects import SUSPECT_COLUMNS, suspect_ranking
+from sentinel.simulation.year import YEAR_COLUMNS, year_summary
 
 __all__ = [
     "AUDIT_COLUMNS",
     "SUSPECT_COLUMNS",
+    "YEAR_COLUMNS",
     "RecoveryLadder",
     "plot_audit_curve",
     "recovery_steps",
@@ -52,4 +54,5 @@ __all__ = [
     "simulate_audits",
     "suspect_ranking",
     "visit_outcomes",
+    "year_summary",
 ]

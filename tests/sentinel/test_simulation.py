@@ -203,6 +203,9 @@ def test_the_simulated_unit_learns_through_the_outcomes_path(tmp_path: Path):
     assert table["model_version"][0] == "rules-v2"
     assert table["model_version"][-1].startswith("learned-")
     assert png.exists()
+    # The year per world, from the same months.
+    year = pl.read_csv(tmp_path / "sim-year.csv").row(0, named=True)
+    assert (year["found"], year["oracle"]) == (table["found"].sum(), table["oracle"].sum())
     # Every suspect of every batch was answered by its due date, and the ranking measured.
     suspects = pl.read_csv(tmp_path / "sim-suspects.csv")
     assert suspects.columns == ["world", *SUSPECT_COLUMNS]
@@ -295,3 +298,45 @@ def test_the_grid_replaces_a_world_left_by_an_earlier_run(tmp_path: Path):
     with pytest.raises(Stop):
         evaluate_grid(["reference"], [3], 0.005, tmp_path, 56, run_months)
     assert seen == [False]
+
+
+def test_the_year_per_world_sums_the_months_and_says_whether_the_loop_holds():
+    from sentinel.simulation import YEAR_COLUMNS, year_summary
+
+    def months(world: str, found: list[int], oracle: list[int]) -> pl.DataFrame:
+        n = len(found)
+        return pl.DataFrame(
+            {
+                "world": [world] * n,
+                "month": [f"2020-{m:02d}" for m in range(1, n + 1)],
+                "visits": [10] * n,
+                "found": found,
+                "oracle": oracle,
+                "yuan_found": [100.0] * n,
+                "list_share": [0.004] * (n - 1) + [0.006],
+            }
+        )
+
+    table = pl.concat(
+        [
+            # 14 of 16 over the year, the last three months 4/4 against the first three 5/8.
+            months("holds", [3, 1, 1, 1, 2, 0, 0, 1, 1, 1, 1, 2], [4, 2, 2, 0, 1, 1, 0, 1, 1, 1, 1, 2]),
+            # 0.9 over the year, but the last three months below the first three.
+            months("wears_out", [5, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [5, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+            # Under 0.7 over the year.
+            months("short", [1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1], [2, 2, 2, 0, 0, 0, 0, 0, 0, 1, 1, 1]),
+        ]
+    )
+    year = year_summary(table)
+    assert year.columns == list(YEAR_COLUMNS)
+    # Worst year first.
+    assert year["world"].to_list() == ["short", "holds", "wears_out"]
+    rows = {r["world"]: r for r in year.iter_rows(named=True)}
+    assert (rows["holds"]["found"], rows["holds"]["oracle"]) == (14, 16)
+    assert rows["holds"]["first_share"] == pytest.approx(5 / 8)
+    assert rows["holds"]["last_share"] == pytest.approx(1.0)
+    assert rows["holds"]["meets"]
+    assert rows["holds"]["visits"] == 120 and rows["holds"]["yuan_per_visit"] == pytest.approx(10.0)
+    assert rows["holds"]["max_list_share"] == pytest.approx(0.006)
+    assert rows["wears_out"]["year_share"] == pytest.approx(0.9) and not rows["wears_out"]["meets"]
+    assert not rows["short"]["meets"]
