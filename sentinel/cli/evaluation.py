@@ -176,14 +176,15 @@ def _report_simulated_audits(
     recovery ledger; saved beside ``save`` when given."""
     from features.recovery import LEDGER_TOTALS
     from sentinel.simulation import year_summary
+    from sentinel.simulation.year import MIN_YEAR_SHARE, SPAN
 
     table, suspects, recoveries = _simulate(names, seed, scale, work, capacity, config, plot)
     year = year_summary(table)
     print_frame(table, "simulated audits")
     print_frame(
         year,
-        "the year per world, worst first (meets: found >= 0.7 of the oracle's, "
-        "the last three months not below the first three)",
+        f"the year per world, worst first (meets: found >= {MIN_YEAR_SHARE} of the oracle's, "
+        f"the last {SPAN} months not below the first {SPAN})",
     )
     print_frame(suspects, "upstream suspects: answered and ranked")
     print_frame(

@@ -48,7 +48,7 @@ def year_summary(table: pl.DataFrame) -> pl.DataFrame:
         table.group_by("world", maintain_order=True)
         .agg(
             found.sum(),
-            oracle.sum().alias("oracle"),
+            oracle.sum(),
             share(found.head(SPAN).sum(), oracle.head(SPAN).sum()).alias("first_share"),
             share(found.tail(SPAN).sum(), oracle.tail(SPAN).sum()).alias("last_share"),
             pl.col("visits").sum(),
