@@ -35,9 +35,11 @@ def amount_anomaly(
       Overpayment: the excess over that median, summed over the raised periods.
     * ``AA_REPEAT_ARREARS``: arrears that pay a period again: the period received more than
       ``jump_ratio`` times (and ``jump_min_yuan`` more than) the highest regular amount paid
-      for it or a later period. Arrears for months missed while suspended, and an annual
-      adjustment paid back (a few percent a period), are normal and not flagged.
-      Overpayment: what the periods received beyond that amount.
+      for it or a later period, or the same back-pay row (amount and period) came in a
+      second drop, more than ``jump_min_yuan`` in all. Arrears for months missed while
+      suspended, and an annual adjustment paid back once, are normal and not flagged; the
+      adjustment batch paid again is. Overpayment: what the periods received beyond that
+      amount, or the repeated rows (the larger).
     * ``AA_PAID_WHILE_TERMINATED`` / ``AA_PAID_WHILE_SUSPENDED``: a regular payment in a
       drop whose register snapshot, and the snapshot before it (which must exist), show
       the person terminated (or suspended) in that scheme.
@@ -242,20 +244,31 @@ def _amount_jumps(regular_runs: pl.LazyFrame, detection: DetectionConfig) -> pl.
 def _repeat_arrears(ledger: pl.LazyFrame, detection: DetectionConfig) -> pl.LazyFrame:
     """``AA_REPEAT_ARREARS`` (:func:`amount_anomaly`)."""
     det = detection
-    # Arrears that pay a period again: what a period received (its regular payment and any
-    # arrears) against what it was worth, the highest regular amount paid for that period
-    # or a later one (an adjustment paid back raises later amounts too). An annual
-    # adjustment paid back adds a few percent to every period it covers and a reinstated
-    # pension's arrears pay periods that had nothing; neither reaches ``jump_ratio`` times
-    # the entitlement. Only payees with arrears are read row by row.
-    with_arrears = ledger.filter(pl.col("kind") == "arrears").select("payee_scheme").unique()
-    paid = rows_of(
-        ledger.filter(pl.col("kind").is_in(["regular", "arrears"])), with_arrears, on="payee_scheme"
-    )
-    per_period = paid.group_by("person_id", "scheme", "period_index").agg(
-        pl.col("amount").fill_null(0.0).sum().alias("total"),
-        pl.col("amount").filter(pl.col("kind") == "regular").max().fill_null(0.0).alias("regular"),
-        (pl.col("kind") == "arrears").any().alias("has_arrears"),
+    # Arrears that pay a period again, two ways. (1) What a period received (its regular
+    # payment and any arrears) against what it was worth, the highest regular amount paid
+    # for that period or a later one (an adjustment paid back raises later amounts too). An
+    # annual adjustment paid back adds a few percent to every period it covers and a
+    # reinstated pension's arrears pay periods that had nothing; neither reaches
+    # ``jump_ratio`` times the entitlement. (2) The same back-pay row (amount and period)
+    # paid in a second drop: a repeated batch, a few percent of each period, which (1)
+    # cannot tell from a raise that no later regular payment shows yet (a pension suspended
+    # since). Only payees with back pay are read row by row.
+    back_kinds = ["arrears", "adjustment"]
+    with_arrears = ledger.filter(pl.col("kind").is_in(back_kinds)).select("payee_scheme").unique()
+    paid = rows_of(ledger, with_arrears, on="payee_scheme")
+    key = ["person_id", "scheme", "period_index"]
+    per_period = (
+        paid.filter(pl.col("kind").is_in(["regular", "arrears"]))
+        .group_by(key)
+        .agg(
+            pl.col("amount").fill_null(0.0).sum().alias("total"),
+            pl.col("amount")
+            .filter(pl.col("kind") == "regular")
+            .max()
+            .fill_null(0.0)
+            .alias("regular"),
+            (pl.col("kind") == "arrears").any().alias("has_arrears"),
+        )
     )
     later_regular = (
         pl.col("regular")
@@ -267,21 +280,33 @@ def _repeat_arrears(ledger: pl.LazyFrame, detection: DetectionConfig) -> pl.Lazy
         .then(later_regular)
         .otherwise(pl.col("regular").max().over(["person_id", "scheme"]))
     )
-    repeat_arrears = (
+    beyond = pl.col("total") - pl.col("entitlement")
+    over_worth = (
         per_period.with_columns(entitlement.alias("entitlement"))
         .filter(
             pl.col("has_arrears")
             & (pl.col("entitlement") > 0)
             & (pl.col("total") > pl.col("entitlement") * det.jump_ratio)
-            & (pl.col("total") - pl.col("entitlement") > det.jump_min_yuan)
+            & (beyond > det.jump_min_yuan)
         )
+        .select(*key, beyond.alias("over_worth"))
+    )
+    repeated = _repeated_back_pay(paid.filter(pl.col("kind").is_in(back_kinds)), key)
+    excess = pl.max_horizontal(
+        pl.col("over_worth").fill_null(0.0), pl.col("repeated").fill_null(0.0)
+    )
+    return (
+        over_worth.join(repeated, on=key, how="full", coalesce=True)
+        .with_columns(excess.alias("period_excess"))
         .group_by("person_id", "scheme")
         .agg(
             pl.len().alias("n"),
-            (pl.col("total") - pl.col("entitlement")).sum().alias("excess"),
+            pl.col("period_excess").sum().alias("excess"),
+            pl.col("over_worth").is_not_null().any().alias("over_worth"),
             period_of_index(pl.col("period_index").min()).alias("first_period"),
             period_of_index(pl.col("period_index").max()).alias("last_period"),
         )
+        .filter(pl.col("over_worth") | (pl.col("excess") > det.jump_min_yuan))
         .pipe(
             reason_rows,
             "AA_REPEAT_ARREARS",
@@ -294,7 +319,30 @@ def _repeat_arrears(ledger: pl.LazyFrame, detection: DetectionConfig) -> pl.Lazy
             fmt_yuan(pl.col("excess")),
         )
     )
-    return repeat_arrears
+
+
+def _repeated_back_pay(back_pay: pl.LazyFrame, key: list[str]) -> pl.LazyFrame:
+    """Per person, scheme and period, what back-pay rows (``arrears``, ``adjustment``) paid
+    again: each positive amount paid for the period in more than one drop counts once per
+    drop after the first, less any negative adjustment of the period (a reversal before a
+    payment made again): ``repeated``, periods with some left only."""
+    positive = back_pay.filter(pl.col("amount") > 0)
+    copies = (
+        positive.group_by(*key, "amount")
+        .agg(pl.col("drop_index").n_unique().alias("drops"))
+        .group_by(key)
+        .agg((pl.col("amount") * (pl.col("drops") - 1)).sum().alias("copies"))
+    )
+    reversed_ = (
+        back_pay.filter(pl.col("amount") < 0)
+        .group_by(key)
+        .agg((-pl.col("amount")).sum().alias("reversed"))
+    )
+    return (
+        copies.join(reversed_, on=key, how="left")
+        .select(*key, (pl.col("copies") - pl.col("reversed").fill_null(0.0)).alias("repeated"))
+        .filter(pl.col("repeated") > 0)
+    )
 
 
 def _paid_while_inactive(

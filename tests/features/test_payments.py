@@ -123,6 +123,58 @@ def test_amount_anomaly_repeat_arrears_flagged_single_arrears_after_reinstatemen
     assert _flagged(reasons, "amount_anomaly") == {repeat["person_id"]}
 
 
+def test_an_adjustment_paid_back_twice_is_repeat_arrears_paid_back_once_is_not():
+    """The annual adjustment paid back from January (DOMAIN.md: +124 yuan a month for
+    enterprise retirees, paid as arrears once approved) tops each period up to the raised
+    pension; the same batch paid again in a later drop takes each period 124 yuan beyond
+    it, a few percent of the pension, and is a double payment all the same. A pension
+    suspended since June shows no raised regular amount, yet its back pay, paid once, is
+    no repeat."""
+    once = person(make_id("19520101", 11), "张三", "M", date(1952, 1, 1), scheme="enterprise")
+    twice = person(make_id("19520202", 22), "赵四", "M", date(1952, 2, 2), scheme="enterprise")
+    held = person(make_id("19520303", 33), "王五", "M", date(1952, 3, 3), scheme="enterprise")
+    rows = [once, twice]
+    pay = pl.concat(
+        [
+            regular_payouts([*rows, held], SPAN[:5], amount=2000.0),
+            regular_payouts(rows, SPAN[5:6], amount=2000.0),
+            regular_payouts(rows, SPAN[6:], amount=2124.0),
+        ]
+    )
+
+    def back_pay(r: dict, month: str, periods: list[str]) -> list[dict]:
+        return [
+            {
+                "person_id": r["person_id"],
+                "scheme": "enterprise",
+                "period": p,
+                "pay_date": date(2020, int(month[5:]), 10),
+                "amount": 124.0,
+                "bank_account": r["bank_account"],
+                "kind": "arrears",
+                "month": month,
+            }
+            for p in periods
+        ]
+
+    arrears = pl.DataFrame(
+        back_pay(once, "2020-07", SPAN[:6])
+        + back_pay(twice, "2020-07", SPAN[:6])
+        + back_pay(twice, "2020-09", SPAN[:6])
+        + back_pay(held, "2020-07", SPAN[:5]),
+        schema=pay.schema,
+    )
+    reg = register_over(rows, SPAN).vstack(
+        register_over([held], SPAN[:5]).vstack(
+            register_over([{**held, "status": "suspended"}], SPAN[5:])
+        )
+    )
+    reasons = _reasons(history("2020-12", reg, pl.concat([pay, arrears])))
+    assert _flagged(reasons, "amount_anomaly") == {twice["person_id"]}
+    row = reasons.filter(pl.col("reason") == "AA_REPEAT_ARREARS").row(0, named=True)
+    assert row["est_overpayment"] == pytest.approx(6 * 124.0)
+
+
 def test_amount_anomaly_paid_while_terminated():
     gone = person(make_id("19300101", 11), "张三", "M", date(1930, 1, 1))
     reg = register_over([gone], SPAN[:6]).vstack(
