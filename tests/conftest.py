@@ -15,6 +15,9 @@ from sentinel.casestore import CaseStore
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+# Runs the tests start as subprocesses start their own temporary Prefect API; on two busy
+# cores its start can take longer than Prefect's default 20 s wait.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 @pytest.fixture(scope="session")
