@@ -254,8 +254,8 @@ def _repeat_arrears(ledger: pl.LazyFrame, detection: DetectionConfig) -> pl.Lazy
     # cannot tell from a raise that no later regular payment shows yet (a pension suspended
     # since). Only payees with back pay are read row by row.
     back_kinds = ["arrears", "adjustment"]
-    with_arrears = ledger.filter(pl.col("kind").is_in(back_kinds)).select("payee_scheme").unique()
-    paid = rows_of(ledger, with_arrears, on="payee_scheme")
+    with_back_pay = ledger.filter(pl.col("kind").is_in(back_kinds)).select("payee_scheme").unique()
+    paid = rows_of(ledger, with_back_pay, on="payee_scheme")
     key = ["person_id", "scheme", "period_index"]
     per_period = (
         paid.filter(pl.col("kind").is_in(["regular", "arrears"]))
