@@ -7,17 +7,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.cases import (
-    choose_code,
-    conform_reasons,
-    fmt_yuan,
-    month_number,
-    period_of_index,
-    reason_rows,
-)
+from features.cases import choose_code, conform_reasons, fmt_yuan, reason_rows
 from features.history import run_months
 from features.ledger import ledger_rows, rows_of
 from sentinel.config import DetectionConfig, PolicyConfig
+from sentinel.periods import month_number, period_of_index
 
 
 def amount_anomaly(

@@ -115,34 +115,6 @@ def fill_unscored(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def month_index(period: pl.Expr) -> pl.Expr:
-    """Months since year 0 of a ``YYYY-MM`` text period (``2020-12`` → 24251)."""
-    return period.str.slice(0, 4).cast(pl.Int32, strict=False) * 12 + (
-        period.str.slice(5, 2).cast(pl.Int32, strict=False) - 1
-    )
-
-
-def date_month_index(date: pl.Expr) -> pl.Expr:
-    """Month index (see :func:`month_index`) of a date."""
-    return date.dt.year().cast(pl.Int32) * 12 + date.dt.month().cast(pl.Int32) - 1
-
-
-def period_of_index(index: pl.Expr) -> pl.Expr:
-    """Inverse of :func:`month_index`: ``YYYY-MM`` text."""
-    # concat_str, not pl.format: polars 2.1 panics in pl.format on some filtered frames of
-    # many chunks (a partition's runs with its halo persons' runs appended).
-    return pl.concat_str(
-        (index // 12).cast(pl.String),
-        pl.lit("-"),
-        ((index % 12) + 1).cast(pl.String).str.pad_start(2, "0"),
-    )
-
-
-def month_number(month: str) -> int:
-    """Month index of a ``YYYY-MM`` string (python side of :func:`month_index`)."""
-    return int(month[:4]) * 12 + int(month[5:7]) - 1
-
-
 def person_scheme_key() -> pl.Expr:
     """One integer per (``person_id``, ``scheme``) pair, for grouping large histories.
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.cases import date_month_index, month_index, month_number
+from sentinel.periods import date_month_index, month_index, month_number
 
 __all__ = [
     "CERTIFICATION_STATE_COLUMNS",

@@ -31,16 +31,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.cases import (
-    date_month_index,
-    fmt_yuan,
-    month_number,
-    period_of_index,
-    reason_rows,
-)
+from features.cases import fmt_yuan, reason_rows
 from features.ledger import rows_of
 from features.linkage import LinkColumns, PreparedRegister, link_records
 from sentinel.config import DetectionConfig, PolicyConfig
+from sentinel.periods import date_month_index, month_number, period_of_index
 
 #: Custody kinds that end an earlier custody of the person.
 ENDING = ("release", "acquittal")
@@ -93,7 +88,7 @@ def custody_spans(
     start_date, first_index, last_index, acquitted, convicted``.
 
     ``links``: ``record_id, person_id`` of the records linked as proof. Month indexes
-    (:func:`features.cases.month_index`): a suspending custody covers the months after the
+    (:func:`sentinel.periods.month_index`): a suspending custody covers the months after the
     one it started in up to the one it ended in (or ``month`` while open); a freezing one
     covers the months from its start to its end. ``acquitted``: a detention an acquittal
     ended; ``convicted``: a detention the person's imprisonment followed.

@@ -11,17 +11,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.cases import (
-    date_month_index,
-    fmt_prob,
-    fmt_yuan,
-    month_number,
-    period_of_index,
-    reason_rows,
-)
+from features.cases import fmt_prob, fmt_yuan, reason_rows
 from features.ledger import rows_of
 from features.linkage import LinkColumns, PreparedRegister, link_records
 from sentinel.config import DetectionConfig
+from sentinel.periods import date_month_index, month_number, period_of_index
 
 #: The register persons' columns death records are linked to (``features.history.register_people``).
 DEATH_REGISTER_COLUMNS = LinkColumns(

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.cases import fmt_yuan, period_of_index, reason_rows
+from features.cases import fmt_yuan, reason_rows
 from features.ledger import overlapping, rows_of
+from sentinel.periods import period_of_index
 
 
 def duplicate_receipt(ledger: pl.LazyFrame, probability: float) -> pl.LazyFrame:

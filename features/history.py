@@ -3,7 +3,7 @@
 Every month the centre delivers its whole register; most pensioners' rows do not change
 from one month to the next. A *run* is one person's row in one scheme, unchanged over
 consecutive monthly snapshots: ``first_index`` and ``last_index`` (month indices, see
-:func:`features.cases.month_index`) bound the months it was listed like that. A year of a
+:func:`sentinel.periods.month_index`) bound the months it was listed like that. A year of a
 county's snapshots (2.3 million rows) is ~210 thousand runs, and every register fact the
 rules need — the latest row, when a person was first and last listed, when the bank account
 or the collector changed, which receivers a person had in the lookback window, the months
@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.cases import month_index, month_number, period_of_index, scheme_rank
+from features.cases import scheme_rank
 from sentinel.contract import SCHEMES
+from sentinel.periods import month_index, month_number, month_of_number, period_of_index
 
 #: Register columns a run keeps (those present); ``person_id`` and ``scheme`` are its key.
 RUN_STATE_COLUMNS: tuple[str, ...] = (
@@ -86,9 +87,7 @@ def extend_register_runs(runs: pl.LazyFrame, snapshot: pl.LazyFrame, month: str)
     columns = _run_columns(snapshot)
     rows = snapshot.select(*columns).unique()
     # Runs that reach ``month`` or later (a store re-curating an earlier month) are cut first.
-    numbered = runs_up_to(runs, f"{(now - 1) // 12:04d}-{(now - 1) % 12 + 1:02d}").with_row_index(
-        "_run"
-    )
+    numbered = runs_up_to(runs, month_of_number(now - 1)).with_row_index("_run")
     open_runs = numbered.filter(pl.col("last_index") == now - 1).select("_run", *columns)
     matched = rows.join(open_runs, on=columns, how="left", nulls_equal=True)
     extended = (

@@ -8,10 +8,11 @@ from __future__ import annotations
 import polars as pl
 
 from features import identity
-from features.cases import fmt_yuan, month_number, per_person, period_of_index, reason_rows
+from features.cases import fmt_yuan, per_person, reason_rows
 from features.ledger import rows_of
 from features.payments import id_birth_date, id_checksum_ok, id_is_well_formed
 from sentinel.config import DetectionConfig, PolicyConfig
+from sentinel.periods import month_number, period_of_index
 
 #: A payee ID this many edits from a registered ID is that ID mistyped: a character lost,
 #: added, changed, or two swapped, once or twice. Two persons of one county share the region

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.cases import date_month_index, month_number, period_of_index
+from sentinel.periods import date_month_index, month_number, month_of_number, period_of_index
 
 #: A ledger row (:func:`features.payments.paid_ledger`, without its derived keys).
 LEDGER_COLUMNS: tuple[str, ...] = (
@@ -108,7 +108,7 @@ def extend_ledger_runs(runs: pl.LazyFrame, rows: pl.LazyFrame, month: str) -> pl
     the month before (same state, next period) extends it; any other row starts a run.
     Expands to the same rows as :func:`ledger_runs` of all the drops (tested)."""
     now = month_number(month)
-    numbered = ledger_runs_up_to(runs, _month_text(now - 1)).with_row_index("_r")
+    numbered = ledger_runs_up_to(runs, month_of_number(now - 1)).with_row_index("_r")
     # Runs and rows meet on a hash of their state and period (two integers to join on, not
     # seven columns of text); the states are then compared, so a hash that collides only
     # leaves a row to start a run of its own. Two rows of one state and period (a payment
@@ -151,10 +151,6 @@ def _rank_equal_hashes(frame: pl.LazyFrame) -> pl.LazyFrame:
             ),
         ]
     )
-
-
-def _month_text(index: int) -> str:
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def ledger_runs_up_to(runs: pl.LazyFrame, month: str) -> pl.LazyFrame:

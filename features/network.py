@@ -19,9 +19,7 @@ from features.cases import (
     choose_code,
     fmt_account,
     fmt_yuan,
-    month_number,
     per_person,
-    period_of_index,
     person_scheme_key,
     reason_rows,
     scheme_rank,
@@ -29,6 +27,7 @@ from features.cases import (
 )
 from features.ledger import rows_of
 from sentinel.config import DetectionConfig
+from sentinel.periods import month_number, period_of_index
 
 
 def receiver_changes(runs: pl.LazyFrame, ledger: pl.LazyFrame) -> pl.LazyFrame:

@@ -18,9 +18,10 @@ from __future__ import annotations
 import polars as pl
 
 from features import identity
-from features.cases import month_index, per_person
+from features.cases import per_person
 from features.ledger import overlapping, period_end, rows_of
 from sentinel.contract import PAYOUT_KINDS, SCHEMES
+from sentinel.periods import month_index
 
 _FULLWIDTH = {chr(0xFF10 + d): str(d) for d in range(10)} | {"．": ".", "，": ","}
 

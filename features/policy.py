@@ -22,8 +22,8 @@ from typing import Any
 
 import polars as pl
 
-from features.cases import month_number, period_of_index
 from sentinel.config import PolicyConfig
+from sentinel.periods import month_number, period_of_index
 from sentinel.reasons import REASONS
 
 __all__ = ["EVENT_COUNT_SCHEMA", "event_counts", "policy_events"]

@@ -13,15 +13,16 @@ and carries Boolean evidence columns: validation reports it and detection scores
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 
 import polars as pl
 
 from features.identity import id_birth_date, id_checksum_ok, id_is_well_formed
 from features.parsing import map_category, parse_amount, parse_date, parse_period
 from features.regions import region_table
-from sentinel.config import PolicyConfig, month_end
+from sentinel.config import PolicyConfig
 from sentinel.contract import Column, Dataset
+from sentinel.periods import month_end, month_start
 
 REASON = "_reason"
 ROW = "_row"
@@ -251,7 +252,7 @@ def add_certification_evidence(
 ) -> pl.LazyFrame:
     """``in_register`` and ``cert_date_in_month`` plus ID evidence."""
     known = register.select("person_id").unique().with_columns(pl.lit(True).alias("in_register"))
-    first = date(int(month[:4]), int(month[5:7]), 1)
+    first = month_start(month)
     return (
         certifications.pipe(add_id_evidence)
         .join(known, on="person_id", how="left", maintain_order="left")

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.cases import merge_reasons, month_number
+from features.cases import merge_reasons
 from features.suspects import SUSPECT_TYPOLOGIES
+from sentinel.periods import month_number
 from sentinel.reasons import reason_table
 
 #: Tiers of a case, best first in the ranking.

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.cases import month_number, period_of_index
 from features.history import register_people
+from sentinel.periods import month_number, period_of_index
 
 __all__ = ["PERSON_COLUMNS", "SCREEN_RUN_COLUMNS", "register_persons", "terminated_since"]
 

@@ -13,18 +13,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.cases import (
-    choose_code,
-    date_month_index,
-    fmt_prob,
-    fmt_yuan,
-    month_number,
-    period_of_index,
-    reason_rows,
-)
+from features.cases import choose_code, fmt_prob, fmt_yuan, reason_rows
 from features.ledger import rows_of
 from features.survival_signals import OBSERVED_SIGNALS, signal_shares, survival_signals
 from sentinel.config import DetectionConfig
+from sentinel.periods import date_month_index, month_number, period_of_index
 
 
 def suspected_unreported_death(

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.cases import date_month_index, month_number, per_person
+from features.cases import per_person
 from sentinel.config import DetectionConfig
+from sentinel.periods import date_month_index, month_number
 
 
 def gompertz_death_probability(age: pl.Expr, years: pl.Expr, a: float, b: float) -> pl.Expr:

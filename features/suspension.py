@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.cases import month_number
 from features.certification import certification_state
+from sentinel.periods import month_number
 
 SUSPENSION_COLUMNS: tuple[str, ...] = (
     "action",

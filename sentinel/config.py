@@ -8,7 +8,6 @@ only from the environment, never from these files.
 from __future__ import annotations
 
 import tomllib
-from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -375,10 +374,3 @@ def _problem(error: Any) -> str:
     key = ".".join(str(part) for part in error["loc"])
     what = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
     return f"{key}: {what}" if key else what
-
-
-def month_end(month: str) -> date:
-    """Last calendar day of ``YYYY-MM``."""
-    year, mon = int(month[:4]), int(month[5:7])
-    nxt = date(year + (mon == 12), mon % 12 + 1, 1)
-    return date.fromordinal(nxt.toordinal() - 1)

@@ -20,9 +20,10 @@ import polars as pl
 
 from features.deaths import linked_deaths
 from features.history import register_people
-from sentinel.config import SentinelConfig, load_config, month_end
+from sentinel.config import SentinelConfig, load_config
 from sentinel.contract import DATASETS
 from sentinel.detection import MonthHistory, month_register_runs
+from sentinel.periods import month_end
 
 BASELINES: tuple[str, ...] = ("random", "oldest_first", "longest_uncertified")
 _RANDOM_SEED = 20201231

@@ -17,7 +17,6 @@ from threading import Lock
 
 import polars as pl
 
-from features.cases import date_month_index, month_index, period_of_index
 from features.custody import custody_spans, link_custody
 from features.deaths import DEATH_REGISTER_COLUMNS, link_deaths, linked_deaths
 from features.identity import ID_CHECK_CHARS, ID_WEIGHTS, ID_WELL_FORMED
@@ -25,10 +24,11 @@ from features.ledger import ledger_runs, ledger_runs_up_to
 from features.linkage import PreparedRegister, prepare_register
 from features.payments import paid_ledger
 from features.screening import register_persons, terminated_since
-from sentinel.config import SentinelConfig, month_end
+from sentinel.config import SentinelConfig
 from sentinel.contract import CUSTODY, DEATHS
 from sentinel.detection import MonthHistory, month_register_runs
 from sentinel.evidence import Language, Template, render_evidence
+from sentinel.periods import date_month_index, month_end, month_index, period_of_index
 
 __all__ = ["HOLD_COLUMNS", "HOLD_REASONS", "RegisterFacts", "hold_payments"]
 

@@ -14,7 +14,6 @@ from collections.abc import Collection
 import polars as pl
 
 from features.audit_order import answer_due, rank_cases, tier_of
-from features.cases import month_number, period_of_index
 from features.certification import IN_PERSON_METHODS
 from features.scoring import TIER_NONE, TIER_PROOF
 from sentinel.casestore import CaseStore
@@ -29,6 +28,7 @@ from sentinel.evidence import (
     Language,
     reason_sentence,
 )
+from sentinel.periods import month_number, period_of_index
 from sentinel.reasons import REFUTED_BY_PASS
 from sentinel.selection import audit_selection, takes_no_visit
 

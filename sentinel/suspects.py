@@ -17,10 +17,11 @@ import polars as pl
 
 from features.suspects import open_suspects, suspect_answers, suspect_marks, suspect_replies
 from sentinel.casestore.constants import OPEN_STATES
-from sentinel.config import SentinelConfig, month_end
+from sentinel.config import SentinelConfig
 from sentinel.contract import SUSPECTS, typed_schema
 from sentinel.io.store import CuratedStore, latest_month_output, processed_months
 from sentinel.masking import mask_id_expr
+from sentinel.periods import month_end
 
 __all__ = ["REPLIES_FILE", "answer_suspects", "suspect_status"]
 

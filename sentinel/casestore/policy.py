@@ -13,6 +13,7 @@ from features.identity import id_birth_date
 from sentinel.audit_result import OutcomeLimits, SignOff, result_problems
 from sentinel.casestore.constants import CONFIRMED, EXCULPATORY_REASONS
 from sentinel.contract import OUTCOMES
+from sentinel.periods import month_of, months_between
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,12 @@ def _decide(
         a
         for a in audits
         if a["outcome"] == "cleared"
-        and 0 <= _months_between(_month_of(a["closed_on"]), month) < clear_months
+        and 0 <= months_between(month_of(a["closed_on"]), month) < clear_months
     ]
     reopenable = known is not None and known["state"] == "closed"
     if recent_clears:
         cleared_codes = set().union(*(_codes(a["audited_reasons"]) for a in recent_clears))
-        cleared_month = max(_month_of(a["closed_on"]) for a in recent_clears)
+        cleared_month = max(month_of(a["closed_on"]) for a in recent_clears)
         fresh = [c for c in codes if c not in cleared_codes and c not in EXCULPATORY_REASONS]
         if not fresh:
             return _Decision(listed=False, note=f"cleared {cleared_month}")
@@ -67,7 +68,7 @@ def _decide(
         )
     if known is None or known["outcome"] is None or known["closed_on"] is None:
         return _Decision(listed=True)
-    audited = _month_of(known["closed_on"])
+    audited = month_of(known["closed_on"])
     if audited > month:
         # Re-recording a month before the audit: as it was then.
         return _Decision(listed=True)
@@ -108,9 +109,9 @@ def _status(
         known is not None
         and known["outcome"] in CONFIRMED
         and known["closed_on"] is not None
-        and _month_of(known["closed_on"]) <= month
+        and month_of(known["closed_on"]) <= month
         and decision.listed
-        and _paid_after(row, _month_of(known["closed_on"]))
+        and _paid_after(row, month_of(known["closed_on"]))
     ):
         return "reopened"
     if not listed_before:
@@ -231,9 +232,3 @@ def _check_month(month: str) -> None:
         raise ValueError(f"month must be YYYY-MM, got {month!r}")
 
 
-def _month_of(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-def _months_between(earlier: str, later: str) -> int:
-    return (int(later[:4]) - int(earlier[:4])) * 12 + int(later[5:7]) - int(earlier[5:7])

@@ -288,8 +288,8 @@ def _evaluate_grid(names, seeds, scale, work, capacity, config):  # type: ignore
 def _simulate(names, seed, scale, work, capacity, config, plot):  # type: ignore[no-untyped-def]
     import polars as pl
 
-    from sentinel.config import month_end
     from sentinel.demo import generate_world
+    from sentinel.periods import month_end
     from sentinel.simulation import (
         plot_audit_curve,
         recovery_year,

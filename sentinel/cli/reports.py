@@ -182,7 +182,6 @@ def _issue_notices(
     import polars as pl
 
     from sentinel.casestore.recovery import RecoveryEntry, record_recovery, recovery_ledger
-    from sentinel.config import month_end
     from sentinel.io.notices import (
         accounts_to_notify,
         addressees,
@@ -190,6 +189,7 @@ def _issue_notices(
         render_notice,
         write_notice,
     )
+    from sentinel.periods import month_end
 
     due = accounts_to_notify(recovery_ledger(store, day).lazy(), month_end(month)).collect()
     deaths = store.cases().select("case_id", "death_date")

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 from stdnum.cn import ric
 
-from sentinel.config import month_end
+from sentinel.periods import month_end
 
 #: What an upstream list would call each injected typology.
 SUSPECT_TYPE = {

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from features.cases import month_number
 from features.history import register_runs, runs_up_to
 from features.ledger import ledger_runs, ledger_runs_up_to
 from features.payments import PAYOUT_KIND, ledger_keys, paid_ledger
+from sentinel.periods import month_number
 
 
 @dataclass(frozen=True)

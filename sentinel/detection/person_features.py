@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from features.cases import date_month_index, month_number
 from features.payments import monthly_amount, months_paid
 from sentinel.detection.preparation import MonthPersons
+from sentinel.periods import date_month_index, month_number
 
 
 def prepared_person_features(prep: MonthPersons, persons: pl.LazyFrame) -> pl.LazyFrame:

@@ -9,13 +9,14 @@ import numpy as np
 import polars as pl
 
 from features.audit_order import rank_cases, strength_of
-from features.cases import MODEL_FEATURES, model_features, month_number, period_of_index
+from features.cases import MODEL_FEATURES, model_features
 from models.base import RiskModel
 from sentinel.config import SentinelConfig
 from sentinel.contract import CASE_COLUMNS, CASE_KEY_COLUMNS
 from sentinel.detection.model_inputs import model_matrix
 from sentinel.detection.preparation import StageClock, no_clock
 from sentinel.evidence import render_evidence
+from sentinel.periods import month_number, period_of_index
 
 #: What detection says of a case; the case store and the audit selection add the rest of
 #: ``CASE_COLUMNS`` (``first_flagged``, ``status``, ``audit_selection``,

@@ -21,6 +21,7 @@ from features.linkage import LinkColumns, LinkModel, estimate_link_model, link_r
 from sentinel.config import SentinelConfig
 from sentinel.io.store import CuratedStore
 from sentinel.masking import mask_account, mask_id
+from sentinel.periods import shift_month
 
 __all__ = ["PersonFile", "read_person_file"]
 
@@ -336,7 +337,7 @@ def _shared_receivers(
     """The person's accounts and collectors in the lookback window, and the other people
     paid through any of them (``person_id`` masked, name, township, village, status,
     ``kind``: account / collector, ``receiver`` masked)."""
-    first = _month_shift(month, -(config.detection.lookback_months - 1))
+    first = shift_month(month, -(config.detection.lookback_months - 1))
     register = _scan(store, "beneficiaries", month).filter(pl.col("month") >= first)
     has_collector = "collector_id" in register.collect_schema().names()
     payouts = _scan(store, "payouts", month).filter(pl.col("month") >= first)
@@ -400,7 +401,3 @@ def _shared_receivers(
     )
     return own.sort("kind", "receiver"), sharing
 
-
-def _month_shift(month: str, months: int) -> str:
-    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + months
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"

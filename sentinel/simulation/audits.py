@@ -23,10 +23,11 @@ import polars as pl
 
 from sentinel.casestore import CaseStore, database_url
 from sentinel.casestore.recovery import recovery_ledger
-from sentinel.config import load_config, month_end
+from sentinel.config import load_config
 from sentinel.contract import OUTCOMES_DATASET
 from sentinel.evaluation import improper_as_of, recipients
 from sentinel.io.store import load_history
+from sentinel.periods import month_end
 from sentinel.simulation.recovery import recovery_steps
 from sentinel.simulation.users import AUDITORS, REVIEWERS, pick_user
 

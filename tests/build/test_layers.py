@@ -1,6 +1,6 @@
 """The floors of the product: each module imports only from its own floor or below.
 
-0. core: the data contract, the configuration, masking, the reason registry and its
+0. core: the data contract, the configuration, pay periods, masking, the reason registry and its
    evidence sentences, engines,
    audit-result limits (``CORE``);
 1. ``features/`` and ``models/``: pure polars functions and estimators;
@@ -29,6 +29,7 @@ CORE = frozenset(
         "sentinel.contract",
         "sentinel.config",
         "sentinel.masking",
+        "sentinel.periods",
         "sentinel.evidence",
         "sentinel.reasons",
         "sentinel.engines",

@@ -9,7 +9,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from features.cases import month_number, period_of_index
 from features.certification import certification_state
 from features.history import register_people
 from features.suspension import suspension_list
@@ -17,6 +16,7 @@ from sentinel.config import load_config
 from sentinel.demo import WORLDS, generate_county, world
 from sentinel.detection import month_register_runs, prepare_month, prepared_rule_reasons
 from sentinel.evaluation import demo_history
+from sentinel.periods import month_number, period_of_index
 
 CONFIG = load_config()
 CYCLE = CONFIG.policy.suspend_after_months

@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from features.cases import month_index
 from features.history import extend_register_runs, register_runs, run_months, runs_up_to
+from sentinel.periods import month_index
 
 MONTHS = ["2020-01", "2020-02", "2020-03", "2020-04", "2020-05"]
 

@@ -22,7 +22,6 @@ from detection_frames import (  # noqa: E402
     regular_payouts,
 )
 
-from features.cases import month_index, month_number  # noqa: E402
 from features.ledger import (  # noqa: E402
     LEDGER_COLUMNS,
     extend_ledger_runs,
@@ -32,6 +31,7 @@ from features.ledger import (  # noqa: E402
     overlapping,
 )
 from features.payments import PAYOUT_KIND, ledger_keys, months_paid  # noqa: E402
+from sentinel.periods import month_index, month_number  # noqa: E402
 
 MONTHS = ["2020-01", "2020-02", "2020-03", "2020-04", "2020-05", "2020-06"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from features.cases import month_number
 from features.policy import event_counts, policy_events
 from sentinel.config import load_config
+from sentinel.periods import month_number
 
 CONFIG = load_config()
 JUL = month_number("2020-07")

@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from features.cases import month_number
 from sentinel.cli import app
 from sentinel.demo import generate_county, world
+from sentinel.periods import month_number
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 runner = CliRunner()

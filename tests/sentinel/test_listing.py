@@ -9,10 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from features.cases import month_number
 from sentinel.casestore import AuditOutcome, CaseStore
 from sentinel.config import load_config
 from sentinel.listing import carried_cases, publish_listing
+from sentinel.periods import month_number
 
 CONFIG = load_config()
 
