@@ -14,7 +14,15 @@ import polars as pl
 
 from sentinel.contract import Column
 
-__all__ = ["map_category", "parse_amount", "parse_date", "parse_period", "typed_column"]
+__all__ = [
+    "map_category",
+    "parse_amount",
+    "parse_amount_lenient",
+    "parse_date",
+    "parse_period",
+    "parse_period_lenient",
+    "typed_column",
+]
 
 # Plausible calendar years for this domain (births of pensioners to payouts); a year
 # outside is a typo ('0202-01-05'), not a date.
@@ -124,6 +132,35 @@ def parse_amount(col: str | pl.Expr) -> pl.Expr:
     number = parts.struct.field("number").str.replace_all(",", "", literal=True)
     signed = pl.concat_str(parts.struct.field("sign"), number)
     return signed.cast(pl.Float64, strict=False).round(2).name.keep()
+
+
+# Full-width digits and punctuation, as an input method types them.
+_FULLWIDTH = {chr(0xFF10 + d): str(d) for d in range(10)} | {"．": ".", "，": ","}
+
+
+def parse_amount_lenient(text: pl.Expr) -> pl.Expr:
+    """Yuan from the amount text of a payment quarantined but still made: tolerant of
+    ``¥``, ``元``, misplaced thousands separators and full-width digits.
+
+    The strict :func:`parse_amount` decides what is loaded; a row it refused was still
+    paid, and its ledger entry reads what it can. Null when nothing numeric is left (the
+    payment is then counted, its amount unknown).
+    """
+    cleaned = (
+        text.cast(pl.String)
+        .str.replace_many(list(_FULLWIDTH), list(_FULLWIDTH.values()))
+        .str.replace_all(r"[,\s¥￥元RMBrmb]", "")
+    )
+    return cleaned.str.extract(r"^(-?\d+(?:\.\d+)?)$", 1).cast(pl.Float64, strict=False)
+
+
+def parse_period_lenient(text: pl.Expr) -> pl.Expr:
+    """``YYYY-MM`` from the period text of a payment quarantined but still made
+    (``2020-07``, ``202007``, ``2020/7``, ``2020年7月``, and text after them)."""
+    year = text.str.extract(r"^\s*(\d{4})\D?(\d{1,2})", 1)
+    mon = text.str.extract(r"^\s*(\d{4})\D?(\d{1,2})", 2)
+    ok = mon.cast(pl.Int32, strict=False).is_between(1, 12)
+    return pl.when(ok).then(pl.format("{}-{}", year, mon.str.pad_start(2, "0")))
 
 
 def map_category(col: str | pl.Expr, values: Mapping[str, str]) -> pl.Expr:

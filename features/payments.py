@@ -20,10 +20,9 @@ import polars as pl
 from features import identity
 from features.cases import per_person
 from features.ledger import overlapping, period_end, rows_of
+from features.parsing import parse_amount_lenient, parse_period_lenient
 from sentinel.contract import PAYOUT_KINDS, SCHEMES
 from sentinel.periods import month_index
-
-_FULLWIDTH = {chr(0xFF10 + d): str(d) for d in range(10)} | {"．": ".", "，": ","}
 
 
 def id_is_well_formed(person_id: pl.Expr) -> pl.Expr:
@@ -37,27 +36,6 @@ def id_checksum_ok(person_id: pl.Expr) -> pl.Expr:
 
 
 id_birth_date = identity.id_birth_date
-
-
-def parse_amount_text(text: pl.Expr) -> pl.Expr:
-    """Yuan from raw amount text, tolerant of ``¥``, ``元``, thousands separators, full-width digits.
-
-    Null when nothing numeric is left (the payment is then counted, its amount unknown).
-    """
-    cleaned = (
-        text.cast(pl.String)
-        .str.replace_many(list(_FULLWIDTH), list(_FULLWIDTH.values()))
-        .str.replace_all(r"[,\s¥￥元RMBrmb]", "")
-    )
-    return cleaned.str.extract(r"^(-?\d+(?:\.\d+)?)$", 1).cast(pl.Float64, strict=False)
-
-
-def parse_period_text(text: pl.Expr) -> pl.Expr:
-    """``YYYY-MM`` from raw period text (``2020-07``, ``202007``, ``2020/7``, ``2020年7月``)."""
-    year = text.str.extract(r"^\s*(\d{4})\D?(\d{1,2})", 1)
-    mon = text.str.extract(r"^\s*(\d{4})\D?(\d{1,2})", 2)
-    ok = mon.cast(pl.Int32, strict=False).is_between(1, 12)
-    return pl.when(ok).then(pl.format("{}-{}", year, mon.str.pad_start(2, "0")))
 
 
 def _schemes() -> dict[str, str]:
@@ -103,7 +81,7 @@ def paid_ledger(payouts: pl.LazyFrame, quarantined: pl.LazyFrame) -> pl.LazyFram
     def text(name: str) -> pl.Expr:
         return pl.col(name).cast(pl.String) if name in qcols else pl.lit(None, dtype=pl.String)
 
-    period = parse_period_text(text("period"))
+    period = parse_period_lenient(text("period"))
     still_paid = quarantined.filter(
         ~pl.col("_reason").fill_null("").str.contains("duplicate row", literal=True)
     ).select(
@@ -113,7 +91,7 @@ def paid_ledger(payouts: pl.LazyFrame, quarantined: pl.LazyFrame) -> pl.LazyFram
         month_index(period).alias("period_index"),
         month_index(pl.col("month")).alias("drop_index"),
         text("pay_date").str.to_date(strict=False).alias("pay_date"),
-        parse_amount_text(text("amount")).alias("amount"),
+        parse_amount_lenient(text("amount")).alias("amount"),
         text("bank_account").str.strip_chars().alias("bank_account"),
         _canonical_kind(text("kind")).fill_null("regular").alias("kind"),
         pl.lit(True).alias("quarantined"),
@@ -223,6 +201,4 @@ __all__ = [
     "monthly_amount",
     "months_paid",
     "paid_ledger",
-    "parse_amount_text",
-    "parse_period_text",
 ]

@@ -4,7 +4,15 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from features.parsing import map_category, parse_amount, parse_date, parse_period, typed_column
+from features.parsing import (
+    map_category,
+    parse_amount,
+    parse_amount_lenient,
+    parse_date,
+    parse_period,
+    parse_period_lenient,
+    typed_column,
+)
 from sentinel.contract import PAYOUTS, SCHEMES, SEXES
 
 
@@ -136,3 +144,20 @@ def test_parsers_work_lazily_on_expressions():
     frame = pl.LazyFrame({"raw": ["2020-01-05"]})
     result = frame.select(parse_date(pl.col("raw")).alias("d")).collect()
     assert result.item() == datetime.date(2020, 1, 5)
+
+
+def test_a_payment_refused_by_the_strict_reading_is_still_read_leniently_for_the_ledger():
+    frame = pl.DataFrame(
+        {
+            "amount": ["1,23.5", "１２３．５", "¥ 2,093.50 元", "RMB 88", "n/a", None],
+            "period": ["2020/7", "2020年7月", "202007", "2020-07 补发", "2020-13", None],
+        }
+    )
+    strict = frame.select(parse_amount(pl.col("amount"))).to_series().to_list()
+    lenient = frame.select(
+        parse_amount_lenient(pl.col("amount")).alias("amount"),
+        parse_period_lenient(pl.col("period")).alias("period"),
+    )
+    assert strict[:2] == [None, None]
+    assert lenient["amount"].to_list() == [123.5, 123.5, 2093.5, 88.0, None, None]
+    assert lenient["period"].to_list() == ["2020-07", "2020-07", "2020-07", "2020-07", None, None]
