@@ -28,6 +28,7 @@ from __future__ import annotations
 import polars as pl
 
 from sentinel.contract import SCHEMES, TYPOLOGIES
+from sentinel.masking import mask_account_expr
 from sentinel.reasons import REASON_CODES, REASONS
 
 REASON_SCHEMA: dict[str, pl.DataType] = {
@@ -179,7 +180,7 @@ def fmt_prob(p: pl.Expr) -> pl.Expr:
 
 def fmt_account(account: pl.Expr) -> pl.Expr:
     """Bank account masked to its last four characters (evidence is read widely)."""
-    return pl.format("*{}", account.str.slice(-4, 4))
+    return mask_account_expr(account)
 
 
 def facts(*values: pl.Expr) -> pl.Expr:

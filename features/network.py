@@ -27,6 +27,7 @@ from features.cases import (
 )
 from features.ledger import rows_of
 from sentinel.config import DetectionConfig
+from sentinel.masking import mask_id_expr
 from sentinel.periods import month_number, period_of_index
 
 
@@ -419,11 +420,7 @@ def _shared_account_reasons(scored: pl.LazyFrame, seen_alive: pl.Expr) -> pl.Laz
         paid,
         pl.when(account)
         .then(fmt_account(pl.col("receiver")))
-        .otherwise(
-            pl.col("receiver").str.slice(0, 6)
-            + pl.lit("********")
-            + pl.col("receiver").str.slice(-4, 4)
-        ),
+        .otherwise(mask_id_expr(pl.col("receiver"))),
         pl.col("n_people"),
         pl.col("others"),
         fmt_yuan(paid),

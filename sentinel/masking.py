@@ -6,7 +6,7 @@ pages for the roles not in ``review.full_id_roles``) shows them through this mod
 
 * an identity number keeps its region code and its last four characters, as on printed
   notices: ``430923********123X`` (:func:`mask_id`);
-* a bank account or collector keeps its last four: ``*8804`` (:func:`mask_account`);
+* a bank account keeps its last four: ``*8804`` (:func:`mask_account`);
 * a name keeps the surname: ``王**`` (:func:`short_name`);
 * free text (an evidence sentence, a validation message) has every run of ten or more
   digits masked, as an identity number when it is one and as an account otherwise
@@ -19,7 +19,14 @@ import re
 
 import polars as pl
 
-__all__ = ["mask_account", "mask_id", "mask_id_expr", "mask_text", "short_name"]
+__all__ = [
+    "mask_account",
+    "mask_account_expr",
+    "mask_id",
+    "mask_id_expr",
+    "mask_text",
+    "short_name",
+]
 
 _KEEP_HEAD = 6
 _KEEP_TAIL = 4
@@ -42,9 +49,18 @@ def mask_id(value: str | None) -> str | None:
 
 
 def mask_id_expr(col: str | pl.Expr) -> pl.Expr:
-    """:func:`mask_id` of a text column (for small frames: a report, an artifact table)."""
-    expr = pl.col(col) if isinstance(col, str) else col
-    return expr.map_elements(mask_id, return_dtype=pl.String, skip_nulls=True).name.keep()
+    """:func:`mask_id` of a text column, as a polars expression (nulls stay null)."""
+    text = (pl.col(col) if isinstance(col, str) else col).cast(pl.String)
+    length = text.str.len_chars()
+    middle = text.str.slice(_KEEP_HEAD, length - _KEEP_HEAD - _KEEP_TAIL)
+    return (
+        pl.when(length <= _KEEP_HEAD + _KEEP_TAIL)
+        .then(_starred(text))
+        .otherwise(
+            pl.concat_str(text.str.slice(0, _KEEP_HEAD), _starred(middle), text.str.tail(_KEEP_TAIL))
+        )
+        .name.keep()
+    )
 
 
 def mask_account(account: str | None) -> str | None:
@@ -52,6 +68,22 @@ def mask_account(account: str | None) -> str | None:
     if account is None:
         return None
     return "*" + account[-_KEEP_TAIL:] if len(account) > _KEEP_TAIL else "*" * len(account)
+
+
+def mask_account_expr(col: str | pl.Expr) -> pl.Expr:
+    """:func:`mask_account` of a text column, as a polars expression (nulls stay null)."""
+    text = (pl.col(col) if isinstance(col, str) else col).cast(pl.String)
+    return (
+        pl.when(text.str.len_chars() <= _KEEP_TAIL)
+        .then(_starred(text))
+        .otherwise(pl.concat_str(pl.lit("*"), text.str.tail(_KEEP_TAIL)))
+        .name.keep()
+    )
+
+
+def _starred(text: pl.Expr) -> pl.Expr:
+    """Every character of the text a star."""
+    return text.str.replace_all(r"(?s).", "*")
 
 
 def short_name(name: str | None) -> str | None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from sentinel.masking import mask_account, mask_id, mask_id_expr, mask_text, short_name
+from sentinel.masking import (
+    mask_account,
+    mask_account_expr,
+    mask_id,
+    mask_id_expr,
+    mask_text,
+    short_name,
+)
 
 # Made-up numbers with correct check characters; not real people.
 ID = "430923195001011235"
@@ -48,10 +55,13 @@ def test_mask_text_masks_ids_and_accounts_and_keeps_amounts_and_dates() -> None:
 
 
 @pytest.mark.parametrize(
-    ("account", "shown"), [("6228459493408804", "*8804"), ("123", "***"), (None, None)]
+    ("account", "shown"),
+    [("6228459493408804", "*8804"), ("12345", "*2345"), ("1234", "****"), ("", ""), (None, None)],
 )
 def test_mask_account(account: str | None, shown: str | None) -> None:
     assert mask_account(account) == shown
+    frame = pl.DataFrame({"account": [account]}, schema={"account": pl.String})
+    assert frame.select(mask_account_expr("account")).item() == shown
 
 
 def test_short_name() -> None:
