@@ -230,5 +230,3 @@ def _check_month(month: str) -> None:
         ok = False
     if not ok:
         raise ValueError(f"month must be YYYY-MM, got {month!r}")
-
-

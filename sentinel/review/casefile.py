@@ -400,4 +400,3 @@ def _shared_receivers(
         .sort("kind", "receiver", "person_id")
     )
     return own.sort("kind", "receiver"), sharing
-
