@@ -1,6 +1,6 @@
 """Great Expectations as validation runs it: an in-memory context, quiet logs, one pandas
-conversion per frame, no batch fingerprint for chunks, and Data Docs templates compiled
-once per process.
+conversion per frame, no batch fingerprint, and Data Docs templates compiled once per
+process.
 
 Reports and Data Docs carry counts only: :data:`RESULT_FORMAT` is set so that GE never
 collects unexpected values (identity numbers, names, bank accounts).
@@ -103,13 +103,13 @@ def to_pandas(frame: pl.DataFrame) -> Any:
 
 @contextlib.contextmanager
 def no_batch_fingerprint() -> Iterator[None]:
-    """GE's pandas engine without its batch fingerprint, for one chunk's validation.
+    """GE's pandas engine without its batch fingerprint.
 
     GE marks every pandas batch under ``HASH_THRESHOLD`` bytes (1 GB) with an MD5 of
-    every value (``pandas_data_fingerprint``), about as much work as the validation of the
-    chunk itself. A chunk's marker is read by nobody: its row-level results are summed
-    into the dataset's page, and the month's manifest holds the SHA-256 of every input
-    file. The threshold is GE's module constant; it is set back on leaving.
+    every value (``pandas_data_fingerprint``), one more pass over the whole frame. Nothing
+    reads the marker: what was validated is named by the month's manifest, which holds the
+    SHA-256 of every input file as delivered, and a chunk's results are summed into its
+    dataset's page. The threshold is GE's module constant; it is set back on leaving.
     """
     from great_expectations.execution_engine import pandas_execution_engine as engine
 

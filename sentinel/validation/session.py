@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +87,7 @@ class ValidationSession:
     ) -> list[Any]:
         """One chunk's row-level results (GE result objects), read from its files."""
         pdf = to_pandas(read_chunk(files, schema))
-        with no_batch_fingerprint():
-            return list(self._run(name, pdf, suite, parameters, docs=False).results)
+        return list(self._run(name, pdf, suite, parameters, docs=False).results)
 
     def validate(
         self,
@@ -151,16 +151,13 @@ class ValidationSession:
                 if needed
                 else pd.DataFrame(index=pd.RangeIndex(height))
             )
-            # The table's batch, like a chunk's, gets no fingerprint: its results are part
-            # of the dataset's page of totals, its batch marker is read by nobody.
-            with no_batch_fingerprint():
-                whole = self._run(
-                    f"{name}-table",
-                    table,
-                    {**suite, "expectations": table_level},
-                    parameters,
-                    docs=False,
-                )
+            whole = self._run(
+                f"{name}-table",
+                table,
+                {**suite, "expectations": table_level},
+                parameters,
+                docs=False,
+            )
             merged.extend(whole.results)
         if self.docs_dir is not None:
             self._render_totals(name, suite, merged, chunks)
@@ -175,14 +172,7 @@ class ValidationSession:
             ExpectationSuiteValidationResult,
             ExpectationValidationResult,
         )
-        from great_expectations.core.run_identifier import RunIdentifier
-        from great_expectations.data_context.types.resource_identifiers import (
-            ExpectationSuiteIdentifier,
-            ValidationResultIdentifier,
-        )
 
-        context = self.context
-        context.suites.add(gx.ExpectationSuite(**{**suite, "name": name}))
         expectation_results = [
             ExpectationValidationResult(
                 success=r.success,
@@ -211,16 +201,36 @@ class ValidationSession:
             },
             meta={"validated_in_chunks": chunks},
         )
-        identifier = ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=name),
-            run_id=RunIdentifier(run_name=f"{name}-totals"),
-            batch_identifier=f"{name}-{chunks}-chunks",
+        self._store_page(
+            gx.ExpectationSuite(**{**suite, "name": name}),
+            suite_result,
+            run=f"{name}-totals",
+            batch=f"{name}-{chunks}-chunks",
         )
-        context.validation_results_store.set(identifier, suite_result)
+
+    def _store_page(self, suite: Any, result: Any, *, run: str, batch: str) -> None:
+        """Store one validation result and render its Data Docs page, the suite's page and
+        the index (which lists every result stored so far in this month's context)."""
+        from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+
+        context = self.context
+        context.suites.add(suite)
+        run_id = RunIdentifier(run_name=run, run_time=datetime.now(UTC))
+        result.meta = {**(result.meta or {}), "run_id": run_id}  # the page's run name and time
+        identifier = ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),
+            run_id=run_id,
+            batch_identifier=batch,
+        )
+        context.validation_results_store.set(identifier, result)
         with shared_page_templates():
             context.build_data_docs(
                 site_names=[DATA_DOCS_SITE],
-                resource_identifiers=[identifier, ExpectationSuiteIdentifier(name=name)],
+                resource_identifiers=[identifier, ExpectationSuiteIdentifier(name=suite.name)],
             )
 
     def _schema_holds(self, name: str, frame: pl.DataFrame, suite: dict, parameters: dict) -> bool:
@@ -256,9 +266,10 @@ class ValidationSession:
         )
         batch_parameters = {"dataframe": pdf}
         try:
-            return self._validate_batch(
-                name, batch_definition, batch_parameters, suite, parameters, docs=docs
-            )
+            with no_batch_fingerprint():
+                return self._validate_batch(
+                    name, batch_definition, batch_parameters, suite, parameters, docs=docs
+                )
         finally:
             # The data source holds on to the pandas frame it was given: dropped once the
             # results are in (a province validates 40 chunks of 1M rows in one session).
@@ -274,43 +285,18 @@ class ValidationSession:
         *,
         docs: bool,
     ) -> Any:
-        import great_expectations as gx
+        from great_expectations.validator.v1_validator import Validator
 
-        context = self.context
-        if not docs or self.docs_dir is None:
-            # No page: nothing is stored. GE's own validator on the batch definition, as a
-            # checkpoint runs it; ``batch.validate`` would build the batch twice.
-            from great_expectations.validator.v1_validator import Validator
-
-            validator = Validator(
-                batch_definition=batch_definition,
-                batch_parameters=batch_parameters,
-                result_format=RESULT_FORMAT,
-            )
-            return validator.validate_expectation_suite(suite, parameters)
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(
-                name=name, data=batch_definition, suite=context.suites.add(suite)
-            )
+        # GE's own validator on the batch definition, as a checkpoint runs it
+        # (``batch.validate`` would build the batch twice).
+        validator = Validator(
+            batch_definition=batch_definition,
+            batch_parameters=batch_parameters,
+            result_format=RESULT_FORMAT,
         )
-        # Renders this dataset's result page and refreshes index.html (which lists every
-        # result stored so far in this month's context).
-        actions = [
-            gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[DATA_DOCS_SITE])
-        ]
-        checkpoint = context.checkpoints.add(
-            gx.Checkpoint(
-                name=name,
-                validation_definitions=[definition],
-                actions=actions,
-                result_format=RESULT_FORMAT,
-            )
-        )
-        with shared_page_templates():
-            outcome = checkpoint.run(
-                batch_parameters=batch_parameters, expectation_parameters=parameters
-            )
-        ((_, result),) = outcome.run_results.items()
+        result = validator.validate_expectation_suite(suite, parameters)
+        if docs and self.docs_dir is not None:
+            self._store_page(suite, result, run=name, batch=name)
         return result
 
 

@@ -93,9 +93,10 @@ def test_chunks_keep_duplicate_keys_together(session, lazy):
     )
 
 
-def test_chunks_are_validated_without_ges_batch_fingerprint(session, monkeypatch):
-    """GE hashes every value of a pandas batch under 1 GB for a fingerprint nobody reads:
-    chunks skip it (half a register chunk's time), and GE's threshold is set back after."""
+def test_no_frame_is_hashed_for_ges_batch_fingerprint(monkeypatch, tmp_path):
+    """GE hashes every value of a pandas batch under 1 GB for a fingerprint nobody reads
+    (the manifest names the inputs by SHA-256): no frame with rows is hashed, whole or in
+    chunks, with a Data Docs page or without, and GE's threshold is set back after."""
     from great_expectations.execution_engine import pandas_execution_engine as engine
 
     hashed = []
@@ -105,13 +106,13 @@ def test_chunks_are_validated_without_ges_batch_fingerprint(session, monkeypatch
     )
     frame = pl.concat([GOOD["payouts"]] * 10)
     parameters = suite_parameters("payouts", CONFIG, MONTH, None)
-    whole = session.validate("payouts", frame, parameters, name="fp-whole")
-    assert any(rows and columns for rows, columns in hashed)  # whole frames keep theirs
-    hashed.clear()
-    chunked = session.validate("payouts", frame, parameters, name="fp-chunked", chunk_rows=7)
-    assert chunked.failed_expectations == whole.failed_expectations
-    # Only the row-less schema probe is hashed (chunks and the row count's frame are not).
-    assert hashed and all(rows == 0 or columns == 0 for rows, columns in hashed)
+    with_page = ValidationSession(tmp_path / "docs")
+    whole = with_page.validate("payouts", frame, parameters, name="fp-whole")
+    chunked = with_page.validate("payouts", frame, parameters, name="fp-chunked", chunk_rows=7)
+    bare = ValidationSession(None).validate("payouts", frame, parameters, name="fp-bare")
+    assert chunked.failed_expectations == whole.failed_expectations == bare.failed_expectations
+    assert (tmp_path / "docs" / "index.html").exists()
+    assert not [(rows, columns) for rows, columns in hashed if rows and columns]
     assert engine.HASH_THRESHOLD == 1e9
 
 
