@@ -1,10 +1,19 @@
-"""The grid's verdict against the targets every world is held to."""
+"""The grid of worlds: its verdict against the targets every world is held to, and the
+table end to end on small worlds."""
 
 from __future__ import annotations
 
-import polars as pl
+from pathlib import Path
 
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from sentinel.cli import app
+from sentinel.evaluation import improper_as_of
 from sentinel.grid import GRID_COLUMNS, GRID_TARGETS, grid_targets
+
+runner = CliRunner()
 
 
 def _row(world: str, seed: int, **values: float) -> dict[str, object]:
@@ -51,3 +60,49 @@ def test_each_target_counts_the_world_seeds_meeting_it_and_names_the_worst():
 
     listed = verdict["everyone paid after a linked death listed, every month"]
     assert (listed["met"], listed["worst_value"]) == (3, 1.0)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_grid_writes_one_row_per_world_and_seed_worst_first(tmp_path: Path):
+    save = tmp_path / "grid.csv"
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--grid",
+            "--world",
+            "reference",
+            "--world",
+            "rare_fraud",
+            "--seed",
+            "3",
+            "--scale",
+            "0.01",
+            "--work",
+            str(tmp_path / "work"),
+            "--save",
+            str(save),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    # The verdict against the targets follows the table, from the same run.
+    assert "targets: world-seeds meeting each" in result.output
+    table = pl.read_csv(save)
+    assert table.columns == list(GRID_COLUMNS)
+    assert sorted(table["world"].to_list()) == ["rare_fraud", "reference"]
+    assert table["precision_at_capacity"].to_list() == sorted(table["precision_at_capacity"])
+    assert table["precision_at_capacity"].is_between(0, 1).all()
+    assert (table["max_list_share"] <= 1).all()
+    # The improper persons counted are the world's own.
+    for row in table.iter_rows(named=True):
+        truth = tmp_path / "work" / f"{row['world']}-3" / "truth"
+        assert row["improper"] == improper_as_of(truth, "2020-12").height
+
+
+def test_an_unknown_world_is_refused_with_the_known_names(tmp_path: Path):
+    result = runner.invoke(
+        app, ["evaluate", "--grid", "--world", "atlantis", "--work", str(tmp_path / "w")]
+    )
+    assert result.exit_code != 0
+    assert "atlantis" in result.output and "reference" in result.output

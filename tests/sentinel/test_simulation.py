@@ -1,6 +1,6 @@
-"""The simulated audit unit and the grid of worlds, end to end on small worlds: the visits,
-their true outcomes going back through the next month's ``outcomes.csv``, the comparison
-with an all-knowing auditor, and the grid table."""
+"""The simulated audit unit, end to end on a small world: the visits, their true outcomes
+going back through the next month's ``outcomes.csv``, and the comparison with an
+all-knowing auditor."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 from features.recovery import RECOVERY_EVENT_SCHEMA, recovery_accounts
 from sentinel.cli import app
 from sentinel.evaluation import improper_as_of
-from sentinel.grid import GRID_COLUMNS
 from sentinel.simulation import (
     AUDIT_COLUMNS,
     SUSPECT_COLUMNS,
@@ -230,52 +229,6 @@ def test_the_simulated_unit_learns_through_the_outcomes_path(tmp_path: Path):
     assert report.exit_code == 0, report.output
     summary = pl.read_csv(audited / "out" / "reports" / "recovery.csv")
     assert summary.filter(pl.col("township") == "all")["recovered"][0] == total["recovered"]
-
-
-@pytest.mark.slow
-@pytest.mark.usefixtures("prefect_harness")
-def test_the_grid_writes_one_row_per_world_and_seed_worst_first(tmp_path: Path):
-    save = tmp_path / "grid.csv"
-    result = runner.invoke(
-        app,
-        [
-            "evaluate",
-            "--grid",
-            "--world",
-            "reference",
-            "--world",
-            "rare_fraud",
-            "--seed",
-            "3",
-            "--scale",
-            "0.01",
-            "--work",
-            str(tmp_path / "work"),
-            "--save",
-            str(save),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    # The verdict against the targets follows the table, from the same run.
-    assert "targets: world-seeds meeting each" in result.output
-    table = pl.read_csv(save)
-    assert table.columns == list(GRID_COLUMNS)
-    assert sorted(table["world"].to_list()) == ["rare_fraud", "reference"]
-    assert table["precision_at_capacity"].to_list() == sorted(table["precision_at_capacity"])
-    assert table["precision_at_capacity"].is_between(0, 1).all()
-    assert (table["max_list_share"] <= 1).all()
-    # The improper persons counted are the world's own.
-    for row in table.iter_rows(named=True):
-        truth = tmp_path / "work" / f"{row['world']}-3" / "truth"
-        assert row["improper"] == improper_as_of(truth, "2020-12").height
-
-
-def test_an_unknown_world_is_refused_with_the_known_names(tmp_path: Path):
-    result = runner.invoke(
-        app, ["evaluate", "--grid", "--world", "atlantis", "--work", str(tmp_path / "w")]
-    )
-    assert result.exit_code != 0
-    assert "atlantis" in result.output and "reference" in result.output
 
 
 def test_the_grid_replaces_a_world_left_by_an_earlier_run(tmp_path: Path):
