@@ -94,10 +94,12 @@ def evaluate_grid(
     capacity: int,
     run_months: Callable[[Path, Path, str], object],
     progress: Callable[[str], None] | None = None,
+    months: int = 12,
 ) -> pl.DataFrame:
-    """Generate each world at each seed under ``work``, run every month with
-    ``run_months(inbox, out, last_month)`` and tabulate :data:`GRID_COLUMNS`, worst world
-    first (by the last month's precision at capacity, then the worst month's)."""
+    """Generate each world at each seed under ``work`` (``months`` months from 2020-01),
+    run every month with ``run_months(inbox, out, last_month)`` and tabulate
+    :data:`GRID_COLUMNS`, worst world first (by the last month's precision at capacity,
+    then the worst month's)."""
     say = progress or (lambda _msg: None)
     rows = []
     for name in worlds:
@@ -107,7 +109,7 @@ def evaluate_grid(
             # run left by an earlier version would be judged as this one's.
             shutil.rmtree(dest, ignore_errors=True)
             say(f"{name} seed {seed}: generating")
-            summary = generate_world(dest, name, seed=seed, scale=scale)
+            summary = generate_world(dest, name, seed=seed, scale=scale, months=months)
             say(f"{name} seed {seed}: monthly job")
             run_months(summary.inbox, dest / "out", summary.months[-1])
             rows.append(

@@ -71,6 +71,13 @@ ScaleOption = Annotated[
 WorkOption = Annotated[
     Path, typer.Option(help="Folder for the generated worlds and their runs (replaced).")
 ]
+MonthsOption = Annotated[
+    int,
+    typer.Option(
+        help="With --grid / --simulate-audits: months per world from 2020-01. The targets "
+        "are set for a year (12); fewer give a quicker, partial look."
+    ),
+]
 PlotOption = Annotated[
     Path | None,
     typer.Option(help="With --simulate-audits: write the found-per-month curves as PNG here."),
@@ -91,6 +98,7 @@ def evaluate(
     seed: SeedsOption = None,
     scale: ScaleOption = 0.1,
     work: WorkOption = Path("evaluation-work"),
+    months: MonthsOption = 12,
     plot: PlotOption = None,
 ) -> None:
     """Judge detection against demo ground truth: one month's list, the grid of worlds, or
@@ -121,17 +129,23 @@ def evaluate(
             )
         )
     if grid or simulate_audits:
+        from sentinel.demo import MIN_MONTHS
+
+        if months < MIN_MONTHS:
+            fail(ValueError(f"--months {months}: a world needs at least {MIN_MONTHS}"))
         seeds = seed or ([7, 11] if grid else [7])
         names = _world_names(world, grid)
         if grid:
             from sentinel.grid import grid_targets
 
-            table = _evaluate_grid(names, seeds, scale, work, capacity, config)
+            table = _evaluate_grid(names, seeds, scale, months, work, capacity, config)
             print_frame(table, "grid of worlds (worst first)")
             print_frame(grid_targets(table), "targets: world-seeds meeting each, and the worst")
             _save(save, table)
         else:
-            _report_simulated_audits(names, seeds[0], scale, work, capacity, config, plot, save)
+            _report_simulated_audits(
+                names, seeds[0], scale, months, work, capacity, config, plot, save
+            )
         return
     if truth is None or out is None or month is None:
         fail(ValueError("give --truth, --out and --month (or --grid / --simulate-audits)"))
@@ -165,6 +179,7 @@ def _report_simulated_audits(
     names: list[str],
     seed: int,
     scale: float,
+    months: int,
     work: Path,
     capacity: int,
     config: Path | None,
@@ -178,7 +193,9 @@ def _report_simulated_audits(
     from sentinel.simulation import year_summary
     from sentinel.simulation.year import MIN_YEAR_SHARE, SPAN
 
-    table, suspects, recoveries = _simulate(names, seed, scale, work, capacity, config, plot)
+    table, suspects, recoveries = _simulate(
+        names, seed, scale, months, work, capacity, config, plot
+    )
     year = year_summary(table)
     print_frame(table, "simulated audits")
     print_frame(
@@ -269,7 +286,7 @@ def _monthly_runner(config: Path | None):  # type: ignore[no-untyped-def]
     return run_months, run_month
 
 
-def _evaluate_grid(names, seeds, scale, work, capacity, config):  # type: ignore[no-untyped-def]
+def _evaluate_grid(names, seeds, scale, months, work, capacity, config):  # type: ignore[no-untyped-def]
     from sentinel.grid import evaluate_grid
 
     run_months, _ = _monthly_runner(config)
@@ -282,10 +299,11 @@ def _evaluate_grid(names, seeds, scale, work, capacity, config):  # type: ignore
             capacity,
             run_months,
             progress=lambda message: status.update(f"grid: {message}"),
+            months=months,
         )
 
 
-def _simulate(names, seed, scale, work, capacity, config, plot):  # type: ignore[no-untyped-def]
+def _simulate(names, seed, scale, months, work, capacity, config, plot):  # type: ignore[no-untyped-def]
     import polars as pl
 
     from sentinel.demo import generate_world
@@ -304,7 +322,7 @@ def _simulate(names, seed, scale, work, capacity, config, plot):  # type: ignore
     with console.status("simulated audits…") as status:
         for name in names:
             dest = work / f"{name}-{seed}"
-            generate_world(dest, name, seed=seed, scale=scale)
+            generate_world(dest, name, seed=seed, scale=scale, months=months)
             tables[name] = simulate_audits(
                 dest,
                 dest / "audited",

@@ -35,6 +35,7 @@ from sentinel.demo._writers import month_format, write_drop
 from sentinel.demo.worlds import WORLDS, World, world
 
 __all__ = [
+    "MIN_MONTHS",
     "WORLDS",
     "BackPay",
     "CountySummary",

@@ -79,6 +79,10 @@ def test_the_grid_writes_one_row_per_world_and_seed_worst_first(tmp_path: Path):
             "3",
             "--scale",
             "0.01",
+            # Four months: what this checks (the table, its order, the truth it counts) needs
+            # no year; the year's figures are the grid's own (docs/evaluation.md).
+            "--months",
+            "4",
             "--work",
             str(tmp_path / "work"),
             "--save",
@@ -94,10 +98,22 @@ def test_the_grid_writes_one_row_per_world_and_seed_worst_first(tmp_path: Path):
     assert table["precision_at_capacity"].to_list() == sorted(table["precision_at_capacity"])
     assert table["precision_at_capacity"].is_between(0, 1).all()
     assert (table["max_list_share"] <= 1).all()
-    # The improper persons counted are the world's own.
+    # The improper persons counted are the world's own, as of its last month.
     for row in table.iter_rows(named=True):
-        truth = tmp_path / "work" / f"{row['world']}-3" / "truth"
-        assert row["improper"] == improper_as_of(truth, "2020-12").height
+        world = tmp_path / "work" / f"{row['world']}-3"
+        months = sorted(p.name for p in (world / "inbox").iterdir())
+        assert months == ["2020-01", "2020-02", "2020-03", "2020-04"]
+        assert row["improper"] == improper_as_of(world / "truth", "2020-04").height
+
+
+def test_a_world_shorter_than_a_demo_county_is_refused(tmp_path: Path):
+    for flag in ("--grid", "--simulate-audits"):
+        result = runner.invoke(
+            app, ["evaluate", flag, "--months", "2", "--work", str(tmp_path / "w")]
+        )
+        assert result.exit_code != 0
+        assert "--months 2: a world needs at least 3" in result.output
+        assert not (tmp_path / "w").exists()
 
 
 def test_an_unknown_world_is_refused_with_the_known_names(tmp_path: Path):
