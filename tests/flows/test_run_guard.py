@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from sentinel.casestore import CaseStore
 from sentinel.cli import app
+from sentinel.io.runlock import LOCK_FILE
 
 sys.path.insert(0, str(Path(__file__).parent))  # the flow tests' shared helpers (importlib mode)
 from month_runs import month_digest  # noqa: E402
@@ -30,14 +31,18 @@ RACED = "2020-01"  # two runs racing on one month: one month is enough to race o
 
 
 def start_run(
-    inbox: Path, out: Path, prefect_home: Path, month: str = MONTH
+    inbox: Path, out: Path, prefect_home: Path, month: str = MONTH, api: str | None = None
 ) -> subprocess.Popen[str]:
+    """``sentinel run`` in a process of its own: reporting to ``api``, or without one
+    (then it starts a temporary Prefect API of its own in ``prefect_home``)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     environment |= {
         "PREFECT_HOME": str(prefect_home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PYTHONPATH": str(ROOT),
     }
+    if api is not None:
+        environment["PREFECT_API_URL"] = api
     command = [sys.executable, "-m", "sentinel.cli", "run", "--inbox", str(inbox),
                "--month", month, "--out", str(out)]  # fmt: skip
     return subprocess.Popen(
@@ -51,29 +56,49 @@ def finish(run: subprocess.Popen[str]) -> tuple[int, str]:
     return run.returncode, stdout + stderr
 
 
+def holds_the_lock(run: subprocess.Popen[str], out: Path) -> None:
+    """Return once ``run`` holds OUT's run lock (its lock file names a holder)."""
+    lock = out / LOCK_FILE
+    while not (lock.exists() and lock.read_text(encoding="utf-8").strip()):
+        assert run.poll() is None, "the run ended before it took the lock"
+        time.sleep(0.05)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+@pytest.mark.parametrize("second_starts", ["0.5 s later", "while the first holds OUT"])
 def test_two_runs_on_one_out_wait_for_each_other_and_equal_a_lone_run(
-    tiny_county: Path, tmp_path: Path
+    tiny_county: Path, tmp_path: Path, second_starts: str
 ) -> None:
     """Regression: the second of two runs 1.5 s apart exited 1 with FileNotFoundError (the
-    first cleared its staging folder). Now the second waits for the first, then runs."""
+    first cleared its staging folder). Now the second waits for the first, then runs:
+    whether the two race for the lock or the second comes while the first is at work.
+    The two are separate processes, as two scheduled or manual runs are: racing, each
+    with the temporary Prefect API it starts itself (two cron jobs); one coming while the
+    other works, both reporting to one Prefect API (a served deployment and a manual run)."""
+    from prefect.settings import PREFECT_API_URL
+
     inbox = tiny_county / "inbox"
-    home = tmp_path / "prefect"
-    lone = tmp_path / "lone"
-    code, output = finish(start_run(inbox, lone, home, RACED))
-    assert code == 0, output
-    expected = month_digest(lone / RACED)
+    lone = CliRunner().invoke(
+        app, ["run", "--inbox", str(inbox), "--month", RACED, "--out", str(tmp_path / "lone")]
+    )
+    assert lone.exit_code == 0, lone.output
+    expected = month_digest(tmp_path / "lone" / RACED)
     assert "cases.csv" in expected
-    for offset in (0.5, 1.5, 3.0):
-        out = tmp_path / f"out-{offset}"
-        first = start_run(inbox, out, home, RACED)
-        time.sleep(offset)
-        second = start_run(inbox, out, home, RACED)
-        (first_code, first_output), (second_code, second_output) = finish(first), finish(second)
-        assert first_code == 0, first_output
-        assert second_code == 0, second_output
-        assert "Traceback" not in first_output + second_output
-        assert month_digest(out / RACED) == expected, offset
-        assert not [p.name for p in out.iterdir() if p.name.startswith((".staging-", ".old-"))]
+    out = tmp_path / "out"
+    racing = second_starts == "0.5 s later"
+    api = None if racing else PREFECT_API_URL.value()
+    first = start_run(inbox, out, tmp_path / "prefect", RACED, api)
+    if racing:
+        time.sleep(0.5)
+    else:
+        holds_the_lock(first, out)
+    second = start_run(inbox, out, tmp_path / "prefect", RACED, api)
+    (first_code, first_output), (second_code, second_output) = finish(first), finish(second)
+    assert first_code == 0, first_output
+    assert second_code == 0, second_output
+    assert "Traceback" not in first_output + second_output
+    assert month_digest(out / RACED) == expected
+    assert not [p.name for p in out.iterdir() if p.name.startswith((".staging-", ".old-"))]
 
 
 def test_a_run_locked_out_too_long_exits_2_naming_the_holder(
