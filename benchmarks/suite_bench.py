@@ -17,6 +17,7 @@ import json
 import os
 import re
 import resource
+import shlex
 import subprocess
 import sys
 import time
@@ -59,7 +60,7 @@ def main() -> None:
     ]
     result = {
         "benchmark": "test_suite",
-        "command": " ".join(["python", *COMMAND]),
+        "command": shlex.join(["python", *COMMAND]),
         "machine": f"{cpu_model()}, {os.cpu_count()} cores",
         "load_before": round(load, 2),
         "commit": git_commit(),
