@@ -22,18 +22,10 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
-    """A temporary Prefect API for flow tests (the first start in a fresh env is slow).
-
-    Without flow-run heartbeats: they tell a worker's server that a long run is alive, and
-    no worker watches a test's runs. Their thread sleeps in one-second steps, and each flow
-    run waits for it to wake before returning, up to a second per run."""
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    """A temporary Prefect API for flow tests (the first start in a fresh env is slow)."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with (
-        prefect_test_harness(server_startup_timeout=180),
-        temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
-    ):
+    with prefect_test_harness(server_startup_timeout=180):
         yield
 
 
