@@ -1,6 +1,6 @@
-"""Great Expectations as validation runs it: an in-memory context, quiet logs, one pandas
-conversion per frame, no batch fingerprint, and Data Docs templates compiled once per
-process.
+"""Great Expectations as validation runs it: an in-memory context that never renders its
+configuration, quiet logs, one pandas conversion per frame, no batch fingerprint, and Data
+Docs templates compiled once per process.
 
 Reports and Data Docs carry counts only: :data:`RESULT_FORMAT` is set so that GE never
 collects unexpected values (identity numbers, names, bank accounts).
@@ -9,6 +9,7 @@ collects unexpected values (identity numbers, names, bank accounts).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import warnings
 from collections.abc import Iterator
@@ -50,7 +51,7 @@ def ephemeral_context(docs_dir: Path | None) -> Any:
 
     The only files it can write are the Data Docs under ``docs_dir``.
     """
-    import great_expectations as gx
+    from great_expectations.data_context import set_context
     from great_expectations.data_context.types.base import (
         DataContextConfig,
         InMemoryStoreBackendDefaults,
@@ -76,7 +77,28 @@ def ephemeral_context(docs_dir: Path | None) -> Any:
         analytics_enabled=False,
         progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
     )
-    return gx.get_context(mode="ephemeral", project_config=config)
+    context = _unsaved_context_class()(project_config=config)
+    set_context(context)  # as gx.get_context(mode="ephemeral") does with the context it builds
+    return context
+
+
+@functools.cache
+def _unsaved_context_class() -> type:
+    from great_expectations.data_context import EphemeralDataContext
+
+    class UnsavedEphemeralContext(EphemeralDataContext):
+        """GE's ephemeral context without its project-config "save".
+
+        An ephemeral context's configuration is this object: GE's save only renders the
+        whole project configuration as YAML into an in-memory store that nothing reads, and
+        it does so on every data source, asset and batch definition added or deleted (four
+        times per validated frame, more than the checks cost on a small dataset).
+        """
+
+        def _save_project_config(self) -> None:
+            return None
+
+    return UnsavedEphemeralContext
 
 
 def to_pandas(frame: pl.DataFrame) -> Any:

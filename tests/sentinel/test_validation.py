@@ -221,6 +221,21 @@ def test_critical_failure_marks_report_unsuccessful(config):
     assert "4 of 4 rows" in failure.problem
 
 
+def test_the_months_context_never_renders_its_configuration(monkeypatch, config):
+    """Every data source added and deleted would otherwise render the whole project
+    configuration as YAML into a store nothing reads (four times per validated frame)."""
+    from great_expectations.data_context.data_context_variables import DataContextVariables
+
+    def refuse(_variables):
+        raise AssertionError("the ephemeral context saved its project configuration")
+
+    monkeypatch.setattr(DataContextVariables, "save", refuse)
+    frames = {"payouts": GOOD["payouts"], "deaths": GOOD["deaths"]}
+    reports = validate_month(frames, config, MONTH, {}, None)
+    assert all(report.success for report in reports.values())
+    assert reports["payouts"].evaluated == len(load_suite("payouts")["expectations"])
+
+
 def test_unknown_dataset_is_rejected(config):
     with pytest.raises(KeyError, match="unknown datasets"):
         validate_month({"salaries": GOOD["deaths"]}, config, MONTH, {}, None)
