@@ -11,7 +11,14 @@ import polars as pl
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # the hand-made month
-from validation_frames import CASES, FULL_ID, GOOD, MONTH, break_frame, fake_id  # noqa: E402
+from validation_frames import (  # noqa: E402
+    CASES_BY_KIND,
+    FULL_ID,
+    GOOD,
+    MONTH,
+    break_frame,
+    fake_id,
+)
 
 from sentinel.config import load_config  # noqa: E402
 from sentinel.contract import DATASETS  # noqa: E402
@@ -59,11 +66,13 @@ def test_chunked_dataset_gets_one_data_docs_page_of_its_totals(tmp_path):
 
 
 @pytest.mark.parametrize("lazy", [False, True], ids=["in-memory", "from-file"])
-@pytest.mark.parametrize(("name", "index"), CASES)
+@pytest.mark.parametrize(("name", "index"), CASES_BY_KIND)
 def test_chunked_validation_gives_the_unchunked_verdicts(session, name, index, lazy):
     """Regression guard for chunked validation (province-size datasets): the same failures,
     counts and sentences whether the frame is validated whole or two rows per chunk, from
-    a frame in memory or from a scan cut into chunk files."""
+    a frame in memory or from a scan cut into chunk files, for one expectation of each kind,
+    column type, ``mostly`` and row condition of every suite (each expectation is broken
+    and caught whole in ``test_validation.py``)."""
     suite = load_suite(name)
     broken, previous = break_frame(GOOD[name], suite["expectations"][index])
     parameters = suite_parameters(name, CONFIG, MONTH, previous)

@@ -284,3 +284,35 @@ CASES = [
     for i, e in enumerate(load_suite(name)["expectations"])
     for _col in [e["kwargs"].get("column") or "+".join(e["kwargs"].get("column_list", []))]
 ]
+
+
+def _first_of_each_kind(cases: list) -> list:
+    """The first case of each dataset and each way an expectation is read: its kind, its
+    column's type (for a type check, also the type it asks for), and whether it has a
+    ``mostly`` or a row condition."""
+    seen: set[tuple[object, ...]] = set()
+    chosen = []
+    for case in cases:
+        name, index = case.values
+        expectation = load_suite(name)["expectations"][index]
+        kwargs = expectation["kwargs"]
+        column = kwargs.get("column")
+        key = (
+            name,
+            expectation["type"],
+            str(GOOD[name].schema.get(column)) if column else "",
+            str(kwargs.get("type_", "")),
+            "mostly" in kwargs,
+            "row_condition" in kwargs,
+        )
+        if key not in seen:
+            seen.add(key)
+            chosen.append(case)
+    return chosen
+
+
+#: One case per dataset and way an expectation is read (kind, column type, ``mostly``, row
+#: condition): validating in chunks, in memory or from chunk files, can change a verdict only
+#: through how a kind's counts are summed and judged and how a column of a type is cut and
+#: read back; the first such expectation of a suite stands for the others.
+CASES_BY_KIND = _first_of_each_kind(CASES)
