@@ -6,8 +6,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from prefect.states import Failed
 
 from features.history import RUN_STATE_COLUMNS
+from flows.context import worth_a_retry
 from flows.intake import curate_month, read_and_check_drop, validate_month_drop
 from flows.monthly import months_to_run
 from flows.suspensions import list_suspensions, suspend
@@ -118,3 +120,12 @@ def test_months_to_run_puts_unprocessed_earlier_months_first(
     ]
     with pytest.raises(ValueError, match="YYYY-MM"):
         months_to_run(tiny_county / "inbox", tmp_path, "2020-3")
+
+
+def test_a_drop_that_breaks_the_contract_is_not_retried_an_io_error_is() -> None:
+    broken = Failed(data=ContractError("payouts.csv", "amount", "column missing"))
+    hiccup = Failed(data=OSError(116, "Stale file handle"))
+    assert not worth_a_retry(read_and_check_drop, None, broken)
+    assert worth_a_retry(read_and_check_drop, None, hiccup)
+    assert read_and_check_drop.retry_condition_fn is worth_a_retry
+    assert read_and_check_drop.retries == 2
