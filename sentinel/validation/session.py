@@ -47,12 +47,31 @@ class ValidationSession:
         self.context = ephemeral_context(docs_dir)
         self.workers = workers
         self._pool: Any = None
+        #: A suite whose page was rendered since the Data Docs index was last written.
+        self._index_due: Any = None
 
     def close(self) -> None:
-        """Stop the chunk worker processes, if any were started."""
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        """Write the Data Docs index (listing every page of the session) and stop the chunk
+        worker processes, if any were started."""
+        try:
+            self._write_index()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
+
+    def _write_index(self) -> None:
+        """The Data Docs index, once per session: GE rebuilds it from every stored result
+        each time it is asked to, so asking once per page made the month's index work grow
+        with the square of its datasets. GE's public call renders at least one resource,
+        so the last suite's page is rendered again (the same file)."""
+        if self._index_due is None:
+            return
+        due, self._index_due = self._index_due, None
+        with shared_page_templates():
+            self.context.build_data_docs(
+                site_names=[DATA_DOCS_SITE], resource_identifiers=[due], build_index=True
+            )
 
     def _chunk_results(
         self, name: str, files: list[list[Path]], schema: pl.Schema, suite: dict, parameters: dict
@@ -209,8 +228,8 @@ class ValidationSession:
         )
 
     def _store_page(self, suite: Any, result: Any, *, run: str, batch: str) -> None:
-        """Store one validation result and render its Data Docs page, the suite's page and
-        the index (which lists every result stored so far in this month's context)."""
+        """Store one validation result and render its Data Docs page and the suite's page;
+        the index, which lists every result of the session, is written when it closes."""
         from great_expectations.core.run_identifier import RunIdentifier
         from great_expectations.data_context.types.resource_identifiers import (
             ExpectationSuiteIdentifier,
@@ -227,11 +246,14 @@ class ValidationSession:
             batch_identifier=batch,
         )
         context.validation_results_store.set(identifier, result)
+        suite_page = ExpectationSuiteIdentifier(name=suite.name)
         with shared_page_templates():
             context.build_data_docs(
                 site_names=[DATA_DOCS_SITE],
-                resource_identifiers=[identifier, ExpectationSuiteIdentifier(name=suite.name)],
+                resource_identifiers=[identifier, suite_page],
+                build_index=False,
             )
+        self._index_due = suite_page
 
     def _schema_holds(self, name: str, frame: pl.DataFrame, suite: dict, parameters: dict) -> bool:
         """Whether the columns exist with their contract types (checked on no rows).

@@ -236,6 +236,30 @@ def test_the_months_context_never_renders_its_configuration(monkeypatch, config)
     assert reports["payouts"].evaluated == len(load_suite("payouts")["expectations"])
 
 
+def test_the_months_data_docs_index_is_written_once_listing_every_dataset(
+    tmp_path, monkeypatch, config
+):
+    """GE rebuilds the index from every stored result each time it is asked to: asked once
+    per page, a month's index work grew with the square of its datasets."""
+    from great_expectations.render.renderer.site_builder import DefaultSiteIndexBuilder
+
+    built = []
+    original = DefaultSiteIndexBuilder.build
+
+    def counted(builder, *args, **kwargs):
+        if kwargs.get("build_index", True):
+            built.append(1)
+        return original(builder, *args, **kwargs)
+
+    monkeypatch.setattr(DefaultSiteIndexBuilder, "build", counted)
+    frames = {name: GOOD[name] for name in ("payouts", "deaths", "certifications")}
+    docs = tmp_path / "data-docs"
+    validate_month(frames, config, MONTH, {}, docs)
+    assert len(built) == 1
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    assert all(f"{name}.html" in index for name in frames)
+
+
 def test_unknown_dataset_is_rejected(config):
     with pytest.raises(KeyError, match="unknown datasets"):
         validate_month({"salaries": GOOD["deaths"]}, config, MONTH, {}, None)

@@ -5,6 +5,7 @@ of the totals."""
 from __future__ import annotations
 
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import polars as pl
@@ -43,9 +44,9 @@ def test_chunked_dataset_gets_one_data_docs_page_of_its_totals(tmp_path):
     )
     frame = pl.concat([payouts] * 5)  # 20 rows, 5 of them malformed, keys repeated
     docs = tmp_path / "docs"
-    session = ValidationSession(docs)
     parameters = suite_parameters("payouts", CONFIG, MONTH, None)
-    chunked = session.validate("payouts", frame, parameters, chunk_rows=6)
+    with closing(ValidationSession(docs)) as session:
+        chunked = session.validate("payouts", frame, parameters, chunk_rows=6)
     whole = ValidationSession(None).validate("payouts", frame, parameters)
     assert sorted(chunked.failed_expectations, key=repr) == sorted(
         whole.failed_expectations, key=repr
@@ -115,9 +116,9 @@ def test_no_frame_is_hashed_for_ges_batch_fingerprint(monkeypatch, tmp_path):
     )
     frame = pl.concat([GOOD["payouts"]] * 10)
     parameters = suite_parameters("payouts", CONFIG, MONTH, None)
-    with_page = ValidationSession(tmp_path / "docs")
-    whole = with_page.validate("payouts", frame, parameters, name="fp-whole")
-    chunked = with_page.validate("payouts", frame, parameters, name="fp-chunked", chunk_rows=7)
+    with closing(ValidationSession(tmp_path / "docs")) as with_page:
+        whole = with_page.validate("payouts", frame, parameters, name="fp-whole")
+        chunked = with_page.validate("payouts", frame, parameters, name="fp-chunked", chunk_rows=7)
     bare = ValidationSession(None).validate("payouts", frame, parameters, name="fp-bare")
     assert chunked.failed_expectations == whole.failed_expectations == bare.failed_expectations
     assert (tmp_path / "docs" / "index.html").exists()
