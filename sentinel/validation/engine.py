@@ -1,6 +1,7 @@
 """Great Expectations as validation runs it: an in-memory context that never renders its
-configuration, quiet logs, one pandas conversion per frame, no batch fingerprint, and Data
-Docs templates compiled once per process.
+configuration, quiet logs, one pandas conversion per frame, no batch fingerprint,
+expectations that read their configuration once per question, and Data Docs templates
+compiled once per process.
 
 Reports and Data Docs carry counts only: :data:`RESULT_FORMAT` is set so that GE never
 collects unexpected values (identity numbers, names, bank accounts).
@@ -141,6 +142,71 @@ def no_batch_fingerprint() -> Iterator[None]:
         yield
     finally:
         engine.HASH_THRESHOLD = threshold
+
+
+@contextlib.contextmanager
+def configuration_read_once() -> Iterator[None]:
+    """GE's expectations reading their configuration once per question, not once per key.
+
+    Each time GE asks an expectation for its domain, success or runtime arguments (several
+    times per expectation and metric), GE 1.x rebuilds the expectation's whole
+    configuration (a pydantic dump and a new ``ExpectationConfiguration``) for every key it
+    looks up: 15 or more rebuilds per question, most of GE's own time on a small month.
+    These versions give the same answers from one rebuild per question. Set back on
+    leaving.
+    """
+    from great_expectations.expectations.expectation import Expectation
+
+    originals = {name: getattr(Expectation, name) for name in _READ_ONCE}
+    for name, replacement in _READ_ONCE.items():
+        setattr(Expectation, name, replacement)
+    try:
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(Expectation, name, original)
+
+
+def _domain_kwargs(self: Any, configured: dict[str, Any] | None = None) -> dict[str, Any]:
+    configured = self.configuration.kwargs if configured is None else configured
+    return {key: configured.get(key, self._get_default_value(key)) for key in self.domain_keys}
+
+
+def _success_kwargs(self: Any, configured: dict[str, Any] | None = None) -> dict[str, Any]:
+    configured = self.configuration.kwargs if configured is None else configured
+    success = {key: configured.get(key, self._get_default_value(key)) for key in self.success_keys}
+    success.update(_domain_kwargs(self, configured))
+    return success
+
+
+def _runtime_kwargs(self: Any, runtime_configuration: dict | None = None) -> dict[str, Any]:
+    from great_expectations.expectations.expectation import parse_result_format
+
+    runtime_configuration = runtime_configuration or {}
+    configured = self.configuration.kwargs
+    runtime = {
+        key: runtime_configuration.get(key, _success_kwarg(self, key, configured))
+        for key in self.runtime_keys
+    }
+    runtime.update(_success_kwargs(self, configured))
+    runtime["result_format"] = parse_result_format(runtime["result_format"])
+    return runtime
+
+
+def _success_kwarg(self: Any, key: str, configured: dict[str, Any]) -> Any:
+    # GE's _get_success_kwarg(key) with its default None, without its warning for a key
+    # that is no field (the runtime keys all are).
+    if key in configured:
+        return configured[key]
+    field = self.__fields__.get(key)
+    return field.default if field is not None and not field.required else None
+
+
+_READ_ONCE = {
+    "_get_domain_kwargs": _domain_kwargs,
+    "_get_success_kwargs": _success_kwargs,
+    "_get_runtime_kwargs": _runtime_kwargs,
+}
 
 
 class _CompiledTemplates(BytecodeCache):

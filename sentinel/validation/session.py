@@ -25,6 +25,7 @@ from sentinel.validation.chunks import (
 from sentinel.validation.engine import (
     DATA_DOCS_SITE,
     RESULT_FORMAT,
+    configuration_read_once,
     ephemeral_context,
     no_batch_fingerprint,
     quiet_great_expectations,
@@ -288,7 +289,7 @@ class ValidationSession:
         )
         batch_parameters = {"dataframe": pdf}
         try:
-            with no_batch_fingerprint():
+            with no_batch_fingerprint(), configuration_read_once():
                 return self._validate_batch(
                     name, batch_definition, batch_parameters, suite, parameters, docs=docs
                 )

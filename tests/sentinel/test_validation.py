@@ -260,6 +260,38 @@ def test_the_months_data_docs_index_is_written_once_listing_every_dataset(
     assert all(f"{name}.html" in index for name in frames)
 
 
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_expectations_reading_their_configuration_once_give_ges_own_answers(dataset):
+    import great_expectations as gx
+
+    from sentinel.validation.engine import RESULT_FORMAT, configuration_read_once
+
+    suite = load_suite(dataset)
+    expectations = gx.ExpectationSuite(**{**suite, "name": dataset}).expectations
+    assert len(expectations) == len(suite["expectations"])
+    runtimes = [None, {}, {"result_format": RESULT_FORMAT}, {"catch_exceptions": False}]
+
+    def answers() -> list:
+        return [
+            (
+                e._get_domain_kwargs(),
+                e._get_success_kwargs(),
+                [e._get_runtime_kwargs(runtime) for runtime in runtimes],
+            )
+            for e in expectations
+        ]
+
+    from great_expectations.expectations.expectation import Expectation
+
+    own_methods = vars(Expectation).copy()
+    own = answers()
+    with configuration_read_once():
+        once = answers()
+    assert once == own
+    assert vars(Expectation) == own_methods  # GE's own methods again on leaving
+    assert all(key in type(e).__fields__ for e in expectations for key in e.runtime_keys)
+
+
 def test_unknown_dataset_is_rejected(config):
     with pytest.raises(KeyError, match="unknown datasets"):
         validate_month({"salaries": GOOD["deaths"]}, config, MONTH, {}, None)
