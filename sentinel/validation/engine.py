@@ -1,7 +1,7 @@
 """Great Expectations as validation runs it: an in-memory context that never renders its
 configuration, quiet logs, one pandas conversion per frame, no batch fingerprint,
 expectations that read their configuration once per question, and Data Docs templates
-compiled once per process.
+compiled once per process and static assets copied once per month.
 
 Reports and Data Docs carry counts only: :data:`RESULT_FORMAT` is set so that GE never
 collects unexpected values (identity numbers, names, bank accounts).
@@ -231,6 +231,21 @@ class _CompiledTemplates(BytecodeCache):
 
 
 _PAGE_TEMPLATES = _CompiledTemplates()
+
+
+@contextlib.contextmanager
+def static_assets_in_place() -> Iterator[None]:
+    """Data Docs builds that leave the site's static assets (style sheets, scripts, fonts:
+    the same files for every page) as the session's first build copied them: GE copies
+    them all again with every page. Set back on leaving."""
+    from great_expectations.data_context.store.html_site_store import HtmlSiteStore
+
+    original = HtmlSiteStore.copy_static_assets
+    HtmlSiteStore.copy_static_assets = lambda store, *args, **kwargs: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        HtmlSiteStore.copy_static_assets = original  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ in this process or in worker processes side by side."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from sentinel.validation.engine import (
     no_batch_fingerprint,
     quiet_great_expectations,
     shared_page_templates,
+    static_assets_in_place,
     to_pandas,
 )
 from sentinel.validation.reports import ValidationReport, report_of
@@ -50,6 +52,8 @@ class ValidationSession:
         self._pool: Any = None
         #: A suite whose page was rendered since the Data Docs index was last written.
         self._index_due: Any = None
+        #: Whether a Data Docs build of this session copied the site's static assets.
+        self._assets_copied = False
 
     def close(self) -> None:
         """Write the Data Docs index (listing every page of the session) and stop the chunk
@@ -69,7 +73,7 @@ class ValidationSession:
         if self._index_due is None:
             return
         due, self._index_due = self._index_due, None
-        with shared_page_templates():
+        with shared_page_templates(), static_assets_in_place():
             self.context.build_data_docs(
                 site_names=[DATA_DOCS_SITE], resource_identifiers=[due], build_index=True
             )
@@ -248,13 +252,14 @@ class ValidationSession:
         )
         context.validation_results_store.set(identifier, result)
         suite_page = ExpectationSuiteIdentifier(name=suite.name)
-        with shared_page_templates():
+        assets = static_assets_in_place() if self._assets_copied else contextlib.nullcontext()
+        with shared_page_templates(), assets:
             context.build_data_docs(
                 site_names=[DATA_DOCS_SITE],
                 resource_identifiers=[identifier, suite_page],
                 build_index=False,
             )
-        self._index_due = suite_page
+        self._index_due, self._assets_copied = suite_page, True
 
     def _schema_holds(self, name: str, frame: pl.DataFrame, suite: dict, parameters: dict) -> bool:
         """Whether the columns exist with their contract types (checked on no rows).

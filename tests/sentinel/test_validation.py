@@ -7,7 +7,9 @@ report must name that expectation with its severity. All identity numbers are ge
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -236,28 +238,46 @@ def test_the_months_context_never_renders_its_configuration(monkeypatch, config)
     assert reports["payouts"].evaluated == len(load_suite("payouts")["expectations"])
 
 
-def test_the_months_data_docs_index_is_written_once_listing_every_dataset(
-    tmp_path, monkeypatch, config
-):
-    """GE rebuilds the index from every stored result each time it is asked to: asked once
-    per page, a month's index work grew with the square of its datasets."""
+def test_the_months_data_docs_index_and_assets_are_written_once(tmp_path, monkeypatch, config):
+    """GE rebuilds the index from every stored result, and copies every static asset, each
+    time it renders a page: once per page, a month's index work grew with the square of its
+    datasets. The site holds the same files as when GE copies the assets with every page."""
+    from great_expectations.data_context.store.html_site_store import HtmlSiteStore
     from great_expectations.render.renderer.site_builder import DefaultSiteIndexBuilder
 
-    built = []
-    original = DefaultSiteIndexBuilder.build
+    from sentinel.validation import session
 
-    def counted(builder, *args, **kwargs):
-        if kwargs.get("build_index", True):
-            built.append(1)
-        return original(builder, *args, **kwargs)
-
-    monkeypatch.setattr(DefaultSiteIndexBuilder, "build", counted)
     frames = {name: GOOD[name] for name in ("payouts", "deaths", "certifications")}
+    every_page = tmp_path / "assets-with-every-page"
+    with monkeypatch.context() as ges_way:
+        ges_way.setattr(session, "static_assets_in_place", contextlib.nullcontext)
+        validate_month(frames, config, MONTH, {}, every_page)
+    calls = []
+
+    def counted(original, name):
+        def call(*args, **kwargs):
+            # Neither an index build GE skips nor the asset copy's own recursion into folders.
+            if kwargs.get("build_index", True) and len(args) == 1:
+                calls.append(name)
+            return original(*args, **kwargs)
+
+        return call
+
+    index_build, copy = DefaultSiteIndexBuilder.build, HtmlSiteStore.copy_static_assets
+    monkeypatch.setattr(DefaultSiteIndexBuilder, "build", counted(index_build, "index"))
+    monkeypatch.setattr(HtmlSiteStore, "copy_static_assets", counted(copy, "assets"))
     docs = tmp_path / "data-docs"
     validate_month(frames, config, MONTH, {}, docs)
-    assert len(built) == 1
+    assert sorted(calls) == ["assets", "index"]
     index = (docs / "index.html").read_text(encoding="utf-8")
     assert all(f"{name}.html" in index for name in frames)
+
+    def skeleton(site):  # the site's files, without the run times in their paths
+        paths = (p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())
+        return sorted(re.sub(r"/\d{8}T\d{6}\.\d+Z/", "/", path) for path in paths)
+
+    assert len(skeleton(docs)) > 20
+    assert skeleton(docs) == skeleton(every_page)
 
 
 @pytest.mark.parametrize("dataset", DATASETS)
