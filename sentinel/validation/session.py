@@ -67,7 +67,7 @@ class ValidationSession:
 
     def _write_index(self) -> None:
         """The Data Docs index, once per session: GE rebuilds it from every stored result
-        each time it is asked to, so asking once per page made the month's index work grow
+        each time it is asked to, so asked once per page, the month's index work would grow
         with the square of its datasets. GE's public call renders at least one resource,
         so the last suite's page is rendered again (the same file)."""
         if self._index_due is None:
