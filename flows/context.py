@@ -14,11 +14,6 @@ from sentinel.casestore import database_url
 from sentinel.config import SentinelConfig
 from sentinel.contract import ContractError
 
-#: Retries of a task that reads or writes the run's files: twice, after 2 s and 10 s (a
-#: network share's hiccup passes), unless :func:`worth_a_retry` says otherwise.
-FILE_RETRIES = 2
-FILE_RETRY_DELAYS = [2, 10]
-
 
 def run_logger() -> Any:
     """The run logger inside a flow run; the module logger when a task is called as ``.fn``."""
@@ -37,3 +32,13 @@ def worth_a_retry(_task: Any, _task_run: Any, state: Any) -> bool:
     """Whether a failed task may be retried: not when the drop itself breaks the contract (a
     file or column missing, undecodable bytes), which a retry would read again as it is."""
     return not isinstance(state.result(raise_on_failure=False), ContractError)
+
+
+#: Retries of a task that reads or writes the run's files (``@task(**FILE_RETRY)``): twice,
+#: after 2 s and 10 s (a network share's hiccup passes), unless :func:`worth_a_retry` says
+#: otherwise.
+FILE_RETRY: dict[str, Any] = {
+    "retries": 2,
+    "retry_delay_seconds": [2, 10],
+    "retry_condition_fn": worth_a_retry,
+}

@@ -21,7 +21,7 @@ from prefect import task
 from prefect.context import TaskRunContext
 
 from features.records import REASON
-from flows.context import FILE_RETRIES, FILE_RETRY_DELAYS, case_store_url, run_logger, worth_a_retry
+from flows.context import FILE_RETRY, case_store_url, run_logger
 from sentinel.audit_result import OutcomeLimits, SignOff
 from sentinel.casestore import CaseStore
 from sentinel.casestore.recovery import import_recoveries
@@ -62,9 +62,7 @@ def _drop_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str 
 
 
 @task(
-    retries=FILE_RETRIES,
-    retry_delay_seconds=FILE_RETRY_DELAYS,
-    retry_condition_fn=worth_a_retry,
+    **FILE_RETRY,
     cache_key_fn=_drop_cache_key,
     cache_expiration=timedelta(days=400),
 )
@@ -173,7 +171,7 @@ def validate_against(
 OUTCOMES_REJECTED_FILE = "outcomes_rejected.csv"
 
 
-@task(retries=FILE_RETRIES, retry_delay_seconds=FILE_RETRY_DELAYS, retry_condition_fn=worth_a_retry)
+@task(**FILE_RETRY)
 def record_drop_outcomes(
     drops: dict[str, StoredDrop], out: Path, config: SentinelConfig, staging: Path
 ) -> int:
@@ -212,7 +210,7 @@ def record_drop_outcomes(
 RECOVERIES_REJECTED_FILE = "recoveries_rejected.csv"
 
 
-@task(retries=FILE_RETRIES, retry_delay_seconds=FILE_RETRY_DELAYS, retry_condition_fn=worth_a_retry)
+@task(**FILE_RETRY)
 def apply_drop_recoveries(
     drops: dict[str, StoredDrop], out: Path, config: SentinelConfig, staging: Path
 ) -> int:
@@ -251,7 +249,7 @@ def apply_drop_recoveries(
     return report.applied
 
 
-@task(retries=FILE_RETRIES, retry_delay_seconds=FILE_RETRY_DELAYS, retry_condition_fn=worth_a_retry)
+@task(**FILE_RETRY)
 def curate_month(drops: dict[str, StoredDrop], store: Path, month: str) -> None:
     """Keep the validated month in the curated history (replacing an earlier ingest), and
     the register and the paid ledger up to it summarised per person (what detection reads

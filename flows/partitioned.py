@@ -34,7 +34,7 @@ from typing import Any
 import polars as pl
 from prefect import flow, task
 
-from flows.context import FILE_RETRIES, FILE_RETRY_DELAYS, run_logger, worth_a_retry
+from flows.context import FILE_RETRY, run_logger
 from flows.intake import (
     apply_drop_recoveries,
     checked_drop,
@@ -113,7 +113,7 @@ def partitioned_audit(
     return summary
 
 
-@task(retries=FILE_RETRIES, retry_delay_seconds=FILE_RETRY_DELAYS, retry_condition_fn=worth_a_retry)
+@task(**FILE_RETRY)
 def split_month(
     drops: dict[str, StoredDrop], out: Path, month: str, region_digits: int
 ) -> list[str]:
@@ -132,7 +132,7 @@ def validate_province_drop(
     return validate_against(drops, config, month, previous, docs_dir)
 
 
-@task(retries=FILE_RETRIES, retry_delay_seconds=FILE_RETRY_DELAYS, retry_condition_fn=worth_a_retry)
+@task(**FILE_RETRY)
 def summarise_partition_history(
     out: Path, partition: str, month: str, config: SentinelConfig
 ) -> str:

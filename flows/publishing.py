@@ -16,7 +16,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from features.cases import MODEL_FEATURES
-from flows.context import FILE_RETRIES, FILE_RETRY_DELAYS, case_store_url, run_logger, worth_a_retry
+from flows.context import FILE_RETRY, case_store_url, run_logger
 from sentinel.artifacts import month_summary_markdown, top_cases_table
 from sentinel.casestore import CaseStore
 from sentinel.casestore.chain import check_history
@@ -54,7 +54,7 @@ class MonthSummary:
     outputs: dict[str, str] = field(default_factory=dict)
 
 
-@task(retries=FILE_RETRIES, retry_delay_seconds=FILE_RETRY_DELAYS, retry_condition_fn=worth_a_retry)
+@task(**FILE_RETRY)
 def emit_month(
     detected: MonthDetection,
     carried: pl.DataFrame,

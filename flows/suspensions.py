@@ -16,7 +16,7 @@ from prefect import task
 from features.custody import custody_spans, link_custody
 from features.history import register_people
 from features.suspension import SUSPENSION_ORDER, custody_actions, suspension_list
-from flows.context import FILE_RETRIES, FILE_RETRY_DELAYS, worth_a_retry
+from flows.context import FILE_RETRY
 from sentinel.config import SentinelConfig
 from sentinel.detection import MonthHistory, month_register_runs
 from sentinel.engines import partition_engine
@@ -81,7 +81,7 @@ def suspend(
     )
 
 
-@task(retries=FILE_RETRIES, retry_delay_seconds=FILE_RETRY_DELAYS, retry_condition_fn=worth_a_retry)
+@task(**FILE_RETRY)
 def list_suspensions(parts: list[pl.DataFrame], staging: Path) -> int:
     """The month's suspension list from every store's part (:func:`suspend`), in
     :data:`features.suspension.SUSPENSION_ORDER`, into the staging folder."""
