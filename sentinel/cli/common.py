@@ -21,6 +21,14 @@ os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 
+#: Prefect's wait, in seconds, for the temporary API server a command starts when no
+#: PREFECT_API_URL is set. A machine's first run creates and migrates that server's database,
+#: which on a 2-core machine takes longer than Prefect's own 20 s: `sentinel run` (and so
+#: `make demo`) then died with a traceback. The wait is a ceiling, not a delay: a server that
+#: answers sooner is used at once. A value in the environment wins.
+PREFECT_START_WAIT = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+os.environ.setdefault(PREFECT_START_WAIT, "180")
+
 app = typer.Typer(
     name="sentinel",
     help="payout-sentinel: find improper pension payments and rank the cases worth a field audit.",
@@ -68,6 +76,28 @@ def fail(exc: Exception) -> NoReturn:
     """Print one clear error line and exit with :data:`EXIT_UNTRUSTED_DROP`."""
     err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_UNTRUSTED_DROP)
+
+
+def prefect_did_not_start(exc: BaseException) -> bool:
+    """Whether ``exc`` is Prefect giving up on its temporary API server: a plain
+    ``RuntimeError``, known only by its message."""
+    return isinstance(exc, RuntimeError) and str(exc).startswith(
+        "Timed out while attempting to connect to ephemeral Prefect API server"
+    )
+
+
+def fail_prefect_start() -> NoReturn:
+    """Print one clear error line for a temporary Prefect API that never answered, and exit
+    with code 1 (the machine, not the data)."""
+    wait = os.environ.get(PREFECT_START_WAIT, "?")
+    err.print(
+        f"[bold red]error:[/] Prefect's temporary API server did not answer within {wait} s: "
+        f"set {PREFECT_START_WAIT} higher, or PREFECT_API_URL to a running Prefect server "
+        "(docs/operations.md)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(1)
 
 
 def known_names_hint(name: str, known: list[str]) -> str:

@@ -20,6 +20,8 @@ from sentinel.cli.common import (
     console,
     err,
     fail,
+    fail_prefect_start,
+    prefect_did_not_start,
     site_config,
 )
 
@@ -279,6 +281,11 @@ def _run_months(
                     except ContractError as exc:
                         progress.stop()
                         fail(exc)
+                    except RuntimeError as exc:
+                        if not prefect_did_not_start(exc):
+                            raise
+                        progress.stop()
+                        fail_prefect_start()
                     progress.advance(bar)
     except (ContractError, RunLocked) as exc:
         fail(exc)

@@ -1,8 +1,12 @@
 """What every command shares (``sentinel.cli.common``): a site configuration that cannot be
-used ends any command in one line and exit code 2, never a traceback."""
+used ends any command in one line and exit code 2, never a traceback; Prefect's temporary API
+is waited for long enough on a machine's first run, and one that never answers is one line."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,3 +129,70 @@ def test_a_case_store_named_by_the_environment_needs_no_store_under_out(
     missing = runner.invoke(app, ["report", "open", "--out", str(tmp_path / "out")])
     assert missing.exit_code == 2
     assert "no case store at" in missing.stderr and "$SENTINEL_DATABASE_URL" in missing.stderr
+
+
+def test_prefect_waits_for_its_temporary_api_as_long_as_the_cli_says_unless_told_otherwise() -> (
+    None
+):
+    """Regression: on a machine's first run the temporary API migrates its database, longer
+    than Prefect's 20 s default on a 2-core machine, and `sentinel run` died with a
+    traceback. Checked in fresh interpreters: the default is set when the CLI is imported."""
+    from sentinel.cli.common import PREFECT_START_WAIT
+
+    environment = {k: v for k, v in os.environ.items() if k != PREFECT_START_WAIT}
+    read = (
+        "import os, sentinel.cli.common as c; from prefect.settings import Settings; "
+        "print(os.environ[c.PREFECT_START_WAIT], Settings().server.ephemeral.startup_timeout_seconds)"
+    )
+    default = subprocess.run(
+        [sys.executable, "-c", read], env=environment, capture_output=True, text=True, check=True
+    )
+    wait, prefect_wait = default.stdout.split()
+    assert wait == prefect_wait and int(wait) >= 120
+    told = {**environment, PREFECT_START_WAIT: "45"}
+    kept = subprocess.run(
+        [sys.executable, "-c", "import os, sentinel.cli.common as c; print(os.environ[c.PREFECT_START_WAIT])"],
+        env=told, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert kept.stdout.strip() == "45"
+
+
+def test_a_temporary_prefect_api_that_never_answers_is_one_line_and_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sentinel.cli.monthly as monthly
+
+    def runner_raising(message: str):  # type: ignore[no-untyped-def]
+        def run_month(month: str) -> None:
+            raise RuntimeError(message)
+
+        return lambda *args: run_month
+
+    (tmp_path / "inbox" / "2020-01").mkdir(parents=True)
+    command = [
+        "run",
+        "--inbox",
+        str(tmp_path / "inbox"),
+        "--month",
+        "2020-01",
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    prefects = (
+        "Timed out while attempting to connect to ephemeral Prefect API server. "
+        "Ephemeral server process exited with code 1."
+    )
+    monkeypatch.setattr(monthly, "_monthly_runner", runner_raising(prefects))
+    monkeypatch.setenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    result = runner.invoke(app, command)
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [
+        "error: Prefect's temporary API server did not answer within 180 s: set "
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS higher, or PREFECT_API_URL to a "
+        "running Prefect server (docs/operations.md)"
+    ]
+    # Any other failure is not mistaken for it.
+    monkeypatch.setattr(monthly, "_monthly_runner", runner_raising("something else"))
+    other = runner.invoke(app, command)
+    assert isinstance(other.exception, RuntimeError) and str(other.exception) == "something else"
