@@ -23,9 +23,9 @@ os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 
 #: Prefect's wait, in seconds, for the temporary API server a command starts when no
 #: PREFECT_API_URL is set. A machine's first run creates and migrates that server's database,
-#: which on a 2-core machine takes longer than Prefect's own 20 s: `sentinel run` (and so
-#: `make demo`) then died with a traceback. The wait is a ceiling, not a delay: a server that
-#: answers sooner is used at once. A value in the environment wins.
+#: which on a 2-core machine takes longer than Prefect's own 20 s, and `sentinel run` (and
+#: so `make demo`) would end in a traceback. The wait is a ceiling, not a delay: a server
+#: that answers sooner is used at once. A value in the environment wins.
 PREFECT_START_WAIT = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
 os.environ.setdefault(PREFECT_START_WAIT, "180")
 

@@ -150,7 +150,9 @@ def run(
     critical validation failure); nothing under OUT/YYYY-MM is then written. Exit code 2
     too when an input file of a processed month changed since (run again with
     --reprocess-from that month), or when another run holds OUT for longer than
-    run.lock_wait_seconds (one run per output folder at a time).
+    run.lock_wait_seconds (one run per output folder at a time). Exit code 1 when
+    Prefect's temporary API server (no PREFECT_API_URL set) does not answer within
+    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS (180 unless set).
 
     Example: sentinel run --inbox demo/inbox --month 2020-12 --out demo/out
     Changed input: sentinel run --inbox demo/inbox --month 2020-12 --out demo/out --reprocess-from 2020-11
