@@ -8,6 +8,7 @@ import os
 from datetime import date
 from pathlib import Path
 from typing import Annotated, NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
 from rich.console import Console
@@ -78,6 +79,24 @@ def fail(exc: Exception) -> NoReturn:
     raise typer.Exit(EXIT_UNTRUSTED_DROP)
 
 
+def prefect_api_problem() -> str | None:
+    """Why the Prefect server that PREFECT_API_URL names cannot be used: it does not answer
+    its health check (the URL shown without any user and password). None when it answers, or
+    when no server is named (a command then starts a temporary one)."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    if not url:
+        return None
+    with get_client(sync_client=True) as client:
+        if client.api_healthcheck() is None:
+            return None
+    parts = urlsplit(url)
+    shown = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    return f"no Prefect server answers at {shown} (PREFECT_API_URL)"
+
+
 def prefect_did_not_start(exc: BaseException) -> bool:
     """Whether ``exc`` is Prefect giving up on its temporary API server: a plain
     ``RuntimeError``, known only by its message."""
@@ -86,18 +105,21 @@ def prefect_did_not_start(exc: BaseException) -> bool:
     )
 
 
-def fail_prefect_start() -> NoReturn:
-    """Print one clear error line for a temporary Prefect API that never answered, and exit
-    with code 1 (the machine, not the data)."""
-    wait = os.environ.get(PREFECT_START_WAIT, "?")
-    err.print(
-        f"[bold red]error:[/] Prefect's temporary API server did not answer within {wait} s: "
-        f"set {PREFECT_START_WAIT} higher, or PREFECT_API_URL to a running Prefect server "
-        "(docs/operations.md)",
-        highlight=False,
-        soft_wrap=True,
-    )
+def fail_machine(problem: str) -> NoReturn:
+    """Print one clear error line for what the machine lacks (not the data: a Prefect API that
+    does not answer), and exit with code 1."""
+    err.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+def fail_prefect_start() -> NoReturn:
+    """:func:`fail_machine` for a temporary Prefect API that never answered."""
+    wait = os.environ.get(PREFECT_START_WAIT, "?")
+    fail_machine(
+        f"Prefect's temporary API server did not answer within {wait} s: set "
+        f"{PREFECT_START_WAIT} higher, or PREFECT_API_URL to a running Prefect server "
+        "(docs/operations.md)"
+    )
 
 
 def known_names_hint(name: str, known: list[str]) -> str:

@@ -20,7 +20,9 @@ from sentinel.cli.common import (
     console,
     err,
     fail,
+    fail_machine,
     fail_prefect_start,
+    prefect_api_problem,
     prefect_did_not_start,
     site_config,
 )
@@ -150,9 +152,9 @@ def run(
     critical validation failure); nothing under OUT/YYYY-MM is then written. Exit code 2
     too when an input file of a processed month changed since (run again with
     --reprocess-from that month), or when another run holds OUT for longer than
-    run.lock_wait_seconds (one run per output folder at a time). Exit code 1 when
-    Prefect's temporary API server (no PREFECT_API_URL set) does not answer within
-    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS (180 unless set).
+    run.lock_wait_seconds (one run per output folder at a time). Exit code 1 when no
+    Prefect API answers: the server PREFECT_API_URL names, or, without it, the temporary one
+    within PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS (180 unless set).
 
     Example: sentinel run --inbox demo/inbox --month 2020-12 --out demo/out
     Changed input: sentinel run --inbox demo/inbox --month 2020-12 --out demo/out --reprocess-from 2020-11
@@ -165,6 +167,12 @@ def run(
         parted = partition_options(partition_by, region_digits, workers, dask_address)
     except ValueError as exc:
         fail(exc)
+    problem = prefect_api_problem()
+    if problem is not None:
+        fail_machine(
+            f"{problem}: start it (docs/operations.md), or unset PREFECT_API_URL to run on a "
+            "temporary one"
+        )
     if parted is None:
         run_month = _monthly_runner(inbox, out, store, config)
     else:
@@ -416,6 +424,9 @@ def serve(
             soft_wrap=True,
         )
         raise typer.Exit(1)
+    problem = prefect_api_problem()
+    if problem is not None:
+        fail_machine(f"{problem}: start it with `prefect server start` (docs/operations.md)")
     serve_monthly(inbox, out, store=store, config_file=config)
 
 

@@ -1,7 +1,8 @@
 """The monthly job's options checked before anything is written (``sentinel.cli.monthly_run``):
 a folder option naming a file, the partitioned run's options without ``--partition-by`` or
 against each other, an unreachable Dask scheduler, the demo's impossible counties. Each is
-one line and exit code 2, never a traceback, and leaves nothing behind."""
+one line and exit code 2, never a traceback, and leaves nothing behind. A Prefect server
+named but not answering is the machine's fault, not the options': one line and exit code 1."""
 
 from __future__ import annotations
 
@@ -61,20 +62,30 @@ def test_partition_options_that_would_be_ignored_or_cannot_work_are_refused(
     """Regression: ignored silently without --partition-by; --region-digits 0 failed with a
     FileNotFoundError after partitions were half-written."""
     out = tmp_path / "out"
-    refused(["run", "--inbox", str(inbox), "--month", "2020-01", "--out", str(out), *options], problem)
+    refused(
+        ["run", "--inbox", str(inbox), "--month", "2020-01", "--out", str(out), *options], problem
+    )
     assert not out.exists()
 
 
-def test_an_unreachable_dask_scheduler_is_one_line_naming_the_address(inbox: Path, tmp_path: Path) -> None:
+def test_an_unreachable_dask_scheduler_is_one_line_naming_the_address(
+    inbox: Path, tmp_path: Path
+) -> None:
     """Regression: prefect-dask retried for 30 s, then a traceback, partitions half-written."""
     out = tmp_path / "out"
     address = f"tcp://127.0.0.1:{closed_port()}"
     command = ["run", "--inbox", str(inbox), "--month", "2020-01", "--out", str(out)]
-    refused([*command, "--partition-by", "region", "--dask-address", address], address, "no Dask scheduler")
+    refused(
+        [*command, "--partition-by", "region", "--dask-address", address],
+        address,
+        "no Dask scheduler",
+    )
     assert not out.exists()
 
 
-@pytest.mark.parametrize("address", ["nonsense", "tcp://host", "http://127.0.0.1:8786", "tcp://:8786"])
+@pytest.mark.parametrize(
+    "address", ["nonsense", "tcp://host", "http://127.0.0.1:8786", "tcp://:8786"]
+)
 def test_a_scheduler_address_that_is_not_host_and_port_is_refused(address: str) -> None:
     with pytest.raises(ValueError, match="not tcp://host:port"):
         check_scheduler(address)
@@ -94,12 +105,42 @@ def test_run_into_an_out_that_is_a_file_is_refused(inbox: Path, tmp_path: Path) 
     """Regression: a FileExistsError traceback."""
     out = tmp_path / "out"
     out.write_text("not a folder", encoding="utf-8")
-    refused(["run", "--inbox", str(inbox), "--month", "2020-01", "--out", str(out)], f"--out {out}: not a folder")
+    refused(
+        ["run", "--inbox", str(inbox), "--month", "2020-01", "--out", str(out)],
+        f"--out {out}: not a folder",
+    )
     below = out / "deeper"
     refused(
         ["run", "--inbox", str(inbox), "--month", "2020-01", "--out", str(below)],
         f"--out {below}: not a folder ({out} is a file)",
     )
+
+
+def test_a_prefect_server_named_but_not_answering_is_one_line_and_exit_1(
+    inbox: Path, tmp_path: Path
+) -> None:
+    """Regression: with PREFECT_API_URL set (docs/operations.md sets it once per user) and
+    the server down, `sentinel run` and `sentinel serve` ended in a traceback. The URL is
+    shown without its password."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    port = closed_port()
+    out = tmp_path / "out"
+    places = ["--inbox", str(inbox), "--out", str(out)]
+    with temporary_settings(updates={PREFECT_API_URL: f"http://ops:s3cret@127.0.0.1:{port}/api"}):
+        ran = runner.invoke(app, ["run", *places, "--month", "2020-01"])
+        served = runner.invoke(app, ["serve", *places])
+    down = f"error: no Prefect server answers at http://127.0.0.1:{port}/api (PREFECT_API_URL)"
+    for result, advice in (
+        (ran, "start it (docs/operations.md), or unset PREFECT_API_URL to run on a temporary one"),
+        (served, "start it with `prefect server start` (docs/operations.md)"),
+    ):
+        assert result.exit_code == 1, result.output
+        assert [line for line in result.stderr.splitlines() if line.strip()] == [
+            f"{down}: {advice}"
+        ]
+        assert "s3cret" not in result.output
+    assert not out.exists()
 
 
 def test_run_with_a_store_that_is_a_file_is_refused(inbox: Path, tmp_path: Path) -> None:
@@ -114,7 +155,10 @@ def test_validate_with_docs_that_is_a_file_is_refused(inbox: Path, tmp_path: Pat
     """Regression: a traceback once the drop was read and validated."""
     docs = tmp_path / "docs.html"
     docs.write_text("", encoding="utf-8")
-    refused(["validate", "--inbox", str(inbox), "--month", "2020-01", "--docs", str(docs)], f"--docs {docs}: not a folder")
+    refused(
+        ["validate", "--inbox", str(inbox), "--month", "2020-01", "--docs", str(docs)],
+        f"--docs {docs}: not a folder",
+    )
     assert docs.read_text(encoding="utf-8") == ""
 
 
@@ -139,5 +183,8 @@ def test_a_demo_county_that_cannot_be_made_is_refused_before_writing(
 def test_a_demo_dest_that_is_a_file_is_refused(tmp_path: Path) -> None:
     dest = tmp_path / "demo"
     dest.write_text("mine", encoding="utf-8")
-    refused(["demo", "--dest", str(dest), "--scale", "0.01", "--months", "3"], f"dest {dest}: {dest} is a file")
+    refused(
+        ["demo", "--dest", str(dest), "--scale", "0.01", "--months", "3"],
+        f"dest {dest}: {dest} is a file",
+    )
     assert dest.read_text(encoding="utf-8") == "mine"
