@@ -62,30 +62,20 @@ def test_partition_options_that_would_be_ignored_or_cannot_work_are_refused(
     """Regression: ignored silently without --partition-by; --region-digits 0 failed with a
     FileNotFoundError after partitions were half-written."""
     out = tmp_path / "out"
-    refused(
-        ["run", "--inbox", str(inbox), "--month", "2020-01", "--out", str(out), *options], problem
-    )
+    refused(["run", "--inbox", str(inbox), "--month", "2020-01", "--out", str(out), *options], problem)
     assert not out.exists()
 
 
-def test_an_unreachable_dask_scheduler_is_one_line_naming_the_address(
-    inbox: Path, tmp_path: Path
-) -> None:
+def test_an_unreachable_dask_scheduler_is_one_line_naming_the_address(inbox: Path, tmp_path: Path) -> None:
     """Regression: prefect-dask retried for 30 s, then a traceback, partitions half-written."""
     out = tmp_path / "out"
     address = f"tcp://127.0.0.1:{closed_port()}"
     command = ["run", "--inbox", str(inbox), "--month", "2020-01", "--out", str(out)]
-    refused(
-        [*command, "--partition-by", "region", "--dask-address", address],
-        address,
-        "no Dask scheduler",
-    )
+    refused([*command, "--partition-by", "region", "--dask-address", address], address, "no Dask scheduler")
     assert not out.exists()
 
 
-@pytest.mark.parametrize(
-    "address", ["nonsense", "tcp://host", "http://127.0.0.1:8786", "tcp://:8786"]
-)
+@pytest.mark.parametrize("address", ["nonsense", "tcp://host", "http://127.0.0.1:8786", "tcp://:8786"])
 def test_a_scheduler_address_that_is_not_host_and_port_is_refused(address: str) -> None:
     with pytest.raises(ValueError, match="not tcp://host:port"):
         check_scheduler(address)
@@ -105,10 +95,7 @@ def test_run_into_an_out_that_is_a_file_is_refused(inbox: Path, tmp_path: Path) 
     """Regression: a FileExistsError traceback."""
     out = tmp_path / "out"
     out.write_text("not a folder", encoding="utf-8")
-    refused(
-        ["run", "--inbox", str(inbox), "--month", "2020-01", "--out", str(out)],
-        f"--out {out}: not a folder",
-    )
+    refused(["run", "--inbox", str(inbox), "--month", "2020-01", "--out", str(out)], f"--out {out}: not a folder")
     below = out / "deeper"
     refused(
         ["run", "--inbox", str(inbox), "--month", "2020-01", "--out", str(below)],
@@ -155,10 +142,7 @@ def test_validate_with_docs_that_is_a_file_is_refused(inbox: Path, tmp_path: Pat
     """Regression: a traceback once the drop was read and validated."""
     docs = tmp_path / "docs.html"
     docs.write_text("", encoding="utf-8")
-    refused(
-        ["validate", "--inbox", str(inbox), "--month", "2020-01", "--docs", str(docs)],
-        f"--docs {docs}: not a folder",
-    )
+    refused(["validate", "--inbox", str(inbox), "--month", "2020-01", "--docs", str(docs)], f"--docs {docs}: not a folder")
     assert docs.read_text(encoding="utf-8") == ""
 
 
@@ -183,8 +167,5 @@ def test_a_demo_county_that_cannot_be_made_is_refused_before_writing(
 def test_a_demo_dest_that_is_a_file_is_refused(tmp_path: Path) -> None:
     dest = tmp_path / "demo"
     dest.write_text("mine", encoding="utf-8")
-    refused(
-        ["demo", "--dest", str(dest), "--scale", "0.01", "--months", "3"],
-        f"dest {dest}: {dest} is a file",
-    )
+    refused(["demo", "--dest", str(dest), "--scale", "0.01", "--months", "3"], f"dest {dest}: {dest} is a file")
     assert dest.read_text(encoding="utf-8") == "mine"
