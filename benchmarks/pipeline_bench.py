@@ -216,7 +216,7 @@ def main() -> None:
     parser.add_argument("--flow", action="store_true", help="also time the whole Prefect flow")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--label", default="county month", help="name of the run in the plot")
-    parser.add_argument("--target", type=float, default=15.0, help="target seconds (the issue's)")
+    parser.add_argument("--target", type=float, default=10.0, help="target seconds (issue 17)")
     args = parser.parse_args()
 
     floor, size = read_floor(args.inbox / args.month)
