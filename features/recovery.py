@@ -3,7 +3,7 @@
 A case an audit confirmed (``confirmed_deceased`` / ``confirmed_improper``) with a sum
 overpaid opens a recovery *account*: the amount due is the overpayment the audit
 established; what the auditor recovered at closing counts as a payment received on the
-closing day. Then the ladder (DOMAIN.md; 人社部发〔2024〕74号): a written notice with a
+closing day. Then the ladder (docs/domain.md; 人社部发〔2024〕74号): a written notice with a
 deadline, payments (in full, by instalments, offset against benefits still payable, or
 returned by the bank from a deceased person's account), escalations (an administrative
 order, the court, the police) and write-offs, which count only once a second user has

@@ -2,7 +2,7 @@
 
 The ministry's and the province's audit systems (and audit offices) push suspects down in
 batches, each with a due date (``sentinel.contract.SUSPECTS``). A suspect is a lead, not
-proof (DOMAIN.md: about 0.6% of suspects are confirmed problems), so it enters detection as
+proof (docs/domain.md: about 0.6% of suspects are confirmed problems), so it enters detection as
 a reason row of its own typology, ``upstream_suspect``, weighed by
 ``detection.upstream_suspect_probability`` and ranked with the product's own evidence about
 the person. What it adds is a duty: the case stays listed until an audit answers it

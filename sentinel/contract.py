@@ -126,7 +126,7 @@ OUTCOMES: Mapping[str, str] = {
     "无法核实": "unreachable",
 }
 
-#: Steps of the recovery ladder (DOMAIN.md: notice with a deadline -> order -> court or
+#: Steps of the recovery ladder (docs/domain.md: notice with a deadline -> order -> court or
 #: police; 人社部发〔2024〕74号): a written notice, a payment received, an escalation, a
 #: write-off (which counts only once a second user approved it).
 RECOVERY_STEPS: Mapping[str, str] = {

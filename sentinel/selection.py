@@ -8,7 +8,7 @@ capacity therefore goes to cases drawn uniformly from below the cut, each with a
 selection probability; the model's training weights and the per-reason precision reports use
 its inverse, so the unit gets an unbiased estimate of how often each reason is right (the
 IRS's optimise-and-estimate audit selection and the UK DWP's random sample do the same,
-DOMAIN.md).
+docs/domain.md).
 """
 
 from __future__ import annotations

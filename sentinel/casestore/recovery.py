@@ -154,7 +154,7 @@ def approve_write_off(
 
     Refused (:class:`CaseValidationError`) when no such proposal exists, when ``actor`` is
     the user who proposed it (the person who proposes a write-off does not sign it off:
-    经办 / 审核, DOMAIN.md), or when its amount is now more than what is still outstanding
+    经办 / 审核, docs/domain.md), or when its amount is now more than what is still outstanding
     (payments arrived since it was proposed). The approval is a new event; the proposal is
     never changed.
     """

@@ -1084,7 +1084,7 @@ def simulate_county(
 
 
 #: Retirees per employer unit, drawn from 10 to 92: 51 on average, as 10,576 institution
-#: retirees in 206 units (DOMAIN.md).
+#: retirees in 206 units (docs/domain.md).
 UNIT_RETIREES = (10, 93)
 
 

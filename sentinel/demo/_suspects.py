@@ -1,7 +1,7 @@
 """Upstream suspect batches of a demo county, with their ground truth.
 
 The ministry's and the province's audit systems push suspects down in batches, true and
-false mixed (DOMAIN.md: "verified one by one"; most suspects are not problems). A batch is
+false mixed (docs/domain.md: "verified one by one"; most suspects are not problems). A batch is
 pushed every ``suspect_batch_every`` months, from the second month on, and is due at the end
 of the month after the push. Its true suspects are improper persons known by the push (a
 share of those not named in an earlier batch), typed by what is wrong with them; its false

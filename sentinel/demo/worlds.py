@@ -1,7 +1,7 @@
 """Named demo worlds: the reference county under one real phenomenon each, and all at once.
 
 Detection is judged on counties it has never seen, so it is evaluated over many worlds,
-never on one. Each world below is the reference county (``shared/DOMAIN.md``: Anhua
+never on one. Each world below is the reference county (``docs/domain.md``: Anhua
 county, 2020) with one phenomenon a real centre meets, pushed to the end of its plausible
 range, and the source or reasoning for it; the last two hold all of them at once. Every
 world pays the 2020 annual adjustments back as arrears, because every real year has such
@@ -19,7 +19,7 @@ from sentinel.demo._rates import BackPay, Phenomena, TypologyRates
 
 __all__ = ["REFERENCE_BACKPAY", "WORLDS", "World", "world"]
 
-#: The reference county's 2020 adjustments (DOMAIN.md): enterprise retirees +124 yuan a
+#: The reference county's 2020 adjustments (docs/domain.md): enterprise retirees +124 yuan a
 #: month and institution retirees +173, both effective 2020-01 and paid back once approved,
 #: in mid-year batches: enterprise in the July drop (six arrears rows each, January to
 #: June), institution in the September drop (eight rows each).
@@ -61,7 +61,7 @@ WORLDS: dict[str, World] = {
         World(
             "reference",
             "The reference county as its 2020 report describes it, annual adjustments paid back.",
-            "DOMAIN.md: pensioners per scheme, resident standard 103 -> 113 from 2020-07, "
+            "docs/domain.md: pensioners per scheme, resident standard 103 -> 113 from 2020-07, "
             "enterprise +124 and institution +173 yuan effective 2020-01 paid as arrears.",
         ),
         World(
@@ -69,7 +69,7 @@ WORLDS: dict[str, World] = {
             "The resident standard rises in July but the payroll applies it from September and "
             "pays July and August back: two months of every resident paid below the standard.",
             "Provincial approvals often reach the county payroll after the effective date; "
-            "the difference is then paid as arrears (DOMAIN.md: standards effective before "
+            "the difference is then paid as arrears (docs/domain.md: standards effective before "
             "they are paid).",
             phenomena=Phenomena(
                 backpay=(
@@ -88,7 +88,7 @@ WORLDS: dict[str, World] = {
             "late_certifiers",
             "One living pensioner in five lets the certification cycle lapse (elderly living "
             "with children elsewhere who certify late, then are suspended and paid back).",
-            "DOMAIN.md: 88% of those due certified in the reference year; the upper end of "
+            "docs/domain.md: 88% of those due certified in the reference year; the upper end of "
             "the benign-lapse range named in issue 17 (5% to 20%).",
             rates=replace(TypologyRates(), certification_lapse_share=0.20),
         ),
@@ -103,7 +103,7 @@ WORLDS: dict[str, World] = {
             "Death records arrive up to six months late on top of the routine lag, the "
             "ministry cross-check latest and the police soonest.",
             "Monthly matching against police, civil affairs, health and the ministry "
-            "(DOMAIN.md, 人社厅发〔2018〕107号): the cross-checks run on their own calendars.",
+            "(docs/domain.md, 人社厅发〔2018〕107号): the cross-checks run on their own calendars.",
             phenomena=Phenomena(backpay=REFERENCE_BACKPAY, death_record_delay_months=6),
         ),
         World(
@@ -123,7 +123,7 @@ WORLDS: dict[str, World] = {
             "Legitimate proxy collectors are common: village agents collect for many living "
             "elderly in remote villages; those people certify by face app and die like "
             "everyone, their deaths recorded and their pensions stopped.",
-            "DOMAIN.md: 1,966 authorised township/village staff certify at home or by app; "
+            "docs/domain.md: 1,966 authorised township/village staff certify at home or by app; "
             "agents help the very old, so a shared collector alone is no evidence.",
             rates=replace(TypologyRates(), legit_agent_rings=120.0, collector_share_85plus=0.3),
             phenomena=Phenomena(
@@ -134,14 +134,14 @@ WORLDS: dict[str, World] = {
             "rare_fraud",
             "Improper payments are rare: about 0.1% of recipients.",
             "Lower end of the range in issue 17; Yichang 2023 confirmed 85 problems among "
-            "13,900 suspects (DOMAIN.md).",
+            "13,900 suspects (docs/domain.md).",
             rates=_improper_times(0.37),
         ),
         World(
             "common_fraud",
             "Improper payments are common: about 2% of recipients.",
             "Upper end of the range in issue 17 (Shantou Chaonan's first matching run found "
-            "286 dead residents still paid, DOMAIN.md).",
+            "286 dead residents still paid, docs/domain.md).",
             rates=_improper_times(7.4),
         ),
         World(
@@ -157,7 +157,7 @@ WORLDS: dict[str, World] = {
             "Institution retirees are paid through their employer unit's account, one account "
             "for every retiree of a unit, until the centre pays each person directly: unit by "
             "unit, from March to June, each retiree then paid into an account of their own.",
-            "The reference county's report (DOMAIN.md): institution pensions moved to direct "
+            "The reference county's report (docs/domain.md): institution pensions moved to direct "
             "bank payment (社会化发放) from 2020-03 in 206 units with 10,576 retirees; manual "
             "payment ended in June. A wave of new accounts that is administrative.",
             phenomena=Phenomena(backpay=REFERENCE_BACKPAY, unit_payment_move=(2, 5)),

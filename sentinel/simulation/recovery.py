@@ -30,7 +30,7 @@ class RecoveryLadder:
 
     No published source gives the ladder's branch probabilities; they are chosen so that
     what the ladder recovers in the end, in yuan, lands between the two published recovery
-    rates (DOMAIN.md): the UK's pension mortality screening, 89% recovered in the largest
+    rates (docs/domain.md): the UK's pension mortality screening, 89% recovered in the largest
     scheme, and one Jiangxi city, 94.8% of 4.85M yuan. With these values the expected
     share is about 0.94 for living persons and 0.92 for deceased ones (heirs), the rest
     written off; ``tests/sentinel/test_simulation.py`` holds it in [0.89, 0.948] over

@@ -124,7 +124,7 @@ def test_amount_anomaly_repeat_arrears_flagged_single_arrears_after_reinstatemen
 
 
 def test_an_adjustment_paid_back_twice_is_repeat_arrears_paid_back_once_is_not():
-    """The annual adjustment paid back from January (DOMAIN.md: +124 yuan a month for
+    """The annual adjustment paid back from January (docs/domain.md: +124 yuan a month for
     enterprise retirees, paid as arrears once approved) tops each period up to the raised
     pension; the same batch paid again in a later drop takes each period 124 yuan beyond
     it, a few percent of the pension, and is a double payment all the same. A pension

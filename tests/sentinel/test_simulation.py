@@ -103,7 +103,7 @@ def _as_events(steps: pl.DataFrame) -> pl.LazyFrame:
 
 def test_the_simulated_ladder_recovers_what_published_programmes_recover():
     """Played to its end, the ladder recovers between the UK's 89% and the Jiangxi city's
-    94.8% of the yuan due (DOMAIN.md), and writes off the rest; every account settles."""
+    94.8% of the yuan due (docs/domain.md), and writes off the rest; every account settles."""
     accounts = simulated_accounts(3000)
     steps = recovery_steps(accounts, seed=11)
     cases = accounts.with_columns(
