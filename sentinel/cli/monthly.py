@@ -191,7 +191,7 @@ def _checked_run_options(
 ) -> SentinelConfig:
     """The site configuration, once the options of ``sentinel run`` make sense together."""
     from flows.monthly import months_to_run
-    from sentinel.cli.monthly_run import check_folder_option
+    from sentinel.cli.monthly_run import check_folder_option, check_month_drop
 
     try:
         cfg = site_config(config)
@@ -201,6 +201,7 @@ def _checked_run_options(
         if not inbox.is_dir():
             raise ValueError(f"--inbox {inbox}: not a folder")
         months_to_run(inbox, out, month, reprocess_from)
+        check_month_drop(inbox, month)
         if partition_by is not None and store is not None:
             raise ValueError(
                 "--store does not apply to a partitioned run (its history is OUT/partitions)"

@@ -60,6 +60,18 @@ def check_folder_option(path: Path, option: str) -> None:
         raise ValueError(f"{option} {path}: not a folder{where}")
 
 
+def check_month_drop(inbox: Path, month: str) -> None:
+    """Refuse a run whose own month has no drop folder in INBOX before any earlier month is
+    caught up: the run would fail there anyway, after minutes of work on the others."""
+    from flows.monthly import inbox_months
+
+    if (Path(inbox) / month).is_dir():
+        return
+    months = inbox_months(inbox)
+    held = f"{months[0]}..{months[-1]}" if months else "none"
+    raise ValueError(f"{Path(inbox) / month}: drop folder not found (the inbox's months: {held})")
+
+
 def partition_options(
     partition_by: str | None,
     region_digits: int | None,

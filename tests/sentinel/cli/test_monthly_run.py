@@ -130,6 +130,25 @@ def test_a_prefect_server_named_but_not_answering_is_one_line_and_exit_1(
     assert not out.exists()
 
 
+def test_a_month_without_a_drop_is_refused_before_the_earlier_months_run(
+    inbox: Path, tmp_path: Path
+) -> None:
+    """Regression: `--month 2021-01` with no such drop caught up every earlier month first
+    (minutes), then stopped on the missing folder without saying what it had committed."""
+    out = tmp_path / "out"
+    refused(
+        ["run", "--inbox", str(inbox), "--month", "2020-02", "--out", str(out)],
+        f"{inbox / '2020-02'}: drop folder not found (the inbox's months: 2020-01..2020-01)",
+    )
+    assert not out.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused(
+        ["run", "--inbox", str(empty), "--month", "2020-01", "--out", str(out)],
+        "drop folder not found (the inbox's months: none)",
+    )
+
+
 def test_run_with_a_store_that_is_a_file_is_refused(inbox: Path, tmp_path: Path) -> None:
     store = tmp_path / "history"
     store.write_text("not a folder", encoding="utf-8")
