@@ -24,6 +24,7 @@ from sentinel.cli.common import (
     fail_prefect_start,
     prefect_api_problem,
     prefect_did_not_start,
+    private,
     site_config,
 )
 
@@ -474,10 +475,11 @@ def screen(
     from sentinel.contract import ContractError
     from sentinel.screen import screen_payroll
 
+    cfg = site_config(config)
+    if out.is_dir():
+        private(out, cfg)  # release.csv holds every payee's ID and account
     try:
-        result = screen_payroll(
-            payroll, out, site_config(config), deaths=deaths, custody=custody, period=period
-        )
+        result = screen_payroll(payroll, out, cfg, deaths=deaths, custody=custody, period=period)
     except ContractError as exc:
         fail(exc)
     held_yuan = sum(v["yuan"] for v in result.held_by_reason.values())

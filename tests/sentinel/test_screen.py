@@ -3,6 +3,8 @@ soft signal, and the files a run writes."""
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from datetime import date
 from pathlib import Path
@@ -200,11 +202,18 @@ def test_screen_writes_holds_and_a_release_with_the_files_own_header(
     ]
     path = tmp_path / "draft.csv"
     path.write_text("\n".join([",".join(header), *lines, lines[0]]) + "\n", encoding="utf-8")
-    screened = runner.invoke(
-        app, ["screen", "--payroll", str(path), "--out", str(out), "--period", "2020-04"]
-    )
+    before = os.umask(0o022)  # a screen in a process of its own, not after the run above
+    try:
+        screened = runner.invoke(
+            app, ["screen", "--payroll", str(path), "--out", str(out), "--period", "2020-04"]
+        )
+    finally:
+        os.umask(before)
     assert screened.exit_code == 0, screened.output
     folder = out / "screen" / "2020-04"
+    # Regression: world-readable, though release.csv holds every payee's ID and account.
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()} == {0o600}
     holds = pl.read_csv(folder / "holds.csv", infer_schema_length=0)
     release = pl.read_csv(folder / "release.csv", infer_schema_length=0)
     assert release.columns == header
