@@ -470,7 +470,7 @@ def screen(
     ID that fails its checksum, a terminated pension or an unreadable row; writes holds.{csv,xlsx},
     release.csv (the pay file less the holds) and summary.json to OUT/screen/<period>/.
 
-    Example: sentinel screen --payroll drafts/2021-01.csv --out demo/out --deaths new_deaths.csv
+    Example: sentinel screen --payroll demo/drafts/2020-12/payroll.parquet --out demo/out
     """
     from sentinel.contract import ContractError
     from sentinel.screen import screen_payroll
