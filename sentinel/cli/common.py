@@ -5,9 +5,10 @@ case store of an output folder with the site configuration."""
 from __future__ import annotations
 
 import os
+import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import typer
@@ -37,8 +38,22 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=False)
-err = Console(stderr=True)
+
+#: Report tables written to a file or a pipe are laid out for this many columns.
+PIPE_WIDTH = 240
+
+
+def _pipe_width(stream: Any) -> int | None:
+    """Columns for output that is not a terminal (cron, a log file, a pipe): wide enough that
+    a report's case IDs and headers are not cut off, as Rich's 80 would; None on a terminal
+    or when COLUMNS is set (Rich's own width then)."""
+    if os.environ.get("COLUMNS") or getattr(stream, "isatty", lambda: False)():
+        return None
+    return PIPE_WIDTH
+
+
+console = Console(stderr=False, width=_pipe_width(sys.stdout))
+err = Console(stderr=True, width=_pipe_width(sys.stderr))
 
 
 def command_group(name: str, help: str) -> typer.Typer:

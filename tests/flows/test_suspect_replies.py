@@ -110,3 +110,7 @@ def test_overdue_lists_the_unanswered_after_their_due_date_with_ids_masked(count
     assert late.exit_code == 1, late.output
     assert "202003" in late.output and "202002" not in late.output
     assert not FULL_ID.search(late.output)
+    # Regression: cut at 80 columns when the output is not a terminal (cron, a log file):
+    # the case IDs to follow up ended in "…".
+    assert "…" not in late.output
+    assert re.search(r"\b[A-Z]{2}-[0-9a-f]{12}\b", late.output)

@@ -196,3 +196,23 @@ def test_a_temporary_prefect_api_that_never_answers_is_one_line_and_exit_1(
     monkeypatch.setattr(monthly, "_monthly_runner", runner_raising("something else"))
     other = runner.invoke(app, command)
     assert isinstance(other.exception, RuntimeError) and str(other.exception) == "something else"
+
+
+def test_output_that_is_not_a_terminal_is_not_cut_at_80_columns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regression: a report redirected to a file (cron, a log) cut its case IDs and headers
+    at Rich's 80 columns. A terminal, or COLUMNS, keeps Rich's own width."""
+    import io
+
+    from sentinel.cli.common import PIPE_WIDTH, _pipe_width
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert _pipe_width(io.StringIO()) == PIPE_WIDTH > 200
+    assert _pipe_width(Terminal()) is None
+    monkeypatch.setenv("COLUMNS", "100")
+    assert _pipe_width(io.StringIO()) is None
