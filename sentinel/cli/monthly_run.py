@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from rich.table import Table
 
+from flows.monthly import inbox_months
 from sentinel.cli.common import console
 
 __all__ = [
@@ -63,8 +64,6 @@ def check_folder_option(path: Path, option: str) -> None:
 def check_month_drop(inbox: Path, month: str) -> None:
     """Refuse a run whose own month has no drop folder in INBOX before any earlier month is
     caught up: the run would fail there anyway, after minutes of work on the others."""
-    from flows.monthly import inbox_months
-
     if (Path(inbox) / month).is_dir():
         return
     months = inbox_months(inbox)

@@ -112,9 +112,9 @@ def queue(request: Request, ctx: Ctx, me: Me, query: Annotated[QueueQuery, Query
         r["person_masked"] = mask_id(r["person_id"])
         r["name_short"] = short_name(d.get("name"))
         first = sentences[0] if sentences else (r["reasons"] or "")
-        if not me.sees_all_townships:
-            # A list page does not know whose names a sentence lists: none are shown.
-            first = withhold_names(first, lambda _: False, "**")
+        # A list page shows no one's name in full (the row's own person is shortened too):
+        # the names a sentence lists of other people are on the case page, by its rules.
+        first = withhold_names(first, lambda _: False, "**")
         r["reason"] = mask_text(first)
         r["due"] = suspect_countdown(d, date.today())
         del r["person_id"]
@@ -166,7 +166,7 @@ def visit_plan_page(
             plan = None
         if plan is not None and plan.height:
             listed = ctx.listing.month_frame(chosen, reach).select("case_id", "state")
-            trips = plan_trips(plan, me, dict(listed.iter_rows()))
+            trips = plan_trips(plan, dict(listed.iter_rows()))
     return render(
         ctx,
         request,

@@ -4,10 +4,9 @@ on every list page.
 
 A list page shows identity numbers masked and names cut to the surname
 (:mod:`sentinel.masking`), whatever the role: the full ones are on the case page (for
-``review.full_id_roles``) and on the printed sheets of ``sentinel plan visits``. For a user
-limited to some townships, the names an evidence sentence lists of other people (a shared
-account's receivers) are starred, as on the queue: a list page cannot tell whose
-township they are in.
+``review.full_id_roles``) and on the printed sheets of ``sentinel plan visits``. The names
+an evidence sentence lists of other people (a shared account's receivers) are starred, as
+on the queue, for every role.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import polars as pl
 
 from features.visits import LIST_SEPARATOR
 from sentinel.masking import mask_id, mask_text, short_name
-from sentinel.review.auth import Principal
 from sentinel.review.evidence_text import evidence_sentences, withhold_names
 
 __all__ = ["plan_trips"]
@@ -28,9 +26,7 @@ __all__ = ["plan_trips"]
 _WITHHELD = "**"
 
 
-def plan_trips(
-    plan: pl.DataFrame, me: Principal, states: Mapping[str, str | None]
-) -> list[dict[str, Any]]:
+def plan_trips(plan: pl.DataFrame, states: Mapping[str, str | None]) -> list[dict[str, Any]]:
     """One dict per trip of ``plan`` in trip order: ``trip, township, villages, stops,
     yuan`` and ``rows``, its stops (``stop, village, address, person_masked,
     name_short, cases`` — each ``{"id", "state"}`` with the case store's state from
@@ -42,16 +38,15 @@ def plan_trips(
             "villages": rows["trip_villages"][0],
             "stops": rows["trip_stops"][0],
             "yuan": rows["trip_expected_yuan"][0],
-            "rows": [_stop(r, me, states) for r in rows.iter_rows(named=True)],
+            "rows": [_stop(r, states) for r in rows.iter_rows(named=True)],
         }
         for rows in plan.sort("trip", "stop").partition_by("trip", maintain_order=True)
     ]
 
 
-def _stop(row: dict[str, Any], me: Principal, states: Mapping[str, str | None]) -> dict[str, Any]:
-    evidence = row["evidence"]
-    if not me.sees_all_townships:
-        evidence = withhold_names(evidence, lambda _: False, _WITHHELD)
+def _stop(row: dict[str, Any], states: Mapping[str, str | None]) -> dict[str, Any]:
+    # As on the queue: no one's name in full on a list page, whatever the role.
+    evidence = withhold_names(row["evidence"], lambda _: False, _WITHHELD)
     return {
         "stop": row["stop"],
         "village": row["village"],
