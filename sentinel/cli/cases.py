@@ -171,8 +171,9 @@ def plan_visits(
         typer.Option(help="Site configuration TOML (\\[visits], detection.report_language)."),
     ] = None,
 ) -> None:
-    """Day trips of the month's field visits: the cases within capacity grouped by township
-    and village, at most --max-visits people a trip, trips by expected yuan.
+    """Day trips of the month's field visits: the cases within capacity (less those closed
+    since) grouped by township and village, at most --max-visits people a trip, trips by
+    expected yuan.
 
     Writes OUT/YYYY-MM/visit_plans/visit_plan.csv (one row per person to see) and a
     printable sheet per township, <township>.html (one page per trip), replacing the
@@ -186,7 +187,14 @@ def plan_visits(
 
     cfg = site_config(config)
     try:
-        plan = read_visit_plan(out, month, cfg.visits, townships=township, max_visits=max_visits)
+        plan = read_visit_plan(
+            out,
+            month,
+            cfg.visits,
+            townships=township,
+            max_visits=max_visits,
+            leave_out=_closed_cases(out, cfg),
+        )
     except (ValueError, FileNotFoundError) as exc:
         fail(exc)
     _refuse_unlisted_townships(out, month, township or ())
@@ -207,6 +215,23 @@ def plan_visits(
         f"visit plan: {files.csv} and {len(files.sheets)} township sheets in {files.csv.parent}",
         highlight=False,
     )
+
+
+def _closed_cases(out: Path, cfg) -> list[str]:  # type: ignore[no-untyped-def]
+    """The case IDs the case store of ``out`` has closed: an outcome recorded after the month
+    was listed leaves nothing to visit; none without a store (a case list on its own)."""
+    import polars as pl
+    from sqlalchemy.engine import make_url
+
+    from flows.context import case_store_url
+    from sentinel.casestore import CaseStore
+
+    url = case_store_url(out, cfg)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        return []
+    with CaseStore(url) as store:
+        return store.cases().filter(pl.col("state") == "closed")["case_id"].to_list()
 
 
 def _refuse_unlisted_townships(

@@ -142,11 +142,13 @@ def read_visit_plan(
     *,
     townships: Iterable[str] | None = None,
     max_visits: int | None = None,
+    leave_out: Iterable[str] = (),
 ) -> pl.DataFrame:
     """The visit plan of ``month`` from ``OUT/month/cases.parquet``
     (:func:`features.visits.visit_plan`), for ``townships`` only when given (trips are
     then numbered among theirs), with ``max_visits`` stops a trip (default
-    ``visits.max_visits_per_trip``). Raises ``ValueError`` for a malformed month and
+    ``visits.max_visits_per_trip``), less the cases ``leave_out`` names (those the case
+    store has closed since the month was listed: nobody need visit them). Raises ``ValueError`` for a malformed month and
     ``FileNotFoundError`` when the month has no case list."""
     if not _MONTH.match(month):
         raise ValueError(f"month must be YYYY-MM, got {month!r}")
@@ -156,6 +158,9 @@ def read_visit_plan(
     cases = pl.scan_parquet(path)
     if townships is not None:
         cases = cases.filter(pl.col("township").is_in(sorted(set(townships))))
+    closed = sorted(set(leave_out))
+    if closed:
+        cases = cases.filter(~pl.col("case_id").is_in(closed))
     limit = settings.max_visits_per_trip if max_visits is None else max_visits
     return visit_plan(cases, limit, combine_villages=settings.combine_villages).collect()
 

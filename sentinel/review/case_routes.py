@@ -160,12 +160,15 @@ def visit_plan_page(
         planned = frozenset({township}) if reach is None else reach & {township}
     trips: list[dict[str, Any]] = []
     if chosen is not None:
+        listed = ctx.listing.month_frame(chosen, reach).select("case_id", "state")
+        closed = listed.filter(pl.col("state") == "closed")["case_id"]
         try:
-            plan = read_visit_plan(ctx.out, chosen, ctx.config.visits, townships=planned)
+            plan = read_visit_plan(
+                ctx.out, chosen, ctx.config.visits, townships=planned, leave_out=closed
+            )
         except FileNotFoundError:
             plan = None
         if plan is not None and plan.height:
-            listed = ctx.listing.month_frame(chosen, reach).select("case_id", "state")
             trips = plan_trips(plan, dict(listed.iter_rows()))
     return render(
         ctx,

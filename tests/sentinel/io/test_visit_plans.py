@@ -96,6 +96,38 @@ def test_read_visit_plan_plans_the_cases_within_capacity_of_the_townships_given(
     assert mine["trip"].to_list() == [1, 2]  # numbered among the townships planned
 
 
+def test_a_case_closed_since_the_listing_is_left_out_of_the_plan(out: Path) -> None:
+    """Regression: `sentinel plan visits` and the review app's plan sent auditors to cases an
+    outcome had closed after the month was listed, and counted them in the trip's yuan."""
+    every = read_visit_plan(out, MONTH, VisitsConfig())
+    left = read_visit_plan(out, MONTH, VisitsConfig(), leave_out=["SD-000000000001"])
+    assert sorted(left["case_ids"]) == [f"SD-{k:012d}" for k in (2, 3, 4, 6)]
+    assert left["expected_yuan"].sum() == every["expected_yuan"].sum() - 0.5 * 5000.0
+
+
+def test_plan_visits_leaves_out_what_the_case_store_has_closed(out: Path) -> None:
+    from datetime import date, datetime
+
+    from sentinel.casestore import AuditOutcome, CaseStore
+
+    listed = pl.read_parquet(out / MONTH / "cases.parquet").with_columns(
+        pl.lit(1, dtype=pl.Int8).alias("tier")
+    )
+    with CaseStore(out / "cases.sqlite") as store:
+        store.record_month(MONTH, listed, clear_months=12, now=datetime(2020, 2, 10))
+        store.close(
+            "SD-000000000002",
+            AuditOutcome("cleared", date(2020, 2, 20)),
+            actor="wang",
+            reviewed_by="reviewer-li",
+            now=datetime(2020, 2, 20),
+        )
+    result = runner.invoke(app, ["plan", "visits", "--out", str(out), "--month", MONTH])
+    assert result.exit_code == 0, result.output
+    planned = [r["case_ids"] for r in read_back(out / MONTH / VISIT_PLAN_FOLDER / "visit_plan.csv")]
+    assert sorted(planned) == [f"SD-{k:012d}" for k in (1, 3, 4, 6)]
+
+
 def test_read_visit_plan_takes_the_limit_from_the_configuration_or_the_caller(out: Path) -> None:
     assert read_visit_plan(out, MONTH, VisitsConfig())["trip"].n_unique() == 4
     one_each = VisitsConfig(max_visits_per_trip=1)

@@ -45,6 +45,26 @@ def test_a_supervisor_sees_every_case_within_capacity_once_with_masked_ids(  # t
         assert person[:6] + "*" * 8 + person[-4:] in page.text
 
 
+def test_a_case_closed_since_the_listing_leaves_the_plan(signed_in, review_data, store) -> None:  # type: ignore[no-untyped-def]
+    """Regression: a case an outcome closed after the month was listed stayed on the plan
+    (marked closed) and in its trip's expected yuan."""
+    from datetime import date, datetime
+
+    from sentinel.casestore import AuditOutcome
+
+    planned = within_capacity(review_data)
+    closed = planned[0]
+    store.close(
+        closed,
+        AuditOutcome("cleared", date(2020, 4, 20)),
+        actor="wang",
+        reviewed_by="reviewer-li",
+        now=datetime(2020, 4, 20),
+    )
+    page = signed_in("zhao").get(f"/plan?month={review_data.month}").text
+    assert linked_cases(page, review_data.month) == [c for c in planned if c != closed]
+
+
 def test_an_auditor_sees_only_the_trips_of_their_townships(signed_in, review_data) -> None:  # type: ignore[no-untyped-def]
     client = signed_in("wang")
     page = client.get(f"/plan?month={review_data.month}")
