@@ -148,8 +148,9 @@ def read_visit_plan(
     (:func:`features.visits.visit_plan`), for ``townships`` only when given (trips are
     then numbered among theirs), with ``max_visits`` stops a trip (default
     ``visits.max_visits_per_trip``), less the cases ``leave_out`` names (those the case
-    store has closed since the month was listed: nobody need visit them). Raises ``ValueError`` for a malformed month and
-    ``FileNotFoundError`` when the month has no case list."""
+    store has closed since the month was listed: nobody need visit them). Raises
+    ``ValueError`` for a malformed month and ``FileNotFoundError`` when the month has no
+    case list."""
     if not _MONTH.match(month):
         raise ValueError(f"month must be YYYY-MM, got {month!r}")
     path = Path(out) / month / "cases.parquet"
