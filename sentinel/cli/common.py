@@ -45,9 +45,10 @@ PIPE_WIDTH = 240
 
 def _pipe_width(stream: Any) -> int | None:
     """Columns for output that is not a terminal (cron, a log file, a pipe): wide enough that
-    a report's case IDs and headers are not cut off, as Rich's 80 would; None on a terminal
-    or when COLUMNS is set (Rich's own width then)."""
-    if os.environ.get("COLUMNS") or getattr(stream, "isatty", lambda: False)():
+    a report's case IDs and headers are not cut off, as Rich's 80 would. COLUMNS describes a
+    terminal, and some launchers export it to their children (pytest-xdist sets 80): it
+    does not narrow a file. None on a terminal (Rich's own width, COLUMNS included)."""
+    if getattr(stream, "isatty", lambda: False)():
         return None
     return PIPE_WIDTH
 

@@ -202,7 +202,8 @@ def test_output_that_is_not_a_terminal_is_not_cut_at_80_columns(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Regression: a report redirected to a file (cron, a log) cut its case IDs and headers
-    at Rich's 80 columns. A terminal, or COLUMNS, keeps Rich's own width."""
+    at Rich's 80 columns. A terminal keeps Rich's own width; COLUMNS, which some launchers
+    export to their children, does not narrow a file."""
     import io
 
     from sentinel.cli.common import PIPE_WIDTH, _pipe_width
@@ -214,5 +215,6 @@ def test_output_that_is_not_a_terminal_is_not_cut_at_80_columns(
     monkeypatch.delenv("COLUMNS", raising=False)
     assert _pipe_width(io.StringIO()) == PIPE_WIDTH > 200
     assert _pipe_width(Terminal()) is None
-    monkeypatch.setenv("COLUMNS", "100")
-    assert _pipe_width(io.StringIO()) is None
+    monkeypatch.setenv("COLUMNS", "80")
+    assert _pipe_width(io.StringIO()) == PIPE_WIDTH
+    assert _pipe_width(Terminal()) is None
