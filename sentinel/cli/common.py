@@ -225,15 +225,23 @@ def private(out: Path, cfg) -> None:  # type: ignore[no-untyped-def]
     restrict_permissions(out, cfg.run.umask_bits())
 
 
-def print_frame(frame, title: str) -> None:  # type: ignore[no-untyped-def]
+def print_frame(frame, title: str, *, yuan: tuple[str, ...] = ()) -> None:  # type: ignore[no-untyped-def]
+    """``frame`` as a table: the ``yuan`` columns as money (``1,234.50``), other numbers
+    with three decimals (shares, rates)."""
     table = Table(title=title)
     for col in frame.columns:
-        table.add_column(col)
-    for row in frame.iter_rows():
-        table.add_row(
-            *("" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in row)
-        )
+        table.add_column(col, justify="right" if col in yuan else "left")
+    for row in frame.iter_rows(named=True):
+        table.add_row(*(_cell(v, money=col in yuan) for col, v in row.items()))
     console.print(table)
+
+
+def _cell(value: Any, *, money: bool) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.2f}" if money else f"{value:.3f}"
+    return str(value)
 
 
 # ---------------------------------------------------------------------- field-visit plans

@@ -77,7 +77,11 @@ def report_recovery(
         summary = recovery_summary(ledger, by)  # type: ignore[arg-type]
         estimated = store.recovered_vs_estimated()
     money = [by, "accounts", "due", "recovered", "written_off", "outstanding", "recovery_rate"]
-    print_frame(summary.select(money), f"recovery ledger on {day} by {by} (yuan)")
+    print_frame(
+        summary.select(money),
+        f"recovery ledger on {day} by {by} (yuan)",
+        yuan=("due", "recovered", "written_off", "outstanding"),
+    )
     print_frame(
         summary.select(by, *(c for c in summary.columns if c.startswith(("aged_", "status_")))),
         "open accounts by days since closing, and accounts by status",
@@ -92,6 +96,7 @@ def report_recovery(
             "typology", "confirmed", "est_overpayment", "overpaid_amount", "overpaid_per_estimated"
         ),
         "overpaid (found by the audits) vs estimated (on the case list)",
+        yuan=("est_overpayment", "overpaid_amount"),
     )
     folder = out / "reports"
     folder.mkdir(parents=True, exist_ok=True)
@@ -259,7 +264,11 @@ def report_prevented(
         # Recovered after payment: the recovery ledger (at closing and every payment since).
         ledger = recovery_ledger(store, date.today())
         frame = prevented(out, store.cases(), ledger.select(recovered_amount="recovered"))
-    print_frame(frame, "prevented (held before payment) and recovered (after)")
+    print_frame(
+        frame,
+        "prevented (held before payment) and recovered (after)",
+        yuan=("held_yuan", "held_yuan_confirmed", "recovered_yuan"),
+    )
 
 
 @report_app.command("suspects")

@@ -218,3 +218,19 @@ def test_output_that_is_not_a_terminal_is_not_cut_at_80_columns(
     monkeypatch.setenv("COLUMNS", "80")
     assert _pipe_width(io.StringIO()) == PIPE_WIDTH
     assert _pipe_width(Terminal()) is None
+
+
+def test_report_tables_show_yuan_as_money_and_shares_with_three_decimals(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Regression: `report prevented` printed 120520.650 yuan where `screen` printed
+    56,137.39."""
+    import polars as pl
+
+    from sentinel.cli.common import print_frame
+
+    frame = pl.DataFrame({"period": ["2020-12"], "held_yuan": [120520.65], "rate": [0.125]})
+    print_frame(frame, "prevented", yuan=("held_yuan",))
+    shown = capsys.readouterr().out
+    assert "120,520.65" in shown and "120520.650" not in shown
+    assert "0.125" in shown
