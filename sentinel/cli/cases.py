@@ -18,6 +18,7 @@ from sentinel.cli.common import (
     err,
     fail,
     known_names_hint,
+    made_store_url,
     private,
     site_config,
 )
@@ -221,14 +222,11 @@ def _closed_cases(out: Path, cfg) -> list[str]:  # type: ignore[no-untyped-def]
     """The case IDs the case store of ``out`` has closed: an outcome recorded after the month
     was listed leaves nothing to visit; none without a store (a case list on its own)."""
     import polars as pl
-    from sqlalchemy.engine import make_url
 
-    from flows.context import case_store_url
     from sentinel.casestore import CaseStore
 
-    url = case_store_url(out, cfg)
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+    url = made_store_url(out, cfg)
+    if url is None:
         return []
     with CaseStore(url) as store:
         return store.cases().filter(pl.col("state") == "closed")["case_id"].to_list()

@@ -197,6 +197,24 @@ def existing_store_url(out: Path, cfg) -> str:  # type: ignore[no-untyped-def]
     (``$SENTINEL_DATABASE_URL``) is taken as given: its tables are made by the first run.
     """
     from sqlalchemy.engine import make_url
+
+    from flows.context import case_store_url
+    from sentinel.casestore import DATABASE_URL_ENV
+
+    url = made_store_url(out, cfg)
+    if url is not None:
+        return url
+    database = make_url(case_store_url(out, cfg)).database
+    if os.environ.get(DATABASE_URL_ENV):
+        fail(ValueError(f"no case store at {database} (${DATABASE_URL_ENV})"))
+    fail(ValueError(f"no case store in {out}: give the output folder of `sentinel run`"))
+
+
+def made_store_url(out: Path, cfg) -> str | None:  # type: ignore[no-untyped-def]
+    """The URL of the case store of ``out`` when it exists (a database server is taken as
+    given), None when it is a SQLite file not made yet. A refused input, in one line, when
+    ``out`` is a file or ``$SENTINEL_DATABASE_URL`` is not a URL."""
+    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     from flows.context import case_store_url
@@ -211,11 +229,7 @@ def existing_store_url(out: Path, cfg) -> str:  # type: ignore[no-untyped-def]
         fail(ValueError(f"${DATABASE_URL_ENV}: not a database URL"))
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return url
-    if not Path(parsed.database).is_file():
-        if os.environ.get(DATABASE_URL_ENV):
-            fail(ValueError(f"no case store at {parsed.database} (${DATABASE_URL_ENV})"))
-        fail(ValueError(f"no case store in {out}: give the output folder of `sentinel run`"))
-    return url
+    return url if Path(parsed.database).is_file() else None
 
 
 def private(out: Path, cfg) -> None:  # type: ignore[no-untyped-def]
