@@ -71,7 +71,7 @@ def monthly_audit(
         record_drop_outcomes(drops, out, config, staging)
         apply_drop_recoveries(drops, out, config, staging)
         model = choose_model(store, out, month, config)
-        detected = score_month(store, month, config, model)
+        detected = score_month(store, out, month, config, model)
         carried = carry_open_cases(
             detected.cases, store, out, month, config, detected.custody_links
         )

@@ -42,7 +42,7 @@ from flows.intake import (
     validate_against,
 )
 from flows.publishing import MonthSummary, emit_month, forget_raw_copies, publish_artifacts
-from flows.scoring import choose_model, open_cases_carried
+from flows.scoring import case_key, choose_model, open_cases_carried
 from flows.suspensions import list_suspensions, suspend
 from sentinel.config import SentinelConfig, load_config
 from sentinel.detection import MonthDetection, rank_findings
@@ -181,9 +181,10 @@ def rank_province(
 ) -> MonthDetection:
     """Score every partition's reasons against the province's recipients, with one model,
     and rank the cases together; name the province's policy events."""
+    key = case_key(out)
     with partition_engine():
         findings = province_findings(out, month, partitions)
-        return rank_findings(findings, model.load(), month, config)
+        return rank_findings(findings, model.load(), month, config, case_key=key)
 
 
 @task

@@ -14,12 +14,13 @@ from pathlib import Path
 import polars as pl
 from prefect import task
 
-from flows.context import case_store_url
+from flows.context import case_store_url, run_logger
 from flows.publishing import MODEL_INPUTS_FILE
 from sentinel.casestore import CaseStore
 from sentinel.config import SentinelConfig
 from sentinel.detection import MonthDetection, MonthHistory, detect_month, last_paid_over
 from sentinel.engines import partition_engine
+from sentinel.io.case_key import case_id_key
 from sentinel.io.store import CuratedStore, latest_month_output, load_history, scan_month_outputs
 from sentinel.listing import carried_cases
 from sentinel.risk import (
@@ -66,13 +67,28 @@ def learned_model(
 
 @task
 def score_month(
-    store: Path, month: str, config: SentinelConfig, model: ModelChoice
+    store: Path, out: Path, month: str, config: SentinelConfig, model: ModelChoice
 ) -> MonthDetection:
     """Score suspected improper payments over the history up to ``month``; name the
-    month's policy events."""
+    month's policy events. The cases are named with OUT's key (:func:`case_key`)."""
     history = load_history(store, month)
+    key = case_key(out)
     with partition_engine():
-        return detect_month(history, config, model=model.load())
+        return detect_month(history, config, model=model.load(), case_key=key)
+
+
+def case_key(out: Path) -> bytes | None:
+    """:func:`sentinel.io.case_key.case_id_key` of OUT, saying in the run's log when OUT
+    keeps unkeyed case IDs. Read where the cases are named rather than passed between
+    tasks: Prefect records what a task is given, and the key must stay in OUT."""
+    key = case_id_key(out)
+    if key is None:
+        run_logger().warning(
+            "%s was begun before case IDs were keyed: its case IDs stay unkeyed hashes of "
+            "the identity number, so that its open cases keep their IDs",
+            out,
+        )
+    return key
 
 
 @task

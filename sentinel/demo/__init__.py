@@ -11,12 +11,14 @@ Layout written under ``dest``::
     drafts/YYYY-MM/payroll.parquet  (the draft pay file of each disbursement, for ``sentinel screen``)
     truth/{improper,overpayments,death_records,custody_records,suspects,people,shared_accounts,malformed}.parquet
     truth/truth.json, truth/README.md
+    out/case_id.key  (when ``out`` is new: the key of the demo's case IDs, from the seed)
 
 The truth sits outside the inbox so a pipeline pointed at ``inbox/`` never sees it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable
@@ -33,6 +35,8 @@ from sentinel.demo._rates import BackPay, Phenomena, TypologyRates
 from sentinel.demo._suspects import suspect_batches
 from sentinel.demo._writers import month_format, write_drop
 from sentinel.demo.worlds import WORLDS, World, world
+from sentinel.io.case_key import CASE_ID_KEY_FILE, keep_case_id_key
+from sentinel.io.store import processed_months
 
 __all__ = [
     "MIN_MONTHS",
@@ -41,10 +45,12 @@ __all__ = [
     "CountySummary",
     "Phenomena",
     "TypologyRates",
+    "DEMO_OUT",
     "World",
     "check_demo_options",
     "generate_county",
     "generate_world",
+    "keep_demo_case_key",
     "world",
 ]
 
@@ -161,7 +167,9 @@ def generate_county(
     ----------
     dest
         Output folder; ``dest/inbox`` and ``dest/truth`` are created (existing files of the
-        same names are overwritten).
+        same names are overwritten). The monthly job's output folder ``dest/out``, when it
+        is new, is given the key of its case IDs (:mod:`sentinel.io.case_key`) from the
+        seed, so that the same seed gives the same case lists; a real county's is random.
     seed
         Seed of the single ``numpy.random.Generator``: same seed, same files.
     scale
@@ -206,6 +214,7 @@ def generate_county(
         **_county_facts(county, rows),
     }
     _write_truth(dest / "truth", county, malformed, meta)
+    keep_demo_case_key(dest / DEMO_OUT, seed)
     say("done")
     return CountySummary(
         dest=dest,
@@ -233,6 +242,18 @@ def check_demo_options(dest: Path, *, scale: float, months: int, formats: str) -
     for folder in folders:
         if folder.exists() and not folder.is_dir():
             raise ValueError(f"dest {dest}: {folder} is a file, not a folder")
+
+
+#: The demo's output folder under ``dest`` (``make demo``'s ``--out``).
+DEMO_OUT = "out"
+
+
+def keep_demo_case_key(out: Path, seed: int) -> None:
+    """Give a new output folder ``out`` the case ID key of the demo county of ``seed``; an
+    output folder with a key or with months already processed keeps what it has."""
+    if (Path(out) / CASE_ID_KEY_FILE).exists() or processed_months(out):
+        return
+    keep_case_id_key(out, hashlib.sha256(f"payout-sentinel demo county {seed}".encode()).digest())
 
 
 def generate_world(

@@ -116,10 +116,13 @@ def rank_findings(
     month: str,
     config: SentinelConfig,
     clock: StageClock = no_clock,
+    *,
+    case_key: bytes | None = None,
 ) -> MonthDetection:
     """The month's cases (:func:`detect_cases`) and policy events from every finding: the
     reasons scored against the recipients of all the findings, the listable persons
-    ranked with ``model`` (None: the rules' own probability)."""
+    ranked with ``model`` (None: the rules' own probability); ``case_key`` makes the case
+    IDs (:func:`sentinel.detection.case_id`)."""
     with clock("merge"):
         scored, base_rates, recipients = _scored(findings, config)
         scored = scored.filter(listable(config.detection.audit_capacity)).collect()
@@ -127,7 +130,7 @@ def rank_findings(
     with clock("features"):
         features = findings.features.collect()
         candidates = features.join(scored, on="person_id", how="inner").sort("person_id")
-    cases = rank_candidates(candidates, model, month, config, clock).collect()
+    cases = rank_candidates(candidates, model, month, config, clock, case_key=case_key).collect()
     events = policy_events(
         counts,
         recipients,
@@ -183,12 +186,13 @@ def detect_month(
     model: RiskModel | None = None,
     *,
     clock: StageClock = no_clock,
+    case_key: bytes | None = None,
 ) -> MonthDetection:
-    """:func:`detect_cases` and the month's policy events (``clock`` times the stages)."""
+    """:func:`detect_cases` and the month's policy events (``clock`` times the stages;
+    ``case_key``: the output folder's key for case IDs, :func:`sentinel.detection.case_id`)."""
     prep = prepare_month(history, config, clock)
-    return rank_findings(
-        find_candidates(prep, config, clock=clock), model, history.month, config, clock
-    )
+    findings = find_candidates(prep, config, clock=clock)
+    return rank_findings(findings, model, history.month, config, clock, case_key=case_key)
 
 
 def detect_cases(

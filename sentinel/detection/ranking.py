@@ -4,6 +4,7 @@ learned model's), amount at stake and expected recovery, its case ID and evidenc
 from __future__ import annotations
 
 import hashlib
+import hmac
 
 import numpy as np
 import polars as pl
@@ -47,10 +48,21 @@ _TYPOLOGY_PREFIX = {
 }
 
 
-def case_id(person_id: str, typology: str) -> str:
-    """Deterministic case identifier: typology prefix + first 12 hex of sha256(person|typology)."""
-    digest = hashlib.sha256(f"{person_id}|{typology}".encode()).hexdigest()[:12]
-    return f"{_TYPOLOGY_PREFIX.get(typology, 'XX')}-{digest}"
+def case_id(person_id: str, typology: str, key: bytes | None = None) -> str:
+    """The case of a person and typology, the same every month: typology prefix + the first
+    12 hex of HMAC-SHA256(``key``, person|typology).
+
+    ``key`` is the output folder's secret (:func:`sentinel.io.store.case_id_key`). An
+    identity number has too few unknown digits to hide behind a plain hash: from a case ID
+    and the masked number in a log line, the full number is found by trying them all. None
+    gives the unkeyed sha256 IDs of an output folder begun before the key existed, so that
+    its open cases keep their IDs."""
+    message = f"{person_id}|{typology}".encode()
+    if key is None:
+        digest = hashlib.sha256(message).hexdigest()
+    else:
+        digest = hmac.new(key, message, hashlib.sha256).hexdigest()
+    return f"{_TYPOLOGY_PREFIX.get(typology, 'XX')}-{digest[:12]}"
 
 
 def rank_candidates(
@@ -59,10 +71,12 @@ def rank_candidates(
     month: str,
     config: SentinelConfig,
     clock: StageClock = no_clock,
+    *,
+    case_key: bytes | None = None,
 ) -> pl.LazyFrame:
     """The ranked cases of :func:`sentinel.detection.detect_cases` from the candidate
     persons' features and scored reasons (one row per person with a tier above none,
-    sorted by ``person_id``)."""
+    sorted by ``person_id``); ``case_key`` makes their IDs (:func:`case_id`)."""
     if candidates.height == 0:
         return pl.LazyFrame(
             schema={
@@ -82,11 +96,15 @@ def rank_candidates(
         else:
             probability = np.asarray(model.predict_proba(model_matrix(candidates)))[:, 1]
     with clock("evidence"):
-        return _ranked_cases(candidates, probability, month, config).collect().lazy()
+        return _ranked_cases(candidates, probability, month, config, case_key).collect().lazy()
 
 
 def _ranked_cases(
-    candidates: pl.DataFrame, probability: np.ndarray, month: str, config: SentinelConfig
+    candidates: pl.DataFrame,
+    probability: np.ndarray,
+    month: str,
+    config: SentinelConfig,
+    case_key: bytes | None,
 ) -> pl.LazyFrame:
     now = month_number(month)
     still_paid = (pl.col("last_paid_index") >= now).fill_null(False)
@@ -109,11 +127,12 @@ def _ranked_cases(
         .pipe(rank_cases)
         .collect()
     )
-    # sha256 in Python, but only for the few hundred final cases (no per-row work on the county).
+    # Hashed in Python, but only for the few hundred final cases (no per-row work on the county).
+    pairs = zip(ranked["person_id"], ranked["typology"], strict=True)
     ranked = ranked.with_columns(
         pl.Series(
             "case_id",
-            [case_id(p, t) for p, t in zip(ranked["person_id"], ranked["typology"], strict=True)],
+            [case_id(p, t, case_key) for p, t in pairs],
             dtype=pl.String,
         ),
         pl.col("reasons").list.unique(maintain_order=True).list.join(",").alias("reason_text"),

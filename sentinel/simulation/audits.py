@@ -25,6 +25,7 @@ from sentinel.casestore import CaseStore, database_url
 from sentinel.casestore.recovery import recovery_ledger
 from sentinel.config import load_config
 from sentinel.contract import OUTCOMES_DATASET
+from sentinel.demo import keep_demo_case_key
 from sentinel.evaluation import improper_as_of, recipients
 from sentinel.io.store import load_history
 from sentinel.periods import month_end
@@ -147,6 +148,8 @@ def simulate_audits(
     shutil.copytree(Path(world) / "inbox", inbox)
     months = sorted(p.name for p in inbox.iterdir() if p.is_dir())
     truth = Path(world) / "truth"
+    # The world's own case IDs, so that a replay names the cases as the world's run does.
+    keep_demo_case_key(out, _county_seed(truth))
     visited: set[str] = set()
     oracle_visited: set[str] = set()
     rows: list[dict[str, object]] = []
@@ -240,6 +243,11 @@ _ACCOUNTS = {
     "closed_on": pl.Date,
     "overpaid_amount": pl.Float64,
 }
+
+
+def _county_seed(truth: Path) -> int:
+    """The seed the world was generated with (``truth/truth.json``)."""
+    return int(json.loads((truth / "truth.json").read_text(encoding="utf-8"))["seed"])
 
 
 def _world_seed(world: Path) -> int:

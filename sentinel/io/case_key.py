@@ -1,0 +1,71 @@
+"""The secret an output folder's case IDs are made with (``OUT/case_id.key``).
+
+A case ID names a person and a typology in logs, URLs, notices' file names and the audit
+unit's papers. Made as a plain hash of the identity number it would give the number away:
+with the birth date and a few digits known, the rest is found by trying every candidate.
+Keyed with a secret kept beside the case store, it names the same case every month and
+says nothing of the person (:func:`sentinel.detection.case_id`).
+
+The key belongs to OUT as the case store does: back them up together. A lost key makes
+every case raised again under a new ID.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from pathlib import Path
+
+from sentinel.io.store import processed_months
+
+#: Where in OUT the key is kept (hex, read and written by its owner only).
+CASE_ID_KEY_FILE = "case_id.key"
+_KEY_BYTES = 32
+
+
+def case_id_key(out: Path) -> bytes | None:
+    """The key of OUT's case IDs, made the first time OUT is used.
+
+    None for an OUT that processed months before keys existed: its open cases keep their
+    unkeyed IDs. Raises ``ValueError`` naming the file when the key there is not a key."""
+    path = Path(out) / CASE_ID_KEY_FILE
+    if path.exists():
+        return _read_key(path)
+    if processed_months(out):
+        return None
+    return keep_case_id_key(out, secrets.token_bytes(_KEY_BYTES))
+
+
+def keep_case_id_key(out: Path, key: bytes) -> bytes:
+    """Make ``key`` the key of a new OUT (a demo world derives its own from its seed, so
+    that its case lists are the same each time). Raises ``FileExistsError`` when OUT has a
+    key already, ``ValueError`` when ``key`` is shorter than 16 bytes."""
+    if len(key) < 16:
+        raise ValueError(f"a case ID key has at least 16 bytes, got {len(key)}")
+    Path(out).mkdir(parents=True, exist_ok=True)
+    path = Path(out) / CASE_ID_KEY_FILE
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key.hex() + "\n")
+        # A link is made whole or not at all, and never over an existing key.
+        os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return key
+
+
+def _read_key(path: Path) -> bytes:
+    text = path.read_text(encoding="ascii", errors="replace").strip()
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) < 16:
+        raise ValueError(
+            f"{path}: not a case ID key (hex of at least 16 bytes); restore it from the "
+            "backup of this output folder, or every case is raised again under a new ID"
+        )
+    return key
