@@ -34,7 +34,11 @@ def case_id_key(out: Path) -> bytes | None:
         return _read_key(path)
     if processed_months(out):
         return None
-    return keep_case_id_key(out, secrets.token_bytes(_KEY_BYTES))
+    try:
+        return keep_case_id_key(out, secrets.token_bytes(_KEY_BYTES))
+    except FileExistsError:
+        # Another run on OUT made it first: its key is OUT's.
+        return _read_key(path)
 
 
 def keep_case_id_key(out: Path, key: bytes) -> bytes:

@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 from sentinel.casestore import CaseStore
 from sentinel.cli import app
 from sentinel.contract import CASE_COLUMNS
+from sentinel.detection import case_id
+from sentinel.io.case_key import CASE_ID_KEY_FILE, case_id_key
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 runner = CliRunner()
@@ -166,3 +168,32 @@ def test_a_month_is_judged_against_its_own_county_s_ground_truth_only(
     )
     assert refused.exit_code == 2, refused.output
     assert "ground truth is of another county" in refused.stderr
+
+
+def test_cases_are_named_with_the_output_folder_s_own_key(
+    processed: tuple[Path, str, dict[str, str]],
+) -> None:
+    county, _, _ = processed
+    key = case_id_key(county / "out")
+    assert key is not None
+    cases = pl.read_parquet(county / "out" / LAST / "cases.parquet")
+    pairs = zip(cases["person_id"], cases["typology"], strict=True)
+    assert cases["case_id"].to_list() == [case_id(p, t, key) for p, t in pairs]
+
+
+def test_a_folder_begun_before_keyed_ids_keeps_its_case_ids(
+    county_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its open cases must not come back under new IDs: its first month is run as a release
+    without keys ran it, and the next month names the cases as that one did."""
+    (county_copy / "out" / CASE_ID_KEY_FILE).unlink()
+    with monkeypatch.context() as patched:
+        patched.setattr("flows.scoring.case_id_key", lambda out: None)
+        assert run(county_copy, "2020-01").exit_code == 0
+    assert run(county_copy, "2020-02").exit_code == 0
+    assert not (county_copy / "out" / CASE_ID_KEY_FILE).exists()
+    months = [pl.read_parquet(county_copy / "out" / m / "cases.parquet") for m in ("2020-01", "2020-02")]
+    for cases in months:
+        pairs = zip(cases["person_id"], cases["typology"], strict=True)
+        assert cases["case_id"].to_list() == [case_id(p, t) for p, t in pairs]
+    assert set(months[0]["case_id"]) & set(months[1]["case_id"])

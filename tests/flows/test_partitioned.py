@@ -12,6 +12,7 @@ from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
 from sentinel.cli import app
+from sentinel.io.case_key import keep_case_id_key
 from sentinel.partition import cross_partition_halo, update_owners
 
 sys.path.insert(0, str(Path(__file__).parent))  # the flow tests' shared helpers (importlib mode)
@@ -122,6 +123,9 @@ def _write_audit_outcomes(drop: Path) -> None:
 @pytest.mark.usefixtures("prefect_harness")
 def test_partitioned_run_on_dask_equals_the_single_process_run(province: Path) -> None:
     inbox = str(province / "inbox")
+    # One county's two runs: one key names its cases in both.
+    for out in ("single", "parted"):
+        keep_case_id_key(province / out, bytes(range(32)))
     single = runner.invoke(
         app, ["run", "--inbox", inbox, "--month", MONTHS[-1], "--out", str(province / "single")]
     )

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from sentinel.casestore import CaseStore
 from sentinel.cli import app
+from sentinel.io.case_key import case_id_key, keep_case_id_key
 from sentinel.io.runlock import LOCK_FILE
 
 sys.path.insert(0, str(Path(__file__).parent))  # the flow tests' shared helpers (importlib mode)
@@ -78,6 +79,9 @@ def test_two_runs_on_one_out_wait_for_each_other_and_equal_a_lone_run(
     from prefect.settings import PREFECT_API_URL
 
     inbox = tiny_county / "inbox"
+    # The same county's runs: one key names its cases in each.
+    for folder in ("lone", "out"):
+        keep_case_id_key(tmp_path / folder, bytes(range(32)))
     lone = CliRunner().invoke(
         app, ["run", "--inbox", str(inbox), "--month", RACED, "--out", str(tmp_path / "lone")]
     )
@@ -173,6 +177,9 @@ def test_a_changed_processed_input_is_refused_then_reprocessed_like_a_clean_run(
     clean_inbox = tmp_path / "clean" / "inbox"
     shutil.copytree(inbox, clean_inbox)
     clean = tmp_path / "clean" / "out"
+    key = case_id_key(out)
+    assert key is not None
+    keep_case_id_key(clean, key)
     result = runner.invoke(
         app, ["run", "--inbox", str(clean_inbox), "--month", "2020-03", "--out", str(clean)]
     )

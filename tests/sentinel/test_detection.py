@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from sentinel.config import load_config
-from sentinel.detection import DETECTED_COLUMNS, case_id, detect_cases
+from sentinel.detection import DETECTED_COLUMNS, case_id, detect_cases, detect_month
 from sentinel.evaluation import demo_history
 
 
@@ -39,6 +40,30 @@ def test_case_id_is_deterministic():
         "430923194001010115", "deceased_paid"
     )
     assert case_id("430923194001010115", "deceased_paid").startswith("DP-")
+
+
+def test_a_keyed_case_id_is_stable_under_its_key_and_not_the_plain_hash():
+    person, key = "430923194001010115", bytes(range(32))
+    keyed = case_id(person, "deceased_paid", key)
+    assert keyed == case_id(person, "deceased_paid", key)
+    assert keyed.startswith("DP-") and len(keyed) == len("DP-") + 12
+    # Another county's key, or none, names the case otherwise: the ID alone says nothing.
+    assert keyed != case_id(person, "deceased_paid", bytes(32))
+    assert keyed != case_id(person, "deceased_paid")
+    # The unkeyed ID of an output folder begun before keys is what it always was.
+    plain = hashlib.sha256(f"{person}|deceased_paid".encode()).hexdigest()[:12]
+    assert case_id(person, "deceased_paid") == f"DP-{plain}"
+
+
+def test_detection_names_its_cases_with_the_key_it_is_given(
+    small_county: Path, cases: pl.DataFrame
+):
+    key = bytes(range(32))
+    keyed = detect_month(demo_history(small_county, "2020-12"), load_config(), case_key=key).cases
+    pairs = zip(keyed["person_id"], keyed["typology"], strict=True)
+    expected = [case_id(p, t, key) for p, t in pairs]
+    assert keyed["case_id"].to_list() == expected
+    assert keyed.drop("case_id").equals(cases.drop("case_id"))
 
 
 def test_top_of_the_list_is_mostly_improper(small_county: Path, cases: pl.DataFrame):

@@ -1,0 +1,74 @@
+"""The key of an output folder's case IDs: made once, kept private, never replaced."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from sentinel.io.case_key import CASE_ID_KEY_FILE, case_id_key, keep_case_id_key
+
+
+def _processed(out: Path, month: str) -> None:
+    (out / month).mkdir(parents=True)
+    (out / month / "manifest.json").write_text("{}", encoding="utf-8")
+
+
+def test_a_new_output_folder_gets_a_random_key_it_keeps(tmp_path: Path) -> None:
+    first = case_id_key(tmp_path / "a")
+    assert first is not None and len(first) == 32
+    assert case_id_key(tmp_path / "a") == first
+    # Another county's folder gets another key.
+    assert case_id_key(tmp_path / "b") != first
+    mode = stat.S_IMODE((tmp_path / "a" / CASE_ID_KEY_FILE).stat().st_mode)
+    assert mode == 0o600
+
+
+def test_the_key_outlives_the_months_that_follow(tmp_path: Path) -> None:
+    key = case_id_key(tmp_path)
+    _processed(tmp_path, "2020-01")
+    assert case_id_key(tmp_path) == key
+
+
+def test_a_folder_begun_before_keys_keeps_its_unkeyed_ids(tmp_path: Path) -> None:
+    _processed(tmp_path, "2020-01")
+    assert case_id_key(tmp_path) is None
+    assert not (tmp_path / CASE_ID_KEY_FILE).exists()
+
+
+def test_a_chosen_key_is_kept_and_never_replaced(tmp_path: Path) -> None:
+    key = bytes(range(32))
+    assert keep_case_id_key(tmp_path, key) == key
+    assert case_id_key(tmp_path) == key
+    with pytest.raises(FileExistsError):
+        keep_case_id_key(tmp_path, bytes(32))
+    assert case_id_key(tmp_path) == key
+    assert [p.name for p in tmp_path.iterdir()] == [CASE_ID_KEY_FILE]
+
+
+def test_a_short_key_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least 16 bytes, got 8"):
+        keep_case_id_key(tmp_path, bytes(8))
+    assert not (tmp_path / CASE_ID_KEY_FILE).exists()
+
+
+@pytest.mark.parametrize("text", ["", "not hex", "00ff"])
+def test_a_damaged_key_file_is_named_not_replaced(tmp_path: Path, text: str) -> None:
+    (tmp_path / CASE_ID_KEY_FILE).write_text(text, encoding="ascii")
+    with pytest.raises(ValueError, match=f"{CASE_ID_KEY_FILE}: not a case ID key"):
+        case_id_key(tmp_path)
+    assert (tmp_path / CASE_ID_KEY_FILE).read_text(encoding="ascii") == text
+
+
+def test_a_key_another_run_made_meanwhile_is_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    theirs = bytes(range(32))
+
+    def overtaken(out: Path, key: bytes) -> bytes:
+        keep_case_id_key(out, theirs)  # the other run links its key first
+        return keep_case_id_key(out, key)
+
+    monkeypatch.setattr("sentinel.io.case_key.keep_case_id_key", overtaken)
+    assert case_id_key(tmp_path) == theirs
