@@ -135,7 +135,7 @@ def run_month_stages(inbox: Path, out: Path, month: str, meter: StageMeter) -> d
     """One month through the flow's task functions, each timed; returns row counts."""
     from flows.intake import curate_month, record_drop_outcomes, validate_month_drop, work_folder
     from flows.publishing import emit_month
-    from flows.scoring import carry_open_cases, choose_model
+    from flows.scoring import carry_open_cases, case_key, choose_model
     from flows.suspensions import list_suspensions, suspend
     from sentinel.config import load_config
     from sentinel.detection import detect_month
@@ -166,7 +166,9 @@ def run_month_stages(inbox: Path, out: Path, month: str, meter: StageMeter) -> d
             estimator = model.load()
         history = load_history(store, month)
         with partition_engine():
-            detected = detect_month(history, config, estimator, clock=meter.detection_clock)
+            detected = detect_month(
+                history, config, estimator, clock=meter.detection_clock, case_key=case_key(out)
+            )
         with meter.stage("carry"):
             carried = carry_open_cases.fn(
                 detected.cases, store, out, month, config, detected.custody_links

@@ -107,7 +107,8 @@ def rank_cases(cases: pl.LazyFrame) -> pl.LazyFrame:
     (``risk_score`` at least one half), richest first (``expected_recovery``). Then the soft
     signals, most probable first (richest between equals): proof always outranks them,
     whatever the amount. Leads (a tier of none) after them, in the same order. Last, the
-    cases the centre settles without a visit (:func:`settled_without_visit`). Ties by ``person_id``, so the order
+    cases the centre settles without a visit (:func:`settled_without_visit`). Ties by
+    ``person_id``, then (a person's cases carried side by side) ``typology``, so the order
     never depends on row order.
     """
     names = cases.collect_schema().names()
@@ -141,8 +142,8 @@ def rank_cases(cases: pl.LazyFrame) -> pl.LazyFrame:
             key.alias("_key"),
         )
         .sort(
-            ["_band", "_key", "expected_recovery", "person_id"],
-            descending=[True, True, True, False],
+            ["_band", "_key", "expected_recovery", "person_id", "typology"],
+            descending=[True, True, True, False, False],
         )
         .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("priority_rank"))
         .drop("_band", "_key")

@@ -13,6 +13,8 @@ Layout (``STORE`` defaults to ``OUT/curated``)::
                                                    (the three derived from the register
                                                    runs, for ``sentinel.screen``)
     OUT/YYYY-MM/                                   cases, quarantine, manifest, data-docs
+    OUT/case_id.key                                the key of OUT's case IDs
+                                                   (``sentinel.io.case_key``)
 
 Every write is atomic: files are written under a temporary name in the same folder and
 renamed into place, so a run that fails or is killed leaves either the previous month or

@@ -325,7 +325,7 @@ def test_audit_order_reopened_then_proof_and_likely_signals_by_yuan_then_soft_si
             "expected_recovery": pl.Float64,
         },
         orient="row",
-    )
+    ).with_columns(typology=pl.lit("amount_anomaly"))
     got = rank_cases(cases).collect()
     assert got["person_id"].to_list() == [
         # A model that learned to doubt a proof never drops it below the soft signals; soft
@@ -353,7 +353,29 @@ def test_a_case_whose_pension_was_terminated_goes_after_every_case_that_needs_a_
             "risk_score": [0.98, 0.05, 0.1],
             "expected_recovery": [9000.0, 5.0, 10.0],
             "pension_terminated": [True, None, False],
+            "typology": "suspected_unreported_death",
         },
         schema_overrides={"tier": pl.Int8},
     )
     assert rank_cases(cases).collect()["person_id"].to_list() == ["soft", "lead", "settled"]
+
+
+@pytest.mark.parametrize("order", [[0, 1], [1, 0]])
+def test_a_person_s_two_cases_tied_in_every_key_go_by_typology_whatever_their_rows(
+    order: list[int],
+):
+    """A person carried under two typologies at one expected recovery: their order must not
+    follow the row order (nor the case IDs, which are keyed per output folder)."""
+    cases = pl.DataFrame(
+        {
+            "person_id": ["p1", "p1"],
+            "typology": ["upstream_suspect", "suspected_unreported_death"],
+            "tier": [TIER_SIGNAL, TIER_SIGNAL],
+            "status": ["payments_stopped", "payments_stopped"],
+            "risk_score": [0.3, 0.3],
+            "expected_recovery": [0.0, 0.0],
+        },
+        schema_overrides={"tier": pl.Int8},
+    )[order]
+    got = rank_cases(cases.lazy()).collect()
+    assert got["typology"].to_list() == ["suspected_unreported_death", "upstream_suspect"]
