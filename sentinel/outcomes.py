@@ -265,7 +265,10 @@ class OutcomeError(ImportRowError):
 
     def __str__(self) -> str:
         place = f"sheet {self.place}" if self.place else None
-        return rejected_row_text(place, self.row, self.case, self.column, self.problem)
+        # The auditors' sheet heads its columns in Chinese: name the column both ways.
+        heading = OUTCOME_HEADERS.get(self.column) or CASE_HEADERS_ZH.get(self.column)
+        column = f"{self.column} ({heading})" if heading else self.column
+        return rejected_row_text(place, self.row, self.case, column, self.problem)
 
 
 @dataclass

@@ -190,7 +190,8 @@ def test_bad_rows_are_reported_with_place_and_column(case_store: CaseStore, tmp_
     ]
     messages = [str(e) for e in report.errors]
     assert messages[0] == (
-        "sheet 城关镇, row 2, case SU-111*****1111, column closed_on: cannot be read as a date"
+        "sheet 城关镇, row 2, case SU-111*****1111, column closed_on (结案日期): "
+        "cannot be read as a date"
     )
     assert "in the future" in messages[2] and "more than overpaid" in messages[3]
     assert "negative" in messages[4]
@@ -282,9 +283,11 @@ def test_unknown_case_and_wrong_person_are_rejected(case_store: CaseStore) -> No
     report = import_outcomes(case_store, outcomes, actor="auditor-li", now=NOW)
     assert (report.applied, report.rejected) == (1, 2)
     assert [(e.row, e.column) for e in report.errors] == [(1, "case_id"), (2, "person_id")]
-    assert str(report.errors[0]) == "row 1, case XX-999*****9999, column case_id: unknown case"
+    assert str(report.errors[0]) == (
+        "row 1, case XX-999*****9999, column case_id (案件编号): unknown case"
+    )
     assert str(report.errors[1]) == (
-        "row 2, case SU-111*****1111, column person_id: "
+        "row 2, case SU-111*****1111, column person_id (身份证号): "
         "430101********0021 is not the case's person (430101********0012)"
     )
 
@@ -378,7 +381,7 @@ def test_formula_cells_make_the_import_reject_the_rows(
     report = import_outcomes(case_store, read_outcomes_workbook(path), actor="a", now=NOW)
     assert report.rejected == 1 and report.applied == 0
     assert [str(e) for e in report.errors] == [
-        f"sheet {sheet.title}, row 2, case {report.errors[0].case}, column closed_on: "
+        f"sheet {sheet.title}, row 2, case {report.errors[0].case}, column closed_on (结案日期): "
         "holds a formula; formulas are not accepted, type the value itself"
     ]
 
