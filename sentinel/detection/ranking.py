@@ -52,7 +52,7 @@ def case_id(person_id: str, typology: str, key: bytes | None = None) -> str:
     """The case of a person and typology, the same every month: typology prefix + the first
     12 hex of HMAC-SHA256(``key``, person|typology).
 
-    ``key`` is the output folder's secret (:func:`sentinel.io.store.case_id_key`). An
+    ``key`` is the output folder's secret (:func:`sentinel.io.case_key.case_id_key`). An
     identity number has too few unknown digits to hide behind a plain hash: from a case ID
     and the masked number in a log line, the full number is found by trying them all. None
     gives the unkeyed sha256 IDs of an output folder begun before the key existed, so that

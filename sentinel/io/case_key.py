@@ -17,6 +17,7 @@ import secrets
 import uuid
 from pathlib import Path
 
+from sentinel.contract import ContractError
 from sentinel.io.store import processed_months
 
 #: Where in OUT the key is kept (hex, read and written by its owner only).
@@ -28,7 +29,8 @@ def case_id_key(out: Path) -> bytes | None:
     """The key of OUT's case IDs, made the first time OUT is used.
 
     None for an OUT that processed months before keys existed: its open cases keep their
-    unkeyed IDs. Raises ``ValueError`` naming the file when the key there is not a key."""
+    unkeyed IDs. Raises :class:`ContractError` naming the file when the key there is not a
+    key (the run stops with exit code 2 rather than name every case anew)."""
     path = Path(out) / CASE_ID_KEY_FILE
     if path.exists():
         return _read_key(path)
@@ -68,8 +70,10 @@ def _read_key(path: Path) -> bytes:
     except ValueError:
         key = b""
     if len(key) < 16:
-        raise ValueError(
-            f"{path}: not a case ID key (hex of at least 16 bytes); restore it from the "
-            "backup of this output folder, or every case is raised again under a new ID"
+        raise ContractError(
+            str(path),
+            None,
+            "not a case ID key (hex of at least 16 bytes); restore it from the backup of "
+            "this output folder, or every case is raised again under a new ID",
         )
     return key

@@ -197,3 +197,14 @@ def test_a_folder_begun_before_keyed_ids_keeps_its_case_ids(
         pairs = zip(cases["person_id"], cases["typology"], strict=True)
         assert cases["case_id"].to_list() == [case_id(p, t) for p, t in pairs]
     assert set(months[0]["case_id"]) & set(months[1]["case_id"])
+
+
+def test_a_damaged_key_stops_the_run_naming_the_file(county_copy: Path) -> None:
+    """Naming every case anew would duplicate the open ones: the run stops with exit 2."""
+    key_file = county_copy / "out" / CASE_ID_KEY_FILE
+    key_file.write_text("not a key\n", encoding="ascii")
+    result = run(county_copy, "2020-01")
+    assert result.exit_code == 2, result.output
+    assert f"{key_file}: not a case ID key" in result.stderr.replace("\n", "")
+    assert not (county_copy / "out" / "2020-01").exists()
+    assert key_file.read_text(encoding="ascii") == "not a key\n"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sentinel.contract import ContractError
 from sentinel.io.case_key import CASE_ID_KEY_FILE, case_id_key, keep_case_id_key
 
 
@@ -56,7 +57,7 @@ def test_a_short_key_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text", ["", "not hex", "00ff"])
 def test_a_damaged_key_file_is_named_not_replaced(tmp_path: Path, text: str) -> None:
     (tmp_path / CASE_ID_KEY_FILE).write_text(text, encoding="ascii")
-    with pytest.raises(ValueError, match=f"{CASE_ID_KEY_FILE}: not a case ID key"):
+    with pytest.raises(ContractError, match=f"{CASE_ID_KEY_FILE}: not a case ID key"):
         case_id_key(tmp_path)
     assert (tmp_path / CASE_ID_KEY_FILE).read_text(encoding="ascii") == text
 
