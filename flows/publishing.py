@@ -93,6 +93,7 @@ def emit_month(
         model_version=model.version,
         policy_events=detected.events,
         upstream_corroboration=detected.corroboration,
+        case_ids=detected.case_ids,
     )
     write_json(staging / "manifest.json", manifest)
     return MonthSummary(

@@ -47,6 +47,7 @@ def build_manifest(
     model_version: str | None,
     policy_events: list[dict[str, Any]] | None = None,
     upstream_corroboration: list[dict[str, Any]] | None = None,
+    case_ids: str,
 ) -> dict[str, Any]:
     """Assemble the manifest exactly as the data contract lays it out.
 
@@ -54,7 +55,9 @@ def build_manifest(
     (:func:`features.policy.policy_events`): back-pay, standard changes, reasons too common
     to be evidence alone. ``upstream_corroboration``: per kind of open upstream suspect,
     how often the rules found the list's suspects and the lift their own evidence was
-    weighed by (:func:`features.scoring.suspect_lifts`).
+    weighed by (:func:`features.scoring.suspect_lifts`). ``case_ids``: ``keyed`` when the
+    case IDs were made with OUT's key, ``unkeyed`` in a folder begun before keys (a later
+    run that finds no key then knows whether it was lost).
 
     ``rows_in == rows_loaded + rows_quarantined`` holds for every dataset by construction
     and is asserted here, so a manifest that does not reconcile is never written.
@@ -89,6 +92,7 @@ def build_manifest(
         "model_version": model_version,
         "policy_events": list(policy_events or []),
         "upstream_corroboration": list(upstream_corroboration or []),
+        "case_ids": case_ids,
     }
 
 

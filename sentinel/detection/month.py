@@ -68,6 +68,9 @@ class MonthDetection:
     #: their own evidence was weighed by (:func:`features.scoring.suspect_lifts`, for the
     #: manifest); kinds no open suspect names are left out.
     corroboration: list[dict[str, object]] = field(default_factory=list)
+    #: Whether the case IDs were made with an output folder's key (``keyed``) or as the
+    #: unkeyed hashes of a folder begun before keys (``unkeyed``), for the manifest.
+    case_ids: str = "unkeyed"
 
 
 def find_candidates(
@@ -152,6 +155,7 @@ def rank_findings(
         total,
         links.collect() if links is not None else None,
         [{**row, "lift": round(row["lift"], 2)} for row in lifts.iter_rows(named=True)],
+        "unkeyed" if case_key is None else "keyed",
     )
 
 

@@ -12,6 +12,7 @@ every case raised again under a new ID.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import uuid
@@ -30,11 +31,21 @@ def case_id_key(out: Path) -> bytes | None:
 
     None for an OUT that processed months before keys existed: its open cases keep their
     unkeyed IDs. Raises :class:`ContractError` naming the file when the key there is not a
-    key (the run stops with exit code 2 rather than name every case anew)."""
+    key, or is gone from an OUT whose last month was named with one: the run stops with
+    exit code 2 rather than name every case anew."""
     path = Path(out) / CASE_ID_KEY_FILE
     if path.exists():
         return _read_key(path)
-    if processed_months(out):
+    months = processed_months(out)
+    if months:
+        last = Path(out) / months[-1] / "manifest.json"
+        if json.loads(last.read_text(encoding="utf-8")).get("case_ids") == "keyed":
+            raise ContractError(
+                str(path),
+                None,
+                f"missing, but the cases of {months[-1]} were named with it; restore it from "
+                "the backup of this output folder, or every case is raised again under a new ID",
+            )
         return None
     try:
         return keep_case_id_key(out, secrets.token_bytes(_KEY_BYTES))

@@ -65,8 +65,9 @@ def test_every_manifest_reconciles(processed: tuple[Path, str, dict[str, str]]) 
         manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
         assert set(manifest) == {
             "month", "inputs", "validation", "cases", "code_version", "model_version", "policy_events",
-            "upstream_corroboration",
+            "upstream_corroboration", "case_ids",
         }
+        assert manifest["case_ids"] == "keyed"
         for dataset, entry in manifest["inputs"].items():
             assert entry["rows_in"] == entry["rows_loaded"] + entry["rows_quarantined"], dataset
             quarantine = manifest_file.parent / "quarantine" / f"{dataset}.csv"
@@ -197,14 +198,25 @@ def test_a_folder_begun_before_keyed_ids_keeps_its_case_ids(
         pairs = zip(cases["person_id"], cases["typology"], strict=True)
         assert cases["case_id"].to_list() == [case_id(p, t) for p, t in pairs]
     assert set(months[0]["case_id"]) & set(months[1]["case_id"])
+    manifest = json.loads((county_copy / "out" / "2020-02" / "manifest.json").read_text())
+    assert manifest["case_ids"] == "unkeyed"
 
 
-def test_a_damaged_key_stops_the_run_naming_the_file(county_copy: Path) -> None:
+def test_a_damaged_or_lost_key_stops_the_run_naming_the_file(county_copy: Path) -> None:
     """Naming every case anew would duplicate the open ones: the run stops with exit 2."""
     key_file = county_copy / "out" / CASE_ID_KEY_FILE
+    key = key_file.read_text(encoding="ascii")
     key_file.write_text("not a key\n", encoding="ascii")
     result = run(county_copy, "2020-01")
     assert result.exit_code == 2, result.output
     assert f"{key_file}: not a case ID key" in result.stderr.replace("\n", "")
     assert not (county_copy / "out" / "2020-01").exists()
     assert key_file.read_text(encoding="ascii") == "not a key\n"
+    # Restored, the month runs; lost after it, the next month stops.
+    key_file.write_text(key, encoding="ascii")
+    assert run(county_copy, "2020-01").exit_code == 0
+    key_file.unlink()
+    lost = run(county_copy, "2020-02")
+    assert lost.exit_code == 2, lost.output
+    assert f"{key_file}: missing, but the cases of 2020-01" in lost.stderr.replace("\n", "")
+    assert not key_file.exists() and not (county_copy / "out" / "2020-02").exists()

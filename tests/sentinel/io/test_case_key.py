@@ -11,9 +11,9 @@ from sentinel.contract import ContractError
 from sentinel.io.case_key import CASE_ID_KEY_FILE, case_id_key, keep_case_id_key
 
 
-def _processed(out: Path, month: str) -> None:
+def _processed(out: Path, month: str, manifest: str = "{}") -> None:
     (out / month).mkdir(parents=True)
-    (out / month / "manifest.json").write_text("{}", encoding="utf-8")
+    (out / month / "manifest.json").write_text(manifest, encoding="utf-8")
 
 
 def test_a_new_output_folder_gets_a_random_key_it_keeps(tmp_path: Path) -> None:
@@ -35,6 +35,18 @@ def test_the_key_outlives_the_months_that_follow(tmp_path: Path) -> None:
 def test_a_folder_begun_before_keys_keeps_its_unkeyed_ids(tmp_path: Path) -> None:
     _processed(tmp_path, "2020-01")
     assert case_id_key(tmp_path) is None
+    assert not (tmp_path / CASE_ID_KEY_FILE).exists()
+
+
+def test_a_key_gone_from_a_folder_whose_cases_were_keyed_is_named_not_remade(
+    tmp_path: Path,
+) -> None:
+    _processed(tmp_path, "2020-01", '{"case_ids": "keyed"}')
+    _processed(tmp_path, "2020-02", '{"case_ids": "keyed"}')
+    with pytest.raises(
+        ContractError, match=f"{CASE_ID_KEY_FILE}: missing, but the cases of 2020-02"
+    ):
+        case_id_key(tmp_path)
     assert not (tmp_path / CASE_ID_KEY_FILE).exists()
 
 
