@@ -18,12 +18,17 @@ import secrets
 import uuid
 from pathlib import Path
 
+import polars as pl
+
 from sentinel.contract import ContractError
+from sentinel.detection import case_id
 from sentinel.io.store import processed_months
 
 #: Where in OUT the key is kept (hex, read and written by its owner only).
 CASE_ID_KEY_FILE = "case_id.key"
 _KEY_BYTES = 32
+#: How many of the last month's cases a key read back must name as they were named.
+_CHECKED_CASES = 50
 
 
 def case_id_key(out: Path) -> bytes | None:
@@ -31,21 +36,25 @@ def case_id_key(out: Path) -> bytes | None:
 
     None for an OUT that processed months before keys existed: its open cases keep their
     unkeyed IDs. Raises :class:`ContractError` naming the file when the key there is not a
-    key, or is gone from an OUT whose last month was named with one: the run stops with
-    exit code 2 rather than name every case anew."""
+    key, when it does not name the last month's cases as they were named (another folder's
+    key), or when it is gone from an OUT whose last month was named with one: the run stops
+    with exit code 2 rather than name every case anew."""
     path = Path(out) / CASE_ID_KEY_FILE
-    if path.exists():
-        return _read_key(path)
     months = processed_months(out)
+    keyed = bool(months) and _named_with_key(Path(out) / months[-1])
+    if path.exists():
+        key = _read_key(path)
+        if keyed:
+            _check_names(key, Path(out) / months[-1], path)
+        return key
+    if keyed:
+        raise ContractError(
+            str(path),
+            None,
+            f"missing, but the cases of {months[-1]} were named with it; restore it from the "
+            "backup of this output folder, or every case is raised again under a new ID",
+        )
     if months:
-        last = Path(out) / months[-1] / "manifest.json"
-        if json.loads(last.read_text(encoding="utf-8")).get("case_ids") == "keyed":
-            raise ContractError(
-                str(path),
-                None,
-                f"missing, but the cases of {months[-1]} were named with it; restore it from "
-                "the backup of this output folder, or every case is raised again under a new ID",
-            )
         return None
     try:
         return keep_case_id_key(out, secrets.token_bytes(_KEY_BYTES))
@@ -72,6 +81,25 @@ def keep_case_id_key(out: Path, key: bytes) -> bytes:
     finally:
         tmp.unlink(missing_ok=True)
     return key
+
+
+def _named_with_key(month: Path) -> bool:
+    manifest = json.loads((month / "manifest.json").read_text(encoding="utf-8"))
+    return manifest.get("case_ids") == "keyed"
+
+
+def _check_names(key: bytes, month: Path, path: Path) -> None:
+    """Refuse a key that names ``month``'s cases otherwise than they were named: a key of
+    another output folder, or an old backup, would raise every open case anew."""
+    listed = pl.read_parquet(month / "cases.parquet", columns=["case_id", "person_id", "typology"])
+    for row in listed.head(_CHECKED_CASES).iter_rows(named=True):
+        if case_id(row["person_id"], row["typology"], key) != row["case_id"]:
+            raise ContractError(
+                str(path),
+                None,
+                f"does not name the cases of {month.name} as they were named (another output "
+                "folder's key?); restore this folder's own key from its backup",
+            )
 
 
 def _read_key(path: Path) -> bytes:

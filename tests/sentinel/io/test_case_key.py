@@ -5,9 +5,11 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from sentinel.contract import ContractError
+from sentinel.detection import case_id
 from sentinel.io.case_key import CASE_ID_KEY_FILE, case_id_key, keep_case_id_key
 
 
@@ -48,6 +50,33 @@ def test_a_key_gone_from_a_folder_whose_cases_were_keyed_is_named_not_remade(
     ):
         case_id_key(tmp_path)
     assert not (tmp_path / CASE_ID_KEY_FILE).exists()
+
+
+def _keyed_month(out: Path, month: str, key: bytes) -> None:
+    """A processed month whose cases were named with ``key``."""
+    _processed(out, month, '{"case_ids": "keyed"}')
+    people = [("110101194001010017", "deceased_paid"), ("110101193505050026", "shared_account")]
+    pl.DataFrame(
+        {
+            "case_id": [case_id(p, t, key) for p, t in people],
+            "person_id": [p for p, _ in people],
+            "typology": [t for _, t in people],
+        }
+    ).write_parquet(out / month / "cases.parquet")
+
+
+def test_the_key_that_named_the_last_month_s_cases_is_read_back(tmp_path: Path) -> None:
+    key = keep_case_id_key(tmp_path, bytes(range(32)))
+    _keyed_month(tmp_path, "2020-01", key)
+    assert case_id_key(tmp_path) == key
+
+
+def test_another_folder_s_key_is_refused_naming_the_month(tmp_path: Path) -> None:
+    """A key restored from the wrong backup would raise every open case anew."""
+    _keyed_month(tmp_path, "2020-01", bytes(range(32)))
+    keep_case_id_key(tmp_path, bytes(32))
+    with pytest.raises(ContractError, match="does not name the cases of 2020-01"):
+        case_id_key(tmp_path)
 
 
 def test_a_chosen_key_is_kept_and_never_replaced(tmp_path: Path) -> None:
