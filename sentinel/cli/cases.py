@@ -15,6 +15,7 @@ from sentinel.cli.common import (
     case_store,
     command_group,
     console,
+    counted,
     err,
     fail,
     known_names_hint,
@@ -85,7 +86,7 @@ def outcomes_import(
     with case_store(out, config) as store:
         report = import_outcomes(store, rows, actor=actor)
     console.print(
-        f"{report.rows} rows: {report.applied - report.pending} cases closed, "
+        f"{counted(report.rows, 'row')}: {counted(report.applied - report.pending, 'case')} closed, "
         f"{report.pending} waiting for sign-off, {report.unchanged} already recorded, "
         f"{report.rejected} rejected"
     )

@@ -138,6 +138,11 @@ def fail_prefect_start() -> NoReturn:
     )
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and the noun, plural unless ``n`` is one (``1 row``, ``2 rows``, ``0 rows``)."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def known_names_hint(name: str, known: list[str]) -> str:
     """What to say after refusing ``name`` (a township, say) that is not among ``known``:
     the closest known names, else the first few; empty when nothing is known."""

@@ -16,6 +16,7 @@ from sentinel.cli.common import (
     case_store,
     command_group,
     console,
+    counted,
     day_or_today,
     fail,
     print_frame,
@@ -166,8 +167,8 @@ def notices(
         console.print(f"0 notices written: no account of {month} needs one", highlight=False)
         return
     console.print(
-        f"{written} notices written to {folder} (deadline {deadline}); "
-        f"{due - written} accounts skipped",
+        f"{counted(written, 'notice')} written to {folder} (deadline {deadline}); "
+        f"{counted(due - written, 'account')} skipped",
         highlight=False,
     )
 

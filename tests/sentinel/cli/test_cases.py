@@ -64,7 +64,7 @@ def test_a_renamed_case_workbook_is_read_as_the_workbook(
     workbook = filled_workbook(tmp_path, name, language)
     result = runner.invoke(app, ["outcomes", "import", str(workbook), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "1 rows: 1 cases closed" in result.output
+    assert "1 row: 1 case closed" in result.output
     assert state_of(out, PEOPLE[2][0]) == "closed"
 
 

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sentinel.cli import app
+from sentinel.cli.common import counted
 
 runner = CliRunner()
 
@@ -234,3 +235,10 @@ def test_report_tables_show_yuan_as_money_and_shares_with_three_decimals(
     shown = capsys.readouterr().out
     assert "120,520.65" in shown and "120520.650" not in shown
     assert "0.125" in shown
+
+
+@pytest.mark.parametrize(
+    ("n", "said"), [(0, "0 rows"), (1, "1 row"), (2, "2 rows"), (12345, "12,345 rows")]
+)
+def test_a_count_takes_the_plural_unless_it_is_one(n: int, said: str) -> None:
+    assert counted(n, "row") == said
