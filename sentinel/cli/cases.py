@@ -164,8 +164,7 @@ def plan_visits(
     max_visits: Annotated[
         int | None,
         typer.Option(
-            min=1,
-            help="People to see in one day trip at most (default: visits.max_visits_per_trip of the configuration).",
+            help="People to see in one day trip at most, at least 1 (default: visits.max_visits_per_trip of the configuration).",
         ),
     ] = None,
     config: Annotated[
@@ -187,6 +186,8 @@ def plan_visits(
     from sentinel.io.visit_plans import VISIT_PLAN_FOLDER, read_visit_plan, write_visit_plans
     from sentinel.review.i18n import translator
 
+    if max_visits is not None and max_visits < 1:
+        fail(ValueError(f"--max-visits {max_visits}: a day trip sees at least 1 person"))
     cfg = site_config(config)
     try:
         plan = read_visit_plan(

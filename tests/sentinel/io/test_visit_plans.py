@@ -249,10 +249,11 @@ def test_plan_visits_refuses_a_township_the_case_list_does_not_name(out: Path) -
     ("args", "message"),
     [
         (["--month", "2020-05"], "no case list for 2020-05"),
-        (["--month", MONTH, "--max-visits", "0"], "--max-visits"),
+        (["--month", MONTH, "--max-visits", "0"], "--max-visits 0: a day trip sees at least 1 person"),
     ],
 )
 def test_plan_visits_refuses_what_it_cannot_plan(out: Path, args: list[str], message: str) -> None:
     result = runner.invoke(app, ["plan", "visits", "--out", str(out), *args])
     assert result.exit_code == 2
-    assert message in result.output
+    # One line, as every refusal of the command line, not a usage box.
+    assert len(result.stderr.splitlines()) == 1 and message in result.stderr
