@@ -6,8 +6,9 @@ with the birth date and a few digits known, the rest is found by trying every ca
 Keyed with a secret kept beside the case store, it names the same case every month and
 says nothing of the person (:func:`sentinel.detection.case_id`).
 
-The key belongs to OUT as the case store does: back them up together. A lost key makes
-every case raised again under a new ID.
+The key belongs to OUT as the case store does: back them up together. A run that finds
+it lost, damaged or another folder's stops until it is restored: with another key every
+open case would be raised again under a new ID.
 """
 
 from __future__ import annotations
