@@ -14,8 +14,9 @@ Prefect flow once more, after Prefect has started (start-up excluded, as the tar
 so the orchestration overhead is measured too.
 
 Stages: *read* (decode every input file to text columns), *check* (type every row,
-quarantine reasons, evidence flags, kept as Parquet), *validate* (Great Expectations suites
-and Data Docs), *curate* (the month joins the history), *model* (choose or train the risk
+quarantine reasons, evidence flags, kept as Parquet), *validate+curate* (Great Expectations
+suites and Data Docs, while the month's partitions and summaries are prepared beside the
+history in a thread; then they join it, and the drop's outcomes are recorded), *model* (choose or train the risk
 model), *features* (register, ledger, survival evidence and receiver changes over the
 12-month history), *linkage* (death records to persons), *score* (the rule families,
 person features, risk model, evidence text), *carry* (open cases detection did not raise
@@ -36,6 +37,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,7 +135,13 @@ def read_floor(month_dir: Path) -> tuple[float, int]:
 
 def run_month_stages(inbox: Path, out: Path, month: str, meter: StageMeter) -> dict[str, int]:
     """One month through the flow's task functions, each timed; returns row counts."""
-    from flows.intake import curate_month, record_drop_outcomes, validate_month_drop, work_folder
+    from flows.intake import (
+        curate_month,
+        prepare_curation,
+        record_drop_outcomes,
+        validate_month_drop,
+        work_folder,
+    )
     from flows.publishing import emit_month
     from flows.scoring import carry_open_cases, case_key, choose_model
     from flows.suspensions import list_suspensions, suspend
@@ -156,10 +164,11 @@ def run_month_stages(inbox: Path, out: Path, month: str, meter: StageMeter) -> d
                 check_drop(raw, config, month=month), work_folder(out, month, str(fingerprint))
             )
         del raw
-        with meter.stage("validate"):
+        with meter.stage("validate+curate"), ThreadPoolExecutor(1) as side:
+            # As the flow runs them: curation prepared in a thread beside the suites.
+            prepared = side.submit(prepare_curation.fn, drops, store, month)
             reports = validate_month_drop.fn(drops, config, month, store, staging / "data-docs")
-        with meter.stage("curate"):
-            curate_month.fn(drops, store, month)
+            curate_month.fn(prepared.result())
             record_drop_outcomes.fn(drops, out, config, staging)
         with meter.stage("model"):
             model = choose_model.fn(store, out, month, config)

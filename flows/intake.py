@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 
 from features.records import REASON
@@ -28,6 +29,7 @@ from sentinel.casestore.recovery import import_recoveries
 from sentinel.config import SentinelConfig
 from sentinel.contract import ContractError
 from sentinel.ingest import INGEST_ORDER, StoredDrop, check_and_store_drop, drop_fingerprint
+from sentinel.io.curation import PreparedMonth, adopt_month, prepare_month
 from sentinel.io.reports import write_csv_bom
 from sentinel.io.store import CuratedStore
 from sentinel.manifest import code_version
@@ -249,14 +251,18 @@ def apply_drop_recoveries(
     return report.applied
 
 
+@task(**FILE_RETRY, cache_policy=NO_CACHE)  # its folder is used up when adopted
+def prepare_curation(drops: dict[str, StoredDrop], store: Path, month: str) -> PreparedMonth:
+    """The month's curated partitions, and the register and the paid ledger up to it
+    summarised per person (what detection reads of them), prepared beside the curated
+    history while the suites judge the drop (:mod:`sentinel.io.curation`)."""
+    frames = {name: (lambda drop=drops[name]: drop.loaded) for name in CURATED_DATASETS}
+    frames["quarantined_payouts"] = lambda: drops["payouts"].quarantined
+    return prepare_month(store, month, frames)
+
+
 @task(**FILE_RETRY)
-def curate_month(drops: dict[str, StoredDrop], store: Path, month: str) -> None:
-    """Keep the validated month in the curated history (replacing an earlier ingest), and
-    the register and the paid ledger up to it summarised per person (what detection reads
-    of them)."""
-    curated = CuratedStore(store)
-    for name in CURATED_DATASETS:
-        curated.write_month(name, month, drops[name].loaded)
-    curated.write_month("quarantined_payouts", month, drops["payouts"].quarantined)
-    curated.summarise_register(month)
-    curated.summarise_ledger(month)
+def curate_month(prepared: PreparedMonth) -> None:
+    """Keep the validated month in the curated history: the prepared partitions and
+    summaries replace an earlier ingest of the month."""
+    adopt_month(prepared)

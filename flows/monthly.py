@@ -1,8 +1,9 @@
 """The monthly audit procedure, as the audit unit would describe it.
 
     read the month's drop → check every row (quarantine what cannot be trusted)
-    → validate each dataset (stop on a critical failure) → keep the validated month in
-    the curated history → score suspected improper payments → list the pensions to
+    → validate each dataset (stop on a critical failure), while the month's curated
+    partitions are prepared beside the history → keep the validated month in the
+    curated history → score suspected improper payments → list the pensions to
     suspend for an expired certification cycle → emit the case list per township →
     record the run in its manifest
 
@@ -30,6 +31,7 @@ from flows.intake import (
     apply_drop_recoveries,
     checked_drop,
     curate_month,
+    prepare_curation,
     record_drop_outcomes,
     validate_month_drop,
 )
@@ -38,6 +40,7 @@ from flows.scoring import carry_open_cases, choose_model, score_month
 from flows.suspensions import list_suspensions, suspend
 from sentinel.config import SentinelConfig, load_config
 from sentinel.contract import ContractError
+from sentinel.io.curation import clear_unadopted
 from sentinel.io.runlock import LockHolder, run_lock
 from sentinel.io.store import (
     clear_stale_staging,
@@ -64,10 +67,13 @@ def monthly_audit(
     store = Path(store) if store is not None else Path(out) / "curated"
     check_history_store(out, store, month)
     clear_stale_staging(Path(out))
+    clear_unadopted(store)
     with work_cleared_on_failure(Path(out), month), staged_month(Path(out), month) as staging:
         drops = checked_drop(inbox, month, out, config)
+        # Side by side: what is prepared joins the history only once every suite passed.
+        prepared = prepare_curation.submit(drops, store, month)
         reports = validate_month_drop(drops, config, month, store, staging / "data-docs")
-        curate_month(drops, store, month)
+        curate_month(prepared.result())
         record_drop_outcomes(drops, out, config, staging)
         apply_drop_recoveries(drops, out, config, staging)
         model = choose_model(store, out, month, config)

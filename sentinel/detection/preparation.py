@@ -5,6 +5,7 @@ register, the paid ledger, survival evidence, receivers) and what is linked to t
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, fields
 from functools import cache
@@ -157,9 +158,13 @@ def prepare_month(
         # One normalised register for the death and the custody records.
         return prepare_register(people, DEATH_REGISTER_COLUMNS)
 
-    with clock("linkage"):
+    with clock("linkage"), ThreadPoolExecutor(1) as side:
+        if links is None or history.custody is not None:
+            register()  # once, before the two linkages read it side by side
+        # The custody records are linked beside the death records: neither reads the other.
+        custodies = side.submit(_custody, history, people, config, register)
         deaths_linked, death_leads = _linked_deaths(history, people, config, links, register)
-    custody, custody_links = _custody(history, people, config, clock, register)
+        custody, custody_links = custodies.result()
     suspects = _open_suspects(history, persons.people, config, clock)
     if shares is None:
         with clock("prepare: survival signals"):
@@ -201,29 +206,27 @@ def _custody(
     history: MonthHistory,
     people: pl.LazyFrame,
     config: SentinelConfig,
-    clock: StageClock,
     register: Callable[[], PreparedRegister],
 ) -> tuple[pl.LazyFrame | None, pl.LazyFrame | None]:
     """The custodies of register persons and the custody records linked to them (both
     None when no custody record was delivered)."""
     if history.custody is None:
         return None, None
-    with clock("linkage: custody"):
-        records = delivered_up_to(history.custody, history.month).collect()
-        if not records.height:
-            return None, None
-        links = (
-            link_custody(
-                records.lazy(),
-                people,
-                min_confidence=config.detection.min_death_link_confidence,
-                prepared=register(),
-            )
-            .collect()
-            .lazy()
+    records = delivered_up_to(history.custody, history.month).collect()
+    if not records.height:
+        return None, None
+    links = (
+        link_custody(
+            records.lazy(),
+            people,
+            min_confidence=config.detection.min_death_link_confidence,
+            prepared=register(),
         )
-        spans = custody_spans(records.lazy(), links, history.month, config.policy)
-        return spans.collect().lazy(), links
+        .collect()
+        .lazy()
+    )
+    spans = custody_spans(records.lazy(), links, history.month, config.policy)
+    return spans.collect().lazy(), links
 
 
 def _open_suspects(

@@ -105,6 +105,34 @@ def test_half_delivered_ledger(county: Path) -> None:
     assert_stopped(run(county, MONTH_2), county, MONTH_2, "payouts.csv", "rows")
 
 
+def test_a_refused_month_leaves_the_curated_history_as_it_was(county: Path) -> None:
+    """The month is prepared beside the history while the suites run: refused, none of it
+    joins the history; delivered again, the next run keeps it and clears what the refused
+    run prepared."""
+    store = county / "out" / "curated"
+
+    def history() -> list[Path]:
+        return sorted(
+            p.relative_to(store)
+            for p in store.rglob("*.parquet")
+            if not p.relative_to(store).parts[0].startswith(".")
+        )
+
+    before = history()
+    original = find_dataset_file(county / "inbox" / MONTH_2, DATASETS["payouts"])
+    assert original is not None
+    kept = original.read_bytes()
+    replace_with_csv(county, MONTH_2, "payouts", lambda f: f.head(f.height // 2))
+    assert_stopped(run(county, MONTH_2), county, MONTH_2, "payouts.csv", "rows")
+    assert history() == before and not list(store.glob(f"*/month={MONTH_2}"))
+    (county / "inbox" / MONTH_2 / "payouts.csv").unlink()
+    original.write_bytes(kept)
+    again = run(county, MONTH_2)
+    assert again.exit_code == 0, again.output
+    assert list(store.glob(f"payouts/month={MONTH_2}/part-0.parquet"))
+    assert [p.name for p in store.iterdir() if p.name.startswith(".")] == []
+
+
 def test_a_ledger_without_rows_stops_even_a_countys_first_month(
     tiny_county: Path, tmp_path: Path
 ) -> None:

@@ -10,7 +10,12 @@ from prefect.states import Failed
 
 from features.history import RUN_STATE_COLUMNS
 from flows.context import worth_a_retry
-from flows.intake import curate_month, read_and_check_drop, validate_month_drop
+from flows.intake import (
+    curate_month,
+    prepare_curation,
+    read_and_check_drop,
+    validate_month_drop,
+)
 from flows.monthly import months_to_run
 from flows.suspensions import list_suspensions, suspend
 from sentinel.config import load_config
@@ -57,17 +62,25 @@ def test_read_and_check_drop_of_a_missing_month_names_the_folder(
         read_and_check_drop.fn(tiny_county / "inbox", "2019-12", tmp_path, CONFIG)
 
 
+def _curate(drop, store: Path, month: str) -> None:  # type: ignore[no-untyped-def]
+    """The month kept in the history as the flow keeps it: prepared, then adopted."""
+    curate_month.fn(prepare_curation.fn(drop, store, month))
+
+
 def test_curate_month_keeps_loaded_rows_and_quarantined_payouts(drop, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    curate_month.fn(drop, tmp_path, "2020-01")
+    prepared = prepare_curation.fn(drop, tmp_path, "2020-01")
     store = CuratedStore(tmp_path)
+    assert store.rows("payouts", "2020-01") is None  # prepared is not yet kept
+    curate_month.fn(prepared)
     assert store.rows("payouts", "2020-01") == drop["payouts"].loaded.height
     assert store.rows("quarantined_payouts", "2020-01") == drop["payouts"].quarantined.height
-    curate_month.fn(drop, tmp_path, "2020-01")  # re-ingest replaces, never duplicates
+    _curate(drop, tmp_path, "2020-01")  # re-ingest replaces, never duplicates
     assert store.rows("payouts", "2020-01") == drop["payouts"].loaded.height
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_curate_month_keeps_the_register_summarised_per_person(drop, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    curate_month.fn(drop, tmp_path, "2020-01")
+    _curate(drop, tmp_path, "2020-01")
     runs = CuratedStore(tmp_path).register_runs("2020-01")
     assert runs is not None
     got = runs.collect()
@@ -101,7 +114,7 @@ def test_validate_month_drop_judges_no_dataset_that_was_not_delivered(drop, tmp_
 
 
 def test_list_suspensions_writes_both_files(drop, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    curate_month.fn(drop, tmp_path / "store", "2020-01")
+    _curate(drop, tmp_path / "store", "2020-01")
     staging = tmp_path / "staging"
     staging.mkdir()
     parts = [suspend.fn(tmp_path / "store", "2020-01", CONFIG)]
