@@ -12,6 +12,8 @@ Layout (``STORE`` defaults to ``OUT/curated``)::
     STORE/linkage_register/month=YYYY-MM/...       the persons normalised for linkage
                                                    (the three derived from the register
                                                    runs, for ``sentinel.screen``)
+    STORE/.curating-YYYY-MM-<id>/                  a month prepared beside the history,
+                                                   not yet part of it (``sentinel.io.curation``)
     OUT/YYYY-MM/                                   cases, quarantine, manifest, data-docs
     OUT/case_id.key                                the key of OUT's case IDs
                                                    (``sentinel.io.case_key``)
