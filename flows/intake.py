@@ -29,7 +29,7 @@ from sentinel.casestore.recovery import import_recoveries
 from sentinel.config import SentinelConfig
 from sentinel.contract import ContractError
 from sentinel.ingest import INGEST_ORDER, StoredDrop, check_and_store_drop, drop_fingerprint
-from sentinel.io.curation import PreparedMonth, adopt_month, prepare_month
+from sentinel.io.curation import PreparedCuration, adopt_curated_month, prepare_curated_month
 from sentinel.io.reports import write_csv_bom
 from sentinel.io.store import CuratedStore
 from sentinel.manifest import code_version
@@ -252,17 +252,17 @@ def apply_drop_recoveries(
 
 
 @task(**FILE_RETRY, cache_policy=NO_CACHE)  # its folder is used up when adopted
-def prepare_curation(drops: dict[str, StoredDrop], store: Path, month: str) -> PreparedMonth:
+def prepare_curation(drops: dict[str, StoredDrop], store: Path, month: str) -> PreparedCuration:
     """The month's curated partitions, and the register and the paid ledger up to it
     summarised per person (what detection reads of them), prepared beside the curated
     history while the suites judge the drop (:mod:`sentinel.io.curation`)."""
     frames = {name: (lambda drop=drops[name]: drop.loaded) for name in CURATED_DATASETS}
     frames["quarantined_payouts"] = lambda: drops["payouts"].quarantined
-    return prepare_month(store, month, frames)
+    return prepare_curated_month(store, month, frames)
 
 
 @task(**FILE_RETRY)
-def curate_month(prepared: PreparedMonth) -> None:
+def curate_month(prepared: PreparedCuration) -> None:
     """Keep the validated month in the curated history: the prepared partitions and
     summaries replace an earlier ingest of the month."""
-    adopt_month(prepared)
+    adopt_curated_month(prepared)

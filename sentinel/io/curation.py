@@ -3,9 +3,9 @@
 The monthly run prepares the month's partitions and summaries while the Great Expectations
 suites judge the same drop (the two do not read each other's work: the suites read the
 checked files and the months before). Nothing prepared is part of the history until
-:func:`adopt_month` moves it in, which the run does only once every suite has passed; a
-month that fails leaves its prepared folder, ``STORE/.curating-YYYY-MM-<id>/``, for the
-next run to clear (:func:`clear_unadopted`).
+:func:`adopt_curated_month` moves it in, which the run does only once every suite has
+passed; a month that fails leaves its prepared folder, ``STORE/.curating-YYYY-MM-<id>/``,
+for the next run to clear (:func:`clear_unadopted`).
 
 What is prepared is what :class:`sentinel.io.store.CuratedStore` would have written, byte
 for byte: the summaries are computed by the store's own methods, on a view of the store in
@@ -30,7 +30,7 @@ _PART = "part-0.parquet"
 
 
 @dataclass(frozen=True)
-class PreparedMonth:
+class PreparedCuration:
     """A month prepared in ``folder`` for the store at ``store``: the partitions of
     ``datasets``, in the order they were written (the drop's datasets, then what is
     derived from them)."""
@@ -77,11 +77,11 @@ class _PreparingStore(CuratedStore):
         return final
 
 
-def prepare_month(
+def prepare_curated_month(
     store: Path,
     month: str,
     frames: Mapping[str, Callable[[], pl.DataFrame]],
-) -> PreparedMonth:
+) -> PreparedCuration:
     """Write the partitions of ``month`` (each frame read when its turn comes) and the
     register and paid-ledger summaries up to it (:meth:`CuratedStore.summarise_register`,
     :meth:`CuratedStore.summarise_ledger`) into a new folder beside the history of
@@ -97,10 +97,10 @@ def prepare_month(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return PreparedMonth(Path(store), month, folder, tuple(preparing.written))
+    return PreparedCuration(Path(store), month, folder, tuple(preparing.written))
 
 
-def adopt_month(prepared: PreparedMonth) -> None:
+def adopt_curated_month(prepared: PreparedCuration) -> None:
     """Make the prepared partitions those of the month in the history (each replacing the
     month's earlier one, and what was derived from it, as
     :meth:`CuratedStore.write_month` does), then remove the prepared folder.
@@ -133,8 +133,8 @@ def clear_unadopted(store: Path) -> None:
 
 __all__ = [
     "CURATING_PREFIX",
-    "PreparedMonth",
-    "adopt_month",
+    "PreparedCuration",
+    "adopt_curated_month",
     "clear_unadopted",
-    "prepare_month",
+    "prepare_curated_month",
 ]

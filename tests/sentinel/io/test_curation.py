@@ -13,9 +13,9 @@ from sentinel.config import load_config
 from sentinel.ingest import DatasetDrop, check_drop, read_drop
 from sentinel.io.curation import (
     CURATING_PREFIX,
-    adopt_month,
+    adopt_curated_month,
     clear_unadopted,
-    prepare_month,
+    prepare_curated_month,
 )
 from sentinel.io.store import CuratedStore
 
@@ -58,11 +58,11 @@ def test_adopted_months_are_the_history_written_step_by_step(drops, tmp_path: Pa
     for month, drop in drops.items():
         _write_step_by_step(CuratedStore(direct), month, drop)
         before = _history(adopted)
-        prepared = prepare_month(adopted, month, _frames(drop))
+        prepared = prepare_curated_month(adopted, month, _frames(drop))
         assert _history(adopted) == before  # prepared, not yet history
         assert prepared.datasets[:2] == ("beneficiaries", "payouts")
         assert {"register_runs", "ledger_runs", "register_persons"} <= set(prepared.datasets)
-        adopt_month(prepared)
+        adopt_curated_month(prepared)
         assert not prepared.folder.exists()
     assert _history(adopted) == _history(direct)
     assert len(_history(direct)) >= 3 * 13
@@ -74,10 +74,10 @@ def test_a_month_prepared_again_replaces_it_and_what_read_it(drops, tmp_path: Pa
     direct, adopted = tmp_path / "direct", tmp_path / "adopted"
     for month, drop in drops.items():
         _write_step_by_step(CuratedStore(direct), month, drop)
-        adopt_month(prepare_month(adopted, month, _frames(drop)))
+        adopt_curated_month(prepare_curated_month(adopted, month, _frames(drop)))
     again = drops["2020-01"]  # February delivered with January's rows
     _write_step_by_step(CuratedStore(direct), "2020-02", again)
-    adopt_month(prepare_month(adopted, "2020-02", _frames(again)))
+    adopt_curated_month(prepare_curated_month(adopted, "2020-02", _frames(again)))
     assert _history(adopted) == _history(direct)
     assert CuratedStore(adopted).register_runs("2020-03") is None
 
@@ -85,18 +85,18 @@ def test_a_month_prepared_again_replaces_it_and_what_read_it(drops, tmp_path: Pa
 def test_adopting_again_after_a_partial_adoption_moves_what_is_left(drops, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     direct, adopted = tmp_path / "direct", tmp_path / "adopted"
     _write_step_by_step(CuratedStore(direct), "2020-01", drops["2020-01"])
-    prepared = prepare_month(adopted, "2020-01", _frames(drops["2020-01"]))
+    prepared = prepare_curated_month(adopted, "2020-01", _frames(drops["2020-01"]))
     first = prepared.datasets[0]
     CuratedStore(adopted).adopt_month(first, "2020-01", prepared.partition_file(first))
-    adopt_month(prepared)  # a retried task
+    adopt_curated_month(prepared)  # a retried task
     assert _history(adopted) == _history(direct)
 
 
 def test_adopting_a_month_whose_prepared_files_are_gone_names_them(drops, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    prepared = prepare_month(tmp_path, "2020-01", _frames(drops["2020-01"]))
+    prepared = prepare_curated_month(tmp_path, "2020-01", _frames(drops["2020-01"]))
     clear_unadopted(tmp_path)
     with pytest.raises(FileNotFoundError, match="prepared beneficiaries of 2020-01"):
-        adopt_month(prepared)
+        adopt_curated_month(prepared)
 
 
 def test_a_failed_preparation_leaves_no_folder_and_no_history(drops, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -105,14 +105,14 @@ def test_a_failed_preparation_leaves_no_folder_and_no_history(drops, tmp_path: P
 
     frames = {**_frames(drops["2020-01"]), "deaths": unreadable}
     with pytest.raises(OSError, match="network share"):
-        prepare_month(tmp_path, "2020-01", frames)
+        prepare_curated_month(tmp_path, "2020-01", frames)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_clear_unadopted_removes_prepared_months_and_nothing_else(drops, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    adopt_month(prepare_month(tmp_path, "2020-01", _frames(drops["2020-01"])))
+    adopt_curated_month(prepare_curated_month(tmp_path, "2020-01", _frames(drops["2020-01"])))
     kept = _history(tmp_path)
-    left = prepare_month(tmp_path, "2020-02", _frames(drops["2020-02"]))
+    left = prepare_curated_month(tmp_path, "2020-02", _frames(drops["2020-02"]))
     assert left.folder.name.startswith(f"{CURATING_PREFIX}2020-02-")
     clear_unadopted(tmp_path)
     clear_unadopted(tmp_path / "no-store-yet")
