@@ -13,6 +13,7 @@ from sentinel.cli.common import (
     ConfigOption,
     StoreConfigOption,
     case_store,
+    check_output_file,
     command_group,
     console,
     counted,
@@ -70,7 +71,7 @@ def outcomes_import(
     if not file.exists():
         fail(FileNotFoundError(f"{file}: no such file"))
     if errors is not None:
-        _check_errors_path(errors)
+        check_output_file("--errors", errors, "CSV file")
     try:
         # The workbook by its sheets' headers, not its name: auditors rename their copies.
         if file.suffix.lower() == ".xlsx" and is_case_workbook(file):
@@ -98,21 +99,6 @@ def outcomes_import(
         write_csv_bom(report.errors_frame(), errors)
     if report.rejected:
         raise typer.Exit(EXIT_UNTRUSTED_DROP)
-
-
-def _check_errors_path(path: Path) -> None:
-    """A refused input, before anything is imported, when the rejected rows could not be
-    written to ``path`` (--errors): a folder, or in a folder that does not exist or that
-    this user may not write."""
-    import os
-
-    if path.is_dir():
-        fail(ValueError(f"--errors {path}: a folder; give the path of a CSV file"))
-    folder = path.parent
-    if not folder.is_dir():
-        fail(ValueError(f"--errors {path}: no folder {folder}"))
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        fail(ValueError(f"--errors {path}: not writable"))
 
 
 audit_app = command_group("audit", "The tamper-evident history of cases and reviews.")

@@ -95,6 +95,21 @@ def fail(exc: Exception) -> NoReturn:
     raise typer.Exit(EXIT_UNTRUSTED_DROP)
 
 
+def check_output_file(option: str, path: Path | None, kind: str = "file") -> None:
+    """Refuse, before any work, an output file the command could not write at its end:
+    ``path`` a folder, or in a folder that does not exist or that this user may not write
+    (``option`` names it in the error; ``kind`` is what the file is, for the message)."""
+    if path is None:
+        return
+    if path.is_dir():
+        fail(ValueError(f"{option} {path}: a folder; give the path of a {kind}"))
+    folder = path.parent
+    if not folder.is_dir():
+        fail(ValueError(f"{option} {path}: no folder {folder}"))
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        fail(ValueError(f"{option} {path}: not writable"))
+
+
 def prefect_api_problem() -> str | None:
     """Why the Prefect server that PREFECT_API_URL names cannot be used: it does not answer
     its health check (the URL shown without any user and password). None when it answers, or

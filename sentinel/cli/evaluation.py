@@ -12,6 +12,7 @@ from rich.table import Table
 from sentinel.cli.common import (
     ConfigOption,
     app,
+    check_output_file,
     console,
     fail,
     print_frame,
@@ -119,6 +120,9 @@ def evaluate(
     capacity = cfg.detection.audit_capacity
     if grid and simulate_audits:
         fail(ValueError("--grid and --simulate-audits are two evaluations: give one"))
+    # Written at the end of a run of many minutes: a path that cannot take them is refused now.
+    check_output_file("--save", save, "CSV file")
+    check_output_file("--plot", plot, "PNG file")
     one_month = {"--truth": truth, "--out": out, "--month": month, "--store": store}
     given = [name for name, value in one_month.items() if value is not None]
     if (grid or simulate_audits) and given:

@@ -40,6 +40,29 @@ def test_the_generated_worlds_take_no_options_of_one_month(tmp_path: Path, flag:
     assert not (tmp_path / "w").exists()
 
 
+@pytest.mark.parametrize(
+    ("flag", "option", "kind"),
+    [
+        ("--simulate-audits", "--plot", "PNG file"),
+        ("--simulate-audits", "--save", "CSV file"),
+        ("--grid", "--save", "CSV file"),
+    ],
+)
+def test_an_output_file_that_could_not_be_written_is_refused_before_any_world_runs(
+    tmp_path: Path, flag: str, option: str, kind: str
+) -> None:
+    """Regression: a plot into a folder that did not exist ended a seven-minute simulated
+    year in a traceback, and its tables were never written."""
+    work = tmp_path / "w"
+    for path, problem in [
+        (tmp_path / "missing" / "out.file", f"no folder {tmp_path / 'missing'}"),
+        (tmp_path, f"a folder; give the path of a {kind}"),
+    ]:
+        result = runner.invoke(app, ["evaluate", flag, option, str(path), "--work", str(work)])
+        assert _one_line(result) == f"error: {option} {path}: {problem}"
+        assert not work.exists()
+
+
 def test_the_grid_and_the_simulated_year_are_two_evaluations() -> None:
     result = runner.invoke(app, ["evaluate", "--grid", "--simulate-audits"])
     assert "give one" in _one_line(result)
