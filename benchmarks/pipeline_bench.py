@@ -16,10 +16,11 @@ so the orchestration overhead is measured too.
 Stages: *read* (decode every input file to text columns), *check* (type every row,
 quarantine reasons, evidence flags, kept as Parquet), *validate+curate* (Great Expectations
 suites and Data Docs, while the month's partitions and summaries are prepared beside the
-history in a thread; then they join it, and the drop's outcomes are recorded), *model* (choose or train the risk
-model), *features* (register, ledger, survival evidence and receiver changes over the
-12-month history), *linkage* (death records to persons), *score* (the rule families,
-person features, risk model, evidence text), *carry* (open cases detection did not raise
+history in a thread; then they join it, and the drop's outcomes are recorded), *model*
+(choose or train the risk model), *features* (register, ledger, survival evidence and
+receiver changes over the 12-month history), *linkage* (death records to persons; the
+custody records beside them, in a thread), *score* (the rule families, person features,
+risk model, evidence text), *carry* (open cases detection did not raise
 again), *suspensions*, *emit* (case store with the month's visits, case list in
 Parquet/CSV/xlsx, model inputs, quarantine files, manifest).
 
